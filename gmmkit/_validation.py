@@ -1,0 +1,209 @@
+"""Input checks that turn bad input into errors naming the problem and the fix."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def _first_non_numeric_column(X):
+    """Index and an offending value of the first column that is not numeric."""
+    for j in range(X.shape[1]):
+        for value in X[:, j]:
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                return j, value
+    return None, None
+
+
+def check_array(X, *, name="X"):
+    """Return ``X`` as a 2-D numeric ndarray, without copying when possible.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Lists, ndarrays, memmaps and pandas DataFrames are accepted.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+        Integer, boolean and float16 data are kept as they are (cast chunk
+        by chunk later); object arrays of numbers are converted to float64.
+
+    Raises
+    ------
+    ValueError
+        For non-numeric values, complex numbers, 1-D or 3-D input, and empty input.
+    """
+    if hasattr(X, "dtypes") and hasattr(X, "columns"):
+        bad = [str(c) for c, dt in zip(X.columns, X.dtypes) if not _is_numeric_dtype(dt)]
+        if bad:
+            raise ValueError(
+                f"{name} has non-numeric columns {bad}; encode them as numbers "
+                "(e.g. one-hot) or drop them before fitting."
+            )
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} could not be read as a numeric array ({exc}); pass a 2-D "
+            "array of numbers with one row per sample."
+        ) from None
+    if np.iscomplexobj(array):
+        raise ValueError(
+            f"Complex data not supported: {name} has complex values; pass the "
+            "real and imaginary parts as separate features."
+        )
+    if array.ndim != 2:
+        if array.ndim == 1 or array.ndim == 0:
+            raise ValueError(
+                f"Expected a 2-D array for {name}, got a {array.ndim}-D array of shape "
+                f"{array.shape}. Reshape your data with X.reshape(-1, 1) if it has a "
+                "single feature or X.reshape(1, -1) if it is a single sample."
+            )
+        raise ValueError(
+            f"Expected a 2-D array for {name} (n_samples, n_features), got shape "
+            f"{array.shape}; reshape it, e.g. X.reshape(-1, X.shape[-1])."
+        )
+    if array.shape[0] == 0:
+        raise ValueError(
+            f"{name} is empty: found array with 0 samples (shape {array.shape}); "
+            "a minimum of 1 is required."
+        )
+    if array.shape[1] == 0:
+        raise ValueError(
+            f"{name} has 0 features (shape {array.shape}); a minimum of 1 is required."
+        )
+    if array.dtype.kind in "biuf":
+        return array
+    if array.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported in {name}.")
+    column, value = _first_non_numeric_column(array)
+    if column is not None:
+        raise ValueError(
+            f"{name} has a non-numeric value {value!r} in column {column}; "
+            "encode categorical columns as numbers or drop them before fitting."
+        )
+    return array.astype(np.float64)
+
+
+def _is_numeric_dtype(dtype):
+    try:
+        return np.dtype(dtype).kind in "biuf"
+    except TypeError:
+        return False
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Validate sample weights.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or None
+    n_samples : int
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float64, or None when all weights are 1.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "sample_weight must be numeric: one non-negative number per row of X."
+        ) from None
+    if weights.ndim != 1:
+        raise ValueError(
+            f"sample_weight must be 1-D with one weight per sample, got shape "
+            f"{weights.shape}; use sample_weight.ravel() if it is a column."
+        )
+    if weights.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {weights.shape[0]} entries but X has {n_samples} "
+            "samples; pass one weight per row of X."
+        )
+    if not np.all(np.isfinite(weights)):
+        raise ValueError(
+            f"sample_weight contains NaN or inf in {int(np.sum(~np.isfinite(weights)))} "
+            "entries; weights must be finite."
+        )
+    negative = int(np.sum(weights < 0))
+    if negative:
+        raise ValueError(
+            f"sample_weight has {negative} negative values; weights must be >= 0."
+        )
+    if not np.any(weights > 0):
+        raise ValueError(
+            "sample_weight sums to zero: every sample has weight 0; give at least "
+            "one sample a positive weight."
+        )
+    return weights
+
+
+def scan_rows(X, sample_weight, chunk_size, *, allow_nonfinite=False):
+    """One pass over ``X``: check every value is finite and find the weighted mean.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+    chunk_size : int
+
+    Returns
+    -------
+    center : ndarray of shape (n_features,), float64
+        The (weighted) mean, the reference point the engine centres data on.
+
+    Raises
+    ------
+    ValueError
+        If X contains NaN or inf, naming how many rows and the first one.
+    """
+    n_samples, n_features = X.shape
+    total = np.zeros(n_features)
+    weight_sum = 0.0
+    bad_rows, first_bad, has_nan = 0, None, False
+    for start in range(0, n_samples, chunk_size):
+        chunk = np.asarray(X[start : start + chunk_size], dtype=np.float64)
+        finite = np.isfinite(chunk).all(axis=1)
+        if not finite.all():
+            bad = np.flatnonzero(~finite)
+            bad_rows += bad.size
+            has_nan = has_nan or bool(np.isnan(chunk[bad]).any())
+            first_bad = start + int(bad[0]) if first_bad is None else first_bad
+            chunk = chunk[finite]
+            w = None if sample_weight is None else sample_weight[start : start + chunk_size][finite]
+        else:
+            w = None if sample_weight is None else sample_weight[start : start + chunk_size]
+        if w is None:
+            total += chunk.sum(axis=0)
+            weight_sum += chunk.shape[0]
+        else:
+            total += w @ chunk
+            weight_sum += float(w.sum())
+    if bad_rows and not allow_nonfinite:
+        what = "NaN" if has_nan else "infinity"
+        raise ValueError(
+            f"X contains {what} (NaN or inf) in {bad_rows} rows (first: row {first_bad}); "
+            "gmmkit does not fit missing values yet: drop or impute those rows "
+            "(e.g. X[np.isfinite(X).all(axis=1)])."
+        )
+    if weight_sum <= 0:
+        return np.zeros(n_features)
+    return total / weight_sum
+
+
+def check_n_features(X, n_features_in, estimator_name):
+    """Raise when X has a different number of features than at fit time."""
+    if X.shape[1] != n_features_in:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {estimator_name} is expecting "
+            f"{n_features_in} features as input. Pass data with the same columns "
+            "as at fit time."
+        )

@@ -1,0 +1,486 @@
+"""The covariance-type table.
+
+Each covariance type (``full``, ``tied``, ``diag``, ``spherical``) is one
+object with the same small set of methods, so the engine never branches on
+the type name:
+
+- ``log_prob(Xc, plan)``: weighted log densities of a centred chunk, one
+  or two BLAS calls for all components at once;
+- ``moments(Xc, resp)``: the chunk's first and second moment sums;
+- ``covariances(nk, sx, sxx, reg_covar)``: the M-step from summed moments;
+- ``precision_cholesky``, ``log_det``, ``precisions``, ``n_parameters``,
+  ``sample``: parameter algebra in scikit-learn's conventions.
+
+All data passed to ``log_prob`` and ``moments`` is *centred*: a global
+reference point (the data mean) has been subtracted, so second moments do
+not lose their digits when data sit far from the origin.
+
+Shapes (K components, D features):
+
+=========  ==================  ==================  ===================
+type       covariances         precisions_cholesky  second-moment stats
+=========  ==================  ==================  ===================
+full       (K, D, D)           (K, D, D) upper     (K, D*(D+1)/2)
+tied       (D, D)              (D, D) upper        (D, D)
+diag       (K, D)              (K, D)              (K, D)
+spherical  (K,)                (K,)                (K, D)
+=========  ==================  ==================  ===================
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from gmmkit.exceptions import DegenerateComponentWarning
+
+LOG_2PI = np.log(2.0 * np.pi)
+
+
+@dataclass
+class EStepPlan:
+    """Parameters rearranged for one E-step, in the working dtype.
+
+    Attributes
+    ----------
+    matrix : ndarray
+        The type-specific matrix multiplied with each chunk.
+    const : ndarray of shape (K,)
+        Per-component constant: log weight + log det - D/2 log(2 pi)
+        (and, where the quadratic form is expanded, the mean's term).
+    extra : ndarray or None
+        A second type-specific array (the tied type's projected means).
+    """
+
+    matrix: np.ndarray
+    const: np.ndarray
+    extra: np.ndarray | None = None
+
+
+def _cholesky_or_jitter(cov, reg_covar, index_label):
+    """Lower Cholesky factor of ``cov``; adds diagonal jitter if it fails.
+
+    Parameters
+    ----------
+    cov : ndarray of shape (D, D)
+    reg_covar : float
+    index_label : str
+        Names the component in the warning ("component 3", "tied").
+
+    Returns
+    -------
+    ndarray of shape (D, D)
+    """
+    try:
+        return linalg.cholesky(cov, lower=True)
+    except linalg.LinAlgError:
+        pass
+    scale = max(float(np.mean(np.abs(np.diag(cov)))), 1.0) * 1e-10
+    jitter = max(reg_covar, scale)
+    eye = np.eye(cov.shape[0])
+    for _ in range(40):
+        try:
+            chol = linalg.cholesky(cov + jitter * eye, lower=True)
+        except linalg.LinAlgError:
+            jitter *= 10.0
+            continue
+        warnings.warn(
+            f"{index_label} has a singular covariance matrix (it collapsed onto "
+            f"a point or a subspace); added {jitter:.3g} to its diagonal. "
+            "Increase reg_covar, reduce n_components or scale the data.",
+            DegenerateComponentWarning,
+            stacklevel=4,
+        )
+        return chol
+    raise ValueError(
+        f"{index_label} has a covariance matrix that is not finite; "
+        "check the data for extreme values or increase reg_covar."
+    )
+
+
+def _precision_cholesky_from_cov(cov, reg_covar, index_label):
+    """Upper-triangular P with P P^T = inv(cov), scikit-learn's convention."""
+    chol = _cholesky_or_jitter(cov, reg_covar, index_label)
+    return linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
+
+
+def _precision_cholesky_from_precision(precision):
+    """Upper-triangular P with P P^T = precision (flip trick, as scikit-learn)."""
+    if not np.allclose(precision, precision.T, rtol=1e-8, atol=1e-12 * np.abs(precision).max()):
+        raise ValueError("precision matrices must be symmetric; got an asymmetric one.")
+    try:
+        flipped = np.linalg.cholesky(precision[::-1, ::-1])
+    except np.linalg.LinAlgError:
+        raise ValueError("precision matrices must be positive definite; got one that is not.") from None
+    return flipped[::-1, ::-1]
+
+
+def _triu_pairs(n_features):
+    return np.triu_indices(n_features)
+
+
+def _pairwise_products(Xc, out=None):
+    """Upper-triangle pairwise products of the columns of ``Xc``.
+
+    Parameters
+    ----------
+    Xc : ndarray of shape (n, D)
+
+    Returns
+    -------
+    ndarray of shape (n, D*(D+1)/2)
+        Column order follows ``np.triu_indices(D)``.
+    """
+    n, d = Xc.shape
+    if out is None:
+        out = np.empty((n, d * (d + 1) // 2), dtype=Xc.dtype)
+    start = 0
+    for i in range(d):
+        stop = start + d - i
+        np.multiply(Xc[:, i:], Xc[:, i : i + 1], out=out[:, start:stop])
+        start = stop
+    return out
+
+
+def _unpack_symmetric(packed, n_features):
+    """(..., D*(D+1)/2) upper-triangle vectors -> (..., D, D) symmetric."""
+    rows, cols = _triu_pairs(n_features)
+    full = np.zeros(packed.shape[:-1] + (n_features, n_features), dtype=np.float64)
+    full[..., rows, cols] = packed
+    full[..., cols, rows] = packed
+    return full
+
+
+class CovarianceType:
+    """Interface of one row of the covariance table (see module docstring)."""
+
+    name: str = ""
+
+    def n_parameters(self, n_components, n_features):
+        """Number of free covariance parameters."""
+        raise NotImplementedError
+
+    def plan(self, log_weights, means, prec_chol, dtype):
+        """Arrange parameters for the E-step (means centred, see module doc)."""
+        raise NotImplementedError
+
+    def log_prob(self, Xc, plan):
+        """log w_k + log N(x | mu_k, Sigma_k) for a centred chunk: (n, K)."""
+        raise NotImplementedError
+
+    def moments(self, Xc, resp):
+        """(sum_n r_nk x_n (K, D), second-moment sums) of a centred chunk."""
+        raise NotImplementedError
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        """M-step: covariance parameters from summed moments (float64)."""
+        raise NotImplementedError
+
+    def precision_cholesky(self, covariances, reg_covar=0.0):
+        """Precision Cholesky factors from covariances."""
+        raise NotImplementedError
+
+    def precision_cholesky_from_precisions(self, precisions):
+        """Precision Cholesky factors from precision matrices."""
+        raise NotImplementedError
+
+    def precisions(self, prec_chol):
+        """Precision matrices from their Cholesky factors."""
+        raise NotImplementedError
+
+    def log_det(self, prec_chol, n_features):
+        """log det of each component's precision Cholesky factor: (K,) or scalar."""
+        raise NotImplementedError
+
+    def component_covariance(self, covariances, k, n_features):
+        """Dense (D, D) covariance of component k (for sampling)."""
+        raise NotImplementedError
+
+    def shape(self, n_components, n_features):
+        """Expected shape of covariances / precisions."""
+        raise NotImplementedError
+
+    def chunk_width(self, n_components, n_features):
+        """Columns of the widest per-chunk temporary (sizes the default chunk)."""
+        return max(n_components, 2 * n_features + 1)
+
+    def covariances_from_precisions(self, precisions):
+        """Covariances from precision matrices."""
+        return np.linalg.inv(precisions)
+
+    def split_direction(self, covariances, k, n_features):
+        """(scale, unit vector) of component k's largest spread."""
+        cov = self.component_covariance(covariances, k, n_features)
+        values, vectors = np.linalg.eigh(cov)
+        return float(np.sqrt(max(values[-1], 0.0))), vectors[:, -1]
+
+    def copy_component(self, covariances, target, source_covariances, source):
+        """Set component ``target``'s covariance to ``source_covariances[source]``."""
+        covariances[target] = source_covariances[source]
+
+
+class FullCovariance(CovarianceType):
+    """Each component has its own full covariance matrix."""
+
+    name = "full"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    def chunk_width(self, n_components, n_features):
+        return max(n_components * n_features, n_features * (n_features + 1) // 2)
+
+    def plan(self, log_weights, means, prec_chol, dtype):
+        n_components, n_features, _ = prec_chol.shape
+        # Y = [Xc, 1] @ matrix gives (x - mu_k) P_k for every k in one GEMM.
+        stacked = prec_chol.transpose(1, 0, 2).reshape(n_features, -1)
+        shift = -np.einsum("kd,kde->ke", means, prec_chol).reshape(-1)
+        matrix = np.vstack([stacked, shift[None, :]]).astype(dtype)
+        const = log_weights + self.log_det(prec_chol, n_features) - 0.5 * n_features * LOG_2PI
+        return EStepPlan(matrix=matrix, const=const.astype(dtype))
+
+    def log_prob(self, Xc, plan):
+        n, d = Xc.shape
+        augmented = np.empty((n, d + 1), dtype=Xc.dtype)
+        augmented[:, :d] = Xc
+        augmented[:, d] = 1.0
+        whitened = (augmented @ plan.matrix).reshape(n, -1, d)
+        sq = np.einsum("nkd,nkd->nk", whitened, whitened)
+        sq *= -0.5
+        sq += plan.const
+        return sq
+
+    def moments(self, Xc, resp):
+        return resp.T @ Xc, resp.T @ _pairwise_products(Xc)
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        n_features = sx.shape[1]
+        means = sx / nk[:, None]
+        cov = _unpack_symmetric(sxx / nk[:, None], n_features)
+        cov -= means[:, :, None] * means[:, None, :]
+        cov[:, np.arange(n_features), np.arange(n_features)] += reg_covar
+        return cov
+
+    def precision_cholesky(self, covariances, reg_covar=0.0):
+        return np.stack(
+            [
+                _precision_cholesky_from_cov(cov, reg_covar, f"component {k}")
+                for k, cov in enumerate(covariances)
+            ]
+        )
+
+    def precision_cholesky_from_precisions(self, precisions):
+        return np.stack([_precision_cholesky_from_precision(p) for p in precisions])
+
+    def precisions(self, prec_chol):
+        return prec_chol @ prec_chol.transpose(0, 2, 1)
+
+    def log_det(self, prec_chol, n_features):
+        return np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+
+    def component_covariance(self, covariances, k, n_features):
+        return covariances[k]
+
+
+class TiedCovariance(CovarianceType):
+    """All components share one full covariance matrix."""
+
+    name = "tied"
+
+    def n_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def shape(self, n_components, n_features):
+        return (n_features, n_features)
+
+    def plan(self, log_weights, means, prec_chol, dtype):
+        n_features = prec_chol.shape[0]
+        projected = means @ prec_chol  # (K, D)
+        const = (
+            log_weights
+            + self.log_det(prec_chol, n_features)
+            - 0.5 * n_features * LOG_2PI
+            - 0.5 * np.einsum("kd,kd->k", projected, projected)
+        )
+        return EStepPlan(
+            matrix=prec_chol.astype(dtype),
+            const=const.astype(dtype),
+            extra=np.ascontiguousarray(projected.T).astype(dtype),
+        )
+
+    def log_prob(self, Xc, plan):
+        # |(x - mu_k) P|^2 = |xP|^2 - 2 (xP).(mu_k P) + |mu_k P|^2; xP is
+        # shared by all components (computed once, not K times).
+        z = Xc @ plan.matrix
+        out = z @ plan.extra
+        out += -0.5 * np.einsum("nd,nd->n", z, z)[:, None]
+        out += plan.const
+        return out
+
+    def moments(self, Xc, resp):
+        weights = resp.sum(axis=1)
+        return resp.T @ Xc, (Xc * weights[:, None]).T @ Xc
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        n_features = sx.shape[1]
+        cov = sxx - (sx.T / nk) @ sx
+        cov /= nk.sum()
+        cov[np.arange(n_features), np.arange(n_features)] += reg_covar
+        return cov
+
+    def precision_cholesky(self, covariances, reg_covar=0.0):
+        return _precision_cholesky_from_cov(covariances, reg_covar, "the tied covariance")
+
+    def precision_cholesky_from_precisions(self, precisions):
+        return _precision_cholesky_from_precision(precisions)
+
+    def precisions(self, prec_chol):
+        return prec_chol @ prec_chol.T
+
+    def log_det(self, prec_chol, n_features):
+        return np.sum(np.log(np.diag(prec_chol)))
+
+    def component_covariance(self, covariances, k, n_features):
+        return covariances
+
+    def copy_component(self, covariances, target, source_covariances, source):
+        """Tied components share one covariance: nothing to copy."""
+
+
+class DiagCovariance(CovarianceType):
+    """Each component has its own diagonal covariance."""
+
+    name = "diag"
+    #: spherical pools the per-feature variances of a component
+    pooled = False
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    def _per_feature(self, values, n_features):
+        """(K, D) per-feature values of a (K, D) diag parameter."""
+        return values
+
+    def plan(self, log_weights, means, prec_chol, dtype):
+        n_features = means.shape[1]
+        precision = self._per_feature(prec_chol**2, n_features)  # (K, D)
+        # [Xc^2, Xc] @ matrix expands sum_d p_kd (x_d - mu_kd)^2 on centred data.
+        matrix = np.vstack([-0.5 * precision.T, (means * precision).T])
+        const = (
+            log_weights
+            + self.log_det(prec_chol, n_features)
+            - 0.5 * n_features * LOG_2PI
+            - 0.5 * np.einsum("kd,kd->k", means**2, precision)
+        )
+        return EStepPlan(matrix=matrix.astype(dtype), const=const.astype(dtype))
+
+    @staticmethod
+    def _squares_and_values(Xc):
+        n, d = Xc.shape
+        stacked = np.empty((n, 2 * d), dtype=Xc.dtype)
+        np.square(Xc, out=stacked[:, :d])
+        stacked[:, d:] = Xc
+        return stacked
+
+    def log_prob(self, Xc, plan):
+        out = self._squares_and_values(Xc) @ plan.matrix
+        out += plan.const
+        return out
+
+    def moments(self, Xc, resp):
+        n_features = Xc.shape[1]
+        both = resp.T @ self._squares_and_values(Xc)
+        return both[:, n_features:], both[:, :n_features]
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        means = sx / nk[:, None]
+        variances = sxx / nk[:, None] - means**2
+        # centred data keeps this difference accurate; clip the rounding below 0
+        np.maximum(variances, 0.0, out=variances)
+        variances += reg_covar
+        return variances
+
+    def precision_cholesky(self, covariances, reg_covar=0.0):
+        self._check_positive(covariances)
+        return 1.0 / np.sqrt(covariances)
+
+    def _check_positive(self, covariances):
+        per_component = covariances.reshape(len(covariances), -1)
+        bad = np.flatnonzero(np.any(~(per_component > 0.0), axis=1))
+        if bad.size:
+            raise ValueError(
+                f"component(s) {bad.tolist()} have a zero or undefined variance; "
+                "set reg_covar > 0 (default 1e-6) or scale the data."
+            )
+
+    def precision_cholesky_from_precisions(self, precisions):
+        if not np.all(precisions > 0):
+            raise ValueError("precisions must be positive; got zero or negative values.")
+        return np.sqrt(precisions)
+
+    def covariances_from_precisions(self, precisions):
+        return 1.0 / precisions
+
+    def precisions(self, prec_chol):
+        return prec_chol**2
+
+    def log_det(self, prec_chol, n_features):
+        return np.sum(np.log(prec_chol), axis=1)
+
+    def component_covariance(self, covariances, k, n_features):
+        return np.diag(covariances[k])
+
+
+class SphericalCovariance(DiagCovariance):
+    """Each component has a single variance shared by all features."""
+
+    name = "spherical"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components
+
+    def shape(self, n_components, n_features):
+        return (n_components,)
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        return super().covariances(nk, sx, sxx, reg_covar).mean(axis=1)
+
+    def _per_feature(self, values, n_features):
+        return np.repeat(values[:, None], n_features, axis=1)
+
+    def log_det(self, prec_chol, n_features):
+        return n_features * np.log(prec_chol)
+
+    def component_covariance(self, covariances, k, n_features):
+        return covariances[k] * np.eye(n_features)
+
+
+COVARIANCE_TYPES = {
+    cls.name: cls() for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
+}
+
+
+def get_covariance_type(name):
+    """Look up a row of the covariance table by name.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the valid ones.
+    """
+    try:
+        return COVARIANCE_TYPES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"covariance_type={name!r} is not supported; "
+            f"use one of {sorted(COVARIANCE_TYPES)}"
+        ) from None

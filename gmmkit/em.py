@@ -1,0 +1,423 @@
+"""The EM engine: additive sufficient statistics over row chunks.
+
+Every fit is the same loop (see DESIGN.md)::
+
+    for each chunk:  E-step -> Stats        (log space, all components in a few GEMMs)
+    stats = sum of chunk Stats              (accumulated in float64)
+    params = m_step(stats)                  (reads only Stats)
+
+Data are centred on a reference point (the weighted data mean) chunk by
+chunk, so second moments keep their digits for data far from the origin;
+the N x K responsibility matrix never exists beyond one chunk.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from gmmkit.exceptions import DegenerateComponentWarning
+
+#: a component whose responsibility mass falls below this fraction of the
+#: total has "lost its mass": its mean and covariance are no longer defined.
+LOST_MASS_FRACTION = 1e-10
+
+
+@dataclass
+class MixtureParams:
+    """Parameters of a Gaussian mixture, in the data's own coordinates.
+
+    Attributes
+    ----------
+    weights : ndarray of shape (K,)
+    means : ndarray of shape (K, D)
+    covariances : ndarray or None
+        Shape per covariance type (see :mod:`gmmkit.covariance`); None when
+        only precisions were given (``precisions_init``).
+    precisions_cholesky : ndarray
+        Shape per covariance type.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray | None
+    precisions_cholesky: np.ndarray
+
+
+@dataclass
+class Stats:
+    """Sufficient statistics of a weighted set of rows; they add up.
+
+    Attributes
+    ----------
+    nk : ndarray of shape (K,)
+        sum_n w_n r_nk.
+    sx : ndarray of shape (K, D)
+        sum_n w_n r_nk x_n, x centred on the reference point.
+    sxx : ndarray
+        Second-moment sums in the covariance type's layout.
+    loglik : float
+        sum_n w_n log p(x_n) under the parameters of the E-step.
+    weight : float
+        sum_n w_n.
+    """
+
+    nk: np.ndarray
+    sx: np.ndarray
+    sxx: np.ndarray
+    loglik: float = 0.0
+    weight: float = 0.0
+
+    def __add__(self, other):
+        return Stats(
+            self.nk + other.nk,
+            self.sx + other.sx,
+            self.sxx + other.sxx,
+            self.loglik + other.loglik,
+            self.weight + other.weight,
+        )
+
+
+def default_n_threads():
+    """Worker threads for chunk work: the CPU count (capped at 8).
+
+    Chunks run on several threads only when threadpoolctl is installed, so
+    BLAS can be held to one thread per worker (otherwise the threads would
+    oversubscribe the cores); ``GMMKIT_NUM_THREADS`` overrides.
+    """
+    configured = os.environ.get("GMMKIT_NUM_THREADS")
+    if configured:
+        return max(1, int(configured))
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return 1
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class ChunkRunner:
+    """Runs a function over row chunks on worker threads, in chunk order.
+
+    Use as a context manager for the duration of a fit: it starts the
+    threads and holds BLAS to one thread each (threadpoolctl), so that
+    small tall-skinny products do not fight over cores.
+    """
+
+    def __init__(self, n_threads=None):
+        self.n_threads = default_n_threads() if n_threads is None else n_threads
+        self._executor = None
+        self._stack = None
+
+    def __enter__(self):
+        self._stack = ExitStack()
+        if self.n_threads > 1:
+            from threadpoolctl import threadpool_limits
+
+            self._stack.enter_context(threadpool_limits(limits=1))
+            self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()
+        self._executor = None
+
+    def map(self, function, items):
+        """``[function(item) for item in items]``, on the worker threads."""
+        if self._executor is None or len(items) < 2:
+            return [function(item) for item in items]
+        return list(self._executor.map(function, items))
+
+
+@dataclass
+class ChunkedData:
+    """Rows of X served chunk by chunk, centred and cast to the working dtype.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Any array supporting row slicing (ndarray, memmap); never copied whole.
+    sample_weight : ndarray of shape (n_samples,) or None
+    center : ndarray of shape (n_features,)
+        Reference point subtracted from every chunk.
+    dtype : numpy dtype
+        Working dtype of the E-step (float32 or float64).
+    chunk_size : int
+    """
+
+    X: np.ndarray
+    sample_weight: np.ndarray | None
+    center: np.ndarray
+    dtype: np.dtype
+    chunk_size: int
+    slices: list = field(init=False)
+
+    def __post_init__(self):
+        n = self.X.shape[0]
+        self.slices = [slice(s, min(s + self.chunk_size, n)) for s in range(0, n, self.chunk_size)]
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    def rows(self, rows):
+        """Centred chunk in the working dtype: (n, D)."""
+        chunk = np.subtract(self.X[rows], self.center)
+        return chunk.astype(self.dtype, copy=False)
+
+    def weights(self, rows):
+        """Weights of a chunk: (n,) or None."""
+        return None if self.sample_weight is None else self.sample_weight[rows]
+
+
+def log_normalize_rows(log_prob):
+    """Turn weighted log densities into responsibilities, in place.
+
+    Parameters
+    ----------
+    log_prob : ndarray of shape (n, K)
+        Overwritten with the responsibilities.
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        log sum_k exp(log_prob[n, k]) per row.
+    """
+    top = log_prob.max(axis=1, keepdims=True)
+    top[~np.isfinite(top)] = 0.0
+    log_prob -= top
+    np.exp(log_prob, out=log_prob)
+    total = log_prob.sum(axis=1, keepdims=True)
+    log_prob /= total
+    with np.errstate(divide="ignore"):
+        return (np.log(total) + top).ravel().astype(np.float64)
+
+
+def chunk_log_prob(data, cov_type, plan, rows):
+    """Weighted component log densities of one chunk: (n, K)."""
+    return cov_type.log_prob(data.rows(rows), plan)
+
+
+def stats_from_resp(cov_type, Xc, resp, weights, log_norm=None):
+    """Sufficient statistics of one chunk from its responsibilities.
+
+    Parameters
+    ----------
+    Xc : ndarray of shape (n, D), centred
+    resp : ndarray of shape (n, K)
+        Responsibilities; multiplied in place by the weights.
+    weights : ndarray of shape (n,) or None
+    log_norm : ndarray of shape (n,) or None
+        Per-row log-likelihoods, summed (weighted) into ``Stats.loglik``.
+    """
+    if weights is None:
+        weight = float(Xc.shape[0])
+        loglik = 0.0 if log_norm is None else float(log_norm.sum())
+    else:
+        resp *= weights.astype(resp.dtype)[:, None]
+        weight = float(weights.sum())
+        loglik = 0.0 if log_norm is None else float(weights @ log_norm)
+    sx, sxx = cov_type.moments(Xc, resp)
+    return Stats(
+        nk=resp.sum(axis=0, dtype=np.float64),
+        sx=sx.astype(np.float64),
+        sxx=sxx.astype(np.float64),
+        loglik=loglik,
+        weight=weight,
+    )
+
+
+def make_plan(cov_type, params, center, dtype):
+    """E-step plan for parameters, with means relative to ``center``."""
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(params.weights)
+    return cov_type.plan(log_weights, params.means - center, params.precisions_cholesky, dtype)
+
+
+def e_step(data, cov_type, params, runner):
+    """One pass over the data: summed Stats under ``params``."""
+    plan = make_plan(cov_type, params, data.center, data.dtype)
+
+    def one_chunk(rows):
+        Xc = data.rows(rows)
+        resp = cov_type.log_prob(Xc, plan)
+        log_norm = log_normalize_rows(resp)
+        return stats_from_resp(cov_type, Xc, resp, data.weights(rows), log_norm)
+
+    return sum_stats(runner.map(one_chunk, data.slices))
+
+
+def sum_stats(parts):
+    """Sum a list of Stats in order (deterministic whatever the threads did)."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def m_step(stats, cov_type, reg_covar, center):
+    """New weights, means and covariances from summed Stats.
+
+    Returns
+    -------
+    weights : ndarray of shape (K,)
+    means : ndarray of shape (K, D), in data coordinates
+    covariances : ndarray
+        In the covariance type's layout.
+    lost : ndarray of int
+        Components that lost (nearly) all their mass; their mean and
+        covariance are undefined and must be re-seeded by the caller.
+    """
+    nk = stats.nk + 10 * np.finfo(np.float64).eps
+    lost = np.flatnonzero(stats.nk < LOST_MASS_FRACTION * stats.weight)
+    weights = nk / nk.sum()
+    means = stats.sx / nk[:, None] + center
+    with np.errstate(invalid="ignore"):
+        covariances = cov_type.covariances(nk, stats.sx, stats.sxx, reg_covar)
+    return weights, means, covariances, lost
+
+
+def reseed_lost(weights, means, covariances, lost, cov_type, previous=None):
+    """Re-seed components that lost their mass, in place.
+
+    Each lost component takes half of the component with the largest
+    weight x spread, split in two along its main axis.  When ``previous``
+    parameters are given (the re-seeding budget is spent), a lost component
+    keeps its previous mean and covariance with a weight near zero instead,
+    which drops it in effect.
+    """
+    n_features = means.shape[1]
+    for k in lost:
+        if previous is not None and previous.covariances is not None:
+            means[k] = previous.means[k]
+            cov_type.copy_component(covariances, k, previous.covariances, k)
+            warnings.warn(
+                f"component {k} lost all its mass again; it keeps weight ~0 "
+                "(effectively dropped). Use fewer components.",
+                DegenerateComponentWarning,
+                stacklevel=3,
+            )
+            continue
+        alive = np.setdiff1d(np.arange(weights.size), lost)
+        spreads = [cov_type.split_direction(covariances, j, n_features) for j in alive]
+        best = int(np.argmax([weights[j] * s[0] for j, s in zip(alive, spreads)]))
+        source, (scale, axis) = int(alive[best]), spreads[best]
+        offset = 0.5 * scale * axis
+        means[k] = means[source] + offset
+        means[source] = means[source] - offset
+        weights[k] = weights[source] = 0.5 * weights[source]
+        cov_type.copy_component(covariances, k, covariances, source)
+        warnings.warn(
+            f"component {k} lost all its mass (weight < {LOST_MASS_FRACTION:g}); "
+            f"re-seeded it by splitting component {source} along its main axis.",
+            DegenerateComponentWarning,
+            stacklevel=3,
+        )
+    weights /= weights.sum()
+
+
+def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, may_reseed=True):
+    """M-step with degenerate components handled, as MixtureParams.
+
+    Returns
+    -------
+    params : MixtureParams
+    n_lost : int
+        Number of components that lost their mass in this step.
+    """
+    weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center)
+    if lost.size and lost.size < weights.size:
+        reseed_lost(weights, means, covariances, lost, cov_type, None if may_reseed else previous)
+    prec_chol = cov_type.precision_cholesky(covariances, reg_covar)
+    return MixtureParams(weights, means, covariances, prec_chol), int(lost.size)
+
+
+@dataclass
+class EMResult:
+    """Outcome of one EM run."""
+
+    params: MixtureParams
+    lower_bound: float
+    lower_bounds: list
+    converged: bool
+    n_iter: int
+
+
+@dataclass
+class EMSettings:
+    """Constants of an EM run."""
+
+    max_iter: int = 100
+    tol: float = 1e-3
+    reg_covar: float = 1e-6
+    verbose: int = 0
+    verbose_interval: int = 10
+
+
+def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, init_index=0):
+    """EM from ``params`` until the lower bound changes by less than ``tol``.
+
+    The lower bound of iteration t is the mean log-likelihood under the
+    parameters entering that iteration (scikit-learn's convention); the
+    parameters returned are those after the last M-step.
+
+    Returns
+    -------
+    EMResult
+    """
+    lower_bounds = []
+    converged = False
+    n_iter = 0
+    reseeds_left = params.weights.size
+    start = time.perf_counter()
+    if settings.verbose:
+        _say(f"Initialization {init_index}")
+    for n_iter in range(1, settings.max_iter + 1):
+        previous_bound = lower_bound
+        stats = e_step(data, cov_type, params, runner)
+        lower_bound = stats.loglik / stats.weight
+        lower_bounds.append(lower_bound)
+        params, n_lost = params_from_stats(
+            stats, cov_type, settings.reg_covar, data.center,
+            previous=params, may_reseed=reseeds_left > 0,
+        )
+        reseeds_left -= n_lost
+        change = lower_bound - previous_bound
+        if settings.verbose and n_iter % settings.verbose_interval == 0:
+            elapsed = time.perf_counter() - start
+            _say(f"  Iteration {n_iter}\t time lapse {elapsed:.5f}s\t ll change {change:.5f}")
+            start = time.perf_counter()
+        if abs(change) < settings.tol:
+            converged = True
+            break
+    if settings.verbose:
+        state = "converged" if converged else "did not converge"
+        _say(f"Initialization {state}. lower bound {lower_bound:.5f}")
+    return EMResult(params, lower_bound, lower_bounds, converged, n_iter)
+
+
+def _say(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def score_chunks(data, cov_type, params, runner, reduce):
+    """Apply ``reduce(log_prob_chunk)`` to each chunk's weighted log densities.
+
+    Returns
+    -------
+    list
+        One result per chunk, in order.
+    """
+    plan = make_plan(cov_type, params, data.center, data.dtype)
+    return runner.map(lambda rows: reduce(cov_type.log_prob(data.rows(rows), plan)), data.slices)
+
+
+def with_center(data, center):
+    """The same data served around another reference point."""
+    return replace(data, center=center)

@@ -1,0 +1,182 @@
+"""Initialisers: starting responsibilities for EM.
+
+Every initialiser produces hard or soft responsibilities chunk by chunk;
+the engine turns them into Stats and one M-step gives the starting
+parameters, exactly as during EM.
+
+- ``kmeans``: weighted k-means++ seeding and Lloyd iterations on (a
+  subsample of at most ``KMEANS_MAX_ROWS`` rows of) the data, then every row
+  is assigned to its nearest centre.
+- ``k-means++``: the k-means++ seeds only, every row assigned to its nearest seed.
+- ``random_from_data``: K distinct rows drawn at random as seeds, every row
+  assigned to its nearest seed.
+- ``random``: random soft responsibilities (rows of uniform draws, normalised).
+
+scikit-learn's ``k-means++`` and ``random_from_data`` give responsibility
+only to the K seed rows (so the first covariances are just ``reg_covar``);
+gmmkit assigns every row to its nearest seed instead, which starts EM from
+sensible covariances.
+
+Seeds are drawn by inverse-CDF sampling on cumulative weights, so integer
+sample weights select the same seeds as the rows repeated that many times.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gmmkit.em import stats_from_resp, sum_stats
+
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+
+#: k-means in the kmeans initialiser runs on at most this many rows.
+KMEANS_MAX_ROWS = 100_000
+KMEANS_MAX_ITER = 100
+
+
+def _squared_distances(Xc, centers):
+    """(n, K) squared Euclidean distances, expanded (data are centred)."""
+    d2 = Xc @ (-2.0 * centers.T)
+    d2 += np.einsum("nd,nd->n", Xc, Xc)[:, None]
+    d2 += np.einsum("kd,kd->k", centers, centers)
+    np.maximum(d2, 0.0, out=d2)
+    return d2
+
+
+def _nearest(Xc, centers):
+    d2 = _squared_distances(Xc, centers)
+    labels = d2.argmin(axis=1)
+    return labels, d2[np.arange(len(labels)), labels]
+
+
+def _weighted_pick(rng, cumulative, n_draws=1):
+    """Indices drawn with probability proportional to the increments of ``cumulative``."""
+    u = rng.uniform(size=n_draws) * cumulative[-1]
+    return np.minimum(np.searchsorted(cumulative, u, side="right"), cumulative.size - 1)
+
+
+def kmeans_plusplus(Xc, weights, n_clusters, rng):
+    """Greedy weighted k-means++ seeding (Arthur and Vassilvitskii, 2007).
+
+    Parameters
+    ----------
+    Xc : ndarray of shape (n, D)
+    weights : ndarray of shape (n,)
+    n_clusters : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of shape (n_clusters, D)
+    """
+    n_trials = 2 + int(np.log(n_clusters))
+    first = _weighted_pick(rng, np.cumsum(weights))[0]
+    centers = [Xc[first]]
+    closest = _nearest(Xc, Xc[first][None, :])[1]
+    for _ in range(1, n_clusters):
+        potential = np.cumsum(weights * closest)
+        if potential[-1] <= 0:  # fewer distinct points than clusters
+            candidates = _weighted_pick(rng, np.cumsum(weights), n_trials)
+        else:
+            candidates = _weighted_pick(rng, potential, n_trials)
+        d2 = _squared_distances(Xc, Xc[candidates])
+        np.minimum(d2, closest[:, None], out=d2)
+        best = int(np.argmin(weights @ d2))
+        centers.append(Xc[candidates[best]])
+        closest = d2[:, best]
+    return np.array(centers)
+
+
+def lloyd(Xc, weights, centers, max_iter=KMEANS_MAX_ITER):
+    """Weighted Lloyd iterations until the labels stop changing.
+
+    Parameters
+    ----------
+    Xc : ndarray of shape (n, D)
+    weights : ndarray of shape (n,)
+    centers : ndarray of shape (K, D)
+
+    Returns
+    -------
+    ndarray of shape (K, D)
+        Final centres; an empty cluster keeps its previous centre.
+    """
+    labels = None
+    for _ in range(max_iter):
+        new_labels = _nearest(Xc, centers)[0]
+        if labels is not None and np.array_equal(labels, new_labels):
+            break
+        labels = new_labels
+        mass = np.bincount(labels, weights=weights, minlength=len(centers))
+        sums = np.zeros_like(centers)
+        np.add.at(sums, labels, Xc * weights[:, None])
+        filled = mass > 0
+        centers = centers.copy()
+        centers[filled] = sums[filled] / mass[filled][:, None]
+    return centers
+
+
+def _subsample(data, rng, max_rows):
+    """Centred rows and weights of (a weighted random subsample of) the data."""
+    n = data.n_samples
+    weights = np.ones(n) if data.sample_weight is None else data.sample_weight
+    if n <= max_rows:
+        return data.rows(slice(None)).astype(np.float64), weights.astype(np.float64)
+    rows = np.sort(rng.choice(n, size=max_rows, replace=False, p=weights / weights.sum()))
+    return data.rows(rows).astype(np.float64), np.ones(max_rows)
+
+
+def seed_centers(method, data, n_components, rng):
+    """Centres (centred coordinates) for the hard-assignment initialisers.
+
+    Returns
+    -------
+    ndarray of shape (n_components, D)
+    """
+    Xc, weights = _subsample(data, rng, KMEANS_MAX_ROWS)
+    if method == "random_from_data":
+        positive = np.flatnonzero(weights > 0)
+        return Xc[rng.choice(positive, size=n_components, replace=positive.size < n_components)]
+    centers = kmeans_plusplus(Xc, weights, n_components, rng)
+    if method == "kmeans":
+        centers = lloyd(Xc, weights, centers)
+    return centers
+
+
+def initial_stats(method, data, cov_type, n_components, rng, runner):
+    """Stats of the starting responsibilities of ``method``.
+
+    Parameters
+    ----------
+    method : {"kmeans", "k-means++", "random", "random_from_data"}
+    data : gmmkit.em.ChunkedData
+    n_components : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    gmmkit.em.Stats
+    """
+    if method == "random":
+        seed = int(rng.integers(2**63))
+
+        def chunk_resp(index, Xc):
+            resp = np.random.default_rng([seed, index]).uniform(size=(len(Xc), n_components))
+            resp /= resp.sum(axis=1, keepdims=True)
+            return resp.astype(Xc.dtype)
+
+    else:
+        centers = seed_centers(method, data, n_components, rng)
+
+        def chunk_resp(index, Xc):
+            labels = _nearest(Xc, centers.astype(Xc.dtype))[0]
+            resp = np.zeros((len(Xc), n_components), dtype=Xc.dtype)
+            resp[np.arange(len(Xc)), labels] = 1.0
+            return resp
+
+    def one_chunk(item):
+        index, rows = item
+        Xc = data.rows(rows)
+        return stats_from_resp(cov_type, Xc, chunk_resp(index, Xc), data.weights(rows))
+
+    return sum_stats(runner.map(one_chunk, list(enumerate(data.slices))))

@@ -1,0 +1,439 @@
+"""GaussianMixture: a drop-in for ``sklearn.mixture.GaussianMixture``.
+
+Same constructor names and defaults as scikit-learn 1.9, plus
+``chunk_size`` and ``dtype``, and ``sample_weight`` in ``fit``, ``score``,
+``bic`` and ``aic``.  The work is done by the chunked engine in
+:mod:`gmmkit.em`; this module validates input and keeps the attributes.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from gmmkit._estimator import EstimatorBase
+from gmmkit._validation import check_array, check_n_features, check_sample_weight, scan_rows
+from gmmkit.covariance import get_covariance_type
+from gmmkit.em import (
+    ChunkedData,
+    ChunkRunner,
+    EMSettings,
+    MixtureParams,
+    log_normalize_rows,
+    params_from_stats,
+    run_em,
+    score_chunks,
+)
+from gmmkit.exceptions import ConvergenceWarning, NotFittedError
+from gmmkit.init import INIT_METHODS, initial_stats
+
+#: elements of the widest per-chunk temporary when chunk_size is None
+AUTO_CHUNK_ELEMENTS = 2**19
+
+
+def make_rng(random_state):
+    """A numpy Generator from None, an int, a RandomState or a Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2**31 - 1))
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(random_state)
+    raise ValueError(
+        f"random_state={random_state!r} is not valid; pass None, an int, "
+        "a numpy RandomState or a numpy Generator."
+    )
+
+
+class GaussianMixture(EstimatorBase):
+    """Gaussian mixture model fitted by exact, chunked EM.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood changes by less than ``tol``.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance; floors collapsing components.
+    max_iter : int, default=100
+    n_init : int, default=1
+        Number of initialisations; the run with the best lower bound is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+        How the starting responsibilities are found (see :mod:`gmmkit.init`).
+    weights_init : array-like of shape (n_components,), default=None
+    means_init : array-like of shape (n_components, n_features), default=None
+    precisions_init : array-like, default=None
+        Shape (n_components,) spherical, (n_features, n_features) tied,
+        (n_components, n_features) diag, (n_components, n_features,
+        n_features) full.
+    random_state : int, RandomState, Generator or None, default=None
+    warm_start : bool, default=False
+        Start a new fit from the current parameters (with ``n_init=1``).
+    verbose : int, default=0
+        Print progress on stderr every ``verbose_interval`` iterations.
+    verbose_interval : int, default=10
+    chunk_size : int or None, default=None
+        Rows per E-step chunk; memory grows with chunk_size x n_components,
+        never with n_samples x n_components.  None picks a cache-friendly size.
+    dtype : {"float32", "float64"} or None, default=None
+        Working precision of the E-step; None follows X (float32 stays
+        float32, everything else is float64).  Sums across chunks and the
+        M-step are always float64.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+    precisions_ : ndarray
+    precisions_cholesky_ : ndarray
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean (weighted) log-likelihood of the best run's last E-step.
+    lower_bounds_ : list of float
+        The lower bound at every iteration of the best run.
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        chunk_size=None,
+        dtype=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.chunk_size = chunk_size
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; an integer weight counts a row that many times.
+
+        Returns
+        -------
+        self
+        """
+        X = check_array(X)
+        self._check_parameters(X)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        self._check_enough_samples(X, weights)
+        cov_type = get_covariance_type(self.covariance_type)
+        initial = self._check_initial_parameters(X.shape[1], cov_type)
+        data = self._chunked(X, weights, center=None)
+        settings = EMSettings(self.max_iter, self.tol, self.reg_covar, self.verbose, self.verbose_interval)
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        rng = make_rng(self.random_state)
+        best, any_converged = None, False
+        with ChunkRunner() as runner:
+            for init in range(self.n_init if do_init else 1):
+                if do_init:
+                    params = self._initial_params(data, cov_type, rng, runner, initial)
+                    start_bound = -np.inf
+                else:
+                    params, start_bound = self._get_params_object(), self.lower_bound_
+                result = run_em(
+                    data, cov_type, params, settings, runner,
+                    lower_bound=start_bound, init_index=init,
+                )
+                any_converged = any_converged or result.converged
+                if best is None or result.lower_bound > best.lower_bound:
+                    best = result
+        if not any_converged and self.max_iter > 0:
+            warnings.warn(
+                "No EM run converged: the best run stopped after max_iter="
+                f"{self.max_iter} iterations with the lower bound still changing by "
+                f"more than tol={self.tol}. Increase max_iter or tol, try other "
+                "init_params, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._set_params_object(best.params, cov_type)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bounds_ = best.lower_bounds
+        self.n_features_in_ = X.shape[1]
+        self._fit_dtype = data.dtype
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the component label of every row: (n_samples,)."""
+        return self.fit(X, y, sample_weight=sample_weight).predict(X)
+
+    # -------------------------------------------------------------- predict
+
+    def predict(self, X):
+        """Most probable component of each row: ndarray of shape (n_samples,)."""
+        parts = self._map_log_prob(X, lambda lp: lp.argmax(axis=1))
+        return np.concatenate(parts)
+
+    def predict_proba(self, X):
+        """Responsibilities: ndarray of shape (n_samples, n_components)."""
+
+        def resp(log_prob):
+            log_normalize_rows(log_prob)
+            return log_prob.astype(np.float64, copy=False)
+
+        return np.concatenate(self._map_log_prob(X, resp))
+
+    def score_samples(self, X):
+        """Log-likelihood of each row: ndarray of shape (n_samples,)."""
+        return np.concatenate(self._map_log_prob(X, log_normalize_rows))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean (weighted) log-likelihood per sample: float."""
+        total, weight = self._total_log_likelihood(X, sample_weight)
+        return total / weight
+
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion: -2 log L + p log(n); lower is better.
+
+        With sample weights, log L is the weighted sum and n the weight total.
+        """
+        total, weight = self._total_log_likelihood(X, sample_weight)
+        return -2.0 * total + self._n_parameters() * np.log(weight)
+
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion: -2 log L + 2 p; lower is better."""
+        total, _ = self._total_log_likelihood(X, sample_weight)
+        return -2.0 * total + 2.0 * self._n_parameters()
+
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component of each sample; samples are grouped by component.
+        """
+        self._check_fitted()
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires "
+                "at least one sample."
+            )
+        cov_type = get_covariance_type(self.covariance_type)
+        rng = make_rng(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        n_features = self.means_.shape[1]
+        draws = []
+        for k, count in enumerate(counts):
+            cov = cov_type.component_covariance(self.covariances_, k, n_features)
+            chol = np.linalg.cholesky(cov)
+            draws.append(self.means_[k] + rng.standard_normal((count, n_features)) @ chol.T)
+        labels = np.repeat(np.arange(len(counts)), counts)
+        return np.vstack(draws), labels
+
+    # ------------------------------------------------------------- helpers
+
+    def _n_parameters(self):
+        """Free parameters: covariances + means + (weights - 1)."""
+        n_components, n_features = self.means_.shape
+        cov_type = get_covariance_type(self.covariance_type)
+        return (
+            cov_type.n_parameters(n_components, n_features)
+            + n_components * n_features
+            + n_components
+            - 1
+        )
+
+    def _check_fitted(self):
+        if not hasattr(self, "n_features_in_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                "with appropriate arguments before using this estimator."
+            )
+
+    def _resolve_dtype(self, X):
+        if self.dtype is None:
+            return np.dtype(np.float32) if X.dtype in (np.float32, np.float16) else np.dtype(np.float64)
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            dtype = None
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"dtype={self.dtype!r} is not supported; use 'float32', 'float64' or None.")
+        return dtype
+
+    def _chunk_rows(self, n_features):
+        if self.chunk_size is not None:
+            return int(self.chunk_size)
+        cov_type = get_covariance_type(self.covariance_type)
+        width = cov_type.chunk_width(self.n_components, n_features)
+        rows = 2 ** int(np.log2(max(AUTO_CHUNK_ELEMENTS // width, 1)))
+        return int(np.clip(rows, 256, 16384))
+
+    def _chunked(self, X, weights, center):
+        chunk = self._chunk_rows(X.shape[1])
+        if center is None:
+            center = scan_rows(X, weights, chunk)
+        else:
+            scan_rows(X, None, chunk)
+        return ChunkedData(X, weights, center, self._resolve_dtype(X), chunk)
+
+    def _map_log_prob(self, X, reduce):
+        """Validate X, then ``reduce`` each chunk's weighted log densities."""
+        self._check_fitted()
+        X = check_array(X)
+        check_n_features(X, self.n_features_in_, type(self).__name__)
+        data = self._chunked(X, None, center=self.weights_ @ self.means_)
+        cov_type = get_covariance_type(self.covariance_type)
+        with ChunkRunner() as runner:
+            return score_chunks(data, cov_type, self._get_params_object(), runner, reduce)
+
+    def _total_log_likelihood(self, X, sample_weight):
+        """(sum_n w_n log p(x_n), sum_n w_n)."""
+        log_lik = self.score_samples(X)
+        weights = check_sample_weight(sample_weight, log_lik.shape[0])
+        if weights is None:
+            return float(log_lik.sum()), float(log_lik.shape[0])
+        return float(weights @ log_lik), float(weights.sum())
+
+    def _get_params_object(self):
+        return MixtureParams(self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+
+    def _set_params_object(self, params, cov_type):
+        self.weights_ = params.weights
+        self.means_ = params.means
+        self.precisions_cholesky_ = params.precisions_cholesky
+        self.precisions_ = cov_type.precisions(params.precisions_cholesky)
+        if params.covariances is None:
+            self.covariances_ = cov_type.covariances_from_precisions(self.precisions_)
+        else:
+            self.covariances_ = params.covariances
+
+    def _initial_params(self, data, cov_type, rng, runner, initial):
+        """Starting parameters: from init_params, then the user's *_init arrays."""
+        weights_init, means_init, precisions_init = initial
+        if weights_init is not None and means_init is not None and precisions_init is not None:
+            params = None  # everything given: no need to look at the data
+        else:
+            stats = initial_stats(self.init_params, data, cov_type, self.n_components, rng, runner)
+            params = params_from_stats(stats, cov_type, self.reg_covar, data.center)[0]
+        if params is None:
+            weights, means, covariances, prec_chol = weights_init, means_init, None, None
+        else:
+            weights, means = params.weights, params.means
+            covariances, prec_chol = params.covariances, params.precisions_cholesky
+        if weights_init is not None:
+            weights = weights_init
+        if means_init is not None:
+            means = means_init
+        if precisions_init is not None:
+            covariances = None
+            prec_chol = cov_type.precision_cholesky_from_precisions(precisions_init)
+        return MixtureParams(weights, means, covariances, prec_chol)
+
+    # ---------------------------------------------------------- validation
+
+    def _check_parameters(self, X):
+        _check_int("n_components", self.n_components, 1)
+        _check_int("n_init", self.n_init, 1)
+        _check_int("max_iter", self.max_iter, 0)
+        _check_int("verbose_interval", self.verbose_interval, 1)
+        _check_number("tol", self.tol, 0.0)
+        _check_number("reg_covar", self.reg_covar, 0.0)
+        if self.chunk_size is not None:
+            _check_int("chunk_size", self.chunk_size, 1)
+        if self.init_params not in INIT_METHODS:
+            raise ValueError(
+                f"init_params={self.init_params!r} is not supported; use one of {list(INIT_METHODS)}"
+            )
+        self._resolve_dtype(X)
+
+    def _check_enough_samples(self, X, weights):
+        n_samples = X.shape[0] if weights is None else int(np.count_nonzero(weights))
+        if n_samples < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {n_samples}"
+                f"{' (with positive weight)' if weights is not None else ''}; "
+                "use fewer components or more data."
+            )
+
+    def _check_initial_parameters(self, n_features, cov_type):
+        """Validate weights_init, means_init, precisions_init; return them as arrays."""
+        k = self.n_components
+        weights = means = precisions = None
+        if self.weights_init is not None:
+            weights = _as_float_array("weights_init", self.weights_init, (k,))
+            if np.any(weights < 0) or np.any(weights > 1):
+                raise ValueError("weights_init must lie in [0, 1]; got values outside.")
+            if not np.isclose(weights.sum(), 1.0, atol=1e-6):
+                raise ValueError(
+                    f"weights_init should be normalized, but got sum(weights) = "
+                    f"{weights.sum():.5f}; divide by its sum."
+                )
+        if self.means_init is not None:
+            means = _as_float_array("means_init", self.means_init, (k, n_features))
+        if self.precisions_init is not None:
+            shape = cov_type.shape(k, n_features)
+            precisions = _as_float_array("precisions_init", self.precisions_init, shape)
+            try:
+                cov_type.precision_cholesky_from_precisions(precisions)
+            except ValueError as exc:
+                raise ValueError(
+                    f"precisions_init is not valid for covariance_type='{cov_type.name}' "
+                    f"({exc}); pass valid precisions of shape {shape} or leave it None."
+                ) from None
+        return weights, means, precisions
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+
+
+def _check_number(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= minimum:
+        raise ValueError(f"{name} must be a number >= {minimum}; got {value!r}.")
+
+
+def _as_float_array(name, value, shape):
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or inf.")
+    return array
