@@ -5,17 +5,26 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from scipy import sparse
 
 
-def _first_non_numeric_column(X):
-    """Index and an offending value of the first column that is not numeric."""
-    for j in range(X.shape[1]):
-        for value in X[:, j]:
+def _to_float(array, name):
+    """Convert an object array to float64, naming the first value that is not a number."""
+    try:
+        return array.astype(np.float64)
+    except (TypeError, ValueError):
+        pass
+    for j in range(array.shape[1]):
+        for value in array[:, j]:
             try:
                 float(value)
-            except (TypeError, ValueError):
-                return j, value
-    return None, None
+            except (TypeError, ValueError) as exc:
+                kind = TypeError if isinstance(exc, TypeError) else ValueError
+                raise kind(
+                    f"{name} has a non-numeric value {value!r} in column {j} ({exc}); "
+                    "encode categorical columns as numbers or drop them before fitting."
+                ) from None
+    raise ValueError(f"{name} could not be converted to float64.")
 
 
 def check_array(X, *, name="X"):
@@ -37,6 +46,11 @@ def check_array(X, *, name="X"):
     ValueError
         For non-numeric values, complex numbers, 1-D or 3-D input, and empty input.
     """
+    if sparse.issparse(X):
+        raise TypeError(
+            f"Sparse data was passed for {name}, but dense data is required: "
+            f"convert it with {name}.toarray() (gmmkit does not fit sparse matrices)."
+        )
     if hasattr(X, "dtypes") and hasattr(X, "columns"):
         bad = [str(c) for c, dt in zip(X.columns, X.dtypes) if not _is_numeric_dtype(dt)]
         if bad:
@@ -74,19 +88,13 @@ def check_array(X, *, name="X"):
         )
     if array.shape[1] == 0:
         raise ValueError(
-            f"{name} has 0 features (shape {array.shape}); a minimum of 1 is required."
+            f"{name} has 0 feature(s) (shape={array.shape}) while a minimum of 1 is required."
         )
     if array.dtype.kind in "biuf":
         return array
     if array.dtype.kind == "c":
         raise ValueError(f"Complex data not supported in {name}.")
-    column, value = _first_non_numeric_column(array)
-    if column is not None:
-        raise ValueError(
-            f"{name} has a non-numeric value {value!r} in column {column}; "
-            "encode categorical columns as numbers or drop them before fitting."
-        )
-    return array.astype(np.float64)
+    return _to_float(array, name)
 
 
 def _is_numeric_dtype(dtype):

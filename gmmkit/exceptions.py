@@ -1,13 +1,18 @@
-"""Warnings and errors raised by gmmkit."""
+"""Warnings and errors raised by gmmkit.
+
+gmmkit never imports scikit-learn.  When scikit-learn happens to be
+imported already (the user works with both), the not-fitted error and the
+convergence warning are raised as classes that derive from both gmmkit's
+and scikit-learn's, so ``except sklearn.exceptions.NotFittedError`` and
+warning filters written for scikit-learn keep working.
+"""
+
+import sys
+from functools import lru_cache
 
 
 class ConvergenceWarning(UserWarning):
-    """No EM run reached the tolerance within max_iter iterations.
-
-    Same meaning as scikit-learn's ``sklearn.exceptions.ConvergenceWarning``
-    (gmmkit does not import scikit-learn, so it is a separate class; filter
-    both, or filter ``UserWarning``, to silence either).
-    """
+    """No EM run reached the tolerance within max_iter iterations."""
 
 
 class DegenerateComponentWarning(UserWarning):
@@ -19,3 +24,19 @@ class NotFittedError(ValueError, AttributeError):
 
     Subclasses both ValueError and AttributeError, as scikit-learn's does.
     """
+
+
+@lru_cache(maxsize=None)
+def _with_sklearn_base(cls, sklearn_name):
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
+    sklearn_cls = getattr(sklearn_exceptions, sklearn_name, None)
+    if sklearn_cls is None:
+        return cls
+    return type(cls.__name__, (cls, sklearn_cls), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+
+
+def compatible(cls):
+    """``cls``, or a subclass of it and of scikit-learn's twin if sklearn is loaded."""
+    if "sklearn.exceptions" not in sys.modules:
+        return cls
+    return _with_sklearn_base(cls, cls.__name__)

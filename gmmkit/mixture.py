@@ -26,7 +26,7 @@ from gmmkit.em import (
     run_em,
     score_chunks,
 )
-from gmmkit.exceptions import ConvergenceWarning, NotFittedError
+from gmmkit.exceptions import ConvergenceWarning, NotFittedError, compatible
 from gmmkit.init import INIT_METHODS, initial_stats
 
 #: elements of the widest per-chunk temporary when chunk_size is None
@@ -184,7 +184,7 @@ class GaussianMixture(EstimatorBase):
                 f"{self.max_iter} iterations with the lower bound still changing by "
                 f"more than tol={self.tol}. Increase max_iter or tol, try other "
                 "init_params, or check for degenerate data.",
-                ConvergenceWarning,
+                compatible(ConvergenceWarning),
                 stacklevel=2,
             )
         self._set_params_object(best.params, cov_type)
@@ -280,7 +280,7 @@ class GaussianMixture(EstimatorBase):
 
     def _check_fitted(self):
         if not hasattr(self, "n_features_in_"):
-            raise NotFittedError(
+            raise compatible(NotFittedError)(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator."
             )
