@@ -122,8 +122,8 @@ def _triu_pairs(n_features):
     return np.triu_indices(n_features)
 
 
-def _pairwise_products(Xc, out=None):
-    """Upper-triangle pairwise products of the columns of ``Xc``.
+def _pairwise_products_t(Xc):
+    """Upper-triangle pairwise products of the columns of ``Xc``, transposed.
 
     Parameters
     ----------
@@ -131,16 +131,17 @@ def _pairwise_products(Xc, out=None):
 
     Returns
     -------
-    ndarray of shape (n, D*(D+1)/2)
-        Column order follows ``np.triu_indices(D)``.
+    ndarray of shape (D*(D+1)/2, n)
+        Row order follows ``np.triu_indices(D)``.  Built row by row on the
+        transposed chunk, so every write is contiguous.
     """
     n, d = Xc.shape
-    if out is None:
-        out = np.empty((n, d * (d + 1) // 2), dtype=Xc.dtype)
+    columns = np.ascontiguousarray(Xc.T)
+    out = np.empty((d * (d + 1) // 2, n), dtype=Xc.dtype)
     start = 0
     for i in range(d):
         stop = start + d - i
-        np.multiply(Xc[:, i:], Xc[:, i : i + 1], out=out[:, start:stop])
+        np.multiply(columns[i:], columns[i], out=out[start:stop])
         start = stop
     return out
 
@@ -257,7 +258,7 @@ class FullCovariance(CovarianceType):
         return sq
 
     def moments(self, Xc, resp):
-        return resp.T @ Xc, resp.T @ _pairwise_products(Xc)
+        return resp.T @ Xc, (_pairwise_products_t(Xc) @ resp).T
 
     def covariances(self, nk, sx, sxx, reg_covar):
         n_features = sx.shape[1]

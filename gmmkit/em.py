@@ -160,6 +160,11 @@ class ChunkedData:
 
     def __post_init__(self):
         n = self.X.shape[0]
+        # subtract in X's own float type (float32 data stay float32)
+        if self.X.dtype.kind == "f":
+            self._center_in_x = self.center.astype(self.X.dtype)
+        else:
+            self._center_in_x = self.center
         self.slices = [slice(s, min(s + self.chunk_size, n)) for s in range(0, n, self.chunk_size)]
 
     @property
@@ -168,7 +173,7 @@ class ChunkedData:
 
     def rows(self, rows):
         """Centred chunk in the working dtype: (n, D)."""
-        chunk = np.subtract(self.X[rows], self.center)
+        chunk = np.subtract(self.X[rows], self._center_in_x)
         return chunk.astype(self.dtype, copy=False)
 
     def weights(self, rows):
