@@ -55,6 +55,19 @@ def _weighted_pick(rng, cumulative, n_draws=1):
     return np.minimum(np.searchsorted(cumulative, u, side="right"), cumulative.size - 1)
 
 
+def _distinct_weighted_rows(rng, weights, n_rows):
+    """``n_rows`` distinct row indices drawn with probability proportional to weight."""
+    remaining = weights.astype(np.float64).copy()
+    picked = []
+    for _ in range(min(n_rows, int(np.count_nonzero(remaining)))):
+        index = int(_weighted_pick(rng, np.cumsum(remaining))[0])
+        picked.append(index)
+        remaining[index] = 0.0
+    while len(picked) < n_rows:  # fewer positive rows than components: repeat some
+        picked.append(picked[len(picked) % max(len(picked), 1)])
+    return np.array(picked)
+
+
 def kmeans_plusplus(Xc, weights, n_clusters, rng):
     """Greedy weighted k-means++ seeding (Arthur and Vassilvitskii, 2007).
 
@@ -135,8 +148,7 @@ def seed_centers(method, data, n_components, rng):
     """
     Xc, weights = _subsample(data, rng, KMEANS_MAX_ROWS)
     if method == "random_from_data":
-        positive = np.flatnonzero(weights > 0)
-        return Xc[rng.choice(positive, size=n_components, replace=positive.size < n_components)]
+        return Xc[_distinct_weighted_rows(rng, weights, n_components)]
     centers = kmeans_plusplus(Xc, weights, n_components, rng)
     if method == "kmeans":
         centers = lloyd(Xc, weights, centers)
