@@ -21,7 +21,7 @@ def _to_float(array, name):
             except (TypeError, ValueError) as exc:
                 kind = TypeError if isinstance(exc, TypeError) else ValueError
                 raise kind(
-                    f"{name} has a non-numeric value {value!r} in column {j} ({exc}); "
+                    f"{name} has a non-numeric value {_show(value)} in column {j} ({exc}); "
                     "encode categorical columns as numbers or drop them before fitting."
                 ) from None
     raise ValueError(f"{name} could not be converted to float64.")
@@ -70,8 +70,18 @@ def check_array(X, *, name="X"):
             f"Complex data not supported: {name} has complex values; pass the "
             "real and imaginary parts as separate features."
         )
+    if array.size == 0 and not (array.ndim == 2 and array.shape[0] > 0):
+        raise ValueError(
+            f"{name} is empty: found array with 0 samples (shape {array.shape}); "
+            "a minimum of 1 is required."
+        )
+    if array.ndim == 0:
+        raise ValueError(
+            f"{name} must be a 2-D array of numbers (n_samples, n_features); got a "
+            f"single value {_show(X)}."
+        )
     if array.ndim != 2:
-        if array.ndim == 1 or array.ndim == 0:
+        if array.ndim == 1:
             raise ValueError(
                 f"Expected a 2-D array for {name}, got a {array.ndim}-D array of shape "
                 f"{array.shape}. Reshape your data with X.reshape(-1, 1) if it has a "
@@ -80,11 +90,6 @@ def check_array(X, *, name="X"):
         raise ValueError(
             f"Expected a 2-D array for {name} (n_samples, n_features), got shape "
             f"{array.shape}; reshape it, e.g. X.reshape(-1, X.shape[-1])."
-        )
-    if array.shape[0] == 0:
-        raise ValueError(
-            f"{name} is empty: found array with 0 samples (shape {array.shape}); "
-            "a minimum of 1 is required."
         )
     if array.shape[1] == 0:
         raise ValueError(
@@ -95,6 +100,16 @@ def check_array(X, *, name="X"):
     if array.dtype.kind == "c":
         raise ValueError(f"Complex data not supported in {name}.")
     return _to_float(array, name)
+
+
+def _show(value):
+    """repr of a value as the user typed it (no numpy scalar wrappers)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def plural(count, noun, nouns=None):
+    """'1 row', '3 rows' ('1 entry', '2 entries' with ``nouns``)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
 def _is_numeric_dtype(dtype):
@@ -138,13 +153,14 @@ def check_sample_weight(sample_weight, n_samples):
         )
     if not np.all(np.isfinite(weights)):
         raise ValueError(
-            f"sample_weight contains NaN or inf in {int(np.sum(~np.isfinite(weights)))} "
-            "entries; weights must be finite."
+            f"sample_weight contains NaN or inf in "
+            f"{plural(int(np.sum(~np.isfinite(weights))), 'entry', 'entries')}; "
+            "weights must be finite."
         )
     negative = int(np.sum(weights < 0))
     if negative:
         raise ValueError(
-            f"sample_weight has {negative} negative values; weights must be >= 0."
+            f"sample_weight has {plural(negative, 'negative value')}; weights must be >= 0."
         )
     if not np.any(weights > 0):
         raise ValueError(
@@ -198,7 +214,7 @@ def scan_rows(X, sample_weight, chunk_size, *, allow_nonfinite=False):
     if bad_rows and not allow_nonfinite:
         what = "NaN" if has_nan else "infinity"
         raise ValueError(
-            f"X contains {what} (NaN or inf) in {bad_rows} rows (first: row {first_bad}); "
+            f"X contains {what} in {plural(bad_rows, 'row')} (first: row {first_bad}); "
             "gmmkit does not fit missing values yet: drop or impute those rows "
             "(e.g. X[np.isfinite(X).all(axis=1)])."
         )

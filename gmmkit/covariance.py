@@ -60,50 +60,58 @@ class EStepPlan:
     extra: np.ndarray | None = None
 
 
-def _cholesky_or_jitter(cov, reg_covar, index_label):
-    """Lower Cholesky factor of ``cov``; adds diagonal jitter if it fails.
+def _warn_floored(label, amount):
+    warnings.warn(
+        f"{label} has a singular covariance (it collapsed onto a point or a "
+        f"subspace); added {amount:.3g} to its diagonal. Increase reg_covar, "
+        "reduce n_components or scale the data.",
+        DegenerateComponentWarning,
+        stacklevel=5,
+    )
+
+
+def _cholesky_or_jitter(cov, reg_covar, label):
+    """Lower Cholesky factor of ``cov``; on failure adds diagonal jitter to ``cov``.
 
     Parameters
     ----------
     cov : ndarray of shape (D, D)
+        Modified in place when jitter is needed, so the stored covariance
+        stays consistent with its precision.
     reg_covar : float
-    index_label : str
-        Names the component in the warning ("component 3", "tied").
+    label : str
+        Names the component in the warning ("component 3").
 
     Returns
     -------
     ndarray of shape (D, D)
     """
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(
+            f"{label} has a covariance matrix that is not finite; check the data "
+            "for extreme values, scale it, or increase reg_covar."
+        )
     try:
         return linalg.cholesky(cov, lower=True)
     except linalg.LinAlgError:
         pass
-    scale = max(float(np.mean(np.abs(np.diag(cov)))), 1.0) * 1e-10
-    jitter = max(reg_covar, scale)
-    eye = np.eye(cov.shape[0])
+    jitter = max(reg_covar, 1e-10 * max(float(np.mean(np.abs(np.diag(cov)))), 1.0))
+    diagonal = np.arange(cov.shape[0])
     for _ in range(40):
         try:
-            chol = linalg.cholesky(cov + jitter * eye, lower=True)
+            chol = linalg.cholesky(cov + jitter * np.eye(cov.shape[0]), lower=True)
         except linalg.LinAlgError:
             jitter *= 10.0
             continue
-        warnings.warn(
-            f"{index_label} has a singular covariance matrix (it collapsed onto "
-            f"a point or a subspace); added {jitter:.3g} to its diagonal. "
-            "Increase reg_covar, reduce n_components or scale the data.",
-            DegenerateComponentWarning,
-            stacklevel=4,
-        )
+        cov[diagonal, diagonal] += jitter
+        _warn_floored(label, jitter)
         return chol
-    raise ValueError(
-        f"{index_label} has a covariance matrix that is not finite; "
-        "check the data for extreme values or increase reg_covar."
-    )
+    raise ValueError(f"{label} has a covariance matrix that cannot be factorised; scale the data.")
 
 
-def _precision_cholesky_from_cov(cov, reg_covar, index_label):
+def _precision_cholesky_from_cov(cov, reg_covar, label):
     """Upper-triangular P with P P^T = inv(cov), scikit-learn's convention."""
-    chol = _cholesky_or_jitter(cov, reg_covar, index_label)
+    chol = _cholesky_or_jitter(cov, reg_covar, label)
     return linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
 
 
@@ -411,17 +419,18 @@ class DiagCovariance(CovarianceType):
         return variances
 
     def precision_cholesky(self, covariances, reg_covar=0.0):
-        self._check_positive(covariances)
-        return 1.0 / np.sqrt(covariances)
-
-    def _check_positive(self, covariances):
-        per_component = covariances.reshape(len(covariances), -1)
-        bad = np.flatnonzero(np.any(~(per_component > 0.0), axis=1))
-        if bad.size:
+        if not np.all(np.isfinite(covariances)):
             raise ValueError(
-                f"component(s) {bad.tolist()} have a zero or undefined variance; "
-                "set reg_covar > 0 (default 1e-6) or scale the data."
+                "a component has a variance that is not finite; check the data for "
+                "extreme values, scale it, or increase reg_covar."
             )
+        zero = covariances <= 0.0
+        if np.any(zero):
+            floor = max(reg_covar, 1e-10 * max(float(covariances.max()), 1.0))
+            covariances[zero] = floor
+            for k in np.flatnonzero(zero.reshape(len(zero), -1).any(axis=1)):
+                _warn_floored(f"component {k}", floor)
+        return 1.0 / np.sqrt(covariances)
 
     def precision_cholesky_from_precisions(self, precisions):
         if not np.all(precisions > 0):

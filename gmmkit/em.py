@@ -90,15 +90,21 @@ def default_n_threads():
 
     Chunks run on several threads only when threadpoolctl is installed, so
     BLAS can be held to one thread per worker (otherwise the threads would
-    oversubscribe the cores); ``GMMKIT_NUM_THREADS`` overrides.
+    oversubscribe the cores): without it this is always 1.
+    ``GMMKIT_NUM_THREADS`` overrides the count.
     """
-    configured = os.environ.get("GMMKIT_NUM_THREADS")
-    if configured:
-        return max(1, int(configured))
     try:
         import threadpoolctl  # noqa: F401
     except ImportError:
         return 1
+    configured = os.environ.get("GMMKIT_NUM_THREADS", "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise ValueError(
+                f"GMMKIT_NUM_THREADS={configured!r} is not valid; set it to a whole "
+                "number >= 1 or unset it."
+            )
+        return int(configured)
     return max(1, min(8, os.cpu_count() or 1))
 
 
@@ -288,25 +294,31 @@ def m_step(stats, cov_type, reg_covar, center):
     return weights, means, covariances, lost
 
 
-def reseed_lost(weights, means, covariances, lost, cov_type, previous=None):
+def reseed_lost(weights, means, covariances, lost, cov_type, previous=None, budget=None):
     """Re-seed components that lost their mass, in place.
 
     Each lost component takes half of the component with the largest
-    weight x spread, split in two along its main axis.  When ``previous``
-    parameters are given (the re-seeding budget is spent), a lost component
-    keeps its previous mean and covariance with a weight near zero instead,
-    which drops it in effect.
+    weight x spread, split in two along its main axis.  Beyond ``budget``
+    re-seeds, a lost component keeps its ``previous`` mean and covariance
+    with a weight near zero instead, which drops it in effect.
+
+    Returns
+    -------
+    int
+        Number of components re-seeded.
     """
     n_features = means.shape[1]
+    budget = len(lost) if budget is None or previous is None else budget
+    reseeded = 0
     for k in lost:
-        if previous is not None and previous.covariances is not None:
+        if reseeded >= budget:
             means[k] = previous.means[k]
-            cov_type.copy_component(covariances, k, previous.covariances, k)
+            cov_type.copy_component(covariances, k, _previous_covariances(previous, cov_type), k)
             warnings.warn(
                 f"component {k} lost all its mass again; it keeps weight ~0 "
                 "(effectively dropped). Use fewer components.",
                 DegenerateComponentWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             continue
         alive = np.setdiff1d(np.arange(weights.size), lost)
@@ -318,29 +330,45 @@ def reseed_lost(weights, means, covariances, lost, cov_type, previous=None):
         means[source] = means[source] - offset
         weights[k] = weights[source] = 0.5 * weights[source]
         cov_type.copy_component(covariances, k, covariances, source)
+        reseeded += 1
         warnings.warn(
             f"component {k} lost all its mass (weight < {LOST_MASS_FRACTION:g}); "
             f"re-seeded it by splitting component {source} along its main axis.",
             DegenerateComponentWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     weights /= weights.sum()
+    return reseeded
 
 
-def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, may_reseed=True):
+def _previous_covariances(previous, cov_type):
+    if previous.covariances is not None:
+        return previous.covariances
+    return cov_type.covariances_from_precisions(cov_type.precisions(previous.precisions_cholesky))
+
+
+def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, reseed_budget=None):
     """M-step with degenerate components handled, as MixtureParams.
+
+    Parameters
+    ----------
+    previous : MixtureParams or None
+        Parameters entering this step, kept for lost components once
+        ``reseed_budget`` re-seeds are spent.
+    reseed_budget : int or None
+        None: re-seed every lost component.
 
     Returns
     -------
     params : MixtureParams
-    n_lost : int
-        Number of components that lost their mass in this step.
+    n_reseeded : int
     """
     weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center)
+    n_reseeded = 0
     if lost.size and lost.size < weights.size:
-        reseed_lost(weights, means, covariances, lost, cov_type, None if may_reseed else previous)
+        n_reseeded = reseed_lost(weights, means, covariances, lost, cov_type, previous, reseed_budget)
     prec_chol = cov_type.precision_cholesky(covariances, reg_covar)
-    return MixtureParams(weights, means, covariances, prec_chol), int(lost.size)
+    return MixtureParams(weights, means, covariances, prec_chol), n_reseeded
 
 
 @dataclass
@@ -388,16 +416,19 @@ def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, ini
         stats = e_step(data, cov_type, params, runner)
         lower_bound = stats.loglik / stats.weight
         lower_bounds.append(lower_bound)
-        params, n_lost = params_from_stats(
+        params, n_reseeded = params_from_stats(
             stats, cov_type, settings.reg_covar, data.center,
-            previous=params, may_reseed=reseeds_left > 0,
+            previous=params, reseed_budget=reseeds_left,
         )
-        reseeds_left -= n_lost
+        reseeds_left -= n_reseeded
         change = lower_bound - previous_bound
         if settings.verbose and n_iter % settings.verbose_interval == 0:
-            elapsed = time.perf_counter() - start
-            _say(f"  Iteration {n_iter}\t time lapse {elapsed:.5f}s\t ll change {change:.5f}")
-            start = time.perf_counter()
+            if settings.verbose == 1:
+                _say(f"  Iteration {n_iter}")
+            else:
+                elapsed = time.perf_counter() - start
+                _say(f"  Iteration {n_iter}\t time lapse {elapsed:.5f}s\t ll change {change:.5f}")
+                start = time.perf_counter()
         if abs(change) < settings.tol:
             converged = True
             break

@@ -17,8 +17,9 @@ only to the K seed rows (so the first covariances are just ``reg_covar``);
 gmmkit assigns every row to its nearest seed instead, which starts EM from
 sensible covariances.
 
-Seeds are drawn by inverse-CDF sampling on cumulative weights, so integer
-sample weights select the same seeds as the rows repeated that many times.
+Seeds are drawn by inverse-CDF sampling on cumulative weights, so on data
+of at most ``KMEANS_MAX_ROWS`` rows, integer sample weights select the same
+k-means++ seeds as the rows repeated that many times (``np.repeat`` order).
 """
 
 from __future__ import annotations
@@ -132,10 +133,19 @@ def lloyd(Xc, weights, centers, max_iter=KMEANS_MAX_ITER):
 def _subsample(data, rng, max_rows):
     """Centred rows and weights of (a weighted random subsample of) the data."""
     n = data.n_samples
-    weights = np.ones(n) if data.sample_weight is None else data.sample_weight
+    if data.sample_weight is None:
+        if n <= max_rows:
+            return data.rows(slice(None)).astype(np.float64), np.ones(n)
+        rows = np.sort(rng.choice(n, size=max_rows, replace=False))
+        return data.rows(rows).astype(np.float64), np.ones(max_rows)
+    weights = data.sample_weight
     if n <= max_rows:
         return data.rows(slice(None)).astype(np.float64), weights.astype(np.float64)
-    rows = np.sort(rng.choice(n, size=max_rows, replace=False, p=weights / weights.sum()))
+    positive = np.flatnonzero(weights > 0)
+    if positive.size <= max_rows:
+        return data.rows(positive).astype(np.float64), weights[positive].astype(np.float64)
+    p = weights[positive] / weights[positive].sum()
+    rows = np.sort(rng.choice(positive, size=max_rows, replace=False, p=p))
     return data.rows(rows).astype(np.float64), np.ones(max_rows)
 
 

@@ -163,7 +163,7 @@ class GaussianMixture(EstimatorBase):
         settings = EMSettings(self.max_iter, self.tol, self.reg_covar, self.verbose, self.verbose_interval)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         rng = make_rng(self.random_state)
-        best, any_converged = None, False
+        best, n_converged = None, 0
         with ChunkRunner() as runner:
             for init in range(self.n_init if do_init else 1):
                 if do_init:
@@ -175,15 +175,16 @@ class GaussianMixture(EstimatorBase):
                     data, cov_type, params, settings, runner,
                     lower_bound=start_bound, init_index=init,
                 )
-                any_converged = any_converged or result.converged
+                n_converged += result.converged
                 if best is None or result.lower_bound > best.lower_bound:
                     best = result
-        if not any_converged and self.max_iter > 0:
+        if not best.converged and self.max_iter > 0:
+            runs = self.n_init if do_init else 1
             warnings.warn(
-                "No EM run converged: the best run stopped after max_iter="
-                f"{self.max_iter} iterations with the lower bound still changing by "
-                f"more than tol={self.tol}. Increase max_iter or tol, try other "
-                "init_params, or check for degenerate data.",
+                f"The best of {runs} EM run(s) did not converge ({n_converged} converged): "
+                f"it stopped after max_iter={self.max_iter} iterations with the lower "
+                f"bound still changing by more than tol={self.tol}. Increase max_iter "
+                "or tol, try other init_params, or check for degenerate data.",
                 compatible(ConvergenceWarning),
                 stacklevel=2,
             )

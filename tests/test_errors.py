@@ -33,6 +33,8 @@ def test_non_numeric_column():
     X = np.array([[1.0, "a"], [2.0, "b"], [3.0, "c"]], dtype=object)
     with pytest.raises(ValueError, match=r"non-numeric value 'a' in column 1.*encode"):
         GaussianMixture(1).fit(X)
+    with pytest.raises(ValueError, match=r"non-numeric value 'red' in column 1 \("):
+        GaussianMixture(1).fit([[1, "red"], [2, "blue"]])
 
 
 def test_non_numeric_dataframe_column():
@@ -47,9 +49,22 @@ def test_one_dimensional_X():
         GaussianMixture(1).fit(np.arange(10.0))
 
 
-def test_empty_X():
-    with pytest.raises(ValueError, match="0 samples"):
-        GaussianMixture(1).fit(np.empty((0, 3)))
+@pytest.mark.parametrize("empty", [np.empty((0, 3)), [], [[]]])
+def test_empty_X(empty):
+    with pytest.raises(ValueError, match="is empty"):
+        GaussianMixture(1).fit(empty)
+
+
+def test_scalar_X():
+    with pytest.raises(ValueError, match="must be a 2-D array of numbers.*got a single value 'abc'"):
+        GaussianMixture(1).fit("abc")
+
+
+def test_one_bad_row_is_singular():
+    X = np.ones((5, 2))
+    X[4, 0] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN in 1 row \(first: row 4\)"):
+        GaussianMixture(1).fit(X)
 
 
 def test_sparse_X():
@@ -110,6 +125,7 @@ def test_non_positive_definite_full_precisions(X):
     ("weights", "message"),
     [
         (lambda n: -np.ones(n), r"sample_weight has 60 negative values; weights must be >= 0"),
+        (lambda n: np.r_[-1.0, np.ones(n - 1)], r"sample_weight has 1 negative value; weights"),
         (lambda n: np.zeros(n), r"sample_weight sums to zero"),
         (lambda n: np.ones(n + 1), r"sample_weight has 61 entries but X has 60 samples"),
         (lambda n: np.ones((n, 2)), r"sample_weight must be 1-D"),
