@@ -49,9 +49,12 @@ def test_one_dimensional_X():
         GaussianMixture(1).fit(np.arange(10.0))
 
 
-@pytest.mark.parametrize("empty", [np.empty((0, 3)), [], [[]]])
-def test_empty_X(empty):
-    with pytest.raises(ValueError, match="is empty"):
+@pytest.mark.parametrize(
+    ("empty", "message"),
+    [(np.empty((0, 3)), "is empty"), ([], "is empty"), ([[]], r"0 feature\(s\)")],
+)
+def test_empty_X(empty, message):
+    with pytest.raises(ValueError, match=message):
         GaussianMixture(1).fit(empty)
 
 
