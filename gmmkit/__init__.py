@@ -6,7 +6,12 @@ The public API::
     model = GaussianMixture(n_components=3).fit(X)
 """
 
-from gmmkit.exceptions import ConvergenceWarning, DegenerateComponentWarning, NotFittedError
+from gmmkit.exceptions import (
+    ConvergenceWarning,
+    DegenerateComponentWarning,
+    NotFittedError,
+    PrecisionWarning,
+)
 from gmmkit.mixture import GaussianMixture
 
 __version__ = "0.1.0"
@@ -16,5 +21,6 @@ __all__ = [
     "DegenerateComponentWarning",
     "GaussianMixture",
     "NotFittedError",
+    "PrecisionWarning",
     "__version__",
 ]

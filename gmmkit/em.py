@@ -23,11 +23,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from gmmkit.exceptions import DegenerateComponentWarning
+from gmmkit.exceptions import DegenerateComponentWarning, PrecisionWarning
 
 #: a component whose responsibility mass falls below this fraction of the
 #: total has "lost its mass": its mean and covariance are no longer defined.
 LOST_MASS_FRACTION = 1e-10
+
+#: float32 E-steps are used only while every component mean lies within this
+#: many of its own standard deviations of the data centre (beyond it the
+#: lower bound drifts by more than ~1e-5 relative; docs/engine.md).
+FLOAT32_MAX_OFFSET = 30.0
 
 
 @dataclass
@@ -393,6 +398,25 @@ class EMSettings:
     verbose_interval: int = 10
 
 
+def guard_float32(data, cov_type, params):
+    """``data`` served in float64 if float32 would lose accuracy under ``params``."""
+    if data.dtype != np.float32:
+        return data
+    offsets = cov_type.whitened_offsets(params.means - data.center, params.precisions_cholesky)
+    worst = float(np.max(offsets))
+    if worst <= FLOAT32_MAX_OFFSET:
+        return data
+    warnings.warn(
+        f"dtype float32 would lose accuracy: component {int(np.argmax(offsets))} lies "
+        f"{worst:.0f} of its standard deviations from the data centre (float32 is "
+        f"kept up to {FLOAT32_MAX_OFFSET:g}); continuing in float64. Standardise the "
+        "data or pass dtype='float64' to silence this.",
+        PrecisionWarning,
+        stacklevel=4,
+    )
+    return replace(data, dtype=np.dtype(np.float64))
+
+
 def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, init_index=0):
     """EM from ``params`` until the lower bound changes by less than ``tol``.
 
@@ -413,6 +437,7 @@ def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, ini
         _say(f"Initialization {init_index}")
     for n_iter in range(1, settings.max_iter + 1):
         previous_bound = lower_bound
+        data = guard_float32(data, cov_type, params)
         stats = e_step(data, cov_type, params, runner)
         lower_bound = stats.loglik / stats.weight
         lower_bounds.append(lower_bound)

@@ -19,6 +19,10 @@ class DegenerateComponentWarning(UserWarning):
     """A component collapsed or lost its mass and was floored or re-seeded."""
 
 
+class PrecisionWarning(UserWarning):
+    """float32 was asked for but would lose accuracy here; gmmkit used float64."""
+
+
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit``.
 

@@ -21,6 +21,7 @@ from gmmkit.em import (
     ChunkRunner,
     EMSettings,
     MixtureParams,
+    guard_float32,
     log_normalize_rows,
     params_from_stats,
     run_em,
@@ -320,8 +321,10 @@ class GaussianMixture(EstimatorBase):
         check_n_features(X, self.n_features_in_, type(self).__name__)
         data = self._chunked(X, None, center=self.weights_ @ self.means_)
         cov_type = get_covariance_type(self.covariance_type)
+        params = self._get_params_object()
+        data = guard_float32(data, cov_type, params)
         with ChunkRunner() as runner:
-            return score_chunks(data, cov_type, self._get_params_object(), runner, reduce)
+            return score_chunks(data, cov_type, params, runner, reduce)
 
     def _total_log_likelihood(self, X, sample_weight):
         """(sum_n w_n log p(x_n), sum_n w_n)."""

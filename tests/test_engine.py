@@ -203,3 +203,58 @@ def test_sample_draws_from_the_fitted_mixture():
     for k in range(3):
         np.testing.assert_allclose(drawn[labels == k].mean(axis=0), model.means_[k], atol=0.1)
         np.testing.assert_allclose(np.cov(drawn[labels == k].T), model.covariances_[k], atol=0.15)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float32_falls_back_to_float64_far_from_the_centre(covariance_type):
+    from gmmkit import PrecisionWarning
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-100, 1, (500, 2)), rng.normal(100, 1, (500, 2))])
+    kwargs = dict(covariance_type=covariance_type, random_state=0)
+    exact = GaussianMixture(2, **kwargs).fit(X)
+    with pytest.warns(PrecisionWarning, match=r"lies 14\d of its standard deviations.*float64"):
+        guarded = GaussianMixture(2, dtype="float32", **kwargs).fit(X.astype(np.float32))
+    assert guarded.lower_bound_ == pytest.approx(exact.lower_bound_, rel=1e-7)
+
+
+def test_float32_stays_float32_near_the_centre():
+    X, _, _ = make_mixture(n_samples=2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        single = GaussianMixture(3, dtype="float32", random_state=0).fit(X)
+    double = GaussianMixture(3, random_state=0).fit(X)
+    assert single.lower_bound_ != double.lower_bound_  # really computed in float32
+    assert single.lower_bound_ == pytest.approx(double.lower_bound_, rel=1e-5)
+
+
+def test_weighted_fit_on_more_rows_than_the_kmeans_subsample():
+    from gmmkit import init
+
+    rng = np.random.default_rng(0)
+    n = init.KMEANS_MAX_ROWS + 5000
+    X = np.vstack([rng.normal(0, 1, (n // 2, 2)), rng.normal(8, 1, (n - n // 2, 2))])
+    weights = np.zeros(n)
+    weights[::2] = 1.0  # fewer positive rows than the subsample size
+    model = GaussianMixture(2, random_state=0).fit(X, sample_weight=weights)
+    np.testing.assert_allclose(np.sort(model.means_[:, 0]), [0, 8], atol=0.05)
+    heavy = np.ones(n)
+    heavy[: n // 2] = 3.0  # all positive, more than the subsample size
+    model = GaussianMixture(2, random_state=0).fit(X, sample_weight=heavy)
+    np.testing.assert_allclose(np.sort(model.weights_), [0.25, 0.75], atol=0.01)
+
+
+def test_bad_thread_count_setting(monkeypatch):
+    monkeypatch.setenv("GMMKIT_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="GMMKIT_NUM_THREADS='two' is not valid"):
+        GaussianMixture(1).fit(np.eye(3))
+
+
+def test_jittered_covariance_stays_consistent_with_its_precision():
+    X = np.vstack([np.tile([[1.0, 2.0]], (40, 1)), np.random.default_rng(0).normal(size=(40, 2)) + 6])
+    with pytest.warns(DegenerateComponentWarning, match="singular covariance"):
+        model = GaussianMixture(2, reg_covar=0.0, random_state=0).fit(X)
+    for k in range(2):
+        np.testing.assert_allclose(model.covariances_[k] @ model.precisions_[k], np.eye(2), atol=1e-6)
+    drawn, _ = model.sample(100)
+    assert np.all(np.isfinite(drawn))
