@@ -16,6 +16,9 @@ Every fit runs in a fresh Python process (this script in worker mode), which
   peak, as for a user; it is also reported separately as "import RSS"),
 * times ``fit()`` only (wall clock) and reports seconds per iteration
   (``fit time / n_iter_``; with ``--repeat R`` the fastest of R fits),
+* records the warnings raised by ``fit()`` other than ``ConvergenceWarning``
+  (expected with ``tol=0``), e.g. a float32 fit falling back to float64;
+  they are listed under the report,
 * reports its peak resident set size (``ru_maxrss``) as JSON on stdout.
 
 The parent prints the machine, the library versions and the BLAS setup, a
@@ -297,19 +300,29 @@ def peak_rss_mb():
 
 
 def timed_fit(lib, case, dtype, iters, init, X):
-    """Fit a new estimator on ``X``.
+    """Fit a new estimator on ``X``, recording the warnings it raises.
 
     Returns
     -------
     est : fitted estimator
     fit_s : float
         Wall-clock seconds spent in ``fit()`` only.
+    caught : list of str
+        Distinct warnings other than ``ConvergenceWarning`` (expected with
+        ``tol=0``), e.g. a float32 fit falling back to float64.
     """
     est = make_estimator(lib, case, dtype, iters, init)
     gc.collect()
-    t0 = time.perf_counter()
-    est.fit(X)
-    return est, time.perf_counter() - t0
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("default")
+        t0 = time.perf_counter()
+        est.fit(X)
+        fit_s = time.perf_counter() - t0
+    caught = sorted({
+        f"{w.category.__name__}: {w.message}" for w in records
+        if w.category.__name__ != "ConvergenceWarning"
+    })
+    return est, fit_s, caught
 
 
 def run_worker(lib, case_key, dtype, iters, quick, repeat=1):
@@ -330,11 +343,12 @@ def run_worker(lib, case_key, dtype, iters, quick, repeat=1):
     log(f"  data {X.shape} {X.dtype} in {time.perf_counter() - t0:.1f} s")
 
     prefit_rss = current_rss_mb()
-    fit_s_all, est = [], None
+    fit_s_all, caught, est = [], set(), None
     for _ in range(repeat):
         est = None  # free the previous fit before the next one
-        est, fit_s = timed_fit(lib, case, dtype, iters, init, X)
+        est, fit_s, fit_warnings = timed_fit(lib, case, dtype, iters, init, X)
         fit_s_all.append(fit_s)
+        caught.update(fit_warnings)
     n_iter = int(est.n_iter_)
 
     result = {
@@ -348,6 +362,7 @@ def run_worker(lib, case_key, dtype, iters, quick, repeat=1):
         "fit_s_all": fit_s_all,
         "s_per_iter": min(fit_s_all) / max(n_iter, 1),
         "lower_bound": float(est.lower_bound_),
+        "warnings": sorted(caught),
         "means": [[float(v) for v in row] for row in est.means_],
         "baseline_rss_mb": baseline_rss,
         "prefit_rss_mb": prefit_rss,
@@ -461,6 +476,8 @@ def run_case(case, args):
             fits = ", ".join(f"{t:.2f}" for t in res["fit_s_all"])
             log(f"  {res['s_per_iter']:.3f} s/iter ({res['n_iter']} iter; fit s: {fits}), "
                 f"peak RSS {res['peak_rss_mb']:.0f} MB")
+            for message in res["warnings"]:
+                log(f"  warning: {message}")
     return results
 
 
@@ -610,6 +627,8 @@ def format_report(info, config, runs, checks):
         for c in checks
     ]
     cases = ", ".join(f"{k}={CASES[k].label}" for k in config["cases"])
+    caught = [f"warning ({r['case']} {r['lib']} {r['dtype']}): {m}"
+              for r in runs for m in r["warnings"]]
     return "\n\n".join([
         format_info(info),
         f"config  : iters={config['iters']} repeat={config['repeat']} "
@@ -618,6 +637,7 @@ def format_report(info, config, runs, checks):
                       "import RSS MB", "pre-fit RSS MB", "peak RSS MB",
                       "peak-prefit MB", "lower_bound"], map(run_row, runs)),
         format_table(["case", "check", "measured", "target", "status"], check_rows),
+        *(["\n".join(caught)] if caught else []),
     ])
 
 

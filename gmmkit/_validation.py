@@ -19,9 +19,11 @@ def _to_float(array, name):
             try:
                 float(value)
             except (TypeError, ValueError) as exc:
-                kind = TypeError if isinstance(exc, TypeError) else ValueError
+                # a TypeError keeps Python's own wording ("float() argument must be
+                # a string or a real number"), as scikit-learn's checks expect
+                kind, detail = (TypeError, f" ({exc})") if isinstance(exc, TypeError) else (ValueError, "")
                 raise kind(
-                    f"{name} has a non-numeric value {_show(value)} in column {j} ({exc}); "
+                    f"{name} has a non-numeric value {_show(value)} in column {j}{detail}; "
                     "encode categorical columns as numbers or drop them before fitting."
                 ) from None
     raise ValueError(f"{name} could not be converted to float64.")

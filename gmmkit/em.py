@@ -215,11 +215,6 @@ def log_normalize_rows(log_prob):
         return (np.log(total) + top).ravel().astype(np.float64)
 
 
-def chunk_log_prob(data, cov_type, plan, rows):
-    """Weighted component log densities of one chunk: (n, K)."""
-    return cov_type.log_prob(data.rows(rows), plan)
-
-
 def stats_from_resp(cov_type, Xc, resp, weights, log_norm=None):
     """Sufficient statistics of one chunk from its responsibilities.
 
@@ -477,8 +472,3 @@ def score_chunks(data, cov_type, params, runner, reduce):
     """
     plan = make_plan(cov_type, params, data.center, data.dtype)
     return runner.map(lambda rows: reduce(cov_type.log_prob(data.rows(rows), plan)), data.slices)
-
-
-def with_center(data, center):
-    """The same data served around another reference point."""
-    return replace(data, center=center)

@@ -33,7 +33,7 @@ def test_non_numeric_column():
     X = np.array([[1.0, "a"], [2.0, "b"], [3.0, "c"]], dtype=object)
     with pytest.raises(ValueError, match=r"non-numeric value 'a' in column 1.*encode"):
         GaussianMixture(1).fit(X)
-    with pytest.raises(ValueError, match=r"non-numeric value 'red' in column 1 \("):
+    with pytest.raises(ValueError, match=r"non-numeric value 'red' in column 1; encode"):
         GaussianMixture(1).fit([[1, "red"], [2, "blue"]])
 
 

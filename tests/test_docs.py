@@ -1,0 +1,52 @@
+"""The Python examples in README.md and docs/ run as written.
+
+A python block followed by a ``text`` block that starts with
+``SomeError: message`` must raise exactly that error, so the messages
+quoted in docs/errors.md stay true.
+"""
+
+import re
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"^( *)```(\w+)\n(.*?)^\1```", re.S | re.M)
+ERROR_LINE = re.compile(r"^(\w+(?:Error|Exception)): (.*)$")
+
+
+def examples(path):
+    """(code, expected error name or None, expected message or None) per python block."""
+    blocks = [(m.group(2), textwrap.dedent(m.group(3))) for m in BLOCK.finditer((ROOT / path).read_text())]
+    for i, (language, code) in enumerate(blocks):
+        if language != "python":
+            continue
+        expected = None
+        if i + 1 < len(blocks) and blocks[i + 1][0] == "text":
+            expected = ERROR_LINE.match(blocks[i + 1][1].strip().splitlines()[0])
+        yield code, expected.group(1) if expected else None, expected.group(2) if expected else None
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_python_examples_run(document, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    found = list(examples(document))
+    for code, error_name, message in found:
+        compiled = compile(code, f"{document}:python", "exec")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if error_name is None:
+                exec(compiled, namespace)  # noqa: S102
+                continue
+            with pytest.raises(Exception) as raised:  # noqa: PT011
+                exec(compiled, namespace)  # noqa: S102
+        assert type(raised.value).__name__ == error_name, code
+        assert str(raised.value) == message, code
+
+
+def test_every_document_has_examples_checked():
+    assert all(list(examples(document)) for document in ["README.md", "docs/getting-started.md", "docs/errors.md"])
