@@ -29,13 +29,17 @@ spherical  (K,)                (K,)                (K, D)
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 
-from gmmkit.exceptions import DegenerateComponentWarning
+from gmmkit._linalg import (
+    pairwise_products_t,
+    precision_cholesky_from_cov,
+    precision_cholesky_from_precision,
+    unpack_symmetric,
+    warn_floored,
+)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -58,109 +62,6 @@ class EStepPlan:
     matrix: np.ndarray
     const: np.ndarray
     extra: np.ndarray | None = None
-
-
-def _warn_floored(label, amount):
-    warnings.warn(
-        f"{label} has a singular covariance (it collapsed onto a point or a "
-        f"subspace); added {amount:.3g} to its diagonal. Increase reg_covar, "
-        "reduce n_components or scale the data.",
-        DegenerateComponentWarning,
-        stacklevel=5,
-    )
-
-
-def _cholesky_or_jitter(cov, reg_covar, label):
-    """Lower Cholesky factor of ``cov``; on failure adds diagonal jitter to ``cov``.
-
-    Parameters
-    ----------
-    cov : ndarray of shape (D, D)
-        Modified in place when jitter is needed, so the stored covariance
-        stays consistent with its precision.
-    reg_covar : float
-    label : str
-        Names the component in the warning ("component 3").
-
-    Returns
-    -------
-    ndarray of shape (D, D)
-    """
-    if not np.all(np.isfinite(cov)):
-        raise ValueError(
-            f"{label} has a covariance matrix that is not finite; check the data "
-            "for extreme values, scale it, or increase reg_covar."
-        )
-    try:
-        return linalg.cholesky(cov, lower=True)
-    except linalg.LinAlgError:
-        pass
-    jitter = max(reg_covar, 1e-10 * max(float(np.mean(np.abs(np.diag(cov)))), 1.0))
-    diagonal = np.arange(cov.shape[0])
-    for _ in range(40):
-        try:
-            chol = linalg.cholesky(cov + jitter * np.eye(cov.shape[0]), lower=True)
-        except linalg.LinAlgError:
-            jitter *= 10.0
-            continue
-        cov[diagonal, diagonal] += jitter
-        _warn_floored(label, jitter)
-        return chol
-    raise ValueError(f"{label} has a covariance matrix that cannot be factorised; scale the data.")
-
-
-def _precision_cholesky_from_cov(cov, reg_covar, label):
-    """Upper-triangular P with P P^T = inv(cov), scikit-learn's convention."""
-    chol = _cholesky_or_jitter(cov, reg_covar, label)
-    return linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
-
-
-def _precision_cholesky_from_precision(precision):
-    """Upper-triangular P with P P^T = precision (flip trick, as scikit-learn)."""
-    if not np.allclose(precision, precision.T, rtol=1e-8, atol=1e-12 * np.abs(precision).max()):
-        raise ValueError("precision matrices must be symmetric; got an asymmetric one.")
-    try:
-        flipped = np.linalg.cholesky(precision[::-1, ::-1])
-    except np.linalg.LinAlgError:
-        raise ValueError("precision matrices must be positive definite; got one that is not.") from None
-    return flipped[::-1, ::-1]
-
-
-def _triu_pairs(n_features):
-    return np.triu_indices(n_features)
-
-
-def _pairwise_products_t(Xc):
-    """Upper-triangle pairwise products of the columns of ``Xc``, transposed.
-
-    Parameters
-    ----------
-    Xc : ndarray of shape (n, D)
-
-    Returns
-    -------
-    ndarray of shape (D*(D+1)/2, n)
-        Row order follows ``np.triu_indices(D)``.  Built row by row on the
-        transposed chunk, so every write is contiguous.
-    """
-    n, d = Xc.shape
-    columns = np.ascontiguousarray(Xc.T)
-    out = np.empty((d * (d + 1) // 2, n), dtype=Xc.dtype)
-    start = 0
-    for i in range(d):
-        stop = start + d - i
-        np.multiply(columns[i:], columns[i], out=out[start:stop])
-        start = stop
-    return out
-
-
-def _unpack_symmetric(packed, n_features):
-    """(..., D*(D+1)/2) upper-triangle vectors -> (..., D, D) symmetric."""
-    rows, cols = _triu_pairs(n_features)
-    full = np.zeros(packed.shape[:-1] + (n_features, n_features), dtype=np.float64)
-    full[..., rows, cols] = packed
-    full[..., cols, rows] = packed
-    return full
 
 
 class CovarianceType:
@@ -274,12 +175,12 @@ class FullCovariance(CovarianceType):
         return sq
 
     def moments(self, Xc, resp):
-        return resp.T @ Xc, (_pairwise_products_t(Xc) @ resp).T
+        return resp.T @ Xc, (pairwise_products_t(Xc) @ resp).T
 
     def covariances(self, nk, sx, sxx, reg_covar):
         n_features = sx.shape[1]
         means = sx / nk[:, None]
-        cov = _unpack_symmetric(sxx / nk[:, None], n_features)
+        cov = unpack_symmetric(sxx / nk[:, None], n_features)
         cov -= means[:, :, None] * means[:, None, :]
         cov[:, np.arange(n_features), np.arange(n_features)] += reg_covar
         return cov
@@ -287,13 +188,13 @@ class FullCovariance(CovarianceType):
     def precision_cholesky(self, covariances, reg_covar=0.0):
         return np.stack(
             [
-                _precision_cholesky_from_cov(cov, reg_covar, f"component {k}")
+                precision_cholesky_from_cov(cov, reg_covar, f"component {k}")
                 for k, cov in enumerate(covariances)
             ]
         )
 
     def precision_cholesky_from_precisions(self, precisions):
-        return np.stack([_precision_cholesky_from_precision(p) for p in precisions])
+        return np.stack([precision_cholesky_from_precision(p) for p in precisions])
 
     def precisions(self, prec_chol):
         return prec_chol @ prec_chol.transpose(0, 2, 1)
@@ -355,10 +256,10 @@ class TiedCovariance(CovarianceType):
         return cov
 
     def precision_cholesky(self, covariances, reg_covar=0.0):
-        return _precision_cholesky_from_cov(covariances, reg_covar, "the tied covariance")
+        return precision_cholesky_from_cov(covariances, reg_covar, "the tied covariance")
 
     def precision_cholesky_from_precisions(self, precisions):
-        return _precision_cholesky_from_precision(precisions)
+        return precision_cholesky_from_precision(precisions)
 
     def precisions(self, prec_chol):
         return prec_chol @ prec_chol.T
@@ -443,7 +344,7 @@ class DiagCovariance(CovarianceType):
             floor = max(reg_covar, 1e-10 * max(float(covariances.max()), 1.0))
             covariances[zero] = floor
             for k in np.flatnonzero(zero.reshape(len(zero), -1).any(axis=1)):
-                _warn_floored(f"component {k}", floor)
+                warn_floored(f"component {k}", floor)
         return 1.0 / np.sqrt(covariances)
 
     def precision_cholesky_from_precisions(self, precisions):

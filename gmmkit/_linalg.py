@@ -1,0 +1,113 @@
+"""Small linear-algebra helpers of the covariance table."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import linalg
+
+from gmmkit.exceptions import DegenerateComponentWarning
+
+
+def warn_floored(label, amount):
+    warnings.warn(
+        f"{label} has a singular covariance (it collapsed onto a point or a "
+        f"subspace); added {amount:.3g} to its diagonal. Increase reg_covar, "
+        "reduce n_components or scale the data.",
+        DegenerateComponentWarning,
+        stacklevel=5,
+    )
+
+
+def cholesky_or_jitter(cov, reg_covar, label):
+    """Lower Cholesky factor of ``cov``; on failure adds diagonal jitter to ``cov``.
+
+    Parameters
+    ----------
+    cov : ndarray of shape (D, D)
+        Modified in place when jitter is needed, so the stored covariance
+        stays consistent with its precision.
+    reg_covar : float
+    label : str
+        Names the component in the warning ("component 3").
+
+    Returns
+    -------
+    ndarray of shape (D, D)
+    """
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(
+            f"{label} has a covariance matrix that is not finite; check the data "
+            "for extreme values, scale it, or increase reg_covar."
+        )
+    try:
+        return linalg.cholesky(cov, lower=True)
+    except linalg.LinAlgError:
+        pass
+    jitter = max(reg_covar, 1e-10 * max(float(np.mean(np.abs(np.diag(cov)))), 1.0))
+    diagonal = np.arange(cov.shape[0])
+    for _ in range(40):
+        try:
+            chol = linalg.cholesky(cov + jitter * np.eye(cov.shape[0]), lower=True)
+        except linalg.LinAlgError:
+            jitter *= 10.0
+            continue
+        cov[diagonal, diagonal] += jitter
+        warn_floored(label, jitter)
+        return chol
+    raise ValueError(f"{label} has a covariance matrix that cannot be factorised; scale the data.")
+
+
+def precision_cholesky_from_cov(cov, reg_covar, label):
+    """Upper-triangular P with P P^T = inv(cov), scikit-learn's convention."""
+    chol = cholesky_or_jitter(cov, reg_covar, label)
+    return linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
+
+
+def precision_cholesky_from_precision(precision):
+    """Upper-triangular P with P P^T = precision (flip trick, as scikit-learn)."""
+    if not np.allclose(precision, precision.T, rtol=1e-8, atol=1e-12 * np.abs(precision).max()):
+        raise ValueError("precision matrices must be symmetric; got an asymmetric one.")
+    try:
+        flipped = np.linalg.cholesky(precision[::-1, ::-1])
+    except np.linalg.LinAlgError:
+        raise ValueError("precision matrices must be positive definite; got one that is not.") from None
+    return flipped[::-1, ::-1]
+
+
+def triu_pairs(n_features):
+    return np.triu_indices(n_features)
+
+
+def pairwise_products_t(Xc):
+    """Upper-triangle pairwise products of the columns of ``Xc``, transposed.
+
+    Parameters
+    ----------
+    Xc : ndarray of shape (n, D)
+
+    Returns
+    -------
+    ndarray of shape (D*(D+1)/2, n)
+        Row order follows ``np.triu_indices(D)``.  Built row by row on the
+        transposed chunk, so every write is contiguous.
+    """
+    n, d = Xc.shape
+    columns = np.ascontiguousarray(Xc.T)
+    out = np.empty((d * (d + 1) // 2, n), dtype=Xc.dtype)
+    start = 0
+    for i in range(d):
+        stop = start + d - i
+        np.multiply(columns[i:], columns[i], out=out[start:stop])
+        start = stop
+    return out
+
+
+def unpack_symmetric(packed, n_features):
+    """(..., D*(D+1)/2) upper-triangle vectors -> (..., D, D) symmetric."""
+    rows, cols = triu_pairs(n_features)
+    full = np.zeros(packed.shape[:-1] + (n_features, n_features), dtype=np.float64)
+    full[..., rows, cols] = packed
+    full[..., cols, rows] = packed
+    return full
