@@ -33,6 +33,11 @@ def assert_rel(actual, expected, rtol):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=0)
 
 
+def assert_same_mixture(ours, theirs):
+    assert_rel(ours.means_, theirs.means_, 1e-8)
+    assert_rel(ours.covariances_, theirs.covariances_, 1e-8)
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("n_iter", [1, 8])
 def test_same_parameters_and_loglik_after_fixed_iterations(covariance_type, n_iter):
@@ -53,9 +58,7 @@ def test_same_parameters_and_loglik_after_fixed_iterations(covariance_type, n_it
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_chunking_does_not_change_the_answer(covariance_type):
     X, _, _ = make_mixture(n_samples=500, n_features=4)
-    ours, theirs = fit_both(X, covariance_type, 5, chunk_size=37)
-    assert_rel(ours.means_, theirs.means_, 1e-8)
-    assert_rel(ours.covariances_, theirs.covariances_, 1e-8)
+    assert_same_mixture(*fit_both(X, covariance_type, 5, chunk_size=37))
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -75,8 +78,7 @@ def test_runs_to_convergence_like_sklearn(covariance_type):
     ours, theirs = fit_both(X, covariance_type, 500, tol=1e-10)
     assert ours.converged_ and theirs.converged_
     assert ours.n_iter_ == theirs.n_iter_
-    assert_rel(ours.means_, theirs.means_, 1e-8)
-    assert_rel(ours.covariances_, theirs.covariances_, 1e-8)
+    assert_same_mixture(ours, theirs)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
