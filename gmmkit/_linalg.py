@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 from scipy import linalg
 
+from gmmkit._workspace import scratch
 from gmmkit.exceptions import DegenerateComponentWarning
 
 
@@ -80,26 +81,25 @@ def triu_pairs(n_features):
     return np.triu_indices(n_features)
 
 
-def pairwise_products_t(Xc):
-    """Upper-triangle pairwise products of the columns of ``Xc``, transposed.
+def pairwise_products_t(Xt, workspace=None):
+    """Upper-triangle pairwise products of the rows of ``Xt``.
 
     Parameters
     ----------
-    Xc : ndarray of shape (n, D)
+    Xt : ndarray of shape (D, n)
+        A transposed chunk.
 
     Returns
     -------
     ndarray of shape (D*(D+1)/2, n)
-        Row order follows ``np.triu_indices(D)``.  Built row by row on the
-        transposed chunk, so every write is contiguous.
+        Row order follows ``np.triu_indices(D)``; every write is contiguous.
     """
-    n, d = Xc.shape
-    columns = np.ascontiguousarray(Xc.T)
-    out = np.empty((d * (d + 1) // 2, n), dtype=Xc.dtype)
+    d, n = Xt.shape
+    out = scratch(workspace, "pairs", (d * (d + 1) // 2, n), Xt.dtype)
     start = 0
     for i in range(d):
         stop = start + d - i
-        np.multiply(columns[i:], columns[i], out=out[start:stop])
+        np.multiply(Xt[i:], Xt[i], out=out[start:stop])
         start = stop
     return out
 

@@ -11,9 +11,13 @@ the type name:
 - ``precision_cholesky``, ``log_det``, ``precisions``, ``n_parameters``,
   ``sample``: parameter algebra in scikit-learn's conventions.
 
-All data passed to ``log_prob`` and ``moments`` is *centred*: a global
-reference point (the data mean) has been subtracted, so second moments do
-not lose their digits when data sit far from the origin.
+All data passed to ``log_prob`` and ``moments`` is *centred* and
+*transposed*: a chunk arrives as ``Xt`` of shape (D, n), the global
+reference point (the data mean) already subtracted, so second moments do
+not lose their digits when data sit far from the origin.  Log densities
+and responsibilities are (K, n): reductions over components then run
+along contiguous rows, which is several times faster than over the short
+last axis of an (n, K) array.
 
 Shapes (K components, D features):
 
@@ -33,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmmkit._workspace import scratch
 from gmmkit._linalg import (
     pairwise_products_t,
     precision_cholesky_from_cov,
@@ -77,12 +82,15 @@ class CovarianceType:
         """Arrange parameters for the E-step (means centred, see module doc)."""
         raise NotImplementedError
 
-    def log_prob(self, Xc, plan):
-        """log w_k + log N(x | mu_k, Sigma_k) for a centred chunk: (n, K)."""
+    def log_prob(self, Xt, plan, workspace=None):
+        """log w_k + log N(x_n | mu_k, Sigma_k) for a centred chunk Xt (D, n): (K, n).
+
+        The result may live in ``workspace`` (valid until the next chunk).
+        """
         raise NotImplementedError
 
-    def moments(self, Xc, resp):
-        """(sum_n r_nk x_n (K, D), second-moment sums) of a centred chunk."""
+    def moments(self, Xt, resp, workspace=None):
+        """(sum_n r_kn x_n (K, D), second-moment sums) of Xt (D, n) and resp (K, n)."""
         raise NotImplementedError
 
     def covariances(self, nk, sx, sxx, reg_covar):
@@ -156,26 +164,36 @@ class FullCovariance(CovarianceType):
 
     def plan(self, log_weights, means, prec_chol, dtype):
         n_components, n_features, _ = prec_chol.shape
-        # Y = [Xc, 1] @ matrix gives (x - mu_k) P_k for every k in one GEMM.
-        stacked = prec_chol.transpose(1, 0, 2).reshape(n_features, -1)
-        shift = -np.einsum("kd,kde->ke", means, prec_chol).reshape(-1)
-        matrix = np.vstack([stacked, shift[None, :]]).astype(dtype)
+        # [X, 1] @ matrix gives (x - mu_k) P_k for every k in one GEMM:
+        # columns k*D..(k+1)*D-1 hold component k's whitened coordinates.
+        stacked = prec_chol.transpose(1, 0, 2).reshape(n_features, -1)  # (D, K*D)
+        shift = -np.einsum("kd,kde->ke", means, prec_chol).reshape(1, -1)
+        matrix = np.vstack([stacked, shift]).astype(dtype)
         const = log_weights + self.log_det(prec_chol, n_features) - 0.5 * n_features * LOG_2PI
-        return EStepPlan(matrix=matrix, const=const.astype(dtype))
+        return EStepPlan(
+            matrix=matrix, const=const.astype(dtype)[:, None], extra=np.ones(n_features, dtype)
+        )
 
-    def log_prob(self, Xc, plan):
-        n, d = Xc.shape
-        augmented = np.empty((n, d + 1), dtype=Xc.dtype)
-        augmented[:, :d] = Xc
+    def log_prob(self, Xt, plan, workspace=None):
+        # Row layout for the GEMM (sgemm is ~1.5x faster writing (n, K*D)
+        # than (K*D, n) here), squared norms as one GEMV, then transposed.
+        d, n = Xt.shape
+        n_components = plan.const.shape[0]
+        augmented = scratch(workspace, "augmented", (n, d + 1), Xt.dtype)
+        augmented[:, :d] = Xt.T
         augmented[:, d] = 1.0
-        whitened = (augmented @ plan.matrix).reshape(n, -1, d)
-        sq = np.einsum("nkd,nkd->nk", whitened, whitened)
-        sq *= -0.5
-        sq += plan.const
-        return sq
+        whitened = scratch(workspace, "whitened", (n, plan.matrix.shape[1]), Xt.dtype)
+        np.matmul(augmented, plan.matrix, out=whitened)
+        np.square(whitened, out=whitened)
+        norms = scratch(workspace, "norms", (n * n_components,), Xt.dtype)
+        np.matmul(whitened.reshape(-1, d), plan.extra, out=norms)
+        out = scratch(workspace, "log_prob", (n_components, n), Xt.dtype)
+        np.multiply(norms.reshape(n, n_components).T, -0.5, out=out)
+        out += plan.const
+        return out
 
-    def moments(self, Xc, resp):
-        return resp.T @ Xc, (pairwise_products_t(Xc) @ resp).T
+    def moments(self, Xt, resp, workspace=None):
+        return resp @ Xt.T, (pairwise_products_t(Xt, workspace) @ resp.T).T
 
     def covariances(self, nk, sx, sxx, reg_covar):
         n_features = sx.shape[1]
@@ -230,23 +248,26 @@ class TiedCovariance(CovarianceType):
             - 0.5 * np.einsum("kd,kd->k", projected, projected)
         )
         return EStepPlan(
-            matrix=prec_chol.astype(dtype),
-            const=const.astype(dtype),
-            extra=np.ascontiguousarray(projected.T).astype(dtype),
+            matrix=np.ascontiguousarray(prec_chol.T).astype(dtype),
+            const=const.astype(dtype)[:, None],
+            extra=projected.astype(dtype),
         )
 
-    def log_prob(self, Xc, plan):
+    def log_prob(self, Xt, plan, workspace=None):
         # |(x - mu_k) P|^2 = |xP|^2 - 2 (xP).(mu_k P) + |mu_k P|^2; xP is
         # shared by all components (computed once, not K times).
-        z = Xc @ plan.matrix
-        out = z @ plan.extra
-        out += -0.5 * np.einsum("nd,nd->n", z, z)[:, None]
+        z = np.matmul(plan.matrix, Xt, out=scratch(workspace, "projected", Xt.shape, Xt.dtype))
+        out = scratch(workspace, "log_prob", (plan.extra.shape[0], Xt.shape[1]), Xt.dtype)
+        np.matmul(plan.extra, z, out=out)
+        np.square(z, out=z)
+        out -= 0.5 * z.sum(axis=0)
         out += plan.const
         return out
 
-    def moments(self, Xc, resp):
-        weights = resp.sum(axis=1)
-        return resp.T @ Xc, (Xc * weights[:, None]).T @ Xc
+    def moments(self, Xt, resp, workspace=None):
+        weighted = scratch(workspace, "weighted", Xt.shape, Xt.dtype)
+        np.multiply(Xt, resp.sum(axis=0), out=weighted)
+        return resp @ Xt.T, weighted @ Xt.T
 
     def covariances(self, nk, sx, sxx, reg_covar):
         n_features = sx.shape[1]
@@ -297,32 +318,33 @@ class DiagCovariance(CovarianceType):
     def plan(self, log_weights, means, prec_chol, dtype):
         n_features = means.shape[1]
         precision = self._per_feature(prec_chol**2, n_features)  # (K, D)
-        # [Xc^2, Xc] @ matrix expands sum_d p_kd (x_d - mu_kd)^2 on centred data.
-        matrix = np.vstack([-0.5 * precision.T, (means * precision).T])
+        # matrix @ [Xt^2; Xt] expands sum_d p_kd (x_d - mu_kd)^2 on centred data.
+        matrix = np.hstack([-0.5 * precision, means * precision])
         const = (
             log_weights
             + self.log_det(prec_chol, n_features)
             - 0.5 * n_features * LOG_2PI
             - 0.5 * np.einsum("kd,kd->k", means**2, precision)
         )
-        return EStepPlan(matrix=matrix.astype(dtype), const=const.astype(dtype))
+        return EStepPlan(matrix=matrix.astype(dtype), const=const.astype(dtype)[:, None])
 
     @staticmethod
-    def _squares_and_values(Xc):
-        n, d = Xc.shape
-        stacked = np.empty((n, 2 * d), dtype=Xc.dtype)
-        np.square(Xc, out=stacked[:, :d])
-        stacked[:, d:] = Xc
+    def _squares_and_values(Xt, workspace):
+        d, n = Xt.shape
+        stacked = scratch(workspace, "squares_and_values", (2 * d, n), Xt.dtype)
+        np.square(Xt, out=stacked[:d])
+        stacked[d:] = Xt
         return stacked
 
-    def log_prob(self, Xc, plan):
-        out = self._squares_and_values(Xc) @ plan.matrix
+    def log_prob(self, Xt, plan, workspace=None):
+        out = scratch(workspace, "log_prob", (plan.matrix.shape[0], Xt.shape[1]), Xt.dtype)
+        np.matmul(plan.matrix, self._squares_and_values(Xt, workspace), out=out)
         out += plan.const
         return out
 
-    def moments(self, Xc, resp):
-        n_features = Xc.shape[1]
-        both = resp.T @ self._squares_and_values(Xc)
+    def moments(self, Xt, resp, workspace=None):
+        n_features = Xt.shape[0]
+        both = resp @ self._squares_and_values(Xt, workspace).T
         return both[:, n_features:], both[:, :n_features]
 
     def covariances(self, nk, sx, sxx, reg_covar):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from gmmkit._workspace import Workspace, scratch
 from gmmkit.exceptions import DegenerateComponentWarning, PrecisionWarning
 
 #: a component whose responsibility mass falls below this fraction of the
@@ -123,6 +124,7 @@ class ChunkRunner:
 
     def __init__(self, n_threads=None):
         self.n_threads = default_n_threads() if n_threads is None else n_threads
+        self.workspace = Workspace()
         self._executor = None
         self._stack = None
 
@@ -182,61 +184,70 @@ class ChunkedData:
     def n_samples(self):
         return self.X.shape[0]
 
-    def rows(self, rows):
-        """Centred chunk in the working dtype: (n, D)."""
-        chunk = np.subtract(self.X[rows], self._center_in_x)
-        return chunk.astype(self.dtype, copy=False)
+    def rows(self, rows, workspace=None):
+        """Centred chunk in the working dtype, transposed: (D, n).
+
+        Subtraction happens in X's own precision, then the result is rounded
+        to the working dtype (so float64 data far from the origin keep
+        their digits in float32 work).
+        """
+        block = self.X[rows]
+        out = scratch(workspace, "rows", block.shape[::-1], self.dtype)
+        np.subtract(block.T, self._center_in_x[:, None], out=out, casting="unsafe")
+        return out
 
     def weights(self, rows):
         """Weights of a chunk: (n,) or None."""
         return None if self.sample_weight is None else self.sample_weight[rows]
 
 
-def log_normalize_rows(log_prob):
+def log_normalize(log_prob):
     """Turn weighted log densities into responsibilities, in place.
 
     Parameters
     ----------
-    log_prob : ndarray of shape (n, K)
+    log_prob : ndarray of shape (K, n)
         Overwritten with the responsibilities.
 
     Returns
     -------
     ndarray of shape (n,), float64
-        log sum_k exp(log_prob[n, k]) per row.
+        log sum_k exp(log_prob[k, n]) per sample.
     """
-    top = log_prob.max(axis=1, keepdims=True)
+    top = log_prob.max(axis=0)
     top[~np.isfinite(top)] = 0.0
     log_prob -= top
     np.exp(log_prob, out=log_prob)
-    total = log_prob.sum(axis=1, keepdims=True)
+    total = log_prob.sum(axis=0)
     log_prob /= total
     with np.errstate(divide="ignore"):
-        return (np.log(total) + top).ravel().astype(np.float64)
+        log_norm = np.log(total, dtype=np.float64)
+    log_norm += top
+    return log_norm
 
 
-def stats_from_resp(cov_type, Xc, resp, weights, log_norm=None):
+def stats_from_resp(cov_type, Xt, resp, weights, log_norm=None, workspace=None):
     """Sufficient statistics of one chunk from its responsibilities.
 
     Parameters
     ----------
-    Xc : ndarray of shape (n, D), centred
-    resp : ndarray of shape (n, K)
+    Xt : ndarray of shape (D, n), centred, transposed
+    resp : ndarray of shape (K, n)
         Responsibilities; multiplied in place by the weights.
     weights : ndarray of shape (n,) or None
     log_norm : ndarray of shape (n,) or None
         Per-row log-likelihoods, summed (weighted) into ``Stats.loglik``.
     """
     if weights is None:
-        weight = float(Xc.shape[0])
+        weight = float(Xt.shape[1])
         loglik = 0.0 if log_norm is None else float(log_norm.sum())
     else:
-        resp *= weights.astype(resp.dtype)[:, None]
+        resp *= weights.astype(resp.dtype)
         weight = float(weights.sum())
         loglik = 0.0 if log_norm is None else float(weights @ log_norm)
-    sx, sxx = cov_type.moments(Xc, resp)
+    sx, sxx = cov_type.moments(Xt, resp, workspace)
     return Stats(
-        nk=resp.sum(axis=0, dtype=np.float64),
+        nk=resp.sum(axis=1, dtype=np.float64),
         sx=sx.astype(np.float64),
         sxx=sxx.astype(np.float64),
         loglik=loglik,
@@ -255,11 +266,13 @@ def e_step(data, cov_type, params, runner):
     """One pass over the data: summed Stats under ``params``."""
     plan = make_plan(cov_type, params, data.center, data.dtype)
 
+    workspace = runner.workspace
+
     def one_chunk(rows):
-        Xc = data.rows(rows)
-        resp = cov_type.log_prob(Xc, plan)
-        log_norm = log_normalize_rows(resp)
-        return stats_from_resp(cov_type, Xc, resp, data.weights(rows), log_norm)
+        Xt = data.rows(rows, workspace)
+        resp = cov_type.log_prob(Xt, plan, workspace)
+        log_norm = log_normalize(resp)
+        return stats_from_resp(cov_type, Xt, resp, data.weights(rows), log_norm, workspace)
 
     return sum_stats(runner.map(one_chunk, data.slices))
 
@@ -465,10 +478,17 @@ def _say(message):
 def score_chunks(data, cov_type, params, runner, reduce):
     """Apply ``reduce(log_prob_chunk)`` to each chunk's weighted log densities.
 
+    ``log_prob_chunk`` is scratch memory: ``reduce`` must return new arrays.
+
     Returns
     -------
     list
         One result per chunk, in order.
     """
     plan = make_plan(cov_type, params, data.center, data.dtype)
-    return runner.map(lambda rows: reduce(cov_type.log_prob(data.rows(rows), plan)), data.slices)
+    workspace = runner.workspace
+
+    def one_chunk(rows):
+        return reduce(cov_type.log_prob(data.rows(rows, workspace), plan, workspace))
+
+    return runner.map(one_chunk, data.slices)

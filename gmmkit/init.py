@@ -135,18 +135,18 @@ def _subsample(data, rng, max_rows):
     n = data.n_samples
     if data.sample_weight is None:
         if n <= max_rows:
-            return data.rows(slice(None)).astype(np.float64), np.ones(n)
+            return data.rows(slice(None)).T.astype(np.float64), np.ones(n)
         rows = np.sort(rng.choice(n, size=max_rows, replace=False))
-        return data.rows(rows).astype(np.float64), np.ones(max_rows)
+        return data.rows(rows).T.astype(np.float64), np.ones(max_rows)
     weights = data.sample_weight
     if n <= max_rows:
-        return data.rows(slice(None)).astype(np.float64), weights.astype(np.float64)
+        return data.rows(slice(None)).T.astype(np.float64), weights.astype(np.float64)
     positive = np.flatnonzero(weights > 0)
     if positive.size <= max_rows:
-        return data.rows(positive).astype(np.float64), weights[positive].astype(np.float64)
+        return data.rows(positive).T.astype(np.float64), weights[positive].astype(np.float64)
     p = weights[positive] / weights[positive].sum()
     rows = np.sort(rng.choice(positive, size=max_rows, replace=False, p=p))
-    return data.rows(rows).astype(np.float64), np.ones(max_rows)
+    return data.rows(rows).T.astype(np.float64), np.ones(max_rows)
 
 
 def seed_centers(method, data, n_components, rng):
@@ -182,23 +182,23 @@ def initial_stats(method, data, cov_type, n_components, rng, runner):
     if method == "random":
         seed = int(rng.integers(2**63))
 
-        def chunk_resp(index, Xc):
-            resp = np.random.default_rng([seed, index]).uniform(size=(len(Xc), n_components))
+        def chunk_resp(index, Xt):
+            resp = np.random.default_rng([seed, index]).uniform(size=(Xt.shape[1], n_components))
             resp /= resp.sum(axis=1, keepdims=True)
-            return resp.astype(Xc.dtype)
+            return np.ascontiguousarray(resp.T, dtype=Xt.dtype)
 
     else:
         centers = seed_centers(method, data, n_components, rng)
 
-        def chunk_resp(index, Xc):
-            labels = _nearest(Xc, centers.astype(Xc.dtype))[0]
-            resp = np.zeros((len(Xc), n_components), dtype=Xc.dtype)
-            resp[np.arange(len(Xc)), labels] = 1.0
+        def chunk_resp(index, Xt):
+            labels = _nearest(Xt.T, centers.astype(Xt.dtype))[0]
+            resp = np.zeros((n_components, Xt.shape[1]), dtype=Xt.dtype)
+            resp[labels, np.arange(Xt.shape[1])] = 1.0
             return resp
 
     def one_chunk(item):
         index, rows = item
-        Xc = data.rows(rows)
-        return stats_from_resp(cov_type, Xc, chunk_resp(index, Xc), data.weights(rows))
+        Xt = data.rows(rows)
+        return stats_from_resp(cov_type, Xt, chunk_resp(index, Xt), data.weights(rows))
 
     return sum_stats(runner.map(one_chunk, list(enumerate(data.slices))))

@@ -22,7 +22,7 @@ from gmmkit.em import (
     EMSettings,
     MixtureParams,
     guard_float32,
-    log_normalize_rows,
+    log_normalize,
     params_from_stats,
     run_em,
     score_chunks,
@@ -206,21 +206,21 @@ class GaussianMixture(EstimatorBase):
 
     def predict(self, X):
         """Most probable component of each row: ndarray of shape (n_samples,)."""
-        parts = self._map_log_prob(X, lambda lp: lp.argmax(axis=1))
+        parts = self._map_log_prob(X, lambda log_prob: log_prob.argmax(axis=0))
         return np.concatenate(parts)
 
     def predict_proba(self, X):
         """Responsibilities: ndarray of shape (n_samples, n_components)."""
 
         def resp(log_prob):
-            log_normalize_rows(log_prob)
-            return log_prob.astype(np.float64, copy=False)
+            log_normalize(log_prob)
+            return np.array(log_prob.T, dtype=np.float64)  # a copy: log_prob is scratch
 
         return np.concatenate(self._map_log_prob(X, resp))
 
     def score_samples(self, X):
         """Log-likelihood of each row: ndarray of shape (n_samples,)."""
-        return np.concatenate(self._map_log_prob(X, log_normalize_rows))
+        return np.concatenate(self._map_log_prob(X, log_normalize))
 
     def score(self, X, y=None, sample_weight=None):
         """Mean (weighted) log-likelihood per sample: float."""
