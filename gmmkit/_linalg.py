@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 from scipy import linalg
 
-from gmmkit._workspace import scratch
 from gmmkit.exceptions import DegenerateComponentWarning
 
 
@@ -78,24 +77,25 @@ def precision_cholesky_from_precision(precision):
 
 
 def triu_pairs(n_features):
+    """(rows, cols) of the upper triangle: the order of pairwise products."""
     return np.triu_indices(n_features)
 
 
-def pairwise_products_t(Xt, workspace=None):
-    """Upper-triangle pairwise products of the rows of ``Xt``.
+def pairwise_products_t(Xt, out):
+    """Upper-triangle pairwise products of the rows of ``Xt``, written to ``out``.
 
     Parameters
     ----------
     Xt : ndarray of shape (D, n)
         A transposed chunk.
+    out : ndarray of shape (D*(D+1)/2, n)
+        Row order follows ``np.triu_indices(D)``; every write is contiguous.
 
     Returns
     -------
-    ndarray of shape (D*(D+1)/2, n)
-        Row order follows ``np.triu_indices(D)``; every write is contiguous.
+    out
     """
-    d, n = Xt.shape
-    out = scratch(workspace, "pairs", (d * (d + 1) // 2, n), Xt.dtype)
+    d = Xt.shape[0]
     start = 0
     for i in range(d):
         stop = start + d - i

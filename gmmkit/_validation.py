@@ -172,7 +172,7 @@ def check_sample_weight(sample_weight, n_samples):
     return weights
 
 
-def scan_rows(X, sample_weight, chunk_size, *, allow_nonfinite=False):
+def scan_rows(X, sample_weight, chunk_size=65536, *, allow_nonfinite=False):
     """One pass over ``X``: check every value is finite and find the weighted mean.
 
     Parameters
@@ -180,11 +180,13 @@ def scan_rows(X, sample_weight, chunk_size, *, allow_nonfinite=False):
     X : ndarray of shape (n_samples, n_features)
     sample_weight : ndarray of shape (n_samples,) or None
     chunk_size : int
+        Rows read at a time.
 
     Returns
     -------
     center : ndarray of shape (n_features,), float64
-        The (weighted) mean, the reference point the engine centres data on.
+        The (weighted) mean of the finite rows: the reference point the
+        engine centres data on.
 
     Raises
     ------
@@ -196,22 +198,21 @@ def scan_rows(X, sample_weight, chunk_size, *, allow_nonfinite=False):
     weight_sum = 0.0
     bad_rows, first_bad, has_nan = 0, None, False
     for start in range(0, n_samples, chunk_size):
-        chunk = np.asarray(X[start : start + chunk_size], dtype=np.float64)
-        finite = np.isfinite(chunk).all(axis=1)
-        if not finite.all():
+        chunk = X[start : start + chunk_size]
+        w = None if sample_weight is None else sample_weight[start : start + chunk_size]
+        if chunk.dtype.kind == "f" and not np.isfinite(chunk).all():
+            finite = np.isfinite(chunk).all(axis=1)
             bad = np.flatnonzero(~finite)
             bad_rows += bad.size
             has_nan = has_nan or bool(np.isnan(chunk[bad]).any())
             first_bad = start + int(bad[0]) if first_bad is None else first_bad
             chunk = chunk[finite]
-            w = None if sample_weight is None else sample_weight[start : start + chunk_size][finite]
-        else:
-            w = None if sample_weight is None else sample_weight[start : start + chunk_size]
+            w = None if w is None else w[finite]
         if w is None:
-            total += chunk.sum(axis=0)
+            total += chunk.sum(axis=0, dtype=np.float64)
             weight_sum += chunk.shape[0]
         else:
-            total += w @ chunk
+            total += w @ chunk.astype(np.float64, copy=False)
             weight_sum += float(w.sum())
     if bad_rows and not allow_nonfinite:
         what = "NaN" if has_nan else "infinity"

@@ -4,20 +4,37 @@ Each covariance type (``full``, ``tied``, ``diag``, ``spherical``) is one
 object with the same small set of methods, so the engine never branches on
 the type name:
 
-- ``log_prob(Xc, plan)``: weighted log densities of a centred chunk, one
-  or two BLAS calls for all components at once;
-- ``moments(Xc, resp)``: the chunk's first and second moment sums;
+- ``design(Xt)``: the chunk's design matrix, built once per chunk and
+  shared by the E-step and the M-step sums;
+- ``log_prob(S, plan)``: weighted log densities of all components, one
+  or two BLAS calls;
+- ``moments(S, resp)``: the chunk's first and second moment sums, one GEMM;
 - ``covariances(nk, sx, sxx, reg_covar)``: the M-step from summed moments;
 - ``precision_cholesky``, ``log_det``, ``precisions``, ``n_parameters``,
   ``sample``: parameter algebra in scikit-learn's conventions.
 
-All data passed to ``log_prob`` and ``moments`` is *centred* and
-*transposed*: a chunk arrives as ``Xt`` of shape (D, n), the global
-reference point (the data mean) already subtracted, so second moments do
-not lose their digits when data sit far from the origin.  Log densities
-and responsibilities are (K, n): reductions over components then run
-along contiguous rows, which is several times faster than over the short
-last axis of an (n, K) array.
+A chunk arrives *centred* and *transposed*: ``Xt`` of shape (D, n), the
+global reference point (the data mean) already subtracted, so expanded
+quadratic forms and second moments do not lose their digits when data sit
+far from the origin.  Their accuracy then depends only on how far each
+component lies from the data centre in its own standard deviations
+(``whitened_offsets``): about eps x offset**2, which is why float32 work
+falls back to float64 beyond an offset of 30 (see gmmkit.em).  Log
+densities and responsibilities are (K, n): reductions over components
+run along contiguous rows, several times faster than over the short last
+axis of an (n, K) array.
+
+Design matrices (T = D(D+1)/2 pairwise products x_i x_j, i <= j):
+
+=========  ===============  ============================================
+type       design S         log densities
+=========  ===============  ============================================
+full       [Q; X] (T+D, n)  one GEMM: (K, T+D) @ S, the quadratic form
+                            expanded on the pairwise products
+tied       X (D, n)         P'X once for all components, one GEMM
+diag       [X^2; X] (2D, n) one GEMM
+spherical  [X^2; X] (2D, n) one GEMM (diag with a shared variance)
+=========  ===============  ============================================
 
 Shapes (K components, D features):
 
@@ -40,6 +57,7 @@ import numpy as np
 from gmmkit._workspace import scratch
 from gmmkit._linalg import (
     pairwise_products_t,
+    triu_pairs,
     precision_cholesky_from_cov,
     precision_cholesky_from_precision,
     unpack_symmetric,
@@ -69,6 +87,19 @@ class EStepPlan:
     extra: np.ndarray | None = None
 
 
+def _linear_log_prob(S, plan, workspace):
+    """plan.matrix @ S + plan.const: log densities linear in the design S."""
+    out = scratch(workspace, "log_prob", (plan.matrix.shape[0], S.shape[1]), S.dtype)
+    np.matmul(plan.matrix, S, out=out)
+    out += plan.const
+    return out
+
+
+def _n_features_of_design(n_rows):
+    """D from the T + D rows of a full design matrix."""
+    return int(round((np.sqrt(8 * n_rows + 9) - 3) / 2))
+
+
 class CovarianceType:
     """Interface of one row of the covariance table (see module docstring)."""
 
@@ -82,15 +113,22 @@ class CovarianceType:
         """Arrange parameters for the E-step (means centred, see module doc)."""
         raise NotImplementedError
 
-    def log_prob(self, Xt, plan, workspace=None):
-        """log w_k + log N(x_n | mu_k, Sigma_k) for a centred chunk Xt (D, n): (K, n).
+    def design(self, Xt, workspace=None):
+        """Design matrix of a centred, transposed chunk Xt (D, n): (rows, n).
 
-        The result may live in ``workspace`` (valid until the next chunk).
+        May live in ``workspace`` (valid until the next chunk).
         """
         raise NotImplementedError
 
-    def moments(self, Xt, resp, workspace=None):
-        """(sum_n r_kn x_n (K, D), second-moment sums) of Xt (D, n) and resp (K, n)."""
+    def log_prob(self, S, plan, workspace=None):
+        """log w_k + log N(x_n | mu_k, Sigma_k) from the design matrix: (K, n).
+
+        May live in ``workspace`` (valid until the next chunk).
+        """
+        raise NotImplementedError
+
+    def moments(self, S, resp, workspace=None):
+        """(sum_n r_kn x_n (K, D), second-moment sums) from S and resp (K, n)."""
         raise NotImplementedError
 
     def covariances(self, nk, sx, sxx, reg_covar):
@@ -160,40 +198,41 @@ class FullCovariance(CovarianceType):
         return (n_components, n_features, n_features)
 
     def chunk_width(self, n_components, n_features):
-        return max(n_components * n_features, n_features * (n_features + 1) // 2)
+        return max(n_components, n_features * (n_features + 3) // 2)
 
     def plan(self, log_weights, means, prec_chol, dtype):
         n_components, n_features, _ = prec_chol.shape
-        # [X, 1] @ matrix gives (x - mu_k) P_k for every k in one GEMM:
-        # columns k*D..(k+1)*D-1 hold component k's whitened coordinates.
-        stacked = prec_chol.transpose(1, 0, 2).reshape(n_features, -1)  # (D, K*D)
-        shift = -np.einsum("kd,kde->ke", means, prec_chol).reshape(1, -1)
-        matrix = np.vstack([stacked, shift]).astype(dtype)
-        const = log_weights + self.log_det(prec_chol, n_features) - 0.5 * n_features * LOG_2PI
-        return EStepPlan(
-            matrix=matrix, const=const.astype(dtype)[:, None], extra=np.ones(n_features, dtype)
+        # (x - mu)' L (x - mu) = q(x).l - 2 (L mu).x + mu' L mu with the
+        # pairwise products q(x) and l = L's upper triangle (off-diagonal
+        # entries doubled): one GEMM against the design [Q; X] for all k.
+        precision = self.precisions(prec_chol)
+        rows, cols = triu_pairs(n_features)
+        quadratic = precision[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
+        linear = np.einsum("kij,kj->ki", precision, means)
+        const = (
+            log_weights
+            + self.log_det(prec_chol, n_features)
+            - 0.5 * n_features * LOG_2PI
+            - 0.5 * np.einsum("ki,ki->k", means, linear)
         )
+        matrix = np.hstack([-0.5 * quadratic, linear])
+        return EStepPlan(matrix=matrix.astype(dtype), const=const.astype(dtype)[:, None])
 
-    def log_prob(self, Xt, plan, workspace=None):
-        # Row layout for the GEMM (sgemm is ~1.5x faster writing (n, K*D)
-        # than (K*D, n) here), squared norms as one GEMV, then transposed.
+    def design(self, Xt, workspace=None):
         d, n = Xt.shape
-        n_components = plan.const.shape[0]
-        augmented = scratch(workspace, "augmented", (n, d + 1), Xt.dtype)
-        augmented[:, :d] = Xt.T
-        augmented[:, d] = 1.0
-        whitened = scratch(workspace, "whitened", (n, plan.matrix.shape[1]), Xt.dtype)
-        np.matmul(augmented, plan.matrix, out=whitened)
-        np.square(whitened, out=whitened)
-        norms = scratch(workspace, "norms", (n * n_components,), Xt.dtype)
-        np.matmul(whitened.reshape(-1, d), plan.extra, out=norms)
-        out = scratch(workspace, "log_prob", (n_components, n), Xt.dtype)
-        np.multiply(norms.reshape(n, n_components).T, -0.5, out=out)
-        out += plan.const
-        return out
+        n_pairs = d * (d + 1) // 2
+        stacked = scratch(workspace, "design", (n_pairs + d, n), Xt.dtype)
+        pairwise_products_t(Xt, out=stacked[:n_pairs])
+        stacked[n_pairs:] = Xt
+        return stacked
 
-    def moments(self, Xt, resp, workspace=None):
-        return resp @ Xt.T, (pairwise_products_t(Xt, workspace) @ resp.T).T
+    def log_prob(self, S, plan, workspace=None):
+        return _linear_log_prob(S, plan, workspace)
+
+    def moments(self, S, resp, workspace=None):
+        both = (S @ resp.T).T  # (K, T + D)
+        n_pairs = both.shape[1] - _n_features_of_design(both.shape[1])
+        return both[:, n_pairs:], both[:, :n_pairs]
 
     def covariances(self, nk, sx, sxx, reg_covar):
         n_features = sx.shape[1]
@@ -252,6 +291,9 @@ class TiedCovariance(CovarianceType):
             const=const.astype(dtype)[:, None],
             extra=projected.astype(dtype),
         )
+
+    def design(self, Xt, workspace=None):
+        return Xt
 
     def log_prob(self, Xt, plan, workspace=None):
         # |(x - mu_k) P|^2 = |xP|^2 - 2 (xP).(mu_k P) + |mu_k P|^2; xP is
@@ -328,23 +370,19 @@ class DiagCovariance(CovarianceType):
         )
         return EStepPlan(matrix=matrix.astype(dtype), const=const.astype(dtype)[:, None])
 
-    @staticmethod
-    def _squares_and_values(Xt, workspace):
+    def design(self, Xt, workspace=None):
         d, n = Xt.shape
-        stacked = scratch(workspace, "squares_and_values", (2 * d, n), Xt.dtype)
+        stacked = scratch(workspace, "design", (2 * d, n), Xt.dtype)
         np.square(Xt, out=stacked[:d])
         stacked[d:] = Xt
         return stacked
 
-    def log_prob(self, Xt, plan, workspace=None):
-        out = scratch(workspace, "log_prob", (plan.matrix.shape[0], Xt.shape[1]), Xt.dtype)
-        np.matmul(plan.matrix, self._squares_and_values(Xt, workspace), out=out)
-        out += plan.const
-        return out
+    def log_prob(self, S, plan, workspace=None):
+        return _linear_log_prob(S, plan, workspace)
 
-    def moments(self, Xt, resp, workspace=None):
-        n_features = Xt.shape[0]
-        both = resp @ self._squares_and_values(Xt, workspace).T
+    def moments(self, S, resp, workspace=None):
+        n_features = S.shape[0] // 2
+        both = (S @ resp.T).T
         return both[:, n_features:], both[:, :n_features]
 
     def covariances(self, nk, sx, sxx, reg_covar):

@@ -30,6 +30,10 @@ from gmmkit.exceptions import DegenerateComponentWarning, PrecisionWarning
 #: total has "lost its mass": its mean and covariance are no longer defined.
 LOST_MASS_FRACTION = 1e-10
 
+#: floor of log responsibilities before exp(): exp(-70) = 4e-31 and
+#: exp(-650) = 5e-283 stay normal numbers in float32 and float64.
+LOG_RESP_FLOOR = {np.float32: -70.0, np.float64: -650.0}
+
 #: float32 E-steps are used only while every component mean lies within this
 #: many of its own standard deviations of the data centre (beyond it the
 #: lower bound drifts by more than ~1e-5 relative; docs/engine.md).
@@ -142,10 +146,19 @@ class ChunkRunner:
         self._executor = None
 
     def map(self, function, items):
-        """``[function(item) for item in items]``, on the worker threads."""
+        """``[function(item) for item in items]``, on the worker threads.
+
+        Items go to the threads in a few contiguous batches (one task per
+        chunk would spend more time handing out tasks than on small chunks);
+        results come back in item order.
+        """
         if self._executor is None or len(items) < 2:
             return [function(item) for item in items]
-        return list(self._executor.map(function, items))
+        n_batches = min(len(items), 4 * self.n_threads)
+        bounds = np.linspace(0, len(items), n_batches + 1).astype(int)
+        batches = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        results = self._executor.map(lambda batch: [function(item) for item in batch], batches)
+        return [result for batch in results for result in batch]
 
 
 @dataclass
@@ -217,6 +230,10 @@ def log_normalize(log_prob):
     top = log_prob.max(axis=0)
     top[~np.isfinite(top)] = 0.0
     log_prob -= top
+    # exp() of very negative values gives subnormal numbers, which slow every
+    # later operation on them by 10-100x on x86; floor them at a normal tiny
+    # responsibility (far below the dtype's resolution of the sums).
+    np.maximum(log_prob, LOG_RESP_FLOOR[log_prob.dtype.type], out=log_prob)
     np.exp(log_prob, out=log_prob)
     total = log_prob.sum(axis=0)
     log_prob /= total
@@ -226,12 +243,13 @@ def log_normalize(log_prob):
     return log_norm
 
 
-def stats_from_resp(cov_type, Xt, resp, weights, log_norm=None, workspace=None):
+def stats_from_resp(cov_type, S, resp, weights, log_norm=None, workspace=None):
     """Sufficient statistics of one chunk from its responsibilities.
 
     Parameters
     ----------
-    Xt : ndarray of shape (D, n), centred, transposed
+    S : ndarray of shape (rows, n)
+        The chunk's design matrix (``cov_type.design``)
     resp : ndarray of shape (K, n)
         Responsibilities; multiplied in place by the weights.
     weights : ndarray of shape (n,) or None
@@ -239,13 +257,13 @@ def stats_from_resp(cov_type, Xt, resp, weights, log_norm=None, workspace=None):
         Per-row log-likelihoods, summed (weighted) into ``Stats.loglik``.
     """
     if weights is None:
-        weight = float(Xt.shape[1])
+        weight = float(S.shape[1])
         loglik = 0.0 if log_norm is None else float(log_norm.sum())
     else:
         resp *= weights.astype(resp.dtype)
         weight = float(weights.sum())
         loglik = 0.0 if log_norm is None else float(weights @ log_norm)
-    sx, sxx = cov_type.moments(Xt, resp, workspace)
+    sx, sxx = cov_type.moments(S, resp, workspace)
     return Stats(
         nk=resp.sum(axis=1, dtype=np.float64),
         sx=sx.astype(np.float64),
@@ -269,10 +287,10 @@ def e_step(data, cov_type, params, runner):
     workspace = runner.workspace
 
     def one_chunk(rows):
-        Xt = data.rows(rows, workspace)
-        resp = cov_type.log_prob(Xt, plan, workspace)
+        design = cov_type.design(data.rows(rows, workspace), workspace)
+        resp = cov_type.log_prob(design, plan, workspace)
         log_norm = log_normalize(resp)
-        return stats_from_resp(cov_type, Xt, resp, data.weights(rows), log_norm, workspace)
+        return stats_from_resp(cov_type, design, resp, data.weights(rows), log_norm, workspace)
 
     return sum_stats(runner.map(one_chunk, data.slices))
 
@@ -489,6 +507,7 @@ def score_chunks(data, cov_type, params, runner, reduce):
     workspace = runner.workspace
 
     def one_chunk(rows):
-        return reduce(cov_type.log_prob(data.rows(rows, workspace), plan, workspace))
+        design = cov_type.design(data.rows(rows, workspace), workspace)
+        return reduce(cov_type.log_prob(design, plan, workspace))
 
     return runner.map(one_chunk, data.slices)

@@ -199,6 +199,7 @@ def initial_stats(method, data, cov_type, n_components, rng, runner):
     def one_chunk(item):
         index, rows = item
         Xt = data.rows(rows)
-        return stats_from_resp(cov_type, Xt, chunk_resp(index, Xt), data.weights(rows))
+        resp = chunk_resp(index, Xt)
+        return stats_from_resp(cov_type, cov_type.design(Xt), resp, data.weights(rows))
 
     return sum_stats(runner.map(one_chunk, list(enumerate(data.slices))))

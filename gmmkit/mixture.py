@@ -309,9 +309,9 @@ class GaussianMixture(EstimatorBase):
     def _chunked(self, X, weights, center):
         chunk = self._chunk_rows(X.shape[1])
         if center is None:
-            center = scan_rows(X, weights, chunk)
+            center = scan_rows(X, weights)
         else:
-            scan_rows(X, None, chunk)
+            scan_rows(X, None)
         return ChunkedData(X, weights, center, self._resolve_dtype(X), chunk)
 
     def _map_log_prob(self, X, reduce):
