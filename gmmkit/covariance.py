@@ -74,30 +74,17 @@ class EStepPlan:
     Attributes
     ----------
     matrix : ndarray
-        The type-specific matrix multiplied with each chunk.
-    const : ndarray of shape (K,)
-        Per-component constant: log weight + log det - D/2 log(2 pi)
-        (and, where the quadratic form is expanded, the mean's term).
+        The type-specific matrix multiplied with each chunk's design.
+    const : ndarray of shape (K, 1) or None
+        Per-component constant where it is not a column of ``matrix``:
+        log weight + log det - D/2 log(2 pi) - the mean's term.
     extra : ndarray or None
         A second type-specific array (the tied type's projected means).
     """
 
     matrix: np.ndarray
-    const: np.ndarray
+    const: np.ndarray | None = None
     extra: np.ndarray | None = None
-
-
-def _linear_log_prob(S, plan, workspace):
-    """plan.matrix @ S + plan.const: log densities linear in the design S."""
-    out = scratch(workspace, "log_prob", (plan.matrix.shape[0], S.shape[1]), S.dtype)
-    np.matmul(plan.matrix, S, out=out)
-    out += plan.const
-    return out
-
-
-def _n_features_of_design(n_rows):
-    """D from the T + D rows of a full design matrix."""
-    return int(round((np.sqrt(8 * n_rows + 9) - 3) / 2))
 
 
 class CovarianceType:
@@ -127,8 +114,15 @@ class CovarianceType:
         """
         raise NotImplementedError
 
-    def moments(self, S, resp, workspace=None):
-        """(sum_n r_kn x_n (K, D), second-moment sums) from S and resp (K, n)."""
+    def moments(self, S, resp, n_features, workspace=None):
+        """Sums of one chunk from its design S and responsibilities resp (K, n).
+
+        Returns
+        -------
+        nk : (K,) sum_n r_kn
+        sx : (K, D) sum_n r_kn x_n
+        sxx : second-moment sums in the type's layout
+        """
         raise NotImplementedError
 
     def covariances(self, nk, sx, sxx, reg_covar):
@@ -186,7 +180,42 @@ class CovarianceType:
         covariances[target] = source_covariances[source]
 
 
-class FullCovariance(CovarianceType):
+class LinearDesignType(CovarianceType):
+    """A type whose log densities are linear in the design [second-order rows; X; 1].
+
+    One GEMM with the plan matrix gives every component's log density
+    (constants included, through the row of ones); one GEMM with the
+    responsibilities gives nk, sum r x and the second-order sums at once.
+    """
+
+    def _n_second_order(self, n_features):
+        """Number of second-order rows of the design."""
+        raise NotImplementedError
+
+    def _second_order(self, Xt, out):
+        """Write the second-order rows of a chunk into ``out``."""
+        raise NotImplementedError
+
+    def design(self, Xt, workspace=None):
+        d, n = Xt.shape
+        m = self._n_second_order(d)
+        stacked = scratch(workspace, "design", (m + d + 1, n), Xt.dtype)
+        self._second_order(Xt, stacked[:m])
+        stacked[m : m + d] = Xt
+        stacked[m + d] = 1.0
+        return stacked
+
+    def log_prob(self, S, plan, workspace=None):
+        out = scratch(workspace, "log_prob", (plan.matrix.shape[0], S.shape[1]), S.dtype)
+        return np.matmul(plan.matrix, S, out=out)
+
+    def moments(self, S, resp, n_features, workspace=None):
+        sums = (S @ resp.T).T  # (K, rows)
+        m = self._n_second_order(n_features)
+        return sums[:, -1], sums[:, m : m + n_features], sums[:, :m]
+
+
+class FullCovariance(LinearDesignType):
     """Each component has its own full covariance matrix."""
 
     name = "full"
@@ -215,24 +244,14 @@ class FullCovariance(CovarianceType):
             - 0.5 * n_features * LOG_2PI
             - 0.5 * np.einsum("ki,ki->k", means, linear)
         )
-        matrix = np.hstack([-0.5 * quadratic, linear])
-        return EStepPlan(matrix=matrix.astype(dtype), const=const.astype(dtype)[:, None])
+        matrix = np.hstack([-0.5 * quadratic, linear, const[:, None]])
+        return EStepPlan(matrix=matrix.astype(dtype))
 
-    def design(self, Xt, workspace=None):
-        d, n = Xt.shape
-        n_pairs = d * (d + 1) // 2
-        stacked = scratch(workspace, "design", (n_pairs + d, n), Xt.dtype)
-        pairwise_products_t(Xt, out=stacked[:n_pairs])
-        stacked[n_pairs:] = Xt
-        return stacked
+    def _n_second_order(self, n_features):
+        return n_features * (n_features + 1) // 2
 
-    def log_prob(self, S, plan, workspace=None):
-        return _linear_log_prob(S, plan, workspace)
-
-    def moments(self, S, resp, workspace=None):
-        both = (S @ resp.T).T  # (K, T + D)
-        n_pairs = both.shape[1] - _n_features_of_design(both.shape[1])
-        return both[:, n_pairs:], both[:, :n_pairs]
+    def _second_order(self, Xt, out):
+        pairwise_products_t(Xt, out=out)
 
     def covariances(self, nk, sx, sxx, reg_covar):
         n_features = sx.shape[1]
@@ -306,10 +325,10 @@ class TiedCovariance(CovarianceType):
         out += plan.const
         return out
 
-    def moments(self, Xt, resp, workspace=None):
+    def moments(self, Xt, resp, n_features, workspace=None):
         weighted = scratch(workspace, "weighted", Xt.shape, Xt.dtype)
         np.multiply(Xt, resp.sum(axis=0), out=weighted)
-        return resp @ Xt.T, weighted @ Xt.T
+        return resp.sum(axis=1, dtype=np.float64), resp @ Xt.T, weighted @ Xt.T
 
     def covariances(self, nk, sx, sxx, reg_covar):
         n_features = sx.shape[1]
@@ -340,7 +359,7 @@ class TiedCovariance(CovarianceType):
         """Tied components share one covariance: nothing to copy."""
 
 
-class DiagCovariance(CovarianceType):
+class DiagCovariance(LinearDesignType):
     """Each component has its own diagonal covariance."""
 
     name = "diag"
@@ -368,22 +387,13 @@ class DiagCovariance(CovarianceType):
             - 0.5 * n_features * LOG_2PI
             - 0.5 * np.einsum("kd,kd->k", means**2, precision)
         )
-        return EStepPlan(matrix=matrix.astype(dtype), const=const.astype(dtype)[:, None])
+        return EStepPlan(matrix=np.hstack([matrix, const[:, None]]).astype(dtype))
 
-    def design(self, Xt, workspace=None):
-        d, n = Xt.shape
-        stacked = scratch(workspace, "design", (2 * d, n), Xt.dtype)
-        np.square(Xt, out=stacked[:d])
-        stacked[d:] = Xt
-        return stacked
+    def _n_second_order(self, n_features):
+        return n_features
 
-    def log_prob(self, S, plan, workspace=None):
-        return _linear_log_prob(S, plan, workspace)
-
-    def moments(self, S, resp, workspace=None):
-        n_features = S.shape[0] // 2
-        both = (S @ resp.T).T
-        return both[:, n_features:], both[:, :n_features]
+    def _second_order(self, Xt, out):
+        np.square(Xt, out=out)
 
     def covariances(self, nk, sx, sxx, reg_covar):
         means = sx / nk[:, None]

@@ -197,6 +197,10 @@ class ChunkedData:
     def n_samples(self):
         return self.X.shape[0]
 
+    @property
+    def n_features(self):
+        return self.X.shape[1]
+
     def rows(self, rows, workspace=None):
         """Centred chunk in the working dtype, transposed: (D, n).
 
@@ -243,16 +247,17 @@ def log_normalize(log_prob):
     return log_norm
 
 
-def stats_from_resp(cov_type, S, resp, weights, log_norm=None, workspace=None):
+def stats_from_resp(cov_type, S, resp, weights, n_features, log_norm=None, workspace=None):
     """Sufficient statistics of one chunk from its responsibilities.
 
     Parameters
     ----------
     S : ndarray of shape (rows, n)
-        The chunk's design matrix (``cov_type.design``)
+        The chunk's design matrix (``cov_type.design``).
     resp : ndarray of shape (K, n)
         Responsibilities; multiplied in place by the weights.
     weights : ndarray of shape (n,) or None
+    n_features : int
     log_norm : ndarray of shape (n,) or None
         Per-row log-likelihoods, summed (weighted) into ``Stats.loglik``.
     """
@@ -263,9 +268,9 @@ def stats_from_resp(cov_type, S, resp, weights, log_norm=None, workspace=None):
         resp *= weights.astype(resp.dtype)
         weight = float(weights.sum())
         loglik = 0.0 if log_norm is None else float(weights @ log_norm)
-    sx, sxx = cov_type.moments(S, resp, workspace)
+    nk, sx, sxx = cov_type.moments(S, resp, n_features, workspace)
     return Stats(
-        nk=resp.sum(axis=1, dtype=np.float64),
+        nk=nk.astype(np.float64),
         sx=sx.astype(np.float64),
         sxx=sxx.astype(np.float64),
         loglik=loglik,
@@ -290,7 +295,9 @@ def e_step(data, cov_type, params, runner):
         design = cov_type.design(data.rows(rows, workspace), workspace)
         resp = cov_type.log_prob(design, plan, workspace)
         log_norm = log_normalize(resp)
-        return stats_from_resp(cov_type, design, resp, data.weights(rows), log_norm, workspace)
+        return stats_from_resp(
+            cov_type, design, resp, data.weights(rows), data.n_features, log_norm, workspace
+        )
 
     return sum_stats(runner.map(one_chunk, data.slices))
 

@@ -200,6 +200,7 @@ def initial_stats(method, data, cov_type, n_components, rng, runner):
         index, rows = item
         Xt = data.rows(rows)
         resp = chunk_resp(index, Xt)
-        return stats_from_resp(cov_type, cov_type.design(Xt), resp, data.weights(rows))
+        design = cov_type.design(Xt)
+        return stats_from_resp(cov_type, design, resp, data.weights(rows), data.n_features)
 
     return sum_stats(runner.map(one_chunk, list(enumerate(data.slices))))
