@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from scipy import sparse
@@ -233,4 +234,45 @@ def check_n_features(X, n_features_in, estimator_name):
             f"X has {X.shape[1]} features, but {estimator_name} is expecting "
             f"{n_features_in} features as input. Pass data with the same columns "
             "as at fit time."
+        )
+
+
+def feature_names(X):
+    """Column names of a DataFrame-like X when they are all strings, else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    if names.size and all(isinstance(name, str) for name in names):
+        return names
+    return None
+
+
+def check_feature_names(X, fitted_names, estimator_name):
+    """Compare X's column names with those seen at fit time (scikit-learn's rules).
+
+    Raises
+    ------
+    ValueError
+        When both have names and they differ.
+    """
+    names = feature_names(X)
+    if fitted_names is None and names is not None:
+        warnings.warn(
+            f"X has feature names, but {estimator_name} was fitted without feature names",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif fitted_names is not None and names is None:
+        warnings.warn(
+            f"X does not have valid feature names, but {estimator_name} was fitted "
+            "with feature names",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif names is not None and not np.array_equal(names, fitted_names):
+        raise ValueError(
+            "The feature names should match those that were passed during fit: "
+            f"fitted with {list(fitted_names)}, got {list(names)}. Select and order "
+            "the columns as at fit time."
         )

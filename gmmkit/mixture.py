@@ -14,7 +14,14 @@ import warnings
 import numpy as np
 
 from gmmkit._estimator import EstimatorBase
-from gmmkit._validation import check_array, check_n_features, check_sample_weight, scan_rows
+from gmmkit._validation import (
+    check_array,
+    check_feature_names,
+    check_n_features,
+    check_sample_weight,
+    feature_names,
+    scan_rows,
+)
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import (
     ChunkedData,
@@ -99,6 +106,8 @@ class GaussianMixture(EstimatorBase):
     lower_bounds_ : list of float
         The lower bound at every iteration of the best run.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string column names.
     """
 
     def __init__(
@@ -154,6 +163,7 @@ class GaussianMixture(EstimatorBase):
         -------
         self
         """
+        names = feature_names(X)
         X = check_array(X)
         self._check_parameters(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
@@ -195,7 +205,10 @@ class GaussianMixture(EstimatorBase):
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
         self.n_features_in_ = X.shape[1]
-        self._fit_dtype = data.dtype
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -317,6 +330,7 @@ class GaussianMixture(EstimatorBase):
     def _map_log_prob(self, X, reduce):
         """Validate X, then ``reduce`` each chunk's weighted log densities."""
         self._check_fitted()
+        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
         X = check_array(X)
         check_n_features(X, self.n_features_in_, type(self).__name__)
         data = self._chunked(X, None, center=self.weights_ @ self.means_)

@@ -85,3 +85,18 @@ def test_gmmkit_does_not_import_sklearn():
     code = "import sys, gmmkit; gmmkit.GaussianMixture(2).fit([[0.0], [1.0], [5.0]]); print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_dataframe_feature_names_are_remembered_and_checked():
+    pd = pytest.importorskip("pandas")
+    X, _, _ = make_mixture()
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = GaussianMixture(3, random_state=0).fit(frame)
+    np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c"])
+    np.testing.assert_array_equal(model.predict(frame), model.predict(X))  # warns, same answer
+    with pytest.raises(ValueError, match="feature names should match"):
+        model.predict(frame[["c", "b", "a"]])
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        model.predict(X)
+    refit = model.fit(X)
+    assert not hasattr(refit, "feature_names_in_")
