@@ -56,6 +56,7 @@ import numpy as np
 
 from gmmkit._workspace import scratch
 from gmmkit._linalg import (
+    inner_products,
     pairwise_products_t,
     triu_pairs,
     precision_cholesky_from_cov,
@@ -210,7 +211,7 @@ class LinearDesignType(CovarianceType):
         return np.matmul(plan.matrix, S, out=out)
 
     def moments(self, S, resp, n_features, workspace=None):
-        sums = (S @ resp.T).T  # (K, rows)
+        sums = inner_products(S, resp).T  # (K, rows)
         m = self._n_second_order(n_features)
         return sums[:, -1], sums[:, m : m + n_features], sums[:, :m]
 

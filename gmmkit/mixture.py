@@ -37,8 +37,10 @@ from gmmkit.em import (
 from gmmkit.exceptions import ConvergenceWarning, NotFittedError, compatible
 from gmmkit.init import INIT_METHODS, initial_stats
 
-#: elements of the widest per-chunk temporary when chunk_size is None
-AUTO_CHUNK_ELEMENTS = 2**19
+#: bytes of the widest per-chunk temporary when chunk_size is None (so
+#: float32 work gets twice the rows of float64: fewer, larger chunks)
+AUTO_CHUNK_BYTES = 8 * 2**20
+AUTO_CHUNK_ROWS = (256, 65536)
 
 
 def make_rng(random_state):
@@ -311,21 +313,22 @@ class GaussianMixture(EstimatorBase):
             raise ValueError(f"dtype={self.dtype!r} is not supported; use 'float32', 'float64' or None.")
         return dtype
 
-    def _chunk_rows(self, n_features):
+    def _chunk_rows(self, n_features, dtype):
         if self.chunk_size is not None:
             return int(self.chunk_size)
         cov_type = get_covariance_type(self.covariance_type)
         width = cov_type.chunk_width(self.n_components, n_features)
-        rows = 2 ** int(np.log2(max(AUTO_CHUNK_ELEMENTS // width, 1)))
-        return int(np.clip(rows, 256, 16384))
+        rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
+        return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
     def _chunked(self, X, weights, center):
-        chunk = self._chunk_rows(X.shape[1])
+        dtype = self._resolve_dtype(X)
+        chunk = self._chunk_rows(X.shape[1], dtype)
         if center is None:
             center = scan_rows(X, weights)
         else:
             scan_rows(X, None)
-        return ChunkedData(X, weights, center, self._resolve_dtype(X), chunk)
+        return ChunkedData(X, weights, center, dtype, chunk)
 
     def _map_log_prob(self, X, reduce):
         """Validate X, then ``reduce`` each chunk's weighted log densities."""
