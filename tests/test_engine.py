@@ -258,3 +258,26 @@ def test_jittered_covariance_stays_consistent_with_its_precision():
         np.testing.assert_allclose(model.covariances_[k] @ model.precisions_[k], np.eye(2), atol=1e-6)
     drawn, _ = model.sample(100)
     assert np.all(np.isfinite(drawn))
+
+
+def test_blocked_inner_products_equal_the_plain_product():
+    from gmmkit._linalg import INNER_BLOCK, inner_products
+
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((6, 3 * INNER_BLOCK + 17)), rng.standard_normal((4, 3 * INNER_BLOCK + 17))
+    np.testing.assert_allclose(inner_products(A, B), A @ B.T, rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_large_default_chunks_match_small_chunks(covariance_type):
+    # 40,000 rows of a 3-feature, 2-component problem: the default chunk is
+    # large enough for the blocked moment products to run
+    X, _, _ = make_mixture(n_samples=40000, n_features=3, n_components=2, seed=9)
+    kwargs = dict(covariance_type=covariance_type, random_state=0, max_iter=4, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        default = GaussianMixture(2, **kwargs).fit(X)
+        small = GaussianMixture(2, chunk_size=1000, **kwargs).fit(X)
+    assert default._chunk_rows(3, np.dtype(np.float64)) > 16384
+    np.testing.assert_allclose(default.means_, small.means_, rtol=1e-10)
+    np.testing.assert_allclose(default.lower_bounds_, small.lower_bounds_, rtol=1e-12)
