@@ -201,20 +201,22 @@ def scan_rows(X, sample_weight, chunk_size=65536, *, allow_nonfinite=False):
     for start in range(0, n_samples, chunk_size):
         chunk = X[start : start + chunk_size]
         w = None if sample_weight is None else sample_weight[start : start + chunk_size]
-        if chunk.dtype.kind == "f" and not np.isfinite(chunk).all():
-            finite = np.isfinite(chunk).all(axis=1)
+        # One product per chunk both sums the rows and checks them: a NaN or
+        # inf anywhere makes its column sum non-finite.
+        column_sums = _weighted_column_sums(chunk, w)
+        if not np.all(np.isfinite(column_sums)):
+            finite = np.isfinite(chunk).all(axis=1) if chunk.dtype.kind == "f" else np.ones(len(chunk), bool)
             bad = np.flatnonzero(~finite)
-            bad_rows += bad.size
-            has_nan = has_nan or bool(np.isnan(chunk[bad]).any())
-            first_bad = start + int(bad[0]) if first_bad is None else first_bad
-            chunk = chunk[finite]
-            w = None if w is None else w[finite]
-        if w is None:
-            total += chunk.sum(axis=0, dtype=np.float64)
-            weight_sum += chunk.shape[0]
-        else:
-            total += w @ chunk.astype(np.float64, copy=False)
-            weight_sum += float(w.sum())
+            if bad.size:
+                bad_rows += bad.size
+                has_nan = has_nan or bool(np.isnan(chunk[bad]).any())
+                first_bad = start + int(bad[0]) if first_bad is None else first_bad
+                chunk = chunk[finite]
+                w = None if w is None else w[finite]
+            # (finite values can also overflow a float32 sum: redo in float64)
+            column_sums = _weighted_column_sums(chunk.astype(np.float64), w)
+        total += column_sums
+        weight_sum += chunk.shape[0] if w is None else float(w.sum())
     if bad_rows and not allow_nonfinite:
         what = "NaN" if has_nan else "infinity"
         raise ValueError(
@@ -225,6 +227,15 @@ def scan_rows(X, sample_weight, chunk_size=65536, *, allow_nonfinite=False):
     if weight_sum <= 0:
         return np.zeros(n_features)
     return total / weight_sum
+
+
+def _weighted_column_sums(chunk, weights):
+    """sum_n w_n x_n of a chunk as float64: (D,). One GEMV in the chunk's dtype."""
+    if chunk.dtype.kind != "f":
+        chunk = chunk.astype(np.float64)
+    if weights is None:
+        weights = np.ones(chunk.shape[0], dtype=chunk.dtype)
+    return (weights.astype(chunk.dtype, copy=False) @ chunk).astype(np.float64)
 
 
 def check_n_features(X, n_features_in, estimator_name):
