@@ -5,8 +5,9 @@ from __future__ import annotations
 import numbers
 import warnings
 
+import sys
+
 import numpy as np
-from scipy import sparse
 
 
 def _to_float(array, name):
@@ -49,7 +50,7 @@ def check_array(X, *, name="X"):
     ValueError
         For non-numeric values, complex numbers, 1-D or 3-D input, and empty input.
     """
-    if sparse.issparse(X):
+    if _is_sparse(X):
         raise TypeError(
             f"Sparse data was passed for {name}, but dense data is required: "
             f"convert it with {name}.toarray() (gmmkit does not fit sparse matrices)."
@@ -113,6 +114,13 @@ def _show(value):
 def plural(count, noun, nouns=None):
     """'1 row', '3 rows' ('1 entry', '2 entries' with ``nouns``)."""
     return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
+
+
+def _is_sparse(X):
+    """A scipy.sparse matrix or array (without importing scipy.sparse: it
+    cannot be one unless the caller has imported it)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
 
 
 def _is_numeric_dtype(dtype):
