@@ -118,6 +118,10 @@ def default_n_threads():
     return max(1, min(8, os.cpu_count() or 1))
 
 
+#: task batches per worker thread and pass over the data
+BATCHES_PER_THREAD = 16
+
+
 class ChunkRunner:
     """Runs a function over row chunks on worker threads, in chunk order.
 
@@ -148,13 +152,15 @@ class ChunkRunner:
     def map(self, function, items):
         """``[function(item) for item in items]``, on the worker threads.
 
-        Items go to the threads in a few contiguous batches (one task per
-        chunk would spend more time handing out tasks than on small chunks);
-        results come back in item order.
+        Items go to the threads in contiguous batches, at most
+        ``BATCHES_PER_THREAD`` per thread: one task per chunk would spend
+        more time handing out tasks than on small chunks, and too few
+        batches leave a thread idle at the end.  Results come back in item
+        order.
         """
         if self._executor is None or len(items) < 2:
             return [function(item) for item in items]
-        n_batches = min(len(items), 4 * self.n_threads)
+        n_batches = min(len(items), BATCHES_PER_THREAD * self.n_threads)
         bounds = np.linspace(0, len(items), n_batches + 1).astype(int)
         batches = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
         results = self._executor.map(lambda batch: [function(item) for item in batch], batches)
