@@ -72,7 +72,9 @@ def precision_cholesky_from_precision(precision):
     try:
         flipped = np.linalg.cholesky(precision[::-1, ::-1])
     except np.linalg.LinAlgError:
-        raise ValueError("precision matrices must be positive definite; got one that is not.") from None
+        raise ValueError(
+            "precision matrices must be positive definite; got one that is not."
+        ) from None
     return flipped[::-1, ::-1]
 
 

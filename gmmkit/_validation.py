@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numbers
-import warnings
-
 import sys
+import warnings
 
 import numpy as np
 
@@ -23,7 +22,9 @@ def _to_float(array, name):
             except (TypeError, ValueError) as exc:
                 # a TypeError keeps Python's own wording ("float() argument must be
                 # a string or a real number"), as scikit-learn's checks expect
-                kind, detail = (TypeError, f" ({exc})") if isinstance(exc, TypeError) else (ValueError, "")
+                kind, detail = (
+                    (TypeError, f" ({exc})") if isinstance(exc, TypeError) else (ValueError, "")
+                )
                 raise kind(
                     f"{name} has a non-numeric value {_show(value)} in column {j}{detail}; "
                     "encode categorical columns as numbers or drop them before fitting."
@@ -213,7 +214,11 @@ def scan_rows(X, sample_weight, chunk_size=65536, *, allow_nonfinite=False):
         # inf anywhere makes its column sum non-finite.
         column_sums = _weighted_column_sums(chunk, w)
         if not np.all(np.isfinite(column_sums)):
-            finite = np.isfinite(chunk).all(axis=1) if chunk.dtype.kind == "f" else np.ones(len(chunk), bool)
+            finite = (
+                np.isfinite(chunk).all(axis=1)
+                if chunk.dtype.kind == "f"
+                else np.ones(len(chunk), bool)
+            )
             bad = np.flatnonzero(~finite)
             if bad.size:
                 bad_rows += bad.size

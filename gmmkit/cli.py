@@ -35,8 +35,7 @@ def load_data(source):
     path = Path(source)
     if not path.exists():
         raise click.BadParameter(
-            f"{source!r} is neither a file nor a bundled data set "
-            f"({', '.join(list_datasets())})",
+            f"{source!r} is neither a file nor a bundled data set ({', '.join(list_datasets())})",
             param_hint="DATA",
         )
     if path.suffix == ".npy":

@@ -54,16 +54,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gmmkit._workspace import scratch
 from gmmkit._linalg import (
     inner_products,
     pairwise_products_t,
-    triu_pairs,
     precision_cholesky_from_cov,
     precision_cholesky_from_precision,
+    triu_pairs,
     unpack_symmetric,
     warn_floored,
 )
+from gmmkit._workspace import scratch
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -480,6 +480,5 @@ def get_covariance_type(name):
         return COVARIANCE_TYPES[name]
     except (KeyError, TypeError):
         raise ValueError(
-            f"covariance_type={name!r} is not supported; "
-            f"use one of {sorted(COVARIANCE_TYPES)}"
+            f"covariance_type={name!r} is not supported; use one of {sorted(COVARIANCE_TYPES)}"
         ) from None

@@ -36,7 +36,9 @@ def _with_sklearn_base(cls, sklearn_name):
     sklearn_cls = getattr(sklearn_exceptions, sklearn_name, None)
     if sklearn_cls is None:
         return cls
-    return type(cls.__name__, (cls, sklearn_cls), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+    return type(
+        cls.__name__, (cls, sklearn_cls), {"__module__": cls.__module__, "__doc__": cls.__doc__}
+    )
 
 
 def compatible(cls):

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from gmmkit._estimator import EstimatorBase
+from gmmkit._parallel import ChunkRunner
 from gmmkit._validation import (
     check_array,
     check_feature_names,
@@ -25,7 +26,6 @@ from gmmkit._validation import (
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import (
     ChunkedData,
-    ChunkRunner,
     EMSettings,
     MixtureParams,
     guard_float32,
@@ -173,7 +173,9 @@ class GaussianMixture(EstimatorBase):
         cov_type = get_covariance_type(self.covariance_type)
         initial = self._check_initial_parameters(X.shape[1], cov_type)
         data = self._chunked(X, weights, center=None)
-        settings = EMSettings(self.max_iter, self.tol, self.reg_covar, self.verbose, self.verbose_interval)
+        settings = EMSettings(
+            self.max_iter, self.tol, self.reg_covar, self.verbose, self.verbose_interval
+        )
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         rng = make_rng(self.random_state)
         best, n_converged = None, 0
@@ -185,8 +187,13 @@ class GaussianMixture(EstimatorBase):
                 else:
                     params, start_bound = self._get_params_object(), self.lower_bound_
                 result = run_em(
-                    data, cov_type, params, settings, runner,
-                    lower_bound=start_bound, init_index=init,
+                    data,
+                    cov_type,
+                    params,
+                    settings,
+                    runner,
+                    lower_bound=start_bound,
+                    init_index=init,
                 )
                 n_converged += result.converged
                 if best is None or result.lower_bound > best.lower_bound:
@@ -304,13 +311,19 @@ class GaussianMixture(EstimatorBase):
 
     def _resolve_dtype(self, X):
         if self.dtype is None:
-            return np.dtype(np.float32) if X.dtype in (np.float32, np.float16) else np.dtype(np.float64)
+            return (
+                np.dtype(np.float32)
+                if X.dtype in (np.float32, np.float16)
+                else np.dtype(np.float64)
+            )
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:
             dtype = None
         if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"dtype={self.dtype!r} is not supported; use 'float32', 'float64' or None.")
+            raise ValueError(
+                f"dtype={self.dtype!r} is not supported; use 'float32', 'float64' or None."
+            )
         return dtype
 
     def _chunk_rows(self, n_features, dtype):
@@ -352,7 +365,9 @@ class GaussianMixture(EstimatorBase):
         return float(weights @ log_lik), float(weights.sum())
 
     def _get_params_object(self):
-        return MixtureParams(self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+        return MixtureParams(
+            self.weights_, self.means_, self.covariances_, self.precisions_cholesky_
+        )
 
     def _set_params_object(self, params, cov_type):
         self.weights_ = params.weights
@@ -399,7 +414,8 @@ class GaussianMixture(EstimatorBase):
             _check_int("chunk_size", self.chunk_size, 1)
         if self.init_params not in INIT_METHODS:
             raise ValueError(
-                f"init_params={self.init_params!r} is not supported; use one of {list(INIT_METHODS)}"
+                f"init_params={self.init_params!r} is not supported; "
+                f"use one of {list(INIT_METHODS)}"
             )
         self._resolve_dtype(X)
 

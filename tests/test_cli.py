@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 from click.testing import CliRunner
+from gmmkit.datasets import list_datasets, load_dataset
 
 from gmmkit.cli import cli
-from gmmkit.datasets import list_datasets, load_dataset
 
 
 def test_fit_bundled_dataset_prints_the_model():

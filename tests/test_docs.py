@@ -20,7 +20,9 @@ ERROR_LINE = re.compile(r"^(\w+(?:Error|Exception)): (.*)$")
 
 def examples(path):
     """(code, expected error name or None, expected message or None) per python block."""
-    blocks = [(m.group(2), textwrap.dedent(m.group(3))) for m in BLOCK.finditer((ROOT / path).read_text())]
+    blocks = [
+        (m.group(2), textwrap.dedent(m.group(3))) for m in BLOCK.finditer((ROOT / path).read_text())
+    ]
     for i, (language, code) in enumerate(blocks):
         if language != "python":
             continue
@@ -49,4 +51,7 @@ def test_python_examples_run(document, tmp_path, monkeypatch):
 
 
 def test_every_document_has_examples_checked():
-    assert all(list(examples(document)) for document in ["README.md", "docs/getting-started.md", "docs/errors.md"])
+    assert all(
+        list(examples(document))
+        for document in ["README.md", "docs/getting-started.md", "docs/errors.md"]
+    )

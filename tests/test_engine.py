@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from gmmkit import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture
+from gmmkit._parallel import ChunkRunner
 from gmmkit.covariance import get_covariance_type
-from gmmkit.em import ChunkedData, ChunkRunner, MixtureParams, e_step
+from gmmkit.em import ChunkedData, MixtureParams, e_step
 from tests.conftest import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 
@@ -16,8 +17,12 @@ from tests.conftest import COVARIANCE_TYPES, initial_precisions, make_mixture
 def test_lower_bound_never_decreases(covariance_type, init_params):
     X, _, _ = make_mixture(n_samples=1500, n_features=3, n_components=4, seed=3)
     model = GaussianMixture(
-        5, covariance_type=covariance_type, init_params=init_params,
-        max_iter=60, tol=1e-12, random_state=0,
+        5,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        max_iter=60,
+        tol=1e-12,
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -44,8 +49,10 @@ def test_data_far_from_origin_fits_like_centred_data(covariance_type, dtype, off
     np.testing.assert_allclose(
         np.asarray(far.covariances_), np.asarray(near.covariances_), rtol=2e-3, atol=1e-4
     ) if covariance_type == "tied" else np.testing.assert_allclose(
-        np.asarray(far.covariances_)[order_far], np.asarray(near.covariances_)[order_near],
-        rtol=2e-3, atol=1e-4,
+        np.asarray(far.covariances_)[order_far],
+        np.asarray(near.covariances_)[order_near],
+        rtol=2e-3,
+        atol=1e-4,
     )
     assert far.lower_bound_ == pytest.approx(near.lower_bound_, abs=1e-3)
     # and the variances are the truth (1), not garbage
@@ -58,12 +65,18 @@ def test_stats_add_up_over_chunks(covariance_type):
     X, _, truth = make_mixture(n_samples=300, n_features=3)
     cov_type = get_covariance_type(covariance_type)
     model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
-    params = MixtureParams(model.weights_, model.means_, model.covariances_, model.precisions_cholesky_)
+    params = MixtureParams(
+        model.weights_, model.means_, model.covariances_, model.precisions_cholesky_
+    )
     center = X.mean(axis=0)
     with ChunkRunner(1) as runner:
-        whole = e_step(ChunkedData(X, None, center, np.dtype(np.float64), 300), cov_type, params, runner)
+        whole = e_step(
+            ChunkedData(X, None, center, np.dtype(np.float64), 300), cov_type, params, runner
+        )
         halves = [
-            e_step(ChunkedData(part, None, center, np.dtype(np.float64), 300), cov_type, params, runner)
+            e_step(
+                ChunkedData(part, None, center, np.dtype(np.float64), 300), cov_type, params, runner
+            )
             for part in (X[:120], X[120:])
         ]
     summed = halves[0] + halves[1]
@@ -90,11 +103,20 @@ def test_recovers_known_parameters(covariance_type):
     if covariance_type != "full":  # data drawn to match the model type
         rng = np.random.default_rng(6)
         shared = np.array([[1.0, 0.3], [0.3, 0.5]])
-        spreads = {"tied": [shared] * 3, "diag": [np.diag([1.0, 0.3]), np.diag([0.4, 1.2]), np.diag([0.7, 0.7])],
-                   "spherical": [np.eye(2) * 0.5, np.eye(2) * 1.5, np.eye(2)]}[covariance_type]
+        spreads = {
+            "tied": [shared] * 3,
+            "diag": [np.diag([1.0, 0.3]), np.diag([0.4, 1.2]), np.diag([0.7, 0.7])],
+            "spherical": [np.eye(2) * 0.5, np.eye(2) * 1.5, np.eye(2)],
+        }[covariance_type]
         truth["covariances"] = np.array(spreads)
-        X = np.vstack([rng.multivariate_normal(truth["means"][k], truth["covariances"][k], (labels == k).sum())
-                       for k in range(3)])
+        X = np.vstack(
+            [
+                rng.multivariate_normal(
+                    truth["means"][k], truth["covariances"][k], (labels == k).sum()
+                )
+                for k in range(3)
+            ]
+        )
         labels = np.repeat(np.arange(3), [(labels == k).sum() for k in range(3)])
     model = GaussianMixture(3, covariance_type=covariance_type, random_state=0, n_init=2).fit(X)
     order = [int(np.argmin(np.linalg.norm(model.means_ - m, axis=1))) for m in truth["means"]]
@@ -134,10 +156,15 @@ def test_component_losing_its_mass_is_reseeded_with_a_warning(covariance_type):
     X, _, _ = make_mixture(n_samples=600, n_features=2, n_components=2, seed=2)
     means_init = np.vstack([X[:2], [[1e4, 1e4]]])  # the third starts far from all data
     model = GaussianMixture(
-        3, covariance_type=covariance_type, means_init=means_init,
-        precisions_init=initial_precisions(covariance_type, 3, 2), random_state=0,
+        3,
+        covariance_type=covariance_type,
+        means_init=means_init,
+        precisions_init=initial_precisions(covariance_type, 3, 2),
+        random_state=0,
     )
-    with pytest.warns(DegenerateComponentWarning, match=r"component 2 lost all its mass.*re-seeded"):
+    with pytest.warns(
+        DegenerateComponentWarning, match=r"component 2 lost all its mass.*re-seeded"
+    ):
         model.fit(X)
     assert np.all(np.abs(model.means_) < 100)
     assert model.weights_[2] > 1e-3  # alive again, inside the data
@@ -154,11 +181,15 @@ def test_no_convergence_warns_like_sklearn():
 def test_n_init_keeps_the_best_lower_bound():
     X, _, _ = make_mixture(n_samples=800, n_components=5, seed=4)
     singles = [
-        GaussianMixture(5, init_params="random", random_state=seed, max_iter=500).fit(X).lower_bound_
+        GaussianMixture(5, init_params="random", random_state=seed, max_iter=500)
+        .fit(X)
+        .lower_bound_
         for seed in range(4)
     ]
     best = GaussianMixture(5, init_params="random", n_init=8, random_state=0, max_iter=500).fit(X)
-    assert best.lower_bound_ >= max(singles) - 1e-9 or best.lower_bound_ == pytest.approx(max(singles))
+    assert best.lower_bound_ >= max(singles) - 1e-9 or best.lower_bound_ == pytest.approx(
+        max(singles)
+    )
     assert best.lower_bound_ >= np.median(singles)
 
 
@@ -251,11 +282,15 @@ def test_bad_thread_count_setting(monkeypatch):
 
 
 def test_jittered_covariance_stays_consistent_with_its_precision():
-    X = np.vstack([np.tile([[1.0, 2.0]], (40, 1)), np.random.default_rng(0).normal(size=(40, 2)) + 6])
+    X = np.vstack(
+        [np.tile([[1.0, 2.0]], (40, 1)), np.random.default_rng(0).normal(size=(40, 2)) + 6]
+    )
     with pytest.warns(DegenerateComponentWarning, match="singular covariance"):
         model = GaussianMixture(2, reg_covar=0.0, random_state=0).fit(X)
     for k in range(2):
-        np.testing.assert_allclose(model.covariances_[k] @ model.precisions_[k], np.eye(2), atol=1e-6)
+        np.testing.assert_allclose(
+            model.covariances_[k] @ model.precisions_[k], np.eye(2), atol=1e-6
+        )
     drawn, _ = model.sample(100)
     assert np.all(np.isfinite(drawn))
 
@@ -264,7 +299,10 @@ def test_blocked_inner_products_equal_the_plain_product():
     from gmmkit._linalg import INNER_BLOCK, inner_products
 
     rng = np.random.default_rng(0)
-    A, B = rng.standard_normal((6, 3 * INNER_BLOCK + 17)), rng.standard_normal((4, 3 * INNER_BLOCK + 17))
+    A, B = (
+        rng.standard_normal((6, 3 * INNER_BLOCK + 17)),
+        rng.standard_normal((4, 3 * INNER_BLOCK + 17)),
+    )
     np.testing.assert_allclose(inner_products(A, B), A @ B.T, rtol=1e-12, atol=1e-10)
 
 

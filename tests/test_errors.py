@@ -59,7 +59,9 @@ def test_empty_X(empty, message):
 
 
 def test_scalar_X():
-    with pytest.raises(ValueError, match="must be a 2-D array of numbers.*got a single value 'abc'"):
+    with pytest.raises(
+        ValueError, match="must be a 2-D array of numbers.*got a single value 'abc'"
+    ):
         GaussianMixture(1).fit("abc")
 
 
@@ -140,7 +142,9 @@ def test_bad_sample_weight(X, weights, message):
         GaussianMixture(2).fit(X, sample_weight=weights(len(X)))
 
 
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "score_samples", "score", "bic", "aic"])
+@pytest.mark.parametrize(
+    "method", ["predict", "predict_proba", "score_samples", "score", "bic", "aic"]
+)
 def test_use_before_fit(X, method):
     with pytest.raises(NotFittedError, match="not fitted yet. Call 'fit'"):
         getattr(GaussianMixture(2), method)(X)

@@ -34,19 +34,27 @@ def test_score_samples_is_the_closed_form_mixture_density(X, covariance_type, n_
     # keep only ~1e-4 absolute accuracy; docs/engine.md gives the bound.
     scale = float(X.std()) or 1.0
     model = GaussianMixture(
-        n_components, covariance_type=covariance_type, random_state=0, max_iter=20,
+        n_components,
+        covariance_type=covariance_type,
+        random_state=0,
+        max_iter=20,
         reg_covar=1e-6 * scale**2,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X)
     cov_type = get_covariance_type(covariance_type)
-    per_component = np.column_stack([
-        np.log(model.weights_[k]) + stats.multivariate_normal(
-            model.means_[k], cov_type.component_covariance(model.covariances_, k, X.shape[1])
-        ).logpdf(X).reshape(len(X))
-        for k in range(n_components)
-    ])
+    per_component = np.column_stack(
+        [
+            np.log(model.weights_[k])
+            + stats.multivariate_normal(
+                model.means_[k], cov_type.component_covariance(model.covariances_, k, X.shape[1])
+            )
+            .logpdf(X)
+            .reshape(len(X))
+            for k in range(n_components)
+        ]
+    )
     expected = logsumexp(per_component, axis=1)
     np.testing.assert_allclose(model.score_samples(X), expected, rtol=1e-7, atol=1e-7)
     proba = model.predict_proba(X)
@@ -61,7 +69,11 @@ def test_chunk_size_never_changes_the_fit(X, covariance_type, chunk_size):
     # collapses onto one point at the 1e-6 floor in data spread over 1e3
     # amplifies rounding (and so chunk-order effects) by its offset squared.
     kwargs = dict(
-        n_components=2, covariance_type=covariance_type, random_state=1, max_iter=5, tol=0,
+        n_components=2,
+        covariance_type=covariance_type,
+        random_state=1,
+        max_iter=5,
+        tol=0,
         reg_covar=1e-6 * (float(X.std()) or 1.0) ** 2,
     )
     with warnings.catch_warnings():

@@ -18,7 +18,9 @@ def weighted():
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random_from_data"])
 def test_integer_weights_equal_repeated_rows(weighted, covariance_type, init_params):
     X, counts = weighted
-    kwargs = dict(covariance_type=covariance_type, init_params=init_params, random_state=3, tol=1e-10)
+    kwargs = dict(
+        covariance_type=covariance_type, init_params=init_params, random_state=3, tol=1e-10
+    )
     by_weight = GaussianMixture(3, **kwargs).fit(X, sample_weight=counts)
     by_rows = GaussianMixture(3, **kwargs).fit(np.repeat(X, counts, axis=0))
     np.testing.assert_allclose(by_weight.weights_, by_rows.weights_, rtol=1e-7)

@@ -1,4 +1,7 @@
-"""gmmkit.GaussianMixture inside scikit-learn's machinery (scikit-learn is only a test dependency)."""
+"""gmmkit.GaussianMixture inside scikit-learn's machinery.
+
+scikit-learn is only a test dependency of gmmkit.
+"""
 
 import pickle
 import subprocess
@@ -82,7 +85,10 @@ def test_fitted_model_survives_a_pickle_round_trip_for_sklearn_tools():
 
 
 def test_gmmkit_does_not_import_sklearn():
-    code = "import sys, gmmkit; gmmkit.GaussianMixture(2).fit([[0.0], [1.0], [5.0]]); print('sklearn' in sys.modules)"
+    code = (
+        "import sys, gmmkit; gmmkit.GaussianMixture(2).fit([[0.0], [1.0], [5.0]]); "
+        "print('sklearn' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
