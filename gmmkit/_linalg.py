@@ -115,10 +115,19 @@ def unpack_symmetric(packed, n_features):
     return full
 
 
-#: OpenBLAS is slow (3x here) on products whose output is tiny and whose
-#: inner dimension is long; such products are summed over blocks of columns.
-SMALL_PRODUCT_OUTPUT = 256
-INNER_BLOCK = 4096
+#: OpenBLAS is slow on products with a small output and a long inner
+#: dimension (3x for a (10, 65536) @ (65536, 8) product, 1.4x for (33, 32768)
+#: @ (32768, 32), measured with OpenBLAS 0.3.30 on AMD EPYC): such products
+#: are summed over blocks of columns.  (output size limit, block columns)
+INNER_BLOCKS = ((256, 4096), (2048, 512))
+
+
+def inner_block(m, k):
+    """Columns per block for an (m, n) @ (n, k) product, or None for one GEMM."""
+    for size_limit, columns in INNER_BLOCKS:
+        if m * k <= size_limit:
+            return columns
+    return None
 
 
 def inner_products(A, B):
@@ -134,9 +143,10 @@ def inner_products(A, B):
     ndarray of shape (m, k)
     """
     n = A.shape[1]
-    if A.shape[0] * B.shape[0] > SMALL_PRODUCT_OUTPUT or n <= 2 * INNER_BLOCK:
+    block = inner_block(A.shape[0], B.shape[0])
+    if block is None or n <= 2 * block:
         return A @ B.T
-    total = A[:, :INNER_BLOCK] @ B[:, :INNER_BLOCK].T
-    for start in range(INNER_BLOCK, n, INNER_BLOCK):
-        total += A[:, start : start + INNER_BLOCK] @ B[:, start : start + INNER_BLOCK].T
+    total = A[:, :block] @ B[:, :block].T
+    for start in range(block, n, block):
+        total += A[:, start : start + block] @ B[:, start : start + block].T
     return total

@@ -296,14 +296,13 @@ def test_jittered_covariance_stays_consistent_with_its_precision():
 
 
 def test_blocked_inner_products_equal_the_plain_product():
-    from gmmkit._linalg import INNER_BLOCK, inner_products
+    from gmmkit._linalg import inner_block, inner_products
 
     rng = np.random.default_rng(0)
-    A, B = (
-        rng.standard_normal((6, 3 * INNER_BLOCK + 17)),
-        rng.standard_normal((4, 3 * INNER_BLOCK + 17)),
-    )
-    np.testing.assert_allclose(inner_products(A, B), A @ B.T, rtol=1e-12, atol=1e-10)
+    for m, k in [(6, 4), (33, 32), (150, 32)]:
+        n = 3 * (inner_block(m, k) or 1000) + 17
+        A, B = rng.standard_normal((m, n)), rng.standard_normal((k, n))
+        np.testing.assert_allclose(inner_products(A, B), A @ B.T, rtol=1e-12, atol=1e-10)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
