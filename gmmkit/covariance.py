@@ -234,7 +234,8 @@ class FullCovariance(LinearDesignType):
         n_components, n_features, _ = prec_chol.shape
         # (x - mu)' L (x - mu) = q(x).l - 2 (L mu).x + mu' L mu with the
         # pairwise products q(x) and l = L's upper triangle (off-diagonal
-        # entries doubled): one GEMM against the design [Q; X] for all k.
+        # entries doubled): one GEMM against the design [Q; X; 1] for all k,
+        # the constants riding on the row of ones.
         precision = self.precisions(prec_chol)
         rows, cols = triu_pairs(n_features)
         quadratic = precision[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
@@ -364,8 +365,6 @@ class DiagCovariance(LinearDesignType):
     """Each component has its own diagonal covariance."""
 
     name = "diag"
-    #: spherical pools the per-feature variances of a component
-    pooled = False
 
     def n_parameters(self, n_components, n_features):
         return n_components * n_features
@@ -380,7 +379,8 @@ class DiagCovariance(LinearDesignType):
     def plan(self, log_weights, means, prec_chol, dtype):
         n_features = means.shape[1]
         precision = self._per_feature(prec_chol**2, n_features)  # (K, D)
-        # matrix @ [Xt^2; Xt] expands sum_d p_kd (x_d - mu_kd)^2 on centred data.
+        # matrix @ [Xt^2; Xt; 1] expands sum_d p_kd (x_d - mu_kd)^2 on centred
+        # data, the constants riding on the row of ones.
         matrix = np.hstack([-0.5 * precision, means * precision])
         const = (
             log_weights
