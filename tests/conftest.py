@@ -1,7 +1,18 @@
-"""Shared fixtures: small synthetic mixtures with known parameters."""
+"""Shared fixtures: small synthetic mixtures with known parameters.
+
+Hypothesis runs derandomized (the same examples every run) so CI is not
+flaky; ``HYPOTHESIS_PROFILE=explore pytest`` draws new examples.
+"""
+
+import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("explore", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
