@@ -182,7 +182,7 @@ def check_sample_weight(sample_weight, n_samples):
     return weights
 
 
-def scan_rows(X, sample_weight, chunk_size=65536, *, allow_nonfinite=False):
+def scan_rows(X, sample_weight, chunk_size=65536):
     """One pass over ``X``: check every value is finite and find the weighted mean.
 
     Parameters
@@ -230,7 +230,7 @@ def scan_rows(X, sample_weight, chunk_size=65536, *, allow_nonfinite=False):
             column_sums = _weighted_column_sums(chunk.astype(np.float64), w)
         total += column_sums
         weight_sum += chunk.shape[0] if w is None else float(w.sum())
-    if bad_rows and not allow_nonfinite:
+    if bad_rows:
         what = "NaN" if has_nan else "infinity"
         raise ValueError(
             f"X contains {what} in {plural(bad_rows, 'row')} (first: row {first_bad}); "

@@ -131,22 +131,23 @@ def lloyd(Xc, weights, centers, max_iter=KMEANS_MAX_ITER):
 
 
 def _subsample(data, rng, max_rows):
-    """Centred rows and weights of (a weighted random subsample of) the data."""
+    """Centred rows (n, D) and weights of (a weighted random subsample of) the data.
+
+    At most ``max_rows`` rows with positive weight; a subsample is drawn with
+    probability proportional to weight and its rows then count once each.
+    """
     n = data.n_samples
-    if data.sample_weight is None:
-        if n <= max_rows:
-            return data.rows(slice(None)).T.astype(np.float64), np.ones(n)
-        rows = np.sort(rng.choice(n, size=max_rows, replace=False))
-        return data.rows(rows).T.astype(np.float64), np.ones(max_rows)
-    weights = data.sample_weight
+    weighted = data.sample_weight is not None
+    weights = data.sample_weight.astype(np.float64) if weighted else np.ones(n)
     if n <= max_rows:
-        return data.rows(slice(None)).T.astype(np.float64), weights.astype(np.float64)
-    positive = np.flatnonzero(weights > 0)
-    if positive.size <= max_rows:
-        return data.rows(positive).T.astype(np.float64), weights[positive].astype(np.float64)
-    p = weights[positive] / weights[positive].sum()
-    rows = np.sort(rng.choice(positive, size=max_rows, replace=False, p=p))
-    return data.rows(rows).T.astype(np.float64), np.ones(max_rows)
+        rows = slice(None)
+    else:
+        rows = np.flatnonzero(weights > 0)
+        if rows.size > max_rows:
+            p = weights[rows] / weights[rows].sum() if weighted else None
+            rows = np.sort(rng.choice(rows, size=max_rows, replace=False, p=p))
+            weights = np.ones(n)
+    return data.rows(rows).T.astype(np.float64), weights[rows]
 
 
 def seed_centers(method, data, n_components, rng):

@@ -303,7 +303,7 @@ class GaussianMixture(EstimatorBase):
         )
 
     def _check_fitted(self):
-        if not hasattr(self, "n_features_in_"):
+        if not self.__sklearn_is_fitted__():
             raise compatible(NotFittedError)(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator."
