@@ -382,24 +382,22 @@ class GaussianMixture(EstimatorBase):
     def _initial_params(self, data, cov_type, rng, runner, initial):
         """Starting parameters: from init_params, then the user's *_init arrays."""
         weights_init, means_init, precisions_init = initial
-        if weights_init is not None and means_init is not None and precisions_init is not None:
-            params = None  # everything given: no need to look at the data
+        if all(given is not None for given in initial):
+            # everything given: no need to look at the data
+            params = MixtureParams(weights_init, means_init, None, None)
         else:
             stats = initial_stats(self.init_params, data, cov_type, self.n_components, rng, runner)
             params = params_from_stats(stats, cov_type, self.reg_covar, data.center)[0]
-        if params is None:
-            weights, means, covariances, prec_chol = weights_init, means_init, None, None
-        else:
-            weights, means = params.weights, params.means
-            covariances, prec_chol = params.covariances, params.precisions_cholesky
         if weights_init is not None:
-            weights = weights_init
+            params.weights = weights_init
         if means_init is not None:
-            means = means_init
+            params.means = means_init
         if precisions_init is not None:
-            covariances = None
-            prec_chol = cov_type.precision_cholesky_from_precisions(precisions_init)
-        return MixtureParams(weights, means, covariances, prec_chol)
+            params.covariances = None
+            params.precisions_cholesky = cov_type.precision_cholesky_from_precisions(
+                precisions_init
+            )
+        return params
 
     # ---------------------------------------------------------- validation
 
