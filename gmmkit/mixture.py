@@ -172,7 +172,7 @@ class GaussianMixture(EstimatorBase):
         self._check_enough_samples(X, weights)
         cov_type = get_covariance_type(self.covariance_type)
         initial = self._check_initial_parameters(X.shape[1], cov_type)
-        data = self._chunked(X, weights, center=None)
+        data = self._chunked(X, weights)
         settings = EMSettings(
             self.max_iter, self.tol, self.reg_covar, self.verbose, self.verbose_interval
         )
@@ -334,14 +334,12 @@ class GaussianMixture(EstimatorBase):
         rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
         return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
-    def _chunked(self, X, weights, center):
+    def _chunked(self, X, weights):
+        """X served in chunks, centred on its (weighted) mean; checks it is finite."""
         dtype = self._resolve_dtype(X)
-        chunk = self._chunk_rows(X.shape[1], dtype)
-        if center is None:
-            center = scan_rows(X, weights)
-        else:
-            scan_rows(X, None)
-        return ChunkedData(X, weights, center, dtype, chunk)
+        return ChunkedData(
+            X, weights, scan_rows(X, weights), dtype, self._chunk_rows(X.shape[1], dtype)
+        )
 
     def _map_log_prob(self, X, reduce):
         """Validate X, then ``reduce`` each chunk's weighted log densities."""
@@ -349,7 +347,7 @@ class GaussianMixture(EstimatorBase):
         check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
         X = check_array(X)
         check_n_features(X, self.n_features_in_, type(self).__name__)
-        data = self._chunked(X, None, center=self.weights_ @ self.means_)
+        data = self._chunked(X, None)
         cov_type = get_covariance_type(self.covariance_type)
         params = self._get_params_object()
         data = guard_float32(data, cov_type, params)
