@@ -220,19 +220,20 @@ def make_plan(cov_type, params, center, dtype):
 
 def e_step(data, cov_type, params, runner):
     """One pass over the data: summed Stats under ``params``."""
-    plan = make_plan(cov_type, params, data.center, data.dtype)
 
-    workspace = runner.workspace
-
-    def one_chunk(rows):
-        design = cov_type.design(data.rows(rows, workspace), workspace)
-        resp = cov_type.log_prob(design, plan, workspace)
-        log_norm = log_normalize(resp)
+    def chunk_stats(rows, design, log_prob):
+        log_norm = log_normalize(log_prob)
         return stats_from_resp(
-            cov_type, design, resp, data.weights(rows), data.n_features, log_norm, workspace
+            cov_type,
+            design,
+            log_prob,
+            data.weights(rows),
+            data.n_features,
+            log_norm,
+            runner.workspace,
         )
 
-    return sum_stats(runner.map(one_chunk, data.slices))
+    return sum_stats(map_chunks(data, cov_type, params, runner, chunk_stats))
 
 
 def sum_stats(parts):
@@ -439,21 +440,27 @@ def _say(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def score_chunks(data, cov_type, params, runner, reduce):
-    """Apply ``reduce(log_prob_chunk)`` to each chunk's weighted log densities.
+def map_chunks(data, cov_type, params, runner, function):
+    """``function(rows, design, log_prob)`` for every chunk, in chunk order.
 
-    ``log_prob_chunk`` is scratch memory: ``reduce`` must return new arrays.
+    ``design`` (rows, n) and ``log_prob`` (K, n), the weighted log densities
+    under ``params``, are scratch memory: ``function`` must return new arrays.
 
     Returns
     -------
     list
-        One result per chunk, in order.
+        One result per chunk.
     """
     plan = make_plan(cov_type, params, data.center, data.dtype)
     workspace = runner.workspace
 
     def one_chunk(rows):
         design = cov_type.design(data.rows(rows, workspace), workspace)
-        return reduce(cov_type.log_prob(design, plan, workspace))
+        return function(rows, design, cov_type.log_prob(design, plan, workspace))
 
     return runner.map(one_chunk, data.slices)
+
+
+def score_chunks(data, cov_type, params, runner, reduce):
+    """``reduce(log_prob)`` of each chunk's weighted log densities (K, n), in order."""
+    return map_chunks(data, cov_type, params, runner, lambda rows, design, lp: reduce(lp))
