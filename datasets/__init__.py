@@ -4,27 +4,128 @@
 >>> X, labels = load_dataset("iris")
 >>> X.shape
 (150, 4)
+
+The bundled sets are registered through the ``gmmkit_register_datasets``
+hook like any plugin's, so :func:`list_datasets` and :func:`load` also see
+the data sets that installed plugins add.
 """
 
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
 
-_DATASETS = {
-    "iris": ("iris.csv", "species"),
+
+@dataclass
+class Dataset:
+    """A data set: the rows to fit and what is known about them.
+
+    Attributes
+    ----------
+    data : ndarray of shape (n_samples, n_features)
+    feature_names : list of str, length n_features
+    target : ndarray of shape (n_samples,) or None
+        A known class per row (for checking clusterings), when there is one.
+    description : str
+    extra : dict
+        Other columns or facts a loader wants to pass on (e.g. a second label).
+    """
+
+    data: np.ndarray
+    feature_names: list
+    target: np.ndarray | None = None
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BundledTable:
+    """A CSV file in this package: numeric feature columns plus label columns."""
+
+    filename: str
+    description: str
+    labels: tuple = ()
+
+    def __call__(self):
+        """Read the file into a :class:`Dataset` (the first label column is the target)."""
+        text = resources.files(__name__).joinpath(self.filename).read_text(encoding="utf-8")
+        rows = list(csv.reader(text.splitlines()))
+        header, body = rows[0], rows[1:]
+        features = [j for j, column in enumerate(header) if column not in self.labels]
+        X = np.array([[float(row[j]) for j in features] for row in body], dtype=np.float64)
+        label_values = {
+            name: np.array([row[header.index(name)] for row in body]) for name in self.labels
+        }
+        target = label_values.pop(self.labels[0]) if self.labels else None
+        return Dataset(X, [header[j] for j in features], target, self.description, label_values)
+
+
+#: the data sets in this folder; datasets/README.md gives sources and licences
+BUNDLED = {
+    "iris": BundledTable(
+        "iris.csv",
+        "Fisher's iris flowers: 150 x 4 measurements (cm), 3 species",
+        ("species",),
+    ),
+    "faithful": BundledTable(
+        "faithful.csv",
+        "Old Faithful geyser: 272 eruptions, duration and waiting time (minutes)",
+    ),
+    "geyser": BundledTable(
+        "geyser.csv",
+        "Old Faithful geyser (Azzalini and Bowman): 299 waiting times and durations (minutes)",
+    ),
+    "galaxies": BundledTable(
+        "galaxies.csv",
+        "Velocities (km/s) of 82 galaxies in the Corona Borealis region: the 1-D mixture classic",
+    ),
+    "wholesale_customers": BundledTable(
+        "wholesale_customers.csv",
+        "Customer segmentation: 440 wholesale clients' annual spending on 6 product groups",
+        ("channel", "region"),
+    ),
+    "wine": BundledTable(
+        "wine.csv",
+        "Wine recognition: 178 wines x 13 chemical measurements, 3 cultivars",
+        ("cultivar",),
+    ),
 }
 
 
+def _registry():
+    from gmmkit.plugins import get_plugin_manager
+
+    return get_plugin_manager().registry("datasets")
+
+
 def list_datasets():
-    """Names of the bundled data sets."""
-    return sorted(_DATASETS)
+    """Names of the bundled data sets and of those installed plugins register."""
+    return sorted(_registry())
+
+
+def load(name):
+    """Load a data set by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_datasets`.
+
+    Returns
+    -------
+    Dataset
+    """
+    entries = _registry()
+    if name not in entries:
+        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(sorted(entries))}")
+    return entries[name].obj()
 
 
 def load_dataset(name, *, return_feature_names=False):
-    """Load a bundled data set.
+    """Load a data set as arrays.
 
     Parameters
     ----------
@@ -40,20 +141,7 @@ def load_dataset(name, *, return_feature_names=False):
     feature_names : list of str
         Only when ``return_feature_names`` is True.
     """
-    try:
-        filename, label_column = _DATASETS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown dataset {name!r}; available: {', '.join(list_datasets())}"
-        ) from None
-    text = resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
-    rows = list(csv.reader(text.splitlines()))
-    header, body = rows[0], rows[1:]
-    features = [j for j, column in enumerate(header) if column != label_column]
-    X = np.array([[float(row[j]) for j in features] for row in body])
-    labels = None
-    if label_column in header:
-        labels = np.array([row[header.index(label_column)] for row in body])
+    dataset = load(name)
     if return_feature_names:
-        return X, labels, [header[j] for j in features]
-    return X, labels
+        return dataset.data, dataset.target, list(dataset.feature_names)
+    return dataset.data, dataset.target

@@ -4,6 +4,10 @@ The public API::
 
     from gmmkit import GaussianMixture
     model = GaussianMixture(n_components=3).fit(X)
+
+Plugins (see docs/plugins.md) register feature extractors, post-processors,
+data sets, initialisers, readers, demos and commands; the ``get_*``
+functions list what is registered and :func:`run_pipeline` chains them.
 """
 
 from gmmkit.exceptions import (
@@ -12,7 +16,18 @@ from gmmkit.exceptions import (
     NotFittedError,
     PrecisionWarning,
 )
+from gmmkit.hookspecs import hookimpl
 from gmmkit.mixture import GaussianMixture
+from gmmkit.pipeline import PipelineResult, run_pipeline
+from gmmkit.plugins import (
+    get_datasets,
+    get_demos,
+    get_features,
+    get_initializers,
+    get_plugins,
+    get_postprocessors,
+)
+from gmmkit.readers import read_data
 
 __version__ = "0.1.0"
 
@@ -21,6 +36,16 @@ __all__ = [
     "DegenerateComponentWarning",
     "GaussianMixture",
     "NotFittedError",
+    "PipelineResult",
     "PrecisionWarning",
     "__version__",
+    "get_datasets",
+    "get_demos",
+    "get_features",
+    "get_initializers",
+    "get_plugins",
+    "get_postprocessors",
+    "hookimpl",
+    "read_data",
+    "run_pipeline",
 ]

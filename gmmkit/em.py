@@ -17,6 +17,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 
@@ -365,6 +366,9 @@ class EMSettings:
     reg_covar: float = 1e-6
     verbose: int = 0
     verbose_interval: int = 10
+    #: ``on_iteration(init, iteration, lower_bound, change)`` after every
+    #: iteration, or None (the plugin fit hooks, when a plugin implements one)
+    on_iteration: Callable[[int, int, float, float], None] | None = None
 
 
 def guard_float32(data, cov_type, params):
@@ -420,6 +424,8 @@ def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, ini
         )
         reseeds_left -= n_reseeded
         change = lower_bound - previous_bound
+        if settings.on_iteration is not None:
+            settings.on_iteration(init_index, n_iter, lower_bound, change)
         if settings.verbose and n_iter % settings.verbose_interval == 0:
             if settings.verbose == 1:
                 _say(f"  Iteration {n_iter}")

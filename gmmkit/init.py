@@ -158,6 +158,8 @@ def seed_centers(method, data, n_components, rng):
     ndarray of shape (n_components, D)
     """
     Xc, weights = _subsample(data, rng, KMEANS_MAX_ROWS)
+    if method not in INIT_METHODS:
+        return plugin_centers(method, Xc + data.center, weights, n_components, rng) - data.center
     if method == "random_from_data":
         return Xc[_distinct_weighted_rows(rng, weights, n_components)]
     centers = kmeans_plusplus(Xc, weights, n_components, rng)
@@ -166,12 +168,39 @@ def seed_centers(method, data, n_components, rng):
     return centers
 
 
+def plugin_centers(name, X, weights, n_components, rng):
+    """Starting means from the initialiser a plugin registered as ``name``.
+
+    Returns
+    -------
+    ndarray of shape (n_components, n_features)
+    """
+    from gmmkit.plugins import lookup
+
+    initializer = lookup("initializers", name)
+    centers = np.asarray(
+        initializer(X, n_components, sample_weight=weights, rng=rng), dtype=np.float64
+    )
+    expected = (n_components, X.shape[1])
+    if centers.shape != expected:
+        problem = f"means of shape {centers.shape}"
+    elif not np.all(np.isfinite(centers)):
+        problem = "NaN or infinite means"
+    else:
+        return centers
+    raise ValueError(
+        f"initializer {name!r} returned {problem}; it must return finite means of shape "
+        f"{expected}. Fix the plugin or use another init_params."
+    )
+
+
 def initial_stats(method, data, cov_type, n_components, rng, runner):
     """Stats of the starting responsibilities of ``method``.
 
     Parameters
     ----------
-    method : {"kmeans", "k-means++", "random", "random_from_data"}
+    method : {"kmeans", "k-means++", "random", "random_from_data"} or str
+        Or the name of an initialiser a plugin registered.
     data : gmmkit.em.ChunkedData
     n_components : int
     rng : numpy.random.Generator

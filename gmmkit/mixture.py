@@ -36,6 +36,8 @@ from gmmkit.em import (
 )
 from gmmkit.exceptions import ConvergenceWarning, NotFittedError, compatible
 from gmmkit.init import INIT_METHODS, initial_stats
+from gmmkit.plugins import fit_hooks as plugin_fit_hooks
+from gmmkit.plugins import get_initializers
 
 #: bytes of the widest per-chunk temporary when chunk_size is None (so
 #: float32 work gets twice the rows of float64: fewer, larger chunks)
@@ -173,9 +175,17 @@ class GaussianMixture(EstimatorBase):
         cov_type = get_covariance_type(self.covariance_type)
         initial = self._check_initial_parameters(X.shape[1], cov_type)
         data = self._chunked(X, weights)
+        hooks = plugin_fit_hooks()
         settings = EMSettings(
-            self.max_iter, self.tol, self.reg_covar, self.verbose, self.verbose_interval
+            self.max_iter,
+            self.tol,
+            self.reg_covar,
+            self.verbose,
+            self.verbose_interval,
+            on_iteration=None if hooks is None else self._iteration_hook(hooks),
         )
+        if hooks is not None:
+            hooks.gmmkit_fit_start(model=self, n_samples=X.shape[0], n_features=X.shape[1])
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         rng = make_rng(self.random_state)
         best, n_converged = None, 0
@@ -218,7 +228,17 @@ class GaussianMixture(EstimatorBase):
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
+        if hooks is not None:
+            hooks.gmmkit_fit_end(model=self)
         return self
+
+    def _iteration_hook(self, hooks):
+        def on_iteration(init, iteration, lower_bound, change):
+            hooks.gmmkit_fit_iteration(
+                model=self, init=init, iteration=iteration, lower_bound=lower_bound, change=change
+            )
+
+        return on_iteration
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the component label of every row: (n_samples,)."""
@@ -409,10 +429,12 @@ class GaussianMixture(EstimatorBase):
         if self.chunk_size is not None:
             _check_int("chunk_size", self.chunk_size, 1)
         if self.init_params not in INIT_METHODS:
-            raise ValueError(
-                f"init_params={self.init_params!r} is not supported; "
-                f"use one of {list(INIT_METHODS)}"
-            )
+            plugin_initializers = get_initializers()
+            if self.init_params not in plugin_initializers:
+                raise ValueError(
+                    f"init_params={self.init_params!r} is not supported; use one of "
+                    f"{list(INIT_METHODS) + sorted(plugin_initializers)}"
+                )
         self._resolve_dtype(X)
 
     def _check_enough_samples(self, X, weights):
