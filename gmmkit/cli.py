@@ -1,143 +1,287 @@
 """The ``gmmkit`` command line.
 
-Results go to stdout (``--json`` for machines), progress and warnings to
-stderr.  Heavy imports happen inside commands so ``gmmkit --help`` is fast.
+``build_cli(pm)`` makes the click group: the core commands below, then
+every plugin's through ``gmmkit_register_commands``. Results go to stdout
+(``--json`` for machines), progress and warnings to stderr. Exit codes: 0
+ok, 2 usage error, 1 data or model error with a one-line message (the
+traceback only with ``gmmkit --debug``). Heavy imports happen inside
+commands so ``gmmkit --help`` is fast.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
+import warnings
 
 import click
 
+from gmmkit import _cli_output as output
+from gmmkit._cli_listing import LISTING_COMMANDS
 
-def load_data(source):
-    """Rows to fit from a bundled data set name, a .npy file or a .csv file.
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+class ComponentsType(click.ParamType):
+    """``-k``: a positive integer or ``auto`` (choose K by BIC)."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not a positive integer or 'auto'", param, ctx)
+        return number
+
+
+class GmmkitGroup(click.Group):
+    """A click group that runs commands with its plugin manager and tidy errors."""
+
+    def __init__(self, *args, plugin_manager=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plugin_manager = plugin_manager
+
+    def invoke(self, ctx):
+        from gmmkit.plugins import describe_error, use_plugin_manager
+
+        debug = ctx.params.get("debug", False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                with use_plugin_manager(self.plugin_manager):
+                    return super().invoke(ctx)
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise
+            except Exception as exc:
+                if debug:
+                    raise
+                if isinstance(exc, (ValueError, OSError)):
+                    raise click.ClickException(" ".join(str(exc).split())) from None
+                raise click.ClickException(
+                    f"{describe_error(exc)} (run `gmmkit --debug ...` for the traceback)"
+                ) from None
+            finally:
+                for message in dict.fromkeys(str(w.message) for w in caught):
+                    click.echo(f"Warning: {message}", err=True)
+
+
+def build_cli(pm=None):
+    """The ``gmmkit`` click group for plugin manager ``pm``.
+
+    Parameters
+    ----------
+    pm : gmmkit.plugins.PluginManager, optional
+        Default: the process-wide manager (installed plugins, environment
+        switches applied).
+
+    Returns
+    -------
+    click.Group
+    """
+    from gmmkit.plugins import describe_error, get_plugin_manager
+
+    pm = get_plugin_manager() if pm is None else pm
+
+    @click.group(cls=GmmkitGroup, plugin_manager=pm)
+    @click.version_option(package_name="gmmkit")
+    @click.option("--debug", is_flag=True, help="Show the full traceback of errors.")
+    def cli(debug):
+        """gmmkit: Gaussian mixture models from the command line.
+
+        DATA arguments take a bundled data set name (see `gmmkit datasets`),
+        a CSV file (header row allowed), a .npy or a .npz file, or any file
+        an installed plugin reads.
+        """
+
+    for command in (*CORE_COMMANDS, *LISTING_COMMANDS):
+        cli.add_command(command)
+    core = dict(cli.commands)
+    for impl in pm.hook.gmmkit_register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
+            pm._problem(impl.plugin_name, f"gmmkit_register_commands raised {describe_error(exc)}")
+        for name, command in core.items():
+            if cli.commands.get(name) is not command:
+                cli.commands[name] = command
+                pm._problem(impl.plugin_name, f"command {name!r} is a core command; not replaced")
+        for name in set(cli.commands) - set(core) - set(pm.command_owners):
+            pm.command_owners[name] = impl.plugin_name
+    return cli
+
+
+def load_input(source, columns=None):
+    """A Dataset from a bundled data set name or an input file.
 
     Parameters
     ----------
     source : str
+    columns : str, optional
+        Comma-separated column names or 0-based indices.
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features)
-    feature_names : list of str
+    gmmkit.datasets.Dataset
     """
-    import numpy as np
+    from pathlib import Path
 
-    from gmmkit.datasets import list_datasets, load_dataset
+    from gmmkit.datasets import list_datasets, load
+    from gmmkit.readers import read_data, split_npz_key
 
-    if source in list_datasets():
-        X, _, names = load_dataset(source, return_feature_names=True)
-        return X, names
-    path = Path(source)
-    if not path.exists():
-        raise click.BadParameter(
-            f"{source!r} is neither a file nor a bundled data set ({', '.join(list_datasets())})",
-            param_hint="DATA",
-        )
-    if path.suffix == ".npy":
-        X = np.load(path, mmap_mode="r", allow_pickle=False)
-        return X, [f"x{j}" for j in range(X.shape[1] if X.ndim == 2 else 1)]
-    with path.open(encoding="utf-8") as handle:
-        header = handle.readline().strip().split(",")
-    try:
-        X = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{source}: could not read numeric CSV ({exc}); keep only numeric "
-            "columns, with one header line",
-            param_hint="DATA",
-        ) from None
-    return X, header
+    picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
+    if not Path(split_npz_key(source)[0]).exists():
+        names = list_datasets()
+        if source not in names:
+            raise click.BadParameter(
+                f"{source!r} is neither a file nor a bundled data set ({', '.join(names)})",
+                param_hint="DATA",
+            )
+        dataset = load(source)
+        if picked is not None:
+            from gmmkit.readers import select_columns
+
+            index = select_columns(dataset.feature_names, picked, source)
+            dataset.data = dataset.data[:, index]
+            dataset.feature_names = [dataset.feature_names[j] for j in index]
+        return dataset
+    return read_data(source, picked)
 
 
-def describe(model, X, feature_names):
-    """A JSON-able summary of a fitted GaussianMixture."""
-    return {
-        "n_components": int(model.n_components),
-        "covariance_type": model.covariance_type,
-        "n_samples": int(X.shape[0]),
-        "features": list(feature_names),
-        "converged": bool(model.converged_),
-        "n_iter": int(model.n_iter_),
-        "lower_bound": float(model.lower_bound_),
-        "bic": float(model.bic(X)),
-        "aic": float(model.aic(X)),
-        "weights": model.weights_.tolist(),
-        "means": model.means_.tolist(),
-        "covariances": model.covariances_.tolist(),
-    }
+def columns_option(function):
+    return click.option(
+        "--columns",
+        metavar="A,B,...",
+        help="Columns to use, by name or 0-based index (default: every numeric column).",
+    )(function)
 
 
-def format_summary(summary):
-    """Human-readable text of :func:`describe`'s summary."""
-    lines = [
-        f"GaussianMixture: {summary['n_components']} components, "
-        f"covariance_type={summary['covariance_type']}, {summary['n_samples']} samples",
-        f"converged: {summary['converged']} after {summary['n_iter']} iterations; "
-        f"mean log-likelihood {summary['lower_bound']:.4f}; "
-        f"BIC {summary['bic']:.2f}; AIC {summary['aic']:.2f}",
-        "",
-        "component  weight  mean (" + ", ".join(summary["features"]) + ")",
-    ]
-    for k, (weight, mean) in enumerate(zip(summary["weights"], summary["means"])):
-        values = ", ".join(f"{v:.3f}" for v in mean)
-        lines.append(f"{k:>9}  {weight:6.3f}  ({values})")
-    return "\n".join(lines)
-
-
-@click.group()
-@click.version_option(package_name="gmmkit")
-def cli():
-    """gmmkit: Gaussian mixture models from the command line."""
-
-
-@cli.command()
+@click.command()
 @click.argument("data")
-@click.option("-k", "--n-components", default=3, show_default=True, type=click.IntRange(min=1))
-@click.option(
-    "--covariance-type",
-    type=click.Choice(["full", "tied", "diag", "spherical"]),
-    default="full",
-    show_default=True,
-)
+@click.option("-k", "--n-components", default="3", show_default=True, type=ComponentsType(),
+              help="Number of components, or 'auto' to choose 1..10 by BIC.")
+@click.option("--covariance-type", type=click.Choice(COVARIANCE_TYPES), default="full",
+              show_default=True)
 @click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
 @click.option("--seed", default=0, show_default=True, type=int, help="random_state")
-@click.option("--json", "as_json", is_flag=True, help="Print the fitted model as JSON.")
+@columns_option
+@click.option("-o", "--output", "model_path", type=click.Path(dir_okay=False),
+              help="Save the fitted model to this file (.gmm).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def fit(data, n_components, covariance_type, n_init, max_iter, seed, as_json, quiet):
-    """Fit a Gaussian mixture to DATA and print the fitted model.
-
-    DATA is a bundled data set name (e.g. iris), a .npy file or a CSV file
-    with one header line and numeric columns.
-    """
+def fit(data, n_components, covariance_type, n_init, max_iter, seed, columns, model_path,
+        as_json, quiet):
+    """Fit a Gaussian mixture to DATA and print a summary of it."""
     from gmmkit import GaussianMixture
 
-    X, names = load_data(data)
-    model = GaussianMixture(
-        n_components,
-        covariance_type=covariance_type,
-        n_init=n_init,
-        max_iter=max_iter,
-        random_state=seed,
-        verbose=0 if quiet else 1,
-        verbose_interval=10,
-    )
-    try:
-        model.fit(X)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    summary = describe(model, X, names)
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
+    dataset = load_input(data, columns)
+    params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
+                  random_state=seed, verbose=0 if quiet else 1, verbose_interval=10)
+    selection = None
+    if n_components == "auto":
+        from gmmkit.selection import select_n_components
+
+        model, selection = select_n_components(dataset.data, range(1, 11), **params)
     else:
-        click.echo(format_summary(summary))
+        model = GaussianMixture(n_components, **params).fit(dataset.data)
+    summary = output.describe(model, dataset, source=data)
+    if selection is not None:
+        summary["selection"] = selection
+    if model_path:
+        from gmmkit.io import save
+
+        save(model, model_path, extra=output.provenance(dataset, data, summary))
+        summary["model_file"] = model_path
+    click.echo(json.dumps(summary, indent=2) if as_json else output.format_summary(summary))
+
+
+def _load_model(path):
+    from gmmkit.io import load
+
+    return load(path)
+
+
+def _model_input(model, data, columns):
+    """The rows of DATA for ``model``: by default the columns it was fitted on, by name."""
+    dataset = load_input(data, columns)
+    fitted_on = (getattr(model, "metadata_", {}).get("extra") or {}).get("feature_names")
+    if columns is None and fitted_on and dataset.feature_names != fitted_on:
+        names = list(dataset.feature_names)
+        if set(fitted_on) <= set(names):
+            index = [names.index(name) for name in fitted_on]
+            dataset.data = dataset.data[:, index]
+            dataset.feature_names = list(fitted_on)
+    return dataset
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.argument("data")
+@click.option("--proba", is_flag=True, help="Print every component's probability instead.")
+@columns_option
+def predict(model_path, data, proba, columns):
+    """Print the most probable component of every row of DATA (CSV on stdout)."""
+    model = _load_model(model_path)
+    X = _model_input(model, data, columns).data
+    if proba:
+        header = [f"p{k}" for k in range(model.n_components)]
+        output.write_csv(header, model.predict_proba(X))
+    else:
+        output.write_csv(["label"], model.predict(X)[:, None])
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.argument("data")
+@columns_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {n_samples, mean, log_likelihood: [...]} as JSON.")
+def score(model_path, data, columns, as_json):
+    """Print the log-likelihood of every row of DATA under MODEL (CSV on stdout)."""
+    model = _load_model(model_path)
+    log_lik = model.score_samples(_model_input(model, data, columns).data)
+    if as_json:
+        click.echo(json.dumps({"n_samples": int(log_lik.size), "mean": float(log_lik.mean()),
+                               "log_likelihood": log_lik.tolist()}))
+    else:
+        output.write_csv(["log_likelihood"], log_lik[:, None])
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.option("-n", "--n-samples", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=None, type=int, help="random_state (default: the model's)")
+def sample(model_path, n_samples, seed):
+    """Draw N rows from MODEL (CSV on stdout, with each row's component)."""
+    model = _load_model(model_path)
+    if seed is not None:
+        model.random_state = seed
+    X, components = model.sample(n_samples)
+    names = (model.metadata_.get("extra") or {}).get("feature_names") or [
+        f"x{j}" for j in range(X.shape[1])
+    ]
+    output.write_csv([*names, "component"], X, last_column=components)
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the file's metadata as JSON.")
+def info(model_path, as_json):
+    """Describe a model file: format, gmmkit version, parameters, training."""
+    from gmmkit.io import read_metadata
+
+    metadata = read_metadata(model_path)
+    click.echo(json.dumps(metadata, indent=2) if as_json else output.format_info(metadata))
+
+
+CORE_COMMANDS = (fit, predict, score, sample, info)
 
 
 def main():
     """Console-script entry point."""
-    sys.exit(cli())
+    sys.exit(build_cli()())

@@ -88,6 +88,8 @@ class PluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
         self.plugin_info: dict[str, PluginInfo] = {}
+        #: CLI command name -> the plugin that added it (filled by build_cli)
+        self.command_owners: dict[str, str] = {}
         self._registries: dict[str, dict[str, Entry]] = {}
 
     def add_plugin(self, plugin, name, *, source="", version=""):
@@ -269,10 +271,16 @@ def make_plugin_manager(*, entry_points=True, environ=None):
     from gmmkit import _builtins
 
     pm = PluginManager()
-    pm.add_plugin(_builtins, CORE_PLUGIN, source="gmmkit._builtins")
+    pm.add_plugin(_builtins, CORE_PLUGIN, source="gmmkit._builtins", version=_core_version())
     if entry_points:
         load_entry_points(pm, environ)
     return pm
+
+
+def _core_version():
+    import gmmkit
+
+    return gmmkit.__version__
 
 
 _MANAGER: PluginManager | None = None
