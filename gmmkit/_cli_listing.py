@@ -17,10 +17,10 @@ def plugin_rows(pm):
     registers = {info: {kind: [] for kind in (*REGISTRY_HOOKS, "commands")}
                  for info in pm.plugin_info}
     for kind in REGISTRY_HOOKS:
-        for entry in pm.registry(kind).values():
+        for entry in sorted(pm.registry(kind).values(), key=lambda e: e.name):
             registers.setdefault(entry.plugin, {k: [] for k in (*REGISTRY_HOOKS, "commands")})
             registers[entry.plugin][kind].append(entry.name)
-    for name, plugin in pm.command_owners.items():
+    for name, plugin in sorted(pm.command_owners.items()):
         registers[plugin]["commands"].append(name)
     infos = sorted(pm.plugin_info.values(), key=lambda i: (i.name != CORE_PLUGIN, i.name))
     return [

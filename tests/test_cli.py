@@ -1,26 +1,45 @@
-"""The gmmkit command line (click's test runner, no subprocess)."""
+"""The gmmkit command line (click's test runner on a fresh plugin manager)."""
 
+import csv
+import io
 import json
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from gmmkit.datasets import list_datasets, load_dataset
 
-from gmmkit.cli import cli
+from gmmkit import GaussianMixture
+from gmmkit.cli import build_cli
+from gmmkit.plugins import make_plugin_manager
 
 
-def test_fit_bundled_dataset_prints_the_model():
-    result = CliRunner().invoke(cli, ["fit", "iris", "-k", "3", "-q"])
+@pytest.fixture(scope="module")
+def cli():
+    return build_cli(make_plugin_manager())
+
+
+def run(cli, *args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def read_csv(text):
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], np.array(rows[1:], dtype=float)
+
+
+def test_fit_bundled_dataset_prints_the_model(cli):
+    result = run(cli, "fit", "iris", "-k", 3, "-q")
     assert result.exit_code == 0, result.output
     assert "GaussianMixture: 3 components, covariance_type=full, 150 samples" in result.output
     assert "converged: True" in result.output
 
 
-def test_fit_json_is_machine_readable_and_matches_the_api():
-    result = CliRunner().invoke(cli, ["fit", "iris", "-k", "2", "--json", "-q", "--seed", "1"])
-    summary = json.loads(result.output)
-    from gmmkit import GaussianMixture
-
+def test_fit_json_is_machine_readable_and_matches_the_api(cli):
+    result = run(cli, "fit", "iris", "-k", 2, "--json", "-q", "--seed", 1)
+    summary = json.loads(result.stdout)
     X, _ = load_dataset("iris")
     model = GaussianMixture(2, random_state=1).fit(X)
     np.testing.assert_allclose(summary["means"], model.means_)
@@ -28,41 +47,155 @@ def test_fit_json_is_machine_readable_and_matches_the_api():
     assert summary["features"][0] == "sepal_length"
 
 
-def test_fit_npy_and_csv_files(tmp_path):
+def test_auto_components_choose_k_by_bic(cli):
+    result = run(cli, "fit", "faithful", "-k", "auto", "--json", "-q")
+    summary = json.loads(result.stdout)
+    X, _ = load_dataset("faithful")
+    bics = [GaussianMixture(k, random_state=0).fit(X).bic(X) for k in range(1, 11)]
+    assert summary["n_components"] == int(np.argmin(bics)) + 1 == 2
+    assert [row["bic"] for row in summary["selection"]] == pytest.approx(bics)
+
+
+def test_npy_npz_and_csv_files_with_column_selection(cli, tmp_path):
     X, _ = load_dataset("iris")
     np.save(tmp_path / "x.npy", X)
-    np.savetxt(tmp_path / "x.csv", X, delimiter=",", header="a,b,c,d", comments="")
-    for name in ("x.npy", "x.csv"):
-        result = CliRunner().invoke(cli, ["fit", str(tmp_path / name), "-k", "2", "-q", "--json"])
+    np.savez(tmp_path / "x.npz", X=X, other=X[:10])
+    with open(tmp_path / "x.csv", "w") as handle:
+        handle.write("a,b,species,c,d\n")
+        for row in X:
+            handle.write(f"{row[0]},{row[1]},setosa,{row[2]},{row[3]}\n")
+    for name in ("x.npy", "x.npz", "x.csv", "x.npz:other"):
+        result = run(cli, "fit", tmp_path / name, "-k", 2, "-q", "--json")
         assert result.exit_code == 0, result.output
-        assert json.loads(result.output)["n_samples"] == 150
+        summary = json.loads(result.stdout)
+        assert summary["n_samples"] == (10 if name.endswith("other") else 150)
+        assert len(summary["features"]) == 4
+    picked = json.loads(run(cli, "fit", tmp_path / "x.csv", "--columns", "a,3", "-q", "--json")
+                        .stdout)
+    assert picked["features"] == ["a", "c"]
+    np.testing.assert_allclose(
+        picked["means"], GaussianMixture(3, random_state=0).fit(X[:, [0, 2]]).means_
+    )
 
 
-def test_progress_goes_to_stderr_and_can_be_silenced():
-    runner = CliRunner()
-    loud = runner.invoke(cli, ["fit", "iris", "--json"])
+def test_model_file_round_trip_through_predict_score_sample_info(cli, tmp_path):
+    model_path = tmp_path / "iris.gmm"
+    fitted = run(cli, "fit", "iris", "-k", 3, "-q", "-o", model_path)
+    assert fitted.exit_code == 0, fitted.output
+    assert f"model saved to {model_path}" in fitted.stdout
+    X, _ = load_dataset("iris")
+    model = GaussianMixture(3, random_state=0).fit(X)
+
+    header, labels = read_csv(run(cli, "predict", model_path, "iris").stdout)
+    assert header == ["label"]
+    np.testing.assert_array_equal(labels[:, 0], model.predict(X))
+    header, proba = read_csv(run(cli, "predict", model_path, "iris", "--proba").stdout)
+    assert header == ["p0", "p1", "p2"]
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-12, atol=1e-300)
+    header, log_lik = read_csv(run(cli, "score", model_path, "iris").stdout)
+    np.testing.assert_allclose(log_lik[:, 0], model.score_samples(X), rtol=1e-12)
+    scored = json.loads(run(cli, "score", model_path, "iris", "--json").stdout)
+    assert scored["mean"] == pytest.approx(model.score(X))
+
+    header, drawn = read_csv(run(cli, "sample", model_path, "-n", 500, "--seed", 3).stdout)
+    assert header == ["sepal_length", "sepal_width", "petal_length", "petal_width", "component"]
+    assert drawn.shape == (500, 5) and set(drawn[:, 4]) <= {0, 1, 2}
+    model.random_state = 3
+    np.testing.assert_allclose(drawn[:, :4], model.sample(500)[0])
+
+    described = run(cli, "info", model_path)
+    assert "GaussianMixture: 3 components, 4 features, covariance_type=full" in described.stdout
+    assert "features: sepal_length, sepal_width, petal_length, petal_width" in described.stdout
+    metadata = json.loads(run(cli, "info", model_path, "--json").stdout)
+    assert metadata["extra"]["data"] == "iris" and metadata["n_components"] == 3
+
+
+def test_predict_picks_the_fitted_columns_by_name(cli, tmp_path):
+    X, species = load_dataset("iris")
+    with open(tmp_path / "new.csv", "w") as handle:
+        handle.write("petal_width,species,sepal_length,petal_length,sepal_width\n")
+        for row, name in zip(X, species):
+            handle.write(f"{row[3]},{name},{row[0]},{row[2]},{row[1]}\n")
+    run(cli, "fit", "iris", "-q", "-o", tmp_path / "m.gmm")
+    _, labels = read_csv(run(cli, "predict", tmp_path / "m.gmm", tmp_path / "new.csv").stdout)
+    np.testing.assert_array_equal(labels[:, 0], GaussianMixture(3, random_state=0).fit_predict(X))
+
+
+def test_progress_and_warnings_go_to_stderr_and_can_be_silenced(cli):
+    loud = run(cli, "fit", "iris", "--json")
     assert "Initialization 0" in loud.stderr
     json.loads(loud.stdout)
-    quiet = runner.invoke(cli, ["fit", "iris", "--json", "-q"])
+    quiet = run(cli, "fit", "iris", "--json", "-q")
     assert quiet.stderr == ""
+    warned = run(cli, "fit", "iris", "--max-iter", 1, "-q")
+    assert warned.exit_code == 0
+    assert warned.stderr.startswith("Warning: The best of 1 EM run(s) did not converge")
+    assert len(warned.stderr.strip().splitlines()) == 1
 
 
-def test_bad_inputs_give_one_line_errors(tmp_path):
-    runner = CliRunner()
-    missing = runner.invoke(cli, ["fit", "nowhere.csv"])
+def test_exit_codes_and_one_line_errors(cli, tmp_path):
+    missing = run(cli, "fit", "nowhere.csv")
     assert missing.exit_code == 2 and "neither a file nor a bundled data set" in missing.output
-    too_many = runner.invoke(cli, ["fit", "iris", "-k", "500", "-q"])
+    assert run(cli, "fit", "iris", "-k", "many").exit_code == 2
+    assert run(cli, "predict", tmp_path / "no-model.gmm", "iris").exit_code == 2
+    too_many = run(cli, "fit", "iris", "-k", 500, "-q")
     assert too_many.exit_code == 1
-    assert "Error: Expected n_samples >= n_components" in too_many.output
+    assert too_many.output.startswith("Error: Expected n_samples >= n_components")
     assert "Traceback" not in too_many.output
-    (tmp_path / "bad.csv").write_text("a,b\n1,x\n2,y\n")
-    bad = runner.invoke(cli, ["fit", str(tmp_path / "bad.csv")])
-    assert bad.exit_code == 2 and "could not read numeric CSV" in bad.output
+    (tmp_path / "bad.csv").write_text("a,b\n1,x\n2,3\n")
+    bad = run(cli, "fit", tmp_path / "bad.csv", "--columns", "a,b")
+    assert bad.exit_code == 1
+    assert bad.output.strip() == (
+        f"Error: {tmp_path / 'bad.csv'}: column 'b' holds 'x' on line 2, not a number; "
+        "pick numeric columns with --columns"
+    )
+    (tmp_path / "nan.csv").write_text("a,b\n1,2\n,3\n4,5\n")
+    nan = run(cli, "fit", tmp_path / "nan.csv", "-k", 1)
+    assert nan.exit_code == 1 and "X contains NaN in 1 row (first: row 1)" in nan.output
+    (tmp_path / "junk.gmm").write_bytes(b"not a model")
+    junk = run(cli, "info", tmp_path / "junk.gmm")
+    assert junk.exit_code == 1 and len(junk.output.strip().splitlines()) == 1
 
 
-def test_bundled_datasets():
-    assert "iris" in list_datasets()
-    X, labels = load_dataset("iris")
-    assert X.shape == (150, 4) and labels.shape == (150,)
-    assert sorted(set(labels)) == ["setosa", "versicolor", "virginica"]
-    np.testing.assert_allclose(X.mean(axis=0), [5.8433, 3.0573, 3.758, 1.1993], atol=1e-3)
+def test_debug_shows_the_original_exception(cli):
+    result = run(cli, "--debug", "fit", "iris", "-k", 500, "-q")
+    assert result.exit_code == 1 and isinstance(result.exception, ValueError)
+
+
+def test_plugins_and_datasets_listings(cli):
+    listed = json.loads(run(cli, "plugins", "--json").stdout)
+    by_name = {row["name"]: row for row in listed}
+    assert by_name["gmmkit"]["registers"]["datasets"] == list_datasets()
+    assert {"gmmkit_image", "gmmkit_speech", "gmmkit_finance", "gmmkit_outliers"} <= set(by_name)
+    assert "intensity" in by_name["gmmkit_image"]["registers"]["features"]
+    text = run(cli, "plugins").stdout
+    assert text.splitlines()[0].split() == ["plugin", "version", "status", "registers", "/",
+                                            "detail"]
+    names = [row["name"] for row in json.loads(run(cli, "datasets", "--json").stdout)]
+    assert names == list_datasets()
+    assert {"faithful", "wholesale_customers", "iris"} <= set(names)
+
+
+@pytest.mark.slow
+def test_demo_writes_a_self_contained_report(cli, tmp_path):
+    result = run(cli, "demo", "--out", tmp_path / "report", "-q")
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "Old Faithful eruptions" in page and "BIC chose K = 2" in page
+    pngs = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
+    assert "faithful_mixture.png" in pngs
+    assert page.count("data:image/png;base64,") == len(pngs)
+    only = run(cli, "demo", "--out", tmp_path / "r2", "--only", "nothing")
+    assert only.exit_code == 2 and "no demo called nothing" in only.output
+
+
+def test_help_is_light():
+    """`gmmkit --help` imports no domain library (they load inside commands)."""
+    code = (
+        "import sys; from gmmkit.cli import build_cli; from click.testing import CliRunner;"
+        "CliRunner().invoke(build_cli(), ['--help']);"
+        "heavy = {'skimage', 'librosa', 'matplotlib', 'sklearn', 'pandas', 'scipy.stats'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
