@@ -106,6 +106,8 @@ def demo(out_dir, only, quiet):
     sections = run_demos(entries, out, progress)
     notes = _report_notes(pm, pyplot() is None, PLOT_HINT)
     report = write_report(sections, out, notes=notes)
+    for note in notes if not quiet else ():
+        click.echo(f"note: {note}", err=True)
     for section in sections:
         state = f"FAILED: {section.error}" if section.error else f"{len(section.figures)} figure(s)"
         click.echo(f"{section.plugin}/{section.title}: {state} ({section.seconds:.1f} s)")

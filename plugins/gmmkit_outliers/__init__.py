@@ -27,9 +27,9 @@ def robust_scale(X):
     """
     import numpy as np
 
-    from gmmkit.pipeline import extract_features
-
-    X = extract_features(X, ["identity"])[0].astype(np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"robust_scale expects a 2-D table; got shape {X.shape}.")
     q1, median, q3 = np.percentile(X, [25, 50, 75], axis=0)
     scale = q3 - q1
     scale[scale == 0] = 1.0

@@ -7,8 +7,9 @@ import numpy as np
 
 def wholesale_demo(out_dir):
     """The least typical wholesale customers under a mixture of log spending."""
-    from gmmkit import GaussianMixture, run_pipeline
     from gmmkit.datasets import load
+
+    from gmmkit import GaussianMixture, run_pipeline
     from gmmkit.demo import DemoSection, pyplot, save_figure
 
     dataset = load("wholesale_customers")
