@@ -30,6 +30,14 @@ class NotFittedError(ValueError, AttributeError):
     """
 
 
+class ModelFileError(ValueError):
+    """A model file cannot be loaded: damaged, too new, oversized or not a valid model.
+
+    The message names the file, the problem and what to do (see
+    docs/model-files.md).
+    """
+
+
 @lru_cache(maxsize=None)
 def _with_sklearn_base(cls, sklearn_name):
     sklearn_exceptions = sys.modules.get("sklearn.exceptions")

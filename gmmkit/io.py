@@ -1,0 +1,510 @@
+"""Safe model files: save a fitted GaussianMixture and load it back, without pickle.
+
+A model file (conventionally ``*.gmm``) is a zip archive holding
+``metadata.json`` and one ``.npy`` file per array; docs/model-files.md
+specifies the format.  Nothing is ever unpickled: every array header is
+checked (float32/float64 little-endian only) before its data is read with
+``allow_pickle=False``.  Any file that is damaged, larger than its declared
+shapes allow, of a newer format or not a valid model is refused with a
+:class:`~gmmkit.exceptions.ModelFileError` naming the file, the problem and
+the fix, before a model is built.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import zipfile
+import zlib
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+
+from gmmkit._io_checks import (
+    ARRAY_DTYPES,
+    ARRAY_SHAPES,
+    DAMAGED,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    INIT_ARRAYS,
+    MODEL_ARRAYS,
+    NOT_A_MODEL,
+    READERS,
+    Problem,
+    check_metadata,
+    check_values,
+)
+from gmmkit.em import MixtureParams
+from gmmkit.exceptions import ModelFileError
+from gmmkit.mixture import GaussianMixture
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "READERS",
+    "ModelFileError",
+    "load",
+    "read_metadata",
+    "save",
+]
+
+METADATA_MEMBER = "metadata.json"
+#: largest metadata.json accepted, in bytes (uncompressed)
+METADATA_MAX_BYTES = 4 * 2**20
+#: largest .npy header accepted: bytes in front of the array data
+NPY_HEADER_MAX = 4096
+#: zip bookkeeping allowed on top of the members' data, per member and per archive
+ZIP_MEMBER_OVERHEAD = 256
+ZIP_ARCHIVE_OVERHEAD = 1024
+
+_CHANGED = "Its attributes or parameters were changed after fit; fit it again."
+
+
+# ---------------------------------------------------------------- public API
+
+
+def save(model, path, *, extra=None):
+    """Write a fitted GaussianMixture to a model file (a zip archive; no pickle).
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        A fitted model.
+    path : str or os.PathLike
+        Where to write; ``.gmm`` is the conventional suffix, but the path is
+        used exactly as given.  The file is written next to ``path`` under a
+        temporary name, then moved into place, so an existing file is never
+        left half-written.
+    extra : dict, optional
+        JSON-serialisable data stored verbatim under ``"extra"`` in the
+        metadata (for instance the features and plugins of a pipeline).
+
+    Raises
+    ------
+    NotFittedError
+        When ``model`` is not fitted.
+    ValueError
+        When ``extra`` is not a dict that survives a JSON round trip, or the
+        model's attributes no longer describe a valid mixture.
+    """
+    if not isinstance(model, GaussianMixture):
+        raise TypeError(f"save() writes gmmkit.GaussianMixture models; got {type(model).__name__}.")
+    model._check_fitted()
+    extra = _check_extra(extra)
+    name = os.fsdecode(path)
+    try:
+        arrays = _model_arrays(model)
+        metadata = _model_metadata(model, arrays, extra)
+        payload = _json_bytes(metadata)
+        layout = check_metadata(_parse_json(payload))
+        check_values(layout, arrays)
+    except Problem as problem:
+        raise ValueError(
+            f"cannot save the model to '{name}': {problem.problem}. {problem.fix or _CHANGED}"
+        ) from None
+    _write_archive(Path(path), payload, arrays, metadata["created"])
+
+
+def load(path):
+    """Read a model file written by :func:`save`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    GaussianMixture
+        Fitted, with the saved parameters bit for bit, so ``predict``,
+        ``predict_proba``, ``score_samples``, ``bic``, ``aic`` (and
+        ``sample`` with an int ``random_state``) give identical results.
+        ``metadata_`` holds the whole metadata read from the file.
+
+    Raises
+    ------
+    ModelFileError
+        When the file is not a valid model file (see docs/model-files.md).
+    """
+    try:
+        with _open_archive(path) as (archive, size):
+            metadata, layout, infos = _read_checked_metadata(archive, size)
+            arrays = {
+                name: _read_array(archive, infos[f"{name}.npy"], *spec)
+                for name, spec in layout.arrays.items()
+            }
+        check_values(layout, arrays)
+    except Problem as problem:
+        raise _refusal(path, problem) from None
+    return _build_model(metadata, layout, arrays)
+
+
+def read_metadata(path):
+    """The validated metadata of a model file, without reading its arrays.
+
+    The archive's members, their sizes and metadata.json are checked as by
+    :func:`load`; damage inside the array data is found only by :func:`load`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    dict
+        metadata.json as read (see docs/model-files.md for its keys).
+
+    Raises
+    ------
+    ModelFileError
+    """
+    try:
+        with _open_archive(path) as (archive, size):
+            return _read_checked_metadata(archive, size)[0]
+    except Problem as problem:
+        raise _refusal(path, problem) from None
+
+
+def _refusal(path, problem):
+    return ModelFileError(
+        f"cannot load '{os.fsdecode(path)}': {problem.problem}. {problem.fix or DAMAGED}"
+    )
+
+
+# -------------------------------------------------------------------- saving
+
+
+def _check_extra(extra):
+    """A JSON copy of ``extra`` ({} for None); ValueError if it does not round-trip."""
+    if extra is None:
+        return {}
+    if not isinstance(extra, dict):
+        raise ValueError(f"extra must be a dict of JSON values; got {type(extra).__name__}.")
+    try:
+        text = json.dumps(extra, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"extra is not JSON-serialisable ({exc}); use dicts with str keys, lists, str, "
+            "int, finite float, bool and None only."
+        ) from None
+    copy = json.loads(text)
+    if copy != extra:
+        raise ValueError(
+            "extra changes in a JSON round trip (tuples become lists, non-str keys become "
+            "str); use lists and str keys."
+        )
+    return copy
+
+
+def _as_stored(value):
+    """An array as written: float32 or float64, little-endian, in its own memory order.
+
+    A Fortran-ordered array stays Fortran-ordered (the .npy header records
+    it): BLAS may round differently on another layout, and load must give
+    predictions identical to the last bit.
+    """
+    array = np.asarray(value)
+    dtype = array.dtype if array.dtype.name in ARRAY_DTYPES else np.dtype(np.float64)
+    return array.astype(dtype.newbyteorder("<"), order="K", copy=False)
+
+
+def _model_arrays(model):
+    arrays = {
+        "weights": model.weights_,
+        "means": model.means_,
+        "covariances": model.covariances_,
+        "precisions_cholesky": model.precisions_cholesky_,
+    }
+    arrays.update({name: getattr(model, name) for name in INIT_ARRAYS})
+    stored = {}
+    for name, value in arrays.items():
+        if value is None:
+            continue
+        try:
+            stored[name] = _as_stored(value)
+        except (TypeError, ValueError) as exc:
+            raise Problem(f"{name} is not a numeric array ({exc})") from None
+    return stored
+
+
+def _json_params(model):
+    """(JSON-able constructor params, names dropped because they are not JSON-able)."""
+    params, dropped = {}, []
+    for name in GaussianMixture._get_param_names():
+        if name in INIT_ARRAYS:
+            continue
+        value = getattr(model, name)
+        if name == "dtype" and value is not None:
+            try:
+                value = np.dtype(value).name
+            except TypeError:
+                pass
+        if isinstance(value, np.generic):
+            value = value.item()
+        try:
+            same = json.loads(json.dumps(value, allow_nan=False)) == value
+        except (TypeError, ValueError):
+            same = False
+        if same:
+            params[name] = value
+        else:
+            dropped.append(name)
+    return params, dropped
+
+
+def _bound_to_json(value):
+    """A lower bound as JSON: -inf (no EM iteration ran) is stored as null."""
+    value = float(value)
+    return None if value == -math.inf else value
+
+
+def _model_metadata(model, arrays, extra):
+    import gmmkit  # gmmkit/__init__.py sets __version__ after importing its modules
+
+    params, dropped = _json_params(model)
+    names = getattr(model, "feature_names_in_", None)
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "gmmkit_version": gmmkit.__version__,
+        "model_class": "GaussianMixture",
+        "covariance_type": model.covariance_type,
+        "n_components": int(arrays["means"].shape[0]),
+        "n_features": int(model.n_features_in_),
+        "dtype": params.get("dtype"),
+        "params": params,
+        "dropped_params": dropped,
+        "feature_names": None if names is None else [str(name) for name in names],
+        "arrays": {
+            name: {"shape": list(array.shape), "dtype": array.dtype.name}
+            for name, array in arrays.items()
+        },
+        "training": {
+            "converged": bool(model.converged_),
+            "n_iter": int(model.n_iter_),
+            "lower_bound": _bound_to_json(model.lower_bound_),
+            "lower_bounds": [_bound_to_json(bound) for bound in model.lower_bounds_],
+        },
+        "extra": extra,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _json_bytes(metadata):
+    try:
+        payload = (json.dumps(metadata, indent=2, allow_nan=False) + "\n").encode("utf-8")
+    except ValueError as exc:
+        raise Problem(f"its metadata is not strict JSON ({exc})") from None
+    if len(payload) > METADATA_MAX_BYTES:
+        raise Problem(
+            f"metadata.json would be {len(payload)} bytes, over the limit of {METADATA_MAX_BYTES}",
+            "Keep extra small.",
+        )
+    return payload
+
+
+def _write_archive(path, payload, arrays, created):
+    """Write the zip next to ``path`` under a temporary name, then move it into place."""
+    stamp = datetime.fromisoformat(created).timetuple()[:6]
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "xb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as archive:
+            _write_member(archive, METADATA_MEMBER, payload, stamp)
+            for name, array in arrays.items():
+                buffer = BytesIO()
+                np.lib.format.write_array(buffer, array, version=(1, 0), allow_pickle=False)
+                _write_member(archive, f"{name}.npy", buffer.getvalue(), stamp)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_member(archive, name, data, stamp):
+    info = zipfile.ZipInfo(name, date_time=stamp)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+# ------------------------------------------------------------------- reading
+
+
+@contextmanager
+def _open_archive(path):
+    """``with _open_archive(path) as (zip, file size)``; Problem if it is not a zip."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        start = fh.read(4)
+        if size == 0:
+            raise Problem("the file is empty (0 bytes)", NOT_A_MODEL)
+        if not start.startswith(b"PK"):
+            raise Problem(f"it is not a zip archive (it starts with {start!r})", NOT_A_MODEL)
+        fh.seek(0)
+        try:
+            archive = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            raise Problem(f"it is a truncated or damaged zip archive ({exc})") from None
+        with archive:
+            yield archive, size
+
+
+def _read_checked_metadata(archive, size):
+    """(metadata dict, layout, members by name), every check short of array data."""
+    infos = _member_infos(archive)
+    info = infos[METADATA_MEMBER]
+    _check_member_size(info, METADATA_MAX_BYTES, "the metadata limit allows")
+    metadata = _parse_json(_read_member(archive, info, METADATA_MAX_BYTES))
+    layout = check_metadata(metadata)
+    _check_members(infos, layout, size)
+    return metadata, layout, infos
+
+
+def _member_infos(archive):
+    """Members by name; refuses duplicates, encryption and unknown compression."""
+    members = archive.infolist()
+    most = 1 + len(ARRAY_SHAPES)
+    if len(members) > most:
+        raise Problem(
+            f"the archive holds {len(members)} members; a model file holds at most {most}"
+        )
+    infos = {}
+    for info in members:
+        name = info.filename
+        if name in infos:
+            raise Problem(f"the archive holds the member '{name}' twice")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise Problem(
+                f"member '{name}' uses compression method {info.compress_type}; only stored (0) "
+                "and deflated (8) are accepted"
+            )
+        if info.flag_bits & 0x1:
+            raise Problem(f"member '{name}' is encrypted")
+        infos[name] = info
+    if METADATA_MEMBER not in infos:
+        raise Problem(f"the archive lacks the member '{METADATA_MEMBER}'", NOT_A_MODEL)
+    return infos
+
+
+def _compressed_limit(size):
+    """Most bytes a member of ``size`` bytes may take compressed (deflate can grow data)."""
+    return size + size // 100 + 64
+
+
+def _npy_limit(shape, dtype):
+    return math.prod(shape) * dtype.itemsize + NPY_HEADER_MAX
+
+
+def _check_member_size(info, limit, reason):
+    if info.file_size > limit or info.compress_size > _compressed_limit(limit):
+        raise Problem(
+            f"member '{info.filename}' holds {info.file_size} bytes ({info.compress_size} "
+            f"compressed) but {reason} at most {limit}; it was refused before decompressing "
+            "it (a damaged file or a zip bomb)"
+        )
+
+
+def _check_members(infos, layout, size):
+    """Members are exactly those declared, each and the whole file within size limits."""
+    expected = {METADATA_MEMBER} | {f"{name}.npy" for name in layout.arrays}
+    unknown = sorted(set(infos) - expected)
+    if unknown:
+        raise Problem(
+            f"the archive holds an unexpected member '{unknown[0]}'; this model file should "
+            f"hold only {sorted(expected)}"
+        )
+    missing = sorted(expected - set(infos))
+    if missing:
+        raise Problem(f"the archive lacks the member '{missing[0]}'")
+    budget = ZIP_ARCHIVE_OVERHEAD + len(infos) * ZIP_MEMBER_OVERHEAD
+    budget += infos[METADATA_MEMBER].compress_size
+    for name, (shape, dtype) in layout.arrays.items():
+        limit = _npy_limit(shape, dtype)
+        _check_member_size(
+            infos[f"{name}.npy"], limit, f"its declared shape {list(shape)} {dtype.name} allows"
+        )
+        budget += _compressed_limit(limit)
+    if size > budget:
+        raise Problem(
+            f"the file is {size} bytes but its declared arrays allow at most {budget}; "
+            "padded or appended data is refused"
+        )
+
+
+def _read_member(archive, info, limit):
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError) as exc:
+        raise Problem(f"member '{info.filename}' is corrupted ({exc})") from None
+    if len(data) > limit:
+        raise Problem(f"member '{info.filename}' holds more than {limit} bytes")
+    return data
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not allowed in strict JSON")
+
+
+def _parse_json(data):
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Problem(f"metadata.json is not valid JSON ({exc})") from None
+
+
+def _npy_header(stream, member):
+    """(shape, fortran_order, dtype) of a .npy header; its data is not read."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(stream, max_header_size=NPY_HEADER_MAX)
+        if version == (2, 0):
+            return np.lib.format.read_array_header_2_0(stream, max_header_size=NPY_HEADER_MAX)
+        raise ValueError(f".npy format version {version} is not accepted (1.0 and 2.0 are)")
+    except ValueError as exc:
+        raise Problem(f"member '{member}' is not a valid .npy array ({exc})") from None
+
+
+def _read_array(archive, info, shape, dtype):
+    """One array member as float64, after checking its header against the metadata."""
+    data = _read_member(archive, info, _npy_limit(shape, dtype))
+    stream = BytesIO(data)
+    found_shape, _, found_dtype = _npy_header(stream, info.filename)
+    if found_dtype not in ARRAY_DTYPES.values():
+        raise Problem(
+            f"member '{info.filename}' holds an array of dtype '{found_dtype.str}'; only "
+            "little-endian float64 ('<f8') and float32 ('<f4') are accepted, and its data "
+            "was not read"
+        )
+    if found_dtype != dtype or tuple(found_shape) != tuple(shape):
+        raise Problem(
+            f"member '{info.filename}' holds a {found_dtype.name} array of shape "
+            f"{list(found_shape)} but metadata.json declares {dtype.name} {list(shape)}"
+        )
+    stream.seek(0)
+    try:
+        array = np.lib.format.read_array(stream, allow_pickle=False, max_header_size=NPY_HEADER_MAX)
+    except ValueError as exc:
+        raise Problem(f"member '{info.filename}' is truncated ({exc})") from None
+    if stream.tell() != len(data):
+        raise Problem(f"member '{info.filename}' has data after its array")
+    return np.array(array, dtype=np.float64, order="K")  # a writable copy, same layout
+
+
+def _build_model(metadata, layout, arrays):
+    inits = {name: arrays[name] for name in INIT_ARRAYS if name in arrays}
+    model = GaussianMixture(**layout.params, **inits)
+    params = MixtureParams(*(arrays[name] for name in MODEL_ARRAYS))
+    model._set_params_object(params, layout.cov_type)
+    for name, value in layout.training.items():
+        setattr(model, name, value)
+    model.n_features_in_ = layout.n_features
+    if layout.feature_names is not None:
+        model.feature_names_in_ = np.asarray(layout.feature_names, dtype=object)
+    model.metadata_ = metadata
+    return model
