@@ -13,10 +13,12 @@ functions list what is registered and :func:`run_pipeline` chains them.
 from gmmkit.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
+    ModelFileError,
     NotFittedError,
     PrecisionWarning,
 )
 from gmmkit.hookspecs import hookimpl
+from gmmkit.io import load, read_metadata, save
 from gmmkit.mixture import GaussianMixture
 from gmmkit.pipeline import PipelineResult, run_pipeline
 from gmmkit.plugins import (
@@ -35,6 +37,7 @@ __all__ = [
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "GaussianMixture",
+    "ModelFileError",
     "NotFittedError",
     "PipelineResult",
     "PrecisionWarning",
@@ -46,6 +49,9 @@ __all__ = [
     "get_plugins",
     "get_postprocessors",
     "hookimpl",
+    "load",
     "read_data",
+    "read_metadata",
     "run_pipeline",
+    "save",
 ]
