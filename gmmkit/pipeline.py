@@ -125,6 +125,8 @@ def run_pipeline(data, *, features=("identity",), model=None, postprocessors=(),
     from gmmkit.mixture import GaussianMixture
     from gmmkit.plugins import get_plugin_manager, lookup
 
+    if isinstance(postprocessors, str):
+        postprocessors = [postprocessors]
     X, names = extract_features(data, features)
     model = GaussianMixture() if model is None else model
     if fit:

@@ -193,8 +193,9 @@ def describe_error(exc):
 
 def missing_requirements(plugin):
     """Names in ``plugin.requires`` that cannot be imported (checked without importing)."""
+    requires = getattr(plugin, "requires", ())
     missing = []
-    for module in getattr(plugin, "requires", ()):
+    for module in (requires,) if isinstance(requires, str) else requires:
         try:
             found = importlib.util.find_spec(module) is not None
         except (ImportError, ValueError):
