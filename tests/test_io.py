@@ -1,0 +1,686 @@
+"""gmmkit.io: model files round-trip bit for bit and bad files are refused clearly."""
+
+import ast
+import io
+import json
+import math
+import pickle
+import warnings
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import stats
+
+import gmmkit
+from gmmkit import GaussianMixture, NotFittedError
+from gmmkit.io import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    READERS,
+    ModelFileError,
+    load,
+    read_metadata,
+    save,
+)
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+RNG = np.random.default_rng(1)
+# three well-separated clusters in 3-D, 100 rows each
+X = np.vstack([RNG.normal(center, 1.0, size=(100, 3)) for center in (-6.0, 0.0, 6.0)])
+FITTED_ATTRIBUTES = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {
+        covariance_type: GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+        for covariance_type in COVARIANCE_TYPES
+    }
+
+
+def saved(tmp_path, model, name="model.gmm", **kwargs):
+    path = tmp_path / name
+    save(model, path, **kwargs)
+    return path
+
+
+def read_members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def write_members(path, members, compression=zipfile.ZIP_STORED, comment=b""):
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.comment = comment
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=True)
+    return buffer.getvalue()
+
+
+def edited(tmp_path, model, *, metadata=None, arrays=None, drop=(), add=None):
+    """A saved model file with metadata edited in place, arrays replaced, members dropped/added."""
+    path = saved(tmp_path, model)
+    members = read_members(path)
+    if metadata is not None:
+        meta = json.loads(members["metadata.json"])
+        metadata(meta)
+        members["metadata.json"] = json.dumps(meta).encode()
+    for name, value in (arrays or {}).items():
+        members[f"{name}.npy"] = npy_bytes(value)
+    for name in drop:
+        del members[name]
+    members.update(add or {})
+    write_members(path, members)
+    return path
+
+
+def refused(path, match):
+    """load(path) raises ModelFileError naming the file and matching ``match``."""
+    with pytest.raises(ModelFileError, match=match) as raised:
+        load(path)
+    assert str(raised.value).startswith(f"cannot load '{path}': ")
+    return str(raised.value)
+
+
+# ------------------------------------------------------------------ round trips
+
+
+def assert_same_model(original, loaded, data):
+    for name in FITTED_ATTRIBUTES:
+        assert_array_equal(getattr(loaded, name), getattr(original, name))
+        assert getattr(loaded, name).strides == getattr(original, name).strides
+    assert_array_equal(loaded.predict(data), original.predict(data))
+    assert_array_equal(loaded.predict_proba(data), original.predict_proba(data))
+    assert_array_equal(loaded.score_samples(data), original.score_samples(data))
+    assert_array_equal(loaded.sample(7)[0], original.sample(7)[0])
+    assert loaded.bic(data) == original.bic(data)
+    assert loaded.aic(data) == original.aic(data)
+    assert loaded.converged_ == original.converged_
+    assert loaded.n_iter_ == original.n_iter_
+    assert loaded.lower_bound_ == original.lower_bound_
+    assert loaded.lower_bounds_ == original.lower_bounds_
+    assert loaded.n_features_in_ == original.n_features_in_
+    assert loaded.get_params() == original.get_params()
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [None, "float32"])
+def test_round_trip_is_bit_for_bit(tmp_path, covariance_type, dtype):
+    data = X if dtype is None else X.astype(np.float32)
+    model = GaussianMixture(3, covariance_type=covariance_type, dtype=dtype, random_state=0)
+    model.fit(data)
+    loaded = load(saved(tmp_path, model))
+    assert type(loaded) is GaussianMixture
+    assert_same_model(model, loaded, data)
+    assert loaded.metadata_["dtype"] == dtype
+
+
+def test_init_arrays_are_stored_as_arrays(tmp_path):
+    inits = {
+        "weights_init": [0.2, 0.3, 0.5],
+        "means_init": X[:3].tolist(),
+        "precisions_init": np.stack([np.eye(3)] * 3),
+    }
+    model = GaussianMixture(3, max_iter=5, random_state=0, **inits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X)
+    path = saved(tmp_path, model)
+    loaded = load(path)
+    for name, value in inits.items():
+        assert_array_equal(loaded.get_params()[name], np.asarray(value, dtype=np.float64))
+    assert set(read_metadata(path)["arrays"]) >= set(inits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        refit = loaded.fit(X)
+    assert_array_equal(refit.means_, model.means_)
+
+
+def test_params_that_are_not_json_are_dropped_to_their_default(tmp_path):
+    model = GaussianMixture(2, random_state=np.random.RandomState(0), tol=np.float64(1e-4)).fit(X)
+    loaded = load(saved(tmp_path, model))
+    assert loaded.metadata_["dropped_params"] == ["random_state"]
+    assert loaded.random_state is None
+    assert loaded.tol == 1e-4 and type(loaded.tol) is float
+
+
+def test_lower_bound_minus_infinity_round_trips_as_null(tmp_path):
+    model = GaussianMixture(2, max_iter=0, random_state=0).fit(X)
+    assert model.lower_bound_ == -math.inf
+    path = saved(tmp_path, model)
+    assert read_metadata(path)["training"]["lower_bound"] is None
+    assert load(path).lower_bound_ == -math.inf
+
+
+def test_dataframe_feature_names_round_trip(tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["height", "width", "depth"])
+    model = GaussianMixture(2, random_state=0).fit(frame)
+    path = saved(tmp_path, model)
+    loaded = load(path)
+    assert read_metadata(path)["feature_names"] == ["height", "width", "depth"]
+    assert_array_equal(loaded.feature_names_in_, model.feature_names_in_)
+    assert loaded.feature_names_in_.dtype == object
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "fitted without feature names" warning
+        assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
+    with pytest.raises(ValueError, match="feature names should match"):
+        loaded.predict(frame.rename(columns={"depth": "colour"}))
+
+
+def test_model_without_feature_names_has_none(tmp_path, models):
+    loaded = load(saved(tmp_path, models["full"]))
+    assert not hasattr(loaded, "feature_names_in_")
+    assert loaded.metadata_["feature_names"] is None
+
+
+def test_extra_round_trips_verbatim(tmp_path, models):
+    extra = {
+        "features": ["intensity"],
+        "plugins": ["gmmkit_image"],
+        "postprocessors": [{"name": "smooth", "sigma": 1.5, "enabled": True, "mask": None}],
+    }
+    path = saved(tmp_path, models["diag"], extra=extra)
+    assert load(path).metadata_["extra"] == extra
+    assert read_metadata(path)["extra"] == extra
+    assert read_metadata(saved(tmp_path, models["diag"], name="plain.gmm"))["extra"] == {}
+
+
+def test_read_metadata_describes_the_model(tmp_path, models):
+    path = saved(tmp_path, models["tied"])
+    meta = read_metadata(path)
+    assert meta["format"] == FORMAT_NAME == "gmmkit-model"
+    assert meta["format_version"] == FORMAT_VERSION == 1
+    assert meta["gmmkit_version"] == gmmkit.__version__
+    assert meta["model_class"] == "GaussianMixture"
+    assert (meta["covariance_type"], meta["n_components"], meta["n_features"]) == ("tied", 3, 3)
+    assert meta["params"]["random_state"] == 0
+    assert meta["arrays"]["covariances"] == {"shape": [3, 3], "dtype": "float64"}
+    assert meta["arrays"]["weights"] == {"shape": [3], "dtype": "float64"}
+    assert meta["training"]["n_iter"] == models["tied"].n_iter_
+    created = datetime.fromisoformat(meta["created"])
+    assert created.utcoffset().total_seconds() == 0
+    assert abs((datetime.now(timezone.utc) - created).total_seconds()) < 600
+    assert meta == load(path).metadata_
+
+
+def test_archive_layout_is_stored_npy_members(tmp_path, models):
+    path = saved(tmp_path, models["full"])
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    assert [info.filename for info in infos] == [
+        "metadata.json",
+        "weights.npy",
+        "means.npy",
+        "covariances.npy",
+        "precisions_cholesky.npy",
+    ]
+    assert {info.compress_type for info in infos} == {zipfile.ZIP_STORED}
+    means = np.lib.format.read_array(io.BytesIO(read_members(path)["means.npy"]))
+    assert_array_equal(means, models["full"].means_)
+
+
+def test_deflated_archives_from_other_writers_load(tmp_path, models):
+    path = saved(tmp_path, models["spherical"])
+    write_members(path, read_members(path), compression=zipfile.ZIP_DEFLATED)
+    assert_array_equal(load(path).score_samples(X), models["spherical"].score_samples(X))
+
+
+def test_save_keeps_the_given_suffix_and_replaces_atomically(tmp_path, models):
+    path = saved(tmp_path, models["full"], name="model.bin")
+    saved(tmp_path, models["diag"], name="model.bin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.bin"]
+    assert load(str(path)).covariance_type == "diag"
+
+
+# -------------------------------------------------------------- refused saves
+
+
+def test_save_refuses_an_unfitted_model(tmp_path):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        save(GaussianMixture(2), tmp_path / "model.gmm")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ({"when": {1, 2}}, "extra is not JSON-serialisable .*set"),
+        ({"sigma": float("nan")}, "extra is not JSON-serialisable .*Out of range float"),
+        ({1: "one"}, "extra changes in a JSON round trip"),
+        ({"shape": (2, 3)}, "extra changes in a JSON round trip"),
+        (["features"], "extra must be a dict of JSON values; got list"),
+    ],
+)
+def test_save_refuses_extra_that_is_not_json(tmp_path, models, extra, match):
+    with pytest.raises(ValueError, match=match):
+        save(models["full"], tmp_path / "model.gmm", extra=extra)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_refuses_a_model_whose_attributes_were_broken(tmp_path):
+    model = GaussianMixture(2, random_state=0).fit(X)
+    model.weights_ = model.weights_ * 2
+    with pytest.raises(ValueError, match=r"cannot save the model to '.*model.gmm': weights sum"):
+        save(model, tmp_path / "model.gmm")
+
+
+# ------------------------------------------------------------ refused archives
+
+
+def test_refuses_a_file_that_is_not_a_zip(tmp_path):
+    path = tmp_path / "notes.gmm"
+    path.write_text("just some notes")
+    refused(path, r"it is not a zip archive \(it starts with b'just'\)\. Pass a model file")
+
+
+def test_refuses_an_empty_file(tmp_path):
+    path = tmp_path / "empty.gmm"
+    path.write_bytes(b"")
+    refused(path, r"the file is empty \(0 bytes\)")
+
+
+def test_refuses_a_truncated_file(tmp_path, models):
+    path = saved(tmp_path, models["full"])
+    path.write_bytes(path.read_bytes()[:1000])
+    refused(path, "it is a truncated or damaged zip archive .*restore it from a backup")
+
+
+def test_refuses_a_corrupted_member(tmp_path, models):
+    path = saved(tmp_path, models["full"])
+    data = bytearray(path.read_bytes())
+    where = bytes(data).index(models["full"].weights_.tobytes())
+    data[where] ^= 0xFF
+    path.write_bytes(bytes(data))
+    refused(path, r"member 'weights.npy' is corrupted \(Bad CRC-32")
+
+
+def test_refuses_a_missing_member(tmp_path, models):
+    path = edited(tmp_path, models["full"], drop=["covariances.npy"])
+    refused(path, "the archive lacks the member 'covariances.npy'")
+
+
+def test_refuses_a_missing_metadata_member(tmp_path, models):
+    path = edited(tmp_path, models["full"], drop=["metadata.json"])
+    refused(path, "lacks the member 'metadata.json'. Pass a model file written by")
+
+
+def test_refuses_an_unknown_member(tmp_path, models):
+    path = edited(tmp_path, models["full"], add={"run.py": b"print('hello')"})
+    refused(path, "the archive holds an unexpected member 'run.py'")
+
+
+def test_refuses_an_unknown_compression_method(tmp_path, models):
+    path = saved(tmp_path, models["full"])
+    write_members(path, read_members(path), compression=zipfile.ZIP_BZIP2)
+    refused(path, r"member 'metadata.json' uses compression method 12; only stored")
+
+
+def test_refuses_a_zip_bomb_before_decompressing_it(tmp_path, models, monkeypatch):
+    path = saved(tmp_path, models["full"])
+    members = read_members(path)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            if name == "means.npy":
+                bomb = npy_bytes(np.zeros((3, 3))) + bytes(10 * 2**20)
+                archive.writestr(name, bomb, compress_type=zipfile.ZIP_DEFLATED)
+            else:
+                archive.writestr(name, data)
+    assert path.stat().st_size < 100_000
+    opened = []
+    original_open = zipfile.ZipFile.open
+
+    def recording_open(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return original_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recording_open)
+    refused(path, r"member 'means.npy' holds 104859\d\d bytes .*refused before decompressing")
+    assert opened == ["metadata.json"]
+
+
+def test_refuses_a_file_padded_beyond_its_declared_arrays(tmp_path, models):
+    path = saved(tmp_path, models["full"])
+    write_members(path, read_members(path), comment=b" " * 60_000)
+    refused(path, r"the file is \d+ bytes but its declared arrays allow at most \d+; padded")
+
+
+def test_refuses_an_oversized_metadata_member(tmp_path, models):
+    path = saved(tmp_path, models["full"])
+    members = read_members(path)
+    members["metadata.json"] += b" " * (5 * 2**20)
+    write_members(path, members, compression=zipfile.ZIP_DEFLATED)
+    refused(
+        path, r"member 'metadata.json' holds \d+ bytes .* the metadata limit allows at most 4194304"
+    )
+
+
+# ------------------------------------------------------------ refused metadata
+
+
+@pytest.mark.parametrize("text", [b"{not json", b'{"format": NaN}', b"\xff\xfe"])
+def test_refuses_metadata_that_is_not_json(tmp_path, models, text):
+    path = edited(tmp_path, models["full"], add={"metadata.json": text})
+    refused(path, r"metadata.json is not valid JSON \(")
+
+
+def test_refuses_metadata_with_missing_keys(tmp_path, models):
+    path = edited(tmp_path, models["full"], metadata=lambda m: m.pop("n_features"))
+    refused(path, r"metadata.json lacks the keys \['n_features'\]")
+
+
+def test_refuses_a_wrong_format_name(tmp_path, models):
+    path = edited(tmp_path, models["full"], metadata=lambda m: m.update(format="other-model"))
+    refused(path, "metadata.json names the format 'other-model', not 'gmmkit-model'")
+
+
+def test_refuses_a_newer_format_version_with_an_upgrade_hint(tmp_path, models):
+    path = edited(tmp_path, models["full"], metadata=lambda m: m.update(format_version=2))
+    message = (
+        rf"this file is format version 2, but this gmmkit \({gmmkit.__version__}\) reads "
+        r"format versions up to 1\. Upgrade gmmkit \(pip install --upgrade gmmkit\) to load it\."
+    )
+    refused(path, message)
+    with pytest.raises(ModelFileError, match=message):
+        read_metadata(path)
+
+
+@pytest.mark.parametrize(
+    ("version", "match"),
+    [
+        ("1", "format_version must be an integer; got '1'"),
+        (True, "format_version must be an integer; got True"),
+        (1.0, "format_version must be an integer; got 1.0"),
+        (0, r"format_version 0 does not exist \(known: \[1\]\)"),
+    ],
+)
+def test_refuses_a_format_version_that_is_not_a_known_int(tmp_path, models, version, match):
+    path = edited(tmp_path, models["full"], metadata=lambda m: m.update(format_version=version))
+    refused(path, match)
+
+
+def test_refuses_an_unknown_covariance_type(tmp_path, models):
+    path = edited(tmp_path, models["full"], metadata=lambda m: m.update(covariance_type="banana"))
+    refused(path, r"covariance_type 'banana' is not one of \['diag', 'full'")
+
+
+def test_refuses_an_unknown_model_class(tmp_path, models):
+    change = {"model_class": "BayesianGaussianMixture"}
+    path = edited(tmp_path, models["full"], metadata=lambda m: m.update(change))
+    refused(path, "model_class 'BayesianGaussianMixture' is not supported.*Upgrade gmmkit")
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"colour": "red"}, r"params has names this gmmkit does not know: \['colour'\]"),
+        ({"tol": -1}, r"params are not valid \(tol must be a number >= 0.0; got -1\.\)"),
+        ({"n_components": 4}, "params n_components is 4 but n_components is 3"),
+        ({"random_state": "seed"}, "params are not valid .*random_state='seed'"),
+    ],
+)
+def test_refuses_invalid_params(tmp_path, models, change, match):
+    path = edited(tmp_path, models["full"], metadata=lambda m: m["params"].update(change))
+    refused(path, match)
+
+
+def test_refuses_a_declared_shape_that_does_not_fit_the_model(tmp_path, models):
+    def wrong_shape(meta):
+        meta["arrays"]["means"]["shape"] = [3, 5]
+
+    path = edited(tmp_path, models["full"], metadata=wrong_shape)
+    refused(
+        path, r"array 'means' is declared with shape \[3, 5\] but a full model with 3 components"
+    )
+
+
+def test_refuses_an_array_whose_shape_differs_from_its_declaration(tmp_path, models):
+    path = edited(tmp_path, models["diag"], arrays={"means": np.zeros((3, 4))})
+    refused(path, r"'means.npy' holds a float64 array of shape \[3, 4\] but metadata.json declares")
+
+
+def test_refuses_a_declared_dtype_other_than_float(tmp_path, models):
+    def wrong_dtype(meta):
+        meta["arrays"]["weights"]["dtype"] = "int64"
+
+    path = edited(tmp_path, models["full"], metadata=wrong_dtype)
+    refused(path, "array 'weights' is declared with dtype 'int64'; only 'float64' and 'float32'")
+
+
+@pytest.mark.parametrize(
+    ("array", "shown"),
+    [
+        (np.zeros((3, 3), dtype=">f8"), ">f8"),
+        (np.zeros((3, 3), dtype=np.int64), "<i8"),
+        (np.zeros((3, 3), dtype=np.complex128), "<c16"),
+    ],
+)
+def test_refuses_array_dtypes_other_than_little_endian_float(tmp_path, models, array, shown):
+    path = edited(tmp_path, models["full"], arrays={"means": array})
+    refused(path, rf"member 'means.npy' holds an array of dtype '{shown}'; only little-endian")
+
+
+def test_refuses_an_object_array_without_reading_or_unpickling_it(tmp_path, models, monkeypatch):
+    objects = np.empty(3, dtype=object)  # weights: the first array member read
+    objects[:] = 1.0 / 3.0
+    path = edited(tmp_path, models["full"], arrays={"weights": objects})
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the data of an object array was read")
+
+    monkeypatch.setattr(np.lib.format, "read_array", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    refused(path, r"member 'weights.npy' holds an array of dtype '\|O'.*its data was not read")
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"garbage", "member 'means.npy' is not a valid .npy array"),
+        (npy_bytes(np.zeros((3, 3)))[:-8], r"member 'means.npy' is truncated \(EOF"),
+        (npy_bytes(np.zeros((3, 3))) + bytes(8), "member 'means.npy' has data after its array"),
+    ],
+)
+def test_refuses_a_damaged_npy_member(tmp_path, models, data, match):
+    path = edited(tmp_path, models["full"], add={"means.npy": data})
+    refused(path, match)
+
+
+# --------------------------------------------------------------- refused values
+
+
+def replaced(model, name, change):
+    array = np.array(getattr(model, f"{name}_"))
+    change(array)
+    return {name: array}
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_refuses_non_finite_values(tmp_path, models, value):
+    arrays = replaced(models["full"], "means", lambda a: a.__setitem__((1, 2), value))
+    refused(
+        edited(tmp_path, models["full"], arrays=arrays), "array 'means' contains NaN or infinity"
+    )
+
+
+def test_refuses_weights_that_do_not_sum_to_one(tmp_path, models):
+    path = edited(tmp_path, models["full"], arrays={"weights": [0.5, 0.5, 0.5]})
+    refused(path, r"weights sum to 1.5, not 1 \(tolerance 1e-06\)")
+
+
+def test_refuses_negative_weights(tmp_path, models):
+    path = edited(tmp_path, models["full"], arrays={"weights": [1.25, -0.25, 0.0]})
+    refused(path, r"weights has a negative value \(-0.25 for component 1\)")
+
+
+def test_refuses_a_covariance_that_is_not_positive_definite(tmp_path, models):
+    indefinite = np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    arrays = replaced(models["full"], "covariances", lambda a: a.__setitem__(1, indefinite))
+    path = edited(tmp_path, models["full"], arrays=arrays)
+    refused(path, "the covariance of component 1 is not positive definite")
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical", "full", "tied"])
+def test_refuses_a_variance_that_is_not_positive(tmp_path, models, covariance_type):
+    model = models[covariance_type]
+    index = {"diag": (1, 0), "spherical": 1, "full": (1, 0, 0), "tied": (0, 0)}[covariance_type]
+    arrays = replaced(model, "covariances", lambda a: a.__setitem__(index, -0.5))
+    label = "the tied covariance" if covariance_type == "tied" else "component 1"
+    refused(edited(tmp_path, model, arrays=arrays), rf"{label} has a variance <= 0 \(-0.5\)")
+
+
+def test_refuses_a_precision_cholesky_that_is_not_upper_triangular(tmp_path, models):
+    arrays = replaced(
+        models["full"], "precisions_cholesky", lambda a: a.__setitem__((2, 1, 0), 0.1)
+    )
+    path = edited(tmp_path, models["full"], arrays=arrays)
+    refused(path, "precisions_cholesky of component 2 is not upper triangular with a positive")
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_refuses_covariances_that_disagree_with_their_precisions(tmp_path, models, covariance_type):
+    model = models[covariance_type]
+    arrays = {"covariances": model.covariances_ * 1.01}
+    path = edited(tmp_path, model, arrays=arrays)
+    refused(path, r"covariances and precisions_cholesky disagree for .*= 0.01\d*, tolerance")
+
+
+# -------------------------------------------------------- format pinned by hand
+
+
+def write_v1_by_hand(path, covariance_type, arrays, feature_names):
+    """A format-version-1 file written with zipfile and .npy only, as the spec says."""
+    n_components, n_features = np.shape(arrays["means"])
+    metadata = {
+        "format": "gmmkit-model",
+        "format_version": 1,
+        "gmmkit_version": "0.1.0",
+        "model_class": "GaussianMixture",
+        "covariance_type": covariance_type,
+        "n_components": n_components,
+        "n_features": n_features,
+        "dtype": None,
+        "params": {"n_components": n_components, "covariance_type": covariance_type},
+        "dropped_params": [],
+        "feature_names": feature_names,
+        "arrays": {
+            name: {"shape": list(np.shape(value)), "dtype": "float64"}
+            for name, value in arrays.items()
+        },
+        "training": {
+            "converged": True,
+            "n_iter": 2,
+            "lower_bound": -1.5,
+            "lower_bounds": [-2.0, -1.5],
+        },
+        "extra": {"features": ["x"]},
+        "created": "2026-01-01T00:00:00+00:00",
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps(metadata))
+        for name, value in arrays.items():
+            archive.writestr(f"{name}.npy", npy_bytes(np.asarray(value, dtype="<f8")))
+
+
+def test_a_hand_written_version_1_spherical_file_loads(tmp_path):
+    pd = pytest.importorskip("pandas")
+    variances = np.array([0.5, 2.0])
+    arrays = {
+        "weights": [0.25, 0.75],
+        "means": [[-1.0], [2.0]],
+        "covariances": variances,
+        "precisions_cholesky": 1.0 / np.sqrt(variances),
+    }
+    path = tmp_path / "hand.gmm"
+    write_v1_by_hand(path, "spherical", arrays, ["x"])
+    model = load(path)
+    points = pd.DataFrame({"x": [-1.0, 0.0, 2.0, 5.0]})
+    densities = np.array(
+        [
+            w * stats.norm.pdf(points["x"].to_numpy(), m, np.sqrt(v))
+            for w, m, v in zip([0.25, 0.75], [-1, 2], variances)
+        ]
+    )
+    assert_allclose(model.score_samples(points), np.log(densities.sum(axis=0)), rtol=1e-12)
+    assert_array_equal(model.predict(points), densities.argmax(axis=0))
+    assert list(model.feature_names_in_) == ["x"]
+    assert (model.converged_, model.n_iter_, model.lower_bounds_) == (True, 2, [-2.0, -1.5])
+    assert model.metadata_["extra"] == {"features": ["x"]}
+
+
+def test_a_hand_written_version_1_full_file_loads(tmp_path):
+    weights = np.array([0.4, 0.6])
+    means = np.array([[0.0, 0.0], [3.0, 1.0]])
+    covariances = np.array([[[2.0, 0.5], [0.5, 1.0]], [[1.0, 0.0], [0.0, 0.5]]])
+    # the precision Cholesky factor P is upper triangular with P P' = inv(C)
+    precisions_cholesky = np.array([np.linalg.inv(np.linalg.cholesky(c)).T for c in covariances])
+    arrays = {
+        "weights": weights,
+        "means": means,
+        "covariances": covariances,
+        "precisions_cholesky": precisions_cholesky,
+    }
+    path = tmp_path / "hand.gmm"
+    write_v1_by_hand(path, "full", arrays, None)
+    model = load(path)
+    points = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 1.0]])
+    densities = np.array(
+        [
+            w * stats.multivariate_normal(m, c).pdf(points)
+            for w, m, c in zip(weights, means, covariances)
+        ]
+    )
+    assert_allclose(model.score_samples(points), np.log(densities.sum(axis=0)), rtol=1e-12)
+    assert_allclose(model.predict_proba(points), (densities / densities.sum(axis=0)).T, rtol=1e-12)
+    assert not hasattr(model, "feature_names_in_")
+
+
+def test_every_format_version_up_to_the_current_one_has_a_reader():
+    assert sorted(READERS) == list(range(1, FORMAT_VERSION + 1))
+
+
+# -------------------------------------------------------------------- no pickle
+
+
+NPY_FUNCTIONS = {"load", "read_array", "write_array", "save", "savez"}
+FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve"}
+
+
+@pytest.mark.parametrize("module", ["io.py", "_io_checks.py"])
+def test_model_file_modules_never_import_pickle(module):
+    tree = ast.parse((Path(gmmkit.__file__).parent / module).read_text())
+    imported, array_calls = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") in NPY_FUNCTIONS:
+            array_calls.append(node)
+    assert not imported & FORBIDDEN_MODULES
+    for call in array_calls:  # every .npy read or write says allow_pickle=False
+        keywords = {k.arg: getattr(k.value, "value", None) for k in call.keywords}
+        assert keywords.get("allow_pickle") is False, ast.unparse(call)
+    if module == "io.py":
+        assert {call.func.attr for call in array_calls} == {"write_array", "read_array"}
+
+
+def test_load_never_unpickles(tmp_path, models, monkeypatch):
+    path = saved(tmp_path, models["full"])
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("pickle was used")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, forbidden)
+    assert_array_equal(load(path).predict(X), models["full"].predict(X))
