@@ -199,14 +199,18 @@ def _check_params(metadata, cov_type, k, d):
     model = GaussianMixture(**params)
     for key, top_level in (("n_components", k), ("covariance_type", cov_type.name)):
         if getattr(model, key) != top_level:
-            raise Problem(f"params {key} is {getattr(model, key)!r} but {key} is {top_level!r}")
+            raise Problem(
+                f"params {key} is {getattr(model, key)!r} but the top-level {key} is {top_level!r}"
+            )
     if model.dtype != metadata["dtype"]:
-        raise Problem(f"params dtype is {model.dtype!r} but dtype is {metadata['dtype']!r}")
+        raise Problem(
+            f"params dtype is {model.dtype!r} but the top-level dtype is {metadata['dtype']!r}"
+        )
     try:
         model._check_parameters(np.zeros((1, d)))
         make_rng(model.random_state)
     except (TypeError, ValueError) as exc:
-        raise Problem(f"params are not valid ({exc})") from None
+        raise Problem(f"params are not valid ({str(exc).rstrip('.')})") from None
     return params
 
 
