@@ -1,7 +1,8 @@
 """Validation of gmmkit model files: the format's constants, readers and checks.
 
 :mod:`gmmkit.io` reads and writes the archive; this module decides whether
-what it read is a valid model.  Every check raises :class:`Problem` with a
+what it read is a valid model: size limits, metadata (one reader per format
+version) and array values.  Every check raises :class:`Problem` with a
 sentence saying what is wrong; :mod:`gmmkit.io` adds the file name and the
 fix.  docs/model-files.md lists the checks and their messages.
 """
@@ -18,6 +19,14 @@ from gmmkit.mixture import GaussianMixture, make_rng
 
 FORMAT_NAME = "gmmkit-model"
 FORMAT_VERSION = 1
+METADATA_MEMBER = "metadata.json"
+#: largest metadata.json accepted, in bytes (uncompressed)
+METADATA_MAX_BYTES = 4 * 2**20
+#: largest .npy header accepted: bytes in front of the array data
+NPY_HEADER_MAX = 4096
+#: zip bookkeeping allowed on top of the members' data, per member and per archive
+ZIP_MEMBER_OVERHEAD = 256
+ZIP_ARCHIVE_OVERHEAD = 1024
 #: accepted array dtypes: name in metadata.json -> dtype of the .npy header
 ARRAY_DTYPES = {"float64": np.dtype("<f8"), "float32": np.dtype("<f4")}
 #: allowed |sum(weights) - 1|
@@ -71,6 +80,56 @@ class Layout:
     params: dict
     feature_names: list | None
     training: dict  # fitted attribute name -> value
+
+
+# ------------------------------------------------------------- size limits
+
+
+def _compressed_limit(size):
+    """Most bytes a member of ``size`` bytes may take compressed (deflate can grow data)."""
+    return size + size // 100 + 64
+
+
+def npy_limit(shape, dtype):
+    """Most bytes a .npy member of this shape and dtype may hold (data + header)."""
+    return math.prod(shape) * dtype.itemsize + NPY_HEADER_MAX
+
+
+def check_member_size(info, limit, reason):
+    """Refuse a zip member over ``limit`` bytes from its directory entry, unread."""
+    if info.file_size > limit or info.compress_size > _compressed_limit(limit):
+        raise Problem(
+            f"member '{info.filename}' holds {info.file_size} bytes ({info.compress_size} "
+            f"compressed) but {reason} at most {limit}; it was refused before decompressing "
+            "it (a damaged file or a zip bomb)"
+        )
+
+
+def check_members(infos, layout, size):
+    """Members are exactly those declared, each and the whole file within size limits."""
+    expected = {METADATA_MEMBER} | {f"{name}.npy" for name in layout.arrays}
+    unknown = sorted(set(infos) - expected)
+    if unknown:
+        raise Problem(
+            f"the archive holds an unexpected member '{unknown[0]}'; this model file should "
+            f"hold only {sorted(expected)}"
+        )
+    missing = sorted(expected - set(infos))
+    if missing:
+        raise Problem(f"the archive lacks the member '{missing[0]}'")
+    budget = ZIP_ARCHIVE_OVERHEAD + len(infos) * ZIP_MEMBER_OVERHEAD
+    budget += infos[METADATA_MEMBER].compress_size
+    for name, (shape, dtype) in layout.arrays.items():
+        limit = npy_limit(shape, dtype)
+        check_member_size(
+            infos[f"{name}.npy"], limit, f"its declared shape {list(shape)} {dtype.name} allows"
+        )
+        budget += _compressed_limit(limit)
+    if size > budget:
+        raise Problem(
+            f"the file is {size} bytes but its declared arrays allow at most {budget}; "
+            "padded or appended data is refused"
+        )
 
 
 # ------------------------------------------------------ metadata validation

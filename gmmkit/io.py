@@ -32,12 +32,18 @@ from gmmkit._io_checks import (
     FORMAT_NAME,
     FORMAT_VERSION,
     INIT_ARRAYS,
+    METADATA_MAX_BYTES,
+    METADATA_MEMBER,
     MODEL_ARRAYS,
     NOT_A_MODEL,
+    NPY_HEADER_MAX,
     READERS,
     Problem,
+    check_member_size,
+    check_members,
     check_metadata,
     check_values,
+    npy_limit,
 )
 from gmmkit.em import MixtureParams
 from gmmkit.exceptions import ModelFileError
@@ -53,14 +59,6 @@ __all__ = [
     "save",
 ]
 
-METADATA_MEMBER = "metadata.json"
-#: largest metadata.json accepted, in bytes (uncompressed)
-METADATA_MAX_BYTES = 4 * 2**20
-#: largest .npy header accepted: bytes in front of the array data
-NPY_HEADER_MAX = 4096
-#: zip bookkeeping allowed on top of the members' data, per member and per archive
-ZIP_MEMBER_OVERHEAD = 256
-ZIP_ARCHIVE_OVERHEAD = 1024
 
 _CHANGED = "Its attributes or parameters were changed after fit; fit it again."
 
@@ -357,10 +355,10 @@ def _read_checked_metadata(archive, size):
     """(metadata dict, layout, members by name), every check short of array data."""
     infos = _member_infos(archive)
     info = infos[METADATA_MEMBER]
-    _check_member_size(info, METADATA_MAX_BYTES, "the metadata limit allows")
+    check_member_size(info, METADATA_MAX_BYTES, "the metadata limit allows")
     metadata = _parse_json(_read_member(archive, info, METADATA_MAX_BYTES))
     layout = check_metadata(metadata)
-    _check_members(infos, layout, size)
+    check_members(infos, layout, size)
     return metadata, layout, infos
 
 
@@ -388,51 +386,6 @@ def _member_infos(archive):
     if METADATA_MEMBER not in infos:
         raise Problem(f"the archive lacks the member '{METADATA_MEMBER}'", NOT_A_MODEL)
     return infos
-
-
-def _compressed_limit(size):
-    """Most bytes a member of ``size`` bytes may take compressed (deflate can grow data)."""
-    return size + size // 100 + 64
-
-
-def _npy_limit(shape, dtype):
-    return math.prod(shape) * dtype.itemsize + NPY_HEADER_MAX
-
-
-def _check_member_size(info, limit, reason):
-    if info.file_size > limit or info.compress_size > _compressed_limit(limit):
-        raise Problem(
-            f"member '{info.filename}' holds {info.file_size} bytes ({info.compress_size} "
-            f"compressed) but {reason} at most {limit}; it was refused before decompressing "
-            "it (a damaged file or a zip bomb)"
-        )
-
-
-def _check_members(infos, layout, size):
-    """Members are exactly those declared, each and the whole file within size limits."""
-    expected = {METADATA_MEMBER} | {f"{name}.npy" for name in layout.arrays}
-    unknown = sorted(set(infos) - expected)
-    if unknown:
-        raise Problem(
-            f"the archive holds an unexpected member '{unknown[0]}'; this model file should "
-            f"hold only {sorted(expected)}"
-        )
-    missing = sorted(expected - set(infos))
-    if missing:
-        raise Problem(f"the archive lacks the member '{missing[0]}'")
-    budget = ZIP_ARCHIVE_OVERHEAD + len(infos) * ZIP_MEMBER_OVERHEAD
-    budget += infos[METADATA_MEMBER].compress_size
-    for name, (shape, dtype) in layout.arrays.items():
-        limit = _npy_limit(shape, dtype)
-        _check_member_size(
-            infos[f"{name}.npy"], limit, f"its declared shape {list(shape)} {dtype.name} allows"
-        )
-        budget += _compressed_limit(limit)
-    if size > budget:
-        raise Problem(
-            f"the file is {size} bytes but its declared arrays allow at most {budget}; "
-            "padded or appended data is refused"
-        )
 
 
 def _read_member(archive, info, limit):
@@ -472,7 +425,7 @@ def _npy_header(stream, member):
 
 def _read_array(archive, info, shape, dtype):
     """One array member as float64, after checking its header against the metadata."""
-    data = _read_member(archive, info, _npy_limit(shape, dtype))
+    data = _read_member(archive, info, npy_limit(shape, dtype))
     stream = BytesIO(data)
     found_shape, _, found_dtype = _npy_header(stream, info.filename)
     if found_dtype not in ARRAY_DTYPES.values():
