@@ -3,10 +3,12 @@
 :func:`read_data` asks the ``gmmkit_read_data`` hook (plugins first, then
 the readers here) and returns a :class:`gmmkit.datasets.Dataset`.
 
-CSV: comma-separated, an optional header row (taken as a header when any
-of its fields is not a number), empty fields read as NaN. Without a column
-selection every numeric column is used and text columns (labels) are left
-out; ``columns`` picks columns by header name or 0-based index.
+CSV: comma-separated, UTF-8 (a byte-order mark is ignored), an optional
+header row (taken as a header when any of its non-empty fields is not a
+number), empty fields read as NaN. Without a column selection every numeric
+column is used and text columns (labels: the first non-empty value is not a
+number) are left out; ``columns`` picks columns by header name or 0-based
+index. Error messages give line numbers as in the file.
 .npy: a 2-D array (a 1-D array is one feature). .npz: the array called
 ``X`` or the only array, or ``file.npz:name`` for another one.
 """
@@ -122,38 +124,46 @@ def select_columns(header, columns, source):
 def read_csv(path, columns):
     """A CSV file as a Dataset (see the module docstring for the rules)."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = [row for row in csv.reader(handle) if row]
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            numbered = [(reader.line_num, row) for row in reader if row]
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFileError(f"{path}: cannot read as UTF-8 CSV ({exc})") from None
-    if not rows:
+    if not numbered:
         raise DataFileError(f"{path}: the file is empty")
-    has_header = not all(_is_number(field) for field in rows[0])
+    lines, rows = [line for line, _ in numbered], [row for _, row in numbered]
+    has_header = not all(_is_number(field) or not field.strip() for field in rows[0])
     width = len(rows[0])
     header = [h.strip() for h in rows[0]] if has_header else [f"x{j}" for j in range(width)]
     body = rows[1:] if has_header else rows
+    body_lines = lines[1:] if has_header else lines
     if not body:
         raise DataFileError(f"{path}: no data rows after the header")
-    for line, row in enumerate(body, start=2 if has_header else 1):
+    for line, row in zip(body_lines, body):
         if len(row) != width:
             raise DataFileError(
                 f"{path}: line {line} has {len(row)} fields, the first line has {width}"
             )
     if columns is None:
-        picked = [j for j in range(width) if _is_number(body[0][j]) or body[0][j].strip() == ""]
+        picked = [j for j in range(width) if _is_number(_first_value(body, j))]
         if not picked:
             raise DataFileError(f"{path}: no numeric columns; pick some with --columns")
     else:
         picked = select_columns(header, columns, str(path))
     X = np.empty((len(body), len(picked)))
     for i, j in enumerate(picked):
-        X[:, i] = _numeric_column(body, j, header[j], path, has_header)
+        X[:, i] = _numeric_column(body, j, header[j], path, body_lines)
     skipped = [header[j] for j in range(width) if j not in picked]
     description = str(path) + (f" (left out: {', '.join(skipped)})" if skipped else "")
     return Dataset(X, [header[j] for j in picked], description=description)
 
 
-def _numeric_column(body, j, name, path, has_header):
+def _first_value(body, j):
+    """The first non-empty field of column ``j`` ("0" when it has none: a NaN column)."""
+    return next((row[j] for row in body if row[j].strip()), "0")
+
+
+def _numeric_column(body, j, name, path, lines):
     values = np.empty(len(body))
     for i, row in enumerate(body):
         text = row[j].strip()
@@ -163,9 +173,8 @@ def _numeric_column(body, j, name, path, has_header):
         try:
             values[i] = float(text)
         except ValueError:
-            line = i + 2 if has_header else i + 1
             raise DataFileError(
-                f"{path}: column {name!r} holds {text!r} on line {line}, not a number; "
+                f"{path}: column {name!r} holds {text!r} on line {lines[i]}, not a number; "
                 "pick numeric columns with --columns"
             ) from None
     return values

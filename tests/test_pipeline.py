@@ -208,6 +208,24 @@ def test_csv_empty_fields_are_nan(pm, tmp_path):
     assert data[2].tolist() == [5.0, 6.0]
 
 
+def test_csv_edge_cases(pm, tmp_path):
+    # an empty field in a header-less first row does not make it a header
+    path = write(tmp_path / "t.csv", "1,,3\n4,5,6\n")
+    dataset = read_data(path)
+    assert dataset.feature_names == ["x0", "x1", "x2"]
+    np.testing.assert_array_equal(dataset.data, [[1, np.nan, 3], [4, 5, 6]])
+    # a label column whose first value is missing is still a label column
+    path = write(tmp_path / "labels.csv", "a,label\n1,\n2,x\n")
+    assert read_data(path).feature_names == ["a"]
+    # Excel's byte-order mark is not part of the first column's name
+    path = tmp_path / "bom.csv"
+    path.write_bytes("a,b\n1,2\n".encode("utf-8-sig"))
+    assert read_data(path, ["a"]).feature_names == ["a"]
+    # quoted numbers and spaces around fields
+    path = write(tmp_path / "quoted.csv", 'a, b\n"1", 2\n')
+    np.testing.assert_array_equal(read_data(path, ["b"]).data, [[2.0]])
+
+
 def test_csv_errors_name_the_place(pm, tmp_path):
     bad = write(tmp_path / "bad.csv", "a,b\n1,2\n3,oops\n")
     with pytest.raises(DataFileError) as raised:
@@ -220,6 +238,13 @@ def test_csv_errors_name_the_place(pm, tmp_path):
     ragged = write(tmp_path / "ragged.csv", "a,b\n1,2\n3\n")
     with pytest.raises(DataFileError, match=re.escape(f"{ragged}: line 3 has 1 fields, the first")):
         read_data(ragged)
+    # line numbers are the file's, blank lines included
+    blank = write(tmp_path / "blank.csv", "a,b\n\n1,2\n\n3,x\n")
+    with pytest.raises(DataFileError, match="column 'b' holds 'x' on line 5"):
+        read_data(blank)
+    blank = write(tmp_path / "blank_ragged.csv", "a,b\n1,2\n\n3\n")
+    with pytest.raises(DataFileError, match="line 4 has 1 fields"):
+        read_data(blank)
     text_only = write(tmp_path / "text.csv", "name\nx\ny\n")
     with pytest.raises(DataFileError, match="no numeric columns; pick some with --columns"):
         read_data(text_only)
