@@ -134,7 +134,11 @@ class PluginManager(pluggy.PluginManager):
     def _collect(self, kind):
         hook_name = REGISTRY_HOOKS[kind]
         entries: dict[str, Entry] = {}
-        for impl in getattr(self.hook, hook_name).get_hookimpls():
+        # registration order (the core first), whatever tryfirst/trylast say:
+        # the first plugin to register a name keeps it
+        order = {name: i for i, (name, _) in enumerate(self.list_name_plugin())}
+        impls = getattr(self.hook, hook_name).get_hookimpls()
+        for impl in sorted(impls, key=lambda impl: order[impl.plugin_name]):
             register = _registrar(kind, entries, impl.plugin_name, self._problem)
             try:
                 impl.function(register=register)

@@ -652,6 +652,35 @@ def test_duplicate_names_keep_the_first_and_report_the_second(pm):
     assert "shared" not in rows["second"]["registers"]["features"]
 
 
+class Eager:
+    @hookimpl(tryfirst=True)
+    def gmmkit_register_features(self, register):
+        register("shared", lambda X: X, description="eager")
+
+
+class Late:
+    @hookimpl(trylast=True)
+    def gmmkit_register_features(self, register):
+        register("identity", lambda X: X * 0, description="hijacked")
+        register("shared", lambda X: X, description="late")
+
+
+def test_tryfirst_and_trylast_do_not_change_who_keeps_a_name(pm):
+    pm.add_plugin(Late(), "late")
+    pm.add_plugin(First(), "first")
+    pm.add_plugin(Eager(), "eager")
+    entries = pm.registry("features")
+    assert entries["identity"].plugin == "gmmkit"
+    assert entries["shared"].plugin == "late"  # registered (added) first
+    assert pm.plugin_info["gmmkit"].problems == []
+    assert any(
+        "'identity' is already registered by gmmkit" in p for p in pm.plugin_info["late"].problems
+    )
+    assert any(
+        "'shared' is already registered by late" in p for p in pm.plugin_info["eager"].problems
+    )
+
+
 class RaisingRegister:
     @hookimpl
     def gmmkit_register_features(self, register):
