@@ -15,6 +15,7 @@ from gmmkit.exceptions import (
     DegenerateComponentWarning,
     ModelFileError,
     NotFittedError,
+    PluginWarning,
     PrecisionWarning,
 )
 from gmmkit.hookspecs import hookimpl
@@ -40,6 +41,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "PipelineResult",
+    "PluginWarning",
     "PrecisionWarning",
     "__version__",
     "get_datasets",

@@ -100,17 +100,19 @@ def build_cli(pm=None):
 
     for command in (*CORE_COMMANDS, *LISTING_COMMANDS):
         cli.add_command(command)
-    core = dict(cli.commands)
     for impl in pm.hook.gmmkit_register_commands.get_hookimpls():
+        before = dict(cli.commands)
         try:
             impl.function(cli=cli)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
             pm._problem(impl.plugin_name, f"gmmkit_register_commands raised {describe_error(exc)}")
-        for name, command in core.items():
+        for name, command in before.items():
             if cli.commands.get(name) is not command:
                 cli.commands[name] = command
-                pm._problem(impl.plugin_name, f"command {name!r} is a core command; not replaced")
-        for name in set(cli.commands) - set(core) - set(pm.command_owners):
+                owner = pm.command_owners.get(name)
+                taken = f"already belongs to plugin {owner}" if owner else "is a core command"
+                pm._problem(impl.plugin_name, f"command {name!r} {taken}; not replaced")
+        for name in set(cli.commands) - set(before):
             pm.command_owners[name] = impl.plugin_name
     return cli
 

@@ -23,6 +23,10 @@ class PrecisionWarning(UserWarning):
     """float32 was asked for but would lose accuracy here; gmmkit used float64."""
 
 
+class PluginWarning(UserWarning):
+    """A plugin misbehaved (e.g. a fit hook raised) and was skipped; gmmkit went on."""
+
+
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit``.
 

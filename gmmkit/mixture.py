@@ -185,7 +185,7 @@ class GaussianMixture(EstimatorBase):
             on_iteration=None if hooks is None else self._iteration_hook(hooks),
         )
         if hooks is not None:
-            hooks.gmmkit_fit_start(model=self, n_samples=X.shape[0], n_features=X.shape[1])
+            hooks.call("gmmkit_fit_start", model=self, n_samples=X.shape[0], n_features=X.shape[1])
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         rng = make_rng(self.random_state)
         best, n_converged = None, 0
@@ -229,13 +229,18 @@ class GaussianMixture(EstimatorBase):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         if hooks is not None:
-            hooks.gmmkit_fit_end(model=self)
+            hooks.call("gmmkit_fit_end", model=self)
         return self
 
     def _iteration_hook(self, hooks):
         def on_iteration(init, iteration, lower_bound, change):
-            hooks.gmmkit_fit_iteration(
-                model=self, init=init, iteration=iteration, lower_bound=lower_bound, change=change
+            hooks.call(
+                "gmmkit_fit_iteration",
+                model=self,
+                init=init,
+                iteration=iteration,
+                lower_bound=lower_bound,
+                change=change,
             )
 
         return on_iteration

@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -35,6 +36,7 @@ from typing import Any, Callable
 import pluggy
 
 from gmmkit import hookspecs
+from gmmkit.exceptions import PluginWarning
 
 ENTRY_POINT_GROUP = "gmmkit"
 DISABLE_ENV = "GMMKIT_DISABLE_PLUGINS"
@@ -90,6 +92,8 @@ class PluginManager(pluggy.PluginManager):
         self.plugin_info: dict[str, PluginInfo] = {}
         #: CLI command name -> the plugin that added it (filled by build_cli)
         self.command_owners: dict[str, str] = {}
+        #: plugins whose fit hooks raised once and are no longer called
+        self.skipped_fit_hooks: set[str] = set()
         self._registries: dict[str, dict[str, Entry]] = {}
 
     def add_plugin(self, plugin, name, *, source="", version=""):
@@ -139,6 +143,9 @@ class PluginManager(pluggy.PluginManager):
         order = {name: i for i, (name, _) in enumerate(self.list_name_plugin())}
         impls = getattr(self.hook, hook_name).get_hookimpls()
         for impl in sorted(impls, key=lambda impl: order[impl.plugin_name]):
+            if impl.hookwrapper or getattr(impl, "wrapper", False):
+                self._problem(impl.plugin_name, f"{hook_name} is a wrapper; skipped")
+                continue
             register = _registrar(kind, entries, impl.plugin_name, self._problem)
             try:
                 impl.function(register=register)
@@ -152,10 +159,35 @@ class PluginManager(pluggy.PluginManager):
             info.problems.append(message)
 
     def fit_hooks(self):
-        """pluggy's hook relay if any plugin implements a fit hook, else None."""
+        """A :class:`FitHooks` if any plugin implements a fit hook, else None."""
         if any(getattr(self.hook, name).get_hookimpls() for name in FIT_HOOKS):
-            return self.hook
+            return FitHooks(self)
         return None
+
+
+class FitHooks:
+    """Calls the fit life-cycle hooks, each plugin's implementation on its own.
+
+    A plugin whose fit hook raises is reported (a :class:`PluginWarning`
+    and a problem in ``gmmkit plugins``) and its fit hooks are skipped from
+    then on; the fit itself goes on.
+    """
+
+    def __init__(self, pm):
+        self.pm = pm
+
+    def call(self, hook_name, **kwargs):
+        """Call hook ``hook_name`` of every plugin that implements it with ``kwargs``."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            if impl.plugin_name in self.pm.skipped_fit_hooks:
+                continue
+            try:
+                impl.function(*[kwargs[name] for name in impl.argnames])
+            except Exception as exc:  # noqa: BLE001 - logging must not break a fit
+                self.pm.skipped_fit_hooks.add(impl.plugin_name)
+                message = f"{hook_name} raised {describe_error(exc)}; its fit hooks are skipped"
+                self.pm._problem(impl.plugin_name, message)
+                warnings.warn(f"plugin {impl.plugin_name}: {message}", PluginWarning, stacklevel=4)
 
 
 def _registrar(kind, entries, plugin_name, report):
@@ -196,17 +228,15 @@ def describe_error(exc):
 
 
 def missing_requirements(plugin):
-    """Names in ``plugin.requires`` that cannot be imported (checked without importing)."""
+    """Names in ``plugin.requires`` that cannot be imported.
+
+    Top-level names are checked without importing them; a dotted name
+    imports its parent package.
+    """
     requires = getattr(plugin, "requires", ())
-    missing = []
-    for module in (requires,) if isinstance(requires, str) else requires:
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(module)
-    return missing
+    if isinstance(requires, str):  # a single module name, not its letters
+        requires = (requires,)
+    return [module for module in requires if not _importable(module)]
 
 
 def unknown_hooks(pm):
@@ -216,6 +246,26 @@ def unknown_hooks(pm):
 
 def plugins_of(pm, hook_name):
     return [impl.plugin for impl in getattr(pm.hook, hook_name).get_hookimpls()]
+
+
+def import_failure(name, exc):
+    """The status of a plugin whose import raised ``exc`` (an ImportError).
+
+    A module that is not installed makes the plugin unavailable; an import
+    that fails for another reason (a bad name inside an installed package)
+    is a bug in the plugin: failed.
+    """
+    module = (getattr(exc, "name", None) or "").split(".")[0]
+    if module and module != name.split(".")[0] and not _importable(module):
+        return PluginInfo(name, "unavailable", f"needs {module}: {describe_error(exc)}")
+    return PluginInfo(name, "failed", describe_error(exc))
+
+
+def _importable(module):
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def parse_names(value):
@@ -248,8 +298,7 @@ def load_entry_points(pm, environ=None):
             try:
                 plugin = entry_point.load()
             except ImportError as exc:
-                info = PluginInfo(name, "unavailable", f"cannot import: {describe_error(exc)}")
-                pm.plugin_info[name] = info
+                pm.plugin_info[name] = import_failure(name, exc)
             except Exception as exc:  # noqa: BLE001
                 pm.plugin_info[name] = PluginInfo(name, "failed", describe_error(exc))
             else:

@@ -214,6 +214,25 @@ def test_plugin_commands_cannot_replace_core_commands_and_errors_are_reported(pm
     assert rows["grumpy"]["status"] == "loaded"
 
 
+def test_a_plugin_cannot_replace_another_plugins_command(pm):
+    pm.add_plugin(GreetPlugin(), "greeter")
+
+    class SecondGreeter:
+        @hookimpl
+        def gmmkit_register_commands(self, cli):
+            @cli.command("greet")
+            def other_greet():
+                click.echo("the second greet")
+
+    pm.add_plugin(SecondGreeter(), "copycat")
+    cli = build_cli(pm)
+    assert CliRunner().invoke(cli, ["greet", "you"]).stdout.startswith("hello you\n")
+    rows = plugins_json(pm)
+    assert rows["greeter"]["registers"]["commands"] == ["greet"]
+    assert rows["copycat"]["registers"]["commands"] == []
+    assert "command 'greet' already belongs to plugin greeter; not replaced" in rows["copycat"]["problems"]
+
+
 class TinyDataPlugin:
     def __init__(self):
         self.loads = 0
@@ -548,6 +567,46 @@ def test_fit_hooks_cost_nothing_when_no_plugin_implements_them(pm, monkeypatch):
     assert captured[0].on_iteration is not None
 
 
+class WrapperRegister:
+    @hookimpl(hookwrapper=True)
+    def gmmkit_register_features(self, register):
+        register("never", lambda X: X)
+        yield
+
+
+def test_a_wrapper_register_hook_is_reported_not_called(pm):
+    pm.add_plugin(WrapperRegister(), "wrapping")
+    assert "never" not in pm.registry("features")
+    assert pm.plugin_info["wrapping"].problems == [
+        "gmmkit_register_features is a wrapper; skipped"
+    ]
+
+
+class RaisingStart:
+    @hookimpl
+    def gmmkit_fit_start(self, model, n_samples, n_features):
+        raise RuntimeError("progress bar broke")
+
+    @hookimpl
+    def gmmkit_fit_end(self, model):
+        raise AssertionError("skipped after the first failure")
+
+
+def test_a_fit_hook_that_raises_is_skipped_with_a_warning_and_the_fit_goes_on(pm):
+    X = make_mixture(n_samples=300, n_features=2, n_components=2)[0]
+    end_only = EndOnly()
+    pm.add_plugin(RaisingStart(), "broken")
+    pm.add_plugin(end_only, "endonly")
+    with use_plugin_manager(pm):
+        with pytest.warns(gmmkit.PluginWarning, match="plugin broken: gmmkit_fit_start raised "
+                          "RuntimeError: progress bar broke; its fit hooks are skipped"):
+            model = GaussianMixture(2, random_state=0).fit(X)
+        again = GaussianMixture(2, random_state=0).fit(X)  # no warning, no AssertionError
+    assert end_only.models == [model, again]
+    np.testing.assert_array_equal(model.means_, GaussianMixture(2, random_state=0).fit(X).means_)
+    assert any("progress bar broke" in p for p in pm.plugin_info["broken"].problems)
+
+
 # ------------------------------------------------------- hook reference
 
 
@@ -862,6 +921,13 @@ def test_third_party_plugin_through_a_real_entry_point(site):
         f"import {MISSING}\n",
         entry="needsmissing",
     )
+    install_distribution(
+        site,
+        "gmmkit_typo_demo",
+        "gmmkit_typo_demo",
+        "from gmmkit import no_such_name\n",
+        entry="typo",
+    )
     points = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="gmmkit")}
     assert points["thirdparty"] == "gmmkit_thirdparty_demo"
 
@@ -872,7 +938,10 @@ def test_third_party_plugin_through_a_real_entry_point(site):
     assert (broken.status, broken.detail) == ("failed", "RuntimeError: this plugin is broken")
     assert broken.version == "2.0"
     needs = pm.plugin_info["needsmissing"]
-    assert needs.status == "unavailable" and MISSING in needs.detail
+    assert needs.status == "unavailable" and needs.detail.startswith(f"needs {MISSING}: ")
+    # an ImportError from an installed package is a bug in the plugin, not a missing extra
+    typo = pm.plugin_info["typo"]
+    assert typo.status == "failed" and "no_such_name" in typo.detail
     for name in BUILTIN_PLUGINS:  # the others still load
         assert pm.plugin_info[name].status == "loaded"
 
