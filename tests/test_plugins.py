@@ -230,7 +230,8 @@ def test_a_plugin_cannot_replace_another_plugins_command(pm):
     rows = plugins_json(pm)
     assert rows["greeter"]["registers"]["commands"] == ["greet"]
     assert rows["copycat"]["registers"]["commands"] == []
-    assert "command 'greet' already belongs to plugin greeter; not replaced" in rows["copycat"]["problems"]
+    problem = "command 'greet' already belongs to plugin greeter; not replaced"
+    assert problem in rows["copycat"]["problems"]
 
 
 class TinyDataPlugin:
