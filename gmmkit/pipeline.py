@@ -123,7 +123,7 @@ def run_pipeline(data, *, features=("identity",), model=None, postprocessors=(),
     PipelineResult
     """
     from gmmkit.mixture import GaussianMixture
-    from gmmkit.plugins import get_plugin_manager, lookup
+    from gmmkit.plugins import lookup
 
     if isinstance(postprocessors, str):
         postprocessors = [postprocessors]
@@ -137,12 +137,17 @@ def run_pipeline(data, *, features=("identity",), model=None, postprocessors=(),
         name, options = _split_step(step)
         postprocess = lookup("postprocessors", name)
         outputs[name] = postprocess(model, X, responsibilities, data=data, **options)
-    pm = get_plugin_manager()
     steps = {
-        kind: {
-            _split_step(step)[0]: pm.registry(kind)[_split_step(step)[0]].plugin
-            for step in ([steps] if isinstance(steps, str) else steps)
-        }
-        for kind, steps in (("features", features), ("postprocessors", postprocessors))
+        "features": _plugins_of("features", features),
+        "postprocessors": _plugins_of("postprocessors", postprocessors),
     }
     return PipelineResult(X, names, model, responsibilities, outputs, steps)
+
+
+def _plugins_of(kind, steps):
+    """``{step name: the plugin that registered it}`` for a list of steps."""
+    from gmmkit.plugins import get_plugin_manager
+
+    registry = get_plugin_manager().registry(kind)
+    names = [_split_step(step)[0] for step in ([steps] if isinstance(steps, str) else steps)]
+    return {name: registry[name].plugin for name in names}
