@@ -80,7 +80,10 @@ def save(model, path, *, extra=None):
         left half-written.
     extra : dict, optional
         JSON-serialisable data stored verbatim under ``"extra"`` in the
-        metadata (for instance the features and plugins of a pipeline).
+        metadata. A model fitted by :func:`gmmkit.run_pipeline` also stores
+        its ``pipeline_`` (the feature extractors and post-processors used,
+        with the plugin of each) as ``extra["pipeline"]``, and ``load``
+        gives it back as ``pipeline_``.
 
     Raises
     ------
@@ -94,6 +97,8 @@ def save(model, path, *, extra=None):
         raise TypeError(f"save() writes gmmkit.GaussianMixture models; got {type(model).__name__}.")
     model._check_fitted()
     extra = _check_extra(extra)
+    if getattr(model, "pipeline_", None) is not None and "pipeline" not in extra:
+        extra = {**extra, "pipeline": _check_extra(model.pipeline_)}
     name = os.fsdecode(path)
     try:
         arrays = _model_arrays(model)
@@ -459,5 +464,7 @@ def _build_model(metadata, layout, arrays):
     model.n_features_in_ = layout.n_features
     if layout.feature_names is not None:
         model.feature_names_in_ = np.asarray(layout.feature_names, dtype=object)
+    if isinstance(metadata["extra"].get("pipeline"), dict):
+        model.pipeline_ = metadata["extra"]["pipeline"]
     model.metadata_ = metadata
     return model

@@ -32,8 +32,10 @@ class PipelineResult:
     outputs : dict
         Post-processor name -> its result.
     steps : dict
-        The names used, with the plugin that registered each: pass it as
-        ``gmmkit.save(model, path, extra=result.steps)`` to record them.
+        ``{"features": {name: plugin}, "postprocessors": {name: plugin}}``:
+        the names used and the plugin that registered each. When the
+        pipeline fits the model, it is also set as ``model.pipeline_``, which
+        ``gmmkit.save`` records in the model file.
     """
 
     features: np.ndarray
@@ -141,6 +143,8 @@ def run_pipeline(data, *, features=("identity",), model=None, postprocessors=(),
         "features": _plugins_of("features", features),
         "postprocessors": _plugins_of("postprocessors", postprocessors),
     }
+    if fit:
+        model.pipeline_ = steps  # recorded in model files by gmmkit.save
     return PipelineResult(X, names, model, responsibilities, outputs, steps)
 
 

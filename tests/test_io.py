@@ -195,6 +195,22 @@ def test_extra_round_trips_verbatim(tmp_path, models):
     assert read_metadata(saved(tmp_path, models["diag"], name="plain.gmm"))["extra"] == {}
 
 
+def test_a_pipeline_model_records_its_steps_and_plugins(tmp_path):
+    X = np.random.default_rng(0).normal(size=(200, 2)) * [1.0, 50.0]
+    result = gmmkit.run_pipeline(
+        X, features=["standardize"], model=GaussianMixture(2, random_state=0),
+        postprocessors=["labels"],
+    )
+    expected = {"features": {"standardize": "gmmkit"}, "postprocessors": {"labels": "gmmkit"}}
+    assert result.model.pipeline_ == expected
+    save(result.model, tmp_path / "p.gmm", extra={"note": "kept"})
+    assert read_metadata(tmp_path / "p.gmm")["extra"] == {"note": "kept", "pipeline": expected}
+    loaded = load(tmp_path / "p.gmm")
+    assert loaded.pipeline_ == expected
+    applied = gmmkit.run_pipeline(X, features=["standardize"], model=loaded, fit=False)
+    assert_array_equal(applied.responsibilities, result.responsibilities)
+
+
 def test_read_metadata_describes_the_model(tmp_path, models):
     path = saved(tmp_path, models["tied"])
     meta = read_metadata(path)
