@@ -150,3 +150,32 @@ def inner_products(A, B):
     for start in range(block, n, block):
         total += A[:, start : start + block] @ B[:, start : start + block].T
     return total
+
+
+def conditional_blocks(covariances, observed, missing):
+    """How the ``missing`` features of each Gaussian depend on the ``observed`` ones.
+
+    For x ~ N(mu, Sigma) split into observed o and missing m,
+    x_m | x_o ~ N(mu_m + B (x_o - mu_o), C) with B = Sigma_mo Sigma_oo^-1 and
+    C = Sigma_mm - B Sigma_om.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (K, D, D)
+    observed, missing : ndarray of int
+        Disjoint feature indices.
+
+    Returns
+    -------
+    B : ndarray of shape (K, len(missing), len(observed))
+    C : ndarray of shape (K, len(missing), len(missing))
+    """
+    s_oo = covariances[:, observed][:, :, observed]
+    s_om = covariances[:, observed][:, :, missing]
+    s_mm = covariances[:, missing][:, :, missing]
+    if len(observed) == 0:
+        return np.zeros((len(covariances), len(missing), 0)), s_mm.copy()
+    B = np.linalg.solve(s_oo, s_om).transpose(0, 2, 1)
+    C = s_mm - B @ s_om
+    C = 0.5 * (C + C.transpose(0, 2, 1))  # exactly symmetric
+    return B, C

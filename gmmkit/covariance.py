@@ -180,6 +180,20 @@ class CovarianceType:
         """Set component ``target``'s covariance to ``source_covariances[source]``."""
         covariances[target] = source_covariances[source]
 
+    def dense(self, covariances, n_components, n_features):
+        """Every component's covariance as a dense matrix: (K, D, D)."""
+        return np.stack(
+            [self.component_covariance(covariances, k, n_features) for k in range(n_components)]
+        )
+
+    def select(self, covariances, index):
+        """Covariances of the marginal on features ``index``, in this type's layout."""
+        raise NotImplementedError
+
+    def from_dense(self, dense):
+        """This type's layout from dense (K, D, D) covariances it can represent exactly."""
+        raise NotImplementedError
+
 
 class LinearDesignType(CovarianceType):
     """A type whose log densities are linear in the design [second-order rows; X; 1].
@@ -286,6 +300,15 @@ class FullCovariance(LinearDesignType):
     def component_covariance(self, covariances, k, n_features):
         return covariances[k]
 
+    def dense(self, covariances, n_components, n_features):
+        return covariances
+
+    def select(self, covariances, index):
+        return covariances[:, index][:, :, index]
+
+    def from_dense(self, dense):
+        return dense
+
 
 class TiedCovariance(CovarianceType):
     """All components share one full covariance matrix."""
@@ -359,6 +382,12 @@ class TiedCovariance(CovarianceType):
 
     def copy_component(self, covariances, target, source_covariances, source):
         """Tied components share one covariance: nothing to copy."""
+
+    def select(self, covariances, index):
+        return covariances[index][:, index]
+
+    def from_dense(self, dense):
+        return dense[0]
 
 
 class DiagCovariance(LinearDesignType):
@@ -438,6 +467,12 @@ class DiagCovariance(LinearDesignType):
     def component_covariance(self, covariances, k, n_features):
         return np.diag(covariances[k])
 
+    def select(self, covariances, index):
+        return covariances[:, index]
+
+    def from_dense(self, dense):
+        return np.diagonal(dense, axis1=1, axis2=2).copy()
+
 
 class SphericalCovariance(DiagCovariance):
     """Each component has a single variance shared by all features."""
@@ -461,6 +496,12 @@ class SphericalCovariance(DiagCovariance):
 
     def component_covariance(self, covariances, k, n_features):
         return covariances[k] * np.eye(n_features)
+
+    def select(self, covariances, index):
+        return covariances
+
+    def from_dense(self, dense):
+        return np.diagonal(dense, axis1=1, axis2=2).mean(axis=1)
 
 
 COVARIANCE_TYPES = {
