@@ -231,11 +231,13 @@ def scan_rows(X, sample_weight, chunk_size=65536):
         total += column_sums
         weight_sum += chunk.shape[0] if w is None else float(w.sum())
     if bad_rows:
-        what = "NaN" if has_nan else "infinity"
+        if has_nan:
+            fix = "pass missing='em' to treat NaN as missing values, or drop those rows"
+        else:
+            fix = "infinity is not a missing value: drop or clip those rows"
         raise ValueError(
-            f"X contains {what} in {plural(bad_rows, 'row')} (first: row {first_bad}); "
-            "gmmkit does not fit missing values yet: drop or impute those rows "
-            "(e.g. X[np.isfinite(X).all(axis=1)])."
+            f"X contains {'NaN' if has_nan else 'infinity'} in {plural(bad_rows, 'row')} "
+            f"(first: row {first_bad}); {fix} (e.g. X[np.isfinite(X).all(axis=1)])."
         )
     if weight_sum <= 0:
         return np.zeros(n_features)

@@ -102,11 +102,19 @@ class ChunkedData:
     X : ndarray of shape (n_samples, n_features)
         Any array supporting row slicing (ndarray, memmap); never copied whole.
     sample_weight : ndarray of shape (n_samples,) or None
-    center : ndarray of shape (n_features,)
-        Reference point subtracted from every chunk.
+    center : ndarray of shape (n_served_features,)
+        Reference point subtracted from every chunk (in the served features).
     dtype : numpy dtype
         Working dtype of the E-step (float32 or float64).
     chunk_size : int
+    row_index : ndarray of int or None
+        Serve only these rows of X (a missingness pattern's rows); chunks
+        then hold row indices instead of slices. None serves every row.
+    columns : ndarray of int or None
+        Serve only these features (a pattern's observed ones); None: all.
+    fill_missing : bool
+        Replace NaN by the centre (0 after centring): the mean-imputed data
+        that initialisers of ``missing="em"`` fits start from.
     """
 
     X: np.ndarray
@@ -114,24 +122,38 @@ class ChunkedData:
     center: np.ndarray
     dtype: np.dtype
     chunk_size: int
+    row_index: np.ndarray | None = None
+    columns: np.ndarray | None = None
+    fill_missing: bool = False
     slices: list = field(init=False)
 
     def __post_init__(self):
-        n = self.X.shape[0]
         # subtract in X's own float type (float32 data stay float32)
         if self.X.dtype.kind == "f":
             self._center_in_x = self.center.astype(self.X.dtype)
         else:
             self._center_in_x = self.center
-        self.slices = [slice(s, min(s + self.chunk_size, n)) for s in range(0, n, self.chunk_size)]
+        n, size = self.n_samples, self.chunk_size
+        if self.row_index is None:
+            self.slices = [slice(s, min(s + size, n)) for s in range(0, n, size)]
+        else:
+            self.slices = [self.row_index[s : s + size] for s in range(0, n, size)]
 
     @property
     def n_samples(self):
-        return self.X.shape[0]
+        return self.X.shape[0] if self.row_index is None else len(self.row_index)
 
     @property
     def n_features(self):
-        return self.X.shape[1]
+        return self.X.shape[1] if self.columns is None else len(self.columns)
+
+    def with_dtype(self, dtype):
+        """The same data served in another working dtype."""
+        return replace(self, dtype=np.dtype(dtype))
+
+    def e_step(self, cov_type, params, runner):
+        """Summed Stats of every row under ``params``."""
+        return e_step(self, cov_type, params, runner)
 
     def rows(self, rows, workspace=None):
         """Centred chunk in the working dtype, transposed: (D, n).
@@ -141,8 +163,12 @@ class ChunkedData:
         their digits in float32 work).
         """
         block = self.X[rows]
+        if self.columns is not None:
+            block = block[:, self.columns]
         out = scratch(workspace, "rows", block.shape[::-1], self.dtype)
         np.subtract(block.T, self._center_in_x[:, None], out=out, casting="unsafe")
+        if self.fill_missing:
+            np.nan_to_num(out, copy=False, nan=0.0)
         return out
 
     def weights(self, rows):
@@ -387,7 +413,7 @@ def guard_float32(data, cov_type, params):
         PrecisionWarning,
         stacklevel=4,
     )
-    return replace(data, dtype=np.dtype(np.float64))
+    return data.with_dtype(np.float64)
 
 
 def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, init_index=0):
@@ -411,7 +437,7 @@ def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, ini
     for n_iter in range(1, settings.max_iter + 1):
         previous_bound = lower_bound
         data = guard_float32(data, cov_type, params)
-        stats = e_step(data, cov_type, params, runner)
+        stats = data.e_step(cov_type, params, runner)
         lower_bound = stats.loglik / stats.weight
         lower_bounds.append(lower_bound)
         params, n_reseeded = params_from_stats(

@@ -36,6 +36,7 @@ from gmmkit.em import (
 )
 from gmmkit.exceptions import ConvergenceWarning, NotFittedError, compatible
 from gmmkit.init import INIT_METHODS, initial_stats
+from gmmkit.missing import MISSING_OPTIONS, MissingData, make_missing_data
 from gmmkit.plugins import fit_hooks as plugin_fit_hooks
 from gmmkit.plugins import get_initializers
 
@@ -95,6 +96,12 @@ class GaussianMixture(EstimatorBase):
         Working precision of the E-step; None follows X (float32 stays
         float32, everything else is float64).  Sums across chunks and the
         M-step are always float64.
+    missing : {"error", "em"}, default="error"
+        What NaN in X means. "error" refuses it with a clear message; "em"
+        treats NaN as missing values: ``fit`` runs exact EM that
+        marginalises them (docs/missing-values.md) and ``predict``,
+        ``predict_proba`` and ``score_samples`` use each row's observed
+        features (the marginal densities). Infinity is always refused.
 
     Attributes
     ----------
@@ -133,6 +140,7 @@ class GaussianMixture(EstimatorBase):
         verbose_interval=10,
         chunk_size=None,
         dtype=None,
+        missing="error",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -150,6 +158,7 @@ class GaussianMixture(EstimatorBase):
         self.verbose_interval = verbose_interval
         self.chunk_size = chunk_size
         self.dtype = dtype
+        self.missing = missing
 
     # ------------------------------------------------------------------ fit
 
@@ -192,7 +201,9 @@ class GaussianMixture(EstimatorBase):
         with ChunkRunner() as runner:
             for init in range(self.n_init if do_init else 1):
                 if do_init:
-                    params = self._initial_params(data, cov_type, rng, runner, initial)
+                    params = self._initial_params(
+                        getattr(data, "filled", data), cov_type, rng, runner, initial
+                    )
                     start_bound = -np.inf
                 else:
                     params, start_bound = self._get_params_object(), self.lower_bound_
@@ -359,24 +370,40 @@ class GaussianMixture(EstimatorBase):
         rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
         return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
-    def _chunked(self, X, weights):
-        """X served in chunks, centred on its (weighted) mean; checks it is finite."""
-        dtype = self._resolve_dtype(X)
-        return ChunkedData(
-            X, weights, scan_rows(X, weights), dtype, self._chunk_rows(X.shape[1], dtype)
-        )
+    def _chunked(self, X, weights, fallback_center=None):
+        """X served in chunks, centred on its (weighted) mean; checks it is finite.
 
-    def _map_log_prob(self, X, reduce):
-        """Validate X, then ``reduce`` each chunk's weighted log densities."""
+        With ``missing="em"`` and NaN in X: a MissingData served pattern by
+        pattern; ``fallback_center`` centres features that have no value.
+        """
+        dtype = self._resolve_dtype(X)
+        chunk_rows = self._chunk_rows(X.shape[1], dtype)
+        if self.missing == "em":
+            data = make_missing_data(
+                X, weights, dtype, chunk_rows, fallback_center=fallback_center
+            )
+            if data is not None:
+                return data
+        return ChunkedData(X, weights, scan_rows(X, weights), dtype, chunk_rows)
+
+    def _validated(self, X):
+        """X checked against the fitted model (names, shape, dtype): ndarray."""
         self._check_fitted()
         check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
         X = check_array(X)
         check_n_features(X, self.n_features_in_, type(self).__name__)
-        data = self._chunked(X, None)
+        return X
+
+    def _map_log_prob(self, X, reduce):
+        """Validate X, then ``reduce`` each chunk's weighted log densities."""
+        X = self._validated(X)
+        data = self._chunked(X, None, fallback_center=self.weights_ @ self.means_)
         cov_type = get_covariance_type(self.covariance_type)
         params = self._get_params_object()
         data = guard_float32(data, cov_type, params)
         with ChunkRunner() as runner:
+            if isinstance(data, MissingData):
+                return [data.map_log_prob(cov_type, params, runner, reduce)]
             return score_chunks(data, cov_type, params, runner, reduce)
 
     def _total_log_likelihood(self, X, sample_weight):
@@ -433,6 +460,11 @@ class GaussianMixture(EstimatorBase):
         _check_number("reg_covar", self.reg_covar, 0.0)
         if self.chunk_size is not None:
             _check_int("chunk_size", self.chunk_size, 1)
+        if self.missing not in MISSING_OPTIONS:
+            raise ValueError(
+                f"missing={self.missing!r} is not supported; use 'error' (NaN is refused) "
+                "or 'em' (NaN are missing values, fitted by EM)."
+            )
         if self.init_params not in INIT_METHODS:
             plugin_initializers = get_initializers()
             if self.init_params not in plugin_initializers:

@@ -15,8 +15,10 @@ def X():
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        (np.nan, r"X contains NaN.*in 2 rows \(first: row 3\).*drop or impute"),
-        (np.inf, r"X contains infinity.*in 2 rows \(first: row 3\)"),
+        (np.nan, r"X contains NaN in 2 rows \(first: row 3\); pass missing='em' to treat "
+         "NaN as missing values, or drop those rows"),
+        (np.inf, r"X contains infinity in 2 rows \(first: row 3\); infinity is not a missing "
+         "value: drop or clip those rows"),
     ],
 )
 def test_non_finite_values(X, bad, message):
@@ -27,6 +29,15 @@ def test_non_finite_values(X, bad, message):
     model = GaussianMixture(2).fit(make_mixture(n_samples=60)[0])
     with pytest.raises(ValueError, match=message):
         model.predict(X)
+
+
+def test_infinity_is_refused_even_with_missing_em(X):
+    X = X.copy()
+    X[5, 0] = np.inf
+    X[6, 1] = np.nan
+    message = r"X contains infinity in 1 row \(first: row 5\); infinity is not a missing value"
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture(2, missing="em").fit(X)
 
 
 def test_non_numeric_column():

@@ -1,0 +1,426 @@
+"""Missing values: exact EM that marginalises NaN features (``missing="em"``).
+
+Rows are grouped by missingness pattern. Under a pattern with observed
+features o and missing m, component k's marginal on o is
+N(mu_o, Sigma_oo), and the missing part given the observed part is
+N(mu_m + B (x_o - mu_o), C) with B = Sigma_mo Sigma_oo^-1 and
+C = Sigma_mm - B Sigma_om (:func:`gmmkit._linalg.conditional_blocks`).
+
+E-step of a pattern: the engine's ordinary chunked E-step on the observed
+columns under the marginal parameters, giving the responsibilities, the
+observed-data log-likelihood and the observed moments
+n_k, sum r x_o, sum r x_o x_o'. The moments of the completed data follow
+in closed form from those per component (no pass over the rows again):
+
+    sum r x_m      = n_k mu_m + B (sum r x_o - n_k mu_o)
+    sum r x_m x_o' = mu_m (sum r x_o)' + B (sum r x_o x_o' - mu_o (sum r x_o)')
+    sum r x_m x_m' = n_k (C + a a') + a (B sum r x_o)' + (B sum r x_o) a'
+                     + B (sum r x_o x_o') B',        a = mu_m - B mu_o
+
+so the M-step gets the exact conditional expectations of x and x x'. The
+cost per pattern is one E-step over its rows plus K small matrix products,
+close to the complete-data fit when few patterns occur. Full and tied
+models run the pattern E-step with full per-component covariances, diag
+and spherical ones with diagonal ones (their B is 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from gmmkit._linalg import conditional_blocks, triu_pairs, unpack_symmetric
+from gmmkit._validation import plural
+from gmmkit.covariance import get_covariance_type
+from gmmkit.em import ChunkedData, MixtureParams, Stats, map_chunks, sum_stats
+
+MISSING_OPTIONS = ("error", "em")
+
+_FULL = get_covariance_type("full")
+_DIAG = get_covariance_type("diag")
+
+
+@dataclass
+class Pattern:
+    """The rows that miss the same features.
+
+    Attributes
+    ----------
+    observed, missing : ndarray of int
+        Feature indices.
+    data : ChunkedData
+        The pattern's rows, observed columns only, centred.
+    """
+
+    observed: np.ndarray
+    missing: np.ndarray
+    data: ChunkedData
+
+    @property
+    def rows(self):
+        return self.data.row_index
+
+
+def scan_missing(X, sample_weight, chunk_size=65536):
+    """One pass over X: the mean of the observed values and each row's pattern.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    center : ndarray of shape (n_features,)
+        Per feature, the (weighted) mean of its observed values (NaN for a
+        feature that has none).
+    pattern_of_row : ndarray of shape (n_samples,), int
+    masks : ndarray of shape (n_patterns, n_features), bool
+        True where a pattern misses the feature.
+
+    Raises
+    ------
+    ValueError
+        If X contains infinity.
+    """
+    n_samples, n_features = X.shape
+    sums, counts = np.zeros(n_features), np.zeros(n_features)
+    pattern_of_row = np.empty(n_samples, dtype=np.intp)
+    known = {}
+    for start in range(0, n_samples, chunk_size):
+        chunk = np.asarray(X[start : start + chunk_size], dtype=np.float64)
+        w = None if sample_weight is None else sample_weight[start : start + chunk_size]
+        _check_no_infinity(chunk, start)
+        missing = np.isnan(chunk)
+        observed_weight = (~missing).astype(np.float64)
+        if w is not None:
+            observed_weight *= w[:, None]
+        sums += np.einsum("nd,nd->d", np.where(missing, 0.0, chunk), observed_weight)
+        counts += observed_weight.sum(axis=0)
+        keys = np.packbits(missing, axis=1)
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        ids = [known.setdefault(key.tobytes(), len(known)) for key in unique]
+        pattern_of_row[start : start + len(chunk)] = np.asarray(ids)[inverse.ravel()]
+    masks = np.array(
+        [np.unpackbits(np.frombuffer(key, np.uint8))[:n_features] for key in known], dtype=bool
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        center = sums / counts
+    return center, pattern_of_row, masks.reshape(len(known), n_features)
+
+
+def _check_no_infinity(chunk, start):
+    infinite = np.isinf(chunk).any(axis=1)
+    if infinite.any():
+        rows = np.flatnonzero(infinite)
+        raise ValueError(
+            f"X contains infinity in {plural(rows.size, 'row')} (first: row {start + rows[0]}); "
+            "infinity is not a missing value: drop or clip those rows "
+            "(e.g. X[~np.isinf(X).any(axis=1)])."
+        )
+
+
+def group_patterns(X, sample_weight, center, pattern_of_row, masks, dtype, chunk_size):
+    """One :class:`Pattern` per missingness pattern, in order of first appearance."""
+    order = np.argsort(pattern_of_row, kind="stable")
+    bounds = np.cumsum(np.bincount(pattern_of_row, minlength=len(masks)))[:-1]
+    patterns = []
+    features = np.arange(X.shape[1])
+    for mask, rows in zip(masks, np.split(order, bounds)):
+        observed = features[~mask]
+        data = ChunkedData(
+            X, sample_weight, center[observed], dtype, chunk_size, row_index=rows,
+            columns=None if observed.size == X.shape[1] else observed,
+        )
+        patterns.append(Pattern(observed, features[mask], data))
+    return patterns
+
+
+@dataclass
+class MissingData:
+    """Data with NaN entries, served pattern by pattern (duck-types ChunkedData in EM).
+
+    Attributes
+    ----------
+    filled : ChunkedData
+        Every row with NaN replaced by the feature mean: what initialisers see.
+    patterns : list of Pattern
+    """
+
+    filled: ChunkedData
+    patterns: list
+
+    @property
+    def center(self):
+        return self.filled.center
+
+    @property
+    def dtype(self):
+        return self.filled.dtype
+
+    @property
+    def n_samples(self):
+        return self.filled.n_samples
+
+    @property
+    def n_features(self):
+        return self.filled.n_features
+
+    def with_dtype(self, dtype):
+        return MissingData(
+            self.filled.with_dtype(dtype),
+            [replace(p, data=p.data.with_dtype(dtype)) for p in self.patterns],
+        )
+
+    def e_step(self, cov_type, params, runner):
+        """Summed Stats of the completed data (see the module docstring)."""
+        return sum_stats(
+            [pattern_stats(p, cov_type, params, self.center, runner) for p in self.patterns]
+        )
+
+    def map_log_prob(self, cov_type, params, runner, reduce):
+        """``reduce(log_prob)`` per chunk of every pattern, back in row order.
+
+        Parameters
+        ----------
+        reduce : callable
+            Turns a chunk's weighted log densities (K, n), under the marginal
+            on the observed features, into per-row results (first axis n).
+
+        Returns
+        -------
+        ndarray
+            Every row's result, in X's row order.
+        """
+        out = None
+        for pattern in self.patterns:
+            part = _pattern_results(pattern, cov_type, params, runner, reduce)
+            if out is None:
+                out = np.empty((self.n_samples,) + part.shape[1:], dtype=part.dtype)
+            out[pattern.rows] = part
+        return out
+
+
+def make_missing_data(X, sample_weight, dtype, chunk_size, *, fallback_center=None):
+    """MissingData for X, or None when X has no NaN (the ordinary path applies).
+
+    Parameters
+    ----------
+    fallback_center : ndarray of shape (n_features,), optional
+        Centre for features with no observed value (scoring); without it
+        such a feature is an error (fitting).
+    """
+    center, pattern_of_row, masks = scan_missing(X, sample_weight)
+    if not masks.any():
+        return None
+    empty = np.isnan(center)
+    if empty.any():
+        if fallback_center is None:
+            raise ValueError(
+                f"feature {int(np.argmax(empty))} has no observed value (with positive "
+                "weight) in X; drop that column: missing='em' needs some values of every "
+                "feature."
+            )
+        center[empty] = fallback_center[empty]
+    filled = ChunkedData(X, sample_weight, center, dtype, chunk_size, fill_missing=True)
+    patterns = group_patterns(X, sample_weight, center, pattern_of_row, masks, dtype, chunk_size)
+    return MissingData(filled, patterns)
+
+
+# ------------------------------------------------------------ per pattern
+
+
+def marginal_params(pattern, cov_type, params):
+    """The pattern's E-step type and the mixture's marginal on its observed features.
+
+    Returns
+    -------
+    pattern_type : CovarianceType
+        ``cov_type`` itself for complete rows, else full (full and tied
+        models) or diag (diag and spherical).
+    marginal : MixtureParams
+    dense : ndarray of shape (K, D, D) or None
+        Dense covariances (None for complete rows).
+    """
+    if pattern.missing.size == 0:
+        return cov_type, params, None
+    n_components, n_features = params.means.shape
+    covariances = params.covariances
+    if covariances is None:  # only precisions were given (precisions_init)
+        covariances = cov_type.covariances_from_precisions(
+            cov_type.precisions(params.precisions_cholesky)
+        )
+    dense = cov_type.dense(covariances, n_components, n_features)
+    o = pattern.observed
+    pattern_type = _FULL if cov_type.name in ("full", "tied") else _DIAG
+    sub = pattern_type.from_dense(dense[:, o][:, :, o])
+    marginal = MixtureParams(
+        params.weights, params.means[:, o], sub, pattern_type.precision_cholesky(sub)
+    )
+    return pattern_type, marginal, dense
+
+
+def pattern_stats(pattern, cov_type, params, center, runner):
+    """Stats of one pattern's completed rows, in ``cov_type``'s layout."""
+    pattern_type, marginal, dense = marginal_params(pattern, cov_type, params)
+    if dense is None:
+        return pattern.data.e_step(cov_type, params, runner)
+    if pattern.observed.size == 0:
+        observed = _unobserved_stats(pattern, params)
+    else:
+        observed = pattern.data.e_step(pattern_type, marginal, runner)
+    return complete_stats(observed, pattern, cov_type, params, dense, center)
+
+
+def _unobserved_stats(pattern, params):
+    """Rows with nothing observed: responsibilities are the weights, log-likelihood 0."""
+    data = pattern.data
+    weight = float(data.n_samples if data.sample_weight is None else
+                   data.sample_weight[pattern.rows].sum())
+    nk = params.weights * weight
+    return Stats(nk, np.zeros((nk.size, 0)), np.zeros((nk.size, 0)), 0.0, weight)
+
+
+def complete_stats(observed, pattern, cov_type, params, dense, center):
+    """Expand a pattern's observed-feature Stats to all features (module docstring)."""
+    o, m = pattern.observed, pattern.missing
+    nk = observed.nk
+    means = params.means - center  # centred, as the Stats are
+    mu_o, mu_m = means[:, o], means[:, m]
+    sx = np.empty_like(means)
+    sx[:, o] = observed.sx
+    if cov_type.name in ("diag", "spherical"):
+        sx[:, m] = nk[:, None] * mu_m
+        sxx = np.empty_like(means)
+        sxx[:, o] = observed.sxx
+        variances = np.diagonal(dense, axis1=1, axis2=2)[:, m]
+        sxx[:, m] = nk[:, None] * (variances + mu_m**2)
+        return replace(observed, sx=sx, sxx=sxx)
+    B, C = conditional_blocks(dense, o, m)
+    s_o = observed.sx  # (K, o)
+    s_oo = unpack_symmetric(observed.sxx, o.size) if o.size else np.zeros((nk.size, 0, 0))
+    b_s = np.einsum("kmo,ko->km", B, s_o)
+    sx[:, m] = nk[:, None] * mu_m + b_s - np.einsum("kmo,ko->km", B, nk[:, None] * mu_o)
+    a = mu_m - np.einsum("kmo,ko->km", B, mu_o)
+    second = np.empty((nk.size, means.shape[1], means.shape[1]))
+    second[np.ix_(range(nk.size), o, o)] = s_oo
+    s_mo = mu_m[:, :, None] * s_o[:, None, :] + B @ (s_oo - mu_o[:, :, None] * s_o[:, None, :])
+    second[np.ix_(range(nk.size), m, o)] = s_mo
+    second[np.ix_(range(nk.size), o, m)] = s_mo.transpose(0, 2, 1)
+    cross = a[:, :, None] * b_s[:, None, :]
+    second[np.ix_(range(nk.size), m, m)] = (
+        nk[:, None, None] * (C + a[:, :, None] * a[:, None, :])
+        + cross + cross.transpose(0, 2, 1) + B @ s_oo @ B.transpose(0, 2, 1)
+    )
+    if cov_type.name == "tied":
+        return replace(observed, sx=sx, sxx=second.sum(axis=0))
+    rows, cols = triu_pairs(means.shape[1])
+    return replace(observed, sx=sx, sxx=second[:, rows, cols])
+
+
+# ------------------------------------------------------------ scoring
+
+
+def _pattern_results(pattern, cov_type, params, runner, reduce):
+    if pattern.observed.size == 0:
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+        log_prob = np.repeat(log_weights[:, None], pattern.data.n_samples, axis=1)
+        return np.asarray(reduce(log_prob))
+    pattern_type, marginal, _ = marginal_params(pattern, cov_type, params)
+    parts = map_chunks(
+        pattern.data, pattern_type, marginal, runner, lambda rows, design, lp: reduce(lp)
+    )
+    return np.concatenate(parts)
+
+
+# ------------------------------------------------------------ imputation
+
+
+def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
+    """Fill the NaN entries of X from a fitted mixture.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        Fitted (with any ``missing`` setting).
+    X : array-like of shape (n_samples, n_features)
+        NaN marks a missing value.
+    strategy : {"mean", "draw"}, default="mean"
+        "mean": the conditional mean E[x_m | x_o] under the mixture (the
+        best guess in squared error). "draw": a random draw from the
+        conditional mixture p(x_m | x_o), for multiple imputation.
+    n_draws : int, optional
+        With ``strategy="draw"``: return this many independent completions.
+    random_state : int, Generator or None
+        Seeds the draws.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features), or (n_draws, n_samples, n_features)
+        X with every NaN filled; observed values are kept as they are.
+    """
+    from gmmkit.mixture import make_rng
+
+    if strategy not in ("mean", "draw"):
+        raise ValueError(f"strategy={strategy!r} is not supported; use 'mean' or 'draw'.")
+    if n_draws is not None and (strategy != "draw" or int(n_draws) < 1):
+        raise ValueError("n_draws needs strategy='draw' and must be a positive integer.")
+    from gmmkit._parallel import ChunkRunner
+
+    X = np.array(model._validated(X), dtype=np.float64)
+    rng = make_rng(random_state)
+    completions = [X.copy() for _ in range(1 if n_draws is None else int(n_draws))]
+    cov_type = get_covariance_type(model.covariance_type)
+    params = model._get_params_object()
+    data = make_missing_data(
+        X, None, np.dtype(np.float64), model._chunk_rows(X.shape[1], np.dtype(np.float64)),
+        fallback_center=model.weights_ @ model.means_,
+    )
+    if data is None:  # nothing to fill
+        return completions[0] if n_draws is None else np.stack(completions)
+
+    with ChunkRunner() as runner:
+        for pattern in data.patterns:
+            if pattern.missing.size == 0:
+                continue
+            resp = _pattern_results(pattern, cov_type, params, runner, _responsibilities)
+            means, C = _conditional_means(pattern, X, cov_type, params)
+            for completion in completions:
+                completion[np.ix_(pattern.rows, pattern.missing)] = (
+                    np.einsum("nk,nkm->nm", resp, means)
+                    if strategy == "mean"
+                    else _draw(resp, means, C, rng)
+                )
+    return completions[0] if n_draws is None else np.stack(completions)
+
+
+def _responsibilities(log_prob):
+    from gmmkit.em import log_normalize
+
+    log_normalize(log_prob)
+    return np.array(log_prob.T, dtype=np.float64)
+
+
+def _conditional_means(pattern, X, cov_type, params):
+    """Per-row, per-component conditional means (n, K, m) and covariances (K, m, m)."""
+    _, _, dense = marginal_params(pattern, cov_type, params)
+    o, m = pattern.observed, pattern.missing
+    B, C = conditional_blocks(dense, o, m)
+    offsets = X[np.ix_(pattern.rows, o)][:, None, :] - params.means[None, :, o]  # (n, K, o)
+    return params.means[None, :, m] + np.einsum("kmo,nko->nkm", B, offsets), C
+
+
+def _draw(resp, means, C, rng):
+    """One draw per row from the conditional mixture: (n, m)."""
+    n, n_components, width = means.shape
+    cumulative = np.cumsum(resp, axis=1)
+    u = rng.uniform(size=(n, 1)) * cumulative[:, -1:]
+    components = np.minimum((cumulative < u).sum(axis=1), n_components - 1)
+    draws = np.empty((n, width))
+    for k in np.unique(components):
+        rows = np.flatnonzero(components == k)
+        chol = np.linalg.cholesky(C[k] + 1e-12 * np.eye(width))
+        draws[rows] = means[rows, k] + rng.standard_normal((rows.size, width)) @ chol.T
+    return draws
