@@ -61,7 +61,7 @@ class EstimatorBase:
         from sklearn.utils import Tags, TargetTags
 
         tags = Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=False))
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = getattr(self, "missing", "error") == "em"
         return tags
 
     def __getstate__(self):

@@ -23,10 +23,12 @@ from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
 
 @pytest.mark.slow
-def test_passes_check_estimator():
+@pytest.mark.parametrize("missing", ["error", "em"])
+def test_passes_check_estimator(missing):
+    """With missing="em" the estimator declares allow_nan, so NaN checks run too."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = check_estimator(GaussianMixture(), on_fail=None)
+        results = check_estimator(GaussianMixture(missing=missing), on_fail=None)
     failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] == "failed"}
     assert failed == {}
     assert sum(r["status"] == "passed" for r in results) >= 40
