@@ -186,6 +186,21 @@ def test_conditional_moments_stay_accurate_far_from_the_origin():
     np.testing.assert_allclose(mu_shifted - 1e7, mu, atol=1e-6)
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_weights_stay_exact_far_in_the_tails(covariance_type):
+    # every N(v | ...) underflows to 0 here; the weights must come from log densities
+    model, weights, means, dense = known_mixture(covariance_type, seed=13)
+    values = np.array([60.0, -45.0])
+    logs = [
+        np.log(pi) + multivariate_normal(mu[[0, 1]], sigma[:2, :2]).logpdf(values)
+        for pi, mu, sigma in zip(weights, means, dense)
+    ]
+    assert max(logs) < -800
+    result = condition(model, [0, 1], values)
+    np.testing.assert_allclose(result.weights_, np.exp(logs - logsumexp(logs)), atol=1e-12)
+    assert np.all(np.isfinite(result.means_))
+
+
 def test_feature_names_select_features_and_carry_over():
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(12)
