@@ -20,6 +20,7 @@ from gmmkit.exceptions import (
 )
 from gmmkit.hookspecs import hookimpl
 from gmmkit.io import load, read_metadata, save
+from gmmkit.missing import impute
 from gmmkit.mixture import GaussianMixture
 from gmmkit.pipeline import PipelineResult, run_pipeline
 from gmmkit.plugins import (
@@ -31,6 +32,7 @@ from gmmkit.plugins import (
     get_postprocessors,
 )
 from gmmkit.readers import read_data
+from gmmkit.regression import GaussianMixtureRegressor
 
 __version__ = "0.1.0"
 
@@ -38,6 +40,7 @@ __all__ = [
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "GaussianMixture",
+    "GaussianMixtureRegressor",
     "ModelFileError",
     "NotFittedError",
     "PipelineResult",
@@ -51,6 +54,7 @@ __all__ = [
     "get_plugins",
     "get_postprocessors",
     "hookimpl",
+    "impute",
     "load",
     "read_data",
     "read_metadata",

@@ -302,3 +302,22 @@ def check_feature_names(X, fitted_names, estimator_name):
             f"fitted with {list(fitted_names)}, got {list(names)}. Select and order "
             "the columns as at fit time."
         )
+
+
+def check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+
+
+def check_number(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= minimum:
+        raise ValueError(f"{name} must be a number >= {minimum}; got {value!r}.")
+
+
+def as_float_array(name, value, shape):
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or inf.")
+    return array

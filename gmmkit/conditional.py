@@ -66,14 +66,7 @@ def marginal(model, indices):
     """
     model._check_fitted()
     index = resolve_indices(model, indices)
-    cov_type = get_covariance_type(model.covariance_type)
-    return fitted_mixture(
-        model,
-        model.weights_,
-        model.means_[:, index],
-        cov_type.select(model.covariances_, index),
-        feature_names=_names(model, index),
-    )
+    return marginal_of(model, index, feature_names=_names(model, index))
 
 
 def condition(model, indices, values):
@@ -111,12 +104,14 @@ def condition(model, indices, values):
     point = _check_values(values, len(observed))
     weights, means, covariances = conditional_moments(model, point[None, :], observed, missing)
     cov_type = get_covariance_type(model.covariance_type)
+    n_components = model.means_.shape[0]
     return fitted_mixture(
         model,
-        weights[0],
+        weights[0, :n_components],
         means[0],
         cov_type.from_dense(covariances),
         feature_names=_names(model, missing),
+        noise=_noise_part(model, missing, weights[0, n_components:].sum()),
     )
 
 
@@ -137,7 +132,9 @@ def conditional_moments(model, X_obs, observed, missing=None):
     Returns
     -------
     weights : ndarray of shape (n_samples, K)
-        Posterior probability of each component given each row's observed values.
+        Posterior probability of each component given each row's observed
+        values; (n_samples, K + 1) for a model with a noise component, whose
+        column comes last.
     means : ndarray of shape (n_samples, K, len(missing))
         Each component's conditional mean for each row.
     covariances : ndarray of shape (K, len(missing), len(missing))
@@ -172,15 +169,26 @@ def conditional_moments(model, X_obs, observed, missing=None):
     return weights, means, C
 
 
-def marginal_of(model, index):
-    """The marginal on validated indices, without feature names (for internal scoring)."""
+def marginal_of(model, index, *, feature_names=None):
+    """The marginal on validated indices (a noise component keeps its weight)."""
     cov_type = get_covariance_type(model.covariance_type)
     return fitted_mixture(
-        model, model.weights_, model.means_[:, index], cov_type.select(model.covariances_, index)
+        model,
+        model.weights_,
+        model.means_[:, index],
+        cov_type.select(model.covariances_, index),
+        feature_names=feature_names,
+        noise=_noise_part(model, index, getattr(model, "noise_weight_", 0.0)),
     )
 
 
-def fitted_mixture(template, weights, means, covariances, *, feature_names=None):
+def _noise_part(model, index, weight):
+    """(bounds of features ``index``, weight) of the model's noise component, or None."""
+    bounds = getattr(model, "noise_bounds_", None)
+    return None if bounds is None else (bounds[index], float(weight))
+
+
+def fitted_mixture(template, weights, means, covariances, *, feature_names=None, noise=None):
     """A fitted model like ``template`` with the given parameters.
 
     Parameters
@@ -194,6 +202,8 @@ def fitted_mixture(template, weights, means, covariances, *, feature_names=None)
     covariances : ndarray
         In the template's covariance-type layout for d features.
     feature_names : ndarray of shape (d,) or None
+    noise : (ndarray of shape (d, 2), float) or None
+        The noise component's box and weight; None: no noise component.
 
     Returns
     -------
@@ -202,7 +212,12 @@ def fitted_mixture(template, weights, means, covariances, *, feature_names=None)
     cov_type = get_covariance_type(template.covariance_type)
     params = template.get_params()
     params.update(dict.fromkeys(_FEATURE_SHAPED_PARAMS))
+    if noise is None and "noise" in params:
+        params["noise"] = None
     model = type(template)(**params)
+    model.noise_weight_ = 0.0
+    if noise is not None:
+        model.noise_bounds_, model.noise_weight_ = np.array(noise[0], dtype=np.float64), noise[1]
     covariances = np.array(covariances, dtype=np.float64)  # a copy: the next line may floor it
     model.precisions_cholesky_ = cov_type.precision_cholesky(covariances, template.reg_covar)
     model.precisions_ = cov_type.precisions(model.precisions_cholesky_)

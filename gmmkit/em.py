@@ -51,12 +51,28 @@ class MixtureParams:
         only precisions were given (``precisions_init``).
     precisions_cholesky : ndarray
         Shape per covariance type.
+    noise_log_density : ndarray of shape (D,) or None
+        With a uniform noise component: minus the log of the data's range
+        along each feature (the noise density is the exp of their sum over
+        the features served). None: no noise component.
+    noise_weight : float
+        The noise component's weight; ``weights`` then sum to 1 - noise_weight.
     """
 
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray | None
     precisions_cholesky: np.ndarray
+    noise_log_density: np.ndarray | None = None
+    noise_weight: float = 0.0
+
+    def noise_row(self, columns=None):
+        """log(noise weight x noise density) over the served features, or None."""
+        if self.noise_log_density is None:
+            return None
+        density = self.noise_log_density if columns is None else self.noise_log_density[columns]
+        with np.errstate(divide="ignore"):
+            return float(np.log(self.noise_weight) + density.sum())
 
 
 @dataclass
@@ -75,6 +91,8 @@ class Stats:
         sum_n w_n log p(x_n) under the parameters of the E-step.
     weight : float
         sum_n w_n.
+    noise : float
+        sum_n w_n r_n,noise: the noise component's responsibility mass.
     """
 
     nk: np.ndarray
@@ -82,6 +100,7 @@ class Stats:
     sxx: np.ndarray
     loglik: float = 0.0
     weight: float = 0.0
+    noise: float = 0.0
 
     def __add__(self, other):
         return Stats(
@@ -90,6 +109,7 @@ class Stats:
             self.sxx + other.sxx,
             self.loglik + other.loglik,
             self.weight + other.weight,
+            self.noise + other.noise,
         )
 
 
@@ -207,7 +227,9 @@ def log_normalize(log_prob):
     return log_norm
 
 
-def stats_from_resp(cov_type, S, resp, weights, n_features, log_norm=None, workspace=None):
+def stats_from_resp(
+    cov_type, S, resp, weights, n_features, log_norm=None, workspace=None, n_components=None
+):
     """Sufficient statistics of one chunk from its responsibilities.
 
     Parameters
@@ -220,6 +242,8 @@ def stats_from_resp(cov_type, S, resp, weights, n_features, log_norm=None, works
     n_features : int
     log_norm : ndarray of shape (n,) or None
         Per-row log-likelihoods, summed (weighted) into ``Stats.loglik``.
+    n_components : int, optional
+        K when ``resp`` has one more row, the noise component's (K + 1, n).
     """
     if weights is None:
         weight = float(S.shape[1])
@@ -228,6 +252,10 @@ def stats_from_resp(cov_type, S, resp, weights, n_features, log_norm=None, works
         resp *= weights.astype(resp.dtype)
         weight = float(weights.sum())
         loglik = 0.0 if log_norm is None else float(weights @ log_norm)
+    noise = 0.0
+    if n_components is not None and resp.shape[0] > n_components:
+        noise = float(resp[n_components].sum(dtype=np.float64))
+        resp = resp[:n_components]
     nk, sx, sxx = cov_type.moments(S, resp, n_features, workspace)
     return Stats(
         nk=nk.astype(np.float64),
@@ -235,6 +263,7 @@ def stats_from_resp(cov_type, S, resp, weights, n_features, log_norm=None, works
         sxx=sxx.astype(np.float64),
         loglik=loglik,
         weight=weight,
+        noise=noise,
     )
 
 
@@ -258,6 +287,7 @@ def e_step(data, cov_type, params, runner):
             data.n_features,
             log_norm,
             runner.workspace,
+            n_components=params.weights.size,
         )
 
     return sum_stats(map_chunks(data, cov_type, params, runner, chunk_stats))
@@ -277,6 +307,7 @@ def m_step(stats, cov_type, reg_covar, center):
     Returns
     -------
     weights : ndarray of shape (K,)
+        They sum to 1 minus the noise component's share of the mass.
     means : ndarray of shape (K, D), in data coordinates
     covariances : ndarray
         In the covariance type's layout.
@@ -286,7 +317,7 @@ def m_step(stats, cov_type, reg_covar, center):
     """
     nk = stats.nk + 10 * np.finfo(np.float64).eps
     lost = np.flatnonzero(stats.nk < LOST_MASS_FRACTION * stats.weight)
-    weights = nk / nk.sum()
+    weights = nk / (nk.sum() + stats.noise)
     means = stats.sx / nk[:, None] + center
     with np.errstate(invalid="ignore"):
         covariances = cov_type.covariances(nk, stats.sx, stats.sxx, reg_covar)
@@ -364,12 +395,18 @@ def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, rese
     """
     weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center)
     n_reseeded = 0
+    gaussian_share = float(weights.sum())
     if lost.size and lost.size < weights.size:
         n_reseeded = reseed_lost(
             weights, means, covariances, lost, cov_type, previous, reseed_budget
         )
+        weights *= gaussian_share  # reseed_lost normalises to 1
     prec_chol = cov_type.precision_cholesky(covariances, reg_covar)
-    return MixtureParams(weights, means, covariances, prec_chol), n_reseeded
+    params = MixtureParams(weights, means, covariances, prec_chol)
+    if previous is not None and previous.noise_log_density is not None:
+        params.noise_log_density = previous.noise_log_density
+        params.noise_weight = 1.0 - gaussian_share
+    return params, n_reseeded
 
 
 @dataclass
@@ -477,6 +514,7 @@ def map_chunks(data, cov_type, params, runner, function):
 
     ``design`` (rows, n) and ``log_prob`` (K, n), the weighted log densities
     under ``params``, are scratch memory: ``function`` must return new arrays.
+    With a noise component, ``log_prob`` has a last row for it: (K + 1, n).
 
     Returns
     -------
@@ -485,10 +523,20 @@ def map_chunks(data, cov_type, params, runner, function):
     """
     plan = make_plan(cov_type, params, data.center, data.dtype)
     workspace = runner.workspace
+    noise = params.noise_row(data.columns)
 
     def one_chunk(rows):
         design = cov_type.design(data.rows(rows, workspace), workspace)
-        return function(rows, design, cov_type.log_prob(design, plan, workspace))
+        log_prob = cov_type.log_prob(design, plan, workspace)
+        if noise is not None:  # the noise component: one more, constant row
+            with_noise = scratch(
+                workspace, "log_prob_noise", (log_prob.shape[0] + 1, log_prob.shape[1]),
+                log_prob.dtype,
+            )
+            with_noise[:-1] = log_prob
+            with_noise[-1] = noise
+            log_prob = with_noise
+        return function(rows, design, log_prob)
 
     return runner.map(one_chunk, data.slices)
 

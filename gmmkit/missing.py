@@ -33,7 +33,7 @@ import numpy as np
 from gmmkit._linalg import conditional_blocks, triu_pairs, unpack_symmetric
 from gmmkit._validation import plural
 from gmmkit.covariance import get_covariance_type
-from gmmkit.em import ChunkedData, MixtureParams, Stats, map_chunks, sum_stats
+from gmmkit.em import ChunkedData, Stats, map_chunks, sum_stats
 
 MISSING_OPTIONS = ("error", "em")
 
@@ -255,8 +255,9 @@ def marginal_params(pattern, cov_type, params):
     o = pattern.observed
     pattern_type = _FULL if cov_type.name in ("full", "tied") else _DIAG
     sub = pattern_type.from_dense(dense[:, o][:, :, o])
-    marginal = MixtureParams(
-        params.weights, params.means[:, o], sub, pattern_type.precision_cholesky(sub)
+    marginal = replace(
+        params, means=params.means[:, o], covariances=sub,
+        precisions_cholesky=pattern_type.precision_cholesky(sub),
     )
     return pattern_type, marginal, dense
 
@@ -279,7 +280,8 @@ def _unobserved_stats(pattern, params):
     weight = float(data.n_samples if data.sample_weight is None else
                    data.sample_weight[pattern.rows].sum())
     nk = params.weights * weight
-    return Stats(nk, np.zeros((nk.size, 0)), np.zeros((nk.size, 0)), 0.0, weight)
+    noise = params.noise_weight * weight
+    return Stats(nk, np.zeros((nk.size, 0)), np.zeros((nk.size, 0)), 0.0, weight, noise)
 
 
 def complete_stats(observed, pattern, cov_type, params, dense, center):
@@ -326,6 +328,9 @@ def _pattern_results(pattern, cov_type, params, runner, reduce):
     if pattern.observed.size == 0:
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights)
+        noise = params.noise_row(pattern.observed)
+        if noise is not None:
+            log_weights = np.append(log_weights, noise)
         log_prob = np.repeat(log_weights[:, None], pattern.data.n_samples, axis=1)
         return np.asarray(reduce(log_prob))
     pattern_type, marginal, _ = marginal_params(pattern, cov_type, params)
@@ -367,60 +372,75 @@ def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
         raise ValueError(f"strategy={strategy!r} is not supported; use 'mean' or 'draw'.")
     if n_draws is not None and (strategy != "draw" or int(n_draws) < 1):
         raise ValueError("n_draws needs strategy='draw' and must be a positive integer.")
-    from gmmkit._parallel import ChunkRunner
-
     X = np.array(model._validated(X), dtype=np.float64)
     rng = make_rng(random_state)
     completions = [X.copy() for _ in range(1 if n_draws is None else int(n_draws))]
-    cov_type = get_covariance_type(model.covariance_type)
-    params = model._get_params_object()
     data = make_missing_data(
         X, None, np.dtype(np.float64), model._chunk_rows(X.shape[1], np.dtype(np.float64)),
         fallback_center=model.weights_ @ model.means_,
     )
-    if data is None:  # nothing to fill
-        return completions[0] if n_draws is None else np.stack(completions)
-
-    with ChunkRunner() as runner:
-        for pattern in data.patterns:
-            if pattern.missing.size == 0:
-                continue
-            resp = _pattern_results(pattern, cov_type, params, runner, _responsibilities)
-            means, C = _conditional_means(pattern, X, cov_type, params)
-            for completion in completions:
-                completion[np.ix_(pattern.rows, pattern.missing)] = (
-                    np.einsum("nk,nkm->nm", resp, means)
-                    if strategy == "mean"
-                    else _draw(resp, means, C, rng)
-                )
+    for pattern in [] if data is None else data.patterns:
+        if pattern.missing.size == 0:
+            continue
+        weights, means, C = _conditional_mixtures(model, X, pattern)
+        bounds = getattr(model, "noise_bounds_", None)
+        box = None if bounds is None else bounds[pattern.missing]
+        for completion in completions:
+            completion[np.ix_(pattern.rows, pattern.missing)] = (
+                _conditional_mean(weights, means, box)
+                if strategy == "mean"
+                else _draw(weights, means, C, box, rng)
+            )
     return completions[0] if n_draws is None else np.stack(completions)
 
 
-def _responsibilities(log_prob):
-    from gmmkit.em import log_normalize
+def _conditional_mixtures(model, X, pattern):
+    """Each row's conditional mixture of the pattern's missing features.
 
-    log_normalize(log_prob)
-    return np.array(log_prob.T, dtype=np.float64)
+    Returns
+    -------
+    weights : (n, K) or (n, K + 1) with the noise component last
+    means : (n, K, m)
+    C : (K, m, m)
+    """
+    from gmmkit.conditional import conditional_moments
 
-
-def _conditional_means(pattern, X, cov_type, params):
-    """Per-row, per-component conditional means (n, K, m) and covariances (K, m, m)."""
-    _, _, dense = marginal_params(pattern, cov_type, params)
     o, m = pattern.observed, pattern.missing
-    B, C = conditional_blocks(dense, o, m)
-    offsets = X[np.ix_(pattern.rows, o)][:, None, :] - params.means[None, :, o]  # (n, K, o)
-    return params.means[None, :, m] + np.einsum("kmo,nko->nkm", B, offsets), C
+    if o.size:
+        return conditional_moments(model, X[np.ix_(pattern.rows, o)], o, m)
+    cov_type = get_covariance_type(model.covariance_type)
+    dense = cov_type.dense(model.covariances_, *model.means_.shape)
+    weights = model.weights_
+    if hasattr(model, "noise_bounds_"):
+        weights = np.append(weights, model.noise_weight_)
+    n = pattern.rows.size
+    means = np.broadcast_to(model.means_[:, m], (n,) + model.means_[:, m].shape)
+    return np.broadcast_to(weights, (n, weights.size)), means, dense[:, m][:, :, m]
 
 
-def _draw(resp, means, C, rng):
-    """One draw per row from the conditional mixture: (n, m)."""
+def _conditional_mean(weights, means, box):
+    """E[x_m | x_o]: (n, m); the noise component's mean is the middle of its box."""
+    n_components = means.shape[1]
+    mean = np.einsum("nk,nkm->nm", weights[:, :n_components], means)
+    if box is not None:
+        mean += weights[:, n_components:] * box.mean(axis=1)
+    return mean
+
+
+def _draw(weights, means, C, box, rng):
+    """One draw per row from its conditional mixture: (n, m)."""
+    from gmmkit.noise import draw_noise
+
     n, n_components, width = means.shape
-    cumulative = np.cumsum(resp, axis=1)
+    cumulative = np.cumsum(weights, axis=1)
     u = rng.uniform(size=(n, 1)) * cumulative[:, -1:]
-    components = np.minimum((cumulative < u).sum(axis=1), n_components - 1)
+    components = np.minimum((cumulative < u).sum(axis=1), weights.shape[1] - 1)
     draws = np.empty((n, width))
     for k in np.unique(components):
         rows = np.flatnonzero(components == k)
+        if k == n_components:  # the noise component
+            draws[rows] = draw_noise(box, rows.size, rng)
+            continue
         chol = np.linalg.cholesky(C[k] + 1e-12 * np.eye(width))
         draws[rows] = means[rows, k] + rng.standard_normal((rows.size, width)) @ chol.T
     return draws

@@ -13,7 +13,9 @@ import warnings
 
 import numpy as np
 
+from gmmkit import conditional
 from gmmkit._estimator import EstimatorBase
+from gmmkit._mixture_checks import MixtureChecks
 from gmmkit._parallel import ChunkRunner
 from gmmkit._validation import (
     check_array,
@@ -35,10 +37,16 @@ from gmmkit.em import (
     score_chunks,
 )
 from gmmkit.exceptions import ConvergenceWarning, NotFittedError, compatible
-from gmmkit.init import INIT_METHODS, initial_stats
-from gmmkit.missing import MISSING_OPTIONS, MissingData, make_missing_data
+from gmmkit.init import initial_stats
+from gmmkit.missing import MissingData, make_missing_data
+from gmmkit.noise import (
+    NOISE_INIT_WEIGHT,
+    NOISE_LABEL,
+    draw_noise,
+    log_density,
+    noise_bounds,
+)
 from gmmkit.plugins import fit_hooks as plugin_fit_hooks
-from gmmkit.plugins import get_initializers
 
 #: bytes of the widest per-chunk temporary when chunk_size is None (so
 #: float32 work gets twice the rows of float64: fewer, larger chunks)
@@ -60,7 +68,7 @@ def make_rng(random_state):
     )
 
 
-class GaussianMixture(EstimatorBase):
+class GaussianMixture(MixtureChecks, EstimatorBase):
     """Gaussian mixture model fitted by exact, chunked EM.
 
     Parameters
@@ -102,6 +110,12 @@ class GaussianMixture(EstimatorBase):
         marginalises them (docs/missing-values.md) and ``predict``,
         ``predict_proba`` and ``score_samples`` use each row's observed
         features (the marginal densities). Infinity is always refused.
+    noise : {None, "uniform"}, default=None
+        "uniform" adds a background component of constant density over the
+        training data's bounding box, with a weight learned by EM (as in
+        mclust; docs/noise.md): outliers go to it instead of distorting the
+        Gaussians. ``predict`` labels them -1, ``predict_proba`` gets a last
+        column for it, and ``bic``/``aic`` count its weight.
 
     Attributes
     ----------
@@ -116,6 +130,12 @@ class GaussianMixture(EstimatorBase):
         Mean (weighted) log-likelihood of the best run's last E-step.
     lower_bounds_ : list of float
         The lower bound at every iteration of the best run.
+    noise_weight_ : float
+        The noise component's weight (0.0 without one); ``weights_`` sum to
+        1 - noise_weight_.
+    noise_bounds_ : ndarray of shape (n_features, 2)
+        The box of the noise component: each feature's (min, max) in the
+        training data. Only with ``noise="uniform"``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when X was a DataFrame with string column names.
@@ -141,6 +161,7 @@ class GaussianMixture(EstimatorBase):
         chunk_size=None,
         dtype=None,
         missing="error",
+        noise=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -159,6 +180,7 @@ class GaussianMixture(EstimatorBase):
         self.chunk_size = chunk_size
         self.dtype = dtype
         self.missing = missing
+        self.noise = noise
 
     # ------------------------------------------------------------------ fit
 
@@ -184,6 +206,7 @@ class GaussianMixture(EstimatorBase):
         cov_type = get_covariance_type(self.covariance_type)
         initial = self._check_initial_parameters(X.shape[1], cov_type)
         data = self._chunked(X, weights)
+        bounds = None if self.noise is None else noise_bounds(X)
         hooks = plugin_fit_hooks()
         settings = EMSettings(
             self.max_iter,
@@ -204,6 +227,10 @@ class GaussianMixture(EstimatorBase):
                     params = self._initial_params(
                         getattr(data, "filled", data), cov_type, rng, runner, initial
                     )
+                    if bounds is not None:
+                        params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
+                        params.noise_weight = NOISE_INIT_WEIGHT
+                        params.noise_log_density = log_density(bounds)
                     start_bound = -np.inf
                 else:
                     params, start_bound = self._get_params_object(), self.lower_bound_
@@ -230,6 +257,10 @@ class GaussianMixture(EstimatorBase):
                 stacklevel=2,
             )
         self._set_params_object(best.params, cov_type)
+        if bounds is not None:
+            self.noise_bounds_ = bounds
+        elif hasattr(self, "noise_bounds_"):
+            del self.noise_bounds_
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
@@ -263,12 +294,20 @@ class GaussianMixture(EstimatorBase):
     # -------------------------------------------------------------- predict
 
     def predict(self, X):
-        """Most probable component of each row: ndarray of shape (n_samples,)."""
-        parts = self._map_log_prob(X, lambda log_prob: log_prob.argmax(axis=0))
-        return np.concatenate(parts)
+        """Most probable component of each row: ndarray of shape (n_samples,).
+
+        With ``noise="uniform"``, rows most probably from the noise component get -1.
+        """
+        labels = np.concatenate(self._map_log_prob(X, lambda log_prob: log_prob.argmax(axis=0)))
+        labels[labels == self.n_components] = NOISE_LABEL
+        return labels
 
     def predict_proba(self, X):
-        """Responsibilities: ndarray of shape (n_samples, n_components)."""
+        """Responsibilities: ndarray of shape (n_samples, n_components).
+
+        With ``noise="uniform"``: (n_samples, n_components + 1), the last
+        column the noise component's.
+        """
 
         def resp(log_prob):
             log_normalize(log_prob)
@@ -305,7 +344,8 @@ class GaussianMixture(EstimatorBase):
         -------
         X : ndarray of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,)
-            Component of each sample; samples are grouped by component.
+            Component of each sample (-1: the noise component); samples are
+            grouped by component.
         """
         self._check_fitted()
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
@@ -315,20 +355,49 @@ class GaussianMixture(EstimatorBase):
             )
         cov_type = get_covariance_type(self.covariance_type)
         rng = make_rng(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_)
+        noise = getattr(self, "noise_bounds_", None)
+        probabilities = self.weights_ if noise is None else np.append(
+            self.weights_, self.noise_weight_)
+        counts = rng.multinomial(n_samples, probabilities / probabilities.sum())
         n_features = self.means_.shape[1]
         draws = []
-        for k, count in enumerate(counts):
+        for k, count in enumerate(counts[: self.weights_.size]):
             cov = cov_type.component_covariance(self.covariances_, k, n_features)
             chol = np.linalg.cholesky(cov)
             draws.append(self.means_[k] + rng.standard_normal((count, n_features)) @ chol.T)
-        labels = np.repeat(np.arange(len(counts)), counts)
+        labels = np.repeat(np.arange(self.weights_.size), counts[: self.weights_.size])
+        if noise is not None:
+            draws.append(draw_noise(noise, counts[-1], rng))
+            labels = np.append(labels, np.full(counts[-1], NOISE_LABEL))
         return np.vstack(draws), labels
+
+    def condition(self, indices, values):
+        """The mixture of the other features given ``x[indices] = values``.
+
+        Exact for every covariance type (see :func:`gmmkit.conditional.condition`
+        and docs/conditioning.md).
+
+        Parameters
+        ----------
+        indices : int, str or sequence of int or str
+            The observed features (names need ``feature_names_in_``).
+        values : float or array-like of shape (len(indices),)
+
+        Returns
+        -------
+        GaussianMixture
+            Fitted, over the remaining features in their original order.
+        """
+        return conditional.condition(self, indices, values)
+
+    def marginal(self, indices):
+        """The mixture of the features ``indices`` alone: a fitted GaussianMixture."""
+        return conditional.marginal(self, indices)
 
     # ------------------------------------------------------------- helpers
 
     def _n_parameters(self):
-        """Free parameters: covariances + means + (weights - 1)."""
+        """Free parameters: covariances + means + (weights - 1) (+ the noise weight)."""
         n_components, n_features = self.means_.shape
         cov_type = get_covariance_type(self.covariance_type)
         return (
@@ -336,6 +405,7 @@ class GaussianMixture(EstimatorBase):
             + n_components * n_features
             + n_components
             - 1
+            + hasattr(self, "noise_bounds_")
         )
 
     def _check_fitted(self):
@@ -344,23 +414,6 @@ class GaussianMixture(EstimatorBase):
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator."
             )
-
-    def _resolve_dtype(self, X):
-        if self.dtype is None:
-            return (
-                np.dtype(np.float32)
-                if X.dtype in (np.float32, np.float16)
-                else np.dtype(np.float64)
-            )
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(
-                f"dtype={self.dtype!r} is not supported; use 'float32', 'float64' or None."
-            )
-        return dtype
 
     def _chunk_rows(self, n_features, dtype):
         if self.chunk_size is not None:
@@ -415,11 +468,16 @@ class GaussianMixture(EstimatorBase):
         return float(weights @ log_lik), float(weights.sum())
 
     def _get_params_object(self):
-        return MixtureParams(
+        params = MixtureParams(
             self.weights_, self.means_, self.covariances_, self.precisions_cholesky_
         )
+        if hasattr(self, "noise_bounds_"):
+            params.noise_log_density = log_density(self.noise_bounds_)
+            params.noise_weight = self.noise_weight_
+        return params
 
     def _set_params_object(self, params, cov_type):
+        self.noise_weight_ = float(params.noise_weight)
         self.weights_ = params.weights
         self.means_ = params.means
         self.precisions_cholesky_ = params.precisions_cholesky
@@ -448,84 +506,3 @@ class GaussianMixture(EstimatorBase):
                 precisions_init
             )
         return params
-
-    # ---------------------------------------------------------- validation
-
-    def _check_parameters(self, X):
-        _check_int("n_components", self.n_components, 1)
-        _check_int("n_init", self.n_init, 1)
-        _check_int("max_iter", self.max_iter, 0)
-        _check_int("verbose_interval", self.verbose_interval, 1)
-        _check_number("tol", self.tol, 0.0)
-        _check_number("reg_covar", self.reg_covar, 0.0)
-        if self.chunk_size is not None:
-            _check_int("chunk_size", self.chunk_size, 1)
-        if self.missing not in MISSING_OPTIONS:
-            raise ValueError(
-                f"missing={self.missing!r} is not supported; use 'error' (NaN is refused) "
-                "or 'em' (NaN are missing values, fitted by EM)."
-            )
-        if self.init_params not in INIT_METHODS:
-            plugin_initializers = get_initializers()
-            if self.init_params not in plugin_initializers:
-                raise ValueError(
-                    f"init_params={self.init_params!r} is not supported; use one of "
-                    f"{list(INIT_METHODS) + sorted(plugin_initializers)}"
-                )
-        self._resolve_dtype(X)
-
-    def _check_enough_samples(self, X, weights):
-        n_samples = X.shape[0] if weights is None else int(np.count_nonzero(weights))
-        if n_samples < self.n_components:
-            raise ValueError(
-                f"Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {n_samples}"
-                f"{' (with positive weight)' if weights is not None else ''}; "
-                "use fewer components or more data."
-            )
-
-    def _check_initial_parameters(self, n_features, cov_type):
-        """Validate weights_init, means_init, precisions_init; return them as arrays."""
-        k = self.n_components
-        weights = means = precisions = None
-        if self.weights_init is not None:
-            weights = _as_float_array("weights_init", self.weights_init, (k,))
-            if np.any(weights < 0) or np.any(weights > 1):
-                raise ValueError("weights_init must lie in [0, 1]; got values outside.")
-            if not np.isclose(weights.sum(), 1.0, atol=1e-6):
-                raise ValueError(
-                    f"weights_init should be normalized, but got sum(weights) = "
-                    f"{weights.sum():.5f}; divide by its sum."
-                )
-        if self.means_init is not None:
-            means = _as_float_array("means_init", self.means_init, (k, n_features))
-        if self.precisions_init is not None:
-            shape = cov_type.shape(k, n_features)
-            precisions = _as_float_array("precisions_init", self.precisions_init, shape)
-            try:
-                cov_type.precision_cholesky_from_precisions(precisions)
-            except ValueError as exc:
-                raise ValueError(
-                    f"precisions_init is not valid for covariance_type='{cov_type.name}' "
-                    f"({exc}); pass valid precisions of shape {shape} or leave it None."
-                ) from None
-        return weights, means, precisions
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-
-
-def _check_number(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= minimum:
-        raise ValueError(f"{name} must be a number >= {minimum}; got {value!r}.")
-
-
-def _as_float_array(name, value, shape):
-    array = np.asarray(value, dtype=np.float64)
-    if array.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}.")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or inf.")
-    return array
