@@ -22,6 +22,7 @@ def describe(model, dataset, *, source):
         "lower_bound": float(model.lower_bound_),
         "bic": float(model.bic(X)),
         "aic": float(model.aic(X)),
+        "noise_weight": float(getattr(model, "noise_weight_", 0.0)),
         "weights": model.weights_.tolist(),
         "means": model.means_.tolist(),
         "covariances": model.covariances_.tolist(),
@@ -73,6 +74,8 @@ def format_summary(summary):
                   format_table(["K", "BIC", "mean log-lik", "converged", "error"], rows)]
     header = ["component", "weight", *summary["features"]]
     rows = [[k, w, *m] for k, (w, m) in enumerate(zip(summary["weights"], summary["means"]))]
+    if summary.get("noise_weight"):
+        rows.append(["noise", summary["noise_weight"], *([""] * len(summary["features"]))])
     lines += ["", "weights and means:", format_table(header, rows)]
     if "model_file" in summary:
         lines += ["", f"model saved to {summary['model_file']}"]

@@ -171,19 +171,24 @@ def columns_option(function):
 @click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
 @click.option("--seed", default=0, show_default=True, type=int, help="random_state")
+@click.option("--missing", type=click.Choice(["error", "em"]), default="error", show_default=True,
+              help="'em': empty fields / NaN are missing values, fitted by EM.")
+@click.option("--noise", type=click.Choice(["none", "uniform"]), default="none",
+              show_default=True, help="'uniform': add a uniform noise component (outliers).")
 @columns_option
 @click.option("-o", "--output", "model_path", type=click.Path(dir_okay=False),
               help="Save the fitted model to this file (.gmm).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def fit(data, n_components, covariance_type, n_init, max_iter, seed, columns, model_path,
-        as_json, quiet):
+def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, noise, columns,
+        model_path, as_json, quiet):
     """Fit a Gaussian mixture to DATA and print a summary of it."""
     from gmmkit import GaussianMixture
 
     dataset = load_input(data, columns)
     params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
-                  random_state=seed, verbose=0 if quiet else 1, verbose_interval=10)
+                  random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
+                  missing=missing, noise=None if noise == "none" else noise)
     selection = None
     if n_components == "auto":
         from gmmkit.selection import select_n_components
@@ -227,11 +232,16 @@ def _model_input(model, data, columns):
 @click.option("--proba", is_flag=True, help="Print every component's probability instead.")
 @columns_option
 def predict(model_path, data, proba, columns):
-    """Print the most probable component of every row of DATA (CSV on stdout)."""
+    """Print the most probable component of every row of DATA (CSV on stdout).
+
+    With a noise component, rows assigned to it get the label -1.
+    """
     model = _load_model(model_path)
     X = _model_input(model, data, columns).data
     if proba:
         header = [f"p{k}" for k in range(model.n_components)]
+        if getattr(model, "noise_bounds_", None) is not None:
+            header.append("noise")
         output.write_csv(header, model.predict_proba(X))
     else:
         output.write_csv(["label"], model.predict(X)[:, None])

@@ -199,3 +199,35 @@ def test_help_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_fit_missing_values_and_a_noise_component(cli, tmp_path):
+    X, _ = load_dataset("faithful")
+    holes = X.copy()
+    holes[::7, 0] = np.nan
+    holes[3::11, 1] = np.nan
+    with open(tmp_path / "holes.csv", "w") as handle:
+        handle.write("eruptions,waiting\n")
+        for a, b in holes:
+            handle.write(f"{'' if np.isnan(a) else a},{'' if np.isnan(b) else b}\n")
+    refused = run(cli, "fit", tmp_path / "holes.csv", "-k", 2, "-q")
+    assert refused.exit_code == 1 and "pass missing='em'" in refused.output
+    fitted = run(cli, "fit", tmp_path / "holes.csv", "-k", 2, "-q", "--missing", "em",
+                 "--json", "-o", tmp_path / "holes.gmm")
+    assert fitted.exit_code == 0, fitted.output
+    model = GaussianMixture(2, missing="em", random_state=0).fit(holes)
+    np.testing.assert_allclose(json.loads(fitted.stdout)["means"], model.means_, rtol=1e-10)
+    _, labels = read_csv(run(cli, "predict", tmp_path / "holes.gmm", tmp_path / "holes.csv")
+                         .stdout)
+    np.testing.assert_array_equal(labels[:, 0], model.predict(holes))
+
+    noisy = run(cli, "fit", "faithful", "-k", 2, "-q", "--noise", "uniform", "--json",
+                "-o", tmp_path / "noise.gmm")
+    summary = json.loads(noisy.stdout)
+    expected = GaussianMixture(2, noise="uniform", random_state=0).fit(X)
+    assert summary["noise_weight"] == pytest.approx(expected.noise_weight_, rel=1e-12)
+    assert "noise" in run(cli, "fit", "faithful", "-k", 2, "-q", "--noise", "uniform").stdout
+    header, proba = read_csv(run(cli, "predict", tmp_path / "noise.gmm", "faithful", "--proba")
+                             .stdout)
+    assert header == ["p0", "p1", "noise"]
+    np.testing.assert_allclose(proba, expected.predict_proba(X), rtol=1e-12, atol=1e-300)
