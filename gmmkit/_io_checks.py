@@ -18,7 +18,7 @@ from gmmkit.covariance import COVARIANCE_TYPES, CovarianceType, get_covariance_t
 from gmmkit.mixture import GaussianMixture, make_rng
 
 FORMAT_NAME = "gmmkit-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METADATA_MEMBER = "metadata.json"
 #: largest metadata.json accepted, in bytes (uncompressed)
 METADATA_MAX_BYTES = 4 * 2**20
@@ -29,7 +29,7 @@ ZIP_MEMBER_OVERHEAD = 256
 ZIP_ARCHIVE_OVERHEAD = 1024
 #: accepted array dtypes: name in metadata.json -> dtype of the .npy header
 ARRAY_DTYPES = {"float64": np.dtype("<f8"), "float32": np.dtype("<f4")}
-#: allowed |sum(weights) - 1|
+#: allowed |sum(weights) + noise_weight - 1|
 WEIGHTS_TOLERANCE = 1e-6
 #: allowed max |P' C P - I|, plus 100 eps x the component's condition estimate
 CONSISTENCY_TOLERANCE = 1e-6
@@ -45,7 +45,11 @@ ARRAY_SHAPES = {
     "weights_init": lambda cov_type, k, d: (k,),
     "means_init": lambda cov_type, k, d: (k, d),
     "precisions_init": lambda cov_type, k, d: cov_type.shape(k, d),
+    "noise_bounds": lambda cov_type, k, d: (d, 2),
 }
+#: the arrays each format version may hold (version 2 adds the noise component's box)
+V1_ARRAYS = MODEL_ARRAYS + INIT_ARRAYS
+V2_ARRAYS = V1_ARRAYS + ("noise_bounds",)
 MODEL_CLASSES = {"GaussianMixture": GaussianMixture}
 V1_KEYS = (
     "gmmkit_version", "model_class", "covariance_type", "n_components", "n_features", "dtype",
@@ -79,7 +83,8 @@ class Layout:
     arrays: dict  # name -> (shape tuple, numpy dtype of the .npy data)
     params: dict
     feature_names: list | None
-    training: dict  # fitted attribute name -> value
+    training: dict  # fitted attribute name -> value (noise_weight_ with a noise component)
+    noise: bool = False  # a uniform noise component: noise_bounds in arrays, noise_weight_ set
 
 
 # ------------------------------------------------------------- size limits
@@ -168,7 +173,43 @@ def check_metadata(metadata):
 
 
 def _check_v1(metadata):
-    """Format version 1 metadata -> layout."""
+    """Format version 1 metadata -> layout (version 1 has no noise component)."""
+    layout = _v1_layout(metadata, V1_ARRAYS)
+    if layout.noise:
+        raise Problem(
+            "params noise is 'uniform' but format version 1 has no noise component (version 2 "
+            "added it)"
+        )
+    return layout
+
+
+def _check_v2(metadata):
+    """Format version 2 metadata -> layout: version 1 plus the uniform noise component."""
+    layout = _v1_layout(metadata, V2_ARRAYS)
+    has_bounds = "noise_bounds" in layout.arrays
+    has_weight = "noise_weight" in metadata["training"]
+    if layout.noise:
+        if not has_bounds:
+            raise Problem("params noise is 'uniform' but 'arrays' lacks 'noise_bounds'")
+        if not has_weight:
+            raise Problem("params noise is 'uniform' but 'training' lacks 'noise_weight'")
+        layout.training["noise_weight_"] = _check_noise_weight(metadata["training"]["noise_weight"])
+    elif has_bounds or has_weight:
+        what = "'arrays' declares 'noise_bounds'" if has_bounds else "'training' has 'noise_weight'"
+        raise Problem(
+            f"{what} but params noise is not 'uniform' (the model has no noise component)"
+        )
+    return layout
+
+
+def _check_noise_weight(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise Problem(f"training noise_weight must be a number in [0, 1); got {value!r}")
+    return float(value)
+
+
+def _v1_layout(metadata, array_names):
+    """The layout of version 1 metadata, whose "arrays" may name ``array_names``."""
     _require(metadata, V1_KEYS, "metadata.json")
     model_class = metadata["model_class"]
     if not isinstance(model_class, str) or model_class not in MODEL_CLASSES:
@@ -190,19 +231,22 @@ def _check_v1(metadata):
             raise Problem(f"{key} must be a string; got {metadata[key]!r}")
     if not isinstance(metadata["extra"], dict) or not isinstance(metadata["dropped_params"], list):
         raise Problem("extra must be a JSON object and dropped_params a list")
+    arrays = _declared_arrays(metadata["arrays"], cov_type, k, d, array_names)
+    params = _check_params(metadata, cov_type, k, d)
     return Layout(
         cov_type=cov_type,
         n_components=k,
         n_features=d,
-        arrays=_declared_arrays(metadata["arrays"], cov_type, k, d),
-        params=_check_params(metadata, cov_type, k, d),
+        arrays=arrays,
+        params=params,
         feature_names=_check_feature_names(metadata["feature_names"], d),
         training=_check_training(metadata["training"]),
+        noise=GaussianMixture(**params).noise == "uniform",
     )
 
 
 #: format version -> reader turning that version's metadata into a layout
-READERS = {1: _check_v1}
+READERS = {1: _check_v1, 2: _check_v2}
 
 
 def _positive_int(metadata, key):
@@ -212,11 +256,11 @@ def _positive_int(metadata, key):
     return value
 
 
-def _declared_arrays(declared, cov_type, k, d):
+def _declared_arrays(declared, cov_type, k, d, array_names):
     """{name: (shape, dtype)} from metadata "arrays", shapes checked against the model."""
     if not isinstance(declared, dict):
         raise Problem("'arrays' in metadata.json is not a JSON object")
-    unknown = sorted(set(declared) - set(ARRAY_SHAPES))
+    unknown = sorted(set(declared) - set(array_names))
     if unknown:
         raise Problem(f"'arrays' declares unknown arrays {unknown}")
     missing = [name for name in MODEL_ARRAYS if name not in declared]
@@ -319,7 +363,9 @@ def check_values(layout, arrays):
     for name, array in arrays.items():
         if not np.all(np.isfinite(array)):
             raise Problem(f"array '{name}' contains NaN or infinity")
-    _check_weights(arrays["weights"])
+    _check_weights(arrays["weights"], layout.training.get("noise_weight_"))
+    if "noise_bounds" in arrays:
+        _check_noise_bounds(arrays["noise_bounds"])
     # arrays stored in float32 agree only to float32 rounding
     eps = max(
         np.finfo(layout.arrays[name][1]).eps for name in ("covariances", "precisions_cholesky")
@@ -329,14 +375,35 @@ def check_values(layout, arrays):
         COVARIANCE_CHECKS[layout.cov_type.name](cov, chol, eps)
 
 
-def _check_weights(weights):
+def _check_weights(weights, noise_weight):
+    """Non-negative weights summing to 1, or to 1 - noise_weight with a noise component."""
     negative = np.flatnonzero(weights < 0)
     if negative.size:
         k = int(negative[0])
         raise Problem(f"weights has a negative value ({float(weights[k])!r} for component {k})")
     total = math.fsum(weights.tolist())
-    if not abs(total - 1.0) <= WEIGHTS_TOLERANCE:
-        raise Problem(f"weights sum to {total!r}, not 1 (tolerance {WEIGHTS_TOLERANCE:g})")
+    if noise_weight is None:
+        if not abs(total - 1.0) <= WEIGHTS_TOLERANCE:
+            raise Problem(f"weights sum to {total!r}, not 1 (tolerance {WEIGHTS_TOLERANCE:g})")
+        return
+    together = math.fsum([*weights.tolist(), noise_weight])
+    if not abs(together - 1.0) <= WEIGHTS_TOLERANCE:
+        raise Problem(
+            f"weights sum to {total!r} and noise_weight is {noise_weight!r}: together "
+            f"{together!r}, not 1 (tolerance {WEIGHTS_TOLERANCE:g})"
+        )
+
+
+def _check_noise_bounds(bounds):
+    """Each feature's (min, max), max > min: the noise box has a volume."""
+    flat = np.flatnonzero(~(bounds[:, 1] > bounds[:, 0]))
+    if flat.size:
+        j = int(flat[0])
+        low, high = float(bounds[j, 0]), float(bounds[j, 1])
+        raise Problem(
+            f"noise_bounds of feature {j} has max <= min ({high!r} <= {low!r}), so the noise "
+            "component has no volume"
+        )
 
 
 def _check_agreement(residual, condition, eps, label):

@@ -126,6 +126,8 @@ def load(path):
         Fitted, with the saved parameters bit for bit, so ``predict``,
         ``predict_proba``, ``score_samples``, ``bic``, ``aic`` (and
         ``sample`` with an int ``random_state``) give identical results.
+        A model with a uniform noise component gets its ``noise_weight_``
+        and ``noise_bounds_`` back; any other has ``noise_weight_ = 0.0``.
         ``metadata_`` holds the whole metadata read from the file.
 
     Raises
@@ -223,6 +225,7 @@ def _model_arrays(model):
         "precisions_cholesky": model.precisions_cholesky_,
     }
     arrays.update({name: getattr(model, name) for name in INIT_ARRAYS})
+    arrays["noise_bounds"] = getattr(model, "noise_bounds_", None)
     stored = {}
     for name, value in arrays.items():
         if value is None:
@@ -270,6 +273,14 @@ def _model_metadata(model, arrays, extra):
 
     params, dropped = _json_params(model)
     names = getattr(model, "feature_names_in_", None)
+    training = {
+        "converged": bool(model.converged_),
+        "n_iter": int(model.n_iter_),
+        "lower_bound": _bound_to_json(model.lower_bound_),
+        "lower_bounds": [_bound_to_json(bound) for bound in model.lower_bounds_],
+    }
+    if "noise_bounds" in arrays:  # the model has a noise component
+        training["noise_weight"] = float(model.noise_weight_)
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -286,12 +297,7 @@ def _model_metadata(model, arrays, extra):
             name: {"shape": list(array.shape), "dtype": array.dtype.name}
             for name, array in arrays.items()
         },
-        "training": {
-            "converged": bool(model.converged_),
-            "n_iter": int(model.n_iter_),
-            "lower_bound": _bound_to_json(model.lower_bound_),
-            "lower_bounds": [_bound_to_json(bound) for bound in model.lower_bounds_],
-        },
+        "training": training,
         "extra": extra,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -459,8 +465,10 @@ def _build_model(metadata, layout, arrays):
     model = GaussianMixture(**layout.params, **inits)
     params = MixtureParams(*(arrays[name] for name in MODEL_ARRAYS))
     model._set_params_object(params, layout.cov_type)
-    for name, value in layout.training.items():
+    for name, value in layout.training.items():  # noise_weight_ too, with a noise component
         setattr(model, name, value)
+    if layout.noise:
+        model.noise_bounds_ = arrays["noise_bounds"]
     model.n_features_in_ = layout.n_features
     if layout.feature_names is not None:
         model.feature_names_in_ = np.asarray(layout.feature_names, dtype=object)

@@ -5,6 +5,7 @@ import io
 import json
 import math
 import pickle
+import re
 import warnings
 import zipfile
 from datetime import datetime, timezone
@@ -32,6 +33,19 @@ RNG = np.random.default_rng(1)
 # three well-separated clusters in 3-D, 100 rows each
 X = np.vstack([RNG.normal(center, 1.0, size=(100, 3)) for center in (-6.0, 0.0, 6.0)])
 FITTED_ATTRIBUTES = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+# two clusters in 2-D and a few uniform outliers, for the noise component
+NOISY = np.vstack(
+    [
+        RNG.normal(-3.0, 1.0, size=(100, 2)),
+        RNG.normal(3.0, 1.0, size=(100, 2)),
+        RNG.uniform(-15.0, 15.0, size=(10, 2)),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def noise_model():
+    return GaussianMixture(2, noise="uniform", random_state=0).fit(NOISY)
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +124,7 @@ def assert_same_model(original, loaded, data):
     assert loaded.lower_bounds_ == original.lower_bounds_
     assert loaded.n_features_in_ == original.n_features_in_
     assert loaded.get_params() == original.get_params()
+    assert loaded.noise_weight_ == original.noise_weight_
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -122,6 +137,53 @@ def test_round_trip_is_bit_for_bit(tmp_path, covariance_type, dtype):
     assert type(loaded) is GaussianMixture
     assert_same_model(model, loaded, data)
     assert loaded.metadata_["dtype"] == dtype
+
+
+def test_a_noise_model_round_trips_bit_for_bit(tmp_path, noise_model):
+    path = saved(tmp_path, noise_model)
+    loaded = load(path)
+    assert_same_model(noise_model, loaded, NOISY)
+    assert 0.0 < loaded.noise_weight_ < 1.0
+    assert type(loaded.noise_weight_) is float
+    assert_array_equal(loaded.noise_bounds_, noise_model.noise_bounds_)
+    assert loaded.noise_bounds_.shape == (2, 2)
+    labels = loaded.predict(NOISY)
+    assert_array_equal(labels, noise_model.predict(NOISY))
+    assert (labels[-10:] == -1).sum() >= 5  # most outliers go to the noise component
+    assert loaded.predict_proba(NOISY).shape == (len(NOISY), 3)
+    points, components = loaded.sample(300)
+    expected_points, expected_components = noise_model.sample(300)
+    assert_array_equal(points, expected_points)
+    assert_array_equal(components, expected_components)
+    assert -1 in components
+    meta = read_metadata(path)
+    assert meta["params"]["noise"] == "uniform"
+    assert meta["arrays"]["noise_bounds"] == {"shape": [2, 2], "dtype": "float64"}
+    assert meta["training"]["noise_weight"] == noise_model.noise_weight_
+    assert "noise_bounds.npy" in read_members(path)
+
+
+def test_a_missing_em_model_round_trips_bit_for_bit(tmp_path):
+    holes = X.copy()
+    holes[::7, 1] = np.nan
+    holes[::11, 0] = np.nan
+    model = GaussianMixture(3, missing="em", random_state=0).fit(holes)
+    path = saved(tmp_path, model)
+    assert read_metadata(path)["params"]["missing"] == "em"
+    loaded = load(path)
+    assert loaded.missing == "em"
+    assert_same_model(model, loaded, holes)
+    assert not hasattr(loaded, "noise_bounds_")
+    assert loaded.noise_weight_ == 0.0
+
+
+def test_a_noise_model_with_missing_values_round_trips(tmp_path):
+    holes = NOISY.copy()
+    holes[::9, 0] = np.nan
+    model = GaussianMixture(2, missing="em", noise="uniform", random_state=0).fit(holes)
+    loaded = load(saved(tmp_path, model))
+    assert_same_model(model, loaded, holes)
+    assert_array_equal(loaded.noise_bounds_, model.noise_bounds_)
 
 
 def test_init_arrays_are_stored_as_arrays(tmp_path):
@@ -215,7 +277,7 @@ def test_read_metadata_describes_the_model(tmp_path, models):
     path = saved(tmp_path, models["tied"])
     meta = read_metadata(path)
     assert meta["format"] == FORMAT_NAME == "gmmkit-model"
-    assert meta["format_version"] == FORMAT_VERSION == 1
+    assert meta["format_version"] == FORMAT_VERSION == 2
     assert meta["gmmkit_version"] == gmmkit.__version__
     assert meta["model_class"] == "GaussianMixture"
     assert (meta["covariance_type"], meta["n_components"], meta["n_features"]) == ("tied", 3, 3)
@@ -223,6 +285,8 @@ def test_read_metadata_describes_the_model(tmp_path, models):
     assert meta["arrays"]["covariances"] == {"shape": [3, 3], "dtype": "float64"}
     assert meta["arrays"]["weights"] == {"shape": [3], "dtype": "float64"}
     assert meta["training"]["n_iter"] == models["tied"].n_iter_
+    assert (meta["params"]["missing"], meta["params"]["noise"]) == ("error", None)
+    assert "noise_weight" not in meta["training"] and "noise_bounds" not in meta["arrays"]
     created = datetime.fromisoformat(meta["created"])
     assert created.utcoffset().total_seconds() == 0
     assert abs((datetime.now(timezone.utc) - created).total_seconds()) < 600
@@ -288,6 +352,22 @@ def test_save_refuses_a_model_whose_attributes_were_broken(tmp_path):
     model.weights_ = model.weights_ * 2
     with pytest.raises(ValueError, match=r"cannot save the model to '.*model.gmm': weights sum"):
         save(model, tmp_path / "model.gmm")
+
+
+@pytest.mark.parametrize(
+    ("noise", "match"),
+    [
+        ("uniform", "params noise is 'uniform' but 'arrays' lacks 'noise_bounds'"),
+        (None, "'arrays' declares 'noise_bounds' but params noise is not 'uniform'"),
+    ],
+)
+def test_save_refuses_a_model_whose_noise_param_changed_after_fit(tmp_path, noise, match):
+    data = X if noise else NOISY
+    model = GaussianMixture(2, noise=None if noise else "uniform", random_state=0).fit(data)
+    model.set_params(noise=noise)
+    with pytest.raises(ValueError, match=rf"{match}.*\. Its attributes or parameters were"):
+        save(model, tmp_path / "model.gmm")
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------ refused archives
@@ -400,10 +480,10 @@ def test_refuses_a_wrong_format_name(tmp_path, models):
 
 
 def test_refuses_a_newer_format_version_with_an_upgrade_hint(tmp_path, models):
-    path = edited(tmp_path, models["full"], metadata=lambda m: m.update(format_version=2))
+    path = edited(tmp_path, models["full"], metadata=lambda m: m.update(format_version=3))
     message = (
-        rf"this file is format version 2, but this gmmkit \({gmmkit.__version__}\) reads "
-        r"format versions up to 1\. Upgrade gmmkit \(pip install --upgrade gmmkit\) to load it\."
+        rf"this file is format version 3, but this gmmkit \({gmmkit.__version__}\) reads "
+        r"format versions up to 2\. Upgrade gmmkit \(pip install --upgrade gmmkit\) to load it\."
     )
     refused(path, message)
     with pytest.raises(ModelFileError, match=message):
@@ -416,7 +496,7 @@ def test_refuses_a_newer_format_version_with_an_upgrade_hint(tmp_path, models):
         ("1", "format_version must be an integer; got '1'"),
         (True, "format_version must be an integer; got True"),
         (1.0, "format_version must be an integer; got 1.0"),
-        (0, r"format_version 0 does not exist \(known: \[1\]\)"),
+        (0, r"format_version 0 does not exist \(known: \[1, 2\]\)"),
     ],
 )
 def test_refuses_a_format_version_that_is_not_a_known_int(tmp_path, models, version, match):
@@ -574,22 +654,150 @@ def test_refuses_covariances_that_disagree_with_their_precisions(tmp_path, model
     refused(path, r"covariances and precisions_cholesky disagree for .*= 0.01\d*, tolerance")
 
 
+# ------------------------------------------------------ refused noise component
+
+
+def drop_noise_bounds(meta):
+    del meta["arrays"]["noise_bounds"]
+
+
+def test_refuses_noise_params_without_noise_bounds(tmp_path, noise_model):
+    path = edited(tmp_path, noise_model, metadata=drop_noise_bounds, drop=["noise_bounds.npy"])
+    refused(path, r"params noise is 'uniform' but 'arrays' lacks 'noise_bounds'\. The file is")
+
+
+def test_refuses_noise_params_without_noise_weight(tmp_path, noise_model):
+    path = edited(tmp_path, noise_model, metadata=lambda m: m["training"].pop("noise_weight"))
+    refused(path, r"params noise is 'uniform' but 'training' lacks 'noise_weight'\. The file is")
+
+
+@pytest.mark.parametrize(
+    "change", [lambda p: p.update(noise=None), lambda p: p.pop("noise")], ids=["null", "absent"]
+)
+def test_refuses_noise_bounds_without_noise_params(tmp_path, noise_model, change):
+    path = edited(tmp_path, noise_model, metadata=lambda m: change(m["params"]))
+    refused(
+        path,
+        r"'arrays' declares 'noise_bounds' but params noise is not 'uniform' \(the model has no "
+        r"noise component\)\. The file is damaged",
+    )
+
+
+def test_refuses_a_noise_weight_without_noise_params(tmp_path, models):
+    path = edited(tmp_path, models["full"], metadata=lambda m: m["training"].update(noise_weight=0))
+    refused(path, "'training' has 'noise_weight' but params noise is not 'uniform'")
+
+
+def test_refuses_noise_bounds_declared_with_the_wrong_shape(tmp_path, noise_model):
+    def wrong_shape(meta):
+        meta["arrays"]["noise_bounds"]["shape"] = [2, 3]
+
+    path = edited(tmp_path, noise_model, metadata=wrong_shape)
+    refused(
+        path,
+        r"array 'noise_bounds' is declared with shape \[2, 3\] but a full model with 2 "
+        r"components and 2 features needs \[2, 2\]",
+    )
+
+
+def test_refuses_noise_bounds_of_the_wrong_shape(tmp_path, noise_model):
+    path = edited(tmp_path, noise_model, arrays={"noise_bounds": np.zeros((2, 3))})
+    refused(
+        path,
+        r"member 'noise_bounds.npy' holds a float64 array of shape \[2, 3\] but metadata.json "
+        r"declares float64 \[2, 2\]",
+    )
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_refuses_non_finite_noise_bounds(tmp_path, noise_model, value):
+    arrays = replaced(noise_model, "noise_bounds", lambda a: a.__setitem__((1, 0), value))
+    path = edited(tmp_path, noise_model, arrays=arrays)
+    refused(path, "array 'noise_bounds' contains NaN or infinity")
+
+
+@pytest.mark.parametrize(
+    ("bounds", "shown"), [([2.0, 2.0], r"2.0 <= 2.0"), ([3.0, -1.0], r"-1.0 <= 3.0")]
+)
+def test_refuses_noise_bounds_whose_max_is_not_above_the_min(tmp_path, noise_model, bounds, shown):
+    arrays = replaced(noise_model, "noise_bounds", lambda a: a.__setitem__(1, bounds))
+    path = edited(tmp_path, noise_model, arrays=arrays)
+    refused(
+        path,
+        rf"noise_bounds of feature 1 has max <= min \({shown}\), so the noise component has no "
+        r"volume\. The file is damaged",
+    )
+
+
+@pytest.mark.parametrize("value", ["0.1", True, None, [0.1], -0.1, 1, 1.0, 1.5])
+def test_refuses_a_noise_weight_that_is_not_a_number_in_0_1(tmp_path, noise_model, value):
+    path = edited(
+        tmp_path, noise_model, metadata=lambda m: m["training"].update(noise_weight=value)
+    )
+    got = re.escape(repr(value))
+    refused(path, rf"training noise_weight must be a number in \[0, 1\); got {got}\. The file is")
+
+
+def test_refuses_weights_and_noise_weight_that_do_not_sum_to_one(tmp_path, noise_model):
+    path = edited(tmp_path, noise_model, metadata=lambda m: m["training"].update(noise_weight=0.5))
+    total = math.fsum(noise_model.weights_.tolist())
+    refused(
+        path,
+        rf"weights sum to {total!r} and noise_weight is 0.5: together \d\.\d+, not 1 "
+        r"\(tolerance 1e-06\)",
+    )
+
+
+def test_refuses_noise_model_weights_that_sum_to_one_alone(tmp_path, noise_model):
+    weights = noise_model.weights_ / noise_model.weights_.sum()
+    path = edited(tmp_path, noise_model, arrays={"weights": weights})
+    refused(path, rf"and noise_weight is {noise_model.noise_weight_!r}: together 1.05\d*, not 1")
+
+
+def test_refuses_a_version_1_file_with_noise_params(tmp_path, models):
+    def version_1_with_noise(meta):
+        meta["format_version"] = 1
+        meta["params"]["noise"] = "uniform"
+
+    path = edited(tmp_path, models["full"], metadata=version_1_with_noise)
+    refused(
+        path,
+        r"params noise is 'uniform' but format version 1 has no noise component \(version 2 "
+        r"added it\)\. The file is damaged",
+    )
+
+
+def test_refuses_a_version_1_file_with_noise_bounds(tmp_path, noise_model):
+    path = edited(tmp_path, noise_model, metadata=lambda m: m.update(format_version=1))
+    refused(path, r"'arrays' declares unknown arrays \['noise_bounds'\]")
+
+
 # -------------------------------------------------------- format pinned by hand
 
 
-def write_v1_by_hand(path, covariance_type, arrays, feature_names, dtype="float64"):
-    """A format-version-1 file written with zipfile and .npy only, as the spec says."""
+def write_by_hand(
+    path, covariance_type, arrays, feature_names, dtype="float64", version=1, params=(), training=()
+):
+    """A model file written with zipfile and .npy only, as the spec of ``version`` says.
+
+    ``params`` and ``training`` add to the minimal params and training written.
+    """
     n_components, n_features = np.shape(arrays["means"])
     metadata = {
         "format": "gmmkit-model",
-        "format_version": 1,
+        "format_version": version,
         "gmmkit_version": "0.1.0",
         "model_class": "GaussianMixture",
         "covariance_type": covariance_type,
         "n_components": n_components,
         "n_features": n_features,
         "dtype": None,
-        "params": {"n_components": n_components, "covariance_type": covariance_type},
+        # no "missing" or "noise" unless given: they take their defaults
+        "params": {
+            "n_components": n_components,
+            "covariance_type": covariance_type,
+            **dict(params),
+        },
         "dropped_params": [],
         "feature_names": feature_names,
         "arrays": {
@@ -600,6 +808,7 @@ def write_v1_by_hand(path, covariance_type, arrays, feature_names, dtype="float6
             "n_iter": 2,
             "lower_bound": -1.5,
             "lower_bounds": [-2.0, -1.5],
+            **dict(training),
         },
         "extra": {"features": ["x"]},
         "created": "2026-01-01T00:00:00+00:00",
@@ -621,7 +830,7 @@ def test_a_hand_written_version_1_spherical_file_loads(tmp_path, dtype):
         "precisions_cholesky": 1.0 / np.sqrt(variances),
     }
     path = tmp_path / "hand.gmm"
-    write_v1_by_hand(path, "spherical", arrays, ["x"], dtype)
+    write_by_hand(path, "spherical", arrays, ["x"], dtype)
     model = load(path)
     assert model.means_.dtype == np.float64  # float32 arrays are widened exactly
     points = pd.DataFrame({"x": [-1.0, 0.0, 2.0, 5.0]})
@@ -637,9 +846,13 @@ def test_a_hand_written_version_1_spherical_file_loads(tmp_path, dtype):
     assert list(model.feature_names_in_) == ["x"]
     assert (model.converged_, model.n_iter_, model.lower_bounds_) == (True, 2, [-2.0, -1.5])
     assert model.metadata_["extra"] == {"features": ["x"]}
+    # parameters added after version 1 take their defaults
+    assert (model.missing, model.noise, model.noise_weight_) == ("error", None, 0.0)
+    assert not hasattr(model, "noise_bounds_")
 
 
-def test_a_hand_written_version_1_full_file_loads(tmp_path):
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_hand_written_full_file_loads(tmp_path, version):
     weights = np.array([0.4, 0.6])
     means = np.array([[0.0, 0.0], [3.0, 1.0]])
     covariances = np.array([[[2.0, 0.5], [0.5, 1.0]], [[1.0, 0.0], [0.0, 0.5]]])
@@ -652,7 +865,7 @@ def test_a_hand_written_version_1_full_file_loads(tmp_path):
         "precisions_cholesky": precisions_cholesky,
     }
     path = tmp_path / "hand.gmm"
-    write_v1_by_hand(path, "full", arrays, None)
+    write_by_hand(path, "full", arrays, None, version=version)  # 2 without noise: same as 1
     model = load(path)
     points = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 1.0]])
     densities = np.array(
@@ -664,6 +877,57 @@ def test_a_hand_written_version_1_full_file_loads(tmp_path):
     assert_allclose(model.score_samples(points), np.log(densities.sum(axis=0)), rtol=1e-12)
     assert_allclose(model.predict_proba(points), (densities / densities.sum(axis=0)).T, rtol=1e-12)
     assert not hasattr(model, "feature_names_in_")
+
+
+def test_a_hand_written_version_2_diag_noise_file_loads(tmp_path):
+    weights, noise_weight = np.array([0.3, 0.6]), 0.1
+    means = np.array([[-1.0, 0.0], [2.0, 3.0]])
+    variances = np.array([[0.5, 1.0], [2.0, 0.25]])
+    bounds = np.array([[-5.0, 5.0], [-2.0, 8.0]])
+    arrays = {
+        "weights": weights,
+        "means": means,
+        "covariances": variances,
+        "precisions_cholesky": 1.0 / np.sqrt(variances),
+        "noise_bounds": bounds,
+    }
+    path = tmp_path / "hand.gmm"
+    write_by_hand(
+        path, "diag", arrays, None, version=2,
+        params={"noise": "uniform"}, training={"noise_weight": noise_weight},
+    )  # fmt: skip
+    model = load(path)
+    points = np.array([[-1.0, 0.0], [2.0, 3.0], [0.5, 1.5], [4.5, 7.5], [12.0, -6.0]])
+    gaussians = [
+        w * stats.multivariate_normal(m, np.diag(v)).pdf(points)
+        for w, m, v in zip(weights, means, variances)
+    ]
+    noise = np.full(len(points), noise_weight / np.prod(bounds[:, 1] - bounds[:, 0]))
+    densities = np.array([*gaussians, noise])  # (K + 1, n): the noise component last
+    assert_allclose(model.score_samples(points), np.log(densities.sum(axis=0)), rtol=1e-12)
+    assert_allclose(model.predict_proba(points), (densities / densities.sum(axis=0)).T, rtol=1e-12)
+    expected = densities.argmax(axis=0)
+    expected[expected == 2] = -1
+    assert_array_equal(model.predict(points), expected)
+    assert list(expected) == [0, 1, 0, -1, -1]
+    assert model.noise == "uniform" and model.noise_weight_ == noise_weight
+    assert_array_equal(model.noise_bounds_, bounds)
+    draws, components = model.set_params(random_state=0).sample(500)
+    assert set(components) == {-1, 0, 1}
+    noise_draws = draws[components == -1]  # uniform in the box
+    assert np.all((noise_draws >= bounds[:, 0]) & (noise_draws <= bounds[:, 1]))
+
+
+def test_a_hand_written_version_1_file_with_noise_params_is_refused(tmp_path):
+    arrays = {
+        "weights": [0.25, 0.75],
+        "means": [[-1.0], [2.0]],
+        "covariances": [0.5, 2.0],
+        "precisions_cholesky": 1.0 / np.sqrt([0.5, 2.0]),
+    }
+    path = tmp_path / "hand.gmm"
+    write_by_hand(path, "spherical", arrays, ["x"], params={"noise": "uniform"})
+    refused(path, "params noise is 'uniform' but format version 1 has no noise component")
 
 
 def test_every_format_version_up_to_the_current_one_has_a_reader():
