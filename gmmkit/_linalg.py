@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 
 import numpy as np
 from scipy import linalg
@@ -78,9 +79,15 @@ def precision_cholesky_from_precision(precision):
     return flipped[::-1, ::-1]
 
 
+@lru_cache(maxsize=64)
 def triu_pairs(n_features):
-    """(rows, cols) of the upper triangle: the order of pairwise products."""
-    return np.triu_indices(n_features)
+    """(rows, cols) of the upper triangle: the order of pairwise products.
+
+    Cached (read-only arrays): missing-value patterns ask for it thousands of times.
+    """
+    rows, cols = np.triu_indices(n_features)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
 
 
 def pairwise_products_t(Xt, out):
@@ -179,3 +186,27 @@ def conditional_blocks(covariances, observed, missing):
     C = s_mm - B @ s_om
     C = 0.5 * (C + C.transpose(0, 2, 1))  # exactly symmetric
     return B, C
+
+
+def batched_precision_cholesky(covariances):
+    """Upper-triangular precision factors of a stack of covariances in one call.
+
+    The batched twin of :func:`precision_cholesky_from_cov` for many small
+    matrices (the marginals of missing-value patterns), without its jitter:
+    returns None when a matrix is not positive definite, so the caller can
+    fall back to the per-matrix path.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (K, d, d)
+
+    Returns
+    -------
+    ndarray of shape (K, d, d) or None
+    """
+    try:
+        chol = np.linalg.cholesky(covariances)
+    except np.linalg.LinAlgError:
+        return None
+    identity = np.broadcast_to(np.eye(covariances.shape[-1]), covariances.shape)
+    return np.linalg.solve(chol, identity).transpose(0, 2, 1)

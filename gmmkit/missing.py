@@ -30,7 +30,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gmmkit._linalg import conditional_blocks, triu_pairs, unpack_symmetric
+from gmmkit._linalg import (
+    batched_precision_cholesky,
+    conditional_blocks,
+    triu_pairs,
+    unpack_symmetric,
+)
 from gmmkit._validation import plural
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import ChunkedData, Stats, map_chunks, sum_stats
@@ -257,9 +262,18 @@ def marginal_params(pattern, cov_type, params):
     sub = pattern_type.from_dense(dense[:, o][:, :, o])
     marginal = replace(
         params, means=params.means[:, o], covariances=sub,
-        precisions_cholesky=pattern_type.precision_cholesky(sub),
+        precisions_cholesky=_precision_cholesky(pattern_type, sub),
     )
     return pattern_type, marginal, dense
+
+
+def _precision_cholesky(pattern_type, covariances):
+    """Precision factors of a pattern's marginal, batched when they are full matrices."""
+    if pattern_type is _FULL:
+        factors = batched_precision_cholesky(covariances)
+        if factors is not None:
+            return factors
+    return pattern_type.precision_cholesky(covariances)
 
 
 def pattern_stats(pattern, cov_type, params, center, runner):
