@@ -206,7 +206,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         cov_type = get_covariance_type(self.covariance_type)
         initial = self._check_initial_parameters(X.shape[1], cov_type)
         data = self._chunked(X, weights)
-        bounds = None if self.noise is None else noise_bounds(X)
+        bounds = None if self.noise is None else noise_bounds(X, weights)
         hooks = plugin_fit_hooks()
         settings = EMSettings(
             self.max_iter,

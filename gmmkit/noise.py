@@ -34,8 +34,10 @@ def check_noise(noise):
         )
 
 
-def noise_bounds(X, chunk_size=65536):
+def noise_bounds(X, sample_weight=None, chunk_size=65536):
     """Per-feature (min, max) of X's observed values: ndarray of shape (n_features, 2).
+
+    Rows with zero weight are left out (a weight of 0 means the row is absent).
 
     Raises
     ------
@@ -46,6 +48,8 @@ def noise_bounds(X, chunk_size=65536):
     high = np.full(X.shape[1], -np.inf)
     for start in range(0, X.shape[0], chunk_size):
         chunk = np.asarray(X[start : start + chunk_size], dtype=np.float64)
+        if sample_weight is not None:
+            chunk = chunk[sample_weight[start : start + chunk_size] > 0]
         with np.errstate(invalid="ignore"), _all_nan_ok():
             low = np.fmin(low, np.nanmin(chunk, axis=0))
             high = np.fmax(high, np.nanmax(chunk, axis=0))

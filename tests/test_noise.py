@@ -166,3 +166,16 @@ def test_noise_errors():
     flat = np.column_stack([X[:, 0], np.ones(len(X))])
     with pytest.raises(ValueError, match="feature 1 takes a single value, so the noise"):
         GaussianMixture(2, noise="uniform").fit(flat)
+
+
+def test_integer_weights_equal_repeated_rows_with_noise():
+    X, _, _, _ = with_outliers(n_samples=300)
+    counts = np.random.default_rng(1).integers(0, 4, size=len(X))
+    start = GaussianMixture(3, random_state=0).fit(X)
+    params = dict(noise="uniform", tol=1e-8, weights_init=start.weights_,
+                  means_init=start.means_, precisions_init=start.precisions_)
+    weighted = GaussianMixture(3, **params).fit(X, sample_weight=counts)  # zeros left out
+    repeated = GaussianMixture(3, **params).fit(np.repeat(X, counts, axis=0))
+    np.testing.assert_allclose(weighted.means_, repeated.means_, rtol=1e-8)
+    assert weighted.noise_weight_ == pytest.approx(repeated.noise_weight_, rel=1e-8)
+    np.testing.assert_array_equal(weighted.noise_bounds_, repeated.noise_bounds_)
