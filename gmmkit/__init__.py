@@ -33,6 +33,7 @@ from gmmkit.plugins import (
 )
 from gmmkit.readers import read_data
 from gmmkit.regression import GaussianMixtureRegressor
+from gmmkit.selection import select_model
 
 __version__ = "0.1.0"
 
@@ -60,4 +61,5 @@ __all__ = [
     "read_metadata",
     "run_pipeline",
     "save",
+    "select_model",
 ]

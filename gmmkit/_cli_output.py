@@ -13,7 +13,7 @@ def describe(model, dataset, *, source):
     X = dataset.data
     return {
         "data": source,
-        "n_components": int(model.n_components),
+        "n_components": len(model.weights_),
         "covariance_type": model.covariance_type,
         "n_samples": int(X.shape[0]),
         "features": list(dataset.feature_names),
@@ -66,12 +66,9 @@ def format_summary(summary):
         f"BIC {summary['bic']:.2f}; AIC {summary['aic']:.2f}",
     ]
     if "selection" in summary:
-        rows = [
-            [r["n_components"], r.get("bic"), r["log_likelihood"], r["converged"], r.get("error")]
-            for r in summary["selection"]
-        ]
-        lines += ["", "K chosen by BIC:",
-                  format_table(["K", "BIC", "mean log-lik", "converged", "error"], rows)]
+        from gmmkit.selection import format_selection
+
+        lines += ["", "K chosen by BIC (* the chosen fit):", format_selection(summary["selection"])]
     header = ["component", "weight", *summary["features"]]
     rows = [[k, w, *m] for k, (w, m) in enumerate(zip(summary["weights"], summary["means"]))]
     if summary.get("noise_weight"):

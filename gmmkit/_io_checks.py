@@ -301,7 +301,7 @@ def _check_params(metadata, cov_type, k, d):
         raise Problem(f"params has names this gmmkit does not know: {unknown}", UPGRADE)
     model = GaussianMixture(**params)
     for key, top_level in (("n_components", k), ("covariance_type", cov_type.name)):
-        if getattr(model, key) != top_level:
+        if getattr(model, key) != top_level and getattr(model, key) != "auto":
             raise Problem(
                 f"params {key} is {getattr(model, key)!r} but the top-level {key} is {top_level!r}"
             )

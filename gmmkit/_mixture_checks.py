@@ -36,7 +36,8 @@ class MixtureChecks:
         return dtype
 
     def _check_parameters(self, X):
-        check_int("n_components", self.n_components, 1)
+        if not (isinstance(self.n_components, str) and self.n_components == "auto"):
+            check_int("n_components", self.n_components, 1)
         check_int("n_init", self.n_init, 1)
         check_int("max_iter", self.max_iter, 0)
         check_int("verbose_interval", self.verbose_interval, 1)

@@ -18,6 +18,7 @@ import click
 
 from gmmkit import _cli_output as output
 from gmmkit._cli_listing import LISTING_COMMANDS
+from gmmkit._cli_select import select
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -189,16 +190,10 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
     params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
                   random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
                   missing=missing, noise=None if noise == "none" else noise)
-    selection = None
-    if n_components == "auto":
-        from gmmkit.selection import select_n_components
-
-        model, selection = select_n_components(dataset.data, range(1, 11), **params)
-    else:
-        model = GaussianMixture(n_components, **params).fit(dataset.data)
+    model = GaussianMixture(n_components, **params).fit(dataset.data)
     summary = output.describe(model, dataset, source=data)
-    if selection is not None:
-        summary["selection"] = selection
+    if n_components == "auto":
+        summary["selection"] = model.selection_
     if model_path:
         from gmmkit.io import save
 
@@ -291,7 +286,7 @@ def info(model_path, as_json):
     click.echo(json.dumps(metadata, indent=2) if as_json else output.format_info(metadata))
 
 
-CORE_COMMANDS = (fit, predict, score, sample, info)
+CORE_COMMANDS = (fit, select, predict, score, sample, info)
 
 
 def main():

@@ -228,6 +228,7 @@ def fitted_mixture(template, weights, means, covariances, *, feature_names=None,
         if hasattr(template, name):
             setattr(model, name, getattr(template, name))
     model.n_features_in_ = model.means_.shape[1]
+    model.n_components_ = model.means_.shape[0]
     if feature_names is not None:
         model.feature_names_in_ = feature_names
     return model

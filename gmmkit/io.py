@@ -470,6 +470,7 @@ def _build_model(metadata, layout, arrays):
     if layout.noise:
         model.noise_bounds_ = arrays["noise_bounds"]
     model.n_features_in_ = layout.n_features
+    model.n_components_ = layout.n_components
     if layout.feature_names is not None:
         model.feature_names_in_ = np.asarray(layout.feature_names, dtype=object)
     if isinstance(metadata["extra"].get("pipeline"), dict):

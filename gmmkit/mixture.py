@@ -48,6 +48,9 @@ from gmmkit.noise import (
 )
 from gmmkit.plugins import fit_hooks as plugin_fit_hooks
 
+#: n_components="auto" tries K = 1 .. this many (at most the number of rows)
+AUTO_MAX_COMPONENTS = 10
+
 #: bytes of the widest per-chunk temporary when chunk_size is None (so
 #: float32 work gets twice the rows of float64: fewer, larger chunks)
 AUTO_CHUNK_BYTES = 8 * 2**20
@@ -73,8 +76,10 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
 
     Parameters
     ----------
-    n_components : int, default=1
-        Number of mixture components.
+    n_components : int or "auto", default=1
+        Number of mixture components. "auto" fits K = 1..10 and keeps the
+        lowest BIC among the clean fits (:func:`gmmkit.select_model`);
+        ``n_components_`` is then the K chosen and ``selection_`` the table.
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
     tol : float, default=1e-3
         EM stops when the mean log-likelihood changes by less than ``tol``.
@@ -136,6 +141,10 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
     noise_bounds_ : ndarray of shape (n_features, 2)
         The box of the noise component: each feature's (min, max) in the
         training data. Only with ``noise="uniform"``.
+    n_components_ : int
+        The number of components fitted (the chosen K with "auto").
+    selection_ : list of dict
+        With ``n_components="auto"``: one row per K tried (see select_model).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when X was a DataFrame with string column names.
@@ -198,6 +207,8 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         -------
         self
         """
+        if isinstance(self.n_components, str) and self.n_components == "auto":
+            return self._fit_auto(X, sample_weight)
         names = feature_names(X)
         X = check_array(X)
         self._check_parameters(X)
@@ -261,6 +272,9 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
             self.noise_bounds_ = bounds
         elif hasattr(self, "noise_bounds_"):
             del self.noise_bounds_
+        self.n_components_ = int(self.n_components)
+        if hasattr(self, "selection_"):
+            del self.selection_
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
@@ -272,6 +286,42 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
             del self.feature_names_in_
         if hooks is not None:
             hooks.call("gmmkit_fit_end", model=self)
+        return self
+
+    def _fit_auto(self, X, sample_weight):
+        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.select_model); see selection_."""
+        from gmmkit.selection import select_model
+
+        if any(v is not None for v in (self.weights_init, self.means_init, self.precisions_init)):
+            raise ValueError(
+                "n_components='auto' cannot take weights_init, means_init or "
+                "precisions_init (their shapes depend on K); give an integer n_components."
+            )
+        names = feature_names(X)
+        X = check_array(X)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        n_rows = X.shape[0] if weights is None else int(np.count_nonzero(weights))
+        params = self.get_params()
+        for name in ("n_components", "covariance_type", "n_init", "random_state", "warm_start"):
+            params.pop(name)
+        best, table = select_model(
+            X,
+            range(1, max(1, min(AUTO_MAX_COMPONENTS, n_rows)) + 1),
+            (self.covariance_type,),
+            "bic",
+            n_init=self.n_init,
+            random_state=self.random_state,
+            sample_weight=weights,
+            **params,
+        )
+        fitted = {k: v for k, v in vars(best).items() if k.endswith("_") and not k.startswith("_")}
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
+        self.__dict__.update(fitted)
+        self.n_components_ = int(best.n_components)
+        self.selection_ = table
+        if names is not None:
+            self.feature_names_in_ = names
         return self
 
     def _iteration_hook(self, hooks):
@@ -299,7 +349,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         With ``noise="uniform"``, rows most probably from the noise component get -1.
         """
         labels = np.concatenate(self._map_log_prob(X, lambda log_prob: log_prob.argmax(axis=0)))
-        labels[labels == self.n_components] = NOISE_LABEL
+        labels[labels == len(self.weights_)] = NOISE_LABEL
         return labels
 
     def predict_proba(self, X):
@@ -419,7 +469,10 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         if self.chunk_size is not None:
             return int(self.chunk_size)
         cov_type = get_covariance_type(self.covariance_type)
-        width = cov_type.chunk_width(self.n_components, n_features)
+        n_components = (
+            len(self.weights_) if self.__sklearn_is_fitted__() else self.n_components
+        )
+        width = cov_type.chunk_width(n_components, n_features)
         rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
         return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 

@@ -1,0 +1,98 @@
+"""Independent fits in parallel processes (``n_jobs``), one BLAS thread each.
+
+Grids of fits (model selection, restarts) parallelise best across
+processes: each fit is independent and the GIL is never in the way. Each
+worker runs gmmkit's engine on one thread (``GMMKIT_NUM_THREADS=1``) and
+BLAS on one thread (threadpoolctl, when installed), so that ``n_jobs``
+workers on ``n_jobs`` cores do not oversubscribe them. Workers are
+started with "spawn" (no fork of a process that runs threads); the data
+are sent to each worker once, and results come back in task order, so a
+parallel run returns what the serial run returns.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+_WORKER_STATE = {}
+
+
+def effective_n_jobs(n_jobs, n_tasks):
+    """Worker processes to use: None and 1 mean serial, -1 every core, -2 all but one.
+
+    Raises
+    ------
+    ValueError
+        For 0 or a non-integer.
+    """
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        raise ValueError(
+            f"n_jobs={n_jobs!r} is not valid; use None or 1 (serial), a positive number "
+            "of processes, or -1 for every core."
+        )
+    cores = os.cpu_count() or 1
+    wanted = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
+    return max(1, min(wanted, n_tasks))
+
+
+def run_tasks(function, tasks, shared, n_jobs=None):
+    """``[function(task, **shared) for task in tasks]``, in parallel processes.
+
+    Parameters
+    ----------
+    function : callable
+        A module-level function (it is imported by name in the workers).
+    tasks : list
+        One item per call.
+    shared : dict
+        Keyword arguments every call gets (the data); sent once per worker.
+    n_jobs : int or None
+        See :func:`effective_n_jobs`.
+
+    Returns
+    -------
+    list
+        The results in task order.
+    """
+    workers = effective_n_jobs(n_jobs, len(tasks))
+    if workers == 1:
+        return [function(task, **shared) for task in tasks]
+    with ProcessPoolExecutor(
+        workers, mp_context=_context(), initializer=_start_worker, initargs=(function, shared)
+    ) as pool:
+        return list(pool.map(_run_in_worker, tasks))
+
+
+def _context():
+    """"spawn", unless the main script cannot be re-imported by a spawned worker.
+
+    A spawned worker re-runs the main module from its file; a script read
+    from standard input (``python - < script.py``) has no file, so there
+    the workers are forked instead (Linux and macOS).
+    """
+    import multiprocessing
+    import sys
+
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.exists(main_file) and hasattr(os, "fork"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _start_worker(function, shared):
+    os.environ["GMMKIT_NUM_THREADS"] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        pass
+    else:
+        _WORKER_STATE["limits"] = threadpool_limits(limits=1)
+    _WORKER_STATE["function"] = function
+    _WORKER_STATE["shared"] = shared
+
+
+def _run_in_worker(task):
+    return _WORKER_STATE["function"](task, **_WORKER_STATE["shared"])
