@@ -307,6 +307,7 @@ def plot_criterion(table, criterion, path, *, title=None):
     if chosen:
         axes.plot(chosen[0]["n_components"], chosen[0][criterion], "k*", markersize=16,
                   label=f"chosen: K={chosen[0]['n_components']}, {chosen[0]['covariance_type']}")
+    _focus(axes, table, criterion)
     axes.set_xlabel("number of components K")
     axes.set_ylabel(f"{criterion.upper()} (lower is better)")
     axes.legend()
@@ -314,3 +315,19 @@ def plot_criterion(table, criterion, path, *, title=None):
         axes.set_title(title)
     figure.savefig(path, dpi=96, bbox_inches="tight")
     plt.close(figure)
+
+
+def _focus(axes, table, criterion):
+    """Zoom the y axis onto the low part where the curves compete (every curve's minimum shows).
+
+    One poor covariance type can sit far above the rest and flatten them.
+    """
+    values = [r[criterion] for r in table if r[criterion] is not None]
+    per_type = {}
+    for r in table:
+        if r[criterion] is not None:
+            per_type.setdefault(r["covariance_type"], []).append(r[criterion])
+    lowest, worst_minimum = min(values), max(min(v) for v in per_type.values())
+    span = max(worst_minimum - lowest, 1e-9 + 0.02 * abs(lowest))
+    top = min(max(values), worst_minimum + 0.5 * span)
+    axes.set_ylim(lowest - 0.05 * span, top + 0.05 * span)
