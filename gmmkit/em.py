@@ -57,6 +57,11 @@ class MixtureParams:
         the features served). None: no noise component.
     noise_weight : float
         The noise component's weight; ``weights`` then sum to 1 - noise_weight.
+    log_weights : ndarray of shape (K,) or None
+        The per-component constants the E-step adds to the Gaussian log
+        densities in place of log(weights); None: log(weights). Variational
+        Bayes puts E[log pi_k] and its other per-component terms here
+        (:mod:`gmmkit._variational`).
     """
 
     weights: np.ndarray
@@ -65,6 +70,7 @@ class MixtureParams:
     precisions_cholesky: np.ndarray
     noise_log_density: np.ndarray | None = None
     noise_weight: float = 0.0
+    log_weights: np.ndarray | None = None
 
     def noise_row(self, columns=None):
         """log(noise weight x noise density) over the served features, or None."""
@@ -269,8 +275,10 @@ def stats_from_resp(
 
 def make_plan(cov_type, params, center, dtype):
     """E-step plan for parameters, with means relative to ``center``."""
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(params.weights)
+    log_weights = params.log_weights
+    if log_weights is None:
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
     return cov_type.plan(log_weights, params.means - center, params.precisions_cholesky, dtype)
 
 
@@ -464,19 +472,11 @@ def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, ini
     -------
     EMResult
     """
-    lower_bounds = []
-    converged = False
-    n_iter = 0
+    progress = Progress(settings, init_index, lower_bound)
     reseeds_left = params.weights.size
-    start = time.perf_counter()
-    if settings.verbose:
-        _say(f"Initialization {init_index}")
     for n_iter in range(1, settings.max_iter + 1):
-        previous_bound = lower_bound
         data = guard_float32(data, cov_type, params)
         stats = data.e_step(cov_type, params, runner)
-        lower_bound = stats.loglik / stats.weight
-        lower_bounds.append(lower_bound)
         params, n_reseeded = params_from_stats(
             stats,
             cov_type,
@@ -486,23 +486,54 @@ def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, ini
             reseed_budget=reseeds_left,
         )
         reseeds_left -= n_reseeded
-        change = lower_bound - previous_bound
+        if progress.record(n_iter, stats.loglik / stats.weight):
+            break
+    return progress.result(params)
+
+
+class Progress:
+    """Book-keeping of one EM-like run: lower bounds, convergence, verbose output, hooks.
+
+    Shared by :func:`run_em` and the variational loop
+    (:func:`gmmkit._variational.run_variational`), so both report and stop
+    the same way.
+    """
+
+    def __init__(self, settings, init_index, lower_bound=-np.inf):
+        self.settings = settings
+        self.init_index = init_index
+        self.lower_bound = lower_bound
+        self.lower_bounds = []
+        self.converged = False
+        self.n_iter = 0
+        self._start = time.perf_counter()
+        if settings.verbose:
+            _say(f"Initialization {init_index}")
+
+    def record(self, n_iter, lower_bound):
+        """Note iteration ``n_iter``'s lower bound; True once it changed by less than tol."""
+        settings = self.settings
+        change = lower_bound - self.lower_bound
+        self.n_iter, self.lower_bound = n_iter, lower_bound
+        self.lower_bounds.append(lower_bound)
         if settings.on_iteration is not None:
-            settings.on_iteration(init_index, n_iter, lower_bound, change)
+            settings.on_iteration(self.init_index, n_iter, lower_bound, change)
         if settings.verbose and n_iter % settings.verbose_interval == 0:
             if settings.verbose == 1:
                 _say(f"  Iteration {n_iter}")
             else:
-                elapsed = time.perf_counter() - start
+                elapsed = time.perf_counter() - self._start
                 _say(f"  Iteration {n_iter}\t time lapse {elapsed:.5f}s\t ll change {change:.5f}")
-                start = time.perf_counter()
-        if abs(change) < settings.tol:
-            converged = True
-            break
-    if settings.verbose:
-        state = "converged" if converged else "did not converge"
-        _say(f"Initialization {state}. lower bound {lower_bound:.5f}")
-    return EMResult(params, lower_bound, lower_bounds, converged, n_iter)
+                self._start = time.perf_counter()
+        self.converged = abs(change) < settings.tol
+        return self.converged
+
+    def result(self, params):
+        """The run's EMResult ending at ``params``."""
+        if self.settings.verbose:
+            state = "converged" if self.converged else "did not converge"
+            _say(f"Initialization {state}. lower bound {self.lower_bound:.5f}")
+        return EMResult(params, self.lower_bound, self.lower_bounds, self.converged, self.n_iter)
 
 
 def _say(message):
