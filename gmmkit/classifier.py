@@ -16,12 +16,19 @@ class by BIC (``"auto"``, see :func:`gmmkit.selection.select_model`).
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 from scipy.special import logsumexp
 
+from gmmkit._classifier_checks import (
+    AUTO,
+    check_class_sizes,
+    check_components,
+    check_labels,
+    class_priors,
+    class_sizes,
+)
 from gmmkit._estimator import EstimatorBase
 from gmmkit._validation import (
     check_array,
@@ -52,12 +59,6 @@ MIXTURE_PARAMS = (
     "dtype",
     "missing",
 )
-
-AUTO = "auto"
-
-
-class DataConversionWarning(UserWarning):
-    """y was a column vector and was flattened (scikit-learn's warning of that name)."""
 
 
 class GMMClassifier(EstimatorBase):
@@ -169,8 +170,10 @@ class GMMClassifier(EstimatorBase):
         requested = self._requested_components(classes)
         check_class_sizes(classes, sizes[0], requested)
         self.estimators_ = [
-            self._fit_class(X[codes == i], None if weights is None else weights[codes == i], k)
-            for i, k in enumerate(requested)
+            self._fit_class(
+                label, X[codes == i], None if weights is None else weights[codes == i], k
+            )
+            for i, (label, k) in enumerate(zip(classes.tolist(), requested))
         ]
         self.classes_ = classes
         self.class_prior_ = prior
@@ -284,8 +287,17 @@ class GMMClassifier(EstimatorBase):
             check_components(self.n_components[label], f"n_components[{label!r}]")
         return [self.n_components[label] for label in labels]
 
-    def _fit_class(self, X, weights, n_components):
-        """The fitted GaussianMixture of one class's rows."""
+    def _fit_class(self, label, X, weights, n_components):
+        """The fitted GaussianMixture of one class's rows; its warnings name the class."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = self._fit_mixture(X, weights, n_components)
+        for warning in caught:
+            warnings.warn(f"class {label!r}: {warning.message}", warning.category, stacklevel=4)
+        return model
+
+    def _fit_mixture(self, X, weights, n_components):
+        """A GaussianMixture fitted on X: n_components of them, or chosen by BIC."""
         params = self._mixture_params()
         if n_components != AUTO:
             return GaussianMixture(n_components, **params).fit(X, sample_weight=weights)
@@ -318,184 +330,6 @@ class GMMClassifier(EstimatorBase):
         tags.target_tags.required = True
         tags.classifier_tags = ClassifierTags()
         return tags
-
-
-def check_components(value, name):
-    """An int >= 1 or "auto"."""
-    if isinstance(value, str) and value == AUTO:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(
-            f"{name} must be an integer >= 1, 'auto' (chosen by BIC) or, for n_components, "
-            f"a dict {{class label: int or 'auto'}}; got {value!r}."
-        )
-
-
-def check_labels(y, n_samples, estimator_name="GMMClassifier"):
-    """Validate class labels and encode them.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        A column vector (n_samples, 1) is flattened with a DataConversionWarning.
-    n_samples : int
-        Rows of X.
-
-    Returns
-    -------
-    classes : ndarray of shape (n_classes,)
-        The sorted distinct labels.
-    codes : ndarray of shape (n_samples,)
-        The index in ``classes`` of every label.
-
-    Raises
-    ------
-    ValueError
-        For None, a shape other than (n_samples,), NaN labels, continuous
-        (non-integer float) targets, labels of mixed types, or fewer than 2 classes.
-    """
-    if y is None:
-        raise ValueError(
-            f"{estimator_name} requires y to be passed, but the target y is None; "
-            "call fit(X, y) with one class label per row of X."
-        )
-    y = _as_label_vector(y)
-    if y.shape[0] != n_samples:
-        raise ValueError(
-            f"X has {n_samples} samples but y has {y.shape[0]} labels; pass one class "
-            "label per row of X."
-        )
-    _check_label_values(y, estimator_name)
-    try:
-        classes, codes = np.unique(y, return_inverse=True)
-    except TypeError as exc:
-        raise ValueError(
-            f"Unknown label type: y mixes labels that cannot be sorted together ({exc}); "
-            "use labels of one type, e.g. all strings or all integers."
-        ) from None
-    if len(classes) < 2:
-        raise ValueError(
-            f"y has 1 class ({classes[0].item()!r}): a classifier needs at least 2 classes "
-            "to tell apart; pass rows of at least two different labels."
-        )
-    return classes, codes.ravel()
-
-
-def _as_label_vector(y):
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected. Please change "
-            "the shape of y to (n_samples,), for example using ravel().",
-            compatible(DataConversionWarning),
-            stacklevel=4,
-        )
-        return y.ravel()
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must be 1-D with one class label per sample; got shape {y.shape}. For "
-            "several label columns, fit one classifier per column."
-        )
-    return y
-
-
-def _check_label_values(y, estimator_name):
-    """NaN, infinite, complex and continuous labels are refused."""
-    if y.dtype.kind == "O":
-        bad = [v for v in y if v is None or (isinstance(v, float) and not np.isfinite(v))]
-        if bad:
-            raise ValueError(
-                f"y contains {bad[0]!r} as a label in {len(bad)} row(s); drop those rows "
-                "or give them a class."
-            )
-        return
-    if y.dtype.kind == "c":
-        raise ValueError("Unknown label type: complex labels; use integers or strings.")
-    if y.dtype.kind != "f":
-        return
-    if not np.all(np.isfinite(y)):
-        raise ValueError(
-            f"y contains NaN or infinity in {int(np.sum(~np.isfinite(y)))} row(s); drop "
-            "those rows or give them a class."
-        )
-    if np.any(y != np.round(y)):
-        raise ValueError(
-            "Unknown label type: continuous. y holds non-integer numbers, but "
-            f"{estimator_name} needs class labels; for a numeric target use "
-            "GaussianMixtureRegressor, or bin y into classes."
-        )
-
-
-def class_sizes(codes, weights, n_classes):
-    """(rows with positive weight, total weight) of every class: two (n_classes,) arrays."""
-    if weights is None:
-        counts = np.bincount(codes, minlength=n_classes)
-        return counts, counts.astype(np.float64)
-    positive = np.bincount(codes, weights=weights > 0, minlength=n_classes).astype(int)
-    return positive, np.bincount(codes, weights=weights, minlength=n_classes)
-
-
-def class_priors(priors, classes, totals):
-    """The class prior probabilities: ndarray of shape (n_classes,).
-
-    Parameters
-    ----------
-    priors : None, "uniform" or array-like of shape (n_classes,)
-    classes : ndarray of shape (n_classes,)
-    totals : ndarray of shape (n_classes,)
-        Total sample weight of every class.
-    """
-    n_classes = len(classes)
-    if priors is None:
-        return totals / totals.sum()
-    if isinstance(priors, str):
-        if priors != "uniform":
-            raise ValueError(
-                f"priors={priors!r} is not supported; use None (class frequencies), "
-                "'uniform' or an array of n_classes probabilities."
-            )
-        return np.full(n_classes, 1.0 / n_classes)
-    try:
-        values = np.asarray(priors, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"priors must be None, 'uniform' or an array of {n_classes} numbers; got {priors!r}."
-        ) from None
-    if values.shape != (n_classes,):
-        raise ValueError(
-            f"priors has shape {values.shape} but y has {n_classes} classes "
-            f"{classes.tolist()}; pass one prior per class, in that (sorted) order."
-        )
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ValueError(f"priors must be finite and non-negative; got {values.tolist()}.")
-    if not np.isclose(values.sum(), 1.0):
-        raise ValueError(
-            f"priors must sum to 1; they sum to {values.sum():.6g}. Divide them by their sum."
-        )
-    return values / values.sum()
-
-
-def check_class_sizes(classes, positive, requested):
-    """Every class needs as many samples (with positive weight) as components.
-
-    Raises
-    ------
-    ValueError
-        Naming every class that is too small, its count and the fix.
-    """
-    problems = []
-    for label, count, k in zip(classes.tolist(), positive.tolist(), requested):
-        if count == 0:
-            problems.append(f"class {label!r} has no sample with positive weight")
-        elif k != AUTO and count < k:
-            problems.append(f"class {label!r} has {count} sample(s) for {k} components")
-    if problems:
-        raise ValueError(
-            f"{'; '.join(problems)}. Each class needs at least as many samples (with "
-            "positive weight) as components: use fewer components for those classes "
-            "(n_components={label: k, ...}) or 'auto', collect more samples, or drop "
-            "classes without weight."
-        )
 
 
 def accuracy(y_true, y_pred, *, sample_weight=None):
