@@ -6,8 +6,9 @@ component; such fits are never chosen while a clean fit exists, and when
 none does the choice says so with a warning instead of picking silently.
 A fit is degenerate when a component was re-seeded or floored during EM
 (DegenerateComponentWarning) or collapsed onto repeated points (its
-smallest covariance eigenvalue at the reg_covar floor, see
-:func:`collapsed`): its likelihood, and so its BIC, mean nothing.
+covariance at the reg_covar floor along a direction in which the data
+spread, see :func:`collapsed`): its likelihood, and so its BIC, mean
+nothing.
 
 Criteria (lower is better; n is the total sample weight, p the number of
 free parameters, log L the total log-likelihood):
@@ -176,20 +177,35 @@ def fit_one(task, *, X, sample_weight, params):
     return row, model
 
 
-def collapsed(model, factor=10.0):
-    """True when some component's smallest covariance eigenvalue is at the reg_covar floor.
+def collapsed(model, floor_factor=2.0, spread_factor=100.0):
+    """True when a component has collapsed onto repeated or nearly collinear points.
 
-    Such a component sits on (nearly) repeated points: its density, and so
-    the log-likelihood and BIC of the fit, grow without bound as reg_covar
-    shrinks. mclust reports no BIC for such fits; gmmkit keeps them in the
-    table, marked degenerate, and does not choose them while a clean fit exists.
+    A component has collapsed when, along some direction, its covariance
+    is at the reg_covar floor (at most ``floor_factor`` x reg_covar) while
+    the mixture as a whole spreads along that direction (more than
+    ``spread_factor`` x reg_covar). Its density, and so the log-likelihood
+    and BIC of the fit, then grow without bound as reg_covar shrinks.
+    mclust reports no BIC for such fits; gmmkit keeps them in the table,
+    marked degenerate, and does not choose them while a clean fit exists.
+    A feature that is constant in the data (every component at the floor
+    along it) is not a collapse.
     """
     from gmmkit.covariance import get_covariance_type
 
     cov_type = get_covariance_type(model.covariance_type)
     dense = cov_type.dense(model.covariances_, *model.means_.shape)
-    smallest = np.linalg.eigvalsh(dense)[:, 0]
-    return bool(np.any(smallest <= factor * model.reg_covar))
+    weights = model.weights_ / model.weights_.sum()
+    offsets = model.means_ - weights @ model.means_
+    spread = np.einsum("k,kij->ij", weights, dense) + np.einsum(
+        "k,ki,kj->ij", weights, offsets, offsets
+    )
+    floor = floor_factor * model.reg_covar
+    for values, vectors in zip(*np.linalg.eigh(dense)):
+        thin = vectors[:, values <= floor]
+        if thin.size and np.any(np.einsum("ij,ik,kj->j", thin, spread, thin)
+                                > spread_factor * model.reg_covar):
+            return True
+    return False
 
 
 def criteria(model, X, sample_weight=None):

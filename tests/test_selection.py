@@ -108,6 +108,13 @@ def test_failed_non_converged_and_degenerate_fits_stay_in_the_table():
     assert any(row["chosen"] for row in table)
 
 
+def test_a_constant_feature_is_not_a_collapse():
+    X = np.column_stack([spherical_clusters()[:, :2], np.zeros(900)])
+    best, table = select_model(X, [1, 2, 3], ["full", "diag"], random_state=0)
+    assert not any(row["degenerate"] for row in table)
+    assert best.n_components == 3
+
+
 def test_errors():
     X = spherical_clusters()
     with pytest.raises(ValueError, match="criterion='bayes' is not supported"):
