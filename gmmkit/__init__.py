@@ -10,6 +10,7 @@ data sets, initialisers, readers, demos and commands; the ``get_*``
 functions list what is registered and :func:`run_pipeline` chains them.
 """
 
+from gmmkit.classifier import GMMClassifier
 from gmmkit.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",
+    "GMMClassifier",
     "DegenerateComponentWarning",
     "GaussianMixture",
     "GaussianMixtureRegressor",

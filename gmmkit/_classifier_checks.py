@@ -12,13 +12,9 @@ import warnings
 
 import numpy as np
 
-from gmmkit.exceptions import compatible
+from gmmkit.exceptions import DataConversionWarning, compatible
 
 AUTO = "auto"
-
-
-class DataConversionWarning(UserWarning):
-    """y was a column vector and was flattened (scikit-learn's warning of that name)."""
 
 
 def check_components(value, name):

@@ -27,6 +27,10 @@ class PluginWarning(UserWarning):
     """A plugin misbehaved (e.g. a fit hook raised) and was skipped; gmmkit went on."""
 
 
+class DataConversionWarning(UserWarning):
+    """y was a column vector and was flattened (scikit-learn's warning of that name)."""
+
+
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit``.
 
