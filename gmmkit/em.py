@@ -123,6 +123,13 @@ class Stats:
 class ChunkedData:
     """Rows of X served chunk by chunk, centred and cast to the working dtype.
 
+    The engine's data protocol, which other data sources (missing-value
+    patterns, files read in chunks, Dask arrays) follow too: ``center``,
+    ``dtype``, ``n_samples``, ``n_features``, ``with_dtype(dtype)``,
+    ``e_step(cov_type, params, runner) -> Stats`` and ``init_data(rng)``,
+    an in-memory ChunkedData the initialisers run on (the data themselves,
+    or a random sample of them for data that are not in memory).
+
     Attributes
     ----------
     X : ndarray of shape (n_samples, n_features)
@@ -180,6 +187,10 @@ class ChunkedData:
     def e_step(self, cov_type, params, runner):
         """Summed Stats of every row under ``params``."""
         return e_step(self, cov_type, params, runner)
+
+    def init_data(self, rng):
+        """What initialisers run on: the data themselves (in memory, every row)."""
+        return self
 
     def rows(self, rows, workspace=None):
         """Centred chunk in the working dtype, transposed: (D, n).

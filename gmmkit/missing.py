@@ -172,6 +172,10 @@ class MissingData:
     def n_features(self):
         return self.filled.n_features
 
+    def init_data(self, rng):
+        """Initialisers see every row with its NaN replaced by the feature mean."""
+        return self.filled
+
     def with_dtype(self, dtype):
         return MissingData(
             self.filled.with_dtype(dtype),

@@ -236,7 +236,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
             for init in range(self.n_init if do_init else 1):
                 if do_init:
                     params = self._initial_params(
-                        getattr(data, "filled", data), cov_type, rng, runner, initial
+                        data.init_data(rng), cov_type, rng, runner, initial
                     )
                     if bounds is not None:
                         params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
