@@ -177,8 +177,11 @@ default="dirichlet_process"
         self.chunk_size = chunk_size
         self.dtype = dtype
 
-    # Helpers shared with GaussianMixture: chunking, validation of X at
-    # predict time, the chunked scoring pass (through _get_params_object).
+    # Shared with GaussianMixture (plain functions, borrowed): chunking, the
+    # checks of X at predict time, and the chunked scoring pass, which reads
+    # the E-step's mixture from _get_params_object.  The public predict,
+    # predict_proba, score_samples, score and sample below call
+    # GaussianMixture's the same way; they are spelled out for their docstrings.
     _check_fitted = GaussianMixture._check_fitted
     _chunk_rows = GaussianMixture._chunk_rows
     _chunked = GaussianMixture._chunked
@@ -206,7 +209,7 @@ default="dirichlet_process"
         names = feature_names(X)
         X = check_array(X)
         self._check_parameters(X)
-        given = self._check_priors(X.shape[1])
+        given = check_priors(self, X.shape[1])
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
         cov_type = get_covariance_type(self.covariance_type)
@@ -262,7 +265,7 @@ default="dirichlet_process"
 
     def predict(self, X):
         """Most probable component of each row under q(z): ndarray of shape (n_samples,)."""
-        return np.concatenate(self._map_log_prob(X, lambda log_prob: log_prob.argmax(axis=0)))
+        return GaussianMixture.predict(self, X)
 
     def predict_proba(self, X):
         """Responsibilities q(z): ndarray of shape (n_samples, n_components)."""
@@ -277,8 +280,7 @@ default="dirichlet_process"
 
     def score(self, X, y=None, sample_weight=None):
         """Mean (weighted) ``score_samples``: float."""
-        total, weight = self._total_log_likelihood(X, sample_weight)
-        return total / weight
+        return GaussianMixture.score(self, X, sample_weight=sample_weight)
 
     def sample(self, n_samples=1):
         """Draw samples from the point-estimate mixture (weights_, means_, covariances_).
@@ -318,10 +320,6 @@ default="dirichlet_process"
             compatible(ConvergenceWarning),
             stacklevel=3,
         )
-
-    def _check_priors(self, n_features):
-        """Validate the prior parameters; the given ones as floats and arrays (None: default)."""
-        return check_priors(self, n_features)
 
     def _resolve_priors(self, given, data, cov_type, runner):
         """Priors with the defaults filled in from the data (one extra pass for the covariance)."""
@@ -417,6 +415,15 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _as_number(value):
+    """float(value) for a real number or a 0-d numeric array, else None."""
+    if _is_number(value):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
+        return float(value)
+    return None
+
+
 def _positive_or_none(name, value, hint):
     if value is None:
         return None
@@ -475,12 +482,13 @@ def _covariance_prior(value, covariance_type, n_features):
     fix = "or None for the data covariance"
     shape = COVARIANCE_PRIORS[covariance_type].shape(n_features)
     if not shape:
-        if not _is_number(value) or not value > 0 or not np.isfinite(value):
+        number = _as_number(value)
+        if number is None or not number > 0 or not np.isfinite(number):
             raise ValueError(
                 f"'{name}' should be a positive float, but got {value!r}; pass the prior "
                 f"variance, {fix}."
             )
-        return float(value)
+        return number
     array = _float_array(name, value, shape, f"pass an array of shape {shape}, {fix}")
     if array.ndim == 1 and not np.all(array > 0):
         raise ValueError(f"'{name}' should be positive; pass positive variances, {fix}.")
