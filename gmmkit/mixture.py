@@ -17,6 +17,7 @@ from gmmkit import conditional
 from gmmkit._estimator import EstimatorBase
 from gmmkit._mixture_checks import MixtureChecks
 from gmmkit._parallel import ChunkRunner
+from gmmkit._restarts import run_restarts
 from gmmkit._validation import (
     check_array,
     check_feature_names,
@@ -121,6 +122,9 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         mclust; docs/noise.md): outliers go to it instead of distorting the
         Gaussians. ``predict`` labels them -1, ``predict_proba`` gets a last
         column for it, and ``bic``/``aic`` count its weight.
+    n_jobs : int or None, default=None
+        Run the ``n_init`` restarts in this many processes (-1: every core),
+        one thread each; the fit is the same as the serial one.
 
     Attributes
     ----------
@@ -171,6 +175,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         dtype=None,
         missing="error",
         noise=None,
+        n_jobs=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -190,6 +195,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         self.dtype = dtype
         self.missing = missing
         self.noise = noise
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fit
 
@@ -209,63 +215,46 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         """
         if isinstance(self.n_components, str) and self.n_components == "auto":
             return self._fit_auto(X, sample_weight)
+        data, names, bounds = self._open_data(X, sample_weight)
+        return self._fit_data(data, names, bounds)
+
+    def _open_data(self, X, sample_weight):
+        """Validate X and the parameters; return (engine data, feature names, noise box)."""
         names = feature_names(X)
         X = check_array(X)
         self._check_parameters(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
-        cov_type = get_covariance_type(self.covariance_type)
-        initial = self._check_initial_parameters(X.shape[1], cov_type)
         data = self._chunked(X, weights)
         bounds = None if self.noise is None else noise_bounds(X, weights)
+        return data, names, bounds
+
+    def _fit_data(self, data, names, bounds):
+        """EM restarts on engine data (see em.ChunkedData's protocol); sets the attributes."""
+        cov_type = get_covariance_type(self.covariance_type)
+        initial = self._check_initial_parameters(data.n_features, cov_type)
         hooks = plugin_fit_hooks()
-        settings = EMSettings(
-            self.max_iter,
-            self.tol,
-            self.reg_covar,
-            self.verbose,
-            self.verbose_interval,
-            on_iteration=None if hooks is None else self._iteration_hook(hooks),
-        )
         if hooks is not None:
-            hooks.call("gmmkit_fit_start", model=self, n_samples=X.shape[0], n_features=X.shape[1])
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        rng = make_rng(self.random_state)
-        best, n_converged = None, 0
-        with ChunkRunner() as runner:
-            for init in range(self.n_init if do_init else 1):
-                if do_init:
-                    params = self._initial_params(
-                        data.init_data(rng), cov_type, rng, runner, initial
-                    )
-                    if bounds is not None:
-                        params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
-                        params.noise_weight = NOISE_INIT_WEIGHT
-                        params.noise_log_density = log_density(bounds)
-                    start_bound = -np.inf
-                else:
-                    params, start_bound = self._get_params_object(), self.lower_bound_
-                result = run_em(
-                    data,
-                    cov_type,
-                    params,
-                    settings,
-                    runner,
-                    lower_bound=start_bound,
-                    init_index=init,
-                )
-                n_converged += result.converged
-                if best is None or result.lower_bound > best.lower_bound:
-                    best = result
+            hooks.call(
+                "gmmkit_fit_start", model=self, n_samples=data.n_samples,
+                n_features=data.n_features,
+            )
+        warm = self.warm_start and hasattr(self, "converged_")
+        if warm:
+            start = (self._get_params_object(), self.lower_bound_)
+            results = [self._run_restart(0, None, data, cov_type, initial, bounds, hooks, start)]
+        else:
+            results = run_restarts(self, data, cov_type, initial, bounds, hooks)
+        best = max(results, key=lambda result: result.lower_bound)  # the first of equals
         if not best.converged and self.max_iter > 0:
-            runs = self.n_init if do_init else 1
             warnings.warn(
-                f"The best of {runs} EM run(s) did not converge ({n_converged} converged): "
-                f"it stopped after max_iter={self.max_iter} iterations with the lower "
-                f"bound still changing by more than tol={self.tol}. Increase max_iter "
-                "or tol, try other init_params, or check for degenerate data.",
+                f"The best of {len(results)} EM run(s) did not converge "
+                f"({sum(r.converged for r in results)} converged): it stopped after "
+                f"max_iter={self.max_iter} iterations with the lower bound still changing by "
+                f"more than tol={self.tol}. Increase max_iter or tol, try other init_params, "
+                "or check for degenerate data.",
                 compatible(ConvergenceWarning),
-                stacklevel=2,
+                stacklevel=3,
             )
         self._set_params_object(best.params, cov_type)
         if bounds is not None:
@@ -279,7 +268,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = data.n_features
         if names is not None:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
@@ -287,6 +276,29 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         if hooks is not None:
             hooks.call("gmmkit_fit_end", model=self)
         return self
+
+    def _run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start=None):
+        """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
+        settings = EMSettings(
+            self.max_iter,
+            self.tol,
+            self.reg_covar,
+            self.verbose,
+            self.verbose_interval,
+            on_iteration=None if hooks is None else self._iteration_hook(hooks),
+        )
+        with ChunkRunner() as runner:
+            if start is None:
+                params = self._initial_params(data.init_data(rng), cov_type, rng, runner, initial)
+                if bounds is not None:
+                    params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
+                    params.noise_weight = NOISE_INIT_WEIGHT
+                    params.noise_log_density = log_density(bounds)
+                start = (params, -np.inf)
+            return run_em(
+                data, cov_type, start[0], settings, runner, lower_bound=start[1],
+                init_index=index,
+            )
 
     def _fit_auto(self, X, sample_weight):
         """``n_components="auto"``: K = 1..10 by BIC (gmmkit.select_model); see selection_."""
