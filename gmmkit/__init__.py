@@ -10,6 +10,7 @@ data sets, initialisers, readers, demos and commands; the ``get_*``
 functions list what is registered and :func:`run_pipeline` chains them.
 """
 
+from gmmkit.bayesian import BayesianGaussianMixture
 from gmmkit.classifier import GMMClassifier
 from gmmkit.exceptions import (
     ConvergenceWarning,
@@ -39,6 +40,7 @@ from gmmkit.selection import select_model
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianGaussianMixture",
     "ConvergenceWarning",
     "GMMClassifier",
     "DegenerateComponentWarning",

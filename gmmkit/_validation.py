@@ -182,7 +182,11 @@ def check_sample_weight(sample_weight, n_samples):
     return weights
 
 
-def scan_rows(X, sample_weight, chunk_size=65536):
+#: what to do about NaN, for estimators that can fit missing values
+NAN_FIX = "pass missing='em' to treat NaN as missing values, or drop those rows"
+
+
+def scan_rows(X, sample_weight, chunk_size=65536, nan_fix=NAN_FIX):
     """One pass over ``X``: check every value is finite and find the weighted mean.
 
     Parameters
@@ -191,6 +195,8 @@ def scan_rows(X, sample_weight, chunk_size=65536):
     sample_weight : ndarray of shape (n_samples,) or None
     chunk_size : int
         Rows read at a time.
+    nan_fix : str
+        The fix the NaN message proposes.
 
     Returns
     -------
@@ -232,7 +238,7 @@ def scan_rows(X, sample_weight, chunk_size=65536):
         weight_sum += chunk.shape[0] if w is None else float(w.sum())
     if bad_rows:
         if has_nan:
-            fix = "pass missing='em' to treat NaN as missing values, or drop those rows"
+            fix = nan_fix
         else:
             fix = "infinity is not a missing value: drop or clip those rows"
         raise ValueError(

@@ -132,6 +132,7 @@ default="dirichlet_process"
     #: the shared checks and chunking read these: BayesianGaussianMixture
     #: takes no missing values and has no noise component
     missing = "error"
+    _NAN_FIX = "drop or impute those rows (missing='em' is GaussianMixture's)"
     noise = None
 
     def __init__(

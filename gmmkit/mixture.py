@@ -19,6 +19,7 @@ from gmmkit._mixture_checks import MixtureChecks
 from gmmkit._parallel import ChunkRunner
 from gmmkit._restarts import run_restarts
 from gmmkit._validation import (
+    NAN_FIX,
     check_array,
     check_feature_names,
     check_n_features,
@@ -153,6 +154,9 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when X was a DataFrame with string column names.
     """
+
+    #: the fix a NaN error proposes
+    _NAN_FIX = NAN_FIX
 
     def __init__(
         self,
@@ -502,7 +506,8 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
             )
             if data is not None:
                 return data
-        return ChunkedData(X, weights, scan_rows(X, weights), dtype, chunk_rows)
+        center = scan_rows(X, weights, nan_fix=self._NAN_FIX)
+        return ChunkedData(X, weights, center, dtype, chunk_rows)
 
     def _validated(self, X):
         """X checked against the fitted model (names, shape, dtype): ndarray."""

@@ -373,3 +373,11 @@ def test_unfitted_model_says_to_fit_first():
 
     with pytest.raises(NotFittedError, match="Call 'fit'"):
         BayesianGaussianMixture().predict(np.zeros((2, 2)))
+
+
+def test_nan_error_does_not_offer_missing_em():
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    X[3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN in 1 row \(first: row 3\); drop or "
+                       r"impute those rows \(missing='em' is GaussianMixture's\)"):
+        BayesianGaussianMixture(2).fit(X)
