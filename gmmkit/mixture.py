@@ -49,6 +49,7 @@ from gmmkit.noise import (
     noise_bounds,
 )
 from gmmkit.plugins import fit_hooks as plugin_fit_hooks
+from gmmkit.sources import open_source
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
 AUTO_MAX_COMPONENTS = 10
@@ -224,6 +225,9 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
 
     def _open_data(self, X, sample_weight):
         """Validate X and the parameters; return (engine data, feature names, noise box)."""
+        source = open_source(X)  # files, chunk streams and Dask arrays (gmmkit.sources)
+        if source is not None:
+            return source.prepare(self, sample_weight)
         names = feature_names(X)
         X = check_array(X)
         self._check_parameters(X)

@@ -1,0 +1,52 @@
+"""Data that are not an in-memory array: files, chunk streams, Dask arrays.
+
+``GaussianMixture.fit(X)`` asks :func:`open_source` first. For an ordinary
+array (or anything array-like) it returns None and the in-memory engine
+path runs. Otherwise it returns a source object whose
+``prepare(model, sample_weight)`` validates the data against the model
+and returns ``(data, feature_names, noise_bounds)``: ``data`` follows the
+engine's data protocol (see :class:`gmmkit.em.ChunkedData`), so the same
+EM loop fits it.
+
+- a ``.npy`` path, or a numpy memmap: :mod:`gmmkit.stream`, read chunk by
+  chunk with bounded memory;
+- a callable that returns a fresh iterator of chunks each time it is
+  called, or a re-iterable object (not a list, tuple or array):
+  :mod:`gmmkit.stream`;
+- a Dask array: :mod:`gmmkit.dask_data`, each EM iteration one map over the
+  blocks and one tree reduction of their statistics.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+
+def _is_dask_array(X):
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(X, dask_array.Array)
+
+
+def is_stream(X):
+    """True for the inputs :mod:`gmmkit.stream` reads (see the module docstring)."""
+    if isinstance(X, (str, os.PathLike, np.memmap)):
+        return True
+    if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "__array__"):
+        return False
+    return callable(X) or hasattr(X, "__iter__")
+
+
+def open_source(X):
+    """A source object for X, or None when X is an array held in memory."""
+    if _is_dask_array(X):
+        from gmmkit.dask_data import DaskSource
+
+        return DaskSource(X)
+    if is_stream(X):
+        from gmmkit.stream import open_stream
+
+        return open_stream(X)
+    return None
