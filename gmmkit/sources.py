@@ -8,8 +8,9 @@ and returns ``(data, feature_names, noise_bounds)``: ``data`` follows the
 engine's data protocol (see :class:`gmmkit.em.ChunkedData`), so the same
 EM loop fits it.
 
-- a ``.npy`` path, or a numpy memmap: :mod:`gmmkit.stream`, read chunk by
-  chunk with bounded memory;
+- a ``.npy`` path: :mod:`gmmkit.stream`, read chunk by chunk with bounded
+  memory (a numpy memmap is an array: the in-memory path reads it chunk by
+  chunk through the mapping);
 - a callable that returns a fresh iterator of chunks each time it is
   called, or a re-iterable object (not a list, tuple or array):
   :mod:`gmmkit.stream`;
@@ -32,7 +33,7 @@ def _is_dask_array(X):
 
 def is_stream(X):
     """True for the inputs :mod:`gmmkit.stream` reads (see the module docstring)."""
-    if isinstance(X, (str, os.PathLike, np.memmap)):
+    if isinstance(X, (str, os.PathLike)):
         return True
     if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "__array__"):
         return False
