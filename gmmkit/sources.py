@@ -11,9 +11,9 @@ EM loop fits it.
 - a ``.npy`` path: :mod:`gmmkit.stream`, read chunk by chunk with bounded
   memory (a numpy memmap is an array: the in-memory path reads it chunk by
   chunk through the mapping);
-- a callable that returns a fresh iterator of chunks each time it is
-  called, or a re-iterable object (not a list, tuple or array):
-  :mod:`gmmkit.stream`;
+- a callable that returns a fresh iterator of chunks (2-D arrays) each
+  time it is called: :mod:`gmmkit.stream` (EM reads the data once per
+  iteration, so a one-shot generator is not enough);
 - a Dask array: :mod:`gmmkit.dask_data`, each EM iteration one map over the
   blocks and one tree reduction of their statistics.
 """
@@ -23,8 +23,6 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
-
 
 def _is_dask_array(X):
     dask_array = sys.modules.get("dask.array")
@@ -32,12 +30,10 @@ def _is_dask_array(X):
 
 
 def is_stream(X):
-    """True for the inputs :mod:`gmmkit.stream` reads (see the module docstring)."""
+    """True for the inputs :mod:`gmmkit.stream` reads: a .npy path or a chunk function."""
     if isinstance(X, (str, os.PathLike)):
-        return True
-    if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "__array__"):
-        return False
-    return callable(X) or hasattr(X, "__iter__")
+        return os.fspath(X).endswith(".npy")
+    return callable(X) and not hasattr(X, "shape") and not hasattr(X, "__array__")
 
 
 def open_source(X):
