@@ -211,7 +211,9 @@ class MissingData:
         return out
 
 
-def make_missing_data(X, sample_weight, dtype, chunk_size, *, fallback_center=None):
+def make_missing_data(
+    X, sample_weight, dtype, chunk_size, *, fallback_center=None, center=None
+):
     """MissingData for X, or None when X has no NaN (the ordinary path applies).
 
     Parameters
@@ -219,11 +221,17 @@ def make_missing_data(X, sample_weight, dtype, chunk_size, *, fallback_center=No
     fallback_center : ndarray of shape (n_features,), optional
         Centre for features with no observed value (scoring); without it
         such a feature is an error (fitting).
+    center : ndarray of shape (n_features,), optional
+        A fixed reference point (online EM) instead of X's observed means.
     """
-    center, pattern_of_row, masks = scan_missing(X, sample_weight)
+    observed_means, pattern_of_row, masks = scan_missing(X, sample_weight)
     if not masks.any():
         return None
-    empty = np.isnan(center)
+    empty = np.isnan(observed_means)
+    if center is not None:
+        empty[:] = False
+    else:
+        center = observed_means
     if empty.any():
         if fallback_center is None:
             raise ValueError(

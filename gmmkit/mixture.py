@@ -48,6 +48,7 @@ from gmmkit.noise import (
     log_density,
     noise_bounds,
 )
+from gmmkit.online import check_online_settings, online_step, step_size
 from gmmkit.plugins import fit_hooks as plugin_fit_hooks
 from gmmkit.sources import open_source
 
@@ -127,6 +128,10 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
     n_jobs : int or None, default=None
         Run the ``n_init`` restarts in this many processes (-1: every core),
         one thread each; the fit is the same as the serial one.
+    learning_decay, learning_offset : float, default=0.7 and 10.0
+        The step sizes of ``partial_fit`` (online EM): batch t moves the
+        running statistics by (t + learning_offset) ** -learning_decay,
+        learning_decay in (0.5, 1] (see :mod:`gmmkit.online`).
 
     Attributes
     ----------
@@ -181,6 +186,8 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         missing="error",
         noise=None,
         n_jobs=None,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -201,6 +208,8 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         self.missing = missing
         self.noise = noise
         self.n_jobs = n_jobs
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------ fit
 
@@ -239,6 +248,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
 
     def _fit_data(self, data, names, bounds):
         """EM restarts on engine data (see em.ChunkedData's protocol); sets the attributes."""
+        self.__dict__.pop("_online_state", None)  # a full fit ends any online stream
         cov_type = get_covariance_type(self.covariance_type)
         initial = self._check_initial_parameters(data.n_features, cov_type)
         hooks = plugin_fit_hooks()
@@ -307,6 +317,66 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
                 data, cov_type, start[0], settings, runner, lower_bound=start[1],
                 init_index=index,
             )
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of online (stepwise) EM on a batch of rows.
+
+        Repeated calls over a stream converge to a maximum of the
+        likelihood without holding the stream in memory (gmmkit.online):
+        each batch's statistics are blended into a running average with
+        step (t + learning_offset) ** -learning_decay. The first batch
+        initialises the model (``init_params``), or, after ``fit``, the
+        fitted parameters start the stream.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_batch, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_batch,), default=None
+
+        Returns
+        -------
+        self
+        """
+        check_online_settings(self)
+        names = feature_names(X)
+        X = check_array(X)
+        self._check_parameters(X)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        state = getattr(self, "_online_state", None)
+        if self.__sklearn_is_fitted__():
+            check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
+            check_n_features(X, self.n_features_in_, type(self).__name__)
+        cov_type = get_covariance_type(self.covariance_type)
+        data = self._chunked(X, weights, center=None if state is None else state.center)
+        with ChunkRunner() as runner:
+            if self.__sklearn_is_fitted__():
+                params = self._get_params_object()
+            else:
+                self._check_enough_samples(X, weights)
+                initial = self._check_initial_parameters(X.shape[1], cov_type)
+                rng = make_rng(self.random_state)
+                params = self._initial_params(
+                    data.init_data(rng), cov_type, rng, runner, initial
+                )
+            data = guard_float32(data, cov_type, params)
+            eta = step_size(1 + (state.n_steps if state else 0), self.learning_decay,
+                            self.learning_offset)
+            state, params, batch_bound = online_step(
+                state, data, cov_type, params, runner, self.reg_covar, eta
+            )
+        self._set_params_object(params, cov_type)
+        self._online_state = state
+        self.n_components_ = int(self.n_components)
+        self.n_steps_ = self.n_iter_ = state.n_steps
+        self.converged_ = False
+        self.lower_bound_ = batch_bound
+        self.lower_bounds_ = [*getattr(self, "lower_bounds_", [])[: state.n_steps - 1],
+                              batch_bound]
+        self.n_features_in_ = X.shape[1]
+        if names is not None:
+            self.feature_names_in_ = names
+        return self
 
     def _fit_auto(self, X, sample_weight):
         """``n_components="auto"``: K = 1..10 by BIC (gmmkit.select_model); see selection_."""
@@ -496,22 +566,23 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
         return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
-    def _chunked(self, X, weights, fallback_center=None):
+    def _chunked(self, X, weights, fallback_center=None, center=None):
         """X served in chunks, centred on its (weighted) mean; checks it is finite.
 
         With ``missing="em"`` and NaN in X: a MissingData served pattern by
         pattern; ``fallback_center`` centres features that have no value.
+        ``center`` fixes the reference point instead (online EM).
         """
         dtype = self._resolve_dtype(X)
         chunk_rows = self._chunk_rows(X.shape[1], dtype)
         if self.missing == "em":
             data = make_missing_data(
-                X, weights, dtype, chunk_rows, fallback_center=fallback_center
+                X, weights, dtype, chunk_rows, fallback_center=fallback_center, center=center
             )
             if data is not None:
                 return data
-        center = scan_rows(X, weights, nan_fix=self._NAN_FIX)
-        return ChunkedData(X, weights, center, dtype, chunk_rows)
+        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)
+        return ChunkedData(X, weights, mean if center is None else center, dtype, chunk_rows)
 
     def _validated(self, X):
         """X checked against the fitted model (names, shape, dtype): ndarray."""
