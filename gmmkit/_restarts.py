@@ -1,4 +1,7 @@
-"""EM restarts (``n_init``), serially or in parallel processes (``n_jobs``).
+"""Driving a fit: EM restarts (``n_init``), serially or in processes (``n_jobs``).
+
+:func:`fit_data` runs GaussianMixture's restarts on engine data and sets
+the fitted attributes; :func:`run_restart` is one EM run.
 
 Every restart gets its own random generator, fixed before any of them
 runs: restart 0 uses ``random_state`` itself (so ``n_init=1`` draws what
@@ -12,10 +15,17 @@ of the later restarts first).
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
 from gmmkit._jobs import effective_n_jobs, run_tasks
+from gmmkit._parallel import ChunkRunner
+from gmmkit.covariance import get_covariance_type
+from gmmkit.em import EMSettings, run_em
+from gmmkit.exceptions import ConvergenceWarning, compatible
+from gmmkit.noise import NOISE_INIT_WEIGHT, log_density
+from gmmkit.plugins import fit_hooks as plugin_fit_hooks
 
 
 def restart_rngs(random_state, n_init):
@@ -58,3 +68,76 @@ def run_restarts(model, data, cov_type, initial, bounds, hooks):
 def _restart_in_worker(task, *, model, data, cov_type, initial, bounds):
     index, rng = task
     return model._run_restart(index, rng, data, cov_type, initial, bounds, None)
+
+def fit_data(model, data, names, bounds):
+    """EM restarts on engine data (see em.ChunkedData's protocol); sets the attributes."""
+    model.__dict__.pop("_online_state", None)  # a full fit ends any online stream
+    cov_type = get_covariance_type(model.covariance_type)
+    initial = model._check_initial_parameters(data.n_features, cov_type)
+    hooks = plugin_fit_hooks()
+    if hooks is not None:
+        hooks.call(
+            "gmmkit_fit_start", model=model, n_samples=data.n_samples,
+            n_features=data.n_features,
+        )
+    warm = model.warm_start and hasattr(model, "converged_")
+    if warm:
+        start = (model._get_params_object(), model.lower_bound_)
+        results = [run_restart(model, 0, None, data, cov_type, initial, bounds, hooks, start)]
+    else:
+        results = run_restarts(model, data, cov_type, initial, bounds, hooks)
+    best = max(results, key=lambda result: result.lower_bound)  # the first of equals
+    if not best.converged and model.max_iter > 0:
+        warnings.warn(
+            f"The best of {len(results)} EM run(s) did not converge "
+            f"({sum(r.converged for r in results)} converged): it stopped after "
+            f"max_iter={model.max_iter} iterations with the lower bound still changing by "
+            f"more than tol={model.tol}. Increase max_iter or tol, try other init_params, "
+            "or check for degenerate data.",
+            compatible(ConvergenceWarning),
+            stacklevel=3,
+        )
+    model._set_params_object(best.params, cov_type)
+    if bounds is not None:
+        model.noise_bounds_ = bounds
+    elif hasattr(model, "noise_bounds_"):
+        del model.noise_bounds_
+    model.n_components_ = int(model.n_components)
+    if hasattr(model, "selection_"):
+        del model.selection_
+    model.converged_ = best.converged
+    model.n_iter_ = best.n_iter
+    model.lower_bound_ = best.lower_bound
+    model.lower_bounds_ = best.lower_bounds
+    model.n_features_in_ = data.n_features
+    if names is not None:
+        model.feature_names_in_ = names
+    elif hasattr(model, "feature_names_in_"):
+        del model.feature_names_in_
+    if hooks is not None:
+        hooks.call("gmmkit_fit_end", model=model)
+    return model
+
+
+def run_restart(model, index, rng, data, cov_type, initial, bounds, hooks, start=None):
+    """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
+    settings = EMSettings(
+        model.max_iter,
+        model.tol,
+        model.reg_covar,
+        model.verbose,
+        model.verbose_interval,
+        on_iteration=None if hooks is None else model._iteration_hook(hooks),
+    )
+    with ChunkRunner() as runner:
+        if start is None:
+            params = model._initial_params(data.init_data(rng), cov_type, rng, runner, initial)
+            if bounds is not None:
+                params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
+                params.noise_weight = NOISE_INIT_WEIGHT
+                params.noise_log_density = log_density(bounds)
+            start = (params, -np.inf)
+        return run_em(
+            data, cov_type, start[0], settings, runner, lower_bound=start[1],
+            init_index=index,
+        )

@@ -9,7 +9,6 @@ Same constructor names and defaults as scikit-learn 1.9, plus
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from gmmkit import conditional
 from gmmkit._estimator import EstimatorBase
 from gmmkit._mixture_checks import MixtureChecks
 from gmmkit._parallel import ChunkRunner
-from gmmkit._restarts import run_restarts
+from gmmkit._restarts import fit_data, run_restart
 from gmmkit._validation import (
     NAN_FIX,
     check_array,
@@ -30,26 +29,22 @@ from gmmkit._validation import (
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import (
     ChunkedData,
-    EMSettings,
     MixtureParams,
     guard_float32,
     log_normalize,
     params_from_stats,
-    run_em,
     score_chunks,
 )
-from gmmkit.exceptions import ConvergenceWarning, NotFittedError, compatible
+from gmmkit.exceptions import NotFittedError, compatible
 from gmmkit.init import initial_stats
 from gmmkit.missing import MissingData, make_missing_data
 from gmmkit.noise import (
-    NOISE_INIT_WEIGHT,
     NOISE_LABEL,
     draw_noise,
     log_density,
     noise_bounds,
 )
-from gmmkit.online import check_online_settings, online_step, step_size
-from gmmkit.plugins import fit_hooks as plugin_fit_hooks
+from gmmkit.online import partial_fit as online_partial_fit
 from gmmkit.sources import open_source
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
@@ -247,76 +242,12 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         return data, names, bounds
 
     def _fit_data(self, data, names, bounds):
-        """EM restarts on engine data (see em.ChunkedData's protocol); sets the attributes."""
-        self.__dict__.pop("_online_state", None)  # a full fit ends any online stream
-        cov_type = get_covariance_type(self.covariance_type)
-        initial = self._check_initial_parameters(data.n_features, cov_type)
-        hooks = plugin_fit_hooks()
-        if hooks is not None:
-            hooks.call(
-                "gmmkit_fit_start", model=self, n_samples=data.n_samples,
-                n_features=data.n_features,
-            )
-        warm = self.warm_start and hasattr(self, "converged_")
-        if warm:
-            start = (self._get_params_object(), self.lower_bound_)
-            results = [self._run_restart(0, None, data, cov_type, initial, bounds, hooks, start)]
-        else:
-            results = run_restarts(self, data, cov_type, initial, bounds, hooks)
-        best = max(results, key=lambda result: result.lower_bound)  # the first of equals
-        if not best.converged and self.max_iter > 0:
-            warnings.warn(
-                f"The best of {len(results)} EM run(s) did not converge "
-                f"({sum(r.converged for r in results)} converged): it stopped after "
-                f"max_iter={self.max_iter} iterations with the lower bound still changing by "
-                f"more than tol={self.tol}. Increase max_iter or tol, try other init_params, "
-                "or check for degenerate data.",
-                compatible(ConvergenceWarning),
-                stacklevel=3,
-            )
-        self._set_params_object(best.params, cov_type)
-        if bounds is not None:
-            self.noise_bounds_ = bounds
-        elif hasattr(self, "noise_bounds_"):
-            del self.noise_bounds_
-        self.n_components_ = int(self.n_components)
-        if hasattr(self, "selection_"):
-            del self.selection_
-        self.converged_ = best.converged
-        self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = best.lower_bounds
-        self.n_features_in_ = data.n_features
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        if hooks is not None:
-            hooks.call("gmmkit_fit_end", model=self)
-        return self
+        """EM restarts on engine data, then the fitted attributes (gmmkit._restarts)."""
+        return fit_data(self, data, names, bounds)
 
     def _run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start=None):
         """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
-        settings = EMSettings(
-            self.max_iter,
-            self.tol,
-            self.reg_covar,
-            self.verbose,
-            self.verbose_interval,
-            on_iteration=None if hooks is None else self._iteration_hook(hooks),
-        )
-        with ChunkRunner() as runner:
-            if start is None:
-                params = self._initial_params(data.init_data(rng), cov_type, rng, runner, initial)
-                if bounds is not None:
-                    params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
-                    params.noise_weight = NOISE_INIT_WEIGHT
-                    params.noise_log_density = log_density(bounds)
-                start = (params, -np.inf)
-            return run_em(
-                data, cov_type, start[0], settings, runner, lower_bound=start[1],
-                init_index=index,
-            )
+        return run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start)
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One step of online (stepwise) EM on a batch of rows.
@@ -338,81 +269,13 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         -------
         self
         """
-        check_online_settings(self)
-        names = feature_names(X)
-        X = check_array(X)
-        self._check_parameters(X)
-        weights = check_sample_weight(sample_weight, X.shape[0])
-        state = getattr(self, "_online_state", None)
-        if self.__sklearn_is_fitted__():
-            check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-            check_n_features(X, self.n_features_in_, type(self).__name__)
-        cov_type = get_covariance_type(self.covariance_type)
-        data = self._chunked(X, weights, center=None if state is None else state.center)
-        with ChunkRunner() as runner:
-            if self.__sklearn_is_fitted__():
-                params = self._get_params_object()
-            else:
-                self._check_enough_samples(X, weights)
-                initial = self._check_initial_parameters(X.shape[1], cov_type)
-                rng = make_rng(self.random_state)
-                params = self._initial_params(
-                    data.init_data(rng), cov_type, rng, runner, initial
-                )
-            data = guard_float32(data, cov_type, params)
-            eta = step_size(1 + (state.n_steps if state else 0), self.learning_decay,
-                            self.learning_offset)
-            state, params, batch_bound = online_step(
-                state, data, cov_type, params, runner, self.reg_covar, eta
-            )
-        self._set_params_object(params, cov_type)
-        self._online_state = state
-        self.n_components_ = int(self.n_components)
-        self.n_steps_ = self.n_iter_ = state.n_steps
-        self.converged_ = False
-        self.lower_bound_ = batch_bound
-        self.lower_bounds_ = [*getattr(self, "lower_bounds_", [])[: state.n_steps - 1],
-                              batch_bound]
-        self.n_features_in_ = X.shape[1]
-        if names is not None:
-            self.feature_names_in_ = names
-        return self
+        return online_partial_fit(self, X, sample_weight)
 
     def _fit_auto(self, X, sample_weight):
-        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.select_model); see selection_."""
-        from gmmkit.selection import select_model
+        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.selection.fit_auto)."""
+        from gmmkit.selection import fit_auto
 
-        if any(v is not None for v in (self.weights_init, self.means_init, self.precisions_init)):
-            raise ValueError(
-                "n_components='auto' cannot take weights_init, means_init or "
-                "precisions_init (their shapes depend on K); give an integer n_components."
-            )
-        names = feature_names(X)
-        X = check_array(X)
-        weights = check_sample_weight(sample_weight, X.shape[0])
-        n_rows = X.shape[0] if weights is None else int(np.count_nonzero(weights))
-        params = self.get_params()
-        for name in ("n_components", "covariance_type", "n_init", "random_state", "warm_start"):
-            params.pop(name)
-        best, table = select_model(
-            X,
-            range(1, max(1, min(AUTO_MAX_COMPONENTS, n_rows)) + 1),
-            (self.covariance_type,),
-            "bic",
-            n_init=self.n_init,
-            random_state=self.random_state,
-            sample_weight=weights,
-            **params,
-        )
-        fitted = {k: v for k, v in vars(best).items() if k.endswith("_") and not k.startswith("_")}
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-            delattr(self, name)
-        self.__dict__.update(fitted)
-        self.n_components_ = int(best.n_components)
-        self.selection_ = table
-        if names is not None:
-            self.feature_names_in_ = names
-        return self
+        return fit_auto(self, X, sample_weight, AUTO_MAX_COMPONENTS)
 
     def _iteration_hook(self, hooks):
         def on_iteration(init, iteration, lower_bound, change):

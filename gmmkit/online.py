@@ -137,3 +137,57 @@ def online_step(state, data, cov_type, params, runner, reg_covar, eta):
     )
     return state, new_params, batch.loglik
 
+def partial_fit(model, X, sample_weight=None):
+    """One online-EM step of ``model`` on the batch X (GaussianMixture.partial_fit)."""
+    from gmmkit._parallel import ChunkRunner
+    from gmmkit._validation import (
+        check_array,
+        check_feature_names,
+        check_n_features,
+        check_sample_weight,
+        feature_names,
+    )
+    from gmmkit.covariance import get_covariance_type
+    from gmmkit.em import guard_float32
+    from gmmkit.mixture import make_rng
+
+    check_online_settings(model)
+    names = feature_names(X)
+    X = check_array(X)
+    model._check_parameters(X)
+    weights = check_sample_weight(sample_weight, X.shape[0])
+    state = getattr(model, "_online_state", None)
+    if model.__sklearn_is_fitted__():
+        check_feature_names(X, getattr(model, "feature_names_in_", None), type(model).__name__)
+        check_n_features(X, model.n_features_in_, type(model).__name__)
+    cov_type = get_covariance_type(model.covariance_type)
+    data = model._chunked(X, weights, center=None if state is None else state.center)
+    with ChunkRunner() as runner:
+        if model.__sklearn_is_fitted__():
+            params = model._get_params_object()
+        else:
+            model._check_enough_samples(X, weights)
+            initial = model._check_initial_parameters(X.shape[1], cov_type)
+            rng = make_rng(model.random_state)
+            params = model._initial_params(
+                data.init_data(rng), cov_type, rng, runner, initial
+            )
+        data = guard_float32(data, cov_type, params)
+        eta = step_size(1 + (state.n_steps if state else 0), model.learning_decay,
+                        model.learning_offset)
+        state, params, batch_bound = online_step(
+            state, data, cov_type, params, runner, model.reg_covar, eta
+        )
+    model._set_params_object(params, cov_type)
+    model._online_state = state
+    model.n_components_ = int(model.n_components)
+    model.n_steps_ = model.n_iter_ = state.n_steps
+    model.converged_ = False
+    model.lower_bound_ = batch_bound
+    model.lower_bounds_ = [*getattr(model, "lower_bounds_", [])[: state.n_steps - 1],
+                          batch_bound]
+    model.n_features_in_ = X.shape[1]
+    if names is not None:
+        model.feature_names_in_ = names
+    return model
+

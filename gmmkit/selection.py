@@ -347,3 +347,44 @@ def _focus(axes, table, criterion):
     span = max(worst_minimum - lowest, 1e-9 + 0.02 * abs(lowest))
     top = min(max(values), worst_minimum + 0.5 * span)
     axes.set_ylim(lowest - 0.05 * span, top + 0.05 * span)
+
+def fit_auto(model, X, sample_weight, max_components):
+    """``n_components="auto"``: fit K = 1..max_components by BIC into ``model``.
+
+    The model then behaves as the chosen fit; ``n_components_`` is the K
+    chosen and ``selection_`` the table (see :func:`select_model`).
+    """
+    from gmmkit._validation import check_array, check_sample_weight, feature_names
+
+    if any(v is not None for v in (model.weights_init, model.means_init, model.precisions_init)):
+        raise ValueError(
+            "n_components='auto' cannot take weights_init, means_init or "
+            "precisions_init (their shapes depend on K); give an integer n_components."
+        )
+    names = feature_names(X)
+    X = check_array(X)
+    weights = check_sample_weight(sample_weight, X.shape[0])
+    n_rows = X.shape[0] if weights is None else int(np.count_nonzero(weights))
+    params = model.get_params()
+    for name in ("n_components", "covariance_type", "n_init", "random_state", "warm_start"):
+        params.pop(name)
+    best, table = select_model(
+        X,
+        range(1, max(1, min(max_components, n_rows)) + 1),
+        (model.covariance_type,),
+        "bic",
+        n_init=model.n_init,
+        random_state=model.random_state,
+        sample_weight=weights,
+        **params,
+    )
+    fitted = {k: v for k, v in vars(best).items() if k.endswith("_") and not k.startswith("_")}
+    for name in [k for k in vars(model) if k.endswith("_") and not k.startswith("_")]:
+        delattr(model, name)
+    model.__dict__.update(fitted)
+    model.n_components_ = int(best.n_components)
+    model.selection_ = table
+    if names is not None:
+        model.feature_names_in_ = names
+    return model
+

@@ -526,14 +526,14 @@ def test_hookspecs_hook_names_are_the_managers_hooks(pm):
 
 def capture_settings(monkeypatch):
     captured = []
-    real = gmmkit.mixture.run_em
+    real = gmmkit._restarts.run_em
     signature = inspect.signature(real)
 
     def spy(*args, **kwargs):
         captured.append(signature.bind(*args, **kwargs).arguments["settings"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gmmkit.mixture, "run_em", spy)
+    monkeypatch.setattr(gmmkit._restarts, "run_em", spy)
     return captured
 
 
