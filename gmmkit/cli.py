@@ -181,17 +181,23 @@ def columns_option(function):
               help="Save the fitted model to this file (.gmm).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--dask-scheduler", metavar="ADDRESS",
+              help="Fit on the Dask cluster of this scheduler (tcp://host:8786); DATA must then "
+                   "be a .npy file every worker can read at the same path.")
 def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, noise, columns,
-        model_path, as_json, quiet):
+        model_path, as_json, quiet, dask_scheduler):
     """Fit a Gaussian mixture to DATA and print a summary of it."""
     from gmmkit import GaussianMixture
 
-    dataset = load_input(data, columns)
     params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
                   random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
                   missing=missing, noise=None if noise == "none" else noise)
-    model = GaussianMixture(n_components, **params).fit(dataset.data)
-    summary = output.describe(model, dataset, source=data)
+    if dask_scheduler is not None:
+        model, dataset, summary = _fit_on_dask(data, columns, n_components, params, dask_scheduler)
+    else:
+        dataset = load_input(data, columns)
+        model = GaussianMixture(n_components, **params).fit(dataset.data)
+        summary = output.describe(model, dataset, source=data)
     if n_components == "auto":
         summary["selection"] = model.selection_
     if model_path:
@@ -200,6 +206,46 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
         save(model, model_path, extra=output.provenance(dataset, data, summary))
         summary["model_file"] = model_path
     click.echo(json.dumps(summary, indent=2) if as_json else output.format_summary(summary))
+
+
+def _fit_on_dask(data, columns, n_components, params, address):
+    """``fit --dask-scheduler``: the workers read DATA (.npy) and run the E-steps.
+
+    Returns
+    -------
+    (GaussianMixture, Dataset, summary dict)
+    """
+    from gmmkit import GaussianMixture
+    from gmmkit.datasets import Dataset
+    from gmmkit.readers import read_npy, select_columns
+
+    if n_components == "auto":
+        raise click.UsageError("-k auto does not work with --dask-scheduler; give a number.")
+    if not data.endswith(".npy"):
+        raise click.BadParameter(
+            "with --dask-scheduler DATA must be a .npy file that every worker can read at "
+            "the same path", param_hint="DATA")
+    header = read_npy(data, None)  # memory-mapped: only the header is read here
+    picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
+    index = select_columns(header.feature_names, picked, data)
+    try:
+        from gmmkit import dask_data
+
+        client = dask_data.connect(address)
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    with client:
+        X = dask_data.from_npy(data)
+        if index != list(range(X.shape[1])):
+            X = X[:, index]
+        model = GaussianMixture(n_components, **params).fit(X)
+        criteria = dask_data.information_criteria(model, X)
+    # describe() scores the rows it is given: give it one row (a mean), then put the
+    # figures the workers computed on DATA in place of that row's
+    dataset = Dataset(model.means_[:1], [header.feature_names[j] for j in index])
+    summary = output.describe(model, dataset, source=data)
+    summary.update(criteria)
+    return model, dataset, summary
 
 
 def _load_model(path):

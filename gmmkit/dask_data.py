@@ -1,0 +1,612 @@
+"""Dask arrays: EM over the blocks of a Dask array, on any Dask scheduler.
+
+``GaussianMixture.fit(X)`` with a ``dask.array.Array`` X comes here
+through :func:`gmmkit.sources.open_source`. Each EM iteration is one Dask
+computation (docs/distributed.md)::
+
+    params  -> one key in the graph (sent to the scheduler once)
+    block i -> ChunkedData(block i) -> the engine's own e_step -> Stats   (on a worker)
+    Stats   -> summed in a tree, SPLIT_EVERY at a time -> one Stats       (to the client)
+
+so no block ever reaches the client: per block, only its Stats travel,
+K x (D + D(D+1)/2 + 1) + 3 floats for full covariances. The M-step runs on
+the client, on the summed Stats, exactly as for data in memory, so a
+Dask fit equals the in-memory fit up to the order of the sums.
+
+The computations run on Dask's default scheduler: the active
+``dask.distributed.Client`` when there is one (a LocalCluster or a real
+cluster), else the threaded scheduler. Dask is imported inside the
+functions here, never when gmmkit is imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import partial, reduce
+
+import numpy as np
+
+from gmmkit._parallel import ChunkRunner
+from gmmkit._validation import plural
+from gmmkit.covariance import get_covariance_type
+from gmmkit.em import ChunkedData
+from gmmkit.init import KMEANS_MAX_ROWS
+from gmmkit.noise import noise_bounds
+
+#: partial results summed by one task of the tree reductions
+SPLIT_EVERY = 8
+
+#: rows converted to float64 at a time by the centre pass
+SCAN_ROWS = 65536
+
+#: bytes per block of :func:`from_npy` when ``block_rows`` is not given
+NPY_BLOCK_BYTES = 64 * 2**20
+
+INSTALL_HINT = "pip install 'gmmkit[distributed]'"
+
+#: the NaN fix the messages propose (missing="em" does not take Dask arrays)
+NAN_FIX = "drop those rows (missing='em' does not take Dask arrays)"
+
+
+class DaskComputationError(RuntimeError):
+    """A Dask computation of a fit failed on the scheduler or a worker.
+
+    The original exception is chained (``__cause__``); the model keeps the
+    attributes it had before ``fit``.
+    """
+
+
+def import_dask():
+    """``(dask, dask.array)``, or an ImportError with the install hint."""
+    try:
+        import dask
+        import dask.array as da
+    except ImportError as exc:
+        raise ImportError(
+            f"fitting Dask arrays needs dask[array] ({exc}); install it with {INSTALL_HINT}"
+        ) from None
+    return dask, da
+
+
+def compute(*values, what):
+    """``dask.compute(*values)``, with failures raised as DaskComputationError."""
+    dask, _ = import_dask()
+    try:
+        return dask.compute(*values)
+    except Exception as exc:
+        raise DaskComputationError(
+            f"the Dask computation of {what} failed ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())}); the model keeps its previous attributes. "
+            "Check that the workers can read the data and have enough memory "
+            "(the worker logs tell), then fit again."
+        ) from exc
+
+
+def tree_reduce(parts, combine, split_every=SPLIT_EVERY):
+    """One Delayed: ``combine(*group)`` over groups of ``split_every``, level by level."""
+    dask, _ = import_dask()
+    task = dask.delayed(combine, pure=False)
+    while len(parts) > 1:
+        parts = [task(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    return parts[0]
+
+
+def add_all(*parts):
+    """The sum of the parts that are not None, in order (None if there are none)."""
+    present = [part for part in parts if part is not None]
+    return reduce(lambda a, b: a + b, present) if present else None
+
+
+# ------------------------------------------------------------ the source
+
+
+class DaskSource:
+    """A Dask array on its way into a fit (see :mod:`gmmkit.sources`).
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+    """
+
+    def __init__(self, X):
+        self.X = X
+
+    def prepare(self, model, sample_weight):
+        """Validate X against ``model``; one Dask pass for the centre (and noise box).
+
+        Parameters
+        ----------
+        model : GaussianMixture
+        sample_weight : None, array-like or dask.array.Array of shape (n_samples,)
+            A Dask array is rechunked to X's row chunks if its own differ.
+
+        Returns
+        -------
+        data : DaskData
+        feature_names : None
+        noise_bounds : ndarray of shape (n_features, 2) or None
+
+        Raises
+        ------
+        ValueError
+            For data a fit cannot take, with the messages of in-memory data.
+        DaskComputationError
+            When the pass fails on the cluster.
+        """
+        X = check_dask_array(self.X)
+        model._check_parameters(X)
+        if model.missing == "em":
+            raise ValueError(
+                "missing='em' does not take Dask arrays; drop the rows with NaN "
+                "(or fit an in-memory array) and use missing='error'."
+            )
+        weights = aligned_weights(sample_weight, X)
+        if weights is None:
+            model._check_enough_samples(X, None)
+        with_bounds = model.noise is not None
+        parts = [
+            dask_call(summarize_block, x, w, offset, with_bounds)
+            for x, w, offset in zip(row_blocks(X), weight_blocks(weights, X), block_offsets(X))
+        ]
+        (summary,) = compute(tree_reduce(parts, add_all), what="the data's centre")
+        summary.check(model, weighted=weights is not None)
+        dtype = model._resolve_dtype(X)
+        data = DaskData(
+            X, weights, summary.sums / summary.weight, dtype,
+            model._chunk_rows(X.shape[1], dtype), n_positive=summary.positive,
+        )
+        bounds = noise_bounds(np.vstack([summary.low, summary.high])) if with_bounds else None
+        return data, None, bounds
+
+
+def check_dask_array(X):
+    """X as a 2-D numeric Dask array of known shape with its columns in one block."""
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D Dask array for X (n_samples, n_features), got shape {X.shape}; "
+            "reshape it, e.g. X.reshape(-1, 1) for a single feature."
+        )
+    if np.dtype(X.dtype).kind not in "biuf":
+        raise ValueError(
+            f"X has dtype {X.dtype}; a Dask array must hold real numbers (bool, int or "
+            "float): convert it with X.astype('float64')."
+        )
+    if any(np.isnan(size) for size in X.shape):
+        raise ValueError(
+            "X has unknown chunk sizes (e.g. after boolean indexing); call "
+            "X.compute_chunk_sizes() before fitting."
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(
+            f"X is empty: found an array of shape {X.shape}; a minimum of 1 sample and "
+            "1 feature is required."
+        )
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def aligned_weights(sample_weight, X):
+    """Sample weights as a float64 Dask array with X's row chunks, or None.
+
+    In-memory weights are checked here (gmmkit's usual messages); the
+    values of Dask weights are checked by the centre pass.
+    """
+    if sample_weight is None:
+        return None
+    _, da = import_dask()
+    n_samples = X.shape[0]
+    if not isinstance(sample_weight, da.Array):
+        from gmmkit._validation import check_sample_weight
+
+        weights = check_sample_weight(sample_weight, n_samples)
+        return da.from_array(weights, chunks=(X.chunks[0],))
+    if sample_weight.ndim != 1:
+        raise ValueError(
+            f"sample_weight must be 1-D with one weight per sample, got shape "
+            f"{sample_weight.shape}; use sample_weight.ravel() if it is a column."
+        )
+    if sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {sample_weight.shape[0]} entries but X has {n_samples} "
+            "samples; pass one weight per row of X."
+        )
+    if np.dtype(sample_weight.dtype).kind not in "biuf":
+        raise ValueError("sample_weight must be numeric: one non-negative number per row of X.")
+    weights = sample_weight.astype(np.float64)
+    if weights.chunks[0] != X.chunks[0]:
+        weights = weights.rechunk((X.chunks[0],))
+    return weights
+
+
+def row_blocks(X):
+    """X's row blocks as a list of Delayed (the graph optimised once)."""
+    return list(X.to_delayed().ravel())
+
+
+def weight_blocks(weights, X):
+    """The weights' blocks as Delayed, or None per block."""
+    if weights is None:
+        return [None] * len(X.chunks[0])
+    return list(weights.to_delayed().ravel())
+
+
+def block_offsets(X):
+    """Index of every row block's first row."""
+    return np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int).tolist()
+
+
+def dask_call(function, *args):
+    """``function(*args)`` as one task of a Dask graph (a Delayed)."""
+    dask, _ = import_dask()
+    return dask.delayed(function, pure=False)(*args)
+
+
+# ------------------------------------------------------------ the centre pass
+
+
+@dataclass
+class Summary:
+    """What the centre pass learns about a block of rows; summaries add up.
+
+    Attributes
+    ----------
+    sums : ndarray of shape (D,)
+        sum_n w_n x_n over the finite rows, float64.
+    weight : float
+        sum_n w_n over the finite rows.
+    bad_rows : int
+        Rows with NaN or infinity; ``first_bad`` the index of the first
+        (None: none), ``has_nan`` whether one of them has a NaN.
+    positive : int
+        Rows with a positive weight.
+    bad_weights, negative : int
+        Weights that are NaN or infinite, weights below 0.
+    low, high : ndarray of shape (D,) or None
+        Per feature, min and max over finite rows with positive weight
+        (only when the noise box is wanted).
+    """
+
+    sums: np.ndarray
+    weight: float
+    bad_rows: int = 0
+    first_bad: int | None = None
+    has_nan: bool = False
+    positive: int = 0
+    bad_weights: int = 0
+    negative: int = 0
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+
+    def __add__(self, other):
+        firsts = [i for i in (self.first_bad, other.first_bad) if i is not None]
+        return Summary(
+            self.sums + other.sums,
+            self.weight + other.weight,
+            self.bad_rows + other.bad_rows,
+            min(firsts) if firsts else None,
+            self.has_nan or other.has_nan,
+            self.positive + other.positive,
+            self.bad_weights + other.bad_weights,
+            self.negative + other.negative,
+            None if self.low is None else np.fmin(self.low, other.low),
+            None if self.high is None else np.fmax(self.high, other.high),
+        )
+
+    def check(self, model, *, weighted):
+        """Raise the errors in-memory data would raise (same messages)."""
+        if self.bad_weights:
+            raise ValueError(
+                f"sample_weight contains NaN or inf in "
+                f"{plural(self.bad_weights, 'entry', 'entries')}; weights must be finite."
+            )
+        if self.negative:
+            raise ValueError(
+                f"sample_weight has {plural(self.negative, 'negative value')}; "
+                "weights must be >= 0."
+            )
+        if weighted and not self.positive:
+            raise ValueError(
+                "sample_weight sums to zero: every sample has weight 0; give at least "
+                "one sample a positive weight."
+            )
+        if weighted:  # counts rows with positive weight, without holding the weights
+            model._check_enough_samples(None, np.broadcast_to(1.0, (self.positive,)))
+        if self.bad_rows:
+            fix = NAN_FIX if self.has_nan else (
+                "infinity is not a missing value: drop or clip those rows")
+            raise ValueError(
+                f"X contains {'NaN' if self.has_nan else 'infinity'} in "
+                f"{plural(self.bad_rows, 'row')} (first: row {self.first_bad}); {fix} "
+                "(e.g. X[np.isfinite(X).all(axis=1)])."
+            )
+
+
+def summarize_block(x, w, offset, with_bounds):
+    """The :class:`Summary` of one block; ``offset`` is its first row's index in X."""
+    x = np.asarray(x)
+    w = None if w is None else np.asarray(w, dtype=np.float64)
+    n_features = x.shape[1]
+    empty = Summary(np.zeros(n_features), 0.0)
+    if with_bounds:
+        empty.low, empty.high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
+    parts = [
+        _summarize_rows(
+            np.asarray(x[s : s + SCAN_ROWS], dtype=np.float64),
+            None if w is None else w[s : s + SCAN_ROWS], offset + s, with_bounds,
+        )
+        for s in range(0, x.shape[0], SCAN_ROWS)
+    ]
+    return add_all(empty, *parts)
+
+
+def _summarize_rows(chunk, w, offset, with_bounds):
+    n = chunk.shape[0]
+    summary = Summary(np.zeros(chunk.shape[1]), 0.0)
+    if w is None:
+        w = np.ones(n)
+    else:
+        valid = np.isfinite(w)
+        summary.bad_weights = int(n - np.count_nonzero(valid))
+        summary.negative = int(np.count_nonzero(w[valid] < 0))
+        w = np.where(valid & (w > 0), w, 0.0)
+    summary.positive = int(np.count_nonzero(w > 0))
+    finite = np.isfinite(chunk).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        summary.bad_rows, summary.first_bad = bad.size, offset + int(bad[0])
+        summary.has_nan = bool(np.isnan(chunk[bad]).any())
+        chunk, w = chunk[finite], w[finite]
+    summary.sums = w @ chunk
+    summary.weight = float(w.sum())
+    if with_bounds:
+        kept = chunk[w > 0]
+        summary.low = kept.min(axis=0) if kept.size else np.full(chunk.shape[1], np.inf)
+        summary.high = kept.max(axis=0) if kept.size else np.full(chunk.shape[1], -np.inf)
+    return summary
+
+
+# ------------------------------------------------------------ the data
+
+
+@dataclass
+class DaskData:
+    """A Dask array served to the EM engine (the protocol of :class:`gmmkit.em.ChunkedData`).
+
+    Attributes
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Row blocks only (the columns in one block).
+    sample_weight : dask.array.Array of shape (n_samples,), float64, or None
+        With X's row chunks.
+    center : ndarray of shape (n_features,)
+        The weighted mean of X, subtracted from every block.
+    dtype : numpy dtype
+        Working dtype of the E-step.
+    chunk_size : int
+        Rows per engine chunk inside a block.
+    n_positive : int
+        Rows with a positive weight (all rows without weights).
+    """
+
+    X: object
+    sample_weight: object
+    center: np.ndarray
+    dtype: np.dtype
+    chunk_size: int
+    n_positive: int = 0
+
+    #: restarts with n_jobs do not ship this to processes (run_restarts)
+    picklable = False
+
+    def __post_init__(self):
+        self._x_blocks = row_blocks(self.X)
+        self._w_blocks = weight_blocks(self.sample_weight, self.X)
+
+    @property
+    def n_samples(self):
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self):
+        return int(self.X.shape[1])
+
+    def with_dtype(self, dtype):
+        """The same data served in another working dtype."""
+        return replace(self, dtype=np.dtype(dtype))
+
+    def e_step_graph(self, cov_type, params):
+        """The Delayed of one E-step: one task per block, then a tree of sums.
+
+        ``params`` enter the graph once, as one key every block task reads.
+        """
+        dask, _ = import_dask()
+        shared = dask.delayed(
+            (cov_type.name, params, self.center, self.dtype, self.chunk_size),
+            pure=False, traverse=False,
+        )
+        parts = [
+            dask_call(block_e_step, x, w, shared)
+            for x, w in zip(self._x_blocks, self._w_blocks)
+        ]
+        return tree_reduce(parts, add_all)
+
+    def e_step(self, cov_type, params, runner):
+        """Summed Stats of every row under ``params``: one Dask computation.
+
+        ``runner`` (the client's threads) is not used: each block runs on a
+        Dask worker with a one-thread runner of its own.
+        """
+        (stats,) = compute(self.e_step_graph(cov_type, params), what="an EM iteration")
+        return stats
+
+    def init_data(self, rng):
+        """The rows the initialisers see, in memory: at most ``KMEANS_MAX_ROWS``.
+
+        Data of at most ``KMEANS_MAX_ROWS`` rows (or with at most that many
+        rows of positive weight) come whole, with their weights, so the
+        initialisers see what they see in memory. Otherwise ``KMEANS_MAX_ROWS``
+        rows are drawn without replacement, with probability proportional to
+        their weight (weighted reservoir keys on the workers: only the
+        chosen indices and rows reach the client), and count once each.
+
+        Returns
+        -------
+        gmmkit.em.ChunkedData
+        """
+        X, weights = self.X, self.sample_weight
+        if self.n_samples <= KMEANS_MAX_ROWS:
+            rows = None
+        elif weights is not None and self.n_positive <= KMEANS_MAX_ROWS:
+            rows = self._top_rows(None, KMEANS_MAX_ROWS)  # every row of positive weight
+        else:
+            rows = self._top_rows(rng, KMEANS_MAX_ROWS)
+            weights = None
+        if rows is not None:
+            X = X[rows]
+            weights = None if weights is None else weights[rows]
+        X, weights = compute(X, weights, what="the rows of the initialisation")
+        return ChunkedData(X, weights, self.center, self.dtype, self.chunk_size)
+
+    def _top_rows(self, rng, n_rows):
+        """Sorted indices of the ``n_rows`` rows of largest key (see sample_keys)."""
+        seed = None if rng is None else int(rng.integers(2**63))
+        parts = [
+            dask_call(sample_keys, w, size, offset, seed, index, n_rows)
+            for index, (w, size, offset) in enumerate(
+                zip(self._w_blocks, self.X.chunks[0], block_offsets(self.X))
+            )
+        ]
+        (keys, rows), = compute(
+            tree_reduce(parts, partial(largest_keys, n_rows=n_rows)), what="the sample's rows"
+        )
+        return np.sort(rows[np.isfinite(keys)])
+
+
+def block_e_step(x, w, shared):
+    """Stats of one block under the shared parameters: the engine's own E-step."""
+    cov_name, params, center, dtype, chunk_size = shared
+    x = np.asarray(x)
+    if x.shape[0] == 0:
+        return None
+    w = None if w is None else np.asarray(w, dtype=np.float64)
+    data = ChunkedData(x, w, center, dtype, chunk_size)
+    with ChunkRunner(n_threads=1) as runner:
+        return data.e_step(get_covariance_type(cov_name), params, runner)
+
+
+def sample_keys(w, size, offset, seed, index, n_rows):
+    """The ``n_rows`` largest sampling keys of a block and their row indices.
+
+    Key log(u) / w with u uniform (Efraimidis and Spirakis): the rows of
+    the largest keys are a sample without replacement with probability
+    proportional to weight. Rows of weight 0 get -inf; with ``seed`` None
+    every row of positive weight gets key 0.
+    """
+    w = np.ones(size) if w is None else np.asarray(w, dtype=np.float64)
+    if seed is None:
+        keys = np.zeros(size)
+    else:
+        keys = np.log(np.random.default_rng([seed, index]).uniform(size=size))
+    with np.errstate(divide="ignore"):
+        keys = np.where(w > 0, keys / np.where(w > 0, w, 1.0), -np.inf)
+    return largest_keys((keys, offset + np.arange(size)), n_rows=n_rows)
+
+
+def largest_keys(*parts, n_rows):
+    """``(keys, rows)`` of the ``n_rows`` largest keys among ``parts``' pairs."""
+    keys = np.concatenate([p[0] for p in parts])
+    rows = np.concatenate([p[1] for p in parts])
+    if keys.size > n_rows:
+        top = np.argpartition(-keys, n_rows - 1)[:n_rows]
+        keys, rows = keys[top], rows[top]
+    return keys, rows
+
+
+# ------------------------------------------------------------ helpers for users and the CLI
+
+
+def from_npy(path, *, block_rows=None):
+    """A Dask array of a .npy file, each block read by the worker that needs it.
+
+    Only the header is read here; the path must be readable at the same
+    place by every worker (a shared file system), or the fit fails with a
+    DaskComputationError naming the missing file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A 2-D (or 1-D: one feature) numeric .npy array.
+    block_rows : int, optional
+        Rows per block; default about 64 MiB per block.
+
+    Returns
+    -------
+    dask.array.Array of shape (n_samples, n_features)
+    """
+    dask, da = import_dask()
+    path = str(path)
+    header = np.load(path, mmap_mode="r", allow_pickle=False)
+    shape = header.shape if header.ndim == 2 else (header.shape[0], 1)
+    if header.ndim not in (1, 2):
+        raise ValueError(f"{path}: expected a 2-D array of rows, got shape {header.shape}")
+    if block_rows is None:
+        block_rows = max(1, NPY_BLOCK_BYTES // max(1, shape[1] * header.dtype.itemsize))
+    read = dask.delayed(read_npy_rows, pure=True)
+    blocks = [
+        da.from_delayed(read(path, start, min(start + block_rows, shape[0])),
+                        shape=(min(block_rows, shape[0] - start), shape[1]), dtype=header.dtype)
+        for start in range(0, shape[0], block_rows)
+    ]
+    return da.concatenate(blocks, axis=0)
+
+
+def read_npy_rows(path, start, stop):
+    """Rows ``start:stop`` of a .npy file as a 2-D ndarray (memory-mapped read)."""
+    rows = np.array(np.load(path, mmap_mode="r", allow_pickle=False)[start:stop])
+    return rows.reshape(len(rows), -1)
+
+
+def information_criteria(model, X):
+    """BIC and AIC of a fitted model on a Dask array, scored on the workers.
+
+    Returns
+    -------
+    dict with "n_samples", "bic", "aic"
+    """
+    log_lik = X.map_blocks(model.score_samples, drop_axis=1, dtype=np.float64)
+    (total,) = compute(log_lik.sum(), what="the log-likelihood")
+    n_parameters = model._n_parameters()
+    return {
+        "n_samples": int(X.shape[0]),
+        "bic": float(-2.0 * total + n_parameters * np.log(X.shape[0])),
+        "aic": float(-2.0 * total + 2.0 * n_parameters),
+    }
+
+
+def connect(address):
+    """A ``distributed.Client`` connected to the scheduler at ``address``.
+
+    The timeout is Dask's ``distributed.comm.timeouts.connect`` (30 s by default).
+
+    Raises
+    ------
+    ImportError
+        Without dask.distributed (with the install hint).
+    OSError
+        When the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ImportError(
+            f"--dask-scheduler needs dask.distributed ({exc}); install it with {INSTALL_HINT}"
+        ) from None
+    try:
+        return Client(address)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise OSError(
+            f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())}); check the address (tcp://host:8786), that "
+            "dask-scheduler runs there and that this machine can reach its port."
+        ) from None
