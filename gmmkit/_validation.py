@@ -209,13 +209,31 @@ def scan_rows(X, sample_weight, chunk_size=65536, nan_fix=NAN_FIX):
     ValueError
         If X contains NaN or inf, naming how many rows and the first one.
     """
-    n_samples, n_features = X.shape
-    total = np.zeros(n_features)
-    weight_sum = 0.0
-    bad_rows, first_bad, has_nan = 0, None, False
-    for start in range(0, n_samples, chunk_size):
-        chunk = X[start : start + chunk_size]
+    scan = RowScan(X.shape[1], nan_fix)
+    for start in range(0, X.shape[0], chunk_size):
         w = None if sample_weight is None else sample_weight[start : start + chunk_size]
+        scan.add(X[start : start + chunk_size], w, start)
+    return scan.center()
+
+
+class RowScan:
+    """The running totals of :func:`scan_rows`, fed chunk by chunk (also by data streams).
+
+    Parameters
+    ----------
+    n_features : int
+    nan_fix : str
+        The fix the NaN message proposes.
+    """
+
+    def __init__(self, n_features, nan_fix=NAN_FIX):
+        self.total = np.zeros(n_features)
+        self.weight_sum = 0.0
+        self.bad_rows, self.first_bad, self.has_nan = 0, None, False
+        self.nan_fix = nan_fix
+
+    def add(self, chunk, w, start):
+        """Add rows ``start .. start + len(chunk)``: chunk (n, D), weights (n,) or None."""
         # One product per chunk both sums the rows and checks them: a NaN or
         # inf anywhere makes its column sum non-finite.
         column_sums = _weighted_column_sums(chunk, w)
@@ -227,27 +245,32 @@ def scan_rows(X, sample_weight, chunk_size=65536, nan_fix=NAN_FIX):
             )
             bad = np.flatnonzero(~finite)
             if bad.size:
-                bad_rows += bad.size
-                has_nan = has_nan or bool(np.isnan(chunk[bad]).any())
-                first_bad = start + int(bad[0]) if first_bad is None else first_bad
+                self.bad_rows += bad.size
+                self.has_nan = self.has_nan or bool(np.isnan(chunk[bad]).any())
+                if self.first_bad is None:
+                    self.first_bad = start + int(bad[0])
                 chunk = chunk[finite]
                 w = None if w is None else w[finite]
             # (finite values can also overflow a float32 sum: redo in float64)
             column_sums = _weighted_column_sums(chunk.astype(np.float64), w)
-        total += column_sums
-        weight_sum += chunk.shape[0] if w is None else float(w.sum())
-    if bad_rows:
-        if has_nan:
-            fix = nan_fix
-        else:
-            fix = "infinity is not a missing value: drop or clip those rows"
-        raise ValueError(
-            f"X contains {'NaN' if has_nan else 'infinity'} in {plural(bad_rows, 'row')} "
-            f"(first: row {first_bad}); {fix} (e.g. X[np.isfinite(X).all(axis=1)])."
-        )
-    if weight_sum <= 0:
-        return np.zeros(n_features)
-    return total / weight_sum
+        self.total += column_sums
+        self.weight_sum += chunk.shape[0] if w is None else float(w.sum())
+
+    def center(self):
+        """The weighted mean: ndarray of shape (n_features,); raises if a row was not finite."""
+        if self.bad_rows:
+            if self.has_nan:
+                fix = self.nan_fix
+            else:
+                fix = "infinity is not a missing value: drop or clip those rows"
+            raise ValueError(
+                f"X contains {'NaN' if self.has_nan else 'infinity'} in "
+                f"{plural(self.bad_rows, 'row')} (first: row {self.first_bad}); {fix} "
+                "(e.g. X[np.isfinite(X).all(axis=1)])."
+            )
+        if self.weight_sum <= 0:
+            return np.zeros(self.total.size)
+        return self.total / self.weight_sum
 
 
 def _weighted_column_sums(chunk, weights):

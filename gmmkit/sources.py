@@ -8,12 +8,13 @@ and returns ``(data, feature_names, noise_bounds)``: ``data`` follows the
 engine's data protocol (see :class:`gmmkit.em.ChunkedData`), so the same
 EM loop fits it.
 
-- a ``.npy`` path: :mod:`gmmkit.stream`, read chunk by chunk with bounded
-  memory (a numpy memmap is an array: the in-memory path reads it chunk by
-  chunk through the mapping);
+- a ``.npy`` path, or a numpy memmap of a file (2-D, C or Fortran order,
+  not copy-on-write): :mod:`gmmkit.stream`, read chunk by chunk with
+  explicit file reads and bounded memory (other memmaps are arrays);
 - a callable that returns a fresh iterator of chunks (2-D arrays) each
   time it is called: :mod:`gmmkit.stream` (EM reads the data once per
-  iteration, so a one-shot generator is not enough);
+  iteration, so a one-shot iterator such as a generator object is sent
+  there too, to be refused with a message saying to pass a function);
 - a Dask array: :mod:`gmmkit.dask_data`, each EM iteration one map over the
   blocks and one tree reduction of their statistics.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 
 
 def _is_dask_array(X):
@@ -30,10 +32,22 @@ def _is_dask_array(X):
 
 
 def is_stream(X):
-    """True for the inputs :mod:`gmmkit.stream` reads: a .npy path or a chunk function."""
+    """True for the inputs :mod:`gmmkit.stream` takes: a .npy path, a file memmap,
+    a chunk function (or a one-shot iterator, which it refuses)."""
     if isinstance(X, (str, os.PathLike)):
         return os.fspath(X).endswith(".npy")
-    return callable(X) and not hasattr(X, "shape") and not hasattr(X, "__array__")
+    if hasattr(X, "shape") or hasattr(X, "__array__"):
+        return _is_file_memmap(X)
+    return callable(X) or isinstance(X, Iterator)
+
+
+def _is_file_memmap(X):
+    numpy = sys.modules.get("numpy")
+    if numpy is None or not isinstance(X, numpy.memmap):
+        return False
+    from gmmkit.stream import memmap_file
+
+    return memmap_file(X) is not None
 
 
 def open_source(X):

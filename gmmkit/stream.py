@@ -1,0 +1,579 @@
+"""Out-of-core data: .npy files, file memory maps and chunk functions, read as EM goes.
+
+``GaussianMixture.fit(X)`` comes here (through :func:`gmmkit.sources.open_source`)
+when X is
+
+- a path to a ``.npy`` file, or a ``numpy.memmap`` of a file (``np.load(path,
+  mmap_mode="r")``, or ``np.memmap`` of a raw file): rows are read with
+  explicit file reads into buffers reused across iterations, on the
+  engine's worker threads (a memory map would make every page it touched
+  count in the process's resident memory);
+- a function that returns a fresh iterator of 2-D chunks each time it is
+  called (EM reads the data once per iteration, so a one-shot generator is
+  refused).
+
+Memory is bounded by the chunk sizes, never by n_samples: one pass checks
+the rows and finds the centre (and the noise box); each EM iteration is one
+more pass, through the engine's own chunked E-step (:func:`gmmkit.em.e_step`
+on the file, :class:`gmmkit.em.ChunkedData` views of each chunk of a
+function). Initialisers run on a uniform random sample of at most
+``gmmkit.init.KMEANS_MAX_ROWS`` rows drawn in one more pass, and only when an
+initialiser needs data (docs/out-of-core.md). ``sample_weight``, when given,
+is held in memory (8 bytes per row).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from gmmkit import init
+from gmmkit._validation import RowScan, check_array, check_sample_weight, feature_names
+from gmmkit.em import ChunkedData, e_step
+from gmmkit.noise import noise_bounds
+
+#: bytes of one read of the check pass, the sample pass and information_criteria
+READ_BYTES = 4 * 2**20
+#: rows of one read of those passes at most (the in-memory check reads as many)
+READ_ROWS = 65536
+
+#: the fix the NaN message proposes
+NAN_FIX = (
+    "drop those rows (streamed data cannot hold missing values: for missing='em' "
+    "load the data in memory, e.g. np.load(path))"
+)
+
+
+def open_stream(X):
+    """A source for out-of-core data: a .npy path, a file memmap or a chunk function.
+
+    Parameters
+    ----------
+    X : str, PathLike, numpy.memmap or callable
+        A ``.npy`` file of shape (n_samples, n_features); a memmap of a file
+        (C or Fortran order, not copy-on-write); or a function returning a
+        fresh iterable of 2-D arrays (n_rows_i, n_features) each call.
+
+    Returns
+    -------
+    StreamSource
+        Its ``prepare(model, sample_weight)`` returns ``(data,
+        feature_names, noise_bounds)`` for the engine.
+
+    Raises
+    ------
+    TypeError
+        For a one-shot iterator (a generator object): pass a function instead.
+    """
+    if isinstance(X, (str, os.PathLike)):
+        return StreamSource(NpyFile.open(X))
+    if isinstance(X, np.memmap):
+        reader = memmap_file(X)
+        if reader is None:
+            raise ValueError(
+                "this memmap cannot be read from its file (copy-on-write, not "
+                "contiguous, or not 2-D); pass np.asarray(X) to fit it in memory."
+            )
+        return StreamSource(reader)
+    if isinstance(X, Iterator):
+        raise TypeError(
+            f"X is a one-shot iterator ({type(X).__name__}), but EM reads the data once "
+            "per iteration; pass a function that returns a fresh iterator of chunks each "
+            "time it is called, e.g. fit(lambda: read_chunks(path)) instead of "
+            "fit(read_chunks(path))."
+        )
+    if callable(X):
+        return StreamSource(ChunkFunction(X))
+    raise TypeError(
+        f"cannot stream {type(X).__name__}; pass a .npy path, a numpy memmap or a "
+        "function returning an iterator of 2-D chunks."
+    )
+
+
+def memmap_file(X):
+    """An :class:`NpyFile` reading the rows of memmap ``X`` from its file, or None.
+
+    None when X cannot be read that way: not 2-D, neither C- nor
+    Fortran-contiguous, copy-on-write (its pages may differ from the file),
+    empty or closed.
+    """
+    mapping = getattr(X, "_mmap", None)
+    if (
+        X.ndim != 2 or X.size == 0 or mapping is None or X.filename is None
+        or X.mode == "c" or not (X.flags.c_contiguous or X.flags.f_contiguous)
+    ):
+        return None
+    try:
+        base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+    except (ValueError, TypeError):  # a closed mapping
+        return None
+    # np.memmap maps from the allocation boundary below its offset; slices keep
+    # the parent's offset, so the file position comes from the data pointer
+    start = X.offset - X.offset % mmap.ALLOCATIONGRANULARITY
+    offset = start + X.ctypes.data - base
+    return NpyFile(X.filename, offset, X.shape, X.dtype, not X.flags.c_contiguous)
+
+
+def npy_chunks(X, columns=None, chunk_rows=READ_ROWS):
+    """A chunk function over a .npy file or file memmap, optionally some columns only.
+
+    Parameters
+    ----------
+    X : str, PathLike or numpy.memmap
+    columns : sequence of int, optional
+        Keep these columns, in this order.
+    chunk_rows : int
+
+    Returns
+    -------
+    callable
+        Each call returns a fresh iterator of arrays (chunk_rows, n_columns),
+        each a new array.
+    """
+    reader = open_stream(X).reader
+    picked = slice(None) if columns is None else np.asarray(columns, dtype=np.intp)
+
+    def chunks():
+        with reader.opened():
+            for _, block in reader.blocks(chunk_rows):
+                yield np.array(block[:, picked])
+
+    return chunks
+
+
+def information_criteria(model, X):
+    """BIC and AIC of a fitted model on streamed data, in one bounded pass.
+
+    Each chunk is scored by ``model.score_samples`` (in memory, chunk by chunk).
+
+    Returns
+    -------
+    dict with "n_samples", "bic", "aic"
+    """
+    reader = open_stream(X).reader
+    total, n_samples = 0.0, 0
+    with reader.opened():
+        for _, block in reader.blocks(_read_rows(reader)):
+            total += float(model.score_samples(block).sum())
+            n_samples += block.shape[0]
+    n_parameters = model._n_parameters()
+    return {
+        "n_samples": n_samples,
+        "bic": float(-2.0 * total + n_parameters * np.log(n_samples)),
+        "aic": float(-2.0 * total + 2.0 * n_parameters),
+    }
+
+
+class NpyFile:
+    """Rows of an array stored in a file, read on demand (random access by row range).
+
+    Parameters
+    ----------
+    path : str
+    offset : int
+        Byte position of element [0, 0] (after the .npy header).
+    shape : tuple (n_samples, n_features)
+    dtype : numpy dtype
+    fortran : bool
+        Column-major storage: a row range is then one read per column.
+
+    Reads go into a buffer per thread, reused: an array returned by
+    :meth:`read` is valid until the same thread reads again.
+    """
+
+    ndim = 2
+
+    def __init__(self, path, offset, shape, dtype, fortran=False):
+        self.path, self.offset = os.fspath(path), int(offset)
+        self.shape, self.dtype, self.fortran = tuple(shape), np.dtype(dtype), bool(fortran)
+        self.n_samples = self.shape[0]
+        self._init_local()
+        needed = self.offset + self.shape[0] * self.shape[1] * self.dtype.itemsize
+        size = os.path.getsize(self.path)
+        if size < needed:
+            raise ValueError(
+                f"{self.path} holds {size} bytes but an array of shape {self.shape} and "
+                f"dtype {self.dtype} needs {needed}: the file is truncated; write it again."
+            )
+
+    @classmethod
+    def open(cls, path):
+        """The array of a .npy file (its header read, nothing else)."""
+        path = os.fspath(path)
+        with open(path, "rb") as file:
+            try:
+                version = np.lib.format.read_magic(file)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, fortran, dtype = read_header(file)
+            except ValueError as exc:
+                raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
+            offset = file.tell()
+        if len(shape) != 2:
+            fix = "np.save(path, X.reshape(-1, 1))" if len(shape) == 1 else "a 2-D array"
+            raise ValueError(
+                f"{path} holds an array of shape {shape}; out-of-core fits need a 2-D "
+                f"array (n_samples, n_features): save {fix}."
+            )
+        if dtype.hasobject or dtype.kind not in "biuf":
+            raise ValueError(
+                f"{path} holds dtype {dtype}; gmmkit fits numbers: save a numeric array "
+                "(float32 or float64), complex values as real and imaginary features."
+            )
+        if shape[0] == 0 or shape[1] == 0:
+            raise ValueError(
+                f"{path} is empty: found an array of shape {shape}; a minimum of 1 sample "
+                "and 1 feature is required."
+            )
+        return cls(path, offset, shape, dtype, fortran)
+
+    def _init_local(self):
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._file, self._users = None, 0
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for name in ("_local", "_lock", "_file", "_users"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_local()
+
+    def describe(self):
+        """(n_features, dtype, feature names or None)."""
+        return self.shape[1], self.dtype, None
+
+    @contextmanager
+    def opened(self):
+        """Keep the file open for a pass (reads outside one open it each time)."""
+        with self._lock:
+            if self._users == 0:
+                self._file = open(self.path, "rb", buffering=0)
+            self._users += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._file.close()
+                    self._file = None
+
+    def __getitem__(self, rows):
+        if not isinstance(rows, slice) or rows.step not in (None, 1):
+            raise TypeError("NpyFile reads row ranges only: X[start:stop]")
+        start, stop, _ = rows.indices(self.shape[0])
+        return self.read(start, max(start, stop))
+
+    def read(self, start, stop):
+        """Rows start..stop: ndarray (stop - start, n_features), this thread's buffer."""
+        if self._file is None:
+            with self.opened():
+                return self.read(start, stop)
+        n_rows, n_features = stop - start, self.shape[1]
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None or buffer.size < n_rows * n_features:
+            buffer = self._local.buffer = np.empty(n_rows * n_features, self.dtype)
+        itemsize = self.dtype.itemsize
+        if not self.fortran:
+            block = buffer[: n_rows * n_features].reshape(n_rows, n_features)
+            self._read_into(block, self.offset + start * n_features * itemsize)
+            return block
+        columns = buffer[: n_rows * n_features].reshape(n_features, n_rows)
+        for j in range(n_features):
+            self._read_into(columns[j], self.offset + (j * self.shape[0] + start) * itemsize)
+        return columns.T
+
+    def _read_into(self, array, position):
+        view = memoryview(array).cast("B")
+        while view.nbytes:
+            if hasattr(os, "preadv"):  # positional: the threads share one descriptor
+                count = os.preadv(self._file.fileno(), [view], position)
+            else:
+                with self._lock:
+                    self._file.seek(position)
+                    count = self._file.readinto(view)
+            if not count:
+                raise ValueError(f"{self.path} ended early: the file was truncated during the fit")
+            view, position = view[count:], position + count
+
+    def blocks(self, block_rows):
+        """(start, rows) of consecutive row blocks of ``block_rows``, in order."""
+        with self.opened():
+            for start in range(0, self.shape[0], block_rows):
+                yield start, self.read(start, min(start + block_rows, self.shape[0]))
+
+
+class ChunkFunction:
+    """The chunks of a function that returns a fresh iterable of 2-D arrays per call.
+
+    ``n_samples`` is None until a pass has counted the rows; every later
+    pass must yield as many.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self.n_samples = None
+        self.n_features = self.dtype = self.feature_names = None
+
+    def describe(self):
+        """(n_features, dtype, feature names or None), from the first chunk."""
+        if self.n_features is None:
+            for _ in self.blocks():
+                break
+            else:
+                raise ValueError("the chunk function yielded no rows; X is empty.")
+        return self.n_features, self.dtype, self.feature_names
+
+    @contextmanager
+    def opened(self):
+        yield self
+
+    def blocks(self, block_rows=None):
+        """(start, chunk) of every non-empty chunk of one call, checked (2-D, numeric)."""
+        chunks = self.function()
+        try:
+            chunks = iter(chunks)
+        except TypeError:
+            raise TypeError(
+                f"the chunk function returned {type(chunks).__name__}; it must return an "
+                "iterable of 2-D arrays (e.g. a generator) each time it is called."
+            ) from None
+        start = 0
+        for index, raw in enumerate(chunks):
+            if len(np.shape(raw)) == 2 and np.shape(raw)[0] == 0:
+                continue
+            chunk = check_array(raw, name=f"chunk {index} of X")
+            if self.n_features is None:
+                self.n_features, self.dtype = chunk.shape[1], chunk.dtype
+                self.feature_names = feature_names(raw)
+            elif chunk.shape[1] != self.n_features:
+                raise ValueError(
+                    f"chunk {index} of X has {chunk.shape[1]} features but the first has "
+                    f"{self.n_features}; every chunk must have the same columns."
+                )
+            yield start, chunk
+            start += chunk.shape[0]
+        if self.n_samples is None:
+            self.n_samples = start
+        elif start != self.n_samples:
+            raise ValueError(
+                f"the chunk function yielded {start} rows in this pass but "
+                f"{self.n_samples} in the first; it must return a fresh iterator over the "
+                "same chunks every time it is called (EM reads the data once per iteration)."
+            )
+
+
+class StreamSource:
+    """What :func:`gmmkit.sources.open_source` returns for out-of-core data."""
+
+    def __init__(self, reader):
+        self.reader = reader
+
+    def prepare(self, model, sample_weight):
+        """Check the data against ``model`` in one pass; return (data, names, noise box).
+
+        Returns
+        -------
+        data : StreamedFile or StreamedChunks
+            The engine's data protocol (see :class:`gmmkit.em.ChunkedData`).
+        feature_names : ndarray or None
+            Column names of the first chunk when it is a DataFrame.
+        noise_bounds : ndarray of shape (n_features, 2) or None
+        """
+        reader = self.reader
+        n_features, dtype, names = reader.describe()
+        empty = np.empty((0, n_features), dtype=dtype.newbyteorder("="))
+        model._check_parameters(empty)
+        work_dtype = model._resolve_dtype(empty)
+        weights = scan_weights = None
+        if reader.n_samples is not None:  # a file: check the rows before reading them
+            weights = scan_weights = _check_rows(model, reader.n_samples, sample_weight)
+        elif sample_weight is not None and np.ndim(sample_weight) == 1:
+            scan_weights = np.asarray(sample_weight, dtype=np.float64)
+        center, bounds = _scan(reader, scan_weights, model.noise is not None)
+        if weights is None:
+            weights = _check_rows(model, reader.n_samples, sample_weight)
+        chunk_rows = model._chunk_rows(n_features, work_dtype)
+        if isinstance(reader, NpyFile):
+            data = StreamedFile(reader, weights, center, work_dtype, chunk_rows)
+        else:
+            data = StreamedChunks(reader, weights, center, work_dtype, chunk_rows)
+        return data, names, bounds
+
+
+def _check_rows(model, n_samples, sample_weight):
+    """Validated weights (or None); raises when there are fewer rows than components."""
+    weights = check_sample_weight(sample_weight, n_samples)
+    model._check_enough_samples(np.empty((n_samples, 0)), weights)
+    return weights
+
+
+def _read_rows(reader):
+    """Rows of one read of the check and sample passes (bounded by READ_BYTES)."""
+    if not isinstance(reader, NpyFile):
+        return None  # the function's own chunks
+    row_bytes = reader.shape[1] * reader.dtype.itemsize
+    return int(max(1, min(READ_ROWS, READ_BYTES // row_bytes)))
+
+
+def _scan(reader, weights, with_noise):
+    """One pass: the weighted centre (rows checked finite) and the noise box or None."""
+    scan = RowScan(reader.describe()[0], NAN_FIX)
+    low = high = None
+    for start, block in reader.blocks(_read_rows(reader)):
+        w = None if weights is None else weights[start : start + block.shape[0]]
+        if w is not None and w.shape[0] != block.shape[0]:
+            weights = w = None  # sample_weight is too short: _check_rows says so after the pass
+        scan.add(block, w, start)
+        kept = block if w is None else block[w > 0]
+        if with_noise and kept.shape[0]:
+            with np.errstate(invalid="ignore"):
+                least, most = kept.min(axis=0).astype(np.float64), kept.max(axis=0)
+            low = least if low is None else np.fmin(low, least)
+            high = most.astype(np.float64) if high is None else np.fmax(high, most)
+    center = scan.center()
+    if not with_noise or low is None:
+        return center, None
+    return center, noise_bounds(np.vstack([low, high]))  # its check of constant features
+
+
+def _sample(data, rng):
+    """The rows initialisers see: an in-memory ChunkedData of at most KMEANS_MAX_ROWS rows.
+
+    Every row when there are that few (with their weights, as in memory);
+    else a uniform random sample drawn without replacement, with
+    probability proportional to the weights when there are weights (its
+    rows then count once each, as in :func:`gmmkit.init.seed_centers`).
+    """
+    n, weights, max_rows = data.n_samples, data.sample_weight, init.KMEANS_MAX_ROWS
+    if n <= max_rows:
+        rows = np.arange(n)
+    elif weights is None:
+        rows = np.sort(rng.choice(n, size=max_rows, replace=False))
+    else:
+        rows = np.flatnonzero(weights > 0)
+        if rows.size > max_rows:
+            p = weights[rows] / weights[rows].sum()
+            rows = np.sort(rng.choice(rows, size=max_rows, replace=False, p=p))
+            weights = None
+    reader = data.reader
+    dtype = reader.dtype if reader.dtype.kind == "f" else np.dtype(np.float64)
+    X = np.empty((rows.size, data.n_features), dtype=dtype.newbyteorder("="))
+    done = 0
+    for start, block in reader.blocks(_read_rows(reader)):
+        end = int(np.searchsorted(rows, start + block.shape[0]))
+        X[done:end] = block[rows[done:end] - start]
+        done = end
+        if done == rows.size:
+            break
+    weights = None if weights is None else weights[rows]
+    return ChunkedData(X, weights, data.center, data.dtype, data.chunk_size)
+
+
+class LazySample:
+    """``init_data`` of a stream: the sample is drawn when an initialiser first reads it.
+
+    With weights_init, means_init and precisions_init all given no
+    initialiser runs, and no pass is spent on a sample.
+    """
+
+    def __init__(self, data, rng):
+        self.center = data.center
+        self._source = (data, rng)
+        self._sample = None
+
+    def __getattr__(self, name):
+        if name.startswith("__") or "_source" not in self.__dict__:
+            raise AttributeError(name)
+        if self._sample is None:
+            self._sample = _sample(*self._source)
+        return getattr(self._sample, name)
+
+
+@dataclass
+class StreamedFile(ChunkedData):
+    """A file's rows (``X``: an :class:`NpyFile`), served chunk by chunk like in-memory rows.
+
+    The engine's worker threads read their chunks themselves (positional
+    reads on one file descriptor, a buffer per thread), so reading overlaps
+    the arithmetic. Initialisers see :func:`_sample`.
+    """
+
+    @property
+    def reader(self):
+        return self.X
+
+    def e_step(self, cov_type, params, runner):
+        """Summed Stats of every row: the engine's e_step, the file held open for the pass."""
+        with self.X.opened():
+            return e_step(self, cov_type, params, runner)
+
+    def init_data(self, rng):
+        """A random sample of the rows, read when an initialiser needs it."""
+        return LazySample(self, rng)
+
+
+@dataclass
+class StreamedChunks:
+    """The chunks of a :class:`ChunkFunction`, each served as an in-memory ChunkedData.
+
+    Attributes
+    ----------
+    reader : ChunkFunction
+    sample_weight : ndarray of shape (n_samples,) or None
+    center : ndarray of shape (n_features,)
+    dtype : numpy dtype
+        Working dtype of the E-step.
+    chunk_size : int
+        Rows per engine chunk; a larger chunk of the function is split.
+    """
+
+    reader: ChunkFunction
+    sample_weight: np.ndarray | None
+    center: np.ndarray
+    dtype: np.dtype
+    chunk_size: int
+
+    #: restarts run in this process (the function need not pickle)
+    picklable = False
+
+    @property
+    def n_samples(self):
+        return self.reader.n_samples
+
+    @property
+    def n_features(self):
+        return self.reader.n_features
+
+    def with_dtype(self, dtype):
+        """The same chunks served in another working dtype."""
+        return replace(self, dtype=np.dtype(dtype))
+
+    def e_step(self, cov_type, params, runner):
+        """Summed Stats of every chunk, each through the engine's e_step, in order."""
+        total = None
+        for start, chunk in self.reader.blocks():
+            weights = None
+            if self.sample_weight is not None:
+                weights = self.sample_weight[start : start + chunk.shape[0]]
+            view = ChunkedData(chunk, weights, self.center, self.dtype, self.chunk_size)
+            part = view.e_step(cov_type, params, runner)
+            total = part if total is None else total + part
+        return total
+
+    def init_data(self, rng):
+        """A random sample of the rows, read when an initialiser needs it."""
+        return LazySample(self, rng)
