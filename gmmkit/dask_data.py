@@ -22,7 +22,7 @@ functions here, never when gmmkit is imported.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import partial, reduce
+from functools import cache, partial, reduce
 
 import numpy as np
 
@@ -446,31 +446,38 @@ class DaskData:
         Data of at most ``KMEANS_MAX_ROWS`` rows (or with at most that many
         rows of positive weight) come whole, with their weights, so the
         initialisers see what they see in memory. Otherwise ``KMEANS_MAX_ROWS``
-        rows are drawn without replacement, with probability proportional to
-        their weight (weighted reservoir keys on the workers: only the
-        chosen indices and rows reach the client), and count once each.
+        rows are drawn without replacement, with probability proportional
+        to their weight (sampling keys made on the workers: only the chosen
+        indices and rows reach the client), and count once each. The rows
+        are computed when an initialiser first reads them: a fit given
+        ``weights_init``, ``means_init`` and ``precisions_init`` never does.
 
         Returns
         -------
         gmmkit.em.ChunkedData
         """
-        X, weights = self.X, self.sample_weight
+        weighted = self.sample_weight is not None
         if self.n_samples <= KMEANS_MAX_ROWS:
-            rows = None
-        elif weights is not None and self.n_positive <= KMEANS_MAX_ROWS:
-            rows = self._top_rows(None, KMEANS_MAX_ROWS)  # every row of positive weight
+            seed, n_rows = False, self.n_samples  # every row
+        elif weighted and self.n_positive <= KMEANS_MAX_ROWS:
+            seed, n_rows = None, self.n_positive  # every row of positive weight
         else:
-            rows = self._top_rows(rng, KMEANS_MAX_ROWS)
-            weights = None
-        if rows is not None:
-            X = X[rows]
-            weights = None if weights is None else weights[rows]
-        X, weights = compute(X, weights, what="the rows of the initialisation")
+            seed, n_rows, weighted = int(rng.integers(2**63)), KMEANS_MAX_ROWS, False
+        fetch = cache(partial(self._fetch_rows, seed, weighted))
+        X = LazyRows(fetch, 0, (n_rows, self.n_features), self.X.dtype)
+        weights = LazyRows(fetch, 1, (n_rows,), np.float64) if weighted else None
         return ChunkedData(X, weights, self.center, self.dtype, self.chunk_size)
 
-    def _top_rows(self, rng, n_rows):
+    def _fetch_rows(self, seed, weighted):
+        """(rows, weights or None) of :meth:`init_data`, computed."""
+        X, weights = self.X, self.sample_weight if weighted else None
+        if seed is not False:
+            rows = self._top_rows(seed, KMEANS_MAX_ROWS)
+            X, weights = X[rows], None if weights is None else weights[rows]
+        return compute(X, weights, what="the rows of the initialisation")
+
+    def _top_rows(self, seed, n_rows):
         """Sorted indices of the ``n_rows`` rows of largest key (see sample_keys)."""
-        seed = None if rng is None else int(rng.integers(2**63))
         parts = [
             dask_call(sample_keys, w, size, offset, seed, index, n_rows)
             for index, (w, size, offset) in enumerate(
@@ -481,6 +488,34 @@ class DaskData:
             tree_reduce(parts, partial(largest_keys, n_rows=n_rows)), what="the sample's rows"
         )
         return np.sort(rows[np.isfinite(keys)])
+
+
+class LazyRows:
+    """An array of known shape and dtype, computed when first read.
+
+    Parameters
+    ----------
+    fetch : callable
+        Returns a tuple of arrays (computed once: cache it).
+    index : int
+        Which of them this is.
+    """
+
+    def __init__(self, fetch, index, shape, dtype):
+        self._fetch, self._index = fetch, index
+        self.shape, self.dtype, self.ndim = tuple(shape), np.dtype(dtype), len(shape)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        return self._fetch()[self._index][key]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self._fetch()[self._index], dtype=dtype)
+
+    def __getattr__(self, name):
+        return getattr(self._fetch()[self._index], name)
 
 
 def block_e_step(x, w, shared):

@@ -231,3 +231,28 @@ def test_fit_missing_values_and_a_noise_component(cli, tmp_path):
                              .stdout)
     assert header == ["p0", "p1", "noise"]
     np.testing.assert_allclose(proba, expected.predict_proba(X), rtol=1e-12, atol=1e-300)
+
+
+def test_dask_scheduler_errors_are_one_line_with_the_fix(cli, tmp_path, monkeypatch):
+    """--dask-scheduler: refusals, an unreachable scheduler, dask not installed."""
+    import socket
+
+    import dask
+
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).normal(size=(50, 2)))
+    npy = tmp_path / "X.npy"
+    auto = run(cli, "fit", npy, "-k", "auto", "--dask-scheduler", "tcp://127.0.0.1:1")
+    assert auto.exit_code == 2 and "-k auto does not work with --dask-scheduler" in auto.output
+    csv_file = run(cli, "fit", "iris", "--dask-scheduler", "tcp://127.0.0.1:1")
+    assert csv_file.exit_code == 2 and "must be a .npy file that every worker" in csv_file.output
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{free.getsockname()[1]}"
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        unreachable = run(cli, "fit", npy, "-q", "--dask-scheduler", address)
+    assert unreachable.exit_code == 1
+    assert f"Error: cannot reach the Dask scheduler at {address}" in unreachable.output
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    missing = run(cli, "fit", npy, "-q", "--dask-scheduler", address)
+    assert missing.exit_code == 1
+    assert "install it with pip install 'gmmkit[distributed]'" in missing.output
