@@ -40,6 +40,38 @@ class ComponentsType(click.ParamType):
         return number
 
 
+class ByteSize(click.ParamType):
+    """``--memory-budget``: bytes, or a number with a unit K, M, G or T (powers of 1024).
+
+    "500MB", "2GB", "1.5G", "64KiB" and "1000000" are accepted.
+    """
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        import re
+
+        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(?:([KMGT])(?:I?B)?|B)?\s*", str(value).upper())
+        if match is None:
+            self.fail(f"{value!r} is not a size such as 500MB, 2GB or a number of bytes",
+                      param, ctx)
+        number, unit = match.groups()
+        return int(float(number) * 1024 ** (" KMGT".index(unit) if unit else 0))
+
+
+def format_size(n_bytes):
+    """'640.0 MB', '2.0 GB' (powers of 1024)."""
+    if n_bytes < 1024:
+        return f"{n_bytes:.0f} B"
+    for unit in ("KB", "MB"):
+        n_bytes /= 1024
+        if n_bytes < 1024:
+            return f"{n_bytes:.1f} {unit}"
+    return f"{n_bytes / 1024:.1f} GB"
+
+
 class GmmkitGroup(click.Group):
     """A click group that runs commands with its plugin manager and tidy errors."""
 
@@ -184,8 +216,11 @@ def columns_option(function):
 @click.option("--dask-scheduler", metavar="ADDRESS",
               help="Fit on the Dask cluster of this scheduler (tcp://host:8786); DATA must then "
                    "be a .npy file every worker can read at the same path.")
+@click.option("--memory-budget", default="2GB", show_default=True, type=ByteSize(),
+              help="A .npy DATA file larger than this is fitted out of core: read in chunks "
+                   "at every EM iteration, with memory bounded by the chunks (500MB, 2GB, bytes).")
 def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, noise, columns,
-        model_path, as_json, quiet, dask_scheduler):
+        model_path, as_json, quiet, dask_scheduler, memory_budget):
     """Fit a Gaussian mixture to DATA and print a summary of it."""
     from gmmkit import GaussianMixture
 
@@ -194,6 +229,10 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
                   missing=missing, noise=None if noise == "none" else noise)
     if dask_scheduler is not None:
         model, dataset, summary = _fit_on_dask(data, columns, n_components, params, dask_scheduler)
+    elif _over_budget(data, memory_budget):
+        model, dataset, summary = _fit_out_of_core(
+            data, columns, n_components, params, memory_budget, quiet
+        )
     else:
         dataset = load_input(data, columns)
         model = GaussianMixture(n_components, **params).fit(dataset.data)
@@ -242,6 +281,54 @@ def _fit_on_dask(data, columns, n_components, params, address):
         criteria = dask_data.information_criteria(model, X)
     # describe() scores the rows it is given: give it one row (a mean), then put the
     # figures the workers computed on DATA in place of that row's
+    dataset = Dataset(model.means_[:1], [header.feature_names[j] for j in index])
+    summary = output.describe(model, dataset, source=data)
+    summary.update(criteria)
+    return model, dataset, summary
+
+
+def _over_budget(data, budget):
+    """True when DATA is a .npy file of more than ``budget`` bytes."""
+    import os
+
+    return data.endswith(".npy") and os.path.isfile(data) and os.path.getsize(data) > budget
+
+
+def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
+    """``fit`` of a .npy file over --memory-budget: read in chunks as EM goes (gmmkit.stream).
+
+    Returns
+    -------
+    (GaussianMixture, Dataset, summary dict)
+    """
+    import os
+
+    from gmmkit import GaussianMixture, stream
+    from gmmkit.datasets import Dataset
+    from gmmkit.readers import read_npy, select_columns
+
+    size = os.path.getsize(data)
+    if n_components == "auto":
+        raise click.UsageError(
+            f"-k auto needs the data in memory, but {data} ({format_size(size)}) is over "
+            f"--memory-budget {format_size(budget)}; give a number of components or raise "
+            "--memory-budget."
+        )
+    header = read_npy(data, None)  # memory-mapped: only the header is read here
+    picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
+    index = select_columns(header.feature_names, picked, data)
+    X = header.data  # a file memmap: GaussianMixture.fit streams it
+    if index != list(range(X.shape[1])):
+        X = stream.npy_chunks(X, columns=index)
+    if not quiet:
+        click.echo(
+            f"{data} ({format_size(size)}) is over the memory budget of {format_size(budget)}: "
+            "fitting out of core, reading it in chunks at every iteration.", err=True,
+        )
+    model = GaussianMixture(n_components, **params).fit(X)
+    criteria = stream.information_criteria(model, X)  # one more pass, in chunks
+    # describe() scores the rows it is given: give it one row, then put the figures
+    # of the whole file in place of that row's
     dataset = Dataset(model.means_[:1], [header.feature_names[j] for j in index])
     summary = output.describe(model, dataset, source=data)
     summary.update(criteria)

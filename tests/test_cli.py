@@ -256,3 +256,34 @@ def test_dask_scheduler_errors_are_one_line_with_the_fix(cli, tmp_path, monkeypa
     missing = run(cli, "fit", npy, "-q", "--dask-scheduler", address)
     assert missing.exit_code == 1
     assert "install it with pip install 'gmmkit[distributed]'" in missing.output
+
+
+def test_a_npy_file_over_the_memory_budget_is_fitted_out_of_core(cli, tmp_path):
+    """--memory-budget: the streamed fit prints what the in-memory fit prints."""
+    X, _ = load_dataset("iris")
+    np.save(tmp_path / "x.npy", X)
+    npy = tmp_path / "x.npy"
+    for extra in ([], ["--json"], ["--columns", "3,x0", "--noise", "uniform", "--json"]):
+        in_memory = run(cli, "fit", npy, "-q", *extra)
+        streamed = run(cli, "fit", npy, "-q", "--memory-budget", "1KB", *extra)
+        assert streamed.exit_code == 0, streamed.output
+        assert streamed.stdout == in_memory.stdout
+    assert "features" in json.loads(streamed.stdout)
+    assert json.loads(streamed.stdout)["features"] == ["x3", "x0"]
+    loud = run(cli, "fit", npy, "--memory-budget", "1KB")
+    assert "is over the memory budget of 1.0 KB: fitting out of core" in loud.stderr
+    assert "out of core" not in run(cli, "fit", npy, "--memory-budget", "1MB").stderr
+    assert run(cli, "fit", npy, "-q", "--memory-budget", "1KB").stderr == ""
+    saved = run(cli, "fit", npy, "-q", "--memory-budget", "1KB", "-o", tmp_path / "m.gmm")
+    assert saved.exit_code == 0
+    assert json.loads(run(cli, "info", tmp_path / "m.gmm", "--json").stdout)["extra"][
+        "n_samples"] == 150
+
+
+def test_memory_budget_errors(cli, tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(50, 2)))
+    bad = run(cli, "fit", tmp_path / "x.npy", "--memory-budget", "lots")
+    assert bad.exit_code == 2
+    assert "'lots' is not a size such as 500MB, 2GB or a number of bytes" in bad.output
+    auto = run(cli, "fit", tmp_path / "x.npy", "-k", "auto", "--memory-budget", "100")
+    assert auto.exit_code == 2 and "-k auto needs the data in memory" in auto.output
