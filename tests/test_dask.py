@@ -20,6 +20,7 @@ from distributed import Client, LocalCluster
 
 from gmmkit import GaussianMixture
 from gmmkit import dask_data as dask_module
+from gmmkit._dask_checks import NAN_FIX
 from gmmkit.covariance import get_covariance_type
 from gmmkit.dask_data import DaskComputationError, DaskData, DaskSource, from_npy
 from gmmkit.em import Stats
@@ -287,7 +288,7 @@ def test_nan_and_infinity_are_refused_like_in_memory(threads, bad):
     if bad != bad:  # NaN: missing="em" is not offered for Dask arrays
         expected = expected.replace(
             "pass missing='em' to treat NaN as missing values, or drop those rows",
-            dask_module.NAN_FIX)
+            NAN_FIX)
     assert str(distributed.value) == expected
     assert "3 rows (first: row 123)" in expected
 
@@ -300,6 +301,7 @@ def test_nan_and_infinity_are_refused_like_in_memory(threads, bad):
         lambda n: np.zeros(n),
         lambda n: np.where(np.arange(n) < 1, 1.0, 0.0),  # fewer rows than components
         lambda n: np.ones(n + 1),
+        lambda n: np.ones((n, 1)),
     ],
 )
 def test_bad_dask_weights_are_refused_like_in_memory(threads, weights):
@@ -308,8 +310,7 @@ def test_bad_dask_weights_are_refused_like_in_memory(threads, weights):
     with pytest.raises(ValueError) as in_memory:
         GaussianMixture(2).fit(X, sample_weight=w)
     with pytest.raises(ValueError) as distributed:
-        GaussianMixture(2).fit(da.from_array(X, chunks=100),
-                               sample_weight=da.from_array(w, chunks=100))
+        GaussianMixture(2).fit(da.from_array(X, chunks=100), sample_weight=da.from_array(w))
     assert str(distributed.value) == str(in_memory.value)
 
 
