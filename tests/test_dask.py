@@ -79,6 +79,32 @@ async def exit_worker():
     os._exit(1)
 
 
+def kill_during_iteration(client, victim, iteration, fitting, started):
+    """Kill worker ``victim`` while the blocks of EM iteration ``iteration`` are made.
+
+    ``started``: the e_step_starts fixture's list, filled as the fit goes.
+    """
+    while len(started) < iteration and not fitting.done():
+        time.sleep(0.01)
+    time.sleep(0.15)  # its slow blocks are being made
+    assert not fitting.done()
+    client.run(exit_worker, workers=[victim], wait=False)
+
+
+@pytest.fixture
+def e_step_starts(monkeypatch):
+    """The start times of DaskData.e_step calls, as they happen (a list)."""
+    starts = []
+    real_e_step = DaskData.e_step
+
+    def counting(self, *args):
+        starts.append(time.monotonic())
+        return real_e_step(self, *args)
+
+    monkeypatch.setattr(DaskData, "e_step", counting)
+    return starts
+
+
 def fail_if_flagged(block, flag):
     """The block, or an error once the file ``flag`` exists."""
     if os.path.exists(flag):
@@ -198,28 +224,16 @@ def test_each_iteration_is_one_map_and_one_tree_reduction_of_stats(client, monke
 # ------------------------------------------------------------ failures
 
 
-def test_a_worker_killed_mid_fit_is_recomputed(client, monkeypatch):
+def test_a_worker_killed_mid_fit_is_recomputed(client, e_step_starts):
     X, _, truth = make_mixture(4000, 3, 3, seed=5)
     kwargs = start("full", truth, tol=0.0, max_iter=5)
     expected = GaussianMixture(3, **kwargs).fit(X)
     Xd = da.from_array(X, chunks=500).map_blocks(slow_copy, 0.1, dtype=X.dtype)
-    iterations = []
-    real_e_step = DaskData.e_step
-
-    def counting(self, *args):
-        iterations.append(time.monotonic())
-        return real_e_step(self, *args)
-
-    monkeypatch.setattr(DaskData, "e_step", counting)
     victim = sorted(client.scheduler_info()["workers"])[0]
     model = GaussianMixture(3, **kwargs)
     with ThreadPoolExecutor(1) as pool:
         fitting = pool.submit(model.fit, Xd)
-        while len(iterations) < 2 and not fitting.done():
-            time.sleep(0.01)
-        time.sleep(0.15)  # the second iteration's blocks are being made
-        assert not fitting.done()
-        client.run(exit_worker, workers=[victim], wait=False)
+        kill_during_iteration(client, victim, 2, fitting, e_step_starts)
         fitting.result(timeout=120)
     client.wait_for_workers(2, timeout=60)
     assert victim not in client.scheduler_info()["workers"]  # it did die mid-fit
@@ -249,7 +263,7 @@ def test_a_failed_computation_raises_and_keeps_the_previous_model(client, tmp_pa
     assert after.keys() == before.keys() and all(after[k] is before[k] for k in before)
 
 
-def test_killed_workers_beyond_allowed_failures_raise_a_clear_error(client):
+def test_killed_workers_beyond_allowed_failures_raise_a_clear_error(client, e_step_starts):
     """With no failures allowed, a worker lost mid-fit ends the fit with an error."""
     X, _, truth = make_mixture(4000, 3, 3, seed=7)
     kwargs = start("full", truth, tol=0.0, max_iter=6)
@@ -261,10 +275,8 @@ def test_killed_workers_beyond_allowed_failures_raise_a_clear_error(client):
     try:
         with ThreadPoolExecutor(1) as pool:
             fitting = pool.submit(model.fit, Xd)
-            time.sleep(1.0)  # inside the centre pass or the first iterations
-            assert not fitting.done()
-            client.run(exit_worker, workers=sorted(client.scheduler_info()["workers"])[:1],
-                       wait=False)
+            victim = sorted(client.scheduler_info()["workers"])[0]
+            kill_during_iteration(client, victim, 1, fitting, e_step_starts)
             with pytest.raises(DaskComputationError, match="KilledWorker"):
                 fitting.result(timeout=120)
     finally:
