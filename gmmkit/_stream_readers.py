@@ -6,8 +6,8 @@ buffer per thread, so that the engine's worker threads read their own
 chunks and resident memory stays bounded (a memory map would make every
 page it touched count in the process's resident memory).
 :class:`ChunkFunction` checks the chunks of a function that returns a fresh
-iterable of 2-D arrays each time it is called. Both give ``describe()``,
-``opened()`` and ``blocks(block_rows)``, which :mod:`gmmkit.stream` reads.
+iterable of 2-D arrays each time it is called. Both give ``describe()``
+and ``blocks(block_rows)``, which :mod:`gmmkit.stream` reads.
 """
 
 from __future__ import annotations
@@ -227,10 +227,6 @@ class ChunkFunction:
             else:
                 raise ValueError("the chunk function yielded no rows; X is empty.")
         return self.n_features, self.dtype, self.feature_names
-
-    @contextmanager
-    def opened(self):
-        yield self
 
     def blocks(self, block_rows=None):
         """(start, chunk) of every non-empty chunk of one call, checked (2-D, numeric)."""

@@ -25,6 +25,7 @@ is held in memory (8 bytes per row).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -94,7 +95,6 @@ def open_stream(X):
     )
 
 
-
 def npy_chunks(X, columns=None, chunk_rows=READ_ROWS):
     """A chunk function over a .npy file or file memmap, optionally some columns only.
 
@@ -115,9 +115,8 @@ def npy_chunks(X, columns=None, chunk_rows=READ_ROWS):
     picked = slice(None) if columns is None else np.asarray(columns, dtype=np.intp)
 
     def chunks():
-        with reader.opened():
-            for _, block in reader.blocks(chunk_rows):
-                yield np.array(block[:, picked])
+        for _, block in reader.blocks(chunk_rows):
+            yield np.array(block[:, picked])
 
     return chunks
 
@@ -125,7 +124,13 @@ def npy_chunks(X, columns=None, chunk_rows=READ_ROWS):
 def information_criteria(model, X):
     """BIC and AIC of a fitted model on streamed data, in one bounded pass.
 
-    Each chunk is scored by ``model.score_samples`` (in memory, chunk by chunk).
+    Parameters
+    ----------
+    model : GaussianMixture
+        Fitted.
+    X : str, PathLike, numpy.memmap or callable
+        What :func:`open_stream` takes; each chunk is scored by
+        ``model.score_samples`` (the rows are not checked again).
 
     Returns
     -------
@@ -133,7 +138,8 @@ def information_criteria(model, X):
     """
     reader = open_stream(X).reader
     total, n_samples = 0.0, 0
-    with reader.opened():
+    with warnings.catch_warnings():  # DataFrame chunks reach score_samples as arrays
+        warnings.filterwarnings("ignore", "X does not have valid feature names")
         for _, block in reader.blocks(read_rows(reader)):
             total += float(model.score_samples(block).sum())
             n_samples += block.shape[0]
@@ -143,7 +149,6 @@ def information_criteria(model, X):
         "bic": float(-2.0 * total + n_parameters * np.log(n_samples)),
         "aic": float(-2.0 * total + 2.0 * n_parameters),
     }
-
 
 
 class StreamSource:
@@ -191,7 +196,6 @@ def _check_rows(model, n_samples, sample_weight):
     return weights
 
 
-
 def _scan(reader, weights, with_noise):
     """One pass: the weighted centre (rows checked finite) and the noise box or None."""
     scan = RowScan(reader.describe()[0], NAN_FIX)
@@ -203,8 +207,7 @@ def _scan(reader, weights, with_noise):
         scan.add(block, w, start)
         kept = block if w is None else block[w > 0]
         if with_noise and kept.shape[0]:
-            with np.errstate(invalid="ignore"):
-                least, most = kept.min(axis=0).astype(np.float64), kept.max(axis=0)
+            least, most = kept.min(axis=0).astype(np.float64), kept.max(axis=0)
             low = least if low is None else np.fmin(low, least)
             high = most.astype(np.float64) if high is None else np.fmax(high, most)
     center = scan.center()
