@@ -259,3 +259,9 @@ def test_stream_data_pickle_and_scores(mixture, npy):
     two = np.vstack([block for block in npy_chunks(npy(mixture), columns=[2, 0],
                                                     chunk_rows=1000)()])
     np.testing.assert_array_equal(two, mixture[:, [2, 0]])
+
+
+def test_restarts_of_a_file_run_in_worker_processes(mixture, npy):
+    kwargs = dict(n_init=2, random_state=0)
+    parallel = GaussianMixture(3, n_jobs=2, **kwargs).fit(npy(mixture))
+    assert_same_fit(parallel, GaussianMixture(3, **kwargs).fit(mixture))
