@@ -15,7 +15,6 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, initial_precisions, make_mixture
 from distributed import Client, LocalCluster
 
 from gmmkit import GaussianMixture
@@ -24,6 +23,7 @@ from gmmkit._dask_checks import NAN_FIX
 from gmmkit.covariance import get_covariance_type
 from gmmkit.dask_data import DaskComputationError, DaskData, DaskSource, from_npy
 from gmmkit.em import Stats
+from tests.conftest import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 pytestmark = [
     pytest.mark.slow,
