@@ -355,7 +355,14 @@ def fit_auto(model, X, sample_weight, max_components):
     chosen and ``selection_`` the table (see :func:`select_model`).
     """
     from gmmkit._validation import check_array, check_sample_weight, feature_names
+    from gmmkit.sources import open_source
 
+    if open_source(X) is not None:
+        raise ValueError(
+            "n_components='auto' needs the data in memory (it fits a grid of models); give "
+            "an integer n_components for files, chunk functions and Dask arrays, or choose K "
+            "with gmmkit.select_model on a sample."
+        )
     if any(v is not None for v in (model.weights_init, model.means_init, model.precisions_init)):
         raise ValueError(
             "n_components='auto' cannot take weights_init, means_init or "

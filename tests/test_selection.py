@@ -150,6 +150,8 @@ def test_n_components_auto():
     assert refit.n_components_ == 2 and not hasattr(refit, "selection_")
     with pytest.raises(ValueError, match="n_components='auto' cannot take weights_init"):
         GaussianMixture("auto", means_init=[[0, 0, 0]]).fit(X)
+    with pytest.raises(ValueError, match="n_components='auto' needs the data in memory"):
+        GaussianMixture("auto").fit(lambda: iter([X]))
     with pytest.raises(ValueError, match="n_components must be an integer >= 1; got 'many'"):
         GaussianMixture("many").fit(X)
 
