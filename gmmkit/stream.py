@@ -228,7 +228,7 @@ def _sample(data, rng):
     if n <= max_rows:
         rows = np.arange(n)
     elif weights is None:
-        rows = np.sort(rng.choice(n, size=max_rows, replace=False))
+        rows = _uniform_rows(n, max_rows, rng)
     else:
         rows = np.flatnonzero(weights > 0)
         if rows.size > max_rows:
@@ -247,6 +247,21 @@ def _sample(data, rng):
             break
     weights = None if weights is None else weights[rows]
     return ChunkedData(X, weights, data.center, data.dtype, data.chunk_size)
+
+
+def _uniform_rows(n, size, rng, block=READ_ROWS):
+    """``size`` distinct row indices of ``n``, uniformly at random, sorted: (size,).
+
+    How many fall in each block of rows comes from a multivariate
+    hypergeometric draw, then each block draws its own, so the memory is
+    bounded by the block and the sample, never by ``n``.
+    """
+    starts = np.arange(0, n, block)
+    counts = rng.multivariate_hypergeometric(np.diff(np.append(starts, n)), size)
+    return np.concatenate([
+        start + np.sort(rng.choice(min(block, n - start), count, replace=False))
+        for start, count in zip(starts, counts)
+    ])
 
 
 class LazySample:
