@@ -222,6 +222,8 @@ def columns_option(function):
 def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, noise, columns,
         model_path, as_json, quiet, dask_scheduler, memory_budget):
     """Fit a Gaussian mixture to DATA and print a summary of it."""
+    import numpy as np
+
     from gmmkit import GaussianMixture
 
     params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
@@ -235,7 +237,10 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
         )
     else:
         dataset = load_input(data, columns)
-        model = GaussianMixture(n_components, **params).fit(dataset.data)
+        # a .npy file comes as a memmap, which fit() would stream: under the memory
+        # budget it is an array, read through the map
+        in_memory = np.asarray(dataset.data)
+        model = GaussianMixture(n_components, **params).fit(in_memory)
         summary = output.describe(model, dataset, source=data)
     if n_components == "auto":
         summary["selection"] = model.selection_

@@ -287,3 +287,5 @@ def test_memory_budget_errors(cli, tmp_path):
     assert "'lots' is not a size such as 500MB, 2GB or a number of bytes" in bad.output
     auto = run(cli, "fit", tmp_path / "x.npy", "-k", "auto", "--memory-budget", "100")
     assert auto.exit_code == 2 and "-k auto needs the data in memory" in auto.output
+    under = run(cli, "fit", tmp_path / "x.npy", "-k", "auto", "-q")  # in memory, as before
+    assert under.exit_code == 0, under.output
