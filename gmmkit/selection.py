@@ -357,6 +357,8 @@ def fit_auto(model, X, sample_weight, max_components):
     from gmmkit._validation import check_array, check_sample_weight, feature_names
     from gmmkit.sources import open_source
 
+    if isinstance(X, np.memmap):
+        X = np.asarray(X)  # a memmap is an array: the grid reads it like one
     if open_source(X) is not None:
         raise ValueError(
             "n_components='auto' needs the data in memory (it fits a grid of models); give "

@@ -138,7 +138,7 @@ def test_parallel_processes_give_the_serial_result():
     np.testing.assert_array_equal(parallel_best.means_, serial_best.means_)
 
 
-def test_n_components_auto():
+def test_n_components_auto(tmp_path):
     X = spherical_clusters()
     model = GaussianMixture("auto", covariance_type="spherical", random_state=0).fit(X)
     assert model.n_components == "auto" and model.n_components_ == 3
@@ -150,6 +150,10 @@ def test_n_components_auto():
     assert refit.n_components_ == 2 and not hasattr(refit, "selection_")
     with pytest.raises(ValueError, match="n_components='auto' cannot take weights_init"):
         GaussianMixture("auto", means_init=[[0, 0, 0]]).fit(X)
+    np.save(tmp_path / "x.npy", X)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    on_disk = GaussianMixture("auto", covariance_type="spherical", random_state=0).fit(mapped)
+    assert on_disk.n_components_ == 3
     with pytest.raises(ValueError, match="n_components='auto' needs the data in memory"):
         GaussianMixture("auto").fit(lambda: iter([X]))
     with pytest.raises(ValueError, match="n_components must be an integer >= 1; got 'many'"):
