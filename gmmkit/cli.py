@@ -260,8 +260,6 @@ def _fit_on_dask(data, columns, n_components, params, address):
     (GaussianMixture, Dataset, summary dict)
     """
     from gmmkit import GaussianMixture
-    from gmmkit.datasets import Dataset
-    from gmmkit.readers import read_npy, select_columns
 
     if n_components == "auto":
         raise click.UsageError("-k auto does not work with --dask-scheduler; give a number.")
@@ -269,9 +267,7 @@ def _fit_on_dask(data, columns, n_components, params, address):
         raise click.BadParameter(
             "with --dask-scheduler DATA must be a .npy file that every worker can read at "
             "the same path", param_hint="DATA")
-    header = read_npy(data, None)  # memory-mapped: only the header is read here
-    picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
-    index = select_columns(header.feature_names, picked, data)
+    header, index = _npy_columns(data, columns)
     try:
         from gmmkit import dask_data
 
@@ -284,8 +280,26 @@ def _fit_on_dask(data, columns, n_components, params, address):
             X = X[:, index]
         model = GaussianMixture(n_components, **params).fit(X)
         criteria = dask_data.information_criteria(model, X)
-    # describe() scores the rows it is given: give it one row (a mean), then put the
-    # figures the workers computed on DATA in place of that row's
+    return _summarised(model, header, index, data, criteria)
+
+
+def _npy_columns(data, columns):
+    """(the .npy file's memory-mapped Dataset, indices of the --columns picked)."""
+    from gmmkit.readers import read_npy, select_columns
+
+    header = read_npy(data, None)  # memory-mapped: only the header is read here
+    picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
+    return header, select_columns(header.feature_names, picked, data)
+
+
+def _summarised(model, header, index, data, criteria):
+    """(model, Dataset, summary) of a fit whose data were never loaded here.
+
+    describe() scores the rows it is given: it gets one row (a mean), then
+    the criteria computed on the whole of DATA replace that row's.
+    """
+    from gmmkit.datasets import Dataset
+
     dataset = Dataset(model.means_[:1], [header.feature_names[j] for j in index])
     summary = output.describe(model, dataset, source=data)
     summary.update(criteria)
@@ -309,8 +323,6 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
     import os
 
     from gmmkit import GaussianMixture, stream
-    from gmmkit.datasets import Dataset
-    from gmmkit.readers import read_npy, select_columns
 
     size = os.path.getsize(data)
     if n_components == "auto":
@@ -319,9 +331,7 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
             f"--memory-budget {format_size(budget)}; give a number of components or raise "
             "--memory-budget."
         )
-    header = read_npy(data, None)  # memory-mapped: only the header is read here
-    picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
-    index = select_columns(header.feature_names, picked, data)
+    header, index = _npy_columns(data, columns)
     X = header.data  # a file memmap: GaussianMixture.fit streams it
     if index != list(range(X.shape[1])):
         X = stream.npy_chunks(X, columns=index)
@@ -332,12 +342,7 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
         )
     model = GaussianMixture(n_components, **params).fit(X)
     criteria = stream.information_criteria(model, X)  # one more pass, in chunks
-    # describe() scores the rows it is given: give it one row, then put the figures
-    # of the whole file in place of that row's
-    dataset = Dataset(model.means_[:1], [header.feature_names[j] for j in index])
-    summary = output.describe(model, dataset, source=data)
-    summary.update(criteria)
-    return model, dataset, summary
+    return _summarised(model, header, index, data, criteria)
 
 
 def _load_model(path):
