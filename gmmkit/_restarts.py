@@ -21,8 +21,8 @@ import numpy as np
 
 from gmmkit._jobs import effective_n_jobs, run_tasks
 from gmmkit._parallel import ChunkRunner
+from gmmkit.convergence import EMSettings, run_em
 from gmmkit.covariance import get_covariance_type
-from gmmkit.em import EMSettings, run_em
 from gmmkit.exceptions import ConvergenceWarning, compatible
 from gmmkit.noise import NOISE_INIT_WEIGHT, log_density
 from gmmkit.plugins import fit_hooks as plugin_fit_hooks

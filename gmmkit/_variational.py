@@ -30,11 +30,10 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
 from gmmkit._workspace import scratch
+from gmmkit.convergence import Progress, guard_float32
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import (
     MixtureParams,
-    Progress,
-    guard_float32,
     log_normalize,
     map_chunks,
     stats_from_resp,

@@ -32,8 +32,8 @@ from gmmkit._variational import (
     run_variational,
     update,
 )
+from gmmkit.convergence import EMSettings
 from gmmkit.covariance import get_covariance_type
-from gmmkit.em import EMSettings
 from gmmkit.exceptions import ConvergenceWarning, compatible
 from gmmkit.init import initial_stats
 from gmmkit.mixture import GaussianMixture, make_rng

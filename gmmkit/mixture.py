@@ -26,11 +26,11 @@ from gmmkit._validation import (
     feature_names,
     scan_rows,
 )
+from gmmkit.convergence import guard_float32
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import (
     ChunkedData,
     MixtureParams,
-    guard_float32,
     log_normalize,
     params_from_stats,
     score_chunks,

@@ -147,8 +147,8 @@ def partial_fit(model, X, sample_weight=None):
         check_sample_weight,
         feature_names,
     )
+    from gmmkit.convergence import guard_float32
     from gmmkit.covariance import get_covariance_type
-    from gmmkit.em import guard_float32
     from gmmkit.mixture import make_rng
 
     check_online_settings(model)
