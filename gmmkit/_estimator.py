@@ -57,6 +57,16 @@ class EstimatorBase:
     def __sklearn_is_fitted__(self):
         return hasattr(self, "n_features_in_")
 
+    def _check_fitted(self):
+        """NotFittedError (scikit-learn's wording) unless ``fit`` has run."""
+        from gmmkit.exceptions import NotFittedError, compatible
+
+        if not self.__sklearn_is_fitted__():
+            raise compatible(NotFittedError)(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                "with appropriate arguments before using this estimator."
+            )
+
     def __sklearn_tags__(self):
         from sklearn.utils import Tags, TargetTags
 

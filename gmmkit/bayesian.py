@@ -183,7 +183,6 @@ default="dirichlet_process"
     # the E-step's mixture from _get_params_object.  The public predict,
     # predict_proba, score_samples, score and sample below call
     # GaussianMixture's the same way; they are spelled out for their docstrings.
-    _check_fitted = GaussianMixture._check_fitted
     _chunk_rows = GaussianMixture._chunk_rows
     _chunked = GaussianMixture._chunked
     _validated = GaussianMixture._validated

@@ -40,7 +40,6 @@ from gmmkit._validation import (
     scan_rows,
 )
 from gmmkit.covariance import get_covariance_type
-from gmmkit.exceptions import NotFittedError, compatible
 from gmmkit.mixture import GaussianMixture
 from gmmkit.selection import select_model
 
@@ -315,13 +314,6 @@ class GMMClassifier(EstimatorBase):
             **params,
         )
         return model
-
-    def _check_fitted(self):
-        if not self.__sklearn_is_fitted__():
-            raise compatible(NotFittedError)(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
-                "with appropriate arguments before using this estimator."
-            )
 
     def __sklearn_tags__(self):
         from sklearn.utils import ClassifierTags

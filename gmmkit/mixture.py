@@ -35,7 +35,6 @@ from gmmkit.em import (
     params_from_stats,
     score_chunks,
 )
-from gmmkit.exceptions import NotFittedError, compatible
 from gmmkit.init import initial_stats
 from gmmkit.missing import MissingData, make_missing_data
 from gmmkit.noise import (
@@ -410,13 +409,6 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
             - 1
             + hasattr(self, "noise_bounds_")
         )
-
-    def _check_fitted(self):
-        if not self.__sklearn_is_fitted__():
-            raise compatible(NotFittedError)(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
-                "with appropriate arguments before using this estimator."
-            )
 
     def _chunk_rows(self, n_features, dtype):
         if self.chunk_size is not None:

@@ -26,7 +26,6 @@ from gmmkit._validation import (
     feature_names,
 )
 from gmmkit.conditional import conditional_moments
-from gmmkit.exceptions import NotFittedError, compatible
 from gmmkit.mixture import GaussianMixture
 
 #: constructor arguments passed on to the joint GaussianMixture
@@ -241,13 +240,6 @@ class GaussianMixtureRegressor(EstimatorBase):
         if not np.all(np.isfinite(Y)):
             raise ValueError("y contains NaN or infinity; drop those rows or impute y.")
         return Y, y_ndim
-
-    def _check_fitted(self):
-        if not self.__sklearn_is_fitted__():
-            raise compatible(NotFittedError)(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
-                "with appropriate arguments before using this estimator."
-            )
 
     def __sklearn_tags__(self):
         from sklearn.utils import RegressorTags
