@@ -57,6 +57,13 @@ class EstimatorBase:
     def __sklearn_is_fitted__(self):
         return hasattr(self, "n_features_in_")
 
+    def _set_feature_names(self, names):
+        """Record the column names seen in fit (None: forget names of an earlier fit)."""
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
     def _check_fitted(self):
         """NotFittedError (scikit-learn's wording) unless ``fit`` has run."""
         from gmmkit.exceptions import NotFittedError, compatible

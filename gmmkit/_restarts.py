@@ -110,10 +110,7 @@ def fit_data(model, data, names, bounds):
     model.lower_bound_ = best.lower_bound
     model.lower_bounds_ = best.lower_bounds
     model.n_features_in_ = data.n_features
-    if names is not None:
-        model.feature_names_in_ = names
-    elif hasattr(model, "feature_names_in_"):
-        del model.feature_names_in_
+    model._set_feature_names(names)
     if hooks is not None:
         hooks.call("gmmkit_fit_end", model=model)
     return model

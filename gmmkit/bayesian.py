@@ -251,10 +251,7 @@ default="dirichlet_process"
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
         self.n_features_in_ = X.shape[1]
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        self._set_feature_names(names)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):

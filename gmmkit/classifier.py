@@ -179,10 +179,7 @@ class GMMClassifier(EstimatorBase):
         self.n_components_ = np.array([m.n_components for m in self.estimators_])
         self.n_iter_ = np.array([m.n_iter_ for m in self.estimators_])
         self.n_features_in_ = X.shape[1]
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        self._set_feature_names(names)
         return self
 
     def predict(self, X):

@@ -136,10 +136,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         self.n_iter_ = gmm.n_iter_
         self.converged_ = gmm.converged_
         self._y_ndim = y_ndim
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        self._set_feature_names(names)
         return self
 
     def predict(self, X, return_std=False):

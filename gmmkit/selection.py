@@ -393,7 +393,6 @@ def fit_auto(model, X, sample_weight, max_components):
     model.__dict__.update(fitted)
     model.n_components_ = int(best.n_components)
     model.selection_ = table
-    if names is not None:
-        model.feature_names_in_ = names
+    model._set_feature_names(names)
     return model
 
