@@ -52,3 +52,16 @@ def initial_precisions(covariance_type, n_components, n_features, scale=1.0):
 @pytest.fixture
 def mixture():
     return make_mixture()
+
+
+def run_check_estimator(estimator):
+    """scikit-learn's check_estimator on ``estimator``: ({failed check: error}, n passed)."""
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None)
+    failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] == "failed"}
+    return failed, sum(r["status"] == "passed" for r in results)
