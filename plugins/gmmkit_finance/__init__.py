@@ -1,16 +1,81 @@
-"""gmmkit_finance: return distributions, regimes and mixture risk (built-in plugin).
+"""gmmkit_finance: return distributions, regimes, mixture VaR/ES and backtests (built-in plugin).
 
 Needs the ``finance`` extra (pandas): ``pip install 'gmmkit[finance]'``.
-This package registers the ``log_returns`` feature; the finance issue fills
-in regimes, VaR/ES and backtests.
+pandas and scipy are imported inside the functions that use them, so
+loading the plugin costs nothing.
+
+Python API::
+
+    from gmmkit_finance import load_prices, to_returns, fit_returns, backtest_var
+    returns = to_returns(load_prices("sp500"))            # log returns, indexed by date
+    fitted = fit_returns(returns)                         # K by BIC
+    fitted.value_at_risk(0.99), fitted.expected_shortfall(0.99)
+    result = backtest_var(returns, level=0.99, window=1000, refit_every=20)
+    result.table                                          # Kupiec / Christoffersen per model
+
+See docs/finance.md.
 """
 
 from __future__ import annotations
 
 from gmmkit import hookimpl
+from gmmkit_finance.backtest import MODELS, Backtest, backtest_var
+from gmmkit_finance.coverage import (
+    CoverageTest,
+    christoffersen_test,
+    conditional_coverage_test,
+    coverage_summary,
+    kupiec_test,
+)
+from gmmkit_finance.data import BUNDLED_PRICES, load_prices, to_returns
+from gmmkit_finance.filtered import FilteredMixture, fit_filtered
+from gmmkit_finance.fit import ReturnMixture, fit_returns
+from gmmkit_finance.plots import plot_backtest, plot_density, plot_regimes
+from gmmkit_finance.regimes import Regimes, regimes
+from gmmkit_finance.risk import mixture_es, mixture_quantile, mixture_var, portfolio_mixture
+from gmmkit_finance.volatility import (
+    GarchParams,
+    conditional_volatility,
+    ewma_variance,
+    fit_garch,
+    garch_variance,
+)
 
 requires = ("pandas",)
 install_hint = "pip install 'gmmkit[finance]'"
+
+__all__ = [
+    "BUNDLED_PRICES",
+    "MODELS",
+    "Backtest",
+    "CoverageTest",
+    "FilteredMixture",
+    "GarchParams",
+    "Regimes",
+    "ReturnMixture",
+    "backtest_var",
+    "christoffersen_test",
+    "conditional_coverage_test",
+    "conditional_volatility",
+    "coverage_summary",
+    "ewma_variance",
+    "fit_filtered",
+    "fit_garch",
+    "fit_returns",
+    "garch_variance",
+    "kupiec_test",
+    "load_prices",
+    "log_returns",
+    "mixture_es",
+    "mixture_quantile",
+    "mixture_var",
+    "plot_backtest",
+    "plot_density",
+    "plot_regimes",
+    "portfolio_mixture",
+    "regimes",
+    "to_returns",
+]
 
 
 def log_returns(prices):
@@ -44,3 +109,17 @@ def log_returns(prices):
 @hookimpl
 def gmmkit_register_features(register):
     register("log_returns", log_returns)
+
+
+@hookimpl
+def gmmkit_register_commands(cli):
+    from gmmkit_finance.cli import finance
+
+    cli.add_command(finance)
+
+
+@hookimpl
+def gmmkit_register_demos(register):
+    from gmmkit_finance.demo import finance_demo
+
+    register("finance", finance_demo)

@@ -1,0 +1,305 @@
+"""Prices and returns: loading (CSV, pandas, bundled indices), returns, input checks.
+
+Everything here returns pandas objects indexed by date when the input had
+dates, and plain numpy arrays otherwise. pandas is imported inside the
+functions (it is the ``finance`` extra).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: bundled daily closes (datasets/us_indices.csv, from the `arch` package; see datasets/README.md)
+BUNDLED_FILE = "us_indices.csv"
+#: names load_prices accepts for the bundled file: name -> columns (None: all of them)
+BUNDLED_PRICES = {"sp500": "sp500", "nasdaq": "nasdaq", "us_indices": None}
+RETURN_KINDS = ("log", "simple")
+MISSING_POLICIES = ("error", "drop", "ffill")
+
+
+def load_prices(source, *, date_column=None, columns=None):
+    """Load prices by bundled name, from a CSV file or from a pandas object.
+
+    Parameters
+    ----------
+    source : str, path, pandas.Series or pandas.DataFrame
+        ``"sp500"``, ``"nasdaq"`` (daily closes 1999-2018, bundled) or
+        ``"us_indices"`` (both); a CSV file with a date column and one or
+        more price columns; or a Series/DataFrame (its index is used as is).
+    date_column : str, optional
+        The CSV column holding dates. Default: a column named date/Date/
+        datetime/time/timestamp, else the first column.
+    columns : str or list of str, optional
+        Price columns to keep (default: every numeric column).
+
+    Returns
+    -------
+    pandas.Series or pandas.DataFrame
+        Indexed by date (a DatetimeIndex, sorted) when the input had dates.
+        A single column comes back as a Series named after it.
+
+    Raises
+    ------
+    ValueError
+        Unparseable or duplicated dates, unknown columns, no numeric column.
+    """
+    import pandas as pd
+
+    if isinstance(source, (pd.Series, pd.DataFrame)):
+        frame = source.to_frame() if isinstance(source, pd.Series) else source.copy()
+    elif isinstance(source, str) and source in BUNDLED_PRICES and not Path(source).exists():
+        frame = _read_bundled()
+        if columns is None and BUNDLED_PRICES[source] is not None:
+            columns = BUNDLED_PRICES[source]
+    else:
+        frame = _read_csv(source, date_column)
+    if isinstance(frame.index, pd.DatetimeIndex):
+        check_dates(frame.index)
+        frame = frame.sort_index()
+    frame = _pick_columns(frame, columns)
+    return frame.iloc[:, 0] if frame.shape[1] == 1 else frame
+
+
+def _read_bundled():
+    from importlib import resources
+
+    import pandas as pd
+
+    with resources.files("gmmkit.datasets").joinpath(BUNDLED_FILE).open("r") as handle:
+        return pd.read_csv(handle, index_col="date", parse_dates=["date"])
+
+
+def _read_csv(path, date_column):
+    import pandas as pd
+
+    if not Path(path).is_file():
+        raise ValueError(
+            f"{path}: no such file; give a CSV of prices or a bundled series "
+            f"({', '.join(BUNDLED_PRICES)})."
+        )
+    frame = pd.read_csv(path)
+    if frame.shape[1] < 2:
+        raise ValueError(f"{path}: needs a date column and at least one price column.")
+    if date_column is None:
+        named = [c for c in frame.columns if str(c).lower() in {"date", "datetime", "time",
+                                                                  "timestamp"}]
+        date_column = named[0] if named else frame.columns[0]
+    elif date_column not in frame.columns:
+        raise ValueError(
+            f"{path}: no column {date_column!r}; columns are {', '.join(map(str, frame.columns))}."
+        )
+    frame.index = parse_dates(frame.pop(date_column), name=date_column)
+    return frame
+
+
+def parse_dates(values, *, name="date"):
+    """A DatetimeIndex from strings, with a message naming the first bad value.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_dates,)
+    name : str
+        The column's name, for messages.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+    """
+    import pandas as pd
+
+    values = pd.Series(values).reset_index(drop=True)
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = parsed.isna() & values.notna()
+    if values.isna().any() or bad.any():
+        row = int(np.flatnonzero(bad | values.isna())[0])
+        raise ValueError(
+            f"column {name!r} has a value that is not a date: {values.iloc[row]!r} "
+            f"(row {row + 1}); use dates such as 2020-01-31, or name the date column with "
+            "date_column= (--date-column)."
+        )
+    return pd.DatetimeIndex(parsed, name=name)
+
+
+def check_dates(index):
+    """Raise a ValueError naming the first duplicated date of ``index``."""
+    duplicated = index.duplicated(keep=False)
+    if duplicated.any():
+        first = index[duplicated][0]
+        count = int((index == first).sum())
+        raise ValueError(
+            f"duplicated dates: {first.date()} appears {count} times; keep one row per date "
+            "(e.g. prices[~prices.index.duplicated()])."
+        )
+
+
+def _pick_columns(frame, columns):
+    if columns is not None:
+        wanted = [columns] if isinstance(columns, str) else list(columns)
+        unknown = [c for c in wanted if c not in frame.columns]
+        if unknown:
+            raise ValueError(
+                f"no price column {unknown[0]!r}; columns are "
+                f"{', '.join(map(str, frame.columns))}."
+            )
+        frame = frame[wanted]
+    numeric = frame.select_dtypes(include="number")
+    if numeric.shape[1] == 0:
+        raise ValueError("no numeric price column; give a table of prices with a date column.")
+    return numeric.astype(np.float64)
+
+
+def to_returns(prices, *, kind="log", missing="error"):
+    """Daily returns from prices, one row per date after the first.
+
+    Days absent from the index (weekends, holidays) need nothing: a return
+    runs from one observed date to the next. NaN prices are gaps: an error
+    by default, or dropped/filled as ``missing`` says.
+
+    Parameters
+    ----------
+    prices : array-like of shape (n_dates,) or (n_dates, n_assets), or a pandas
+        Series/DataFrame
+    kind : {"log", "simple"}, default="log"
+        ``log(p_t / p_{t-1})`` or ``p_t / p_{t-1} - 1``.
+    missing : {"error", "drop", "ffill"}, default="error"
+        NaN prices: refuse; drop those dates (the next return spans the
+        gap); or carry the last price forward (a zero return).
+
+    Returns
+    -------
+    pandas.Series/DataFrame or ndarray of shape (n_dates - 1,) or (n_dates - 1, n_assets)
+        The same kind of object as ``prices``.
+    """
+    import pandas as pd
+
+    if kind not in RETURN_KINDS:
+        raise ValueError(f"kind={kind!r}; use 'log' or 'simple'.")
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing={missing!r}; use 'error', 'drop' or 'ffill'.")
+    is_pandas = isinstance(prices, (pd.Series, pd.DataFrame))
+    frame = (prices.to_frame() if isinstance(prices, pd.Series) else prices) if is_pandas \
+        else pd.DataFrame(np.asarray(prices, dtype=np.float64))
+    frame = _fill_gaps(frame.astype(np.float64), missing)
+    if frame.shape[0] < 2:
+        raise ValueError(f"returns need at least 2 prices; got {frame.shape[0]}.")
+    _check_prices(frame, kind)
+    ratio = frame / frame.shift(1)
+    returns = (np.log(ratio) if kind == "log" else ratio - 1.0).iloc[1:]
+    check_returns(returns)
+    if not is_pandas:
+        values = returns.to_numpy()
+        return values[:, 0] if np.ndim(prices) == 1 else values
+    return returns.iloc[:, 0].rename(prices.name) if isinstance(prices, pd.Series) else returns
+
+
+def _fill_gaps(frame, missing):
+    gaps = frame.isna().any(axis=1)
+    if not gaps.any():
+        return frame
+    if missing == "drop":
+        return frame[~gaps]
+    if missing == "ffill":
+        filled = frame.ffill()
+        if filled.isna().any().any():
+            raise ValueError(
+                "the first prices are missing (NaN) and there is no earlier price to carry "
+                "forward; use missing='drop'."
+            )
+        return filled
+    column = frame.columns[frame.isna().any(axis=0).to_numpy()][0]
+    where = frame.index[frame[column].isna().to_numpy()]
+    raise ValueError(
+        f"{_label(column)} has {len(where)} missing prices (NaN gaps), the first on "
+        f"{_date(where[0])}; pass missing='drop' or missing='ffill' (CLI: --missing drop)."
+    )
+
+
+def _check_prices(frame, kind):
+    values = frame.to_numpy()
+    if not np.all(np.isfinite(values)):
+        raise ValueError("prices must be finite numbers; remove infinite values.")
+    bad = values <= 0
+    if bad.any():
+        row, col = (int(i[0]) for i in np.nonzero(bad))
+        hint = (
+            "log returns need positive prices; use kind='simple' for series that cross zero"
+            if kind == "log" else "returns need positive prices"
+        )
+        raise ValueError(
+            f"{_label(frame.columns[col])} has {int(bad[:, col].sum())} non-positive prices, "
+            f"the first on {_date(frame.index[row])} ({values[row, col]:g}); {hint}, "
+            "or drop those rows."
+        )
+
+
+def check_returns(returns, *, name=None):
+    """Raise a ValueError when any return column is constant (prices that never move).
+
+    Parameters
+    ----------
+    returns : pandas.DataFrame or ndarray of shape (n_dates, n_assets)
+    name : list of str, optional
+        Column names for the message (default: the frame's).
+    """
+    values = np.asarray(returns, dtype=np.float64)
+    values = values[:, None] if values.ndim == 1 else values
+    names = list(getattr(returns, "columns", name or range(values.shape[1])))
+    for j in range(values.shape[1]):
+        if values.shape[0] > 0 and np.ptp(values[:, j]) == 0:
+            raise ValueError(
+                f"{_label(names[j])} is constant (every return is {values[0, j]:g}): prices "
+                "that never move have no return distribution; drop that column."
+            )
+
+
+def as_returns(returns):
+    """Validated returns as a float array plus what is needed to label results.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_dates,) or (n_dates, n_assets), or a pandas
+        Series/DataFrame of returns
+
+    Returns
+    -------
+    values : ndarray of shape (n_dates, n_assets)
+    index : pandas.Index or None
+        The dates, when ``returns`` was a pandas object.
+    names : list of str, length n_assets
+    """
+    index = getattr(returns, "index", None)
+    if hasattr(returns, "columns"):
+        names = [str(c) for c in returns.columns]
+    elif getattr(returns, "name", None) is not None:
+        names = [str(returns.name)]
+    else:
+        names = None
+    values = np.asarray(returns, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise ValueError(f"returns must be 1-D or 2-D (dates x assets); got shape {values.shape}.")
+    names = names or [f"asset{j}" for j in range(values.shape[1])]
+    if np.isnan(values).any():
+        row = int(np.flatnonzero(np.isnan(values).any(axis=1))[0])
+        when = _date(index[row]) if index is not None else f"row {row}"
+        raise ValueError(
+            f"returns have {int(np.isnan(values).any(axis=1).sum())} missing values (NaN gaps), "
+            f"the first on {when}; compute returns with to_returns(prices, missing='drop') "
+            "or drop those dates."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("returns must be finite; remove infinite values.")
+    check_returns(values, name=names)
+    return values, index, names
+
+
+def _label(column):
+    return f"price column {column!r}" if not isinstance(column, (int, np.integer)) \
+        else f"column {column}"
+
+
+def _date(value):
+    return str(value.date()) if hasattr(value, "date") else f"row {value}"
