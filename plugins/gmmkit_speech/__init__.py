@@ -1,53 +1,87 @@
 """gmmkit_speech: speaker and acoustic models with Gaussian mixtures (built-in plugin).
 
 Needs the ``speech`` extra (librosa, soundfile): ``pip install 'gmmkit[speech]'``.
-librosa is imported inside the functions that use it. This package
-registers the ``mfcc`` feature; the speech issue fills in UBM training, MAP
-adaptation, scoring and evaluation.
+
+The GMM-UBM recipe of Reynolds, Quatieri and Dunn (2000): MFCC frames
+(:func:`mfcc`, :func:`load_audio`), a universal background model
+(:func:`train_ubm`), MAP-adapted speaker models (:func:`map_adapt`),
+log-likelihood-ratio scoring with optional top-C (:func:`llr_score`,
+:func:`identify`, :func:`verify`), evaluation (:func:`equal_error_rate`,
+:func:`min_dcf`, :func:`plot_det`) and a speaker store on disk
+(:class:`SpeakerStore`). See docs/speech.md.
+
+Registers the features ``mfcc`` (plain MFCCs, every frame) and
+``speaker_mfcc`` (the recipe: deltas, energy VAD, CMVN), the ``gmmkit
+speech`` commands and a demo. Importing this package is cheap: librosa,
+soundfile and matplotlib are imported by the functions that use them.
 """
 
 from __future__ import annotations
 
 from gmmkit import hookimpl
+from gmmkit_speech.adapt import map_adapt
+from gmmkit_speech.calibration import ScoreCalibration, bayes_threshold
+from gmmkit_speech.classify import UtteranceClassifier
+from gmmkit_speech.evaluation import (
+    confusion_matrix,
+    det_curve,
+    equal_error_rate,
+    identification_accuracy,
+    min_dcf,
+    plot_det,
+)
+from gmmkit_speech.features import ClippedAudioWarning, FeatureConfig, load_audio, mfcc
+from gmmkit_speech.scoring import identify, llr_score, score_speakers, verify
+from gmmkit_speech.store import SpeakerStore
+from gmmkit_speech.ubm import feature_config, load_model, save_model, train_ubm
 
 requires = ("librosa", "soundfile")
 install_hint = "pip install 'gmmkit[speech]'"
 
-
-def mfcc(signal, *, sr=16000, n_mfcc=20, frame_ms=25.0, hop_ms=10.0):
-    """MFCCs of a mono signal, one row per frame: shape (n_frames, n_mfcc).
-
-    Parameters
-    ----------
-    signal : ndarray of shape (n_samples,)
-        Audio samples (floats in [-1, 1]).
-    sr : int, default=16000
-        Sample rate in Hz.
-    n_mfcc : int, default=20
-    frame_ms, hop_ms : float, default=25 and 10
-        Analysis window and hop in milliseconds.
-
-    Returns
-    -------
-    ndarray of shape (n_frames, n_mfcc)
-    """
-    import librosa
-    import numpy as np
-
-    signal = np.asarray(signal, dtype=np.float32)
-    if signal.ndim != 1:
-        raise ValueError(
-            f"mfcc expects a mono signal of shape (n_samples,); got shape {signal.shape}. "
-            "Mix the channels down first (e.g. signal.mean(axis=1))."
-        )
-    n_fft = int(round(sr * frame_ms / 1000.0))
-    hop = int(round(sr * hop_ms / 1000.0))
-    coefficients = librosa.feature.mfcc(
-        y=signal, sr=sr, n_mfcc=n_mfcc, n_fft=n_fft, hop_length=hop, n_mels=40
-    )
-    return coefficients.T.astype(np.float64)
+__all__ = [
+    "ClippedAudioWarning",
+    "FeatureConfig",
+    "ScoreCalibration",
+    "SpeakerStore",
+    "UtteranceClassifier",
+    "bayes_threshold",
+    "confusion_matrix",
+    "det_curve",
+    "equal_error_rate",
+    "feature_config",
+    "identification_accuracy",
+    "identify",
+    "llr_score",
+    "load_audio",
+    "load_model",
+    "map_adapt",
+    "mfcc",
+    "min_dcf",
+    "plot_det",
+    "save_model",
+    "score_speakers",
+    "train_ubm",
+    "verify",
+]
 
 
 @hookimpl
 def gmmkit_register_features(register):
-    register("mfcc", mfcc)
+    from gmmkit_speech.features import static_mfcc
+
+    register("mfcc", static_mfcc)
+    register("speaker_mfcc", mfcc)
+
+
+@hookimpl
+def gmmkit_register_commands(cli):
+    from gmmkit_speech.cli import speech
+
+    cli.add_command(speech)
+
+
+@hookimpl
+def gmmkit_register_demos(register):
+    from gmmkit_speech.demo import speech_demo
+
+    register("speech", speech_demo)
