@@ -1,0 +1,116 @@
+"""`gmmkit finance regimes | var | backtest` through click's test runner, and the demo."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from gmmkit_finance import backtest_var, fit_filtered, fit_returns, load_prices, regimes, to_returns
+
+from gmmkit.cli import build_cli
+from gmmkit.plugins import make_plugin_manager
+
+
+@pytest.fixture(scope="module")
+def cli():
+    return build_cli(make_plugin_manager())
+
+
+def run(cli, *args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture
+def prices_csv(tmp_path):
+    prices = load_prices("us_indices").iloc[-800:]
+    path = tmp_path / "prices.csv"
+    prices.to_csv(path, index_label="Date")
+    return path
+
+
+def test_regimes_table_json_labels_and_plot(cli, prices_csv, tmp_path):
+    result = run(cli, "finance", "regimes", prices_csv, "--column", "sp500", "-k", 2, "--json",
+                 "-o", tmp_path / "labels.csv", "--plot", tmp_path / "regimes.png")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    found = regimes(to_returns(load_prices(prices_csv, columns="sp500")), 2)
+    assert summary["n_regimes"] == 2
+    np.testing.assert_allclose([r["annual volatility"] for r in summary["regimes"]],
+                               found.table["annual volatility"])
+    assert summary["current"]["regime"] == found.labels.iloc[-1]
+    assert summary["current"]["date"] == str(found.labels.index[-1].date())
+    written = (tmp_path / "labels.csv").read_text().splitlines()
+    assert written[0] == "date,regime,p0,p1" and len(written) == 800
+    assert (tmp_path / "regimes.png").read_bytes()[:4] == b"\x89PNG"
+    text = run(cli, "finance", "regimes", "sp500", "-k", 2, "--window", 21)
+    assert text.exit_code == 0 and "2 regimes of sp500 (5010 dates), 0 = calmest:" in text.stdout
+
+
+def test_var_per_asset_portfolio_and_models(cli, prices_csv):
+    returns = to_returns(load_prices(prices_csv))
+    per_asset = json.loads(run(cli, "finance", "var", prices_csv, "--json").stdout)
+    assert [r["series"] for r in per_asset["results"]] == ["sp500", "nasdaq"]
+    assert per_asset["results"][1]["var"] == fit_returns(returns["nasdaq"]).value_at_risk(0.99)
+    portfolio = json.loads(run(cli, "finance", "var", prices_csv, "--weights", "0.6,0.4",
+                               "--level", 0.975, "--json").stdout)["results"][0]
+    joint = fit_returns(returns)
+    assert portfolio["series"] == "portfolio"
+    assert portfolio["var"] == joint.value_at_risk(0.975, weights=[0.6, 0.4])
+    assert portfolio["es"] == joint.expected_shortfall(0.975, weights=[0.6, 0.4])
+    filtered = json.loads(run(cli, "finance", "var", "sp500", "--model", "filtered-gmm",
+                              "--json").stdout)["results"][0]
+    assert filtered["var"] == pytest.approx(
+        fit_filtered(to_returns(load_prices("sp500"))).value_at_risk(0.99), rel=1e-12)
+    text = run(cli, "finance", "var", prices_csv, "--es", "--model", "normal").stdout
+    assert text.splitlines()[1].split() == ["series", "VaR", "ES", "date"]
+
+
+def test_backtest_table_progress_and_quiet(cli, tmp_path):
+    args = ["finance", "backtest", "sp500", "--window", 1000, "--refit-every", 250,
+            "--model", "normal,gmm"]
+    loud = run(cli, *args, "--plot", tmp_path / "bt.png")
+    assert loud.exit_code == 0, loud.output
+    assert "backtest refits" in loud.stderr
+    assert (tmp_path / "bt.png").exists()
+    lines = loud.stdout.splitlines()
+    assert lines[0] == "0.99 VaR backtest of sp500, 2002-12-27..2018-12-31:"
+    assert lines[1].split()[:3] == ["model", "days", "exceedances"]
+    quiet = run(cli, *args, "-q", "--json")
+    assert quiet.stderr == ""
+    rows = {row["model"]: row for row in json.loads(quiet.stdout)["models"]}
+    expected = backtest_var(to_returns(load_prices("sp500")), window=1000, refit_every=250,
+                            models=["normal", "gmm"]).table
+    assert rows["gmm"]["exceedances"] == expected.loc["gmm", "exceedances"]
+    assert rows["normal"]["kupiec_p"] == pytest.approx(expected.loc["normal", "kupiec_p"])
+
+
+def test_one_line_errors(cli, prices_csv, tmp_path):
+    short = run(cli, "finance", "backtest", prices_csv, "--column", "sp500", "-q")
+    assert short.exit_code == 1
+    assert short.output.strip() == (
+        "Error: too few observations for the window: 799 returns, but a window of 1000 needs "
+        "more than 1000 (some to fit, the rest to test); use a shorter window or a longer series."
+    )
+    two = run(cli, "finance", "backtest", prices_csv, "-q")
+    assert two.exit_code == 2 and "give --weights for a portfolio" in two.output
+    bad_weights = run(cli, "finance", "var", prices_csv, "--weights", "1")
+    assert bad_weights.exit_code == 2 and "1 weights for 2 price columns" in bad_weights.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,x\n2020-01-02,1\n2020-01-02,2\n2020-01-03,3\n")
+    dup = run(cli, "finance", "var", bad)
+    assert dup.exit_code == 1 and dup.output.startswith("Error: duplicated dates: 2020-01-02")
+    missing = run(cli, "finance", "var", tmp_path / "nowhere.csv")
+    assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+@pytest.mark.slow
+def test_demo_section(tmp_path):
+    from gmmkit_finance.demo import finance_demo
+
+    section = finance_demo(tmp_path)
+    header, *rows = section.table
+    verdicts = {row[0]: row[-1] for row in rows}
+    assert verdicts == {"normal": "fail", "historical": "fail", "gmm": "fail",
+                        "filtered-gmm": "pass"}
+    assert all((tmp_path / name).exists() for name in section.figures)
+    assert len(section.figures) == 3
