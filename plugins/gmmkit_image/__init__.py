@@ -1,71 +1,69 @@
-"""gmmkit_image: Gaussian mixture segmentation of images (built-in plugin).
+"""gmmkit_image: Gaussian-mixture segmentation of images and volumes, and
+background subtraction for video (built-in plugin).
 
-Needs the ``image`` extra (scikit-image): ``pip install 'gmmkit[image]'``.
-scikit-image is imported inside the functions that use it, so loading the
-plugin costs nothing. This package registers the ``intensity`` feature and
-a small segmentation demo; the image issue fills in the rest.
+Needs the ``image`` extra (scikit-image, imageio): ``pip install 'gmmkit[image]'``.
+scikit-image and imageio are imported inside the functions that use them,
+so loading the plugin costs nothing.
+
+Python API::
+
+    from gmmkit_image import segment, BackgroundModel
+    result = segment(image, 3, smoothing=1.0)      # result.labels: 0 outside, 1..K
+    masks = [BackgroundModel().apply(frame) for frame in frames]
+
+See docs/image.md.
 """
 
 from __future__ import annotations
 
 from gmmkit import hookimpl
+from gmmkit_image.background import BackgroundModel
+from gmmkit_image.features import FEATURES, intensity
+from gmmkit_image.io import read_frames, read_image, write_labels
+from gmmkit_image.postprocess import (
+    POSTPROCESSORS,
+    class_statistics,
+    label_image,
+    relabel,
+    remove_small_regions,
+)
+from gmmkit_image.segmentation import Segmentation, segment
 
-requires = ("skimage",)
+requires = ("skimage", "imageio")
 install_hint = "pip install 'gmmkit[image]'"
 
-
-def intensity(image, *, channel_axis=None):
-    """Grey level of every pixel in [0, 1]: shape (n_pixels, 1).
-
-    Parameters
-    ----------
-    image : ndarray of shape (H, W), (H, W, C) or a volume (Z, H, W)
-        Integer images are scaled by their type's range (scikit-image's
-        ``img_as_float``); RGB(A) images are turned into luminance when
-        ``channel_axis`` is given (alpha dropped).
-    channel_axis : int or None, default=None
-
-    Returns
-    -------
-    ndarray of shape (n_pixels, 1)
-    """
-    import numpy as np
-    from skimage.color import rgb2gray
-    from skimage.util import img_as_float
-
-    image = img_as_float(np.asarray(image))
-    if channel_axis is not None:
-        image = np.moveaxis(image, channel_axis, -1)
-        if image.shape[-1] == 4:
-            image = image[..., :3]
-        image = rgb2gray(image) if image.shape[-1] == 3 else image.mean(axis=-1)
-    return image.reshape(-1, 1)
-
-
-def label_image(model, features, responsibilities, *, data, channel_axis=None):
-    """Component labels in the image's shape, ordered by mean intensity (darkest = 0).
-
-    Returns
-    -------
-    ndarray of int, the image's shape without its channel axis
-    """
-    import numpy as np
-
-    shape = list(np.shape(data))
-    if channel_axis is not None:
-        del shape[channel_axis]
-    rank = np.argsort(np.argsort(model.means_[:, 0]))
-    return rank[np.asarray(responsibilities).argmax(axis=1)].reshape(shape)
+__all__ = [
+    "BackgroundModel",
+    "Segmentation",
+    "class_statistics",
+    "intensity",
+    "label_image",
+    "read_frames",
+    "read_image",
+    "relabel",
+    "remove_small_regions",
+    "segment",
+    "write_labels",
+]
 
 
 @hookimpl
 def gmmkit_register_features(register):
-    register("intensity", intensity)
+    for name, extractor in FEATURES.items():
+        register(name, extractor)
 
 
 @hookimpl
 def gmmkit_register_postprocessors(register):
-    register("label_image", label_image)
+    for name, postprocess in POSTPROCESSORS.items():
+        register(name, postprocess)
+
+
+@hookimpl
+def gmmkit_register_commands(cli):
+    from gmmkit_image.cli import image
+
+    cli.add_command(image)
 
 
 @hookimpl
