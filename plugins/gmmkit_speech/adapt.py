@@ -11,6 +11,10 @@ the adapted parameters are
     weight:   w_k'     = (alpha_k n_k / T + (1 - alpha_k) w_k) / sum_j (same)
     variance: sigma_k'^2 = alpha_k E_k[x^2] + (1 - alpha_k)(sigma_k^2 + mu_k^2) - mu_k'^2
 
+or, equivalently and exactly at alpha_k = 0 and 1,
+
+    sigma_k'^2 = (1 - alpha_k) sigma_k^2 + alpha_k Var_k[x] + alpha_k (1 - alpha_k)(E_k[x] - mu_k)^2
+
 (one relevance factor r for all three, as in Kaldi's gmm-adapt-map and
 bob.bio.gmm). r -> infinity keeps the UBM; r = 0 is one maximum-likelihood
 M-step from the UBM's responsibilities. A component no frame touches
@@ -75,7 +79,10 @@ def map_adapt(ubm, frames, *, relevance_factor=16.0, update="m", feature_config=
         weights /= weights.sum()
     if update == "mwv":
         floor = ubm.reg_covar if variance_floor is None else float(variance_floor)
-        variances = a * mean_xx + (1.0 - a) * (ubm.covariances_ + ubm.means_**2) - means**2
+        # = a E[x^2] + (1 - a)(sigma^2 + mu^2) - mu'^2, in a form exact at a = 0 and 1
+        spread = np.maximum(mean_xx - mean_x**2, 0.0)
+        variances = (1.0 - a) * ubm.covariances_ + a * spread + a * (1.0 - a) * (
+            mean_x - ubm.means_) ** 2
         variances = np.maximum(variances, floor)
     model = fitted_mixture(ubm, weights, means, variances)
     info = speech_info(ubm)

@@ -67,14 +67,17 @@ def train_ubm(
         variance, and the floor keeps components from shrinking onto a few
         near-identical frames (silence, a held vowel).
     dtype : {"float32", "float64"}, default="float32"
-        The engine's working precision (float32 halves memory and time).
+        The engine's working precision for training (float32 halves memory
+        and time). The returned model scores in float64 (its ``dtype`` is
+        reset to None): scoring and MAP statistics of one utterance are cheap.
     verbose : bool, default=True
         Progress on stderr: one line to start, then every EM iteration.
 
     Returns
     -------
     GaussianMixture
-        Fitted, with ``speech_ = {"role": "ubm", "features": {...}, "n_frames": n}``.
+        Fitted, with ``speech_ = {"role": "ubm", "features": {...}, "n_frames": n,
+        "train_dtype": dtype}``.
     """
     from gmmkit import GaussianMixture
 
@@ -113,7 +116,10 @@ def train_ubm(
         verbose=2 if verbose else 0,
         verbose_interval=1,
     ).fit(X)
-    ubm.speech_ = {"role": "ubm", "features": config.to_dict(), "n_frames": int(X.shape[0])}
+    # score and adapt in float64: per-utterance work is small, and MAP statistics stay exact
+    ubm.set_params(dtype=None, verbose=0)
+    ubm.speech_ = {"role": "ubm", "features": config.to_dict(), "n_frames": int(X.shape[0]),
+                   "train_dtype": dtype}
     return ubm
 
 
