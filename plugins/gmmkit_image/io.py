@@ -35,6 +35,14 @@ def _unreadable(path, reason):
     )
 
 
+def _reason(exc):
+    """imageio's error, shortened to what the user needs."""
+    text = str(exc.args[0]) if exc.args else type(exc).__name__
+    if "Could not find a backend" in text:
+        return "not a known image format"
+    return text.splitlines()[0] if text.strip() else type(exc).__name__
+
+
 def read_image(path):
     """An image or volume from a file: ndarray (H, W), (H, W, C) or (Z, H, W).
 
@@ -67,9 +75,10 @@ def read_image(path):
         try:
             with warnings.catch_warnings():  # imageio's legacy plugins warn while probing
                 warnings.simplefilter("ignore", DeprecationWarning)
-                image = np.asarray(iio.imread(path))
+                # from bytes: imageio leaves no file open when no plugin reads it
+                image = np.asarray(iio.imread(path.read_bytes(), extension=path.suffix or None))
         except Exception as exc:  # noqa: BLE001 - imageio raises many types for bad files
-            raise _unreadable(path, exc.args[0] if exc.args else type(exc).__name__) from None
+            raise _unreadable(path, _reason(exc)) from None
     if image.dtype.kind not in "biuf":
         raise _unreadable(path, f"it holds {image.dtype} values, not numbers")
     if image.size == 0:
@@ -112,9 +121,8 @@ def read_frames(source):
         frames = iio.imiter(source)
         first = next(frames)
     except Exception as exc:  # noqa: BLE001 - imageio raises many types for bad files
-        reason = " ".join(str(exc.args[0] if exc.args else exc).split())
         raise ValueError(
-            f"cannot read {str(source)!r} as a video ({reason}); give a folder of frames, or "
+            f"cannot read {str(source)!r} as a video ({_reason(exc)}); give a folder of frames, or "
             "install a video plugin for imageio (pip install imageio[pyav])."
         ) from None
     yield np.asarray(first)
