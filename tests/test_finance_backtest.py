@@ -88,3 +88,12 @@ def test_bad_backtest_arguments(sp500):
         backtest_var(sp500, models=["normal", "garch"])
     with pytest.raises(ValueError, match="backtest_var tests one series; got 2 columns"):
         backtest_var(to_returns(load_prices("us_indices")))
+
+
+def test_warm_starts_follow_the_cold_refits(sp500):
+    options = dict(window=1000, refit_every=40, models=["gmm", "filtered-gmm"])
+    warm = backtest_var(sp500.iloc[:1400], **options).var.to_numpy()
+    cold = backtest_var(sp500.iloc[:1400], **options, warm_start=False).var.to_numpy()
+    np.testing.assert_array_equal(warm[:40], cold[:40])  # the first refit is the same fit
+    change = np.abs(warm / cold - 1)
+    assert np.median(change[:, 1]) < 0.01 and np.median(change[:, 0]) < 0.05

@@ -81,10 +81,11 @@ class _Historical:
 class _Mixture:
     """A GaussianMixture of (scaled) data, refitted with warm starts."""
 
-    def __init__(self, n_components, random_state):
+    def __init__(self, n_components, random_state, warm_start):
         from gmmkit import GaussianMixture
 
         self.model = GaussianMixture(n_components, n_init=3, random_state=random_state)
+        self.warm_start = warm_start
 
     def fit(self, data):
         import warnings
@@ -94,7 +95,8 @@ class _Mixture:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.model.fit(data[:, None])
-        self.model.set_params(warm_start=True, n_init=1)
+        if self.warm_start:
+            self.model.set_params(warm_start=True, n_init=1)
 
     def var_es(self, level):
         stds = np.sqrt(risk.full_covariances(self.model)[:, 0, 0])
@@ -115,14 +117,15 @@ class _GMM(_Mixture):
 
 
 class _FilteredGMM(_Mixture):
-    def __init__(self, n_components, random_state, method, filter_every):
-        super().__init__(n_components, random_state)
+    def __init__(self, n_components, random_state, warm_start, method, filter_every):
+        super().__init__(n_components, random_state, warm_start)
         self.method, self.filter_every = method, filter_every
         self.params, self.refits = None, 0
 
     def refit(self, values, lo, hi):
         if self.params is None or self.refits % self.filter_every == 0:
-            self.params = fit_filter(values[lo:hi], self.method, init=self.params)
+            init = self.params if self.warm_start else None
+            self.params = fit_filter(values[lo:hi], self.method, init=init)
         self.refits += 1
         sigma = np.sqrt(filter_variance(values[lo:hi], self.params, self.method))
         self.fit((values[lo:hi] - self.params.mu) / sigma[:-1])
@@ -135,13 +138,14 @@ class _FilteredGMM(_Mixture):
         return sigma * var - mu, sigma * es - mu
 
 
-def _forecasters(models, n_components, random_state, volatility, filter_refit_every):
+def _forecasters(models, n_components, random_state, warm_start, volatility,
+                 filter_refit_every):
     makers = {
         "normal": _Normal,
         "historical": _Historical,
-        "gmm": lambda: _GMM(n_components, random_state),
-        "filtered-gmm": lambda: _FilteredGMM(n_components, random_state, volatility,
-                                             filter_refit_every),
+        "gmm": lambda: _GMM(n_components, random_state, warm_start),
+        "filtered-gmm": lambda: _FilteredGMM(n_components, random_state, warm_start,
+                                             volatility, filter_refit_every),
     }
     unknown = [m for m in models if m not in makers]
     if unknown or not models:
@@ -152,7 +156,7 @@ def _forecasters(models, n_components, random_state, volatility, filter_refit_ev
 
 def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MODELS,
                  expanding=False, n_components=2, volatility="garch", filter_refit_every=1,
-                 random_state=0, progress=None):
+                 warm_start=True, random_state=0, progress=None):
     """Backtest one-day VaR forecasts of several models on one return series.
 
     Parameters
@@ -174,6 +178,9 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MOD
     filter_refit_every : int, default=1
         Re-estimate the GARCH parameters at every this many refits (the
         residual mixture is refitted at every refit).
+    warm_start : bool, default=True
+        Start each refit's EM (one run) and GARCH optimisation from the
+        previous refit's estimates; False refits from scratch (3 EM starts).
     random_state : int or None, default=0
     progress : callable(done, total), optional
         Called after each refit, for progress bars.
@@ -209,7 +216,7 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MOD
             "window or a longer series."
         )
     models = list(models)
-    forecasters = _forecasters(models, n_components, random_state, volatility,
+    forecasters = _forecasters(models, n_components, random_state, warm_start, volatility,
                                max(1, int(filter_refit_every)))
     var, es = _run(values, forecasters, level, window, refit_every, expanding, progress)
     return _result(values[window:], var, es, models, level, None if index is None
