@@ -131,3 +131,15 @@ def test_background_masks_from_a_frame_folder(cli, tmp_path):
         f"Error: video {str(tmp_path / 'nothing.mp4')!r} does not exist; give a video file or a "
         "folder of frames.\n"
     )
+
+
+def test_demo_shows_image_labels_and_overlay(tmp_path):
+    from gmmkit_image.demo import coins_demo
+
+    section = coins_demo(tmp_path)
+    assert section.figures == ["coins_segmentation.png"]
+    assert (tmp_path / "coins_segmentation.png").stat().st_size > 10_000
+    header, *rows = section.table
+    assert header[:3] == ["class", "pixels", "fraction"] and len(rows) == 3
+    assert sum(row[1] for row in rows) == 303 * 384
+    assert rows[0][3] < rows[1][3] < rows[2][3]  # mean grey: dark to bright

@@ -82,17 +82,18 @@ class BackgroundModel:
 
     # ----------------------------------------------------------------- state
 
-    def _start(self, frame):
+    def _start(self, pixels):
         if not (isinstance(self.n_components, (int, np.integer)) and self.n_components >= 1):
             raise ValueError(f"n_components={self.n_components!r} must be a positive integer.")
-        n_pixels, n_channels = frame.shape
-        self._weights = np.zeros((n_pixels, self.n_components), dtype=np.float32)
-        self._means = np.zeros((n_pixels, self.n_components, n_channels), dtype=np.float32)
-        self._variances = np.full((n_pixels, self.n_components), self.var_init, dtype=np.float32)
+        n_channels, n_pixels = pixels.shape
+        # mode-major layout: every per-mode step works on contiguous rows of pixels
+        self._weights = np.zeros((self.n_components, n_pixels), dtype=np.float32)
+        self._means = np.zeros((self.n_components, n_channels, n_pixels), dtype=np.float32)
+        self._variances = np.full((self.n_components, n_pixels), self.var_init, dtype=np.float32)
         self.n_frames_ = 0
 
     def _pixels(self, frame):
-        """(n_pixels, C) float32 on the 0..255 scale, checked against earlier frames."""
+        """(C, n_pixels) float32 on the 0..255 scale, checked against earlier frames."""
         frame = np.asarray(frame)
         if frame.dtype.kind not in "biuf" or frame.ndim not in (2, 3) or frame.size == 0:
             raise ValueError(
@@ -104,13 +105,19 @@ class BackgroundModel:
                 f"frame {self.n_frames_ + 1} has shape {frame.shape} but the earlier frames "
                 f"have shape {self.frame_shape_}; every frame of a video must have one size."
             )
-        pixels = as_float(frame).astype(np.float32, copy=False) * np.float32(255.0)
-        if pixels.ndim == 3 and pixels.shape[-1] == 4:
-            pixels = pixels[..., :3]  # drop alpha
-        if np.isnan(pixels).any():
-            raise ValueError("frame has NaN pixels; background subtraction needs every pixel.")
         self.frame_shape_ = frame.shape
-        return pixels.reshape(frame.shape[0] * frame.shape[1], -1)
+        if frame.ndim == 3 and frame.shape[-1] == 4:
+            frame = frame[..., :3]  # drop alpha
+        if frame.dtype == np.uint8:
+            pixels = frame.astype(np.float32)
+        else:
+            pixels = as_float(frame).astype(np.float32) * np.float32(255.0)
+            if np.isnan(pixels).any():
+                raise ValueError(
+                    "frame has NaN pixels; background subtraction needs every pixel."
+                )
+        pixels = pixels.reshape(frame.shape[0] * frame.shape[1], -1)
+        return np.ascontiguousarray(pixels.T)
 
     def _rate(self, learning_rate):
         rate = self.learning_rate if learning_rate is None else learning_rate
@@ -138,79 +145,81 @@ class BackgroundModel:
             255 foreground, 0 background, and 127 shadow when ``shadows=True``.
         """
         pixels = self._pixels(frame)
-        if self.n_frames_ == 0 or self._means.shape[0] != pixels.shape[0]:
+        if self.n_frames_ == 0 or self._weights.shape[1] != pixels.shape[1]:
             self._start(pixels)
         self.n_frames_ += 1
         rate = np.float32(self._rate(learning_rate))
-        weights, means, variances = self._weights, self._means, self._variances
-        active = weights > 0
-        diff = pixels[:, None, :] - means
-        dist2 = np.einsum("pmc,pmc->pm", diff, diff)
-        fits = active & (dist2 < self.var_threshold_gen * variances)
-        matched = fits.any(axis=1)
-        first = fits.argmax(axis=1)
+        weights, variances = self._weights, self._variances
+        diff = pixels - self._means
+        dist2 = np.einsum("mcp,mcp->mp", diff, diff)
+        fits = (weights > 0) & (dist2 < self.var_threshold_gen * variances)
+        close = (weights > 0) & (dist2 < self.var_threshold * variances)
         before = _weight_before(weights)
-        upto = np.arange(weights.shape[1]) <= np.where(matched, first, weights.shape[1])[:, None]
-        background = (
-            active & upto & (before < self.background_ratio)
-            & (dist2 < self.var_threshold * variances)
-        ).any(axis=1)
+        first = np.full(pixels.shape[1], len(weights))
+        background = np.zeros(pixels.shape[1], dtype=bool)
+        for mode in range(len(weights)):  # in order of weight, as OpenCV's loop
+            unmatched = first == len(weights)
+            background |= unmatched & close[mode] & (before[mode] < self.background_ratio)
+            first[unmatched & fits[mode]] = mode
         mask = np.where(background, BACKGROUND, FOREGROUND).astype(np.uint8)
         if self.shadows:
             self._mark_shadows(mask, pixels, before)
         if rate > 0:
-            self._learn(pixels, diff, dist2, matched, first, rate)
+            self._learn(pixels, diff, dist2, first, rate)
         return mask.reshape(self.frame_shape_[:2])
 
-    def _learn(self, pixels, diff, dist2, matched, first, rate):
+    def _learn(self, pixels, diff, dist2, first, rate):
         weights, means, variances = self._weights, self._means, self._variances
+        n_modes = len(weights)
         weights *= 1 - rate
         weights -= rate * self.complexity_reduction
-        hit = (np.arange(weights.shape[1]) == first[:, None]) & matched[:, None]
+        hit = np.arange(n_modes)[:, None] == first
         weights += rate * hit
-        np.maximum(weights, 0, out=weights)
+        weights[weights < rate * self.complexity_reduction] = 0  # pruned (OpenCV's rule)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(hit, rate / weights, np.float32(0))
-        means += step[..., None] * diff
+        means += step[:, None, :] * diff
         variances += step * (dist2 - variances)
         np.clip(variances, self.var_min, self.var_max, out=variances)
-        new = np.flatnonzero(~matched)  # the weakest mode (the last) makes way
-        weights[new, -1] = rate
-        means[new, -1] = pixels[new]
-        variances[new, -1] = self.var_init
-        weights /= weights.sum(axis=1, keepdims=True)
+        new = first == n_modes  # no mode matched: the weakest (the last) makes way
+        weights[-1] = np.where(new, rate, weights[-1])
+        means[-1] = np.where(new, pixels, means[-1])
+        variances[-1] = np.where(new, np.float32(self.var_init), variances[-1])
+        weights /= weights.sum(axis=0)
         self._sort_modes()
 
     def _sort_modes(self):
-        """Keep every pixel's modes in decreasing weight (only rows out of order are sorted)."""
+        """Keep every pixel's modes in decreasing weight (only pixels out of order are sorted)."""
         weights = self._weights
-        rows = np.flatnonzero((weights[:, 1:] > weights[:, :-1]).any(axis=1))
-        if rows.size == 0:
+        columns = np.flatnonzero((weights[1:] > weights[:-1]).any(axis=0))
+        if columns.size == 0:
             return
-        order = np.argsort(-weights[rows], axis=1, kind="stable")
-        weights[rows] = np.take_along_axis(weights[rows], order, axis=1)
-        self._variances[rows] = np.take_along_axis(self._variances[rows], order, axis=1)
-        self._means[rows] = np.take_along_axis(self._means[rows], order[..., None], axis=1)
+        order = np.argsort(-weights[:, columns], axis=0, kind="stable")
+        weights[:, columns] = np.take_along_axis(weights[:, columns], order, axis=0)
+        self._variances[:, columns] = np.take_along_axis(self._variances[:, columns], order,
+                                                         axis=0)
+        self._means[:, :, columns] = np.take_along_axis(self._means[:, :, columns],
+                                                        order[:, None, :], axis=0)
 
     def _mark_shadows(self, mask, pixels, before):
         """Foreground pixels that are a darker copy of a background mode become SHADOW."""
-        rows = np.flatnonzero(mask == FOREGROUND)
-        if rows.size == 0:
+        columns = np.flatnonzero(mask == FOREGROUND)
+        if columns.size == 0:
             return
-        x = pixels[rows][:, None, :]
-        means = self._means[rows]
-        numerator = np.einsum("pmc,pmc->pm", means, x)
-        denominator = np.einsum("pmc,pmc->pm", means, means)
+        x = pixels[:, columns]
+        means = self._means[:, :, columns]
+        numerator = np.einsum("mcp,cp->mp", means, x)
+        denominator = np.einsum("mcp,mcp->mp", means, means)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = numerator / denominator
-        colour = ratio[..., None] * means - x
-        distortion = np.einsum("pmc,pmc->pm", colour, colour)
+        colour = ratio[:, None, :] * means - x
+        distortion = np.einsum("mcp,mcp->mp", colour, colour)
         shadow = (
-            (self._weights[rows] > 0) & (before[rows] < self.background_ratio)
+            (self._weights[:, columns] > 0) & (before[:, columns] < self.background_ratio)
             & (denominator > 0) & (ratio <= 1) & (ratio >= self.shadow_threshold)
-            & (distortion < self.var_threshold * self._variances[rows] * ratio * ratio)
-        ).any(axis=1)
-        mask[rows[shadow]] = SHADOW
+            & (distortion < self.var_threshold * self._variances[:, columns] * ratio * ratio)
+        ).any(axis=0)
+        mask[columns[shadow]] = SHADOW
 
     # ---------------------------------------------------------------- output
 
@@ -225,16 +234,17 @@ class BackgroundModel:
             raise ValueError("the model has seen no frame yet; call apply(frame) first.")
         before = _weight_before(self._weights)
         weights = np.where(before < self.background_ratio, self._weights, 0.0)
-        mean = np.einsum("pm,pmc->pc", weights, self._means) / weights.sum(axis=1)[:, None]
-        height, width = self.frame_shape_[:2]
+        mean = np.einsum("mp,mcp->pc", weights, self._means) / weights.sum(axis=0)[:, None]
         image = np.clip(np.round(mean), 0, 255).astype(np.uint8)
-        return image.reshape(height, width) if len(self.frame_shape_) == 2 else \
-            image.reshape(height, width, -1)
+        height, width = self.frame_shape_[:2]
+        if len(self.frame_shape_) == 2:
+            return image.reshape(height, width)
+        return image.reshape(height, width, self._means.shape[1])
 
 
 def _weight_before(weights):
-    """Total weight of the modes ahead of each mode: (n_pixels, n_modes)."""
+    """Total weight of the modes ahead of each mode: (n_modes, n_pixels)."""
     before = np.zeros_like(weights)
-    for k in range(1, weights.shape[1]):
-        before[:, k] = before[:, k - 1] + weights[:, k - 1]
+    for mode in range(1, len(weights)):
+        before[mode] = before[mode - 1] + weights[mode - 1]
     return before

@@ -1,4 +1,4 @@
-"""The image plugin's part of ``gmmkit demo``."""
+"""The image plugin's part of ``gmmkit demo``: scikit-image's coins, segmented."""
 
 from __future__ import annotations
 
@@ -6,44 +6,51 @@ import numpy as np
 
 
 def coins_demo(out_dir):
-    """scikit-image's coins photograph split into 3 grey-level classes."""
+    """scikit-image's coins photograph: 3 grey-level classes with HMRF smoothing."""
     from skimage import data
 
-    from gmmkit import GaussianMixture, run_pipeline
-    from gmmkit.demo import DemoSection, pyplot, save_figure
+    from gmmkit.demo import DemoSection, pyplot
+    from gmmkit_image import segment
 
     image = data.coins()
-    result = run_pipeline(
-        image,
-        features=["intensity"],
-        model=GaussianMixture(3, random_state=0),
-        postprocessors=["label_image"],
-    )
-    labels = result.outputs["label_image"]
-    order = np.argsort(result.model.means_[:, 0])
+    plain = segment(image, 3)
+    result = segment(image, 3, smoothing=1.0)
+    changed = float(np.mean(plain.labels != result.labels))
     section = DemoSection(
-        "Coins: grey-level segmentation",
+        "Coins: grey-level segmentation with spatial smoothing",
         paragraphs=[
             f"scikit-image's coins photograph ({image.shape[0]} x {image.shape[1]} pixels) "
-            "segmented by a 3-component mixture of pixel intensities, classes ordered "
-            "from dark to bright. Spatial smoothing and more features come with the image "
-            "plugin's own issue.",
+            "segmented by gmmkit_image.segment: a 3-component mixture of pixel intensities, "
+            "classes numbered 1..3 from dark to bright (0 is kept for pixels outside a mask). "
+            f"HMRF-EM smoothing (Potts prior, beta = 1, mean-field) relabelled "
+            f"{100 * changed:.1f}% of the pixels of the plain mixture, mostly isolated specks.",
         ],
-        table=[["class", "pixels", "mean intensity", "weight"]]
+        table=[["class", "pixels", "fraction", "mean grey", "weight"]]
         + [
-            [rank, int(np.sum(labels == rank)), float(result.model.means_[k, 0]),
-             float(result.model.weights_[k])]
-            for rank, k in enumerate(order)
+            [row["class"], row["pixels"], row["fraction"], row["mean_grey"],
+             float(result.model.weights_[row["class"] - 1])]
+            for row in result.statistics()
         ],
     )
     plt = pyplot()
     if plt is not None:
-        figure, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-        axes[0].imshow(image, cmap="gray")
-        axes[0].set_title("input")
-        axes[1].imshow(labels, cmap="viridis")
-        axes[1].set_title("GMM classes")
-        for ax in axes:
-            ax.set_axis_off()
-        section.figures.append(save_figure(figure, out_dir, "coins_segmentation.png"))
+        section.figures.append(segmentation_figure(plt, image, result, out_dir))
     return section
+
+
+def segmentation_figure(plt, image, result, out_dir, name="coins_segmentation.png"):
+    """Input, label image and overlay side by side; returns the PNG's file name."""
+    from gmmkit.demo import save_figure
+    from gmmkit_image.io import label_colours
+
+    colours = np.vstack([[0, 0, 0], label_colours(result.n_classes)])
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    axes[0].imshow(image, cmap="gray")
+    axes[0].set_title("input")
+    axes[1].imshow(colours[result.labels], interpolation="nearest")
+    axes[1].set_title(f"labels (1..{result.n_classes}, dark to bright)")
+    axes[2].imshow(result.overlay())
+    axes[2].set_title("overlay")
+    for ax in axes:
+        ax.set_axis_off()
+    return save_figure(figure, out_dir, name)
