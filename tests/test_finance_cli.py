@@ -65,6 +65,19 @@ def test_var_per_asset_portfolio_and_models(cli, prices_csv):
     assert text.splitlines()[1].split() == ["series", "VaR", "ES", "date"]
 
 
+def test_a_file_of_returns(cli, tmp_path):
+    returns = to_returns(load_prices("sp500")).iloc[-600:]
+    returns.to_csv(tmp_path / "returns.csv")
+    result = run(cli, "finance", "var", tmp_path / "returns.csv", "--kind", "returns", "--json")
+    assert result.exit_code == 0, result.output
+    expected = fit_returns(load_prices(tmp_path / "returns.csv")).value_at_risk(0.99)
+    assert json.loads(result.stdout)["results"][0]["var"] == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(fit_returns(returns).value_at_risk(0.99), rel=1e-6)
+    plotted = run(cli, "finance", "regimes", tmp_path / "returns.csv", "--kind", "returns",
+                  "-k", 2, "--plot", tmp_path / "r.png")
+    assert plotted.exit_code == 0 and (tmp_path / "r.png").exists()
+
+
 def test_backtest_table_progress_and_quiet(cli, tmp_path):
     args = ["finance", "backtest", "sp500", "--window", 1000, "--refit-every", 250,
             "--model", "normal,gmm"]

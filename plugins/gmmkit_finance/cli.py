@@ -20,8 +20,10 @@ def _data_options(function):
                      help="Price columns to use (default: every numeric column)."),
         click.option("--date-column", metavar="NAME",
                      help="The date column (default: date/Date or the first column)."),
-        click.option("--kind", type=click.Choice(["log", "simple"]), default="log",
-                     show_default=True, help="Log or simple returns."),
+        click.option("--kind", type=click.Choice(["log", "simple", "returns"]), default="log",
+                     show_default=True,
+                     help="Log or simple returns of the prices; 'returns': the file holds "
+                          "returns already."),
         click.option("--missing", type=click.Choice(["error", "drop", "ffill"]),
                      default="error", show_default=True,
                      help="NaN prices: refuse, drop those dates, or carry the last price."),
@@ -42,6 +44,10 @@ def _load_returns(prices, columns, date_column, kind, missing):
 
     picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
     price_table = load_prices(prices, date_column=date_column, columns=picked)
+    if kind == "returns":  # a growth-of-1 index stands in for prices in plots
+        import numpy as np
+
+        return np.exp(price_table.cumsum()), price_table
     return price_table, to_returns(price_table, kind=kind, missing=missing)
 
 
