@@ -195,16 +195,10 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MOD
     ValueError
         Too few returns for the window, NaN gaps, constant returns, bad level.
     """
-    from gmmkit_finance.data import as_returns
+    from gmmkit_finance.data import as_one_series
 
     level = risk.check_level(level)
-    values, index, names = as_returns(returns)
-    if values.shape[1] != 1:
-        raise ValueError(
-            f"backtest_var tests one series; got {values.shape[1]} columns "
-            f"({', '.join(names)}). Pass a portfolio's returns, e.g. returns @ weights."
-        )
-    values = values[:, 0]
+    values, index, name = as_one_series(returns, "backtest_var tests")
     window, refit_every = int(window), int(refit_every)
     if window < 50 or refit_every < 1:
         raise ValueError(f"window={window}, refit_every={refit_every}: the window needs at least "
@@ -220,7 +214,7 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MOD
                                max(1, int(filter_refit_every)))
     var, es = _run(values, forecasters, level, window, refit_every, expanding, progress)
     return _result(values[window:], var, es, models, level, None if index is None
-                   else index[window:], names[0])
+                   else index[window:], name)
 
 
 def _run(values, forecasters, level, window, refit_every, expanding, progress):

@@ -296,6 +296,20 @@ def as_returns(returns):
     return values, index, names
 
 
+def as_one_series(returns, caller):
+    """Validated returns of exactly one series: values (n_dates,), index or None, name.
+
+    ``caller`` names the function in the message for a table of several columns.
+    """
+    values, index, names = as_returns(returns)
+    if values.shape[1] != 1:
+        raise ValueError(
+            f"{caller} one series; got {values.shape[1]} columns ({', '.join(names)}). "
+            "Pass a portfolio's returns, e.g. returns @ weights."
+        )
+    return values[:, 0], index, names[0]
+
+
 def _label(column):
     return f"price column {column!r}" if not isinstance(column, (int, np.integer)) \
         else f"column {column}"

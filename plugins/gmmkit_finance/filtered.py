@@ -114,15 +114,9 @@ def fit_filtered(returns, n_components=2, *, volatility="garch", decay=0.94, ran
     FilteredMixture
     """
     from gmmkit import GaussianMixture
-    from gmmkit_finance.data import as_returns
+    from gmmkit_finance.data import as_one_series
 
-    values, index, names = as_returns(returns)
-    if values.shape[1] != 1:
-        raise ValueError(
-            f"fit_filtered models one series; got {values.shape[1]} columns "
-            f"({', '.join(names)}). Pass a portfolio's returns, e.g. returns @ weights."
-        )
-    values = values[:, 0]
+    values, index, _ = as_one_series(returns, "fit_filtered models")
     if values.size < 50:
         raise ValueError(f"a volatility filter needs at least 50 returns; got {values.size}.")
     params = fit_filter(values, volatility, decay=decay)
