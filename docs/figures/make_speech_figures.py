@@ -1,0 +1,55 @@
+"""Draw the figures of docs/speech.md into docs/figures/.
+
+    python docs/figures/make_speech_figures.py
+
+speech_det.png and speech_confusion.png are the `gmmkit demo` figures of
+the speech plugin (the default recipe on the bundled speech set);
+speech_mfcc.png shows one bundled word's MFCC frames before and after the
+energy VAD and CMVN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path(__file__).resolve().parent
+
+
+def mfcc_figure(out_dir):
+    from gmmkit.demo import pyplot, save_figure
+    from gmmkit_speech import FeatureConfig, load_audio
+    from gmmkit_speech.data import load_speech_set
+
+    plt = pyplot()
+    utterance = next(u for u in load_speech_set() if u.speaker == "s04" and u.text == "seven")
+    signal = load_audio(utterance.path.open("rb"))
+    raw = FeatureConfig(deltas=False, cmvn=None, vad=None).extract(signal)
+    recipe = FeatureConfig().extract(signal)
+    figure, axes = plt.subplots(3, 1, figsize=(7, 6.5))
+    axes[0].plot(np.arange(signal.size) / 16000, signal, linewidth=0.5)
+    axes[0].set_title(f"'{utterance.text}', speaker {utterance.speaker} ({utterance.voice})")
+    axes[0].set_xlabel("seconds")
+    axes[1].imshow(raw.T, aspect="auto", origin="lower", cmap="magma")
+    axes[1].set_title(f"20 MFCCs, every frame ({raw.shape[0]} frames)")
+    axes[2].imshow(recipe.T, aspect="auto", origin="lower", cmap="magma")
+    axes[2].set_title(f"the recipe: MFCC + deltas + delta-deltas, energy VAD, CMVN "
+                      f"({recipe.shape[0]} frames x {recipe.shape[1]})")
+    for ax in axes[1:]:
+        ax.set_ylabel("coefficient")
+    axes[2].set_xlabel("frame (10 ms)")
+    figure.tight_layout()
+    return save_figure(figure, out_dir, "speech_mfcc.png")
+
+
+def main():
+    from gmmkit_speech.demo import speech_demo
+
+    section = speech_demo(OUT)
+    print("\n".join(section.paragraphs))
+    print("wrote", ", ".join([*section.figures, mfcc_figure(OUT)]))
+
+
+if __name__ == "__main__":
+    main()
