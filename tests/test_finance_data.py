@@ -129,7 +129,7 @@ def test_nan_gaps():
         to_returns(prices)
     returns = pd.Series([0.01, np.nan, 0.02], index=pd.bdate_range("2021-01-04", periods=3))
     with pytest.raises(ValueError, match=exactly(
-        "returns have 1 missing values (NaN gaps), the first on 2021-01-05; compute returns "
+        "returns have 1 missing value (NaN gaps), the first on 2021-01-05; compute returns "
         "with to_returns(prices, missing='drop') or drop those dates."
     )):
         fit_returns(returns)

@@ -211,7 +211,7 @@ def _fill_gaps(frame, missing):
     column = frame.columns[frame.isna().any(axis=0).to_numpy()][0]
     where = frame.index[frame[column].isna().to_numpy()]
     raise ValueError(
-        f"{_label(column)} has {len(where)} missing prices (NaN gaps), the first on "
+        f"{_label(column)} has {_count(len(where), 'missing price')} (NaN gaps), the first on "
         f"{_date(where[0])}; pass missing='drop' or missing='ffill' (CLI: --missing drop)."
     )
 
@@ -227,8 +227,9 @@ def _check_prices(frame, kind):
             "log returns need positive prices; use kind='simple' for series that cross zero"
             if kind == "log" else "returns need positive prices"
         )
+        count = _count(int(bad[:, col].sum()), "non-positive price")
         raise ValueError(
-            f"{_label(frame.columns[col])} has {int(bad[:, col].sum())} non-positive prices, "
+            f"{_label(frame.columns[col])} has {count}, "
             f"the first on {_date(frame.index[row])} ({values[row, col]:g}); {hint}, "
             "or drop those rows."
         )
@@ -286,8 +287,9 @@ def as_returns(returns):
         row = int(np.flatnonzero(np.isnan(values).any(axis=1))[0])
         when = _date(index[row]) if index is not None else f"row {row}"
         raise ValueError(
-            f"returns have {int(np.isnan(values).any(axis=1).sum())} missing values (NaN gaps), "
-            f"the first on {when}; compute returns with to_returns(prices, missing='drop') "
+            f"returns have {_count(int(np.isnan(values).any(axis=1).sum()), 'missing value')} "
+            f"(NaN gaps), the first on {when}; compute returns with "
+            "to_returns(prices, missing='drop') "
             "or drop those dates."
         )
     if not np.all(np.isfinite(values)):
@@ -308,6 +310,11 @@ def as_one_series(returns, caller):
             "Pass a portfolio's returns, e.g. returns @ weights."
         )
     return values[:, 0], index, names[0]
+
+
+def _count(number, noun):
+    """'1 missing price', '2 missing prices'."""
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _label(column):
