@@ -22,7 +22,7 @@ from gmmkit_speech import (
 )
 from sklearn.metrics import roc_curve
 
-PAIR = FeatureConfig(n_mfcc=2, deltas=False)
+from tests.test_speech_models import blobs, small_ubm
 
 
 def scores(seed=0, n_target=300, n_nontarget=3000, separation=2.5):
@@ -114,15 +114,9 @@ def test_calibration_recovers_the_true_log_likelihood_ratio():
 # ------------------------------------------------------------ speaker store
 
 
-def blobs(n, seed, shift=0.0):
-    rng = np.random.default_rng(seed)
-    centres = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0], [3.0, 3.0]]) + shift
-    return centres[rng.integers(0, 4, n)] + 0.5 * rng.standard_normal((n, 2))
-
-
 @pytest.fixture(scope="module")
 def ubm():
-    return train_ubm(blobs(2000, 0), n_components=4, feature_config=PAIR, verbose=False)
+    return small_ubm()
 
 
 @pytest.mark.parametrize("index", [True, False])

@@ -32,9 +32,14 @@ def blobs(n, seed, shift=0.0):
     return centres[rng.integers(0, 4, n)] + 0.5 * rng.standard_normal((n, 2))
 
 
+def small_ubm():
+    """A 4-component UBM of 2-D frames from four blobs."""
+    return train_ubm(blobs(2000, 0), n_components=4, feature_config=PAIR, verbose=False)
+
+
 @pytest.fixture(scope="module")
 def ubm():
-    return train_ubm(blobs(2000, 0), n_components=4, feature_config=PAIR, verbose=False)
+    return small_ubm()
 
 
 # ------------------------------------------------------------- MAP adaptation

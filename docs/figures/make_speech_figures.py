@@ -18,9 +18,10 @@ OUT = Path(__file__).resolve().parent
 
 
 def mfcc_figure(out_dir):
-    from gmmkit.demo import pyplot, save_figure
     from gmmkit_speech import FeatureConfig, load_audio
     from gmmkit_speech.data import load_speech_set
+
+    from gmmkit.demo import pyplot, save_figure
 
     plt = pyplot()
     utterance = next(u for u in load_speech_set() if u.speaker == "s04" and u.text == "seven")
