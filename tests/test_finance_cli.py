@@ -127,3 +127,20 @@ def test_demo_section(tmp_path):
                         "filtered-gmm": "pass"}
     assert all((tmp_path / name).exists() for name in section.figures)
     assert len(section.figures) == 3
+
+
+def test_finance_help_is_light():
+    """`gmmkit finance ... --help` loads neither pandas nor matplotlib, scipy.stats or arch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from gmmkit.cli import build_cli; from click.testing import CliRunner;"
+        "runs = [CliRunner().invoke(build_cli(), ['finance', c, '--help']) "
+        " for c in ('regimes', 'var', 'backtest')];"
+        "print([(r.exit_code, r.output.startswith('Usage:')) for r in runs]);"
+        "heavy = {'pandas', 'matplotlib', 'scipy.stats', 'scipy.optimize', 'arch'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["[(0, True), (0, True), (0, True)]", "[]"]
