@@ -105,6 +105,14 @@ def test_filtered_mixture_var_and_es(sp500_percent, method):
     assert both[1] + fitted.params.mu == pytest.approx(2 * (both[0] + fitted.params.mu))
 
 
+def test_filtered_mixture_with_arch_estimates(sp500_percent):
+    pytest.importorskip("arch")
+    returns = sp500_percent / 100
+    ours = fit_filtered(returns).value_at_risk(0.99)
+    assert fit_filtered(returns, backend="arch").value_at_risk(0.99) == pytest.approx(ours,
+                                                                                      rel=1e-3)
+
+
 def test_filtered_mixture_needs_one_series():
     returns = to_returns(load_prices("us_indices"))
     with pytest.raises(ValueError, match="fit_filtered models one series; got 2 columns"):

@@ -84,17 +84,17 @@ def filter_variance(returns, params, method):
     return volatility.garch_variance(returns, params)
 
 
-def fit_filter(returns, method, *, init=None, decay=0.94):
+def fit_filter(returns, method, *, init=None, decay=0.94, backend="scipy"):
     """Fit the volatility filter ``method`` ("garch" or "ewma") to one return series."""
     if method == "garch":
-        return volatility.fit_garch(returns, init=init)
+        return volatility.fit_garch(returns, init=init, backend=backend)
     if method == "ewma":
         return volatility.GarchParams(0.0, 0.0, 1.0 - decay, decay)
     raise ValueError(f"volatility={method!r}; use 'garch' or 'ewma'.")
 
 
 def fit_filtered(returns, n_components=2, *, volatility="garch", decay=0.94, random_state=0,
-                 n_init=3):
+                 n_init=3, backend="scipy"):
     """Fit a volatility-filtered Gaussian mixture to one return series.
 
     Parameters
@@ -108,6 +108,8 @@ def fit_filtered(returns, n_components=2, *, volatility="garch", decay=0.94, ran
     decay : float, default=0.94
     random_state : int or None, default=0
     n_init : int, default=3
+    backend : {"scipy", "arch"}, default="scipy"
+        Who estimates the GARCH parameters (see :func:`fit_garch`).
 
     Returns
     -------
@@ -119,7 +121,7 @@ def fit_filtered(returns, n_components=2, *, volatility="garch", decay=0.94, ran
     values, index, _ = as_one_series(returns, "fit_filtered models")
     if values.size < 50:
         raise ValueError(f"a volatility filter needs at least 50 returns; got {values.size}.")
-    params = fit_filter(values, volatility, decay=decay)
+    params = fit_filter(values, volatility, decay=decay, backend=backend)
     sigma = np.sqrt(filter_variance(values, params, volatility))
     residuals = (values - params.mu) / sigma[:-1]
     model = GaussianMixture(n_components, n_init=n_init, random_state=random_state)
