@@ -12,6 +12,8 @@ import sys
 
 import click
 
+from gmmkit.cli import ComponentsType
+
 
 def _data_options(function):
     options = [
@@ -108,7 +110,7 @@ def finance():
 
 @finance.command()
 @_data_options
-@click.option("-k", "--n-components", default="auto", show_default=True,
+@click.option("-k", "--n-components", default="auto", show_default=True, type=ComponentsType(),
               help="Number of regimes, or 'auto' (BIC).")
 @click.option("--window", type=click.IntRange(min=2),
               help="Fit regimes to the trailing WINDOW-day volatility (persistent regimes) "
@@ -121,13 +123,11 @@ def finance():
 def regimes(prices, columns, date_column, kind, missing, as_json, n_components, window,
             plot_path, output, seed):
     """Volatility regimes of PRICES: a table per regime (0 = calmest) and today's regime."""
-    from gmmkit.cli import ComponentsType
     from gmmkit_finance.plots import plot_regimes
     from gmmkit_finance.regimes import regimes as find_regimes
 
-    k = ComponentsType().convert(n_components, None, None)
     price_table, returns = _load_returns(prices, columns, date_column, kind, missing)
-    found = find_regimes(returns, k, window=window, random_state=seed)
+    found = find_regimes(returns, n_components, window=window, random_state=seed)
     last = found.probabilities.index[-1]
     current = {"date": str(last.date()), "regime": int(found.labels.iloc[-1]),
                "probabilities": [float(p) for p in found.probabilities.iloc[-1]]}
@@ -160,19 +160,17 @@ def regimes(prices, columns, date_column, kind, missing, as_json, n_components, 
 @click.option("--es", is_flag=True, help="Also print the Expected Shortfall.")
 @click.option("--model", type=click.Choice(["gmm", "filtered-gmm", "normal", "historical"]),
               default="gmm", show_default=True)
-@click.option("-k", "--n-components", default="auto", show_default=True,
+@click.option("-k", "--n-components", default="auto", show_default=True, type=ComponentsType(),
               help="Mixture components, or 'auto' (BIC; 2 for filtered-gmm).")
 def var(prices, columns, date_column, kind, missing, as_json, weights, level, es, model,
         n_components):
     """One-day Value-at-Risk (and ES) of each price column, or of a --weights portfolio."""
-    from gmmkit.cli import ComponentsType
     from gmmkit_finance.risk import check_level
 
     level = check_level(level)
-    k = ComponentsType().convert(n_components, None, None)
     _, returns = _load_returns(prices, columns, date_column, kind, missing)
     weights = _parse_weights(weights, returns)
-    rows = _var_rows(returns, weights, level, model, k)
+    rows = _var_rows(returns, weights, level, model, n_components)
     if as_json:
         _echo_json({"data": prices, "level": level, "model": model, "returns": kind,
                     "results": rows})
