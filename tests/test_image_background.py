@@ -81,3 +81,72 @@ def test_bad_frames():
         model.apply(np.zeros((4, 5), np.uint8), learning_rate=2)
     with pytest.raises(ValueError, match="^the model has seen no frame yet"):
         BackgroundModel().background_image()
+
+
+def reference_mog2(frames, *, n_modes=3, shadows=True, tg=9.0, tb=16.0, ratio=0.9, ct=0.05,
+                   var_init=15.0, var_min=4.0, var_max=75.0, tau=0.5, history=500):
+    """The same update written as OpenCV's per-pixel loop, in plain Python floats."""
+    height, width = frames[0].shape[:2]
+    state = [[[] for _ in range(width)] for _ in range(height)]  # modes: [w, mean, var]
+    masks = []
+    for t, frame in enumerate(frames, start=1):
+        rate = 1.0 / min(t, history)
+        mask = np.zeros((height, width), np.uint8)
+        for i in range(height):
+            for j in range(width):
+                x = frame[i, j].astype(float)
+                modes = state[i][j]
+                total, matched, background = 0.0, None, False
+                for index, (w, mean, var) in enumerate(modes):
+                    d2 = float(np.sum((x - mean) ** 2))
+                    if total < ratio and d2 < tb * var:
+                        background = True
+                    if d2 < tg * var:
+                        matched = index
+                        break
+                    total += w
+                value = 0 if background else 255
+                if value == 255 and shadows:
+                    total = 0.0
+                    for w, mean, var in modes:
+                        if total >= ratio:
+                            break
+                        num, den = float(mean @ x), float(mean @ mean)
+                        if den > 0 and tau * den <= num <= den:
+                            a = num / den
+                            if np.sum((a * mean - x) ** 2) < tb * var * a * a:
+                                value = 127
+                                break
+                        total += w
+                mask[i, j] = value
+                updated = []
+                for index, (w, mean, var) in enumerate(modes):
+                    w = w * (1 - rate) - rate * ct
+                    if index == matched:
+                        w += rate
+                        step = rate / w
+                        d = x - mean
+                        mean = mean + step * d
+                        var = min(max(var + step * (float(d @ d) - var), var_min), var_max)
+                    updated.append([w if w >= rate * ct else 0.0, mean, var])
+                while len(updated) < n_modes:
+                    updated.append([0.0, np.zeros_like(x), var_init])
+                if matched is None:
+                    updated[-1] = [rate, x.copy(), var_init]
+                norm = sum(m[0] for m in updated)
+                updated = [[m[0] / norm, m[1], m[2]] for m in updated]
+                updated.sort(key=lambda m: -m[0])
+                state[i][j] = [m for m in updated if m[0] > 0]
+        masks.append(mask)
+    return masks
+
+
+def test_the_vectorised_update_equals_a_per_pixel_loop():
+    frames, _ = moving_objects_video(n_frames=45, shape=(6, 7), warmup=20, noise=6.0, seed=6)
+    for t in range(30, 38):  # a darker copy of the background now and then: shadows
+        frames[t] = (frames[t] * 0.7).astype(np.uint8)
+    model = BackgroundModel(3, shadows=True)
+    found = [model.apply(frame) for frame in frames]
+    expected = reference_mog2(frames, n_modes=3)
+    np.testing.assert_array_equal(np.stack(found), np.stack(expected))
+    assert {0, 127, 255} <= set(np.unique(np.stack(found)))
