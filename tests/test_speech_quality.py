@@ -141,6 +141,20 @@ def test_cli_unknown_speaker_and_unreadable_file(cli, audio, store, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
+def test_cli_enroll_with_another_ubm_than_the_stores(cli, audio, store, tmp_path):
+    other = tmp_path / "other.gmm"
+    result = run(cli, "speech", "ubm", audio / "train" / "s01", "-k", 8, "-o", other, "-q")
+    assert result.exit_code == 0, result.output
+    result = run(cli, "speech", "enroll", "--ubm", other, "--speaker", "s01", "--store", store,
+                 audio / "train" / "s01", "-q")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: '{store}' was created with another UBM than '{other}'; its speakers are adapted "
+        "from its own UBM. Leave out --ubm, or enrol into a new store.\n"
+    )
+
+
 def test_cli_enroll_without_a_store_or_ubm(cli, tmp_path, audio):
     result = run(cli, "speech", "enroll", "--speaker", "x", "--store", tmp_path / "new",
                  audio / "train" / "s01")

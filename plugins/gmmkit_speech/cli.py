@@ -209,12 +209,26 @@ def open_store(store_dir, ubm_path):
     from gmmkit_speech.ubm import load_model
 
     if (Path(store_dir) / UBM_FILE).exists():
-        return SpeakerStore(store_dir)
+        store = SpeakerStore(store_dir)
+        if ubm_path is not None and not same_model(load_model(ubm_path), store.ubm):
+            raise click.ClickException(
+                f"'{store_dir}' was created with another UBM than '{ubm_path}'; its speakers are "
+                "adapted from its own UBM. Leave out --ubm, or enrol into a new store."
+            )
+        return store
     if ubm_path is None:
         raise click.ClickException(
             f"'{store_dir}' is not a speaker store yet; pass --ubm UBM.gmm to create it."
         )
     return SpeakerStore.create(store_dir, load_model(ubm_path, role="ubm"))
+
+
+def same_model(a, b):
+    """True when two mixtures have identical parameters."""
+    import numpy as np
+
+    return all(np.array_equal(getattr(a, name), getattr(b, name))
+               for name in ("weights_", "means_", "covariances_"))
 
 
 def read_trials(path):
