@@ -26,17 +26,17 @@ METHODS = ("mean-field", "icm")
 
 
 def _full_precision_cholesky(model):
-    """Per-component precision Cholesky factors as an array (K, D, D)."""
-    factors = np.asarray(model.precisions_cholesky_, dtype=np.float64)
+    """Per-component precision Cholesky factors as an array (K, D, D).
+
+    The factors have the layout of the covariances (diagonal for "diag",
+    one number for "spherical", shared for "tied"), so the core's
+    covariance table expands them.
+    """
+    from gmmkit.covariance import get_covariance_type
+
     n_components, n_features = model.means_.shape
-    kind = model.covariance_type
-    if kind == "full":
-        return factors
-    if kind == "tied":
-        return np.broadcast_to(factors, (n_components, n_features, n_features))
-    if kind == "diag":
-        return np.stack([np.diag(row) for row in factors])
-    return factors[:, None, None] * np.eye(n_features)
+    factors = np.asarray(model.precisions_cholesky_, dtype=np.float64)
+    return get_covariance_type(model.covariance_type).dense(factors, n_components, n_features)
 
 
 def component_log_densities(model, X):
