@@ -67,3 +67,19 @@ def test_hmrf_postprocessor_through_run_pipeline():
     assert result.model.n_iter_ > 0  # the pipeline's model is left as fitted (a copy smooths)
     np.testing.assert_array_equal(result.model.predict(result.features),
                                   result.responsibilities.argmax(axis=1))
+
+
+def test_smoothing_reports_its_iterations_on_stderr(capsys):
+    image, _ = piecewise_constant((32, 32), noise=0.1, seed=0)
+    result = segment(image, 3, smoothing=1.0, verbose=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "segment: HMRF-EM smoothing, beta=1.0, mean-field"
+    assert len(lines) == 1 + result.n_smoothing_iter
+    plain = segment(image, 3).labels
+    first = smooth_posteriors(  # the first iteration against the plain mixture's labels
+        np.log(segment(image, 3).probabilities.reshape(-1, 3)), (32, 32), np.arange(1024),
+        beta=1.0).argmax(axis=1) + 1
+    assert lines[1] == (f"segment: HMRF-EM iteration 1: {np.mean(first != plain.ravel()):.2%} "
+                        "of the labels changed")
+    segment(image, 3, smoothing=1.0)
+    assert capsys.readouterr().err == ""

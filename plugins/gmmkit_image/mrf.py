@@ -195,7 +195,7 @@ def smooth_posteriors(log_likelihood, shape, mask_index, *, beta, method="mean-f
 
 
 def hmrf_em(model, features, shape, mask_index, *, beta, fit_rows, method="mean-field",
-            max_iter=10, tol=1e-4, reg_covar=1e-6):
+            max_iter=10, tol=1e-4, reg_covar=1e-6, progress=None):
     """HMRF-EM: alternate Potts-smoothed posteriors and M-steps.
 
     Parameters
@@ -215,6 +215,9 @@ def hmrf_em(model, features, shape, mask_index, *, beta, fit_rows, method="mean-
     tol : float, default=1e-4
         Stop when fewer than this fraction of the labels change.
     reg_covar : float
+    progress : callable(iteration, changed) or None
+        Told each iteration's number and the fraction of labels it changed
+        (the first: against the plain mixture's labels).
 
     Returns
     -------
@@ -228,12 +231,16 @@ def hmrf_em(model, features, shape, mask_index, *, beta, fit_rows, method="mean-
     posteriors, labels = None, None
     for iteration in range(1, max_iter + 1):
         log_likelihood = _log_joint(model, features)
+        if labels is None:
+            labels = log_likelihood.argmax(axis=1)  # the plain mixture's
         posteriors = smooth_posteriors(
             log_likelihood, shape, mask_index, beta=beta, method=method, initial=posteriors
         )
         new_labels = posteriors.argmax(axis=1)
-        changed = 1.0 if labels is None else np.mean(new_labels != labels)
+        changed = np.mean(new_labels != labels)
         labels = new_labels
+        if progress is not None:
+            progress(iteration, changed)
         if changed < tol:
             break
         m_step(model, features[fit_rows], posteriors[fit_rows], reg_covar=reg_covar)

@@ -172,7 +172,10 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
         say(f"segment: HMRF-EM smoothing, beta={smoothing}, {method}")
         posteriors, n_iter = hmrf_em(model, X, spatial, valid_index, beta=smoothing,
                                      fit_rows=fit_rows, method=method,
-                                     max_iter=smoothing_iter, reg_covar=reg_covar)
+                                     max_iter=smoothing_iter, reg_covar=reg_covar,
+                                     progress=lambda i, changed: say(
+                                         f"segment: HMRF-EM iteration {i}: {changed:.2%} of "
+                                         "the labels changed"))
         labels[valid_index] = posteriors.argmax(axis=1) + 1
         if probabilities:
             maps[valid_index] = posteriors
