@@ -76,6 +76,16 @@ def test_registered_mfcc_keeps_its_plain_contract_and_speaker_mfcc_is_the_recipe
     assert static_mfcc(signal, deltas=True).shape == (51, 60)
 
 
+def test_integer_pcm_is_scaled_to_full_scale():
+    signal = chirpy()
+    pcm = np.round(signal * 32767).astype(np.int16)
+    np.testing.assert_allclose(mfcc(pcm), mfcc(pcm / 32767.0))
+    # a few LSB of int16 hiss is -80 dBFS once scaled: silence to the VAD
+    hiss = np.random.default_rng(0).integers(-3, 4, SR).astype(np.int16)
+    with pytest.raises(ValueError, match="has no speech"):
+        mfcc(hiss)
+
+
 def test_feature_config_round_trip_and_extract_resamples():
     config = FeatureConfig(n_mfcc=13, vad=None)
     assert FeatureConfig.from_dict(config.to_dict()) == config

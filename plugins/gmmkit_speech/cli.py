@@ -85,7 +85,8 @@ def enroll(files, ubm_path, speaker, store_dir, relevance_factor, update, as_jso
     summary = {"speaker": speaker, "store": store_dir, "n_files": len(paths),
                "n_frames": model.speech_["n_frames"], "n_speakers": len(store)}
     _print(summary, as_json, f"enrolled {speaker} from {len(paths)} files "
-           f"({summary['n_frames']} frames); the store holds {summary['n_speakers']} speakers")
+           f"({summary['n_frames']} frames); the store holds {summary['n_speakers']} "
+           f"speaker{'' if summary['n_speakers'] == 1 else 's'}")
 
 
 @speech.command()

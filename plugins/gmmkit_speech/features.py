@@ -103,7 +103,7 @@ class FeatureConfig:
         -------
         ndarray of shape (n_frames, n_features)
         """
-        signal = np.asarray(signal, dtype=np.float64)
+        signal = as_float_samples(signal)
         rate = self.sr if sr is None else int(sr)
         if rate != self.sr:
             signal = resample(signal, rate, self.sr)
@@ -216,7 +216,8 @@ def mfcc(
     Parameters
     ----------
     signal : ndarray of shape (n_samples,)
-        Audio samples (floats in [-1, 1]).
+        Audio samples: floats in [-1, 1], or integer PCM (int16, int32),
+        which is scaled to [-1, 1].
     sr : int, default=16000
         Sample rate in Hz.
     n_mfcc : int, default=20
@@ -246,7 +247,7 @@ def mfcc(
     import librosa
 
     FeatureConfig(sr=sr, cmvn=cmvn, vad=vad)  # validates the choices
-    signal = np.asarray(signal, dtype=np.float64)
+    signal = as_float_samples(signal)
     if signal.ndim != 1:
         raise ValueError(
             f"mfcc expects a mono signal of shape (n_samples,); got shape {signal.shape}. "
@@ -285,6 +286,14 @@ def mfcc(
     if cmvn == "utterance":
         frames = normalise(frames)
     return frames
+
+
+def as_float_samples(signal):
+    """float64 samples; integer PCM (e.g. int16) scaled by its full scale to [-1, 1]."""
+    signal = np.asarray(signal)
+    if np.issubdtype(signal.dtype, np.integer):
+        return signal / float(np.iinfo(signal.dtype).max)
+    return np.asarray(signal, dtype=np.float64)
 
 
 def energy_vad(signal, *, n_frames, n_fft, hop, vad_db=30.0, floor_db=-60.0):
