@@ -421,7 +421,8 @@ def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, rese
     params = MixtureParams(weights, means, covariances, prec_chol)
     if previous is not None and previous.noise_log_density is not None:
         params.noise_log_density = previous.noise_log_density
-        params.noise_weight = 1.0 - gaussian_share
+        # rounding can leave 1 - sum(weights) at -2e-16: a weight is never negative
+        params.noise_weight = max(1.0 - gaussian_share, 0.0)
     return params, n_reseeded
 
 
