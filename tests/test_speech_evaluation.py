@@ -2,6 +2,7 @@
 
 import re
 import sqlite3
+import sys
 
 import numpy as np
 import pytest
@@ -88,10 +89,14 @@ def test_identification_accuracy_and_confusion_matrix():
     np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 1, 0], [1, 0, 1]])
 
 
-def test_plot_det_writes_a_png(tmp_path):
+def test_plot_det_writes_a_png(tmp_path, monkeypatch):
     target, nontarget = scores()
     path = plot_det(target, nontarget, tmp_path / "det.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    with pytest.raises(ImportError) as info:
+        plot_det(target, nontarget, tmp_path / "none.png")
+    assert str(info.value) == "the DET plot needs matplotlib: pip install 'gmmkit[plot]'"
 
 
 # -------------------------------------------------------------- calibration
