@@ -1,8 +1,10 @@
 """gmmkit_outliers: Gaussian mixture anomaly detection (built-in plugin).
 
-Needs nothing beyond gmmkit. This package registers the ``robust_scale``
-feature, the ``outlier_score`` post-processor and a demo; the outlier issue
-fills in the detector.
+Needs nothing beyond gmmkit. :class:`GMMOutlierDetector` is a robust
+mixture anomaly detector with PyOD's API (docs/outliers.md). The plugin
+registers the ``robust_scale`` feature, the ``outlier_score``
+post-processor, the ``gmmkit outliers`` commands and the "outliers" demo.
+The detector's modules load on first use, so ``gmmkit --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -11,6 +13,22 @@ from gmmkit import hookimpl
 
 requires = ()
 install_hint = "pip install gmmkit"
+
+__all__ = ["GMMOutlierDetector", "load_detector", "outlier_score", "robust_scale", "save_detector"]
+
+_LAZY = {
+    "GMMOutlierDetector": "gmmkit_outliers.detector",
+    "load_detector": "gmmkit_outliers.persistence",
+    "save_detector": "gmmkit_outliers.persistence",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gmmkit_outliers' has no attribute {name!r}")
 
 
 def robust_scale(X):
@@ -53,6 +71,13 @@ def gmmkit_register_postprocessors(register):
 
 @hookimpl
 def gmmkit_register_demos(register):
-    from gmmkit_outliers.demo import wholesale_demo
+    from gmmkit_outliers.demo import outliers_demo
 
-    register("outliers", wholesale_demo)
+    register("outliers", outliers_demo)
+
+
+@hookimpl
+def gmmkit_register_commands(cli):
+    from gmmkit_outliers.cli import outliers
+
+    cli.add_command(outliers)

@@ -1,0 +1,123 @@
+"""Explanations: the nearest normal component and each feature's share of the distance.
+
+For a row x (scaled) and a component with mean mu and precision P (the
+inverse covariance), write d = x - mu. The squared Mahalanobis distance is
+
+    D2 = d' P d = sum_j c_j,   with   c_j = d_j (P d)_j.
+
+c_j is feature j's contribution: it does not depend on the order of the
+features, the contributions add up to D2 exactly, and with a diagonal
+covariance c_j = d_j^2 / var_j (the squared z-score). A negative c_j means
+that, given the other features, feature j makes the row more typical. With
+missing values, only the observed features count: P is the inverse of the
+covariance of the observed features, and a missing feature's contribution
+is NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Explanation:
+    """Why rows look anomalous.
+
+    Attributes
+    ----------
+    nearest : ndarray of int, shape (n_samples,)
+        Index (in the fitted mixture, ``model_``) of the trusted component
+        nearest to each row by Mahalanobis distance.
+    distance2 : ndarray of shape (n_samples,)
+        Squared Mahalanobis distance to that component.
+    contributions : ndarray of shape (n_samples, n_features)
+        Each feature's term c_j; the terms of a row add up to ``distance2``.
+    feature_names : list of str
+    """
+
+    nearest: np.ndarray
+    distance2: np.ndarray
+    contributions: np.ndarray
+    feature_names: list
+
+    def top_features(self, n=3):
+        """The ``n`` largest positive contributions of every row.
+
+        Returns
+        -------
+        list of list of (str, float)
+            Per row: (feature name, share of ``distance2``) pairs, largest first.
+        """
+        result = []
+        for row, total in zip(self.contributions, self.distance2):
+            order = np.argsort(-np.nan_to_num(row, nan=-np.inf), kind="stable")
+            top = [j for j in order[:n] if row[j] > 0]
+            result.append([(self.feature_names[j], float(row[j] / total)) for j in top])
+        return result
+
+
+def component_precisions(model, components):
+    """Precision matrices of the given components: ndarray (len(components), d, d)."""
+    n_features = model.means_.shape[1]
+    precisions = np.asarray(model.precisions_)
+    kind = model.covariance_type
+    if kind == "full":
+        return precisions[components]
+    if kind == "tied":
+        return np.repeat(precisions[None], len(components), axis=0)
+    if kind == "diag":
+        return np.stack([np.diag(precisions[k]) for k in components])
+    return np.stack([precisions[k] * np.eye(n_features) for k in components])
+
+
+def component_covariances(model, components):
+    """Covariance matrices of the given components: ndarray (len(components), d, d)."""
+    return np.linalg.inv(component_precisions(model, components))
+
+
+def explain_rows(Z, model, trusted, feature_names):
+    """The nearest trusted component of every row and the per-feature contributions.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_features)
+        Scaled rows (NaN for missing values).
+    model : GaussianMixture
+        The fitted mixture.
+    trusted : ndarray of bool, shape (n_components,)
+    feature_names : list of str
+
+    Returns
+    -------
+    Explanation
+    """
+    components = np.flatnonzero(trusted)
+    precisions = component_precisions(model, components)
+    n_samples, n_features = Z.shape
+    nearest = np.empty(n_samples, dtype=int)
+    distance2 = np.empty(n_samples)
+    contributions = np.full((n_samples, n_features), np.nan)
+    observed = ~np.isnan(Z)
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    for p, pattern in enumerate(patterns):
+        rows = np.flatnonzero(inverse.ravel() == p)
+        if not pattern.any():
+            nearest[rows], distance2[rows] = components[0], 0.0
+            continue
+        if pattern.all():
+            local = precisions
+        else:
+            covariances = np.linalg.inv(precisions)[:, pattern][:, :, pattern]
+            local = np.linalg.inv(covariances)
+        deviation = Z[rows][:, None, pattern] - model.means_[components][None][:, :, pattern]
+        terms = deviation * np.einsum("kij,nkj->nki", local, deviation)  # (rows, K, observed)
+        d2 = terms.sum(axis=2)
+        best = d2.argmin(axis=1)
+        nearest[rows] = components[best]
+        distance2[rows] = d2[np.arange(len(rows)), best]
+        block = contributions[rows]
+        block[:, pattern] = terms[np.arange(len(rows)), best]
+        contributions[rows] = block
+    return Explanation(nearest, distance2, contributions, list(feature_names))
