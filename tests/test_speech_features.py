@@ -169,7 +169,7 @@ def test_very_short_utterance():
     with pytest.raises(ValueError) as info:
         mfcc(chirpy(0.05), source="'blip.wav'")
     assert str(info.value) == (
-        "'blip.wav' is too short: 0.050 s gives 6 frames; at least 9 frames (0.090 s) are "
+        "'blip.wav' is too short: 0.050 s gives 6 frames; at least 9 frames (0.080 s) are "
         "needed; give a longer utterance."
     )
     assert mfcc(chirpy(0.05), deltas=False, vad=None).shape == (6, 20)

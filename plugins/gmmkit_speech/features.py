@@ -261,10 +261,11 @@ def mfcc(
     needed = DELTA_WIDTH if deltas else 1
     n_frames = 1 + len(signal) // hop
     if len(signal) < n_fft or n_frames < needed:
+        shortest = max((needed - 1) * hop, n_fft)  # samples
         raise ValueError(
             f"{source} is too short: {len(signal) / sr:.3f} s gives {n_frames} frames; at least "
-            f"{max(needed, 1 + n_fft // hop)} frames ({max(needed * hop, n_fft) / sr:.3f} s) are "
-            "needed; give a longer utterance."
+            f"{1 + shortest // hop} frames ({shortest / sr:.3f} s) are needed; give a longer "
+            "utterance."
         )
     static = librosa.feature.mfcc(
         y=signal.astype(np.float32), sr=sr, n_mfcc=n_mfcc, n_fft=n_fft, hop_length=hop,
