@@ -221,9 +221,10 @@ class GMMOutlierDetector:
             )
         table = as_table(X, missing=self.missing)
         if table.shape[1] != self.n_features_in_:
+            names = ", ".join(self.feature_names_in_)
             raise ValueError(
                 f"X has {table.shape[1]} columns, but the detector was fitted on "
-                f"{self.n_features_in_}; pass the same columns ({', '.join(self.feature_names_in_)})."
+                f"{self.n_features_in_}; pass the same columns ({names})."
             )
         return apply_scaler(table, self.center_, self.scale_)
 

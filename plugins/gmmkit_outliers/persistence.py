@@ -1,0 +1,89 @@
+"""Detector files: a gmmkit model file (no pickle) with the detector's state as metadata.
+
+The fitted mixture ``model_`` is written by :func:`gmmkit.save`; the rest
+of the detector (its parameters, the scaler, the trusted components, the
+threshold and a summary of the training scores) is JSON under
+``extra["outlier_detector"]`` in the same file. docs/outliers.md lists the keys.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+import gmmkit
+
+#: the key in a model file's ``extra`` metadata
+EXTRA_KEY = "outlier_detector"
+#: version of the layout under EXTRA_KEY
+LAYOUT_VERSION = 1
+
+
+def save_detector(detector, path):
+    """Write a fitted GMMOutlierDetector to ``path`` (a ``.gmm`` model file).
+
+    Parameters
+    ----------
+    detector : GMMOutlierDetector
+        Fitted.
+    path : str or os.PathLike
+    """
+    detector._scaled(np.zeros((1, detector.n_features_in_)))  # NotFittedError when not fitted
+    state = {
+        "version": LAYOUT_VERSION,
+        "params": _json_params(detector.get_params()),
+        "center": detector.center_.tolist(),
+        "scale": detector.scale_.tolist(),
+        "trusted": [bool(t) for t in detector.trusted_],
+        "threshold": float(detector.threshold_),
+        "score_summary": dict(detector.score_summary_),
+        "feature_names": list(detector.feature_names_in_),
+    }
+    gmmkit.save(detector.model_, path, extra={EXTRA_KEY: state})
+
+
+def load_detector(path):
+    """Read a detector written by :func:`save_detector`.
+
+    Returns
+    -------
+    GMMOutlierDetector
+        Fitted: ``decision_function``, ``predict``, ``predict_proba`` and
+        ``explain`` give what the saved detector gave. ``decision_scores_``
+        and ``labels_`` of the training rows are not stored.
+
+    Raises
+    ------
+    gmmkit.ModelFileError
+        When ``path`` is not a model file, or a model file without a detector.
+    """
+    from gmmkit_outliers.detector import GMMOutlierDetector
+
+    model = gmmkit.load(path)
+    state = (model.metadata_.get("extra") or {}).get(EXTRA_KEY)
+    if not isinstance(state, dict) or state.get("version") != LAYOUT_VERSION:
+        raise gmmkit.ModelFileError(
+            f"cannot load '{path}' as an outlier detector: it is a gmmkit model file without "
+            "detector metadata (or of a newer layout). Make one with `gmmkit outliers fit` or "
+            "gmmkit_outliers.save_detector."
+        )
+    detector = GMMOutlierDetector(**state["params"])
+    detector.model_ = model
+    detector.trusted_ = np.asarray(state["trusted"], dtype=bool)
+    detector.center_ = np.asarray(state["center"], dtype=np.float64)
+    detector.scale_ = np.asarray(state["scale"], dtype=np.float64)
+    detector.threshold_ = float(state["threshold"])
+    detector.score_summary_ = dict(state["score_summary"])
+    detector.feature_names_in_ = list(state["feature_names"])
+    detector.n_features_in_ = len(detector.feature_names_in_)
+    detector._set_normal_model()
+    return detector
+
+
+def _json_params(params):
+    """Constructor arguments that survive JSON; a random_state object becomes None."""
+    random_state = params.get("random_state")
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return {**params, "random_state": int(random_state)}
+    return {**params, "random_state": None}
