@@ -234,7 +234,8 @@ class GMMOutlierDetector:
         The score is minus the log density of the scaled row under the
         trusted (normal) components.
         """
-        return -self.normal_model_.score_samples(self._scaled(X))
+        Z = self._scaled(X)
+        return -self.normal_model_.score_samples(Z)
 
     def predict(self, X):
         """1 for rows scoring above ``threshold_``, else 0: int array (n_samples,)."""

@@ -1,0 +1,107 @@
+"""``gmmkit outliers detect | fit | score`` through click's runner on a fresh plugin manager."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from gmmkit.datasets import load
+from gmmkit_outliers import GMMOutlierDetector, load_detector
+
+from gmmkit.cli import build_cli
+from gmmkit.plugins import make_plugin_manager
+
+
+@pytest.fixture(scope="module")
+def cli():
+    return build_cli(make_plugin_manager())
+
+
+def run(cli, *args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def spending(tmp_path_factory):
+    """log(1 + spending) of the wholesale customers as a CSV file with a header."""
+    dataset = load("wholesale_customers")
+    X = np.log1p(dataset.data)
+    path = tmp_path_factory.mktemp("outliers") / "spending.csv"
+    np.savetxt(path, X, delimiter=",", header=",".join(dataset.feature_names), comments="")
+    return path, X, list(dataset.feature_names)
+
+
+def read_rows(text):
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], rows[1:]
+
+
+def test_detect_writes_rows_with_score_flag_and_top_features(cli, spending, tmp_path):
+    path, X, names = spending
+    result = run(cli, "outliers", "detect", path, "--contamination", "0.05", "-q",
+                 "-o", tmp_path / "flagged.csv")
+    assert result.exit_code == 0, result.output
+    detector = GMMOutlierDetector(contamination=0.05, random_state=0).fit(X)
+    detector.feature_names_in_ = names
+    assert result.output.startswith(f"flagged {detector.labels_.sum()} of 440 rows")
+    header, rows = read_rows((tmp_path / "flagged.csv").read_text())
+    assert header == [*names, "score", "outlier", "top_features"]
+    values = np.array([row[:-1] for row in rows], dtype=float)
+    np.testing.assert_allclose(values[:, :6], X, rtol=1e-15)
+    np.testing.assert_allclose(values[:, 6], detector.decision_scores_, rtol=1e-12)
+    np.testing.assert_array_equal(values[:, 7], detector.labels_)
+    first = int(np.flatnonzero(detector.labels_)[0])
+    top = detector.explain(X[[first]]).top_features(3)[0]
+    assert rows[first][-1] == "; ".join(f"{name} {share:.0%}" for name, share in top)
+    assert all(row[-1] == "" for row, flag in zip(rows, detector.labels_) if not flag)
+
+
+def test_detect_auto_columns_and_json(cli, spending, tmp_path):
+    path, X, names = spending
+    result = run(cli, "outliers", "detect", path, "--contamination", "auto",
+                 "--columns", "grocery,detergents_paper", "-q", "--json", "-o", tmp_path / "f.csv")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    detector = GMMOutlierDetector(contamination="auto", random_state=0).fit(X[:, [2, 4]])
+    assert summary["threshold"] == pytest.approx(detector.threshold_, rel=1e-12)
+    assert summary["n_flagged"] == int(detector.labels_.sum())
+    assert summary["features"] == ["grocery", "detergents_paper"]
+
+
+def test_fit_then_score_new_rows(cli, spending, tmp_path):
+    path, X, names = spending
+    fitted = run(cli, "outliers", "fit", path, "-o", tmp_path / "detector.gmm", "-q")
+    assert fitted.exit_code == 0, fitted.output
+    assert f"written to {tmp_path / 'detector.gmm'}" in fitted.output
+    detector = load_detector(tmp_path / "detector.gmm")
+    new = np.vstack([X[:5], [[1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]])
+    # columns in another order: score picks the fitted ones by name
+    order = [5, 4, 3, 2, 1, 0]
+    new_path = tmp_path / "new.csv"
+    np.savetxt(new_path, new[:, order], delimiter=",",
+               header=",".join(names[j] for j in order), comments="")
+    scored = run(cli, "outliers", "score", tmp_path / "detector.gmm", new_path)
+    assert scored.exit_code == 0, scored.output
+    header, rows = read_rows(scored.output)
+    assert header == [*names, "score", "outlier", "top_features"]
+    scores = np.array([row[6] for row in rows], dtype=float)
+    np.testing.assert_allclose(scores, detector.decision_function(new), rtol=1e-12)
+    assert [row[7] for row in rows] == ["0", "0", "0", "0", "0", "1"]
+
+
+def test_cli_errors_are_one_line(cli, spending, tmp_path):
+    path, _, _ = spending
+    bad = run(cli, "outliers", "detect", path, "--contamination", "0.7", "-q")
+    assert bad.exit_code == 1
+    assert bad.output.strip() == (
+        "Error: contamination=0.7 is not valid; use a number in (0, 0.5] (the expected share "
+        "of anomalies, e.g. 0.05) or 'auto' (a threshold from the fitted mixture's own tail)."
+    )
+    word = run(cli, "outliers", "detect", path, "--contamination", "lots")
+    assert word.exit_code == 2 and "'lots' is neither 'auto' nor a number" in word.output
+    run(cli, "fit", path, "-k", 2, "-q", "-o", tmp_path / "plain.gmm")
+    plain = run(cli, "outliers", "score", tmp_path / "plain.gmm", path)
+    assert plain.exit_code == 1
+    assert "as an outlier detector: it is a gmmkit model file without detector" in plain.output
