@@ -79,6 +79,19 @@ def detector_scores(Z, **params):
     return GMMOutlierDetector(random_state=0, **params).fit(Z).decision_scores_
 
 
+def ablations():
+    """The default detector with one choice changed at a time: {label: score function}."""
+    from functools import partial
+
+    return {
+        "default": detector_scores,
+        "robust=False": partial(detector_scores, robust=False),
+        "full cov": partial(detector_scores, covariance_type="full"),
+        "diag cov": partial(detector_scores, covariance_type="diag"),
+        "n_refits=1": partial(detector_scores, n_refits=1),
+    }
+
+
 def compare(detectors=None, protocols=PROTOCOLS):
     """ROC-AUC of every detector on every protocol.
 
@@ -133,3 +146,6 @@ if __name__ == "__main__":
     print(format_table(compare(), labels))
     print("\nheld-out protocols (not used to choose the defaults)")
     print(format_table(compare(protocols=HELD_OUT), labels))
+    print("\nablations: the default detector with one option changed (all protocols)")
+    variants = ablations()
+    print(format_table(compare(variants, PROTOCOLS + HELD_OUT), list(variants)))

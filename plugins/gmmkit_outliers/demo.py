@@ -70,7 +70,8 @@ def histogram_figure(plt, detector):
     axes.axvline(detector.threshold_, color="red", linewidth=1.2,
                  label=f"threshold {detector.threshold_:.2f}")
     axes.set_xlabel("decision score (minus log density of the normal components)")
-    axes.set_ylabel("clients")
+    axes.set_ylabel("clients (log scale)")
+    axes.set_yscale("log")
     axes.legend(fontsize=8)
     return figure
 
