@@ -306,3 +306,31 @@ def test_nan_without_missing_em():
     clean = GMMOutlierDetector(random_state=0).fit(np.nan_to_num(X))
     with pytest.raises(ValueError, match=re.escape("X contains NaN in 2 row(s)")):
         clean.decision_function(X)
+
+
+def test_other_parameters_are_checked():
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    cases = [
+        (dict(scale="minmax"),
+         "scale='minmax' is not supported; use 'standard', 'robust' or None."),
+        (dict(missing="drop"), "missing='drop' is not supported; use 'error' or 'em'."),
+        (dict(min_weight=1.5), "min_weight=1.5 is not valid; use 'auto' or a number in [0, 1)."),
+        (dict(n_refits=-1), "n_refits=-1 is not valid; use an integer >= 0."),
+        (dict(trim=0.9), "trim=0.9 is not valid; use a share of rows in (0, 0.5]."),
+    ]
+    for params, message in cases:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            GMMOutlierDetector(**params).fit(X)
+
+
+def test_progress_goes_to_stderr_only_when_verbose(capsys):
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    GMMOutlierDetector(n_refits=1, random_state=0).fit(X)
+    assert capsys.readouterr().err == ""
+    GMMOutlierDetector(n_refits=1, random_state=0, verbose=True).fit(X)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "GMMOutlierDetector: fitting the mixture (all rows)",
+        "GMMOutlierDetector: fitting the mixture (refit 1)",
+    ]

@@ -105,3 +105,28 @@ def test_cli_errors_are_one_line(cli, spending, tmp_path):
     plain = run(cli, "outliers", "score", tmp_path / "plain.gmm", path)
     assert plain.exit_code == 1
     assert "as an outlier detector: it is a gmmkit model file without detector" in plain.output
+
+
+def test_demo_draws_the_scatter_and_the_histogram(tmp_path):
+    from gmmkit_outliers.demo import outliers_demo, wholesale_detectors
+
+    section = outliers_demo(tmp_path)
+    assert section.figures == ["outliers_scatter.png", "outliers_scores.png"]
+    assert all((tmp_path / name).stat().st_size > 5000 for name in section.figures)
+    _, log_spending, _, detector = wholesale_detectors()
+    top = int(np.argmax(detector.decision_scores_))
+    assert section.table[1][:2] == [top, detector.decision_scores_[top]]
+    reasons = detector.explain(log_spending[[top]]).top_features(3)[0]
+    assert section.table[1][3] == ", ".join(f"{name} {share:.0%}" for name, share in reasons)
+
+
+def test_registered_names_still_work():
+    pm = make_plugin_manager()
+    assert pm.registry("demos")["outliers"].plugin == "gmmkit_outliers"
+    assert pm.registry("features")["robust_scale"].plugin == "gmmkit_outliers"
+    score = pm.registry("postprocessors")["outlier_score"].obj
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    from gmmkit import GaussianMixture
+
+    model = GaussianMixture(1, random_state=0).fit(X)
+    np.testing.assert_allclose(score(model, X, None), -model.score_samples(X))

@@ -32,8 +32,12 @@ def check_contamination(contamination):
     return float(contamination)
 
 
-def check_options(*, scale, missing, min_weight):
+def check_options(*, scale, missing, min_weight, n_refits, trim):
     """Validate the detector's choice parameters."""
+    if not isinstance(n_refits, numbers.Integral) or isinstance(n_refits, bool) or n_refits < 0:
+        raise ValueError(f"n_refits={n_refits!r} is not valid; use an integer >= 0.")
+    if not (isinstance(trim, numbers.Real) and 0 < trim <= 0.5):
+        raise ValueError(f"trim={trim!r} is not valid; use a share of rows in (0, 0.5].")
     if scale not in SCALES:
         raise ValueError(f"scale={scale!r} is not supported; use 'standard', 'robust' or None.")
     if missing not in MISSING_OPTIONS:

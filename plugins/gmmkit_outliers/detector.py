@@ -161,7 +161,8 @@ class GMMOutlierDetector:
         self
         """
         contamination = check_contamination(self.contamination)
-        check_options(scale=self.scale, missing=self.missing, min_weight=self.min_weight)
+        check_options(scale=self.scale, missing=self.missing, min_weight=self.min_weight,
+                      n_refits=self.n_refits, trim=self.trim)
         names = column_names(X)
         table = as_table(X, missing=self.missing)
         check_training_table(table, names, covariance_type=self.covariance_type)
