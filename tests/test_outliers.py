@@ -95,7 +95,8 @@ def test_sklearn_params_and_clone():
     assert repr(detector) == (
         "GMMOutlierDetector(contamination='auto', n_components=3, scale='robust')"
     )
-    with pytest.raises(ValueError, match="Invalid parameter 'alpha' for GMMOutlierDetector"):
+    with pytest.raises(ValueError,
+                       match="Invalid parameter 'alpha' for estimator GMMOutlierDetector"):
         detector.set_params(alpha=1)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import numbers
 import sys
 
 import numpy as np
 
-from gmmkit import NotFittedError
+# the core estimators' scikit-learn conventions (get_params, set_params, repr, tags)
+from gmmkit._estimator import EstimatorBase
 from gmmkit_outliers import scoring, threshold
 from gmmkit_outliers.checks import (
     as_table,
@@ -23,7 +23,7 @@ from gmmkit_outliers.scaling import apply_scaler, fit_scaler
 PROBA_METHODS = ("linear", "unify")
 
 
-class GMMOutlierDetector:
+class GMMOutlierDetector(EstimatorBase):
     """Anomaly detector: minus the log density of the normal part of a Gaussian mixture.
 
     Used like a PyOD detector: ``fit(X)``, then ``decision_function`` (higher
@@ -84,6 +84,9 @@ class GMMOutlierDetector:
         Column names (DataFrame columns, or x0, x1, ...).
     """
 
+    #: not a scikit-learn outlier detector (those predict -1/1); PyOD's 0/1 convention
+    _estimator_type = None
+
     def __init__(
         self,
         n_components="auto",
@@ -114,37 +117,6 @@ class GMMOutlierDetector:
         self.n_init = n_init
         self.random_state = random_state
         self.verbose = verbose
-
-    # ------------------------------------------------------ scikit-learn params
-
-    @classmethod
-    def _get_param_names(cls):
-        return sorted(p for p in inspect.signature(cls.__init__).parameters if p != "self")
-
-    def get_params(self, deep=True):
-        """Constructor arguments as a dict (scikit-learn's convention)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params):
-        """Set constructor arguments; an unknown name raises ValueError."""
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"Invalid parameter {name!r} for GMMOutlierDetector; valid parameters "
-                    f"are {valid}."
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = inspect.signature(type(self).__init__).parameters
-        changed = [
-            f"{name}={getattr(self, name)!r}"
-            for name in self._get_param_names()
-            if getattr(self, name) != defaults[name].default
-        ]
-        return f"GMMOutlierDetector({', '.join(changed)})"
 
     # --------------------------------------------------------------------- fit
 
@@ -215,11 +187,7 @@ class GMMOutlierDetector:
     # ------------------------------------------------------------------ scores
 
     def _scaled(self, X):
-        if not hasattr(self, "normal_model_"):
-            raise NotFittedError(
-                "This GMMOutlierDetector instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            )
+        self._check_fitted()
         table = as_table(X, missing=self.missing)
         if table.shape[1] != self.n_features_in_:
             names = ", ".join(self.feature_names_in_)
