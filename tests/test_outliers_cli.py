@@ -130,3 +130,28 @@ def test_registered_names_still_work():
 
     model = GaussianMixture(1, random_state=0).fit(X)
     np.testing.assert_allclose(score(model, X, None), -model.score_samples(X))
+
+
+def test_detect_missing_values_and_csv_on_stdout(cli, spending, tmp_path):
+    _, X, names = spending
+    holes = tmp_path / "holes.csv"
+    with open(holes, "w") as handle:
+        handle.write(",".join(names) + "\n")
+        for i, row in enumerate(X):
+            cells = ["" if (i % 9 == 0 and j == 2) else repr(float(v)) for j, v in enumerate(row)]
+            handle.write(",".join(cells) + "\n")
+    refused = run(cli, "outliers", "detect", holes, "-q")
+    assert refused.exit_code == 1
+    assert refused.output.strip() == (
+        "Error: X contains NaN in 49 row(s); pass missing='em' to treat NaN as missing values, "
+        "or drop those rows."
+    )
+    result = run(cli, "outliers", "detect", holes, "--missing", "em", "-q")
+    assert result.exit_code == 0, result.output
+    header, rows = read_rows(result.output)
+    assert len(rows) == 440 and rows[0][2] == "" and rows[1][2] != ""
+    with_holes = X.copy()
+    with_holes[::9, 2] = np.nan
+    detector = GMMOutlierDetector(missing="em", random_state=0).fit(with_holes)
+    np.testing.assert_allclose([float(row[6]) for row in rows], detector.decision_scores_,
+                               rtol=1e-12)
