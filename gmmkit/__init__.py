@@ -10,6 +10,7 @@ data sets, initialisers, readers, demos and commands; the ``get_*``
 functions list what is registered and :func:`run_pipeline` chains them.
 """
 
+from gmmkit._estimator import EstimatorBase
 from gmmkit.bayesian import BayesianGaussianMixture
 from gmmkit.classifier import GMMClassifier
 from gmmkit.exceptions import (
@@ -44,6 +45,7 @@ __all__ = [
     "ConvergenceWarning",
     "GMMClassifier",
     "DegenerateComponentWarning",
+    "EstimatorBase",
     "GaussianMixture",
     "GaussianMixtureRegressor",
     "ModelFileError",

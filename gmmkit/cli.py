@@ -18,6 +18,7 @@ import click
 
 from gmmkit import _cli_output as output
 from gmmkit._cli_listing import LISTING_COMMANDS
+from gmmkit._cli_output import format_table  # noqa: F401  (public: plugins' commands print tables)
 from gmmkit._cli_select import select
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]

@@ -141,7 +141,7 @@ def regimes(prices, columns, date_column, kind, missing, as_json, n_components, 
         _echo_json({"data": prices, "n_regimes": len(found.order),
                     "regimes": _records(found.table), "current": current})
         return
-    from gmmkit._cli_output import format_table
+    from gmmkit.cli import format_table
 
     table = found.table
     click.echo(f"{len(found.order)} regimes of {prices} ({len(found.labels)} dates), "
@@ -175,7 +175,7 @@ def var(prices, columns, date_column, kind, missing, as_json, weights, level, es
         _echo_json({"data": prices, "level": level, "model": model, "returns": kind,
                     "results": rows})
         return
-    from gmmkit._cli_output import format_table
+    from gmmkit.cli import format_table
 
     header = ["series", "VaR", *(["ES"] if es else []), "date"]
     click.echo(f"one-day {level:.4g} {model} risk of {kind} returns (positive = loss):")
@@ -271,7 +271,7 @@ def _print_backtest(result, prices, as_json):
     if as_json:
         _echo_json({"data": prices, "level": result.level, "models": _records(table)})
         return
-    from gmmkit._cli_output import format_table
+    from gmmkit.cli import format_table
 
     rows = [[model, int(row.days), int(row.exceedances), round(row.expected, 1),
              row.kupiec_p, row.independence_p, row.cc_p,

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 # the core estimators' scikit-learn conventions (get_params, set_params, repr, tags)
-from gmmkit._estimator import EstimatorBase
+from gmmkit import EstimatorBase
 from gmmkit_outliers import scoring, threshold
 from gmmkit_outliers.checks import (
     as_table,
