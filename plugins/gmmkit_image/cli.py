@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from gmmkit.cli import format_table
+
 
 class ComponentsOrAuto(click.ParamType):
     """``-k``: a positive integer or ``auto``."""
@@ -140,19 +142,13 @@ def _segment_text(summary):
         f"{', '.join(summary['features'])}"
         + (f", smoothing beta={summary['smoothing']}" if summary["smoothing"] else ""),
         "",
-        _table(["class", "pixels", "fraction", "mean grey", "mean colour"],
+        format_table(["class", "pixels", "fraction", "mean grey", "mean colour"],
                [[row["class"], row["pixels"], f"{row['fraction']:.4f}",
                  f"{row['mean_grey']:.4f}", " ".join(f"{v:.4f}" for v in row["mean"])]
                 for row in summary["classes"]]),
     ]
     lines += [f"{what} written to {path}" for what, path in summary["written"].items()]
     return "\n".join(lines)
-
-
-def _table(header, rows):
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[j]) for row in cells) for j in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
 
 
 @image.command()
