@@ -79,28 +79,6 @@ def format_summary(summary):
     return "\n".join(lines)
 
 
-def format_info(metadata):
-    """Human-readable text of a model file's metadata."""
-    training = metadata.get("training", {})
-    extra = metadata.get("extra") or {}
-    lines = [
-        f"{metadata.get('model_class')}: {metadata.get('n_components')} components, "
-        f"{metadata.get('n_features')} features, covariance_type="
-        f"{metadata.get('covariance_type')}",
-        f"file format {metadata.get('format')} version {metadata.get('format_version')}, "
-        f"written by gmmkit {metadata.get('gmmkit_version')} at {metadata.get('created')}",
-        f"training: converged={training.get('converged')}, n_iter={training.get('n_iter')}, "
-        f"lower bound {training.get('lower_bound')}",
-    ]
-    names = metadata.get("feature_names") or extra.get("feature_names")
-    if names:
-        lines.append("features: " + ", ".join(map(str, names)))
-    for key, value in extra.items():
-        if key != "feature_names":
-            lines.append(f"{key}: {value}")
-    return "\n".join(lines)
-
-
 def write_csv(header, values, *, last_column=None):
     """Rows of ``values`` (n, m) as CSV on stdout, optionally with one more column."""
     writer = csv.writer(sys.stdout, lineterminator="\n")

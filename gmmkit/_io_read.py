@@ -40,7 +40,9 @@ from gmmkit._io_checks import (
 
 #: most bytes read from a pipe (a model file that large should be a regular file)
 PIPE_MAX_BYTES = 256 * 2**20
-#: seconds a pipe may stay silent before it is given up
+#: seconds to wait for a pipe's first bytes (a named pipe may have no writer at all) ...
+PIPE_FIRST_TIMEOUT = 5.0
+#: ... and for each later chunk
 PIPE_TIMEOUT = 30.0
 #: bytes decompressed at a time into an array
 READ_CHUNK = 2**20
@@ -111,15 +113,21 @@ def open_source(path):
 
 
 def _read_pipe(fd):
-    """All bytes of a pipe, at most PIPE_MAX_BYTES, waiting at most PIPE_TIMEOUT for each."""
+    """All bytes of a pipe, at most PIPE_MAX_BYTES, never waiting long for any of them."""
     chunks, total = [], 0
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:
-            if not selector.select(PIPE_TIMEOUT):
+            timeout = PIPE_TIMEOUT if total else PIPE_FIRST_TIMEOUT
+            if not selector.select(timeout):
+                silent = (
+                    f"it went silent for {timeout:g} seconds after {total} bytes"
+                    if total
+                    else f"nothing came through it for {timeout:g} seconds (a named pipe "
+                    "needs a process writing to it)"
+                )
                 raise Problem(
-                    f"it is a pipe and no data came through it for {PIPE_TIMEOUT:g} seconds",
-                    "Save the model to a regular file and pass that.",
+                    f"it is a pipe and {silent}", "Save the model to a regular file and pass that."
                 )
             try:
                 chunk = os.read(fd, READ_CHUNK)
@@ -136,11 +144,7 @@ def _read_pipe(fd):
                 )
             chunks.append(chunk)
     if not total:
-        raise Problem(
-            "it is a pipe and nothing came through it (0 bytes; a named pipe needs a writer "
-            "before it is read)",
-            NOT_A_MODEL,
-        )
+        raise Problem("it is a pipe and nothing came through it (0 bytes)", NOT_A_MODEL)
     return b"".join(chunks)
 
 

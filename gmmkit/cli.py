@@ -347,9 +347,18 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
 
 
 def _load_model(path):
+    """The mixture in model file ``path``; a classifier or regressor is refused clearly."""
     from gmmkit.io import load
 
-    return load(path)
+    model = load(path)
+    kind = type(model).__name__
+    if kind in ("GMMClassifier", "GaussianMixtureRegressor"):
+        command = click.get_current_context().info_name
+        raise click.ClickException(
+            f"{path} holds a {kind}; `gmmkit {command}` works on GaussianMixture and "
+            f"BayesianGaussianMixture files. Use it from Python: gmmkit.load({str(path)!r})."
+        )
+    return model
 
 
 def _model_input(model, data, columns):
@@ -423,11 +432,18 @@ def sample(model_path, n_samples, seed):
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the file's metadata as JSON.")
 def info(model_path, as_json):
-    """Describe a model file: format, gmmkit version, parameters, training."""
-    from gmmkit.io import read_metadata
+    """Describe a model file: its model class, format, gmmkit version, parameters, training."""
+    from gmmkit._cli_info import format_info
+    from gmmkit.io import load, read_metadata
 
     metadata = read_metadata(model_path)
-    click.echo(json.dumps(metadata, indent=2) if as_json else output.format_info(metadata))
+    if as_json:
+        click.echo(json.dumps(metadata, indent=2))
+        return
+    classes = None
+    if metadata["model_class"] == "GMMClassifier" and metadata["classes"] is None:
+        classes = load(model_path).classes_.tolist()  # the labels are in classes.npy
+    click.echo(format_info(metadata, classes))
 
 
 CORE_COMMANDS = (fit, select, predict, score, sample, info)
