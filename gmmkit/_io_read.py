@@ -310,8 +310,8 @@ def read_array(archive, info, shape, dtype, accepted=None):
                 )
             if found_dtype != dtype or tuple(found_shape) != tuple(shape):
                 raise Problem(
-                    f"member '{info.filename}' holds a {found_dtype.name} array of shape "
-                    f"{list(found_shape)} but metadata.json declares {dtype.name} {list(shape)}"
+                    f"member '{info.filename}' holds a {_shown(found_dtype)} array of shape "
+                    f"{list(found_shape)} but metadata.json declares {_shown(dtype)} {list(shape)}"
                 )
             array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
             _fill(member, array.T if fortran else array, info.filename)
@@ -320,6 +320,11 @@ def read_array(archive, info, shape, dtype, accepted=None):
     except ZIP_ERRORS as exc:
         raise Problem(f"member '{info.filename}' is corrupted ({exc})") from None
     return array
+
+
+def _shown(dtype):
+    """A dtype as metadata.json names it: 'float64', or a label dtype's string ('<U5')."""
+    return dtype.name if dtype in ARRAY_DTYPES.values() else dtype.str
 
 
 def _fill(member, array, name):

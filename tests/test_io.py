@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from model_files import edited, npy_bytes, read_members, refused, saved, write_members
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
@@ -54,55 +55,6 @@ def models():
         covariance_type: GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
         for covariance_type in COVARIANCE_TYPES
     }
-
-
-def saved(tmp_path, model, name="model.gmm", **kwargs):
-    path = tmp_path / name
-    save(model, path, **kwargs)
-    return path
-
-
-def read_members(path):
-    with zipfile.ZipFile(path) as archive:
-        return {info.filename: archive.read(info) for info in archive.infolist()}
-
-
-def write_members(path, members, compression=zipfile.ZIP_STORED, comment=b""):
-    with zipfile.ZipFile(path, "w", compression) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-        archive.comment = comment
-
-
-def npy_bytes(array):
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=True)
-    return buffer.getvalue()
-
-
-def edited(tmp_path, model, *, metadata=None, arrays=None, drop=(), add=None):
-    """A saved model file with metadata edited in place, arrays replaced, members dropped/added."""
-    path = saved(tmp_path, model)
-    members = read_members(path)
-    if metadata is not None:
-        meta = json.loads(members["metadata.json"])
-        metadata(meta)
-        members["metadata.json"] = json.dumps(meta).encode()
-    for name, value in (arrays or {}).items():
-        members[f"{name}.npy"] = npy_bytes(value)
-    for name in drop:
-        del members[name]
-    members.update(add or {})
-    write_members(path, members)
-    return path
-
-
-def refused(path, match):
-    """load(path) raises ModelFileError naming the file and matching ``match``."""
-    with pytest.raises(ModelFileError, match=match) as raised:
-        load(path)
-    assert str(raised.value).startswith(f"cannot load '{path}': ")
-    return str(raised.value)
 
 
 # ------------------------------------------------------------------ round trips
