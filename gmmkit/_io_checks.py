@@ -22,13 +22,13 @@ FORMAT_NAME = "gmmkit-model"
 FORMAT_VERSION = 3
 METADATA_MEMBER = "metadata.json"
 #: largest metadata.json accepted, in bytes (uncompressed)
-METADATA_MAX_BYTES = 4 * 2**20
+METADATA_MAX_BYTES = 2**20
 #: deepest nesting of JSON arrays and objects in metadata.json
 METADATA_MAX_DEPTH = 64
 #: most JSON arrays and objects in metadata.json
-METADATA_MAX_CONTAINERS = 20_000
+METADATA_MAX_CONTAINERS = 10_000
 #: most comma-separated JSON items (values and key-value pairs) in metadata.json
-METADATA_MAX_ITEMS = 200_000
+METADATA_MAX_ITEMS = 50_000
 #: largest .npy header accepted: bytes in front of the array data
 NPY_HEADER_MAX = 4096
 #: the members may hold at most this many times the file's size, uncompressed, ...
@@ -58,13 +58,15 @@ UPGRADE = "Upgrade gmmkit (pip install --upgrade gmmkit) to load it."
 class Problem(Exception):
     """Why a file is refused; load and save add the file name and, by default, the fix."""
 
-    def __init__(self, problem, fix=None):
+    def __init__(self, problem, fix=None, save_fix=None):
         super().__init__(problem)
-        self.problem, self.fix = problem, fix
+        self.problem, self.fix, self.save_fix = problem, fix, save_fix
 
     def within(self, label):
         """The same problem, said of ``label`` (a part of the model): a new Problem."""
-        return Problem(f"{label}: {self.problem}" if label else self.problem, self.fix)
+        return Problem(
+            f"{label}: {self.problem}" if label else self.problem, self.fix, self.save_fix
+        )
 
 
 # ------------------------------------------------------------- size limits
@@ -368,7 +370,9 @@ def _check_scale(cov_type: CovarianceType, means, chol):
         raise Problem(
             f"the mean of component {k} lies {float(offsets[k]):.3g} of its standard "
             f"deviations from the origin, more than the {MAX_WHITENED_OFFSET:g} a model may "
-            "have (scoring would overflow)"
+            "have (scoring would overflow)",
+            save_fix="The data lie too far from the origin for their spread: centre and scale "
+            "them (e.g. the standardize feature) and fit again.",
         )
 
 

@@ -109,7 +109,8 @@ def save(model, path, *, extra=None):
         fmt.check_values(layout, arrays)
     except Problem as problem:
         raise ValueError(
-            f"cannot save the model to '{name}': {problem.problem}. {problem.fix or _CHANGED}"
+            f"cannot save the model to '{name}': {problem.problem}. "
+            f"{problem.save_fix or problem.fix or _CHANGED}"
         ) from None
     _write_archive(Path(path), payload, arrays, metadata["created"])
 

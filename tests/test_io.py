@@ -410,7 +410,7 @@ def test_refuses_an_oversized_metadata_member(tmp_path, models):
     members["metadata.json"] += b" " * (5 * 2**20)
     write_members(path, members, compression=zipfile.ZIP_DEFLATED)
     refused(
-        path, r"member 'metadata.json' holds \d+ bytes .* the metadata limit allows at most 4194304"
+        path, r"member 'metadata.json' holds \d+ bytes .* the metadata limit allows at most 1048576"
     )
 
 
