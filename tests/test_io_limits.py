@@ -42,7 +42,7 @@ def npy_header(shape, descr="<f8"):
     return buffer.getvalue()
 
 
-def full_metadata(n_features, n_components=1, version=3):
+def full_metadata(n_features, n_components=1, version=2):
     """metadata.json of a full GaussianMixture of the given size, as save writes it."""
     k, d = n_components, n_features
     shapes = {"weights": [k], "means": [k, d], "covariances": [k, d, d],
@@ -79,14 +79,16 @@ def write_zero_bomb(path, n_features):
 
 
 def write_tiny_members(path, n_features):
-    """Headers declaring D x D arrays over a few bytes of data (was a raw MemoryError)."""
+    """Full means (deflated zeros), then headers declaring D x D arrays over a few bytes of
+    data: reading them allocated the declared 8 D^2 bytes (a raw MemoryError)."""
     d = n_features
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("metadata.json", json.dumps(full_metadata(d)))
         archive.writestr("weights.npy", npy_header((1,)) + np.ones(1).tobytes())
-        for name, shape in (("means", (1, d)), ("covariances", (1, d, d)),
-                            ("precisions_cholesky", (1, d, d))):  # fmt: skip
-            archive.writestr(f"{name}.npy", npy_header(shape) + bytes(16))
+        means = npy_header((1, d)) + bytes(8 * d)
+        archive.writestr("means.npy", means, compress_type=zipfile.ZIP_DEFLATED)
+        for name in ("covariances", "precisions_cholesky"):
+            archive.writestr(f"{name}.npy", npy_header((1, d, d)) + bytes(16))
 
 
 def write_metadata(path, text, compression=zipfile.ZIP_STORED):
@@ -238,8 +240,8 @@ def test_a_member_shorter_than_its_declared_shape_is_refused_unread(tmp_path):
     write_tiny_members(path, 100_000)
     refused(
         path,
-        r"member 'means.npy' holds 144 bytes but its declared shape \[1, 100000\] float64 "
-        r"needs at least 800000; it is truncated\. The file is damaged",
+        r"member 'covariances.npy' holds 144 bytes but its declared shape \[1, 100000, 100000\] "
+        r"float64 needs at least 80000000000; it is truncated\. The file is damaged",
     )
 
 
