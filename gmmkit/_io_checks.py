@@ -44,6 +44,8 @@ ARRAY_DTYPES = {"float64": np.dtype("<f8"), "float32": np.dtype("<f4")}
 WEIGHTS_TOLERANCE = 1e-6
 #: allowed max |P' C P - I|, plus 100 eps x the component's condition estimate
 CONSISTENCY_TOLERANCE = 1e-6
+#: allowed |C_ij - C_ji| / sqrt(C_ii C_jj) of a full or tied covariance
+SYMMETRY_TOLERANCE = 1e-5
 #: largest distance of a component's mean from the origin, in its standard deviations
 MAX_WHITENED_OFFSET = 1e100
 
@@ -316,6 +318,10 @@ def check_weights(weights, noise_weight=None, name="weights"):
     if negative.size:
         k = int(negative[0])
         raise Problem(f"{name} has a negative value ({float(weights[k])!r} for component {k})")
+    above = np.flatnonzero(weights > 1.0 + WEIGHTS_TOLERANCE)
+    if above.size:
+        k = int(above[0])
+        raise Problem(f"{name} has a value above 1 ({float(weights[k])!r} for component {k})")
     total = math.fsum(weights.tolist())
     if noise_weight is None:
         if not abs(total - 1.0) <= WEIGHTS_TOLERANCE:
@@ -376,9 +382,17 @@ def _check_scale(cov_type: CovarianceType, means, chol):
         )
 
 
+def _norm(array):
+    """Frobenius norm without overflow (scaled by the largest magnitude first)."""
+    peak = np.max(np.abs(array)).astype(np.float64)
+    return peak * np.linalg.norm(array / peak) if peak > 0 else np.float64(0.0)
+
+
 def _check_agreement(residual, condition, eps, label):
     worst = float(np.max(np.abs(residual)))
     tolerance = CONSISTENCY_TOLERANCE + 100.0 * eps * condition
+    if not np.isfinite(tolerance):
+        raise Problem(f"the covariance of {label} is too ill-conditioned to be used")
     if not worst <= tolerance:
         raise Problem(
             f"covariances and precisions_cholesky disagree for {label} "
@@ -393,6 +407,9 @@ def _check_matrices(cov, chol, eps, label=lambda m: f"component {m}"):
         variances = np.diagonal(c)
         if np.any(variances <= 0):
             raise Problem(f"{label(m)} has a variance <= 0 ({float(variances.min())!r})")
+        scale = np.sqrt(np.outer(variances, variances))
+        if not np.all(np.abs(c - c.T) <= SYMMETRY_TOLERANCE * scale):
+            raise Problem(f"the covariance of {label(m)} is not symmetric")
         try:
             np.linalg.cholesky(c)
         except np.linalg.LinAlgError:
@@ -402,7 +419,7 @@ def _check_matrices(cov, chol, eps, label=lambda m: f"component {m}"):
                 f"precisions_cholesky of {label(m)} is not upper triangular with a "
                 "positive diagonal"
             )
-        condition = np.linalg.norm(c) * np.linalg.norm(p) ** 2
+        condition = _norm(c) * _norm(p) ** 2
         _check_agreement(p.T @ c @ p - identity, condition, eps, label(m))
 
 

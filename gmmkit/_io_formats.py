@@ -38,7 +38,7 @@ class GaussianMixtureFormat:
     def parse(self, metadata, version):
         require(metadata, HEADER_KEYS, "metadata.json")
         part = parse_mixture(metadata, version)
-        check_header(metadata)
+        check_header(metadata)  # after the mixture's keys, as format versions 1 and 2 did
         return Layout(self.name, part.members(), [part], {}, part.n_features, part.feature_names)
 
     def check_params(self, layout):

@@ -239,6 +239,7 @@ def encode_mixture(model, prefix=""):
 
 def check_header(metadata):
     """The keys every file has: versions and time as strings, extra an object."""
+    require(metadata, HEADER_KEYS, "metadata.json")
     check_strings(metadata, ("gmmkit_version", "created"))
     if not isinstance(metadata["extra"], dict):
         raise Problem("extra must be a JSON object")

@@ -274,7 +274,10 @@ def _npy_header(stream, member):
         if version == (2, 0):
             return np.lib.format.read_array_header_2_0(stream, max_header_size=NPY_HEADER_MAX)
         raise ValueError(f".npy format version {version} is not accepted (1.0 and 2.0 are)")
-    except (ValueError, TypeError, SyntaxError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to parse the header (ValueError,
+        # SyntaxError, tokenize.TokenError, RecursionError ...) means it is not a .npy header
+        if isinstance(exc, ZIP_ERRORS[:3]):  # the member itself is damaged
+            raise
         raise Problem(f"member '{member}' is not a valid .npy array ({exc})") from None
 
 
