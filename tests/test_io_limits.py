@@ -516,3 +516,43 @@ def test_refuses_precisions_that_overflow(tmp_path):
     write_members(path, members)
     del model
     refused(path, r"precisions_cholesky is so large that the precisions overflow")
+
+
+# found by the property tests of test_io_properties.py
+
+
+def test_refuses_an_asymmetric_covariance(tmp_path):
+    """Cholesky reads one triangle: a huge entry in the other one used to pass."""
+    model = fit_kind("GaussianMixture")
+    path = edited(
+        tmp_path, model, arrays={"covariances": lambda c: c.__setitem__((1, 0, 2), 1e306)}
+    )
+    refused(path, r"the covariance of component 1 is not symmetric\. The file is damaged")
+
+
+def test_refuses_factors_too_large_to_check(tmp_path):
+    """The agreement tolerance grows with the condition estimate, which overflowed to inf."""
+    model = fit_kind("GaussianMixture")
+    path = edited(
+        tmp_path, model, arrays={"precisions_cholesky": lambda p: p.__setitem__((0, 0, 1), 2e154)}
+    )
+    refused(path, r"the covariance of component 0 is too ill-conditioned to be used")
+
+
+def test_refuses_weights_near_the_float64_limit(tmp_path):
+    """math.fsum raised OverflowError on them."""
+    model = fit_kind("GaussianMixture")
+    path = edited(tmp_path, model, arrays={"weights": [1.7e308, 1.7e308, -1e308]})
+    refused(path, r"weights has a negative value")
+    path = edited(tmp_path, model, arrays={"weights": [1.7e308, 1.7e308, 0.0]})
+    refused(path, r"weights has a value above 1 \(1.7e\+308 for component 0\)")
+
+
+def test_refuses_an_npy_header_that_does_not_parse(tmp_path):
+    """A damaged header raised tokenize.TokenError from inside numpy."""
+    model = fit_kind("GaussianMixture")
+    path = saved(tmp_path, model)
+    members = read_members(path)
+    members["means.npy"] = members["means.npy"].replace(b"(3, 3)", b"(3, 3(", 1)
+    write_members(path, members)
+    refused(path, r"member 'means.npy' is not a valid .npy array \(")
