@@ -17,6 +17,12 @@ import warnings
 import click
 
 from gmmkit import _cli_output as output
+from gmmkit._cli_files import (  # noqa: F401  (public: plugins' commands write files too)
+    SEED,
+    command_outputs,
+    force_option,
+    seed_option,
+)
 from gmmkit._cli_listing import LISTING_COMMANDS
 from gmmkit._cli_output import format_table  # noqa: F401  (public: plugins' commands print tables)
 from gmmkit._cli_select import select
@@ -204,7 +210,7 @@ def columns_option(function):
               show_default=True)
 @click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
-@click.option("--seed", default=0, show_default=True, type=int, help="random_state")
+@seed_option()
 @click.option("--missing", type=click.Choice(["error", "em"]), default="error", show_default=True,
               help="'em': empty fields / NaN are missing values, fitted by EM.")
 @click.option("--noise", type=click.Choice(["none", "uniform"]), default="none",
@@ -212,6 +218,7 @@ def columns_option(function):
 @columns_option
 @click.option("-o", "--output", "model_path", type=click.Path(dir_okay=False),
               help="Save the fitted model to this file (.gmm).")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--dask-scheduler", metavar="ADDRESS",
@@ -221,11 +228,14 @@ def columns_option(function):
               help="A .npy DATA file larger than this is fitted out of core: read in chunks "
                    "at every EM iteration, with memory bounded by the chunks (500MB, 2GB, bytes).")
 def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, noise, columns,
-        model_path, as_json, quiet, dask_scheduler, memory_budget):
+        model_path, force, as_json, quiet, dask_scheduler, memory_budget):
     """Fit a Gaussian mixture to DATA and print a summary of it."""
     import numpy as np
 
     from gmmkit import GaussianMixture
+
+    outputs = command_outputs(force, data)
+    model_file = outputs.file(model_path, "model_path")  # checked before the fit
 
     params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
                   random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
@@ -245,11 +255,13 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
         summary = output.describe(model, dataset, source=data)
     if n_components == "auto":
         summary["selection"] = model.selection_
-    if model_path:
+    if model_file is not None:
         from gmmkit.io import save
 
-        save(model, model_path, extra=output.provenance(dataset, data, summary))
+        model_file.write(lambda temporary: save(
+            model, temporary, extra=output.provenance(dataset, data, summary)))
         summary["model_file"] = model_path
+    outputs.commit()
     click.echo(json.dumps(summary, indent=2) if as_json else output.format_summary(summary))
 
 
@@ -378,7 +390,7 @@ def predict(model_path, data, proba, columns):
     model = _load_model(model_path)
     X = _model_input(model, data, columns).data
     if proba:
-        header = [f"p{k}" for k in range(model.n_components)]
+        header = [f"p{k}" for k in range(len(model.weights_))]  # n_components may be "auto"
         if getattr(model, "noise_bounds_", None) is not None:
             header.append("noise")
         output.write_csv(header, model.predict_proba(X))
@@ -406,7 +418,7 @@ def score(model_path, data, columns, as_json):
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
 @click.option("-n", "--n-samples", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=None, type=int, help="random_state (default: the model's)")
+@seed_option(default=None, help="random_state (default: the model's)")
 def sample(model_path, n_samples, seed):
     """Draw N rows from MODEL (CSV on stdout, with each row's component)."""
     model = _load_model(model_path)

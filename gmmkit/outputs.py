@@ -1,0 +1,481 @@
+"""Outputs that never destroy data: checked targets, atomic writes, all-or-nothing commands.
+
+Every file gmmkit writes (model files, CSV, images, plots, folders of
+masks) goes through this module, and plugins' commands use it too:
+
+- :func:`check_target` refuses a path that is empty, that is not a
+  regular file (a directory, a character or block device, a FIFO, a
+  socket), that is one of the command's inputs (also through symbolic and
+  hard links), that is read-only for the user by its permission bits (also
+  for root, who could write it anyway), that exists unless replacing it is
+  allowed, or whose directory does not exist or cannot be written.
+- :func:`atomic_write` writes one file under a hidden temporary name in
+  the target's directory, fsyncs it, renames it over the target and fsyncs
+  the directory, so the target is either the old file or the whole new one.
+- :class:`Outputs` is a transaction for a command with several outputs:
+  every target is checked before the work starts, the outputs are written
+  under temporary names and renamed into place together when the command
+  succeeds; when it fails, none of them is left behind.
+
+A symbolic link as target is followed: the file it points to is replaced
+and the link stays. Errors name the user's path, never the temporary file.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["OutputDirectory", "OutputFile", "Outputs", "atomic_write", "check_target"]
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_target(path, *, inputs=(), overwrite=False, replaceable=None, kind=None,
+                 force_hint="pass overwrite=True to replace it", directory=False):
+    """Check that ``path`` is a safe place to write an output; return where it goes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The user's path.
+    inputs : iterable of str or os.PathLike, optional
+        The command's input paths; the target must not be any of them (paths
+        that do not exist, such as bundled data set names, are skipped).
+    overwrite : bool, default=False
+        Allow replacing an existing regular file (a read-only one is still
+        refused).
+    replaceable : callable, optional
+        ``replaceable(path) -> bool``: an existing regular file for which it
+        returns True is replaced even without ``overwrite`` (``gmmkit.save``
+        replaces gmmkit model files).
+    kind : str, optional
+        What ``replaceable`` accepts, for the message ("a gmmkit model file").
+    force_hint : str
+        The fix named when an existing file is refused.
+    directory : bool, default=False
+        The output is a folder of files: an existing empty folder is
+        accepted, a non-empty one only with ``overwrite``.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute target, symbolic links resolved.
+
+    Raises
+    ------
+    ValueError
+        Empty path; a device, FIFO or socket; one of the inputs.
+    IsADirectoryError, NotADirectoryError
+        A directory where a file is written, or the other way round.
+    FileExistsError
+        The target exists and may not be replaced.
+    FileNotFoundError
+        Its directory does not exist.
+    PermissionError
+        The target is read-only, or its directory is not writable.
+    """
+    name = _name(path)
+    if not directory and name.endswith(os.sep):
+        raise _error(IsADirectoryError, errno.EISDIR,
+                     f"'{name}' names a directory (it ends with '{os.sep}'); give a file path")
+    target = Path(os.path.realpath(name))
+    status = _status(target, name)
+    if status is not None:
+        _check_existing(name, target, status, inputs, overwrite, replaceable, kind, force_hint,
+                        directory)
+    _check_directory(name, target.parent)
+    return target
+
+
+def _error(kind, code, message):
+    """An OSError of class ``kind`` whose text is ``message`` alone, with ``errno`` set."""
+    exc = kind(message)
+    exc.errno = code
+    return exc
+
+
+def _name(path):
+    if path is None:
+        raise ValueError("the output path is None; give a file path")
+    name = os.fsdecode(path)
+    if not name.strip():
+        raise ValueError(f"the output path {name!r} is empty; give a file path")
+    if "\0" in name:
+        raise ValueError(f"the output path {name!r} holds a NUL character; give a file path")
+    return name
+
+
+def _status(target, name):
+    """os.stat of the target (None when it does not exist)."""
+    try:
+        return target.stat()
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        message = f"cannot write '{name}': a part of its path is a file, not a directory"
+        raise _error(NotADirectoryError, errno.ENOTDIR, message) from None
+    except OSError as exc:
+        raise _error(type(exc), exc.errno, f"cannot write '{name}': {exc.strerror}") from None
+
+
+def _check_existing(name, target, status, inputs, overwrite, replaceable, kind, force_hint,
+                    directory):
+    mode = status.st_mode
+    if directory:
+        if not stat.S_ISDIR(mode):
+            raise _error(NotADirectoryError, errno.ENOTDIR,
+                         f"'{name}' exists and is not a directory; give a folder path")
+    elif stat.S_ISDIR(mode):
+        raise _error(IsADirectoryError, errno.EISDIR, f"'{name}' is a directory; give a file path")
+    elif not stat.S_ISREG(mode):
+        what = next((text for test, text in _KINDS if test(mode)), "not a regular file")
+        raise ValueError(
+            f"'{name}' is {what}, not a regular file; gmmkit writes outputs only to regular "
+            "files: give a file path"
+        )
+    for source in inputs:
+        if source is not None and _same_file(target, source):
+            shown = os.fsdecode(source)
+            same = "" if shown == name else f" (the same file as the input '{shown}')"
+            raise ValueError(
+                f"'{name}' is an input of this command{same}; writing it would destroy the "
+                "input: write the output to another file"
+            )
+    if not _writable(status):
+        raise _error(
+            PermissionError, errno.EACCES,
+            f"'{name}' is read-only (mode {stat.S_IMODE(mode):04o}, owner uid {status.st_uid}); "
+            "gmmkit does not replace it: write to another file, or make it writable first",
+        )
+    if directory and not any(target.iterdir()):
+        return
+    if overwrite or (replaceable is not None and replaceable(target)):
+        return
+    held = "exists and is not empty" if directory else "already exists"
+    if kind is not None:
+        held += f" and is not {kind}"
+    raise _error(FileExistsError, errno.EEXIST, f"'{name}' {held}; {force_hint}")
+
+
+def _same_file(target, source):
+    try:
+        return os.path.samefile(target, os.fsdecode(source))
+    except (OSError, ValueError):
+        return False
+
+
+def _writable(status):
+    """Writable by its permission bits for this process (root's override not counted)."""
+    mode = status.st_mode
+    if status.st_uid == os.geteuid():
+        return bool(mode & stat.S_IWUSR)
+    if status.st_gid == os.getegid() or status.st_gid in os.getgroups():
+        return bool(mode & stat.S_IWGRP)
+    return bool(mode & stat.S_IWOTH)
+
+
+def _check_directory(name, parent):
+    shown = os.path.dirname(name.rstrip(os.sep)) or "."
+    if not parent.exists():
+        raise _error(
+            FileNotFoundError, errno.ENOENT,
+            f"cannot write '{name}': the directory '{shown}' does not exist; create it first",
+        )
+    if not parent.is_dir():
+        raise _error(NotADirectoryError, errno.ENOTDIR,
+                     f"cannot write '{name}': '{shown}' is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _error(PermissionError, errno.EACCES,
+                     f"cannot write '{name}': the directory '{shown}' is not writable")
+
+
+# ------------------------------------------------------------- one output
+
+
+class OutputFile:
+    """One output of a command: a checked target and the temporary path to write.
+
+    Write the output to :attr:`temporary` (it does not exist yet: create it,
+    e.g. ``open(out.temporary, "wb")``, ``numpy.save``, ``figure.savefig``);
+    :meth:`Outputs.commit` moves it into place. Its suffix is the
+    target's, so writers that choose the format by suffix keep working.
+
+    Attributes
+    ----------
+    path : str
+        The user's path.
+    target : pathlib.Path
+        Where the file ends up (absolute, symbolic links resolved).
+    temporary : pathlib.Path
+        Where to write it now.
+    """
+
+    is_directory = False
+
+    def __init__(self, path, target):
+        self.path = os.fsdecode(path)
+        self.target = target
+        self.temporary = _probe(self.path, target, directory=self.is_directory)
+
+    def write(self, writer):
+        """Call ``writer(self.temporary)``; errors that name the temporary name the path instead."""
+        try:
+            return writer(self.temporary)
+        except BaseException as exc:
+            raise _renamed(exc, self.temporary, self.path) from None
+
+    def _publish(self):
+        """Move the written temporary into place; False when nothing was written."""
+        if not os.path.lexists(self.temporary):
+            return False
+        _fsync(self.temporary)
+        _keep_mode(self.temporary, self.target)
+        os.replace(self.temporary, self.target)
+        return True
+
+    def _discard(self):
+        try:
+            os.unlink(self.temporary)
+        except FileNotFoundError:
+            pass
+
+
+class OutputDirectory(OutputFile):
+    """A folder of output files (``gmmkit image background -o``, ``gmmkit demo --out``).
+
+    :attr:`temporary` is an empty folder that exists: write the files into
+    it. On commit it becomes the target folder; into an existing non-empty
+    folder (allowed with ``--force``) its files are moved one by one,
+    replacing files of the same name and leaving the others.
+    """
+
+    is_directory = True
+
+    def _publish(self):
+        entries = sorted(self.temporary.iterdir())
+        for entry in entries:
+            if entry.is_file():
+                _fsync(entry)
+        if not self.target.exists() or not any(self.target.iterdir()):
+            os.replace(self.temporary, self.target)  # onto an empty folder: allowed by rename(2)
+        else:
+            for entry in entries:
+                os.replace(entry, self.target / entry.name)
+            self.temporary.rmdir()
+        _fsync_directory(self.target)
+        return True
+
+    def _discard(self):
+        import shutil
+
+        shutil.rmtree(self.temporary, ignore_errors=True)
+
+
+def _probe(name, target, *, directory):
+    """A free temporary path beside ``target``, after proving the folder takes new files."""
+    stem, suffix = (target.name, "") if directory else (target.stem, target.suffix)
+    temporary = target.with_name(f".{stem[:64]}.{secrets.token_hex(4)}.tmp{suffix[:16]}")
+    try:
+        if directory:
+            temporary.mkdir()
+        else:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.unlink(temporary)
+    except OSError as exc:
+        raise _error(type(exc), exc.errno, f"cannot write '{name}': {exc.strerror}") from None
+    return temporary
+
+
+def _renamed(exc, temporary, name):
+    """``exc`` with the temporary path replaced by the user's ``name`` in its message."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return _error(type(exc), exc.errno, f"cannot write '{name}': {exc.strerror}")
+    text = str(exc)
+    hidden = {str(temporary), os.fspath(temporary.name)}
+    if not any(part in text for part in hidden):
+        return exc
+    for part in sorted(hidden, key=len, reverse=True):
+        text = text.replace(part, name)
+    try:
+        return type(exc)(text)
+    except Exception:  # noqa: BLE001 - an exception type with another signature
+        return exc
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(path):
+    """fsync a folder so a rename in it survives a crash (where the system allows it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _keep_mode(temporary, target):
+    """A replaced file keeps its permission bits."""
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        return
+    os.chmod(temporary, mode)
+
+
+# ------------------------------------------------------------ transaction
+
+
+class Outputs:
+    """The outputs of one command, written all together or not at all.
+
+    Use it as a context manager: add every output first (each is checked
+    at once, before the long work), write each to its temporary path, and
+    leave the block; the outputs are then moved into place. If the block
+    raises, every temporary is removed and no target is touched::
+
+        with Outputs(inputs=[data_path]) as outputs:
+            model = outputs.file("model.gmm")
+            plot = outputs.file("bic.png")
+            ...                                       # the long work
+            gmmkit.save(best, model.temporary)
+            figure.savefig(plot.temporary)
+
+    Parameters
+    ----------
+    inputs : iterable of str or os.PathLike, optional
+        The command's inputs: no output may be one of them.
+    overwrite : bool, default=False
+        Replace targets that exist (``--force``).
+    force_hint : str
+        The fix named when a target exists.
+    """
+
+    def __init__(self, *, inputs=(), overwrite=False,
+                 force_hint="pass overwrite=True to replace it"):
+        self.inputs = [source for source in inputs if source is not None]
+        self.overwrite = overwrite
+        self.force_hint = force_hint
+        self._outputs = []
+
+    def file(self, path, *, directory=False):
+        """Check one output target and reserve its temporary path.
+
+        Parameters
+        ----------
+        path : str, os.PathLike or None
+            None (an option not given) returns None.
+        directory : bool, default=False
+            The output is a folder of files (:class:`OutputDirectory`).
+
+        Returns
+        -------
+        OutputFile, OutputDirectory or None
+
+        Raises
+        ------
+        ValueError, OSError
+            As :func:`check_target`, or when two outputs are the same file.
+        """
+        if path is None:
+            return None
+        target = check_target(path, inputs=self.inputs, overwrite=self.overwrite,
+                              force_hint=self.force_hint, directory=directory)
+        for other in self._outputs:
+            if other.target == target:
+                raise ValueError(
+                    f"'{os.fsdecode(path)}' is given for two outputs (also as '{other.path}'); "
+                    "give each output its own file"
+                )
+        output = (OutputDirectory if directory else OutputFile)(path, target)
+        self._outputs.append(output)
+        return output
+
+    def directory(self, path):
+        """Same as ``file(path, directory=True)``."""
+        return self.file(path, directory=True)
+
+    def commit(self):
+        """Move every written output into place (outputs never written are skipped)."""
+        folders = set()
+        try:
+            for output in self._outputs:
+                try:
+                    if output._publish():
+                        folders.add(output.target.parent)
+                except OSError as exc:
+                    raise _renamed(exc, output.temporary, output.path) from None
+        finally:
+            self.abort()
+        for folder in folders:
+            _fsync_directory(folder)
+
+    def abort(self):
+        """Remove every temporary; the targets stay as they were."""
+        for output in self._outputs:
+            output._discard()
+        self._outputs = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self.commit()
+        else:
+            self.abort()
+        return False
+
+
+@contextmanager
+def atomic_write(path, *, overwrite=False, replaceable=None, kind=None, inputs=(),
+                 force_hint="pass overwrite=True to replace it"):
+    """``with atomic_write(path) as temporary:`` write one file, all or nothing.
+
+    The target is checked first (:func:`check_target`, with the same
+    arguments). Write the file to ``temporary`` (a path in the target's
+    directory that does not exist yet, with the target's suffix); when the
+    block ends without an error, the file is fsynced, renamed over the
+    target (keeping an existing target's permission bits) and the directory
+    is fsynced. When the block raises, the temporary is removed and the
+    target is untouched. Errors name ``path``, never the temporary.
+
+    Yields
+    ------
+    pathlib.Path
+    """
+    target = check_target(path, inputs=inputs, overwrite=overwrite, replaceable=replaceable,
+                          kind=kind, force_hint=force_hint)
+    transaction = Outputs()
+    output = OutputFile(path, target)
+    transaction._outputs.append(output)
+    try:
+        yield output.temporary
+    except BaseException as exc:
+        transaction.abort()
+        renamed = _renamed(exc, output.temporary, output.path)
+        if renamed is exc:
+            raise
+        raise renamed from None
+    transaction.commit()
