@@ -11,6 +11,7 @@ Public through :mod:`gmmkit.cli` (plugins' commands use them too):
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
@@ -18,6 +19,9 @@ from gmmkit.outputs import Outputs
 
 #: the fix named when an output exists
 FORCE_HINT = "pass --force to replace it"
+#: figure formats matplotlib writes by suffix
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".eps", ".ps", ".jpg", ".jpeg", ".tif",
+                   ".tiff", ".webp")
 #: the seeds numpy accepts everywhere (RandomState too): 0 .. 2**32 - 1
 SEED = click.IntRange(0, 2**32 - 1)
 
@@ -40,7 +44,7 @@ def seed_option(default=0, help="random_state"):
 class CommandOutputs(Outputs):
     """The outputs of one click command (see :func:`command_outputs`)."""
 
-    def file(self, path, param=None, *, directory=False):
+    def file(self, path, param=None, *, directory=False, suffixes=None):
         """Check the target of the option called ``param``; see :meth:`Outputs.file`.
 
         Parameters
@@ -50,12 +54,21 @@ class CommandOutputs(Outputs):
         param : str
             The click parameter's name (``"output"``, ``"plot_path"``): a
             problem with the target is a usage error (exit 2) naming it.
+        directory : bool, default=False
+            The output is a folder of files.
+        suffixes : tuple of str, optional
+            The suffixes the writer understands (".png", ".npy"): another
+            one is refused now, not after the work.
 
         Returns
         -------
         gmmkit.outputs.OutputFile, OutputDirectory or None
         """
         try:
+            if path is not None and suffixes and Path(path).suffix.lower() not in suffixes:
+                raise ValueError(
+                    f"cannot write '{path}': give a file ending in {', '.join(suffixes)}"
+                )
             return super().file(path, directory=directory)
         except (ValueError, OSError) as exc:
             raise _usage_error(exc, param) from None
@@ -63,6 +76,14 @@ class CommandOutputs(Outputs):
     def directory(self, path, param=None):
         """A folder of output files; see :meth:`file`."""
         return self.file(path, param, directory=True)
+
+    def figure(self, path, param=None):
+        """A matplotlib figure file: its suffix must name a format matplotlib writes.
+
+        matplotlib chooses the format by the suffix (and appends ``.png`` to
+        a name without one), so a missing or unknown suffix is refused now.
+        """
+        return self.file(path, param, suffixes=FIGURE_SUFFIXES)
 
 
 def _usage_error(exc, param):

@@ -359,9 +359,22 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
 
 
 def _load_model(path):
+    """The model in ``path``; a file whose ``extra["reader"]`` names another command is refused.
+
+    Plugins whose model files hold a mixture that predict/score/sample must
+    not use as it is (the outlier detector's is fitted to scaled columns)
+    store ``extra["reader"] = {"what": ..., "command": ...}``.
+    """
     from gmmkit.io import load
 
-    return load(path)
+    model = load(path)
+    reader = (getattr(model, "metadata_", {}).get("extra") or {}).get("reader")
+    if isinstance(reader, dict) and reader.get("command"):
+        raise click.ClickException(
+            f"'{path}' is {reader.get('what') or 'not a plain mixture'}; use "
+            f"`{reader['command']}` with it."
+        )
+    return model
 
 
 def _model_input(model, data, columns):

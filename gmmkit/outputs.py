@@ -227,6 +227,12 @@ class OutputFile:
         self.path = os.fsdecode(path)
         self.target = target
         self.temporary = _probe(self.path, target, directory=self.is_directory)
+        self.skipped = False
+
+    def skip(self):
+        """This output will not be written after all: commit leaves its target alone."""
+        self.skipped = True
+        self._discard()
 
     def write(self, writer):
         """Call ``writer(self.temporary)``; errors that name the temporary name the path instead."""
@@ -236,9 +242,12 @@ class OutputFile:
             raise _renamed(exc, self.temporary, self.path) from None
 
     def _publish(self):
-        """Move the written temporary into place; False when nothing was written."""
-        if not os.path.lexists(self.temporary):
+        """Move the written temporary into place; False when it was skipped."""
+        if self.skipped:
             return False
+        if not os.path.isfile(self.temporary):
+            raise _error(FileNotFoundError, errno.ENOENT,
+                         f"nothing was written to '{self.path}' (a writer wrote another file?)")
         _fsync(self.temporary)
         _keep_mode(self.temporary, self.target)
         os.replace(self.temporary, self.target)
@@ -263,6 +272,8 @@ class OutputDirectory(OutputFile):
     is_directory = True
 
     def _publish(self):
+        if self.skipped:
+            return False
         entries = sorted(self.temporary.iterdir())
         for entry in entries:
             if entry.is_file():
@@ -285,7 +296,7 @@ class OutputDirectory(OutputFile):
 def _probe(name, target, *, directory):
     """A free temporary path beside ``target``, after proving the folder takes new files."""
     stem, suffix = (target.name, "") if directory else (target.stem, target.suffix)
-    temporary = target.with_name(f".{stem[:64]}.{secrets.token_hex(4)}.tmp{suffix[:16]}")
+    temporary = target.with_name(f".{stem[:64]}.{secrets.token_hex(4)}.tmp{suffix[:16].lower()}")
     try:
         if directory:
             temporary.mkdir()
@@ -300,6 +311,8 @@ def _probe(name, target, *, directory):
 def _renamed(exc, temporary, name):
     """``exc`` with the temporary path replaced by the user's ``name`` in its message."""
     if isinstance(exc, OSError) and exc.errno is not None:
+        if exc.strerror is None:  # one of ours: it names the user's path already
+            return exc
         return _error(type(exc), exc.errno, f"cannot write '{name}': {exc.strerror}")
     text = str(exc)
     hidden = {str(temporary), os.fspath(temporary.name)}
@@ -417,7 +430,13 @@ class Outputs:
         return self.file(path, directory=True)
 
     def commit(self):
-        """Move every written output into place (outputs never written are skipped)."""
+        """Move every output into place (except those skipped with ``OutputFile.skip()``).
+
+        Raises
+        ------
+        FileNotFoundError
+            When an output was neither written nor skipped.
+        """
         folders = set()
         try:
             for output in self._outputs:

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from gmmkit.cli import ComponentsType
+from gmmkit.cli import ComponentsType, command_outputs, force_option, seed_option
 
 
 def _data_options(function):
@@ -119,24 +119,29 @@ def finance():
               help="Write the price with regimes shaded to this PNG.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write per-date regime labels and probabilities to this CSV.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@seed_option()
+@force_option
 def regimes(prices, columns, date_column, kind, missing, as_json, n_components, window,
-            plot_path, output, seed):
+            plot_path, output, seed, force):
     """Volatility regimes of PRICES: a table per regime (0 = calmest) and today's regime."""
     from gmmkit_finance.plots import plot_regimes
     from gmmkit_finance.regimes import regimes as find_regimes
 
+    outputs = command_outputs(force, prices)
+    csv_file = outputs.file(output, "output")
+    plot_file = outputs.figure(plot_path, "plot_path")
     price_table, returns = _load_returns(prices, columns, date_column, kind, missing)
     found = find_regimes(returns, n_components, window=window, random_state=seed)
     last = found.probabilities.index[-1]
     current = {"date": str(last.date()), "regime": int(found.labels.iloc[-1]),
                "probabilities": [float(p) for p in found.probabilities.iloc[-1]]}
-    if output:
+    if csv_file is not None:
         table = found.probabilities.add_prefix("p")
         table.insert(0, "regime", found.labels)
-        table.to_csv(output, index_label="date")
-    if plot_path:
-        plot_regimes(price_table, found, plot_path)
+        csv_file.write(lambda temporary: table.to_csv(temporary, index_label="date"))
+    if plot_file is not None:
+        plot_file.write(lambda temporary: plot_regimes(price_table, found, temporary))
+    outputs.commit()
     if as_json:
         _echo_json({"data": prices, "n_regimes": len(found.order),
                     "regimes": _records(found.table), "current": current})
@@ -244,12 +249,15 @@ class _Unconditional:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Write returns, -VaR lines and exceedances to this PNG.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar on stderr.")
+@force_option
 def backtest(prices, columns, date_column, kind, missing, as_json, weights, level, window,
-             refit_every, models, expanding, n_components, volatility, plot_path, quiet):
+             refit_every, models, expanding, n_components, volatility, plot_path, quiet, force):
     """Rolling VaR backtest: exceedances and Kupiec / Christoffersen p-values per model."""
     from gmmkit_finance.backtest import backtest_var
     from gmmkit_finance.plots import plot_backtest
 
+    outputs = command_outputs(force, prices)
+    plot_file = outputs.figure(plot_path, "plot_path")
     _, returns = _load_returns(prices, columns, date_column, kind, missing)
     series = _portfolio(returns, _parse_weights(weights, returns))
     names = [m.strip() for m in models.split(",") if m.strip()]
@@ -261,8 +269,9 @@ def backtest(prices, columns, date_column, kind, missing, as_json, weights, leve
         total = max(1, -(-(len(series) - window) // refit_every))
         with click.progressbar(length=total, label="backtest refits", file=sys.stderr) as bar:
             result = backtest_var(series, **options, progress=lambda done, total: bar.update(1))
-    if plot_path:
-        plot_backtest(result, plot_path)
+    if plot_file is not None:
+        plot_file.write(lambda temporary: plot_backtest(result, temporary))
+    outputs.commit()
     _print_backtest(result, prices, as_json)
 
 

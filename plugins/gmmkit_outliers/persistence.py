@@ -18,6 +18,10 @@ import gmmkit
 EXTRA_KEY = "outlier_detector"
 #: version of the layout under EXTRA_KEY
 LAYOUT_VERSION = 1
+#: what the file's ``extra["reader"]`` tells gmmkit's core commands (predict, score,
+#: sample): this mixture is fitted to scaled columns, so they refuse it and name the command
+READER = {"what": "an outlier detector (its mixture is fitted to scaled columns)",
+          "command": "gmmkit outliers score"}
 
 
 def save_detector(detector, path):
@@ -40,7 +44,7 @@ def save_detector(detector, path):
         "score_summary": dict(detector.score_summary_),
         "feature_names": list(detector.feature_names_in_),
     }
-    gmmkit.save(detector.model_, path, extra={EXTRA_KEY: state})
+    gmmkit.save(detector.model_, path, extra={EXTRA_KEY: state, "reader": READER})
 
 
 def load_detector(path):
@@ -65,7 +69,8 @@ def load_detector(path):
     if not isinstance(state, dict) or state.get("version") != LAYOUT_VERSION:
         raise gmmkit.ModelFileError(
             f"cannot load '{path}' as an outlier detector: it is a gmmkit model file without "
-            "detector metadata (or of a newer layout). Make one with `gmmkit outliers fit` or "
+            "detector metadata (or of a newer layout), such as a mixture from `gmmkit fit` "
+            "(use `gmmkit score` with it). Make a detector with `gmmkit outliers fit` or "
             "gmmkit_outliers.save_detector."
         )
     detector = GMMOutlierDetector(**state["params"])

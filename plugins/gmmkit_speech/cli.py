@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from gmmkit.cli import command_outputs, force_option, seed_option
+
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -40,11 +42,12 @@ def speech():
 @click.option("--cmvn/--no-cmvn", default=True, show_default=True)
 @click.option("--vad/--no-vad", default=True, show_default=True, help="Energy VAD.")
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True, type=int, help="random_state")
+@seed_option()
+@force_option
 @_json_option
 @_quiet_option
 def ubm(audio, n_components, model_path, sr, n_mfcc, deltas, cmvn, vad, max_iter, seed,
-        as_json, quiet):
+        force, as_json, quiet):
     """Train a UBM on every audio file in AUDIO (files or folders, searched recursively)."""
     from gmmkit_speech.features import FeatureConfig
     from gmmkit_speech.ubm import save_model, train_ubm
@@ -52,10 +55,13 @@ def ubm(audio, n_components, model_path, sr, n_mfcc, deltas, cmvn, vad, max_iter
     config = FeatureConfig(sr=sr, n_mfcc=n_mfcc, deltas=deltas, cmvn="utterance" if cmvn else None,
                            vad="energy" if vad else None)
     files = audio_files(audio)
+    outputs = command_outputs(force, audio, files)
+    model_file = outputs.file(model_path, "model_path")
     frames = [file_frames(path, config) for path in _progress(files, quiet, "features")]
     model = train_ubm(frames, n_components=n_components, feature_config=config,
                       max_iter=max_iter, random_state=seed, verbose=not quiet)
-    save_model(model, model_path)
+    model_file.write(lambda temporary: save_model(model, temporary))
+    outputs.commit()
     summary = {"model_file": model_path, "n_components": n_components, "n_files": len(files),
                "n_frames": model.speech_["n_frames"], "converged": bool(model.converged_),
                "n_iter": int(model.n_iter_), "features": config.to_dict()}
@@ -74,16 +80,37 @@ def ubm(audio, n_components, model_path, sr, n_mfcc, deltas, cmvn, vad, max_iter
               type=click.FloatRange(min=0))
 @click.option("--update", type=click.Choice(["m", "mw", "mwv"]), default="m", show_default=True,
               help="Adapt means; means and weights; or means, weights and variances.")
+@force_option
 @_json_option
 @_quiet_option
-def enroll(files, ubm_path, speaker, store_dir, relevance_factor, update, as_json, quiet):
-    """Enrol SPEAKER from FILES (audio files or folders) into the store."""
-    store = open_store(store_dir, ubm_path)
+def enroll(files, ubm_path, speaker, store_dir, relevance_factor, update, force, as_json,
+           quiet):
+    """Enrol SPEAKER from FILES (audio files or folders) into the store.
+
+    A new store appears only when the enrolment succeeds.
+    """
+    from gmmkit_speech.adapt import map_adapt
+    from gmmkit_speech.store import NAME_PATTERN, SpeakerStore
+    from gmmkit_speech.ubm import feature_config
+
+    if not NAME_PATTERN.fullmatch(speaker):
+        raise click.BadParameter(
+            f"{speaker!r} is not a valid name; use 1 to 128 letters, digits, '_', '.', '@' or "
+            "'-', starting with a letter or digit", param_hint="--speaker")
     paths = audio_files(files)
-    frames = [store.features_of(path) for path in _progress(paths, quiet, "features")]
-    model = store.enroll(speaker, frames, relevance_factor=relevance_factor, update=update)
+    outputs = command_outputs(force, files, paths, ubm_path)
+    store, ubm = open_store(store_dir, ubm_path)
+    new_store = outputs.directory(store_dir, "store_dir") if store is None else None
+    config = feature_config(ubm)
+    frames = [file_frames(path, config) for path in _progress(paths, quiet, "features")]
+    model = map_adapt(ubm, frames, relevance_factor=relevance_factor, update=update,
+                      feature_config=config)
+    if new_store is not None:
+        store = SpeakerStore.create(new_store.temporary, ubm)
+    store.add(speaker, model)
     summary = {"speaker": speaker, "store": store_dir, "n_files": len(paths),
                "n_frames": model.speech_["n_frames"], "n_speakers": len(store)}
+    outputs.commit()
     _print(summary, as_json, f"enrolled {speaker} from {len(paths)} files "
            f"({summary['n_frames']} frames); the store holds {summary['n_speakers']} "
            f"speaker{'' if summary['n_speakers'] == 1 else 's'}")
@@ -144,14 +171,17 @@ def verify(store_dir, speaker, file, threshold, top_c, as_json):
 @click.option("--p-target", default=0.01, show_default=True, type=click.FloatRange(0, 1),
               help="Target prior of minDCF.")
 @_top_c_option
+@force_option
 @_json_option
 @_quiet_option
-def evaluate(store_dir, trials, det_path, p_target, top_c, as_json, quiet):
+def evaluate(store_dir, trials, det_path, p_target, top_c, force, as_json, quiet):
     """Score the verification trials of a CSV file: print EER and minDCF, draw the DET curve."""
     from gmmkit_speech.evaluation import PLOT_HINT, equal_error_rate, min_dcf, plot_det
     from gmmkit_speech.scoring import llr_score
     from gmmkit_speech.store import SpeakerStore
 
+    outputs = command_outputs(force, store_dir, trials)
+    det_file = outputs.figure(det_path, "det_path")
     store = SpeakerStore(store_dir)
     rows = read_trials(trials)
     cache = {}
@@ -167,10 +197,12 @@ def evaluate(store_dir, trials, det_path, p_target, top_c, as_json, quiet):
                "eer": equal_error_rate(target, nontarget),
                "min_dcf": min_dcf(target, nontarget, p_target=p_target), "p_target": p_target}
     try:
-        plot_det(target, nontarget, det_path)
+        det_file.write(lambda temporary: plot_det(target, nontarget, temporary))
         summary["det_plot"] = det_path
     except ImportError:
+        det_file.skip()
         click.echo(f"Warning: no DET plot: it needs matplotlib: {PLOT_HINT}", err=True)
+    outputs.commit()
     lines = [f"{summary['n_trials']} trials ({summary['n_target']} target): "
              f"EER {100 * summary['eer']:.2f}%, minDCF(p_target={p_target:g}) "
              f"{summary['min_dcf']:.4f}"]
@@ -205,7 +237,11 @@ def file_frames(path, config):
 
 
 def open_store(store_dir, ubm_path):
-    """The store in ``store_dir``; created around ``ubm_path`` if it does not exist."""
+    """(the store in ``store_dir``, its UBM), or (None, the UBM of ``ubm_path``) without one.
+
+    Nothing is written: the command creates a new store once it has
+    something to put in it.
+    """
     from gmmkit_speech.store import UBM_FILE, SpeakerStore
     from gmmkit_speech.ubm import load_model
 
@@ -216,12 +252,12 @@ def open_store(store_dir, ubm_path):
                 f"'{store_dir}' was created with another UBM than '{ubm_path}'; its speakers are "
                 "adapted from its own UBM. Leave out --ubm, or enrol into a new store."
             )
-        return store
+        return store, store.ubm
     if ubm_path is None:
         raise click.ClickException(
             f"'{store_dir}' is not a speaker store yet; pass --ubm UBM.gmm to create it."
         )
-    return SpeakerStore.create(store_dir, load_model(ubm_path, role="ubm"))
+    return None, load_model(ubm_path, role="ubm")
 
 
 def same_model(a, b):
