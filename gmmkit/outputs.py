@@ -209,7 +209,8 @@ class OutputFile:
     Write the output to :attr:`temporary` (it does not exist yet: create it,
     e.g. ``open(out.temporary, "wb")``, ``numpy.save``, ``figure.savefig``);
     :meth:`Outputs.commit` moves it into place. Its suffix is the
-    target's, so writers that choose the format by suffix keep working.
+    target's (in lower case), so writers that choose the format by suffix
+    (matplotlib, imageio, ``numpy.save``) write exactly this path.
 
     Attributes
     ----------

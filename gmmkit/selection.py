@@ -123,6 +123,10 @@ def _grid(n_components, covariance_types, X):
         )
     if isinstance(n_components, numbers.Integral):
         n_components = (n_components,)
+    if isinstance(n_components, range) and n_components:
+        largest = max(n_components[0], n_components[-1])  # without listing the range
+        if largest > X.shape[0]:
+            _too_many(largest, X)
     ks = []
     for k in n_components:  # not list(): range(1, 10**9) must be refused, not built
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:

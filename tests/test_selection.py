@@ -1,6 +1,7 @@
 """Model selection: the grid, the criteria, honest tables, n_components="auto", the CLI."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -127,6 +128,11 @@ def test_k_above_the_distinct_rows_is_refused_before_any_fit(monkeypatch):
     for ks in ([1, 2, 500], range(1, 10**9), 202, iter(range(150, 10**12))):
         with pytest.raises(ValueError, match=r"X has only 201 distinct rows .* use K <= 201"):
             select_model(X, ks, ["full"])
+    with pytest.raises(ValueError, match=r"^n_components holds K=999999999, but X has only 201 "
+                                         r"distinct rows \(with non-zero weight\), and a mixture "
+                                         r"cannot have more components than distinct rows; use "
+                                         r"K <= 201\.$"):
+        select_model(X, range(1, 10**9), ["full"])
     weights = np.r_[np.ones(10), np.zeros(220)]  # rows of weight 0 do not count
     with pytest.raises(ValueError, match="X has only 10 distinct rows"):
         select_model(X, [11], ["full"], sample_weight=weights)
@@ -224,6 +230,13 @@ def test_select_command(tmp_path, monkeypatch):
     assert plotted.exit_code == 0, plotted.output
     with open("bic.png", "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+    start = time.perf_counter()
+    huge = runner.invoke(cli, ["select", "faithful", "-k", "1..100000000", "-o", "huge.gmm"])
+    assert huge.exit_code == 2 and time.perf_counter() - start < 10
+    assert ("Error: Invalid value for -k: '1..100000000' asks for K up to 100000000, but "
+            "faithful has only 256 distinct rows, and a mixture cannot have more components "
+            "than distinct rows; give K <= 256, for example -k 1..10") in huge.output
 
     bad = runner.invoke(cli, ["select", "faithful", "-k", "3..1"])
     assert bad.exit_code == 2 and "write 1..10, 2,3,5 or 4" in bad.output
