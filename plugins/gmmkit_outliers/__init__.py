@@ -14,9 +14,17 @@ from gmmkit import hookimpl
 requires = ()
 install_hint = "pip install gmmkit"
 
-__all__ = ["GMMOutlierDetector", "load_detector", "outlier_score", "robust_scale", "save_detector"]
+__all__ = [
+    "ConstantColumnWarning",
+    "GMMOutlierDetector",
+    "load_detector",
+    "outlier_score",
+    "robust_scale",
+    "save_detector",
+]
 
 _LAZY = {
+    "ConstantColumnWarning": "gmmkit_outliers.checks",
     "GMMOutlierDetector": "gmmkit_outliers.detector",
     "load_detector": "gmmkit_outliers.persistence",
     "save_detector": "gmmkit_outliers.persistence",

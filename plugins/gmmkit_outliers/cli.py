@@ -58,6 +58,19 @@ def _make_detector(contamination, n_components, covariance_type, scale, missing,
     )
 
 
+class _NamedTable:
+    """DATA's rows with their column names: the detector reads it like a DataFrame, so its
+    messages (a constant column ignored, ...) name DATA's columns."""
+
+    def __init__(self, dataset):
+        self.data, self.columns = dataset.data, list(dataset.feature_names)
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+
+        return np.asarray(self.data, dtype=dtype)
+
+
 def _columns_option(function):
     return click.option(
         "--columns", metavar="A,B,...",
@@ -155,7 +168,7 @@ def detect(data, contamination, n_components, covariance_type, scale, missing, s
     dataset = _read(data, columns)
     detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
                               seed, quiet)
-    detector.fit(dataset.data)
+    detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)
     _emit_rows(output, dataset, detector, detector.decision_scores_, detector.labels_, top)
     summary = _summary(detector, data, detector.labels_, output)
@@ -182,7 +195,7 @@ def fit(data, contamination, n_components, covariance_type, scale, missing, seed
     dataset = _read(data, columns)
     detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
                               seed, quiet)
-    detector.fit(dataset.data)
+    detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)
     save_detector(detector, output)
     summary = _summary(detector, data, detector.labels_, output)
