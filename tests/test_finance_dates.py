@@ -148,7 +148,7 @@ def _resolution(date_format):
     return "D"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     date_format=st.sampled_from(CANDIDATE_FORMATS),
     stamps=st.lists(st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 12, 31)),
@@ -169,3 +169,18 @@ def test_dates_in_any_format_and_order_read_back_or_are_refused_as_ambiguous(dat
         assert list(parse_dates(text, date_format=date_format)) == list(stamps)
         return
     assert list(parsed) == list(stamps)
+
+
+def test_dates_with_a_utc_offset(tmp_path):
+    """Files written from tz-aware pandas indexes keep loading; mixed offsets are refused."""
+    path = write_csv(tmp_path / "p.csv", "date,p\n2020-01-02 00:00:00-05:00,1\n"
+                                         "2020-01-03 00:00:00-05:00,2\n")
+    index = load_prices(path).index
+    assert str(index.tz) == "UTC-05:00" and index[1].date() == dt.date(2020, 1, 3)
+    mixed = write_csv(tmp_path / "m.csv", "date,p\n2020-03-06 00:00:00-05:00,1\n"
+                                          "2020-03-09 00:00:00-04:00,2\n")
+    with pytest.raises(ValueError, match=exactly(
+        "column 'date' has dates with different UTC offsets (-05:00, -04:00); they are read "
+        "with one offset per column: write the dates in one time zone, or without offsets."
+    )):
+        load_prices(mixed)

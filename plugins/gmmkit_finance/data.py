@@ -36,7 +36,8 @@ def load_prices(source, *, date_column=None, columns=None, date_format=None):
     columns : str or list of str, optional
         Price columns to keep (default: every numeric column).
     date_format : str, optional
-        The strptime format of the CSV's dates, such as ``"%d/%m/%Y"``.
+        The strptime format of a CSV file's dates, such as ``"%d/%m/%Y"``
+        (bundled series and pandas objects keep their own dates).
         Default: the one format that reads every date (see
         :func:`gmmkit_finance.dates.parse_dates`); a column that reads both
         day-first and month-first is refused as ambiguous.

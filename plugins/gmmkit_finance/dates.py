@@ -15,9 +15,12 @@ import numpy as np
 
 #: the date part of the formats tried when no format is given
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y")
-#: the time parts tried after each date part ("" = a date alone)
-TIME_FORMATS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M", "T%H:%M:%S",
-                "T%H:%M:%S.%f")
+#: the time parts tried after each date part ("" = a date alone; %z = a UTC offset or Z)
+TIME_FORMATS = tuple(
+    f"{sep}{clock}{zone}" for sep in (" ", "T")
+    for clock in ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f") for zone in ("", "%z")
+)
+TIME_FORMATS = ("", *TIME_FORMATS)
 #: every candidate format, in order of preference for messages
 CANDIDATE_FORMATS = tuple(day + time for day in DATE_FORMATS for time in TIME_FORMATS)
 
@@ -61,7 +64,7 @@ def parse_dates(values, *, name="date", date_format=None, where=None):
                          "row a date, or drop that row.")
     text = values.astype(str).str.strip()
     if date_format is not None:
-        parsed = _parse(text, date_format, strict=True)
+        parsed = _parse(text, date_format, strict=True, name=name)
         bad = np.flatnonzero(parsed.isna().to_numpy())
         if bad.size:
             row = int(bad[0])
@@ -89,7 +92,10 @@ def holds_dates(values, *, sample=100):
     import pandas as pd
 
     text = pd.Series(values).iloc[:sample].reset_index(drop=True).astype(str).str.strip()
-    return any(_parse(text, f).notna().any() for f in CANDIDATE_FORMATS)
+    try:
+        return any(_parse(text, f).notna().any() for f in CANDIDATE_FORMATS)
+    except ValueError:  # dates with different UTC offsets: parse_dates says so
+        return True
 
 
 def _infer(text, name, where):
@@ -99,12 +105,12 @@ def _infer(text, name, where):
     first = text.iloc[:1]
     readings = {}
     for candidate in CANDIDATE_FORMATS:
-        if _parse(first, candidate).notna().all():
-            parsed = _parse(text, candidate)
+        if _parse(first, candidate, name=name).notna().all():
+            parsed = _parse(text, candidate, name=name)
             if parsed.notna().all():
                 readings[candidate] = parsed
     if not readings:
-        failures = {f: _first_failure(_parse(text, f)) for f in CANDIDATE_FORMATS}
+        failures = {f: _first_failure(_parse(text, f, name=name)) for f in CANDIDATE_FORMATS}
         row = max(failures.values())
         raise ValueError(
             f"column {name!r} has a value that is not a date: {text.iloc[row]!r} ({where(row)}); "
@@ -124,13 +130,19 @@ def _infer(text, name, where):
     return reading
 
 
-def _parse(text, date_format, strict=False):
+def _parse(text, date_format, strict=False, name="date"):
     """``text`` read with one format; NaT where it does not fit."""
     import pandas as pd
 
     try:
         return pd.to_datetime(text, format=date_format, errors="coerce")
     except (ValueError, OverflowError) as error:
+        if "Mixed timezones" in str(error):
+            raise ValueError(
+                f"column {name!r} has dates with different UTC offsets ({_offsets(text)}); "
+                "they are read with one offset per column: write the dates in one time zone, "
+                "or without offsets."
+            ) from None
         if strict:
             raise ValueError(
                 f"date_format={date_format!r} (--date-format) is not a date format: {error}; "
@@ -147,3 +159,9 @@ def _first_failure(parsed):
 
 def _day(timestamp):
     return str(timestamp.date()) if timestamp == timestamp.normalize() else str(timestamp)
+
+
+def _offsets(text):
+    """'-05:00, -04:00': the distinct trailing UTC offsets of ``text`` (the first few)."""
+    found = text.str.extract(r"([+-]\d\d:?\d\d|Z)$", expand=False).dropna().unique()
+    return ", ".join(found[:4])
