@@ -216,6 +216,23 @@ def scan_rows(X, sample_weight, chunk_size=65536, nan_fix=NAN_FIX):
     return scan.center()
 
 
+class NonFiniteError(ValueError):
+    """X holds NaN or infinity (a ValueError; the command line rewords it).
+
+    Attributes
+    ----------
+    kind : {"NaN", "infinity"}
+    n_rows : int
+        Rows with such a value.
+    first_row : int
+        0-based index of the first one.
+    """
+
+    def __init__(self, message, *, kind, n_rows, first_row):
+        super().__init__(message)
+        self.kind, self.n_rows, self.first_row = kind, n_rows, first_row
+
+
 class RowScan:
     """The running totals of :func:`scan_rows`, fed chunk by chunk (also by data streams).
 
@@ -263,10 +280,11 @@ class RowScan:
                 fix = self.nan_fix
             else:
                 fix = "infinity is not a missing value: drop or clip those rows"
-            raise ValueError(
-                f"X contains {'NaN' if self.has_nan else 'infinity'} in "
-                f"{plural(self.bad_rows, 'row')} (first: row {self.first_bad}); {fix} "
-                "(e.g. X[np.isfinite(X).all(axis=1)])."
+            kind = "NaN" if self.has_nan else "infinity"
+            raise NonFiniteError(
+                f"X contains {kind} in {plural(self.bad_rows, 'row')} (first: row "
+                f"{self.first_bad}); {fix} (e.g. X[np.isfinite(X).all(axis=1)]).",
+                kind=kind, n_rows=self.bad_rows, first_row=self.first_bad,
             )
         if self.weight_sum <= 0:
             return np.zeros(self.total.size)
