@@ -192,8 +192,8 @@ def numeric_columns(table, picked, source):
         picked = sorted(converted)
         if not picked:
             raise DataFileError(
-                f"{source}: no numeric columns (fields separated by "
-                f"{DELIMITER_NAMES[table.delimiter]}); every column holds text"
+                f"{source}: no numeric columns: every column holds text (fields separated by "
+                f"{DELIMITER_NAMES[table.delimiter]}); give columns of numbers"
             )
     X = np.empty((len(table.rows), len(picked)))
     for column, j in enumerate(picked):

@@ -192,7 +192,8 @@ def read_csv_bytes(raw, columns, source):
     table = _csv.parse(text, source)
     picked = None if columns is None else select_columns(table.header, columns, source)
     X, picked, left_out = _csv.numeric_columns(table, picked, source)
-    description = source + (f" (left out: {', '.join(left_out)})" if left_out else "")
+    skipped = [name for j, name in enumerate(table.header) if j not in picked]
+    description = source + (f" (left out: {', '.join(skipped)})" if skipped else "")
     extra = {"header": table.has_header, "lines": np.asarray(table.lines), "left_out": left_out}
     return Dataset(X, [table.header[j] for j in picked], description=description, extra=extra)
 
