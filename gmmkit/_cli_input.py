@@ -8,6 +8,7 @@ helpers are public through :mod:`gmmkit.cli` for plugins' commands.
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -22,6 +23,11 @@ STDIN = "-"
 #: the fix a NaN message proposes when the command has ``--missing``
 MISSING_FIX = "pass --missing em to fit them as missing values, or drop those rows"
 INF_FIX = "infinity is not a missing value: drop or clip those rows"
+
+
+def shown(source):
+    """DATA as messages name it (``-`` is "stdin")."""
+    return "stdin" if source == STDIN else source
 
 
 def parse_columns(columns):
@@ -40,8 +46,9 @@ def read_input(source, columns=None):
 
     picked = parse_columns(columns)
     if source == STDIN:
-        raw = click.get_binary_stream("stdin").read()
-        return read_csv_bytes(raw, picked, "stdin")
+        stdin = getattr(sys.stdin, "buffer", None)
+        raw = stdin.read() if stdin is not None else sys.stdin.read().encode()
+        return read_csv_bytes(raw, picked, shown(source))
     if Path(split_npz_key(source)[0]).exists():
         return read_file(source, picked)
     names = list_datasets()
@@ -90,7 +97,7 @@ def load_input(source, columns=None, *, missing=None):
 
 
 def warn_left_out(dataset, source):
-    message = left_out_message(dataset, source)
+    message = left_out_message(dataset, shown(source))
     if message:
         warnings.warn(message, LeftOutColumnsWarning, stacklevel=3)
 
@@ -125,7 +132,9 @@ def check_values(dataset, source, *, nan_fix):
         what, fix = f"missing values ({spelled})", nan_fix
     rows = np.flatnonzero(cells.any(axis=1))
     where = _where(dataset, rows[0], np.flatnonzero(cells[rows[0]])[0])
-    raise DataFileError(f"{source}: {what} in {plural(rows.size, 'row')} (first: {where}); {fix}")
+    raise DataFileError(
+        f"{shown(source)}: {what} in {plural(rows.size, 'row')} (first: {where}); {fix}"
+    )
 
 
 def _where(dataset, i, j):
@@ -182,7 +191,7 @@ def match_columns(dataset, source, *, fitted_names, n_features, model, picked=Fa
             raise DataFileError(_missing_names_message(dataset, source, fitted, model))
         warn_left_out(dataset, source)  # matched by position: a left-out column shifts them
     if dataset.data.shape[1] != n_features:
-        given = "--columns picks" if picked else f"{source} has"
+        given = "--columns picks" if picked else f"{shown(source)} has"
         fitted_on = f" ({', '.join(fitted)})" if fitted else ""
         raise DataFileError(
             f"{given} {plural(dataset.data.shape[1], 'numeric column')} but {model} was fitted "
@@ -203,7 +212,7 @@ def _missing_names_message(dataset, source, fitted, model):
         f"; column {name!r} holds text ({left_out[name]})" for name in absent if name in left_out
     )
     return (
-        f"{source} has no column {', '.join(map(repr, absent))} that {model} was fitted on "
+        f"{shown(source)} has no column {', '.join(map(repr, absent))} that {model} was fitted on "
         f"(it needs {', '.join(fitted)}; the file's numeric columns are {', '.join(names)}"
         f"{text}); rename the header to match, or pick {len(fitted)} columns in the "
         "model's order with --columns"

@@ -98,7 +98,7 @@ def parse(text, source):
     DataFileError
         For an empty file, a header without rows, or lines of different lengths.
     """
-    first = next((line for line in io.StringIO(text) if line.strip()), None)
+    first = next((line for line in io.StringIO(text) if line.strip(" \r\n")), None)
     if first is None:
         raise DataFileError(f"{source}: the file is empty; give a header line and rows of numbers")
     delimiter = sniff_delimiter(first)
