@@ -137,6 +137,33 @@ def check_values(dataset, source, *, nan_fix):
     )
 
 
+def out_of_core_error(non_finite, source, missing):
+    """NaN or inf found while fitting a .npy file out of core (``fit``), in CLI terms.
+
+    Parameters
+    ----------
+    non_finite : tuple (kind, n_rows, first_row)
+        The engine's row scan: "NaN" or "infinity", rows, first row (0-based).
+    source : str
+    missing : {"error", "em"}
+
+    Returns
+    -------
+    DataFileError
+    """
+    kind, n_rows, first_row = non_finite
+    if kind == "infinity":
+        fix = INF_FIX
+    elif missing == "em":
+        fix = ("a file over --memory-budget is fitted out of core, which cannot fit missing "
+               "values: drop those rows, or raise --memory-budget to fit it in memory")
+    else:
+        fix = MISSING_FIX + " (--missing em needs the data in memory: raise --memory-budget)"
+    return DataFileError(
+        f"{source}: {kind} in {plural(n_rows, 'row')} (first: row {first_row + 1}); {fix}"
+    )
+
+
 def _where(dataset, i, j):
     """'line 4, column 'b'' (a file's line) or 'row 4, column 'b'' (counted from 1)."""
     lines = dataset.extra.get("lines")

@@ -276,23 +276,6 @@ def scan_rows(X, sample_weight, chunk_size=65536, nan_fix=NAN_FIX):
     return scan.center()
 
 
-class NonFiniteError(ValueError):
-    """X holds NaN or infinity (a ValueError; the command line rewords it).
-
-    Attributes
-    ----------
-    kind : {"NaN", "infinity"}
-    n_rows : int
-        Rows with such a value.
-    first_row : int
-        0-based index of the first one.
-    """
-
-    def __init__(self, message, *, kind, n_rows, first_row):
-        super().__init__(message)
-        self.kind, self.n_rows, self.first_row = kind, n_rows, first_row
-
-
 class RowScan:
     """The running totals of :func:`scan_rows`, fed chunk by chunk (also by data streams).
 
@@ -341,11 +324,13 @@ class RowScan:
             else:
                 fix = "infinity is not a missing value: drop or clip those rows"
             kind = "NaN" if self.has_nan else "infinity"
-            raise NonFiniteError(
+            error = ValueError(
                 f"X contains {kind} in {plural(self.bad_rows, 'row')} (first: row "
-                f"{self.first_bad}); {fix} (e.g. X[np.isfinite(X).all(axis=1)]).",
-                kind=kind, n_rows=self.bad_rows, first_row=self.first_bad,
+                f"{self.first_bad}); {fix} (e.g. X[np.isfinite(X).all(axis=1)])."
             )
+            # for messages in other terms (the command line): kind, rows, first row (0-based)
+            error.non_finite = (kind, self.bad_rows, self.first_bad)
+            raise error
         if self.weight_sum <= 0:
             return np.zeros(self.total.size)
         return self.total / self.weight_sum

@@ -298,7 +298,7 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
     import os
 
     from gmmkit import GaussianMixture, stream
-    from gmmkit._validation import NonFiniteError
+    from gmmkit._cli_input import out_of_core_error
 
     size = os.path.getsize(data)
     if n_components == "auto":
@@ -318,29 +318,12 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
         )
     try:
         model = GaussianMixture(n_components, **params).fit(X)
-    except NonFiniteError as exc:
-        raise _out_of_core_error(exc, data, params["missing"]) from None
+    except ValueError as exc:
+        if not hasattr(exc, "non_finite"):
+            raise
+        raise out_of_core_error(exc.non_finite, data, params["missing"]) from None
     criteria = stream.information_criteria(model, X)  # one more pass, in chunks
     return _summarised(model, header, index, data, criteria)
-
-
-def _out_of_core_error(exc, data, missing):
-    """NaN or inf found while fitting a .npy file out of core, in command-line terms."""
-    from gmmkit._cli_input import INF_FIX
-    from gmmkit._validation import plural
-    from gmmkit.readers import DataFileError
-
-    if exc.kind == "infinity":
-        fix = INF_FIX
-    elif missing == "em":
-        fix = ("a file over --memory-budget is fitted out of core, which cannot fit missing "
-               "values: drop those rows, or raise --memory-budget to fit it in memory")
-    else:
-        fix = MISSING_FIX + " (--missing em needs the data in memory: raise --memory-budget)"
-    return DataFileError(
-        f"{data}: {exc.kind} in {plural(exc.n_rows, 'row')} (first: row {exc.first_row + 1}); "
-        f"{fix}"
-    )
 
 
 def _load_model(path):
