@@ -311,6 +311,21 @@ def test_every_bad_data_file_gets_one_line_in_command_line_terms(
     assert "missing='em'" not in result.output and "np." not in result.output
 
 
+def test_select_and_outliers_detect_speak_the_same_terms(cli, tmp_path):
+    path = write(tmp_path / "holes.csv", "a,b\n" + csv_text(blobs()) + "1,NULL\n")
+    line = 2 + len(blobs())
+    for args in (["select", path, "-k", "1..2", "-o", tmp_path / "s.gmm"],
+                 ["outliers", "detect", path, "-q"]):
+        result = run(cli, *args)
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: {path}: missing values (empty or NA fields) in 1 row (first: line {line}, "
+            "column 'b'); pass --missing em to fit them as missing values, or drop those rows\n"
+        )
+    assert run(cli, "select", path, "-k", "1..2", "--missing", "em",
+               "-o", tmp_path / "s.gmm").exit_code == 0
+
+
 def test_array_files_name_the_row_counted_from_one(cli, tmp_path):
     X = blobs()
     X[5, 1] = np.nan
@@ -469,6 +484,23 @@ def test_masked_entries_are_missing_values():
     np.testing.assert_array_equal(plain.predict(np.ma.masked_array(X)), plain.predict(X))
     counts = np.ma.masked_array(np.arange(12).reshape(6, 2), mask=np.eye(6, 2, dtype=bool))
     assert np.isnan(gmmkit.GaussianMixture(1, missing="em").fit(counts).means_).sum() == 0
+
+
+def test_the_outlier_detector_reads_masked_arrays_and_nullable_frames():
+    from gmmkit_outliers import GMMOutlierDetector
+
+    X = blobs(200, 2)
+    holes = X.copy()
+    holes[::20, 1] = np.nan
+    raw = np.where(np.isnan(holes), 1e9, X)  # the masked value must never reach the fit
+    masked = np.ma.masked_array(raw, mask=np.isnan(holes))
+    with pytest.raises(ValueError, match=r"X contains NaN in 10 row\(s\)"):
+        GMMOutlierDetector(random_state=0).fit(masked)
+    expected = GMMOutlierDetector(missing="em", random_state=0).fit(holes)
+    for table in (masked, pd.DataFrame(holes).astype("Float64")):
+        detector = GMMOutlierDetector(missing="em", random_state=0).fit(table)
+        np.testing.assert_allclose(detector.decision_scores_, expected.decision_scores_,
+                                   rtol=1e-12)  # (a frame is column-major: sums round apart)
 
 
 def test_standardize_and_robust_scale_keep_a_nan_in_its_own_cell():
