@@ -8,8 +8,8 @@
 - Header: the first line is a header when one of its fields is text (neither
   a number nor a missing value). A column without a name, and every column of
   a file without a header, is called ``x0``, ``x1``, ... by its position.
-- A delimiter at the end of every line (an empty last column, header
-  included) is ignored, as is an empty extra field at the end of a data line.
+- A delimiter at the end of every line (an empty last column without a
+  name), of the data lines only, or of the header only, is ignored.
 - Text columns: without a column selection, a column that holds text and no
   number is left out (and reported); a column of numbers with a text cell is
   refused, naming the cell's line.
@@ -137,10 +137,16 @@ def _fields(count):
 
 
 def _without_trailing_delimiter(rows):
-    """Drop the empty last field a delimiter at the end of a line makes."""
+    """Drop the empty last field a delimiter at the end of a line makes.
+
+    On every line (an empty last column with no name), on the data lines
+    only (one field more than the first line), or on the first line only.
+    """
     width = len(rows[0])
     if width > 1 and all(not row[-1].strip() for row in rows):
         return [row[:-1] for row in rows]
+    if width > 1 and not rows[0][-1].strip() and all(len(row) == width - 1 for row in rows[1:]):
+        return [rows[0][:-1], *rows[1:]]
     return [row[:-1] if len(row) == width + 1 and not row[-1].strip() else row for row in rows]
 
 

@@ -165,6 +165,7 @@ def test_trailing_delimiters_are_an_ignored_empty_last_column(cli, tmp_path):
     for name, text in (
         ("every_line.csv", csv_text(X, ["a", "b"], trailing=True)),
         ("data_lines.csv", "a,b\n" + csv_text(X, trailing=True)),
+        ("header_line.csv", "a,b,\n" + csv_text(X)),
         ("no_header.csv", csv_text(X, trailing=True)),
         ("semicolons.csv", csv_text(X, ["a", "b"], delimiter=";", trailing=True)),
     ):
