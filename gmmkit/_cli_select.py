@@ -55,7 +55,7 @@ def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, mis
     from gmmkit.io import save
     from gmmkit.selection import format_selection, plot_criterion, select_model
 
-    dataset = load_input(data, columns)
+    dataset = load_input(data, columns, missing=missing)
     types = [c.strip() for c in covariance_types.split(",") if c.strip()]
     best, table = select_model(
         dataset.data, parse_k_range(k_range), types, criterion, n_init=n_init, n_jobs=n_jobs,

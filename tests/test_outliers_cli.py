@@ -170,8 +170,8 @@ def test_detect_missing_values_and_csv_on_stdout(cli, spending, tmp_path):
     refused = run(cli, "outliers", "detect", holes, "-q")
     assert refused.exit_code == 1
     assert refused.output.strip() == (
-        "Error: X contains NaN in 49 row(s); pass missing='em' to treat NaN as missing values, "
-        "or drop those rows."
+        f"Error: {holes}: missing values (empty or NA fields) in 49 rows (first: line 2, "
+        "column 'grocery'); pass --missing em to fit them as missing values, or drop those rows"
     )
     result = run(cli, "outliers", "detect", holes, "--missing", "em", "-q")
     assert result.exit_code == 0, result.output

@@ -70,12 +70,21 @@ def column_names(X):
 def as_table(X, *, missing):
     """X as a float64 ndarray of shape (n_samples, n_features), NaN checked.
 
+    Masked entries of a masked array and pandas' NA are NaN.
+
     Raises
     ------
     ValueError
         For input that is not a 2-D numeric table, infinite values, or NaN
         when ``missing="error"``.
     """
+    if isinstance(X, np.ma.MaskedArray):  # masked entries are missing values
+        X = np.ma.filled(np.ma.asarray(X, dtype=np.float64), np.nan)
+    elif hasattr(X, "to_numpy") and hasattr(X, "columns"):
+        try:  # pandas' nullable columns (Float64, Int64): NA is NaN
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            pass  # text columns: refused below
     try:
         table = np.array(X, dtype=np.float64)
     except (TypeError, ValueError):

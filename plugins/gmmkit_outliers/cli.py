@@ -87,10 +87,10 @@ def _top_option(function):
                         help="Top contributing features listed per flagged row.")(function)
 
 
-def _read(data, columns):
+def _read(data, columns, missing):
     from gmmkit.cli import load_input
 
-    return load_input(data, columns)
+    return load_input(data, columns, missing=missing)
 
 
 def write_rows(handle, dataset, detector, scores, flags, *, top):
@@ -165,7 +165,7 @@ def detect(data, contamination, n_components, covariance_type, scale, missing, s
     rows, the features contributing most to their Mahalanobis distance. With
     -o the summary goes to stdout, else to stderr.
     """
-    dataset = _read(data, columns)
+    dataset = _read(data, columns, missing)
     detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
                               seed, quiet)
     detector.fit(_NamedTable(dataset))
@@ -192,7 +192,7 @@ def fit(data, contamination, n_components, covariance_type, scale, missing, seed
     """Fit a detector to DATA (clean data, for novelty detection) and save it."""
     from gmmkit_outliers.persistence import save_detector
 
-    dataset = _read(data, columns)
+    dataset = _read(data, columns, missing)
     detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
                               seed, quiet)
     detector.fit(_NamedTable(dataset))
@@ -213,17 +213,19 @@ def fit(data, contamination, n_components, covariance_type, scale, missing, seed
 def score(detector_path, data, columns, top, output):
     """Score the rows of DATA with a saved DETECTOR (novelty detection).
 
-    By default the columns the detector was fitted on are picked by name.
+    By default the columns the detector was fitted on are picked by name; a
+    file without a header gives them by position.
     """
+    from gmmkit.cli import check_values, match_columns, model_nan_fix, read_input
     from gmmkit_outliers.persistence import load_detector
 
     detector = load_detector(detector_path)
-    dataset = _read(data, columns)
-    names = list(dataset.feature_names)
-    fitted = detector.feature_names_in_
-    if columns is None and names != fitted and set(fitted) <= set(names):
-        dataset.data = dataset.data[:, [names.index(name) for name in fitted]]
-        dataset.feature_names = list(fitted)
+    dataset = read_input(data, columns)
+    fitted = list(detector.feature_names_in_)
+    match_columns(dataset, data, fitted_names=fitted, n_features=detector.n_features_in_,
+                  model=detector_path, picked=columns is not None)
+    check_values(dataset, data,
+                 nan_fix=None if detector.missing == "em" else model_nan_fix(detector_path))
     scores = detector.decision_function(dataset.data)
     flags = (scores > detector.threshold_).astype(int)
     _emit_rows(output, dataset, detector, scores, flags, top)
