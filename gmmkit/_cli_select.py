@@ -91,7 +91,7 @@ def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, mis
     outputs = command_outputs(force, data)
     model_file = outputs.file(model_path, "model_path")
     plot_file = outputs.figure(plot_path, "plot_path")
-    dataset = load_input(data, columns)
+    dataset = load_input(data, columns, missing=missing)
     largest = max(high for _, high in parse_k_spans(k_range))
     ks = parse_k_range(k_range, n_distinct=n_distinct_rows(dataset.data, up_to=largest),
                        source=data)

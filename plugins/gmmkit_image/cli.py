@@ -97,6 +97,7 @@ def segment(image_path, n_classes, features, smoothing, method, mask_path, chann
     """Segment IMAGE (PNG, JPEG, TIFF, .npy volume) into classes; print per-class statistics."""
     from gmmkit_image import io, postprocess
     from gmmkit_image import segment as run_segment
+    from gmmkit_image.segmentation import warn_empty_classes
 
     say = _say(quiet)
     outputs = command_outputs(force, image_path, mask_path)
@@ -115,6 +116,9 @@ def segment(image_path, n_classes, features, smoothing, method, mask_path, chann
     )
     if min_region:
         result.labels = postprocess.remove_small_regions(result.labels, min_region)
+        warn_empty_classes(result.labels, result.n_classes,
+                           f"--min-region {min_region} merged its regions into their neighbours",
+                           "give a smaller --min-region or fewer classes")
     if files["labels"] is not None:
         files["labels"].write(lambda temporary: io.write_labels(temporary, result.labels))
     if files["overlay"] is not None:
@@ -135,7 +139,22 @@ def segment(image_path, n_classes, features, smoothing, method, mask_path, chann
         "classes": result.statistics(),
         "written": written,
     }
-    click.echo(json.dumps(summary, indent=2) if as_json else _segment_text(summary))
+    click.echo(_json_text(summary) if as_json else _segment_text(summary))
+
+
+def _json_text(value):
+    """Strict JSON (no NaN or Infinity): undefined statistics become null."""
+    return json.dumps(_finite_or_none(value), indent=2, allow_nan=False)
+
+
+def _finite_or_none(value):
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    return value
 
 
 def _write_npz(path, maps):
@@ -216,7 +235,7 @@ def background(source, output, n_components, learning_rate, history, var_thresho
         "written": written,
     }
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(_json_text(summary))
         return
     click.echo(
         f"{source}: {summary['n_frames']} frames of "

@@ -60,6 +60,19 @@ def _make_detector(contamination, n_components, covariance_type, scale, missing,
     )
 
 
+class _NamedTable:
+    """DATA's rows with their column names: the detector reads it like a DataFrame, so its
+    messages (a constant column ignored, ...) name DATA's columns."""
+
+    def __init__(self, dataset):
+        self.data, self.columns = dataset.data, list(dataset.feature_names)
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+
+        return np.asarray(self.data, dtype=dtype)
+
+
 def _columns_option(function):
     return click.option(
         "--columns", metavar="A,B,...",
@@ -76,10 +89,10 @@ def _top_option(function):
                         help="Top contributing features listed per flagged row.")(function)
 
 
-def _read(data, columns):
+def _read(data, columns, missing):
     from gmmkit.cli import load_input
 
-    return load_input(data, columns)
+    return load_input(data, columns, missing=missing)
 
 
 def write_rows(handle, dataset, detector, scores, flags, *, top):
@@ -162,10 +175,10 @@ def detect(data, contamination, n_components, covariance_type, scale, missing, s
     """
     outputs = command_outputs(force, data)
     out_file = outputs.file(output, "output")
-    dataset = _read(data, columns)
+    dataset = _read(data, columns, missing)
     detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
                               seed, quiet)
-    detector.fit(dataset.data)
+    detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)
     _emit_rows(out_file, dataset, detector, detector.decision_scores_, detector.labels_, top)
     outputs.commit()
@@ -193,10 +206,10 @@ def fit(data, contamination, n_components, covariance_type, scale, missing, seed
 
     outputs = command_outputs(force, data)
     out_file = outputs.file(output, "output")
-    dataset = _read(data, columns)
+    dataset = _read(data, columns, missing)
     detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
                               seed, quiet)
-    detector.fit(dataset.data)
+    detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)
     out_file.write(lambda temporary: save_detector(detector, temporary))
     outputs.commit()
@@ -216,19 +229,21 @@ def fit(data, contamination, n_components, covariance_type, scale, missing, seed
 def score(detector_path, data, columns, top, output, force):
     """Score the rows of DATA with a saved DETECTOR (novelty detection).
 
-    By default the columns the detector was fitted on are picked by name.
+    By default the columns the detector was fitted on are picked by name; a
+    file without a header gives them by position.
     """
+    from gmmkit.cli import check_values, match_columns, model_nan_fix, read_input
     from gmmkit_outliers.persistence import load_detector
 
     outputs = command_outputs(force, detector_path, data)
     out_file = outputs.file(output, "output")
     detector = load_detector(detector_path)
-    dataset = _read(data, columns)
-    names = list(dataset.feature_names)
-    fitted = detector.feature_names_in_
-    if columns is None and names != fitted and set(fitted) <= set(names):
-        dataset.data = dataset.data[:, [names.index(name) for name in fitted]]
-        dataset.feature_names = list(fitted)
+    dataset = read_input(data, columns)
+    fitted = list(detector.feature_names_in_)
+    match_columns(dataset, data, fitted_names=fitted, n_features=detector.n_features_in_,
+                  model=detector_path, picked=columns is not None)
+    check_values(dataset, data,
+                 nan_fix=None if detector.missing == "em" else model_nan_fix(detector_path))
     scores = detector.decision_function(dataset.data)
     flags = (scores > detector.threshold_).astype(int)
     _emit_rows(out_file, dataset, detector, scores, flags, top)

@@ -21,7 +21,34 @@ _quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress on
 _store_option = click.option("--store", "store_dir", required=True,
                              type=click.Path(file_okay=False), help="The speaker store folder.")
 _top_c_option = click.option("--top-c", default=5, show_default=True, type=click.IntRange(min=0),
-                             help="Score each frame with its C best UBM components (0: all).")
+                             help="Score each frame with its C best UBM components (0, or C "
+                                  "at least the UBM's size: all).")
+
+
+def _check_n_mfcc(ctx, param, value):
+    """--n-mfcc: 1 to the number of mel bands (the cepstrum has no more coefficients)."""
+    from gmmkit_speech.features import FeatureConfig
+
+    if not 1 <= value <= FeatureConfig.n_mels:
+        raise click.BadParameter(
+            f"{value} is not in 1..{FeatureConfig.n_mels}: the MFCCs come from "
+            f"{FeatureConfig.n_mels} mel bands, so there are at most {FeatureConfig.n_mels}",
+            ctx=ctx, param=param)
+    return value
+
+
+def _check_finite(ctx, param, value):
+    import math
+
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number; give a log-likelihood-ratio "
+                                 "score such as 0 or 0.5", ctx=ctx, param=param)
+    return value
+
+
+def _top_c(top_c, ubm):
+    """--top-c for the scoring functions: None for all components, else at most the UBM's."""
+    return min(top_c, len(ubm.weights_)) if top_c else None
 
 
 @click.group()
@@ -37,7 +64,8 @@ def speech():
               help="Model file to write (e.g. ubm.gmm).")
 @click.option("--sr", default=16000, show_default=True, type=click.IntRange(min=1000),
               help="Sample rate the audio is resampled to.")
-@click.option("--n-mfcc", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--n-mfcc", default=20, show_default=True, type=int, callback=_check_n_mfcc,
+              help="Cepstral coefficients per frame (1..40).")
 @click.option("--deltas/--no-deltas", default=True, show_default=True)
 @click.option("--cmvn/--no-cmvn", default=True, show_default=True)
 @click.option("--vad/--no-vad", default=True, show_default=True, help="Energy VAD.")
@@ -130,7 +158,7 @@ def identify(store_dir, file, top_c, n_best, as_json):
 
     store = SpeakerStore(store_dir)
     best, scores = identify_speaker(store, store.ubm, store.features_of(file),
-                                    top_c=top_c or None)
+                                    top_c=_top_c(top_c, store.ubm))
     ranked = sorted(scores.items(), key=lambda item: -item[1])[:n_best]
     summary = {"file": file, "speaker": best, "scores": dict(ranked)}
     lines = [f"{file}: {best}"] + [f"  {name:<20} {score:+.4f}" for name, score in ranked]
@@ -141,8 +169,8 @@ def identify(store_dir, file, top_c, n_best, as_json):
 @_store_option
 @click.option("--speaker", required=True, help="The claimed speaker.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--threshold", default=0.0, show_default=True, type=float,
-              help="Accept when the LLR score is at least this.")
+@click.option("--threshold", default=0.0, show_default=True, type=float, callback=_check_finite,
+              help="Accept when the LLR score is at least this (a finite number).")
 @_top_c_option
 @_json_option
 def verify(store_dir, speaker, file, threshold, top_c, as_json):
@@ -153,7 +181,7 @@ def verify(store_dir, speaker, file, threshold, top_c, as_json):
     store = SpeakerStore(store_dir)
     model = store[speaker]
     accepted, score = verify_speaker(model, store.ubm, store.features_of(file),
-                                     threshold=threshold, top_c=top_c or None)
+                                     threshold=threshold, top_c=_top_c(top_c, store.ubm))
     summary = {"file": file, "speaker": speaker, "score": score, "threshold": threshold,
                "accepted": accepted}
     decision = "accept" if accepted else "reject"
@@ -186,10 +214,11 @@ def evaluate(store_dir, trials, det_path, p_target, top_c, force, as_json, quiet
     rows = read_trials(trials)
     cache = {}
     scores, labels = [], []
+    top_c = _top_c(top_c, store.ubm)
     for speaker, path, is_target in _progress(rows, quiet, "trials"):
         if path not in cache:
             cache[path] = store.features_of(path)
-        scores.append(llr_score(store[speaker], store.ubm, cache[path], top_c=top_c or None))
+        scores.append(llr_score(store[speaker], store.ubm, cache[path], top_c=top_c))
         labels.append(is_target)
     target = [s for s, t in zip(scores, labels) if t]
     nontarget = [s for s, t in zip(scores, labels) if not t]
