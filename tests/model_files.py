@@ -159,6 +159,7 @@ def edited(tmp_path, model, *, metadata=None, arrays=None, drop=(), add=None):
     ``arrays`` maps a member name without .npy (``"means"``, ``"mixtures/0/means"``) to
     its new value, or to a function changing a copy of the saved array in place.
     """
+    (tmp_path / "model.gmm").unlink(missing_ok=True)  # save replaces model files only
     path = saved(tmp_path, model)
     members = read_members(path)
     if metadata is not None:

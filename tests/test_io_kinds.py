@@ -292,7 +292,10 @@ def test_cli_commands_refuse_classifier_and_regressor_files_clearly(
     np.savetxt(tmp_path / "x.csv", X[:5], delimiter=",")
     result = CliRunner().invoke(build_cli(), [command, str(path), str(tmp_path / "x.csv")])
     assert result.exit_code == 1
-    assert f"holds a {kind}; `gmmkit {command}` works on GaussianMixture and " in result.output
+    assert (
+        f"'{path}' holds a {kind}; `gmmkit {command}` works on GaussianMixture and "
+        in result.output
+    )
 
 
 def test_cli_predicts_with_a_bayesian_file(tmp_path, models):
