@@ -76,8 +76,8 @@ def _mixture_parts(metadata, version, n_features, count):
     return parts
 
 
-def _composite_layout(name, metadata, version, cls, extra_keys, n_mixtures, mixture_features):
-    """(Layout, declared "arrays" object) of a file with "mixtures"; the arrays are added later."""
+def _composite_header(metadata, cls, extra_keys):
+    """(n_features, params, feature_names) of a file with "mixtures", its keys checked."""
     check_header(metadata)
     require(metadata, (*COMPOSITE_KEYS, *extra_keys), "metadata.json")
     d = positive_int(metadata, "n_features")
@@ -86,10 +86,13 @@ def _composite_layout(name, metadata, version, cls, extra_keys, n_mixtures, mixt
     if not isinstance(metadata["training"], dict):
         raise Problem("'training' in metadata.json is not a JSON object")
     params = known_params(metadata["params"], cls)
-    count = n_mixtures(metadata) if callable(n_mixtures) else n_mixtures
-    parts = _mixture_parts(metadata, version, mixture_features(metadata, d), count)
-    layout = Layout(name, {}, parts, {"params": params}, d,
-                    check_feature_names(metadata["feature_names"], d))  # fmt: skip
+    return d, params, check_feature_names(metadata["feature_names"], d)
+
+
+def _composite_layout(name, header, parts):
+    """The Layout of a file whose mixtures are ``parts``; every part's arrays declared."""
+    d, params, names = header
+    layout = Layout(name, {}, parts, {"params": params}, d, names)
     for part in parts:
         layout.arrays.update(part.members())
     return layout
@@ -150,11 +153,10 @@ class ClassifierFormat:
         return metadata, arrays
 
     def parse(self, metadata, version):
-        layout = _composite_layout(
-            self.name, metadata, version, GMMClassifier, ("n_classes", "classes"),
-            lambda meta: positive_int(meta, "n_classes", least=2), lambda meta, d: d,
-        )  # fmt: skip
-        n_classes = len(layout.mixtures)
+        header = _composite_header(metadata, GMMClassifier, ("n_classes", "classes"))
+        n_classes = positive_int(metadata, "n_classes", least=2)
+        parts = _mixture_parts(metadata, version, header[0], n_classes)
+        layout = _composite_layout(self.name, header, parts)
         declared = metadata["arrays"]
         if not isinstance(declared, dict):
             raise Problem("'arrays' in metadata.json is not a JSON object")
@@ -315,12 +317,11 @@ class RegressorFormat:
         return metadata, arrays
 
     def parse(self, metadata, version):
-        layout = _composite_layout(
-            self.name, metadata, version, GaussianMixtureRegressor, ("n_targets",), 1,
-            lambda meta, d: d + positive_int(meta, "n_targets"),
-        )  # fmt: skip
+        header = _composite_header(metadata, GaussianMixtureRegressor, ("n_targets",))
+        n_targets = positive_int(metadata, "n_targets")
+        parts = _mixture_parts(metadata, version, header[0] + n_targets, 1)
+        layout = _composite_layout(self.name, header, parts)
         declared_arrays(metadata["arrays"], {}, (), "a regressor")
-        n_targets = metadata["n_targets"]
         require(metadata["training"], ("y_ndim",), "'training'")
         y_ndim = metadata["training"]["y_ndim"]
         if y_ndim not in (1, 2) or isinstance(y_ndim, bool) or (y_ndim == 1 and n_targets != 1):
