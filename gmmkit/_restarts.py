@@ -23,7 +23,7 @@ from gmmkit._jobs import effective_n_jobs, run_tasks
 from gmmkit._parallel import ChunkRunner
 from gmmkit.convergence import EMSettings, run_em
 from gmmkit.covariance import get_covariance_type
-from gmmkit.exceptions import ConvergenceWarning, compatible
+from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 from gmmkit.noise import NOISE_INIT_WEIGHT, log_density
 from gmmkit.plugins import fit_hooks as plugin_fit_hooks
 
@@ -89,15 +89,15 @@ def fit_data(model, data, names, bounds):
     best = max(results, key=lambda result: result.lower_bound)  # the first of equals
     if not best.converged and model.max_iter > 0:
         warnings.warn(
-            f"The best of {len(results)} EM run(s) did not converge "
-            f"({sum(r.converged for r in results)} converged): it stopped after "
-            f"max_iter={model.max_iter} iterations with the lower bound still changing by "
-            f"more than tol={model.tol}. Increase max_iter or tol, try other init_params, "
-            "or check for degenerate data.",
+            not_converged_message(
+                len(results), sum(r.converged for r in results), model.max_iter, model.tol
+            ),
             compatible(ConvergenceWarning),
             stacklevel=3,
         )
-    model._set_params_object(best.params, cov_type)
+    # the attributes take the data's dtype (float32 X or dtype='float32': float32,
+    # else float64), as scikit-learn's; EM itself ran on float64 parameters
+    model._set_params_object(best.params, cov_type, dtype=data.dtype)
     if bounds is not None:
         model.noise_bounds_ = bounds
     elif hasattr(model, "noise_bounds_"):

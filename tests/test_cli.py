@@ -129,7 +129,7 @@ def test_progress_and_warnings_go_to_stderr_and_can_be_silenced(cli):
     assert quiet.stderr == ""
     warned = run(cli, "fit", "iris", "--max-iter", 1, "-q")
     assert warned.exit_code == 0
-    assert warned.stderr.startswith("Warning: The best of 1 EM run(s) did not converge")
+    assert warned.stderr.startswith("Warning: Best performing initialization did not converge.")
     assert len(warned.stderr.strip().splitlines()) == 1
 
 
