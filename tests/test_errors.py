@@ -176,3 +176,46 @@ def test_different_number_of_features(X):
     model = GaussianMixture(2).fit(X)
     with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting 3"):
         model.predict(X[:, :2])
+
+
+@pytest.mark.parametrize("estimator", ["GaussianMixture", "BayesianGaussianMixture"])
+@pytest.mark.parametrize(
+    ("far", "feature", "low", "high", "divisor"),
+    [
+        ((1e200, 0.0, 0.0), 0, r"-?\d+\.\d+", r"1e\+200", r"1e\+200"),
+        ((0.0, 0.0, -1e300), 2, r"-1e\+300", r"\d+\.\d+", r"1e\+300"),
+        ((0.0, 1e154, 0.0), 1, r"-?\d+\.\d+", r"1e\+154", r"1e\+154"),
+    ],
+)
+def test_values_whose_squares_overflow_are_refused_before_any_numpy_warning(
+    X, estimator, far, feature, low, high, divisor
+):
+    # (RuntimeWarnings are errors in this suite: the refusal comes first)
+    import gmmkit
+
+    data = np.vstack([X, far])
+    with pytest.raises(ValueError, match=(
+        rf"^X has values too large for float64 arithmetic: feature {feature} \(column "
+        rf"{feature + 1}\) spans {low} to {high}, so sums of squared distances over 61 rows "
+        rf"overflow float64 \(its largest number is 1\.8e308\)\. Rescale that feature \(e\.g\. "
+        rf"divide it by {divisor}\), or drop the rows with extreme values, before fitting\.$"
+    )):
+        getattr(gmmkit, estimator)(n_components=2).fit(data)
+
+
+def test_spread_limits_fits_but_not_ordinary_large_data(X):
+    from gmmkit._mixture_checks import check_spread
+
+    big = GaussianMixture(2, random_state=0).fit(X * 1e150)  # squares near 1e302: fine
+    np.testing.assert_allclose(big.means_ / 1e150, GaussianMixture(2, random_state=0).fit(X)
+                               .means_, rtol=1e-6)
+    constant = np.full((61, 3), 1e300)  # no spread, but its rounding squares to inf
+    with pytest.raises(ValueError, match=r"feature 0 \(column 1\) spans 1e\+300 to 1e\+300"):
+        check_spread(constant)
+    check_spread(np.array([[np.nan, 1.0], [np.nan, 2.0]]))  # left to the NaN checks
+
+
+def test_partial_fit_refuses_a_batch_too_far_from_the_stream(X):
+    model = GaussianMixture(2, random_state=0).partial_fit(X)
+    with pytest.raises(ValueError, match=r"^X has values too large .* spans .* to 1e\+300"):
+        model.partial_fit(X[:5] + np.array([1e300, 0.0, 0.0]))
