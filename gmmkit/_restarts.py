@@ -65,6 +65,36 @@ def run_restarts(model, data, cov_type, initial, bounds, hooks):
     return run_tasks(_restart_in_worker, tasks, shared, workers)
 
 
+def attribute_dtype(model, data):
+    """The dtype of the fitted attributes: X's, as in scikit-learn, or what ``dtype`` asks.
+
+    float32 X gives float32 (scikit-learn 1.9 keeps X's dtype); float64,
+    float16 and integer X give float64 (scikit-learn reads them as
+    float64). ``dtype="float64"`` on float32 X gives float64: asking for
+    float64 never rounds the result to float32. ``dtype="float32"`` on
+    float64 X only sets the E-step's precision (a speed setting); the
+    attributes keep X's float64.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+    data : engine data (see em.ChunkedData's protocol)
+        The data as prepared for the fit; the dtype the user gave is that
+        of its array (``X``), reader, or filled-in rows (missing values).
+
+    Returns
+    -------
+    numpy dtype
+    """
+    source = getattr(data, "filled", data)  # MissingData serves a filled ChunkedData
+    given = getattr(getattr(source, "reader", None), "dtype", None)
+    if given is None:
+        given = getattr(getattr(source, "X", None), "dtype", np.float64)
+    given = np.dtype(np.float32 if given == np.float32 else np.float64)
+    requested = given if model.dtype is None else np.dtype(model.dtype)
+    return np.promote_types(given, requested)
+
+
 def _restart_in_worker(task, *, model, data, cov_type, initial, bounds):
     index, rng = task
     return model._run_restart(index, rng, data, cov_type, initial, bounds, None)
@@ -95,9 +125,8 @@ def fit_data(model, data, names, bounds):
             compatible(ConvergenceWarning),
             stacklevel=3,
         )
-    # the attributes take the data's dtype (float32 X or dtype='float32': float32,
-    # else float64), as scikit-learn's; EM itself ran on float64 parameters
-    model._set_params_object(best.params, cov_type, dtype=data.dtype)
+    # the attributes take X's dtype, as scikit-learn's; EM itself ran in float64
+    model._set_params_object(best.params, cov_type, dtype=attribute_dtype(model, data))
     if bounds is not None:
         model.noise_bounds_ = bounds
     elif hasattr(model, "noise_bounds_"):

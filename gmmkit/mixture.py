@@ -104,11 +104,12 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         Rows per E-step chunk; memory grows with chunk_size x n_components,
         never with n_samples x n_components.  None picks a cache-friendly size.
     dtype : {"float32", "float64"} or None, default=None
-        Working precision of the E-step and dtype of the fitted attributes;
-        None follows X (float32 stays float32, as in scikit-learn; float16
-        runs in float32; everything else is float64).  Sums across chunks
-        and the M-step are always float64; the parameters are rounded to
-        float32 only when stored.
+        Working precision of the E-step; None follows X (float32 and
+        float16 run in float32, everything else in float64).  Sums across
+        chunks and the M-step are always float64.  The fitted attributes
+        take X's dtype, as in scikit-learn (float32 for float32 X, float64
+        otherwise), rounded once when stored; ``dtype="float64"`` makes
+        them float64 for float32 X too.
     missing : {"error", "em"}, default="error"
         What NaN in X means. "error" refuses it with a clear message; "em"
         treats NaN as missing values: ``fit`` runs exact EM that
@@ -132,7 +133,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
     Attributes
     ----------
     weights_, means_, covariances_, precisions_, precisions_cholesky_
-        In the dtype of the fit (float32 for float32 X, see ``dtype``).
+        float32 when fitted on float32 X (unless ``dtype="float64"``), else float64.
     weights_ : ndarray of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
