@@ -15,13 +15,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
 import zipfile
 import zlib
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from io import BytesIO
-from pathlib import Path
 
 import numpy as np
 
@@ -48,6 +46,7 @@ from gmmkit._io_checks import (
 from gmmkit.em import MixtureParams
 from gmmkit.exceptions import ModelFileError
 from gmmkit.mixture import GaussianMixture
+from gmmkit.outputs import atomic_write
 
 __all__ = [
     "FORMAT_NAME",
@@ -66,7 +65,7 @@ _CHANGED = "Its attributes or parameters were changed after fit; fit it again."
 # ---------------------------------------------------------------- public API
 
 
-def save(model, path, *, extra=None):
+def save(model, path, *, extra=None, overwrite=False):
     """Write a fitted GaussianMixture to a model file (a zip archive; no pickle).
 
     Parameters
@@ -76,14 +75,20 @@ def save(model, path, *, extra=None):
     path : str or os.PathLike
         Where to write; ``.gmm`` is the conventional suffix, but the path is
         used exactly as given.  The file is written next to ``path`` under a
-        temporary name, then moved into place, so an existing file is never
-        left half-written.
+        temporary name, fsynced, then moved into place, so an existing file
+        is never left half-written (:func:`gmmkit.outputs.atomic_write`).
+        ``path`` must be a regular file or not exist: a directory, a
+        device, a FIFO or a socket is refused, and so is a read-only file.
+        An existing file is replaced only when it is a gmmkit model file.
     extra : dict, optional
         JSON-serialisable data stored verbatim under ``"extra"`` in the
         metadata. A model fitted by :func:`gmmkit.run_pipeline` also stores
         its ``pipeline_`` (the feature extractors and post-processors used,
         with the plugin of each) as ``extra["pipeline"]``, and ``load``
         gives it back as ``pipeline_``.
+    overwrite : bool, default=False
+        Also replace an existing regular file that is not a gmmkit model
+        file (a read-only file is still refused).
 
     Raises
     ------
@@ -91,7 +96,15 @@ def save(model, path, *, extra=None):
         When ``model`` is not fitted.
     ValueError
         When ``extra`` is not a dict that survives a JSON round trip, or the
-        model's attributes no longer describe a valid mixture.
+        model's attributes no longer describe a valid mixture, or ``path``
+        is empty, a device, a FIFO or a socket.
+    FileExistsError
+        When ``path`` is an existing file that is not a gmmkit model file
+        and ``overwrite`` is False.
+    OSError
+        When ``path`` is a directory or read-only, or its directory does not
+        exist or is not writable (IsADirectoryError, PermissionError,
+        FileNotFoundError); the message names ``path``.
     """
     if not isinstance(model, GaussianMixture):
         raise TypeError(f"save() writes gmmkit.GaussianMixture models; got {type(model).__name__}.")
@@ -110,7 +123,7 @@ def save(model, path, *, extra=None):
         raise ValueError(
             f"cannot save the model to '{name}': {problem.problem}. {problem.fix or _CHANGED}"
         ) from None
-    _write_archive(Path(path), payload, arrays, metadata["created"])
+    _write_archive(path, payload, arrays, metadata["created"], overwrite)
 
 
 def load(path):
@@ -316,21 +329,27 @@ def _json_bytes(metadata):
     return payload
 
 
-def _write_archive(path, payload, arrays, created):
-    """Write the zip next to ``path`` under a temporary name, then move it into place."""
+def _write_archive(path, payload, arrays, created, overwrite=False):
+    """Write the zip atomically (checked target, temporary file, fsync, rename: gmmkit.outputs)."""
     stamp = datetime.fromisoformat(created).timetuple()[:6]
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
+    with atomic_write(path, overwrite=overwrite, replaceable=_is_model_file,
+                      kind="a gmmkit model file",
+                      force_hint="pass overwrite=True to replace it") as temporary:
         with open(temporary, "xb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as archive:
             _write_member(archive, METADATA_MEMBER, payload, stamp)
             for name, array in arrays.items():
                 buffer = BytesIO()
                 np.lib.format.write_array(buffer, array, version=(1, 0), allow_pickle=False)
                 _write_member(archive, f"{name}.npy", buffer.getvalue(), stamp)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+
+
+def _is_model_file(path):
+    """True when ``path`` holds a gmmkit model file (save() replaces only those by default)."""
+    try:
+        read_metadata(path)
+    except Exception:  # noqa: BLE001 - whatever read_metadata refuses is not a model file
+        return False
+    return True
 
 
 def _write_member(archive, name, data, stamp):

@@ -147,11 +147,15 @@ def test_exit_codes_and_one_line_errors(cli, tmp_path):
     assert bad.exit_code == 1
     assert bad.output.strip() == (
         f"Error: {tmp_path / 'bad.csv'}: column 'b' holds 'x' on line 2, not a number; "
-        "pick numeric columns with --columns"
+        "write a missing value as an empty field or NA, or leave the column out with --columns"
     )
     (tmp_path / "nan.csv").write_text("a,b\n1,2\n,3\n4,5\n")
     nan = run(cli, "fit", tmp_path / "nan.csv", "-k", 1)
-    assert nan.exit_code == 1 and "X contains NaN in 1 row (first: row 1)" in nan.output
+    assert nan.exit_code == 1 and nan.output == (
+        f"Error: {tmp_path / 'nan.csv'}: missing values (empty or NA fields) in 1 row "
+        "(first: line 3, column 'a'); pass --missing em to fit them as missing values, "
+        "or drop those rows\n"
+    )
     (tmp_path / "junk.gmm").write_bytes(b"not a model")
     junk = run(cli, "info", tmp_path / "junk.gmm")
     assert junk.exit_code == 1 and len(junk.output.strip().splitlines()) == 1
@@ -212,7 +216,7 @@ def test_fit_missing_values_and_a_noise_component(cli, tmp_path):
         for a, b in holes:
             handle.write(f"{'' if np.isnan(a) else a},{'' if np.isnan(b) else b}\n")
     refused = run(cli, "fit", tmp_path / "holes.csv", "-k", 2, "-q")
-    assert refused.exit_code == 1 and "pass missing='em'" in refused.output
+    assert refused.exit_code == 1 and "pass --missing em" in refused.output
     fitted = run(cli, "fit", tmp_path / "holes.csv", "-k", 2, "-q", "--missing", "em",
                  "--json", "-o", tmp_path / "holes.gmm")
     assert fitted.exit_code == 0, fitted.output
