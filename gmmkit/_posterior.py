@@ -65,10 +65,18 @@ class MarginalGaussians:
             whitened_means = np.einsum("kd,kde->ke", offsets, self.prec_chol)
             #: [x/s, 1/s] @ guess = (x - mu_k)' P_k / s for every k in one GEMM
             self.guess = np.vstack([self.factors, -whitened_means.reshape(1, -1)])
-            # per pair (r, k), in halves: delta = mu_k/2 - mu_r/2, A_k delta, delta' A_k delta
-            delta = half[None, :, :] - half[:, None, :]  # (r, k, d)
-            self.pair_vectors = np.einsum("kij,rkj->rki", self.precisions, delta)
-            self.pair_constants = np.einsum("rki,rki->rk", delta, self.pair_vectors)
+        self._pairs = {}
+
+    def pairs(self, r):
+        """For expansion point r, in halves: (A_k delta_k (K, d), delta_k' A_k delta_k (K,)),
+        delta_k = mu_k/2 - mu_r/2 (made when first needed, then kept)."""
+        if r not in self._pairs:
+            with np.errstate(over="ignore", invalid="ignore"):
+                half = 0.5 * self.means
+                delta = half - half[r]
+                vectors = np.einsum("kij,kj->ki", self.precisions, delta)
+                self._pairs[r] = vectors, np.einsum("ki,ki->k", delta, vectors)
+        return self._pairs[r]
 
 
 def marginal_gaussians(model, observed):
@@ -81,10 +89,8 @@ def marginal_gaussians(model, observed):
         np.asarray(model.covariances_, dtype=np.float64), n_components, n_features
     )
     blocks = np.ascontiguousarray(dense[:, observed][:, :, observed])
-    group = np.array([
-        next(j for j in range(k + 1) if np.array_equal(blocks[j], blocks[k]))
-        for k in range(n_components)
-    ])
+    first = {}  # the first component with each covariance block (tied: all the same)
+    group = np.array([first.setdefault(block.tobytes(), k) for k, block in enumerate(blocks)])
     unique = np.unique(group)
     full = get_covariance_type("full")
     prec_chol = np.empty_like(blocks)
@@ -153,13 +159,14 @@ def _block_weights(g, X):
         quadratic = squares - squares[rows, nearest][:, None]
         quadratic *= g.distinct[nearest]  # exactly 0 for a shared covariance
         linear = np.empty((n, n_components))
+        constant = np.empty((n, n_components))
         order = np.argsort(nearest, kind="stable")
         bounds = np.searchsorted(nearest[order], np.arange(n_components + 1))
-        for r in range(n_components):
+        for r in np.flatnonzero(np.diff(bounds)):
             picked = order[bounds[r] : bounds[r + 1]]
-            if picked.size:
-                linear[picked] = unit[picked] @ g.pair_vectors[r].T
-        constant = g.pair_constants[nearest]
+            vectors, constants = g.pairs(r)
+            linear[picked] = unit[picked] @ vectors.T
+            constant[picked] = constants
         differences = 4.0 * (t[:, None] * (t[:, None] * quadratic - 2.0 * linear) + constant)
         # overflow: inf - inf (components and row both astronomically apart): no weight
         differences[np.isnan(differences)] = np.inf
