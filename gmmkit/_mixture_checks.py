@@ -14,53 +14,6 @@ from gmmkit.missing import MISSING_OPTIONS
 from gmmkit.noise import check_noise
 from gmmkit.plugins import get_initializers
 
-#: n_rows x sum_j spread_j^2 above this makes the engine's sums of squared
-#: distances (k-means++ seeding, second moments) overflow float64
-SPREAD_LIMIT = np.finfo(np.float64).max / 16
-
-
-def check_spread(X, center=None):
-    """Refuse data too spread out for float64 sums of squares, naming the worst feature.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    center : ndarray of shape (n_features,), optional
-        A reference point the data will be centred on (online EM's), which
-        counts as part of the data's range.
-
-    Raises
-    ------
-    ValueError
-        When n_samples x sum_j spread_j^2 exceeds :data:`SPREAD_LIMIT`, with
-        spread_j = max_j - min_j plus the rounding of values that large
-        (centred values are never smaller than 4 eps |x|): squared
-        distances between rows (or their sums) would overflow to inf, and
-        numpy's overflow warnings would be all the user saw.
-    """
-    if X.size == 0:
-        return
-    with np.errstate(over="ignore", invalid="ignore"):
-        low = np.fmin.reduce(X, axis=0).astype(np.float64)
-        high = np.fmax.reduce(X, axis=0).astype(np.float64)
-        if not (np.isfinite(low).all() and np.isfinite(high).all()):
-            return  # infinity, or a column without a value: the data scan names them
-        if center is not None:
-            low, high = np.minimum(low, center), np.maximum(high, center)
-        magnitude = np.maximum(np.abs(low), np.abs(high))
-        spread = (high - low) + 4.0 * np.finfo(np.float64).eps * magnitude  # inf: overflow
-        total = X.shape[0] * np.sum(np.square(spread))
-    if total <= SPREAD_LIMIT:
-        return
-    j = int(np.argmax(spread))
-    raise ValueError(
-        f"X has values too large for float64 arithmetic: feature {j} (column {j + 1}) "
-        f"spans {low[j]:.6g} to {high[j]:.6g}, so sums of squared distances over "
-        f"{X.shape[0]} rows overflow float64 (its largest number is 1.8e308). Rescale "
-        f"that feature (e.g. divide it by {10.0 ** np.ceil(np.log10(magnitude[j])):.0e}), "
-        "or drop the rows with extreme values, before fitting."
-    )
-
 
 class MixtureChecks:
     """Validation methods mixed into :class:`gmmkit.GaussianMixture`."""
@@ -116,10 +69,6 @@ class MixtureChecks:
                 f"{' (with positive weight)' if weights is not None else ''}; "
                 "use fewer components or more data."
             )
-
-    def _check_spread(self, X, center=None):
-        """Refuse X whose sums of squares overflow float64 (:func:`check_spread`)."""
-        check_spread(X, center)
 
     def _check_initial_parameters(self, n_features, cov_type):
         """Validate weights_init, means_init, precisions_init; return them as arrays."""

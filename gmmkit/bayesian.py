@@ -212,7 +212,6 @@ default="dirichlet_process"
         given = check_priors(self, X.shape[1])
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
-        self._check_spread(X)
         cov_type = get_covariance_type(self.covariance_type)
         data = self._chunked(X, weights)
         settings = EMSettings(

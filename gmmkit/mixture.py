@@ -241,7 +241,6 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         self._check_parameters(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
-        self._check_spread(X)
         data = self._chunked(X, weights)
         bounds = None if self.noise is None else noise_bounds(X, weights)
         return data, names, bounds

@@ -162,7 +162,6 @@ def partial_fit(model, X, sample_weight=None):
         check_feature_names(X, getattr(model, "feature_names_in_", None), type(model).__name__)
         check_n_features(X, model.n_features_in_, type(model).__name__)
     cov_type = get_covariance_type(model.covariance_type)
-    model._check_spread(X, None if state is None else state.center)
     data = model._chunked(X, weights, center=None if state is None else state.center)
     with ChunkRunner() as runner:
         if model.__sklearn_is_fitted__():
