@@ -97,14 +97,18 @@ class GmmkitGroup(click.Group):
         self.plugin_manager = plugin_manager
 
     def invoke(self, ctx):
+        from gmmkit._cli_output import warning_messages
         from gmmkit.plugins import describe_error, use_plugin_manager
 
         debug = ctx.params.get("debug", False)
+        failed = True
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 with use_plugin_manager(self.plugin_manager):
-                    return super().invoke(ctx)
+                    result = super().invoke(ctx)
+                failed = False
+                return result
             except (click.ClickException, click.exceptions.Exit, click.Abort):
                 raise
             except BrokenPipeError:  # `gmmkit predict ... | head`: the reader has gone
@@ -118,7 +122,7 @@ class GmmkitGroup(click.Group):
                     f"{describe_error(exc)} (run `gmmkit --debug ...` for the traceback)"
                 ) from None
             finally:
-                for message in dict.fromkeys(str(w.message) for w in caught):
+                for message in warning_messages(caught, failed):
                     click.echo(f"Warning: {message}", err=True)
 
 
