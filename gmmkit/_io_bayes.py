@@ -19,6 +19,7 @@ from gmmkit._io_checks import (
     check_finite,
     check_mixture_values,
     check_positive,
+    check_precisions,
     declared_arrays,
     json_number,
     known_params,
@@ -37,9 +38,11 @@ from gmmkit._io_mixture import (
     feature_names_of,
     json_params,
     stored_arrays,
+    unless_rebuilt,
 )
 from gmmkit._variational import COVARIANCE_PRIORS, WEIGHT_PRIORS, Posterior, mixture_params
 from gmmkit.bayesian import BayesianGaussianMixture, check_priors
+from gmmkit.covariance import get_covariance_type
 from gmmkit.mixture import make_rng
 
 POSTERIOR_ARRAYS = ("weight_concentration", "mean_precision", "degrees_of_freedom")
@@ -66,6 +69,10 @@ class BayesianFormat:
     # ------------------------------------------------------------- save
 
     def encode(self, model):
+        cov_type = get_covariance_type(model.covariance_type)
+        rebuilt = BayesianGaussianMixture()
+        weight_prior = WEIGHT_PRIORS[model.weight_concentration_prior_type]
+        rebuilt._set_posterior(model._posterior(), weight_prior, cov_type)
         concentration = model.weight_concentration_
         if isinstance(concentration, tuple):  # the stick-breaking Beta parameters (a, b)
             concentration = np.stack(concentration)
@@ -78,6 +85,7 @@ class BayesianFormat:
             "mean_precision": model.mean_precision_,
             "degrees_of_freedom": model.degrees_of_freedom_,
             "mean_prior": model.mean_prior_,
+            "precisions": unless_rebuilt(model.precisions_, rebuilt.precisions_),
         }
         priors = {name: getattr(model, f"{name}_") for name in PRIOR_KEYS}
         if np.ndim(model.covariance_prior_) == 0:  # spherical: a number
@@ -125,7 +133,9 @@ class BayesianFormat:
         if prior_shape:
             expected["covariance_prior"] = prior_shape
         what = f"a {cov_type.name} model with {k} components and {d} features"
-        arrays = declared_arrays(metadata["arrays"], expected, list(expected), what)
+        required = list(expected)
+        expected["precisions"] = cov_type.shape(k, d)  # only when not recomputed bit for bit
+        arrays = declared_arrays(metadata["arrays"], expected, required, what)
         priors = metadata["priors"]
         keys = PRIOR_KEYS if prior_shape else (*PRIOR_KEYS, "covariance_prior")
         require(priors, keys, "'priors'")
@@ -175,6 +185,8 @@ class BayesianFormat:
         check_positive(arrays["mean_precision"], "mean_precision")
         check_positive(arrays["degrees_of_freedom"], "degrees_of_freedom", part.n_features - 1)
         _check_prior_arrays(arrays)
+        if "precisions" in arrays:
+            check_precisions(part.cov_type, arrays["precisions_cholesky"], arrays["precisions"])
         weight_prior = WEIGHT_PRIORS[layout.info["prior_type"]]
         with np.errstate(all="ignore"):
             log_weights = mixture_params(_posterior(arrays), weight_prior).log_weights
@@ -196,6 +208,8 @@ class BayesianFormat:
         model._set_posterior(_posterior(arrays), WEIGHT_PRIORS[layout.info["prior_type"]],
                              part.cov_type)  # fmt: skip
         model.weights_ = arrays["weights"]  # the saved bits, not recomputed
+        if "precisions" in arrays:
+            model.precisions_ = arrays["precisions"]
         for name, value in part.training.items():
             setattr(model, name, value)
         model.n_features_in_ = part.n_features

@@ -343,6 +343,20 @@ def check_positive(array, name, above=0.0):
         raise Problem(f"array '{name}' has a value <= {above:g} ({value!r})")
 
 
+def check_precisions(cov_type, chol, precisions):
+    """Stored precisions are P Pᵀ of the stored factors, to their dtype's rounding."""
+    eps = np.finfo(precisions.dtype).eps
+    with np.errstate(all="ignore"):
+        expected = cov_type.precisions(np.asarray(chol, dtype=np.float64))
+        worst = float(np.max(np.abs(precisions - expected)))
+        tolerance = (CONSISTENCY_TOLERANCE + 100.0 * eps) * float(np.max(np.abs(expected)))
+    if not worst <= tolerance:
+        raise Problem(
+            f"precisions and precisions_cholesky disagree (max |precisions - P P'| = "
+            f"{worst:.3g}, tolerance {tolerance:.3g})"
+        )
+
+
 def _check_noise_bounds(bounds):
     """Each feature's (min, max), max > min and max - min finite: the box has a volume."""
     with np.errstate(over="ignore"):

@@ -27,6 +27,7 @@ from gmmkit._io_checks import (
     check_feature_names,
     check_finite,
     check_mixture_values,
+    check_precisions,
     check_strings,
     declared_arrays,
     json_bound,
@@ -50,9 +51,13 @@ ARRAY_SHAPES = {
     "means_init": lambda cov_type, k, d: (k, d),
     "precisions_init": lambda cov_type, k, d: cov_type.shape(k, d),
     "noise_bounds": lambda cov_type, k, d: (d, 2),
+    "precisions": lambda cov_type, k, d: cov_type.shape(k, d),
 }
-#: the arrays a mixture may hold in each format version (2 adds the noise component's box)
-VERSION_ARRAYS = {1: MODEL_ARRAYS + INIT_ARRAYS, 2: MODEL_ARRAYS + INIT_ARRAYS + ("noise_bounds",)}
+#: the arrays a mixture may hold in each format version (2 adds the noise component's box,
+#: 3 the precisions when recomputing them from their Cholesky factors would change their bits)
+VERSION_ARRAYS = {1: MODEL_ARRAYS + INIT_ARRAYS}
+VERSION_ARRAYS[2] = VERSION_ARRAYS[1] + ("noise_bounds",)
+VERSION_ARRAYS[3] = VERSION_ARRAYS[2] + ("precisions",)
 #: keys every file has at its top level
 HEADER_KEYS = ("gmmkit_version", "model_class", "extra", "created")
 #: keys describing one mixture (at the top level of a GaussianMixture file)
@@ -208,8 +213,26 @@ def feature_names_of(model):
     return None if names is None else [str(name) for name in names]
 
 
+def unless_rebuilt(value, rebuilt):
+    """``value`` if ``rebuilt`` differs from it in dtype, shape or any bit, else None."""
+    value, rebuilt = np.asarray(value), np.asarray(rebuilt)
+    same = value.dtype == rebuilt.dtype and value.shape == rebuilt.shape
+    return None if same and value.tobytes() == rebuilt.tobytes() else value
+
+
 def encode_mixture(model, prefix=""):
-    """(metadata of one fitted GaussianMixture, its arrays by member name without .npy)."""
+    """(metadata of one fitted GaussianMixture, its arrays by member name without .npy).
+
+    ``precisions_`` is stored only when load, which recomputes it from
+    ``precisions_cholesky_`` as fit does, would not get its bits back: fit
+    derives float32 precisions from float64 factors before rounding them.
+    """
+    cov_type = get_covariance_type(model.covariance_type)
+    rebuilt = GaussianMixture()
+    rebuilt._set_params_object(
+        MixtureParams(model.weights_, model.means_, model.covariances_,
+                      model.precisions_cholesky_), cov_type,
+    )  # fmt: skip
     values = {
         "weights": model.weights_,
         "means": model.means_,
@@ -217,6 +240,7 @@ def encode_mixture(model, prefix=""):
         "precisions_cholesky": model.precisions_cholesky_,
         **{name: getattr(model, name) for name in INIT_ARRAYS},
         "noise_bounds": getattr(model, "noise_bounds_", None),
+        "precisions": unless_rebuilt(model.precisions_, rebuilt.precisions_),
     }
     arrays = stored_arrays(values, prefix)
     params, dropped = json_params(model, GaussianMixture, skip=INIT_ARRAYS)
@@ -268,7 +292,7 @@ def parse_mixture(metadata, version, *, prefix="", label="", where="metadata.jso
         k, d = positive_int(metadata, "n_components"), positive_int(metadata, "n_features")
         if not isinstance(metadata["dropped_params"], list):
             raise Problem("dropped_params must be a list")
-        names = VERSION_ARRAYS[min(version, 2)]
+        names = VERSION_ARRAYS[version]
         expected = {name: ARRAY_SHAPES[name](cov_type, k, d) for name in names}
         what = f"a {cov_type.name} model with {k} components and {d} features"
         arrays = declared_arrays(metadata["arrays"], expected, MODEL_ARRAYS, what)
@@ -372,6 +396,8 @@ def check_mixture_arrays(layout, arrays):
     try:
         check_finite(own)
         check_mixture_values(layout.cov_type, own, layout.training.get("noise_weight_"))
+        if "precisions" in own:
+            check_precisions(layout.cov_type, own["precisions_cholesky"], own["precisions"])
     except Problem as problem:
         raise problem.within(layout.label) from None
 
@@ -387,6 +413,8 @@ def build_mixture(layout, arrays):
         setattr(model, name, value)
     if layout.noise:
         model.noise_bounds_ = own["noise_bounds"]
+    if "precisions" in own:  # the saved bits, where recomputing them would differ
+        model.precisions_ = own["precisions"]
     model.n_features_in_ = layout.n_features
     model.n_components_ = layout.n_components
     if layout.feature_names is not None:

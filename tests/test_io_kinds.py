@@ -178,32 +178,42 @@ def test_regressor_keeps_its_input_output_split(tmp_path, targets):
     assert meta["mixtures"][0]["n_features"] == 3
 
 
+def mixtures_of(model):
+    """The GaussianMixture-like models inside ``model``."""
+    if isinstance(model, GMMClassifier):
+        return model.estimators_
+    return [getattr(model, "gmm_", model)]
+
+
 @pytest.mark.parametrize("kind", KINDS)
-def test_float32_attributes_stay_float32(tmp_path, kind):
-    """Fitted on float32, conventions keep attributes in float32; files keep the dtype."""
-    model = fit_kind(kind)
-    mixtures = {
-        "GMMClassifier": lambda m: m.estimators_,
-        "GaussianMixtureRegressor": lambda m: [m.gmm_],
-    }.get(kind, lambda m: [m])(model)
-    for mixture in mixtures:
-        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
-            setattr(mixture, name, getattr(mixture, name).astype(np.float32))
-        mixture.precisions_ = get_cov(mixture).precisions(mixture.precisions_cholesky_)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_models_fitted_on_float32_round_trip_bit_for_bit(tmp_path, kind, covariance_type):
+    """Fitted on float32 X, attributes are float32 (rounded from float64 precisions);
+    the file keeps their dtype and bits, storing the precisions it cannot recompute."""
+    data = X.astype(np.float32)
+    model = fit_kind(kind, covariance_type, data=data)
+    expected = np.float64 if kind == "BayesianGaussianMixture" else np.float32
+    for mixture in mixtures_of(model):
+        assert mixture.means_.dtype == mixture.precisions_.dtype == expected
     path = saved(tmp_path, model)
     loaded = load(path)
     assert_same_fitted(model, loaded)
-    for mixture in {"GMMClassifier": lambda m: m.estimators_}.get(
-        kind, lambda m: [getattr(m, "gmm_", m)]
-    )(loaded):
-        assert mixture.means_.dtype == mixture.precisions_.dtype == np.float32
-    assert_same_outputs(model, loaded)
+    assert_same_outputs(model, loaded, data)
+    meta = read_metadata(path)
+    parts = meta.get("mixtures", [meta])
+    stored = ["precisions" in part["arrays"] for part in parts]
+    if expected == np.float32 and covariance_type in ("full", "tied"):
+        assert all(stored)  # P P' in float64, then rounded: not what float32 P gives
+    if expected == np.float64:
+        assert not any(stored)  # recomputed bit for bit, as version 2 files are
 
 
-def get_cov(model):
-    from gmmkit.covariance import get_covariance_type
-
-    return get_covariance_type(model.covariance_type)
+def test_stored_precisions_must_match_their_factors(tmp_path):
+    model = fit_kind("GaussianMixture", data=X.astype(np.float32))
+    path = edited(tmp_path, model, arrays={"precisions": lambda p: p.__imul__(1.01)})
+    refused(path, r"precisions and precisions_cholesky disagree \(max \|precisions - P P'\| = ")
+    path = edited(tmp_path, model, metadata=lambda m: m.update(format_version=2))
+    refused(path, r"'arrays' declares unknown arrays \['precisions'\]")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -671,3 +681,18 @@ def test_no_warning_on_save_and_load(tmp_path, models):
         warnings.simplefilter("error")
         for kind in KINDS:
             load(saved(tmp_path, models[kind]))
+
+
+def test_bayesian_precisions_that_cannot_be_recomputed_are_stored(tmp_path):
+    """Were a BayesianGaussianMixture's attributes float32 rounded from float64 (as
+    GaussianMixture's are), the file would keep their bits as well."""
+    model = fit_kind("BayesianGaussianMixture", covariance_type="tied")
+    precisions = model.precisions_
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        setattr(model, name, getattr(model, name).astype(np.float32))
+    model.precisions_ = precisions.astype(np.float32)
+    path = saved(tmp_path, model)
+    assert "precisions" in read_metadata(path)["arrays"]
+    assert_same_fitted(model, load(path))
+    path = edited(tmp_path, model, arrays={"precisions": lambda p: p.__iadd__(p.max())})
+    refused(path, r"precisions and precisions_cholesky disagree")
