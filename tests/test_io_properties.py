@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from model_files import (
     KINDS,
+    X,
     assert_same_fitted,
     fit_kind,
     npy_array,
@@ -23,6 +24,8 @@ from model_files import (
 
 from gmmkit import ModelFileError, load
 
+#: every class, and a GaussianMixture fitted on float32 data (float32 arrays, precisions stored)
+FILE_KINDS = (*KINDS, "GaussianMixture float32")
 PROPERTY = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -40,8 +43,8 @@ def files(tmp_path_factory):
     """(Saved, a scratch path)."""
     folder = tmp_path_factory.mktemp("properties")
     made = Saved()
-    for kind in KINDS:
-        model = fit_kind(kind)
+    for kind in FILE_KINDS:
+        model = fit_kind(kind.split()[0], data=X.astype(np.float32) if "float32" in kind else X)
         made[kind] = (model, saved(folder, model, f"{kind}.gmm").read_bytes())
     return made, folder / "mutated.gmm"
 
@@ -82,7 +85,7 @@ def changed(data, changes):
     return bytes(data)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", FILE_KINDS)
 @PROPERTY
 @given(changes=CHANGES)
 def test_damaged_bytes_load_the_same_model_or_are_refused(files, kind, changes):
@@ -94,7 +97,7 @@ def test_damaged_bytes_load_the_same_model_or_are_refused(files, kind, changes):
         assert_same_fitted(model, loaded)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", FILE_KINDS)
 @PROPERTY
 @given(data=st.data(), changes=CHANGES)
 def test_damaged_members_with_valid_checksums_load_or_are_refused(files, kind, data, changes):
@@ -144,7 +147,7 @@ def json_paths(value, path=()):
         yield from json_paths(item, (*path, key))
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", FILE_KINDS)
 @PROPERTY
 @given(data=st.data())
 def test_edited_metadata_loads_or_is_refused(files, kind, data):
@@ -167,7 +170,7 @@ def test_edited_metadata_loads_or_is_refused(files, kind, data):
     assert_loads_and_works_or_is_refused(path)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", FILE_KINDS)
 @PROPERTY
 @given(data=st.data())
 def test_edited_array_values_load_or_are_refused(files, kind, data):
