@@ -55,3 +55,17 @@ def test_every_document_has_examples_checked():
         list(examples(document))
         for document in ["README.md", "docs/getting-started.md", "docs/errors.md"]
     )
+
+
+def test_reliability_page_cites_tests_that_exist():
+    """Every `test_file.py::test_name` that docs/reliability.md cites is a real test."""
+    text = (ROOT / "docs" / "reliability.md").read_text()
+    cited = re.findall(r"`(?:tests/)?(test_\w+\.py)(?:::(\w+))?`", text)
+    # a "`::name`" after a cited file names another test of that file
+    for row in text.splitlines():
+        files = re.findall(r"`(?:tests/)?(test_\w+\.py)::", row)
+        cited += [(files[0], name) for name in re.findall(r"`::(\w+)`", row)] if files else []
+    assert len(cited) > 40
+    for file, name in cited:
+        source = (ROOT / "tests" / file).read_text()
+        assert not name or re.search(rf"^def {name}\(", source, re.M), f"{file}::{name}"
