@@ -158,9 +158,12 @@ class ChunkedData:
     slices: list = field(init=False)
 
     def __post_init__(self):
-        # subtract in X's own float type (float32 data stay float32)
+        # subtract in the wider of X's float type and the working dtype (float32
+        # data in float32 work stay float32), about a centre that type holds
+        # exactly, so ``center`` is the point actually subtracted
         if self.X.dtype.kind == "f":
-            self._center_in_x = self.center.astype(self.X.dtype)
+            self._center_in_x = self.center.astype(np.result_type(self.X.dtype, self.dtype))
+            self.center = self._center_in_x.astype(np.float64)
         else:
             self._center_in_x = self.center
         n, size = self.n_samples, self.chunk_size
@@ -189,18 +192,28 @@ class ChunkedData:
         """What initialisers run on: the data themselves (in memory, every row)."""
         return self
 
+    def raw(self, rows):
+        """A chunk's served features as they are in X, in float64: (n, D)."""
+        block = self.X[rows]
+        if self.columns is not None:
+            block = block[:, self.columns]
+        return np.asarray(block, dtype=np.float64)
+
     def rows(self, rows, workspace=None):
         """Centred chunk in the working dtype, transposed: (D, n).
 
-        Subtraction happens in X's own precision, then the result is rounded
-        to the working dtype (so float64 data far from the origin keep
-        their digits in float32 work).
+        Subtraction happens in the wider of X's precision and the working
+        dtype, then the result is rounded to the working dtype (so float64
+        data far from the origin keep their digits in float32 work).
         """
         block = self.X[rows]
         if self.columns is not None:
             block = block[:, self.columns]
         out = scratch(workspace, "rows", block.shape[::-1], self.dtype)
-        np.subtract(block.T, self._center_in_x[:, None], out=out, casting="unsafe")
+        np.subtract(
+            block.T, self._center_in_x[:, None], out=out, casting="unsafe",
+            dtype=self._center_in_x.dtype,
+        )
         if self.fill_missing:
             np.nan_to_num(out, copy=False, nan=0.0)
         return out

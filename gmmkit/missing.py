@@ -38,7 +38,8 @@ from gmmkit._linalg import (
 )
 from gmmkit._validation import plural
 from gmmkit.covariance import get_covariance_type
-from gmmkit.em import ChunkedData, Stats, map_chunks, sum_stats
+from gmmkit.em import ChunkedData, Stats, sum_stats
+from gmmkit.scoring import score_rows
 
 MISSING_OPTIONS = ("error", "em")
 
@@ -188,14 +189,19 @@ class MissingData:
             [pattern_stats(p, cov_type, params, self.center, runner) for p in self.patterns]
         )
 
-    def map_log_prob(self, cov_type, params, runner, reduce):
+    def map_log_prob(self, cov_type, params, runner, reduce, *, density=False):
         """``reduce(log_prob)`` per chunk of every pattern, back in row order.
+
+        Each row is scored on its own (:func:`gmmkit.scoring.score_rows`):
+        the patterns must be centred on a fixed point, not on the rows.
 
         Parameters
         ----------
         reduce : callable
             Turns a chunk's weighted log densities (K, n), under the marginal
             on the observed features, into per-row results (first axis n).
+        density : bool, default=False
+            ``reduce`` is the log-sum-exp (see score_rows).
 
         Returns
         -------
@@ -204,7 +210,7 @@ class MissingData:
         """
         out = None
         for pattern in self.patterns:
-            part = _pattern_results(pattern, cov_type, params, runner, reduce)
+            part = _pattern_results(pattern, cov_type, params, runner, reduce, density)
             if out is None:
                 out = np.empty((self.n_samples,) + part.shape[1:], dtype=part.dtype)
             out[pattern.rows] = part
@@ -350,7 +356,7 @@ def complete_stats(observed, pattern, cov_type, params, dense, center):
 # ------------------------------------------------------------ scoring
 
 
-def _pattern_results(pattern, cov_type, params, runner, reduce):
+def _pattern_results(pattern, cov_type, params, runner, reduce, density):
     if pattern.observed.size == 0:
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights)
@@ -360,9 +366,7 @@ def _pattern_results(pattern, cov_type, params, runner, reduce):
         log_prob = np.repeat(log_weights[:, None], pattern.data.n_samples, axis=1)
         return np.asarray(reduce(log_prob))
     pattern_type, marginal, _ = marginal_params(pattern, cov_type, params)
-    parts = map_chunks(
-        pattern.data, pattern_type, marginal, runner, lambda rows, design, lp: reduce(lp)
-    )
+    parts = score_rows(pattern.data, pattern_type, marginal, runner, reduce, density=density)
     return np.concatenate(parts)
 
 
