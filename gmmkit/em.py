@@ -223,6 +223,71 @@ class ChunkedData:
         return None if self.sample_weight is None else self.sample_weight[rows]
 
 
+#: rows of X (evenly spaced) that :func:`reference_point` looks at
+REFERENCE_ROWS = 4096
+
+
+def reference_point(X, sample_weight=None):
+    """The point a fit centres the data on: the coordinate-wise weighted median.
+
+    A median, not the mean: one row at 1e12 drags the mean of 500 rows to
+    2e9, and the expanded quadratic forms and second moments of every
+    component would then lose eps x (2e9 / spread)**2 of accuracy; the
+    median stays in the bulk of the data. It is taken over at most
+    ``REFERENCE_ROWS`` evenly spaced rows (any point near the bulk will do).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        NaN entries are ignored.
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    ndarray of shape (n_features,), float64
+        NaN for a feature without a value (of positive weight) among those rows.
+    """
+    step = max(1, -(-X.shape[0] // REFERENCE_ROWS))
+    sample = np.array(X[::step], dtype=np.float64)
+    weights = (
+        np.ones(len(sample)) if sample_weight is None
+        else np.asarray(sample_weight[::step], dtype=np.float64)
+    )
+    order = np.argsort(sample, axis=0, kind="stable")  # NaN last
+    values = np.take_along_axis(sample, order, axis=0)
+    cumulative = np.cumsum(np.where(np.isnan(values), 0.0, weights[order]), axis=0)
+    total = cumulative[-1]
+    index = np.minimum((cumulative < 0.5 * total).sum(axis=0), len(sample) - 1)
+    center = values[index, np.arange(X.shape[1])]
+    center[~(total > 0)] = np.nan
+    return center
+
+
+#: a fit squares distances from the reference point; beyond this they overflow float64
+MAX_FIT_EXTENT = 1e150
+
+
+def check_extent(X, center, chunk_size=65536):
+    """Refuse values a fit cannot square: farther than MAX_FIT_EXTENT from ``center``.
+
+    Raises
+    ------
+    ValueError
+        Naming the first such row and feature. NaN entries are ignored.
+    """
+    for start in range(0, X.shape[0], chunk_size):
+        chunk = np.asarray(X[start : start + chunk_size], dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            far = np.abs(chunk - center) > MAX_FIT_EXTENT
+        if far.any():
+            row, feature = np.argwhere(far)[0]
+            raise ValueError(
+                f"X row {start + row} has {chunk[row, feature]:.3g} in feature {feature}, "
+                f"more than {MAX_FIT_EXTENT:g} from the median of the data; fitting squares "
+                "such distances, which overflows float64: drop or clip that row, or rescale X."
+            )
+
+
 def log_normalize(log_prob):
     """Turn weighted log densities into responsibilities, in place.
 
@@ -445,30 +510,48 @@ def map_chunks(data, cov_type, params, runner, function):
     ``design`` (rows, n) and ``log_prob`` (K, n), the weighted log densities
     under ``params``, are scratch memory: ``function`` must return new arrays.
     With a noise component, ``log_prob`` has a last row for it: (K + 1, n).
+    Rows far from the centre get their log densities from the direct form
+    (:class:`gmmkit.scoring.FarCheck`), so the fit's responsibilities and
+    lower bound stay exact for them.
 
     Returns
     -------
     list
         One result per chunk.
     """
+    from gmmkit.scoring import FarCheck
+
     plan = make_plan(cov_type, params, data.center, data.dtype)
     workspace = runner.workspace
     noise = params.noise_row(data.columns)
+    far_check = FarCheck(data, cov_type, params)
 
-    def one_chunk(rows):
-        design = cov_type.design(data.rows(rows, workspace), workspace)
-        log_prob = cov_type.log_prob(design, plan, workspace)
-        if noise is not None:  # the noise component: one more, constant row
-            with_noise = scratch(
-                workspace, "log_prob_noise", (log_prob.shape[0] + 1, log_prob.shape[1]),
-                log_prob.dtype,
-            )
-            with_noise[:-1] = log_prob
-            with_noise[-1] = noise
-            log_prob = with_noise
+    def one_chunk(item):
+        index, rows = item
+        Xt = data.rows(rows, workspace)
+        far = far_check.mask(Xt, index)
+        design = cov_type.design(Xt, workspace)
+        log_prob = chunk_log_prob(cov_type, design, plan, noise, workspace)
+        if far is not None:  # rows far from the centre: their exact log densities
+            relative, offset = far_check.rows.log_prob(data.raw(rows)[far])
+            log_prob[:, far] = relative + offset
         return function(rows, design, log_prob)
 
-    return runner.map(one_chunk, data.slices)
+    return runner.map(one_chunk, list(enumerate(data.slices)))
+
+
+def chunk_log_prob(cov_type, design, plan, noise, workspace):
+    """Weighted log densities of a chunk from its design: (K, n), or (K + 1, n)
+    with the noise component's constant row ``noise`` last."""
+    log_prob = cov_type.log_prob(design, plan, workspace)
+    if noise is None:
+        return log_prob
+    with_noise = scratch(
+        workspace, "log_prob_noise", (log_prob.shape[0] + 1, log_prob.shape[1]), log_prob.dtype
+    )
+    with_noise[:-1] = log_prob
+    with_noise[-1] = noise
+    return with_noise
 
 
 def score_chunks(data, cov_type, params, runner, reduce):

@@ -38,7 +38,7 @@ from gmmkit._linalg import (
 )
 from gmmkit._validation import plural
 from gmmkit.covariance import get_covariance_type
-from gmmkit.em import ChunkedData, Stats, sum_stats
+from gmmkit.em import ChunkedData, Stats, check_extent, reference_point, sum_stats
 from gmmkit.scoring import score_rows
 
 MISSING_OPTIONS = ("error", "em")
@@ -228,7 +228,8 @@ def make_missing_data(
         Centre for features with no observed value (scoring); without it
         such a feature is an error (fitting).
     center : ndarray of shape (n_features,), optional
-        A fixed reference point (online EM) instead of X's observed means.
+        A fixed reference point (scoring, online EM) instead of the median
+        of X's observed values (:func:`gmmkit.em.reference_point`).
     """
     observed_means, pattern_of_row, masks = scan_missing(X, sample_weight)
     if not masks.any():
@@ -237,7 +238,10 @@ def make_missing_data(
     if center is not None:
         empty[:] = False
     else:
-        center = observed_means
+        center = reference_point(X, sample_weight)
+        unsampled = np.isnan(center) & ~empty
+        center[unsampled] = observed_means[unsampled]
+        check_extent(X, np.where(empty, 0.0, center))
     if empty.any():
         if fallback_center is None:
             raise ValueError(

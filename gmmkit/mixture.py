@@ -30,9 +30,11 @@ from gmmkit.convergence import guard_float32
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import (
     ChunkedData,
+    check_extent,
     MixtureParams,
     log_normalize,
     params_from_stats,
+    reference_point,
 )
 from gmmkit.init import initial_stats
 from gmmkit.missing import MissingData, make_missing_data
@@ -422,7 +424,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
     def _chunked(self, X, weights, fallback_center=None, center=None):
-        """X served in chunks, centred on its (weighted) mean; checks it is finite.
+        """X served in chunks, centred on its median (em.reference_point); checks it is finite.
 
         With ``missing="em"`` and NaN in X: a MissingData served pattern by
         pattern; ``fallback_center`` centres features that have no value.
@@ -436,8 +438,12 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
             )
             if data is not None:
                 return data
-        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)
-        return ChunkedData(X, weights, mean if center is None else center, dtype, chunk_rows)
+        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)  # also checks X is finite
+        if center is None:  # fitting: centre on the bulk of the data
+            center = reference_point(X, weights)
+            center[np.isnan(center)] = mean[np.isnan(center)]
+            check_extent(X, center)
+        return ChunkedData(X, weights, center, dtype, chunk_rows)
 
     def _validated(self, X):
         """X checked against the fitted model (names, shape, dtype): ndarray."""

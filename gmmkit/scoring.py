@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmmkit._workspace import scratch
 from gmmkit.covariance import LOG_2PI
-from gmmkit.em import make_plan
+from gmmkit.em import chunk_log_prob, make_plan
 
 #: A row is "far" when it may lie more than this many standard deviations
 #: from the centre in some component's metric: |x - c|^2 * max_precision >
@@ -81,29 +80,20 @@ def score_rows(data, cov_type, params, runner, reduce, *, density=False):
     plan = make_plan(cov_type, params, data.center, data.dtype)
     workspace = runner.workspace
     noise = params.noise_row(data.columns)
-    radius2 = FAR_WIDTHS[data.dtype.type] ** 2 / cov_type.max_precision(params.precisions_cholesky)
-    far_rows = FarRows(cov_type, params, data.center, noise)
+    far_check = FarCheck(data, cov_type, params)
 
     def one_chunk(rows):
         with np.errstate(over="ignore", invalid="ignore"):
             Xt = data.rows(rows, workspace)  # a row at 1e300 is inf in float32
-            far = ~(np.einsum("dn,dn->n", Xt, Xt) <= radius2)
-        if far.any():
+        far = far_check.mask(Xt)
+        if far is not None:
             Xt[:, far] = 0.0  # keep the fast path finite; these columns are redone
-        log_prob = cov_type.log_prob(cov_type.design(Xt, workspace), plan, workspace)
-        if noise is not None:  # the noise component: one more, constant row
-            with_noise = scratch(
-                workspace, "log_prob_noise", (log_prob.shape[0] + 1, log_prob.shape[1]),
-                log_prob.dtype,
-            )
-            with_noise[:-1] = log_prob
-            with_noise[-1] = noise
-            log_prob = with_noise
-        result = reduce(log_prob)
-        if not far.any():
+        design = cov_type.design(Xt, workspace)
+        result = reduce(chunk_log_prob(cov_type, design, plan, noise, workspace))
+        if far is None:
             return result
-        far_log_prob, offset = far_rows.log_prob(data.raw(rows)[far])
-        far_result = np.asarray(reduce(far_log_prob))
+        relative, offset = far_check.rows.log_prob(data.raw(rows)[far])
+        far_result = np.asarray(reduce(relative))
         if density:
             far_result = far_result + offset
         merged = np.array(result, dtype=np.result_type(result, far_result))
@@ -111,6 +101,44 @@ def score_rows(data, cov_type, params, runner, reduce, *, density=False):
         return merged
 
     return runner.map(one_chunk, data.slices)
+
+
+class FarCheck:
+    """Finds the rows of a chunk that lie far from the data's centre.
+
+    Far: |x - c|^2 * max_precision > FAR_WIDTHS**2, i.e. possibly more than
+    FAR_WIDTHS standard deviations from c in some component's metric; one
+    pass over the centred chunk. The largest squared norm of each chunk of
+    a ChunkedData is remembered (the data do not change during a fit), so
+    later passes skip the rows of chunks with no far row.
+
+    Attributes
+    ----------
+    rows : FarRows
+        Scores the far rows.
+    """
+
+    def __init__(self, data, cov_type, params):
+        self.radius2 = FAR_WIDTHS[data.dtype.type] ** 2 / cov_type.max_precision(
+            params.precisions_cholesky
+        )
+        self.rows = FarRows(cov_type, params, data.center, params.noise_row(data.columns))
+        self._largest = data.__dict__.setdefault("_largest_norms", {})
+
+    def mask(self, Xt, index=None):
+        """Boolean mask of the far columns of a centred chunk Xt (D, n), or None.
+
+        ``index`` (the chunk's number) lets a chunk known to have no far row
+        skip the pass.
+        """
+        if index is not None and self._largest.get(index, np.inf) <= self.radius2:
+            return None
+        with np.errstate(over="ignore", invalid="ignore"):
+            norms = np.einsum("dn,dn->n", Xt, Xt)
+            far = ~(norms <= self.radius2)  # inf and NaN are far
+        if index is not None:
+            self._largest[index] = np.inf if far.all() else float(np.max(norms, initial=0.0))
+        return far if far.any() else None
 
 
 class FarRows:
@@ -168,25 +196,61 @@ class FarRows:
             log_prob, offset = self._with_noise(log_prob, offset)
         return log_prob, offset
 
-    def _block(self, X):
-        # scale each row by a power of two (exact) so that nothing overflows:
-        # x / s and c / s are below 2 in magnitude
+    def _distances(self, X):
+        """Rows scaled by a power of two each, and their Mahalanobis distances.
+
+        Scaling by 2**e is exact; it keeps x / scale and c / scale below 2 in
+        magnitude, so nothing overflows at any distance.
+
+        Returns
+        -------
+        scale : ndarray of shape (n, 1)
+        x : ndarray of shape (n, D)
+            X / scale.
+        q : ndarray of shape (n, K)
+            Squared Mahalanobis distances to every mean, divided by scale**2.
+        """
         base = np.maximum(np.max(np.abs(X), axis=1), np.max(np.abs(self.center), initial=0.0))
-        scale = np.ldexp(1.0, np.frexp(base)[1] - 1)[:, None]  # (n, 1)
-        x, center = X / scale, self.center / scale  # (n, D) each
-        diffs = x[:, None, :] - self.means[None] / scale[:, :, None]
-        z = self.cov_type.whiten(diffs, self.prec_chol)
-        q = np.einsum("nkd,nkd->nk", z, z)  # squared Mahalanobis distances / scale^2
+        scale = np.ldexp(1.0, np.frexp(base)[1] - 1)[:, None]
+        x = X / scale
+        z = self.cov_type.whiten(x[:, None, :] - self.means[None] / scale[:, :, None], self.prec_chol)
+        return scale, x, np.einsum("nkd,nkd->nk", z, z)
+
+    def _block(self, X):
+        scale, x, q = self._distances(X)
         with np.errstate(over="ignore"):
             log_dens = self.const - 0.5 * scale * (scale * q)  # (n, K)
             if self.cov_type.name == "tied":
-                best, delta = self._tied_differences(x - center, scale)
+                best, delta = self._tied_differences(x - self.center / scale, scale)
             else:
                 best = self._best(log_dens, q)
                 delta = (self.const - self.const[best][:, None]) - 0.5 * scale * (
                     scale * (q - np.take_along_axis(q, best[:, None], axis=1))
                 )
         return delta.T, np.take_along_axis(log_dens, best[:, None], axis=1)[:, 0]
+
+    def magnitude(self, X):
+        """How far out rows are whose every log density is below float64's range.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, D), float64
+
+        Returns
+        -------
+        log_size : ndarray of shape (n,)
+            log(-log p(x)) to leading order: log(q / 2) + 2 log(scale) for the
+            nearest component (q its squared Mahalanobis distance / scale^2).
+            Comparable between models: the smaller, the more probable.
+        const : ndarray of shape (n,)
+            That component's log weight + log det - D/2 log 2 pi (breaks ties).
+        """
+        scale, _, q = self._distances(X)
+        q = np.where(np.isfinite(self.const), q, np.inf)
+        nearest = np.argmin(q, axis=1)
+        with np.errstate(divide="ignore"):
+            log_size = np.log(0.5 * np.take_along_axis(q, nearest[:, None], axis=1)[:, 0])
+        return log_size + 2.0 * np.log(scale[:, 0]), self.const[nearest]
 
     def _best(self, log_dens, q):
         """Each row's most probable component: argmax of the log densities, or,
@@ -230,3 +294,47 @@ class FarRows:
             noise_row[0] = self.noise - top
             offset = top
         return np.vstack([log_prob, noise_row]), offset
+
+
+def beyond_range_log_prob(models, X, log_prior):
+    """Class scores of rows whose density is below float64's range under every model.
+
+    ``log p(x | c) + log p(c)`` is -inf for every class there, yet the
+    classes still compare: the most probable is the one whose
+    ``log(-log p(x | c))`` (:meth:`FarRows.magnitude`) is smallest.
+
+    Parameters
+    ----------
+    models : list of fitted GaussianMixture
+        One per class.
+    X : ndarray of shape (n, D)
+        The rows (NaN: missing, scored on the observed features).
+    log_prior : ndarray of shape (C,)
+
+    Returns
+    -------
+    ndarray of shape (n, C)
+        Finite for the most probable class(es) (their log prior + constant,
+        which breaks exact ties), -inf for the others.
+    """
+    sizes, consts = zip(*(_magnitude(model, X) for model in models))
+    sizes = np.where(np.isfinite(log_prior), np.column_stack(sizes), np.inf)
+    best = sizes == sizes.min(axis=1, keepdims=True)
+    return np.where(best, np.column_stack(consts) + log_prior, -np.inf)
+
+
+def _magnitude(model, X):
+    """:meth:`FarRows.magnitude` of rows under a fitted model, per missingness pattern."""
+    from gmmkit.conditional import marginal_of
+    from gmmkit.covariance import get_covariance_type
+
+    X = np.asarray(X, dtype=np.float64)
+    size, const = np.empty(len(X)), np.empty(len(X))
+    observed_masks = ~np.isnan(X)
+    for mask in np.unique(observed_masks, axis=0):
+        rows = np.flatnonzero((observed_masks == mask).all(axis=1))
+        part = model if mask.all() else marginal_of(model, np.flatnonzero(mask))
+        params = part._get_params_object()
+        far = FarRows(get_covariance_type(part.covariance_type), params, model_center(params), None)
+        size[rows], const[rows] = far.magnitude(X[np.ix_(rows, np.flatnonzero(mask))])
+    return size, const
