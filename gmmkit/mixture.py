@@ -30,8 +30,8 @@ from gmmkit.convergence import guard_float32
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import (
     ChunkedData,
-    check_extent,
     MixtureParams,
+    check_extent,
     log_normalize,
     params_from_stats,
     reference_point,

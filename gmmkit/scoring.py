@@ -213,7 +213,8 @@ class FarRows:
         base = np.maximum(np.max(np.abs(X), axis=1), np.max(np.abs(self.center), initial=0.0))
         scale = np.ldexp(1.0, np.frexp(base)[1] - 1)[:, None]
         x = X / scale
-        z = self.cov_type.whiten(x[:, None, :] - self.means[None] / scale[:, :, None], self.prec_chol)
+        diffs = x[:, None, :] - self.means[None] / scale[:, :, None]  # (n, K, D)
+        z = self.cov_type.whiten(diffs, self.prec_chol)
         return scale, x, np.einsum("nkd,nkd->nk", z, z)
 
     def _block(self, X):
