@@ -228,7 +228,7 @@ def make_missing_data(
         Centre for features with no observed value (scoring); without it
         such a feature is an error (fitting).
     center : ndarray of shape (n_features,), optional
-        A fixed reference point (scoring, online EM) instead of the median
+        A fixed reference point (scoring, online EM) instead of the trimmed mean
         of X's observed values (:func:`gmmkit.em.reference_point`).
     """
     observed_means, pattern_of_row, masks = scan_missing(X, sample_weight)

@@ -424,7 +424,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
     def _chunked(self, X, weights, fallback_center=None, center=None):
-        """X served in chunks, centred on its median (em.reference_point); checks it is finite.
+        """X served in chunks, centred on a trimmed mean (em.reference_point); checks it is finite.
 
         With ``missing="em"`` and NaN in X: a MissingData served pattern by
         pattern; ``fallback_center`` centres features that have no value.

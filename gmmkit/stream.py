@@ -34,7 +34,13 @@ import numpy as np
 from gmmkit import init
 from gmmkit._stream_readers import READ_ROWS, ChunkFunction, NpyFile, memmap_file, read_rows
 from gmmkit._validation import RowScan, check_sample_weight
-from gmmkit.em import ChunkedData, e_step
+from gmmkit.em import (
+    MAX_FIT_EXTENT,
+    ChunkedData,
+    ReferenceSample,
+    check_range,
+    e_step,
+)
 from gmmkit.noise import noise_bounds
 
 __all__ = [
@@ -197,20 +203,36 @@ def _check_rows(model, n_samples, sample_weight):
 
 
 def _scan(reader, weights, with_noise):
-    """One pass: the weighted centre (rows checked finite) and the noise box or None."""
+    """One pass: the centre (rows checked finite) and the noise box or None.
+
+    The centre is the in-memory fit's (:func:`gmmkit.em.reference_point`),
+    from the same rows (:class:`gmmkit.em.ReferenceSample`).
+    """
     scan = RowScan(reader.describe()[0], NAN_FIX)
+    picked = ReferenceSample()
     low = high = None
     for start, block in reader.blocks(read_rows(reader)):
         w = None if weights is None else weights[start : start + block.shape[0]]
         if w is not None and w.shape[0] != block.shape[0]:
             weights = w = None  # sample_weight is too short: _check_rows says so after the pass
         scan.add(block, w, start)
+        picked.add(start, block, w)
         kept = block if w is None else block[w > 0]
-        if with_noise and kept.shape[0]:
+        if kept.shape[0]:
             least, most = kept.min(axis=0).astype(np.float64), kept.max(axis=0)
             low = least if low is None else np.fmin(low, least)
             high = most.astype(np.float64) if high is None else np.fmax(high, most)
-    center = scan.center()
+    block = kept = None  # free the read buffer before the centre's sort
+    mean = scan.center()
+    center = picked.center()
+    center[np.isnan(center)] = mean[np.isnan(center)]
+    feature = None if low is None else check_range(low, high, center)
+    if feature is not None:
+        raise ValueError(
+            f"X has values more than {MAX_FIT_EXTENT:g} from the bulk of the data in "
+            f"feature {feature}; fitting squares such distances, which overflows float64: "
+            "drop or clip those rows, or rescale X."
+        )
     if not with_noise or low is None:
         return center, None
     return center, noise_bounds(np.vstack([low, high]))  # its check of constant features
