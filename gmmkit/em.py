@@ -347,8 +347,7 @@ def check_extent(X, center, chunk_size=65536):
     ValueError
         Naming the first such row and feature.
     """
-    low, high = np.fmin.reduce(X, axis=0), np.fmax.reduce(X, axis=0)
-    if check_range(low, high, center) is None:
+    if _beyond_range(np.fmin.reduce(X, axis=0), np.fmax.reduce(X, axis=0), center) is None:
         return
     for start in range(0, X.shape[0], chunk_size):
         chunk = np.asarray(X[start : start + chunk_size], dtype=np.float64)
@@ -358,12 +357,27 @@ def check_extent(X, center, chunk_size=65536):
             row, feature = np.argwhere(far)[0]
             raise ValueError(
                 f"X row {start + row} has {chunk[row, feature]:.3g} in feature {feature}, "
-                f"more than {MAX_FIT_EXTENT:g} from the bulk of the data; fitting squares "
-                "such distances, which overflows float64: drop or clip that row, or rescale X."
+                f"{_TOO_FAR}: drop or clip that row, or rescale X."
             )
 
 
 def check_range(low, high, center):
+    """:func:`check_extent` from each feature's (low, high) (data read in a stream)."""
+    feature = _beyond_range(low, high, center)
+    if feature is not None:
+        raise ValueError(
+            f"X has values in feature {feature} {_TOO_FAR}: drop or clip those rows, or "
+            "rescale X."
+        )
+
+
+_TOO_FAR = (
+    f"more than {MAX_FIT_EXTENT:g} from the bulk of the data; fitting squares such "
+    "distances, which overflows float64"
+)
+
+
+def _beyond_range(low, high, center):
     """The first feature whose [low, high] reaches beyond MAX_FIT_EXTENT of ``center``, or None."""
     with np.errstate(invalid="ignore", over="ignore"):
         extent = np.fmax(np.abs(np.asarray(high, np.float64) - center),

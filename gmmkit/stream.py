@@ -35,7 +35,6 @@ from gmmkit import init
 from gmmkit._stream_readers import READ_ROWS, ChunkFunction, NpyFile, memmap_file, read_rows
 from gmmkit._validation import RowScan, check_sample_weight
 from gmmkit.em import (
-    MAX_FIT_EXTENT,
     ChunkedData,
     ReferenceSample,
     check_range,
@@ -226,13 +225,8 @@ def _scan(reader, weights, with_noise):
     mean = scan.center()
     center = picked.center()
     center[np.isnan(center)] = mean[np.isnan(center)]
-    feature = None if low is None else check_range(low, high, center)
-    if feature is not None:
-        raise ValueError(
-            f"X has values more than {MAX_FIT_EXTENT:g} from the bulk of the data in "
-            f"feature {feature}; fitting squares such distances, which overflows float64: "
-            "drop or clip those rows, or rescale X."
-        )
+    if low is not None:
+        check_range(low, high, center)
     if not with_noise or low is None:
         return center, None
     return center, noise_bounds(np.vstack([low, high]))  # its check of constant features
