@@ -224,7 +224,8 @@ def assert_same(name, model, got, expected, rows, dtype):
         size = np.maximum(np.abs(np.where(finite, value, 0.0)), 1.0)
         if value.ndim == 2:
             size = size.max(axis=1, keepdims=True)
-        size = np.maximum(size, row_size(name, model, rows).reshape(size.shape[:1] + (1,) * (value.ndim - 1)))
+        distance = row_size(name, model, rows).reshape(size.shape[:1] + (1,) * (value.ndim - 1))
+        size = np.maximum(size, distance)
         allowed = 64 * EPS[dtype] * np.broadcast_to(size, value.shape)
         error = np.abs(value[finite] - other[finite])
         assert np.all(error <= allowed[finite]), (method, value, other)
@@ -347,3 +348,121 @@ def test_each_row_equals_the_direct_scipy_computation_at_any_distance(
         return  # beyond float32
     assert_matches_reference(name, model, outputs(name, model, rows), rows,
                              np.dtype(dtype).type)
+
+
+# ------------------------------------------------------------ plain cases
+
+
+def two_blobs():
+    """The issue's data: two blobs at -3 and +3, 500 rows, 2-D."""
+    rng = np.random.default_rng(0)
+    return np.vstack([rng.normal(-3, 1, (250, 2)), rng.normal(3, 1, (250, 2))])
+
+
+def test_the_issue_15_repro_a_row_at_1e12_changes_nothing_else():
+    from sklearn.mixture import GaussianMixture as SklearnMixture
+
+    X = two_blobs()
+    model = GaussianMixture(2, random_state=0).fit(X)
+    rows = X[[0, 1, 250, 251]]
+    alone = model.score_samples(rows)
+    beside = model.score_samples(np.vstack([rows, [[1e12, 1e12]]]))
+    # was [8.4e6, 0.69, 0.69, 8.4e6, -9.7e23] beside the far row, predict all 0
+    np.testing.assert_allclose(beside[:4], alone, rtol=1e-13)
+    np.testing.assert_array_equal(
+        model.predict(np.vstack([rows, [[1e12, 1e12]]]))[:4], model.predict(rows)
+    )
+    reference = SklearnMixture(2, random_state=0).fit(X)
+    reference.weights_, reference.means_ = model.weights_, model.means_
+    reference.precisions_cholesky_ = model.precisions_cholesky_
+    np.testing.assert_allclose(alone, reference.score_samples(rows), rtol=1e-12)
+    np.testing.assert_allclose(beside[4], reference.score_samples([[1e12, 1e12]])[0], rtol=1e-12)
+
+
+def one_dimensional(covariance_type, variances):
+    """A 1-D mixture with components at -3 and +3 and the given variances, equal weights."""
+    model = GaussianMixture(2, covariance_type=covariance_type)
+    model.weights_ = np.array([0.5, 0.5])
+    model.means_ = np.array([[-3.0], [3.0]])
+    variances = np.asarray(variances, dtype=np.float64)
+    model.covariances_ = {
+        "full": variances[:, None, None], "tied": variances[:1, None],
+        "diag": variances[:, None], "spherical": variances,
+    }[covariance_type]
+    cov_type = get_covariance_type(covariance_type)
+    model.precisions_cholesky_ = cov_type.precision_cholesky(model.covariances_)
+    model.precisions_ = cov_type.precisions(model.precisions_cholesky_)
+    model.n_features_in_ = 1
+    return model
+
+
+@pytest.mark.parametrize("x", [1e20, 1e160, 1e300])
+def test_rows_beyond_float64_still_get_the_right_component(x):
+    """The log densities are -inf there; the responsibilities are their limit."""
+    tied = one_dimensional("tied", [1.0])  # equal widths: the linear term decides
+    rows = np.array([[x], [-x]])
+    np.testing.assert_array_equal(tied.predict(rows), [1, 0])
+    # (responsibilities are floored at exp(-650) ~ 5e-283, as for every row)
+    np.testing.assert_allclose(tied.predict_proba(rows), [[0.0, 1.0], [1.0, 0.0]], atol=1e-280)
+    for covariance_type in ("full", "diag", "spherical"):  # the wider one wins both ways
+        wide = one_dimensional(covariance_type, [4.0, 1.0])
+        np.testing.assert_array_equal(wide.predict(rows), [0, 0])
+        np.testing.assert_allclose(wide.predict_proba(rows)[:, 0], [1.0, 1.0], rtol=1e-15)
+    scores = tied.score_samples(rows)
+    assert np.all(scores < -1e39) and (np.all(np.isneginf(scores)) or x < 1e154)
+
+
+def test_the_classifier_compares_classes_beyond_float64():
+    X = two_blobs()
+    y = np.repeat([0, 1], 250)
+    X[y == 1] = 3 + 3 * (X[y == 1] - 3)  # class 1 three times as wide
+    model = GMMClassifier(n_components=1, random_state=0).fit(X, y)
+    rows = np.array([[1e300, 1e300], [-1e300, 1e300], [1e12, -1e12]])
+    np.testing.assert_array_equal(model.predict(rows), [1, 1, 1])
+    np.testing.assert_array_equal(model.predict_proba(rows), [[0.0, 1.0]] * 3)
+
+
+def test_marginal_and_conditional_models_score_each_row_on_its_own():
+    model = fitted("mixture", "full", "float64")
+    rows = X[:5, :2]
+    far = np.vstack([rows, [[1e12, 1e12], [1e300, -1e300]]])
+    for derived in (model.marginal([0, 1]), model.condition([2], [X[0, 2]])):
+        np.testing.assert_allclose(derived.score_samples(far)[:5], derived.score_samples(rows),
+                                   rtol=1e-13)
+        np.testing.assert_array_equal(derived.predict(far)[:5], derived.predict(rows))
+
+
+def test_selection_criteria_of_rows_do_not_depend_on_a_far_row():
+    from gmmkit.selection import _entropies
+
+    model = fitted("mixture", "diag", "float64")
+    far = np.vstack([X[:5], [[1e300, 1e300, 1e300]]])
+    np.testing.assert_allclose(_entropies(model, far)[:5], _entropies(model, X[:5]), atol=1e-13)
+
+
+def test_cli_score_predict_and_outliers_score_do_not_depend_on_far_rows(tmp_path):
+    from click.testing import CliRunner
+
+    from gmmkit.cli import build_cli
+    from gmmkit.plugins import make_plugin_manager
+
+    cli, runner = build_cli(make_plugin_manager()), CliRunner()
+    data = two_blobs()
+    near = data[[0, 1, 250, 251]]
+    far = np.vstack([near, [[1e12, 1e12], [1e300, -1e300]]])
+    for name, rows in [("train", data), ("near", near), ("far", far)]:
+        np.savetxt(tmp_path / f"{name}.csv", rows, delimiter=",", header="a,b", comments="")
+
+    def run(*words):
+        result = runner.invoke(cli, [str(tmp_path / w) if w.endswith((".csv", ".gmm")) else w
+                                     for w in words])
+        assert result.exit_code == 0, result.output
+        assert "Warning" not in result.output
+        return result.stdout.splitlines()
+
+    run("fit", "train.csv", "-k", "2", "-o", "m.gmm", "-q")
+    run("outliers", "fit", "train.csv", "-o", "o.gmm", "-q")
+    for command in (["score", "m.gmm"], ["predict", "m.gmm"], ["predict", "--proba", "m.gmm"],
+                    ["outliers", "score", "o.gmm"]):
+        near, far = run(*command, "near.csv"), run(*command, "far.csv")
+        assert far[: len(near)] == near and len(far) == len(near) + 2
