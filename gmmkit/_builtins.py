@@ -20,13 +20,30 @@ def identity(X):
 
 
 def standardize(X):
-    """Every column shifted to mean 0 and scaled to standard deviation 1 (constant columns: 0)."""
+    """Every column shifted to mean 0 and scaled to standard deviation 1.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features), float64
+        The mean and standard deviation of a column are those of its values
+        that are not NaN; a NaN stays NaN in its own cell. Constant columns
+        become 0, columns without a value stay NaN.
+    """
     from gmmkit._validation import check_array
 
     X = check_array(X).astype(np.float64)
-    scale = X.std(axis=0)
+    mean = np.full(X.shape[1], np.nan)
+    scale = np.full(X.shape[1], np.nan)
+    observed = ~np.isnan(X).all(axis=0)  # nanmean of an all-NaN column warns
+    if observed.any():
+        mean[observed] = np.nanmean(X[:, observed], axis=0)
+        scale[observed] = np.nanstd(X[:, observed], axis=0)
     scale[scale == 0] = 1.0
-    return (X - X.mean(axis=0)) / scale
+    return (X - mean) / scale
 
 
 def labels(model, features, responsibilities, *, data=None):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from gmmkit._cli_files import command_outputs, force_option
 from gmmkit._cli_output import format_table
 
 
@@ -83,7 +84,8 @@ def datasets(as_json):
               type=click.Path(file_okay=False), help="Folder for the report and its figures.")
 @click.option("--only", metavar="NAME,...", help="Run only these demos (see `gmmkit plugins`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def demo(out_dir, only, quiet):
+@force_option
+def demo(out_dir, only, quiet, force):
     """Run every installed plugin's demo on bundled data; write an HTML report."""
     from gmmkit.demo import PLOT_HINT, pyplot, run_demos, write_report
     from gmmkit.plugins import get_plugin_manager
@@ -100,12 +102,13 @@ def demo(out_dir, only, quiet):
                 param_hint="--only",
             )
         entries = [e for e in entries if e.name in wanted]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    outputs = command_outputs(force)
+    out = outputs.directory(out_dir, "out_dir")  # written whole, or not at all
     progress = None if quiet else (lambda message: click.echo(message, err=True))
-    sections = run_demos(entries, out, progress)
+    sections = run_demos(entries, out.temporary, progress)
     notes = _report_notes(pm, pyplot() is None, PLOT_HINT)
-    report = write_report(sections, out, notes=notes)
+    report = Path(out_dir) / write_report(sections, out.temporary, notes=notes).name
+    outputs.commit()  # also when a demo failed: the report says which and why
     for note in notes if not quiet else ():
         click.echo(f"note: {note}", err=True)
     for section in sections:

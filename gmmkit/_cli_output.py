@@ -3,9 +3,49 @@
 from __future__ import annotations
 
 import csv
+import re
 import sys
 
 import numpy as np
+
+#: numpy's floating-point warnings: "overflow encountered in matmul" and kin
+_NUMPY_FLOATING = re.compile(r"^(overflow|underflow|invalid value|divide by zero) encountered in ")
+
+#: what the CLI says instead of numpy's floating-point warnings
+NUMERIC_WARNING = (
+    "some numbers overflowed float64 or became undefined while computing (numpy: {what}): "
+    "the data have values too large or too far apart for float64, so some results may be "
+    "inf or NaN. Rescale the data (divide the large columns by a constant, or standardise "
+    "them) or drop the rows with extreme values, and run the command again."
+)
+
+
+def warning_messages(caught, failed):
+    """The messages a command prints as ``Warning: ...`` lines, each once.
+
+    numpy's floating-point RuntimeWarnings ("overflow encountered in
+    matmul") say nothing a user can act on: they become one
+    :data:`NUMERIC_WARNING` line, or nothing when the command failed (its
+    error explains the problem).
+
+    Parameters
+    ----------
+    caught : list of warnings.WarningMessage
+    failed : bool
+        Whether the command ended with an error.
+
+    Returns
+    -------
+    list of str
+    """
+    def floating(w):
+        return issubclass(w.category, RuntimeWarning) and _NUMPY_FLOATING.match(str(w.message))
+
+    messages = list(dict.fromkeys(str(w.message) for w in caught if not floating(w)))
+    numeric = list(dict.fromkeys(str(w.message) for w in caught if floating(w)))
+    if numeric and not failed:
+        messages.append(NUMERIC_WARNING.format(what="; ".join(numeric)))
+    return messages
 
 
 def describe(model, dataset, *, source):
@@ -76,28 +116,6 @@ def format_summary(summary):
     lines += ["", "weights and means:", format_table(header, rows)]
     if "model_file" in summary:
         lines += ["", f"model saved to {summary['model_file']}"]
-    return "\n".join(lines)
-
-
-def format_info(metadata):
-    """Human-readable text of a model file's metadata."""
-    training = metadata.get("training", {})
-    extra = metadata.get("extra") or {}
-    lines = [
-        f"{metadata.get('model_class')}: {metadata.get('n_components')} components, "
-        f"{metadata.get('n_features')} features, covariance_type="
-        f"{metadata.get('covariance_type')}",
-        f"file format {metadata.get('format')} version {metadata.get('format_version')}, "
-        f"written by gmmkit {metadata.get('gmmkit_version')} at {metadata.get('created')}",
-        f"training: converged={training.get('converged')}, n_iter={training.get('n_iter')}, "
-        f"lower bound {training.get('lower_bound')}",
-    ]
-    names = metadata.get("feature_names") or extra.get("feature_names")
-    if names:
-        lines.append("features: " + ", ".join(map(str, names)))
-    for key, value in extra.items():
-        if key != "feature_names":
-            lines.append(f"{key}: {value}")
     return "\n".join(lines)
 
 

@@ -1,61 +1,53 @@
-"""Validation of gmmkit model files: the format's constants, readers and checks.
+"""Validation of gmmkit model files: the format's constants, size limits and value checks.
 
-:mod:`gmmkit.io` reads and writes the archive; this module decides whether
-what it read is a valid model: size limits, metadata (one reader per format
-version) and array values.  Every check raises :class:`Problem` with a
-sentence saying what is wrong; :mod:`gmmkit.io` adds the file name and the
-fix.  docs/model-files.md lists the checks and their messages.
+:mod:`gmmkit.io` reads and writes the archive, :mod:`gmmkit._io_read` reads
+its members within bounds and :mod:`gmmkit._io_formats` turns metadata into
+a layout per model class; this module holds what they share: the limits,
+the checks of metadata pieces (declared arrays, parameters, training) and
+of array values.  Every check raises :class:`Problem` with a sentence saying
+what is wrong; :mod:`gmmkit.io` adds the file name and the fix.
+docs/model-files.md lists the checks and their messages.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import zipfile
 
 import numpy as np
 
-from gmmkit.covariance import COVARIANCE_TYPES, CovarianceType, get_covariance_type
-from gmmkit.mixture import GaussianMixture, make_rng
+from gmmkit.covariance import CovarianceType
 
 FORMAT_NAME = "gmmkit-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 METADATA_MEMBER = "metadata.json"
 #: largest metadata.json accepted, in bytes (uncompressed)
-METADATA_MAX_BYTES = 4 * 2**20
+METADATA_MAX_BYTES = 2**20
+#: deepest nesting of JSON arrays and objects in metadata.json
+METADATA_MAX_DEPTH = 64
+#: most JSON arrays and objects in metadata.json
+METADATA_MAX_CONTAINERS = 10_000
+#: most comma-separated JSON items (values and key-value pairs) in metadata.json
+METADATA_MAX_ITEMS = 50_000
 #: largest .npy header accepted: bytes in front of the array data
 NPY_HEADER_MAX = 4096
+#: the members may hold at most this many times the file's size, uncompressed, ...
+MAX_EXPANSION = 4
+#: ... plus this many bytes (deflate shrinks real model arrays by at most ~2x)
+EXPANSION_SLACK = 64 * 1024
 #: zip bookkeeping allowed on top of the members' data, per member and per archive
 ZIP_MEMBER_OVERHEAD = 256
 ZIP_ARCHIVE_OVERHEAD = 1024
-#: accepted array dtypes: name in metadata.json -> dtype of the .npy header
+#: accepted float array dtypes: name in metadata.json -> dtype of the .npy header
 ARRAY_DTYPES = {"float64": np.dtype("<f8"), "float32": np.dtype("<f4")}
 #: allowed |sum(weights) + noise_weight - 1|
 WEIGHTS_TOLERANCE = 1e-6
 #: allowed max |P' C P - I|, plus 100 eps x the component's condition estimate
 CONSISTENCY_TOLERANCE = 1e-6
-
-MODEL_ARRAYS = ("weights", "means", "covariances", "precisions_cholesky")
-INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
-#: expected shape of every array from (covariance type, n_components, n_features)
-ARRAY_SHAPES = {
-    "weights": lambda cov_type, k, d: (k,),
-    "means": lambda cov_type, k, d: (k, d),
-    "covariances": lambda cov_type, k, d: cov_type.shape(k, d),
-    "precisions_cholesky": lambda cov_type, k, d: cov_type.shape(k, d),
-    "weights_init": lambda cov_type, k, d: (k,),
-    "means_init": lambda cov_type, k, d: (k, d),
-    "precisions_init": lambda cov_type, k, d: cov_type.shape(k, d),
-    "noise_bounds": lambda cov_type, k, d: (d, 2),
-}
-#: the arrays each format version may hold (version 2 adds the noise component's box)
-V1_ARRAYS = MODEL_ARRAYS + INIT_ARRAYS
-V2_ARRAYS = V1_ARRAYS + ("noise_bounds",)
-MODEL_CLASSES = {"GaussianMixture": GaussianMixture}
-V1_KEYS = (
-    "gmmkit_version", "model_class", "covariance_type", "n_components", "n_features", "dtype",
-    "params", "dropped_params", "feature_names", "arrays", "training", "extra", "created",
-)  # fmt: skip
-TRAINING_KEYS = ("converged", "n_iter", "lower_bound", "lower_bounds")
+#: allowed |C_ij - C_ji| / sqrt(C_ii C_jj) of a full or tied covariance
+SYMMETRY_TOLERANCE = 1e-5
+#: largest distance of a component's mean from the origin, in its standard deviations
+MAX_WHITENED_OFFSET = 1e100
 
 DAMAGED = (
     "The file is damaged or was not written by gmmkit.io.save; restore it from a backup "
@@ -68,23 +60,15 @@ UPGRADE = "Upgrade gmmkit (pip install --upgrade gmmkit) to load it."
 class Problem(Exception):
     """Why a file is refused; load and save add the file name and, by default, the fix."""
 
-    def __init__(self, problem, fix=None):
+    def __init__(self, problem, fix=None, save_fix=None):
         super().__init__(problem)
-        self.problem, self.fix = problem, fix
+        self.problem, self.fix, self.save_fix = problem, fix, save_fix
 
-
-@dataclass
-class Layout:
-    """What a format reader extracts from metadata.json: all a model is built from."""
-
-    cov_type: CovarianceType
-    n_components: int
-    n_features: int
-    arrays: dict  # name -> (shape tuple, numpy dtype of the .npy data)
-    params: dict
-    feature_names: list | None
-    training: dict  # fitted attribute name -> value (noise_weight_ with a noise component)
-    noise: bool = False  # a uniform noise component: noise_bounds in arrays, noise_weight_ set
+    def within(self, label):
+        """The same problem, said of ``label`` (a part of the model): a new Problem."""
+        return Problem(
+            f"{label}: {self.problem}" if label else self.problem, self.fix, self.save_fix
+        )
 
 
 # ------------------------------------------------------------- size limits
@@ -95,9 +79,14 @@ def _compressed_limit(size):
     return size + size // 100 + 64
 
 
+def npy_data_bytes(shape, dtype):
+    """Bytes of the data of an array of this shape and dtype (Python int, never overflows)."""
+    return math.prod(shape) * dtype.itemsize
+
+
 def npy_limit(shape, dtype):
     """Most bytes a .npy member of this shape and dtype may hold (data + header)."""
-    return math.prod(shape) * dtype.itemsize + NPY_HEADER_MAX
+    return npy_data_bytes(shape, dtype) + NPY_HEADER_MAX
 
 
 def check_member_size(info, limit, reason):
@@ -110,26 +99,59 @@ def check_member_size(info, limit, reason):
         )
 
 
-def check_members(infos, layout, size):
-    """Members are exactly those declared, each and the whole file within size limits."""
-    expected = {METADATA_MEMBER} | {f"{name}.npy" for name in layout.arrays}
+def check_expansion(infos, size):
+    """Refuse members that would expand beyond MAX_EXPANSION x the file size, unread."""
+    total = sum(info.file_size for info in infos)
+    if total > MAX_EXPANSION * size + EXPANSION_SLACK:
+        raise Problem(
+            f"the file is {size} bytes but its members would expand to {total} bytes, more "
+            f"than {MAX_EXPANSION} times its size; it was refused before decompressing them (a "
+            "zip bomb, or members deflated as no real model deflates: store them uncompressed)"
+        )
+
+
+def check_members(infos, arrays, size):
+    """Members are exactly those declared, each and the whole file within size limits.
+
+    Parameters
+    ----------
+    infos : dict
+        ZipInfo by member name.
+    arrays : dict
+        Every declared array: member name without ``.npy`` -> (shape, dtype).
+    size : int
+        Bytes of the whole file.
+    """
+    expected = {METADATA_MEMBER} | {f"{name}.npy" for name in arrays}
     unknown = sorted(set(infos) - expected)
     if unknown:
+        shown = sorted(expected) if len(expected) <= 12 else f"{len(expected)} members"
         raise Problem(
             f"the archive holds an unexpected member '{unknown[0]}'; this model file should "
-            f"hold only {sorted(expected)}"
+            f"hold only {shown}"
         )
     missing = sorted(expected - set(infos))
     if missing:
         raise Problem(f"the archive lacks the member '{missing[0]}'")
     budget = ZIP_ARCHIVE_OVERHEAD + len(infos) * ZIP_MEMBER_OVERHEAD
     budget += infos[METADATA_MEMBER].compress_size
-    for name, (shape, dtype) in layout.arrays.items():
+    for name, (shape, dtype) in arrays.items():
+        info = infos[f"{name}.npy"]
         limit = npy_limit(shape, dtype)
-        check_member_size(
-            infos[f"{name}.npy"], limit, f"its declared shape {list(shape)} {dtype.name} allows"
-        )
+        check_member_size(info, limit, f"its declared shape {list(shape)} {dtype.name} allows")
+        needed = npy_data_bytes(shape, dtype)
+        if info.file_size < needed:
+            raise Problem(
+                f"member '{info.filename}' holds {info.file_size} bytes but its declared shape "
+                f"{list(shape)} {dtype.name} needs at least {needed}; it is truncated"
+            )
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise Problem(
+                f"member '{info.filename}' is stored uncompressed but its sizes differ "
+                f"({info.file_size} and {info.compress_size} bytes)"
+            )
         budget += _compressed_limit(limit)
+    check_expansion(infos.values(), size)
     if size > budget:
         raise Problem(
             f"the file is {size} bytes but its declared arrays allow at most {budget}; "
@@ -137,148 +159,74 @@ def check_members(infos, layout, size):
         )
 
 
-# ------------------------------------------------------ metadata validation
+# ------------------------------------------------------ metadata primitives
 
 
-def _require(mapping, keys, where):
+def require(mapping, keys, where):
+    """``where`` (a JSON object) has every key of ``keys``."""
+    if not isinstance(mapping, dict):
+        raise Problem(f"{where} is not a JSON object")
     missing = [key for key in keys if key not in mapping]
     if missing:
         raise Problem(f"{where} lacks the keys {missing}")
 
 
-def check_metadata(metadata):
-    """Check format name and version, then hand over to that version's reader."""
-    if not isinstance(metadata, dict):
-        raise Problem("metadata.json is not a JSON object")
-    _require(metadata, ("format", "format_version"), "metadata.json")
-    if metadata["format"] != FORMAT_NAME:
-        raise Problem(
-            f"metadata.json names the format {metadata['format']!r}, not '{FORMAT_NAME}'",
-            NOT_A_MODEL,
-        )
-    version = metadata["format_version"]
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise Problem(f"format_version must be an integer; got {version!r}")
-    if version > FORMAT_VERSION:
-        import gmmkit
-
-        raise Problem(
-            f"this file is format version {version}, but this gmmkit ({gmmkit.__version__}) "
-            f"reads format versions up to {FORMAT_VERSION}",
-            UPGRADE,
-        )
-    if version not in READERS:
-        raise Problem(f"format_version {version} does not exist (known: {sorted(READERS)})")
-    return READERS[version](metadata)
-
-
-def _check_v1(metadata):
-    """Format version 1 metadata -> layout (version 1 has no noise component)."""
-    layout = _v1_layout(metadata, V1_ARRAYS)
-    if layout.noise:
-        raise Problem(
-            "params noise is 'uniform' but format version 1 has no noise component (version 2 "
-            "added it)"
-        )
-    return layout
-
-
-def _check_v2(metadata):
-    """Format version 2 metadata -> layout: version 1 plus the uniform noise component."""
-    layout = _v1_layout(metadata, V2_ARRAYS)
-    has_bounds = "noise_bounds" in layout.arrays
-    has_weight = "noise_weight" in metadata["training"]
-    if layout.noise:
-        if not has_bounds:
-            raise Problem("params noise is 'uniform' but 'arrays' lacks 'noise_bounds'")
-        if not has_weight:
-            raise Problem("params noise is 'uniform' but 'training' lacks 'noise_weight'")
-        layout.training["noise_weight_"] = _check_noise_weight(metadata["training"]["noise_weight"])
-    elif has_bounds or has_weight:
-        what = "'arrays' declares 'noise_bounds'" if has_bounds else "'training' has 'noise_weight'"
-        raise Problem(
-            f"{what} but params noise is not 'uniform' (the model has no noise component)"
-        )
-    return layout
-
-
-def _check_noise_weight(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise Problem(f"training noise_weight must be a number in [0, 1); got {value!r}")
-    return float(value)
-
-
-def _v1_layout(metadata, array_names):
-    """The layout of version 1 metadata, whose "arrays" may name ``array_names``."""
-    _require(metadata, V1_KEYS, "metadata.json")
-    model_class = metadata["model_class"]
-    if not isinstance(model_class, str) or model_class not in MODEL_CLASSES:
-        raise Problem(
-            f"model_class {model_class!r} is not supported; this gmmkit loads "
-            f"{sorted(MODEL_CLASSES)}",
-            UPGRADE,
-        )
-    try:
-        cov_type = get_covariance_type(metadata["covariance_type"])
-    except ValueError:
-        raise Problem(
-            f"covariance_type {metadata['covariance_type']!r} is not one of "
-            f"{sorted(COVARIANCE_TYPES)}"
-        ) from None
-    k, d = _positive_int(metadata, "n_components"), _positive_int(metadata, "n_features")
-    for key in ("gmmkit_version", "created"):
-        if not isinstance(metadata[key], str):
-            raise Problem(f"{key} must be a string; got {metadata[key]!r}")
-    if not isinstance(metadata["extra"], dict) or not isinstance(metadata["dropped_params"], list):
-        raise Problem("extra must be a JSON object and dropped_params a list")
-    arrays = _declared_arrays(metadata["arrays"], cov_type, k, d, array_names)
-    params = _check_params(metadata, cov_type, k, d)
-    return Layout(
-        cov_type=cov_type,
-        n_components=k,
-        n_features=d,
-        arrays=arrays,
-        params=params,
-        feature_names=_check_feature_names(metadata["feature_names"], d),
-        training=_check_training(metadata["training"]),
-        noise=GaussianMixture(**params).noise == "uniform",
-    )
-
-
-#: format version -> reader turning that version's metadata into a layout
-READERS = {1: _check_v1, 2: _check_v2}
-
-
-def _positive_int(metadata, key):
+def positive_int(metadata, key, least=1):
+    """``metadata[key]`` as an int >= ``least``."""
     value = metadata[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise Problem(f"{key} must be a positive integer; got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        what = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise Problem(f"{key} must be {what}; got {value!r}")
     return value
 
 
-def _declared_arrays(declared, cov_type, k, d, array_names):
-    """{name: (shape, dtype)} from metadata "arrays", shapes checked against the model."""
+def json_number(value, what):
+    """A JSON number (not a bool) as given: int or float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Problem(f"{what} must be a number; got {value!r}")
+    return value
+
+
+def check_strings(metadata, keys):
+    for key in keys:
+        if not isinstance(metadata[key], str):
+            raise Problem(f"{key} must be a string; got {metadata[key]!r}")
+
+
+def declared_arrays(declared, expected, required, what):
+    """{name: (shape, dtype)} from an "arrays" object, each shape as ``expected`` says.
+
+    Parameters
+    ----------
+    declared : object
+        The "arrays" value of metadata.json.
+    expected : dict
+        Array name -> the shape (tuple) it must have; only these names are allowed.
+    required : iterable of str
+        Names that must be declared.
+    what : str
+        The model, for messages: "a full model with 3 components and 2 features".
+    """
     if not isinstance(declared, dict):
         raise Problem("'arrays' in metadata.json is not a JSON object")
-    unknown = sorted(set(declared) - set(array_names))
+    unknown = sorted(set(declared) - set(expected))
     if unknown:
         raise Problem(f"'arrays' declares unknown arrays {unknown}")
-    missing = [name for name in MODEL_ARRAYS if name not in declared]
+    missing = [name for name in required if name not in declared]
     if missing:
         raise Problem(f"'arrays' lacks {missing}")
     spec = {}
     for name, entry in declared.items():
         entry = entry if isinstance(entry, dict) else {}
-        expected = tuple(ARRAY_SHAPES[name](cov_type, k, d))
         shape = entry.get("shape")
         if (
             not isinstance(shape, list)
             or [type(n) for n in shape] != [int] * len(shape)
-            or (tuple(shape) != expected)
+            or tuple(shape) != tuple(expected[name])
         ):
             raise Problem(
-                f"array '{name}' is declared with shape {shape} but a {cov_type.name} model "
-                f"with {k} components and {d} features needs {list(expected)}"
+                f"array '{name}' is declared with shape {shape} but {what} needs "
+                f"{list(expected[name])}"
             )
         dtype_name = entry.get("dtype")
         if not isinstance(dtype_name, str) or dtype_name not in ARRAY_DTYPES:
@@ -286,38 +234,22 @@ def _declared_arrays(declared, cov_type, k, d, array_names):
                 f"array '{name}' is declared with dtype {dtype_name!r}; only 'float64' and "
                 "'float32' are accepted"
             )
-        spec[name] = (expected, ARRAY_DTYPES[dtype_name])
+        spec[name] = (tuple(expected[name]), ARRAY_DTYPES[dtype_name])
     return spec
 
 
-def _check_params(metadata, cov_type, k, d):
-    """Constructor params from metadata, checked as fit would check them."""
-    params = metadata["params"]
+def known_params(params, cls, excluded=()):
+    """The "params" object, refused when it names a parameter ``cls`` does not have."""
     if not isinstance(params, dict):
         raise Problem("'params' in metadata.json is not a JSON object")
-    allowed = set(GaussianMixture._get_param_names()) - set(INIT_ARRAYS)
+    allowed = set(cls._get_param_names()) - set(excluded)
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise Problem(f"params has names this gmmkit does not know: {unknown}", UPGRADE)
-    model = GaussianMixture(**params)
-    for key, top_level in (("n_components", k), ("covariance_type", cov_type.name)):
-        if getattr(model, key) != top_level and getattr(model, key) != "auto":
-            raise Problem(
-                f"params {key} is {getattr(model, key)!r} but the top-level {key} is {top_level!r}"
-            )
-    if model.dtype != metadata["dtype"]:
-        raise Problem(
-            f"params dtype is {model.dtype!r} but the top-level dtype is {metadata['dtype']!r}"
-        )
-    try:
-        model._check_parameters(np.zeros((1, d)))
-        make_rng(model.random_state)
-    except (TypeError, ValueError) as exc:
-        raise Problem(f"params are not valid ({str(exc).rstrip('.')})") from None
     return params
 
 
-def _check_feature_names(names, n_features):
+def check_feature_names(names, n_features):
     if names is None:
         return None
     if not isinstance(names, list) or len(names) != n_features:
@@ -327,7 +259,19 @@ def _check_feature_names(names, n_features):
     return names
 
 
-def _json_bound(value):
+def check_bool(value, what):
+    if not isinstance(value, bool):
+        raise Problem(f"{what} must be true or false; got {value!r}")
+    return value
+
+
+def check_count(value, what):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Problem(f"{what} must be a non-negative integer; got {value!r}")
+    return value
+
+
+def json_bound(value):
     """A lower bound from JSON: a number, or null for -inf."""
     if value is None:
         return -math.inf
@@ -336,66 +280,87 @@ def _json_bound(value):
     return float(value)
 
 
-def _check_training(training):
-    if not isinstance(training, dict):
-        raise Problem("'training' in metadata.json is not a JSON object")
-    _require(training, TRAINING_KEYS, "'training'")
-    converged, n_iter, bounds = training["converged"], training["n_iter"], training["lower_bounds"]
-    if not isinstance(converged, bool):
-        raise Problem(f"training converged must be true or false; got {converged!r}")
-    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
-        raise Problem(f"training n_iter must be a non-negative integer; got {n_iter!r}")
-    if not isinstance(bounds, list):
-        raise Problem("training lower_bounds must be a list")
-    return {
-        "converged_": converged,
-        "n_iter_": n_iter,
-        "lower_bound_": _json_bound(training["lower_bound"]),
-        "lower_bounds_": [_json_bound(bound) for bound in bounds],
-    }
-
-
 # --------------------------------------------------------- value validation
 
 
-def check_values(layout, arrays):
-    """Finite arrays, weights on the simplex, valid and matching covariance factors."""
+def check_finite(arrays):
     for name, array in arrays.items():
         if not np.all(np.isfinite(array)):
             raise Problem(f"array '{name}' contains NaN or infinity")
-    _check_weights(arrays["weights"], layout.training.get("noise_weight_"))
+
+
+def check_mixture_values(cov_type, arrays, noise_weight=None):
+    """Weights on the simplex, valid matching covariance factors, means in range.
+
+    Parameters
+    ----------
+    cov_type : CovarianceType
+    arrays : dict
+        ``weights``, ``means``, ``covariances``, ``precisions_cholesky`` and,
+        with a noise component, ``noise_bounds``; already checked finite.
+    noise_weight : float or None
+        The noise component's weight, None without one.
+    """
+    check_weights(arrays["weights"], noise_weight)
     if "noise_bounds" in arrays:
         _check_noise_bounds(arrays["noise_bounds"])
-    # arrays stored in float32 agree only to float32 rounding
-    eps = max(
-        np.finfo(layout.arrays[name][1]).eps for name in ("covariances", "precisions_cholesky")
-    )
     cov, chol = arrays["covariances"], arrays["precisions_cholesky"]
+    # arrays stored in float32 agree only to float32 rounding
+    eps = max(np.finfo(cov.dtype).eps, np.finfo(chol.dtype).eps)
     with np.errstate(all="ignore"):
-        COVARIANCE_CHECKS[layout.cov_type.name](cov, chol, eps)
+        COVARIANCE_CHECKS[cov_type.name](cov, chol, eps)
+        _check_scale(cov_type, arrays["means"], chol)
 
 
-def _check_weights(weights, noise_weight):
+def check_weights(weights, noise_weight=None, name="weights"):
     """Non-negative weights summing to 1, or to 1 - noise_weight with a noise component."""
     negative = np.flatnonzero(weights < 0)
     if negative.size:
         k = int(negative[0])
-        raise Problem(f"weights has a negative value ({float(weights[k])!r} for component {k})")
+        raise Problem(f"{name} has a negative value ({float(weights[k])!r} for component {k})")
+    above = np.flatnonzero(weights > 1.0 + WEIGHTS_TOLERANCE)
+    if above.size:
+        k = int(above[0])
+        raise Problem(f"{name} has a value above 1 ({float(weights[k])!r} for component {k})")
     total = math.fsum(weights.tolist())
     if noise_weight is None:
         if not abs(total - 1.0) <= WEIGHTS_TOLERANCE:
-            raise Problem(f"weights sum to {total!r}, not 1 (tolerance {WEIGHTS_TOLERANCE:g})")
+            raise Problem(f"{name} sum to {total!r}, not 1 (tolerance {WEIGHTS_TOLERANCE:g})")
         return
     together = math.fsum([*weights.tolist(), noise_weight])
     if not abs(together - 1.0) <= WEIGHTS_TOLERANCE:
         raise Problem(
-            f"weights sum to {total!r} and noise_weight is {noise_weight!r}: together "
+            f"{name} sum to {total!r} and noise_weight is {noise_weight!r}: together "
             f"{together!r}, not 1 (tolerance {WEIGHTS_TOLERANCE:g})"
         )
 
 
+def check_positive(array, name, above=0.0):
+    """Every value of ``array`` > ``above``."""
+    bad = np.flatnonzero(~(np.ravel(array) > above))
+    if bad.size:
+        value = float(np.ravel(array)[bad[0]])
+        raise Problem(f"array '{name}' has a value <= {above:g} ({value!r})")
+
+
+def check_precisions(cov_type, chol, precisions):
+    """Stored precisions are P Pᵀ of the stored factors, to their dtype's rounding."""
+    eps = np.finfo(precisions.dtype).eps
+    with np.errstate(all="ignore"):
+        expected = cov_type.precisions(np.asarray(chol, dtype=np.float64))
+        worst = float(np.max(np.abs(precisions - expected)))
+        tolerance = (CONSISTENCY_TOLERANCE + 100.0 * eps) * float(np.max(np.abs(expected)))
+    if not worst <= tolerance:
+        raise Problem(
+            f"precisions and precisions_cholesky disagree (max |precisions - P P'| = "
+            f"{worst:.3g}, tolerance {tolerance:.3g})"
+        )
+
+
 def _check_noise_bounds(bounds):
-    """Each feature's (min, max), max > min: the noise box has a volume."""
+    """Each feature's (min, max), max > min and max - min finite: the box has a volume."""
+    with np.errstate(over="ignore"):
+        widths = bounds[:, 1] - bounds[:, 0]
     flat = np.flatnonzero(~(bounds[:, 1] > bounds[:, 0]))
     if flat.size:
         j = int(flat[0])
@@ -404,11 +369,44 @@ def _check_noise_bounds(bounds):
             f"noise_bounds of feature {j} has max <= min ({high!r} <= {low!r}), so the noise "
             "component has no volume"
         )
+    wide = np.flatnonzero(~np.isfinite(widths))
+    if wide.size:
+        raise Problem(f"noise_bounds of feature {int(wide[0])} is wider than float64 can hold")
+
+
+def _check_scale(cov_type: CovarianceType, means, chol):
+    """Precisions finite and each mean within MAX_WHITENED_OFFSET deviations of the origin.
+
+    Beyond that, scoring a row near the origin squares numbers that overflow.
+    """
+    if not np.all(np.isfinite(cov_type.precisions(chol))):
+        raise Problem("precisions_cholesky is so large that the precisions overflow")
+    peak = np.abs(np.asarray(means, dtype=np.float64)).max(axis=1, keepdims=True)
+    peak[peak == 0] = 1.0  # norms of means / peak cannot overflow; scale back after
+    offsets = cov_type.whitened_offsets(means / peak, chol) * peak[:, 0]
+    far = np.flatnonzero(~(offsets <= MAX_WHITENED_OFFSET))
+    if far.size:
+        k = int(far[0])
+        raise Problem(
+            f"the mean of component {k} lies {float(offsets[k]):.3g} of its standard "
+            f"deviations from the origin, more than the {MAX_WHITENED_OFFSET:g} a model may "
+            "have (scoring would overflow)",
+            save_fix="The data lie too far from the origin for their spread: centre and scale "
+            "them (e.g. the standardize feature) and fit again.",
+        )
+
+
+def _norm(array):
+    """Frobenius norm without overflow (scaled by the largest magnitude first)."""
+    peak = np.max(np.abs(array)).astype(np.float64)
+    return peak * np.linalg.norm(array / peak) if peak > 0 else np.float64(0.0)
 
 
 def _check_agreement(residual, condition, eps, label):
     worst = float(np.max(np.abs(residual)))
     tolerance = CONSISTENCY_TOLERANCE + 100.0 * eps * condition
+    if not np.isfinite(tolerance):
+        raise Problem(f"the covariance of {label} is too ill-conditioned to be used")
     if not worst <= tolerance:
         raise Problem(
             f"covariances and precisions_cholesky disagree for {label} "
@@ -423,6 +421,9 @@ def _check_matrices(cov, chol, eps, label=lambda m: f"component {m}"):
         variances = np.diagonal(c)
         if np.any(variances <= 0):
             raise Problem(f"{label(m)} has a variance <= 0 ({float(variances.min())!r})")
+        scale = np.sqrt(np.outer(variances, variances))
+        if not np.all(np.abs(c - c.T) <= SYMMETRY_TOLERANCE * scale):
+            raise Problem(f"the covariance of {label(m)} is not symmetric")
         try:
             np.linalg.cholesky(c)
         except np.linalg.LinAlgError:
@@ -432,7 +433,7 @@ def _check_matrices(cov, chol, eps, label=lambda m: f"component {m}"):
                 f"precisions_cholesky of {label(m)} is not upper triangular with a "
                 "positive diagonal"
             )
-        condition = np.linalg.norm(c) * np.linalg.norm(p) ** 2
+        condition = _norm(c) * _norm(p) ** 2
         _check_agreement(p.T @ c @ p - identity, condition, eps, label(m))
 
 

@@ -23,7 +23,7 @@ from gmmkit._jobs import effective_n_jobs, run_tasks
 from gmmkit._parallel import ChunkRunner
 from gmmkit.convergence import EMSettings, run_em
 from gmmkit.covariance import get_covariance_type
-from gmmkit.exceptions import ConvergenceWarning, compatible
+from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 from gmmkit.noise import NOISE_INIT_WEIGHT, log_density
 from gmmkit.plugins import fit_hooks as plugin_fit_hooks
 
@@ -65,6 +65,36 @@ def run_restarts(model, data, cov_type, initial, bounds, hooks):
     return run_tasks(_restart_in_worker, tasks, shared, workers)
 
 
+def attribute_dtype(model, data):
+    """The dtype of the fitted attributes: X's, as in scikit-learn, or what ``dtype`` asks.
+
+    float32 X gives float32 (scikit-learn 1.9 keeps X's dtype); float64,
+    float16 and integer X give float64 (scikit-learn reads them as
+    float64). ``dtype="float64"`` on float32 X gives float64: asking for
+    float64 never rounds the result to float32. ``dtype="float32"`` on
+    float64 X only sets the E-step's precision (a speed setting); the
+    attributes keep X's float64.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+    data : engine data (see em.ChunkedData's protocol)
+        The data as prepared for the fit; the dtype the user gave is that
+        of its array (``X``), reader, or filled-in rows (missing values).
+
+    Returns
+    -------
+    numpy dtype
+    """
+    source = getattr(data, "filled", data)  # MissingData serves a filled ChunkedData
+    given = getattr(getattr(source, "reader", None), "dtype", None)
+    if given is None:
+        given = getattr(getattr(source, "X", None), "dtype", np.float64)
+    given = np.dtype(np.float32 if given == np.float32 else np.float64)
+    requested = given if model.dtype is None else np.dtype(model.dtype)
+    return np.promote_types(given, requested)
+
+
 def _restart_in_worker(task, *, model, data, cov_type, initial, bounds):
     index, rng = task
     return model._run_restart(index, rng, data, cov_type, initial, bounds, None)
@@ -89,15 +119,14 @@ def fit_data(model, data, names, bounds):
     best = max(results, key=lambda result: result.lower_bound)  # the first of equals
     if not best.converged and model.max_iter > 0:
         warnings.warn(
-            f"The best of {len(results)} EM run(s) did not converge "
-            f"({sum(r.converged for r in results)} converged): it stopped after "
-            f"max_iter={model.max_iter} iterations with the lower bound still changing by "
-            f"more than tol={model.tol}. Increase max_iter or tol, try other init_params, "
-            "or check for degenerate data.",
+            not_converged_message(
+                len(results), sum(r.converged for r in results), model.max_iter, model.tol
+            ),
             compatible(ConvergenceWarning),
             stacklevel=3,
         )
-    model._set_params_object(best.params, cov_type)
+    # the attributes take X's dtype, as scikit-learn's; EM itself ran in float64
+    model._set_params_object(best.params, cov_type, dtype=attribute_dtype(model, data))
     if bounds is not None:
         model.noise_bounds_ = bounds
     elif hasattr(model, "noise_bounds_"):

@@ -10,11 +10,22 @@ import numpy as np
 
 
 def _to_float(array, name):
-    """Convert an object array to float64, naming the first value that is not a number."""
+    """Convert an object array to float64, naming the first value that is not a number.
+
+    None and pandas' NA (as in ``df.to_numpy()`` of nullable columns) become NaN.
+    """
     try:
         return array.astype(np.float64)
     except (TypeError, ValueError):
         pass
+    missing = _is_pandas_na(array)
+    if missing.any():
+        array = array.copy()
+        array[missing] = None
+        try:
+            return array.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
     for j in range(array.shape[1]):
         for value in array[:, j]:
             try:
@@ -32,19 +43,63 @@ def _to_float(array, name):
     raise ValueError(f"{name} could not be converted to float64.")
 
 
+def _is_pandas_na(array):
+    """Elementwise: is the value pandas' NA (pandas is not imported for this)."""
+    return np.frompyfunc(lambda value: type(value).__name__ == "NAType", 1, 1)(array).astype(bool)
+
+
+def _unmasked(X):
+    """A masked array's data with its masked entries NaN (a copy; float64 for integers)."""
+    mask = np.ma.getmaskarray(X)
+    data = np.ma.getdata(X)
+    if not mask.any():
+        return data
+    if data.dtype.kind == "f":
+        filled = data.copy()
+    elif data.dtype.kind in "biu":
+        filled = data.astype(np.float64)
+    else:
+        filled = data.astype(object)
+        filled[mask] = None  # becomes NaN in _to_float
+        return filled
+    filled[mask] = np.nan
+    return filled
+
+
+def _frame_to_numpy(X, name):
+    """A DataFrame as an ndarray; nullable columns (Float64, Int64, boolean) with NA as NaN."""
+    bad = [str(c) for c, dt in zip(X.columns, X.dtypes) if not _is_numeric_dtype(dt)]
+    if bad:
+        raise ValueError(
+            f"{name} has non-numeric columns {bad}; encode them as numbers "
+            "(e.g. one-hot) or drop them before fitting."
+        )
+    if all(_is_numpy_dtype(dt) for dt in X.dtypes):
+        return X
+    kinds = [np.dtype(getattr(dt, "numpy_dtype", np.float64)) for dt in X.dtypes]
+    dtype = np.result_type(*kinds) if kinds else np.float64
+    if dtype.kind != "f":
+        dtype = np.float64  # integers and booleans with NA need NaN
+    return X.to_numpy(dtype=dtype, na_value=np.nan)
+
+
 def check_array(X, *, name="X"):
     """Return ``X`` as a 2-D numeric ndarray, without copying when possible.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Lists, ndarrays, memmaps and pandas DataFrames are accepted.
+        Lists, ndarrays, memmaps, numpy masked arrays and pandas DataFrames
+        (nullable Float64/Int64/boolean columns too) are accepted.
 
     Returns
     -------
     ndarray of shape (n_samples, n_features)
         Integer, boolean and float16 data are kept as they are (cast chunk
         by chunk later); object arrays of numbers are converted to float64.
+        Missing entries become NaN: masked entries of a masked array,
+        pandas' NA and None (NaN is then refused unless the estimator fits
+        missing values).
 
     Raises
     ------
@@ -57,12 +112,9 @@ def check_array(X, *, name="X"):
             f"convert it with {name}.toarray() (gmmkit does not fit sparse matrices)."
         )
     if hasattr(X, "dtypes") and hasattr(X, "columns"):
-        bad = [str(c) for c, dt in zip(X.columns, X.dtypes) if not _is_numeric_dtype(dt)]
-        if bad:
-            raise ValueError(
-                f"{name} has non-numeric columns {bad}; encode them as numbers "
-                "(e.g. one-hot) or drop them before fitting."
-            )
+        X = _frame_to_numpy(X, name)
+    elif isinstance(X, np.ma.MaskedArray):
+        X = _unmasked(X)
     try:
         array = np.asarray(X)
     except (TypeError, ValueError) as exc:
@@ -125,10 +177,18 @@ def _is_sparse(X):
 
 
 def _is_numeric_dtype(dtype):
-    try:
+    """numpy's numbers, and pandas' nullable ones (Float64, Int64, boolean: kind b, i, u, f)."""
+    if _is_numpy_dtype(dtype):
         return np.dtype(dtype).kind in "biuf"
+    return getattr(dtype, "kind", None) in tuple("biuf") and hasattr(dtype, "numpy_dtype")
+
+
+def _is_numpy_dtype(dtype):
+    try:
+        np.dtype(dtype)
     except TypeError:
         return False
+    return True
 
 
 def check_sample_weight(sample_weight, n_samples):
@@ -263,11 +323,14 @@ class RowScan:
                 fix = self.nan_fix
             else:
                 fix = "infinity is not a missing value: drop or clip those rows"
-            raise ValueError(
-                f"X contains {'NaN' if self.has_nan else 'infinity'} in "
-                f"{plural(self.bad_rows, 'row')} (first: row {self.first_bad}); {fix} "
-                "(e.g. X[np.isfinite(X).all(axis=1)])."
+            kind = "NaN" if self.has_nan else "infinity"
+            error = ValueError(
+                f"X contains {kind} in {plural(self.bad_rows, 'row')} (first: row "
+                f"{self.first_bad}); {fix} (e.g. X[np.isfinite(X).all(axis=1)])."
             )
+            # for messages in other terms (the command line): kind, rows, first row (0-based)
+            error.non_finite = (kind, self.bad_rows, self.first_bad)
+            raise error
         if self.weight_sum <= 0:
             return np.zeros(self.total.size)
         return self.total / self.weight_sum

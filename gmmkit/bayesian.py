@@ -40,7 +40,7 @@ from gmmkit._variational import (
 )
 from gmmkit.convergence import EMSettings
 from gmmkit.covariance import get_covariance_type
-from gmmkit.exceptions import ConvergenceWarning, compatible
+from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 from gmmkit.init import initial_stats
 from gmmkit.mixture import GaussianMixture, make_rng
 
@@ -316,10 +316,7 @@ default="dirichlet_process"
 
     def _warn_not_converged(self, runs, n_converged):
         warnings.warn(
-            f"The best of {runs} variational run(s) did not converge ({n_converged} "
-            f"converged): it stopped after max_iter={self.max_iter} iterations with the "
-            f"lower bound still changing by more than tol={self.tol}. Increase max_iter "
-            "or tol, or try other init_params.",
+            not_converged_message(runs, n_converged, self.max_iter, self.tol, "variational"),
             compatible(ConvergenceWarning),
             stacklevel=3,
         )

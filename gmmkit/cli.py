@@ -17,9 +17,25 @@ import warnings
 import click
 
 from gmmkit import _cli_output as output
+from gmmkit._cli_files import (  # noqa: F401  (public: plugins' commands write files too)
+    SEED,
+    command_outputs,
+    force_option,
+    seed_option,
+)
+from gmmkit._cli_input import (  # noqa: F401  (public: plugins' commands read DATA with these)
+    MISSING_FIX,
+    check_values,
+    load_input,
+    match_columns,
+    model_nan_fix,
+    parse_columns,
+    read_input,
+)
 from gmmkit._cli_listing import LISTING_COMMANDS
 from gmmkit._cli_output import format_table  # noqa: F401  (public: plugins' commands print tables)
 from gmmkit._cli_select import select
+from gmmkit.readers import data_suffix
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -81,16 +97,22 @@ class GmmkitGroup(click.Group):
         self.plugin_manager = plugin_manager
 
     def invoke(self, ctx):
+        from gmmkit._cli_output import warning_messages
         from gmmkit.plugins import describe_error, use_plugin_manager
 
         debug = ctx.params.get("debug", False)
+        failed = True
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 with use_plugin_manager(self.plugin_manager):
-                    return super().invoke(ctx)
+                    result = super().invoke(ctx)
+                failed = False
+                return result
             except (click.ClickException, click.exceptions.Exit, click.Abort):
                 raise
+            except BrokenPipeError:  # `gmmkit predict ... | head`: the reader has gone
+                raise click.exceptions.Exit(stdout_closed()) from None
             except Exception as exc:
                 if debug:
                     raise
@@ -100,7 +122,7 @@ class GmmkitGroup(click.Group):
                     f"{describe_error(exc)} (run `gmmkit --debug ...` for the traceback)"
                 ) from None
             finally:
-                for message in dict.fromkeys(str(w.message) for w in caught):
+                for message in warning_messages(caught, failed):
                     click.echo(f"Warning: {message}", err=True)
 
 
@@ -151,43 +173,6 @@ def build_cli(pm=None):
     return cli
 
 
-def load_input(source, columns=None):
-    """A Dataset from a bundled data set name or an input file.
-
-    Parameters
-    ----------
-    source : str
-    columns : str, optional
-        Comma-separated column names or 0-based indices.
-
-    Returns
-    -------
-    gmmkit.datasets.Dataset
-    """
-    from pathlib import Path
-
-    from gmmkit.datasets import list_datasets, load
-    from gmmkit.readers import read_data, split_npz_key
-
-    picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
-    if not Path(split_npz_key(source)[0]).exists():
-        names = list_datasets()
-        if source not in names:
-            raise click.BadParameter(
-                f"{source!r} is neither a file nor a bundled data set ({', '.join(names)})",
-                param_hint="DATA",
-            )
-        dataset = load(source)
-        if picked is not None:
-            from gmmkit.readers import select_columns
-
-            index = select_columns(dataset.feature_names, picked, source)
-            dataset.data = dataset.data[:, index]
-            dataset.feature_names = [dataset.feature_names[j] for j in index]
-        return dataset
-    return read_data(source, picked)
-
-
 def columns_option(function):
     return click.option(
         "--columns",
@@ -204,7 +189,7 @@ def columns_option(function):
               show_default=True)
 @click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
-@click.option("--seed", default=0, show_default=True, type=int, help="random_state")
+@seed_option()
 @click.option("--missing", type=click.Choice(["error", "em"]), default="error", show_default=True,
               help="'em': empty fields / NaN are missing values, fitted by EM.")
 @click.option("--noise", type=click.Choice(["none", "uniform"]), default="none",
@@ -212,6 +197,7 @@ def columns_option(function):
 @columns_option
 @click.option("-o", "--output", "model_path", type=click.Path(dir_okay=False),
               help="Save the fitted model to this file (.gmm).")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--dask-scheduler", metavar="ADDRESS",
@@ -221,11 +207,14 @@ def columns_option(function):
               help="A .npy DATA file larger than this is fitted out of core: read in chunks "
                    "at every EM iteration, with memory bounded by the chunks (500MB, 2GB, bytes).")
 def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, noise, columns,
-        model_path, as_json, quiet, dask_scheduler, memory_budget):
+        model_path, force, as_json, quiet, dask_scheduler, memory_budget):
     """Fit a Gaussian mixture to DATA and print a summary of it."""
     import numpy as np
 
     from gmmkit import GaussianMixture
+
+    outputs = command_outputs(force, data)
+    model_file = outputs.file(model_path, "model_path")  # checked before the fit
 
     params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
                   random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
@@ -237,7 +226,7 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
             data, columns, n_components, params, memory_budget, quiet
         )
     else:
-        dataset = load_input(data, columns)
+        dataset = load_input(data, columns, missing=missing)
         # a .npy file comes as a memmap, which fit() would stream: under the memory
         # budget it is an array, read through the map
         in_memory = np.asarray(dataset.data)
@@ -245,11 +234,13 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
         summary = output.describe(model, dataset, source=data)
     if n_components == "auto":
         summary["selection"] = model.selection_
-    if model_path:
+    if model_file is not None:
         from gmmkit.io import save
 
-        save(model, model_path, extra=output.provenance(dataset, data, summary))
+        model_file.write(lambda temporary: save(
+            model, temporary, extra=output.provenance(dataset, data, summary)))
         summary["model_file"] = model_path
+    outputs.commit()
     click.echo(json.dumps(summary, indent=2) if as_json else output.format_summary(summary))
 
 
@@ -264,7 +255,7 @@ def _fit_on_dask(data, columns, n_components, params, address):
 
     if n_components == "auto":
         raise click.UsageError("-k auto does not work with --dask-scheduler; give a number.")
-    if not data.endswith(".npy"):
+    if data_suffix(data) != ".npy":
         raise click.BadParameter(
             "with --dask-scheduler DATA must be a .npy file that every worker can read at "
             "the same path", param_hint="DATA")
@@ -289,8 +280,7 @@ def _npy_columns(data, columns):
     from gmmkit.readers import read_npy, select_columns
 
     header = read_npy(data, None)  # memory-mapped: only the header is read here
-    picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
-    return header, select_columns(header.feature_names, picked, data)
+    return header, select_columns(header.feature_names, parse_columns(columns), data)
 
 
 def _summarised(model, header, index, data, criteria):
@@ -311,7 +301,7 @@ def _over_budget(data, budget):
     """True when DATA is a .npy file of more than ``budget`` bytes."""
     import os
 
-    return data.endswith(".npy") and os.path.isfile(data) and os.path.getsize(data) > budget
+    return data_suffix(data) == ".npy" and os.path.isfile(data) and os.path.getsize(data) > budget
 
 
 def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
@@ -324,6 +314,7 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
     import os
 
     from gmmkit import GaussianMixture, stream
+    from gmmkit._cli_input import out_of_core_error
 
     size = os.path.getsize(data)
     if n_components == "auto":
@@ -341,27 +332,51 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
             f"{data} ({format_size(size)}) is over the memory budget of {format_size(budget)}: "
             "fitting out of core, reading it in chunks at every iteration.", err=True,
         )
-    model = GaussianMixture(n_components, **params).fit(X)
+    try:
+        model = GaussianMixture(n_components, **params).fit(X)
+    except ValueError as exc:
+        if not hasattr(exc, "non_finite"):
+            raise
+        raise out_of_core_error(exc.non_finite, data, params["missing"]) from None
     criteria = stream.information_criteria(model, X)  # one more pass, in chunks
     return _summarised(model, header, index, data, criteria)
 
 
 def _load_model(path):
+    """The mixture in model file ``path``; a classifier, a regressor, or a file whose
+    ``extra["reader"]`` names another command, is refused clearly.
+
+    Plugins whose model files hold a mixture that predict/score/sample must
+    not use as it is (the outlier detector's is fitted to scaled columns)
+    store ``extra["reader"] = {"what": ..., "command": ...}``.
+    """
     from gmmkit.io import load
 
-    return load(path)
+    model = load(path)
+    reader = (getattr(model, "metadata_", {}).get("extra") or {}).get("reader")
+    if isinstance(reader, dict) and reader.get("command"):
+        raise click.ClickException(
+            f"'{path}' is {reader.get('what') or 'not a plain mixture'}; use "
+            f"`{reader['command']}` with it."
+        )
+    kind = type(model).__name__
+    if kind in ("GMMClassifier", "GaussianMixtureRegressor"):
+        command = click.get_current_context().info_name
+        raise click.ClickException(
+            f"'{path}' holds a {kind}; `gmmkit {command}` works on GaussianMixture and "
+            f"BayesianGaussianMixture files. Use it from Python: gmmkit.load({str(path)!r})."
+        )
+    return model
 
 
-def _model_input(model, data, columns):
-    """The rows of DATA for ``model``: by default the columns it was fitted on, by name."""
-    dataset = load_input(data, columns)
+def _model_input(model, model_path, data, columns):
+    """The rows of DATA for ``model``: the columns it was fitted on (match_columns), checked."""
+    dataset = read_input(data, columns)
     fitted_on = (getattr(model, "metadata_", {}).get("extra") or {}).get("feature_names")
-    if columns is None and fitted_on and dataset.feature_names != fitted_on:
-        names = list(dataset.feature_names)
-        if set(fitted_on) <= set(names):
-            index = [names.index(name) for name in fitted_on]
-            dataset.data = dataset.data[:, index]
-            dataset.feature_names = list(fitted_on)
+    match_columns(dataset, data, fitted_names=fitted_on, n_features=model.n_features_in_,
+                  model=model_path, picked=columns is not None)
+    allows_nan = getattr(model, "missing", "error") == "em"
+    check_values(dataset, data, nan_fix=None if allows_nan else model_nan_fix(model_path))
     return dataset
 
 
@@ -376,9 +391,9 @@ def predict(model_path, data, proba, columns):
     With a noise component, rows assigned to it get the label -1.
     """
     model = _load_model(model_path)
-    X = _model_input(model, data, columns).data
+    X = _model_input(model, model_path, data, columns).data
     if proba:
-        header = [f"p{k}" for k in range(model.n_components)]
+        header = [f"p{k}" for k in range(len(model.weights_))]  # n_components may be "auto"
         if getattr(model, "noise_bounds_", None) is not None:
             header.append("noise")
         output.write_csv(header, model.predict_proba(X))
@@ -395,7 +410,7 @@ def predict(model_path, data, proba, columns):
 def score(model_path, data, columns, as_json):
     """Print the log-likelihood of every row of DATA under MODEL (CSV on stdout)."""
     model = _load_model(model_path)
-    log_lik = model.score_samples(_model_input(model, data, columns).data)
+    log_lik = model.score_samples(_model_input(model, model_path, data, columns).data)
     if as_json:
         click.echo(json.dumps({"n_samples": int(log_lik.size), "mean": float(log_lik.mean()),
                                "log_likelihood": log_lik.tolist()}))
@@ -406,7 +421,7 @@ def score(model_path, data, columns, as_json):
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
 @click.option("-n", "--n-samples", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=None, type=int, help="random_state (default: the model's)")
+@seed_option(default=None, help="random_state (default: the model's)")
 def sample(model_path, n_samples, seed):
     """Draw N rows from MODEL (CSV on stdout, with each row's component)."""
     model = _load_model(model_path)
@@ -423,16 +438,48 @@ def sample(model_path, n_samples, seed):
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the file's metadata as JSON.")
 def info(model_path, as_json):
-    """Describe a model file: format, gmmkit version, parameters, training."""
-    from gmmkit.io import read_metadata
+    """Describe a model file: its model class, format, gmmkit version, parameters, training."""
+    from gmmkit._cli_info import format_info
+    from gmmkit.io import load, read_metadata
 
     metadata = read_metadata(model_path)
-    click.echo(json.dumps(metadata, indent=2) if as_json else output.format_info(metadata))
+    if as_json:
+        click.echo(json.dumps(metadata, indent=2))
+        return
+    classes = None
+    if metadata["model_class"] == "GMMClassifier" and metadata["classes"] is None:
+        classes = load(model_path).classes_.tolist()  # the labels are in classes.npy
+    click.echo(format_info(metadata, classes))
 
 
 CORE_COMMANDS = (fit, select, predict, score, sample, info)
 
 
+def stdout_closed():
+    """The reader of stdout went away: send later writes to /dev/null; return 141.
+
+    141 (128 + SIGPIPE) is what a shell reports for a tool that a closed
+    pipe stopped, as ``seq 100000 | head -1`` does; nothing goes to stderr.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (tests)
+        pass
+    return 141
+
+
 def main():
-    """Console-script entry point."""
-    sys.exit(build_cli()())
+    """Console-script entry point (output cut by a closed pipe: exit 141, quietly)."""
+    try:
+        status = build_cli().main()
+    except SystemExit as exc:
+        status = exc.code
+    try:
+        sys.stdout.flush()  # here, not at exit, where a closed pipe prints a traceback
+    except BrokenPipeError:
+        status = stdout_closed()
+    sys.exit(status)

@@ -16,7 +16,17 @@ The covariance type is kept: tied components share one C (B and C depend
 only on the shared covariance), diag and spherical components have B = 0
 and C the variances of the remaining features.  The results are fitted
 :class:`~gmmkit.mixture.GaussianMixture` objects (``predict``,
-``score_samples``, ``sample`` ... work on them).
+``score_samples``, ``sample`` ... work on them), with float64 attributes.
+
+The weights w_k are computed per row in log space with the direct
+quadratic form (:mod:`gmmkit._posterior`), so an observation far from
+every component still gets the right, nearly one-hot weights, and a
+row's weights never depend on the other rows.
+
+A :class:`~gmmkit.bayesian.BayesianGaussianMixture` is conditioned as the
+mixture of its point estimates (``weights_``, ``means_``,
+``covariances_``, the mixture its ``sample`` draws from); the results are
+GaussianMixture objects.
 
 Functions take the model as their first argument, so ``GaussianMixture``
 can expose them as one-line methods.
@@ -29,6 +39,7 @@ import numbers
 import numpy as np
 
 from gmmkit._linalg import conditional_blocks
+from gmmkit._posterior import marginal_gaussians, posterior_weights
 from gmmkit._validation import check_array
 from gmmkit.covariance import get_covariance_type
 
@@ -64,7 +75,7 @@ def marginal(model, indices):
     ValueError
         For indices out of range, duplicated, empty or unknown names.
     """
-    model._check_fitted()
+    check_mixture(model, "marginal")
     index = resolve_indices(model, indices)
     return marginal_of(model, index, feature_names=_names(model, index))
 
@@ -98,7 +109,7 @@ def condition(model, indices, values):
         For bad indices, when no feature would remain, or for values of
         the wrong length or that are not finite.
     """
-    model._check_fitted()
+    check_mixture(model, "condition")
     observed = resolve_indices(model, indices)
     missing = remaining_features(model.n_features_in_, observed)
     point = _check_values(values, len(observed))
@@ -142,16 +153,18 @@ def conditional_moments(model, X_obs, observed, missing=None):
 
     Notes
     -----
-    The weights come from one ``predict_proba`` call of the marginal model
-    (the chunked engine, in log space); the means from one product, data
-    centred on the mixture's mean of the observed features.
+    The weights are computed row by row in log space with the direct
+    quadratic form (:func:`gmmkit._posterior.posterior_weights`): exact for
+    rows at any distance, each row's independent of the others. The means
+    come from one product, data centred on the mixture's mean of the
+    observed features.
     """
-    model._check_fitted()
-    observed = resolve_indices(model, observed)
+    check_mixture(model, "conditional_moments")
+    observed = resolve_indices(model, observed, name="observed")
     if missing is None:
         missing = remaining_features(model.n_features_in_, observed)
     else:
-        missing = resolve_indices(model, missing)
+        missing = resolve_indices(model, missing, name="missing")
         if np.intersect1d(observed, missing).size:
             raise ValueError(
                 "observed and missing features overlap; pass disjoint sets of indices."
@@ -159,11 +172,13 @@ def conditional_moments(model, X_obs, observed, missing=None):
     X_obs = _check_rows(X_obs, len(observed))
     cov_type = get_covariance_type(model.covariance_type)
     n_components, n_features = model.means_.shape
-    dense = cov_type.dense(model.covariances_, n_components, n_features)
+    covariances = np.asarray(model.covariances_, dtype=np.float64)
+    dense = cov_type.dense(covariances, n_components, n_features)
     B, C = conditional_blocks(dense, observed, missing)
-    weights = marginal_of(model, observed).predict_proba(X_obs)
-    mu_o, mu_m = model.means_[:, observed], model.means_[:, missing]
-    center = model.weights_ @ mu_o  # keeps the product accurate far from the origin
+    weights = posterior_weights(marginal_gaussians(model, observed), X_obs)
+    means_ = np.asarray(model.means_, dtype=np.float64)
+    mu_o, mu_m = means_[:, observed], means_[:, missing]
+    center = np.asarray(model.weights_, dtype=np.float64) @ mu_o  # accurate far from 0
     offsets = mu_m - np.einsum("kmo,ko->km", B, mu_o - center)
     means = np.einsum("no,kmo->nkm", X_obs - center, B, optimize=True) + offsets
     return weights, means, C
@@ -193,10 +208,11 @@ def fitted_mixture(template, weights, means, covariances, *, feature_names=None,
 
     Parameters
     ----------
-    template : GaussianMixture
-        Supplies the class, the constructor arguments (``means_init`` and
-        ``precisions_init`` are reset: they describe other features) and
-        ``converged_``, ``n_iter_``, ``lower_bound_``.
+    template : GaussianMixture or BayesianGaussianMixture
+        Supplies the class (GaussianMixture for a BayesianGaussianMixture),
+        the constructor arguments (``means_init`` and ``precisions_init``
+        are reset: they describe other features) and ``converged_``,
+        ``n_iter_``, ``lower_bound_``. The attributes are float64.
     weights : ndarray of shape (K,)
     means : ndarray of shape (K, d)
     covariances : ndarray
@@ -209,21 +225,25 @@ def fitted_mixture(template, weights, means, covariances, *, feature_names=None,
     -------
     GaussianMixture
     """
+    from gmmkit.em import MixtureParams
+    from gmmkit.mixture import GaussianMixture
+
     cov_type = get_covariance_type(template.covariance_type)
-    params = template.get_params()
+    cls = type(template) if isinstance(template, GaussianMixture) else GaussianMixture
+    accepted = set(cls().get_params())
+    params = {name: value for name, value in template.get_params().items() if name in accepted}
     params.update(dict.fromkeys(_FEATURE_SHAPED_PARAMS))
     if noise is None and "noise" in params:
         params["noise"] = None
-    model = type(template)(**params)
-    model.noise_weight_ = 0.0
+    model = cls(**params)
+    covariances = np.array(covariances, dtype=np.float64)  # a copy: the next line may floor it
+    chol = cov_type.precision_cholesky(covariances, template.reg_covar)
+    parts = (np.asarray(weights, dtype=np.float64), np.asarray(means, dtype=np.float64))
+    # float64 whatever the template's dtype: conditioning on float64 values can
+    # give means float32 cannot hold
+    model._set_params_object(MixtureParams(*parts, covariances, chol), cov_type, np.float64)
     if noise is not None:
         model.noise_bounds_, model.noise_weight_ = np.array(noise[0], dtype=np.float64), noise[1]
-    covariances = np.array(covariances, dtype=np.float64)  # a copy: the next line may floor it
-    model.precisions_cholesky_ = cov_type.precision_cholesky(covariances, template.reg_covar)
-    model.precisions_ = cov_type.precisions(model.precisions_cholesky_)
-    model.covariances_ = covariances
-    model.weights_ = np.array(weights, dtype=np.float64)
-    model.means_ = np.array(means, dtype=np.float64)
     for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_"):
         if hasattr(template, name):
             setattr(model, name, getattr(template, name))
@@ -234,56 +254,109 @@ def fitted_mixture(template, weights, means, covariances, *, feature_names=None,
     return model
 
 
-def resolve_indices(model, indices):
+def resolve_indices(model, indices, *, name="indices"):
     """Feature indices as a 1-D int array in [0, D), validated.
 
     Parameters
     ----------
     model : fitted GaussianMixture
     indices : int, str or sequence of int or str
+    name : str
+        The argument's name, for the messages.
 
     Returns
     -------
     ndarray of shape (n_indices,), int
+
+    Raises
+    ------
+    TypeError
+        When ``indices`` is neither an int, a str nor a sequence (e.g. 0.0).
+    ValueError
+        For non-integer, out-of-range, unknown, repeated or no indices.
     """
     n_features = model.n_features_in_
-    items = [indices] if isinstance(indices, (numbers.Integral, str)) else list(indices)
+    if isinstance(indices, (numbers.Integral, str)):
+        items = [indices]
+    elif isinstance(indices, (numbers.Number, dict, set, frozenset)) or not hasattr(
+        indices, "__iter__"
+    ) or np.ndim(indices) > 1:
+        raise TypeError(
+            f"{name} must be an int, a feature name or a sequence of them (a list, "
+            f"tuple or 1-D array); got {indices!r} ({type(indices).__name__})."
+        )
+    else:
+        items = list(indices)
     if not items:
-        raise ValueError("indices is empty; pass at least one feature index.")
+        raise ValueError(f"{name} is empty; pass at least one feature index.")
     names = getattr(model, "feature_names_in_", None)
-    resolved = [_one_index(item, n_features, names) for item in items]
+    resolved = [_one_index(item, n_features, names, name) for item in items]
     index = np.asarray(resolved, dtype=np.intp)
     if len(np.unique(index)) != len(index):
         raise ValueError(
-            f"indices {items!r} name a feature more than once; pass each feature once."
+            f"{name} {items!r} name a feature more than once; pass each feature once."
         )
     return index
 
 
-def _one_index(item, n_features, names):
+def _one_index(item, n_features, names, name="indices"):
     if isinstance(item, str):
         if names is None:
             raise ValueError(
-                f"feature name {item!r} given, but the model was fitted without feature "
-                "names; pass integer indices."
+                f"{name}: feature name {item!r} given, but the model was fitted without "
+                "feature names; pass integer indices."
             )
         found = np.flatnonzero(names == item)
         if not found.size:
             raise ValueError(
-                f"unknown feature name {item!r}; the model's features are {list(names)}."
+                f"{name}: unknown feature name {item!r}; the model's features are "
+                f"{list(names)}."
             )
         return int(found[0])
     if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Integral):
         raise ValueError(
-            f"feature index {item!r} is not an integer; pass integer indices "
+            f"{name}: feature index {item!r} is not an integer; pass integer indices "
             "(or feature names when the model has feature_names_in_)."
         )
     if not -n_features <= item < n_features:
         raise ValueError(
-            f"feature index {item} is out of range for a model with {n_features} "
-            f"features; use indices in [0, {n_features})."
+            f"{name}: feature index {item} is out of range for a model with "
+            f"{n_features} features; use indices in [0, {n_features})."
         )
     return int(item) % n_features
+
+
+#: what to pass instead of a fitted estimator that is not a mixture of the features
+_MIXTURE_INSIDE = {
+    "GMMClassifier": (
+        "a class's mixture, clf.estimators_[i] (i the position of the class in "
+        "clf.classes_), or a GaussianMixture fitted on all the rows"
+    ),
+    "GaussianMixtureRegressor": "its joint mixture of [X, y], reg.gmm_",
+}
+
+
+def check_mixture(model, what):
+    """Raise unless ``model`` is a fitted GaussianMixture or BayesianGaussianMixture.
+
+    Raises
+    ------
+    TypeError
+        For any other object, saying what to pass instead.
+    NotFittedError
+        For a mixture that is not fitted.
+    """
+    from gmmkit.bayesian import BayesianGaussianMixture
+    from gmmkit.mixture import GaussianMixture
+
+    if not isinstance(model, (GaussianMixture, BayesianGaussianMixture)):
+        kind = type(model).__name__
+        instead = _MIXTURE_INSIDE.get(kind, "one")
+        raise TypeError(
+            f"{what} needs a fitted GaussianMixture or BayesianGaussianMixture (a mixture "
+            f"of the features); got a {kind}. Pass {instead}."
+        )
+    model._check_fitted()
 
 
 def remaining_features(n_features, observed):

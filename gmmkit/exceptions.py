@@ -15,6 +15,25 @@ class ConvergenceWarning(UserWarning):
     """No EM run reached the tolerance within max_iter iterations."""
 
 
+#: scikit-learn's sentence for a fit whose best run did not converge; gmmkit's
+#: message starts with it, so filters written for scikit-learn
+#: (``filterwarnings("ignore", message="Best performing initialization did
+#: not converge")``) silence gmmkit's warning too
+NOT_CONVERGED = (
+    "Best performing initialization did not converge. Try different init "
+    "parameters, or increase max_iter, tol, or check for degenerate data."
+)
+
+
+def not_converged_message(runs, n_converged, max_iter, tol, kind="EM"):
+    """scikit-learn's sentence, then gmmkit's details of the runs."""
+    return (
+        f"{NOT_CONVERGED} (gmmkit: {n_converged} of {runs} {kind} run(s) converged; the "
+        f"best stopped after max_iter={max_iter} iterations with its lower bound still "
+        f"changing by more than tol={tol}.)"
+    )
+
+
 class DegenerateComponentWarning(UserWarning):
     """A component collapsed or lost its mass and was floored or re-seeded."""
 

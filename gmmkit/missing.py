@@ -36,7 +36,7 @@ from gmmkit._linalg import (
     triu_pairs,
     unpack_symmetric,
 )
-from gmmkit._validation import plural
+from gmmkit._validation import check_int, plural
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import ChunkedData, Stats, check_extent, reference_point, sum_stats
 from gmmkit.scoring import score_rows
@@ -382,8 +382,12 @@ def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
 
     Parameters
     ----------
-    model : GaussianMixture
-        Fitted (with any ``missing`` setting).
+    model : GaussianMixture or BayesianGaussianMixture
+        Fitted (with any ``missing`` setting). A BayesianGaussianMixture
+        imputes from the mixture of its point estimates (``weights_``,
+        ``means_``, ``covariances_``). Other estimators are refused with a
+        TypeError saying which mixture to pass (a GMMClassifier's
+        ``estimators_[i]``, a GaussianMixtureRegressor's ``gmm_``).
     X : array-like of shape (n_samples, n_features)
         NaN marks a missing value.
     strategy : {"mean", "draw"}, default="mean"
@@ -391,7 +395,8 @@ def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
         best guess in squared error). "draw": a random draw from the
         conditional mixture p(x_m | x_o), for multiple imputation.
     n_draws : int, optional
-        With ``strategy="draw"``: return this many independent completions.
+        With ``strategy="draw"``: return this many independent completions
+        (an integer >= 1; 2.7 is refused, not rounded).
     random_state : int, Generator or None
         Seeds the draws.
 
@@ -400,12 +405,19 @@ def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
     ndarray of shape (n_samples, n_features), or (n_draws, n_samples, n_features)
         X with every NaN filled; observed values are kept as they are.
     """
+    from gmmkit.conditional import check_mixture
     from gmmkit.mixture import make_rng
 
+    check_mixture(model, "impute")
     if strategy not in ("mean", "draw"):
         raise ValueError(f"strategy={strategy!r} is not supported; use 'mean' or 'draw'.")
-    if n_draws is not None and (strategy != "draw" or int(n_draws) < 1):
-        raise ValueError("n_draws needs strategy='draw' and must be a positive integer.")
+    if n_draws is not None:
+        if strategy != "draw":
+            raise ValueError(
+                f"n_draws needs strategy='draw' (got strategy={strategy!r}); pass "
+                "strategy='draw' or leave n_draws out."
+            )
+        check_int("n_draws", n_draws, 1)
     X = np.array(model._validated(X), dtype=np.float64)
     rng = make_rng(random_state)
     completions = [X.copy() for _ in range(1 if n_draws is None else int(n_draws))]

@@ -106,9 +106,12 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         Rows per E-step chunk; memory grows with chunk_size x n_components,
         never with n_samples x n_components.  None picks a cache-friendly size.
     dtype : {"float32", "float64"} or None, default=None
-        Working precision of the E-step; None follows X (float32 stays
-        float32, everything else is float64).  Sums across chunks and the
-        M-step are always float64.
+        Working precision of the E-step; None follows X (float32 and
+        float16 run in float32, everything else in float64).  Sums across
+        chunks and the M-step are always float64.  The fitted attributes
+        take X's dtype, as in scikit-learn (float32 for float32 X, float64
+        otherwise), rounded once when stored; ``dtype="float64"`` makes
+        them float64 for float32 X too.
     missing : {"error", "em"}, default="error"
         What NaN in X means. "error" refuses it with a clear message; "em"
         treats NaN as missing values: ``fit`` runs exact EM that
@@ -131,6 +134,8 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
 
     Attributes
     ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_
+        float32 when fitted on float32 X (unless ``dtype="float64"``), else float64.
     weights_ : ndarray of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
@@ -480,24 +485,39 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         return float(weights @ log_lik), float(weights.sum())
 
     def _get_params_object(self):
-        params = MixtureParams(
-            self.weights_, self.means_, self.covariances_, self.precisions_cholesky_
-        )
+        # the engine works on float64 parameters: float32 attributes (a fit on
+        # float32 X) are widened exactly, float64 ones are used as they are
+        params = MixtureParams(*(
+            np.asarray(value, dtype=np.float64)
+            for value in (self.weights_, self.means_, self.covariances_,
+                          self.precisions_cholesky_)
+        ))
         if hasattr(self, "noise_bounds_"):
             params.noise_log_density = log_density(self.noise_bounds_)
             params.noise_weight = self.noise_weight_
         return params
 
-    def _set_params_object(self, params, cov_type):
+    def _set_params_object(self, params, cov_type, dtype=None):
+        """Set the fitted attributes from ``params``, stored as ``dtype``.
+
+        ``dtype`` None keeps the dtype of ``params.means``. Precisions and
+        covariances are derived in float64 before the cast, so float32
+        attributes are the float64 values rounded once.
+        """
+        dtype = np.result_type(params.means) if dtype is None else np.dtype(dtype)
+        chol = np.asarray(params.precisions_cholesky, dtype=np.float64)
+        precisions = cov_type.precisions(chol)
+        covariances = (
+            cov_type.covariances_from_precisions(precisions)
+            if params.covariances is None
+            else params.covariances
+        )
         self.noise_weight_ = float(params.noise_weight)
-        self.weights_ = params.weights
-        self.means_ = params.means
-        self.precisions_cholesky_ = params.precisions_cholesky
-        self.precisions_ = cov_type.precisions(params.precisions_cholesky)
-        if params.covariances is None:
-            self.covariances_ = cov_type.covariances_from_precisions(self.precisions_)
-        else:
-            self.covariances_ = params.covariances
+        self.weights_ = np.asarray(params.weights, dtype=dtype)
+        self.means_ = np.asarray(params.means, dtype=dtype)
+        self.precisions_cholesky_ = np.asarray(chol, dtype=dtype)
+        self.precisions_ = np.asarray(precisions, dtype=dtype)
+        self.covariances_ = np.asarray(covariances, dtype=dtype)
 
     def _initial_params(self, data, cov_type, rng, runner, initial):
         """Starting parameters: from init_params, then the user's *_init arrays."""

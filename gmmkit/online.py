@@ -140,6 +140,7 @@ def online_step(state, data, cov_type, params, runner, reg_covar, eta):
 def partial_fit(model, X, sample_weight=None):
     """One online-EM step of ``model`` on the batch X (GaussianMixture.partial_fit)."""
     from gmmkit._parallel import ChunkRunner
+    from gmmkit._restarts import attribute_dtype
     from gmmkit._validation import (
         check_array,
         check_feature_names,
@@ -172,13 +173,14 @@ def partial_fit(model, X, sample_weight=None):
             params = model._initial_params(
                 data.init_data(rng), cov_type, rng, runner, initial
             )
+        dtype = attribute_dtype(model, data)  # the batch's, as a fit's (gmmkit._restarts)
         data = guard_float32(data, cov_type, params)
         eta = step_size(1 + (state.n_steps if state else 0), model.learning_decay,
                         model.learning_offset)
         state, params, batch_bound = online_step(
             state, data, cov_type, params, runner, model.reg_covar, eta
         )
-    model._set_params_object(params, cov_type)
+    model._set_params_object(params, cov_type, dtype=dtype)
     model._online_state = state
     model.n_components_ = int(model.n_components)
     model.n_steps_ = model.n_iter_ = state.n_steps

@@ -3,32 +3,44 @@
 :func:`read_data` asks the ``gmmkit_read_data`` hook (plugins first, then
 the readers here) and returns a :class:`gmmkit.datasets.Dataset`.
 
-CSV: comma-separated, UTF-8 (a byte-order mark is ignored), an optional
-header row (taken as a header when any of its non-empty fields is not a
-number), empty fields read as NaN. Without a column selection every numeric
-column is used and text columns (labels: the first non-empty value is not a
-number) are left out; ``columns`` picks columns by header name or 0-based
-index. Error messages give line numbers as in the file.
+CSV (:mod:`gmmkit._csv` has the rules): UTF-8 (a byte-order mark is
+ignored), fields separated by commas, semicolons or tabs (sniffed from the
+first line), an optional header row (a header when one of its fields is
+text), empty fields and NA, N/A, nan, null ... (pandas' missing-value
+spellings, any case) read as NaN. Without a column selection every numeric
+column is used; text columns are left out and named in a
+:class:`LeftOutColumnsWarning`. ``columns`` picks columns by header name or
+0-based index. Error messages give line numbers as in the file.
 .npy: a 2-D array (a 1-D array is one feature). .npz: the array called
-``X`` or the only array, or ``file.npz:name`` for another one.
+``X`` or the only array, or ``file.npz:name`` for another one. Suffixes
+are compared case-insensitively (``.NPY``).
 """
 
 from __future__ import annotations
 
-import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from gmmkit import _csv
+from gmmkit._csv import DataFileError
 from gmmkit.datasets import Dataset
 
+__all__ = ["DataFileError", "LeftOutColumnsWarning", "read_data", "read_file"]
 
-class DataFileError(ValueError):
-    """An input file that cannot be read as numeric rows."""
+
+class LeftOutColumnsWarning(UserWarning):
+    """Columns of an input file were not read (text columns, without a column selection)."""
+
+
+def data_suffix(path):
+    """The lower-case suffix of a data file's name (``.npz`` for ``file.NPZ:name``)."""
+    return Path(split_npz_key(path)[0]).suffix.lower()
 
 
 def read_data(path, columns=None):
-    """Read an input file into a Dataset.
+    """Read an input file into a Dataset; warn about the text columns left out.
 
     Parameters
     ----------
@@ -40,11 +52,30 @@ def read_data(path, columns=None):
     -------
     Dataset
         ``data`` of shape (n_samples, n_features).
+
+    Warns
+    -----
+    LeftOutColumnsWarning
+        When ``columns`` is None and text columns of the file were left out.
     """
+    dataset = read_file(path, columns)
+    message = left_out_message(dataset, path) if columns is None else None
+    if message:
+        warnings.warn(message, LeftOutColumnsWarning, stacklevel=2)
+    return dataset
+
+
+def read_file(path, columns=None):
+    """:func:`read_data` without the warning (the columns left out are in ``extra``)."""
     from gmmkit.plugins import get_plugin_manager
 
     text_columns = None if columns is None else [str(c) for c in columns]
     dataset = get_plugin_manager().hook.gmmkit_read_data(path=str(path), columns=text_columns)
+    if dataset is None and Path(path).is_dir():
+        raise DataFileError(
+            f"{path} is a directory; give a data file: CSV, .npy or .npz, or a file an "
+            "installed plugin reads (`gmmkit plugins` lists them)"
+        )
     if dataset is None:
         raise DataFileError(
             f"{path}: no reader for this kind of file; use CSV, .npy or .npz, or install "
@@ -57,7 +88,7 @@ def split_npz_key(path):
     """``("file.npz", "name")`` for ``file.npz:name``, else ``(path, None)``."""
     text = str(path)
     head, sep, key = text.rpartition(":")
-    if sep and head.endswith(".npz") and key:
+    if sep and head.lower().endswith(".npz") and key:
         return head, key
     return text, None
 
@@ -99,7 +130,8 @@ def _array_dataset(X, columns, source):
     picked = select_columns(names, columns, source)
     if picked != list(range(X.shape[1])):
         X = X[:, picked]
-    return Dataset(X, [names[j] for j in picked], description=source)
+    # no header: columns x0, x1, ... match a model's columns by position
+    return Dataset(X, [names[j] for j in picked], description=source, extra={"header": False})
 
 
 def select_columns(header, columns, source):
@@ -122,78 +154,71 @@ def select_columns(header, columns, source):
 
 
 def read_csv(path, columns):
-    """A CSV file as a Dataset (see the module docstring for the rules)."""
+    """A CSV file as a Dataset (see :mod:`gmmkit._csv` for the rules)."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            numbered = [(reader.line_num, row) for row in reader if row]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFileError(f"{path}: cannot read as UTF-8 CSV ({exc})") from None
-    if not numbered:
-        raise DataFileError(f"{path}: the file is empty")
-    lines, rows = [line for line, _ in numbered], [row for _, row in numbered]
-    has_header = not all(_is_number(field) or not field.strip() for field in rows[0])
-    width = len(rows[0])
-    header = [h.strip() for h in rows[0]] if has_header else [f"x{j}" for j in range(width)]
-    body = rows[1:] if has_header else rows
-    body_lines = lines[1:] if has_header else lines
-    if not body:
-        raise DataFileError(f"{path}: no data rows after the header")
-    for line, row in zip(body_lines, body):
-        if len(row) != width:
-            raise DataFileError(
-                f"{path}: line {line} has {len(row)} fields, the first line has {width}"
-            )
-    if columns is None:
-        picked = [j for j in range(width) if _is_number(_first_value(body, j))]
-        if not picked:
-            raise DataFileError(f"{path}: no numeric columns; pick some with --columns")
-    else:
-        picked = select_columns(header, columns, str(path))
-    X = np.empty((len(body), len(picked)))
-    for i, j in enumerate(picked):
-        X[:, i] = _numeric_column(body, j, header[j], path, body_lines)
-    skipped = [header[j] for j in range(width) if j not in picked]
-    description = str(path) + (f" (left out: {', '.join(skipped)})" if skipped else "")
-    return Dataset(X, [header[j] for j in picked], description=description)
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    return read_csv_bytes(raw, columns, str(path))
 
 
-def _first_value(body, j):
-    """The first non-empty field of column ``j`` ("0" when it has none: a NaN column)."""
-    return next((row[j] for row in body if row[j].strip()), "0")
+def read_csv_bytes(raw, columns, source):
+    """CSV content (bytes, UTF-8, a byte-order mark is ignored) as a Dataset.
 
+    Parameters
+    ----------
+    raw : bytes
+    columns : sequence of str or int, or None
+        Columns to keep, by name or 0-based index; None keeps every column
+        that holds numbers (text columns are left out and listed in
+        ``extra["left_out"]``).
+    source : str
+        The file's name in messages and in the Dataset's description.
 
-def _numeric_column(body, j, name, path, lines):
-    values = np.empty(len(body))
-    for i, row in enumerate(body):
-        text = row[j].strip()
-        if text == "":
-            values[i] = np.nan
-            continue
-        try:
-            values[i] = float(text)
-        except ValueError:
-            raise DataFileError(
-                f"{path}: column {name!r} holds {text!r} on line {lines[i]}, not a number; "
-                "pick numeric columns with --columns"
-            ) from None
-    return values
-
-
-def _is_number(text):
+    Returns
+    -------
+    Dataset
+        ``data`` (n_rows, n_columns) float64; ``extra`` holds ``header``
+        (False when the file has none), ``lines`` (the file line of every
+        row, 1-based) and ``left_out`` (column name -> reason).
+    """
     try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8"
+        ) from None
+    table = _csv.parse(text, source)
+    picked = None if columns is None else select_columns(table.header, columns, source)
+    X, picked, left_out = _csv.numeric_columns(table, picked, source)
+    skipped = [name for j, name in enumerate(table.header) if j not in picked]
+    description = source + (f" (left out: {', '.join(skipped)})" if skipped else "")
+    extra = {"header": table.has_header, "lines": np.asarray(table.lines), "left_out": left_out}
+    return Dataset(X, [table.header[j] for j in picked], description=description, extra=extra)
+
+
+def left_out_message(dataset, source):
+    """'x.csv: left out column 'species' (text: 'setosa' on line 2); ...' or None."""
+    left_out = dataset.extra.get("left_out") or {}
+    if not left_out:
+        return None
+    reasons = "; ".join(f"{name!r} ({why})" for name, why in left_out.items())
+    noun = "column" if len(left_out) == 1 else "columns"
+    return (
+        f"{source}: left out text {noun} {reasons}; only numeric columns are fitted: encode "
+        "text as numbers to use it, or pick the columns with --columns"
+    )
 
 
 def read_builtin(path, columns):
     """The core reader: CSV, .npy or .npz by suffix; None for anything else."""
     file_path, key = split_npz_key(path)
-    suffix = Path(file_path).suffix.lower()
+    suffix = data_suffix(file_path)
     if suffix not in (".csv", ".npy", ".npz"):
         return None
+    if Path(file_path).is_dir():
+        raise DataFileError(f"{file_path} is a directory; give a data file")
     if not Path(file_path).is_file():
         raise DataFileError(f"{file_path}: no such file")
     if suffix == ".npy":

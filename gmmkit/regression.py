@@ -65,7 +65,9 @@ class GaussianMixtureRegressor(EstimatorBase):
     Attributes
     ----------
     gmm_ : GaussianMixture
-        The mixture fitted on ``np.hstack([X, y])``.
+        The mixture fitted on ``np.hstack([X, y])``. With float32 X, y is
+        cast to float32 too (as scikit-learn's regressors cast y to X's
+        dtype), so its attributes are float32 as X is.
     n_features_in_ : int
         Number of features of X.
     n_targets_ : int
@@ -129,6 +131,8 @@ class GaussianMixtureRegressor(EstimatorBase):
         Y, y_ndim = self._check_y(y, X.shape[0])
         check_sample_weight(sample_weight, X.shape[0])
         gmm = self._joint_model()
+        if X.dtype == np.float32:  # y follows X, as in scikit-learn's regressors
+            Y = Y.astype(np.float32)
         gmm.fit(np.hstack([X, Y]), sample_weight=sample_weight)
         self.gmm_ = gmm
         self.n_features_in_ = X.shape[1]

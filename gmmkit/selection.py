@@ -84,17 +84,19 @@ def select_model(
     Raises
     ------
     ValueError
-        For an unknown criterion or covariance type, an empty grid, or when
-        every fit failed (the first error is quoted).
+        For an unknown criterion or covariance type, an empty grid, a K
+        larger than the number of distinct rows of X (refused before any
+        fit, without listing ``n_components``), or when every fit failed
+        (the first error is quoted).
     """
     from gmmkit._validation import check_array, check_sample_weight
     from gmmkit.mixture import make_rng
 
     if criterion not in CRITERIA:
         raise ValueError(f"criterion={criterion!r} is not supported; use one of {list(CRITERIA)}")
-    grid = _grid(n_components, covariance_types)
     X = check_array(X)
     weights = check_sample_weight(sample_weight, X.shape[0])
+    grid = _grid(n_components, covariance_types, X if weights is None else X[weights > 0])
     if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
         random_state = int(make_rng(random_state).integers(2**31 - 1))
     shared = {
@@ -110,8 +112,8 @@ def select_model(
     return models[best], table
 
 
-def _grid(n_components, covariance_types):
-    """[(K, covariance type), ...] validated, in the order given."""
+def _grid(n_components, covariance_types, X):
+    """[(K, covariance type), ...] validated, in the order given; K <= distinct rows of X."""
     if isinstance(covariance_types, str):
         covariance_types = (covariance_types,)
     unknown = [c for c in covariance_types if c not in COVARIANCE_TYPES]
@@ -121,14 +123,60 @@ def _grid(n_components, covariance_types):
         )
     if isinstance(n_components, numbers.Integral):
         n_components = (n_components,)
-    ks = list(n_components)
-    bad = [k for k in ks if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1]
-    if bad:
-        raise ValueError(f"n_components must hold integers >= 1; got {bad[0]!r}")
+    if isinstance(n_components, range) and n_components:
+        largest = max(n_components[0], n_components[-1])  # without listing the range
+        if largest > X.shape[0]:
+            _too_many(largest, X)
+    ks = []
+    for k in n_components:  # not list(): range(1, 10**9) must be refused, not built
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"n_components must hold integers >= 1; got {k!r}")
+        if k > X.shape[0]:
+            _too_many(k, X)
+        ks.append(int(k))
+    if ks:
+        largest = max(ks)
+        if n_distinct_rows(X, up_to=largest) < largest:
+            _too_many(largest, X)
     grid = [(int(k), c) for c in covariance_types for k in ks]
     if not grid:
         raise ValueError("the grid is empty; give at least one K and one covariance type.")
     return grid
+
+
+def _too_many(k, X):
+    distinct = n_distinct_rows(X)
+    raise ValueError(
+        f"n_components holds K={k}, but X has only {distinct} distinct rows (with non-zero "
+        f"weight), and a mixture cannot have more components than distinct rows; use K <= "
+        f"{distinct}."
+    )
+
+
+def n_distinct_rows(X, *, up_to=None):
+    """The number of distinct rows of X; with ``up_to``, counting may stop once it is reached.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    up_to : int, optional
+        Only whether there are at least ``up_to`` distinct rows matters: a
+        head of X is counted first, and all of X only when the head holds
+        fewer.
+
+    Returns
+    -------
+    int
+        The exact count, or a count >= ``up_to`` when there are that many.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0:
+        return int(X.shape[0]) if X.ndim else 0
+    if up_to is not None and 4 * up_to < X.shape[0]:
+        found = len(np.unique(X[: 4 * up_to], axis=0))
+        if found >= up_to:
+            return found
+    return len(np.unique(X, axis=0))
 
 
 def fit_one(task, *, X, sample_weight, params):
@@ -373,7 +421,7 @@ def fit_auto(model, X, sample_weight, max_components):
     names = feature_names(X)
     X = check_array(X)
     weights = check_sample_weight(sample_weight, X.shape[0])
-    n_rows = X.shape[0] if weights is None else int(np.count_nonzero(weights))
+    n_rows = n_distinct_rows(X if weights is None else X[weights > 0], up_to=max_components)
     params = model.get_params()
     for name in ("n_components", "covariance_type", "n_init", "random_state", "warm_start"):
         params.pop(name)

@@ -129,7 +129,7 @@ def test_progress_and_warnings_go_to_stderr_and_can_be_silenced(cli):
     assert quiet.stderr == ""
     warned = run(cli, "fit", "iris", "--max-iter", 1, "-q")
     assert warned.exit_code == 0
-    assert warned.stderr.startswith("Warning: The best of 1 EM run(s) did not converge")
+    assert warned.stderr.startswith("Warning: Best performing initialization did not converge.")
     assert len(warned.stderr.strip().splitlines()) == 1
 
 
@@ -147,11 +147,15 @@ def test_exit_codes_and_one_line_errors(cli, tmp_path):
     assert bad.exit_code == 1
     assert bad.output.strip() == (
         f"Error: {tmp_path / 'bad.csv'}: column 'b' holds 'x' on line 2, not a number; "
-        "pick numeric columns with --columns"
+        "write a missing value as an empty field or NA, or leave the column out with --columns"
     )
     (tmp_path / "nan.csv").write_text("a,b\n1,2\n,3\n4,5\n")
     nan = run(cli, "fit", tmp_path / "nan.csv", "-k", 1)
-    assert nan.exit_code == 1 and "X contains NaN in 1 row (first: row 1)" in nan.output
+    assert nan.exit_code == 1 and nan.output == (
+        f"Error: {tmp_path / 'nan.csv'}: missing values (empty or NA fields) in 1 row "
+        "(first: line 3, column 'a'); pass --missing em to fit them as missing values, "
+        "or drop those rows\n"
+    )
     (tmp_path / "junk.gmm").write_bytes(b"not a model")
     junk = run(cli, "info", tmp_path / "junk.gmm")
     assert junk.exit_code == 1 and len(junk.output.strip().splitlines()) == 1
@@ -212,7 +216,7 @@ def test_fit_missing_values_and_a_noise_component(cli, tmp_path):
         for a, b in holes:
             handle.write(f"{'' if np.isnan(a) else a},{'' if np.isnan(b) else b}\n")
     refused = run(cli, "fit", tmp_path / "holes.csv", "-k", 2, "-q")
-    assert refused.exit_code == 1 and "pass missing='em'" in refused.output
+    assert refused.exit_code == 1 and "pass --missing em" in refused.output
     fitted = run(cli, "fit", tmp_path / "holes.csv", "-k", 2, "-q", "--missing", "em",
                  "--json", "-o", tmp_path / "holes.gmm")
     assert fitted.exit_code == 0, fitted.output
@@ -290,3 +294,70 @@ def test_memory_budget_errors(cli, tmp_path):
     assert auto.exit_code == 2 and "-k auto needs the data in memory" in auto.output
     under = run(cli, "fit", tmp_path / "x.npy", "-k", "auto", "-q")  # in memory, as before
     assert under.exit_code == 0, under.output
+
+
+# ------------------------------------- numpy's warnings speak gmmkit (issue 15, item 11)
+
+RAW_NUMPY_WARNING = r"^Warning: (overflow|underflow|invalid value|divide by zero) encountered"
+
+
+def blobs_with(tmp_path, name, extra_rows):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-3, 1, (250, 2)), rng.normal(3, 1, (250, 2)), *extra_rows])
+    path = tmp_path / name
+    np.savetxt(path, X, delimiter=",", header="a,b", comments="")
+    return path
+
+
+def test_fitting_values_near_1e300_is_one_error_line(cli, tmp_path):
+    # the fit cannot square such values; numpy's overflow warnings on the way to
+    # that error are not printed (the error says what is wrong)
+    for rows in ([[1e300, -1e300]], [[1e200, 0.0]]):
+        result = run(cli, "fit", blobs_with(tmp_path, "huge.csv", [rows]), "-k", 2, "-q")
+        assert result.exit_code == 1
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("Error: ") and ("float64" in line or "not finite" in line), line
+
+
+def test_scoring_far_rows_prints_no_raw_numpy_warnings(cli, tmp_path):
+    import re
+
+    model = tmp_path / "m.gmm"
+    assert run(cli, "fit", blobs_with(tmp_path, "ok.csv", []), "-k", 2, "-q", "-o", model)\
+        .exit_code == 0
+    far = blobs_with(tmp_path, "far.csv", [[[1e12, 1e12], [1e300, 1e300], [-1e300, 1e300]]])
+    for command in ("predict", "score"):
+        result = run(cli, command, model, far)
+        assert result.exit_code == 0, result.output
+        assert not re.search(RAW_NUMPY_WARNING, result.stderr, re.M), result.stderr
+        for line in result.stderr.splitlines():  # at most gmmkit's own explanation
+            assert line.startswith("Warning: some numbers overflowed float64"), line
+
+
+def test_numpy_floating_point_warnings_become_one_meaningful_line(tmp_path):
+    import click
+
+    cli = build_cli(make_plugin_manager(entry_points=False))
+
+    @cli.command()
+    @click.option("--fail", is_flag=True)
+    def overflow(fail):
+        huge = np.array([1e300, 1e300])
+        click.echo(float(huge @ huge) + float(np.float64(1e300) * 1e300))  # twice, both inf
+        np.array([np.inf]) - np.array([np.inf])  # invalid value
+        if fail:
+            raise ValueError("the data are bad; fix them.")
+
+    result = CliRunner().invoke(cli, ["overflow"])
+    assert result.exit_code == 0
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "Warning: some numbers overflowed float64 or became undefined while computing (numpy: "
+        "overflow encountered in matmul; overflow encountered in scalar multiply; invalid "
+        "value encountered in subtract): the data have values too large or too far apart"
+    ), line
+    assert line.endswith("or drop the rows with extreme values, and run the command again.")
+    # a command that fails says why in its error; numpy's warnings add nothing
+    failed = CliRunner().invoke(cli, ["overflow", "--fail"])
+    assert failed.exit_code == 1
+    assert failed.stderr.strip().splitlines() == ["Error: the data are bad; fix them."]

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
@@ -265,3 +267,141 @@ def test_unfitted_model_raises_not_fitted():
     ):
         with pytest.raises(NotFittedError, match="not fitted yet"):
             call(GaussianMixture(2))
+
+
+# ------------------------------------------------- far observations (issue 15, item 11)
+
+
+def two_blobs():
+    """The issue's model: two blobs at -3 and +3, 500 rows, 2-D, full covariances."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-3, 1, (250, 2)), rng.normal(3, 1, (250, 2))])
+    return GaussianMixture(2, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("value", [1e200, -1e200, 1e300, 1e6])
+def test_a_far_observation_gets_the_component_with_the_wider_tail(value):
+    # far from both means, (v - mu_k)^2 / var_k decides: the larger variance of
+    # feature 1 takes all the weight (the prior weights are wrong)
+    model = two_blobs()
+    wider = int(np.argmax(model.covariances_[:, 1, 1]))
+    conditional = model.condition(1, value)
+    np.testing.assert_array_equal(conditional.weights_, np.eye(2)[wider])
+    assert np.all(np.isfinite(conditional.means_))
+    weights, _, _ = conditional_moments(model, [[value]], [1])
+    np.testing.assert_array_equal(weights[0], np.eye(2)[wider])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("distance", [0.0, 1e2, 1e4, 1e6])
+def test_posterior_weights_match_scipy_near_and_far(covariance_type, distance):
+    model, weights, means, dense = known_mixture(covariance_type)
+    observed = [0, 2]
+    rng = np.random.default_rng(3)
+    rows = rng.normal(0.0, 2.0, size=(5, 2)) + distance * rng.normal(size=(5, 2))
+    found, _, _ = conditional_moments(model, rows, observed)
+    logs = np.array([
+        np.log(pi) + multivariate_normal(mu[observed], s[np.ix_(observed, observed)]).logpdf(rows)
+        for pi, mu, s in zip(weights, means, dense)
+    ]).T
+    expected = np.exp(logs - logsumexp(logs, axis=1, keepdims=True))
+    # scipy's own rounding grows with the distance squared
+    np.testing.assert_allclose(found, expected, rtol=1e-9 + 1e-14 * distance**2, atol=1e-300)
+
+
+def test_tied_components_far_away_keep_the_linear_term():
+    # shared covariance: log(w1 / w0) is linear in x, exactly; rows 1e12 .. 1e250 away
+    # along a direction where the means agree must get that log-odds, not rounding noise
+    template = GaussianMixture(2, covariance_type="tied")
+    covariance = np.array([[1.0, 0.0, 0.5], [0.0, 4.0, 0.0], [0.5, 0.0, 2.0]])
+    means = np.array([[-1.0, 5.0, 0.0], [1.0, 5.0, 2.0]])
+    model = fitted_mixture(template, [0.4, 0.6], means, covariance)
+    precision = np.linalg.inv(covariance[:2, :2])
+    mu = means[:, :2]
+    for far in (1e12, 1e100, -1e250):
+        x = np.array([0.3, far])
+        log_odds = (
+            np.log(0.6 / 0.4)
+            + (mu[1] - mu[0]) @ precision @ x
+            - 0.5 * (mu[1] @ precision @ mu[1] - mu[0] @ precision @ mu[0])
+        )
+        weights = conditional_moments(model, x[None, :], [0, 1])[0][0]
+        assert np.log(weights[1] / weights[0]) == pytest.approx(log_odds, rel=1e-12)
+        assert model.condition([0, 1], x).weights_ == pytest.approx(weights, rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    covariance_type=st.sampled_from(COVARIANCE_TYPES),
+    exponents=st.lists(st.integers(0, 300), min_size=1, max_size=4),
+    signs=st.lists(st.sampled_from([-1.0, 1.0]), min_size=4, max_size=4),
+)
+def test_a_rows_conditional_does_not_depend_on_the_other_rows(covariance_type, exponents, signs):
+    model, *_ = known_mixture(covariance_type)
+    observed = [3, 1]
+    row = np.array([[0.4, -1.1]])
+    far = np.array([[s * 10.0**e, -s * 10.0 ** (e // 2)] for s, e in zip(signs, exponents)])
+    alone = conditional_moments(model, row, observed)
+    for batch in (np.vstack([row, far]), np.vstack([far, row, far, [[1e8, 1e12]]])):
+        index = int(np.flatnonzero((batch == row).all(axis=1))[0])
+        weights, means, _ = conditional_moments(model, batch, observed)
+        np.testing.assert_array_equal(weights[index], alone[0][0])
+        np.testing.assert_array_equal(means[index], alone[1][0])
+        assert np.all(np.isfinite(weights)) and np.allclose(weights.sum(axis=1), 1.0)
+
+
+# --------------------------------------------------------- bad arguments (item 11)
+
+
+@pytest.mark.parametrize("indices", [0.0, 1.5, None, {0: 1}, np.zeros((1, 1), int)])
+def test_indices_that_are_not_ints_names_or_sequences_are_a_type_error(indices):
+    model = two_blobs()
+    with pytest.raises(TypeError, match=r"^indices must be an int, a feature name or a "
+                       r"sequence of them .*; got .*\((float|NoneType|dict|ndarray)\)\.$"):
+        model.condition(indices, 1.0)
+    with pytest.raises(TypeError, match="^indices must be an int"):
+        model.marginal(indices)
+    with pytest.raises(TypeError, match="^observed must be an int"):
+        conditional_moments(model, [[1.0]], indices)
+
+
+def test_a_bayesian_mixture_conditions_as_its_point_estimate_mixture():
+    from gmmkit import BayesianGaussianMixture
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-3, 1, (250, 3)), rng.normal(3, 1, (250, 3))])
+    bayes = BayesianGaussianMixture(n_components=3, random_state=0, max_iter=500).fit(X)
+    # the mixture its sample() draws from, as a GaussianMixture
+    point = fitted_mixture(
+        GaussianMixture(3), bayes.weights_, bayes.means_, bayes.covariances_
+    )
+    ours = condition(bayes, [0, 2], [2.5, 3.5])
+    expected = point.condition([0, 2], [2.5, 3.5])
+    assert type(ours) is GaussianMixture and ours.n_features_in_ == 1
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_allclose(getattr(ours, name), getattr(expected, name), rtol=1e-12)
+    w, mu, cov = textbook_conditional(
+        bayes.weights_, bayes.means_, bayes.covariances_, [0, 2], np.array([2.5, 3.5])
+    )
+    np.testing.assert_allclose(ours.weights_, w, rtol=1e-9)
+    np.testing.assert_allclose(ours.means_, mu, rtol=1e-9)
+    assert type(marginal(bayes, [1])) is GaussianMixture
+
+
+@pytest.mark.parametrize(
+    ("kind", "instead"),
+    [("GMMClassifier", r"clf\.estimators_\[i\]"), ("GaussianMixtureRegressor", r"reg\.gmm_")],
+)
+def test_estimators_that_are_not_a_mixture_of_the_features_are_refused(kind, instead):
+    import gmmkit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    model = getattr(gmmkit, kind)().fit(X, (X[:, 0] > 0).astype(int))
+    for function, args in [(condition, (0, 1.0)), (marginal, (0,)),
+                           (conditional_moments, ([[1.0]], [0]))]:
+        with pytest.raises(TypeError, match=(
+            f"^{function.__name__} needs a fitted GaussianMixture or BayesianGaussianMixture "
+            f"\\(a mixture of the features\\); got a {kind}\\. Pass .*{instead}"
+        )):
+            function(model, *args)

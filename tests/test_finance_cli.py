@@ -116,6 +116,56 @@ def test_one_line_errors(cli, prices_csv, tmp_path):
     assert missing.exit_code == 1 and "no such file" in missing.output
 
 
+def test_usage_errors_for_models_and_weights(cli):
+    duplicated = run(cli, "finance", "backtest", "sp500", "--model", "normal,normal", "-q")
+    assert duplicated.exit_code == 2
+    assert duplicated.output.splitlines()[-1] == (
+        "Error: Invalid value for '--model': model 'normal' is named twice; give each model "
+        "once, such as normal."
+    )
+    unknown = run(cli, "finance", "backtest", "sp500", "--model", "normal,garch", "-q")
+    assert unknown.exit_code == 2 and "unknown model 'garch'; choose from normal" in unknown.output
+    for weights, message in [
+        ("1e300,1e300", "portfolio weights 1e+300,1e+300 are too large: the portfolio's variance "
+                        "overflows; give weights as fractions of the portfolio's value, such as "
+                        "0.6,0.4."),
+        ("0,0", "portfolio weights are all zero: the portfolio holds nothing; give at least one "
+                "non-zero weight."),
+        ("inf,1", "portfolio weights must be finite numbers; got inf,1."),
+    ]:
+        for model in ("normal", "gmm"):
+            result = run(cli, "finance", "var", "us_indices", "--weights", weights, "--model",
+                         model)
+            assert result.exit_code == 2, result.output
+            last = result.output.splitlines()[-1]
+            assert last == f"Error: Invalid value for --weights: {message}"
+    backtested = run(cli, "finance", "backtest", "us_indices", "--weights", "1e300,1e300", "-q")
+    assert backtested.exit_code == 2 and "are too large" in backtested.output
+
+
+def test_empty_and_two_price_files(cli, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = run(cli, "finance", "var", empty)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {empty} is empty; give a CSV with a header line, then a "
+                             "date and one or more prices on each line.\n")
+    two = tmp_path / "two.csv"
+    two.write_text("date,p\n2015-01-02,100\n2015-01-05,101\n")
+    expected = {
+        "gmm": "a mixture of returns needs at least 10 returns",
+        "filtered-gmm": "a volatility filter needs at least 50 returns",
+        "normal": "the normal model needs at least 2 returns",
+    }
+    for model, start in expected.items():
+        result = run(cli, "finance", "var", two, "--model", model)
+        assert result.exit_code == 1
+        assert result.output == (f"Error: {start}; got 1; give a longer series (n prices give "
+                                 "n - 1 returns).\n")
+    historical = run(cli, "finance", "var", two, "--model", "historical", "--json")
+    assert json.loads(historical.stdout)["results"][0]["var"] == pytest.approx(-np.log(1.01))
+
+
 @pytest.mark.slow
 def test_demo_section(tmp_path):
     from gmmkit_finance.demo import finance_demo

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from gmmkit_finance import backtest_var, fit_returns, load_prices, to_returns
+from gmmkit_finance import backtest_var, fit_filtered, fit_returns, load_prices, to_returns
 
 
 def write_csv(path, text):
@@ -100,8 +100,9 @@ def test_non_positive_prices_for_log_returns():
 def test_unparseable_dates(tmp_path):
     path = write_csv(tmp_path / "p.csv", "date,x\n2020-01-02,1\n2020-01-03,2\nyesterday,3\n")
     with pytest.raises(ValueError, match=exactly(
-        "column 'date' has a value that is not a date: 'yesterday' (row 3); use dates such as "
-        "2020-01-31, or name the date column with date_column= (--date-column)."
+        f"column 'date' has a value that is not a date: 'yesterday' (line 4 of {path}); use "
+        "dates such as 2020-01-31 or 31/01/2020, give their format with date_format='%d/%m/%Y' "
+        "(--date-format), or name the date column with date_column= (--date-column)."
     )):
         load_prices(path)
 
@@ -133,3 +134,56 @@ def test_nan_gaps():
         "with to_returns(prices, missing='drop') or drop those dates."
     )):
         fit_returns(returns)
+
+
+def test_two_prices_are_too_few_for_a_model_not_constant():
+    """One return used to be called "constant (every return is 0.0099...)"."""
+    prices = pd.Series([100.0, 101.0], index=pd.bdate_range("2021-01-04", periods=2), name="x")
+    returns = to_returns(prices)
+    assert returns.tolist() == [np.log(1.01)]
+    with pytest.raises(ValueError, match=exactly(
+        "a mixture of returns needs at least 10 returns; got 1; give a longer series "
+        "(n prices give n - 1 returns)."
+    )):
+        fit_returns(returns)
+    with pytest.raises(ValueError, match=exactly(
+        "a volatility filter needs at least 50 returns; got 1; give a longer series "
+        "(n prices give n - 1 returns)."
+    )):
+        fit_filtered(returns)
+
+
+def test_portfolio_weights_that_overflow_or_hold_nothing():
+    fitted = fit_returns(to_returns(load_prices("us_indices")).iloc[-500:], 2)
+    with pytest.raises(ValueError, match=exactly(
+        "portfolio weights 1e+300,1e+300 are too large: the portfolio's variance overflows; "
+        "give weights as fractions of the portfolio's value, such as 0.6,0.4."
+    )):
+        fitted.value_at_risk(0.99, weights=[1e300, 1e300])
+    with pytest.raises(ValueError, match=exactly(
+        "portfolio weights are all zero: the portfolio holds nothing; give at least one "
+        "non-zero weight."
+    )):
+        fitted.value_at_risk(0.99, weights=[0.0, 0.0])
+    with pytest.raises(ValueError, match=exactly(
+        "portfolio weights must be finite numbers; got nan,1."
+    )):
+        fitted.value_at_risk(0.99, weights=[np.nan, 1.0])
+    # large but computable weights scale the VaR exactly (VaR is positively homogeneous)
+    assert fitted.value_at_risk(0.99, weights=[6e100, 4e100]) == pytest.approx(
+        1e100 * fitted.value_at_risk(0.99, weights=[6.0, 4.0]), rel=1e-12)
+
+
+def test_each_backtest_model_once():
+    """models=["normal", "normal"] used to fail with "The truth value of a Series is ambiguous"."""
+    returns = to_returns(load_prices("sp500")).iloc[:120]
+    with pytest.raises(ValueError, match=exactly(
+        "model 'normal' is named twice; give each model once, such as normal,gmm."
+    )):
+        backtest_var(returns, window=100, models=["normal", "gmm", "normal"])
+    with pytest.raises(ValueError, match=exactly(
+        "no model given; choose one or more of normal, historical, gmm, filtered-gmm."
+    )):
+        backtest_var(returns, window=100, models=[])
+    one = backtest_var(returns, window=100, models="normal")
+    assert one.models == ["normal"]

@@ -104,6 +104,44 @@ def test_segment_errors_are_one_line(cli, tmp_path):
     assert run(cli, "image", "segment", tmp_path / "flat.png", "-k", "x").exit_code == 2
 
 
+def strict_json(text):
+    """json.loads that refuses NaN and Infinity, as allow_nan=False writers promise."""
+    def refuse(constant):
+        raise ValueError(f"invalid JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_segment_json_stays_valid_when_smoothing_empties_a_class(cli, tmp_path):
+    """--smooth 1000 --method icm used to print NaN (invalid JSON) for the emptied class."""
+    rng = np.random.default_rng(0)
+    image = np.zeros((40, 40))
+    image[:, 20:] = 1.0
+    np.save(tmp_path / "halves.npy", image + rng.normal(0.0, 0.3, image.shape))
+    result = run(cli, "image", "segment", tmp_path / "halves.npy", "--smooth", 1000,
+                 "--method", "icm", "--json", "-q")
+    assert result.exit_code == 0, result.output
+    summary = strict_json(result.stdout)
+    assert summary["classes"][1] == {"class": 2, "pixels": 0, "fraction": 0.0,
+                                     "mean_grey": None, "mean": [None]}
+    assert result.stderr == (
+        "Warning: class 2 of 3 labels no pixel after smoothing (beta=1000, icm), so its mean "
+        "colour is undefined (NaN); use less smoothing or fewer classes.\n"
+    )
+    spot = np.zeros((40, 40))
+    spot[:, 20:], spot[5:8, 5:8] = 1.0, 2.0  # class 3 is one 3 x 3 region
+    np.save(tmp_path / "spot.npy", spot)
+    merged = run(cli, "image", "segment", tmp_path / "spot.npy", "--min-region", 10, "--json",
+                 "-q")
+    assert merged.exit_code == 0, merged.output
+    assert [c["pixels"] for c in strict_json(merged.stdout)["classes"]] == [800, 800, 0]
+    assert merged.stderr == (
+        "Warning: class 3 of 3 labels no pixel after --min-region 10 merged its regions into "
+        "their neighbours, so its mean colour is undefined (NaN); give a smaller --min-region or "
+        "fewer classes.\n"
+    )
+
+
 def test_background_masks_from_a_frame_folder(cli, tmp_path):
     frames, masks = moving_objects_video(n_frames=70, warmup=50, seed=5)
     (tmp_path / "frames").mkdir()

@@ -1,5 +1,7 @@
 """HMRF-EM smoothing (Potts prior, mean-field and ICM) in 2-D and 3-D."""
 
+import warnings
+
 import numpy as np
 import pytest
 from gmmkit_image import segment
@@ -83,3 +85,32 @@ def test_smoothing_reports_its_iterations_on_stderr(capsys):
                         "of the labels changed")
     segment(image, 3, smoothing=1.0)
     assert capsys.readouterr().err == ""
+
+
+def _two_halves():
+    rng = np.random.default_rng(0)
+    image = np.zeros((40, 40))
+    image[:, 20:] = 1.0
+    return image + rng.normal(0.0, 0.3, image.shape)
+
+
+def test_a_class_that_smoothing_empties_is_named_in_a_warning():
+    """beta=1000 with ICM absorbs the middle of 3 classes; it used to vanish silently."""
+    from gmmkit_image import EmptyClassWarning
+
+    from gmmkit import DegenerateComponentWarning
+
+    with pytest.warns(EmptyClassWarning) as caught:
+        result = segment(_two_halves(), 3, smoothing=1000.0, method="icm")
+    assert [str(w.message) for w in caught] == [
+        "class 2 of 3 labels no pixel after smoothing (beta=1000, icm), so its mean colour is "
+        "undefined (NaN); use less smoothing or fewer classes."
+    ]
+    assert issubclass(EmptyClassWarning, DegenerateComponentWarning)
+    rows = result.statistics()
+    assert [row["pixels"] for row in rows] == [798, 0, 802]
+    assert np.isnan(rows[1]["mean_grey"])
+    with warnings.catch_warnings():  # users can filter it by class
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=EmptyClassWarning)
+        segment(_two_halves(), 3, smoothing=1000.0, method="icm")

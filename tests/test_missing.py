@@ -234,3 +234,48 @@ def test_missing_errors():
         impute(model, X_missing, strategy="median")
     with pytest.raises(ValueError, match="n_draws needs strategy='draw'"):
         impute(model, X_missing, n_draws=3)
+
+
+@pytest.mark.parametrize("n_draws", [2.7, 2.0, True, 0, -1, "3"])
+def test_n_draws_must_be_a_whole_number_of_draws(n_draws):
+    X, _, _ = make_mixture(n_samples=100, n_features=3)
+    model = GaussianMixture(2, random_state=0).fit(X)
+    X_missing = X.copy()
+    X_missing[0, 1] = np.nan
+    with pytest.raises(ValueError, match=rf"^n_draws must be an integer >= 1; got {n_draws!r}\.$"):
+        impute(model, X_missing, strategy="draw", n_draws=n_draws)
+    assert impute(model, X_missing, strategy="draw", n_draws=np.int64(2)).shape == (2, 100, 3)
+
+
+def test_a_bayesian_mixture_imputes_from_its_point_estimates():
+    from gmmkit import BayesianGaussianMixture
+    from gmmkit.conditional import fitted_mixture
+
+    X, _, _ = make_mixture(n_samples=400, n_features=3)
+    X_missing, _ = with_missing(X, 0.2)
+    bayes = BayesianGaussianMixture(n_components=3, random_state=0, max_iter=500).fit(X)
+    point = fitted_mixture(GaussianMixture(3), bayes.weights_, bayes.means_, bayes.covariances_)
+    filled = impute(bayes, X_missing)
+    np.testing.assert_allclose(filled, impute(point, X_missing), rtol=1e-12)
+    assert not np.isnan(filled).any()
+    draws = impute(bayes, X_missing, strategy="draw", n_draws=2, random_state=0)
+    np.testing.assert_array_equal(
+        draws, impute(point, X_missing, strategy="draw", n_draws=2, random_state=0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "instead"),
+    [("GMMClassifier", r"clf\.estimators_\[i\]"), ("GaussianMixtureRegressor", r"reg\.gmm_")],
+)
+def test_impute_refuses_estimators_that_are_not_a_mixture_of_the_features(kind, instead):
+    import gmmkit
+
+    X, labels, _ = make_mixture(n_samples=200, n_features=3)
+    model = getattr(gmmkit, kind)().fit(X, labels)
+    X_missing, _ = with_missing(X, 0.1)
+    with pytest.raises(TypeError, match=(
+        rf"^impute needs a fitted GaussianMixture or BayesianGaussianMixture \(a mixture of "
+        rf"the features\); got a {kind}\. Pass .*{instead}"
+    )):
+        impute(model, X_missing)

@@ -4,7 +4,12 @@ import re
 
 import numpy as np
 import pytest
-from gmmkit_outliers import GMMOutlierDetector, load_detector, save_detector
+from gmmkit_outliers import (
+    ConstantColumnWarning,
+    GMMOutlierDetector,
+    load_detector,
+    save_detector,
+)
 from scipy import stats
 from scipy.special import erf
 from sklearn.metrics import roc_auc_score
@@ -259,22 +264,145 @@ def test_bad_contamination():
     assert GMMOutlierDetector(contamination=0.5, random_state=0).fit(X).labels_.mean() == 0.5
 
 
-def test_constant_column():
-    X = np.random.default_rng(0).normal(size=(50, 3))
-    X[:, 1] = 4.0
-    with pytest.raises(ValueError, match=re.escape(
-        "column 1 is constant (every value is 4); a constant column cannot show an anomaly "
-        "and has no spread to scale by: drop it."
-    )):
-        GMMOutlierDetector().fit(X)
+def with_constant_columns(blobs):
+    """The blobs (columns 0, 2 of the result) with constant columns 1 (4.0) and 3 (0.0)."""
+    X, y = blobs
+    return np.column_stack([X[:, 0], np.full(len(X), 4.0), X[:, 1], np.zeros(len(X))]), y
 
 
-def test_constant_column_of_a_dataframe_is_named():
+CONSTANT_1_3 = ("columns 1, 3 are constant and are ignored: a constant column cannot show an "
+                "anomaly; rows are scored without them.")
+
+
+def test_constant_columns_are_ignored_with_a_warning(blobs):
+    """fit used to refuse them: "column 1 is constant ... drop it" (PyOD's detectors accept)."""
+    X, y = with_constant_columns(blobs)
+    with pytest.warns(ConstantColumnWarning) as caught:
+        detector = GMMOutlierDetector(random_state=0).fit(X)
+    assert [str(w.message) for w in caught] == [CONSTANT_1_3]
+    assert detector.ignored_columns_.tolist() == [1, 3]
+    assert detector.n_features_in_ == 4 and detector.model_.means_.shape[1] == 2
+    reduced = GMMOutlierDetector(random_state=0).fit(blobs[0])
+    np.testing.assert_array_equal(detector.decision_scores_, reduced.decision_scores_)
+    assert roc_auc_score(y, detector.decision_scores_) == 1.0
+    # new rows are scored without those columns, whatever they hold there
+    new = X[:7].copy()
+    new[:, 1], new[:, 3] = [np.arange(7.0), -1e3]
+    np.testing.assert_array_equal(detector.decision_function(new),
+                                  reduced.decision_function(blobs[0][:7]))
+    with pytest.raises(ValueError, match=re.escape("X has 2 columns, but the detector was "
+                                                   "fitted on 4")):
+        detector.decision_function(blobs[0][:7])
+
+
+def test_constant_columns_are_named_and_the_warning_can_be_filtered():
+    import warnings
+
     import pandas as pd
 
     frame = pd.DataFrame({"amount": np.arange(20.0), "fee": 1.5, "age": np.arange(20.0) ** 2})
-    with pytest.raises(ValueError, match=re.escape("column 1 ('fee') is constant")):
-        GMMOutlierDetector().fit(frame)
+    with pytest.warns(ConstantColumnWarning, match=re.escape(
+        "column 1 ('fee') is constant (every value is 1.5) and is ignored: a constant column "
+        "cannot show an anomaly; rows are scored without it."
+    )):
+        GMMOutlierDetector(covariance_type="diag").fit(frame)
+    wide = np.random.default_rng(0).normal(size=(40, 14))
+    wide[:, 1:13] = 7.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=ConstantColumnWarning)
+        assert GMMOutlierDetector(random_state=0).fit(wide).ignored_columns_.tolist() == list(
+            range(1, 13))
+    with pytest.warns(ConstantColumnWarning, match=re.escape(
+        "columns 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more (12 in all) are constant and are "
+        "ignored"
+    )):
+        GMMOutlierDetector(random_state=0).fit(wide)
+
+
+def test_no_varying_column_is_still_refused():
+    X = np.array([[1.0, np.nan], [np.nan, 2.0], [1.0, 2.0]] * 5)
+    with pytest.raises(ValueError, match=re.escape(
+        "no column varies: every column has a single value (rows differ only in which values "
+        "are missing); an anomaly needs a column in which it can differ."
+    )):
+        GMMOutlierDetector(missing="em", covariance_type="diag").fit(X)
+    with pytest.raises(ValueError, match=re.escape(
+        "X has a single row; an anomaly is a row unlike the others, so the data need at least "
+        "two distinct rows."
+    )):
+        GMMOutlierDetector(covariance_type="diag").fit([[1.0, 2.0]])
+
+
+def test_explanations_name_the_original_columns(blobs):
+    X, _ = with_constant_columns(blobs)
+    names = ["a", "fee", "b", "zero"]
+    with pytest.warns(ConstantColumnWarning):
+        detector = GMMOutlierDetector(random_state=0).fit(X)
+    detector.feature_names_in_ = names
+    reduced = GMMOutlierDetector(random_state=0).fit(blobs[0])
+    rows = X[-5:]  # the anomalies
+    explanation = detector.explain(rows)
+    expected = reduced.explain(blobs[0][-5:])
+    assert explanation.contributions.shape == (5, 4)
+    np.testing.assert_array_equal(explanation.contributions[:, [0, 2]], expected.contributions)
+    assert (explanation.contributions[:, [1, 3]] == 0).all()
+    np.testing.assert_allclose(explanation.contributions.sum(axis=1), explanation.distance2,
+                               rtol=1e-12)
+    assert explanation.feature_names == names
+    renamed = [[({"x0": "a", "x1": "b"}[n], share) for n, share in row]
+               for row in expected.top_features(4)]
+    assert explanation.top_features(4) == renamed
+
+
+def test_detector_files_keep_the_ignored_columns(tmp_path, blobs, fitted):
+    import json
+    import zipfile
+
+    X, _ = with_constant_columns(blobs)
+    with pytest.warns(ConstantColumnWarning):
+        detector = GMMOutlierDetector(random_state=0).fit(X)
+    save_detector(detector, tmp_path / "constant.gmm")
+    loaded = load_detector(tmp_path / "constant.gmm")
+    assert loaded.ignored_columns_.tolist() == [1, 3]
+    np.testing.assert_array_equal(loaded.decision_function(X), detector.decision_scores_)
+    np.testing.assert_array_equal(loaded.explain(X[:5]).contributions,
+                                  detector.explain(X[:5]).contributions)
+    with zipfile.ZipFile(tmp_path / "constant.gmm") as archive:
+        state = json.loads(archive.read("metadata.json"))["extra"]["outlier_detector"]
+    assert state["version"] == 2 and state["ignored_columns"] == [1, 3]
+    # a detector without ignored columns keeps the version-1 layout, as files saved before
+    save_detector(fitted, tmp_path / "plain.gmm")
+    with zipfile.ZipFile(tmp_path / "plain.gmm") as archive:
+        state = json.loads(archive.read("metadata.json"))["extra"]["outlier_detector"]
+    assert state["version"] == 1 and "ignored_columns" not in state
+    assert load_detector(tmp_path / "plain.gmm").ignored_columns_.tolist() == []
+
+
+def test_a_detector_file_whose_ignored_columns_do_not_fit(tmp_path, blobs):
+    X, _ = with_constant_columns(blobs)
+    with pytest.warns(ConstantColumnWarning):
+        detector = GMMOutlierDetector(random_state=0).fit(X)
+    detector.ignored_columns_ = np.array([1])  # a mixture of 2 features, 4 columns
+    save_detector(detector, tmp_path / "damaged.gmm")
+    with pytest.raises(ModelFileError, match=re.escape(
+        f"cannot load '{tmp_path / 'damaged.gmm'}' as an outlier detector: its ignored columns "
+        "[1] do not fit its 4 columns and its mixture of 2 features; the file is damaged."
+    )):
+        load_detector(tmp_path / "damaged.gmm")
+
+
+def test_a_public_benchmark_set_as_given():
+    """digits has constant pixel columns; PyOD's detectors accept it as it is, and so does this."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:400]
+    constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    assert constant.size >= 3
+    with pytest.warns(ConstantColumnWarning):
+        detector = GMMOutlierDetector(2, covariance_type="diag", random_state=0).fit(X)
+    assert detector.ignored_columns_.tolist() == constant.tolist()
+    assert np.isfinite(detector.decision_scores_).all()
 
 
 def test_all_rows_identical():

@@ -91,6 +91,33 @@ def test_fit_then_score_new_rows(cli, spending, tmp_path):
     assert [row[7] for row in rows] == ["0", "0", "0", "0", "0", "1"]
 
 
+def test_a_constant_column_is_ignored_with_a_warning(cli, spending, tmp_path):
+    """`outliers detect` used to stop: "column 2 is constant ... drop it"."""
+    path, X, names = spending
+    with_fee = np.column_stack([X[:, :2], np.full(len(X), 1.5), X[:, 2:]])
+    fee_names = [*names[:2], "fee", *names[2:]]
+    fee_path = tmp_path / "fee.csv"
+    np.savetxt(fee_path, with_fee, delimiter=",", header=",".join(fee_names), comments="")
+    warning = ("Warning: column 2 ('fee') is constant (every value is 1.5) and is ignored: a "
+               "constant column cannot show an anomaly; rows are scored without it.\n")
+    result = run(cli, "outliers", "detect", fee_path, "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == warning
+    header, rows = read_rows(result.stdout)
+    plain = GMMOutlierDetector(random_state=0).fit(X)
+    np.testing.assert_allclose([float(row[7]) for row in rows], plain.decision_scores_,
+                               rtol=1e-12)
+    fitted = run(cli, "outliers", "fit", fee_path, "-o", tmp_path / "fee.gmm", "-q")
+    assert fitted.exit_code == 0 and fitted.stderr == warning
+    detector = load_detector(tmp_path / "fee.gmm")
+    assert detector.ignored_columns_.tolist() == [2] and detector.feature_names_in_ == fee_names
+    scored = run(cli, "outliers", "score", tmp_path / "fee.gmm", fee_path)
+    assert scored.exit_code == 0 and scored.stderr == ""
+    _, rows = read_rows(scored.stdout)
+    np.testing.assert_allclose([float(row[7]) for row in rows], plain.decision_scores_,
+                               rtol=1e-12)
+
+
 def test_cli_errors_are_one_line(cli, spending, tmp_path):
     path, _, _ = spending
     bad = run(cli, "outliers", "detect", path, "--contamination", "0.7", "-q")
@@ -143,8 +170,8 @@ def test_detect_missing_values_and_csv_on_stdout(cli, spending, tmp_path):
     refused = run(cli, "outliers", "detect", holes, "-q")
     assert refused.exit_code == 1
     assert refused.output.strip() == (
-        "Error: X contains NaN in 49 row(s); pass missing='em' to treat NaN as missing values, "
-        "or drop those rows."
+        f"Error: {holes}: missing values (empty or NA fields) in 49 rows (first: line 2, "
+        "column 'grocery'); pass --missing em to fit them as missing values, or drop those rows"
     )
     result = run(cli, "outliers", "detect", holes, "--missing", "em", "-q")
     assert result.exit_code == 0, result.output

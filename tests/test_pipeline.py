@@ -10,7 +10,7 @@ import gmmkit
 from gmmkit import GaussianMixture, hookimpl, run_pipeline
 from gmmkit.pipeline import extract_features
 from gmmkit.plugins import make_plugin_manager, use_plugin_manager
-from gmmkit.readers import DataFileError, read_data
+from gmmkit.readers import DataFileError, LeftOutColumnsWarning, read_data
 
 
 @pytest.fixture
@@ -171,11 +171,17 @@ def write(path, text):
 
 def test_csv_with_header_leaves_text_columns_out(pm, tmp_path):
     path = write(tmp_path / "t.csv", "a,label,b\n1,x,2.5\n3,y,-4e1\n")
-    dataset = read_data(path)
+    with pytest.warns(LeftOutColumnsWarning) as warned:
+        dataset = read_data(path)
+    assert str(warned[0].message) == (
+        f"{path}: left out text column 'label' ('x' on line 2); only numeric columns are "
+        "fitted: encode text as numbers to use it, or pick the columns with --columns"
+    )
     np.testing.assert_array_equal(dataset.data, [[1.0, 2.5], [3.0, -40.0]])
     assert dataset.feature_names == ["a", "b"]
     assert dataset.description == f"{path} (left out: label)"
-    assert gmmkit.read_data(str(path)).feature_names == ["a", "b"]
+    with pytest.warns(LeftOutColumnsWarning):
+        assert gmmkit.read_data(str(path)).feature_names == ["a", "b"]
 
 
 def test_csv_without_header(pm, tmp_path):
@@ -216,7 +222,8 @@ def test_csv_edge_cases(pm, tmp_path):
     np.testing.assert_array_equal(dataset.data, [[1, np.nan, 3], [4, 5, 6]])
     # a label column whose first value is missing is still a label column
     path = write(tmp_path / "labels.csv", "a,label\n1,\n2,x\n")
-    assert read_data(path).feature_names == ["a"]
+    with pytest.warns(LeftOutColumnsWarning, match="'label' \\('x' on line 3\\)"):
+        assert read_data(path).feature_names == ["a"]
     # Excel's byte-order mark is not part of the first column's name
     path = tmp_path / "bom.csv"
     path.write_bytes("a,b\n1,2\n".encode("utf-8-sig"))
@@ -232,21 +239,21 @@ def test_csv_errors_name_the_place(pm, tmp_path):
         read_data(bad)
     assert str(raised.value) == (
         f"{bad}: column 'b' holds 'oops' on line 3, not a number; "
-        "pick numeric columns with --columns"
+        "write a missing value as an empty field or NA, or leave the column out with --columns"
     )
     assert isinstance(raised.value, ValueError)
     ragged = write(tmp_path / "ragged.csv", "a,b\n1,2\n3\n")
-    with pytest.raises(DataFileError, match=re.escape(f"{ragged}: line 3 has 1 fields, the first")):
+    with pytest.raises(DataFileError, match=re.escape(f"{ragged}: line 3 has 1 field, the first")):
         read_data(ragged)
     # line numbers are the file's, blank lines included
     blank = write(tmp_path / "blank.csv", "a,b\n\n1,2\n\n3,x\n")
     with pytest.raises(DataFileError, match="column 'b' holds 'x' on line 5"):
         read_data(blank)
     blank = write(tmp_path / "blank_ragged.csv", "a,b\n1,2\n\n3\n")
-    with pytest.raises(DataFileError, match="line 4 has 1 fields"):
+    with pytest.raises(DataFileError, match="line 4 has 1 field, "):
         read_data(blank)
     text_only = write(tmp_path / "text.csv", "name\nx\ny\n")
-    with pytest.raises(DataFileError, match="no numeric columns; pick some with --columns"):
+    with pytest.raises(DataFileError, match="no numeric columns: every column holds text"):
         read_data(text_only)
     with pytest.raises(DataFileError, match="the file is empty"):
         read_data(write(tmp_path / "empty.csv", ""))

@@ -499,8 +499,12 @@ def test_demo_command_runs_a_plugin_demo(pm, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Tiny &lt;demo&gt;" in (out / "index.html").read_text()
     assert "Old Faithful" not in (out / "index.html").read_text()
-    failed = invoke(pm, "demo", "--only", "broken", "--out", str(out), "-q")
+    refused = invoke(pm, "demo", "--only", "broken", "--out", str(out), "-q")
+    assert refused.exit_code == 2 and "exists and is not empty; pass --force" in refused.output
+    failed = invoke(pm, "demo", "--only", "broken", "--out", str(out), "-q", "--force")
     assert failed.exit_code == 1 and "some demos failed" in failed.output
+    page = (out / "index.html").read_text()  # the report that says which demo failed is kept
+    assert "broken" in page and "Tiny &lt;demo&gt;" not in page
 
 
 def test_every_hook_has_a_test():

@@ -1,6 +1,7 @@
 """Model selection: the grid, the criteria, honest tables, n_components="auto", the CLI."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -92,10 +93,8 @@ def test_sample_weights_are_integer_repetitions():
 def test_failed_non_converged_and_degenerate_fits_stay_in_the_table():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(200, 2)), np.tile([[5.0, 5.0]], (30, 1))])
-    best, table = select_model(X, [1, 2, 3, 500], ["full"], random_state=0)
+    best, table = select_model(X, [1, 2, 3], ["full"], random_state=0)
     by_k = {row["n_components"]: row for row in table}
-    assert "Expected n_samples >= n_components" in by_k[500]["error"]
-    assert by_k[500]["bic"] is None and not by_k[500]["chosen"]
     # K=2 puts a component on the 30 repeated points: a huge, meaningless likelihood
     assert by_k[2]["degenerate"] and by_k[2]["bic"] < by_k[1]["bic"]
     assert "collapsed" in by_k[2]["warnings"][-1]
@@ -106,6 +105,48 @@ def test_failed_non_converged_and_degenerate_fits_stay_in_the_table():
                                    random_state=0)
     assert not any(row["converged"] for row in table)
     assert any(row["chosen"] for row in table)
+
+
+def test_a_fit_that_fails_is_a_row_with_its_error():
+    X = spherical_clusters()
+    with pytest.warns(Warning, match="no fit of the grid was clean"):
+        best, table = select_model(X, [1, 2, 3], ["full"], means_init=[[0, 0, 0], [1, 1, 1]],
+                                   random_state=0, max_iter=1)
+    by_k = {row["n_components"]: row for row in table}
+    assert by_k[1]["error"] == "means_init must have shape (1, 3); got (2, 3)."
+    assert by_k[3]["bic"] is None and not by_k[3]["chosen"]
+    assert by_k[2]["chosen"] and best.n_components == 2
+
+
+def test_k_above_the_distinct_rows_is_refused_before_any_fit(monkeypatch):
+    """Item 7 of issue 15: range(1, 10**9) was listed (MemoryError), 500 > 230 rows was fitted."""
+    import gmmkit.selection as selection
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(200, 2)), np.tile([[5.0, 5.0]], (30, 1))])  # 201 distinct
+    monkeypatch.setattr(selection, "fit_one", lambda *a, **k: pytest.fail("a fit ran"))
+    for ks in ([1, 2, 500], range(1, 10**9), 202, iter(range(150, 10**12))):
+        with pytest.raises(ValueError, match=r"X has only 201 distinct rows .* use K <= 201"):
+            select_model(X, ks, ["full"])
+    with pytest.raises(ValueError, match=r"^n_components holds K=999999999, but X has only 201 "
+                                         r"distinct rows \(with non-zero weight\), and a mixture "
+                                         r"cannot have more components than distinct rows; use "
+                                         r"K <= 201\.$"):
+        select_model(X, range(1, 10**9), ["full"])
+    weights = np.r_[np.ones(10), np.zeros(220)]  # rows of weight 0 do not count
+    with pytest.raises(ValueError, match="X has only 10 distinct rows"):
+        select_model(X, [11], ["full"], sample_weight=weights)
+    assert selection.n_distinct_rows(X) == 201
+    assert selection.n_distinct_rows(X, up_to=3) >= 3
+    assert selection.n_distinct_rows(np.zeros((1000, 2)), up_to=3) == 1
+
+
+def test_auto_never_asks_for_more_components_than_distinct_rows():
+    X = np.repeat([[0.0, 0.0], [5.0, 5.0], [0.0, 5.0]], 50, axis=0)
+    from gmmkit import GaussianMixture
+
+    model = GaussianMixture("auto", random_state=0).fit(X)
+    assert [row["n_components"] for row in model.selection_] == [1, 2, 3]
 
 
 def test_a_constant_feature_is_not_a_collapse():
@@ -123,8 +164,9 @@ def test_errors():
         select_model(X, covariance_types=["round"])
     with pytest.raises(ValueError, match="n_components must hold integers >= 1; got 0"):
         select_model(X, n_components=[0, 1])
-    with pytest.raises(ValueError, match="every fit of the grid failed"):
-        select_model(X[:3], [5], ["full"])
+    with pytest.raises(ValueError, match="every fit of the grid failed; the first error: "
+                                         "means_init must have shape"):
+        select_model(X, [2], ["full"], means_init=[[0, 0, 0]])
     with pytest.raises(ValueError, match="n_jobs=0 is not valid"):
         select_model(X, [1], ["full"], n_jobs=0)
 
@@ -180,10 +222,21 @@ def test_select_command(tmp_path, monkeypatch):
     assert len(summary["table"]) == 4 and summary["model_file"] == "b.gmm"
     assert {row["covariance_type"] for row in summary["table"]} == {"full", "diag"}
 
-    plotted = runner.invoke(cli, ["select", "faithful", "-k", "1..3", "--plot", "bic.png"])
+    again = runner.invoke(cli, ["select", "faithful", "-k", "1..3", "--plot", "bic.png"])
+    assert again.exit_code == 2 and "'faithful.gmm' already exists; pass --force" in again.output
+    assert not (tmp_path / "bic.png").exists()
+    plotted = runner.invoke(cli, ["select", "faithful", "-k", "1..3", "--plot", "bic.png",
+                                  "--force"])
     assert plotted.exit_code == 0, plotted.output
     with open("bic.png", "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+    start = time.perf_counter()
+    huge = runner.invoke(cli, ["select", "faithful", "-k", "1..100000000", "-o", "huge.gmm"])
+    assert huge.exit_code == 2 and time.perf_counter() - start < 10
+    assert ("Error: Invalid value for -k: '1..100000000' asks for K up to 100000000, but "
+            "faithful has only 256 distinct rows, and a mixture cannot have more components "
+            "than distinct rows; give K <= 256, for example -k 1..10") in huge.output
 
     bad = runner.invoke(cli, ["select", "faithful", "-k", "3..1"])
     assert bad.exit_code == 2 and "write 1..10, 2,3,5 or 4" in bad.output

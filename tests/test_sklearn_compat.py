@@ -6,6 +6,7 @@ scikit-learn is only a test dependency of gmmkit.
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -103,3 +104,33 @@ def test_dataframe_feature_names_are_remembered_and_checked():
         model.predict(frame[["c", "b", "a"]])
     refit = model.fit(X)
     assert not hasattr(refit, "feature_names_in_")
+
+
+@pytest.mark.parametrize("estimator", ["GaussianMixture", "BayesianGaussianMixture"])
+def test_convergence_warning_starts_with_scikit_learns_sentence(estimator):
+    import sklearn.mixture
+
+    import gmmkit
+
+    sentence = (
+        "Best performing initialization did not converge. Try different init parameters, "
+        "or increase max_iter, tol, or check for degenerate data."
+    )
+    X, _, _ = make_mixture()
+    with pytest.warns(sklearn.exceptions.ConvergenceWarning) as theirs:
+        getattr(sklearn.mixture, estimator)(n_components=3, max_iter=1, tol=0).fit(X)
+    assert str(theirs[0].message) == sentence  # the installed scikit-learn's words
+    model = getattr(gmmkit, estimator)(n_components=3, max_iter=1, tol=0, n_init=2)
+    with pytest.warns(ConvergenceWarning) as caught:
+        model.fit(X)
+    (message,) = {str(w.message) for w in caught}
+    assert message.startswith(sentence)
+    assert "0 of 2" in message and "max_iter=1" in message  # gmmkit's details follow
+    # a filter written for scikit-learn silences gmmkit's warning
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        warnings.filterwarnings(
+            "ignore", message="Best performing initialization did not converge"
+        )
+        model.fit(X)
+    assert not [w for w in seen if issubclass(w.category, ConvergenceWarning)]

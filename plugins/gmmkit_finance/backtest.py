@@ -147,11 +147,31 @@ def _forecasters(models, n_components, random_state, warm_start, volatility,
         "filtered-gmm": lambda: _FilteredGMM(n_components, random_state, warm_start,
                                              volatility, filter_refit_every),
     }
-    unknown = [m for m in models if m not in makers]
-    if unknown or not models:
-        raise ValueError(f"unknown model {unknown[0] if unknown else ''!r}; choose from "
-                         f"{', '.join(MODELS)}.")
-    return [makers[m]() for m in models]
+    return [makers[m]() for m in check_models(models)]
+
+
+def check_models(models):
+    """``models`` as a list of distinct names of :data:`MODELS`, or a ValueError.
+
+    Parameters
+    ----------
+    models : sequence of str
+
+    Returns
+    -------
+    list of str
+    """
+    models = [models] if isinstance(models, str) else list(models)
+    if not models:
+        raise ValueError(f"no model given; choose one or more of {', '.join(MODELS)}.")
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}.")
+    repeated = [m for i, m in enumerate(models) if m in models[:i]]
+    if repeated:
+        raise ValueError(f"model {repeated[0]!r} is named twice; give each model once, such as "
+                         f"{','.join(dict.fromkeys(models))}.")
+    return models
 
 
 def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MODELS,
@@ -209,7 +229,7 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MOD
             f"{window} needs more than {window} (some to fit, the rest to test); use a shorter "
             "window or a longer series."
         )
-    models = list(models)
+    models = check_models(models)
     forecasters = _forecasters(models, n_components, random_state, warm_start, volatility,
                                max(1, int(filter_refit_every)))
     var, es = _run(values, forecasters, level, window, refit_every, expanding, progress)

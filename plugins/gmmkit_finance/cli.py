@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from gmmkit.cli import ComponentsType
+from gmmkit.cli import ComponentsType, command_outputs, force_option, seed_option
 
 
 def _data_options(function):
@@ -22,6 +22,10 @@ def _data_options(function):
                      help="Price columns to use (default: every numeric column)."),
         click.option("--date-column", metavar="NAME",
                      help="The date column (default: date/Date or the first column)."),
+        click.option("--date-format", metavar="FORMAT",
+                     help="The dates' strptime format, such as %d/%m/%Y (default: the one "
+                          "format that reads every date; day-first or month-first must be "
+                          "given when both read them)."),
         click.option("--kind", type=click.Choice(["log", "simple", "returns"]), default="log",
                      show_default=True,
                      help="Log or simple returns of the prices; 'returns': the file holds "
@@ -41,11 +45,12 @@ def _weights_option(function):
                         help="Portfolio weights, one per price column.")(function)
 
 
-def _load_returns(prices, columns, date_column, kind, missing):
+def _load_returns(prices, columns, date_column, date_format, kind, missing):
     from gmmkit_finance.data import load_prices, to_returns
 
     picked = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
-    price_table = load_prices(prices, date_column=date_column, columns=picked)
+    price_table = load_prices(prices, date_column=date_column, columns=picked,
+                              date_format=date_format)
     if kind == "returns":  # a growth-of-1 index stands in for prices in plots
         import numpy as np
 
@@ -67,7 +72,28 @@ def _parse_weights(text, returns):
             f"{len(weights)} weights for {len(names)} price columns ({', '.join(map(str, names))})",
             param_hint="--weights",
         )
-    return weights
+    import numpy as np
+
+    from gmmkit_finance.risk import check_asset_weights, check_portfolio_variance
+
+    try:
+        weights = check_asset_weights(weights, len(names))
+        with np.errstate(over="ignore", invalid="ignore"):
+            variance = np.var(np.asarray(returns, dtype=np.float64) @ weights)
+        check_portfolio_variance(variance, weights)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--weights") from None
+    return [float(w) for w in weights]
+
+
+def _parse_models(ctx, param, text):
+    """--model as a list of distinct known model names (a usage error otherwise)."""
+    from gmmkit_finance.backtest import check_models
+
+    try:
+        return check_models([m.strip() for m in text.split(",") if m.strip()])
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
 
 
 def _portfolio(returns, weights):
@@ -119,24 +145,29 @@ def finance():
               help="Write the price with regimes shaded to this PNG.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write per-date regime labels and probabilities to this CSV.")
-@click.option("--seed", default=0, show_default=True, type=int)
-def regimes(prices, columns, date_column, kind, missing, as_json, n_components, window,
-            plot_path, output, seed):
+@seed_option()
+@force_option
+def regimes(prices, columns, date_column, date_format, kind, missing, as_json, n_components,
+            window, plot_path, output, seed, force):
     """Volatility regimes of PRICES: a table per regime (0 = calmest) and today's regime."""
     from gmmkit_finance.plots import plot_regimes
     from gmmkit_finance.regimes import regimes as find_regimes
 
-    price_table, returns = _load_returns(prices, columns, date_column, kind, missing)
+    outputs = command_outputs(force, prices)
+    csv_file = outputs.file(output, "output")
+    plot_file = outputs.figure(plot_path, "plot_path")
+    price_table, returns = _load_returns(prices, columns, date_column, date_format, kind, missing)
     found = find_regimes(returns, n_components, window=window, random_state=seed)
     last = found.probabilities.index[-1]
     current = {"date": str(last.date()), "regime": int(found.labels.iloc[-1]),
                "probabilities": [float(p) for p in found.probabilities.iloc[-1]]}
-    if output:
+    if csv_file is not None:
         table = found.probabilities.add_prefix("p")
         table.insert(0, "regime", found.labels)
-        table.to_csv(output, index_label="date")
-    if plot_path:
-        plot_regimes(price_table, found, plot_path)
+        csv_file.write(lambda temporary: table.to_csv(temporary, index_label="date"))
+    if plot_file is not None:
+        plot_file.write(lambda temporary: plot_regimes(price_table, found, temporary))
+    outputs.commit()
     if as_json:
         _echo_json({"data": prices, "n_regimes": len(found.order),
                     "regimes": _records(found.table), "current": current})
@@ -162,13 +193,13 @@ def regimes(prices, columns, date_column, kind, missing, as_json, n_components, 
               default="gmm", show_default=True)
 @click.option("-k", "--n-components", default="auto", show_default=True, type=ComponentsType(),
               help="Mixture components, or 'auto' (BIC; 2 for filtered-gmm).")
-def var(prices, columns, date_column, kind, missing, as_json, weights, level, es, model,
-        n_components):
+def var(prices, columns, date_column, date_format, kind, missing, as_json, weights, level, es,
+        model, n_components):
     """One-day Value-at-Risk (and ES) of each price column, or of a --weights portfolio."""
     from gmmkit_finance.risk import check_level
 
     level = check_level(level)
-    _, returns = _load_returns(prices, columns, date_column, kind, missing)
+    _, returns = _load_returns(prices, columns, date_column, date_format, kind, missing)
     weights = _parse_weights(weights, returns)
     rows = _var_rows(returns, weights, level, model, n_components)
     if as_json:
@@ -213,7 +244,10 @@ class _Unconditional:
     """Normal or historical VaR/ES of one whole return series."""
 
     def __init__(self, column, model):
+        from gmmkit_finance.data import require_returns
+
         self.values, self.model = column.to_numpy(), model
+        require_returns(self.values.size, 2 if model == "normal" else 1, f"the {model} model")
 
     def _var_es(self, level):
         from gmmkit_finance import risk
@@ -236,7 +270,8 @@ class _Unconditional:
 @click.option("--window", default=1000, show_default=True, type=click.IntRange(min=50))
 @click.option("--refit-every", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--model", "models", default="normal,historical,gmm,filtered-gmm",
-              show_default=True, help="Comma-separated models to compare.")
+              show_default=True, callback=_parse_models,
+              help="Comma-separated models to compare, each at most once.")
 @click.option("--expanding", is_flag=True, help="Refit on all returns so far, not a window.")
 @click.option("-k", "--n-components", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--volatility", type=click.Choice(["garch", "ewma"]), default="garch",
@@ -244,16 +279,19 @@ class _Unconditional:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Write returns, -VaR lines and exceedances to this PNG.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar on stderr.")
-def backtest(prices, columns, date_column, kind, missing, as_json, weights, level, window,
-             refit_every, models, expanding, n_components, volatility, plot_path, quiet):
+@force_option
+def backtest(prices, columns, date_column, date_format, kind, missing, as_json, weights, level,
+             window, refit_every, models, expanding, n_components, volatility, plot_path, quiet,
+             force):
     """Rolling VaR backtest: exceedances and Kupiec / Christoffersen p-values per model."""
     from gmmkit_finance.backtest import backtest_var
     from gmmkit_finance.plots import plot_backtest
 
-    _, returns = _load_returns(prices, columns, date_column, kind, missing)
+    outputs = command_outputs(force, prices)
+    plot_file = outputs.figure(plot_path, "plot_path")
+    _, returns = _load_returns(prices, columns, date_column, date_format, kind, missing)
     series = _portfolio(returns, _parse_weights(weights, returns))
-    names = [m.strip() for m in models.split(",") if m.strip()]
-    options = dict(level=level, window=window, refit_every=refit_every, models=names,
+    options = dict(level=level, window=window, refit_every=refit_every, models=models,
                    expanding=expanding, n_components=n_components, volatility=volatility)
     if quiet:
         result = backtest_var(series, **options)
@@ -261,8 +299,9 @@ def backtest(prices, columns, date_column, kind, missing, as_json, weights, leve
         total = max(1, -(-(len(series) - window) // refit_every))
         with click.progressbar(length=total, label="backtest refits", file=sys.stderr) as bar:
             result = backtest_var(series, **options, progress=lambda done, total: bar.update(1))
-    if plot_path:
-        plot_backtest(result, plot_path)
+    if plot_file is not None:
+        plot_file.write(lambda temporary: plot_backtest(result, temporary))
+    outputs.commit()
     _print_backtest(result, prices, as_json)
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gmmkit_finance.dates import holds_dates, parse_dates
+
 #: bundled daily closes (datasets/us_indices.csv, from the `arch` package; see datasets/README.md)
 BUNDLED_FILE = "us_indices.csv"
 #: names load_prices accepts for the bundled file: name -> columns (None: all of them)
@@ -19,7 +21,7 @@ RETURN_KINDS = ("log", "simple")
 MISSING_POLICIES = ("error", "drop", "ffill")
 
 
-def load_prices(source, *, date_column=None, columns=None):
+def load_prices(source, *, date_column=None, columns=None, date_format=None):
     """Load prices by bundled name, from a CSV file or from a pandas object.
 
     Parameters
@@ -33,6 +35,12 @@ def load_prices(source, *, date_column=None, columns=None):
         datetime/time/timestamp, else the first column.
     columns : str or list of str, optional
         Price columns to keep (default: every numeric column).
+    date_format : str, optional
+        The strptime format of a CSV file's dates, such as ``"%d/%m/%Y"``
+        (bundled series and pandas objects keep their own dates).
+        Default: the one format that reads every date (see
+        :func:`gmmkit_finance.dates.parse_dates`); a column that reads both
+        day-first and month-first is refused as ambiguous.
 
     Returns
     -------
@@ -43,7 +51,8 @@ def load_prices(source, *, date_column=None, columns=None):
     Raises
     ------
     ValueError
-        Unparseable or duplicated dates, unknown columns, no numeric column.
+        An empty file, no date column, unparseable, ambiguous or duplicated
+        dates, unknown columns, no numeric column.
     """
     import pandas as pd
 
@@ -54,7 +63,7 @@ def load_prices(source, *, date_column=None, columns=None):
         if columns is None and BUNDLED_PRICES[source] is not None:
             columns = BUNDLED_PRICES[source]
     else:
-        frame = _read_csv(source, date_column)
+        frame = _read_csv(source, date_column, date_format)
     if isinstance(frame.index, pd.DatetimeIndex):
         check_dates(frame.index)
         frame = frame.sort_index()
@@ -71,7 +80,7 @@ def _read_bundled():
         return pd.read_csv(handle, index_col="date", parse_dates=["date"])
 
 
-def _read_csv(path, date_column):
+def _read_csv(path, date_column, date_format):
     import pandas as pd
 
     if not Path(path).is_file():
@@ -79,47 +88,45 @@ def _read_csv(path, date_column):
             f"{path}: no such file; give a CSV of prices or a bundled series "
             f"({', '.join(BUNDLED_PRICES)})."
         )
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty; give a CSV with a header line, then a date and "
+                         "one or more prices on each line.") from None
     if frame.shape[1] < 2:
         raise ValueError(f"{path}: needs a date column and at least one price column.")
+    if frame.shape[0] == 0:
+        raise ValueError(f"{path} has a header line but no prices; give a date and one or "
+                         "more prices on each line after it.")
     if date_column is None:
         named = [c for c in frame.columns if str(c).lower() in {"date", "datetime", "time",
                                                                   "timestamp"}]
         date_column = named[0] if named else frame.columns[0]
+        if not named and date_format is None and not holds_dates(frame[date_column]):
+            raise ValueError(
+                f"{path} has no date column: the first column, {date_column!r}, holds "
+                f"{str(frame[date_column].iloc[0])!r}, not a date; add a column of dates named "
+                "date, or name the date column with date_column= (--date-column)."
+            )
     elif date_column not in frame.columns:
         raise ValueError(
             f"{path}: no column {date_column!r}; columns are {', '.join(map(str, frame.columns))}."
         )
-    frame.index = parse_dates(frame.pop(date_column), name=date_column)
+    frame.index = parse_dates(frame.pop(date_column), name=date_column,
+                              date_format=date_format, where=_file_lines(path))
     return frame
 
 
-def parse_dates(values, *, name="date"):
-    """A DatetimeIndex from strings, with a message naming the first bad value.
+def _file_lines(path):
+    """``where(row)`` for parse_dates: the 1-based line of a CSV's 0-based data row."""
 
-    Parameters
-    ----------
-    values : array-like of shape (n_dates,)
-    name : str
-        The column's name, for messages.
+    def where(row):
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = [number for number, line in enumerate(handle, 1) if line.strip()]
+        line = lines[row + 1] if row + 1 < len(lines) else row + 2
+        return f"line {line} of {path}"
 
-    Returns
-    -------
-    pandas.DatetimeIndex
-    """
-    import pandas as pd
-
-    values = pd.Series(values).reset_index(drop=True)
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    bad = parsed.isna() & values.notna()
-    if values.isna().any() or bad.any():
-        row = int(np.flatnonzero(bad | values.isna())[0])
-        raise ValueError(
-            f"column {name!r} has a value that is not a date: {values.iloc[row]!r} "
-            f"(row {row + 1}); use dates such as 2020-01-31, or name the date column with "
-            "date_column= (--date-column)."
-        )
-    return pd.DatetimeIndex(parsed, name=name)
+    return where
 
 
 def check_dates(index):
@@ -238,6 +245,9 @@ def _check_prices(frame, kind):
 def check_returns(returns, *, name=None):
     """Raise a ValueError when any return column is constant (prices that never move).
 
+    A single return is not called constant: :func:`require_returns` says
+    how many a method needs.
+
     Parameters
     ----------
     returns : pandas.DataFrame or ndarray of shape (n_dates, n_assets)
@@ -248,11 +258,28 @@ def check_returns(returns, *, name=None):
     values = values[:, None] if values.ndim == 1 else values
     names = list(getattr(returns, "columns", name or range(values.shape[1])))
     for j in range(values.shape[1]):
-        if values.shape[0] > 0 and np.ptp(values[:, j]) == 0:
+        if values.shape[0] > 1 and np.ptp(values[:, j]) == 0:
             raise ValueError(
                 f"{_label(names[j])} is constant (every return is {values[0, j]:g}): prices "
                 "that never move have no return distribution; drop that column."
             )
+
+
+def require_returns(n_returns, minimum, what):
+    """Raise a ValueError when ``what`` gets fewer than ``minimum`` returns.
+
+    Parameters
+    ----------
+    n_returns : int
+    minimum : int
+    what : str
+        Names the method in the message, e.g. ``"a mixture of returns"``.
+    """
+    if n_returns < minimum:
+        raise ValueError(
+            f"{what} needs at least {minimum} returns; got {n_returns}; give a longer series "
+            "(n prices give n - 1 returns)."
+        )
 
 
 def as_returns(returns):

@@ -116,11 +116,10 @@ def fit_filtered(returns, n_components=2, *, volatility="garch", decay=0.94, ran
     FilteredMixture
     """
     from gmmkit import GaussianMixture
-    from gmmkit_finance.data import as_one_series
+    from gmmkit_finance.data import as_one_series, require_returns
 
     values, index, _ = as_one_series(returns, "fit_filtered models")
-    if values.size < 50:
-        raise ValueError(f"a volatility filter needs at least 50 returns; got {values.size}.")
+    require_returns(values.size, 50, "a volatility filter")
     params = fit_filter(values, volatility, decay=decay, backend=backend)
     sigma = np.sqrt(filter_variance(values, params, volatility))
     residuals = (values - params.mu) / sigma[:-1]

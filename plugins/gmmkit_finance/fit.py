@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmmkit_finance import risk
-from gmmkit_finance.data import as_returns
+from gmmkit_finance.data import as_returns, require_returns
 
 #: trading days per year, for annualised figures
 TRADING_DAYS = 252
@@ -118,8 +118,7 @@ def fit_returns(returns, n_components="auto", *, covariance_type="full", n_init=
     from gmmkit import GaussianMixture
 
     values, index, names = as_returns(returns)
-    if values.shape[0] < 10:
-        raise ValueError(f"fit_returns needs at least 10 returns; got {values.shape[0]}.")
+    require_returns(values.shape[0], 10, "a mixture of returns")
     scale = values.std(axis=0)
     model = GaussianMixture(n_components, covariance_type=covariance_type, n_init=n_init,
                             random_state=random_state, **params)

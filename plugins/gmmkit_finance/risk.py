@@ -141,8 +141,11 @@ def portfolio_mixture(weights, means, covariances, asset_weights):
     """
     means = np.asarray(means, dtype=np.float64)
     a = check_asset_weights(asset_weights, means.shape[1])
-    variances = np.einsum("i,kij,j->k", a, np.asarray(covariances, dtype=np.float64), a)
-    return np.asarray(weights, dtype=np.float64), means @ a, np.sqrt(variances)
+    with np.errstate(over="ignore", invalid="ignore"):
+        variances = np.einsum("i,kij,j->k", a, np.asarray(covariances, dtype=np.float64), a)
+        portfolio_means = means @ a
+    check_portfolio_variance(np.append(variances, portfolio_means), a)
+    return np.asarray(weights, dtype=np.float64), portfolio_means, np.sqrt(variances)
 
 
 def check_asset_weights(asset_weights, n_assets, names=None):
@@ -154,5 +157,31 @@ def check_asset_weights(asset_weights, n_assets, names=None):
             f"{a.size} portfolio weights for {n_assets} assets{listed}; give one weight per asset."
         )
     if not np.all(np.isfinite(a)):
-        raise ValueError("portfolio weights must be finite numbers.")
+        raise ValueError(f"portfolio weights must be finite numbers; got {_listed(a)}.")
+    if not np.any(a):
+        raise ValueError("portfolio weights are all zero: the portfolio holds nothing; give at "
+                         "least one non-zero weight.")
     return a
+
+
+def check_portfolio_variance(variance, asset_weights):
+    """Raise a ValueError when a portfolio's variance (any shape) overflowed to inf or NaN.
+
+    Finite weights can still be too large to compute with: 1e300 times a
+    return squares to more than the largest float.
+
+    Parameters
+    ----------
+    variance : float or ndarray
+        The portfolio's variance(s), computed under ``np.errstate(over="ignore")``.
+    asset_weights : ndarray of shape (n_assets,)
+    """
+    if not np.all(np.isfinite(variance)):
+        raise ValueError(
+            f"portfolio weights {_listed(asset_weights)} are too large: the portfolio's variance "
+            "overflows; give weights as fractions of the portfolio's value, such as 0.6,0.4."
+        )
+
+
+def _listed(values):
+    return ",".join(f"{v:g}" for v in np.ravel(values))

@@ -27,13 +27,14 @@ from gmmkit_image.postprocess import (
     relabel,
     remove_small_regions,
 )
-from gmmkit_image.segmentation import Segmentation, segment
+from gmmkit_image.segmentation import EmptyClassWarning, Segmentation, segment
 
 requires = ("skimage", "imageio")
 install_hint = "pip install 'gmmkit[image]'"
 
 __all__ = [
     "BackgroundModel",
+    "EmptyClassWarning",
     "Segmentation",
     "class_statistics",
     "intensity",

@@ -9,11 +9,13 @@ ValueError and OSError into ``Error: ...``).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from gmmkit.cli import format_table
+from gmmkit.cli import command_outputs, force_option, format_table, seed_option
+
+#: suffixes write_labels writes (-o of segment)
+LABEL_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
 
 
 class ComponentsOrAuto(click.ParamType):
@@ -79,25 +81,29 @@ def image():
               help="Merge connected regions smaller than this many pixels.")
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(min=1),
               help="Fit on a random subsample of at most this many pixels.")
-@click.option("--seed", default=0, show_default=True, type=int, help="random_state")
+@seed_option()
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Label image: .png (palette colours, values = labels), .tif or .npy.")
 @click.option("--overlay", type=click.Path(dir_okay=False),
               help="Write the classes painted over the image (PNG).")
 @click.option("--probabilities", type=click.Path(dir_okay=False),
               help="Write per-class posterior maps to this .npz (class_1, class_2, ...).")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def segment(image_path, n_classes, features, smoothing, method, mask_path, channel_axis,
             covariance_type, min_region, max_pixels, seed, output, overlay, probabilities,
-            as_json, quiet):
+            force, as_json, quiet):
     """Segment IMAGE (PNG, JPEG, TIFF, .npy volume) into classes; print per-class statistics."""
-    import numpy as np
-
     from gmmkit_image import io, postprocess
     from gmmkit_image import segment as run_segment
+    from gmmkit_image.segmentation import warn_empty_classes
 
     say = _say(quiet)
+    outputs = command_outputs(force, image_path, mask_path)
+    files = {"labels": outputs.file(output, "output", suffixes=LABEL_SUFFIXES),
+             "overlay": outputs.file(overlay, "overlay", suffixes=io.IMAGE_SUFFIXES),
+             "probabilities": outputs.file(probabilities, "probabilities")}
     say(f"reading {image_path}")
     picture = io.read_image(image_path)
     axis = _channel_axis(channel_axis, picture)
@@ -110,17 +116,18 @@ def segment(image_path, n_classes, features, smoothing, method, mask_path, chann
     )
     if min_region:
         result.labels = postprocess.remove_small_regions(result.labels, min_region)
-    written = {}
-    if output:
-        io.write_labels(output, result.labels)
-        written["labels"] = output
-    if overlay:
-        io.write_rgb(overlay, result.overlay())
-        written["overlay"] = overlay
-    if probabilities:
+        warn_empty_classes(result.labels, result.n_classes,
+                           f"--min-region {min_region} merged its regions into their neighbours",
+                           "give a smaller --min-region or fewer classes")
+    if files["labels"] is not None:
+        files["labels"].write(lambda temporary: io.write_labels(temporary, result.labels))
+    if files["overlay"] is not None:
+        files["overlay"].write(lambda temporary: io.write_rgb(temporary, result.overlay()))
+    if files["probabilities"] is not None:
         maps = {f"class_{k + 1}": result.probabilities[..., k] for k in range(result.n_classes)}
-        np.savez_compressed(probabilities, **maps)
-        written["probabilities"] = probabilities
+        files["probabilities"].write(lambda temporary: _write_npz(temporary, maps))
+    outputs.commit()
+    written = {what: out.path for what, out in files.items() if out is not None}
     summary = {
         "image": image_path,
         "shape": list(picture.shape),
@@ -132,7 +139,30 @@ def segment(image_path, n_classes, features, smoothing, method, mask_path, chann
         "classes": result.statistics(),
         "written": written,
     }
-    click.echo(json.dumps(summary, indent=2) if as_json else _segment_text(summary))
+    click.echo(_json_text(summary) if as_json else _segment_text(summary))
+
+
+def _json_text(value):
+    """Strict JSON (no NaN or Infinity): undefined statistics become null."""
+    return json.dumps(_finite_or_none(value), indent=2, allow_nan=False)
+
+
+def _finite_or_none(value):
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    return value
+
+
+def _write_npz(path, maps):
+    """np.savez_compressed to exactly ``path`` (given a name, numpy would append .npz)."""
+    import numpy as np
+
+    with open(path, "xb") as handle:
+        np.savez_compressed(handle, **maps)
 
 
 def _segment_text(summary):
@@ -165,10 +195,11 @@ def _segment_text(summary):
 @click.option("--shadows", is_flag=True, help="Mark shadows as 127 in the masks.")
 @click.option("--background", "background_path", type=click.Path(dir_okay=False),
               help="Write the final background image here.")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def background(source, output, n_components, learning_rate, history, var_threshold, shadows,
-               background_path, as_json, quiet):
+               background_path, force, as_json, quiet):
     """Foreground masks of every frame of a video file or a folder of frames."""
     import imageio.v3 as iio
     import numpy as np
@@ -176,8 +207,11 @@ def background(source, output, n_components, learning_rate, history, var_thresho
     from gmmkit_image import BackgroundModel, io
 
     say = _say(quiet)
-    out_dir = Path(output)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = command_outputs(force, source)
+    masks = outputs.directory(output, "output")  # the masks appear only when every frame worked
+    background_file = outputs.file(background_path, "background_path",
+                                   suffixes=io.IMAGE_SUFFIXES)
+    out_dir = masks.temporary
     model = BackgroundModel(n_components, learning_rate=learning_rate, history=history,
                             var_threshold=var_threshold, shadows=shadows)
     fractions = []
@@ -187,10 +221,11 @@ def background(source, output, n_components, learning_rate, history, var_thresho
         fractions.append(float(np.mean(mask == 255)))
         if (index + 1) % 50 == 0:
             say(f"background: {index + 1} frames")
-    written = {"masks": str(out_dir)}
-    if background_path:
-        iio.imwrite(background_path, model.background_image())
+    written = {"masks": output}
+    if background_file is not None:
+        background_file.write(lambda temporary: iio.imwrite(temporary, model.background_image()))
         written["background"] = background_path
+    outputs.commit()
     summary = {
         "source": source,
         "n_frames": len(fractions),
@@ -200,7 +235,7 @@ def background(source, output, n_components, learning_rate, history, var_thresho
         "written": written,
     }
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(_json_text(summary))
         return
     click.echo(
         f"{source}: {summary['n_frames']} frames of "

@@ -10,10 +10,12 @@ NaN pixels), the classes are 1..K from the darkest to the brightest.
 from __future__ import annotations
 
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from gmmkit import DegenerateComponentWarning
 from gmmkit_image import features as feature_module
 from gmmkit_image.mrf import hmrf_em
 
@@ -21,6 +23,48 @@ from gmmkit_image.mrf import hmrf_em
 MAX_FIT_PIXELS = 100_000
 #: pixels classified per chunk
 CHUNK_PIXELS = 16_384
+
+
+class EmptyClassWarning(DegenerateComponentWarning):
+    """A class of the segmentation labels no pixel: its mean colour is undefined (NaN).
+
+    Strong smoothing (a large ``smoothing`` beta, especially with ICM) or
+    merging small regions can absorb a whole class into its neighbours.
+    Filter it with ``warnings.filterwarnings("ignore", category=EmptyClassWarning)``.
+    """
+
+
+def warn_empty_classes(labels, n_classes, after, fix):
+    """Warn (:class:`EmptyClassWarning`) naming the classes 1..n_classes no pixel has.
+
+    Parameters
+    ----------
+    labels : ndarray of int, the image's spatial shape
+        0 outside the mask, classes 1..n_classes.
+    n_classes : int
+    after : str
+        What emptied them, for the message (e.g. ``"smoothing (beta=1000, icm)"``).
+    fix : str
+        What to do instead, for the message.
+
+    Returns
+    -------
+    list of int
+        The empty classes.
+    """
+    counts = np.bincount(np.ravel(labels), minlength=n_classes + 1)[1:n_classes + 1]
+    empty = [int(k) + 1 for k in np.flatnonzero(counts == 0)]
+    if empty:
+        listed = ", ".join(map(str, empty))
+        one = len(empty) == 1
+        warnings.warn(
+            f"{'class' if one else 'classes'} {listed} of {n_classes} "
+            f"{'labels' if one else 'label'} no pixel after {after}, so "
+            f"{'its mean colour is' if one else 'their mean colours are'} undefined (NaN); "
+            f"{fix}.",
+            EmptyClassWarning, stacklevel=3,
+        )
+    return empty
 
 
 @dataclass
@@ -183,6 +227,12 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
         _classify_in_chunks(model, X, valid_index, labels, maps)
     if probabilities:
         maps = maps.reshape(*spatial, -1)
+    if smoothing:
+        warn_empty_classes(labels, len(model.weights_), f"smoothing (beta={smoothing:g}, "
+                           f"{method})", "use less smoothing or fewer classes")
+    else:
+        warn_empty_classes(labels, len(model.weights_), "classifying every pixel",
+                           "use fewer classes")
     return Segmentation(labels.reshape(spatial), maps, model, np.asarray(image), channel_axis,
                         len(fit_rows), n_iter)
 

@@ -14,9 +14,17 @@ from gmmkit import hookimpl
 requires = ()
 install_hint = "pip install gmmkit"
 
-__all__ = ["GMMOutlierDetector", "load_detector", "outlier_score", "robust_scale", "save_detector"]
+__all__ = [
+    "ConstantColumnWarning",
+    "GMMOutlierDetector",
+    "load_detector",
+    "outlier_score",
+    "robust_scale",
+    "save_detector",
+]
 
 _LAZY = {
+    "ConstantColumnWarning": "gmmkit_outliers.checks",
     "GMMOutlierDetector": "gmmkit_outliers.detector",
     "load_detector": "gmmkit_outliers.persistence",
     "save_detector": "gmmkit_outliers.persistence",
@@ -41,14 +49,21 @@ def robust_scale(X):
     Returns
     -------
     ndarray of shape (n_samples, n_features)
-        Columns with a zero interquartile range are only centred.
+        The raw interquartile range (q75 - q25, not rescaled to a standard
+        deviation). Quantiles are those of a column's values that are not
+        NaN; a NaN stays NaN in its own cell. Columns with a zero
+        interquartile range are only centred; columns without a value stay NaN.
     """
     import numpy as np
 
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"robust_scale expects a 2-D table; got shape {X.shape}.")
-    q1, median, q3 = np.percentile(X, [25, 50, 75], axis=0)
+    quartiles = np.full((3, X.shape[1]), np.nan)
+    observed = ~np.isnan(X).all(axis=0)  # nanpercentile of an all-NaN column warns
+    if observed.any():
+        quartiles[:, observed] = np.nanpercentile(X[:, observed], [25, 50, 75], axis=0)
+    q1, median, q3 = quartiles
     scale = q3 - q1
     scale[scale == 0] = 1.0
     return (X - median) / scale

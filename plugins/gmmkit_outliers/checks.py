@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -12,6 +13,16 @@ NAN_MESSAGE = (
     "X contains NaN in {rows} row(s); pass missing='em' to treat NaN as missing values, "
     "or drop those rows."
 )
+
+
+class ConstantColumnWarning(UserWarning):
+    """Training data had constant columns; the detector ignores them.
+
+    A column that never varies cannot show an anomaly and has no spread to
+    scale by. The fitted detector records them in ``ignored_columns_`` and
+    scores every row (also of new data) without them. Filter it with
+    ``warnings.filterwarnings("ignore", category=ConstantColumnWarning)``.
+    """
 
 
 def check_contamination(contamination):
@@ -59,12 +70,21 @@ def column_names(X):
 def as_table(X, *, missing):
     """X as a float64 ndarray of shape (n_samples, n_features), NaN checked.
 
+    Masked entries of a masked array and pandas' NA are NaN.
+
     Raises
     ------
     ValueError
         For input that is not a 2-D numeric table, infinite values, or NaN
         when ``missing="error"``.
     """
+    if isinstance(X, np.ma.MaskedArray):  # masked entries are missing values
+        X = np.ma.filled(np.ma.asarray(X, dtype=np.float64), np.nan)
+    elif hasattr(X, "to_numpy") and hasattr(X, "columns"):
+        try:  # pandas' nullable columns (Float64, Int64): NA is NaN
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            pass  # text columns: refused below
     try:
         table = np.array(X, dtype=np.float64)
     except (TypeError, ValueError):
@@ -86,38 +106,67 @@ def as_table(X, *, missing):
 
 
 def check_training_table(table, names, *, covariance_type):
-    """Refuse training data an anomaly detector cannot learn from.
+    """Refuse training data an anomaly detector cannot learn from; find constant columns.
 
     Parameters
     ----------
     table : ndarray of shape (n_samples, n_features)
     names : list of str or None
     covariance_type : str
+
+    Returns
+    -------
+    ndarray of int
+        The columns whose observed values are all equal (sorted), after a
+        :class:`ConstantColumnWarning` naming them. The detector ignores them.
+
+    Raises
+    ------
+    ValueError
+        For an all-NaN column, identical rows, data where no column varies,
+        or (full and tied covariances) no more rows than varying columns.
     """
     n_samples, n_features = table.shape
-    full_rank = covariance_type in ("full", "tied")
-    if full_rank and n_features >= n_samples:
-        raise ValueError(
-            f"X has {n_samples} rows and {n_features} columns; a {covariance_type}-covariance "
-            "mixture needs more rows than columns. Add rows, drop columns, or use "
-            "covariance_type='diag'."
-        )
     empty = np.flatnonzero(np.isnan(table).all(axis=0))
     if empty.size:
         raise ValueError(f"column {_label(empty[0], names)} has no values (all NaN); drop it.")
-    if n_samples > 1 and _all_rows_equal(table):
+    if _all_rows_equal(table):
+        rows = "X has a single row" if n_samples == 1 else f"all {n_samples} rows are identical"
         raise ValueError(
-            f"all {n_samples} rows are identical; an anomaly is a row unlike the others, so "
-            "the data need at least two distinct rows."
+            f"{rows}; an anomaly is a row unlike the others, so the data need at least two "
+            "distinct rows."
         )
     low, high = np.nanmin(table, axis=0), np.nanmax(table, axis=0)
     constant = np.flatnonzero(low == high)
-    if constant.size:
-        j = constant[0]
+    if constant.size == n_features:
         raise ValueError(
-            f"column {_label(j, names)} is constant (every value is {low[j]:g}); a constant "
-            "column cannot show an anomaly and has no spread to scale by: drop it."
+            "no column varies: every column has a single value (rows differ only in which "
+            "values are missing); an anomaly needs a column in which it can differ."
         )
+    n_varying = n_features - constant.size
+    if covariance_type in ("full", "tied") and n_varying >= n_samples:
+        ignored = f" ({constant.size} constant ones ignored)" if constant.size else ""
+        raise ValueError(
+            f"X has {n_samples} rows and {n_varying} columns{ignored}; a {covariance_type}-"
+            "covariance mixture needs more rows than columns. Add rows, drop columns, or use "
+            "covariance_type='diag'."
+        )
+    if constant.size:
+        warnings.warn(_constant_message(constant, low, names), ConstantColumnWarning,
+                      stacklevel=3)
+    return constant
+
+
+def _constant_message(constant, values, names):
+    if constant.size == 1:
+        j = constant[0]
+        return (f"column {_label(j, names)} is constant (every value is {values[j]:g}) and is "
+                "ignored: a constant column cannot show an anomaly; rows are scored without it.")
+    shown = ", ".join(_label(j, names) for j in constant[:10])
+    more = f" and {constant.size - 10} more ({constant.size} in all)" if constant.size > 10 \
+        else ""
+    return (f"columns {shown}{more} are constant and are ignored: a constant column cannot "
+            "show an anomaly; rows are scored without them.")
 
 
 def _all_rows_equal(table):

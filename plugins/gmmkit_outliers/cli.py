@@ -1,6 +1,6 @@
 """``gmmkit outliers``: detect, fit and score from the command line.
 
-Only click is imported at module level; the detector loads inside the commands.
+Only click and gmmkit.cli are imported at module level; the detector loads inside the commands.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 
 import click
+
+from gmmkit.cli import command_outputs, force_option
 
 
 class ContaminationType(click.ParamType):
@@ -26,7 +28,7 @@ class ContaminationType(click.ParamType):
 
 def detector_options(function):
     """The options that build a GMMOutlierDetector."""
-    from gmmkit.cli import COVARIANCE_TYPES, ComponentsType
+    from gmmkit.cli import COVARIANCE_TYPES, ComponentsType, seed_option
 
     options = [
         click.option("--contamination", default="0.1", show_default=True,
@@ -41,7 +43,7 @@ def detector_options(function):
                      default="standard", show_default=True, help="Column scaling."),
         click.option("--missing", type=click.Choice(["error", "em"]), default="error",
                      show_default=True, help="'em': empty fields / NaN are missing values."),
-        click.option("--seed", default=0, show_default=True, type=int, help="random_state"),
+        seed_option(),
     ]
     for option in reversed(options):
         function = option(function)
@@ -56,6 +58,19 @@ def _make_detector(contamination, n_components, covariance_type, scale, missing,
         scale=None if scale == "none" else scale, missing=missing, random_state=seed,
         verbose=not quiet,
     )
+
+
+class _NamedTable:
+    """DATA's rows with their column names: the detector reads it like a DataFrame, so its
+    messages (a constant column ignored, ...) name DATA's columns."""
+
+    def __init__(self, dataset):
+        self.data, self.columns = dataset.data, list(dataset.feature_names)
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+
+        return np.asarray(self.data, dtype=dtype)
 
 
 def _columns_option(function):
@@ -74,10 +89,10 @@ def _top_option(function):
                         help="Top contributing features listed per flagged row.")(function)
 
 
-def _read(data, columns):
+def _read(data, columns, missing):
     from gmmkit.cli import load_input
 
-    return load_input(data, columns)
+    return load_input(data, columns, missing=missing)
 
 
 def write_rows(handle, dataset, detector, scores, flags, *, top):
@@ -94,14 +109,19 @@ def write_rows(handle, dataset, detector, scores, flags, *, top):
         writer.writerow([*cells, repr(float(score)), int(flag), text])
 
 
-def _emit_rows(output, dataset, detector, scores, flags, top):
-    if output is None:
+def _emit_rows(out_file, dataset, detector, scores, flags, top):
+    """The scored rows to stdout, or to ``out_file`` (a gmmkit.outputs.OutputFile)."""
+    if out_file is None:
         import sys
 
         write_rows(sys.stdout, dataset, detector, scores, flags, top=top)
-    else:
-        with open(output, "w", newline="") as handle:
+        return
+
+    def write(temporary):
+        with open(temporary, "x", newline="") as handle:
             write_rows(handle, dataset, detector, scores, flags, top=top)
+
+    out_file.write(write)
 
 
 def _summary(detector, data, flags, output):
@@ -142,22 +162,26 @@ def outliers():
 @_top_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the rows with score, flag and top features here (default: stdout).")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_quiet_option
 def detect(data, contamination, n_components, covariance_type, scale, missing, seed, columns,
-           top, output, as_json, quiet):
+           top, output, force, as_json, quiet):
     """Fit a detector to DATA and flag its anomalies.
 
     Writes DATA's rows with their score, a 0/1 outlier flag and, for flagged
     rows, the features contributing most to their Mahalanobis distance. With
     -o the summary goes to stdout, else to stderr.
     """
-    dataset = _read(data, columns)
+    outputs = command_outputs(force, data)
+    out_file = outputs.file(output, "output")
+    dataset = _read(data, columns, missing)
     detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
                               seed, quiet)
-    detector.fit(dataset.data)
+    detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)
-    _emit_rows(output, dataset, detector, detector.decision_scores_, detector.labels_, top)
+    _emit_rows(out_file, dataset, detector, detector.decision_scores_, detector.labels_, top)
+    outputs.commit()
     summary = _summary(detector, data, detector.labels_, output)
     text = json.dumps(summary, indent=2) if as_json else _summary_text(summary)
     if output is not None:
@@ -172,19 +196,23 @@ def detect(data, contamination, n_components, covariance_type, scale, missing, s
 @_columns_option
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The detector file to write (.gmm).")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_quiet_option
 def fit(data, contamination, n_components, covariance_type, scale, missing, seed, columns,
-        output, as_json, quiet):
+        output, force, as_json, quiet):
     """Fit a detector to DATA (clean data, for novelty detection) and save it."""
     from gmmkit_outliers.persistence import save_detector
 
-    dataset = _read(data, columns)
+    outputs = command_outputs(force, data)
+    out_file = outputs.file(output, "output")
+    dataset = _read(data, columns, missing)
     detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
                               seed, quiet)
-    detector.fit(dataset.data)
+    detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)
-    save_detector(detector, output)
+    out_file.write(lambda temporary: save_detector(detector, temporary))
+    outputs.commit()
     summary = _summary(detector, data, detector.labels_, output)
     click.echo(json.dumps(summary, indent=2) if as_json else _summary_text(summary))
 
@@ -197,22 +225,28 @@ def fit(data, contamination, n_components, covariance_type, scale, missing, seed
 @_top_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the scored rows here (default: stdout).")
-def score(detector_path, data, columns, top, output):
+@force_option
+def score(detector_path, data, columns, top, output, force):
     """Score the rows of DATA with a saved DETECTOR (novelty detection).
 
-    By default the columns the detector was fitted on are picked by name.
+    By default the columns the detector was fitted on are picked by name; a
+    file without a header gives them by position.
     """
+    from gmmkit.cli import check_values, match_columns, model_nan_fix, read_input
     from gmmkit_outliers.persistence import load_detector
 
+    outputs = command_outputs(force, detector_path, data)
+    out_file = outputs.file(output, "output")
     detector = load_detector(detector_path)
-    dataset = _read(data, columns)
-    names = list(dataset.feature_names)
-    fitted = detector.feature_names_in_
-    if columns is None and names != fitted and set(fitted) <= set(names):
-        dataset.data = dataset.data[:, [names.index(name) for name in fitted]]
-        dataset.feature_names = list(fitted)
+    dataset = read_input(data, columns)
+    fitted = list(detector.feature_names_in_)
+    match_columns(dataset, data, fitted_names=fitted, n_features=detector.n_features_in_,
+                  model=detector_path, picked=columns is not None)
+    check_values(dataset, data,
+                 nan_fix=None if detector.missing == "em" else model_nan_fix(detector_path))
     scores = detector.decision_function(dataset.data)
     flags = (scores > detector.threshold_).astype(int)
-    _emit_rows(output, dataset, detector, scores, flags, top)
+    _emit_rows(out_file, dataset, detector, scores, flags, top)
+    outputs.commit()
     if output is not None:
         click.echo(f"flagged {int(flags.sum())} of {flags.size} rows; written to {output}")

@@ -79,7 +79,14 @@ class GMMOutlierDetector(EstimatorBase):
     normal_model_ : gmmkit.GaussianMixture
         The trusted components, renormalised; scores are minus its log density.
     center_, scale_ : ndarray of shape (n_features,)
+        The column scaler (scale 1 for the ignored columns).
+    ignored_columns_ : ndarray of int
+        Columns that were constant in the training data (a
+        :class:`~gmmkit_outliers.checks.ConstantColumnWarning` named them):
+        the mixture is fitted without them and every row is scored without
+        them. ``model_`` has ``n_features_in_ - len(ignored_columns_)`` features.
     n_features_in_ : int
+        Columns of X (ignored ones included).
     feature_names_in_ : list of str
         Column names (DataFrame columns, or x0, x1, ...).
     """
@@ -137,9 +144,11 @@ class GMMOutlierDetector(EstimatorBase):
                       n_refits=self.n_refits, trim=self.trim)
         names = column_names(X)
         table = as_table(X, missing=self.missing)
-        check_training_table(table, names, covariance_type=self.covariance_type)
+        self.ignored_columns_ = check_training_table(table, names,
+                                                     covariance_type=self.covariance_type)
         self.center_, self.scale_ = fit_scaler(table, self.scale)
-        Z = apply_scaler(table, self.center_, self.scale_)
+        self.scale_[self.ignored_columns_] = 1.0  # no spread to scale by; unused
+        Z = apply_scaler(table, self.center_, self.scale_)[:, self._used_columns(table.shape[1])]
         params = dict(
             n_components=self.n_components,
             covariance_type=self.covariance_type,
@@ -169,6 +178,10 @@ class GMMOutlierDetector(EstimatorBase):
         self._set_score_summary(self.decision_scores_)
         return self
 
+    def _used_columns(self, n_features):
+        """Indices of the columns the mixture sees: all but ``ignored_columns_``."""
+        return np.setdiff1d(np.arange(n_features), self.ignored_columns_)
+
     def _set_normal_model(self):
         self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
 
@@ -195,7 +208,8 @@ class GMMOutlierDetector(EstimatorBase):
                 f"X has {table.shape[1]} columns, but the detector was fitted on "
                 f"{self.n_features_in_}; pass the same columns ({names})."
             )
-        return apply_scaler(table, self.center_, self.scale_)
+        Z = apply_scaler(table, self.center_, self.scale_)
+        return Z[:, self._used_columns(self.n_features_in_)]
 
     def decision_function(self, X):
         """Anomaly score of every row (higher is more anomalous): shape (n_samples,).
@@ -253,5 +267,7 @@ class GMMOutlierDetector(EstimatorBase):
         gmmkit_outliers.explain.Explanation
             ``top_features(n)`` lists each row's features by their share of
             the squared Mahalanobis distance (see gmmkit_outliers.explain).
+            Columns are X's own; ``ignored_columns_`` contribute 0.
         """
-        return explain_rows(self._scaled(X), self.model_, self.trusted_, self.feature_names_in_)
+        return explain_rows(self._scaled(X), self.model_, self.trusted_, self.feature_names_in_,
+                            columns=self._used_columns(self.n_features_in_))

@@ -85,22 +85,32 @@ def component_covariances(model, components):
     return np.linalg.inv(component_precisions(model, components))
 
 
-def explain_rows(Z, model, trusted, feature_names):
+def explain_rows(Z, model, trusted, feature_names, *, columns=None):
     """The nearest trusted component of every row and the per-feature contributions.
 
     Parameters
     ----------
     Z : ndarray of shape (n_samples, n_features)
-        Scaled rows (NaN for missing values).
+        Scaled rows (NaN for missing values), the model's features.
     model : GaussianMixture
         The fitted mixture.
     trusted : ndarray of bool, shape (n_components,)
-    feature_names : list of str
+    feature_names : list of str, length n_columns
+        Every column of the user's data.
+    columns : ndarray of int, shape (n_features,), optional
+        Which of those columns ``Z`` holds (default: all, in order); the
+        others (ignored by the detector) contribute 0.
 
     Returns
     -------
     Explanation
+        ``contributions`` has shape (n_samples, n_columns).
     """
+    if columns is not None and len(columns) != len(feature_names):
+        found = explain_rows(Z, model, trusted, [feature_names[j] for j in columns])
+        contributions = np.zeros((Z.shape[0], len(feature_names)))
+        contributions[:, columns] = found.contributions
+        return Explanation(found.nearest, found.distance2, contributions, list(feature_names))
     components = np.flatnonzero(trusted)
     precisions = component_precisions(model, components)
     n_samples, n_features = Z.shape

@@ -16,8 +16,15 @@ import gmmkit
 
 #: the key in a model file's ``extra`` metadata
 EXTRA_KEY = "outlier_detector"
-#: version of the layout under EXTRA_KEY
-LAYOUT_VERSION = 1
+#: version of the layout under EXTRA_KEY: 2 adds "ignored_columns" (written only when a
+#: detector ignores constant columns, so other files stay readable by version-1 readers)
+LAYOUT_VERSION = 2
+#: layouts load_detector reads
+READABLE_VERSIONS = (1, 2)
+#: what the file's ``extra["reader"]`` tells gmmkit's core commands (predict, score,
+#: sample): this mixture is fitted to scaled columns, so they refuse it and name the command
+READER = {"what": "an outlier detector (its mixture is fitted to scaled columns)",
+          "command": "gmmkit outliers score"}
 
 
 def save_detector(detector, path):
@@ -30,8 +37,9 @@ def save_detector(detector, path):
     path : str or os.PathLike
     """
     detector._scaled(np.zeros((1, detector.n_features_in_)))  # NotFittedError when not fitted
+    ignored = [int(j) for j in getattr(detector, "ignored_columns_", ())]
     state = {
-        "version": LAYOUT_VERSION,
+        "version": LAYOUT_VERSION if ignored else 1,
         "params": _json_params(detector.get_params()),
         "center": detector.center_.tolist(),
         "scale": detector.scale_.tolist(),
@@ -40,7 +48,9 @@ def save_detector(detector, path):
         "score_summary": dict(detector.score_summary_),
         "feature_names": list(detector.feature_names_in_),
     }
-    gmmkit.save(detector.model_, path, extra={EXTRA_KEY: state})
+    if ignored:
+        state["ignored_columns"] = ignored
+    gmmkit.save(detector.model_, path, extra={EXTRA_KEY: state, "reader": READER})
 
 
 def load_detector(path):
@@ -62,10 +72,11 @@ def load_detector(path):
 
     model = gmmkit.load(path)
     state = (model.metadata_.get("extra") or {}).get(EXTRA_KEY)
-    if not isinstance(state, dict) or state.get("version") != LAYOUT_VERSION:
+    if not isinstance(state, dict) or state.get("version") not in READABLE_VERSIONS:
         raise gmmkit.ModelFileError(
             f"cannot load '{path}' as an outlier detector: it is a gmmkit model file without "
-            "detector metadata (or of a newer layout). Make one with `gmmkit outliers fit` or "
+            "detector metadata (or of a newer layout), such as a mixture from `gmmkit fit` "
+            "(use `gmmkit score` with it). Make a detector with `gmmkit outliers fit` or "
             "gmmkit_outliers.save_detector."
         )
     detector = GMMOutlierDetector(**state["params"])
@@ -77,6 +88,8 @@ def load_detector(path):
     detector.score_summary_ = dict(state["score_summary"])
     detector.feature_names_in_ = list(state["feature_names"])
     detector.n_features_in_ = len(detector.feature_names_in_)
+    detector.ignored_columns_ = _ignored_columns(state, detector.n_features_in_,
+                                                 model.means_.shape[1], path)
     detector._set_normal_model()
     return detector
 
@@ -87,3 +100,22 @@ def _json_params(params):
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return {**params, "random_state": int(random_state)}
     return {**params, "random_state": None}
+
+
+def _ignored_columns(state, n_columns, n_model_features, path):
+    """The stored ignored columns, checked against the model's width: int array."""
+    ignored = state.get("ignored_columns", [])
+    valid = (
+        isinstance(ignored, list)
+        and all(isinstance(j, int) and not isinstance(j, bool) and 0 <= j < n_columns
+                for j in ignored)
+        and len(set(ignored)) == len(ignored)
+        and n_columns - len(ignored) == n_model_features
+    )
+    if not valid:
+        raise gmmkit.ModelFileError(
+            f"cannot load '{path}' as an outlier detector: its ignored columns {ignored!r} do not "
+            f"fit its {n_columns} columns and its mixture of {n_model_features} features; the "
+            "file is damaged. Fit and save the detector again."
+        )
+    return np.asarray(sorted(ignored), dtype=int)

@@ -68,6 +68,14 @@ class FeatureConfig:
             raise ValueError(f"vad={self.vad!r} is not valid; use 'energy' or None.")
         if int(self.sr) != self.sr or self.sr < 1000:
             raise ValueError(f"sr={self.sr!r} is not a sample rate; use an int of Hz, e.g. 16000.")
+        if not (isinstance(self.n_mels, int) and self.n_mels >= 1):
+            raise ValueError(f"n_mels={self.n_mels!r} is not valid; use a positive int, e.g. 40.")
+        if not (isinstance(self.n_mfcc, int) and 1 <= self.n_mfcc <= self.n_mels):
+            raise ValueError(
+                f"n_mfcc={self.n_mfcc!r} is not valid: the cepstrum of n_mels={self.n_mels} mel "
+                f"bands has {self.n_mels} coefficients; use an int from 1 to {self.n_mels} "
+                "(or more n_mels)."
+            )
 
     @property
     def n_features(self):
@@ -246,7 +254,7 @@ def mfcc(
     """
     import librosa
 
-    FeatureConfig(sr=sr, cmvn=cmvn, vad=vad)  # validates the choices
+    FeatureConfig(sr=sr, n_mfcc=n_mfcc, n_mels=n_mels, cmvn=cmvn, vad=vad)  # validates them
     signal = as_float_samples(signal)
     if signal.ndim != 1:
         raise ValueError(

@@ -110,7 +110,13 @@ def identify(speakers, ubm, frames, *, top_c=None):
 
 
 def verify(speaker, ubm, frames, *, threshold=0.0, top_c=None):
-    """Open-set verification: (accepted, score); accepted when score >= threshold."""
+    """Open-set verification: (accepted, score); accepted when score >= threshold.
+
+    ``threshold`` must be a finite number (a NaN would reject everyone).
+    """
+    if not (isinstance(threshold, (int, float, np.number)) and np.isfinite(threshold)):
+        raise ValueError(f"threshold={threshold!r} is not a finite number; give a "
+                         "log-likelihood-ratio threshold such as 0.0.")
     score = llr_score(speaker, ubm, frames, top_c=top_c)
     return bool(score >= threshold), score
 
