@@ -30,9 +30,10 @@ import numpy as np
 from gmmkit._dask_checks import add_all, aligned_weights, check_dask_array, summarize_block
 from gmmkit._parallel import ChunkRunner
 from gmmkit.covariance import get_covariance_type
-from gmmkit.em import ChunkedData, check_range, reference_rows, trimmed_mean
+from gmmkit.em import ChunkedData
 from gmmkit.init import KMEANS_MAX_ROWS
 from gmmkit.noise import noise_bounds
+from gmmkit.reference import check_range, reference_rows, trimmed_mean
 
 #: partial results summed by one task of the tree reductions
 SPLIT_EVERY = 8

@@ -38,7 +38,8 @@ from gmmkit._linalg import (
 )
 from gmmkit._validation import check_int, plural
 from gmmkit.covariance import get_covariance_type
-from gmmkit.em import ChunkedData, Stats, check_extent, reference_point, sum_stats
+from gmmkit.em import ChunkedData, Stats, sum_stats
+from gmmkit.reference import check_extent, reference_point
 from gmmkit.scoring import score_rows
 
 MISSING_OPTIONS = ("error", "em")
@@ -229,7 +230,7 @@ def make_missing_data(
         such a feature is an error (fitting).
     center : ndarray of shape (n_features,), optional
         A fixed reference point (scoring, online EM) instead of the trimmed mean
-        of X's observed values (:func:`gmmkit.em.reference_point`).
+        of X's observed values (:func:`gmmkit.reference.reference_point`).
     """
     observed_means, pattern_of_row, masks = scan_missing(X, sample_weight)
     if not masks.any():

@@ -31,10 +31,8 @@ from gmmkit.covariance import get_covariance_type
 from gmmkit.em import (
     ChunkedData,
     MixtureParams,
-    check_extent,
     log_normalize,
     params_from_stats,
-    reference_point,
 )
 from gmmkit.init import initial_stats
 from gmmkit.missing import MissingData, make_missing_data
@@ -45,6 +43,7 @@ from gmmkit.noise import (
     noise_bounds,
 )
 from gmmkit.online import partial_fit as online_partial_fit
+from gmmkit.reference import check_extent, reference_point
 from gmmkit.scoring import model_center, score_rows
 from gmmkit.sources import open_source
 
@@ -429,7 +428,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
     def _chunked(self, X, weights, fallback_center=None, center=None):
-        """X served in chunks, centred on a trimmed mean (em.reference_point); checks it is finite.
+        """X served in chunks, centred on a trimmed mean (gmmkit.reference); checks it is finite.
 
         With ``missing="em"`` and NaN in X: a MissingData served pattern by
         pattern; ``fallback_center`` centres features that have no value.

@@ -34,13 +34,9 @@ import numpy as np
 from gmmkit import init
 from gmmkit._stream_readers import READ_ROWS, ChunkFunction, NpyFile, memmap_file, read_rows
 from gmmkit._validation import RowScan, check_sample_weight
-from gmmkit.em import (
-    ChunkedData,
-    ReferenceSample,
-    check_range,
-    e_step,
-)
+from gmmkit.em import ChunkedData, e_step
 from gmmkit.noise import noise_bounds
+from gmmkit.reference import ReferenceSample, check_range
 
 __all__ = [
     "ChunkFunction", "NpyFile", "StreamSource", "StreamedChunks", "StreamedFile",
@@ -204,8 +200,8 @@ def _check_rows(model, n_samples, sample_weight):
 def _scan(reader, weights, with_noise):
     """One pass: the centre (rows checked finite) and the noise box or None.
 
-    The centre is the in-memory fit's (:func:`gmmkit.em.reference_point`),
-    from the same rows (:class:`gmmkit.em.ReferenceSample`).
+    The centre is the in-memory fit's (:func:`gmmkit.reference.reference_point`),
+    from the same rows (:class:`gmmkit.reference.ReferenceSample`).
     """
     scan = RowScan(reader.describe()[0], NAN_FIX)
     picked = ReferenceSample()
