@@ -30,6 +30,7 @@ Tolerances (why they are what they are):
 """
 
 import functools
+import json
 import warnings
 
 import numpy as np
@@ -466,3 +467,7 @@ def test_cli_score_predict_and_outliers_score_do_not_depend_on_far_rows(tmp_path
                     ["outliers", "score", "o.gmm"]):
         near, far = run(*command, "near.csv"), run(*command, "far.csv")
         assert far[: len(near)] == near and len(far) == len(near) + 2
+    summary = json.loads(run("score", "--json", "m.gmm", "far.csv")[0])
+    assert summary["log_likelihood"][:4] == json.loads(
+        run("score", "--json", "m.gmm", "near.csv")[0])["log_likelihood"]
+    assert summary["log_likelihood"][5] is None and summary["mean"] is None  # -inf: at 1e300
