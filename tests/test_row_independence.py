@@ -233,9 +233,16 @@ def assert_same(name, model, got, expected, rows, dtype):
 
 
 def row_size(name, model, rows):
-    """Largest squared distance of each row from the centre, in the tightest metric."""
-    if name in ("regressor", "outliers", "classifier"):
-        return np.ones(len(rows))
+    """Largest squared distance of each row from the centre, in the tightest metric.
+
+    (The size of the largest term of the row's expanded quadratic form.)
+    """
+    if name == "outliers":
+        return row_size("mixture", model.normal_model_, (rows - model.center_) / model.scale_)
+    if name == "classifier":
+        return np.max([row_size("mixture", m, rows) for m in model.estimators_], axis=0)
+    if name == "regressor":
+        return row_size("mixture", model.gmm_.marginal([0, 1]), rows[:, :2])
     params = model._get_params_object()
     cov_type = get_covariance_type(model.covariance_type)
     d = np.nan_to_num(np.asarray(rows, np.float64) - model_center(params))
@@ -315,12 +322,14 @@ def test_a_row_scores_the_same_alone_in_any_batch_and_beside_far_rows(
 ):
     model = fitted(name, covariance_type, dtype)
     rows = data.draw(near_rows(dtype, name == "missing"), label="rows")
-    rows = np.vstack([rows, FAR[np.dtype(dtype).type].astype(dtype)])
+    # float32 work also takes float64 X (and rows at 1e300 in it)
+    kind = np.float64 if data.draw(st.booleans(), label="float64 X") else np.dtype(dtype).type
+    rows = np.vstack([rows.astype(kind), FAR[kind]])
     order = data.draw(st.permutations(range(len(rows))), label="batch order")
     together = outputs(name, model, rows)
     shuffled = outputs(name, model, rows[order])
     inverse = np.argsort(order)
-    kind = np.dtype(dtype).type
+    kind = np.dtype(dtype).type  # the working precision sets the tolerance
     assert_same(name, model, {k: v[inverse] for k, v in shuffled.items()}, together, rows, kind)
     split = data.draw(st.integers(1, len(rows) - 1), label="batch split")
     parts = [outputs(name, model, rows[:split]), outputs(name, model, rows[split:])]
