@@ -129,16 +129,17 @@ MAX_FIT_EXTENT = 1e150
 def check_extent(X, center, chunk_size=65536):
     """Refuse values a fit cannot square: farther than MAX_FIT_EXTENT from ``center``.
 
-    Two column reductions (no copy of X); only when they find such a value
-    is X searched for its row. NaN entries are ignored.
+    Two reductions over all of X (no copy); only when they find a value
+    that may be that far is X searched for its row. NaN entries are ignored.
 
     Raises
     ------
     ValueError
         Naming the first such row and feature.
     """
-    if _beyond_range(np.fmin.reduce(X, axis=0), np.fmax.reduce(X, axis=0), center) is None:
-        return
+    largest = np.fmax(np.abs(np.fmin.reduce(X, axis=None)), np.abs(np.fmax.reduce(X, axis=None)))
+    if not largest > MAX_FIT_EXTENT - np.max(np.abs(center), initial=0.0):
+        return  # (also when every value is NaN)
     for start in range(0, X.shape[0], chunk_size):
         chunk = np.asarray(X[start : start + chunk_size], dtype=np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
