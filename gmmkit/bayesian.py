@@ -20,7 +20,13 @@ import numpy as np
 from gmmkit._estimator import EstimatorBase
 from gmmkit._mixture_checks import MixtureChecks
 from gmmkit._parallel import ChunkRunner
-from gmmkit._validation import check_array, check_int, check_sample_weight, feature_names
+from gmmkit._validation import (
+    check_array,
+    check_int,
+    check_sample_weight,
+    feature_names,
+    scan_rows,
+)
 from gmmkit._variational import (
     COVARIANCE_PRIORS,
     WEIGHT_PRIORS,
@@ -221,7 +227,7 @@ default="dirichlet_process"
         rng = make_rng(self.random_state)
         best, n_converged = None, 0
         with ChunkRunner() as runner:
-            priors = self._resolve_priors(given, data, cov_type, runner)
+            priors = self._resolve_priors(given, X, weights, data, cov_type, runner)
             for init in range(self.n_init if do_init else 1):
                 if do_init:
                     stats = self._initial_stats(data, cov_type, rng, runner)
@@ -315,8 +321,9 @@ default="dirichlet_process"
             stacklevel=3,
         )
 
-    def _resolve_priors(self, given, data, cov_type, runner):
-        """Priors with the defaults filled in from the data (one extra pass for the covariance)."""
+    def _resolve_priors(self, given, X, weights, data, cov_type, runner):
+        """Priors with the defaults filled in from the data (extra passes for the
+        mean, which the engine does not centre on, and the covariance)."""
         covariance = given["covariance_prior"]
         return Priors(
             weight=WEIGHT_PRIORS[self.weight_concentration_prior_type],
@@ -324,7 +331,7 @@ default="dirichlet_process"
                 given["weight_concentration_prior"], 1.0 / self.n_components
             ),
             mean_precision=_default(given["mean_precision_prior"], 1.0),
-            mean=_default(given["mean_prior"], data.center.copy()),
+            mean=_default(given["mean_prior"], scan_rows(X, weights)),
             degrees_of_freedom=_default(given["degrees_of_freedom_prior"], data.n_features),
             covariance=(
                 data_covariance(data, cov_type, runner) if covariance is None else covariance

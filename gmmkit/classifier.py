@@ -41,6 +41,7 @@ from gmmkit._validation import (
 )
 from gmmkit.covariance import get_covariance_type
 from gmmkit.mixture import GaussianMixture
+from gmmkit.scoring import beyond_range_log_prob
 from gmmkit.selection import select_model
 
 #: constructor arguments passed on to every class's GaussianMixture
@@ -251,7 +252,11 @@ class GMMClassifier(EstimatorBase):
         check_n_features(X, self.n_features_in_, type(self).__name__)
         with np.errstate(divide="ignore"):  # a zero prior: log 0 = -inf, never chosen
             log_prior = np.log(self.class_prior_)
-        return np.column_stack([m.score_samples(X) for m in self.estimators_]) + log_prior
+        joint = np.column_stack([m.score_samples(X) for m in self.estimators_]) + log_prior
+        lost = np.isneginf(joint.max(axis=1))  # beyond float64 under every class
+        if lost.any():
+            joint[lost] = beyond_range_log_prob(self.estimators_, X[lost], log_prior)
+        return joint
 
     def _mixture_params(self):
         return {name: getattr(self, name) for name in MIXTURE_PARAMS}

@@ -11,6 +11,7 @@ commands so ``gmmkit --help`` is fast.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 
@@ -412,8 +413,12 @@ def score(model_path, data, columns, as_json):
     model = _load_model(model_path)
     log_lik = model.score_samples(_model_input(model, model_path, data, columns).data)
     if as_json:
-        click.echo(json.dumps({"n_samples": int(log_lik.size), "mean": float(log_lik.mean()),
-                               "log_likelihood": log_lik.tolist()}))
+        # JSON has no -inf: a row whose density is below float64's range gets null
+        finite = [value if math.isfinite(value) else None for value in log_lik.tolist()]
+        mean = float(log_lik.mean())
+        click.echo(json.dumps({"n_samples": int(log_lik.size),
+                               "mean": mean if math.isfinite(mean) else None,
+                               "log_likelihood": finite}, allow_nan=False))
     else:
         output.write_csv(["log_likelihood"], log_lik[:, None])
 

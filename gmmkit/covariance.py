@@ -162,6 +162,23 @@ class CovarianceType:
         """
         raise NotImplementedError
 
+    def whiten(self, diffs, prec_chol):
+        """Rows minus each component's mean, whitened: (..., K, D) -> (..., K, D).
+
+        ``diffs[..., k, :]`` times component k's precision Cholesky factor, so
+        the squared norm of the result along the last axis is the squared
+        Mahalanobis distance, computed directly (the far-row scoring path).
+        """
+        raise NotImplementedError
+
+    def max_precision(self, prec_chol):
+        """The largest eigenvalue of any component's precision matrix: float.
+
+        A row x with |x - c|^2 <= r^2 / max_precision lies within r standard
+        deviations of c in every component's metric.
+        """
+        raise NotImplementedError
+
     def chunk_width(self, n_components, n_features):
         """Columns of the widest per-chunk temporary (sizes the default chunk)."""
         return max(n_components, 2 * n_features + 1)
@@ -297,6 +314,12 @@ class FullCovariance(LinearDesignType):
     def whitened_offsets(self, means, prec_chol):
         return np.linalg.norm(np.einsum("kd,kde->ke", means, prec_chol), axis=1)
 
+    def whiten(self, diffs, prec_chol):
+        return np.einsum("...kd,kde->...ke", diffs, prec_chol)
+
+    def max_precision(self, prec_chol):
+        return float(np.max(np.linalg.norm(prec_chol.astype(np.float64), 2, axis=(1, 2)) ** 2))
+
     def component_covariance(self, covariances, k, n_features):
         return covariances[k]
 
@@ -376,6 +399,12 @@ class TiedCovariance(CovarianceType):
 
     def whitened_offsets(self, means, prec_chol):
         return np.linalg.norm(means @ prec_chol, axis=1)
+
+    def whiten(self, diffs, prec_chol):
+        return diffs @ prec_chol
+
+    def max_precision(self, prec_chol):
+        return float(np.linalg.norm(prec_chol.astype(np.float64), 2) ** 2)
 
     def component_covariance(self, covariances, k, n_features):
         return covariances
@@ -463,6 +492,12 @@ class DiagCovariance(LinearDesignType):
 
     def whitened_offsets(self, means, prec_chol):
         return np.linalg.norm(means * self._per_feature(prec_chol, means.shape[1]), axis=1)
+
+    def whiten(self, diffs, prec_chol):
+        return diffs * self._per_feature(prec_chol, diffs.shape[-1])
+
+    def max_precision(self, prec_chol):
+        return float(np.max(prec_chol.astype(np.float64) ** 2))
 
     def component_covariance(self, covariances, k, n_features):
         return np.diag(covariances[k])

@@ -33,6 +33,7 @@ from gmmkit.covariance import get_covariance_type
 from gmmkit.em import ChunkedData
 from gmmkit.init import KMEANS_MAX_ROWS
 from gmmkit.noise import noise_bounds
+from gmmkit.reference import check_range, reference_rows, trimmed_mean
 
 #: partial results summed by one task of the tree reductions
 SPLIT_EVERY = 8
@@ -132,20 +133,47 @@ class DaskSource:
         weights = aligned_weights(sample_weight, X)
         if weights is None:
             model._check_enough_samples(X, None)
-        with_bounds = model.noise is not None
-        parts = [
-            dask_call(summarize_block, x, w, offset, with_bounds)
-            for x, w, offset in zip(row_blocks(X), weight_blocks(weights, X), block_offsets(X))
-        ]
-        (summary,) = compute(tree_reduce(parts, add_all), what="the data's centre")
+        blocks = list(zip(row_blocks(X), weight_blocks(weights, X), block_offsets(X)))
+        parts = [dask_call(summarize_block, x, w, offset, True) for x, w, offset in blocks]
+        # the in-memory fit's reference point, from the same rows (em.reference_rows)
+        rows = reference_rows(X.shape[0])
+        step = int(rows[1]) if rows.size > 1 else 1
+        picks = [dask_call(_pick_rows, x, w, offset, step) for x, w, offset in blocks]
+        centre = dask_call(_trimmed_mean, tree_reduce(picks, _join_picks))  # on a worker
+        summary, center = compute(tree_reduce(parts, add_all), centre, what="the data's centre")
         summary.check(model, weighted=weights is not None)
+        mean = summary.sums / summary.weight
+        center[np.isnan(center)] = mean[np.isnan(center)]
+        check_range(summary.low, summary.high, center)
         dtype = model._resolve_dtype(X)
         data = DaskData(
-            X, weights, summary.sums / summary.weight, dtype,
+            X, weights, center, dtype,
             model._chunk_rows(X.shape[1], dtype), n_positive=summary.positive,
         )
-        bounds = noise_bounds(np.vstack([summary.low, summary.high])) if with_bounds else None
+        bounds = None
+        if model.noise is not None:
+            bounds = noise_bounds(np.vstack([summary.low, summary.high]))
         return data, None, bounds
+
+
+def _pick_rows(x, w, offset, step):
+    """A block's rows whose index in X is a multiple of ``step``, and their weights."""
+    first = -offset % step
+    picked = np.asarray(x[first::step], dtype=np.float64)
+    return picked, None if w is None else np.asarray(w[first::step], dtype=np.float64)
+
+
+def _join_picks(*picks):
+    """The rows (and weights) of several :func:`_pick_rows`, in order."""
+    weights = [w for _, w in picks]
+    return (
+        np.concatenate([values for values, _ in picks]),
+        None if weights[0] is None else np.concatenate(weights),
+    )
+
+
+def _trimmed_mean(picked):
+    return trimmed_mean(*picked)
 
 
 def row_blocks(X):

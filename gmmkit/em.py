@@ -158,9 +158,12 @@ class ChunkedData:
     slices: list = field(init=False)
 
     def __post_init__(self):
-        # subtract in X's own float type (float32 data stay float32)
+        # subtract in the wider of X's float type and the working dtype (float32
+        # data in float32 work stay float32), about a centre that type holds
+        # exactly, so ``center`` is the point actually subtracted
         if self.X.dtype.kind == "f":
-            self._center_in_x = self.center.astype(self.X.dtype)
+            self._center_in_x = self.center.astype(np.result_type(self.X.dtype, self.dtype))
+            self.center = self._center_in_x.astype(np.float64)
         else:
             self._center_in_x = self.center
         n, size = self.n_samples, self.chunk_size
@@ -189,18 +192,28 @@ class ChunkedData:
         """What initialisers run on: the data themselves (in memory, every row)."""
         return self
 
+    def raw(self, rows):
+        """A chunk's served features as they are in X, in float64: (n, D)."""
+        block = self.X[rows]
+        if self.columns is not None:
+            block = block[:, self.columns]
+        return np.asarray(block, dtype=np.float64)
+
     def rows(self, rows, workspace=None):
         """Centred chunk in the working dtype, transposed: (D, n).
 
-        Subtraction happens in X's own precision, then the result is rounded
-        to the working dtype (so float64 data far from the origin keep
-        their digits in float32 work).
+        Subtraction happens in the wider of X's precision and the working
+        dtype, then the result is rounded to the working dtype (so float64
+        data far from the origin keep their digits in float32 work).
         """
         block = self.X[rows]
         if self.columns is not None:
             block = block[:, self.columns]
         out = scratch(workspace, "rows", block.shape[::-1], self.dtype)
-        np.subtract(block.T, self._center_in_x[:, None], out=out, casting="unsafe")
+        np.subtract(
+            block.T, self._center_in_x[:, None], out=out, casting="unsafe",
+            dtype=self._center_in_x.dtype,
+        )
         if self.fill_missing:
             np.nan_to_num(out, copy=False, nan=0.0)
         return out
@@ -432,30 +445,48 @@ def map_chunks(data, cov_type, params, runner, function):
     ``design`` (rows, n) and ``log_prob`` (K, n), the weighted log densities
     under ``params``, are scratch memory: ``function`` must return new arrays.
     With a noise component, ``log_prob`` has a last row for it: (K + 1, n).
+    Rows far from the centre get their log densities from the direct form
+    (:class:`gmmkit.scoring.FarCheck`), so the fit's responsibilities and
+    lower bound stay exact for them.
 
     Returns
     -------
     list
         One result per chunk.
     """
+    from gmmkit.scoring import FarCheck
+
     plan = make_plan(cov_type, params, data.center, data.dtype)
     workspace = runner.workspace
     noise = params.noise_row(data.columns)
+    far_check = FarCheck(data, cov_type, params)
 
-    def one_chunk(rows):
-        design = cov_type.design(data.rows(rows, workspace), workspace)
-        log_prob = cov_type.log_prob(design, plan, workspace)
-        if noise is not None:  # the noise component: one more, constant row
-            with_noise = scratch(
-                workspace, "log_prob_noise", (log_prob.shape[0] + 1, log_prob.shape[1]),
-                log_prob.dtype,
-            )
-            with_noise[:-1] = log_prob
-            with_noise[-1] = noise
-            log_prob = with_noise
+    def one_chunk(item):
+        index, rows = item
+        Xt = data.rows(rows, workspace)
+        far = far_check.mask(Xt, index)
+        design = cov_type.design(Xt, workspace)
+        log_prob = chunk_log_prob(cov_type, design, plan, noise, workspace)
+        if far is not None:  # rows far from the centre: their exact log densities
+            relative, offset = far_check.rows.log_prob(data.raw(rows)[far])
+            log_prob[:, far] = relative + offset
         return function(rows, design, log_prob)
 
-    return runner.map(one_chunk, data.slices)
+    return runner.map(one_chunk, list(enumerate(data.slices)))
+
+
+def chunk_log_prob(cov_type, design, plan, noise, workspace):
+    """Weighted log densities of a chunk from its design: (K, n), or (K + 1, n)
+    with the noise component's constant row ``noise`` last."""
+    log_prob = cov_type.log_prob(design, plan, workspace)
+    if noise is None:
+        return log_prob
+    with_noise = scratch(
+        workspace, "log_prob_noise", (log_prob.shape[0] + 1, log_prob.shape[1]), log_prob.dtype
+    )
+    with_noise[:-1] = log_prob
+    with_noise[-1] = noise
+    return with_noise
 
 
 def score_chunks(data, cov_type, params, runner, reduce):

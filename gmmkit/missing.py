@@ -38,7 +38,9 @@ from gmmkit._linalg import (
 )
 from gmmkit._validation import check_int, plural
 from gmmkit.covariance import get_covariance_type
-from gmmkit.em import ChunkedData, Stats, map_chunks, sum_stats
+from gmmkit.em import ChunkedData, Stats, sum_stats
+from gmmkit.reference import check_extent, reference_point
+from gmmkit.scoring import score_rows
 
 MISSING_OPTIONS = ("error", "em")
 
@@ -188,14 +190,19 @@ class MissingData:
             [pattern_stats(p, cov_type, params, self.center, runner) for p in self.patterns]
         )
 
-    def map_log_prob(self, cov_type, params, runner, reduce):
+    def map_log_prob(self, cov_type, params, runner, reduce, *, density=False):
         """``reduce(log_prob)`` per chunk of every pattern, back in row order.
+
+        Each row is scored on its own (:func:`gmmkit.scoring.score_rows`):
+        the patterns must be centred on a fixed point, not on the rows.
 
         Parameters
         ----------
         reduce : callable
             Turns a chunk's weighted log densities (K, n), under the marginal
             on the observed features, into per-row results (first axis n).
+        density : bool, default=False
+            ``reduce`` is the log-sum-exp (see score_rows).
 
         Returns
         -------
@@ -204,7 +211,7 @@ class MissingData:
         """
         out = None
         for pattern in self.patterns:
-            part = _pattern_results(pattern, cov_type, params, runner, reduce)
+            part = _pattern_results(pattern, cov_type, params, runner, reduce, density)
             if out is None:
                 out = np.empty((self.n_samples,) + part.shape[1:], dtype=part.dtype)
             out[pattern.rows] = part
@@ -222,7 +229,8 @@ def make_missing_data(
         Centre for features with no observed value (scoring); without it
         such a feature is an error (fitting).
     center : ndarray of shape (n_features,), optional
-        A fixed reference point (online EM) instead of X's observed means.
+        A fixed reference point (scoring, online EM) instead of the trimmed mean
+        of X's observed values (:func:`gmmkit.reference.reference_point`).
     """
     observed_means, pattern_of_row, masks = scan_missing(X, sample_weight)
     if not masks.any():
@@ -231,7 +239,10 @@ def make_missing_data(
     if center is not None:
         empty[:] = False
     else:
-        center = observed_means
+        center = reference_point(X, sample_weight)
+        unsampled = np.isnan(center) & ~empty
+        center[unsampled] = observed_means[unsampled]
+        check_extent(X, np.where(empty, 0.0, center))
     if empty.any():
         if fallback_center is None:
             raise ValueError(
@@ -350,7 +361,7 @@ def complete_stats(observed, pattern, cov_type, params, dense, center):
 # ------------------------------------------------------------ scoring
 
 
-def _pattern_results(pattern, cov_type, params, runner, reduce):
+def _pattern_results(pattern, cov_type, params, runner, reduce, density):
     if pattern.observed.size == 0:
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights)
@@ -360,9 +371,7 @@ def _pattern_results(pattern, cov_type, params, runner, reduce):
         log_prob = np.repeat(log_weights[:, None], pattern.data.n_samples, axis=1)
         return np.asarray(reduce(log_prob))
     pattern_type, marginal, _ = marginal_params(pattern, cov_type, params)
-    parts = map_chunks(
-        pattern.data, pattern_type, marginal, runner, lambda rows, design, lp: reduce(lp)
-    )
+    parts = score_rows(pattern.data, pattern_type, marginal, runner, reduce, density=density)
     return np.concatenate(parts)
 
 

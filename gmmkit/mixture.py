@@ -33,7 +33,6 @@ from gmmkit.em import (
     MixtureParams,
     log_normalize,
     params_from_stats,
-    score_chunks,
 )
 from gmmkit.init import initial_stats
 from gmmkit.missing import MissingData, make_missing_data
@@ -44,6 +43,8 @@ from gmmkit.noise import (
     noise_bounds,
 )
 from gmmkit.online import partial_fit as online_partial_fit
+from gmmkit.reference import check_extent, reference_point
+from gmmkit.scoring import model_center, score_rows
 from gmmkit.sources import open_source
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
@@ -324,7 +325,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
 
     def score_samples(self, X):
         """Log-likelihood of each row: ndarray of shape (n_samples,)."""
-        return np.concatenate(self._map_log_prob(X, log_normalize))
+        return np.concatenate(self._map_log_prob(X, log_normalize, density=True))
 
     def score(self, X, y=None, sample_weight=None):
         """Mean (weighted) log-likelihood per sample: float."""
@@ -427,7 +428,7 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
     def _chunked(self, X, weights, fallback_center=None, center=None):
-        """X served in chunks, centred on its (weighted) mean; checks it is finite.
+        """X served in chunks, centred on a trimmed mean (gmmkit.reference); checks it is finite.
 
         With ``missing="em"`` and NaN in X: a MissingData served pattern by
         pattern; ``fallback_center`` centres features that have no value.
@@ -441,8 +442,12 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
             )
             if data is not None:
                 return data
-        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)
-        return ChunkedData(X, weights, mean if center is None else center, dtype, chunk_rows)
+        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)  # also checks X is finite
+        if center is None:  # fitting: centre on the bulk of the data
+            center = reference_point(X, weights)
+            center[np.isnan(center)] = mean[np.isnan(center)]
+            check_extent(X, center)
+        return ChunkedData(X, weights, center, dtype, chunk_rows)
 
     def _validated(self, X):
         """X checked against the fitted model (names, shape, dtype): ndarray."""
@@ -452,17 +457,23 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
         check_n_features(X, self.n_features_in_, type(self).__name__)
         return X
 
-    def _map_log_prob(self, X, reduce):
-        """Validate X, then ``reduce`` each chunk's weighted log densities."""
+    def _map_log_prob(self, X, reduce, density=False):
+        """Validate X, then ``reduce`` each chunk's weighted log densities.
+
+        Every row is scored on its own against the model's fixed centre
+        (:mod:`gmmkit.scoring`): ``reduce`` must not change when a constant
+        is added to a row of log densities, unless ``density`` (it is then
+        the log-sum-exp, see :func:`gmmkit.scoring.score_rows`).
+        """
         X = self._validated(X)
-        data = self._chunked(X, None, fallback_center=self.weights_ @ self.means_)
-        cov_type = get_covariance_type(self.covariance_type)
         params = self._get_params_object()
+        data = self._chunked(X, None, center=model_center(params))
+        cov_type = get_covariance_type(self.covariance_type)
         data = guard_float32(data, cov_type, params)
         with ChunkRunner() as runner:
             if isinstance(data, MissingData):
-                return [data.map_log_prob(cov_type, params, runner, reduce)]
-            return score_chunks(data, cov_type, params, runner, reduce)
+                return [data.map_log_prob(cov_type, params, runner, reduce, density=density)]
+            return score_rows(data, cov_type, params, runner, reduce, density=density)
 
     def _total_log_likelihood(self, X, sample_weight):
         """(sum_n w_n log p(x_n), sum_n w_n)."""

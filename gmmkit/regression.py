@@ -204,8 +204,13 @@ class GaussianMixtureRegressor(EstimatorBase):
         if not return_std:
             return mean, None
         within = weights @ np.diagonal(covariances, axis1=1, axis2=2)  # (n, t)
-        between = np.einsum("nk,nkt->nt", weights, (means - mean[:, None, :]) ** 2)
-        return mean, np.sqrt(np.maximum(within + between, 0.0))
+        # the spread of the conditional means, scaled by the largest deviation
+        # so that rows far out (1e300) do not overflow: std = s sqrt(within / s^2 + between)
+        deviation = means - mean[:, None, :]
+        scale = np.max(np.abs(deviation), axis=1)  # (n, t)
+        scale[scale == 0] = 1.0
+        between = np.einsum("nk,nkt->nt", weights, (deviation / scale[:, None, :]) ** 2)
+        return mean, scale * np.sqrt(np.maximum(within / scale / scale + between, 0.0))
 
     def _check_X(self, X):
         X = check_array(X)

@@ -36,6 +36,7 @@ from gmmkit._stream_readers import READ_ROWS, ChunkFunction, NpyFile, memmap_fil
 from gmmkit._validation import RowScan, check_sample_weight
 from gmmkit.em import ChunkedData, e_step
 from gmmkit.noise import noise_bounds
+from gmmkit.reference import ReferenceSample, check_range
 
 __all__ = [
     "ChunkFunction", "NpyFile", "StreamSource", "StreamedChunks", "StreamedFile",
@@ -197,20 +198,31 @@ def _check_rows(model, n_samples, sample_weight):
 
 
 def _scan(reader, weights, with_noise):
-    """One pass: the weighted centre (rows checked finite) and the noise box or None."""
+    """One pass: the centre (rows checked finite) and the noise box or None.
+
+    The centre is the in-memory fit's (:func:`gmmkit.reference.reference_point`),
+    from the same rows (:class:`gmmkit.reference.ReferenceSample`).
+    """
     scan = RowScan(reader.describe()[0], NAN_FIX)
+    picked = ReferenceSample()
     low = high = None
     for start, block in reader.blocks(read_rows(reader)):
         w = None if weights is None else weights[start : start + block.shape[0]]
         if w is not None and w.shape[0] != block.shape[0]:
             weights = w = None  # sample_weight is too short: _check_rows says so after the pass
         scan.add(block, w, start)
+        picked.add(start, block, w)
         kept = block if w is None else block[w > 0]
-        if with_noise and kept.shape[0]:
+        if kept.shape[0]:
             least, most = kept.min(axis=0).astype(np.float64), kept.max(axis=0)
             low = least if low is None else np.fmin(low, least)
             high = most.astype(np.float64) if high is None else np.fmax(high, most)
-    center = scan.center()
+    block = kept = None  # free the read buffer before the centre's sort
+    mean = scan.center()
+    center = picked.center()
+    center[np.isnan(center)] = mean[np.isnan(center)]
+    if low is not None:
+        check_range(low, high, center)
     if not with_noise or low is None:
         return center, None
     return center, noise_bounds(np.vstack([low, high]))  # its check of constant features

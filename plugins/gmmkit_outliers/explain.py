@@ -34,13 +34,18 @@ class Explanation:
         Squared Mahalanobis distance to that component.
     contributions : ndarray of shape (n_samples, n_features)
         Each feature's term c_j; the terms of a row add up to ``distance2``.
+        (inf for a row so far out that they exceed the float64 range.)
     feature_names : list of str
+    shares : ndarray of shape (n_samples, n_features) or None
+        contributions / distance2, computed on rows scaled by a power of
+        two, so they stay exact where the contributions overflow.
     """
 
     nearest: np.ndarray
     distance2: np.ndarray
     contributions: np.ndarray
     feature_names: list
+    shares: np.ndarray | None = None
 
     def top_features(self, n=3):
         """The ``n`` largest positive contributions of every row.
@@ -50,11 +55,14 @@ class Explanation:
         list of list of (str, float)
             Per row: (feature name, share of ``distance2``) pairs, largest first.
         """
+        shares = self.shares
+        if shares is None:
+            shares = self.contributions / self.distance2[:, None]
         result = []
-        for row, total in zip(self.contributions, self.distance2):
+        for row in shares:
             order = np.argsort(-np.nan_to_num(row, nan=-np.inf), kind="stable")
             top = [j for j in order[:n] if row[j] > 0]
-            result.append([(self.feature_names[j], float(row[j] / total)) for j in top])
+            result.append([(self.feature_names[j], float(row[j])) for j in top])
         return result
 
 
@@ -109,6 +117,7 @@ def explain_rows(Z, model, trusted, feature_names, *, columns=None):
     nearest = np.empty(n_samples, dtype=int)
     distance2 = np.empty(n_samples)
     contributions = np.full((n_samples, n_features), np.nan)
+    shares = np.full((n_samples, n_features), np.nan)
     observed = ~np.isnan(Z)
     patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
     for p, pattern in enumerate(patterns):
@@ -121,13 +130,25 @@ def explain_rows(Z, model, trusted, feature_names, *, columns=None):
         else:
             covariances = np.linalg.inv(precisions)[:, pattern][:, :, pattern]
             local = np.linalg.inv(covariances)
-        deviation = Z[rows][:, None, pattern] - model.means_[components][None][:, :, pattern]
+        # rows scaled by a power of two each (exact), so a row at 1e300 does not overflow
+        means = model.means_[components][:, pattern]
+        base = np.maximum(np.abs(Z[rows][:, pattern]).max(axis=1), np.abs(means).max())
+        scale = np.ldexp(1.0, np.frexp(base)[1])[:, None, None]
+        deviation = Z[rows][:, None, pattern] / scale - means[None] / scale
         terms = deviation * np.einsum("kij,nkj->nki", local, deviation)  # (rows, K, observed)
         d2 = terms.sum(axis=2)
         best = d2.argmin(axis=1)
         nearest[rows] = components[best]
-        distance2[rows] = d2[np.arange(len(rows)), best]
-        block = contributions[rows]
-        block[:, pattern] = terms[np.arange(len(rows)), best]
-        contributions[rows] = block
-    return Explanation(nearest, distance2, contributions, list(feature_names))
+        chosen, total = terms[np.arange(len(rows)), best], d2[np.arange(len(rows)), best]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            distance2[rows] = total * scale[:, 0, 0] ** 2
+            _fill(contributions, rows, pattern, chosen * scale[:, 0] ** 2)
+            _fill(shares, rows, pattern, chosen / total[:, None])
+    return Explanation(nearest, distance2, contributions, list(feature_names), shares)
+
+
+def _fill(out, rows, columns, values):
+    """out[rows][:, columns] = values."""
+    block = out[rows]
+    block[:, columns] = values
+    out[rows] = block

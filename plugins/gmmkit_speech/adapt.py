@@ -76,7 +76,8 @@ def map_adapt(ubm, frames, *, relevance_factor=16.0, update="m", feature_config=
     variances = np.array(ubm.covariances_, dtype=np.float64)
     if "w" in update:
         weights = alpha * n_k / X.shape[0] + (1.0 - alpha) * ubm.weights_
-        weights /= weights.sum()
+        if np.any(alpha > 0):  # (r = inf keeps the UBM's weights bit for bit)
+            weights /= weights.sum()
     if update == "mwv":
         floor = ubm.reg_covar if variance_floor is None else float(variance_floor)
         # = a E[x^2] + (1 - a)(sigma^2 + mu^2) - mu'^2, in a form exact at a = 0 and 1
