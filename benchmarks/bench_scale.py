@@ -11,7 +11,7 @@ in a fresh Python process, from the *same* initial parameters
 fit runs exactly ``--iters`` EM iterations):
 
 * out of core: ``fit(path)``, the file read in chunks at every iteration
-  (:mod:`gmmkit.stream`);
+  (:mod:`gmmkit.data.stream`);
 * in memory: ``fit(np.load(path))``, the whole array loaded first.
 
 Each worker reports the time of the check pass (rows checked finite, centre

@@ -10,9 +10,13 @@ data sets, initialisers, readers, demos and commands; the ``get_*``
 functions list what is registered and :func:`run_pipeline` chains them.
 """
 
-from gmmkit._estimator import EstimatorBase
-from gmmkit.bayesian import BayesianGaussianMixture
-from gmmkit.classifier import GMMClassifier
+from gmmkit.engine.missing import impute
+from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.bayesian import BayesianGaussianMixture
+from gmmkit.estimators.classifier import GMMClassifier
+from gmmkit.estimators.mixture import GaussianMixture
+from gmmkit.estimators.regression import GaussianMixtureRegressor
+from gmmkit.estimators.selection import select_model
 from gmmkit.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -21,12 +25,11 @@ from gmmkit.exceptions import (
     PluginWarning,
     PrecisionWarning,
 )
-from gmmkit.hookspecs import hookimpl
-from gmmkit.io import load, read_metadata, save
-from gmmkit.missing import impute
-from gmmkit.mixture import GaussianMixture
+from gmmkit.inputs.readers import read_data
+from gmmkit.modelfiles.files import load, read_metadata, save
 from gmmkit.pipeline import PipelineResult, run_pipeline
-from gmmkit.plugins import (
+from gmmkit.plugins.hookspecs import hookimpl
+from gmmkit.plugins.manager import (
     get_datasets,
     get_demos,
     get_features,
@@ -34,9 +37,6 @@ from gmmkit.plugins import (
     get_plugins,
     get_postprocessors,
 )
-from gmmkit.readers import read_data
-from gmmkit.regression import GaussianMixtureRegressor
-from gmmkit.selection import select_model
 
 __version__ = "0.1.0"
 

@@ -79,7 +79,7 @@ def run_demos(entries, out_dir, progress=None):
 
     Parameters
     ----------
-    entries : iterable of gmmkit.plugins.Entry
+    entries : iterable of gmmkit.plugins.manager.Entry
     out_dir : pathlib.Path
     progress : callable(str) or None
         Told the name of each demo as it starts.
@@ -88,7 +88,7 @@ def run_demos(entries, out_dir, progress=None):
     -------
     list of DemoSection
     """
-    from gmmkit.plugins import describe_error
+    from gmmkit.plugins.manager import describe_error
 
     sections = []
     for entry in entries:
@@ -164,7 +164,7 @@ _STYLE = (
 def faithful_demo(out_dir):
     """Old Faithful eruptions: choose K and covariance type by BIC, show the fitted mixture."""
     from gmmkit.datasets import load
-    from gmmkit.selection import plot_criterion, select_model
+    from gmmkit.estimators.selection import plot_criterion, select_model
 
     dataset = load("faithful")
     X = dataset.data

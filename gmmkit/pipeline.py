@@ -76,7 +76,7 @@ def extract_features(data, features):
     X : ndarray of shape (n_samples, n_features)
     names : list of str
     """
-    from gmmkit.plugins import lookup
+    from gmmkit.plugins.manager import lookup
 
     if isinstance(features, str):
         features = [features]
@@ -124,8 +124,8 @@ def run_pipeline(data, *, features=("identity",), model=None, postprocessors=(),
     -------
     PipelineResult
     """
-    from gmmkit.mixture import GaussianMixture
-    from gmmkit.plugins import lookup
+    from gmmkit.estimators.mixture import GaussianMixture
+    from gmmkit.plugins.manager import lookup
 
     if isinstance(postprocessors, str):
         postprocessors = [postprocessors]
@@ -150,7 +150,7 @@ def run_pipeline(data, *, features=("identity",), model=None, postprocessors=(),
 
 def _plugins_of(kind, steps):
     """``{step name: the plugin that registered it}`` for a list of steps."""
-    from gmmkit.plugins import get_plugin_manager
+    from gmmkit.plugins.manager import get_plugin_manager
 
     registry = get_plugin_manager().registry(kind)
     names = [_split_step(step)[0] for step in ([steps] if isinstance(steps, str) else steps)]

@@ -14,7 +14,7 @@ from gmmkit import (
     GaussianMixtureRegressor,
     GMMClassifier,
 )
-from gmmkit.io import ModelFileError, load, save
+from gmmkit.modelfiles.files import ModelFileError, load, save
 
 RNG = np.random.default_rng(1)
 # three well-separated clusters in 3-D, 100 rows each

@@ -1,4 +1,4 @@
-"""gmmkit.bayesian.BayesianGaussianMixture: variational inference on the chunked engine.
+"""gmmkit.estimators.bayesian.BayesianGaussianMixture: variational inference on the chunked engine.
 
 scikit-learn is only a test dependency: it serves as the reference here.
 """
@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gmmkit.bayesian import BayesianGaussianMixture
+from gmmkit.estimators.bayesian import BayesianGaussianMixture
 from tests.conftest import COVARIANCE_TYPES, make_mixture, run_check_estimator
 
 sklearn = pytest.importorskip("sklearn")

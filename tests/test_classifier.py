@@ -6,7 +6,7 @@ import pytest
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from gmmkit.classifier import GMMClassifier, accuracy
+from gmmkit.estimators.classifier import GMMClassifier, accuracy
 from gmmkit.exceptions import NotFittedError
 from tests.conftest import run_check_estimator
 

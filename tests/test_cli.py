@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from gmmkit.datasets import list_datasets, load_dataset
 
 from gmmkit import GaussianMixture
 from gmmkit.cli import build_cli
+from gmmkit.datasets import list_datasets, load_dataset
 from gmmkit.plugins import make_plugin_manager
 
 

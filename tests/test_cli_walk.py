@@ -24,7 +24,8 @@ import pytest
 from click.testing import CliRunner
 
 import gmmkit
-from gmmkit.cli import build_cli, load_input
+from gmmkit.cli import build_cli
+from gmmkit.cli.helpers import load_input
 from gmmkit.plugins import make_plugin_manager
 
 

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from gmmkit.conditional import condition, conditional_moments, fitted_mixture, marginal
+from gmmkit.estimators.conditional import condition, conditional_moments, fitted_mixture, marginal
+from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.exceptions import NotFittedError
-from gmmkit.mixture import GaussianMixture
 from tests.conftest import COVARIANCE_TYPES
 
 N_COMPONENTS, N_FEATURES = 3, 4

@@ -1,4 +1,4 @@
-"""Dask arrays (gmmkit.dask_data): the same fit as in memory, on a real LocalCluster.
+"""Dask arrays (gmmkit.data.dask_arrays): the same fit as in memory, on a real LocalCluster.
 
 One LocalCluster (2 worker processes, 1 thread each) serves the module;
 the threaded-scheduler tests set ``scheduler="threads"`` explicitly.
@@ -18,11 +18,11 @@ import pytest
 from distributed import Client, LocalCluster
 
 from gmmkit import GaussianMixture
-from gmmkit import dask_data as dask_module
-from gmmkit._dask_checks import NAN_FIX
-from gmmkit.covariance import get_covariance_type
-from gmmkit.dask_data import DaskComputationError, DaskData, DaskSource, from_npy
-from gmmkit.em import Stats
+from gmmkit.data import dask_arrays as dask_module
+from gmmkit.data.dask_arrays import DaskComputationError, DaskData, DaskSource, from_npy
+from gmmkit.data.dask_checks import NAN_FIX
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.em import Stats
 from tests.conftest import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 pytestmark = [

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from gmmkit import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture
-from gmmkit._parallel import ChunkRunner
-from gmmkit.covariance import get_covariance_type
-from gmmkit.em import ChunkedData, MixtureParams, e_step
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.em import ChunkedData, MixtureParams, e_step
+from gmmkit.engine.threads import ChunkRunner
 from tests.conftest import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 
@@ -263,7 +263,7 @@ def test_float32_stays_float32_near_the_centre():
 
 
 def test_weighted_fit_on_more_rows_than_the_kmeans_subsample():
-    from gmmkit import init
+    from gmmkit.engine import seeding as init
 
     rng = np.random.default_rng(0)
     n = init.KMEANS_MAX_ROWS + 5000
@@ -299,7 +299,7 @@ def test_jittered_covariance_stays_consistent_with_its_precision():
 
 
 def test_blocked_inner_products_equal_the_plain_product():
-    from gmmkit._linalg import inner_block, inner_products
+    from gmmkit.engine.linalg import inner_block, inner_products
 
     rng = np.random.default_rng(0)
     for m, k in [(6, 4), (33, 32), (150, 32)]:

@@ -3,7 +3,7 @@
 A fit centres the data on a reference point. It was the weighted mean, which
 one row at 1e12 among 500 drags to 2e9: every component then lay 2e9 of its
 widths from the centre and the expanded quadratic forms and moments lost all
-their digits. It is now a trimmed mean (gmmkit.reference.reference_point), and the
+their digits. It is now a trimmed mean (gmmkit.engine.reference.reference_point), and the
 E-step scores rows far from it directly, so the far row changes the rest of
 the fit only through its own weight.
 """
@@ -19,7 +19,7 @@ from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture as SklearnMixture
 
 from gmmkit import GaussianMixture, PrecisionWarning
-from gmmkit.reference import ReferenceSample, reference_point
+from gmmkit.engine.reference import ReferenceSample, reference_point
 
 FAR_ROW = [1e12, 1e12]
 

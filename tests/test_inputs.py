@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 import gmmkit
 from gmmkit import GaussianMixture
-from gmmkit._csv import NA_VALUES
 from gmmkit.cli import build_cli
+from gmmkit.inputs.csv_text import NA_VALUES
+from gmmkit.inputs.readers import DataFileError, read_data
 from gmmkit.plugins import make_plugin_manager
-from gmmkit.readers import DataFileError, read_data
 
 NAN_REFUSED = (
     "pass missing='em' to treat NaN as missing values, or drop those rows "

@@ -1,4 +1,4 @@
-"""gmmkit.io: model files round-trip bit for bit and bad files are refused clearly."""
+"""gmmkit.modelfiles.files: model files round-trip bit for bit and bad files are refused clearly."""
 
 import ast
 import io
@@ -19,7 +19,7 @@ from scipy import stats
 
 import gmmkit
 from gmmkit import GaussianMixture, NotFittedError
-from gmmkit.io import (
+from gmmkit.modelfiles.files import (
     FORMAT_NAME,
     FORMAT_VERSION,
     READERS,
@@ -916,14 +916,15 @@ def test_every_format_version_up_to_the_current_one_has_a_reader():
 NPY_FUNCTIONS = {"load", "read_array", "write_array", "save", "savez"}
 FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve"}
 MODEL_FILE_MODULES = sorted(
-    p.name for p in Path(gmmkit.__file__).parent.glob("*.py") if p.name.startswith(("io", "_io"))
+    f"modelfiles/{p.name}" for p in (Path(gmmkit.__file__).parent / "modelfiles").glob("*.py")
 )
 
 
 def test_the_model_file_modules_are_known():
     assert MODEL_FILE_MODULES == [
-        "_io_bayes.py", "_io_checks.py", "_io_composite.py", "_io_formats.py",
-        "_io_mixture.py", "_io_read.py", "io.py",
+        "modelfiles/__init__.py", "modelfiles/bayesian.py", "modelfiles/checks.py",
+        "modelfiles/composite.py", "modelfiles/files.py", "modelfiles/formats.py",
+        "modelfiles/mixture.py", "modelfiles/read.py",
     ]  # fmt: skip
 
 
@@ -942,8 +943,8 @@ def test_model_file_modules_never_import_pickle(module):
     for call in array_calls:  # every .npy write says allow_pickle=False
         keywords = {k.arg: getattr(k.value, "value", None) for k in call.keywords}
         assert keywords.get("allow_pickle") is False, ast.unparse(call)
-    # arrays are written by write_array only, and read by gmmkit._io_read's own code
-    expected = {"write_array"} if module == "io.py" else set()
+    # arrays are written by write_array only, and read by gmmkit.modelfiles.read's own code
+    expected = {"write_array"} if module == "modelfiles/files.py" else set()
     assert {call.func.attr for call in array_calls} == expected
 
 

@@ -36,8 +36,8 @@ from gmmkit import (
     GMMClassifier,
 )
 from gmmkit.cli import build_cli
-from gmmkit.covariance import get_covariance_type
-from gmmkit.io import load, read_metadata, save
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.modelfiles.files import load, read_metadata, save
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 

@@ -29,8 +29,9 @@ from model_files import (
     write_members,
 )
 
-from gmmkit import GaussianMixture, ModelFileError, _io_read, load, read_metadata, save
-from gmmkit._io_checks import MAX_EXPANSION, METADATA_MAX_CONTAINERS, METADATA_MAX_DEPTH
+from gmmkit import GaussianMixture, ModelFileError, load, read_metadata, save
+from gmmkit.modelfiles import read as _io_read
+from gmmkit.modelfiles.checks import MAX_EXPANSION, METADATA_MAX_CONTAINERS, METADATA_MAX_DEPTH
 
 # ------------------------------------------------------------- hostile files
 

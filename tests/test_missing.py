@@ -6,7 +6,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import multivariate_normal
 
 from gmmkit import GaussianMixture
-from gmmkit.missing import impute
+from gmmkit.engine.missing import impute
 from tests.conftest import COVARIANCE_TYPES, make_mixture
 
 
@@ -249,7 +249,7 @@ def test_n_draws_must_be_a_whole_number_of_draws(n_draws):
 
 def test_a_bayesian_mixture_imputes_from_its_point_estimates():
     from gmmkit import BayesianGaussianMixture
-    from gmmkit.conditional import fitted_mixture
+    from gmmkit.estimators.conditional import fitted_mixture
 
     X, _, _ = make_mixture(n_samples=400, n_features=3)
     X_missing, _ = with_missing(X, 0.2)

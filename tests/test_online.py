@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gmmkit import GaussianMixture
-from gmmkit.online import blend, normalised, step_size
+from gmmkit.engine.online import blend, normalised, step_size
 from tests.conftest import make_mixture
 
 
@@ -50,9 +50,9 @@ def test_step_sizes_and_blending():
     assert step_size(5, 1.0, 0.0) == pytest.approx(1 / 5)
     X, _, _ = make_mixture(n_samples=500, seed=4)
     model = GaussianMixture(3, random_state=0).fit(X)
-    from gmmkit._parallel import ChunkRunner
-    from gmmkit.covariance import get_covariance_type
-    from gmmkit.em import ChunkedData
+    from gmmkit.engine.covariance import get_covariance_type
+    from gmmkit.engine.em import ChunkedData
+    from gmmkit.engine.threads import ChunkRunner
 
     cov_type = get_covariance_type("full")
     data = ChunkedData(X, None, X.mean(axis=0), np.dtype(np.float64), 128)

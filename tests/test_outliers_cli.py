@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from gmmkit.datasets import load
 from gmmkit_outliers import GMMOutlierDetector, load_detector
 
 from gmmkit.cli import build_cli
+from gmmkit.datasets import load
 from gmmkit.plugins import make_plugin_manager
 
 

@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gmmkit
-from gmmkit.cli import SEED, build_cli
+from gmmkit.cli import build_cli
+from gmmkit.cli.helpers import SEED
 from gmmkit.outputs import Outputs, atomic_write, check_target
 from gmmkit.plugins import make_plugin_manager
 
@@ -353,9 +354,9 @@ def test_outliers_detect_never_overwrites_its_input(cli, tmp_path):
 
 @pytest.mark.parametrize("target", ["/dev/null", "fifo", "folder", "", "existing", "theirs"])
 def test_fit_refuses_bad_targets_before_fitting(cli, tmp_path, monkeypatch, target):
-    import gmmkit.mixture
+    import gmmkit.estimators.mixture
 
-    monkeypatch.setattr(gmmkit.mixture.GaussianMixture, "fit",
+    monkeypatch.setattr(gmmkit.estimators.mixture.GaussianMixture, "fit",
                         lambda *a, **k: pytest.fail("the fit ran"))
     paths = {"fifo": tmp_path / "fifo", "folder": tmp_path, "existing": tmp_path / "old.gmm",
              "theirs": tmp_path / "theirs.gmm"}
@@ -399,11 +400,11 @@ def test_a_missing_folder_fails_before_the_work(cli, tmp_path, monkeypatch):
     import gmmkit_outliers.detector
     from gmmkit_speech.data import load_speech_set
 
-    import gmmkit.mixture
-    import gmmkit.selection
+    import gmmkit.estimators.mixture
+    import gmmkit.estimators.selection
 
-    for module, name in ((gmmkit.mixture.GaussianMixture, "fit"),
-                         (gmmkit.selection, "select_model"),
+    for module, name in ((gmmkit.estimators.mixture.GaussianMixture, "fit"),
+                         (gmmkit.estimators.selection, "select_model"),
                          (gmmkit_outliers.detector.GMMOutlierDetector, "fit"),
                          (gmmkit_image, "segment"),
                          (importlib.import_module("gmmkit_finance.regimes"), "regimes")):
@@ -440,14 +441,14 @@ def test_multi_output_commands_leave_nothing_when_a_later_step_fails(cli, tmp_pa
     import gmmkit_finance.plots
     import gmmkit_image.io
 
-    import gmmkit.selection
+    import gmmkit.estimators.selection
 
     def broken(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     image = tmp_path / "img.npy"
     np.save(image, np.random.default_rng(0).random((12, 12)))
-    monkeypatch.setattr(gmmkit.selection, "plot_criterion", broken)
+    monkeypatch.setattr(gmmkit.estimators.selection, "plot_criterion", broken)
     result = run(cli, "select", "faithful", "-k", "1..2", "-o", tmp_path / "s.gmm",
                  "--plot", tmp_path / "x.png")
     assert result.exit_code == 1

@@ -4,13 +4,13 @@ import re
 
 import numpy as np
 import pytest
-from gmmkit.datasets import load_dataset
 
 import gmmkit
 from gmmkit import GaussianMixture, hookimpl, run_pipeline
+from gmmkit.datasets import load_dataset
+from gmmkit.inputs.readers import DataFileError, LeftOutColumnsWarning, read_data
 from gmmkit.pipeline import extract_features
 from gmmkit.plugins import make_plugin_manager, use_plugin_manager
-from gmmkit.readers import DataFileError, LeftOutColumnsWarning, read_data
 
 
 @pytest.fixture

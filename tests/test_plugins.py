@@ -21,13 +21,13 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from gmmkit.datasets import Dataset
 
 import gmmkit
 import gmmkit.demo
-import gmmkit.mixture
-from gmmkit import GaussianMixture, hookimpl, hookspecs
-from gmmkit.plugins import make_plugin_manager, use_plugin_manager
+import gmmkit.estimators.mixture
+from gmmkit import GaussianMixture, hookimpl
+from gmmkit.datasets import Dataset
+from gmmkit.plugins import hookspecs, make_plugin_manager, use_plugin_manager
 from tests.conftest import make_mixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -530,14 +530,14 @@ def test_hookspecs_hook_names_are_the_managers_hooks(pm):
 
 def capture_settings(monkeypatch):
     captured = []
-    real = gmmkit._restarts.run_em
+    real = gmmkit.estimators.restarts.run_em
     signature = inspect.signature(real)
 
     def spy(*args, **kwargs):
         captured.append(signature.bind(*args, **kwargs).arguments["settings"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gmmkit._restarts, "run_em", spy)
+    monkeypatch.setattr(gmmkit.estimators.restarts, "run_em", spy)
     return captured
 
 

@@ -9,7 +9,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from gmmkit import GaussianMixture
-from gmmkit.covariance import get_covariance_type
+from gmmkit.engine.covariance import get_covariance_type
 
 COVARIANCE = st.sampled_from(["full", "tied", "diag", "spherical"])
 

@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
+from gmmkit.estimators.regression import GaussianMixtureRegressor, r2_score
 from gmmkit.exceptions import NotFittedError
-from gmmkit.regression import GaussianMixtureRegressor, r2_score
 from tests.conftest import COVARIANCE_TYPES, run_check_estimator
 
 

@@ -49,8 +49,8 @@ from gmmkit import (
     GaussianMixtureRegressor,
     GMMClassifier,
 )
-from gmmkit.covariance import get_covariance_type
-from gmmkit.scoring import model_center
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.scoring import model_center
 
 X, LABELS, _ = make_mixture(300, 3, 3, seed=5)
 DTYPES = ("float64", "float32")
@@ -443,7 +443,7 @@ def test_marginal_and_conditional_models_score_each_row_on_its_own():
 
 
 def test_selection_criteria_of_rows_do_not_depend_on_a_far_row():
-    from gmmkit.selection import _entropies
+    from gmmkit.estimators.selection import _entropies
 
     model = fitted("mixture", "diag", "float64")
     far = np.vstack([X[:5], [[1e300, 1e300, 1e300]]])

@@ -6,12 +6,12 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from gmmkit.datasets import load_dataset
 
 from gmmkit import GaussianMixture, load
 from gmmkit.cli import build_cli
+from gmmkit.datasets import load_dataset
+from gmmkit.estimators.selection import select_model
 from gmmkit.plugins import make_plugin_manager
-from gmmkit.selection import select_model
 from tests.conftest import COVARIANCE_TYPES
 
 
@@ -120,7 +120,7 @@ def test_a_fit_that_fails_is_a_row_with_its_error():
 
 def test_k_above_the_distinct_rows_is_refused_before_any_fit(monkeypatch):
     """Item 7 of issue 15: range(1, 10**9) was listed (MemoryError), 500 > 230 rows was fitted."""
-    import gmmkit.selection as selection
+    import gmmkit.estimators.selection as selection
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(200, 2)), np.tile([[5.0, 5.0]], (30, 1))])  # 201 distinct

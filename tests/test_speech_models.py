@@ -11,7 +11,7 @@ from gmmkit_speech.scoring import component_log_densities, identify, score_speak
 from scipy.stats import norm
 
 from gmmkit import ConvergenceWarning, GaussianMixture
-from gmmkit.conditional import fitted_mixture
+from gmmkit.estimators.conditional import fitted_mixture
 
 TINY = FeatureConfig(n_mfcc=1, deltas=False)
 PAIR = FeatureConfig(n_mfcc=2, deltas=False)

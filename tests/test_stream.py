@@ -1,4 +1,4 @@
-"""Out-of-core fits (gmmkit.stream): .npy paths, file memmaps and chunk functions."""
+"""Out-of-core fits (gmmkit.data.stream): .npy paths, file memmaps and chunk functions."""
 
 import pickle
 import tracemalloc
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from conftest import COVARIANCE_TYPES, make_mixture
 
-from gmmkit import ConvergenceWarning, GaussianMixture, PrecisionWarning, init
-from gmmkit.stream import information_criteria, npy_chunks, open_stream
+from gmmkit import ConvergenceWarning, GaussianMixture, PrecisionWarning
+from gmmkit.data.stream import information_criteria, npy_chunks, open_stream
+from gmmkit.engine import seeding as init
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from gmmkit.cli import ComponentsType, command_outputs, force_option, seed_option
+from gmmkit.cli.helpers import ComponentsType, command_outputs, force_option, seed_option
 
 
 def _data_options(function):
@@ -172,7 +172,7 @@ def regimes(prices, columns, date_column, date_format, kind, missing, as_json, n
         _echo_json({"data": prices, "n_regimes": len(found.order),
                     "regimes": _records(found.table), "current": current})
         return
-    from gmmkit.cli import format_table
+    from gmmkit.cli.helpers import format_table
 
     table = found.table
     click.echo(f"{len(found.order)} regimes of {prices} ({len(found.labels)} dates), "
@@ -206,7 +206,7 @@ def var(prices, columns, date_column, date_format, kind, missing, as_json, weigh
         _echo_json({"data": prices, "level": level, "model": model, "returns": kind,
                     "results": rows})
         return
-    from gmmkit.cli import format_table
+    from gmmkit.cli.helpers import format_table
 
     header = ["series", "VaR", *(["ES"] if es else []), "date"]
     click.echo(f"one-day {level:.4g} {model} risk of {kind} returns (positive = loss):")
@@ -310,7 +310,7 @@ def _print_backtest(result, prices, as_json):
     if as_json:
         _echo_json({"data": prices, "level": result.level, "models": _records(table)})
         return
-    from gmmkit.cli import format_table
+    from gmmkit.cli.helpers import format_table
 
     rows = [[model, int(row.days), int(row.exceedances), round(row.expected, 1),
              row.kupiec_p, row.independence_p, row.cc_p,

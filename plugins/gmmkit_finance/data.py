@@ -13,7 +13,8 @@ import numpy as np
 
 from gmmkit_finance.dates import holds_dates, parse_dates
 
-#: bundled daily closes (datasets/us_indices.csv, from the `arch` package; see datasets/README.md)
+#: bundled daily closes (gmmkit/datasets/us_indices.csv, from the `arch` package;
+#: see gmmkit/datasets/README.md)
 BUNDLED_FILE = "us_indices.csv"
 #: names load_prices accepts for the bundled file: name -> columns (None: all of them)
 BUNDLED_PRICES = {"sp500": "sp500", "nasdaq": "nasdaq", "us_indices": None}

@@ -12,7 +12,7 @@ import json
 
 import click
 
-from gmmkit.cli import command_outputs, force_option, format_table, seed_option
+from gmmkit.cli.helpers import command_outputs, force_option, format_table, seed_option
 
 #: suffixes write_labels writes (-o of segment)
 LABEL_SUFFIXES = (".png", ".tif", ".tiff", ".npy")

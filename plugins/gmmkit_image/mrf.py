@@ -32,7 +32,7 @@ def _full_precision_cholesky(model):
     one number for "spherical", shared for "tied"), so the core's
     covariance table expands them.
     """
-    from gmmkit.covariance import get_covariance_type
+    from gmmkit.engine.covariance import get_covariance_type
 
     n_components, n_features = model.means_.shape
     factors = np.asarray(model.precisions_cholesky_, dtype=np.float64)

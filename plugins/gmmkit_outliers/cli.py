@@ -9,7 +9,7 @@ import json
 
 import click
 
-from gmmkit.cli import command_outputs, force_option
+from gmmkit.cli.helpers import command_outputs, force_option
 
 
 class ContaminationType(click.ParamType):
@@ -28,7 +28,7 @@ class ContaminationType(click.ParamType):
 
 def detector_options(function):
     """The options that build a GMMOutlierDetector."""
-    from gmmkit.cli import COVARIANCE_TYPES, ComponentsType, seed_option
+    from gmmkit.cli.helpers import COVARIANCE_TYPES, ComponentsType, seed_option
 
     options = [
         click.option("--contamination", default="0.1", show_default=True,
@@ -90,7 +90,7 @@ def _top_option(function):
 
 
 def _read(data, columns, missing):
-    from gmmkit.cli import load_input
+    from gmmkit.cli.helpers import load_input
 
     return load_input(data, columns, missing=missing)
 
@@ -232,7 +232,7 @@ def score(detector_path, data, columns, top, output, force):
     By default the columns the detector was fitted on are picked by name; a
     file without a header gives them by position.
     """
-    from gmmkit.cli import check_values, match_columns, model_nan_fix, read_input
+    from gmmkit.cli.helpers import check_values, match_columns, model_nan_fix, read_input
     from gmmkit_outliers.persistence import load_detector
 
     outputs = command_outputs(force, detector_path, data)

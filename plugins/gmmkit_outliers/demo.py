@@ -21,7 +21,6 @@ def wholesale_detectors():
         Fitted to all six columns (for the table and explanations).
     """
     from gmmkit.datasets import load
-
     from gmmkit_outliers.detector import GMMOutlierDetector
 
     dataset = load("wholesale_customers")

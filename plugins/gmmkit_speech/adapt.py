@@ -62,7 +62,7 @@ def map_adapt(ubm, frames, *, relevance_factor=16.0, update="m", feature_config=
         For a UBM that is not diagonal, frames of another width or feature
         config, a negative relevance factor or an unknown update.
     """
-    from gmmkit.conditional import fitted_mixture
+    from gmmkit.estimators.conditional import fitted_mixture
 
     X = _check_inputs(ubm, frames, relevance_factor, update, feature_config)
     n_k, first, second = _sufficient_stats(ubm, X)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from gmmkit.cli import command_outputs, force_option, seed_option
+from gmmkit.cli.helpers import command_outputs, force_option, seed_option
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 

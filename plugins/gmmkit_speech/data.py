@@ -1,8 +1,8 @@
-"""The bundled speech set: 10 synthetic speakers x 14 words x 2 takes (datasets/speech/).
+"""The bundled speech set: 10 synthetic speakers x 14 words x 2 takes (gmmkit/datasets/speech/).
 
 The audio ships inside the installed package ``gmmkit.datasets`` and is read
 with importlib.resources, so it works from a wheel as from the repository.
-datasets/make_speech.py rebuilds it; datasets/README.md gives its source.
+gmmkit/datasets/make_speech.py rebuilds it; gmmkit/datasets/README.md gives its source.
 """
 
 from __future__ import annotations

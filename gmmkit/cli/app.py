@@ -1,0 +1,491 @@
+"""The ``gmmkit`` command line.
+
+``build_cli(pm)`` makes the click group: the core commands below, then
+every plugin's through ``gmmkit_register_commands``. Results go to stdout
+(``--json`` for machines), progress and warnings to stderr. Exit codes: 0
+ok, 2 usage error, 1 data or model error with a one-line message (the
+traceback only with ``gmmkit --debug``). Heavy imports happen inside
+commands so ``gmmkit --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+
+import click
+
+from gmmkit.cli import output
+from gmmkit.cli.files import (  # noqa: F401  (public: plugins' commands write files too)
+    SEED,
+    command_outputs,
+    force_option,
+    seed_option,
+)
+from gmmkit.cli.listing import LISTING_COMMANDS
+from gmmkit.cli.output import format_table  # noqa: F401  (public: plugins' commands print tables)
+from gmmkit.cli.reading import (  # noqa: F401  (public: plugins' commands read DATA with these)
+    MISSING_FIX,
+    check_values,
+    load_input,
+    match_columns,
+    model_nan_fix,
+    parse_columns,
+    read_input,
+)
+from gmmkit.cli.selection import select
+from gmmkit.inputs.readers import data_suffix
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+class ComponentsType(click.ParamType):
+    """``-k``: a positive integer or ``auto`` (choose K by BIC)."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not a positive integer or 'auto'", param, ctx)
+        return number
+
+
+class ByteSize(click.ParamType):
+    """``--memory-budget``: bytes, or a number with a unit K, M, G or T (powers of 1024).
+
+    "500MB", "2GB", "1.5G", "64KiB" and "1000000" are accepted.
+    """
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        import re
+
+        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(?:([KMGT])(?:I?B)?|B)?\s*", str(value).upper())
+        if match is None:
+            self.fail(f"{value!r} is not a size such as 500MB, 2GB or a number of bytes",
+                      param, ctx)
+        number, unit = match.groups()
+        return int(float(number) * 1024 ** (" KMGT".index(unit) if unit else 0))
+
+
+def format_size(n_bytes):
+    """'640.0 MB', '2.0 GB' (powers of 1024)."""
+    if n_bytes < 1024:
+        return f"{n_bytes:.0f} B"
+    for unit in ("KB", "MB"):
+        n_bytes /= 1024
+        if n_bytes < 1024:
+            return f"{n_bytes:.1f} {unit}"
+    return f"{n_bytes / 1024:.1f} GB"
+
+
+class GmmkitGroup(click.Group):
+    """A click group that runs commands with its plugin manager and tidy errors."""
+
+    def __init__(self, *args, plugin_manager=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plugin_manager = plugin_manager
+
+    def invoke(self, ctx):
+        from gmmkit.cli.output import warning_messages
+        from gmmkit.plugins.manager import describe_error, use_plugin_manager
+
+        debug = ctx.params.get("debug", False)
+        failed = True
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                with use_plugin_manager(self.plugin_manager):
+                    result = super().invoke(ctx)
+                failed = False
+                return result
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise
+            except BrokenPipeError:  # `gmmkit predict ... | head`: the reader has gone
+                raise click.exceptions.Exit(stdout_closed()) from None
+            except Exception as exc:
+                if debug:
+                    raise
+                if isinstance(exc, (ValueError, OSError)):
+                    raise click.ClickException(" ".join(str(exc).split())) from None
+                raise click.ClickException(
+                    f"{describe_error(exc)} (run `gmmkit --debug ...` for the traceback)"
+                ) from None
+            finally:
+                for message in warning_messages(caught, failed):
+                    click.echo(f"Warning: {message}", err=True)
+
+
+def build_cli(pm=None):
+    """The ``gmmkit`` click group for plugin manager ``pm``.
+
+    Parameters
+    ----------
+    pm : gmmkit.plugins.manager.PluginManager, optional
+        Default: the process-wide manager (installed plugins, environment
+        switches applied).
+
+    Returns
+    -------
+    click.Group
+    """
+    from gmmkit.plugins.manager import describe_error, get_plugin_manager
+
+    pm = get_plugin_manager() if pm is None else pm
+
+    @click.group(cls=GmmkitGroup, plugin_manager=pm)
+    @click.version_option(package_name="gmmkit")
+    @click.option("--debug", is_flag=True, help="Show the full traceback of errors.")
+    def cli(debug):
+        """gmmkit: Gaussian mixture models from the command line.
+
+        DATA arguments take a bundled data set name (see `gmmkit datasets`),
+        a CSV file (header row allowed), a .npy or a .npz file, or any file
+        an installed plugin reads.
+        """
+
+    for command in (*CORE_COMMANDS, *LISTING_COMMANDS):
+        cli.add_command(command)
+    for impl in pm.hook.gmmkit_register_commands.get_hookimpls():
+        before = dict(cli.commands)
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
+            pm._problem(impl.plugin_name, f"gmmkit_register_commands raised {describe_error(exc)}")
+        for name, command in before.items():
+            if cli.commands.get(name) is not command:
+                cli.commands[name] = command
+                owner = pm.command_owners.get(name)
+                taken = f"already belongs to plugin {owner}" if owner else "is a core command"
+                pm._problem(impl.plugin_name, f"command {name!r} {taken}; not replaced")
+        for name in set(cli.commands) - set(before):
+            pm.command_owners[name] = impl.plugin_name
+    return cli
+
+
+def columns_option(function):
+    return click.option(
+        "--columns",
+        metavar="A,B,...",
+        help="Columns to use, by name or 0-based index (default: every numeric column).",
+    )(function)
+
+
+@click.command()
+@click.argument("data")
+@click.option("-k", "--n-components", default="3", show_default=True, type=ComponentsType(),
+              help="Number of components, or 'auto' to choose 1..10 by BIC.")
+@click.option("--covariance-type", type=click.Choice(COVARIANCE_TYPES), default="full",
+              show_default=True)
+@click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
+@seed_option()
+@click.option("--missing", type=click.Choice(["error", "em"]), default="error", show_default=True,
+              help="'em': empty fields / NaN are missing values, fitted by EM.")
+@click.option("--noise", type=click.Choice(["none", "uniform"]), default="none",
+              show_default=True, help="'uniform': add a uniform noise component (outliers).")
+@columns_option
+@click.option("-o", "--output", "model_path", type=click.Path(dir_okay=False),
+              help="Save the fitted model to this file (.gmm).")
+@force_option
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--dask-scheduler", metavar="ADDRESS",
+              help="Fit on the Dask cluster of this scheduler (tcp://host:8786); DATA must then "
+                   "be a .npy file every worker can read at the same path.")
+@click.option("--memory-budget", default="2GB", show_default=True, type=ByteSize(),
+              help="A .npy DATA file larger than this is fitted out of core: read in chunks "
+                   "at every EM iteration, with memory bounded by the chunks (500MB, 2GB, bytes).")
+def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, noise, columns,
+        model_path, force, as_json, quiet, dask_scheduler, memory_budget):
+    """Fit a Gaussian mixture to DATA and print a summary of it."""
+    import numpy as np
+
+    from gmmkit.estimators.mixture import GaussianMixture
+
+    outputs = command_outputs(force, data)
+    model_file = outputs.file(model_path, "model_path")  # checked before the fit
+
+    params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
+                  random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
+                  missing=missing, noise=None if noise == "none" else noise)
+    if dask_scheduler is not None:
+        model, dataset, summary = _fit_on_dask(data, columns, n_components, params, dask_scheduler)
+    elif _over_budget(data, memory_budget):
+        model, dataset, summary = _fit_out_of_core(
+            data, columns, n_components, params, memory_budget, quiet
+        )
+    else:
+        dataset = load_input(data, columns, missing=missing)
+        # a .npy file comes as a memmap, which fit() would stream: under the memory
+        # budget it is an array, read through the map
+        in_memory = np.asarray(dataset.data)
+        model = GaussianMixture(n_components, **params).fit(in_memory)
+        summary = output.describe(model, dataset, source=data)
+    if n_components == "auto":
+        summary["selection"] = model.selection_
+    if model_file is not None:
+        from gmmkit.modelfiles.files import save
+
+        model_file.write(lambda temporary: save(
+            model, temporary, extra=output.provenance(dataset, data, summary)))
+        summary["model_file"] = model_path
+    outputs.commit()
+    click.echo(json.dumps(summary, indent=2) if as_json else output.format_summary(summary))
+
+
+def _fit_on_dask(data, columns, n_components, params, address):
+    """``fit --dask-scheduler``: the workers read DATA (.npy) and run the E-steps.
+
+    Returns
+    -------
+    (GaussianMixture, Dataset, summary dict)
+    """
+    from gmmkit.estimators.mixture import GaussianMixture
+
+    if n_components == "auto":
+        raise click.UsageError("-k auto does not work with --dask-scheduler; give a number.")
+    if data_suffix(data) != ".npy":
+        raise click.BadParameter(
+            "with --dask-scheduler DATA must be a .npy file that every worker can read at "
+            "the same path", param_hint="DATA")
+    header, index = _npy_columns(data, columns)
+    try:
+        from gmmkit.data import dask_arrays as dask_data
+
+        client = dask_data.connect(address)
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    with client:
+        X = dask_data.from_npy(data)
+        if index != list(range(X.shape[1])):
+            X = X[:, index]
+        model = GaussianMixture(n_components, **params).fit(X)
+        criteria = dask_data.information_criteria(model, X)
+    return _summarised(model, header, index, data, criteria)
+
+
+def _npy_columns(data, columns):
+    """(the .npy file's memory-mapped Dataset, indices of the --columns picked)."""
+    from gmmkit.inputs.readers import read_npy, select_columns
+
+    header = read_npy(data, None)  # memory-mapped: only the header is read here
+    return header, select_columns(header.feature_names, parse_columns(columns), data)
+
+
+def _summarised(model, header, index, data, criteria):
+    """(model, Dataset, summary) of a fit whose data were never loaded here.
+
+    describe() scores the rows it is given: it gets one row (a mean), then
+    the criteria computed on the whole of DATA replace that row's.
+    """
+    from gmmkit.datasets import Dataset
+
+    dataset = Dataset(model.means_[:1], [header.feature_names[j] for j in index])
+    summary = output.describe(model, dataset, source=data)
+    summary.update(criteria)
+    return model, dataset, summary
+
+
+def _over_budget(data, budget):
+    """True when DATA is a .npy file of more than ``budget`` bytes."""
+    import os
+
+    return data_suffix(data) == ".npy" and os.path.isfile(data) and os.path.getsize(data) > budget
+
+
+def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
+    """``fit`` of a .npy file over --memory-budget: read in chunks as EM goes (gmmkit.data.stream).
+
+    Returns
+    -------
+    (GaussianMixture, Dataset, summary dict)
+    """
+    import os
+
+    from gmmkit.cli.reading import out_of_core_error
+    from gmmkit.data import stream
+    from gmmkit.estimators.mixture import GaussianMixture
+
+    size = os.path.getsize(data)
+    if n_components == "auto":
+        raise click.UsageError(
+            f"-k auto needs the data in memory, but {data} ({format_size(size)}) is over "
+            f"--memory-budget {format_size(budget)}; give a number of components or raise "
+            "--memory-budget."
+        )
+    header, index = _npy_columns(data, columns)
+    X = header.data  # a file memmap: GaussianMixture.fit streams it
+    if index != list(range(X.shape[1])):
+        X = stream.npy_chunks(X, columns=index)
+    if not quiet:
+        click.echo(
+            f"{data} ({format_size(size)}) is over the memory budget of {format_size(budget)}: "
+            "fitting out of core, reading it in chunks at every iteration.", err=True,
+        )
+    try:
+        model = GaussianMixture(n_components, **params).fit(X)
+    except ValueError as exc:
+        if not hasattr(exc, "non_finite"):
+            raise
+        raise out_of_core_error(exc.non_finite, data, params["missing"]) from None
+    criteria = stream.information_criteria(model, X)  # one more pass, in chunks
+    return _summarised(model, header, index, data, criteria)
+
+
+def _load_model(path):
+    """The mixture in model file ``path``; a classifier, a regressor, or a file whose
+    ``extra["reader"]`` names another command, is refused clearly.
+
+    Plugins whose model files hold a mixture that predict/score/sample must
+    not use as it is (the outlier detector's is fitted to scaled columns)
+    store ``extra["reader"] = {"what": ..., "command": ...}``.
+    """
+    from gmmkit.modelfiles.files import load
+
+    model = load(path)
+    reader = (getattr(model, "metadata_", {}).get("extra") or {}).get("reader")
+    if isinstance(reader, dict) and reader.get("command"):
+        raise click.ClickException(
+            f"'{path}' is {reader.get('what') or 'not a plain mixture'}; use "
+            f"`{reader['command']}` with it."
+        )
+    kind = type(model).__name__
+    if kind in ("GMMClassifier", "GaussianMixtureRegressor"):
+        command = click.get_current_context().info_name
+        raise click.ClickException(
+            f"'{path}' holds a {kind}; `gmmkit {command}` works on GaussianMixture and "
+            f"BayesianGaussianMixture files. Use it from Python: gmmkit.load({str(path)!r})."
+        )
+    return model
+
+
+def _model_input(model, model_path, data, columns):
+    """The rows of DATA for ``model``: the columns it was fitted on (match_columns), checked."""
+    dataset = read_input(data, columns)
+    fitted_on = (getattr(model, "metadata_", {}).get("extra") or {}).get("feature_names")
+    match_columns(dataset, data, fitted_names=fitted_on, n_features=model.n_features_in_,
+                  model=model_path, picked=columns is not None)
+    allows_nan = getattr(model, "missing", "error") == "em"
+    check_values(dataset, data, nan_fix=None if allows_nan else model_nan_fix(model_path))
+    return dataset
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.argument("data")
+@click.option("--proba", is_flag=True, help="Print every component's probability instead.")
+@columns_option
+def predict(model_path, data, proba, columns):
+    """Print the most probable component of every row of DATA (CSV on stdout).
+
+    With a noise component, rows assigned to it get the label -1.
+    """
+    model = _load_model(model_path)
+    X = _model_input(model, model_path, data, columns).data
+    if proba:
+        header = [f"p{k}" for k in range(len(model.weights_))]  # n_components may be "auto"
+        if getattr(model, "noise_bounds_", None) is not None:
+            header.append("noise")
+        output.write_csv(header, model.predict_proba(X))
+    else:
+        output.write_csv(["label"], model.predict(X)[:, None])
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.argument("data")
+@columns_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {n_samples, mean, log_likelihood: [...]} as JSON.")
+def score(model_path, data, columns, as_json):
+    """Print the log-likelihood of every row of DATA under MODEL (CSV on stdout)."""
+    model = _load_model(model_path)
+    log_lik = model.score_samples(_model_input(model, model_path, data, columns).data)
+    if as_json:
+        # JSON has no -inf: a row whose density is below float64's range gets null
+        finite = [value if math.isfinite(value) else None for value in log_lik.tolist()]
+        mean = float(log_lik.mean())
+        click.echo(json.dumps({"n_samples": int(log_lik.size),
+                               "mean": mean if math.isfinite(mean) else None,
+                               "log_likelihood": finite}, allow_nan=False))
+    else:
+        output.write_csv(["log_likelihood"], log_lik[:, None])
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.option("-n", "--n-samples", default=10, show_default=True, type=click.IntRange(min=1))
+@seed_option(default=None, help="random_state (default: the model's)")
+def sample(model_path, n_samples, seed):
+    """Draw N rows from MODEL (CSV on stdout, with each row's component)."""
+    model = _load_model(model_path)
+    if seed is not None:
+        model.random_state = seed
+    X, components = model.sample(n_samples)
+    names = (model.metadata_.get("extra") or {}).get("feature_names") or [
+        f"x{j}" for j in range(X.shape[1])
+    ]
+    output.write_csv([*names, "component"], X, last_column=components)
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the file's metadata as JSON.")
+def info(model_path, as_json):
+    """Describe a model file: its model class, format, gmmkit version, parameters, training."""
+    from gmmkit.cli.info import format_info
+    from gmmkit.modelfiles.files import load, read_metadata
+
+    metadata = read_metadata(model_path)
+    if as_json:
+        click.echo(json.dumps(metadata, indent=2))
+        return
+    classes = None
+    if metadata["model_class"] == "GMMClassifier" and metadata["classes"] is None:
+        classes = load(model_path).classes_.tolist()  # the labels are in classes.npy
+    click.echo(format_info(metadata, classes))
+
+
+CORE_COMMANDS = (fit, select, predict, score, sample, info)
+
+
+def stdout_closed():
+    """The reader of stdout went away: send later writes to /dev/null; return 141.
+
+    141 (128 + SIGPIPE) is what a shell reports for a tool that a closed
+    pipe stopped, as ``seq 100000 | head -1`` does; nothing goes to stderr.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (tests)
+        pass
+    return 141
+
+
+def main():
+    """Console-script entry point (output cut by a closed pipe: exit 141, quietly)."""
+    try:
+        status = build_cli().main()
+    except SystemExit as exc:
+        status = exc.code
+    try:
+        sys.stdout.flush()  # here, not at exit, where a closed pipe prints a traceback
+    except BrokenPipeError:
+        status = stdout_closed()
+    sys.exit(status)

@@ -1,0 +1,38 @@
+"""The public helpers of plugins' commands: options, DATA input, tables, outputs.
+
+Everything a plugin's ``gmmkit_register_commands`` needs from the core CLI is
+imported from here (import-linter checks that plugins use nothing else of
+gmmkit.cli). docs/plugins.md documents each name.
+"""
+
+from __future__ import annotations
+
+from gmmkit.cli.app import COVARIANCE_TYPES, ComponentsType
+from gmmkit.cli.files import SEED, command_outputs, force_option, seed_option
+from gmmkit.cli.output import format_table
+from gmmkit.cli.reading import (
+    MISSING_FIX,
+    check_values,
+    load_input,
+    match_columns,
+    model_nan_fix,
+    parse_columns,
+    read_input,
+)
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "MISSING_FIX",
+    "SEED",
+    "ComponentsType",
+    "check_values",
+    "command_outputs",
+    "force_option",
+    "format_table",
+    "load_input",
+    "match_columns",
+    "model_nan_fix",
+    "parse_columns",
+    "read_input",
+    "seed_option",
+]

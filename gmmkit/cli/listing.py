@@ -1,0 +1,136 @@
+"""The CLI commands that describe the installation: plugins, datasets, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gmmkit.cli.files import command_outputs, force_option
+from gmmkit.cli.output import format_table
+
+
+def plugin_rows(pm):
+    """One JSON-able dict per plugin: status, detail and what it registers."""
+    from gmmkit.plugins.manager import CORE_PLUGIN, REGISTRY_HOOKS
+
+    registers = {info: {kind: [] for kind in (*REGISTRY_HOOKS, "commands")}
+                 for info in pm.plugin_info}
+    for kind in REGISTRY_HOOKS:
+        for entry in sorted(pm.registry(kind).values(), key=lambda e: e.name):
+            registers.setdefault(entry.plugin, {k: [] for k in (*REGISTRY_HOOKS, "commands")})
+            registers[entry.plugin][kind].append(entry.name)
+    for name, plugin in sorted(pm.command_owners.items()):
+        registers[plugin]["commands"].append(name)
+    infos = sorted(pm.plugin_info.values(), key=lambda i: (i.name != CORE_PLUGIN, i.name))
+    return [
+        {
+            "name": info.name,
+            "status": info.status,
+            "detail": info.detail,
+            "version": info.version,
+            "source": info.source,
+            "problems": list(info.problems),
+            "registers": registers[info.name],
+        }
+        for info in infos
+    ]
+
+
+def _registered_text(registers):
+    parts = [f"{kind}: {', '.join(names)}" for kind, names in registers.items() if names]
+    return "; ".join(parts) or "-"
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def plugins(as_json):
+    """List plugins: loaded, unavailable (with the install hint) or failed."""
+    from gmmkit.plugins.manager import get_plugin_manager
+
+    rows = plugin_rows(get_plugin_manager())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = [
+        [row["name"], row["version"], row["status"],
+         row["detail"] if row["status"] != "loaded" else _registered_text(row["registers"])]
+        for row in rows
+    ]
+    click.echo(format_table(["plugin", "version", "status", "registers / detail"], table))
+    for row in rows:
+        for problem in row["problems"]:
+            click.echo(f"problem in {row['name']}: {problem}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def datasets(as_json):
+    """List the data sets that DATA arguments accept by name."""
+    from gmmkit.plugins.manager import get_plugin_manager
+
+    entries = sorted(get_plugin_manager().registry("datasets").values(), key=lambda e: e.name)
+    rows = [{"name": e.name, "plugin": e.plugin, "description": e.description} for e in entries]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(format_table(["name", "plugin", "description"],
+                                [[r["name"], r["plugin"], r["description"]] for r in rows]))
+
+
+@click.command()
+@click.option("--out", "out_dir", default="gmmkit-demo", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the report and its figures.")
+@click.option("--only", metavar="NAME,...", help="Run only these demos (see `gmmkit plugins`).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@force_option
+def demo(out_dir, only, quiet, force):
+    """Run every installed plugin's demo on bundled data; write an HTML report."""
+    from gmmkit.demo import PLOT_HINT, pyplot, run_demos, write_report
+    from gmmkit.plugins.manager import get_plugin_manager
+
+    pm = get_plugin_manager()
+    entries = sorted(pm.registry("demos").values(), key=lambda e: (e.plugin != "gmmkit", e.name))
+    if only:
+        wanted = [name.strip() for name in only.split(",") if name.strip()]
+        unknown = sorted(set(wanted) - {e.name for e in entries})
+        if unknown:
+            raise click.BadParameter(
+                f"no demo called {', '.join(unknown)}; available: "
+                f"{', '.join(e.name for e in entries)}",
+                param_hint="--only",
+            )
+        entries = [e for e in entries if e.name in wanted]
+    outputs = command_outputs(force)
+    out = outputs.directory(out_dir, "out_dir")  # written whole, or not at all
+    progress = None if quiet else (lambda message: click.echo(message, err=True))
+    sections = run_demos(entries, out.temporary, progress)
+    notes = _report_notes(pm, pyplot() is None, PLOT_HINT)
+    report = Path(out_dir) / write_report(sections, out.temporary, notes=notes).name
+    outputs.commit()  # also when a demo failed: the report says which and why
+    for note in notes if not quiet else ():
+        click.echo(f"note: {note}", err=True)
+    for section in sections:
+        state = f"FAILED: {section.error}" if section.error else f"{len(section.figures)} figure(s)"
+        click.echo(f"{section.plugin}/{section.title}: {state} ({section.seconds:.1f} s)")
+    click.echo(f"report: {report}")
+    if any(section.error for section in sections):
+        raise click.ClickException("some demos failed; the report says which and why")
+
+
+def _report_notes(pm, no_matplotlib, plot_hint):
+    notes = []
+    if no_matplotlib:
+        notes.append(f"matplotlib is not installed, so there are no figures: {plot_hint}")
+    for info in pm.plugin_info.values():
+        if info.status in ("unavailable", "failed"):
+            notes.append(f"plugin {info.name} is {info.status}: {info.detail}")
+    with_demo = {e.plugin for e in pm.registry("demos").values()}
+    for info in pm.plugin_info.values():
+        if info.status == "loaded" and info.name not in with_demo:
+            notes.append(f"plugin {info.name} has no demo yet")
+    return notes
+
+
+LISTING_COMMANDS = (plugins, datasets, demo)

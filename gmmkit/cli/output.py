@@ -1,0 +1,138 @@
+"""What the CLI prints: summaries, tables and CSV on stdout."""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+
+import numpy as np
+
+#: numpy's floating-point warnings: "overflow encountered in matmul" and kin
+_NUMPY_FLOATING = re.compile(r"^(overflow|underflow|invalid value|divide by zero) encountered in ")
+
+#: what the CLI says instead of numpy's floating-point warnings
+NUMERIC_WARNING = (
+    "some numbers overflowed float64 or became undefined while computing (numpy: {what}): "
+    "the data have values too large or too far apart for float64, so some results may be "
+    "inf or NaN. Rescale the data (divide the large columns by a constant, or standardise "
+    "them) or drop the rows with extreme values, and run the command again."
+)
+
+
+def warning_messages(caught, failed):
+    """The messages a command prints as ``Warning: ...`` lines, each once.
+
+    numpy's floating-point RuntimeWarnings ("overflow encountered in
+    matmul") say nothing a user can act on: they become one
+    :data:`NUMERIC_WARNING` line, or nothing when the command failed (its
+    error explains the problem).
+
+    Parameters
+    ----------
+    caught : list of warnings.WarningMessage
+    failed : bool
+        Whether the command ended with an error.
+
+    Returns
+    -------
+    list of str
+    """
+    def floating(w):
+        return issubclass(w.category, RuntimeWarning) and _NUMPY_FLOATING.match(str(w.message))
+
+    messages = list(dict.fromkeys(str(w.message) for w in caught if not floating(w)))
+    numeric = list(dict.fromkeys(str(w.message) for w in caught if floating(w)))
+    if numeric and not failed:
+        messages.append(NUMERIC_WARNING.format(what="; ".join(numeric)))
+    return messages
+
+
+def describe(model, dataset, *, source):
+    """A JSON-able summary of a GaussianMixture fitted to ``dataset``."""
+    X = dataset.data
+    return {
+        "data": source,
+        "n_components": len(model.weights_),
+        "covariance_type": model.covariance_type,
+        "n_samples": int(X.shape[0]),
+        "features": list(dataset.feature_names),
+        "converged": bool(model.converged_),
+        "n_iter": int(model.n_iter_),
+        "lower_bound": float(model.lower_bound_),
+        "bic": float(model.bic(X)),
+        "aic": float(model.aic(X)),
+        "noise_weight": float(getattr(model, "noise_weight_", 0.0)),
+        "weights": model.weights_.tolist(),
+        "means": model.means_.tolist(),
+        "covariances": model.covariances_.tolist(),
+    }
+
+
+def provenance(dataset, source, summary):
+    """What a model file records about how the model was made (its ``extra``)."""
+    return {
+        "data": source,
+        "n_samples": summary["n_samples"],
+        "feature_names": list(dataset.feature_names),
+        "bic": summary["bic"],
+        "aic": summary["aic"],
+        "command": "gmmkit fit",
+    }
+
+
+def format_table(header, rows):
+    """Plain-text table with columns padded to their widest cell."""
+    cells = [[str(c) for c in header]] + [[_text(c) for c in row] for row in rows]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells
+    )
+
+
+def _text(value):
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def format_summary(summary):
+    """Human-readable text of :func:`describe`'s summary."""
+    lines = [
+        f"GaussianMixture: {summary['n_components']} components, "
+        f"covariance_type={summary['covariance_type']}, {summary['n_samples']} samples",
+        f"converged: {summary['converged']} after {summary['n_iter']} iterations; "
+        f"mean log-likelihood {summary['lower_bound']:.4f}; "
+        f"BIC {summary['bic']:.2f}; AIC {summary['aic']:.2f}",
+    ]
+    if "selection" in summary:
+        from gmmkit.estimators.selection import format_selection
+
+        lines += ["", "K chosen by BIC (* the chosen fit):", format_selection(summary["selection"])]
+    header = ["component", "weight", *summary["features"]]
+    rows = [[k, w, *m] for k, (w, m) in enumerate(zip(summary["weights"], summary["means"]))]
+    if summary.get("noise_weight"):
+        rows.append(["noise", summary["noise_weight"], *([""] * len(summary["features"]))])
+    lines += ["", "weights and means:", format_table(header, rows)]
+    if "model_file" in summary:
+        lines += ["", f"model saved to {summary['model_file']}"]
+    return "\n".join(lines)
+
+
+def write_csv(header, values, *, last_column=None):
+    """Rows of ``values`` (n, m) as CSV on stdout, optionally with one more column."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    values = np.asarray(values)
+    formatted = values.astype(object) if values.dtype.kind in "iub" else values
+    for i, row in enumerate(formatted):
+        cells = [_number(v) for v in row]
+        if last_column is not None:
+            cells.append(int(last_column[i]))
+        writer.writerow(cells)
+
+
+def _number(value):
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return int(value)

@@ -1,0 +1,125 @@
+"""``gmmkit select``: fit a grid of K x covariance type and keep the best model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gmmkit.cli.files import command_outputs, force_option, seed_option
+from gmmkit.engine.covariance import COVARIANCE_TYPES
+
+
+def parse_k_spans(text):
+    """``"1..10"``, ``"2,3,5"`` or ``"4"`` -> [(low, high), ...] with 1 <= low <= high.
+
+    Only the syntax is checked: a range is not expanded, so ``1..100000000``
+    costs nothing until it is compared with the data (:func:`parse_k_range`).
+    """
+    spans = []
+    for part in str(text).split(","):
+        part = part.strip()
+        low, sep, high = part.partition("..")
+        try:
+            span = (int(low), int(high)) if sep else (int(part), int(part))
+        except ValueError:
+            span = (0, 0)
+        if span[0] < 1 or span[1] < span[0]:
+            raise click.BadParameter(
+                f"{text!r} is not a list of K; write 1..10, 2,3,5 or 4", param_hint="-k"
+            )
+        spans.append(span)
+    return spans
+
+
+def parse_k_range(text, *, n_distinct=None, source="DATA"):
+    """``"1..10"``, ``"2,3,5"`` or ``"4"`` -> sorted list of ints >= 1.
+
+    Parameters
+    ----------
+    text : str
+    n_distinct : int, optional
+        The number of distinct rows of the data: a K above it is refused
+        (a usage error naming -k) before the list is built.
+    source : str
+        The data's name in that message.
+    """
+    spans = parse_k_spans(text)
+    largest = max(high for _, high in spans)
+    if n_distinct is not None and largest > n_distinct:
+        raise click.BadParameter(
+            f"{text!r} asks for K up to {largest}, but {source} has only {n_distinct} "
+            f"distinct rows, and a mixture cannot have more components than distinct rows; "
+            f"give K <= {n_distinct}, for example -k 1..{min(n_distinct, 10)}",
+            param_hint="-k",
+        )
+    return sorted({k for low, high in spans for k in range(low, high + 1)})
+
+
+@click.command()
+@click.argument("data")
+@click.option("-k", "--n-components", "k_range", default="1..10", show_default=True,
+              help="The K to try: a range 1..10, a list 2,3,5 or one number.")
+@click.option("--covariance-types", default=",".join(COVARIANCE_TYPES), show_default=True,
+              help="Comma-separated covariance types to try.")
+@click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
+              show_default=True)
+@click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--n-jobs", default=None, type=int, help="Processes to fit in (-1: every core).")
+@seed_option()
+@click.option("--missing", type=click.Choice(["error", "em"]), default="error", show_default=True)
+@click.option("--noise", type=click.Choice(["none", "uniform"]), default="none",
+              show_default=True)
+@click.option("--columns", metavar="A,B,...", help="Columns to use, by name or 0-based index.")
+@click.option("-o", "--output", "model_path", type=click.Path(dir_okay=False),
+              help="Where to save the best model [default: DATA's name + .gmm].")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Draw the criterion curves to this PNG (needs gmmkit[plot]).")
+@force_option
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, missing, noise,
+           columns, model_path, plot_path, force, as_json):
+    """Fit every K and covariance type to DATA; print the table; save the best model."""
+    from gmmkit.cli.reading import load_input
+    from gmmkit.estimators.selection import (
+        format_selection,
+        n_distinct_rows,
+        plot_criterion,
+        select_model,
+    )
+    from gmmkit.modelfiles.files import save
+
+    parse_k_spans(k_range)  # a usage error before any work
+    if model_path is None:
+        model_path = f"{Path(data.split(':')[0]).stem}.gmm"
+    outputs = command_outputs(force, data)
+    model_file = outputs.file(model_path, "model_path")
+    plot_file = outputs.figure(plot_path, "plot_path")
+    dataset = load_input(data, columns, missing=missing)
+    largest = max(high for _, high in parse_k_spans(k_range))
+    ks = parse_k_range(k_range, n_distinct=n_distinct_rows(dataset.data, up_to=largest),
+                       source=data)
+    types = [c.strip() for c in covariance_types.split(",") if c.strip()]
+    best, table = select_model(
+        dataset.data, ks, types, criterion, n_init=n_init, n_jobs=n_jobs,
+        random_state=seed, missing=missing, noise=None if noise == "none" else noise,
+    )
+    chosen = next(row for row in table if row["chosen"])
+    model_file.write(lambda temporary: save(best, temporary, extra={
+        "data": data, "feature_names": list(dataset.feature_names), "command": "gmmkit select",
+        "criterion": criterion, criterion: chosen[criterion],
+    }))
+    if plot_file is not None:
+        plot_file.write(lambda temporary: plot_criterion(
+            table, criterion, temporary, title=f"{data}: {criterion.upper()} by K"))
+    outputs.commit()
+    if as_json:
+        click.echo(json.dumps({"best": {k: chosen[k] for k in ("n_components", "covariance_type")},
+                               "model_file": model_path, "table": table}, indent=2))
+        return
+    click.echo(format_selection(table, criterion))
+    click.echo(f"\nbest: K={chosen['n_components']}, {chosen['covariance_type']} "
+               f"({criterion.upper()} {chosen[criterion]:.2f}); model saved to {model_path}")
+    if plot_path:
+        click.echo(f"plot saved to {plot_path}")

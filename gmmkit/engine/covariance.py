@@ -1,0 +1,560 @@
+"""The covariance-type table.
+
+Each covariance type (``full``, ``tied``, ``diag``, ``spherical``) is one
+object with the same small set of methods, so the engine never branches on
+the type name:
+
+- ``design(Xt)``: the chunk's design matrix, built once per chunk and
+  shared by the E-step and the M-step sums;
+- ``log_prob(S, plan)``: weighted log densities of all components, one
+  or two BLAS calls;
+- ``moments(S, resp)``: the chunk's first and second moment sums, one GEMM;
+- ``covariances(nk, sx, sxx, reg_covar)``: the M-step from summed moments;
+- ``precision_cholesky``, ``log_det``, ``precisions``, ``n_parameters``,
+  ``sample``: parameter algebra in scikit-learn's conventions.
+
+A chunk arrives *centred* and *transposed*: ``Xt`` of shape (D, n), the
+global reference point (the data mean) already subtracted, so expanded
+quadratic forms and second moments do not lose their digits when data sit
+far from the origin.  Their accuracy then depends only on how far each
+component lies from the data centre in its own standard deviations
+(``whitened_offsets``): about eps x offset**2, which is why float32 work
+falls back to float64 beyond an offset of 30 (see gmmkit.engine.em).  Log
+densities and responsibilities are (K, n): reductions over components
+run along contiguous rows, several times faster than over the short last
+axis of an (n, K) array.
+
+Design matrices (T = D(D+1)/2 pairwise products x_i x_j, i <= j):
+
+=========  ===============  ============================================
+type       design S         log densities
+=========  ===============  ============================================
+full       [Q; X] (T+D, n)  one GEMM: (K, T+D) @ S, the quadratic form
+                            expanded on the pairwise products
+tied       X (D, n)         P'X once for all components, one GEMM
+diag       [X^2; X] (2D, n) one GEMM
+spherical  [X^2; X] (2D, n) one GEMM (diag with a shared variance)
+=========  ===============  ============================================
+
+Shapes (K components, D features):
+
+=========  ==================  ==================  ===================
+type       covariances         precisions_cholesky  second-moment stats
+=========  ==================  ==================  ===================
+full       (K, D, D)           (K, D, D) upper     (K, D*(D+1)/2)
+tied       (D, D)              (D, D) upper        (D, D)
+diag       (K, D)              (K, D)              (K, D)
+spherical  (K,)                (K,)                (K, D)
+=========  ==================  ==================  ===================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gmmkit.engine.linalg import (
+    inner_products,
+    pairwise_products_t,
+    precision_cholesky_from_cov,
+    precision_cholesky_from_precision,
+    triu_pairs,
+    unpack_symmetric,
+    warn_floored,
+)
+from gmmkit.engine.workspace import scratch
+
+LOG_2PI = np.log(2.0 * np.pi)
+
+
+@dataclass
+class EStepPlan:
+    """Parameters rearranged for one E-step, in the working dtype.
+
+    Attributes
+    ----------
+    matrix : ndarray
+        The type-specific matrix multiplied with each chunk's design.
+    const : ndarray of shape (K, 1) or None
+        Per-component constant where it is not a column of ``matrix``:
+        log weight + log det - D/2 log(2 pi) - the mean's term.
+    extra : ndarray or None
+        A second type-specific array (the tied type's projected means).
+    """
+
+    matrix: np.ndarray
+    const: np.ndarray | None = None
+    extra: np.ndarray | None = None
+
+
+class CovarianceType:
+    """Interface of one row of the covariance table (see module docstring)."""
+
+    name: str = ""
+
+    def n_parameters(self, n_components, n_features):
+        """Number of free covariance parameters."""
+        raise NotImplementedError
+
+    def plan(self, log_weights, means, prec_chol, dtype):
+        """Arrange parameters for the E-step (means centred, see module doc)."""
+        raise NotImplementedError
+
+    def design(self, Xt, workspace=None):
+        """Design matrix of a centred, transposed chunk Xt (D, n): (rows, n).
+
+        May live in ``workspace`` (valid until the next chunk).
+        """
+        raise NotImplementedError
+
+    def log_prob(self, S, plan, workspace=None):
+        """log w_k + log N(x_n | mu_k, Sigma_k) from the design matrix: (K, n).
+
+        May live in ``workspace`` (valid until the next chunk).
+        """
+        raise NotImplementedError
+
+    def moments(self, S, resp, n_features, workspace=None):
+        """Sums of one chunk from its design S and responsibilities resp (K, n).
+
+        Returns
+        -------
+        nk : (K,) sum_n r_kn
+        sx : (K, D) sum_n r_kn x_n
+        sxx : second-moment sums in the type's layout
+        """
+        raise NotImplementedError
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        """M-step: covariance parameters from summed moments (float64)."""
+        raise NotImplementedError
+
+    def precision_cholesky(self, covariances, reg_covar=0.0):
+        """Precision Cholesky factors from covariances."""
+        raise NotImplementedError
+
+    def precision_cholesky_from_precisions(self, precisions):
+        """Precision Cholesky factors from precision matrices."""
+        raise NotImplementedError
+
+    def precisions(self, prec_chol):
+        """Precision matrices from their Cholesky factors."""
+        raise NotImplementedError
+
+    def log_det(self, prec_chol, n_features):
+        """log det of each component's precision Cholesky factor: (K,) or scalar."""
+        raise NotImplementedError
+
+    def component_covariance(self, covariances, k, n_features):
+        """Dense (D, D) covariance of component k (for sampling)."""
+        raise NotImplementedError
+
+    def shape(self, n_components, n_features):
+        """Expected shape of covariances / precisions."""
+        raise NotImplementedError
+
+    def whitened_offsets(self, means, prec_chol):
+        """Distance of each (centred) mean from the centre in its own widths: (K,).
+
+        The expanded quadratic forms and moment sums lose about
+        eps x offset**2 of accuracy, which matters in float32.
+        """
+        raise NotImplementedError
+
+    def whiten(self, diffs, prec_chol):
+        """Rows minus each component's mean, whitened: (..., K, D) -> (..., K, D).
+
+        ``diffs[..., k, :]`` times component k's precision Cholesky factor, so
+        the squared norm of the result along the last axis is the squared
+        Mahalanobis distance, computed directly (the far-row scoring path).
+        """
+        raise NotImplementedError
+
+    def max_precision(self, prec_chol):
+        """The largest eigenvalue of any component's precision matrix: float.
+
+        A row x with |x - c|^2 <= r^2 / max_precision lies within r standard
+        deviations of c in every component's metric.
+        """
+        raise NotImplementedError
+
+    def chunk_width(self, n_components, n_features):
+        """Columns of the widest per-chunk temporary (sizes the default chunk)."""
+        return max(n_components, 2 * n_features + 1)
+
+    def covariances_from_precisions(self, precisions):
+        """Covariances from precision matrices."""
+        return np.linalg.inv(precisions)
+
+    def split_direction(self, covariances, k, n_features):
+        """(scale, unit vector) of component k's largest spread."""
+        cov = self.component_covariance(covariances, k, n_features)
+        values, vectors = np.linalg.eigh(cov)
+        return float(np.sqrt(max(values[-1], 0.0))), vectors[:, -1]
+
+    def copy_component(self, covariances, target, source_covariances, source):
+        """Set component ``target``'s covariance to ``source_covariances[source]``."""
+        covariances[target] = source_covariances[source]
+
+    def dense(self, covariances, n_components, n_features):
+        """Every component's covariance as a dense matrix: (K, D, D)."""
+        return np.stack(
+            [self.component_covariance(covariances, k, n_features) for k in range(n_components)]
+        )
+
+    def select(self, covariances, index):
+        """Covariances of the marginal on features ``index``, in this type's layout."""
+        raise NotImplementedError
+
+    def from_dense(self, dense):
+        """This type's layout from dense (K, D, D) covariances it can represent exactly."""
+        raise NotImplementedError
+
+
+class LinearDesignType(CovarianceType):
+    """A type whose log densities are linear in the design [second-order rows; X; 1].
+
+    One GEMM with the plan matrix gives every component's log density
+    (constants included, through the row of ones); one GEMM with the
+    responsibilities gives nk, sum r x and the second-order sums at once.
+    """
+
+    def _n_second_order(self, n_features):
+        """Number of second-order rows of the design."""
+        raise NotImplementedError
+
+    def _second_order(self, Xt, out):
+        """Write the second-order rows of a chunk into ``out``."""
+        raise NotImplementedError
+
+    def design(self, Xt, workspace=None):
+        d, n = Xt.shape
+        m = self._n_second_order(d)
+        stacked = scratch(workspace, "design", (m + d + 1, n), Xt.dtype)
+        self._second_order(Xt, stacked[:m])
+        stacked[m : m + d] = Xt
+        stacked[m + d] = 1.0
+        return stacked
+
+    def log_prob(self, S, plan, workspace=None):
+        out = scratch(workspace, "log_prob", (plan.matrix.shape[0], S.shape[1]), S.dtype)
+        return np.matmul(plan.matrix, S, out=out)
+
+    def moments(self, S, resp, n_features, workspace=None):
+        sums = inner_products(S, resp).T  # (K, rows)
+        m = self._n_second_order(n_features)
+        return sums[:, -1], sums[:, m : m + n_features], sums[:, :m]
+
+
+class FullCovariance(LinearDesignType):
+    """Each component has its own full covariance matrix."""
+
+    name = "full"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    def chunk_width(self, n_components, n_features):
+        return max(n_components, n_features * (n_features + 3) // 2)
+
+    def plan(self, log_weights, means, prec_chol, dtype):
+        n_components, n_features, _ = prec_chol.shape
+        # (x - mu)' L (x - mu) = q(x).l - 2 (L mu).x + mu' L mu with the
+        # pairwise products q(x) and l = L's upper triangle (off-diagonal
+        # entries doubled): one GEMM against the design [Q; X; 1] for all k,
+        # the constants riding on the row of ones.
+        precision = self.precisions(prec_chol)
+        rows, cols = triu_pairs(n_features)
+        quadratic = precision[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
+        linear = np.einsum("kij,kj->ki", precision, means)
+        const = (
+            log_weights
+            + self.log_det(prec_chol, n_features)
+            - 0.5 * n_features * LOG_2PI
+            - 0.5 * np.einsum("ki,ki->k", means, linear)
+        )
+        matrix = np.hstack([-0.5 * quadratic, linear, const[:, None]])
+        return EStepPlan(matrix=matrix.astype(dtype))
+
+    def _n_second_order(self, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def _second_order(self, Xt, out):
+        pairwise_products_t(Xt, out=out)
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        n_features = sx.shape[1]
+        means = sx / nk[:, None]
+        cov = unpack_symmetric(sxx / nk[:, None], n_features)
+        cov -= means[:, :, None] * means[:, None, :]
+        cov[:, np.arange(n_features), np.arange(n_features)] += reg_covar
+        return cov
+
+    def precision_cholesky(self, covariances, reg_covar=0.0):
+        return np.stack(
+            [
+                precision_cholesky_from_cov(cov, reg_covar, f"component {k}")
+                for k, cov in enumerate(covariances)
+            ]
+        )
+
+    def precision_cholesky_from_precisions(self, precisions):
+        return np.stack([precision_cholesky_from_precision(p) for p in precisions])
+
+    def precisions(self, prec_chol):
+        return prec_chol @ prec_chol.transpose(0, 2, 1)
+
+    def log_det(self, prec_chol, n_features):
+        return np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+
+    def whitened_offsets(self, means, prec_chol):
+        return np.linalg.norm(np.einsum("kd,kde->ke", means, prec_chol), axis=1)
+
+    def whiten(self, diffs, prec_chol):
+        return np.einsum("...kd,kde->...ke", diffs, prec_chol)
+
+    def max_precision(self, prec_chol):
+        return float(np.max(np.linalg.norm(prec_chol.astype(np.float64), 2, axis=(1, 2)) ** 2))
+
+    def component_covariance(self, covariances, k, n_features):
+        return covariances[k]
+
+    def dense(self, covariances, n_components, n_features):
+        return covariances
+
+    def select(self, covariances, index):
+        return covariances[:, index][:, :, index]
+
+    def from_dense(self, dense):
+        return dense
+
+
+class TiedCovariance(CovarianceType):
+    """All components share one full covariance matrix."""
+
+    name = "tied"
+
+    def n_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def shape(self, n_components, n_features):
+        return (n_features, n_features)
+
+    def plan(self, log_weights, means, prec_chol, dtype):
+        n_features = prec_chol.shape[0]
+        projected = means @ prec_chol  # (K, D)
+        const = (
+            log_weights
+            + self.log_det(prec_chol, n_features)
+            - 0.5 * n_features * LOG_2PI
+            - 0.5 * np.einsum("kd,kd->k", projected, projected)
+        )
+        return EStepPlan(
+            matrix=np.ascontiguousarray(prec_chol.T).astype(dtype),
+            const=const.astype(dtype)[:, None],
+            extra=projected.astype(dtype),
+        )
+
+    def design(self, Xt, workspace=None):
+        return Xt
+
+    def log_prob(self, Xt, plan, workspace=None):
+        # |(x - mu_k) P|^2 = |xP|^2 - 2 (xP).(mu_k P) + |mu_k P|^2; xP is
+        # shared by all components (computed once, not K times).
+        z = np.matmul(plan.matrix, Xt, out=scratch(workspace, "projected", Xt.shape, Xt.dtype))
+        out = scratch(workspace, "log_prob", (plan.extra.shape[0], Xt.shape[1]), Xt.dtype)
+        np.matmul(plan.extra, z, out=out)
+        np.square(z, out=z)
+        out -= 0.5 * z.sum(axis=0)
+        out += plan.const
+        return out
+
+    def moments(self, Xt, resp, n_features, workspace=None):
+        weighted = scratch(workspace, "weighted", Xt.shape, Xt.dtype)
+        np.multiply(Xt, resp.sum(axis=0), out=weighted)
+        return resp.sum(axis=1, dtype=np.float64), resp @ Xt.T, weighted @ Xt.T
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        n_features = sx.shape[1]
+        cov = sxx - (sx.T / nk) @ sx
+        cov /= nk.sum()
+        cov[np.arange(n_features), np.arange(n_features)] += reg_covar
+        return cov
+
+    def precision_cholesky(self, covariances, reg_covar=0.0):
+        return precision_cholesky_from_cov(covariances, reg_covar, "the tied covariance")
+
+    def precision_cholesky_from_precisions(self, precisions):
+        return precision_cholesky_from_precision(precisions)
+
+    def precisions(self, prec_chol):
+        return prec_chol @ prec_chol.T
+
+    def log_det(self, prec_chol, n_features):
+        return np.sum(np.log(np.diag(prec_chol)))
+
+    def whitened_offsets(self, means, prec_chol):
+        return np.linalg.norm(means @ prec_chol, axis=1)
+
+    def whiten(self, diffs, prec_chol):
+        return diffs @ prec_chol
+
+    def max_precision(self, prec_chol):
+        return float(np.linalg.norm(prec_chol.astype(np.float64), 2) ** 2)
+
+    def component_covariance(self, covariances, k, n_features):
+        return covariances
+
+    def copy_component(self, covariances, target, source_covariances, source):
+        """Tied components share one covariance: nothing to copy."""
+
+    def select(self, covariances, index):
+        return covariances[index][:, index]
+
+    def from_dense(self, dense):
+        return dense[0]
+
+
+class DiagCovariance(LinearDesignType):
+    """Each component has its own diagonal covariance."""
+
+    name = "diag"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    def _per_feature(self, values, n_features):
+        """(K, D) per-feature values of a (K, D) diag parameter."""
+        return values
+
+    def plan(self, log_weights, means, prec_chol, dtype):
+        n_features = means.shape[1]
+        precision = self._per_feature(prec_chol**2, n_features)  # (K, D)
+        # matrix @ [Xt^2; Xt; 1] expands sum_d p_kd (x_d - mu_kd)^2 on centred
+        # data, the constants riding on the row of ones.
+        matrix = np.hstack([-0.5 * precision, means * precision])
+        const = (
+            log_weights
+            + self.log_det(prec_chol, n_features)
+            - 0.5 * n_features * LOG_2PI
+            - 0.5 * np.einsum("kd,kd->k", means**2, precision)
+        )
+        return EStepPlan(matrix=np.hstack([matrix, const[:, None]]).astype(dtype))
+
+    def _n_second_order(self, n_features):
+        return n_features
+
+    def _second_order(self, Xt, out):
+        np.square(Xt, out=out)
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        means = sx / nk[:, None]
+        variances = sxx / nk[:, None] - means**2
+        # centred data keeps this difference accurate; clip the rounding below 0
+        np.maximum(variances, 0.0, out=variances)
+        variances += reg_covar
+        return variances
+
+    def precision_cholesky(self, covariances, reg_covar=0.0):
+        if not np.all(np.isfinite(covariances)):
+            raise ValueError(
+                "a component has a variance that is not finite; check the data for "
+                "extreme values, scale it, or increase reg_covar."
+            )
+        zero = covariances <= 0.0
+        if np.any(zero):
+            floor = max(reg_covar, 1e-10 * max(float(covariances.max()), 1.0))
+            covariances[zero] = floor
+            for k in np.flatnonzero(zero.reshape(len(zero), -1).any(axis=1)):
+                warn_floored(f"component {k}", floor)
+        return 1.0 / np.sqrt(covariances)
+
+    def precision_cholesky_from_precisions(self, precisions):
+        if not np.all(precisions > 0):
+            raise ValueError("precisions must be positive; got zero or negative values.")
+        return np.sqrt(precisions)
+
+    def covariances_from_precisions(self, precisions):
+        return 1.0 / precisions
+
+    def precisions(self, prec_chol):
+        return prec_chol**2
+
+    def log_det(self, prec_chol, n_features):
+        return np.sum(np.log(prec_chol), axis=1)
+
+    def whitened_offsets(self, means, prec_chol):
+        return np.linalg.norm(means * self._per_feature(prec_chol, means.shape[1]), axis=1)
+
+    def whiten(self, diffs, prec_chol):
+        return diffs * self._per_feature(prec_chol, diffs.shape[-1])
+
+    def max_precision(self, prec_chol):
+        return float(np.max(prec_chol.astype(np.float64) ** 2))
+
+    def component_covariance(self, covariances, k, n_features):
+        return np.diag(covariances[k])
+
+    def select(self, covariances, index):
+        return covariances[:, index]
+
+    def from_dense(self, dense):
+        return np.diagonal(dense, axis1=1, axis2=2).copy()
+
+
+class SphericalCovariance(DiagCovariance):
+    """Each component has a single variance shared by all features."""
+
+    name = "spherical"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components
+
+    def shape(self, n_components, n_features):
+        return (n_components,)
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        return super().covariances(nk, sx, sxx, reg_covar).mean(axis=1)
+
+    def _per_feature(self, values, n_features):
+        return np.repeat(values[:, None], n_features, axis=1)
+
+    def log_det(self, prec_chol, n_features):
+        return n_features * np.log(prec_chol)
+
+    def component_covariance(self, covariances, k, n_features):
+        return covariances[k] * np.eye(n_features)
+
+    def select(self, covariances, index):
+        return covariances
+
+    def from_dense(self, dense):
+        return np.diagonal(dense, axis1=1, axis2=2).mean(axis=1)
+
+
+COVARIANCE_TYPES = {
+    cls.name: cls() for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
+}
+
+
+def get_covariance_type(name):
+    """Look up a row of the covariance table by name.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the valid ones.
+    """
+    try:
+        return COVARIANCE_TYPES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"covariance_type={name!r} is not supported; use one of {sorted(COVARIANCE_TYPES)}"
+        ) from None

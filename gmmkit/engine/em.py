@@ -1,0 +1,494 @@
+"""The EM engine: additive sufficient statistics over row chunks.
+
+Every fit is the same loop (see DESIGN.md)::
+
+    for each chunk:  E-step -> Stats        (log space, all components in a few GEMMs)
+    stats = sum of chunk Stats              (accumulated in float64)
+    params = m_step(stats)                  (reads only Stats)
+
+Data are centred on a reference point (the weighted data mean) chunk by
+chunk, so second moments keep their digits for data far from the origin;
+the N x K responsibility matrix never exists beyond one chunk.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from gmmkit.engine.workspace import scratch
+from gmmkit.exceptions import DegenerateComponentWarning
+
+#: a component whose responsibility mass falls below this fraction of the
+#: total has "lost its mass": its mean and covariance are no longer defined.
+LOST_MASS_FRACTION = 1e-10
+
+#: floor of log responsibilities before exp(): exp(-70) = 4e-31 and
+#: exp(-650) = 5e-283 stay normal numbers in float32 and float64.
+LOG_RESP_FLOOR = {np.float32: -70.0, np.float64: -650.0}
+
+#: float32 E-steps are used only while every component mean lies within this
+#: many of its own standard deviations of the data centre (beyond it the
+#: lower bound drifts by more than ~1e-5 relative; docs/engine.md).
+FLOAT32_MAX_OFFSET = 30.0
+
+
+@dataclass
+class MixtureParams:
+    """Parameters of a Gaussian mixture, in the data's own coordinates.
+
+    Attributes
+    ----------
+    weights : ndarray of shape (K,)
+    means : ndarray of shape (K, D)
+    covariances : ndarray or None
+        Shape per covariance type (see :mod:`gmmkit.engine.covariance`); None when
+        only precisions were given (``precisions_init``).
+    precisions_cholesky : ndarray
+        Shape per covariance type.
+    noise_log_density : ndarray of shape (D,) or None
+        With a uniform noise component: minus the log of the data's range
+        along each feature (the noise density is the exp of their sum over
+        the features served). None: no noise component.
+    noise_weight : float
+        The noise component's weight; ``weights`` then sum to 1 - noise_weight.
+    log_weights : ndarray of shape (K,) or None
+        The per-component constants the E-step adds to the Gaussian log
+        densities in place of log(weights); None: log(weights). Variational
+        Bayes puts E[log pi_k] and its other per-component terms here
+        (:mod:`gmmkit.engine.variational`).
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray | None
+    precisions_cholesky: np.ndarray
+    noise_log_density: np.ndarray | None = None
+    noise_weight: float = 0.0
+    log_weights: np.ndarray | None = None
+
+    def noise_row(self, columns=None):
+        """log(noise weight x noise density) over the served features, or None."""
+        if self.noise_log_density is None:
+            return None
+        density = self.noise_log_density if columns is None else self.noise_log_density[columns]
+        with np.errstate(divide="ignore"):
+            return float(np.log(self.noise_weight) + density.sum())
+
+
+@dataclass
+class Stats:
+    """Sufficient statistics of a weighted set of rows; they add up.
+
+    Attributes
+    ----------
+    nk : ndarray of shape (K,)
+        sum_n w_n r_nk.
+    sx : ndarray of shape (K, D)
+        sum_n w_n r_nk x_n, x centred on the reference point.
+    sxx : ndarray
+        Second-moment sums in the covariance type's layout.
+    loglik : float
+        sum_n w_n log p(x_n) under the parameters of the E-step.
+    weight : float
+        sum_n w_n.
+    noise : float
+        sum_n w_n r_n,noise: the noise component's responsibility mass.
+    """
+
+    nk: np.ndarray
+    sx: np.ndarray
+    sxx: np.ndarray
+    loglik: float = 0.0
+    weight: float = 0.0
+    noise: float = 0.0
+
+    def __add__(self, other):
+        return Stats(
+            self.nk + other.nk,
+            self.sx + other.sx,
+            self.sxx + other.sxx,
+            self.loglik + other.loglik,
+            self.weight + other.weight,
+            self.noise + other.noise,
+        )
+
+
+@dataclass
+class ChunkedData:
+    """Rows of X served chunk by chunk, centred and cast to the working dtype.
+
+    The engine's data protocol, which other data sources (missing-value
+    patterns, files read in chunks, Dask arrays) follow too: ``center``,
+    ``dtype``, ``n_samples``, ``n_features``, ``with_dtype(dtype)``,
+    ``e_step(cov_type, params, runner) -> Stats`` and ``init_data(rng)``,
+    an in-memory ChunkedData the initialisers run on (the data themselves,
+    or a random sample of them for data that are not in memory).
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Any array supporting row slicing (ndarray, memmap); never copied whole.
+    sample_weight : ndarray of shape (n_samples,) or None
+    center : ndarray of shape (n_served_features,)
+        Reference point subtracted from every chunk (in the served features).
+    dtype : numpy dtype
+        Working dtype of the E-step (float32 or float64).
+    chunk_size : int
+    row_index : ndarray of int or None
+        Serve only these rows of X (a missingness pattern's rows); chunks
+        then hold row indices instead of slices. None serves every row.
+    columns : ndarray of int or None
+        Serve only these features (a pattern's observed ones); None: all.
+    fill_missing : bool
+        Replace NaN by the centre (0 after centring): the mean-imputed data
+        that initialisers of ``missing="em"`` fits start from.
+    """
+
+    X: np.ndarray
+    sample_weight: np.ndarray | None
+    center: np.ndarray
+    dtype: np.dtype
+    chunk_size: int
+    row_index: np.ndarray | None = None
+    columns: np.ndarray | None = None
+    fill_missing: bool = False
+    slices: list = field(init=False)
+
+    def __post_init__(self):
+        # subtract in the wider of X's float type and the working dtype (float32
+        # data in float32 work stay float32), about a centre that type holds
+        # exactly, so ``center`` is the point actually subtracted
+        if self.X.dtype.kind == "f":
+            self._center_in_x = self.center.astype(np.result_type(self.X.dtype, self.dtype))
+            self.center = self._center_in_x.astype(np.float64)
+        else:
+            self._center_in_x = self.center
+        n, size = self.n_samples, self.chunk_size
+        if self.row_index is None:
+            self.slices = [slice(s, min(s + size, n)) for s in range(0, n, size)]
+        else:
+            self.slices = [self.row_index[s : s + size] for s in range(0, n, size)]
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0] if self.row_index is None else len(self.row_index)
+
+    @property
+    def n_features(self):
+        return self.X.shape[1] if self.columns is None else len(self.columns)
+
+    def with_dtype(self, dtype):
+        """The same data served in another working dtype."""
+        return replace(self, dtype=np.dtype(dtype))
+
+    def e_step(self, cov_type, params, runner):
+        """Summed Stats of every row under ``params``."""
+        return e_step(self, cov_type, params, runner)
+
+    def init_data(self, rng):
+        """What initialisers run on: the data themselves (in memory, every row)."""
+        return self
+
+    def raw(self, rows):
+        """A chunk's served features as they are in X, in float64: (n, D)."""
+        block = self.X[rows]
+        if self.columns is not None:
+            block = block[:, self.columns]
+        return np.asarray(block, dtype=np.float64)
+
+    def rows(self, rows, workspace=None):
+        """Centred chunk in the working dtype, transposed: (D, n).
+
+        Subtraction happens in the wider of X's precision and the working
+        dtype, then the result is rounded to the working dtype (so float64
+        data far from the origin keep their digits in float32 work).
+        """
+        block = self.X[rows]
+        if self.columns is not None:
+            block = block[:, self.columns]
+        out = scratch(workspace, "rows", block.shape[::-1], self.dtype)
+        np.subtract(
+            block.T, self._center_in_x[:, None], out=out, casting="unsafe",
+            dtype=self._center_in_x.dtype,
+        )
+        if self.fill_missing:
+            np.nan_to_num(out, copy=False, nan=0.0)
+        return out
+
+    def weights(self, rows):
+        """Weights of a chunk: (n,) or None."""
+        return None if self.sample_weight is None else self.sample_weight[rows]
+
+
+def log_normalize(log_prob):
+    """Turn weighted log densities into responsibilities, in place.
+
+    Parameters
+    ----------
+    log_prob : ndarray of shape (K, n)
+        Overwritten with the responsibilities.
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        log sum_k exp(log_prob[k, n]) per sample.
+    """
+    top = log_prob.max(axis=0)
+    top[~np.isfinite(top)] = 0.0
+    # exp() of very negative values gives subnormal numbers, which slow every
+    # later operation on them by 10-100x on x86; floor them at a normal tiny
+    # responsibility (far below the dtype's resolution of the sums).  The
+    # floor is a per-sample row: numpy's maximum is ~4x faster against an
+    # array than against a scalar.
+    np.maximum(log_prob, top + LOG_RESP_FLOOR[log_prob.dtype.type], out=log_prob)
+    log_prob -= top
+    np.exp(log_prob, out=log_prob)
+    total = log_prob.sum(axis=0)
+    log_prob /= total
+    with np.errstate(divide="ignore"):
+        log_norm = np.log(total, dtype=np.float64)
+    log_norm += top
+    return log_norm
+
+
+def stats_from_resp(
+    cov_type, S, resp, weights, n_features, log_norm=None, workspace=None, n_components=None
+):
+    """Sufficient statistics of one chunk from its responsibilities.
+
+    Parameters
+    ----------
+    S : ndarray of shape (rows, n)
+        The chunk's design matrix (``cov_type.design``).
+    resp : ndarray of shape (K, n)
+        Responsibilities; multiplied in place by the weights.
+    weights : ndarray of shape (n,) or None
+    n_features : int
+    log_norm : ndarray of shape (n,) or None
+        Per-row log-likelihoods, summed (weighted) into ``Stats.loglik``.
+    n_components : int, optional
+        K when ``resp`` has one more row, the noise component's (K + 1, n).
+    """
+    if weights is None:
+        weight = float(S.shape[1])
+        loglik = 0.0 if log_norm is None else float(log_norm.sum())
+    else:
+        resp *= weights.astype(resp.dtype)
+        weight = float(weights.sum())
+        loglik = 0.0 if log_norm is None else float(weights @ log_norm)
+    noise = 0.0
+    if n_components is not None and resp.shape[0] > n_components:
+        noise = float(resp[n_components].sum(dtype=np.float64))
+        resp = resp[:n_components]
+    nk, sx, sxx = cov_type.moments(S, resp, n_features, workspace)
+    return Stats(
+        nk=nk.astype(np.float64),
+        sx=sx.astype(np.float64),
+        sxx=sxx.astype(np.float64),
+        loglik=loglik,
+        weight=weight,
+        noise=noise,
+    )
+
+
+def make_plan(cov_type, params, center, dtype):
+    """E-step plan for parameters, with means relative to ``center``."""
+    log_weights = params.log_weights
+    if log_weights is None:
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+    return cov_type.plan(log_weights, params.means - center, params.precisions_cholesky, dtype)
+
+
+def e_step(data, cov_type, params, runner):
+    """One pass over the data: summed Stats under ``params``."""
+
+    def chunk_stats(rows, design, log_prob):
+        log_norm = log_normalize(log_prob)
+        return stats_from_resp(
+            cov_type,
+            design,
+            log_prob,
+            data.weights(rows),
+            data.n_features,
+            log_norm,
+            runner.workspace,
+            n_components=params.weights.size,
+        )
+
+    return sum_stats(map_chunks(data, cov_type, params, runner, chunk_stats))
+
+
+def sum_stats(parts):
+    """Sum a list of Stats in order (deterministic whatever the threads did)."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def m_step(stats, cov_type, reg_covar, center):
+    """New weights, means and covariances from summed Stats.
+
+    Returns
+    -------
+    weights : ndarray of shape (K,)
+        They sum to 1 minus the noise component's share of the mass.
+    means : ndarray of shape (K, D), in data coordinates
+    covariances : ndarray
+        In the covariance type's layout.
+    lost : ndarray of int
+        Components that lost (nearly) all their mass; their mean and
+        covariance are undefined and must be re-seeded by the caller.
+    """
+    nk = stats.nk + 10 * np.finfo(np.float64).eps
+    lost = np.flatnonzero(stats.nk < LOST_MASS_FRACTION * stats.weight)
+    weights = nk / (nk.sum() + stats.noise)
+    means = stats.sx / nk[:, None] + center
+    with np.errstate(invalid="ignore"):
+        covariances = cov_type.covariances(nk, stats.sx, stats.sxx, reg_covar)
+    return weights, means, covariances, lost
+
+
+def reseed_lost(weights, means, covariances, lost, cov_type, previous=None, budget=None):
+    """Re-seed components that lost their mass, in place.
+
+    Each lost component takes half of the component with the largest
+    weight x spread, split in two along its main axis.  Beyond ``budget``
+    re-seeds, a lost component keeps its ``previous`` mean and covariance
+    with a weight near zero instead, which drops it in effect.
+
+    Returns
+    -------
+    int
+        Number of components re-seeded.
+    """
+    n_features = means.shape[1]
+    budget = len(lost) if budget is None or previous is None else budget
+    reseeded = 0
+    for k in lost:
+        if reseeded >= budget:
+            means[k] = previous.means[k]
+            cov_type.copy_component(covariances, k, _previous_covariances(previous, cov_type), k)
+            warnings.warn(
+                f"component {k} lost all its mass again; it keeps weight ~0 "
+                "(effectively dropped). Use fewer components.",
+                DegenerateComponentWarning,
+                stacklevel=4,
+            )
+            continue
+        alive = np.setdiff1d(np.arange(weights.size), lost)
+        spreads = [cov_type.split_direction(covariances, j, n_features) for j in alive]
+        best = int(np.argmax([weights[j] * s[0] for j, s in zip(alive, spreads)]))
+        source, (scale, axis) = int(alive[best]), spreads[best]
+        offset = 0.5 * scale * axis
+        means[k] = means[source] + offset
+        means[source] = means[source] - offset
+        weights[k] = weights[source] = 0.5 * weights[source]
+        cov_type.copy_component(covariances, k, covariances, source)
+        reseeded += 1
+        warnings.warn(
+            f"component {k} lost all its mass (weight < {LOST_MASS_FRACTION:g}); "
+            f"re-seeded it by splitting component {source} along its main axis.",
+            DegenerateComponentWarning,
+            stacklevel=4,
+        )
+    weights /= weights.sum()
+    return reseeded
+
+
+def _previous_covariances(previous, cov_type):
+    if previous.covariances is not None:
+        return previous.covariances
+    return cov_type.covariances_from_precisions(cov_type.precisions(previous.precisions_cholesky))
+
+
+def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, reseed_budget=None):
+    """M-step with degenerate components handled, as MixtureParams.
+
+    Parameters
+    ----------
+    previous : MixtureParams or None
+        Parameters entering this step, kept for lost components once
+        ``reseed_budget`` re-seeds are spent.
+    reseed_budget : int or None
+        None: re-seed every lost component.
+
+    Returns
+    -------
+    params : MixtureParams
+    n_reseeded : int
+    """
+    weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center)
+    n_reseeded = 0
+    gaussian_share = float(weights.sum())
+    if lost.size and lost.size < weights.size:
+        n_reseeded = reseed_lost(
+            weights, means, covariances, lost, cov_type, previous, reseed_budget
+        )
+        weights *= gaussian_share  # reseed_lost normalises to 1
+    prec_chol = cov_type.precision_cholesky(covariances, reg_covar)
+    params = MixtureParams(weights, means, covariances, prec_chol)
+    if previous is not None and previous.noise_log_density is not None:
+        params.noise_log_density = previous.noise_log_density
+        # rounding can leave 1 - sum(weights) at -2e-16: a weight is never negative
+        params.noise_weight = max(1.0 - gaussian_share, 0.0)
+    return params, n_reseeded
+
+
+def map_chunks(data, cov_type, params, runner, function):
+    """``function(rows, design, log_prob)`` for every chunk, in chunk order.
+
+    ``design`` (rows, n) and ``log_prob`` (K, n), the weighted log densities
+    under ``params``, are scratch memory: ``function`` must return new arrays.
+    With a noise component, ``log_prob`` has a last row for it: (K + 1, n).
+    Rows far from the centre get their log densities from the direct form
+    (:class:`gmmkit.engine.scoring.FarCheck`), so the fit's responsibilities and
+    lower bound stay exact for them.
+
+    Returns
+    -------
+    list
+        One result per chunk.
+    """
+    from gmmkit.engine.scoring import FarCheck
+
+    plan = make_plan(cov_type, params, data.center, data.dtype)
+    workspace = runner.workspace
+    noise = params.noise_row(data.columns)
+    far_check = FarCheck(data, cov_type, params)
+
+    def one_chunk(item):
+        index, rows = item
+        Xt = data.rows(rows, workspace)
+        far = far_check.mask(Xt, index)
+        design = cov_type.design(Xt, workspace)
+        log_prob = chunk_log_prob(cov_type, design, plan, noise, workspace)
+        if far is not None:  # rows far from the centre: their exact log densities
+            relative, offset = far_check.rows.log_prob(data.raw(rows)[far])
+            log_prob[:, far] = relative + offset
+        return function(rows, design, log_prob)
+
+    return runner.map(one_chunk, list(enumerate(data.slices)))
+
+
+def chunk_log_prob(cov_type, design, plan, noise, workspace):
+    """Weighted log densities of a chunk from its design: (K, n), or (K + 1, n)
+    with the noise component's constant row ``noise`` last."""
+    log_prob = cov_type.log_prob(design, plan, workspace)
+    if noise is None:
+        return log_prob
+    with_noise = scratch(
+        workspace, "log_prob_noise", (log_prob.shape[0] + 1, log_prob.shape[1]), log_prob.dtype
+    )
+    with_noise[:-1] = log_prob
+    with_noise[-1] = noise
+    return with_noise
+
+
+def score_chunks(data, cov_type, params, runner, reduce):
+    """``reduce(log_prob)`` of each chunk's weighted log densities (K, n), in order."""
+    return map_chunks(data, cov_type, params, runner, lambda rows, design, lp: reduce(lp))

@@ -1,0 +1,177 @@
+"""The reference point a fit centres the data on, and the values it cannot take.
+
+The engine subtracts one point from every chunk (gmmkit.engine.em.ChunkedData) so
+that expanded quadratic forms and second moments keep their digits for
+data far from the origin; their rounding grows as eps x (distance of a
+component from that point, in its own widths)**2. :func:`reference_point`
+chooses the point so that one far row cannot drag it away from the bulk
+of the data; :class:`ReferenceSample` finds the same point in one pass over
+a stream; :func:`check_extent` refuses values whose squares overflow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: rows of X (evenly spaced) that :func:`reference_point` looks at
+REFERENCE_ROWS = 4096
+#: share of the weight :func:`reference_point` leaves out at each end
+REFERENCE_TRIM = 0.1
+
+
+def reference_point(X, sample_weight=None):
+    """The point a fit centres the data on: a coordinate-wise trimmed mean.
+
+    The weighted mean of each feature's values between its 10% and 90%
+    weighted quantiles, over at most ``REFERENCE_ROWS`` evenly spaced rows
+    (:func:`reference_rows`; any point near the bulk of the data will do).
+    Not the mean: one row at 1e12 drags the mean of 500 rows to 2e9, and
+    the expanded quadratic forms and second moments of every component
+    would then lose eps x (2e9 / spread)**2 of accuracy. Not the median
+    either: between two equal clusters the median sits at the edge of one
+    of them, the trimmed mean in the middle, like the mean.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        NaN entries are ignored.
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    ndarray of shape (n_features,), float64
+        NaN for a feature without a value (of positive weight) among those rows.
+    """
+    rows = reference_rows(X.shape[0])
+    return trimmed_mean(X[rows], None if sample_weight is None else sample_weight[rows])
+
+
+def reference_rows(n_samples):
+    """The rows :func:`reference_point` looks at: every 2**j-th, at most REFERENCE_ROWS.
+
+    (A power of two, so :class:`ReferenceSample` finds the same rows in one
+    pass over a stream whose length it learns only at the end.)
+    """
+    step = 1
+    while -(-n_samples // step) > REFERENCE_ROWS:
+        step *= 2
+    return np.arange(0, n_samples, step)
+
+
+class ReferenceSample:
+    """The rows of :func:`reference_rows` picked from blocks read in order, in one pass.
+
+    It keeps every ``step``-th row, doubling ``step`` (and dropping every
+    other row kept) before more than REFERENCE_ROWS would be kept; memory
+    stays bounded by REFERENCE_ROWS rows.
+    """
+
+    def __init__(self):
+        self.step = 1
+        self.rows, self.values, self.weights = [], [], []
+
+    def add(self, start, block, weights=None):
+        """Rows ``start .. start + len(block)``: block (n, D), weights (n,) or None."""
+        kept = sum(len(rows) for rows in self.rows)
+        while kept + len(range(-start % self.step, block.shape[0], self.step)) > REFERENCE_ROWS:
+            self._double()
+            kept = len(self.rows[0]) if self.rows else 0
+        first = -start % self.step
+        self.rows.append(np.arange(start + first, start + block.shape[0], self.step))
+        self.values.append(np.array(block[first :: self.step], dtype=np.float64))
+        self.weights.append(None if weights is None else weights[first :: self.step])
+
+    def _double(self):
+        """Keep every 2 * step-th row only."""
+        self.step *= 2
+        if not self.rows:
+            return
+        rows, values, weights = self._joined()
+        keep = rows % self.step == 0
+        self.rows, self.values = [rows[keep]], [values[keep]]
+        self.weights = [None if weights is None else weights[keep]]
+
+    def _joined(self):
+        weights = None if any(w is None for w in self.weights) else np.concatenate(self.weights)
+        return np.concatenate(self.rows), np.concatenate(self.values), weights
+
+    def center(self):
+        """:func:`trimmed_mean` of the rows picked: (D,)."""
+        _, values, weights = self._joined()
+        return trimmed_mean(values, weights)
+
+
+def trimmed_mean(sample, weights=None):
+    """Each column's weighted mean between its 10% and 90% weighted quantiles: (D,).
+
+    NaN entries are ignored; a column without values gives NaN.
+    """
+    sample = np.asarray(sample, dtype=np.float64)
+    weights = np.ones(len(sample)) if weights is None else np.asarray(weights, np.float64)
+    order = np.argsort(sample, axis=0, kind="stable")  # NaN last
+    values = np.take_along_axis(sample, order, axis=0)
+    known = ~np.isnan(values)
+    upper = np.cumsum(np.where(known, weights[order], 0.0), axis=0)
+    lower = upper - np.where(known, weights[order], 0.0)
+    total = upper[-1]
+    kept = np.clip(
+        np.minimum(upper, (1 - REFERENCE_TRIM) * total) - np.maximum(lower, REFERENCE_TRIM * total),
+        0.0, None,
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: a column without values
+        return np.einsum("nd,nd->d", np.where(kept > 0, values, 0.0), kept) / kept.sum(axis=0)
+
+
+#: a fit squares distances from the reference point; beyond this they overflow float64
+MAX_FIT_EXTENT = 1e150
+
+
+def check_extent(X, center, chunk_size=65536):
+    """Refuse values a fit cannot square: farther than MAX_FIT_EXTENT from ``center``.
+
+    Two reductions over all of X (no copy); only when they find a value
+    that may be that far is X searched for its row. NaN entries are ignored.
+
+    Raises
+    ------
+    ValueError
+        Naming the first such row and feature.
+    """
+    largest = np.fmax(np.abs(np.fmin.reduce(X, axis=None)), np.abs(np.fmax.reduce(X, axis=None)))
+    if not largest > MAX_FIT_EXTENT - np.max(np.abs(center), initial=0.0):
+        return  # (also when every value is NaN)
+    for start in range(0, X.shape[0], chunk_size):
+        chunk = np.asarray(X[start : start + chunk_size], dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            far = np.abs(chunk - center) > MAX_FIT_EXTENT
+        if far.any():
+            row, feature = np.argwhere(far)[0]
+            raise ValueError(
+                f"X row {start + row} has {chunk[row, feature]:.3g} in feature {feature}, "
+                f"{_TOO_FAR}: drop or clip that row, or rescale X."
+            )
+
+
+def check_range(low, high, center):
+    """:func:`check_extent` from each feature's (low, high) (data read in a stream)."""
+    feature = _beyond_range(low, high, center)
+    if feature is not None:
+        raise ValueError(
+            f"X has values in feature {feature} {_TOO_FAR}: drop or clip those rows, or "
+            "rescale X."
+        )
+
+
+_TOO_FAR = (
+    f"more than {MAX_FIT_EXTENT:g} from the bulk of the data; fitting squares such "
+    "distances, which overflows float64"
+)
+
+
+def _beyond_range(low, high, center):
+    """The first feature whose [low, high] reaches beyond MAX_FIT_EXTENT of ``center``, or None."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        extent = np.fmax(np.abs(np.asarray(high, np.float64) - center),
+                         np.abs(np.asarray(low, np.float64) - center))
+    beyond = np.flatnonzero(extent > MAX_FIT_EXTENT)
+    return int(beyond[0]) if beyond.size else None

@@ -1,0 +1,236 @@
+"""Initialisers: starting responsibilities for EM.
+
+Every initialiser produces hard or soft responsibilities chunk by chunk;
+the engine turns them into Stats and one M-step gives the starting
+parameters, exactly as during EM.
+
+- ``kmeans``: weighted k-means++ seeding and Lloyd iterations on (a
+  subsample of at most ``KMEANS_MAX_ROWS`` rows of) the data, then every row
+  is assigned to its nearest centre.
+- ``k-means++``: the k-means++ seeds only, every row assigned to its nearest seed.
+- ``random_from_data``: K distinct rows drawn at random as seeds, every row
+  assigned to its nearest seed.
+- ``random``: random soft responsibilities (rows of uniform draws, normalised).
+
+scikit-learn's ``k-means++`` and ``random_from_data`` give responsibility
+only to the K seed rows (so the first covariances are just ``reg_covar``);
+gmmkit assigns every row to its nearest seed instead, which starts EM from
+sensible covariances.
+
+Seeds are drawn by inverse-CDF sampling on cumulative weights, so on data
+of at most ``KMEANS_MAX_ROWS`` rows, integer sample weights select the same
+k-means++ seeds as the rows repeated that many times (``np.repeat`` order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gmmkit.engine.em import stats_from_resp, sum_stats
+
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+
+#: k-means in the kmeans initialiser runs on at most this many rows.
+KMEANS_MAX_ROWS = 100_000
+KMEANS_MAX_ITER = 100
+
+
+def _squared_distances(Xc, centers):
+    """(n, K) squared Euclidean distances, expanded (data are centred)."""
+    d2 = Xc @ (-2.0 * centers.T)
+    d2 += np.einsum("nd,nd->n", Xc, Xc)[:, None]
+    d2 += np.einsum("kd,kd->k", centers, centers)
+    np.maximum(d2, 0.0, out=d2)
+    return d2
+
+
+def _nearest(Xc, centers):
+    d2 = _squared_distances(Xc, centers)
+    labels = d2.argmin(axis=1)
+    return labels, d2[np.arange(len(labels)), labels]
+
+
+def _weighted_pick(rng, cumulative, n_draws=1):
+    """Indices drawn with probability proportional to the increments of ``cumulative``."""
+    u = rng.uniform(size=n_draws) * cumulative[-1]
+    return np.minimum(np.searchsorted(cumulative, u, side="right"), cumulative.size - 1)
+
+
+def _distinct_weighted_rows(rng, weights, n_rows):
+    """``n_rows`` distinct row indices drawn with probability proportional to weight."""
+    remaining = weights.astype(np.float64).copy()
+    picked = []
+    for _ in range(min(n_rows, int(np.count_nonzero(remaining)))):
+        index = int(_weighted_pick(rng, np.cumsum(remaining))[0])
+        picked.append(index)
+        remaining[index] = 0.0
+    while len(picked) < n_rows:  # fewer positive rows than components: repeat some
+        picked.append(picked[len(picked) % max(len(picked), 1)])
+    return np.array(picked)
+
+
+def kmeans_plusplus(Xc, weights, n_clusters, rng):
+    """Greedy weighted k-means++ seeding (Arthur and Vassilvitskii, 2007).
+
+    Parameters
+    ----------
+    Xc : ndarray of shape (n, D)
+    weights : ndarray of shape (n,)
+    n_clusters : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of shape (n_clusters, D)
+    """
+    n_trials = 2 + int(np.log(n_clusters))
+    first = _weighted_pick(rng, np.cumsum(weights))[0]
+    centers = [Xc[first]]
+    closest = _nearest(Xc, Xc[first][None, :])[1]
+    for _ in range(1, n_clusters):
+        potential = np.cumsum(weights * closest)
+        if potential[-1] <= 0:  # fewer distinct points than clusters
+            candidates = _weighted_pick(rng, np.cumsum(weights), n_trials)
+        else:
+            candidates = _weighted_pick(rng, potential, n_trials)
+        d2 = _squared_distances(Xc, Xc[candidates])
+        np.minimum(d2, closest[:, None], out=d2)
+        best = int(np.argmin(weights @ d2))
+        centers.append(Xc[candidates[best]])
+        closest = d2[:, best]
+    return np.array(centers)
+
+
+def lloyd(Xc, weights, centers, max_iter=KMEANS_MAX_ITER):
+    """Weighted Lloyd iterations until the labels stop changing.
+
+    Parameters
+    ----------
+    Xc : ndarray of shape (n, D)
+    weights : ndarray of shape (n,)
+    centers : ndarray of shape (K, D)
+
+    Returns
+    -------
+    ndarray of shape (K, D)
+        Final centres; an empty cluster keeps its previous centre.
+    """
+    labels = None
+    for _ in range(max_iter):
+        new_labels = _nearest(Xc, centers)[0]
+        if labels is not None and np.array_equal(labels, new_labels):
+            break
+        labels = new_labels
+        mass = np.bincount(labels, weights=weights, minlength=len(centers))
+        sums = np.zeros_like(centers)
+        np.add.at(sums, labels, Xc * weights[:, None])
+        filled = mass > 0
+        centers = centers.copy()
+        centers[filled] = sums[filled] / mass[filled][:, None]
+    return centers
+
+
+def _subsample(data, rng, max_rows):
+    """Centred rows (n, D) and weights of (a weighted random subsample of) the data.
+
+    At most ``max_rows`` rows with positive weight; a subsample is drawn with
+    probability proportional to weight and its rows then count once each.
+    """
+    n = data.n_samples
+    weighted = data.sample_weight is not None
+    weights = data.sample_weight.astype(np.float64) if weighted else np.ones(n)
+    if n <= max_rows:
+        rows = slice(None)
+    else:
+        rows = np.flatnonzero(weights > 0)
+        if rows.size > max_rows:
+            p = weights[rows] / weights[rows].sum() if weighted else None
+            rows = np.sort(rng.choice(rows, size=max_rows, replace=False, p=p))
+            weights = np.ones(n)
+    return data.rows(rows).T.astype(np.float64), weights[rows]
+
+
+def seed_centers(method, data, n_components, rng):
+    """Centres (centred coordinates) for the hard-assignment initialisers.
+
+    Returns
+    -------
+    ndarray of shape (n_components, D)
+    """
+    Xc, weights = _subsample(data, rng, KMEANS_MAX_ROWS)
+    if method not in INIT_METHODS:
+        return plugin_centers(method, Xc + data.center, weights, n_components, rng) - data.center
+    if method == "random_from_data":
+        return Xc[_distinct_weighted_rows(rng, weights, n_components)]
+    centers = kmeans_plusplus(Xc, weights, n_components, rng)
+    if method == "kmeans":
+        centers = lloyd(Xc, weights, centers)
+    return centers
+
+
+def plugin_centers(name, X, weights, n_components, rng):
+    """Starting means from the initialiser a plugin registered as ``name``.
+
+    Returns
+    -------
+    ndarray of shape (n_components, n_features)
+    """
+    from gmmkit.plugins.manager import lookup
+
+    initializer = lookup("initializers", name)
+    centers = np.asarray(
+        initializer(X, n_components, sample_weight=weights, rng=rng), dtype=np.float64
+    )
+    expected = (n_components, X.shape[1])
+    if centers.shape != expected:
+        problem = f"means of shape {centers.shape}"
+    elif not np.all(np.isfinite(centers)):
+        problem = "NaN or infinite means"
+    else:
+        return centers
+    raise ValueError(
+        f"initializer {name!r} returned {problem}; it must return finite means of shape "
+        f"{expected}. Fix the plugin or use another init_params."
+    )
+
+
+def initial_stats(method, data, cov_type, n_components, rng, runner):
+    """Stats of the starting responsibilities of ``method``.
+
+    Parameters
+    ----------
+    method : {"kmeans", "k-means++", "random", "random_from_data"} or str
+        Or the name of an initialiser a plugin registered.
+    data : gmmkit.engine.em.ChunkedData
+    n_components : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    gmmkit.engine.em.Stats
+    """
+    if method == "random":
+        seed = int(rng.integers(2**63))
+
+        def chunk_resp(index, Xt):
+            resp = np.random.default_rng([seed, index]).uniform(size=(Xt.shape[1], n_components))
+            resp /= resp.sum(axis=1, keepdims=True)
+            return np.ascontiguousarray(resp.T, dtype=Xt.dtype)
+
+    else:
+        centers = seed_centers(method, data, n_components, rng)
+
+        def chunk_resp(index, Xt):
+            labels = _nearest(Xt.T, centers.astype(Xt.dtype))[0]
+            resp = np.zeros((n_components, Xt.shape[1]), dtype=Xt.dtype)
+            resp[labels, np.arange(Xt.shape[1])] = 1.0
+            return resp
+
+    def one_chunk(item):
+        index, rows = item
+        Xt = data.rows(rows)
+        resp = chunk_resp(index, Xt)
+        design = cov_type.design(Xt)
+        return stats_from_resp(cov_type, design, resp, data.weights(rows), data.n_features)
+
+    return sum_stats(runner.map(one_chunk, list(enumerate(data.slices))))

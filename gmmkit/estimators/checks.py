@@ -1,0 +1,99 @@
+"""Parameter checks of GaussianMixture, kept apart from the estimator's logic.
+
+They run in ``fit`` (scikit-learn's convention: the constructor only
+stores its arguments) and name the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gmmkit.data.validation import as_float_array, check_int, check_number
+from gmmkit.engine.missing import MISSING_OPTIONS
+from gmmkit.engine.noise import check_noise
+from gmmkit.engine.seeding import INIT_METHODS
+from gmmkit.plugins.manager import get_initializers
+
+
+class MixtureChecks:
+    """Validation methods mixed into :class:`gmmkit.GaussianMixture`."""
+
+    def _resolve_dtype(self, X):
+        if self.dtype is None:
+            return (
+                np.dtype(np.float32)
+                if X.dtype in (np.float32, np.float16)
+                else np.dtype(np.float64)
+            )
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            dtype = None
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(
+                f"dtype={self.dtype!r} is not supported; use 'float32', 'float64' or None."
+            )
+        return dtype
+
+    def _check_parameters(self, X):
+        if not (isinstance(self.n_components, str) and self.n_components == "auto"):
+            check_int("n_components", self.n_components, 1)
+        check_int("n_init", self.n_init, 1)
+        check_int("max_iter", self.max_iter, 0)
+        check_int("verbose_interval", self.verbose_interval, 1)
+        check_number("tol", self.tol, 0.0)
+        check_number("reg_covar", self.reg_covar, 0.0)
+        if self.chunk_size is not None:
+            check_int("chunk_size", self.chunk_size, 1)
+        check_noise(self.noise)
+        if self.missing not in MISSING_OPTIONS:
+            raise ValueError(
+                f"missing={self.missing!r} is not supported; use 'error' (NaN is refused) "
+                "or 'em' (NaN are missing values, fitted by EM)."
+            )
+        if self.init_params not in INIT_METHODS:
+            plugin_initializers = get_initializers()
+            if self.init_params not in plugin_initializers:
+                raise ValueError(
+                    f"init_params={self.init_params!r} is not supported; use one of "
+                    f"{list(INIT_METHODS) + sorted(plugin_initializers)}"
+                )
+        self._resolve_dtype(X)
+
+    def _check_enough_samples(self, X, weights):
+        n_samples = X.shape[0] if weights is None else int(np.count_nonzero(weights))
+        if n_samples < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {n_samples}"
+                f"{' (with positive weight)' if weights is not None else ''}; "
+                "use fewer components or more data."
+            )
+
+    def _check_initial_parameters(self, n_features, cov_type):
+        """Validate weights_init, means_init, precisions_init; return them as arrays."""
+        k = self.n_components
+        weights = means = precisions = None
+        if self.weights_init is not None:
+            weights = as_float_array("weights_init", self.weights_init, (k,))
+            if np.any(weights < 0) or np.any(weights > 1):
+                raise ValueError("weights_init must lie in [0, 1]; got values outside.")
+            if not np.isclose(weights.sum(), 1.0, atol=1e-6):
+                raise ValueError(
+                    f"weights_init should be normalized, but got sum(weights) = "
+                    f"{weights.sum():.5f}; divide by its sum."
+                )
+        if self.means_init is not None:
+            means = as_float_array("means_init", self.means_init, (k, n_features))
+        if self.precisions_init is not None:
+            shape = cov_type.shape(k, n_features)
+            precisions = as_float_array("precisions_init", self.precisions_init, shape)
+            try:
+                cov_type.precision_cholesky_from_precisions(precisions)
+            except ValueError as exc:
+                raise ValueError(
+                    f"precisions_init is not valid for covariance_type='{cov_type.name}' "
+                    f"({exc}); pass valid precisions of shape {shape} or leave it None."
+                ) from None
+        return weights, means, precisions
+

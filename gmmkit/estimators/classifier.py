@@ -1,0 +1,349 @@
+"""GMMClassifier: one Gaussian mixture per class, Bayes' rule with class priors.
+
+A generative classifier: for every class c it fits a
+:class:`~gmmkit.estimators.mixture.GaussianMixture` to that class's rows, a model of
+p(x | c), and classifies by Bayes' rule,
+
+    log p(c | x) = log p(x | c) + log p(c) - log sum_c' p(x | c') p(c'),
+
+normalised with log-sum-exp, so it stays exact where the densities
+themselves underflow.  One full Gaussian per class is quadratic
+discriminant analysis; several components per class model classes that
+come in several shapes (writing styles of a digit, speakers of a phoneme).
+The number of components can differ between classes, or be chosen per
+class by BIC (``"auto"``, see :func:`gmmkit.estimators.selection.select_model`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.special import logsumexp
+
+from gmmkit.data.validation import (
+    check_array,
+    check_feature_names,
+    check_int,
+    check_n_features,
+    check_sample_weight,
+    feature_names,
+    scan_rows,
+)
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.scoring import beyond_range_log_prob
+from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.classifier_checks import (
+    AUTO,
+    check_class_sizes,
+    check_components,
+    check_labels,
+    class_priors,
+    class_sizes,
+)
+from gmmkit.estimators.mixture import GaussianMixture
+from gmmkit.estimators.selection import select_model
+
+#: constructor arguments passed on to every class's GaussianMixture
+MIXTURE_PARAMS = (
+    "covariance_type",
+    "tol",
+    "reg_covar",
+    "max_iter",
+    "n_init",
+    "init_params",
+    "random_state",
+    "verbose",
+    "verbose_interval",
+    "chunk_size",
+    "dtype",
+    "missing",
+)
+
+
+class GMMClassifier(EstimatorBase):
+    """Generative classifier: a Gaussian mixture per class and Bayes' rule.
+
+    Parameters
+    ----------
+    n_components : int, "auto" or dict, default=1
+        Components of every class's mixture. An int is used for every
+        class; ``"auto"`` picks each class's number by BIC among 1 to
+        ``max_components``; a dict ``{class label: int or "auto"}`` sets it
+        per class and must name every class.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Covariance of the components of every class.
+    priors : None, "uniform" or array-like of shape (n_classes,), default=None
+        Class prior probabilities p(c). None: the class frequencies in the
+        training data (weighted by ``sample_weight``); "uniform": 1 /
+        n_classes each; an array: in the order of ``classes_`` (sorted
+        labels), non-negative and summing to 1.
+    max_components : int, default=10
+        The largest number of components ``"auto"`` tries for a class
+        (capped by the class's number of samples).
+    tol, reg_covar, max_iter, n_init, init_params, random_state, verbose,
+    verbose_interval, chunk_size, dtype, missing
+        As in :class:`~gmmkit.estimators.mixture.GaussianMixture`, for every class's
+        fit. With ``missing="em"``, NaN in X are missing values both in
+        ``fit`` and in ``predict`` (classified by the observed features).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted (as ``np.unique`` sorts them).
+    class_prior_ : ndarray of shape (n_classes,)
+        The prior probability of each class.
+    estimators_ : list of GaussianMixture
+        The fitted mixture of each class, in the order of ``classes_``.
+    n_components_ : ndarray of shape (n_classes,)
+        The number of components of each class's mixture.
+    n_iter_ : ndarray of shape (n_classes,)
+        EM iterations of each class's fit.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string column names.
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        priors=None,
+        max_components=10,
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        random_state=None,
+        verbose=0,
+        verbose_interval=10,
+        chunk_size=None,
+        dtype=None,
+        missing="error",
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.priors = priors
+        self.max_components = max_components
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.chunk_size = chunk_size
+        self.dtype = dtype
+        self.missing = missing
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit one Gaussian mixture per class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels: integers, strings, booleans or any sortable values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to each class's fit; also weights the class frequencies
+            when ``priors`` is None.
+
+        Returns
+        -------
+        self
+        """
+        names = feature_names(X)
+        X = check_array(X)
+        classes, codes = check_labels(y, X.shape[0], type(self).__name__)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        self._check_parameters(X)
+        if self.missing != "em":
+            scan_rows(X, weights)  # NaN/inf named by their row in X, not in a class
+        sizes = class_sizes(codes, weights, len(classes))
+        prior = class_priors(self.priors, classes, sizes[1])
+        requested = self._requested_components(classes)
+        check_class_sizes(classes, sizes[0], requested)
+        self.estimators_ = [
+            self._fit_class(
+                label, X[codes == i], None if weights is None else weights[codes == i], k
+            )
+            for i, (label, k) in enumerate(zip(classes.tolist(), requested))
+        ]
+        self.classes_ = classes
+        self.class_prior_ = prior
+        self.n_components_ = np.array([m.n_components for m in self.estimators_])
+        self.n_iter_ = np.array([m.n_iter_ for m in self.estimators_])
+        self.n_features_in_ = X.shape[1]
+        self._set_feature_names(names)
+        return self
+
+    def predict(self, X):
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        joint = self._joint_log_likelihood(X)
+        return self.classes_[np.argmax(joint, axis=1)]
+
+    def predict_log_proba(self, X):
+        """Log posterior probability of every class: log p(c | x).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        joint = self._joint_log_likelihood(X)
+        return joint - logsumexp(joint, axis=1, keepdims=True)
+
+    def predict_proba(self, X):
+        """Posterior probability of every class: p(c | x).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; columns in the order of ``classes_``.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy: the (weighted) fraction of rows whose class is predicted right.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        return accuracy(y, self.predict(X), sample_weight=sample_weight)
+
+    # ------------------------------------------------------------- helpers
+
+    def _joint_log_likelihood(self, X):
+        """log p(x | c) + log p(c): ndarray of shape (n_samples, n_classes)."""
+        self._check_fitted()
+        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
+        X = check_array(X)
+        check_n_features(X, self.n_features_in_, type(self).__name__)
+        with np.errstate(divide="ignore"):  # a zero prior: log 0 = -inf, never chosen
+            log_prior = np.log(self.class_prior_)
+        joint = np.column_stack([m.score_samples(X) for m in self.estimators_]) + log_prior
+        lost = np.isneginf(joint.max(axis=1))  # beyond float64 under every class
+        if lost.any():
+            joint[lost] = beyond_range_log_prob(self.estimators_, X[lost], log_prior)
+        return joint
+
+    def _mixture_params(self):
+        return {name: getattr(self, name) for name in MIXTURE_PARAMS}
+
+    def _check_parameters(self, X):
+        """Check every argument before the first class is fitted."""
+        GaussianMixture(**self._mixture_params())._check_parameters(X)
+        get_covariance_type(self.covariance_type)
+        check_int("max_components", self.max_components, 1)
+        if not isinstance(self.n_components, dict):
+            check_components(self.n_components, "n_components")
+
+    def _requested_components(self, classes):
+        """Components asked for each class: a list of int or "auto"."""
+        if not isinstance(self.n_components, dict):
+            return [self.n_components] * len(classes)
+        labels = classes.tolist()
+        missing = [c for c in labels if c not in self.n_components]
+        unknown = [c for c in self.n_components if c not in set(labels)]
+        if missing or unknown:
+            raise ValueError(
+                f"n_components must give every class a number of components: "
+                f"{'missing ' + repr(missing) if missing else ''}"
+                f"{'; ' if missing and unknown else ''}"
+                f"{'not classes of y ' + repr(unknown) if unknown else ''}. The classes are "
+                f"{labels}; pass a dict with exactly these keys, or one int or 'auto' for all."
+            )
+        for label in labels:
+            check_components(self.n_components[label], f"n_components[{label!r}]")
+        return [self.n_components[label] for label in labels]
+
+    def _fit_class(self, label, X, weights, n_components):
+        """The fitted GaussianMixture of one class's rows; its warnings name the class."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = self._fit_mixture(X, weights, n_components)
+        for warning in caught:
+            warnings.warn(f"class {label!r}: {warning.message}", warning.category, stacklevel=4)
+        return model
+
+    def _fit_mixture(self, X, weights, n_components):
+        """A GaussianMixture fitted on X: n_components of them, or chosen by BIC."""
+        params = self._mixture_params()
+        if n_components != AUTO:
+            return GaussianMixture(n_components, **params).fit(X, sample_weight=weights)
+        n_rows = X.shape[0] if weights is None else int(np.count_nonzero(weights))
+        largest = min(self.max_components, n_rows)
+        covariance_type = params.pop("covariance_type")
+        model, _ = select_model(
+            X,
+            n_components=range(1, largest + 1),
+            covariance_types=(covariance_type,),
+            criterion="bic",
+            n_init=params.pop("n_init"),
+            sample_weight=weights,
+            random_state=params.pop("random_state"),
+            **params,
+        )
+        return model
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags
+
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.classifier_tags = ClassifierTags()
+        return tags
+
+
+def accuracy(y_true, y_pred, *, sample_weight=None):
+    """The (weighted) fraction of labels predicted right.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    float
+    """
+    y_true, y_pred = np.ravel(np.asarray(y_true)), np.ravel(np.asarray(y_pred))
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y has {y_true.shape[0]} labels but X has {y_pred.shape[0]} rows; pass one "
+            "label per row."
+        )
+    right = (y_true == y_pred).astype(np.float64)
+    weights = check_sample_weight(sample_weight, right.shape[0])
+    return float(right.mean() if weights is None else weights @ right / weights.sum())

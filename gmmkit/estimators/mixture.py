@@ -1,0 +1,529 @@
+"""GaussianMixture: a drop-in for ``sklearn.mixture.GaussianMixture``.
+
+Same constructor names and defaults as scikit-learn 1.9, plus
+``chunk_size`` and ``dtype``, and ``sample_weight`` in ``fit``, ``score``,
+``bic`` and ``aic``.  The work is done by the chunked engine in
+:mod:`gmmkit.engine.em`; this module validates input and keeps the attributes.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from gmmkit.data.sources import open_source
+from gmmkit.data.validation import (
+    NAN_FIX,
+    check_array,
+    check_feature_names,
+    check_n_features,
+    check_sample_weight,
+    feature_names,
+    scan_rows,
+)
+from gmmkit.engine.convergence import guard_float32
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.em import ChunkedData, MixtureParams, log_normalize, params_from_stats
+from gmmkit.engine.missing import MissingData, make_missing_data
+from gmmkit.engine.noise import NOISE_LABEL, draw_noise, log_density, noise_bounds
+from gmmkit.engine.online import partial_fit as online_partial_fit
+from gmmkit.engine.reference import check_extent, reference_point
+from gmmkit.engine.scoring import model_center, score_rows
+from gmmkit.engine.seeding import initial_stats
+from gmmkit.engine.threads import ChunkRunner
+from gmmkit.estimators import conditional
+from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.checks import MixtureChecks
+from gmmkit.estimators.restarts import fit_data, run_restart
+
+#: n_components="auto" tries K = 1 .. this many (at most the number of rows)
+AUTO_MAX_COMPONENTS = 10
+
+#: bytes of the widest per-chunk temporary when chunk_size is None (so
+#: float32 work gets twice the rows of float64: fewer, larger chunks)
+AUTO_CHUNK_BYTES = 8 * 2**20
+AUTO_CHUNK_ROWS = (256, 65536)
+
+
+def make_rng(random_state):
+    """A numpy Generator from None, an int, a RandomState or a Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2**31 - 1))
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(random_state)
+    raise ValueError(
+        f"random_state={random_state!r} is not valid; pass None, an int, "
+        "a numpy RandomState or a numpy Generator."
+    )
+
+
+class GaussianMixture(MixtureChecks, EstimatorBase):
+    """Gaussian mixture model fitted by exact, chunked EM.
+
+    Parameters
+    ----------
+    n_components : int or "auto", default=1
+        Number of mixture components. "auto" fits K = 1..10 and keeps the
+        lowest BIC among the clean fits (:func:`gmmkit.select_model`);
+        ``n_components_`` is then the K chosen and ``selection_`` the table.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood changes by less than ``tol``.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance; floors collapsing components.
+    max_iter : int, default=100
+    n_init : int, default=1
+        Number of initialisations; the run with the best lower bound is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+        How the starting responsibilities are found (see :mod:`gmmkit.engine.seeding`).
+    weights_init : array-like of shape (n_components,), default=None
+    means_init : array-like of shape (n_components, n_features), default=None
+    precisions_init : array-like, default=None
+        Shape (n_components,) spherical, (n_features, n_features) tied,
+        (n_components, n_features) diag, (n_components, n_features,
+        n_features) full.
+    random_state : int, RandomState, Generator or None, default=None
+    warm_start : bool, default=False
+        Start a new fit from the current parameters (with ``n_init=1``).
+    verbose : int, default=0
+        Print progress on stderr every ``verbose_interval`` iterations.
+    verbose_interval : int, default=10
+    chunk_size : int or None, default=None
+        Rows per E-step chunk; memory grows with chunk_size x n_components,
+        never with n_samples x n_components.  None picks a cache-friendly size.
+    dtype : {"float32", "float64"} or None, default=None
+        Working precision of the E-step; None follows X (float32 and
+        float16 run in float32, everything else in float64).  Sums across
+        chunks and the M-step are always float64.  The fitted attributes
+        take X's dtype, as in scikit-learn (float32 for float32 X, float64
+        otherwise), rounded once when stored; ``dtype="float64"`` makes
+        them float64 for float32 X too.
+    missing : {"error", "em"}, default="error"
+        What NaN in X means. "error" refuses it with a clear message; "em"
+        treats NaN as missing values: ``fit`` runs exact EM that
+        marginalises them (docs/missing-values.md) and ``predict``,
+        ``predict_proba`` and ``score_samples`` use each row's observed
+        features (the marginal densities). Infinity is always refused.
+    noise : {None, "uniform"}, default=None
+        "uniform" adds a background component of constant density over the
+        training data's bounding box, with a weight learned by EM (as in
+        mclust; docs/noise.md): outliers go to it instead of distorting the
+        Gaussians. ``predict`` labels them -1, ``predict_proba`` gets a last
+        column for it, and ``bic``/``aic`` count its weight.
+    n_jobs : int or None, default=None
+        Run the ``n_init`` restarts in this many processes (-1: every core),
+        one thread each; the fit is the same as the serial one.
+    learning_decay, learning_offset : float, default=0.7 and 10.0
+        The step sizes of ``partial_fit`` (online EM): batch t moves the
+        running statistics by (t + learning_offset) ** -learning_decay,
+        learning_decay in (0.5, 1] (see :mod:`gmmkit.engine.online`).
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_
+        float32 when fitted on float32 X (unless ``dtype="float64"``), else float64.
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+    precisions_ : ndarray
+    precisions_cholesky_ : ndarray
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean (weighted) log-likelihood of the best run's last E-step.
+    lower_bounds_ : list of float
+        The lower bound at every iteration of the best run.
+    noise_weight_ : float
+        The noise component's weight (0.0 without one); ``weights_`` sum to
+        1 - noise_weight_.
+    noise_bounds_ : ndarray of shape (n_features, 2)
+        The box of the noise component: each feature's (min, max) in the
+        training data. Only with ``noise="uniform"``.
+    n_components_ : int
+        The number of components fitted (the chosen K with "auto").
+    selection_ : list of dict
+        With ``n_components="auto"``: one row per K tried (see select_model).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string column names.
+    """
+
+    #: the fix a NaN error proposes
+    _NAN_FIX = NAN_FIX
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        chunk_size=None,
+        dtype=None,
+        missing="error",
+        noise=None,
+        n_jobs=None,
+        learning_decay=0.7,
+        learning_offset=10.0,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.chunk_size = chunk_size
+        self.dtype = dtype
+        self.missing = missing
+        self.noise = noise
+        self.n_jobs = n_jobs
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; an integer weight counts a row that many times.
+
+        Returns
+        -------
+        self
+        """
+        if isinstance(self.n_components, str) and self.n_components == "auto":
+            return self._fit_auto(X, sample_weight)
+        data, names, bounds = self._open_data(X, sample_weight)
+        return self._fit_data(data, names, bounds)
+
+    def _open_data(self, X, sample_weight):
+        """Validate X and the parameters; return (engine data, feature names, noise box)."""
+        source = open_source(X)  # files, chunk streams and Dask arrays (gmmkit.data.sources)
+        if source is not None:
+            return source.prepare(self, sample_weight)
+        names = feature_names(X)
+        X = check_array(X)
+        self._check_parameters(X)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        self._check_enough_samples(X, weights)
+        data = self._chunked(X, weights)
+        bounds = None if self.noise is None else noise_bounds(X, weights)
+        return data, names, bounds
+
+    def _fit_data(self, data, names, bounds):
+        """EM restarts on engine data, then the fitted attributes (gmmkit.estimators.restarts)."""
+        return fit_data(self, data, names, bounds)
+
+    def _run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start=None):
+        """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
+        return run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of online (stepwise) EM on a batch of rows.
+
+        Repeated calls over a stream converge to a maximum of the
+        likelihood without holding the stream in memory (gmmkit.engine.online):
+        each batch's statistics are blended into a running average with
+        step (t + learning_offset) ** -learning_decay. The first batch
+        initialises the model (``init_params``), or, after ``fit``, the
+        fitted parameters start the stream.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_batch, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_batch,), default=None
+
+        Returns
+        -------
+        self
+        """
+        return online_partial_fit(self, X, sample_weight)
+
+    def _fit_auto(self, X, sample_weight):
+        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.selection.fit_auto)."""
+        from gmmkit.estimators.selection import fit_auto
+
+        return fit_auto(self, X, sample_weight, AUTO_MAX_COMPONENTS)
+
+    def _iteration_hook(self, hooks):
+        def on_iteration(init, iteration, lower_bound, change):
+            hooks.call(
+                "gmmkit_fit_iteration",
+                model=self,
+                init=init,
+                iteration=iteration,
+                lower_bound=lower_bound,
+                change=change,
+            )
+
+        return on_iteration
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the component label of every row: (n_samples,)."""
+        return self.fit(X, y, sample_weight=sample_weight).predict(X)
+
+    # -------------------------------------------------------------- predict
+
+    def predict(self, X):
+        """Most probable component of each row: ndarray of shape (n_samples,).
+
+        With ``noise="uniform"``, rows most probably from the noise component get -1.
+        """
+        labels = np.concatenate(self._map_log_prob(X, lambda log_prob: log_prob.argmax(axis=0)))
+        labels[labels == len(self.weights_)] = NOISE_LABEL
+        return labels
+
+    def predict_proba(self, X):
+        """Responsibilities: ndarray of shape (n_samples, n_components).
+
+        With ``noise="uniform"``: (n_samples, n_components + 1), the last
+        column the noise component's.
+        """
+
+        def resp(log_prob):
+            log_normalize(log_prob)
+            return np.array(log_prob.T, dtype=np.float64)  # a copy: log_prob is scratch
+
+        return np.concatenate(self._map_log_prob(X, resp))
+
+    def score_samples(self, X):
+        """Log-likelihood of each row: ndarray of shape (n_samples,)."""
+        return np.concatenate(self._map_log_prob(X, log_normalize, density=True))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean (weighted) log-likelihood per sample: float."""
+        total, weight = self._total_log_likelihood(X, sample_weight)
+        return total / weight
+
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion: -2 log L + p log(n); lower is better.
+
+        With sample weights, log L is the weighted sum and n the weight total.
+        """
+        total, weight = self._total_log_likelihood(X, sample_weight)
+        return -2.0 * total + self._n_parameters() * np.log(weight)
+
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion: -2 log L + 2 p; lower is better."""
+        total, _ = self._total_log_likelihood(X, sample_weight)
+        return -2.0 * total + 2.0 * self._n_parameters()
+
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component of each sample (-1: the noise component); samples are
+            grouped by component.
+        """
+        self._check_fitted()
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires "
+                "at least one sample."
+            )
+        cov_type = get_covariance_type(self.covariance_type)
+        rng = make_rng(self.random_state)
+        noise = getattr(self, "noise_bounds_", None)
+        probabilities = self.weights_ if noise is None else np.append(
+            self.weights_, self.noise_weight_)
+        counts = rng.multinomial(n_samples, probabilities / probabilities.sum())
+        n_features = self.means_.shape[1]
+        draws = []
+        for k, count in enumerate(counts[: self.weights_.size]):
+            cov = cov_type.component_covariance(self.covariances_, k, n_features)
+            chol = np.linalg.cholesky(cov)
+            draws.append(self.means_[k] + rng.standard_normal((count, n_features)) @ chol.T)
+        labels = np.repeat(np.arange(self.weights_.size), counts[: self.weights_.size])
+        if noise is not None:
+            draws.append(draw_noise(noise, counts[-1], rng))
+            labels = np.append(labels, np.full(counts[-1], NOISE_LABEL))
+        return np.vstack(draws), labels
+
+    def condition(self, indices, values):
+        """The mixture of the other features given ``x[indices] = values``.
+
+        Exact for every covariance type (see :func:`gmmkit.estimators.conditional.condition`
+        and docs/conditioning.md).
+
+        Parameters
+        ----------
+        indices : int, str or sequence of int or str
+            The observed features (names need ``feature_names_in_``).
+        values : float or array-like of shape (len(indices),)
+
+        Returns
+        -------
+        GaussianMixture
+            Fitted, over the remaining features in their original order.
+        """
+        return conditional.condition(self, indices, values)
+
+    def marginal(self, indices):
+        """The mixture of the features ``indices`` alone: a fitted GaussianMixture."""
+        return conditional.marginal(self, indices)
+
+    # ------------------------------------------------------------- helpers
+
+    def _n_parameters(self):
+        """Free parameters: covariances + means + (weights - 1) (+ the noise weight)."""
+        n_components, n_features = self.means_.shape
+        cov_type = get_covariance_type(self.covariance_type)
+        return (
+            cov_type.n_parameters(n_components, n_features)
+            + n_components * n_features
+            + n_components
+            - 1
+            + hasattr(self, "noise_bounds_")
+        )
+
+    def _chunk_rows(self, n_features, dtype):
+        if self.chunk_size is not None:
+            return int(self.chunk_size)
+        cov_type = get_covariance_type(self.covariance_type)
+        n_components = (
+            len(self.weights_) if self.__sklearn_is_fitted__() else self.n_components
+        )
+        width = cov_type.chunk_width(n_components, n_features)
+        rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
+        return int(np.clip(rows, *AUTO_CHUNK_ROWS))
+
+    def _chunked(self, X, weights, fallback_center=None, center=None):
+        """X served in chunks, centred on a trimmed mean (engine.reference); checks it is finite.
+
+        With ``missing="em"`` and NaN in X: a MissingData served pattern by
+        pattern; ``fallback_center`` centres features that have no value.
+        ``center`` fixes the reference point instead (online EM).
+        """
+        dtype = self._resolve_dtype(X)
+        chunk_rows = self._chunk_rows(X.shape[1], dtype)
+        if self.missing == "em":
+            data = make_missing_data(
+                X, weights, dtype, chunk_rows, fallback_center=fallback_center, center=center
+            )
+            if data is not None:
+                return data
+        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)  # also checks X is finite
+        if center is None:  # fitting: centre on the bulk of the data
+            center = reference_point(X, weights)
+            center[np.isnan(center)] = mean[np.isnan(center)]
+            check_extent(X, center)
+        return ChunkedData(X, weights, center, dtype, chunk_rows)
+
+    def _validated(self, X):
+        """X checked against the fitted model (names, shape, dtype): ndarray."""
+        self._check_fitted()
+        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
+        X = check_array(X)
+        check_n_features(X, self.n_features_in_, type(self).__name__)
+        return X
+
+    def _map_log_prob(self, X, reduce, density=False):
+        """Validate X, then ``reduce`` each chunk's weighted log densities.
+
+        Every row is scored on its own against the model's fixed centre
+        (:mod:`gmmkit.engine.scoring`): ``reduce`` must not change when a constant
+        is added to a row of log densities, unless ``density`` (it is then
+        the log-sum-exp, see :func:`gmmkit.engine.scoring.score_rows`).
+        """
+        X = self._validated(X)
+        params = self._get_params_object()
+        data = self._chunked(X, None, center=model_center(params))
+        cov_type = get_covariance_type(self.covariance_type)
+        data = guard_float32(data, cov_type, params)
+        with ChunkRunner() as runner:
+            if isinstance(data, MissingData):
+                return [data.map_log_prob(cov_type, params, runner, reduce, density=density)]
+            return score_rows(data, cov_type, params, runner, reduce, density=density)
+
+    def _total_log_likelihood(self, X, sample_weight):
+        """(sum_n w_n log p(x_n), sum_n w_n)."""
+        log_lik = self.score_samples(X)
+        weights = check_sample_weight(sample_weight, log_lik.shape[0])
+        if weights is None:
+            return float(log_lik.sum()), float(log_lik.shape[0])
+        return float(weights @ log_lik), float(weights.sum())
+
+    def _get_params_object(self):
+        # the engine works on float64 parameters: float32 attributes (a fit on
+        # float32 X) are widened exactly, float64 ones are used as they are
+        params = MixtureParams(*(
+            np.asarray(value, dtype=np.float64)
+            for value in (self.weights_, self.means_, self.covariances_,
+                          self.precisions_cholesky_)
+        ))
+        if hasattr(self, "noise_bounds_"):
+            params.noise_log_density = log_density(self.noise_bounds_)
+            params.noise_weight = self.noise_weight_
+        return params
+
+    def _set_params_object(self, params, cov_type, dtype=None):
+        """Set the fitted attributes from ``params``, stored as ``dtype``.
+
+        ``dtype`` None keeps the dtype of ``params.means``. Precisions and
+        covariances are derived in float64 before the cast, so float32
+        attributes are the float64 values rounded once.
+        """
+        dtype = np.result_type(params.means) if dtype is None else np.dtype(dtype)
+        chol = np.asarray(params.precisions_cholesky, dtype=np.float64)
+        precisions = cov_type.precisions(chol)
+        covariances = (
+            cov_type.covariances_from_precisions(precisions)
+            if params.covariances is None
+            else params.covariances
+        )
+        self.noise_weight_ = float(params.noise_weight)
+        self.weights_ = np.asarray(params.weights, dtype=dtype)
+        self.means_ = np.asarray(params.means, dtype=dtype)
+        self.precisions_cholesky_ = np.asarray(chol, dtype=dtype)
+        self.precisions_ = np.asarray(precisions, dtype=dtype)
+        self.covariances_ = np.asarray(covariances, dtype=dtype)
+
+    def _initial_params(self, data, cov_type, rng, runner, initial):
+        """Starting parameters: from init_params, then the user's *_init arrays."""
+        weights_init, means_init, precisions_init = initial
+        if all(given is not None for given in initial):
+            # everything given: no need to look at the data
+            params = MixtureParams(weights_init, means_init, None, None)
+        else:
+            stats = initial_stats(self.init_params, data, cov_type, self.n_components, rng, runner)
+            params = params_from_stats(stats, cov_type, self.reg_covar, data.center)[0]
+        if weights_init is not None:
+            params.weights = weights_init
+        if means_init is not None:
+            params.means = means_init
+        if precisions_init is not None:
+            params.covariances = None
+            params.precisions_cholesky = cov_type.precision_cholesky_from_precisions(
+                precisions_init
+            )
+        return params

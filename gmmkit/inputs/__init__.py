@@ -1,0 +1,2 @@
+"""Input files: the CSV/.npy/.npz readers behind gmmkit.read_data.
+"""

@@ -1,0 +1,2 @@
+"""Model files: save / load / read_metadata and their checks (no pickle).
+"""

@@ -1,0 +1,403 @@
+"""The plugin manager: built-ins, entry points, availability and registries.
+
+Plugins are found through the ``gmmkit`` entry-point group (the built-in
+plugins in plugins/ are registered there too, exactly like third-party
+ones). Loading never breaks gmmkit:
+
+- a plugin whose optional dependencies are missing is *unavailable* and
+  ``gmmkit plugins`` shows its install hint. A plugin module declares them
+  with two attributes: ``requires = ("librosa", "soundfile")`` (importable
+  module names, checked without importing them) and ``install_hint =
+  "pip install 'gmmkit[speech]'"``; an ImportError at import counts too;
+- a plugin that raises anything else at import is *failed*, reported by
+  name with the error, and the others still load;
+- ``GMMKIT_DISABLE_PLUGINS=a,b`` skips plugins by entry-point name;
+  ``GMMKIT_LOAD_PLUGINS=a,b`` loads only those.
+
+Registries (features, post-processors, data sets, initialisers, demos) are
+collected lazily, once per manager, by calling each plugin's ``register``
+hook on its own: a plugin whose hook raises, or that registers a name
+another plugin already took, is reported and does not stop the others.
+
+Tests build their own manager with :func:`make_plugin_manager` and
+:func:`use_plugin_manager` instead of touching the process-wide one.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pluggy
+
+from gmmkit.exceptions import PluginWarning
+from gmmkit.plugins import hookspecs
+
+ENTRY_POINT_GROUP = "gmmkit"
+DISABLE_ENV = "GMMKIT_DISABLE_PLUGINS"
+LOAD_ENV = "GMMKIT_LOAD_PLUGINS"
+CORE_PLUGIN = "gmmkit"
+
+#: registry kind -> the hook that fills it
+REGISTRY_HOOKS = {
+    "features": "gmmkit_register_features",
+    "postprocessors": "gmmkit_register_postprocessors",
+    "datasets": "gmmkit_register_datasets",
+    "initializers": "gmmkit_register_initializers",
+    "demos": "gmmkit_register_demos",
+}
+FIT_HOOKS = ("gmmkit_fit_start", "gmmkit_fit_iteration", "gmmkit_fit_end")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered feature extractor, post-processor, data set, initialiser or demo."""
+
+    name: str
+    obj: Callable[..., Any]
+    description: str
+    plugin: str
+
+
+@dataclass
+class PluginInfo:
+    """What happened to one plugin.
+
+    ``status`` is "loaded", "unavailable" (a dependency is missing; ``detail``
+    says which and how to install it), "failed" (it raised; ``detail`` is the
+    error), "disabled" (GMMKIT_DISABLE_PLUGINS) or "not selected"
+    (GMMKIT_LOAD_PLUGINS names others). ``problems`` lists what went wrong
+    while it registered things.
+    """
+
+    name: str
+    status: str
+    detail: str = ""
+    source: str = ""
+    version: str = ""
+    problems: list[str] = field(default_factory=list)
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager with gmmkit's hooks, plugin statuses and registries."""
+
+    def __init__(self):
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.add_hookspecs(hookspecs)
+        self.plugin_info: dict[str, PluginInfo] = {}
+        #: CLI command name -> the plugin that added it (filled by build_cli)
+        self.command_owners: dict[str, str] = {}
+        #: plugins whose fit hooks raised once and are no longer called
+        self.skipped_fit_hooks: set[str] = set()
+        self._registries: dict[str, dict[str, Entry]] = {}
+
+    def add_plugin(self, plugin, name, *, source="", version=""):
+        """Register ``plugin`` (a module or object) if its requirements are met.
+
+        Returns
+        -------
+        PluginInfo
+        """
+        missing = missing_requirements(plugin)
+        if missing:
+            hint = getattr(plugin, "install_hint", "") or f"pip install {' '.join(missing)}"
+            info = PluginInfo(name, "unavailable", f"needs {', '.join(missing)}: {hint}")
+        else:
+            info = self._register_checked(plugin, name)
+        info.source, info.version = source, version
+        self.plugin_info[name] = info
+        self._registries.clear()
+        return info
+
+    def _register_checked(self, plugin, name):
+        try:
+            self.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break gmmkit
+            return PluginInfo(name, "failed", describe_error(exc))
+        unknown = sorted(
+            hook for hook in unknown_hooks(self) if self.get_plugin(name) in plugins_of(self, hook)
+        )
+        if unknown:
+            self.unregister(name=name)
+            return PluginInfo(
+                name, "failed", f"implements unknown hook(s) {', '.join(unknown)}; check the names"
+            )
+        return PluginInfo(name, "loaded")
+
+    def registry(self, kind):
+        """Name -> :class:`Entry` for one registry kind (see ``REGISTRY_HOOKS``)."""
+        if kind not in self._registries:
+            self._registries[kind] = self._collect(kind)
+        return self._registries[kind]
+
+    def _collect(self, kind):
+        hook_name = REGISTRY_HOOKS[kind]
+        entries: dict[str, Entry] = {}
+        # registration order (the core first), whatever tryfirst/trylast say:
+        # the first plugin to register a name keeps it
+        order = {name: i for i, (name, _) in enumerate(self.list_name_plugin())}
+        impls = getattr(self.hook, hook_name).get_hookimpls()
+        for impl in sorted(impls, key=lambda impl: order[impl.plugin_name]):
+            if impl.hookwrapper or getattr(impl, "wrapper", False):
+                self._problem(impl.plugin_name, f"{hook_name} is a wrapper; skipped")
+                continue
+            register = _registrar(kind, entries, impl.plugin_name, self._problem)
+            try:
+                impl.function(register=register)
+            except Exception as exc:  # noqa: BLE001
+                self._problem(impl.plugin_name, f"{hook_name} raised {describe_error(exc)}")
+        return entries
+
+    def _problem(self, plugin_name, message):
+        info = self.plugin_info.setdefault(plugin_name, PluginInfo(plugin_name, "loaded"))
+        if message not in info.problems:
+            info.problems.append(message)
+
+    def fit_hooks(self):
+        """A :class:`FitHooks` if any plugin implements a fit hook, else None."""
+        if any(getattr(self.hook, name).get_hookimpls() for name in FIT_HOOKS):
+            return FitHooks(self)
+        return None
+
+
+class FitHooks:
+    """Calls the fit life-cycle hooks, each plugin's implementation on its own.
+
+    A plugin whose fit hook raises is reported (a :class:`PluginWarning`
+    and a problem in ``gmmkit plugins``) and its fit hooks are skipped from
+    then on; the fit itself goes on.
+    """
+
+    def __init__(self, pm):
+        self.pm = pm
+
+    def call(self, hook_name, **kwargs):
+        """Call hook ``hook_name`` of every plugin that implements it with ``kwargs``."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            if impl.plugin_name in self.pm.skipped_fit_hooks:
+                continue
+            try:
+                impl.function(*[kwargs[name] for name in impl.argnames])
+            except Exception as exc:  # noqa: BLE001 - logging must not break a fit
+                self.pm.skipped_fit_hooks.add(impl.plugin_name)
+                message = f"{hook_name} raised {describe_error(exc)}; its fit hooks are skipped"
+                self.pm._problem(impl.plugin_name, message)
+                warnings.warn(f"plugin {impl.plugin_name}: {message}", PluginWarning, stacklevel=4)
+
+
+def _registrar(kind, entries, plugin_name, report):
+    """The ``register(name, obj, *, description=None)`` callback handed to one plugin."""
+    singular = kind[:-1]
+
+    def register(name, obj, *, description=None):
+        if not isinstance(name, str) or not name:
+            report(plugin_name, f"{singular} name {name!r} is not a non-empty string; skipped")
+            return
+        if not callable(obj):
+            report(plugin_name, f"{singular} {name!r} is not callable; skipped")
+            return
+        if name in entries:
+            report(
+                plugin_name,
+                f"{singular} {name!r} is already registered by {entries[name].plugin}; "
+                f"kept that one (disable one plugin with {DISABLE_ENV})",
+            )
+            return
+        entries[name] = Entry(name, obj, description or first_line(obj.__doc__), plugin_name)
+
+    return register
+
+
+def first_line(text):
+    """The first non-empty line of a docstring, or ''."""
+    for line in (text or "").strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def describe_error(exc):
+    """``ExceptionType: message`` in one line."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def missing_requirements(plugin):
+    """Names in ``plugin.requires`` that cannot be imported.
+
+    Top-level names are checked without importing them; a dotted name
+    imports its parent package.
+    """
+    requires = getattr(plugin, "requires", ())
+    if isinstance(requires, str):  # a single module name, not its letters
+        requires = (requires,)
+    return [module for module in requires if not _importable(module)]
+
+
+def unknown_hooks(pm):
+    """Hook names that some plugin implements but gmmkit does not define."""
+    return [name for name, caller in vars(pm.hook).items() if not caller.has_spec()]
+
+
+def plugins_of(pm, hook_name):
+    return [impl.plugin for impl in getattr(pm.hook, hook_name).get_hookimpls()]
+
+
+def import_failure(name, exc):
+    """The status of a plugin whose import raised ``exc`` (an ImportError).
+
+    A module that is not installed makes the plugin unavailable; an import
+    that fails for another reason (a bad name inside an installed package)
+    is a bug in the plugin: failed.
+    """
+    module = (getattr(exc, "name", None) or "").split(".")[0]
+    if module and module != name.split(".")[0] and not _importable(module):
+        return PluginInfo(name, "unavailable", f"needs {module}: {describe_error(exc)}")
+    return PluginInfo(name, "failed", describe_error(exc))
+
+
+def _importable(module):
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def parse_names(value):
+    """The set of names in a comma-separated environment value (None when unset)."""
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def load_entry_points(pm, environ=None):
+    """Load every plugin of the ``gmmkit`` entry-point group into ``pm``."""
+    environ = os.environ if environ is None else environ
+    disabled = parse_names(environ.get(DISABLE_ENV)) or set()
+    selected = parse_names(environ.get(LOAD_ENV))
+    seen = set()
+    for entry_point in sorted(
+        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name
+    ):
+        name = entry_point.name
+        if name in seen:  # the same distribution found twice on sys.path
+            continue
+        seen.add(name)
+        dist = getattr(entry_point, "dist", None)
+        version = dist.version if dist is not None else ""
+        if name in disabled:
+            pm.plugin_info[name] = PluginInfo(name, "disabled", f"listed in {DISABLE_ENV}")
+        elif selected is not None and name not in selected:
+            pm.plugin_info[name] = PluginInfo(name, "not selected", f"not listed in {LOAD_ENV}")
+        else:
+            try:
+                plugin = entry_point.load()
+            except ImportError as exc:
+                pm.plugin_info[name] = import_failure(name, exc)
+            except Exception as exc:  # noqa: BLE001
+                pm.plugin_info[name] = PluginInfo(name, "failed", describe_error(exc))
+            else:
+                pm.add_plugin(plugin, name, source=entry_point.value, version=version)
+                continue
+            pm.plugin_info[name].source = entry_point.value
+            pm.plugin_info[name].version = version
+
+
+def make_plugin_manager(*, entry_points=True, environ=None):
+    """A new manager with gmmkit's own hooks and (optionally) the installed plugins.
+
+    Parameters
+    ----------
+    entry_points : bool, default=True
+        Load the plugins of the ``gmmkit`` entry-point group.
+    environ : mapping, default=os.environ
+        Where GMMKIT_DISABLE_PLUGINS and GMMKIT_LOAD_PLUGINS are read.
+
+    Returns
+    -------
+    PluginManager
+    """
+    from gmmkit import builtins as _builtins
+
+    pm = PluginManager()
+    pm.add_plugin(_builtins, CORE_PLUGIN, source="gmmkit._builtins", version=_core_version())
+    if entry_points:
+        load_entry_points(pm, environ)
+    return pm
+
+
+def _core_version():
+    import gmmkit
+
+    return gmmkit.__version__
+
+
+_MANAGER: PluginManager | None = None
+
+
+def get_plugin_manager():
+    """The process-wide plugin manager, created on first use."""
+    global _MANAGER
+    if _MANAGER is None:
+        _MANAGER = make_plugin_manager()
+    return _MANAGER
+
+
+@contextmanager
+def use_plugin_manager(pm):
+    """Make ``pm`` the process-wide manager inside a ``with`` block."""
+    global _MANAGER
+    previous, _MANAGER = _MANAGER, pm
+    try:
+        yield pm
+    finally:
+        _MANAGER = previous
+
+
+def _registry_getter(kind):
+    def get():
+        return dict(get_plugin_manager().registry(kind))
+
+    get.__name__ = f"get_{kind}"
+    get.__doc__ = (
+        f"Registered {kind}: a dict name -> Entry(name, obj, description, plugin).\n\n"
+        f"Filled by the ``{REGISTRY_HOOKS[kind]}`` hook of gmmkit and every loaded plugin."
+    )
+    return get
+
+
+get_features = _registry_getter("features")
+get_postprocessors = _registry_getter("postprocessors")
+get_datasets = _registry_getter("datasets")
+get_initializers = _registry_getter("initializers")
+get_demos = _registry_getter("demos")
+
+
+def get_plugins():
+    """Every plugin gmmkit knows of and its status: a list of :class:`PluginInfo`."""
+    pm = get_plugin_manager()
+    for kind in REGISTRY_HOOKS:  # registration problems show up in the statuses
+        pm.registry(kind)
+    return sorted(pm.plugin_info.values(), key=lambda info: (info.name != CORE_PLUGIN, info.name))
+
+
+def lookup(kind, name):
+    """The registered ``obj`` called ``name``, or a ValueError listing what exists."""
+    entries = get_plugin_manager().registry(kind)
+    if name not in entries:
+        known = ", ".join(sorted(entries)) or "none"
+        raise ValueError(
+            f"no {kind[:-1]} called {name!r} is registered (available: {known}); "
+            "`gmmkit plugins` lists the plugins and what they register."
+        )
+    return entries[name].obj
+
+
+def fit_hooks():
+    """The process-wide manager's fit hooks, or None when no plugin implements one."""
+    return get_plugin_manager().fit_hooks()
