@@ -10,6 +10,7 @@ data sets, initialisers, readers, demos and commands; the ``get_*``
 functions list what is registered and :func:`run_pipeline` chains them.
 """
 
+from gmmkit._version import __version__
 from gmmkit.engine.missing import impute
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.bayesian import BayesianGaussianMixture
@@ -37,8 +38,6 @@ from gmmkit.plugins.manager import (
     get_plugins,
     get_postprocessors,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BayesianGaussianMixture",

@@ -24,6 +24,7 @@ from io import BytesIO
 
 import numpy as np
 
+from gmmkit._version import __version__
 from gmmkit.exceptions import ModelFileError
 from gmmkit.modelfiles.checks import (
     DAMAGED,
@@ -256,12 +257,10 @@ def _check_extra(extra):
 
 
 def _model_metadata(model_class, body, extra):
-    import gmmkit  # gmmkit/__init__.py sets __version__ after importing its modules
-
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "gmmkit_version": gmmkit.__version__,
+        "gmmkit_version": __version__,
         "model_class": model_class,
         **body,
         "extra": extra,

@@ -10,6 +10,7 @@ version and hands over to the reader of that version.
 
 from __future__ import annotations
 
+from gmmkit._version import __version__
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.modelfiles.bayesian import BayesianFormat
 from gmmkit.modelfiles.checks import (
@@ -90,10 +91,8 @@ def check_metadata(metadata):
     if isinstance(version, bool) or not isinstance(version, int):
         raise Problem(f"format_version must be an integer; got {version!r}")
     if version > FORMAT_VERSION:
-        import gmmkit
-
         raise Problem(
-            f"this file is format version {version}, but this gmmkit ({gmmkit.__version__}) "
+            f"this file is format version {version}, but this gmmkit ({__version__}) "
             f"reads format versions up to {FORMAT_VERSION}",
             UPGRADE,
         )

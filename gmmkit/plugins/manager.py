@@ -35,6 +35,7 @@ from typing import Any, Callable
 
 import pluggy
 
+from gmmkit._version import __version__
 from gmmkit.exceptions import PluginWarning
 from gmmkit.plugins import hookspecs
 
@@ -325,16 +326,10 @@ def make_plugin_manager(*, entry_points=True, environ=None):
     from gmmkit import builtins as _builtins
 
     pm = PluginManager()
-    pm.add_plugin(_builtins, CORE_PLUGIN, source="gmmkit._builtins", version=_core_version())
+    pm.add_plugin(_builtins, CORE_PLUGIN, source="gmmkit.builtins", version=__version__)
     if entry_points:
         load_entry_points(pm, environ)
     return pm
-
-
-def _core_version():
-    import gmmkit
-
-    return gmmkit.__version__
 
 
 _MANAGER: PluginManager | None = None
