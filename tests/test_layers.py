@@ -19,3 +19,71 @@ def test_the_import_linter_contracts_are_kept(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert status == 0, out
     assert "0 broken" in out
+
+
+#: the layers of pyproject.toml's (not yet kept) contract "layers", top to bottom
+LAYERS = [
+    ("cli", "builtins"), ("demo",), ("inputs", "datasets"), ("pipeline", "modelfiles"),
+    ("estimators",), ("plugins",), ("data", "outputs"), ("engine",),
+    ("exceptions", "_version", "_deprecated"),
+]  # fmt: skip
+
+#: the imports that still break the layers, each with the step of plan.md section 8 that
+#: removes it; the list only shrinks (a new upward import fails the test below)
+KNOWN_UPWARD_IMPORTS = {
+    ("gmmkit.engine.missing", "gmmkit.data.validation"),  # step 5
+    ("gmmkit.engine.missing", "gmmkit.estimators.conditional"),  # step 5
+    ("gmmkit.engine.missing", "gmmkit.estimators.mixture"),  # step 4 (make_rng), 5
+    ("gmmkit.engine.online", "gmmkit.data.validation"),  # step 6
+    ("gmmkit.engine.online", "gmmkit.estimators.mixture"),  # step 4 (make_rng), 6
+    ("gmmkit.engine.online", "gmmkit.estimators.restarts"),  # step 6
+    ("gmmkit.engine.scoring", "gmmkit.estimators.conditional"),  # step 11
+    ("gmmkit.engine.seeding", "gmmkit.plugins.manager"),  # step 7
+    ("gmmkit.plugins.manager", "gmmkit.builtins"),  # step 8
+}
+
+
+def upward_imports():
+    """{(importer, imported)} of the direct imports that break LAYERS (functions' too)."""
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("gmmkit", exclude_type_checking_imports=True, cache_dir=None)
+    layers = [grimp.Layer(*names) for names in LAYERS]
+    illegal = graph.find_illegal_dependencies_for_layers(layers=layers, containers={"gmmkit"})
+    found = set()
+    for dependency in illegal:
+        for route in dependency.routes:
+            assert not route.middle, route  # only direct imports are illegal here
+            found |= {(head, tail) for head in route.heads for tail in route.tails}
+    return found
+
+
+def test_no_new_import_breaks_the_layers():
+    assert upward_imports() <= KNOWN_UPWARD_IMPORTS
+
+
+def test_the_list_of_known_upward_imports_is_exact():
+    """A step that removes an upward import removes its row (the list only shrinks)."""
+    assert upward_imports() == KNOWN_UPWARD_IMPORTS
+
+
+def test_records_and_printing_sit_in_their_layers():
+    """Step 3: the Dataset record is in the data layer (readers and hook specifications
+    name it without importing the bundled data sets), and only the CLI formats the
+    model-selection table."""
+    import gmmkit.datasets
+    import gmmkit.estimators.selection
+    from gmmkit.cli.output import format_selection
+    from gmmkit.data.dataset import Dataset
+
+    assert gmmkit.datasets.Dataset is Dataset
+    assert not hasattr(gmmkit.estimators.selection, "format_selection")
+    table = [{"chosen": True, "n_components": 2, "covariance_type": "full", "bic": 10.0,
+              "log_likelihood": -1.5, "n_parameters": 11, "converged": True,
+              "degenerate": False, "error": None}]  # fmt: skip
+    assert format_selection(table).splitlines()[-1].split() == [
+        "*", "2", "full", "10.00", "-1.50", "11", "True"
+    ]
+    assert not {
+        (a, b) for a, b in upward_imports()
+        if a in ("gmmkit.inputs.readers", "gmmkit.estimators.selection")
+    }

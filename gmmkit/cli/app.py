@@ -290,7 +290,7 @@ def _summarised(model, header, index, data, criteria):
     describe() scores the rows it is given: it gets one row (a mean), then
     the criteria computed on the whole of DATA replace that row's.
     """
-    from gmmkit.datasets import Dataset
+    from gmmkit.data.dataset import Dataset
 
     dataset = Dataset(model.means_[:1], [header.feature_names[j] for j in index])
     summary = output.describe(model, dataset, source=data)

@@ -90,6 +90,27 @@ def format_table(header, rows):
     )
 
 
+def format_selection(table, criterion="bic"):
+    """The table as text, one line per fit, the chosen one marked with *."""
+    header = ["", "K", "covariance", criterion.upper(), "log-lik", "params", "converged",
+              "note"]
+    rows = []
+    for row in table:
+        note = row["error"] or ("degenerate: see its warnings" if row["degenerate"] else "")
+        value = row[criterion]
+        rows.append([
+            "*" if row["chosen"] else "",
+            row["n_components"],
+            row["covariance_type"],
+            "" if value is None else f"{value:.2f}",
+            "" if row["log_likelihood"] is None else f"{row['log_likelihood']:.2f}",
+            row["n_parameters"],
+            row["converged"],
+            note,
+        ])
+    return format_table(header, rows)
+
+
 def _text(value):
     if isinstance(value, float):
         return f"{value:.4f}"
@@ -106,8 +127,6 @@ def format_summary(summary):
         f"BIC {summary['bic']:.2f}; AIC {summary['aic']:.2f}",
     ]
     if "selection" in summary:
-        from gmmkit.estimators.selection import format_selection
-
         lines += ["", "K chosen by BIC (* the chosen fit):", format_selection(summary["selection"])]
     header = ["component", "weight", *summary["features"]]
     rows = [[k, w, *m] for k, (w, m) in enumerate(zip(summary["weights"], summary["means"]))]

@@ -81,9 +81,9 @@ def parse_k_range(text, *, n_distinct=None, source="DATA"):
 def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, missing, noise,
            columns, model_path, plot_path, force, as_json):
     """Fit every K and covariance type to DATA; print the table; save the best model."""
+    from gmmkit.cli.output import format_selection
     from gmmkit.cli.reading import load_input
     from gmmkit.estimators.selection import (
-        format_selection,
         n_distinct_rows,
         plot_criterion,
         select_model,

@@ -314,29 +314,6 @@ def choose(table, criterion):
     return best
 
 
-def format_selection(table, criterion="bic"):
-    """The table as text, one line per fit, the chosen one marked with *."""
-    from gmmkit.cli.output import format_table
-
-    header = ["", "K", "covariance", criterion.upper(), "log-lik", "params", "converged",
-              "note"]
-    rows = []
-    for row in table:
-        note = row["error"] or ("degenerate: see its warnings" if row["degenerate"] else "")
-        value = row[criterion]
-        rows.append([
-            "*" if row["chosen"] else "",
-            row["n_components"],
-            row["covariance_type"],
-            "" if value is None else f"{value:.2f}",
-            "" if row["log_likelihood"] is None else f"{row['log_likelihood']:.2f}",
-            row["n_parameters"],
-            row["converged"],
-            note,
-        ])
-    return format_table(header, rows)
-
-
 def plot_criterion(table, criterion, path, *, title=None):
     """Draw the criterion against K, one line per covariance type, into a PNG file.
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gmmkit.datasets import Dataset
+from gmmkit.data.dataset import Dataset
 from gmmkit.inputs import csv_text as _csv
 from gmmkit.inputs.csv_text import DataFileError
 

@@ -27,7 +27,7 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover
     import click
 
-    from gmmkit.datasets import Dataset
+    from gmmkit.data.dataset import Dataset
     from gmmkit.estimators.mixture import GaussianMixture
 
 PROJECT_NAME = "gmmkit"
