@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gmmkit import GaussianMixture
-from gmmkit.estimators.restarts import restart_rngs
+from gmmkit.engine.rng import restart_rngs
 from tests.conftest import make_mixture
 
 

@@ -40,6 +40,7 @@ from gmmkit.engine.linalg import (
     unpack_symmetric,
 )
 from gmmkit.engine.reference import check_extent, reference_point
+from gmmkit.engine.rng import make_rng
 from gmmkit.engine.scoring import score_rows
 
 MISSING_OPTIONS = ("error", "em")
@@ -407,7 +408,6 @@ def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
         X with every NaN filled; observed values are kept as they are.
     """
     from gmmkit.estimators.conditional import check_mixture
-    from gmmkit.estimators.mixture import make_rng
 
     check_mixture(model, "impute")
     if strategy not in ("mean", "draw"):

@@ -148,8 +148,8 @@ def partial_fit(model, X, sample_weight=None):
     )
     from gmmkit.engine.convergence import guard_float32
     from gmmkit.engine.covariance import get_covariance_type
+    from gmmkit.engine.rng import make_rng
     from gmmkit.engine.threads import ChunkRunner
-    from gmmkit.estimators.mixture import make_rng
     from gmmkit.estimators.restarts import attribute_dtype
 
     check_online_settings(model)

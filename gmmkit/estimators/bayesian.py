@@ -26,6 +26,7 @@ from gmmkit.data.validation import (
 )
 from gmmkit.engine.convergence import EMSettings
 from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.rng import make_rng
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.engine.variational import (
@@ -41,7 +42,7 @@ from gmmkit.engine.variational import (
 )
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks
-from gmmkit.estimators.mixture import GaussianMixture, make_rng
+from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 
 

@@ -29,6 +29,7 @@ from gmmkit.engine.missing import MissingData, make_missing_data
 from gmmkit.engine.noise import NOISE_LABEL, draw_noise, log_density, noise_bounds
 from gmmkit.engine.online import partial_fit as online_partial_fit
 from gmmkit.engine.reference import check_extent, reference_point
+from gmmkit.engine.rng import make_rng
 from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
@@ -44,20 +45,6 @@ AUTO_MAX_COMPONENTS = 10
 #: float32 work gets twice the rows of float64: fewer, larger chunks)
 AUTO_CHUNK_BYTES = 8 * 2**20
 AUTO_CHUNK_ROWS = (256, 65536)
-
-
-def make_rng(random_state):
-    """A numpy Generator from None, an int, a RandomState or a Generator."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(2**31 - 1))
-    if random_state is None or isinstance(random_state, numbers.Integral):
-        return np.random.default_rng(random_state)
-    raise ValueError(
-        f"random_state={random_state!r} is not valid; pass None, an int, "
-        "a numpy RandomState or a numpy Generator."
-    )
 
 
 class GaussianMixture(MixtureChecks, EstimatorBase):

@@ -3,18 +3,13 @@
 :func:`fit_data` runs GaussianMixture's restarts on engine data and sets
 the fitted attributes; :func:`run_restart` is one EM run.
 
-Every restart gets its own random generator, fixed before any of them
-runs: restart 0 uses ``random_state`` itself (so ``n_init=1`` draws what
-it always drew) and restart i >= 1 a stream seeded from (seed, i). The
-restarts then do not depend on each other, so they can run in any order
-or in separate processes and the fit is the same (for an int or None
-``random_state``; a Generator or RandomState gives one draw for the seed
-of the later restarts first).
+Every restart gets its own random generator, fixed before any of them runs
+(:func:`gmmkit.engine.rng.restart_rngs`), so the restarts can run in any
+order or in separate processes and the fit is the same.
 """
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -23,24 +18,10 @@ from gmmkit.engine.convergence import EMSettings, run_em
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.noise import NOISE_INIT_WEIGHT, log_density
 from gmmkit.engine.processes import effective_n_jobs, run_tasks
+from gmmkit.engine.rng import restart_rngs
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 from gmmkit.plugins.manager import fit_hooks as plugin_fit_hooks
-
-
-def restart_rngs(random_state, n_init):
-    """One numpy Generator per restart (see the module docstring)."""
-    from gmmkit.estimators.mixture import make_rng
-
-    if random_state is None:
-        return [make_rng(None) for _ in range(n_init)]
-    if isinstance(random_state, numbers.Integral):
-        seed = int(random_state)
-        first = make_rng(random_state)
-    else:
-        first = make_rng(random_state)
-        seed = int(first.integers(2**31 - 1)) if n_init > 1 else 0
-    return [first] + [np.random.default_rng([seed, index]) for index in range(1, n_init)]
 
 
 def run_restarts(model, data, cov_type, initial, bounds, hooks):

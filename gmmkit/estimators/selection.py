@@ -31,6 +31,7 @@ import numpy as np
 
 from gmmkit.engine.covariance import COVARIANCE_TYPES
 from gmmkit.engine.processes import run_tasks
+from gmmkit.engine.rng import make_rng
 from gmmkit.exceptions import ConvergenceWarning, DegenerateComponentWarning
 
 CRITERIA = ("bic", "aic", "icl")
@@ -90,7 +91,6 @@ def select_model(
         (the first error is quoted).
     """
     from gmmkit.data.validation import check_array, check_sample_weight
-    from gmmkit.estimators.mixture import make_rng
 
     if criterion not in CRITERIA:
         raise ValueError(f"criterion={criterion!r} is not supported; use one of {list(CRITERIA)}")

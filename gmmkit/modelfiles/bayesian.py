@@ -14,9 +14,9 @@ import math
 import numpy as np
 
 from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.rng import make_rng
 from gmmkit.engine.variational import COVARIANCE_PRIORS, WEIGHT_PRIORS, Posterior, mixture_params
 from gmmkit.estimators.bayesian import BayesianGaussianMixture, check_priors
-from gmmkit.estimators.mixture import make_rng
 from gmmkit.modelfiles.checks import (
     Problem,
     check_feature_names,

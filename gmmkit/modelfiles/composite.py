@@ -14,9 +14,10 @@ import re
 
 import numpy as np
 
+from gmmkit.engine.rng import make_rng
 from gmmkit.estimators.classifier import GMMClassifier
 from gmmkit.estimators.classifier_checks import check_components, class_priors
-from gmmkit.estimators.mixture import GaussianMixture, make_rng
+from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.regression import MIXTURE_PARAMS as REGRESSOR_MIXTURE_PARAMS
 from gmmkit.estimators.regression import GaussianMixtureRegressor
 from gmmkit.modelfiles.checks import (

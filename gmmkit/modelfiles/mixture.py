@@ -21,7 +21,8 @@ import numpy as np
 
 from gmmkit.engine.covariance import COVARIANCE_TYPES, CovarianceType, get_covariance_type
 from gmmkit.engine.em import MixtureParams
-from gmmkit.estimators.mixture import GaussianMixture, make_rng
+from gmmkit.engine.rng import make_rng
+from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.modelfiles.checks import (
     ARRAY_DTYPES,
     Problem,

@@ -1,0 +1,43 @@
+"""Random generators: one from a ``random_state``, and one per EM restart.
+
+Every restart gets its own random generator, fixed before any of them
+runs: restart 0 uses ``random_state`` itself (so ``n_init=1`` draws what
+it always drew) and restart i >= 1 a stream seeded from (seed, i). The
+restarts then do not depend on each other, so they can run in any order
+or in separate processes and the fit is the same (for an int or None
+``random_state``; a Generator or RandomState gives one draw for the seed
+of the later restarts first).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def make_rng(random_state):
+    """A numpy Generator from None, an int, a RandomState or a Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2**31 - 1))
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(random_state)
+    raise ValueError(
+        f"random_state={random_state!r} is not valid; pass None, an int, "
+        "a numpy RandomState or a numpy Generator."
+    )
+
+
+def restart_rngs(random_state, n_init):
+    """One numpy Generator per restart (see the module docstring)."""
+    if random_state is None:
+        return [make_rng(None) for _ in range(n_init)]
+    if isinstance(random_state, numbers.Integral):
+        seed = int(random_state)
+        first = make_rng(random_state)
+    else:
+        first = make_rng(random_state)
+        seed = int(first.integers(2**31 - 1)) if n_init > 1 else 0
+    return [first] + [np.random.default_rng([seed, index]) for index in range(1, n_init)]
