@@ -11,10 +11,10 @@ functions list what is registered and :func:`run_pipeline` chains them.
 """
 
 from gmmkit._version import __version__
-from gmmkit.engine.missing import impute
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.bayesian import BayesianGaussianMixture
 from gmmkit.estimators.classifier import GMMClassifier
+from gmmkit.estimators.impute import impute
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.regression import GaussianMixtureRegressor
 from gmmkit.estimators.selection import select_model

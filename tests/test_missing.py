@@ -6,7 +6,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import multivariate_normal
 
 from gmmkit import GaussianMixture
-from gmmkit.engine.missing import impute
+from gmmkit.estimators.impute import impute
 from tests.conftest import COVARIANCE_TYPES, make_mixture
 
 

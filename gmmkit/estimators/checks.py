@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gmmkit.data.missing import MISSING_OPTIONS
 from gmmkit.data.validation import as_float_array, check_int, check_number
-from gmmkit.engine.missing import MISSING_OPTIONS
 from gmmkit.engine.noise import check_noise
 from gmmkit.engine.seeding import INIT_METHODS
 from gmmkit.plugins.manager import get_initializers

@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from gmmkit.data.missing import make_missing_data
 from gmmkit.data.sources import open_source
 from gmmkit.data.validation import (
     NAN_FIX,
@@ -25,7 +26,7 @@ from gmmkit.data.validation import (
 from gmmkit.engine.convergence import guard_float32
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.em import ChunkedData, MixtureParams, log_normalize, params_from_stats
-from gmmkit.engine.missing import MissingData, make_missing_data
+from gmmkit.engine.missing import MissingData
 from gmmkit.engine.noise import NOISE_LABEL, draw_noise, log_density, noise_bounds
 from gmmkit.engine.online import partial_fit as online_partial_fit
 from gmmkit.engine.reference import check_extent, reference_point
