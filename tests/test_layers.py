@@ -31,8 +31,6 @@ LAYERS = [
 #: the imports that still break the layers, each with the step of plan.md section 8 that
 #: removes it; the list only shrinks (a new upward import fails the test below)
 KNOWN_UPWARD_IMPORTS = {
-    ("gmmkit.engine.online", "gmmkit.data.validation"),  # step 6
-    ("gmmkit.engine.online", "gmmkit.estimators.restarts"),  # step 6
     ("gmmkit.engine.scoring", "gmmkit.estimators.conditional"),  # step 11
     ("gmmkit.engine.seeding", "gmmkit.plugins.manager"),  # step 7
     ("gmmkit.plugins.manager", "gmmkit.builtins"),  # step 8
@@ -109,3 +107,15 @@ def test_missing_values_are_split_by_layer():
     assert data_missing.MISSING_OPTIONS == ("error", "em")
     assert not hasattr(engine_missing, "impute") and not hasattr(engine_missing, "scan_missing")
     assert not {(a, b) for a, b in upward_imports() if a == "gmmkit.engine.missing"}
+
+
+def test_partial_fit_is_the_estimators_own_method():
+    """Step 6: online EM's engine module works on Stats only (validation, initialisation
+    and the fitted attributes are GaussianMixture's, through the OnlineFit mixin)."""
+    import gmmkit.engine.online
+    from gmmkit import GaussianMixture
+    from gmmkit.estimators.online import OnlineFit
+
+    assert GaussianMixture.partial_fit is OnlineFit.partial_fit
+    assert not hasattr(gmmkit.engine.online, "partial_fit")
+    assert not {(a, b) for a, b in upward_imports() if a == "gmmkit.engine.online"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gmmkit import GaussianMixture
-from gmmkit.engine.online import blend, normalised, step_size
+from gmmkit.engine.online import step_size
 from tests.conftest import make_mixture
 
 
@@ -58,9 +58,9 @@ def test_step_sizes_and_blending():
     data = ChunkedData(X, None, X.mean(axis=0), np.dtype(np.float64), 128)
     with ChunkRunner() as runner:
         stats = data.e_step(cov_type, model._get_params_object(), runner)
-    unit = normalised(stats)
+    unit = stats.normalised()
     assert unit.weight == 1.0 and unit.nk.sum() == pytest.approx(1.0)
-    half = blend(unit, normalised(stats), 0.5)
+    half = unit.blend(stats.normalised(), 0.5)
     np.testing.assert_allclose(half.sxx, unit.sxx)
 
 

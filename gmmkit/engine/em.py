@@ -115,6 +115,31 @@ class Stats:
             self.noise + other.noise,
         )
 
+    def normalised(self):
+        """These Stats divided by their total weight (a weighted average per row): weight 1."""
+        w = self.weight
+        return Stats(self.nk / w, self.sx / w, self.sxx / w, self.loglik / w, 1.0, self.noise / w)
+
+    def blend(self, batch, eta):
+        """``(1 - eta) self + eta batch``, field by field, for normalised Stats: weight 1.
+
+        Parameters
+        ----------
+        batch : Stats
+            Normalised Stats of the same shapes.
+        eta : float
+            The step size in [0, 1].
+        """
+        keep = 1.0 - eta
+        return Stats(
+            keep * self.nk + eta * batch.nk,
+            keep * self.sx + eta * batch.sx,
+            keep * self.sxx + eta * batch.sxx,
+            keep * self.loglik + eta * batch.loglik,
+            1.0,
+            keep * self.noise + eta * batch.noise,
+        )
+
 
 @dataclass
 class ChunkedData:

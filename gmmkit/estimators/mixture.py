@@ -28,7 +28,6 @@ from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.em import ChunkedData, MixtureParams, log_normalize, params_from_stats
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.noise import NOISE_LABEL, draw_noise, log_density, noise_bounds
-from gmmkit.engine.online import partial_fit as online_partial_fit
 from gmmkit.engine.reference import check_extent, reference_point
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.scoring import model_center, score_rows
@@ -37,6 +36,7 @@ from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import conditional
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks
+from gmmkit.estimators.online import OnlineFit
 from gmmkit.estimators.restarts import fit_data, run_restart
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
@@ -48,7 +48,7 @@ AUTO_CHUNK_BYTES = 8 * 2**20
 AUTO_CHUNK_ROWS = (256, 65536)
 
 
-class GaussianMixture(MixtureChecks, EstimatorBase):
+class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
     """Gaussian mixture model fitted by exact, chunked EM.
 
     Parameters
@@ -231,28 +231,6 @@ class GaussianMixture(MixtureChecks, EstimatorBase):
     def _run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start=None):
         """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
         return run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start)
-
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """One step of online (stepwise) EM on a batch of rows.
-
-        Repeated calls over a stream converge to a maximum of the
-        likelihood without holding the stream in memory (gmmkit.engine.online):
-        each batch's statistics are blended into a running average with
-        step (t + learning_offset) ** -learning_decay. The first batch
-        initialises the model (``init_params``), or, after ``fit``, the
-        fitted parameters start the stream.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_batch, n_features)
-        y : ignored
-        sample_weight : array-like of shape (n_batch,), default=None
-
-        Returns
-        -------
-        self
-        """
-        return online_partial_fit(self, X, sample_weight)
 
     def _fit_auto(self, X, sample_weight):
         """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.selection.fit_auto)."""
