@@ -25,6 +25,7 @@ Tests build their own manager with :func:`make_plugin_manager` and
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
 import os
@@ -43,6 +44,9 @@ ENTRY_POINT_GROUP = "gmmkit"
 DISABLE_ENV = "GMMKIT_DISABLE_PLUGINS"
 LOAD_ENV = "GMMKIT_LOAD_PLUGINS"
 CORE_PLUGIN = "gmmkit"
+#: the module of gmmkit's own plugin (readers, bundled data sets, demo). It sits on the
+#: top layer, above this manager, so it is loaded by name as an entry point is.
+CORE_PLUGIN_MODULE = "gmmkit.builtins"
 
 #: registry kind -> the hook that fills it
 REGISTRY_HOOKS = {
@@ -323,10 +327,9 @@ def make_plugin_manager(*, entry_points=True, environ=None):
     -------
     PluginManager
     """
-    from gmmkit import builtins as _builtins
-
     pm = PluginManager()
-    pm.add_plugin(_builtins, CORE_PLUGIN, source="gmmkit.builtins", version=__version__)
+    core = importlib.import_module(CORE_PLUGIN_MODULE)
+    pm.add_plugin(core, CORE_PLUGIN, source=CORE_PLUGIN_MODULE, version=__version__)
     if entry_points:
         load_entry_points(pm, environ)
     return pm
