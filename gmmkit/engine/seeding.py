@@ -158,7 +158,7 @@ def seed_centers(method, data, n_components, rng):
     ndarray of shape (n_components, D)
     """
     Xc, weights = _subsample(data, rng, KMEANS_MAX_ROWS)
-    if method not in INIT_METHODS:
+    if callable(method):
         return plugin_centers(method, Xc + data.center, weights, n_components, rng) - data.center
     if method == "random_from_data":
         return Xc[_distinct_weighted_rows(rng, weights, n_components)]
@@ -168,16 +168,26 @@ def seed_centers(method, data, n_components, rng):
     return centers
 
 
-def plugin_centers(name, X, weights, n_components, rng):
-    """Starting means from the initialiser a plugin registered as ``name``.
+def plugin_centers(initializer, X, weights, n_components, rng):
+    """Starting means from a plugin's initialiser, checked.
+
+    Parameters
+    ----------
+    initializer : callable
+        ``initializer(X, n_components, sample_weight=, rng=)`` returning the
+        means; its ``name`` attribute (the name it was registered under)
+        is quoted in errors. The estimators resolve ``init_params`` into it.
+    X : ndarray of shape (n_rows, n_features)
+        A subsample of the data, in the data's own coordinates.
+    weights : ndarray of shape (n_rows,)
+    n_components : int
+    rng : numpy.random.Generator
 
     Returns
     -------
     ndarray of shape (n_components, n_features)
     """
-    from gmmkit.plugins.manager import lookup
-
-    initializer = lookup("initializers", name)
+    name = getattr(initializer, "name", initializer)
     centers = np.asarray(
         initializer(X, n_components, sample_weight=weights, rng=rng), dtype=np.float64
     )
@@ -199,8 +209,8 @@ def initial_stats(method, data, cov_type, n_components, rng, runner):
 
     Parameters
     ----------
-    method : {"kmeans", "k-means++", "random", "random_from_data"} or str
-        Or the name of an initialiser a plugin registered.
+    method : {"kmeans", "k-means++", "random", "random_from_data"} or callable
+        Or a plugin's initialiser (see :func:`plugin_centers`).
     data : gmmkit.engine.em.ChunkedData
     n_components : int
     rng : numpy.random.Generator

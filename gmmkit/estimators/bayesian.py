@@ -41,7 +41,7 @@ from gmmkit.engine.variational import (
     update,
 )
 from gmmkit.estimators.base import EstimatorBase
-from gmmkit.estimators.checks import MixtureChecks
+from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 
@@ -312,7 +312,8 @@ default="dirichlet_process"
         """
         resp = getattr(self, "_initial_resp", None)
         if resp is None:
-            return initial_stats(self.init_params, data, cov_type, self.n_components, rng, runner)
+            method = resolve_init_method(self.init_params)
+            return initial_stats(method, data, cov_type, self.n_components, rng, runner)
         return resp_stats(data, cov_type, np.asarray(resp, dtype=np.float64).T, runner)
 
     def _warn_not_converged(self, runs, n_converged):

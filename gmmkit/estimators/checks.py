@@ -6,13 +6,39 @@ stores its arguments) and name the bad value and the fix.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from gmmkit.data.missing import MISSING_OPTIONS
 from gmmkit.data.validation import as_float_array, check_int, check_number
 from gmmkit.engine.noise import check_noise
 from gmmkit.engine.seeding import INIT_METHODS
-from gmmkit.plugins.manager import get_initializers
+from gmmkit.plugins.manager import get_initializers, lookup
+
+
+@dataclass(frozen=True)
+class PluginInitializer:
+    """The initialiser a plugin registered as ``name``, looked up when called.
+
+    What the estimators pass to the engine for a plugin's ``init_params``
+    (the engine does not know the plugin registry). It is picklable: an
+    ``n_jobs`` worker looks ``name`` up in its own plugin manager, so a
+    plugin registered only in the parent process (``use_plugin_manager``)
+    is not seen there.
+    """
+
+    name: str
+
+    def __call__(self, X, n_components, *, sample_weight, rng):
+        return lookup("initializers", self.name)(
+            X, n_components, sample_weight=sample_weight, rng=rng
+        )
+
+
+def resolve_init_method(init_params):
+    """The engine's ``method`` for ``init_params``: a built-in name or a PluginInitializer."""
+    return init_params if init_params in INIT_METHODS else PluginInitializer(init_params)
 
 
 class MixtureChecks:

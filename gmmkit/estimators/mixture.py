@@ -35,7 +35,7 @@ from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import conditional
 from gmmkit.estimators.base import EstimatorBase
-from gmmkit.estimators.checks import MixtureChecks
+from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
 from gmmkit.estimators.online import OnlineFit
 from gmmkit.estimators.restarts import fit_data, run_restart
 
@@ -481,7 +481,8 @@ class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
             # everything given: no need to look at the data
             params = MixtureParams(weights_init, means_init, None, None)
         else:
-            stats = initial_stats(self.init_params, data, cov_type, self.n_components, rng, runner)
+            method = resolve_init_method(self.init_params)
+            stats = initial_stats(method, data, cov_type, self.n_components, rng, runner)
             params = params_from_stats(stats, cov_type, self.reg_covar, data.center)[0]
         if weights_init is not None:
             params.weights = weights_init
