@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from gmmkit.engine.far_rows import FarCheck
 from gmmkit.engine.workspace import scratch
 from gmmkit.exceptions import DegenerateComponentWarning
 
@@ -471,7 +472,7 @@ def map_chunks(data, cov_type, params, runner, function):
     under ``params``, are scratch memory: ``function`` must return new arrays.
     With a noise component, ``log_prob`` has a last row for it: (K + 1, n).
     Rows far from the centre get their log densities from the direct form
-    (:class:`gmmkit.engine.scoring.FarCheck`), so the fit's responsibilities and
+    (:class:`gmmkit.engine.far_rows.FarCheck`), so the fit's responsibilities and
     lower bound stay exact for them.
 
     Returns
@@ -479,8 +480,6 @@ def map_chunks(data, cov_type, params, runner, function):
     list
         One result per chunk.
     """
-    from gmmkit.engine.scoring import FarCheck
-
     plan = make_plan(cov_type, params, data.center, data.dtype)
     workspace = runner.workspace
     noise = params.noise_row(data.columns)

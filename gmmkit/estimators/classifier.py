@@ -31,7 +31,8 @@ from gmmkit.data.validation import (
     scan_rows,
 )
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.scoring import beyond_range_log_prob
+from gmmkit.engine.far_rows import FarRows
+from gmmkit.engine.scoring import model_center
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.classifier_checks import (
     AUTO,
@@ -41,6 +42,7 @@ from gmmkit.estimators.classifier_checks import (
     class_priors,
     class_sizes,
 )
+from gmmkit.estimators.conditional import marginal_of
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.selection import select_model
 
@@ -347,3 +349,44 @@ def accuracy(y_true, y_pred, *, sample_weight=None):
     right = (y_true == y_pred).astype(np.float64)
     weights = check_sample_weight(sample_weight, right.shape[0])
     return float(right.mean() if weights is None else weights @ right / weights.sum())
+
+
+def beyond_range_log_prob(models, X, log_prior):
+    """Class scores of rows whose density is below float64's range under every model.
+
+    ``log p(x | c) + log p(c)`` is -inf for every class there, yet the
+    classes still compare: the most probable is the one whose
+    ``log(-log p(x | c))`` (:meth:`FarRows.magnitude`) is smallest.
+
+    Parameters
+    ----------
+    models : list of fitted GaussianMixture
+        One per class.
+    X : ndarray of shape (n, D)
+        The rows (NaN: missing, scored on the observed features).
+    log_prior : ndarray of shape (C,)
+
+    Returns
+    -------
+    ndarray of shape (n, C)
+        Finite for the most probable class(es) (their log prior + constant,
+        which breaks exact ties), -inf for the others.
+    """
+    sizes, consts = zip(*(_magnitude(model, X) for model in models))
+    sizes = np.where(np.isfinite(log_prior), np.column_stack(sizes), np.inf)
+    best = sizes == sizes.min(axis=1, keepdims=True)
+    return np.where(best, np.column_stack(consts) + log_prior, -np.inf)
+
+
+def _magnitude(model, X):
+    """:meth:`FarRows.magnitude` of rows under a fitted model, per missingness pattern."""
+    X = np.asarray(X, dtype=np.float64)
+    size, const = np.empty(len(X)), np.empty(len(X))
+    observed_masks = ~np.isnan(X)
+    for mask in np.unique(observed_masks, axis=0):
+        rows = np.flatnonzero((observed_masks == mask).all(axis=1))
+        part = model if mask.all() else marginal_of(model, np.flatnonzero(mask))
+        params = part._get_params_object()
+        far = FarRows(get_covariance_type(part.covariance_type), params, model_center(params), None)
+        size[rows], const[rows] = far.magnitude(X[np.ix_(rows, np.flatnonzero(mask))])
+    return size, const
