@@ -1,6 +1,6 @@
 """The EM engine: additive sufficient statistics over row chunks.
 
-Every fit is the same loop (see DESIGN.md)::
+Every fit is the same loop (see docs/engine.md)::
 
     for each chunk:  E-step -> Stats        (log space, all components in a few GEMMs)
     stats = sum of chunk Stats              (accumulated in float64)
