@@ -6,8 +6,8 @@ Every fit is the same loop (see docs/engine.md)::
     stats = sum of chunk Stats              (accumulated in float64)
     params = m_step(stats)                  (reads only Stats)
 
-Data are centred on a reference point (the weighted data mean) chunk by
-chunk, so second moments keep their digits for data far from the origin;
+Data are centred on a reference point (in a fit, the trimmed mean of
+gmmkit.reference.reference_point) chunk by chunk, so second moments keep their digits for data far from the origin;
 the N x K responsibility matrix never exists beyond one chunk.
 """
 
