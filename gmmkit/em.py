@@ -6,10 +6,10 @@ Every fit is the same loop (see docs/engine.md)::
     stats = sum of chunk Stats              (accumulated in float64)
     params = m_step(stats)                  (reads only Stats)
 
-Data are centred on a reference point (in a fit, the trimmed mean of
-gmmkit.reference.reference_point) chunk by chunk, so second moments keep
-their digits for data far from the origin; the N x K responsibility matrix
-never exists beyond one chunk.
+Data are centred on a reference point (in a fit, a trimmed mean of the
+data: see "Centring on a reference point" there) chunk by chunk, so second
+moments keep their digits for data far from the origin; the N x K
+responsibility matrix never exists beyond one chunk.
 """
 
 from __future__ import annotations
