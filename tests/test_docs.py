@@ -173,6 +173,12 @@ MENTIONING_FILES = ["pyproject.toml", ".ci/run", "gmmkit/**/*.py", "plugins/**/*
                     "benchmarks/*.py", "docs/figures/*.py", "datasets/*.py"]
 
 
+def in_repository(path):
+    """True if ``path`` exists inside the repository (a file outside it is not shipped)."""
+    resolved = path.resolve()
+    return resolved.exists() and resolved.is_relative_to(ROOT)
+
+
 def missing_mentions(path, *, markdown=False):
     """[(line, mention)] of the files ``path`` names that exist neither relative to it,
     to the repository root nor to docs/ (in Markdown, bare ``NAME.md`` names other
@@ -183,7 +189,7 @@ def missing_mentions(path, *, markdown=False):
         mention = match.group(1)
         if markdown and "/" not in mention:
             continue
-        if not any((base / mention).exists() for base in (path.parent, ROOT, ROOT / "docs")):
+        if not any(in_repository(base / mention) for base in (path.parent, ROOT, ROOT / "docs")):
             missing.append((text.count("\n", 0, match.start()) + 1, mention))
     return missing
 
