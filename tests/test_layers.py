@@ -159,3 +159,16 @@ def test_scoring_far_rows_of_fitted_models_is_the_classifiers():
     assert callable(classifier.beyond_range_log_prob)
     assert not hasattr(gmmkit.engine.scoring, "beyond_range_log_prob")
     assert not {(a, b) for a, b in upward_imports() if a.startswith("gmmkit.engine")}
+
+
+def test_grid_fitting_takes_the_estimator_class():
+    """Step 11 (part): select_model and n_components="auto" share estimators/grid.py, which
+    imports no estimator, so GaussianMixture no longer imports model selection back."""
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("gmmkit", exclude_type_checking_imports=True, cache_dir=None)
+    assert "gmmkit.estimators.mixture" not in graph.find_modules_directly_imported_by(
+        "gmmkit.estimators.grid"
+    )
+    assert "gmmkit.estimators.selection" not in graph.find_modules_directly_imported_by(
+        "gmmkit.estimators.mixture"
+    )

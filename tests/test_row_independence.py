@@ -443,7 +443,7 @@ def test_marginal_and_conditional_models_score_each_row_on_its_own():
 
 
 def test_selection_criteria_of_rows_do_not_depend_on_a_far_row():
-    from gmmkit.estimators.selection import _entropies
+    from gmmkit.estimators.grid import _entropies
 
     model = fitted("mixture", "diag", "float64")
     far = np.vstack([X[:5], [[1e300, 1e300, 1e300]]])

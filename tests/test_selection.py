@@ -120,7 +120,7 @@ def test_a_fit_that_fails_is_a_row_with_its_error():
 
 def test_k_above_the_distinct_rows_is_refused_before_any_fit(monkeypatch):
     """Item 7 of issue 15: range(1, 10**9) was listed (MemoryError), 500 > 230 rows was fitted."""
-    import gmmkit.estimators.selection as selection
+    import gmmkit.estimators.grid as selection
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(200, 2)), np.tile([[5.0, 5.0]], (30, 1))])  # 201 distinct

@@ -83,11 +83,8 @@ def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, mis
     """Fit every K and covariance type to DATA; print the table; save the best model."""
     from gmmkit.cli.output import format_selection
     from gmmkit.cli.reading import load_input
-    from gmmkit.estimators.selection import (
-        n_distinct_rows,
-        plot_criterion,
-        select_model,
-    )
+    from gmmkit.estimators.grid import n_distinct_rows
+    from gmmkit.estimators.selection import plot_criterion, select_model
     from gmmkit.modelfiles.files import save
 
     parse_k_spans(k_range)  # a usage error before any work

@@ -36,6 +36,7 @@ from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import conditional
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
+from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
 from gmmkit.estimators.restarts import fit_data, run_restart
 
@@ -233,10 +234,8 @@ class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
         return run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start)
 
     def _fit_auto(self, X, sample_weight):
-        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.selection.fit_auto)."""
-        from gmmkit.estimators.selection import fit_auto
-
-        return fit_auto(self, X, sample_weight, AUTO_MAX_COMPONENTS)
+        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto)."""
+        return fit_auto(self, X, sample_weight, AUTO_MAX_COMPONENTS, GaussianMixture)
 
     def _iteration_hook(self, hooks):
         def on_iteration(init, iteration, lower_bound, change):
