@@ -172,3 +172,29 @@ def test_grid_fitting_takes_the_estimator_class():
     assert "gmmkit.estimators.selection" not in graph.find_modules_directly_imported_by(
         "gmmkit.estimators.mixture"
     )
+
+
+def test_bic_and_aic_are_written_once(tmp_path):
+    """Step 10 (part): GaussianMixture.bic/aic, model selection's table and the stream
+    criteria all use gmmkit.engine.criteria (p = 11 for 2 full components in 2-D)."""
+    import numpy as np
+
+    import gmmkit
+    from gmmkit.data.stream import information_criteria
+    from gmmkit.engine.criteria import n_parameters
+    from gmmkit.estimators.grid import criteria
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (100, 2)), rng.normal(6, 1, (100, 2))])
+    model = gmmkit.GaussianMixture(2, random_state=0).fit(X)
+    total = float(model.score_samples(X).sum())
+    assert n_parameters("full", 2, 2) == 11 and n_parameters("diag", 2, 2, noise=True) == 10
+    assert model.bic(X) == pytest.approx(-2 * total + 11 * np.log(200), rel=1e-12)
+    assert model.aic(X) == pytest.approx(-2 * total + 22, rel=1e-12)
+    table_row = criteria(model, X)
+    assert (table_row["bic"], table_row["aic"]) == pytest.approx((model.bic(X), model.aic(X)))
+    np.save(tmp_path / "x.npy", X)
+    streamed = information_criteria(model, str(tmp_path / "x.npy"))
+    assert (streamed["bic"], streamed["aic"]) == pytest.approx((model.bic(X), model.aic(X)))
+    sources = [p.read_text() for p in Path(gmmkit.__file__).parent.rglob("*.py")]
+    assert sum(s.count("-2.0 * total") for s in sources) == 2  # engine/criteria.py

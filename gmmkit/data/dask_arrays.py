@@ -29,6 +29,8 @@ import numpy as np
 
 from gmmkit.data.dask_checks import add_all, aligned_weights, check_dask_array, summarize_block
 from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.criteria import information_criteria as criteria_of
+from gmmkit.engine.criteria import n_parameters
 from gmmkit.engine.em import ChunkedData
 from gmmkit.engine.noise import noise_bounds
 from gmmkit.engine.reference import check_range, reference_rows, trimmed_mean
@@ -444,12 +446,11 @@ def information_criteria(model, X):
     """
     log_lik = X.map_blocks(model.score_samples, drop_axis=1, dtype=np.float64)
     (total,) = compute(log_lik.sum(), what="the log-likelihood")
-    n_parameters = model._n_parameters()
-    return {
-        "n_samples": int(X.shape[0]),
-        "bic": float(-2.0 * total + n_parameters * np.log(X.shape[0])),
-        "aic": float(-2.0 * total + 2.0 * n_parameters),
-    }
+    p = n_parameters(
+        model.covariance_type, *model.means_.shape, noise=hasattr(model, "noise_bounds_")
+    )
+    bic, aic = criteria_of(total, X.shape[0], p)
+    return {"n_samples": int(X.shape[0]), "bic": float(bic), "aic": float(aic)}
 
 
 def connect(address):

@@ -34,6 +34,8 @@ import numpy as np
 from gmmkit.data.stream_readers import READ_ROWS, ChunkFunction, NpyFile, memmap_file, read_rows
 from gmmkit.data.validation import RowScan, check_sample_weight
 from gmmkit.engine import seeding as init
+from gmmkit.engine.criteria import information_criteria as criteria_of
+from gmmkit.engine.criteria import n_parameters
 from gmmkit.engine.em import ChunkedData, e_step
 from gmmkit.engine.noise import noise_bounds
 from gmmkit.engine.reference import ReferenceSample, check_range
@@ -144,12 +146,11 @@ def information_criteria(model, X):
         for _, block in reader.blocks(read_rows(reader)):
             total += float(model.score_samples(block).sum())
             n_samples += block.shape[0]
-    n_parameters = model._n_parameters()
-    return {
-        "n_samples": n_samples,
-        "bic": float(-2.0 * total + n_parameters * np.log(n_samples)),
-        "aic": float(-2.0 * total + 2.0 * n_parameters),
-    }
+    p = n_parameters(
+        model.covariance_type, *model.means_.shape, noise=hasattr(model, "noise_bounds_")
+    )
+    bic, aic = criteria_of(total, n_samples, p)
+    return {"n_samples": n_samples, "bic": float(bic), "aic": float(aic)}
 
 
 class StreamSource:

@@ -17,6 +17,7 @@ import numpy as np
 from gmmkit.data.sources import open_source
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
 from gmmkit.engine.covariance import COVARIANCE_TYPES, get_covariance_type
+from gmmkit.engine.criteria import information_criteria, n_parameters
 from gmmkit.engine.em import log_normalize
 from gmmkit.engine.processes import run_tasks
 from gmmkit.engine.rng import make_rng
@@ -215,11 +216,13 @@ def criteria(model, X, sample_weight=None):
     else:
         total = float(sample_weight @ log_lik)
         n, entropy = float(sample_weight.sum()), float(sample_weight @ entropy_rows)
-    p = int(model._n_parameters())
-    bic = -2.0 * total + p * np.log(n)
+    p = int(n_parameters(
+        model.covariance_type, *model.means_.shape, noise=hasattr(model, "noise_bounds_")
+    ))
+    bic, aic = information_criteria(total, n, p)
     return {
         "bic": bic,
-        "aic": -2.0 * total + 2.0 * p,
+        "aic": aic,
         "icl": bic + 2.0 * entropy,
         "log_likelihood": total,
         "n_parameters": p,

@@ -25,6 +25,7 @@ from gmmkit.data.validation import (
 )
 from gmmkit.engine.convergence import guard_float32
 from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.criteria import information_criteria, n_parameters
 from gmmkit.engine.em import ChunkedData, MixtureParams, log_normalize, params_from_stats
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.noise import NOISE_LABEL, draw_noise, log_density, noise_bounds
@@ -293,12 +294,12 @@ class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
         With sample weights, log L is the weighted sum and n the weight total.
         """
         total, weight = self._total_log_likelihood(X, sample_weight)
-        return -2.0 * total + self._n_parameters() * np.log(weight)
+        return information_criteria(total, weight, self._n_parameters())[0]
 
     def aic(self, X, sample_weight=None):
         """Akaike information criterion: -2 log L + 2 p; lower is better."""
-        total, _ = self._total_log_likelihood(X, sample_weight)
-        return -2.0 * total + 2.0 * self._n_parameters()
+        total, weight = self._total_log_likelihood(X, sample_weight)
+        return information_criteria(total, weight, self._n_parameters())[1]
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
@@ -360,15 +361,9 @@ class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
     # ------------------------------------------------------------- helpers
 
     def _n_parameters(self):
-        """Free parameters: covariances + means + (weights - 1) (+ the noise weight)."""
-        n_components, n_features = self.means_.shape
-        cov_type = get_covariance_type(self.covariance_type)
-        return (
-            cov_type.n_parameters(n_components, n_features)
-            + n_components * n_features
-            + n_components
-            - 1
-            + hasattr(self, "noise_bounds_")
+        """Free parameters (:func:`gmmkit.engine.criteria.n_parameters`)."""
+        return n_parameters(
+            self.covariance_type, *self.means_.shape, noise=hasattr(self, "noise_bounds_")
         )
 
     def _chunk_rows(self, n_features, dtype):
