@@ -198,3 +198,10 @@ def test_bic_and_aic_are_written_once(tmp_path):
     assert (streamed["bic"], streamed["aic"]) == pytest.approx((model.bic(X), model.aic(X)))
     sources = [p.read_text() for p in Path(gmmkit.__file__).parent.rglob("*.py")]
     assert sum(s.count("-2.0 * total") for s in sources) == 2  # engine/criteria.py
+
+
+def test_the_covariance_types_are_defined_once():
+    from gmmkit.cli.helpers import COVARIANCE_TYPES
+    from gmmkit.engine.covariance import COVARIANCE_TYPES as TABLE
+
+    assert COVARIANCE_TYPES == list(TABLE) == ["full", "tied", "diag", "spherical"]
