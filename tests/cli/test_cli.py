@@ -171,7 +171,7 @@ def test_plugins_and_datasets_listings(cli):
     by_name = {row["name"]: row for row in listed}
     assert by_name["gmmkit"]["registers"]["datasets"] == list_datasets()
     assert {"gmmkit_image", "gmmkit_speech", "gmmkit_finance", "gmmkit_outliers"} <= set(by_name)
-    assert "intensity" in by_name["gmmkit_image"]["registers"]["features"]
+    assert "robust_scale" in by_name["gmmkit_outliers"]["registers"]["features"]
     text = run(cli, "plugins").stdout
     assert text.splitlines()[0].split() == ["plugin", "version", "status", "registers", "/",
                                             "detail"]

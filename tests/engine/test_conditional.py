@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import COVARIANCE_TYPES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
@@ -10,7 +11,6 @@ from scipy.stats import multivariate_normal
 from gmmkit.conditional import condition, conditional_moments, fitted_mixture, marginal
 from gmmkit.exceptions import NotFittedError
 from gmmkit.mixture import GaussianMixture
-from tests.conftest import COVARIANCE_TYPES
 
 N_COMPONENTS, N_FEATURES = 3, 4
 

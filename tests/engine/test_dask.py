@@ -4,6 +4,11 @@ One LocalCluster (2 worker processes, 1 thread each) serves the module;
 the threaded-scheduler tests set ``scheduler="threads"`` explicitly.
 """
 
+import pytest
+
+pytest.importorskip("dask", reason="the Dask extra: pip install 'gmmkit[distributed]'")
+pytest.importorskip("distributed", reason="the Dask extra: pip install 'gmmkit[distributed]'")
+
 import os
 import pickle
 import subprocess
@@ -14,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 import dask
 import dask.array as da
 import numpy as np
-import pytest
 from distributed import Client, LocalCluster
+from helpers import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 from gmmkit import GaussianMixture
 from gmmkit import dask_data as dask_module
@@ -23,7 +28,6 @@ from gmmkit._dask_checks import NAN_FIX
 from gmmkit.covariance import get_covariance_type
 from gmmkit.dask_data import DaskComputationError, DaskData, DaskSource, from_npy
 from gmmkit.em import Stats
-from tests.conftest import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 pytestmark = [
     pytest.mark.slow,

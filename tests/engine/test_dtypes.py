@@ -8,10 +8,9 @@ lower bounds, scores and probabilities stay float64.
 
 import warnings
 
-import dask
-import dask.array as da
 import numpy as np
 import pytest
+from helpers import COVARIANCE_TYPES, make_mixture
 
 from gmmkit import (
     BayesianGaussianMixture,
@@ -19,7 +18,6 @@ from gmmkit import (
     GaussianMixtureRegressor,
     GMMClassifier,
 )
-from tests.conftest import COVARIANCE_TYPES, make_mixture
 
 sklearn_mixture = pytest.importorskip("sklearn.mixture")
 
@@ -145,7 +143,16 @@ def test_auto_n_components_keeps_float32(X):
     assert set(dtypes(model).values()) == {np.dtype(np.float32)}
 
 
-def test_npy_file_chunk_function_and_dask_fits_follow_the_data_dtype(X, tmp_path):
+def assert_same_float32_fit(model, in_memory):
+    assert dtypes(model) == dtypes(in_memory)
+    assert set(dtypes(model).values()) == {np.dtype(np.float32)}
+    for name in ATTRIBUTES:
+        np.testing.assert_allclose(
+            getattr(model, name), getattr(in_memory, name), rtol=1e-3, atol=1e-4
+        )
+
+
+def test_npy_file_and_chunk_function_fits_follow_the_data_dtype(X, tmp_path):
     path = tmp_path / "X32.npy"
     np.save(path, X)
     in_memory = GaussianMixture(2, random_state=0, chunk_size=128).fit(X)
@@ -153,24 +160,26 @@ def test_npy_file_chunk_function_and_dask_fits_follow_the_data_dtype(X, tmp_path
     chunks = GaussianMixture(2, random_state=0, chunk_size=128).fit(
         lambda: (X[start : start + 100] for start in range(0, len(X), 100))
     )
-    with dask.config.set(scheduler="threads"):
-        lazy = GaussianMixture(2, random_state=0, chunk_size=128).fit(
-            da.from_array(X, chunks=100)
-        )
     missing = X.copy()
     missing[::7, 1] = np.nan
     holes = GaussianMixture(2, random_state=0, missing="em").fit(missing)
     assert set(dtypes(holes).values()) == {np.dtype(np.float32)}
-    for model in (streamed, chunks, lazy):
-        assert dtypes(model) == dtypes(in_memory)
-        assert set(dtypes(model).values()) == {np.dtype(np.float32)}
-        for name in ATTRIBUTES:
-            np.testing.assert_allclose(
-                getattr(model, name), getattr(in_memory, name), rtol=1e-3, atol=1e-4
-            )
+    for model in (streamed, chunks):
+        assert_same_float32_fit(model, in_memory)
     np.save(tmp_path / "X64.npy", X.astype(np.float64))
     wide = GaussianMixture(2, random_state=0).fit(str(tmp_path / "X64.npy"))
     assert set(dtypes(wide).values()) == {np.dtype(np.float64)}
+
+
+def test_dask_fits_follow_the_data_dtype(X):
+    dask = pytest.importorskip("dask", reason="the Dask extra: pip install 'gmmkit[distributed]'")
+    da = pytest.importorskip("dask.array")
+    in_memory = GaussianMixture(2, random_state=0, chunk_size=128).fit(X)
+    with dask.config.set(scheduler="threads"):
+        lazy = GaussianMixture(2, random_state=0, chunk_size=128).fit(
+            da.from_array(X, chunks=100)
+        )
+    assert_same_float32_fit(lazy, in_memory)
 
 
 def test_classifier_and_regressor_inner_models_follow_X(X):

@@ -4,12 +4,12 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 from gmmkit import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture
 from gmmkit._parallel import ChunkRunner
 from gmmkit.covariance import get_covariance_type
 from gmmkit.em import ChunkedData, MixtureParams, e_step
-from tests.conftest import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

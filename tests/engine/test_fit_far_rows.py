@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES
+from helpers import COVARIANCE_TYPES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp

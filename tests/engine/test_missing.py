@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from helpers import COVARIANCE_TYPES, make_mixture
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import multivariate_normal
 
 from gmmkit import GaussianMixture
 from gmmkit.missing import impute
-from tests.conftest import COVARIANCE_TYPES, make_mixture
 
 
 def with_missing(X, rate, seed=1):

@@ -4,11 +4,11 @@ import copy
 
 import numpy as np
 import pytest
+from helpers import COVARIANCE_TYPES, make_mixture
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import multivariate_normal
 
 from gmmkit import GaussianMixture, impute
-from tests.conftest import COVARIANCE_TYPES, make_mixture
 
 
 def with_outliers(fraction=0.05, seed=3, n_samples=1900):

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from helpers import make_mixture
 
 from gmmkit import GaussianMixture
 from gmmkit._restarts import restart_rngs
-from tests.conftest import make_mixture
 
 
 def test_restart_generators_are_fixed_before_any_restart_runs():

@@ -35,8 +35,8 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, make_mixture
 from gmmkit_outliers import GMMOutlierDetector
+from helpers import COVARIANCE_TYPES, make_mixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp

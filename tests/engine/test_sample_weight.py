@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from helpers import COVARIANCE_TYPES, make_mixture
 
 from gmmkit import GaussianMixture
-from tests.conftest import COVARIANCE_TYPES, make_mixture
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, make_mixture
+from helpers import COVARIANCE_TYPES, make_mixture
 
 from gmmkit import ConvergenceWarning, GaussianMixture, PrecisionWarning, init
 from gmmkit.stream import information_criteria, npy_chunks, open_stream

@@ -7,9 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import COVARIANCE_TYPES, make_mixture, run_check_estimator
 
 from gmmkit.bayesian import BayesianGaussianMixture
-from tests.conftest import COVARIANCE_TYPES, make_mixture, run_check_estimator
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.base import clone  # noqa: E402

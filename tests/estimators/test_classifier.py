@@ -3,12 +3,12 @@
 
 import numpy as np
 import pytest
+from helpers import run_check_estimator
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from gmmkit.classifier import GMMClassifier, accuracy
 from gmmkit.exceptions import NotFittedError
-from tests.conftest import run_check_estimator
 
 sklearn = pytest.importorskip("sklearn")
 

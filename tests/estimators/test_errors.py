@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from helpers import make_mixture
 
 from gmmkit import GaussianMixture, NotFittedError
-from tests.conftest import make_mixture
 
 
 @pytest.fixture

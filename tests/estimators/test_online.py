@@ -4,10 +4,10 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import make_mixture
 
 from gmmkit import GaussianMixture
 from gmmkit.online import blend, normalised, step_size
-from tests.conftest import make_mixture
 
 
 def stream(X, batch_size, epochs, seed=0):

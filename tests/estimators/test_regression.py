@@ -3,10 +3,10 @@
 
 import numpy as np
 import pytest
+from helpers import COVARIANCE_TYPES, run_check_estimator
 
 from gmmkit.exceptions import NotFittedError
 from gmmkit.regression import GaussianMixtureRegressor, r2_score
-from tests.conftest import COVARIANCE_TYPES, run_check_estimator
 
 
 def sine_data(seed=0, n_samples=1000):

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from gmmkit.datasets import load_dataset
+from helpers import COVARIANCE_TYPES
 
 from gmmkit import GaussianMixture, load
 from gmmkit.cli import build_cli
 from gmmkit.plugins import make_plugin_manager
 from gmmkit.selection import select_model
-from tests.conftest import COVARIANCE_TYPES
 
 
 def spherical_clusters(seed=0):

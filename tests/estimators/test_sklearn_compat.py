@@ -10,9 +10,9 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import make_mixture, run_check_estimator
 
 from gmmkit import ConvergenceWarning, GaussianMixture, NotFittedError
-from tests.conftest import make_mixture, run_check_estimator
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.base import clone  # noqa: E402

@@ -4,9 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 from gmmkit import GaussianMixture
-from tests.conftest import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 sklearn_mixture = pytest.importorskip("sklearn.mixture")
 

@@ -1,8 +1,11 @@
 """VaR backtests: the quality target on the bundled S&P 500, and the rolling mechanics."""
 
+import pytest
+
+pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
+
 import numpy as np
 import pandas as pd
-import pytest
 from gmmkit_finance import backtest_var, coverage_summary, load_prices, to_returns
 from gmmkit_finance.risk import historical_var_es, normal_var_es
 

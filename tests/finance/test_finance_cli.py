@@ -1,9 +1,12 @@
 """`gmmkit finance regimes | var | backtest` through click's test runner, and the demo."""
 
+import pytest
+
+pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
+
 import json
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from gmmkit_finance import backtest_var, fit_filtered, fit_returns, load_prices, regimes, to_returns
 

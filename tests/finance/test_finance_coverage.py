@@ -3,10 +3,13 @@
 chi-squared survival functions in closed form: 1 d.o.f. erfc(sqrt(x / 2)), 2 d.o.f. exp(-x / 2).
 """
 
+import pytest
+
+pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
+
 from math import erfc, exp, log, sqrt
 
 import numpy as np
-import pytest
 from gmmkit_finance import (
     christoffersen_test,
     conditional_coverage_test,

@@ -1,10 +1,13 @@
 """gmmkit_finance data: loading prices, returns, and one test per bad input of the issue."""
 
+import pytest
+
+pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
+
 import re
 
 import numpy as np
 import pandas as pd
-import pytest
 from gmmkit_finance import backtest_var, fit_filtered, fit_returns, load_prices, to_returns
 
 

@@ -1,10 +1,13 @@
 """gmmkit_finance dates: one format per column, ambiguous columns refused, never misread."""
 
+import pytest
+
+pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
+
 import datetime as dt
 import re
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 from gmmkit_finance import load_prices
 from gmmkit_finance.dates import CANDIDATE_FORMATS, parse_dates

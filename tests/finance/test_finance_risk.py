@@ -1,8 +1,11 @@
 """Mixture VaR/ES against closed forms and simulation; fit_returns and regimes."""
 
+import pytest
+
+pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
+
 import numpy as np
 import pandas as pd
-import pytest
 from gmmkit_finance import (
     fit_returns,
     load_prices,

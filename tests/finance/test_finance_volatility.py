@@ -1,8 +1,11 @@
 """GARCH(1,1) and EWMA filters (against the arch package and explicit loops), filtered mixtures."""
 
+import pytest
+
+pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
+
 import numpy as np
 import pandas as pd
-import pytest
 from gmmkit_finance import (
     GarchParams,
     conditional_volatility,

@@ -1,7 +1,11 @@
 """BackgroundModel: per-pixel online mixtures (Zivkovic's MOG2) on a generated video."""
 
-import numpy as np
 import pytest
+
+pytest.importorskip("skimage", reason="the image extra: pip install 'gmmkit[image]'")
+pytest.importorskip("imageio", reason="the image extra: pip install 'gmmkit[image]'")
+
+import numpy as np
 from gmmkit_image import BackgroundModel
 from gmmkit_image.synthetic import moving_objects_video
 

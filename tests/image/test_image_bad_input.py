@@ -1,7 +1,11 @@
 """Bad input to the image plugin: one test per case named in the issue, exact messages."""
 
-import numpy as np
 import pytest
+
+pytest.importorskip("skimage", reason="the image extra: pip install 'gmmkit[image]'")
+pytest.importorskip("imageio", reason="the image extra: pip install 'gmmkit[image]'")
+
+import numpy as np
 from gmmkit_image import read_image, segment
 
 

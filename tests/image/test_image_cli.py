@@ -1,10 +1,14 @@
 """`gmmkit image segment` and `gmmkit image background` (click's runner, fresh plugin manager)."""
 
+import pytest
+
+pytest.importorskip("skimage", reason="the image extra: pip install 'gmmkit[image]'")
+pytest.importorskip("imageio", reason="the image extra: pip install 'gmmkit[image]'")
+
 import json
 
 import imageio.v3 as iio
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from gmmkit_image import segment
 from gmmkit_image.synthetic import moving_objects_video, piecewise_constant

@@ -1,9 +1,13 @@
 """HMRF-EM smoothing (Potts prior, mean-field and ICM) in 2-D and 3-D."""
 
+import pytest
+
+pytest.importorskip("skimage", reason="the image extra: pip install 'gmmkit[image]'")
+pytest.importorskip("imageio", reason="the image extra: pip install 'gmmkit[image]'")
+
 import warnings
 
 import numpy as np
-import pytest
 from gmmkit_image import segment
 from gmmkit_image.mrf import neighbour_sum, smooth_posteriors
 from gmmkit_image.synthetic import piecewise_constant

@@ -1,7 +1,11 @@
 """Label post-processing: small regions, relabelling, per-class statistics, I/O."""
 
-import numpy as np
 import pytest
+
+pytest.importorskip("skimage", reason="the image extra: pip install 'gmmkit[image]'")
+pytest.importorskip("imageio", reason="the image extra: pip install 'gmmkit[image]'")
+
+import numpy as np
 from gmmkit_image import class_statistics, read_image, relabel, remove_small_regions, write_labels
 from gmmkit_image.io import label_colours, read_frames
 from PIL import Image

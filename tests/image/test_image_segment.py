@@ -1,7 +1,11 @@
 """gmmkit_image.segment(): labels, probabilities, classes, image kinds, subsampling."""
 
-import numpy as np
 import pytest
+
+pytest.importorskip("skimage", reason="the image extra: pip install 'gmmkit[image]'")
+pytest.importorskip("imageio", reason="the image extra: pip install 'gmmkit[image]'")
+
+import numpy as np
 from gmmkit_image import segment
 from gmmkit_image.features import FEATURES
 from gmmkit_image.mrf import component_log_densities

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_outliers.py"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_outliers.py"
 LABELS = ["gmmkit", "GMM(1)", "IsolationForest"]
 
 

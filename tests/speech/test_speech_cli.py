@@ -1,10 +1,14 @@
 """`gmmkit speech` option checks: top-C on small UBMs, --n-mfcc range, finite thresholds."""
 
+import pytest
+
+pytest.importorskip("librosa", reason="the speech extra: pip install 'gmmkit[speech]'")
+pytest.importorskip("soundfile", reason="the speech extra: pip install 'gmmkit[speech]'")
+
 import json
 import math
 import re
 
-import pytest
 from click.testing import CliRunner
 from gmmkit_speech import FeatureConfig
 from gmmkit_speech.data import load_speech_set

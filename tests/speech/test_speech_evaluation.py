@@ -1,11 +1,15 @@
 """gmmkit_speech: EER, minDCF, DET, calibration, the speaker store, utterance classes."""
 
+import pytest
+
+pytest.importorskip("librosa", reason="the speech extra: pip install 'gmmkit[speech]'")
+pytest.importorskip("soundfile", reason="the speech extra: pip install 'gmmkit[speech]'")
+
 import re
 import sqlite3
 import sys
 
 import numpy as np
-import pytest
 from gmmkit_speech import (
     FeatureConfig,
     ScoreCalibration,
@@ -22,8 +26,7 @@ from gmmkit_speech import (
     train_ubm,
 )
 from sklearn.metrics import roc_curve
-
-from tests.test_speech_models import blobs, small_ubm
+from speech_helpers import blobs, small_ubm
 
 
 def scores(seed=0, n_target=300, n_nontarget=3000, separation=2.5):

@@ -1,11 +1,15 @@
 """gmmkit_speech features: MFCC recipe against librosa, the audio loader, bad audio."""
 
+import pytest
+
+pytest.importorskip("librosa", reason="the speech extra: pip install 'gmmkit[speech]'")
+pytest.importorskip("soundfile", reason="the speech extra: pip install 'gmmkit[speech]'")
+
 import re
 import warnings
 
 import librosa
 import numpy as np
-import pytest
 import soundfile
 from gmmkit_speech import ClippedAudioWarning, FeatureConfig, load_audio, mfcc
 from gmmkit_speech.features import clipped_fraction, energy_vad, static_mfcc

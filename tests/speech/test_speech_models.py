@@ -1,20 +1,24 @@
 """gmmkit_speech models: UBM training, MAP adaptation (closed form), LLR and top-C scoring."""
 
+import pytest
+
+pytest.importorskip("librosa", reason="the speech extra: pip install 'gmmkit[speech]'")
+pytest.importorskip("soundfile", reason="the speech extra: pip install 'gmmkit[speech]'")
+
 import math
 import re
 import warnings
 
 import numpy as np
-import pytest
 from gmmkit_speech import FeatureConfig, llr_score, load_model, map_adapt, save_model, train_ubm
 from gmmkit_speech.scoring import component_log_densities, identify, score_speakers, verify
 from scipy.stats import norm
+from speech_helpers import PAIR, blobs, small_ubm
 
 from gmmkit import ConvergenceWarning, GaussianMixture
 from gmmkit.conditional import fitted_mixture
 
 TINY = FeatureConfig(n_mfcc=1, deltas=False)
-PAIR = FeatureConfig(n_mfcc=2, deltas=False)
 
 
 def tiny_ubm(weights=(0.5, 0.5), means=(0.0, 4.0), variances=(1.0, 1.0)):
@@ -24,17 +28,6 @@ def tiny_ubm(weights=(0.5, 0.5), means=(0.0, 4.0), variances=(1.0, 1.0)):
                          np.array(variances)[:, None])
     ubm.speech_ = {"role": "ubm", "features": TINY.to_dict()}
     return ubm
-
-
-def blobs(n, seed, shift=0.0):
-    rng = np.random.default_rng(seed)
-    centres = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0], [3.0, 3.0]]) + shift
-    return centres[rng.integers(0, 4, n)] + 0.5 * rng.standard_normal((n, 2))
-
-
-def small_ubm():
-    """A 4-component UBM of 2-D frames from four blobs."""
-    return train_ubm(blobs(2000, 0), n_components=4, feature_config=PAIR, verbose=False)
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,15 @@
 """gmmkit_speech on the bundled speech set: recognition quality, the CLI end to end, the demo."""
 
+import pytest
+
+pytest.importorskip("librosa", reason="the speech extra: pip install 'gmmkit[speech]'")
+pytest.importorskip("soundfile", reason="the speech extra: pip install 'gmmkit[speech]'")
+
 import csv
 import json
 import sys
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from gmmkit_speech import FeatureConfig, load_audio
 from gmmkit_speech.data import load_speech_set
