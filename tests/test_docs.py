@@ -60,12 +60,26 @@ def test_every_document_has_examples_checked():
 def test_reliability_page_cites_tests_that_exist():
     """Every `test_file.py::test_name` that docs/reliability.md cites is a real test."""
     text = (ROOT / "docs" / "reliability.md").read_text()
-    cited = re.findall(r"`(?:tests/)?(test_\w+\.py)(?:::(\w+))?`", text)
+    cited = re.findall(r"`(tests/[\w/]*test_\w+\.py)(?:::(\w+))?`", text)
     # a "`::name`" after a cited file names another test of that file
     for row in text.splitlines():
-        files = re.findall(r"`(?:tests/)?(test_\w+\.py)::", row)
+        files = re.findall(r"`(tests/[\w/]*test_\w+\.py)::", row)
         cited += [(files[0], name) for name in re.findall(r"`::(\w+)`", row)] if files else []
     assert len(cited) > 40
     for file, name in cited:
-        source = (ROOT / "tests" / file).read_text()
+        assert (ROOT / file).is_file(), file
+        source = (ROOT / file).read_text()
         assert not name or re.search(rf"^def {name}\(", source, re.M), f"{file}::{name}"
+
+
+def test_documents_cite_test_files_by_their_path():
+    """Every tests/.../test_x.py that the docs, the benchmarks and the plugins name exists."""
+    texts = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("benchmarks/*"),
+             *ROOT.glob("datasets/*.md"), *ROOT.glob("plugins/*/*.py")]
+    cited = {
+        (path.relative_to(ROOT), name)
+        for path in texts if path.is_file()
+        for name in re.findall(r"(?<![\w/])(tests/[\w/]*test_\w+\.py)", path.read_text())
+    }
+    assert len(cited) > 20
+    assert [(str(path), name) for path, name in sorted(cited) if not (ROOT / name).is_file()] == []

@@ -19,6 +19,14 @@ from gmmkit.io import ModelFileError, load, save
 RNG = np.random.default_rng(1)
 # three well-separated clusters in 3-D, 100 rows each
 X = np.vstack([RNG.normal(center, 1.0, size=(100, 3)) for center in (-6.0, 0.0, 6.0)])
+# two clusters in 2-D and a few uniform outliers, for the noise component
+NOISY = np.vstack(
+    [
+        RNG.normal(-3.0, 1.0, size=(100, 2)),
+        RNG.normal(3.0, 1.0, size=(100, 2)),
+        RNG.uniform(-15.0, 15.0, size=(10, 2)),
+    ]
+)
 LABELS = np.repeat(np.array(["left", "middle", "right"]), 100)
 KINDS = ("GaussianMixture", "BayesianGaussianMixture", "GMMClassifier", "GaussianMixtureRegressor")
 
