@@ -5,9 +5,12 @@ pyproject's [tool.pytest.ini_options] puts this folder on sys.path), so plain
 ``pytest`` and ``python -m pytest`` both collect every folder.
 """
 
+import importlib
+import importlib.util
 import warnings
 
 import numpy as np
+import pytest
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -53,3 +56,38 @@ def run_check_estimator(estimator):
         results = check_estimator(estimator, on_fail=None)
     failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] == "failed"}
     return failed, sum(r["status"] == "passed" for r in results)
+
+
+def extra_installed(plugin):
+    """Whether every library that the built-in ``plugin`` ``requires`` can be imported."""
+    requires = importlib.import_module(plugin).requires
+    return all(importlib.util.find_spec(name) is not None for name in requires)
+
+
+def needs_extra(plugin):
+    """Mark a core test that runs a built-in plugin: skipped when its extra is missing."""
+    hint = importlib.import_module(plugin).install_hint
+    return pytest.mark.skipif(not extra_installed(plugin), reason=f"{plugin} needs {hint}")
+
+
+#: the built-in plugin behind each plugin command group of the CLI
+PLUGIN_COMMANDS = {
+    "finance": "gmmkit_finance",
+    "image": "gmmkit_image",
+    "outliers": "gmmkit_outliers",
+    "speech": "gmmkit_speech",
+}
+
+
+def command_installed(argv):
+    """Whether the command ``argv`` (``["image", "segment", ...]``) is installed."""
+    plugin = PLUGIN_COMMANDS.get(str(argv[0]))
+    return plugin is None or extra_installed(plugin)
+
+
+#: a test that draws a plot: skipped when matplotlib (gmmkit[plot]) is missing
+needs_matplotlib = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None,
+    reason="plots need matplotlib: pip install 'gmmkit[plot]'",
+)
+

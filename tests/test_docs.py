@@ -32,8 +32,19 @@ def examples(path):
         yield code, expected.group(1) if expected else None, expected.group(2) if expected else None
 
 
+#: the extra each document's examples need; without it the document is skipped
+EXTRAS = {
+    "docs/distributed.md": ("distributed", ("dask", "distributed")),
+    "docs/image.md": ("image", ("skimage", "imageio")),
+    "docs/speech.md": ("speech", ("librosa", "soundfile")),
+}
+
+
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_python_examples_run(document, tmp_path, monkeypatch):
+    extra, modules = EXTRAS.get(document, ("", ()))
+    for module in modules:
+        pytest.importorskip(module, reason=f"the {extra} extra: pip install 'gmmkit[{extra}]'")
     monkeypatch.chdir(tmp_path)
     namespace = {}
     found = list(examples(document))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from gmmkit.datasets import list_datasets, load_dataset
+from helpers import needs_matplotlib
 
 from gmmkit import GaussianMixture
 from gmmkit.cli import build_cli
@@ -180,6 +181,7 @@ def test_plugins_and_datasets_listings(cli):
     assert {"faithful", "wholesale_customers", "iris"} <= set(names)
 
 
+@needs_matplotlib
 @pytest.mark.slow
 def test_demo_writes_a_self_contained_report(cli, tmp_path):
     result = run(cli, "demo", "--out", tmp_path / "report", "-q")
@@ -242,7 +244,7 @@ def test_dask_scheduler_errors_are_one_line_with_the_fix(cli, tmp_path, monkeypa
     """--dask-scheduler: refusals, an unreachable scheduler, dask not installed."""
     import socket
 
-    import dask
+    dask = pytest.importorskip("dask", reason="the Dask extra: pip install 'gmmkit[distributed]'")
 
     np.save(tmp_path / "X.npy", np.random.default_rng(0).normal(size=(50, 2)))
     npy = tmp_path / "X.npy"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from gmmkit.datasets import load_dataset
-from helpers import COVARIANCE_TYPES
+from helpers import COVARIANCE_TYPES, needs_matplotlib
 
 from gmmkit import GaussianMixture, load
 from gmmkit.cli import build_cli
@@ -202,6 +202,7 @@ def test_n_components_auto(tmp_path):
         GaussianMixture("many").fit(X)
 
 
+@needs_matplotlib
 def test_select_command(tmp_path, monkeypatch):
     cli = build_cli(make_plugin_manager())
     runner = CliRunner()

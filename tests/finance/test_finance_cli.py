@@ -1,6 +1,7 @@
 """`gmmkit finance regimes | var | backtest` through click's test runner, and the demo."""
 
 import pytest
+from helpers import needs_matplotlib
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
 
@@ -31,6 +32,7 @@ def prices_csv(tmp_path):
     return path
 
 
+@needs_matplotlib
 def test_regimes_table_json_labels_and_plot(cli, prices_csv, tmp_path):
     result = run(cli, "finance", "regimes", prices_csv, "--column", "sp500", "-k", 2, "--json",
                  "-o", tmp_path / "labels.csv", "--plot", tmp_path / "regimes.png")
@@ -68,6 +70,7 @@ def test_var_per_asset_portfolio_and_models(cli, prices_csv):
     assert text.splitlines()[1].split() == ["series", "VaR", "ES", "date"]
 
 
+@needs_matplotlib
 def test_a_file_of_returns(cli, tmp_path):
     returns = to_returns(load_prices("sp500")).iloc[-600:]
     returns.to_csv(tmp_path / "returns.csv")
@@ -81,6 +84,7 @@ def test_a_file_of_returns(cli, tmp_path):
     assert plotted.exit_code == 0 and (tmp_path / "r.png").exists()
 
 
+@needs_matplotlib
 def test_backtest_table_progress_and_quiet(cli, tmp_path):
     args = ["finance", "backtest", "sp500", "--window", 1000, "--refit-every", 250,
             "--model", "normal,gmm"]
@@ -169,6 +173,7 @@ def test_empty_and_two_price_files(cli, tmp_path):
     assert json.loads(historical.stdout)["results"][0]["var"] == pytest.approx(-np.log(1.01))
 
 
+@needs_matplotlib
 @pytest.mark.slow
 def test_demo_section(tmp_path):
     from gmmkit_finance.demo import finance_demo

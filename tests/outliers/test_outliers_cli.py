@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from gmmkit.datasets import load
 from gmmkit_outliers import GMMOutlierDetector, load_detector
+from helpers import needs_matplotlib
 
 from gmmkit.cli import build_cli
 from gmmkit.plugins import make_plugin_manager
@@ -134,6 +135,7 @@ def test_cli_errors_are_one_line(cli, spending, tmp_path):
     assert "as an outlier detector: it is a gmmkit model file without detector" in plain.output
 
 
+@needs_matplotlib
 def test_demo_draws_the_scatter_and_the_histogram(tmp_path):
     from gmmkit_outliers.demo import outliers_demo, wholesale_detectors
 

@@ -3,8 +3,6 @@
 Import as ``from plugin_helpers import invoke`` (pytest puts this folder on sys.path).
 """
 
-import importlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -36,9 +34,3 @@ def plugins_json(pm):
     result = invoke(pm, "plugins", "--json")
     assert result.exit_code == 0, result.output
     return {row["name"]: row for row in json.loads(result.stdout)}
-
-
-def extra_installed(plugin):
-    """Whether every library that the built-in ``plugin`` ``requires`` can be imported."""
-    requires = importlib.import_module(plugin).requires
-    return all(importlib.util.find_spec(name) is not None for name in requires)

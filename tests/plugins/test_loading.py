@@ -10,7 +10,8 @@ import types
 
 import numpy as np
 import pytest
-from plugin_helpers import BUILTIN_PLUGINS, MISSING, extra_installed, invoke, plugins_json
+from helpers import extra_installed
+from plugin_helpers import BUILTIN_PLUGINS, MISSING, invoke, plugins_json
 
 import gmmkit
 from gmmkit import hookimpl
