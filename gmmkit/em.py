@@ -1,14 +1,15 @@
 """The EM engine: additive sufficient statistics over row chunks.
 
-Every fit is the same loop (see DESIGN.md)::
+Every fit is the same loop (see docs/engine.md)::
 
     for each chunk:  E-step -> Stats        (log space, all components in a few GEMMs)
     stats = sum of chunk Stats              (accumulated in float64)
     params = m_step(stats)                  (reads only Stats)
 
-Data are centred on a reference point (the weighted data mean) chunk by
-chunk, so second moments keep their digits for data far from the origin;
-the N x K responsibility matrix never exists beyond one chunk.
+Data are centred on a reference point (in a fit, a trimmed mean of the
+data: see "Centring on a reference point" there) chunk by chunk, so second
+moments keep their digits for data far from the origin; the N x K
+responsibility matrix never exists beyond one chunk.
 """
 
 from __future__ import annotations
