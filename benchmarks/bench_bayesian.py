@@ -5,7 +5,7 @@
 Both estimators run a fixed number of variational iterations (tol=0) on the
 same data; the time per iteration is the difference between a fit of
 1 + iters iterations and a fit of 1, so initialisation (k-means) is left
-out. The parity tests (tests/test_bayesian.py) check that both give the
+out. The parity tests (tests/estimators/test_bayesian.py) check that both give the
 same model from the same start.
 """
 

@@ -13,7 +13,7 @@ The detector's defaults (covariance_type="tied", the small-weight rule)
 were chosen by comparing options on PROTOCOLS; HELD_OUT are protocols
 that were looked at only after that choice, reported as a second table.
 
-tests/test_outliers_quality.py runs :func:`compare` and checks the averages.
+tests/outliers/test_outliers_quality.py runs :func:`compare` and checks the averages.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shared fixtures: small synthetic mixtures with known parameters.
+"""Hypothesis profiles for every test folder (shared helpers live in helpers.py).
 
 Hypothesis runs derandomized (the same examples every run) so CI is not
 flaky; ``HYPOTHESIS_PROFILE=explore pytest`` draws new examples.
@@ -6,62 +6,8 @@ flaky; ``HYPOTHESIS_PROFILE=explore pytest`` draws new examples.
 
 import os
 
-import numpy as np
-import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.register_profile("explore", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-
-
-def make_mixture(n_samples=600, n_features=3, n_components=3, seed=0, offset=0.0):
-    """Samples of a well-separated mixture and its true parameters.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features)
-    labels : ndarray of shape (n_samples,)
-    truth : dict with weights (K,), means (K, D), covariances (K, D, D)
-    """
-    rng = np.random.default_rng(seed)
-    weights = rng.dirichlet(np.full(n_components, 5.0))
-    means = rng.normal(0.0, 5.0, size=(n_components, n_features)) + offset
-    factors = rng.normal(0.0, 0.4, size=(n_components, n_features, n_features))
-    covariances = factors @ factors.transpose(0, 2, 1) + 0.5 * np.eye(n_features)
-    labels = rng.choice(n_components, size=n_samples, p=weights)
-    X = np.empty((n_samples, n_features))
-    for k in range(n_components):
-        rows = labels == k
-        X[rows] = rng.multivariate_normal(means[k], covariances[k], size=rows.sum())
-    return X, labels, {"weights": weights, "means": means, "covariances": covariances}
-
-
-def initial_precisions(covariance_type, n_components, n_features, scale=1.0):
-    """Identity-like precisions in the layout of a covariance type."""
-    return {
-        "full": np.stack([np.eye(n_features) * scale] * n_components),
-        "tied": np.eye(n_features) * scale,
-        "diag": np.full((n_components, n_features), scale),
-        "spherical": np.full(n_components, scale),
-    }[covariance_type]
-
-
-@pytest.fixture
-def mixture():
-    return make_mixture()
-
-
-def run_check_estimator(estimator):
-    """scikit-learn's check_estimator on ``estimator``: ({failed check: error}, n passed)."""
-    import warnings
-
-    from sklearn.utils.estimator_checks import check_estimator
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results = check_estimator(estimator, on_fail=None)
-    failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] == "failed"}
-    return failed, sum(r["status"] == "passed" for r in results)

@@ -10,7 +10,7 @@ residuals, so it runs as one ``scipy.signal.lfilter`` call, and the
 ``alpha + beta < 1``. The recursion starts from a backcast: an
 exponentially weighted mean of the first squared residuals (weights
 0.94**i over at most 75 days), the same convention as the `arch` package,
-so estimates agree with it (tests/test_finance_volatility.py checks).
+so estimates agree with it (tests/finance/test_finance_volatility.py checks).
 """
 
 from __future__ import annotations

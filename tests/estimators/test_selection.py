@@ -1,0 +1,243 @@
+"""Model selection: the grid, the criteria, honest tables, n_components="auto", the CLI."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from helpers import COVARIANCE_TYPES, needs_matplotlib
+
+from gmmkit import GaussianMixture, load
+from gmmkit.cli import build_cli
+from gmmkit.datasets import load_dataset
+from gmmkit.estimators.selection import select_model
+from gmmkit.plugins import make_plugin_manager
+
+
+def spherical_clusters(seed=0):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0, 0], [8, 0, 0], [0, 8, 8]])
+    return np.vstack([rng.normal(c, s, (300, 3)) for c, s in zip(centres, (0.5, 1.0, 1.5))])
+
+
+def correlated_clusters(seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = [[[2, 1.8], [1.8, 2]], [[1, -0.8], [-0.8, 1]], [[2, 0.5], [0.5, 0.4]]]
+    centres = [[0, 0], [7, 7], [-6, 6]]
+    return np.vstack([rng.multivariate_normal(c, s, 400) for c, s in zip(centres, shapes)])
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [(spherical_clusters, (3, "spherical")), (correlated_clusters, (3, "full"))],
+)
+def test_picks_the_true_k_and_covariance_type(data, expected):
+    best, table = select_model(data(), range(1, 7), random_state=0)
+    assert (best.n_components, best.covariance_type) == expected
+    assert len(table) == 6 * 4
+    chosen = [row for row in table if row["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["bic"] == min(row["bic"] for row in table)
+
+
+def free_parameters(covariance_type, k, d):
+    covariance = {"full": k * d * (d + 1) / 2, "tied": d * (d + 1) / 2, "diag": k * d,
+                  "spherical": k}[covariance_type]
+    return covariance + k * d + k - 1
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_criteria_equal_the_closed_form_and_scikit_learn(covariance_type):
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    X = correlated_clusters(1)
+    _, table = select_model(X, [3], [covariance_type], "icl", random_state=0)
+    row = table[0]
+    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    log_lik = model.score_samples(X).sum()
+    p = free_parameters(covariance_type, 3, 2)
+    assert row["n_parameters"] == p
+    assert row["log_likelihood"] == pytest.approx(log_lik, rel=1e-12)
+    assert row["bic"] == pytest.approx(-2 * log_lik + p * np.log(len(X)), rel=1e-12)
+    assert row["aic"] == pytest.approx(-2 * log_lik + 2 * p, rel=1e-12)
+    sk = SkGaussianMixture(3, covariance_type=covariance_type)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
+        setattr(sk, name, getattr(model, name))
+    assert row["bic"] == pytest.approx(sk.bic(X), rel=1e-10)
+    assert row["aic"] == pytest.approx(sk.aic(X), rel=1e-10)
+    z = model.predict_proba(X)
+    entropy = -np.sum(z * np.log(np.maximum(z, np.finfo(float).tiny)))
+    assert row["icl"] == pytest.approx(row["bic"] + 2 * entropy, rel=1e-10)
+
+
+def test_icl_prefers_separated_clusters_when_bic_splits_a_skewed_one():
+    rng = np.random.default_rng(0)
+    skewed = np.column_stack([rng.gamma(2.0, 1.0, 600), rng.normal(0, 0.3, 600)])
+    X = np.vstack([skewed, rng.normal([12, 0], 0.3, (600, 2))])
+    by_bic, _ = select_model(X, range(1, 6), ["full"], "bic", random_state=0)
+    by_icl, _ = select_model(X, range(1, 6), ["full"], "icl", random_state=0)
+    assert by_icl.n_components == 2 < by_bic.n_components
+
+
+def test_sample_weights_are_integer_repetitions():
+    X = spherical_clusters(2)[::3]
+    counts = np.random.default_rng(0).integers(0, 3, size=len(X))
+    _, weighted = select_model(X, [1, 2, 3], ["diag"], sample_weight=counts, random_state=0,
+                               init_params="random_from_data", tol=1e-9)
+    _, repeated = select_model(np.repeat(X, counts, axis=0), [1, 2, 3], ["diag"],
+                               random_state=0, init_params="random_from_data", tol=1e-9)
+    for a, b in zip(weighted, repeated):
+        assert a["bic"] == pytest.approx(b["bic"], rel=1e-6)
+
+
+def test_failed_non_converged_and_degenerate_fits_stay_in_the_table():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(200, 2)), np.tile([[5.0, 5.0]], (30, 1))])
+    best, table = select_model(X, [1, 2, 3], ["full"], random_state=0)
+    by_k = {row["n_components"]: row for row in table}
+    # K=2 puts a component on the 30 repeated points: a huge, meaningless likelihood
+    assert by_k[2]["degenerate"] and by_k[2]["bic"] < by_k[1]["bic"]
+    assert "collapsed" in by_k[2]["warnings"][-1]
+    assert best.n_components == 1 and by_k[1]["chosen"]
+
+    with pytest.warns(Warning, match="no fit of the grid was clean: the chosen one .* did not"):
+        best, table = select_model(spherical_clusters(), [2, 3], ["full"], max_iter=1,
+                                   random_state=0)
+    assert not any(row["converged"] for row in table)
+    assert any(row["chosen"] for row in table)
+
+
+def test_a_fit_that_fails_is_a_row_with_its_error():
+    X = spherical_clusters()
+    with pytest.warns(Warning, match="no fit of the grid was clean"):
+        best, table = select_model(X, [1, 2, 3], ["full"], means_init=[[0, 0, 0], [1, 1, 1]],
+                                   random_state=0, max_iter=1)
+    by_k = {row["n_components"]: row for row in table}
+    assert by_k[1]["error"] == "means_init must have shape (1, 3); got (2, 3)."
+    assert by_k[3]["bic"] is None and not by_k[3]["chosen"]
+    assert by_k[2]["chosen"] and best.n_components == 2
+
+
+def test_k_above_the_distinct_rows_is_refused_before_any_fit(monkeypatch):
+    """Item 7 of issue 15: range(1, 10**9) was listed (MemoryError), 500 > 230 rows was fitted."""
+    import gmmkit.estimators.grid as selection
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(200, 2)), np.tile([[5.0, 5.0]], (30, 1))])  # 201 distinct
+    monkeypatch.setattr(selection, "fit_one", lambda *a, **k: pytest.fail("a fit ran"))
+    for ks in ([1, 2, 500], range(1, 10**9), 202, iter(range(150, 10**12))):
+        with pytest.raises(ValueError, match=r"X has only 201 distinct rows .* use K <= 201"):
+            select_model(X, ks, ["full"])
+    with pytest.raises(ValueError, match=r"^n_components holds K=999999999, but X has only 201 "
+                                         r"distinct rows \(with non-zero weight\), and a mixture "
+                                         r"cannot have more components than distinct rows; use "
+                                         r"K <= 201\.$"):
+        select_model(X, range(1, 10**9), ["full"])
+    weights = np.r_[np.ones(10), np.zeros(220)]  # rows of weight 0 do not count
+    with pytest.raises(ValueError, match="X has only 10 distinct rows"):
+        select_model(X, [11], ["full"], sample_weight=weights)
+    assert selection.n_distinct_rows(X) == 201
+    assert selection.n_distinct_rows(X, up_to=3) >= 3
+    assert selection.n_distinct_rows(np.zeros((1000, 2)), up_to=3) == 1
+
+
+def test_auto_never_asks_for_more_components_than_distinct_rows():
+    X = np.repeat([[0.0, 0.0], [5.0, 5.0], [0.0, 5.0]], 50, axis=0)
+    from gmmkit import GaussianMixture
+
+    model = GaussianMixture("auto", random_state=0).fit(X)
+    assert [row["n_components"] for row in model.selection_] == [1, 2, 3]
+
+
+def test_a_constant_feature_is_not_a_collapse():
+    X = np.column_stack([spherical_clusters()[:, :2], np.zeros(900)])
+    best, table = select_model(X, [1, 2, 3], ["full", "diag"], random_state=0)
+    assert not any(row["degenerate"] for row in table)
+    assert best.n_components == 3
+
+
+def test_errors():
+    X = spherical_clusters()
+    with pytest.raises(ValueError, match="criterion='bayes' is not supported"):
+        select_model(X, criterion="bayes")
+    with pytest.raises(ValueError, match="covariance type 'round' is not one of"):
+        select_model(X, covariance_types=["round"])
+    with pytest.raises(ValueError, match="n_components must hold integers >= 1; got 0"):
+        select_model(X, n_components=[0, 1])
+    with pytest.raises(ValueError, match="every fit of the grid failed; the first error: "
+                                         "means_init must have shape"):
+        select_model(X, [2], ["full"], means_init=[[0, 0, 0]])
+    with pytest.raises(ValueError, match="n_jobs=0 is not valid"):
+        select_model(X, [1], ["full"], n_jobs=0)
+
+
+@pytest.mark.slow
+def test_parallel_processes_give_the_serial_result():
+    X = correlated_clusters()
+    serial_best, serial = select_model(X, range(1, 5), random_state=0)
+    parallel_best, parallel = select_model(X, range(1, 5), random_state=0, n_jobs=2)
+    assert [r["bic"] for r in parallel] == [r["bic"] for r in serial]
+    np.testing.assert_array_equal(parallel_best.means_, serial_best.means_)
+
+
+def test_n_components_auto(tmp_path):
+    X = spherical_clusters()
+    model = GaussianMixture("auto", covariance_type="spherical", random_state=0).fit(X)
+    assert model.n_components == "auto" and model.n_components_ == 3
+    assert [row["n_components"] for row in model.selection_] == list(range(1, 11))
+    reference = GaussianMixture(3, covariance_type="spherical", random_state=0).fit(X)
+    np.testing.assert_array_equal(model.means_, reference.means_)
+    assert model.predict(X).max() == 2
+    refit = model.set_params(n_components=2).fit(X)
+    assert refit.n_components_ == 2 and not hasattr(refit, "selection_")
+    with pytest.raises(ValueError, match="n_components='auto' cannot take weights_init"):
+        GaussianMixture("auto", means_init=[[0, 0, 0]]).fit(X)
+    np.save(tmp_path / "x.npy", X)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    on_disk = GaussianMixture("auto", covariance_type="spherical", random_state=0).fit(mapped)
+    assert on_disk.n_components_ == 3
+    with pytest.raises(ValueError, match="n_components='auto' needs the data in memory"):
+        GaussianMixture("auto").fit(lambda: iter([X]))
+    with pytest.raises(ValueError, match="n_components must be an integer >= 1; got 'many'"):
+        GaussianMixture("many").fit(X)
+
+
+@needs_matplotlib
+def test_select_command(tmp_path, monkeypatch):
+    cli = build_cli(make_plugin_manager())
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["select", "faithful", "-k", "1..4", "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["K", "covariance", "BIC"]
+    assert len([line for line in lines if line.startswith("*")]) == 1
+    assert "best: K=3, tied" in result.stdout and "model saved to faithful.gmm" in result.stdout
+    X, _ = load_dataset("faithful")
+    best, _ = select_model(X, range(1, 5), random_state=0)
+    np.testing.assert_array_equal(load("faithful.gmm").means_, best.means_)
+
+    as_json = runner.invoke(cli, ["select", "faithful", "-k", "2,3", "--covariance-types",
+                                  "full,diag", "--criterion", "icl", "--json", "-o", "b.gmm"])
+    summary = json.loads(as_json.stdout)
+    assert len(summary["table"]) == 4 and summary["model_file"] == "b.gmm"
+    assert {row["covariance_type"] for row in summary["table"]} == {"full", "diag"}
+
+    again = runner.invoke(cli, ["select", "faithful", "-k", "1..3", "--plot", "bic.png"])
+    assert again.exit_code == 2 and "'faithful.gmm' already exists; pass --force" in again.output
+    assert not (tmp_path / "bic.png").exists()
+    plotted = runner.invoke(cli, ["select", "faithful", "-k", "1..3", "--plot", "bic.png",
+                                  "--force"])
+    assert plotted.exit_code == 0, plotted.output
+    with open("bic.png", "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+    start = time.perf_counter()
+    huge = runner.invoke(cli, ["select", "faithful", "-k", "1..100000000", "-o", "huge.gmm"])
+    assert huge.exit_code == 2 and time.perf_counter() - start < 10
+    assert ("Error: Invalid value for -k: '1..100000000' asks for K up to 100000000, but "
+            "faithful has only 256 distinct rows, and a mixture cannot have more components "
+            "than distinct rows; give K <= 256, for example -k 1..10") in huge.output
+
+    bad = runner.invoke(cli, ["select", "faithful", "-k", "3..1"])
+    assert bad.exit_code == 2 and "write 1..10, 2,3,5 or 4" in bad.output
