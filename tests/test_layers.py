@@ -205,3 +205,27 @@ def test_the_covariance_types_are_defined_once():
     from gmmkit.engine.covariance import COVARIANCE_TYPES as TABLE
 
     assert COVARIANCE_TYPES == list(TABLE) == ["full", "tied", "diag", "spherical"]
+
+
+def test_conditioning_builds_models_of_the_class_it_is_given():
+    """Step 11 (part): estimators.conditioning imports no estimator (the model class comes
+    in as ``cls``), so GaussianMixture's condition/marginal and the public functions of
+    estimators.conditional form no cycle; a BayesianGaussianMixture still conditions
+    into GaussianMixture objects."""
+    import numpy as np
+
+    import gmmkit
+    from gmmkit.estimators import conditional
+
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("gmmkit", exclude_type_checking_imports=True, cache_dir=None)
+    imported = graph.find_modules_directly_imported_by("gmmkit.estimators.conditioning")
+    assert not imported & {"gmmkit.estimators.mixture", "gmmkit.estimators.bayesian"}
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    bayes = gmmkit.BayesianGaussianMixture(n_components=2, random_state=0).fit(X)
+    assert type(conditional.condition(bayes, [0], [0.5])) is gmmkit.GaussianMixture
+
+    class Sub(gmmkit.GaussianMixture):
+        pass
+
+    assert type(Sub(2, random_state=0).fit(X).marginal([0, 1])) is Sub

@@ -17,7 +17,7 @@ import warnings
 
 import click
 
-from gmmkit.cli import output
+import gmmkit.cli.output as output
 from gmmkit.cli.files import (  # noqa: F401  (public: plugins' commands write files too)
     SEED,
     command_outputs,

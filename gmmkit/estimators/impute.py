@@ -9,7 +9,7 @@ from gmmkit.data.validation import check_int
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.noise import draw_noise
 from gmmkit.engine.rng import make_rng
-from gmmkit.estimators.conditional import check_mixture, conditional_moments
+from gmmkit.estimators.conditioning import check_mixture, conditional_moments
 
 
 def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):

@@ -34,7 +34,7 @@ from gmmkit.engine.rng import make_rng
 from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
-from gmmkit.estimators import conditional
+from gmmkit.estimators import conditioning
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
 from gmmkit.estimators.grid import fit_auto
@@ -338,7 +338,7 @@ class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
     def condition(self, indices, values):
         """The mixture of the other features given ``x[indices] = values``.
 
-        Exact for every covariance type (see :func:`gmmkit.estimators.conditional.condition`
+        Exact for every covariance type (see :func:`gmmkit.estimators.conditioning.condition`
         and docs/conditioning.md).
 
         Parameters
@@ -352,11 +352,11 @@ class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
         GaussianMixture
             Fitted, over the remaining features in their original order.
         """
-        return conditional.condition(self, indices, values)
+        return conditioning.condition(self, indices, values, cls=type(self))
 
     def marginal(self, indices):
         """The mixture of the features ``indices`` alone: a fitted GaussianMixture."""
-        return conditional.marginal(self, indices)
+        return conditioning.marginal(self, indices, cls=type(self))
 
     # ------------------------------------------------------------- helpers
 

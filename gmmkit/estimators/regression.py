@@ -25,7 +25,7 @@ from gmmkit.data.validation import (
     feature_names,
 )
 from gmmkit.estimators.base import EstimatorBase
-from gmmkit.estimators.conditional import conditional_moments
+from gmmkit.estimators.conditioning import conditional_moments
 from gmmkit.estimators.mixture import GaussianMixture
 
 #: constructor arguments passed on to the joint GaussianMixture

@@ -36,9 +36,9 @@ from typing import Any, Callable
 
 import pluggy
 
+import gmmkit.plugins.hookspecs as hookspecs
 from gmmkit._version import __version__
 from gmmkit.exceptions import PluginWarning
-from gmmkit.plugins import hookspecs
 
 ENTRY_POINT_GROUP = "gmmkit"
 DISABLE_ENV = "GMMKIT_DISABLE_PLUGINS"
