@@ -321,6 +321,30 @@ def stats_from_resp(
     )
 
 
+def stats_of_responsibilities(data, cov_type, resp, runner):
+    """Summed Stats of the rows of ``data`` with given responsibilities.
+
+    Parameters
+    ----------
+    data : ChunkedData
+    resp : ndarray of shape (n_samples, K)
+        Non-negative memberships of every row (rows need not sum to 1).
+    runner : ChunkRunner
+
+    Returns
+    -------
+    Stats
+    """
+
+    def one_chunk(rows):
+        Xt = data.rows(rows)
+        chunk = np.array(resp[rows].T, dtype=Xt.dtype)  # (K, n), a copy: weighted in place
+        design = cov_type.design(Xt)
+        return stats_from_resp(cov_type, design, chunk, data.weights(rows), data.n_features)
+
+    return sum_stats(runner.map(one_chunk, data.slices))
+
+
 def make_plan(cov_type, params, center, dtype):
     """E-step plan for parameters, with means relative to ``center``."""
     log_weights = params.log_weights

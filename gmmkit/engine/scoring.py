@@ -59,8 +59,8 @@ def score_rows(data, cov_type, params, runner, reduce, *, density=False):
         Adding a constant to a row of log_prob must not change the result
         (argmax, responsibilities), unless ``density``.
     density : bool, default=False
-        ``reduce`` returns each row's log-sum-exp (:func:`gmmkit.engine.em.log_normalize`):
-        the far rows' offsets are added to it.
+        ``reduce`` returns each row's log-sum-exp (:func:`gmmkit.engine.em.log_normalize`),
+        or each row's log densities (n, K): the far rows' offsets are added to it.
 
     Returns
     -------
@@ -84,8 +84,8 @@ def score_rows(data, cov_type, params, runner, reduce, *, density=False):
             return result
         relative, offset = far_check.rows.log_prob(data.raw(rows)[far])
         far_result = np.asarray(reduce(relative))
-        if density:
-            far_result = far_result + offset
+        if density:  # per-row results (n,) or per-component ones (n, K)
+            far_result = far_result + offset.reshape((-1,) + (1,) * (far_result.ndim - 1))
         merged = np.array(result, dtype=np.result_type(result, far_result))
         merged[far] = far_result
         return merged

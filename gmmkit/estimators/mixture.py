@@ -37,6 +37,7 @@ from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import conditioning
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
+from gmmkit.estimators.components import ComponentMaths
 from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
 from gmmkit.estimators.restarts import fit_data, run_restart
@@ -50,7 +51,7 @@ AUTO_CHUNK_BYTES = 8 * 2**20
 AUTO_CHUNK_ROWS = (256, 65536)
 
 
-class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
+class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
     """Gaussian mixture model fitted by exact, chunked EM.
 
     Parameters
@@ -407,8 +408,11 @@ class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
         check_n_features(X, self.n_features_in_, type(self).__name__)
         return X
 
-    def _map_log_prob(self, X, reduce, density=False):
+    def _map_log_prob(self, X, reduce, density=False, unweighted=False):
         """Validate X, then ``reduce`` each chunk's weighted log densities.
+
+        ``unweighted``: the components' log densities without the log
+        weights, and no noise component (``component_log_densities``).
 
         Every row is scored on its own against the model's fixed centre
         (:mod:`gmmkit.engine.scoring`): ``reduce`` must not change when a constant
@@ -417,6 +421,9 @@ class GaussianMixture(OnlineFit, MixtureChecks, EstimatorBase):
         """
         X = self._validated(X)
         params = self._get_params_object()
+        if unweighted:
+            params.log_weights = np.zeros(len(params.weights))
+            params.noise_log_density = None
         data = self._chunked(X, None, center=model_center(params))
         cov_type = get_covariance_type(self.covariance_type)
         data = guard_float32(data, cov_type, params)

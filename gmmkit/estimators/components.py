@@ -1,0 +1,111 @@
+"""The engine's per-component maths, public for plugins (a GaussianMixture mixin).
+
+Plugins that run their own outer loop (gmmkit_image's HMRF-EM, gmmkit_speech's
+scoring and MAP adaptation) need two pieces of EM on their own terms: the
+log density of every row under every component, and an M-step from
+memberships they computed. Both run on the chunked, threaded engine
+(any covariance type, float32 work when ``dtype`` asks for it, far rows
+exact), so plugins neither copy the maths nor import the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gmmkit.data.validation import check_array, check_sample_weight, feature_names
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.em import MixtureParams, m_step, stats_of_responsibilities
+from gmmkit.engine.missing import MissingData
+from gmmkit.engine.threads import ChunkRunner
+from gmmkit.estimators.restarts import attribute_dtype
+
+
+class ComponentMaths:
+    """``component_log_densities`` and ``fit_from_responsibilities`` of GaussianMixture."""
+
+    def component_log_densities(self, X):
+        """log N(x | mean_k, covariance_k) of every row and component, without the weights.
+
+        Computed as ``predict_proba`` and ``score_samples`` are: in chunks, on
+        the engine's threads, in float32 when the model's ``dtype`` says so,
+        and each row on its own (rows far from the model's centre directly in
+        float64). ``component_log_densities(X) + np.log(weights_)`` are the
+        weighted log densities whose log-sum-exp is ``score_samples(X)``.
+        A noise component (``noise="uniform"``) is not included.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components), float64
+        """
+        n_components = len(self.weights_)
+
+        def densities(log_prob):
+            return np.array(log_prob[:n_components].T, dtype=np.float64)  # a copy: scratch
+
+        return np.concatenate(self._map_log_prob(X, densities, density=True, unweighted=True))
+
+    def fit_from_responsibilities(self, X, resp, sample_weight=None):
+        """One M-step: the parameters that maximise the likelihood for given memberships.
+
+        Sets ``weights_``, ``means_``, ``covariances_``, ``precisions_`` and
+        ``precisions_cholesky_`` (with ``reg_covar`` added to the variances,
+        as in ``fit``), ``n_features_in_`` and ``n_components_``; other
+        attributes of an earlier fit are kept. It is scikit-learn's
+        ``_m_step`` on the chunked engine: a component with no mass keeps
+        its (undefined) parameters instead of being re-seeded.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        resp : array-like of shape (n_samples, n_components)
+            Non-negative memberships of every row (soft or hard; rows need
+            not sum to 1).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        names = feature_names(X)
+        X = check_array(X)
+        resp = _check_resp(resp, X.shape[0], self.n_components)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        data = self._chunked(X, weights)
+        if isinstance(data, MissingData):
+            raise ValueError(
+                "fit_from_responsibilities does not take rows with missing values (NaN); "
+                "drop or impute them first."
+            )
+        cov_type = get_covariance_type(self.covariance_type)
+        with ChunkRunner() as runner:
+            stats = stats_of_responsibilities(data, cov_type, resp, runner)
+        mixing, means, covariances, _ = m_step(stats, cov_type, self.reg_covar, data.center)
+        chol = cov_type.precision_cholesky(covariances, self.reg_covar)
+        params = MixtureParams(mixing, means, covariances, chol)
+        self._set_params_object(params, cov_type, dtype=attribute_dtype(self, data))
+        if hasattr(self, "noise_bounds_"):
+            del self.noise_bounds_
+        self.n_components_ = resp.shape[1]
+        self.n_features_in_ = X.shape[1]
+        self._set_feature_names(names)
+        return self
+
+
+def _check_resp(resp, n_samples, n_components):
+    """``resp`` as a float64 (n_samples, n_components) array of finite values >= 0."""
+    resp = np.asarray(resp, dtype=np.float64)
+    expected = (n_samples, n_components)
+    if resp.ndim != 2 or resp.shape[0] != n_samples or (
+        isinstance(n_components, int) and resp.shape[1] != n_components
+    ):
+        raise ValueError(
+            f"resp has shape {resp.shape}; expected {expected}: one row per row of X "
+            "and one column per component."
+        )
+    if not np.all(np.isfinite(resp)) or resp.min(initial=0.0) < 0:
+        raise ValueError("resp must hold finite values >= 0 (memberships of each row).")
+    return resp

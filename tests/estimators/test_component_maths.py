@@ -1,0 +1,113 @@
+"""The plugin-facing maths: component_log_densities and fit_from_responsibilities."""
+
+import numpy as np
+import pytest
+from helpers import COVARIANCE_TYPES, make_mixture
+from scipy.stats import multivariate_normal
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+from gmmkit import GaussianMixture
+
+
+def _dense(model, k):
+    covariances, n_features = model.covariances_, model.means_.shape[1]
+    return {
+        "full": lambda: covariances[k],
+        "tied": lambda: covariances,
+        "diag": lambda: np.diag(covariances[k]),
+        "spherical": lambda: covariances[k] * np.eye(n_features),
+    }[model.covariance_type]()
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_component_log_densities_match_scipy(covariance_type):
+    X = make_mixture()[0]
+    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    rows = np.vstack([X[:50], [[1e6, -1e6, 3.0]]])  # the last row is far: scored directly
+    got = model.component_log_densities(rows)
+    expected = np.column_stack([
+        multivariate_normal(model.means_[k], _dense(model, k)).logpdf(rows) for k in range(3)
+    ])
+    assert got.shape == (51, 3) and got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-9)
+
+
+def test_component_log_densities_add_up_to_score_samples_and_are_row_independent():
+    X = make_mixture()[0]
+    model = GaussianMixture(3, random_state=0).fit(X)
+    densities = model.component_log_densities(X)
+    weighted = densities + np.log(model.weights_)
+    top = weighted.max(axis=1)
+    total = top + np.log(np.exp(weighted - top[:, None]).sum(axis=1))
+    np.testing.assert_allclose(total, model.score_samples(X), rtol=1e-12)
+    # one row alone scores as within the batch (up to the GEMM's summation order)
+    np.testing.assert_allclose(model.component_log_densities(X[7:8]), densities[7:8], rtol=1e-13)
+
+
+def test_component_log_densities_float32_work_is_close():
+    X = make_mixture()[0]
+    model = GaussianMixture(3, random_state=0).fit(X)
+    exact = model.component_log_densities(X)
+    model.set_params(dtype="float32")
+    np.testing.assert_allclose(model.component_log_densities(X), exact, rtol=1e-4, atol=1e-4)
+
+
+def test_component_log_densities_leave_out_the_noise_component():
+    X = make_mixture()[0]
+    model = GaussianMixture(3, noise="uniform", random_state=0).fit(X)
+    assert model.component_log_densities(X).shape == (len(X), 3)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fit_from_responsibilities_is_sklearn_m_step(covariance_type):
+    X = make_mixture()[0]
+    resp = np.random.default_rng(1).dirichlet(np.ones(3), size=len(X))
+    model = GaussianMixture(3, covariance_type=covariance_type).fit_from_responsibilities(X, resp)
+    reference = SkGaussianMixture(3, covariance_type=covariance_type)
+    reference._initialize(X, resp)  # scikit-learn's M-step from given responsibilities
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_allclose(getattr(model, name), getattr(reference, name),
+                                   rtol=1e-9, atol=1e-12, err_msg=name)
+    assert model.n_features_in_ == 3 and model.n_components_ == 3
+
+
+def test_fit_from_responsibilities_with_sample_weight_is_a_hand_computation():
+    X = make_mixture(n_samples=200)[0]
+    rng = np.random.default_rng(2)
+    resp = rng.dirichlet(np.ones(2), size=len(X))
+    weight = rng.uniform(0.5, 2.0, size=len(X))
+    model = GaussianMixture(2, reg_covar=0.0).fit_from_responsibilities(X, resp, weight)
+    mass = (resp * weight[:, None]).sum(axis=0)
+    np.testing.assert_allclose(model.weights_, mass / mass.sum(), rtol=1e-12)
+    means = (resp * weight[:, None]).T @ X / mass[:, None]
+    np.testing.assert_allclose(model.means_, means, rtol=1e-10)
+    centred = X - means[1]
+    covariance = (resp[:, 1] * weight * centred.T) @ centred / mass[1]
+    np.testing.assert_allclose(model.covariances_[1], covariance, rtol=1e-9)
+
+
+def test_fit_from_responsibilities_is_one_em_iteration_of_fit():
+    X = make_mixture()[0]
+    start = GaussianMixture(3, random_state=0, max_iter=5).fit(X)
+    one_more = GaussianMixture(
+        3, max_iter=1, tol=0.0, weights_init=start.weights_, means_init=start.means_,
+        precisions_init=start.precisions_,
+    )
+    with pytest.warns(Warning):  # max_iter=1: not converged
+        one_more.fit(X)
+    stepped = GaussianMixture(3).fit_from_responsibilities(X, start.predict_proba(X))
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(stepped, name), getattr(one_more, name),
+                                   rtol=1e-8, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize(("resp", "message"), [
+    (np.ones((5, 3)), r"resp has shape \(5, 3\); expected \(600, 3\): one row per row of X "
+                      r"and one column per component\."),
+    (np.ones((600, 2)), r"resp has shape \(600, 2\); expected \(600, 3\)"),
+    (-np.ones((600, 3)), r"resp must hold finite values >= 0 \(memberships of each row\)\."),
+])
+def test_fit_from_responsibilities_bad_resp(resp, message):
+    X = make_mixture()[0]
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture(3).fit_from_responsibilities(X, resp)
