@@ -25,22 +25,11 @@ METHODS = ("mean-field", "icm")
 # ----------------------------------------------------------------- Gaussians
 
 
-def _full_precision_cholesky(model):
-    """Per-component precision Cholesky factors as an array (K, D, D).
-
-    The factors have the layout of the covariances (diagonal for "diag",
-    one number for "spherical", shared for "tied"), so the core's
-    covariance table expands them.
-    """
-    from gmmkit.engine.covariance import get_covariance_type
-
-    n_components, n_features = model.means_.shape
-    factors = np.asarray(model.precisions_cholesky_, dtype=np.float64)
-    return get_covariance_type(model.covariance_type).dense(factors, n_components, n_features)
-
-
 def component_log_densities(model, X):
     """log N(x | mean_k, cov_k) of every row and component (without the weights).
+
+    ``model.component_log_densities(X)``: the engine's chunked, float32-capable
+    computation (:meth:`gmmkit.GaussianMixture.component_log_densities`).
 
     Parameters
     ----------
@@ -51,63 +40,7 @@ def component_log_densities(model, X):
     -------
     ndarray of shape (n_samples, n_components)
     """
-    X = np.asarray(X, dtype=np.float64)
-    factors = _full_precision_cholesky(model)
-    out = np.empty((X.shape[0], len(factors)))
-    constant = 0.5 * X.shape[1] * np.log(2.0 * np.pi)
-    for k, (mean, factor) in enumerate(zip(model.means_, factors)):
-        y = (X - mean) @ factor
-        out[:, k] = np.log(np.diagonal(factor)).sum() - constant - 0.5 * np.einsum("ij,ij->i", y, y)
-    return out
-
-
-def _precision_cholesky_of(covariance):
-    lower = np.linalg.cholesky(covariance)
-    return np.linalg.solve(lower, np.eye(len(covariance))).T
-
-
-def m_step(model, X, posteriors, *, reg_covar):
-    """Set the model's weights, means and covariances from soft class memberships.
-
-    Parameters
-    ----------
-    model : GaussianMixture
-        Updated in place (``weights_``, ``means_``, ``covariances_``,
-        ``precisions_``, ``precisions_cholesky_``).
-    X : ndarray of shape (n_samples, n_features)
-    posteriors : ndarray of shape (n_samples, n_components)
-    reg_covar : float
-        Added to every variance.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    counts = posteriors.sum(axis=0) + 10 * np.finfo(float).eps
-    means = (posteriors.T @ X) / counts[:, None]
-    n_features = X.shape[1]
-    full = np.empty((len(counts), n_features, n_features))
-    for k in range(len(counts)):
-        centred = X - means[k]
-        full[k] = (posteriors[:, k, None] * centred).T @ centred / counts[k]
-    kind = model.covariance_type
-    if kind == "tied":
-        covariances = np.tensordot(counts / counts.sum(), full, axes=1)
-        covariances.flat[:: n_features + 1] += reg_covar
-        factors = _precision_cholesky_of(covariances)
-        precisions = factors @ factors.T
-    elif kind == "full":
-        covariances = full + reg_covar * np.eye(n_features)
-        factors = np.stack([_precision_cholesky_of(c) for c in covariances])
-        precisions = factors @ np.swapaxes(factors, 1, 2)
-    elif kind == "diag":
-        covariances = np.diagonal(full, axis1=1, axis2=2) + reg_covar
-        factors, precisions = 1.0 / np.sqrt(covariances), 1.0 / covariances
-    else:
-        covariances = np.trace(full, axis1=1, axis2=2) / n_features + reg_covar
-        factors, precisions = 1.0 / np.sqrt(covariances), 1.0 / covariances
-    model.weights_ = counts / counts.sum()
-    model.means_ = means
-    model.covariances_ = covariances
-    model.precisions_ = precisions
-    model.precisions_cholesky_ = factors
+    return model.component_log_densities(X)
 
 
 # ---------------------------------------------------------------- the field
@@ -195,7 +128,7 @@ def smooth_posteriors(log_likelihood, shape, mask_index, *, beta, method="mean-f
 
 
 def hmrf_em(model, features, shape, mask_index, *, beta, fit_rows, method="mean-field",
-            max_iter=10, tol=1e-4, reg_covar=1e-6, progress=None):
+            max_iter=10, tol=1e-4, reg_covar=None, progress=None):
     """HMRF-EM: alternate Potts-smoothed posteriors and M-steps.
 
     Parameters
@@ -214,7 +147,9 @@ def hmrf_em(model, features, shape, mask_index, *, beta, fit_rows, method="mean-
     max_iter : int, default=10
     tol : float, default=1e-4
         Stop when fewer than this fraction of the labels change.
-    reg_covar : float
+    reg_covar : float or None
+        Added to every variance by the M-steps; None keeps the model's
+        (a number is set as the model's ``reg_covar``).
     progress : callable(iteration, changed) or None
         Told each iteration's number and the fraction of labels it changed
         (the first: against the plain mixture's labels).
@@ -228,6 +163,8 @@ def hmrf_em(model, features, shape, mask_index, *, beta, fit_rows, method="mean-
         raise ValueError(f"method={method!r} is not one of {', '.join(METHODS)}.")
     if not beta >= 0:
         raise ValueError(f"smoothing beta={beta!r} must be a number >= 0 (0 = no smoothing).")
+    if reg_covar is not None:
+        model.set_params(reg_covar=reg_covar)
     posteriors, labels = None, None
     for iteration in range(1, max_iter + 1):
         log_likelihood = _log_joint(model, features)
@@ -243,14 +180,11 @@ def hmrf_em(model, features, shape, mask_index, *, beta, fit_rows, method="mean-
             progress(iteration, changed)
         if changed < tol:
             break
-        m_step(model, features[fit_rows], posteriors[fit_rows], reg_covar=reg_covar)
+        # the M-step from the smoothed posteriors, on the engine
+        model.fit_from_responsibilities(features[fit_rows], posteriors[fit_rows])
     return posteriors, iteration
 
 
-def _log_joint(model, features, chunk_rows=65536):
-    out = np.empty((features.shape[0], len(model.weights_)))
-    log_weights = np.log(model.weights_)
-    for start in range(0, features.shape[0], chunk_rows):
-        stop = start + chunk_rows
-        out[start:stop] = component_log_densities(model, features[start:stop]) + log_weights
-    return out
+def _log_joint(model, features):
+    """log(weight_k) + log N(x | k) of every pixel: (n_masked, n_classes)."""
+    return model.component_log_densities(features) + np.log(model.weights_)
