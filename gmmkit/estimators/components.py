@@ -17,11 +17,12 @@ from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.em import MixtureParams, m_step, stats_of_responsibilities
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.threads import ChunkRunner
+from gmmkit.estimators.conditioning import fitted_mixture
 from gmmkit.estimators.restarts import attribute_dtype
 
 
 class ComponentMaths:
-    """``component_log_densities`` and ``fit_from_responsibilities`` of GaussianMixture."""
+    """``component_log_densities``, ``fit_from_responsibilities`` and ``with_parameters``."""
 
     def component_log_densities(self, X):
         """log N(x | mean_k, covariance_k) of every row and component, without the weights.
@@ -93,6 +94,38 @@ class ComponentMaths:
         self.n_features_in_ = X.shape[1]
         self._set_feature_names(names)
         return self
+
+    def with_parameters(self, weights, means, covariances):
+        """A fitted copy of this model with other parameters (MAP adaptation, edits).
+
+        The copy has this model's settings, feature names, ``converged_``
+        and ``n_iter_``, no noise component, and float64 attributes; the
+        precisions are derived from ``covariances``.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+        means : array-like of shape (n_components, n_features)
+        covariances : array-like
+            In the layout of ``covariances_`` (per ``covariance_type``).
+
+        Returns
+        -------
+        GaussianMixture
+        """
+        self._check_fitted()
+        given = {"weights": weights, "means": means, "covariances": covariances}
+        for name, value in given.items():
+            expected = getattr(self, name + "_").shape
+            if np.shape(value) != expected:
+                raise ValueError(
+                    f"{name} has shape {np.shape(value)}; this model's {name}_ has shape "
+                    f"{expected}, and the new parameters must have the same."
+                )
+        return fitted_mixture(
+            self, type(self), weights, means, covariances,
+            feature_names=getattr(self, "feature_names_in_", None),
+        )
 
 
 def _check_resp(resp, n_samples, n_components):

@@ -62,8 +62,6 @@ def map_adapt(ubm, frames, *, relevance_factor=16.0, update="m", feature_config=
         For a UBM that is not diagonal, frames of another width or feature
         config, a negative relevance factor or an unknown update.
     """
-    from gmmkit.estimators.conditional import fitted_mixture
-
     X = _check_inputs(ubm, frames, relevance_factor, update, feature_config)
     n_k, first, second = _sufficient_stats(ubm, X)
     alpha = _adaptation_coefficients(n_k, relevance_factor)
@@ -85,7 +83,7 @@ def map_adapt(ubm, frames, *, relevance_factor=16.0, update="m", feature_config=
         variances = (1.0 - a) * ubm.covariances_ + a * spread + a * (1.0 - a) * (
             mean_x - ubm.means_) ** 2
         variances = np.maximum(variances, floor)
-    model = fitted_mixture(ubm, weights, means, variances)
+    model = ubm.with_parameters(weights, means, variances)
     info = speech_info(ubm)
     model.speech_ = {
         "role": "speaker",

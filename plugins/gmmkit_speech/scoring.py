@@ -36,13 +36,12 @@ def component_log_densities(model, X, index=None):
     -------
     ndarray of shape (T, K), or (T, C) with ``index``
     """
+    if index is None:  # the engine's (chunked, threaded, float32 when asked)
+        return model.component_log_densities(X) + np.log(model.weights_)
+    # top-C: only the C gathered components of each frame
     precision = 1.0 / np.asarray(model.covariances_, dtype=np.float64)  # (K, d)
     means = np.asarray(model.means_, dtype=np.float64)
     const = np.log(model.weights_) + 0.5 * (np.log(precision).sum(axis=1) - X.shape[1] * LOG_2PI)
-    if index is None:
-        quadratic = (X**2) @ precision.T - 2.0 * X @ (means * precision).T
-        quadratic += np.einsum("kd,kd->k", means**2, precision)
-        return const - 0.5 * quadratic
     diff = X[:, None, :] - means[index]  # (T, C, d)
     return const[index] - 0.5 * np.einsum("tcd,tcd->tc", diff**2, precision[index])
 

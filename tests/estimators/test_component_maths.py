@@ -111,3 +111,26 @@ def test_fit_from_responsibilities_bad_resp(resp, message):
     X = make_mixture()[0]
     with pytest.raises(ValueError, match=message):
         GaussianMixture(3).fit_from_responsibilities(X, resp)
+
+
+def test_with_parameters_is_a_fitted_copy_with_the_new_parameters():
+    X = make_mixture()[0]
+    model = GaussianMixture(3, covariance_type="diag", reg_covar=1e-4, random_state=0).fit(X)
+    weights, means, variances = [1.0 / 3] * 3, model.means_ + 1.0, model.covariances_ * 2.0
+    copy = model.with_parameters(weights, means, variances)
+    assert type(copy) is GaussianMixture and copy is not model
+    assert copy.get_params() == model.get_params()
+    np.testing.assert_array_equal(copy.means_, means)
+    np.testing.assert_allclose(copy.precisions_, 1.0 / variances, rtol=1e-12)
+    expected = np.column_stack([
+        multivariate_normal(means[k], np.diag(variances[k])).logpdf(X) for k in range(3)
+    ])
+    np.testing.assert_allclose(copy.component_log_densities(X), expected, rtol=1e-10)
+
+
+def test_with_parameters_bad_shape():
+    model = GaussianMixture(3, random_state=0).fit(make_mixture()[0])
+    with pytest.raises(ValueError, match=r"means has shape \(2, 3\); this model's means_ has "
+                                         r"shape \(3, 3\), and the new parameters must have "
+                                         r"the same\."):
+        model.with_parameters(model.weights_, model.means_[:2], model.covariances_)
