@@ -10,8 +10,6 @@ commands so ``gmmkit --help`` is fast.
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import warnings
 
@@ -25,6 +23,7 @@ from gmmkit.cli.files import (  # noqa: F401  (public: plugins' commands write f
     seed_option,
 )
 from gmmkit.cli.listing import LISTING_COMMANDS
+from gmmkit.cli.options import echo_json, json_option, output_option, quiet_option
 from gmmkit.cli.output import format_table  # noqa: F401  (public: plugins' commands print tables)
 from gmmkit.cli.reading import (  # noqa: F401  (public: plugins' commands read DATA with these)
     MISSING_FIX,
@@ -198,11 +197,10 @@ def columns_option(function):
 @click.option("--noise", type=click.Choice(["none", "uniform"]), default="none",
               show_default=True, help="'uniform': add a uniform noise component (outliers).")
 @columns_option
-@click.option("-o", "--output", "model_path", type=click.Path(dir_okay=False),
-              help="Save the fitted model to this file (.gmm).")
+@output_option("Save the fitted model to this file (.gmm).", dest="model_path")
 @force_option
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@json_option("the summary")
+@quiet_option
 @click.option("--dask-scheduler", metavar="ADDRESS",
               help="Fit on the Dask cluster of this scheduler (tcp://host:8786); DATA must then "
                    "be a .npy file every worker can read at the same path.")
@@ -244,7 +242,10 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
             model, temporary, extra=output.provenance(dataset, data, summary)))
         summary["model_file"] = model_path
     outputs.commit()
-    click.echo(json.dumps(summary, indent=2) if as_json else output.format_summary(summary))
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(output.format_summary(summary))
 
 
 def _fit_on_dask(data, columns, n_components, params, address):
@@ -409,19 +410,15 @@ def predict(model_path, data, proba, columns):
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
 @click.argument("data")
 @columns_option
-@click.option("--json", "as_json", is_flag=True,
-              help="Print {n_samples, mean, log_likelihood: [...]} as JSON.")
+@json_option("{n_samples, mean, log_likelihood: [...]}")
 def score(model_path, data, columns, as_json):
     """Print the log-likelihood of every row of DATA under MODEL (CSV on stdout)."""
     model = _load_model(model_path)
     log_lik = model.score_samples(_model_input(model, model_path, data, columns).data)
     if as_json:
         # JSON has no -inf: a row whose density is below float64's range gets null
-        finite = [value if math.isfinite(value) else None for value in log_lik.tolist()]
-        mean = float(log_lik.mean())
-        click.echo(json.dumps({"n_samples": int(log_lik.size),
-                               "mean": mean if math.isfinite(mean) else None,
-                               "log_likelihood": finite}, allow_nan=False))
+        echo_json({"n_samples": int(log_lik.size), "mean": float(log_lik.mean()),
+                   "log_likelihood": log_lik}, indent=None)
     else:
         output.write_csv(["log_likelihood"], log_lik[:, None])
 
@@ -444,7 +441,7 @@ def sample(model_path, n_samples, seed):
 
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the file's metadata as JSON.")
+@json_option("the file's metadata")
 def info(model_path, as_json):
     """Describe a model file: its model class, format, gmmkit version, parameters, training."""
     from gmmkit.cli.info import format_info
@@ -452,7 +449,7 @@ def info(model_path, as_json):
 
     metadata = read_metadata(model_path)
     if as_json:
-        click.echo(json.dumps(metadata, indent=2))
+        echo_json(metadata)
         return
     classes = None
     if metadata["model_class"] == "GMMClassifier" and metadata["classes"] is None:

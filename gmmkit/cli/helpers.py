@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from gmmkit.cli.app import COVARIANCE_TYPES, ComponentsType
 from gmmkit.cli.files import SEED, command_outputs, force_option, seed_option
+from gmmkit.cli.options import echo_json, json_option, output_option, quiet_option
 from gmmkit.cli.output import format_table
 from gmmkit.cli.reading import (
     MISSING_FIX,
@@ -27,12 +28,16 @@ __all__ = [
     "ComponentsType",
     "check_values",
     "command_outputs",
+    "echo_json",
     "force_option",
     "format_table",
+    "json_option",
     "load_input",
     "match_columns",
     "model_nan_fix",
+    "output_option",
     "parse_columns",
+    "quiet_option",
     "read_input",
     "seed_option",
 ]

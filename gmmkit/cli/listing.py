@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from gmmkit.cli.files import command_outputs, force_option
+from gmmkit.cli.options import echo_json, json_option, quiet_option
 from gmmkit.cli.output import format_table
 
 
@@ -44,14 +44,14 @@ def _registered_text(registers):
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@json_option("the list")
 def plugins(as_json):
     """List plugins: loaded, unavailable (with the install hint) or failed."""
     from gmmkit.plugins.manager import get_plugin_manager
 
     rows = plugin_rows(get_plugin_manager())
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     table = [
         [row["name"], row["version"], row["status"],
@@ -65,7 +65,7 @@ def plugins(as_json):
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@json_option("the list")
 def datasets(as_json):
     """List the data sets that DATA arguments accept by name."""
     from gmmkit.plugins.manager import get_plugin_manager
@@ -73,7 +73,7 @@ def datasets(as_json):
     entries = sorted(get_plugin_manager().registry("datasets").values(), key=lambda e: e.name)
     rows = [{"name": e.name, "plugin": e.plugin, "description": e.description} for e in entries]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
     else:
         click.echo(format_table(["name", "plugin", "description"],
                                 [[r["name"], r["plugin"], r["description"]] for r in rows]))
@@ -83,7 +83,7 @@ def datasets(as_json):
 @click.option("--out", "out_dir", default="gmmkit-demo", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the report and its figures.")
 @click.option("--only", metavar="NAME,...", help="Run only these demos (see `gmmkit plugins`).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@quiet_option
 @force_option
 def demo(out_dir, only, quiet, force):
     """Run every installed plugin's demo on bundled data; write an HTML report."""

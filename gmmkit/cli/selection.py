@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from gmmkit.cli.files import command_outputs, force_option, seed_option
+from gmmkit.cli.options import echo_json, json_option, output_option
 from gmmkit.engine.covariance import COVARIANCE_TYPES
 
 
@@ -72,12 +72,12 @@ def parse_k_range(text, *, n_distinct=None, source="DATA"):
 @click.option("--noise", type=click.Choice(["none", "uniform"]), default="none",
               show_default=True)
 @click.option("--columns", metavar="A,B,...", help="Columns to use, by name or 0-based index.")
-@click.option("-o", "--output", "model_path", type=click.Path(dir_okay=False),
-              help="Where to save the best model [default: DATA's name + .gmm].")
+@output_option("Where to save the best model [default: DATA's name + .gmm].",
+               dest="model_path")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Draw the criterion curves to this PNG (needs gmmkit[plot]).")
 @force_option
-@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+@json_option("the table")
 def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, missing, noise,
            columns, model_path, plot_path, force, as_json):
     """Fit every K and covariance type to DATA; print the table; save the best model."""
@@ -112,8 +112,8 @@ def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, mis
             table, criterion, temporary, title=f"{data}: {criterion.upper()} by K"))
     outputs.commit()
     if as_json:
-        click.echo(json.dumps({"best": {k: chosen[k] for k in ("n_components", "covariance_type")},
-                               "model_file": model_path, "table": table}, indent=2))
+        echo_json({"best": {k: chosen[k] for k in ("n_components", "covariance_type")},
+                   "model_file": model_path, "table": table})
         return
     click.echo(format_selection(table, criterion))
     click.echo(f"\nbest: K={chosen['n_components']}, {chosen['covariance_type']} "

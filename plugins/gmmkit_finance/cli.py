@@ -7,12 +7,20 @@ progress bar to stderr (``-q`` silences it); errors are one line.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from gmmkit.cli.helpers import ComponentsType, command_outputs, force_option, seed_option
+from gmmkit.cli.helpers import (
+    ComponentsType,
+    command_outputs,
+    echo_json,
+    force_option,
+    json_option,
+    output_option,
+    quiet_option,
+    seed_option,
+)
 
 
 def _data_options(function):
@@ -33,7 +41,7 @@ def _data_options(function):
         click.option("--missing", type=click.Choice(["error", "drop", "ffill"]),
                      default="error", show_default=True,
                      help="NaN prices: refuse, drop those dates, or carry the last price."),
-        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+        json_option("the result"),
     ]
     for option in reversed(options):
         function = option(function)
@@ -109,10 +117,6 @@ def _portfolio(returns, weights):
     return (returns @ weights).rename("portfolio")
 
 
-def _echo_json(value):
-    click.echo(json.dumps(value, indent=2))
-
-
 def _records(frame):
     """A DataFrame as JSON-able dicts (index as the first key)."""
     name = frame.index.name or "index"
@@ -143,8 +147,7 @@ def finance():
                    "instead of each day's return.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Write the price with regimes shaded to this PNG.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write per-date regime labels and probabilities to this CSV.")
+@output_option("Write per-date regime labels and probabilities to this CSV.")
 @seed_option()
 @force_option
 def regimes(prices, columns, date_column, date_format, kind, missing, as_json, n_components,
@@ -169,7 +172,7 @@ def regimes(prices, columns, date_column, date_format, kind, missing, as_json, n
         plot_file.write(lambda temporary: plot_regimes(price_table, found, temporary))
     outputs.commit()
     if as_json:
-        _echo_json({"data": prices, "n_regimes": len(found.order),
+        echo_json({"data": prices, "n_regimes": len(found.order),
                     "regimes": _records(found.table), "current": current})
         return
     from gmmkit.cli.helpers import format_table
@@ -203,7 +206,7 @@ def var(prices, columns, date_column, date_format, kind, missing, as_json, weigh
     weights = _parse_weights(weights, returns)
     rows = _var_rows(returns, weights, level, model, n_components)
     if as_json:
-        _echo_json({"data": prices, "level": level, "model": model, "returns": kind,
+        echo_json({"data": prices, "level": level, "model": model, "returns": kind,
                     "results": rows})
         return
     from gmmkit.cli.helpers import format_table
@@ -278,7 +281,7 @@ class _Unconditional:
               show_default=True, help="The filter of filtered-gmm.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Write returns, -VaR lines and exceedances to this PNG.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar on stderr.")
+@quiet_option("progress bar")
 @force_option
 def backtest(prices, columns, date_column, date_format, kind, missing, as_json, weights, level,
              window, refit_every, models, expanding, n_components, volatility, plot_path, quiet,
@@ -308,7 +311,7 @@ def backtest(prices, columns, date_column, date_format, kind, missing, as_json, 
 def _print_backtest(result, prices, as_json):
     table = result.table
     if as_json:
-        _echo_json({"data": prices, "level": result.level, "models": _records(table)})
+        echo_json({"data": prices, "level": result.level, "models": _records(table)})
         return
     from gmmkit.cli.helpers import format_table
 

@@ -8,11 +8,18 @@ ValueError and OSError into ``Error: ...``).
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from gmmkit.cli.helpers import command_outputs, force_option, format_table, seed_option
+from gmmkit.cli.helpers import (
+    command_outputs,
+    echo_json,
+    force_option,
+    format_table,
+    json_option,
+    output_option,
+    quiet_option,
+    seed_option,
+)
 
 #: suffixes write_labels writes (-o of segment)
 LABEL_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
@@ -82,15 +89,14 @@ def image():
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(min=1),
               help="Fit on a random subsample of at most this many pixels.")
 @seed_option()
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Label image: .png (palette colours, values = labels), .tif or .npy.")
+@output_option("Label image: .png (palette colours, values = labels), .tif or .npy.")
 @click.option("--overlay", type=click.Path(dir_okay=False),
               help="Write the classes painted over the image (PNG).")
 @click.option("--probabilities", type=click.Path(dir_okay=False),
               help="Write per-class posterior maps to this .npz (class_1, class_2, ...).")
 @force_option
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@json_option("the result")
+@quiet_option
 def segment(image_path, n_classes, features, smoothing, method, mask_path, channel_axis,
             covariance_type, min_region, max_pixels, seed, output, overlay, probabilities,
             force, as_json, quiet):
@@ -139,22 +145,10 @@ def segment(image_path, n_classes, features, smoothing, method, mask_path, chann
         "classes": result.statistics(),
         "written": written,
     }
-    click.echo(_json_text(summary) if as_json else _segment_text(summary))
-
-
-def _json_text(value):
-    """Strict JSON (no NaN or Infinity): undefined statistics become null."""
-    return json.dumps(_finite_or_none(value), indent=2, allow_nan=False)
-
-
-def _finite_or_none(value):
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if isinstance(value, dict):
-        return {key: _finite_or_none(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(item) for item in value]
-    return value
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(_segment_text(summary))
 
 
 def _write_npz(path, maps):
@@ -183,8 +177,8 @@ def _segment_text(summary):
 
 @image.command()
 @click.argument("source", metavar="VIDEO_OR_FRAME_DIR")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Folder for the masks (mask_00000.png, ...; 255 foreground, 127 shadow).")
+@output_option("Folder for the masks (mask_00000.png, ...; 255 foreground, 127 shadow).",
+               required=True, directory=True)
 @click.option("-k", "--n-components", default=5, show_default=True,
               type=click.IntRange(min=1), help="Gaussians per pixel.")
 @click.option("--learning-rate", type=click.FloatRange(0, 1),
@@ -196,8 +190,8 @@ def _segment_text(summary):
 @click.option("--background", "background_path", type=click.Path(dir_okay=False),
               help="Write the final background image here.")
 @force_option
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@json_option("the result")
+@quiet_option
 def background(source, output, n_components, learning_rate, history, var_threshold, shadows,
                background_path, force, as_json, quiet):
     """Foreground masks of every frame of a video file or a folder of frames."""
@@ -235,7 +229,7 @@ def background(source, output, n_components, learning_rate, history, var_thresho
         "written": written,
     }
     if as_json:
-        click.echo(_json_text(summary))
+        echo_json(summary)
         return
     click.echo(
         f"{source}: {summary['n_frames']} frames of "

@@ -5,11 +5,16 @@ Only click and gmmkit.cli are imported at module level; the detector loads insid
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from gmmkit.cli.helpers import command_outputs, force_option
+from gmmkit.cli.helpers import (
+    command_outputs,
+    echo_json,
+    force_option,
+    json_option,
+    output_option,
+    quiet_option,
+)
 
 
 class ContaminationType(click.ParamType):
@@ -78,10 +83,6 @@ def _columns_option(function):
         "--columns", metavar="A,B,...",
         help="Columns to use, by name or 0-based index (default: every numeric column).",
     )(function)
-
-
-def _quiet_option(function):
-    return click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")(function)
 
 
 def _top_option(function):
@@ -160,11 +161,10 @@ def outliers():
 @detector_options
 @_columns_option
 @_top_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write the rows with score, flag and top features here (default: stdout).")
+@output_option("Write the rows with score, flag and top features here (default: stdout).")
 @force_option
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@_quiet_option
+@json_option("the summary")
+@quiet_option
 def detect(data, contamination, n_components, covariance_type, scale, missing, seed, columns,
            top, output, force, as_json, quiet):
     """Fit a detector to DATA and flag its anomalies.
@@ -183,22 +183,22 @@ def detect(data, contamination, n_components, covariance_type, scale, missing, s
     _emit_rows(out_file, dataset, detector, detector.decision_scores_, detector.labels_, top)
     outputs.commit()
     summary = _summary(detector, data, detector.labels_, output)
-    text = json.dumps(summary, indent=2) if as_json else _summary_text(summary)
-    if output is not None:
-        click.echo(text)
-    elif not quiet:
-        click.echo(text, err=True)
+    if output is None and quiet:
+        return
+    if as_json:
+        echo_json(summary, err=output is None)
+    else:
+        click.echo(_summary_text(summary), err=output is None)
 
 
 @outliers.command()
 @click.argument("data")
 @detector_options
 @_columns_option
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The detector file to write (.gmm).")
+@output_option("The detector file to write (.gmm).", required=True)
 @force_option
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@_quiet_option
+@json_option("the summary")
+@quiet_option
 def fit(data, contamination, n_components, covariance_type, scale, missing, seed, columns,
         output, force, as_json, quiet):
     """Fit a detector to DATA (clean data, for novelty detection) and save it."""
@@ -214,7 +214,10 @@ def fit(data, contamination, n_components, covariance_type, scale, missing, seed
     out_file.write(lambda temporary: save_detector(detector, temporary))
     outputs.commit()
     summary = _summary(detector, data, detector.labels_, output)
-    click.echo(json.dumps(summary, indent=2) if as_json else _summary_text(summary))
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(_summary_text(summary))
 
 
 @outliers.command()
@@ -223,8 +226,7 @@ def fit(data, contamination, n_components, covariance_type, scale, missing, seed
 @click.argument("data")
 @_columns_option
 @_top_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write the scored rows here (default: stdout).")
+@output_option("Write the scored rows here (default: stdout).")
 @force_option
 def score(detector_path, data, columns, top, output, force):
     """Score the rows of DATA with a saved DETECTOR (novelty detection).

@@ -7,17 +7,22 @@ stderr (``-q`` silences it); errors are one line (gmmkit.cli).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from gmmkit.cli.helpers import command_outputs, force_option, seed_option
+from gmmkit.cli.helpers import (
+    command_outputs,
+    echo_json,
+    force_option,
+    json_option,
+    output_option,
+    quiet_option,
+    seed_option,
+)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
-_json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-_quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 _store_option = click.option("--store", "store_dir", required=True,
                              type=click.Path(file_okay=False), help="The speaker store folder.")
 _top_c_option = click.option("--top-c", default=5, show_default=True, type=click.IntRange(min=0),
@@ -60,8 +65,7 @@ def speech():
 @click.argument("audio", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-k", "--n-components", default=256, show_default=True,
               type=click.IntRange(min=1), help="UBM components.")
-@click.option("-o", "--output", "model_path", required=True, type=click.Path(dir_okay=False),
-              help="Model file to write (e.g. ubm.gmm).")
+@output_option("Model file to write (e.g. ubm.gmm).", dest="model_path", required=True)
 @click.option("--sr", default=16000, show_default=True, type=click.IntRange(min=1000),
               help="Sample rate the audio is resampled to.")
 @click.option("--n-mfcc", default=20, show_default=True, type=int, callback=_check_n_mfcc,
@@ -72,8 +76,8 @@ def speech():
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=1))
 @seed_option()
 @force_option
-@_json_option
-@_quiet_option
+@json_option
+@quiet_option
 def ubm(audio, n_components, model_path, sr, n_mfcc, deltas, cmvn, vad, max_iter, seed,
         force, as_json, quiet):
     """Train a UBM on every audio file in AUDIO (files or folders, searched recursively)."""
@@ -109,8 +113,8 @@ def ubm(audio, n_components, model_path, sr, n_mfcc, deltas, cmvn, vad, max_iter
 @click.option("--update", type=click.Choice(["m", "mw", "mwv"]), default="m", show_default=True,
               help="Adapt means; means and weights; or means, weights and variances.")
 @force_option
-@_json_option
-@_quiet_option
+@json_option
+@quiet_option
 def enroll(files, ubm_path, speaker, store_dir, relevance_factor, update, force, as_json,
            quiet):
     """Enrol SPEAKER from FILES (audio files or folders) into the store.
@@ -150,7 +154,7 @@ def enroll(files, ubm_path, speaker, store_dir, relevance_factor, update, force,
 @_top_c_option
 @click.option("-n", "--n-best", default=5, show_default=True, type=click.IntRange(min=1),
               help="How many of the best speakers to list.")
-@_json_option
+@json_option
 def identify(store_dir, file, top_c, n_best, as_json):
     """Identify the speaker of FILE among the store's speakers (closed set)."""
     from gmmkit_speech.scoring import identify as identify_speaker
@@ -172,7 +176,7 @@ def identify(store_dir, file, top_c, n_best, as_json):
 @click.option("--threshold", default=0.0, show_default=True, type=float, callback=_check_finite,
               help="Accept when the LLR score is at least this (a finite number).")
 @_top_c_option
-@_json_option
+@json_option
 def verify(store_dir, speaker, file, threshold, top_c, as_json):
     """Verify that FILE is spoken by SPEAKER: accept or reject, with the LLR score."""
     from gmmkit_speech.scoring import verify as verify_speaker
@@ -200,8 +204,8 @@ def verify(store_dir, speaker, file, threshold, top_c, as_json):
               help="Target prior of minDCF.")
 @_top_c_option
 @force_option
-@_json_option
-@_quiet_option
+@json_option
+@quiet_option
 def evaluate(store_dir, trials, det_path, p_target, top_c, force, as_json, quiet):
     """Score the verification trials of a CSV file: print EER and minDCF, draw the DET curve."""
     from gmmkit_speech.evaluation import PLOT_HINT, equal_error_rate, min_dcf, plot_det
@@ -333,4 +337,7 @@ def _progress(items, quiet, label):
 
 
 def _print(summary, as_json, text):
-    click.echo(json.dumps(summary, indent=2) if as_json else text)
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(text)
