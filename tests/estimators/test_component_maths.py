@@ -23,12 +23,13 @@ def _dense(model, k):
 def test_component_log_densities_match_scipy(covariance_type):
     X = make_mixture()[0]
     model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
-    rows = np.vstack([X[:50], [[1e6, -1e6, 3.0]]])  # the last row is far: scored directly
+    far = [[1e6, -1e6, 3.0], [-2e5, 0.0, 1e5]]  # far rows: scored directly (2 != K rows)
+    rows = np.vstack([X[:50], far])
     got = model.component_log_densities(rows)
     expected = np.column_stack([
         multivariate_normal(model.means_[k], _dense(model, k)).logpdf(rows) for k in range(3)
     ])
-    assert got.shape == (51, 3) and got.dtype == np.float64
+    assert got.shape == (52, 3) and got.dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-9)
 
 
