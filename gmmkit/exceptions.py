@@ -57,6 +57,10 @@ class NotFittedError(ValueError, AttributeError):
     """
 
 
+class DataFileError(ValueError):
+    """An input file that cannot be read as numeric rows (raised by readers, plugins' too)."""
+
+
 class ModelFileError(ValueError):
     """A model file cannot be loaded: damaged, too new, oversized or not a valid model.
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmmkit.exceptions import DataFileError  # noqa: F401 (re-exported: readers raise it)
+
 #: fields read as a missing value (NaN), lower-case: pandas' default na_values
 NA_VALUES = frozenset(
     text.lower()
@@ -35,10 +37,6 @@ NA_VALUES = frozenset(
 )
 
 DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
-
-
-class DataFileError(ValueError):
-    """An input file that cannot be read as numeric rows."""
 
 
 @dataclass
