@@ -16,17 +16,14 @@ import warnings
 import click
 
 import gmmkit.cli.output as output
-from gmmkit.cli.files import (  # noqa: F401  (public: plugins' commands write files too)
-    SEED,
+from gmmkit.cli.files import (
     command_outputs,
     force_option,
     seed_option,
 )
 from gmmkit.cli.listing import LISTING_COMMANDS
 from gmmkit.cli.options import echo_json, json_option, output_option, quiet_option
-from gmmkit.cli.output import format_table  # noqa: F401  (public: plugins' commands print tables)
-from gmmkit.cli.reading import (  # noqa: F401  (public: plugins' commands read DATA with these)
-    MISSING_FIX,
+from gmmkit.cli.reading import (
     check_values,
     load_input,
     match_columns,
