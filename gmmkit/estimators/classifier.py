@@ -12,6 +12,13 @@ discriminant analysis; several components per class model classes that
 come in several shapes (writing styles of a digit, speakers of a phoneme).
 The number of components can differ between classes, or be chosen per
 class by BIC (``"auto"``, see :func:`gmmkit.estimators.selection.select_model`).
+
+The default regularisation, ``reg_covar="auto"``, scales with the data:
+every feature's variance gets ``AUTO_REG_COVAR`` (5%) of that feature's
+variance over the training rows added, plus the variance of rounding to
+its resolution, instead of GaussianMixture's absolute 1e-6
+(:func:`feature_regularisation`; docs/classifier.md, "The default
+regularisation").
 """
 
 from __future__ import annotations
@@ -34,6 +41,11 @@ from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.far_rows import FarRows
 from gmmkit.engine.scoring import model_center
 from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.classifier_auto_reg import (
+    AUTO_REG_COVAR,
+    feature_regularisation,
+    unscaled,
+)
 from gmmkit.estimators.classifier_checks import (
     AUTO,
     check_class_sizes,
@@ -83,7 +95,19 @@ class GMMClassifier(EstimatorBase):
     max_components : int, default=10
         The largest number of components ``"auto"`` tries for a class
         (capped by the class's number of samples).
-    tol, reg_covar, max_iter, n_init, init_params, random_state, verbose,
+    reg_covar : float or "auto", default="auto"
+        Regularisation of every class's covariances. ``"auto"``: relative to
+        the data, r_j = 0.05 var_j + h_j**2 / 12 is added to feature j's
+        variance in every component, with var_j its variance over all
+        training rows (weighted by ``sample_weight``) and h_j its
+        resolution, the smallest gap between two of its values
+        (:func:`feature_regularisation`). The mixtures are fitted to the
+        columns divided by sqrt(r_j / 0.05) with ``reg_covar=0.05`` and
+        expressed in X's units again, so the result does not depend on the
+        units of any feature. ``"spherical"`` components get the mean of
+        r. A float is added to every variance as given, in X's units (as
+        in GaussianMixture, whose default stays scikit-learn's 1e-6).
+    tol, max_iter, n_init, init_params, random_state, verbose,
     verbose_interval, chunk_size, dtype, missing
         As in :class:`~gmmkit.estimators.mixture.GaussianMixture`, for every class's
         fit. With ``missing="em"``, NaN in X are missing values both in
@@ -117,7 +141,7 @@ class GMMClassifier(EstimatorBase):
         priors=None,
         max_components=10,
         tol=1e-3,
-        reg_covar=1e-6,
+        reg_covar="auto",
         max_iter=100,
         n_init=1,
         init_params="kmeans",
@@ -171,9 +195,11 @@ class GMMClassifier(EstimatorBase):
         prior = class_priors(self.priors, classes, sizes[1])
         requested = self._requested_components(classes)
         check_class_sizes(classes, sizes[0], requested)
+        scales, reg_covar = self._regularisation(X, weights)
         self.estimators_ = [
             self._fit_class(
-                label, X[codes == i], None if weights is None else weights[codes == i], k
+                label, X[codes == i], None if weights is None else weights[codes == i], k,
+                scales, reg_covar,
             )
             for i, (label, k) in enumerate(zip(classes.tolist(), requested))
         ]
@@ -261,10 +287,17 @@ class GMMClassifier(EstimatorBase):
         return joint
 
     def _mixture_params(self):
-        return {name: getattr(self, name) for name in MIXTURE_PARAMS}
+        params = {name: getattr(self, name) for name in MIXTURE_PARAMS}
+        if _is_auto(self.reg_covar):
+            params["reg_covar"] = AUTO_REG_COVAR
+        return params
 
     def _check_parameters(self, X):
         """Check every argument before the first class is fitted."""
+        if isinstance(self.reg_covar, str) and not _is_auto(self.reg_covar):
+            raise ValueError(
+                f"reg_covar must be 'auto' or a number >= 0.0; got {self.reg_covar!r}."
+            )
         GaussianMixture(**self._mixture_params())._check_parameters(X)
         get_covariance_type(self.covariance_type)
         check_int("max_components", self.max_components, 1)
@@ -290,18 +323,38 @@ class GMMClassifier(EstimatorBase):
             check_components(self.n_components[label], f"n_components[{label!r}]")
         return [self.n_components[label] for label in labels]
 
-    def _fit_class(self, label, X, weights, n_components):
+    def _regularisation(self, X, weights):
+        """(column scales or None, reg_covar) of every class's fit.
+
+        A number: no scaling, that reg_covar. ``"auto"``: column j divided
+        by sqrt(r_j / AUTO_REG_COVAR) and AUTO_REG_COVAR, which adds r_j of
+        :func:`feature_regularisation` to its variance (spherical: no
+        scaling and the mean of r).
+        """
+        if not _is_auto(self.reg_covar):
+            return None, self.reg_covar
+        reg = feature_regularisation(X, weights)
+        if self.covariance_type == "spherical":
+            return None, float(reg.mean())
+        return np.sqrt(reg / AUTO_REG_COVAR), AUTO_REG_COVAR
+
+    def _fit_class(self, label, X, weights, n_components, scales, reg_covar):
         """The fitted GaussianMixture of one class's rows; its warnings name the class."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = self._fit_mixture(X, weights, n_components)
+            if scales is None:
+                model = self._fit_mixture(X, weights, n_components, reg_covar)
+            else:  # fitted to the scaled columns, expressed in X's units again
+                scaled = X / scales.astype(X.dtype, copy=False)  # float32 X stays float32
+                model = self._fit_mixture(scaled, weights, n_components, reg_covar)
+                model = unscaled(model, scales)
         for warning in caught:
             warnings.warn(f"class {label!r}: {warning.message}", warning.category, stacklevel=4)
         return model
 
-    def _fit_mixture(self, X, weights, n_components):
+    def _fit_mixture(self, X, weights, n_components, reg_covar):
         """A GaussianMixture fitted on X: n_components of them, or chosen by BIC."""
-        params = self._mixture_params()
+        params = {**self._mixture_params(), "reg_covar": reg_covar}
         if n_components != AUTO:
             return GaussianMixture(n_components, **params).fit(X, sample_weight=weights)
         n_rows = X.shape[0] if weights is None else int(np.count_nonzero(weights))
@@ -326,6 +379,10 @@ class GMMClassifier(EstimatorBase):
         tags.target_tags.required = True
         tags.classifier_tags = ClassifierTags()
         return tags
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
 
 
 def accuracy(y_true, y_pred, *, sample_weight=None):
