@@ -8,11 +8,20 @@ import warnings
 import numpy as np
 
 SCALES = ("standard", "robust", None)
+ENSEMBLES = ("bagging", None)
 MISSING_OPTIONS = ("error", "em")
 NAN_MESSAGE = (
     "X contains NaN in {rows} row(s); pass missing='em' to treat NaN as missing values, "
     "or drop those rows."
 )
+
+
+class EnsembleFallbackWarning(UserWarning):
+    """The data are too small for the ensemble; the detector fitted the single model.
+
+    ``ensemble_`` is then False. Pass ``ensemble=None`` to ask for the
+    single model and silence it.
+    """
 
 
 class ConstantColumnWarning(UserWarning):
@@ -57,6 +66,44 @@ def check_options(*, scale, missing, min_weight, n_refits, trim):
         raise ValueError(
             f"min_weight={min_weight!r} is not valid; use 'auto' or a number in [0, 1)."
         )
+
+
+def check_ensemble(*, ensemble, n_estimators, max_features, max_samples, bootstrap,
+                   combination, combinations):
+    """Validate the ensemble's parameters (also when ``ensemble`` is None: a typo shows)."""
+    if ensemble not in ENSEMBLES:
+        raise ValueError(
+            f"ensemble={ensemble!r} is not supported; use 'bagging' (bootstrap rows and random "
+            "feature subspaces) or None (one robust mixture)."
+        )
+    if not _is_int(n_estimators) or n_estimators < 1:
+        raise ValueError(f"n_estimators={n_estimators!r} is not valid; use an integer >= 1.")
+    if not (isinstance(max_features, numbers.Real) and not isinstance(max_features, bool)
+            and 0 < max_features <= 1):
+        raise ValueError(
+            f"max_features={max_features!r} is not valid; use a share of the columns in (0, 1]."
+        )
+    valid_samples = (
+        (isinstance(max_samples, str) and max_samples == "auto")
+        or (_is_int(max_samples) and max_samples >= 2)
+        or (isinstance(max_samples, float) and 0 < max_samples <= 1)
+    )
+    if not valid_samples:
+        raise ValueError(
+            f"max_samples={max_samples!r} is not valid; use 'auto', a number of rows >= 2 or a "
+            "share of the rows in (0, 1]."
+        )
+    if not isinstance(bootstrap, bool):
+        raise ValueError(f"bootstrap={bootstrap!r} is not valid; use True or False.")
+    if combination not in combinations:
+        raise ValueError(
+            f"combination={combination!r} is not supported; use one of "
+            f"{', '.join(repr(c) for c in combinations)}."
+        )
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def column_names(X):

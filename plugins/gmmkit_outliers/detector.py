@@ -1,68 +1,98 @@
-"""GMMOutlierDetector: a robust Gaussian-mixture anomaly detector with PyOD's API."""
+"""GMMOutlierDetector: a Gaussian-mixture anomaly detector with PyOD's API.
+
+By default an ensemble of robust mixtures (gmmkit_outliers.ensemble);
+``ensemble=None`` is one robust mixture (gmmkit_outliers.scoring).
+"""
 
 from __future__ import annotations
 
 import numbers
 import sys
+import warnings
 
 import numpy as np
 
 # the core estimators' scikit-learn conventions (get_params, set_params, repr, tags)
 from gmmkit import EstimatorBase
-from gmmkit_outliers import scoring, threshold
+from gmmkit_outliers import combination as combining
+from gmmkit_outliers import ensemble, scoring, threshold
 from gmmkit_outliers.checks import (
+    EnsembleFallbackWarning,
     as_table,
     check_contamination,
+    check_ensemble,
     check_options,
     check_training_table,
     column_names,
 )
-from gmmkit_outliers.explain import explain_rows
+from gmmkit_outliers.confidence import exceed_confidence
+from gmmkit_outliers.explain import explain_ensemble, explain_rows
 from gmmkit_outliers.scaling import apply_scaler, fit_scaler
 
 PROBA_METHODS = ("linear", "unify")
 
 
 class GMMOutlierDetector(EstimatorBase):
-    """Anomaly detector: minus the log density of the normal part of a Gaussian mixture.
+    """Anomaly detector: minus the log density of the normal part of Gaussian mixtures.
 
     Used like a PyOD detector: ``fit(X)``, then ``decision_function`` (higher
-    is more anomalous), ``predict`` (0 inlier, 1 outlier), ``predict_proba``
-    and the attributes ``decision_scores_``, ``threshold_`` and ``labels_``.
-    Fit on clean data and score new rows for novelty detection.
+    is more anomalous), ``predict`` (0 inlier, 1 outlier; with
+    ``return_confidence=True`` also ExCeeD's confidence), ``predict_proba``,
+    ``predict_confidence`` and the attributes ``decision_scores_``,
+    ``threshold_`` and ``labels_``. Fit on clean data and score new rows for
+    novelty detection. docs/outliers.md explains every choice.
 
     Parameters
     ----------
     n_components : int or "auto", default="auto"
-        Components of the mixture; "auto" chooses 1..10 by BIC.
+        Components of each mixture; "auto" chooses K by BIC, 1..5 in an
+        ensemble member, 1..10 for the single model.
+    ensemble : {"bagging", None}, default="bagging"
+        "bagging": ``n_estimators`` robust mixtures, each fitted to a
+        bootstrap sample of the rows and a random subspace of the columns
+        (feature bagging); their scores are standardised and combined. None:
+        one robust mixture of all rows and columns (the detector of gmmkit
+        0.1). Data with too few rows for an ensemble get the single model
+        with an :class:`~gmmkit_outliers.checks.EnsembleFallbackWarning`.
+    n_estimators : int, default=10
+        Members of the ensemble.
+    max_features : float in (0, 1], default=1.0
+        Each member draws between half and ``max_features`` of the columns.
+    max_samples : "auto", int or float in (0, 1], default="auto"
+        Rows drawn for each member: "auto" min(n_samples, max(256, 4 x
+        n_features)); an int, that many; a float, that share.
+    bootstrap : bool, default=True
+        Draw each member's rows with replacement.
+    combination : {"average", "maximization", "aom", "moa"}, default="average"
+        How the members' standardised scores are combined (PyOD's
+        combination functions; aom and moa use 5 static buckets, fixed at fit).
     covariance_type : {"full", "tied", "diag", "spherical"}, default="tied"
         "tied" (one covariance shared by the components) needs few parameters,
         so BIC affords enough components for a rare group of anomalies to get
-        its own small, untrusted component (docs/outliers.md, "Choices").
+        its own small, untrusted component.
     contamination : float in (0, 0.5] or "auto", default=0.1
         The expected share of anomalies: the threshold is the
         (1 - contamination) quantile of the training scores. "auto": the
-        score exceeded by only 1% of rows drawn from the fitted normal mixture.
+        score of a row at the 1% tail of the fitted normal mixture (of every
+        member, combined, for an ensemble).
     robust : bool, default=True
-        Fit with a uniform noise component (scattered anomalies go to it, not
-        into the Gaussians) and score only under the components holding at
-        least ``min_weight`` of the data (a small cluster of anomalies fitted
-        as its own component does not count as normal). False: a plain
-        mixture, every component trusted (the density score of PyOD's GMM).
+        Fit with a uniform noise component and score only under the
+        components holding at least ``min_weight`` of the data. False: plain
+        mixtures, every component trusted (the density score of PyOD's GMM).
     scale : {"standard", "robust", None}, default="standard"
         Column scaling before the fit: mean/std, median/IQR, or none.
     missing : {"error", "em"}, default="error"
-        "em": NaN are missing values, handled by the mixture (marginal densities).
+        "em": NaN are missing values, handled by the mixtures (marginal densities).
     min_weight : float or "auto", default="auto"
         Components lighter than this are not trusted as normal (robust only);
         "auto" is min(0.1, 0.5 / K).
     n_refits : int, default=0
-        Trimmed refits: refit this many times with the ``trim`` highest-scoring
-        rows left out.
+        Trimmed refits of each mixture with the ``trim`` highest-scoring rows
+        left out.
     trim : float, default=0.1
     reg_covar : float, default=1e-6
     n_init : int, default=1
-    random_state : int or None, default=None
+    random_state : int, numpy Generator or None, default=None
     verbose : bool, default=False
         Progress on stderr.
 
@@ -72,19 +102,29 @@ class GMMOutlierDetector(EstimatorBase):
         Scores of the training rows.
     threshold_ : float
     labels_ : ndarray of int, shape (n_samples,)
+    ensemble_ : bool
+        Whether the fitted detector is an ensemble (False for ``ensemble=None``
+        and after a fallback).
+    members_ : list of gmmkit_outliers.ensemble.Member
+        (ensemble) Each member's columns, normal mixture and score standardisation.
+    buckets_ : list of ndarray of int or None
+        (ensemble) The members' buckets of aom and moa.
     model_ : gmmkit.GaussianMixture
-        The mixture fitted to the scaled data (with its noise component).
+        (single model) The mixture fitted to the scaled data, with its noise component.
     trusted_ : ndarray of bool, shape (n_components,)
-        Components trusted as normal.
+        (single model) Components trusted as normal.
     normal_model_ : gmmkit.GaussianMixture
-        The trusted components, renormalised; scores are minus its log density.
+        (single model) The trusted components, renormalised.
     center_, scale_ : ndarray of shape (n_features,)
         The column scaler (scale 1 for the ignored columns).
     ignored_columns_ : ndarray of int
-        Columns that were constant in the training data (a
-        :class:`~gmmkit_outliers.checks.ConstantColumnWarning` named them):
-        the mixture is fitted without them and every row is scored without
-        them. ``model_`` has ``n_features_in_ - len(ignored_columns_)`` features.
+        Columns constant in the training data (a ConstantColumnWarning named
+        them); every row is scored without them.
+    training_scores_ : ndarray
+        The training scores, sorted (what ``predict_confidence`` ranks new
+        scores among).
+    score_summary_ : dict
+        n, min, max, mean and std of the training scores.
     n_features_in_ : int
         Columns of X (ignored ones included).
     feature_names_in_ : list of str
@@ -98,6 +138,12 @@ class GMMOutlierDetector(EstimatorBase):
         self,
         n_components="auto",
         *,
+        ensemble="bagging",
+        n_estimators=10,
+        max_features=1.0,
+        max_samples="auto",
+        bootstrap=True,
+        combination="average",
         covariance_type="tied",
         contamination=0.1,
         robust=True,
@@ -112,6 +158,12 @@ class GMMOutlierDetector(EstimatorBase):
         verbose=False,
     ):
         self.n_components = n_components
+        self.ensemble = ensemble
+        self.n_estimators = n_estimators
+        self.max_features = max_features
+        self.max_samples = max_samples
+        self.bootstrap = bootstrap
+        self.combination = combination
         self.covariance_type = covariance_type
         self.contamination = contamination
         self.robust = robust
@@ -128,7 +180,7 @@ class GMMOutlierDetector(EstimatorBase):
     # --------------------------------------------------------------------- fit
 
     def fit(self, X, y=None):
-        """Fit the mixture to X and set the threshold.
+        """Fit the mixture(s) to X and set the threshold.
 
         Parameters
         ----------
@@ -142,6 +194,10 @@ class GMMOutlierDetector(EstimatorBase):
         contamination = check_contamination(self.contamination)
         check_options(scale=self.scale, missing=self.missing, min_weight=self.min_weight,
                       n_refits=self.n_refits, trim=self.trim)
+        check_ensemble(ensemble=self.ensemble, n_estimators=self.n_estimators,
+                       max_features=self.max_features, max_samples=self.max_samples,
+                       bootstrap=self.bootstrap, combination=self.combination,
+                       combinations=combining.COMBINATIONS)
         names = column_names(X)
         table = as_table(X, missing=self.missing)
         self.ignored_columns_ = check_training_table(table, names,
@@ -149,7 +205,26 @@ class GMMOutlierDetector(EstimatorBase):
         self.center_, self.scale_ = fit_scaler(table, self.scale)
         self.scale_[self.ignored_columns_] = 1.0  # no spread to scale by; unused
         Z = apply_scaler(table, self.center_, self.scale_)[:, self._used_columns(table.shape[1])]
-        params = dict(
+        self.n_features_in_ = table.shape[1]
+        self.feature_names_in_ = names or [f"x{j}" for j in range(table.shape[1])]
+        self.ensemble_ = self.ensemble is not None and self._ensemble_fits(Z)
+        if self.ensemble_:
+            self._fit_ensemble(Z)
+        else:
+            self._fit_single(Z)
+        self.decision_scores_ = self._scores(Z)
+        if contamination == "auto":
+            self.threshold_ = self._auto_threshold()
+        else:
+            self.threshold_ = threshold.contamination_threshold(
+                self.decision_scores_, contamination
+            )
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        self._set_score_summary(self.decision_scores_)
+        return self
+
+    def _mixture_params(self):
+        return dict(
             n_components=self.n_components,
             covariance_type=self.covariance_type,
             reg_covar=self.reg_covar,
@@ -159,35 +234,67 @@ class GMMOutlierDetector(EstimatorBase):
             noise="uniform" if self.robust else None,
             min_weight=self.min_weight if self.robust else 0.0,
         )
+
+    def _fit_single(self, Z):
         self.model_, self.trusted_, _ = scoring.fit_mixture(
-            Z, params=params, n_refits=self.n_refits, trim=self.trim,
+            Z, params=self._mixture_params(), n_refits=self.n_refits, trim=self.trim,
             progress=self._progress if self.verbose else None,
         )
-        self.n_features_in_ = table.shape[1]
-        self.feature_names_in_ = names or [f"x{j}" for j in range(table.shape[1])]
         self._set_normal_model()
-        self.decision_scores_ = -self.normal_model_.score_samples(Z)
-        if contamination == "auto":
-            seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
-            self.threshold_ = threshold.tail_threshold(self.normal_model_, seed=seed)
-        else:
-            self.threshold_ = threshold.contamination_threshold(
-                self.decision_scores_, contamination
-            )
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
-        self._set_score_summary(self.decision_scores_)
-        return self
+        self.members_, self.buckets_ = None, None
+
+    def _fit_ensemble(self, Z):
+        rng = _generator(self.random_state)
+        self.members_ = ensemble.fit_members(
+            Z, n_estimators=self.n_estimators, max_samples=self.max_samples,
+            max_features=self.max_features, bootstrap=self.bootstrap,
+            params=self._mixture_params(), n_refits=self.n_refits, trim=self.trim, rng=rng,
+            progress=self._progress if self.verbose else None,
+        )
+        self.buckets_ = None
+        if self.combination in ("aom", "moa"):
+            self.buckets_ = combining.make_buckets(len(self.members_), 5, "static",
+                                                   random_state=rng)
+        self.model_ = self.trusted_ = self.normal_model_ = None
+
+    def _ensemble_fits(self, Z):
+        """Whether Z has the rows an ensemble needs; else warn and say no."""
+        n_samples, n_features = Z.shape
+        needed = ensemble.MIN_ROWS
+        if self.covariance_type in ("full", "tied"):
+            needed = max(needed, 2 * (n_features + 1))
+        if n_samples >= needed:
+            return True
+        warnings.warn(
+            f"X has {n_samples} rows for {n_features} columns; the ensemble fits each member "
+            f"to a bootstrap sample and needs at least {needed} rows, so the detector fits one "
+            "robust mixture to all rows instead (ensemble_ is False). Pass ensemble=None to "
+            "ask for it, or add rows.",
+            EnsembleFallbackWarning, stacklevel=3,
+        )
+        return False
+
+    def _auto_threshold(self):
+        """contamination="auto": the score of a row at the 1% tail of the normal mixture(s)."""
+        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
+        if not self.ensemble_:
+            return threshold.tail_threshold(self.normal_model_, seed=seed)
+        tails = [(threshold.tail_threshold(m.normal, seed=seed) - m.center) / m.spread
+                 for m in self.members_]
+        return float(combining.combine(np.array([tails]), self.combination, self.buckets_)[0])
 
     def _used_columns(self, n_features):
-        """Indices of the columns the mixture sees: all but ``ignored_columns_``."""
+        """Indices of the columns the mixtures see: all but ``ignored_columns_``."""
         return np.setdiff1d(np.arange(n_features), self.ignored_columns_)
 
     def _set_normal_model(self):
         self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
 
     def _set_score_summary(self, scores):
-        """min, max, mean, std of the training scores (what predict_proba needs)."""
+        """n, min, max, mean, std and the sorted training scores (predict_proba, confidence)."""
+        self.training_scores_ = np.sort(scores)
         self.score_summary_ = {
+            "n": int(scores.size),
             "min": float(scores.min()),
             "max": float(scores.max()),
             "mean": float(scores.mean()),
@@ -211,24 +318,65 @@ class GMMOutlierDetector(EstimatorBase):
         Z = apply_scaler(table, self.center_, self.scale_)
         return Z[:, self._used_columns(self.n_features_in_)]
 
+    def _scores(self, Z):
+        if not self.ensemble_:
+            return -self.normal_model_.score_samples(Z)
+        member_scores = ensemble.member_scores(self.members_, Z)
+        return combining.combine(member_scores, self.combination, self.buckets_)
+
     def decision_function(self, X):
         """Anomaly score of every row (higher is more anomalous): shape (n_samples,).
 
-        The score is minus the log density of the scaled row under the
-        trusted (normal) components.
+        Single model: minus the log density of the scaled row under the
+        trusted components. Ensemble: the members' standardised scores,
+        combined.
         """
-        Z = self._scaled(X)
-        return -self.normal_model_.score_samples(Z)
+        return self._scores(self._scaled(X))
 
-    def predict(self, X):
-        """1 for rows scoring above ``threshold_``, else 0: int array (n_samples,)."""
-        return (self.decision_function(X) > self.threshold_).astype(int)
+    def predict(self, X, return_confidence=False):
+        """1 for rows scoring above ``threshold_``, else 0: int array (n_samples,).
+
+        With ``return_confidence=True``, also :meth:`predict_confidence`'s
+        array: ``(labels, confidence)``.
+        """
+        scores = self.decision_function(X)
+        labels = (scores > self.threshold_).astype(int)
+        if return_confidence:
+            return labels, self._confidence(scores, labels)
+        return labels
+
+    def predict_confidence(self, X):
+        """ExCeeD confidence in each prediction (Perini et al. 2020): shape (n_samples,).
+
+        The probability that the row would get the same label from a
+        detector fitted to another training set of the same size
+        (gmmkit_outliers.confidence): near 1 a sure prediction, near 0.5 a
+        row at the threshold. As PyOD's ``predict_confidence``; with
+        ``contamination="auto"`` the share of training rows flagged plays
+        the contamination.
+        """
+        scores = self.decision_function(X)
+        return self._confidence(scores, (scores > self.threshold_).astype(int))
+
+    def _confidence(self, scores, labels):
+        if getattr(self, "training_scores_", None) is None:
+            raise ValueError(
+                "this detector has no training scores (it was loaded from a detector file "
+                "written by gmmkit 0.1); fit it again, or save and load it with this version, "
+                "to get confidences."
+            )
+        n = self.score_summary_["n"]
+        contamination = self.contamination
+        if contamination == "auto":
+            contamination = float(np.sum(self.training_scores_ > self.threshold_)
+                                  / self.training_scores_.size)
+        return exceed_confidence(scores, self.training_scores_, contamination, labels, n=n)
 
     def fit_predict(self, X, y=None):
         """Fit, then the labels of the training rows: ``labels_``."""
         return self.fit(X).labels_
 
-    def predict_proba(self, X, method="linear"):
+    def predict_proba(self, X, method="linear", return_confidence=False):
         """Probability of being an inlier and an outlier: shape (n_samples, 2).
 
         Parameters
@@ -239,11 +387,14 @@ class GMMOutlierDetector(EstimatorBase):
             scores' range, clipped to [0, 1]. "unify": erf of the score's
             z-score under the training scores, clipped at 0 (Kriegel et al.
             2011, "Interpreting and unifying outlier scores").
+        return_confidence : bool, default=False
+            Also return :meth:`predict_confidence`'s array.
 
         Returns
         -------
         ndarray of shape (n_samples, 2)
-            Column 0 the inlier, column 1 the outlier probability.
+            Column 0 the inlier, column 1 the outlier probability (and the
+            confidence, shape (n_samples,), when asked).
         """
         if method not in PROBA_METHODS:
             raise ValueError(f"method={method!r} is not supported; use 'linear' or 'unify'.")
@@ -257,17 +408,36 @@ class GMMOutlierDetector(EstimatorBase):
 
             z = (scores - summary["mean"]) / (summary["std"] * np.sqrt(2) or 1.0)
             outlier = np.clip(erf(z), 0, 1)
-        return np.column_stack([1.0 - outlier, outlier])
+        proba = np.column_stack([1.0 - outlier, outlier])
+        if return_confidence:
+            return proba, self._confidence(scores, (scores > self.threshold_).astype(int))
+        return proba
 
     def explain(self, X):
-        """Nearest normal component and per-feature contributions of every row.
+        """Per-feature contributions to every row's score.
 
         Returns
         -------
         gmmkit_outliers.explain.Explanation
-            ``top_features(n)`` lists each row's features by their share of
-            the squared Mahalanobis distance (see gmmkit_outliers.explain).
+            ``top_features(n)`` lists each row's features by their share
+            (see gmmkit_outliers.explain). Single model: the exact split of
+            the squared Mahalanobis distance to the nearest trusted
+            component. Ensemble: each member's exact split (``members``),
+            weighted by the member's part in the combined score and summed.
             Columns are X's own; ``ignored_columns_`` contribute 0.
         """
-        return explain_rows(self._scaled(X), self.model_, self.trusted_, self.feature_names_in_,
-                            columns=self._used_columns(self.n_features_in_))
+        Z = self._scaled(X)
+        columns = self._used_columns(self.n_features_in_)
+        if not self.ensemble_:
+            return explain_rows(Z, self.model_, self.trusted_, self.feature_names_in_,
+                                columns=columns)
+        scores = ensemble.member_scores(self.members_, Z)
+        weights = combining.member_weights(scores, self.combination, self.buckets_)
+        return explain_ensemble(Z, self.members_, weights, self.feature_names_in_, columns)
+
+
+def _generator(random_state):
+    """A numpy Generator from an int, None, a Generator or a RandomState."""
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2**31 - 1))
+    return np.random.default_rng(random_state)

@@ -152,3 +152,72 @@ def _fill(out, rows, columns, values):
     block = out[rows]
     block[:, columns] = values
     out[rows] = block
+
+
+@dataclass
+class EnsembleExplanation(Explanation):
+    """Why rows look anomalous to an ensemble: the members' exact splits, combined.
+
+    Member m's explanation splits its squared Mahalanobis distance D2_m
+    exactly over its columns (as the single model's). The ensemble's score
+    of a row is sum_m w_m (s_m - center_m) / spread_m, with s_m the member's
+    score and w_m the member's weight in the combination for that row
+    (gmmkit_outliers.combination.member_weights); s_m grows as D2_m / 2.
+    So column j's contribution is sum_m w_m c_mj / (2 spread_m), and
+    ``distance2`` is their sum, sum_m w_m D2_m / (2 spread_m), exactly.
+
+    Attributes
+    ----------
+    nearest : ndarray of int, shape (n_samples, n_members)
+        Each member's nearest trusted component.
+    distance2 : ndarray of shape (n_samples,)
+        The weighted sum of the members' halved, standardised D2.
+    contributions : ndarray of shape (n_samples, n_features)
+    members : list of Explanation
+        Each member's own explanation, on its columns (``feature_names``
+        are its columns' names).
+    weights : ndarray of shape (n_samples, n_members)
+        The members' weights in each row's combined score.
+    """
+
+    members: list | None = None
+    weights: np.ndarray | None = None
+
+
+def explain_ensemble(Z, members, weights, feature_names, columns):
+    """Combine the members' exact explanations of scaled rows Z.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_used)
+        Scaled rows, without the ignored columns.
+    members : list of gmmkit_outliers.ensemble.Member
+    weights : ndarray of shape (n_samples, n_members)
+    feature_names : list of str
+        All columns of the data.
+    columns : ndarray of int, shape (n_used,)
+        The data's column of each column of Z.
+
+    Returns
+    -------
+    EnsembleExplanation
+    """
+    n_samples = Z.shape[0]
+    contributions = np.zeros((n_samples, len(feature_names)))
+    parts = []
+    for m, member in enumerate(members):
+        names = [feature_names[columns[j]] for j in member.features]
+        trusted = np.ones(len(member.normal.weights_), dtype=bool)
+        part = explain_rows(Z[:, member.features], member.normal, trusted, names)
+        parts.append(part)
+        factor = weights[:, m] / (2.0 * member.spread)
+        with np.errstate(invalid="ignore", over="ignore"):
+            terms = np.nan_to_num(part.contributions, nan=0.0) * factor[:, None]
+        used = weights[:, m] > 0  # a member without weight adds nothing, even inf
+        contributions[np.ix_(used, columns[member.features])] += terms[used]
+    total = contributions.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = contributions / total[:, None]
+    nearest = np.column_stack([part.nearest for part in parts])
+    return EnsembleExplanation(nearest, total, contributions, list(feature_names), shares,
+                               members=parts, weights=weights)

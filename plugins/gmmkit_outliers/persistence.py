@@ -1,9 +1,12 @@
 """Detector files: a gmmkit model file (no pickle) with the detector's state as metadata.
 
-The fitted mixture ``model_`` is written by :func:`gmmkit.save`; the rest
-of the detector (its parameters, the scaler, the trusted components, the
-threshold and a summary of the training scores) is JSON under
-``extra["outlier_detector"]`` in the same file. docs/outliers.md lists the keys.
+A single model's fitted mixture ``model_`` is written by :func:`gmmkit.save`;
+the rest of the detector (its parameters, the scaler, the trusted
+components, the threshold, a summary of the training scores and the sorted
+training scores) is JSON under ``extra["outlier_detector"]`` in the same
+file. An ensemble's members (their columns, normal mixtures and score
+standardisation) are JSON there too, and the file's mixture is the first
+member's. docs/outliers.md lists the keys.
 """
 
 from __future__ import annotations
@@ -13,14 +16,18 @@ import numbers
 import numpy as np
 
 import gmmkit
+from gmmkit_outliers.confidence import thinned
+from gmmkit_outliers.ensemble import member_from_json, member_to_json
 
 #: the key in a model file's ``extra`` metadata
 EXTRA_KEY = "outlier_detector"
 #: version of the layout under EXTRA_KEY: 2 adds "ignored_columns" (written only when a
-#: detector ignores constant columns, so other files stay readable by version-1 readers)
+#: detector ignores constant columns, so other files stay readable by version-1 readers);
+#: 3 is an ensemble ("ensemble": its members and buckets)
 LAYOUT_VERSION = 2
+ENSEMBLE_VERSION = 3
 #: layouts load_detector reads
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 #: what the file's ``extra["reader"]`` tells gmmkit's core commands (predict, score,
 #: sample): this mixture is fitted to scaled columns, so they refuse it and name the command
 READER = {"what": "an outlier detector (its mixture is fitted to scaled columns)",
@@ -39,18 +46,27 @@ def save_detector(detector, path):
     detector._scaled(np.zeros((1, detector.n_features_in_)))  # NotFittedError when not fitted
     ignored = [int(j) for j in getattr(detector, "ignored_columns_", ())]
     state = {
-        "version": LAYOUT_VERSION if ignored else 1,
+        "version": ENSEMBLE_VERSION if detector.ensemble_ else LAYOUT_VERSION if ignored else 1,
         "params": _json_params(detector.get_params()),
         "center": detector.center_.tolist(),
         "scale": detector.scale_.tolist(),
-        "trusted": [bool(t) for t in detector.trusted_],
+        "trusted": [] if detector.ensemble_ else [bool(t) for t in detector.trusted_],
         "threshold": float(detector.threshold_),
         "score_summary": dict(detector.score_summary_),
         "feature_names": list(detector.feature_names_in_),
+        "training_scores": thinned(detector.training_scores_).tolist(),
     }
     if ignored:
         state["ignored_columns"] = ignored
-    gmmkit.save(detector.model_, path, extra={EXTRA_KEY: state, "reader": READER})
+    model = detector.model_
+    if detector.ensemble_:
+        buckets = detector.buckets_
+        state["ensemble"] = {
+            "members": [member_to_json(member) for member in detector.members_],
+            "buckets": None if buckets is None else [[int(m) for m in b] for b in buckets],
+        }
+        model = detector.members_[0].normal
+    gmmkit.save(model, path, extra={EXTRA_KEY: state, "reader": READER})
 
 
 def load_detector(path):
@@ -59,9 +75,11 @@ def load_detector(path):
     Returns
     -------
     GMMOutlierDetector
-        Fitted: ``decision_function``, ``predict``, ``predict_proba`` and
-        ``explain`` give what the saved detector gave. ``decision_scores_``
-        and ``labels_`` of the training rows are not stored.
+        Fitted: ``decision_function``, ``predict``, ``predict_proba``,
+        ``predict_confidence`` and ``explain`` give what the saved detector
+        gave. ``decision_scores_`` and ``labels_`` of the training rows are
+        not stored (their sorted scores are, for the confidence; at most
+        100 001 evenly spaced ones).
 
     Raises
     ------
@@ -79,7 +97,10 @@ def load_detector(path):
             "(use `gmmkit score` with it). Make a detector with `gmmkit outliers fit` or "
             "gmmkit_outliers.save_detector."
         )
-    detector = GMMOutlierDetector(**state["params"])
+    params = dict(state["params"])
+    if state["version"] != ENSEMBLE_VERSION:
+        params.setdefault("ensemble", None)  # gmmkit 0.1 wrote single-model detectors only
+    detector = GMMOutlierDetector(**params)
     detector.model_ = model
     detector.trusted_ = np.asarray(state["trusted"], dtype=bool)
     detector.center_ = np.asarray(state["center"], dtype=np.float64)
@@ -88,10 +109,43 @@ def load_detector(path):
     detector.score_summary_ = dict(state["score_summary"])
     detector.feature_names_in_ = list(state["feature_names"])
     detector.n_features_in_ = len(detector.feature_names_in_)
-    detector.ignored_columns_ = _ignored_columns(state, detector.n_features_in_,
-                                                 model.means_.shape[1], path)
-    detector._set_normal_model()
+    scores = state.get("training_scores")
+    detector.training_scores_ = None if scores is None else np.asarray(scores, dtype=np.float64)
+    detector.score_summary_.setdefault("n", None if scores is None else len(scores))
+    n_used = model.means_.shape[1]
+    detector.ensemble_ = state["version"] == ENSEMBLE_VERSION
+    if detector.ensemble_:
+        n_used = detector.n_features_in_ - len(state.get("ignored_columns", []))
+        _restore_ensemble(detector, state["ensemble"], n_used, path)
+    detector.ignored_columns_ = _ignored_columns(state, detector.n_features_in_, n_used, path)
+    if not detector.ensemble_:
+        detector._set_normal_model()
+        detector.members_ = detector.buckets_ = None
     return detector
+
+
+def _restore_ensemble(detector, entry, n_used, path):
+    """Set the members and buckets of a loaded ensemble; ModelFileError when damaged."""
+    try:
+        detector.members_ = [
+            member_from_json(member, covariance_type=detector.covariance_type,
+                             missing=detector.missing, n_features=n_used)
+            for member in entry["members"]
+        ]
+        buckets = entry["buckets"]
+        detector.buckets_ = None if buckets is None else [np.asarray(b, dtype=int)
+                                                          for b in buckets]
+        if detector.buckets_ is not None and not all(
+            b.size and b.min() >= 0 and b.max() < len(detector.members_)
+            for b in detector.buckets_
+        ):
+            raise ValueError("its buckets name members it does not have")
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise gmmkit.ModelFileError(
+            f"cannot load '{path}' as an outlier detector: a member of its ensemble is damaged "
+            f"({error}). Fit and save the detector again."
+        ) from None
+    detector.model_ = detector.trusted_ = detector.normal_model_ = None
 
 
 def _json_params(params):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmmkit import GaussianMixture
+from gmmkit import GaussianMixture, select_model
 
 #: a component is "small" when its weight is under this share of the data ...
 AUTO_MIN_WEIGHT = 0.1
@@ -81,7 +81,48 @@ def normal_mixture(model, trusted):
     return normal
 
 
-def fit_mixture(Z, *, params, n_refits, trim, progress=None):
+def mixture_from_arrays(covariance_type, missing, weights, means, covariances,
+                        precisions_cholesky):
+    """A fitted GaussianMixture (no noise component) with the given parameters.
+
+    ``precisions_`` are derived from ``precisions_cholesky`` (P = C C' per
+    component; C**2 for diag and spherical), so a mixture rebuilt from
+    these arrays (a detector file) is the same to the last bit.
+
+    Parameters
+    ----------
+    covariance_type : str
+    missing : {"error", "em"}
+    weights : array-like of shape (n_components,)
+    means : array-like of shape (n_components, n_features)
+    covariances, precisions_cholesky : array-like
+        In the layout of ``covariances_`` for ``covariance_type``.
+
+    Returns
+    -------
+    GaussianMixture
+    """
+    chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    model = GaussianMixture(len(weights), covariance_type=covariance_type, missing=missing)
+    model.weights_ = np.asarray(weights, dtype=np.float64)
+    model.means_ = np.asarray(means, dtype=np.float64)
+    model.covariances_ = np.asarray(covariances, dtype=np.float64)
+    model.precisions_cholesky_ = chol
+    if covariance_type in ("full", "tied"):
+        model.precisions_ = chol @ np.swapaxes(chol, -1, -2)
+    else:
+        model.precisions_ = chol**2
+    model.noise_weight_ = 0.0
+    model.n_features_in_ = model.means_.shape[1]
+    model.n_components_ = len(weights)
+    model.converged_ = True
+    model.n_iter_ = 0
+    model.lower_bound_ = -np.inf  # not fitted by EM: no lower bound
+    model.lower_bounds_ = []
+    return model
+
+
+def fit_mixture(Z, *, params, n_refits, trim, progress=None, max_components=None):
     """Fit the mixture; then refit ``n_refits`` times with the top ``trim`` rows left out.
 
     Parameters
@@ -89,12 +130,15 @@ def fit_mixture(Z, *, params, n_refits, trim, progress=None):
     Z : ndarray of shape (n_samples, n_features)
         Scaled training data.
     params : dict
-        GaussianMixture keyword arguments.
+        GaussianMixture keyword arguments, and ``min_weight``.
     n_refits : int
     trim : float
         Share of rows (highest scores under the normal part) given weight 0
         in each refit.
     progress : callable(str) or None
+    max_components : int or None
+        With ``n_components="auto"``: the largest K that BIC may choose
+        (None: GaussianMixture's own 1..10).
 
     Returns
     -------
@@ -104,13 +148,14 @@ def fit_mixture(Z, *, params, n_refits, trim, progress=None):
         The rows the final fit used.
     """
     kept = np.ones(len(Z), dtype=bool)
+    params = dict(params)
     min_weight = params.pop("min_weight")
     for refit in range(n_refits + 1):
         if progress is not None:
             progress(f"fitting the mixture ({'all rows' if refit == 0 else f'refit {refit}'})")
         # a tiny weight, not 0: the noise box keeps every row's range
         weights = np.where(kept, 1.0, 1e-9)
-        model = GaussianMixture(**params).fit(Z, sample_weight=weights)
+        model = _fit(Z, weights, params, max_components)
         trusted = trusted_components(
             model.weights_, min_weight_for(min_weight, len(model.weights_))
         )
@@ -118,3 +163,16 @@ def fit_mixture(Z, *, params, n_refits, trim, progress=None):
             scores = -normal_mixture(model, trusted).score_samples(Z)
             kept = scores <= np.quantile(scores, 1.0 - trim)
     return model, trusted, kept
+
+
+def _fit(Z, weights, params, max_components):
+    """GaussianMixture(**params) fitted on Z; "auto" K from 1..max_components by BIC."""
+    if params["n_components"] != "auto" or max_components is None:
+        return GaussianMixture(**params).fit(Z, sample_weight=weights)
+    rest = {k: v for k, v in params.items() if k not in ("n_components", "covariance_type")}
+    distinct = len(np.unique(Z, axis=0)) if len(Z) <= 4 * max_components else max_components
+    model, _ = select_model(
+        Z, n_components=range(1, max(1, min(max_components, distinct)) + 1),
+        covariance_types=(params["covariance_type"],), sample_weight=weights, **rest,
+    )
+    return model
