@@ -41,7 +41,18 @@ def detector_options(function):
                      help="Expected share of anomalies in (0, 0.5], or 'auto' (the mixture's "
                           "own 1% tail)."),
         click.option("-k", "--n-components", default="auto", show_default=True,
-                     type=ComponentsType(), help="Components, or 'auto' (1..10 by BIC)."),
+                     type=ComponentsType(),
+                     help="Components of each mixture, or 'auto' (BIC: 1..5 per ensemble "
+                          "member, 1..10 for --ensemble none)."),
+        click.option("--ensemble", type=click.Choice(["bagging", "none"]), default="bagging",
+                     show_default=True,
+                     help="'bagging': mixtures on bootstrap rows and random column subsets, "
+                          "combined; 'none': one robust mixture."),
+        click.option("--n-estimators", default=10, show_default=True,
+                     type=click.IntRange(min=1), help="Members of the ensemble."),
+        click.option("--combination", default="average", show_default=True,
+                     type=click.Choice(["average", "maximization", "aom", "moa"]),
+                     help="How the members' standardised scores are combined."),
         click.option("--covariance-type", type=click.Choice(COVARIANCE_TYPES), default="tied",
                      show_default=True),
         click.option("--scale", type=click.Choice(["standard", "robust", "none"]),
@@ -55,13 +66,16 @@ def detector_options(function):
     return function
 
 
-def _make_detector(contamination, n_components, covariance_type, scale, missing, seed, quiet):
+def _make_detector(options, quiet):
+    """A GMMOutlierDetector from the values of :func:`detector_options`."""
     from gmmkit_outliers.detector import GMMOutlierDetector
 
     return GMMOutlierDetector(
-        n_components, covariance_type=covariance_type, contamination=contamination,
-        scale=None if scale == "none" else scale, missing=missing, random_state=seed,
-        verbose=not quiet,
+        options["n_components"], ensemble=None if options["ensemble"] == "none" else "bagging",
+        n_estimators=options["n_estimators"], combination=options["combination"],
+        covariance_type=options["covariance_type"], contamination=options["contamination"],
+        scale=None if options["scale"] == "none" else options["scale"],
+        missing=options["missing"], random_state=options["seed"], verbose=not quiet,
     )
 
 
@@ -85,6 +99,12 @@ def _columns_option(function):
     )(function)
 
 
+def _confidence_option(function):
+    return click.option("--confidence", is_flag=True,
+                        help="Add a column with the confidence of each row's flag (ExCeeD).")(
+        function)
+
+
 def _top_option(function):
     return click.option("--top", default=3, show_default=True, type=click.IntRange(min=1),
                         help="Top contributing features listed per flagged row.")(function)
@@ -96,56 +116,71 @@ def _read(data, columns, missing):
     return load_input(data, columns, missing=missing)
 
 
-def write_rows(handle, dataset, detector, scores, flags, *, top):
-    """CSV: the input columns, then score, outlier (0/1) and top_features (flagged rows)."""
+def write_rows(handle, dataset, detector, scores, flags, *, top, confidence=None):
+    """CSV: the input columns, then score, outlier (0/1), top_features (flagged rows) and,
+    when given, each flag's confidence."""
     import csv
 
     explanation = detector.explain(dataset.data[flags == 1]) if flags.any() else None
     reasons = iter(explanation.top_features(top) if explanation is not None else [])
     writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow([*dataset.feature_names, "score", "outlier", "top_features"])
-    for row, score, flag in zip(dataset.data, scores, flags):
+    extra = [] if confidence is None else ["confidence"]
+    writer.writerow([*dataset.feature_names, "score", "outlier", "top_features", *extra])
+    for i, (row, score, flag) in enumerate(zip(dataset.data, scores, flags)):
         text = "; ".join(f"{name} {share:.0%}" for name, share in next(reasons)) if flag else ""
         cells = ["" if value != value else repr(float(value)) for value in row]
-        writer.writerow([*cells, repr(float(score)), int(flag), text])
+        sure = [] if confidence is None else [repr(float(confidence[i]))]
+        writer.writerow([*cells, repr(float(score)), int(flag), text, *sure])
 
 
-def _emit_rows(out_file, dataset, detector, scores, flags, top):
+def _emit_rows(out_file, dataset, detector, scores, flags, top, confidence):
     """The scored rows to stdout, or to ``out_file`` (a gmmkit.outputs.OutputFile)."""
     if out_file is None:
         import sys
 
-        write_rows(sys.stdout, dataset, detector, scores, flags, top=top)
+        write_rows(sys.stdout, dataset, detector, scores, flags, top=top, confidence=confidence)
         return
 
     def write(temporary):
         with open(temporary, "x", newline="") as handle:
-            write_rows(handle, dataset, detector, scores, flags, top=top)
+            write_rows(handle, dataset, detector, scores, flags, top=top,
+                       confidence=confidence)
 
     out_file.write(write)
 
 
 def _summary(detector, data, flags, output):
-    return {
+    summary = {
         "data": data,
         "n_samples": int(flags.size),
         "n_flagged": int(flags.sum()),
         "threshold": float(detector.threshold_),
         "contamination": detector.contamination,
-        "n_components": int(len(detector.model_.weights_)),
-        "trusted_components": [int(k) for k in detector.trusted_.nonzero()[0]],
+        "ensemble": bool(detector.ensemble_),
         "features": list(detector.feature_names_in_),
         "output": output,
     }
+    if detector.ensemble_:
+        summary["n_members"] = len(detector.members_)
+        summary["combination"] = detector.combination
+        summary["member_components"] = [len(m.normal.weights_) for m in detector.members_]
+    else:
+        summary["n_components"] = int(len(detector.model_.weights_))
+        summary["trusted_components"] = [int(k) for k in detector.trusted_.nonzero()[0]]
+    return summary
 
 
 def _summary_text(summary):
     lines = [
         f"flagged {summary['n_flagged']} of {summary['n_samples']} rows "
         f"(threshold {summary['threshold']:.4f}, contamination {summary['contamination']})",
-        f"mixture: {summary['n_components']} components, trusted as normal: "
-        f"{summary['trusted_components']}",
     ]
+    if summary["ensemble"]:
+        lines.append(f"ensemble: {summary['n_members']} mixtures ({summary['combination']}), "
+                     f"trusted components per member: {summary['member_components']}")
+    else:
+        lines.append(f"mixture: {summary['n_components']} components, trusted as normal: "
+                     f"{summary['trusted_components']}")
     if summary["output"]:
         lines.append(f"written to {summary['output']}")
     return "\n".join(lines)
@@ -153,7 +188,7 @@ def _summary_text(summary):
 
 @click.group()
 def outliers():
-    """Anomaly detection with a robust Gaussian mixture (docs/outliers.md)."""
+    """Anomaly detection with robust Gaussian mixtures (docs/outliers.md)."""
 
 
 @outliers.command()
@@ -161,12 +196,12 @@ def outliers():
 @detector_options
 @_columns_option
 @_top_option
+@_confidence_option
 @output_option("Write the rows with score, flag and top features here (default: stdout).")
 @force_option
 @json_option("the summary")
 @quiet_option
-def detect(data, contamination, n_components, covariance_type, scale, missing, seed, columns,
-           top, output, force, as_json, quiet):
+def detect(data, columns, top, confidence, output, force, as_json, quiet, **options):
     """Fit a detector to DATA and flag its anomalies.
 
     Writes DATA's rows with their score, a 0/1 outlier flag and, for flagged
@@ -175,12 +210,13 @@ def detect(data, contamination, n_components, covariance_type, scale, missing, s
     """
     outputs = command_outputs(force, data)
     out_file = outputs.file(output, "output")
-    dataset = _read(data, columns, missing)
-    detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
-                              seed, quiet)
+    dataset = _read(data, columns, options["missing"])
+    detector = _make_detector(options, quiet)
     detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)
-    _emit_rows(out_file, dataset, detector, detector.decision_scores_, detector.labels_, top)
+    sure = detector.predict_confidence(dataset.data) if confidence else None
+    _emit_rows(out_file, dataset, detector, detector.decision_scores_, detector.labels_, top,
+               sure)
     outputs.commit()
     summary = _summary(detector, data, detector.labels_, output)
     if output is None and quiet:
@@ -199,16 +235,14 @@ def detect(data, contamination, n_components, covariance_type, scale, missing, s
 @force_option
 @json_option("the summary")
 @quiet_option
-def fit(data, contamination, n_components, covariance_type, scale, missing, seed, columns,
-        output, force, as_json, quiet):
+def fit(data, columns, output, force, as_json, quiet, **options):
     """Fit a detector to DATA (clean data, for novelty detection) and save it."""
     from gmmkit_outliers.persistence import save_detector
 
     outputs = command_outputs(force, data)
     out_file = outputs.file(output, "output")
-    dataset = _read(data, columns, missing)
-    detector = _make_detector(contamination, n_components, covariance_type, scale, missing,
-                              seed, quiet)
+    dataset = _read(data, columns, options["missing"])
+    detector = _make_detector(options, quiet)
     detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)
     out_file.write(lambda temporary: save_detector(detector, temporary))
@@ -226,9 +260,10 @@ def fit(data, contamination, n_components, covariance_type, scale, missing, seed
 @click.argument("data")
 @_columns_option
 @_top_option
+@_confidence_option
 @output_option("Write the scored rows here (default: stdout).")
 @force_option
-def score(detector_path, data, columns, top, output, force):
+def score(detector_path, data, columns, top, confidence, output, force):
     """Score the rows of DATA with a saved DETECTOR (novelty detection).
 
     By default the columns the detector was fitted on are picked by name; a
@@ -248,7 +283,8 @@ def score(detector_path, data, columns, top, output, force):
                  nan_fix=None if detector.missing == "em" else model_nan_fix(detector_path))
     scores = detector.decision_function(dataset.data)
     flags = (scores > detector.threshold_).astype(int)
-    _emit_rows(out_file, dataset, detector, scores, flags, top)
+    sure = detector.predict_confidence(dataset.data) if confidence else None
+    _emit_rows(out_file, dataset, detector, scores, flags, top, sure)
     outputs.commit()
     if output is not None:
         click.echo(f"flagged {int(flags.sum())} of {flags.size} rows; written to {output}")

@@ -10,9 +10,15 @@ does not make those anomalies look typical.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from gmmkit import GaussianMixture, select_model
+from gmmkit import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture
+
+#: warnings of a member's fits that the ensemble absorbs (a member that did not converge or
+#: re-seeded a component is one vote of many; the single model still shows them)
+MEMBER_WARNINGS = (ConvergenceWarning, DegenerateComponentWarning)
 
 #: a component is "small" when its weight is under this share of the data ...
 AUTO_MIN_WEIGHT = 0.1
@@ -166,13 +172,31 @@ def fit_mixture(Z, *, params, n_refits, trim, progress=None, max_components=None
 
 
 def _fit(Z, weights, params, max_components):
-    """GaussianMixture(**params) fitted on Z; "auto" K from 1..max_components by BIC."""
-    if params["n_components"] != "auto" or max_components is None:
+    """GaussianMixture(**params) fitted on Z; with max_components, "auto" K from 1..it by BIC.
+
+    The smallest BIC among the fits that succeed (a K with more components
+    than distinct rows fails and is skipped); gmmkit.select_model would also
+    compute AIC, ICL and a collapse check per fit, which an ensemble of small
+    members does not need. Only ensemble members pass ``max_components``:
+    their :data:`MEMBER_WARNINGS` are silenced.
+    """
+    if max_components is None:
         return GaussianMixture(**params).fit(Z, sample_weight=weights)
-    rest = {k: v for k, v in params.items() if k not in ("n_components", "covariance_type")}
-    distinct = len(np.unique(Z, axis=0)) if len(Z) <= 4 * max_components else max_components
-    model, _ = select_model(
-        Z, n_components=range(1, max(1, min(max_components, distinct)) + 1),
-        covariance_types=(params["covariance_type"],), sample_weight=weights, **rest,
-    )
-    return model
+    auto = params["n_components"] == "auto"
+    best, best_bic, first_error = None, np.inf, None
+    for k in range(1, max_components + 1) if auto else [params["n_components"]]:
+        try:
+            with warnings.catch_warnings():
+                for category in MEMBER_WARNINGS:
+                    warnings.simplefilter("ignore", category)
+                model = GaussianMixture(**{**params, "n_components": k}).fit(
+                    Z, sample_weight=weights)
+        except ValueError as error:
+            first_error = first_error or error
+            break
+        bic = model.bic(Z, sample_weight=weights)
+        if bic < best_bic:
+            best, best_bic = model, bic
+    if best is None:
+        raise first_error
+    return best

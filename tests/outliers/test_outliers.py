@@ -1,4 +1,5 @@
-"""GMMOutlierDetector: PyOD's API, robust scoring, thresholds, explanations, files."""
+"""The robust single model (ensemble=None): PyOD's API, robust scoring, thresholds,
+explanations, files (tests/outliers/test_ensemble.py tests the default, the ensemble)."""
 
 import re
 
@@ -15,6 +16,11 @@ from scipy.special import erf
 from sklearn.metrics import roc_auc_score
 
 from gmmkit import GaussianMixture, ModelFileError, NotFittedError, save
+
+
+def Single(*args, **kwargs):  # noqa: N802 - reads as the class it makes
+    """GMMOutlierDetector(..., ensemble=None): the robust single model."""
+    return GMMOutlierDetector(*args, ensemble=None, **kwargs)
 
 
 def blobs_with_tight_anomalies(seed=0):
@@ -35,7 +41,7 @@ def blobs():
 
 @pytest.fixture(scope="module")
 def fitted(blobs):
-    return GMMOutlierDetector(random_state=0).fit(blobs[0])
+    return Single(random_state=0).fit(blobs[0])
 
 
 # ------------------------------------------------------------ the failure case
@@ -53,7 +59,7 @@ def test_tight_cluster_of_anomalies_is_ranked_above_the_inliers(blobs, fitted):
     assert roc_auc_score(y, fitted.decision_scores_) == 1.0
     assert fitted.labels_[y == 1].all()
     # robust=False is that plain density score: it fails the same way
-    naive = GMMOutlierDetector(robust=False, covariance_type="full", random_state=0).fit(X)
+    naive = Single(robust=False, covariance_type="full", random_state=0).fit(X)
     assert roc_auc_score(y, naive.decision_scores_) < 0.05
 
 
@@ -67,7 +73,7 @@ def test_pyod_attributes_and_methods(blobs, fitted):
     np.testing.assert_array_equal(fitted.labels_, fitted.decision_scores_ > fitted.threshold_)
     assert fitted.labels_.mean() == pytest.approx(0.1, abs=1 / len(X))
     np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
-    again = GMMOutlierDetector(random_state=0)
+    again = Single(random_state=0)
     np.testing.assert_array_equal(again.fit_predict(X), fitted.labels_)
     assert fitted.labels_.dtype.kind == "i" and set(np.unique(fitted.labels_)) == {0, 1}
 
@@ -122,7 +128,7 @@ def test_auto_threshold_is_the_gaussian_tail():
     rng = np.random.default_rng(1)
     d = 3
     X = rng.multivariate_normal(np.zeros(d), [[2, 0.5, 0], [0.5, 1, 0.2], [0, 0.2, 1]], 4000)
-    detector = GMMOutlierDetector(1, contamination="auto", robust=False, random_state=0).fit(X)
+    detector = Single(1, contamination="auto", robust=False, random_state=0).fit(X)
     covariance = detector.model_.covariances_  # tied: one (d, d) matrix
     expected = 0.5 * (d * np.log(2 * np.pi) + np.linalg.slogdet(covariance)[1]
                       + stats.chi2.ppf(0.99, d))
@@ -134,7 +140,7 @@ def test_auto_threshold_is_the_gaussian_tail():
 def test_novelty_mode_flags_new_anomalies_only():
     rng = np.random.default_rng(2)
     clean = rng.normal(size=(500, 2))
-    detector = GMMOutlierDetector(contamination="auto", random_state=0).fit(clean)
+    detector = Single(contamination="auto", random_state=0).fit(clean)
     new = np.vstack([rng.normal(size=(200, 2)), [[6.0, 6.0], [-7.0, 1.0]]])
     flags = detector.predict(new)
     assert flags[-2:].tolist() == [1, 1]
@@ -147,7 +153,7 @@ def test_novelty_mode_flags_new_anomalies_only():
 def test_contributions_match_a_hand_computation():
     rng = np.random.default_rng(3)
     X = rng.multivariate_normal([1.0, -2.0], [[1.0, 0.8], [0.8, 2.0]], size=400)
-    detector = GMMOutlierDetector(1, covariance_type="full", scale=None, random_state=0).fit(X)
+    detector = Single(1, covariance_type="full", scale=None, random_state=0).fit(X)
     row = np.array([[3.0, -4.0]])
     explanation = detector.explain(row)
     mean = detector.model_.means_[0]
@@ -165,7 +171,7 @@ def test_contributions_match_a_hand_computation():
 
 def test_diagonal_contributions_are_squared_z_scores_to_the_nearest_trusted_component(blobs):
     X, _ = blobs
-    detector = GMMOutlierDetector(3, covariance_type="diag", random_state=0).fit(X)
+    detector = Single(3, covariance_type="diag", random_state=0).fit(X)
     rows = np.array([[4.0, 6.0], [8.5, 0.2], [-0.3, 0.1]])
     explanation = detector.explain(rows)
     Z = (rows - detector.center_) / detector.scale_
@@ -185,10 +191,10 @@ def test_diagonal_contributions_are_squared_z_scores_to_the_nearest_trusted_comp
 def test_standardising_makes_the_units_irrelevant(blobs):
     X, _ = blobs
     rescaled = X * np.array([1e6, 1e-3]) + np.array([5e7, -3.0])
-    first = GMMOutlierDetector(random_state=0).fit(X)
-    second = GMMOutlierDetector(random_state=0).fit(rescaled)
+    first = Single(random_state=0).fit(X)
+    second = Single(random_state=0).fit(rescaled)
     np.testing.assert_allclose(second.decision_scores_, first.decision_scores_, rtol=1e-6)
-    robust = GMMOutlierDetector(scale="robust", random_state=0).fit(rescaled)
+    robust = Single(scale="robust", random_state=0).fit(rescaled)
     q1, median, q3 = np.percentile(rescaled, [25, 50, 75], axis=0)
     np.testing.assert_allclose(robust.center_, median)
     np.testing.assert_allclose(robust.scale_, (q3 - q1) / stats.norm.ppf(0.75) / 2)
@@ -200,7 +206,7 @@ def test_missing_values_are_scored_on_the_observed_features(blobs):
     holes = X.copy()
     holes[::10, 0] = np.nan
     holes[5::10, 1] = np.nan
-    detector = GMMOutlierDetector(missing="em", random_state=0).fit(holes)
+    detector = Single(missing="em", random_state=0).fit(holes)
     assert np.isfinite(detector.decision_scores_).all()
     assert roc_auc_score(y, detector.decision_scores_) > 0.95
     # a row missing feature 0 is scored by the normal mixture's marginal of feature 1
@@ -243,7 +249,7 @@ def test_a_plain_model_file_is_not_a_detector(tmp_path, blobs):
 
 def test_trimmed_refit_leaves_the_top_rows_out(blobs):
     X, y = blobs
-    detector = GMMOutlierDetector(n_refits=1, trim=0.05, random_state=0).fit(X)
+    detector = Single(n_refits=1, trim=0.05, random_state=0).fit(X)
     assert roc_auc_score(y, detector.decision_scores_) == 1.0
     # the refit's weights count only the kept rows: the anomalies' cluster is gone from it
     assert detector.model_.weights_.min() > 0.1
@@ -260,8 +266,8 @@ def test_bad_contamination():
             "share of anomalies, e.g. 0.05) or 'auto' (a threshold from the fitted mixture's "
             "own tail)."
         )):
-            GMMOutlierDetector(contamination=value).fit(X)
-    assert GMMOutlierDetector(contamination=0.5, random_state=0).fit(X).labels_.mean() == 0.5
+            Single(contamination=value).fit(X)
+    assert Single(contamination=0.5, random_state=0).fit(X).labels_.mean() == 0.5
 
 
 def with_constant_columns(blobs):
@@ -278,11 +284,11 @@ def test_constant_columns_are_ignored_with_a_warning(blobs):
     """fit used to refuse them: "column 1 is constant ... drop it" (PyOD's detectors accept)."""
     X, y = with_constant_columns(blobs)
     with pytest.warns(ConstantColumnWarning) as caught:
-        detector = GMMOutlierDetector(random_state=0).fit(X)
+        detector = Single(random_state=0).fit(X)
     assert [str(w.message) for w in caught] == [CONSTANT_1_3]
     assert detector.ignored_columns_.tolist() == [1, 3]
     assert detector.n_features_in_ == 4 and detector.model_.means_.shape[1] == 2
-    reduced = GMMOutlierDetector(random_state=0).fit(blobs[0])
+    reduced = Single(random_state=0).fit(blobs[0])
     np.testing.assert_array_equal(detector.decision_scores_, reduced.decision_scores_)
     assert roc_auc_score(y, detector.decision_scores_) == 1.0
     # new rows are scored without those columns, whatever they hold there
@@ -305,19 +311,19 @@ def test_constant_columns_are_named_and_the_warning_can_be_filtered():
         "column 1 ('fee') is constant (every value is 1.5) and is ignored: a constant column "
         "cannot show an anomaly; rows are scored without it."
     )):
-        GMMOutlierDetector(covariance_type="diag").fit(frame)
+        Single(covariance_type="diag").fit(frame)
     wide = np.random.default_rng(0).normal(size=(40, 14))
     wide[:, 1:13] = 7.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=ConstantColumnWarning)
-        assert GMMOutlierDetector(random_state=0).fit(wide).ignored_columns_.tolist() == list(
+        assert Single(random_state=0).fit(wide).ignored_columns_.tolist() == list(
             range(1, 13))
     with pytest.warns(ConstantColumnWarning, match=re.escape(
         "columns 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more (12 in all) are constant and are "
         "ignored"
     )):
-        GMMOutlierDetector(random_state=0).fit(wide)
+        Single(random_state=0).fit(wide)
 
 
 def test_no_varying_column_is_still_refused():
@@ -326,21 +332,21 @@ def test_no_varying_column_is_still_refused():
         "no column varies: every column has a single value (rows differ only in which values "
         "are missing); an anomaly needs a column in which it can differ."
     )):
-        GMMOutlierDetector(missing="em", covariance_type="diag").fit(X)
+        Single(missing="em", covariance_type="diag").fit(X)
     with pytest.raises(ValueError, match=re.escape(
         "X has a single row; an anomaly is a row unlike the others, so the data need at least "
         "two distinct rows."
     )):
-        GMMOutlierDetector(covariance_type="diag").fit([[1.0, 2.0]])
+        Single(covariance_type="diag").fit([[1.0, 2.0]])
 
 
 def test_explanations_name_the_original_columns(blobs):
     X, _ = with_constant_columns(blobs)
     names = ["a", "fee", "b", "zero"]
     with pytest.warns(ConstantColumnWarning):
-        detector = GMMOutlierDetector(random_state=0).fit(X)
+        detector = Single(random_state=0).fit(X)
     detector.feature_names_in_ = names
-    reduced = GMMOutlierDetector(random_state=0).fit(blobs[0])
+    reduced = Single(random_state=0).fit(blobs[0])
     rows = X[-5:]  # the anomalies
     explanation = detector.explain(rows)
     expected = reduced.explain(blobs[0][-5:])
@@ -361,7 +367,7 @@ def test_detector_files_keep_the_ignored_columns(tmp_path, blobs, fitted):
 
     X, _ = with_constant_columns(blobs)
     with pytest.warns(ConstantColumnWarning):
-        detector = GMMOutlierDetector(random_state=0).fit(X)
+        detector = Single(random_state=0).fit(X)
     save_detector(detector, tmp_path / "constant.gmm")
     loaded = load_detector(tmp_path / "constant.gmm")
     assert loaded.ignored_columns_.tolist() == [1, 3]
@@ -382,7 +388,7 @@ def test_detector_files_keep_the_ignored_columns(tmp_path, blobs, fitted):
 def test_a_detector_file_whose_ignored_columns_do_not_fit(tmp_path, blobs):
     X, _ = with_constant_columns(blobs)
     with pytest.warns(ConstantColumnWarning):
-        detector = GMMOutlierDetector(random_state=0).fit(X)
+        detector = Single(random_state=0).fit(X)
     detector.ignored_columns_ = np.array([1])  # a mixture of 2 features, 4 columns
     save_detector(detector, tmp_path / "damaged.gmm")
     with pytest.raises(ModelFileError, match=re.escape(
@@ -400,7 +406,7 @@ def test_a_public_benchmark_set_as_given():
     constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
     assert constant.size >= 3
     with pytest.warns(ConstantColumnWarning):
-        detector = GMMOutlierDetector(2, covariance_type="diag", random_state=0).fit(X)
+        detector = Single(2, covariance_type="diag", random_state=0).fit(X)
     assert detector.ignored_columns_.tolist() == constant.tolist()
     assert np.isfinite(detector.decision_scores_).all()
 
@@ -410,7 +416,7 @@ def test_all_rows_identical():
         "all 30 rows are identical; an anomaly is a row unlike the others, so the data need "
         "at least two distinct rows."
     )):
-        GMMOutlierDetector(covariance_type="diag").fit(np.tile([1.0, 2.0, 3.0], (30, 1)))
+        Single(covariance_type="diag").fit(np.tile([1.0, 2.0, 3.0], (30, 1)))
 
 
 def test_more_columns_than_rows():
@@ -419,7 +425,7 @@ def test_more_columns_than_rows():
         "X has 5 rows and 8 columns; a tied-covariance mixture needs more rows than columns. "
         "Add rows, drop columns, or use covariance_type='diag'."
     )):
-        GMMOutlierDetector().fit(X)
+        Single().fit(X)
 
 
 def test_nan_without_missing_em():
@@ -429,10 +435,10 @@ def test_nan_without_missing_em():
         "X contains NaN in 2 row(s); pass missing='em' to treat NaN as missing values, or "
         "drop those rows."
     )):
-        GMMOutlierDetector().fit(X)
-    detector = GMMOutlierDetector(missing="em", random_state=0).fit(X)
+        Single().fit(X)
+    detector = Single(missing="em", random_state=0).fit(X)
     assert np.isfinite(detector.decision_scores_).all()
-    clean = GMMOutlierDetector(random_state=0).fit(np.nan_to_num(X))
+    clean = Single(random_state=0).fit(np.nan_to_num(X))
     with pytest.raises(ValueError, match=re.escape("X contains NaN in 2 row(s)")):
         clean.decision_function(X)
 
@@ -454,9 +460,9 @@ def test_other_parameters_are_checked():
 
 def test_progress_goes_to_stderr_only_when_verbose(capsys):
     X = np.random.default_rng(0).normal(size=(60, 2))
-    GMMOutlierDetector(n_refits=1, random_state=0).fit(X)
+    Single(n_refits=1, random_state=0).fit(X)
     assert capsys.readouterr().err == ""
-    GMMOutlierDetector(n_refits=1, random_state=0, verbose=True).fit(X)
+    Single(n_refits=1, random_state=0, verbose=True).fit(X)
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [
