@@ -1,151 +1,237 @@
-"""ROC-AUC of GMMOutlierDetector against PyOD-style GMM(n_components=1) and IsolationForest.
+"""Outlier detection on public data: GMMOutlierDetector against IsolationForest, LOF and more.
 
-Data no one here generated: scikit-learn's bundled tables, each turned
-into an anomaly-detection set the way the ODDS benchmark does it (one
-class down-sampled to a small share, seeded). Every detector scores the
-same standardised rows in the same run (unsupervised: labels are used
-for the ROC-AUC only). Constant columns are dropped first (digits has
-pixels that are always 0).
+    python benchmarks/bench_outliers.py                 # every protocol, 5 seeds, + timing
+    python benchmarks/bench_outliers.py --seeds 2 --group development
+    python benchmarks/bench_outliers.py --pyod          # also PyOD's KNN, HBOS, ECOD, COPOD
+    python benchmarks/bench_outliers.py --timing-only   # fit + score of 100,000 x 20
+    python benchmarks/bench_outliers.py --json          # machine-readable results on stdout
 
-    python benchmarks/bench_outliers.py          # the tables, with seconds per fit
+The protocols (benchmarks/outlier_protocols.py) turn 14 public data sets that
+load offline into anomaly-detection sets, each with several down-sampling (or
+anomaly-drawing) seeds. In one run every detector scores the same rows
+(unsupervised: the labels are used for the metrics only):
 
-The detector's defaults (covariance_type="tied", the small-weight rule)
-were chosen by comparing options on PROTOCOLS; HELD_OUT are protocols
-that were looked at only after that choice, reported as a second table.
+- ``ensemble``: the default ``GMMOutlierDetector(random_state=seed)``;
+- ``previous``: ``GMMOutlierDetector(ensemble=None)``, the default of gmmkit 0.1
+  (one robust tied mixture, K = 1..10 by BIC);
+- ``GMM(1)``: PyOD's GMM(n_components=1), minus the log density of one
+  full-covariance Gaussian (gmmkit's GaussianMixture);
+- ``IForest``: scikit-learn's IsolationForest(random_state=seed);
+- ``LOF``: scikit-learn's LocalOutlierFactor (20 neighbours).
 
-tests/outliers/test_outliers_quality.py runs :func:`compare` and checks the averages.
+The gmmkit detectors get the raw columns (they scale them and ignore the
+constant ones themselves); the others get the columns standardised, constant
+ones dropped. Reported per protocol: ROC-AUC and average precision, each the
+mean over the seeds; then the mean and median over the protocols of each
+group (DEVELOPMENT: the protocols the defaults were chosen on; HELD_OUT: run
+only after the defaults were fixed), and the seconds each detector spent.
+Progress goes to stderr (-q silences it).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 
-#: (name, loader, outlier class, outlier share, inlier classes or None for all others)
-PROTOCOLS = (
-    ("breast_cancer", "load_breast_cancer", 0, 0.10, None),  # malignant rare
-    ("wine", "load_wine", 0, 0.10, None),
-    ("digits", "load_digits", 0, 0.05, (1, 2, 3, 4, 5)),  # a subset, to stay fast
-    ("iris", "load_iris", 0, 0.10, None),  # setosa rare: a tight, separate cluster
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from outlier_protocols import DEVELOPMENT, HELD_OUT  # noqa: E402
 
-#: other classes and shares, not looked at when the defaults were chosen (a check that
-#: the defaults were not fitted to PROTOCOLS)
-HELD_OUT = (
-    ("breast_cancer 5%", "load_breast_cancer", 0, 0.05, None),
-    ("wine class 1", "load_wine", 1, 0.10, None),
-    ("wine class 2", "load_wine", 2, 0.10, None),
-    ("digits 7/all", "load_digits", 7, 0.05, None),
-    ("digits 3/6-9", "load_digits", 3, 0.05, (6, 7, 8, 9)),
-    ("iris virginica", "load_iris", 2, 0.10, None),
-    ("iris versicolor", "load_iris", 1, 0.10, None),
-)
+GROUPS = {"development": DEVELOPMENT, "held-out": HELD_OUT}
 
 
-def make_set(loader, outlier_class, share, inliers, *, seed=0):
-    """(X, y) with y = 1 for the down-sampled outlier class, constant columns dropped."""
-    import sklearn.datasets
-
-    bunch = getattr(sklearn.datasets, loader)()
-    X, target = bunch.data, bunch.target
-    is_inlier = target != outlier_class if inliers is None else np.isin(target, inliers)
-    inlier_rows = np.flatnonzero(is_inlier)
-    outlier_rows = np.flatnonzero(target == outlier_class)
-    n_outliers = int(round(share * len(inlier_rows) / (1.0 - share)))
-    rng = np.random.default_rng(seed)
-    rows = np.concatenate([inlier_rows, rng.choice(outlier_rows, n_outliers, replace=False)])
-    X = X[rows]
-    y = (target[rows] == outlier_class).astype(int)
-    return X[:, X.std(axis=0) > 0], y
+def standardised(X):
+    X = X[:, np.ptp(X, axis=0) > 0]
+    return (X - X.mean(axis=0)) / X.std(axis=0)
 
 
-def single_gaussian_scores(Z):
-    """PyOD's GMM(n_components=1): minus the log density of one full-covariance Gaussian."""
-    from gmmkit import GaussianMixture
-
-    return -GaussianMixture(1, random_state=0).fit(Z).score_samples(Z)
-
-
-def isolation_forest_scores(Z):
-    from sklearn.ensemble import IsolationForest
-
-    return -IsolationForest(random_state=0).fit(Z).score_samples(Z)
-
-
-def detector_scores(Z, **params):
+def ensemble_scores(X, seed):
     from gmmkit_outliers import GMMOutlierDetector
 
-    return GMMOutlierDetector(random_state=0, **params).fit(Z).decision_scores_
+    return GMMOutlierDetector(random_state=seed).fit(X).decision_scores_
 
 
-def ablations():
-    """The default detector with one choice changed at a time: {label: score function}."""
-    from functools import partial
+def previous_scores(X, seed):
+    from gmmkit_outliers import GMMOutlierDetector
 
-    return {
-        "default": detector_scores,
-        "robust=False": partial(detector_scores, robust=False),
-        "full cov": partial(detector_scores, covariance_type="full"),
-        "diag cov": partial(detector_scores, covariance_type="diag"),
-        "n_refits=1": partial(detector_scores, n_refits=1),
-    }
+    return GMMOutlierDetector(ensemble=None, random_state=seed).fit(X).decision_scores_
 
 
-def compare(detectors=None, protocols=PROTOCOLS):
-    """ROC-AUC of every detector on every protocol.
+def single_gaussian_scores(X, seed):
+    from gmmkit import GaussianMixture
+
+    Z = standardised(X)
+    return -GaussianMixture(1, random_state=seed).fit(Z).score_samples(Z)
+
+
+def isolation_forest_scores(X, seed):
+    from sklearn.ensemble import IsolationForest
+
+    Z = standardised(X)
+    return -IsolationForest(random_state=seed).fit(Z).score_samples(Z)
+
+
+def lof_scores(X, seed):
+    from sklearn.neighbors import LocalOutlierFactor
+
+    return -LocalOutlierFactor(n_neighbors=20).fit(standardised(X)).negative_outlier_factor_
+
+
+def pyod_scores(name):
+    def score(X, seed):
+        import importlib
+
+        module, cls = {"KNN": ("knn", "KNN"), "HBOS": ("hbos", "HBOS"),
+                       "ECOD": ("ecod", "ECOD"), "COPOD": ("copod", "COPOD")}[name]
+        model = getattr(importlib.import_module(f"pyod.models.{module}"), cls)()
+        return model.fit(standardised(X)).decision_scores_
+
+    return score
+
+
+DETECTORS = {
+    "ensemble": ensemble_scores,
+    "previous": previous_scores,
+    "GMM(1)": single_gaussian_scores,
+    "IForest": isolation_forest_scores,
+    "LOF": lof_scores,
+}
+
+
+def run(protocols, detectors, seeds, progress=None):
+    """Metrics of every detector on every protocol and seed.
 
     Returns
     -------
     list of dict
-        One row per data set: name, shape, share of outliers, and for each
-        detector its ROC-AUC and seconds.
+        One per protocol: name, data, kind, shape and share of anomalies (of
+        seed 0), and for each detector its mean ROC-AUC, mean average
+        precision and total seconds over the seeds.
     """
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import average_precision_score, roc_auc_score
 
-    detectors = detectors or {
-        "gmmkit": detector_scores,
-        "GMM(1)": single_gaussian_scores,
-        "IsolationForest": isolation_forest_scores,
-    }
     table = []
-    for name, loader, outlier_class, share, inliers in protocols:
-        X, y = make_set(loader, outlier_class, share, inliers)
-        Z = (X - X.mean(axis=0)) / X.std(axis=0)
-        row = {"data": name, "shape": X.shape, "outliers": float(y.mean())}
-        for label, score in detectors.items():
-            start = time.perf_counter()
-            scores = score(Z)
-            row[label] = float(roc_auc_score(y, scores))
-            row[f"{label} s"] = time.perf_counter() - start
+    for protocol in protocols:
+        row = {"protocol": protocol.name, "data": protocol.data, "kind": protocol.kind}
+        results = {label: {"auc": [], "ap": [], "seconds": 0.0} for label in detectors}
+        for seed in seeds:
+            X, y = protocol(seed)
+            if seed == seeds[0]:
+                row["shape"], row["anomalies"] = list(X.shape), float(y.mean())
+            for label, score in detectors.items():
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # constant columns, convergence
+                    scores = score(X, seed)
+                results[label]["seconds"] += time.perf_counter() - start
+                results[label]["auc"].append(roc_auc_score(y, scores))
+                results[label]["ap"].append(average_precision_score(y, scores))
+        for label, result in results.items():
+            row[label] = {"auc": float(np.mean(result["auc"])), "ap": float(np.mean(result["ap"])),
+                          "seconds": result["seconds"]}
+        if progress is not None:
+            progress(f"{protocol.name}: " + ", ".join(
+                f"{label} {row[label]['auc']:.3f}" for label in detectors))
         table.append(row)
     return table
 
 
-def averages(table, labels):
-    return {label: float(np.mean([row[label] for row in table])) for label in labels}
+def summary(table, labels):
+    """{label: mean/median ROC-AUC and AP over the protocols, total seconds}."""
+    return {
+        label: {
+            "mean_auc": float(np.mean([row[label]["auc"] for row in table])),
+            "median_auc": float(np.median([row[label]["auc"] for row in table])),
+            "mean_ap": float(np.mean([row[label]["ap"] for row in table])),
+            "median_ap": float(np.median([row[label]["ap"] for row in table])),
+            "seconds": float(sum(row[label]["seconds"] for row in table)),
+        }
+        for label in labels
+    }
 
 
-def format_table(table, labels):
-    header = f"{'data':<17}{'rows x cols':>12}{'outliers':>9}" + "".join(
-        f"{label:>17}" for label in labels
-    )
-    lines = [header]
+def markdown(table, labels, title):
+    """A markdown table: ROC-AUC (AP) per protocol, then mean and median."""
+    lines = [f"**{title}**", "",
+             "| protocol | rows x cols | anomalies | " + " | ".join(labels) + " |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in labels) + " |"]
     for row in table:
-        shape = f"{row['shape'][0]} x {row['shape'][1]}"
-        cells = "".join(f"{row[label]:>10.3f} ({row[f'{label} s']:.2f}s)" for label in labels)
-        lines.append(f"{row['data']:<17}{shape:>12}{row['outliers']:>9.3f}{cells}")
-    mean = averages(table, labels)
-    lines.append(f"{'average':<38}" + "".join(f"{mean[label]:>10.3f}{'':7}" for label in labels))
+        cells = [f"{row[label]['auc']:.3f} ({row[label]['ap']:.2f})" for label in labels]
+        lines.append(f"| {row['protocol']} | {row['shape'][0]} x {row['shape'][1]} | "
+                     f"{row['anomalies']:.1%} | " + " | ".join(cells) + " |")
+    stats = summary(table, labels)
+    for name in ("mean", "median"):
+        cells = [f"**{stats[label][f'{name}_auc']:.3f}** ({stats[label][f'{name}_ap']:.2f})"
+                 for label in labels]
+        lines.append(f"| {name} | | | " + " | ".join(cells) + " |")
+    lines.append("| seconds (all seeds) | | | " + " | ".join(
+        f"{stats[label]['seconds']:.1f}" for label in labels) + " |")
     return "\n".join(lines)
 
 
+def timing(n_samples=100_000, n_features=20, seed=0, previous=False):
+    """Seconds of fit + score (decision_function of every row) on a 3-cluster table."""
+    from sklearn.ensemble import IsolationForest
+
+    from gmmkit_outliers import GMMOutlierDetector
+
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 3, size=(3, n_features))
+    X = centers[rng.integers(0, 3, n_samples)] + rng.normal(size=(n_samples, n_features))
+    makers = {"ensemble": lambda: GMMOutlierDetector(random_state=seed),
+              "IForest": lambda: IsolationForest(random_state=seed)}
+    if previous:
+        makers["previous"] = lambda: GMMOutlierDetector(ensemble=None, random_state=seed)
+    seconds = {}
+    for label, make in makers.items():
+        start = time.perf_counter()
+        model = make().fit(X)
+        (model.decision_function if label != "IForest" else model.score_samples)(X)
+        seconds[label] = time.perf_counter() - start
+    return seconds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per protocol (default 5)")
+    parser.add_argument("--group", choices=["all", *GROUPS], default="all")
+    parser.add_argument("--pyod", action="store_true", help="also PyOD's KNN, HBOS, ECOD, COPOD")
+    parser.add_argument("--timing-only", action="store_true")
+    parser.add_argument("--timing-previous", action="store_true",
+                        help="also time the previous default on 100,000 x 20 (slow)")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("-q", "--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    progress = None if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    detectors = dict(DETECTORS)
+    if args.pyod:
+        detectors.update({name: pyod_scores(name) for name in ("KNN", "HBOS", "ECOD", "COPOD")})
+    results = {}
+    if not args.timing_only:
+        groups = GROUPS if args.group == "all" else {args.group: GROUPS[args.group]}
+        seeds = list(range(args.seeds))
+        for group, protocols in groups.items():
+            table = run(protocols, detectors, seeds, progress)
+            results[group] = {"table": table, "summary": summary(table, list(detectors))}
+    results["timing_100000x20"] = timing(previous=args.timing_previous)
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return
+    for group, result in results.items():
+        if group == "timing_100000x20":
+            continue
+        print(markdown(result["table"], list(detectors),
+                       f"{group} protocols: ROC-AUC (average precision), mean over "
+                       f"{args.seeds} seeds"))
+        print()
+    print("fit + score of 100,000 x 20 (s): " + ", ".join(
+        f"{label} {seconds:.2f}" for label, seconds in results["timing_100000x20"].items()))
+
+
 if __name__ == "__main__":
-    labels = ["gmmkit", "GMM(1)", "IsolationForest"]
-    print("ROC-AUC (seconds per fit and score in brackets)")
-    print(format_table(compare(), labels))
-    print("\nheld-out protocols (not used to choose the defaults)")
-    print(format_table(compare(protocols=HELD_OUT), labels))
-    print("\nablations: the default detector with one option changed (all protocols)")
-    variants = ablations()
-    print(format_table(compare(variants, PROTOCOLS + HELD_OUT), list(variants)))
+    main()
