@@ -9,6 +9,8 @@ import numpy as np
 
 SCALES = ("standard", "robust", None)
 ENSEMBLES = ("bagging", None)
+#: buckets of members for combination="aom" and "moa" (PyOD's default)
+N_BUCKETS = 5
 MISSING_OPTIONS = ("error", "em")
 NAN_MESSAGE = (
     "X contains NaN in {rows} row(s); pass missing='em' to treat NaN as missing values, "
@@ -99,6 +101,12 @@ def check_ensemble(*, ensemble, n_estimators, max_features, max_samples, bootstr
         raise ValueError(
             f"combination={combination!r} is not supported; use one of "
             f"{', '.join(repr(c) for c in combinations)}."
+        )
+    if combination in ("aom", "moa") and n_estimators % N_BUCKETS:
+        raise ValueError(
+            f"combination={combination!r} splits the members into {N_BUCKETS} equal buckets, "
+            f"and n_estimators={n_estimators} does not split evenly; use a multiple of "
+            f"{N_BUCKETS} (e.g. {N_BUCKETS * max(1, round(n_estimators / N_BUCKETS))})."
         )
 
 

@@ -17,6 +17,7 @@ from gmmkit import EstimatorBase
 from gmmkit_outliers import combination as combining
 from gmmkit_outliers import ensemble, scoring, threshold
 from gmmkit_outliers.checks import (
+    N_BUCKETS,
     EnsembleFallbackWarning,
     as_table,
     check_contamination,
@@ -253,7 +254,7 @@ class GMMOutlierDetector(EstimatorBase):
         )
         self.buckets_ = None
         if self.combination in ("aom", "moa"):
-            self.buckets_ = combining.make_buckets(len(self.members_), 5, "static",
+            self.buckets_ = combining.make_buckets(len(self.members_), N_BUCKETS, "static",
                                                    random_state=rng)
         self.model_ = self.trusted_ = self.normal_model_ = None
 

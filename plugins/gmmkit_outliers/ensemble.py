@@ -109,14 +109,7 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
     for m in range(n_estimators):
         if progress is not None:
             progress(f"member {m + 1} of {n_estimators}")
-        features = draw_subspace(rng, n_features, max_features)
-        rows = rng.choice(n_samples, n_rows, replace=bootstrap)
-        sample = Z[np.ix_(rows, features)]
-        varying = _varies(sample)  # a column constant in this sample says nothing here
-        if not varying.any():
-            continue
-        features, sample = features[varying], sample[:, varying]
-        sample = sample[~np.isnan(sample).all(axis=1)]  # rows with nothing observed here
+        features, sample = _draw(Z, rng, n_rows, max_features, bootstrap)
         member_params = {**params, "random_state": int(rng.integers(2**31 - 1))}
         model, trusted, _ = scoring.fit_mixture(
             sample, params=member_params, n_refits=n_refits, trim=trim,
@@ -127,11 +120,6 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
             normal.covariance_type, normal.missing, normal.weights_, normal.means_,
             normal.covariances_, normal.precisions_cholesky_,
         )))
-    if not members:
-        raise ValueError(
-            "no member of the ensemble found a column that varies in its sample; the data "
-            "vary too little for an ensemble. Use ensemble=None."
-        )
     for member in members:
         raw = member.raw_scores(Z)
         finite = raw[np.isfinite(raw)]
@@ -139,6 +127,31 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
         spread = float(finite.std()) if finite.size else 0.0
         member.spread = spread if spread > 0 else 1.0
     return members
+
+
+#: draws of a member's rows and columns before the ensemble gives up
+MAX_DRAWS = 20
+
+
+def _draw(Z, rng, n_rows, max_features, bootstrap):
+    """A member's columns and rows: (features, sample of Z), every column varying.
+
+    A column constant in the member's rows says nothing there and is left
+    out; a subspace without a varying column is drawn again.
+    """
+    n_samples, n_features = Z.shape
+    for _ in range(MAX_DRAWS):
+        features = draw_subspace(rng, n_features, max_features)
+        rows = rng.choice(n_samples, n_rows, replace=bootstrap)
+        sample = Z[np.ix_(rows, features)]
+        varying = _varies(sample)
+        if varying.any():
+            sample = sample[:, varying]
+            return features[varying], sample[~np.isnan(sample).all(axis=1)]
+    raise ValueError(
+        f"no column varied in {MAX_DRAWS} draws of a member's rows; the data vary too little "
+        "for an ensemble (almost all rows are equal). Use ensemble=None."
+    )
 
 
 def member_scores(members, Z):

@@ -241,8 +241,9 @@ def test_bad_ensemble_parameters():
         (dict(bootstrap="yes"), "bootstrap='yes' is not valid; use True or False."),
         (dict(combination="mean"), "combination='mean' is not supported; use one of "
          "'average', 'maximization', 'aom', 'moa'."),
-        (dict(combination="aom", n_estimators=7), "7 estimators do not split into 5 equal "
-         "buckets"),
+        (dict(combination="aom", n_estimators=7), "combination='aom' splits the members into "
+         "5 equal buckets, and n_estimators=7 does not split evenly; use a multiple of 5 "
+         "(e.g. 5)."),
         (dict(contamination=0.6), "contamination=0.6 is not valid; use a number in (0, 0.5]"),
     ]
     for params, message in cases:
