@@ -68,8 +68,16 @@ def detector_options(function):
 
 def _make_detector(options, quiet):
     """A GMMOutlierDetector from the values of :func:`detector_options`."""
+    from gmmkit_outliers.checks import N_BUCKETS
     from gmmkit_outliers.detector import GMMOutlierDetector
 
+    combination, n_estimators = options["combination"], options["n_estimators"]
+    if combination in ("aom", "moa") and n_estimators % N_BUCKETS:
+        raise click.UsageError(
+            f"--combination {combination} splits the members into {N_BUCKETS} equal buckets; "
+            f"--n-estimators {n_estimators} does not split evenly. Use a multiple of "
+            f"{N_BUCKETS}, such as {N_BUCKETS * max(1, round(n_estimators / N_BUCKETS))}."
+        )
     return GMMOutlierDetector(
         options["n_components"], ensemble=None if options["ensemble"] == "none" else "bagging",
         n_estimators=options["n_estimators"], combination=options["combination"],

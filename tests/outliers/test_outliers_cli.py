@@ -129,6 +129,12 @@ def test_cli_errors_are_one_line(cli, spending, tmp_path):
     )
     word = run(cli, "outliers", "detect", path, "--contamination", "lots")
     assert word.exit_code == 2 and "'lots' is neither 'auto' nor a number" in word.output
+    buckets = run(cli, "outliers", "detect", path, "--combination", "aom", "--n-estimators", 7)
+    assert buckets.exit_code == 2 and (
+        "Error: --combination aom splits the members into 5 equal buckets; --n-estimators 7 "
+        "does not split evenly. Use a multiple of 5, such as 5.") in buckets.output
+    none = run(cli, "outliers", "detect", path, "--n-estimators", 0)
+    assert none.exit_code == 2 and "Invalid value for '--n-estimators'" in none.output
     run(cli, "fit", path, "-k", 2, "-q", "-o", tmp_path / "plain.gmm")
     plain = run(cli, "outliers", "score", tmp_path / "plain.gmm", path)
     assert plain.exit_code == 1
@@ -183,4 +189,38 @@ def test_detect_missing_values_and_csv_on_stdout(cli, spending, tmp_path):
     with_holes[::9, 2] = np.nan
     detector = GMMOutlierDetector(missing="em", random_state=0).fit(with_holes)
     np.testing.assert_allclose([float(row[6]) for row in rows], detector.decision_scores_,
+                               rtol=1e-12)
+
+
+def test_ensemble_options_confidence_and_the_single_model(cli, spending, tmp_path):
+    path, X, names = spending
+    result = run(cli, "outliers", "detect", path, "--n-estimators", "5", "--combination",
+                 "moa", "--confidence", "--json", "-q", "-o", tmp_path / "moa.csv")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    detector = GMMOutlierDetector(n_estimators=5, combination="moa", random_state=0).fit(X)
+    assert summary["ensemble"] is True and summary["n_members"] == 5
+    assert summary["combination"] == "moa"
+    header, rows = read_rows((tmp_path / "moa.csv").read_text())
+    assert header[-2:] == ["top_features", "confidence"]
+    np.testing.assert_allclose([float(row[6]) for row in rows], detector.decision_scores_,
+                               rtol=1e-12)
+    np.testing.assert_allclose([float(row[-1]) for row in rows], detector.predict_confidence(X),
+                               rtol=1e-12)
+    single = run(cli, "outliers", "detect", path, "--ensemble", "none", "-q",
+                 "-o", tmp_path / "single.csv")
+    assert single.exit_code == 0, single.output
+    plain = GMMOutlierDetector(ensemble=None, random_state=0).fit(X)
+    assert f"mixture: {len(plain.model_.weights_)} components, trusted as normal" in \
+        single.output
+    _, rows = read_rows((tmp_path / "single.csv").read_text())
+    np.testing.assert_allclose([float(row[6]) for row in rows], plain.decision_scores_,
+                               rtol=1e-12)
+    fitted = run(cli, "outliers", "fit", path, "-o", tmp_path / "d.gmm", "-q")
+    assert fitted.exit_code == 0 and "ensemble: 10 mixtures (average)" in fitted.output
+    scored = run(cli, "outliers", "score", tmp_path / "d.gmm", path, "--confidence")
+    assert scored.exit_code == 0, scored.output
+    _, rows = read_rows(scored.output)
+    loaded = load_detector(tmp_path / "d.gmm")
+    np.testing.assert_allclose([float(row[-1]) for row in rows], loaded.predict_confidence(X),
                                rtol=1e-12)
