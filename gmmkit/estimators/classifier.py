@@ -23,9 +23,7 @@ from scipy.special import logsumexp
 
 from gmmkit.data.validation import (
     check_array,
-    check_feature_names,
     check_int,
-    check_n_features,
     check_sample_weight,
     feature_names,
     scan_rows,
@@ -33,7 +31,7 @@ from gmmkit.data.validation import (
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.far_rows import FarRows
 from gmmkit.engine.scoring import model_center
-from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.classifier_checks import (
     AUTO,
     check_class_sizes,
@@ -248,10 +246,7 @@ class GMMClassifier(EstimatorBase):
 
     def _joint_log_likelihood(self, X):
         """log p(x | c) + log p(c): ndarray of shape (n_samples, n_classes)."""
-        self._check_fitted()
-        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-        X = check_array(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
+        X = check_fitted_input(self, X)
         with np.errstate(divide="ignore"):  # a zero prior: log 0 = -inf, never chosen
             log_prior = np.log(self.class_prior_)
         joint = np.column_stack([m.score_samples(X) for m in self.estimators_]) + log_prior

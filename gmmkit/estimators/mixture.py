@@ -17,8 +17,6 @@ from gmmkit.data.sources import open_source
 from gmmkit.data.validation import (
     NAN_FIX,
     check_array,
-    check_feature_names,
-    check_n_features,
     check_sample_weight,
     feature_names,
     scan_rows,
@@ -35,7 +33,7 @@ from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import conditioning
-from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
 from gmmkit.estimators.components import ComponentMaths
 from gmmkit.estimators.grid import fit_auto
@@ -401,12 +399,8 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         return ChunkedData(X, weights, center, dtype, chunk_rows)
 
     def _validated(self, X):
-        """X checked against the fitted model (names, shape, dtype): ndarray."""
-        self._check_fitted()
-        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-        X = check_array(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
-        return X
+        """X checked against the fitted model (:func:`.base.check_fitted_input`)."""
+        return check_fitted_input(self, X)
 
     def _map_log_prob(self, X, reduce, density=False, unweighted=False):
         """Validate X, then ``reduce`` each chunk's weighted log densities.

@@ -7,18 +7,13 @@ the model from the first one and sets the fitted attributes.
 
 from __future__ import annotations
 
-from gmmkit.data.validation import (
-    check_array,
-    check_feature_names,
-    check_n_features,
-    check_sample_weight,
-    feature_names,
-)
+from gmmkit.data.validation import check_array, check_sample_weight, feature_names
 from gmmkit.engine.convergence import guard_float32
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.online import check_schedule, online_step, step_size
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.threads import ChunkRunner
+from gmmkit.estimators.base import check_fitted_input
 from gmmkit.estimators.restarts import attribute_dtype
 
 
@@ -62,13 +57,11 @@ class OnlineFit:
         """
         check_online_settings(self)
         names = feature_names(X)
-        X = check_array(X)
+        # after fit (or a first batch), X must match the fitted model, as in predict
+        X = check_fitted_input(self, X) if self.__sklearn_is_fitted__() else check_array(X)
         self._check_parameters(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
         state = getattr(self, "_online_state", None)
-        if self.__sklearn_is_fitted__():
-            check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-            check_n_features(X, self.n_features_in_, type(self).__name__)
         cov_type = get_covariance_type(self.covariance_type)
         data = self._chunked(X, weights, center=None if state is None else state.center)
         with ChunkRunner() as runner:

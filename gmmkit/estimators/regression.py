@@ -19,12 +19,10 @@ import numpy as np
 
 from gmmkit.data.validation import (
     check_array,
-    check_feature_names,
-    check_n_features,
     check_sample_weight,
     feature_names,
 )
-from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.conditioning import conditional_moments
 from gmmkit.estimators.mixture import GaussianMixture
 
@@ -193,10 +191,7 @@ class GaussianMixtureRegressor(EstimatorBase):
 
     def _conditional(self, X, return_std):
         """(mean, std or None), both (n_samples, n_targets)."""
-        self._check_fitted()
-        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-        X = self._check_X(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
+        X = check_fitted_input(self, X, convert=self._check_X)
         d = self.n_features_in_
         targets = np.arange(d, d + self.n_targets_)
         weights, means, covariances = conditional_moments(self.gmm_, X, np.arange(d), targets)
