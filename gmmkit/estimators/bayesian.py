@@ -215,7 +215,7 @@ default="dirichlet_process"
         """
         names = feature_names(X)
         X = check_array(X)
-        self._check_parameters(X)
+        self.check_params()
         given = check_priors(self, X.shape[1])
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
@@ -299,9 +299,17 @@ default="dirichlet_process"
 
     # ------------------------------------------------------------- helpers
 
-    def _check_parameters(self, X):
+    def check_params(self):
+        """Check the constructor arguments as ``fit`` does (the priors need X: see
+        :func:`check_priors`).
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad argument and what is accepted.
+        """
         check_int("n_components", self.n_components, 1)
-        super()._check_parameters(X)
+        super().check_params()
 
     def _initial_stats(self, data, cov_type, rng, runner):
         """Stats of the starting responsibilities.

@@ -162,7 +162,7 @@ class GMMClassifier(EstimatorBase):
         X = check_array(X)
         classes, codes = check_labels(y, X.shape[0], type(self).__name__)
         weights = check_sample_weight(sample_weight, X.shape[0])
-        self._check_parameters(X)
+        self.check_params()
         if self.missing != "em":
             scan_rows(X, weights)  # NaN/inf named by their row in X, not in a class
         sizes = class_sizes(codes, weights, len(classes))
@@ -258,9 +258,16 @@ class GMMClassifier(EstimatorBase):
     def _mixture_params(self):
         return {name: getattr(self, name) for name in MIXTURE_PARAMS}
 
-    def _check_parameters(self, X):
-        """Check every argument before the first class is fitted."""
-        GaussianMixture(**self._mixture_params())._check_parameters(X)
+    def check_params(self):
+        """Check the constructor arguments as ``fit`` does, before the first class is fitted.
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad argument and what is accepted (the mixtures'
+            arguments as GaussianMixture names them).
+        """
+        GaussianMixture(**self._mixture_params()).check_params()
         get_covariance_type(self.covariance_type)
         check_int("max_components", self.max_components, 1)
         if not isinstance(self.n_components, dict):

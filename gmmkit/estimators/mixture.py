@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from gmmkit.data.missing import make_missing_data
+from gmmkit.data.settings import chunk_rows
 from gmmkit.data.sources import open_source
 from gmmkit.data.validation import (
     NAN_FIX,
@@ -42,11 +43,6 @@ from gmmkit.estimators.restarts import fit_data, run_restart
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
 AUTO_MAX_COMPONENTS = 10
-
-#: bytes of the widest per-chunk temporary when chunk_size is None (so
-#: float32 work gets twice the rows of float64: fewer, larger chunks)
-AUTO_CHUNK_BYTES = 8 * 2**20
-AUTO_CHUNK_ROWS = (256, 65536)
 
 
 class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
@@ -215,10 +211,11 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         """Validate X and the parameters; return (engine data, feature names, noise box)."""
         source = open_source(X)  # files, chunk streams and Dask arrays (gmmkit.data.sources)
         if source is not None:
-            return source.prepare(self, sample_weight)
+            self.check_params()
+            return source.prepare(self._data_settings(), sample_weight)
         names = feature_names(X)
         X = check_array(X)
-        self._check_parameters(X)
+        self.check_params()
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
         data = self._chunked(X, weights)
@@ -366,15 +363,11 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         )
 
     def _chunk_rows(self, n_features, dtype):
-        if self.chunk_size is not None:
-            return int(self.chunk_size)
-        cov_type = get_covariance_type(self.covariance_type)
+        """Rows per E-step chunk (:func:`gmmkit.data.settings.chunk_rows`)."""
         n_components = (
             len(self.weights_) if self.__sklearn_is_fitted__() else self.n_components
         )
-        width = cov_type.chunk_width(n_components, n_features)
-        rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
-        return int(np.clip(rows, *AUTO_CHUNK_ROWS))
+        return chunk_rows(self.chunk_size, self.covariance_type, n_components, n_features, dtype)
 
     def _chunked(self, X, weights, fallback_center=None, center=None):
         """X served in chunks, centred on a trimmed mean (engine.reference); checks it is finite.

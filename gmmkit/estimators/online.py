@@ -59,7 +59,7 @@ class OnlineFit:
         names = feature_names(X)
         # after fit (or a first batch), X must match the fitted model, as in predict
         X = check_fitted_input(self, X) if self.__sklearn_is_fitted__() else check_array(X)
-        self._check_parameters(X)
+        self.check_params()
         weights = check_sample_weight(sample_weight, X.shape[0])
         state = getattr(self, "_online_state", None)
         cov_type = get_covariance_type(self.covariance_type)

@@ -169,7 +169,7 @@ class BayesianFormat:
                     f"{top_level!r}"
                 )
         try:
-            model._check_parameters(np.zeros((1, part.n_features)))
+            model.check_params()
             check_priors(model, part.n_features)
             make_rng(model.random_state)
         except (TypeError, ValueError) as exc:

@@ -197,7 +197,7 @@ class ClassifierFormat:
             for value in values:
                 check_components(value, "n_components")
             model = GMMClassifier(**{**params, "n_components": 1 if values else per_class})
-            model._check_parameters(np.zeros((1, layout.n_features)))
+            model.check_params()
             make_rng(model.random_state)
             class_priors(model.priors, np.arange(n_classes), np.ones(n_classes))
         except (TypeError, ValueError) as exc:
@@ -338,7 +338,7 @@ class RegressorFormat:
         try:
             model = GaussianMixtureRegressor(**layout.info["params"])
             joint = GaussianMixture(**{p: getattr(model, p) for p in REGRESSOR_MIXTURE_PARAMS})
-            joint._check_parameters(np.zeros((1, layout.mixtures[0].n_features)))
+            joint.check_params()
             make_rng(model.random_state)
         except (TypeError, ValueError) as exc:
             raise _params_problem(exc) from None

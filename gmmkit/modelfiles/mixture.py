@@ -383,7 +383,7 @@ def check_mixture_params(layout):
                 f"params dtype is {model.dtype!r} but the top-level dtype is {layout.dtype!r}"
             )
         try:
-            model._check_parameters(np.zeros((1, layout.n_features)))
+            model.check_params()
             make_rng(model.random_state)
         except (TypeError, ValueError) as exc:
             raise Problem(f"params are not valid ({str(exc).rstrip('.')})") from None
