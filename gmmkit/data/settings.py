@@ -54,7 +54,8 @@ def work_dtype(requested, x_dtype):
         dtype = np.dtype(requested)
     except TypeError:
         dtype = None
-    if dtype not in _WORK_DTYPES:
+    # not "dtype not in _WORK_DTYPES" alone: None == np.dtype("float64") is True
+    if dtype is None or dtype not in _WORK_DTYPES:
         raise ValueError(
             f"dtype={requested!r} is not supported; use 'float32', 'float64' or None."
         )
