@@ -18,7 +18,6 @@ from gmmkit.engine.em import MixtureParams, m_step, stats_of_responsibilities
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.conditioning import fitted_mixture
-from gmmkit.estimators.restarts import attribute_dtype
 
 
 class ComponentMaths:
@@ -87,7 +86,7 @@ class ComponentMaths:
         mixing, means, covariances, _ = m_step(stats, cov_type, self.reg_covar, data.center)
         chol = cov_type.precision_cholesky(covariances, self.reg_covar)
         params = MixtureParams(mixing, means, covariances, chol)
-        self._set_params_object(params, cov_type, dtype=attribute_dtype(self, data))
+        self._set_params_object(params, cov_type, dtype=self._attribute_dtype(data))
         if hasattr(self, "noise_bounds_"):
             del self.noise_bounds_
         self.n_components_ = resp.shape[1]

@@ -39,13 +39,13 @@ from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
 from gmmkit.estimators.components import ComponentMaths
 from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
-from gmmkit.estimators.restarts import fit_data, run_restart
+from gmmkit.estimators.restarts import RestartsFit
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
 AUTO_MAX_COMPONENTS = 10
 
 
-class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
+class GaussianMixture(ComponentMaths, OnlineFit, RestartsFit, MixtureChecks, EstimatorBase):
     """Gaussian mixture model fitted by exact, chunked EM.
 
     Parameters
@@ -222,30 +222,9 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         bounds = None if self.noise is None else noise_bounds(X, weights)
         return data, names, bounds
 
-    def _fit_data(self, data, names, bounds):
-        """EM restarts on engine data, then the fitted attributes (gmmkit.estimators.restarts)."""
-        return fit_data(self, data, names, bounds)
-
-    def _run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start=None):
-        """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
-        return run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start)
-
     def _fit_auto(self, X, sample_weight):
         """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto)."""
         return fit_auto(self, X, sample_weight, AUTO_MAX_COMPONENTS, GaussianMixture)
-
-    def _iteration_hook(self, hooks):
-        def on_iteration(init, iteration, lower_bound, change):
-            hooks.call(
-                "gmmkit_fit_iteration",
-                model=self,
-                init=init,
-                iteration=iteration,
-                lower_bound=lower_bound,
-                change=change,
-            )
-
-        return on_iteration
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the component label of every row: (n_samples,)."""

@@ -14,7 +14,6 @@ from gmmkit.engine.online import check_schedule, online_step, step_size
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.base import check_fitted_input
-from gmmkit.estimators.restarts import attribute_dtype
 
 
 def check_online_settings(model):
@@ -74,7 +73,7 @@ class OnlineFit:
                 params = self._initial_params(
                     data.init_data(rng), cov_type, rng, runner, initial
                 )
-            dtype = attribute_dtype(self, data)  # the batch's, as a fit's
+            dtype = self._attribute_dtype(data)  # the batch's, as a fit's
             data = guard_float32(data, cov_type, params)
             eta = step_size(1 + (state.n_steps if state else 0), self.learning_decay,
                             self.learning_offset)
