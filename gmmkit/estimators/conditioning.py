@@ -361,7 +361,7 @@ def check_mixture(model, what):
             f"{what} needs a fitted GaussianMixture or BayesianGaussianMixture (a mixture "
             f"of the features); got a {kind}. Pass {instead}."
         )
-    model._check_fitted()
+    model.check_is_fitted()
 
 
 def remaining_features(n_features, observed):

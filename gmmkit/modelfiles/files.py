@@ -109,7 +109,7 @@ def save(model, path, *, extra=None, overwrite=False):
         FileNotFoundError); the message names ``path``.
     """
     fmt = format_of(model)
-    model._check_fitted()
+    model.check_is_fitted()
     extra = _check_extra(extra)
     if getattr(model, "pipeline_", None) is not None and "pipeline" not in extra:
         extra = {**extra, "pipeline": _check_extra(model.pipeline_)}
