@@ -43,7 +43,6 @@ import numpy as np
 
 from gmmkit.data.validation import check_array
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import MixtureParams
 from gmmkit.engine.linalg import conditional_blocks
 from gmmkit.engine.posterior import marginal_gaussians, posterior_weights
 from gmmkit.estimators.checks import MixtureChecks
@@ -236,30 +235,26 @@ def fitted_mixture(template, cls, weights, means, covariances, *, feature_names=
     Returns
     -------
     GaussianMixture
+        Made by ``cls.from_parameters``.
     """
-    cov_type = get_covariance_type(template.covariance_type)
     accepted = set(cls().get_params())
     params = {name: value for name, value in template.get_params().items() if name in accepted}
     params.update(dict.fromkeys(_FEATURE_SHAPED_PARAMS))
     if noise is None and "noise" in params:
         params["noise"] = None
-    model = cls(**params)
-    covariances = np.array(covariances, dtype=np.float64)  # a copy: the next line may floor it
-    chol = cov_type.precision_cholesky(covariances, template.reg_covar)
-    parts = (np.asarray(weights, dtype=np.float64), np.asarray(means, dtype=np.float64))
+    training = {
+        name: getattr(template, name)
+        for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_")
+        if hasattr(template, name)
+    }
+    bounds, weight = (None, None) if noise is None else noise
     # float64 whatever the template's dtype: conditioning on float64 values can
     # give means float32 cannot hold
-    model._set_params_object(MixtureParams(*parts, covariances, chol), cov_type, np.float64)
-    if noise is not None:
-        model.noise_bounds_, model.noise_weight_ = np.array(noise[0], dtype=np.float64), noise[1]
-    for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_"):
-        if hasattr(template, name):
-            setattr(model, name, getattr(template, name))
-    model.n_features_in_ = model.means_.shape[1]
-    model.n_components_ = model.means_.shape[0]
-    if feature_names is not None:
-        model.feature_names_in_ = feature_names
-    return model
+    return cls.from_parameters(
+        np.asarray(weights, dtype=np.float64), np.asarray(means, dtype=np.float64),
+        covariances, noise_bounds=None if bounds is None else np.asarray(bounds, np.float64),
+        noise_weight=weight, feature_names=feature_names, training=training, **params,
+    )
 
 
 def resolve_indices(model, indices, *, name="indices"):

@@ -420,7 +420,13 @@ class GaussianMixture(ComponentMaths, OnlineFit, RestartsFit, MixtureChecks, Est
         return params
 
     def _set_params_object(self, params, cov_type, dtype=None):
-        """Set the fitted attributes from ``params``, stored as ``dtype``.
+        """Set the fitted attributes from ``params`` (see :meth:`_parameter_attributes`)."""
+        for name, value in self._parameter_attributes(params, cov_type, dtype).items():
+            setattr(self, name, value)
+
+    @staticmethod
+    def _parameter_attributes(params, cov_type, dtype=None):
+        """The fitted attributes of engine parameters: {name: value}, stored as ``dtype``.
 
         ``dtype`` None keeps the dtype of ``params.means``. Precisions and
         covariances are derived in float64 before the cast, so float32
@@ -434,12 +440,14 @@ class GaussianMixture(ComponentMaths, OnlineFit, RestartsFit, MixtureChecks, Est
             if params.covariances is None
             else params.covariances
         )
-        self.noise_weight_ = float(params.noise_weight)
-        self.weights_ = np.asarray(params.weights, dtype=dtype)
-        self.means_ = np.asarray(params.means, dtype=dtype)
-        self.precisions_cholesky_ = np.asarray(chol, dtype=dtype)
-        self.precisions_ = np.asarray(precisions, dtype=dtype)
-        self.covariances_ = np.asarray(covariances, dtype=dtype)
+        return {
+            "noise_weight_": float(params.noise_weight),
+            "weights_": np.asarray(params.weights, dtype=dtype),
+            "means_": np.asarray(params.means, dtype=dtype),
+            "precisions_cholesky_": np.asarray(chol, dtype=dtype),
+            "precisions_": np.asarray(precisions, dtype=dtype),
+            "covariances_": np.asarray(covariances, dtype=dtype),
+        }
 
     def _initial_params(self, data, cov_type, rng, runner, initial):
         """Starting parameters: from init_params, then the user's *_init arrays."""
