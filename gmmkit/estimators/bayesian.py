@@ -12,7 +12,6 @@ the summed Stats, are in :mod:`gmmkit.engine.variational` (docs/bayesian.md).
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -30,7 +29,6 @@ from gmmkit.engine.rng import make_rng
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.engine.variational import (
-    COVARIANCE_PRIORS,
     WEIGHT_PRIORS,
     Posterior,
     Priors,
@@ -43,6 +41,7 @@ from gmmkit.engine.variational import (
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
 from gmmkit.estimators.mixture import GaussianMixture
+from gmmkit.estimators.priors import check_priors
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 
 
@@ -356,14 +355,89 @@ default="dirichlet_process"
         self.covariance_prior_ = priors.covariance
 
     def _set_posterior(self, posterior, weight_prior, cov_type):
-        self.weight_concentration_ = posterior.weight_concentration
-        self.mean_precision_ = posterior.mean_precision
-        self.means_ = posterior.means
-        self.degrees_of_freedom_ = posterior.degrees_of_freedom
-        self.covariances_ = posterior.covariances
-        self.precisions_cholesky_ = posterior.precisions_cholesky
-        self.precisions_ = cov_type.precisions(posterior.precisions_cholesky)
-        self.weights_ = weight_prior.weights(posterior.weight_concentration)
+        for name, value in self._posterior_attributes(posterior, weight_prior, cov_type).items():
+            setattr(self, name, value)
+
+    @staticmethod
+    def _posterior_attributes(posterior, weight_prior, cov_type):
+        """The fitted attributes of a variational posterior: {name: value}."""
+        return {
+            "weight_concentration_": posterior.weight_concentration,
+            "mean_precision_": posterior.mean_precision,
+            "means_": posterior.means,
+            "degrees_of_freedom_": posterior.degrees_of_freedom,
+            "covariances_": posterior.covariances,
+            "precisions_cholesky_": posterior.precisions_cholesky,
+            "precisions_": cov_type.precisions(posterior.precisions_cholesky),
+            "weights_": weight_prior.weights(posterior.weight_concentration),
+        }
+
+    @classmethod
+    def from_posterior(
+        cls, posterior, priors, *, weights=None, precisions=None, feature_names=None,
+        training=None, **params,
+    ):
+        """A fitted model from its variational posterior and priors, made without fitting.
+
+        What ``fit`` would leave with this posterior: ``weights_`` and
+        ``precisions_`` are derived as ``fit`` derives them unless given
+        (model files keep their bits).
+
+        Parameters
+        ----------
+        posterior : dict
+            The posterior's fitted attributes, by name: ``weight_concentration_``
+            (array of shape (K,), or the pair (a, b) of the Dirichlet process),
+            ``mean_precision_`` (K,), ``means_`` (K, D), ``degrees_of_freedom_``
+            ((K,), a number for "tied"), ``covariances_`` and
+            ``precisions_cholesky_`` (the covariance type's layout).
+        priors : dict
+            The resolved priors, by their fitted names: ``weight_concentration_prior_``,
+            ``mean_precision_prior_``, ``mean_prior_``, ``degrees_of_freedom_prior_``,
+            ``covariance_prior_``.
+        weights : array-like of shape (K,), optional
+            ``weights_`` as given instead of the posterior's expected weights.
+        precisions : array-like, optional
+            ``precisions_`` as given instead of derived from the factors.
+        feature_names : array-like of shape (D,) of str, optional
+        training : dict, optional
+            ``converged_``, ``n_iter_``, ``lower_bound_``, ``lower_bounds_``.
+        **params
+            Constructor arguments (``covariance_type``,
+            ``weight_concentration_prior_type`` ...).
+
+        Returns
+        -------
+        BayesianGaussianMixture
+            Fitted.
+
+        Raises
+        ------
+        ValueError
+            When a dict lacks a name or has one it does not take.
+        """
+        _check_names("posterior", posterior, POSTERIOR_ATTRIBUTES)
+        _check_names("priors", priors, PRIOR_ATTRIBUTES)
+        _check_names("training", training or {}, TRAINING_ATTRIBUTES, required=False)
+        model = cls(**params)
+        state = Posterior(*(posterior[name] for name in POSTERIOR_ATTRIBUTES))
+        weight_prior = WEIGHT_PRIORS[model.weight_concentration_prior_type]
+        cov_type = get_covariance_type(model.covariance_type)
+        fitted = {
+            **priors,
+            **cls._posterior_attributes(state, weight_prior, cov_type),
+            **(training or {}),
+        }
+        if weights is not None:
+            fitted["weights_"] = weights
+        if precisions is not None:
+            fitted["precisions_"] = precisions
+        for name, value in fitted.items():
+            setattr(model, name, value)
+        model.n_features_in_ = np.shape(posterior["means_"])[1]
+        if feature_names is not None:
+            model.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        return model
 
     def _posterior(self):
         return Posterior(
@@ -385,133 +459,26 @@ def _default(value, default):
     return default if value is None else value
 
 
-# ------------------------------------------------------------ prior checks
+#: the posterior's fitted attributes, in the order of engine.variational.Posterior
+POSTERIOR_ATTRIBUTES = (
+    "weight_concentration_", "mean_precision_", "means_", "degrees_of_freedom_",
+    "covariances_", "precisions_cholesky_",
+)
+#: the resolved priors' fitted attributes
+PRIOR_ATTRIBUTES = (
+    "weight_concentration_prior_", "mean_precision_prior_", "mean_prior_",
+    "degrees_of_freedom_prior_", "covariance_prior_",
+)
+#: fitted attributes that describe the fit rather than the model
+TRAINING_ATTRIBUTES = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_")
 
 
-def check_priors(model, n_features):
-    """Validate a BayesianGaussianMixture's prior parameters (scikit-learn's names, with the fix).
-
-    Returns
-    -------
-    dict
-        ``weight_concentration_prior``, ``mean_precision_prior``,
-        ``degrees_of_freedom_prior`` (float or None), ``mean_prior``
-        (ndarray of shape (n_features,) or None) and ``covariance_prior``
-        (float or ndarray in the covariance type's layout, or None).
-    """
-    if model.weight_concentration_prior_type not in WEIGHT_PRIORS:
+def _check_names(what, given, names, *, required=True):
+    """ValueError unless the dict ``given`` has exactly ``names`` (or a subset)."""
+    unknown = sorted(set(given) - set(names))
+    missing = [name for name in names if name not in given] if required else []
+    if unknown or missing:
         raise ValueError(
-            f"weight_concentration_prior_type={model.weight_concentration_prior_type!r} is not "
-            "supported; use 'dirichlet_process' (stick-breaking) or 'dirichlet_distribution'."
+            f"{what} {'lacks ' + str(missing) if missing else 'has ' + str(unknown)}; "
+            f"it takes {list(names)}."
         )
-    get_covariance_type(model.covariance_type)  # raises for an unknown name, listing the valid ones
-    return {
-        "weight_concentration_prior": _positive_or_none(
-            "weight_concentration_prior",
-            model.weight_concentration_prior,
-            "small values (e.g. 1e-3) switch surplus components off; None means 1 / n_components",
-        ),
-        "mean_precision_prior": _positive_or_none(
-            "mean_precision_prior", model.mean_precision_prior, "None means 1"
-        ),
-        "mean_prior": _mean_prior(model.mean_prior, n_features),
-        "degrees_of_freedom_prior": _degrees_of_freedom(model.degrees_of_freedom_prior, n_features),
-        "covariance_prior": _covariance_prior(
-            model.covariance_prior, model.covariance_type, n_features
-        ),
-    }
-
-
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _as_number(value):
-    """float(value) for a real number or a 0-d numeric array, else None."""
-    if _is_number(value):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
-        return float(value)
-    return None
-
-
-def _positive_or_none(name, value, hint):
-    if value is None:
-        return None
-    if not _is_number(value) or not value > 0 or not np.isfinite(value):
-        raise ValueError(
-            f"The '{name}' parameter of BayesianGaussianMixture must be None or a float "
-            f"in the range (0.0, inf). Got {value!r} instead; pass a positive number "
-            f"({hint})."
-        )
-    return float(value)
-
-
-def _float_array(name, value, shape, fix):
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        array = None
-    if array is None or array.shape != shape:
-        got = "a non-numeric value" if array is None else str(array.shape)
-        raise ValueError(
-            f"The parameter '{name}' should have the shape of {shape}, but got {got}; {fix}."
-        )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"The parameter '{name}' contains NaN or inf; {fix}.")
-    return array
-
-
-def _mean_prior(value, n_features):
-    if value is None:
-        return None
-    return _float_array(
-        "mean_prior",
-        value,
-        (n_features,),
-        "pass one value per feature of X, or None for the data mean",
-    )
-
-
-def _degrees_of_freedom(value, n_features):
-    if value is None:
-        return None
-    if not _is_number(value) or not value > n_features - 1.0 or not np.isfinite(value):
-        shown = f"{value:.3f}" if _is_number(value) else repr(value)
-        raise ValueError(
-            f"The parameter 'degrees_of_freedom_prior' should be greater than "
-            f"{n_features - 1}, but got {shown}; pass a number > n_features - 1 "
-            f"= {n_features - 1}, or None for n_features = {n_features}."
-        )
-    return float(value)
-
-
-def _covariance_prior(value, covariance_type, n_features):
-    if value is None:
-        return None
-    name = f"{covariance_type} covariance_prior"
-    fix = "or None for the data covariance"
-    shape = COVARIANCE_PRIORS[covariance_type].shape(n_features)
-    if not shape:
-        number = _as_number(value)
-        if number is None or not number > 0 or not np.isfinite(number):
-            raise ValueError(
-                f"'{name}' should be a positive float, but got {value!r}; pass the prior "
-                f"variance, {fix}."
-            )
-        return number
-    array = _float_array(name, value, shape, f"pass an array of shape {shape}, {fix}")
-    if array.ndim == 1 and not np.all(array > 0):
-        raise ValueError(f"'{name}' should be positive; pass positive variances, {fix}.")
-    if array.ndim == 2 and not _is_positive_definite(array):
-        raise ValueError(
-            f"'{name}' should be symmetric, positive-definite; pass e.g. a scaled "
-            f"identity (np.eye({n_features})), {fix}."
-        )
-    return array
-
-
-def _is_positive_definite(matrix):
-    if not np.allclose(matrix, matrix.T):
-        return False
-    return bool(np.all(np.linalg.eigvalsh(matrix) > 0))
