@@ -70,6 +70,9 @@ class GaussianMixtureRegressor(EstimatorBase):
         Number of features of X.
     n_targets_ : int
         Number of columns of y.
+    y_ndim_ : int
+        1 when y was 1-D in ``fit`` (``predict`` then returns 1-D arrays),
+        else 2. Model files store it.
     n_iter_ : int
         EM iterations of the joint fit's best run.
     converged_ : bool
@@ -137,7 +140,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         self.n_targets_ = Y.shape[1]
         self.n_iter_ = gmm.n_iter_
         self.converged_ = gmm.converged_
-        self._y_ndim = y_ndim
+        self.y_ndim_ = y_ndim
         self._set_feature_names(names)
         return self
 
@@ -159,7 +162,7 @@ class GaussianMixtureRegressor(EstimatorBase):
             (m_k - y_mean)^2)), the spread of the conditional mixture.
         """
         mean, std = self._conditional(X, return_std)
-        if self._y_ndim == 1:
+        if self.y_ndim_ == 1:
             mean = mean[:, 0]
             std = None if std is None else std[:, 0]
         return (mean, std) if return_std else mean

@@ -312,7 +312,7 @@ class RegressorFormat:
             "params": params,
             "dropped_params": dropped,
             "arrays": {},
-            "training": {"y_ndim": int(model._y_ndim)},
+            "training": {"y_ndim": int(model.y_ndim_)},
             "mixtures": [description],
         }
         return metadata, arrays
@@ -353,7 +353,7 @@ class RegressorFormat:
         model.n_targets_ = layout.info["n_targets"]
         model.n_iter_ = model.gmm_.n_iter_
         model.converged_ = model.gmm_.converged_
-        model._y_ndim = layout.info["y_ndim"]
+        model.y_ndim_ = layout.info["y_ndim"]
         if layout.feature_names is not None:
             model.feature_names_in_ = np.asarray(layout.feature_names, dtype=object)
         return model
