@@ -40,6 +40,7 @@ from gmmkit.estimators.classifier_checks import (
     class_priors,
     class_sizes,
 )
+from gmmkit.estimators.components import mixture_params
 from gmmkit.estimators.conditional import marginal_of
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.selection import select_model
@@ -388,7 +389,7 @@ def _magnitude(model, X):
     for mask in np.unique(observed_masks, axis=0):
         rows = np.flatnonzero((observed_masks == mask).all(axis=1))
         part = model if mask.all() else marginal_of(model, np.flatnonzero(mask))
-        params = part._get_params_object()
+        params = mixture_params(part)
         far = FarRows(get_covariance_type(part.covariance_type), params, model_center(params), None)
         size[rows], const[rows] = far.magnitude(X[np.ix_(rows, np.flatnonzero(mask))])
     return size, const

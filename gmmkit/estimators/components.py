@@ -20,6 +20,7 @@ from gmmkit.data.validation import check_array, check_sample_weight, feature_nam
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.em import MixtureParams, m_step, stats_of_responsibilities
 from gmmkit.engine.missing import MissingData
+from gmmkit.engine.noise import log_density
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.conditioning import fitted_mixture
 
@@ -242,6 +243,34 @@ class ComponentMaths:
             self, type(self), weights, means, covariances,
             feature_names=getattr(self, "feature_names_in_", None),
         )
+
+
+def mixture_params(model):
+    """The engine's parameters of a fitted GaussianMixture, read from its public attributes.
+
+    The engine works on float64 parameters: float32 attributes (a fit on
+    float32 X) are widened exactly, float64 ones are used as they are.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        Fitted (``weights_``, ``means_``, ``covariances_``,
+        ``precisions_cholesky_``, and ``noise_bounds_`` and ``noise_weight_``
+        with a noise component).
+
+    Returns
+    -------
+    gmmkit.engine.em.MixtureParams
+    """
+    params = MixtureParams(*(
+        np.asarray(value, dtype=np.float64)
+        for value in (model.weights_, model.means_, model.covariances_,
+                      model.precisions_cholesky_)
+    ))
+    if hasattr(model, "noise_bounds_"):
+        params.noise_log_density = log_density(model.noise_bounds_)
+        params.noise_weight = model.noise_weight_
+    return params
 
 
 def _check_resp(resp, n_samples, n_components):

@@ -18,7 +18,6 @@ from gmmkit.data.sources import open_source
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
 from gmmkit.engine.covariance import COVARIANCE_TYPES, get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
-from gmmkit.engine.em import log_normalize
 from gmmkit.engine.processes import run_tasks
 from gmmkit.engine.rng import make_rng
 from gmmkit.exceptions import ConvergenceWarning, DegenerateComponentWarning
@@ -210,12 +209,10 @@ def collapsed(model, floor_factor=2.0, spread_factor=100.0):
 def criteria(model, X, sample_weight=None):
     """BIC, AIC, ICL, total log-likelihood and free parameters of a fitted model."""
     log_lik = model.score_samples(X)
-    entropy_rows = _entropies(model, X)
     if sample_weight is None:
-        total, n, entropy = float(log_lik.sum()), float(len(log_lik)), float(entropy_rows.sum())
+        total, n = float(log_lik.sum()), float(len(log_lik))
     else:
-        total = float(sample_weight @ log_lik)
-        n, entropy = float(sample_weight.sum()), float(sample_weight @ entropy_rows)
+        total, n = float(sample_weight @ log_lik), float(sample_weight.sum())
     p = int(n_parameters(
         model.covariance_type, *model.means_.shape, noise=hasattr(model, "noise_bounds_")
     ))
@@ -223,20 +220,10 @@ def criteria(model, X, sample_weight=None):
     return {
         "bic": bic,
         "aic": aic,
-        "icl": bic + 2.0 * entropy,
+        "icl": model.icl(X, sample_weight),
         "log_likelihood": total,
         "n_parameters": p,
     }
-
-
-def _entropies(model, X):
-    """-sum_k z_nk log z_nk per row, chunk by chunk: (n_samples,)."""
-    def entropy(log_prob):
-        log_normalize(log_prob)
-        tiny = np.finfo(log_prob.dtype).tiny
-        return -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
-
-    return np.concatenate(model._map_log_prob(X, entropy))
 
 
 def choose(table, criterion):
@@ -266,12 +253,21 @@ def choose(table, criterion):
 
 
 def fit_auto(model, X, sample_weight, max_components, estimator):
-    """``n_components="auto"``: fit K = 1..max_components by BIC into ``model``.
+    """``n_components="auto"``: fit K = 1..max_components with ``model``'s settings by BIC.
 
-    The grid's fits are ``estimator`` instances (GaussianMixture passes itself).
+    The grid's fits are ``estimator`` instances (GaussianMixture passes
+    itself); ``model`` is only read. GaussianMixture then takes the chosen
+    fit's attributes, ``n_components_`` the K chosen and ``selection_`` the
+    table (see :func:`select_model`).
 
-    The model then behaves as the chosen fit; ``n_components_`` is the K
-    chosen and ``selection_`` the table (see :func:`select_model`).
+    Returns
+    -------
+    best : GaussianMixture
+        The chosen fit.
+    table : list of dict
+        One row per K tried.
+    feature_names : ndarray or None
+        X's column names.
     """
     if isinstance(X, np.memmap):
         X = np.asarray(X)  # a memmap is an array: the grid reads it like one
@@ -304,11 +300,4 @@ def fit_auto(model, X, sample_weight, max_components, estimator):
         sample_weight=weights,
         **params,
     )
-    fitted = {k: v for k, v in vars(best).items() if k.endswith("_") and not k.startswith("_")}
-    for name in [k for k in vars(model) if k.endswith("_") and not k.startswith("_")]:
-        delattr(model, name)
-    model.__dict__.update(fitted)
-    model.n_components_ = int(best.n_components)
-    model.selection_ = table
-    model._set_feature_names(names)
-    return model
+    return best, table, names

@@ -27,7 +27,7 @@ from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
 from gmmkit.engine.em import ChunkedData, MixtureParams, log_normalize, params_from_stats
 from gmmkit.engine.missing import MissingData
-from gmmkit.engine.noise import NOISE_LABEL, draw_noise, log_density, noise_bounds
+from gmmkit.engine.noise import NOISE_LABEL, draw_noise, noise_bounds
 from gmmkit.engine.reference import check_extent, reference_point
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.scoring import model_center, score_rows
@@ -36,7 +36,7 @@ from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import conditioning
 from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
-from gmmkit.estimators.components import ComponentMaths
+from gmmkit.estimators.components import ComponentMaths, mixture_params
 from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
 from gmmkit.estimators.restarts import RestartsFit
@@ -223,8 +223,21 @@ class GaussianMixture(ComponentMaths, OnlineFit, RestartsFit, MixtureChecks, Est
         return data, names, bounds
 
     def _fit_auto(self, X, sample_weight):
-        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto)."""
-        return fit_auto(self, X, sample_weight, AUTO_MAX_COMPONENTS, GaussianMixture)
+        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto).
+
+        The model then behaves as the chosen fit: it takes its fitted attributes.
+        """
+        best, table, names = fit_auto(
+            self, X, sample_weight, AUTO_MAX_COMPONENTS, GaussianMixture
+        )
+        fitted = {k: v for k, v in vars(best).items() if k.endswith("_") and not k.startswith("_")}
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
+        self.__dict__.update(fitted)
+        self.n_components_ = int(best.n_components)
+        self.selection_ = table
+        self._set_feature_names(names)
+        return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the component label of every row: (n_samples,)."""
@@ -275,6 +288,33 @@ class GaussianMixture(ComponentMaths, OnlineFit, RestartsFit, MixtureChecks, Est
         """Akaike information criterion: -2 log L + 2 p; lower is better."""
         total, weight = self._total_log_likelihood(X, sample_weight)
         return information_criteria(total, weight, self._n_parameters())[1]
+
+    def icl(self, X, sample_weight=None):
+        """Integrated completed likelihood: BIC + 2 EN; lower is better.
+
+        EN = -sum_n w_n sum_k z_nk log z_nk is the entropy of the
+        responsibilities (Biernacki, Celeux and Govaert 2000): ICL adds a
+        penalty for components that overlap. ``select_model``'s
+        ``criterion="icl"`` and its table's "icl" column are this value.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        def entropy(log_prob):  # -sum_k z_nk log z_nk of a chunk's rows
+            log_normalize(log_prob)
+            tiny = np.finfo(log_prob.dtype).tiny
+            return -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
+
+        rows = np.concatenate(self._map_log_prob(X, entropy))
+        weights = check_sample_weight(sample_weight, rows.shape[0])
+        total = float(rows.sum()) if weights is None else float(weights @ rows)
+        return self.bic(X, sample_weight) + 2.0 * total
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
@@ -407,17 +447,8 @@ class GaussianMixture(ComponentMaths, OnlineFit, RestartsFit, MixtureChecks, Est
         return float(weights @ log_lik), float(weights.sum())
 
     def _get_params_object(self):
-        # the engine works on float64 parameters: float32 attributes (a fit on
-        # float32 X) are widened exactly, float64 ones are used as they are
-        params = MixtureParams(*(
-            np.asarray(value, dtype=np.float64)
-            for value in (self.weights_, self.means_, self.covariances_,
-                          self.precisions_cholesky_)
-        ))
-        if hasattr(self, "noise_bounds_"):
-            params.noise_log_density = log_density(self.noise_bounds_)
-            params.noise_weight = self.noise_weight_
-        return params
+        """The engine's parameters of this fitted model (:func:`.components.mixture_params`)."""
+        return mixture_params(self)
 
     def _set_params_object(self, params, cov_type, dtype=None):
         """Set the fitted attributes from ``params`` (see :meth:`_parameter_attributes`)."""
