@@ -160,13 +160,15 @@ def build_cli(pm=None):
         try:
             impl.function(cli=cli)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
-            pm._problem(impl.plugin_name, f"gmmkit_register_commands raised {describe_error(exc)}")
+            pm.report_problem(
+                impl.plugin_name, f"gmmkit_register_commands raised {describe_error(exc)}"
+            )
         for name, command in before.items():
             if cli.commands.get(name) is not command:
                 cli.commands[name] = command
                 owner = pm.command_owners.get(name)
                 taken = f"already belongs to plugin {owner}" if owner else "is a core command"
-                pm._problem(impl.plugin_name, f"command {name!r} {taken}; not replaced")
+                pm.report_problem(impl.plugin_name, f"command {name!r} {taken}; not replaced")
         for name in set(cli.commands) - set(before):
             pm.command_owners[name] = impl.plugin_name
     return cli

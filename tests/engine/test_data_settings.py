@@ -26,7 +26,9 @@ def test_work_dtype_follows_the_data_unless_asked(requested, x_dtype, expected):
     assert work_dtype(requested, np.dtype(x_dtype)) == np.dtype(expected)
 
 
-@pytest.mark.parametrize("requested", ["float16", "int64", "complex128", "bogus", "double precision", object])
+@pytest.mark.parametrize(
+    "requested", ["float16", "int64", "complex128", "bogus", "double precision", object]
+)
 def test_other_work_dtypes_are_refused_with_the_choices(requested):
     message = f"dtype={requested!r} is not supported; use 'float32', 'float64' or None."
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
