@@ -32,11 +32,8 @@ from gmmkit.cli.reading import (
     read_input,
 )
 from gmmkit.cli.selection import select
-from gmmkit.engine.covariance import COVARIANCE_TYPES as ENGINE_COVARIANCE_TYPES
+from gmmkit.engine.covariance import COVARIANCE_TYPES
 from gmmkit.inputs.readers import data_suffix
-
-#: the --covariance-type choices: the engine's table, in its order (public in cli.helpers)
-COVARIANCE_TYPES = list(ENGINE_COVARIANCE_TYPES)
 
 
 class ComponentsType(click.ParamType):
