@@ -40,12 +40,13 @@ from gmmkit.engine.variational import (
 )
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
+from gmmkit.estimators.chunked import ChunkedScoring
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.priors import check_priors
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 
 
-class BayesianGaussianMixture(MixtureChecks, EstimatorBase):
+class BayesianGaussianMixture(ChunkedScoring, MixtureChecks, EstimatorBase):
     """Variational Bayesian Gaussian mixture, fitted on chunked sufficient statistics.
 
     Parameters
@@ -184,16 +185,10 @@ default="dirichlet_process"
         self.chunk_size = chunk_size
         self.dtype = dtype
 
-    # Shared with GaussianMixture (plain functions, borrowed): chunking, the
-    # checks of X at predict time, and the chunked scoring pass, which reads
-    # the E-step's mixture from _get_params_object.  The public predict,
-    # predict_proba, score_samples, score and sample below call
-    # GaussianMixture's the same way; they are spelled out for their docstrings.
-    _chunk_rows = GaussianMixture._chunk_rows
-    _chunked = GaussianMixture._chunked
-    _validated = GaussianMixture._validated
-    _map_log_prob = GaussianMixture._map_log_prob
-    _total_log_likelihood = GaussianMixture._total_log_likelihood
+    # predict, predict_proba, score_samples, score and sample call GaussianMixture's
+    # (public) methods: the chunked scoring pass they run is ChunkedScoring's,
+    # on the E-step's mixture of _get_params_object; they are spelled out for
+    # their docstrings.
 
     # ------------------------------------------------------------------ fit
 

@@ -12,30 +12,23 @@ import numbers
 
 import numpy as np
 
-from gmmkit.data.missing import make_missing_data
-from gmmkit.data.settings import chunk_rows
 from gmmkit.data.sources import open_source
 from gmmkit.data.validation import (
     NAN_FIX,
     check_array,
     check_sample_weight,
     feature_names,
-    scan_rows,
 )
-from gmmkit.engine.convergence import guard_float32
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
-from gmmkit.engine.em import ChunkedData, MixtureParams, log_normalize, params_from_stats
-from gmmkit.engine.missing import MissingData
+from gmmkit.engine.em import MixtureParams, log_normalize, params_from_stats
 from gmmkit.engine.noise import NOISE_LABEL, draw_noise, noise_bounds
-from gmmkit.engine.reference import check_extent, reference_point
 from gmmkit.engine.rng import make_rng
-from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.seeding import initial_stats
-from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import conditioning
-from gmmkit.estimators.base import EstimatorBase, check_fitted_input
+from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
+from gmmkit.estimators.chunked import ChunkedScoring
 from gmmkit.estimators.components import ComponentMaths, mixture_params
 from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
@@ -45,7 +38,9 @@ from gmmkit.estimators.restarts import RestartsFit
 AUTO_MAX_COMPONENTS = 10
 
 
-class GaussianMixture(ComponentMaths, OnlineFit, RestartsFit, MixtureChecks, EstimatorBase):
+class GaussianMixture(
+    ComponentMaths, OnlineFit, RestartsFit, ChunkedScoring, MixtureChecks, EstimatorBase
+):
     """Gaussian mixture model fitted by exact, chunked EM.
 
     Parameters
@@ -306,15 +301,19 @@ class GaussianMixture(ComponentMaths, OnlineFit, RestartsFit, MixtureChecks, Est
         -------
         float
         """
-        def entropy(log_prob):  # -sum_k z_nk log z_nk of a chunk's rows
+        rows = self._entropies(X)
+        weights = check_sample_weight(sample_weight, rows.shape[0])
+        total = float(rows.sum()) if weights is None else float(weights @ rows)
+        return self.bic(X, sample_weight) + 2.0 * total
+
+    def _entropies(self, X):
+        """-sum_k z_nk log z_nk of every row, chunk by chunk: (n_samples,)."""
+        def entropy(log_prob):
             log_normalize(log_prob)
             tiny = np.finfo(log_prob.dtype).tiny
             return -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
 
-        rows = np.concatenate(self._map_log_prob(X, entropy))
-        weights = check_sample_weight(sample_weight, rows.shape[0])
-        total = float(rows.sum()) if weights is None else float(weights @ rows)
-        return self.bic(X, sample_weight) + 2.0 * total
+        return np.concatenate(self._map_log_prob(X, entropy))
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
@@ -380,71 +379,6 @@ class GaussianMixture(ComponentMaths, OnlineFit, RestartsFit, MixtureChecks, Est
         return n_parameters(
             self.covariance_type, *self.means_.shape, noise=hasattr(self, "noise_bounds_")
         )
-
-    def _chunk_rows(self, n_features, dtype):
-        """Rows per E-step chunk (:func:`gmmkit.data.settings.chunk_rows`)."""
-        n_components = (
-            len(self.weights_) if self.__sklearn_is_fitted__() else self.n_components
-        )
-        return chunk_rows(self.chunk_size, self.covariance_type, n_components, n_features, dtype)
-
-    def _chunked(self, X, weights, fallback_center=None, center=None):
-        """X served in chunks, centred on a trimmed mean (engine.reference); checks it is finite.
-
-        With ``missing="em"`` and NaN in X: a MissingData served pattern by
-        pattern; ``fallback_center`` centres features that have no value.
-        ``center`` fixes the reference point instead (online EM).
-        """
-        dtype = self._resolve_dtype(X)
-        chunk_rows = self._chunk_rows(X.shape[1], dtype)
-        if self.missing == "em":
-            data = make_missing_data(
-                X, weights, dtype, chunk_rows, fallback_center=fallback_center, center=center
-            )
-            if data is not None:
-                return data
-        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)  # also checks X is finite
-        if center is None:  # fitting: centre on the bulk of the data
-            center = reference_point(X, weights)
-            center[np.isnan(center)] = mean[np.isnan(center)]
-            check_extent(X, center)
-        return ChunkedData(X, weights, center, dtype, chunk_rows)
-
-    def _validated(self, X):
-        """X checked against the fitted model (:func:`.base.check_fitted_input`)."""
-        return check_fitted_input(self, X)
-
-    def _map_log_prob(self, X, reduce, density=False, unweighted=False):
-        """Validate X, then ``reduce`` each chunk's weighted log densities.
-
-        ``unweighted``: the components' log densities without the log
-        weights, and no noise component (``component_log_densities``).
-
-        Every row is scored on its own against the model's fixed centre
-        (:mod:`gmmkit.engine.scoring`): ``reduce`` must not change when a constant
-        is added to a row of log densities, unless ``density`` (it is then
-        the log-sum-exp, see :func:`gmmkit.engine.scoring.score_rows`).
-        """
-        X = self._validated(X)
-        params = self._get_params_object()
-        if unweighted:
-            params.log_weights = np.zeros(len(params.weights))
-            params.noise_log_density = None
-        data = self._chunked(X, None, center=model_center(params))
-        cov_type = get_covariance_type(self.covariance_type)
-        data = guard_float32(data, cov_type, params)
-        with ChunkRunner() as runner:
-            if isinstance(data, MissingData):
-                return [data.map_log_prob(cov_type, params, runner, reduce, density=density)]
-            return score_rows(data, cov_type, params, runner, reduce, density=density)
-
-    def _total_log_likelihood(self, X, sample_weight):
-        """(sum_n w_n log p(x_n), sum_n w_n)."""
-        log_lik = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_lik.shape[0])
-        if weights is None:
-            return float(log_lik.sum()), float(log_lik.shape[0])
-        return float(weights @ log_lik), float(weights.sum())
 
     def _get_params_object(self):
         """The engine's parameters of this fitted model (:func:`.components.mixture_params`)."""
