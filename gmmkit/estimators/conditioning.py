@@ -44,7 +44,7 @@ import numpy as np
 from gmmkit.data.validation import check_array
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.linalg import conditional_blocks
-from gmmkit.engine.posterior import marginal_gaussians, posterior_weights
+from gmmkit.engine.posterior import marginal_params, posterior_weights
 from gmmkit.estimators.checks import MixtureChecks
 
 #: constructor arguments that describe the original features; they do not
@@ -183,7 +183,11 @@ def conditional_moments(model, X_obs, observed, missing=None):
     covariances = np.asarray(model.covariances_, dtype=np.float64)
     dense = cov_type.dense(covariances, n_components, n_features)
     B, C = conditional_blocks(dense, observed, missing)
-    weights = posterior_weights(marginal_gaussians(model, observed), X_obs)
+    marginal = marginal_params(
+        cov_type, model.weights_, model.means_, model.covariances_, model.reg_covar, observed,
+        getattr(model, "noise_bounds_", None), float(getattr(model, "noise_weight_", 0.0)),
+    )
+    weights = posterior_weights(cov_type, marginal, X_obs)
     means_ = np.asarray(model.means_, dtype=np.float64)
     mu_o, mu_m = means_[:, observed], means_[:, missing]
     center = np.asarray(model.weights_, dtype=np.float64) @ mu_o  # accurate far from 0
