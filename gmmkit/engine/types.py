@@ -1,0 +1,82 @@
+"""Type aliases and protocols of gmmkit's annotations, for type checkers.
+
+Modules import these under ``if TYPE_CHECKING:`` only (with ``from __future__
+import annotations``), so annotations cost nothing when gmmkit runs: this
+module is never imported at run time.
+
+- ``AnyArray``: an array of any dtype (data as given, before validation).
+- ``FloatArray``: a floating-point array (float64, or float32 where the working
+  dtype may be float32); ``IntArray`` and ``BoolArray`` likewise.
+- ``Rows``: the rows of one chunk, a slice or an array of row indices.
+- ``Initializer``: a built-in initialiser's name or a plugin's initialiser.
+- ``RandomStateLike``: what ``random_state`` accepts (None, an int, a numpy
+  RandomState or Generator).
+- ``PathLike``: a file path as a string or an ``os.PathLike``.
+- ``WeightPrior``: the prior on the weights of a Bayesian mixture.
+- ``DataSource``: the engine's data protocol (see
+  :class:`gmmkit.engine.em.ChunkedData`), which in-memory, missing-value,
+  streamed and Dask data follow.
+- ``FittedMixture``: the fitted attributes of a Gaussian mixture that the
+  posterior maths read (:func:`gmmkit.engine.posterior.marginal_gaussians`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Protocol, TypeVar, Union
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from gmmkit.engine.covariance import CovarianceType
+from gmmkit.engine.em import ChunkedData, MixtureParams, Stats
+from gmmkit.engine.threads import ChunkRunner
+from gmmkit.engine.variational import DirichletDistribution, DirichletProcess
+
+AnyArray = NDArray[Any]
+FloatArray = NDArray[np.floating[Any]]
+IntArray = NDArray[np.integer[Any]]
+BoolArray = NDArray[np.bool_]
+Rows = Union[slice, IntArray]
+#: an initialiser: a built-in name or a plugin's function (resolved by the estimator)
+Initializer = Union[str, Callable[..., Any]]
+RandomStateLike = Union[None, int, np.integer[Any], np.random.RandomState, np.random.Generator]
+PathLike = Union[str, "os.PathLike[str]"]
+WeightPrior = Union[DirichletProcess, DirichletDistribution]
+
+
+_Source = TypeVar("_Source", bound="DataSource")
+
+
+class DataSource(Protocol):
+    """What the EM loop needs of its data (:class:`gmmkit.engine.em.ChunkedData`)."""
+
+    @property
+    def center(self) -> FloatArray: ...
+
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+
+    @property
+    def n_samples(self) -> int: ...
+
+    @property
+    def n_features(self) -> int: ...
+
+    def with_dtype(self: _Source, dtype: DTypeLike) -> _Source: ...
+
+    def e_step(
+        self, cov_type: CovarianceType, params: MixtureParams, runner: ChunkRunner
+    ) -> Stats: ...
+
+    def init_data(self, rng: np.random.Generator) -> ChunkedData: ...
+
+
+class FittedMixture(Protocol):
+    """The fitted attributes of a Gaussian mixture (GaussianMixture, a Bayesian one)."""
+
+    covariance_type: str
+    reg_covar: float
+    weights_: FloatArray
+    means_: FloatArray
+    covariances_: FloatArray
