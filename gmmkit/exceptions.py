@@ -92,4 +92,5 @@ def compatible(cls: type[E]) -> type[E]:
     """``cls``, or a subclass of it and of scikit-learn's twin if sklearn is loaded."""
     if "sklearn.exceptions" not in sys.modules:
         return cls
-    return _with_sklearn_base(cls, cls.__name__)
+    plain: type[Any] = cls  # (mypy does not see type[E] as hashable for the cache)
+    return _with_sklearn_base(plain, cls.__name__)
