@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TypeVar
 
 #: an exception or warning (Warning subclasses Exception)
 E = TypeVar("E", bound=BaseException)
@@ -78,7 +78,7 @@ class ModelFileError(ValueError):
 
 
 @lru_cache(maxsize=None)
-def _with_sklearn_base(cls: type[Any], sklearn_name: str) -> type[Any]:
+def _with_sklearn_base(cls: type, sklearn_name: str) -> type:
     sklearn_exceptions = sys.modules.get("sklearn.exceptions")
     sklearn_cls = getattr(sklearn_exceptions, sklearn_name, None)
     if sklearn_cls is None:
@@ -92,5 +92,5 @@ def compatible(cls: type[E]) -> type[E]:
     """``cls``, or a subclass of it and of scikit-learn's twin if sklearn is loaded."""
     if "sklearn.exceptions" not in sys.modules:
         return cls
-    plain: type[Any] = cls  # (mypy does not see type[E] as hashable for the cache)
+    plain: type = cls  # (mypy does not see type[E] as hashable, as the cache needs)
     return _with_sklearn_base(plain, cls.__name__)
