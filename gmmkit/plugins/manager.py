@@ -358,7 +358,7 @@ def get_plugin_manager() -> PluginManager:
 
 
 @contextmanager
-def use_plugin_manager(pm: PluginManager) -> Iterator[PluginManager]:
+def use_plugin_manager(pm: PluginManager | None) -> Iterator[PluginManager | None]:
     """Make ``pm`` the process-wide manager inside a ``with`` block."""
     global _MANAGER
     previous, _MANAGER = _MANAGER, pm
