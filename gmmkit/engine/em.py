@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from gmmkit.engine.covariance import CovarianceType, EStepPlan
     from gmmkit.engine.threads import ChunkRunner
-    from gmmkit.engine.types import FloatArray, IntArray, Rows
+    from gmmkit.engine.types import FloatArray, IntArray, Rows, RowSource
     from gmmkit.engine.workspace import Workspace
 
 R = TypeVar("R")
@@ -170,7 +170,9 @@ class ChunkedData:
     Attributes
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Any array supporting row slicing (ndarray, memmap); never copied whole.
+        Any array supporting row slicing (ndarray, memmap, or a reader of rows such
+        as the data layer's NpyFile: :class:`gmmkit.engine.types.RowSource`); never
+        copied whole.
     sample_weight : ndarray of shape (n_samples,) or None
     center : ndarray of shape (n_served_features,)
         Reference point subtracted from every chunk (in the served features).
@@ -187,7 +189,7 @@ class ChunkedData:
         that initialisers of ``missing="em"`` fits start from.
     """
 
-    X: np.ndarray
+    X: RowSource
     sample_weight: np.ndarray | None
     center: np.ndarray
     dtype: np.dtype

@@ -45,7 +45,7 @@ from gmmkit.engine.linalg import (
 from gmmkit.engine.scoring import score_rows
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
     from numpy.typing import ArrayLike, DTypeLike
 
@@ -84,7 +84,7 @@ def group_patterns(
     sample_weight: FloatArray | None,
     center: FloatArray,
     pattern_of_row: IntArray,
-    masks: Sequence[BoolArray],
+    masks: BoolArray,
     dtype: np.dtype[Any],
     chunk_size: int,
 ) -> list[Pattern]:

@@ -13,11 +13,12 @@ module is never imported at run time.
   RandomState or Generator).
 - ``PathLike``: a file path as a string or an ``os.PathLike``.
 - ``WeightPrior``: the prior on the weights of a Bayesian mixture.
+- ``RowSource``: what :class:`gmmkit.engine.em.ChunkedData` reads rows from.
 - ``DataSource``: the engine's data protocol (see
   :class:`gmmkit.engine.em.ChunkedData`), which in-memory, missing-value,
   streamed and Dask data follow.
-- ``FittedMixture``: the fitted attributes of a Gaussian mixture that the
-  posterior maths read (:func:`gmmkit.engine.posterior.marginal_gaussians`).
+- ``FittedMixture``: what the posterior maths and the data sources'
+  information criteria read of a fitted Gaussian mixture.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import os
 from typing import Any, Callable, Protocol, TypeVar, Union
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from gmmkit.engine.covariance import CovarianceType
 from gmmkit.engine.em import ChunkedData, MixtureParams, Stats
@@ -46,6 +47,18 @@ WeightPrior = Union[DirichletProcess, DirichletDistribution]
 
 
 _Source = TypeVar("_Source", bound="DataSource")
+
+
+class RowSource(Protocol):
+    """Rows served by slicing (an ndarray, a memmap, the data layer's NpyFile, LazyRows)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+
+    def __getitem__(self, key: Any, /) -> Any: ...
 
 
 class DataSource(Protocol):
@@ -73,10 +86,13 @@ class DataSource(Protocol):
 
 
 class FittedMixture(Protocol):
-    """The fitted attributes of a Gaussian mixture (GaussianMixture, a Bayesian one)."""
+    """A fitted Gaussian mixture (GaussianMixture, BayesianGaussianMixture), as the
+    engine's and data layer's functions read it."""
 
     covariance_type: str
     reg_covar: float
     weights_: FloatArray
     means_: FloatArray
     covariances_: FloatArray
+
+    def score_samples(self, X: ArrayLike) -> FloatArray: ...
