@@ -75,8 +75,10 @@ class Pattern:
     data: ChunkedData
 
     @property
-    def rows(self) -> IntArray | None:
-        return self.data.row_index
+    def rows(self) -> IntArray:
+        rows = self.data.row_index
+        assert rows is not None  # (a pattern's data serve its rows: group_patterns)
+        return rows
 
 
 def group_patterns(
