@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from gmmkit.cli.options import FC
     from gmmkit.data.dataset import Dataset
+    from gmmkit.engine.types import FitInput
     from gmmkit.estimators.bayesian import BayesianGaussianMixture
     from gmmkit.estimators.mixture import GaussianMixture
     from gmmkit.plugins.manager import PluginManager
@@ -245,7 +246,7 @@ def fit(
     outputs = command_outputs(force, data)
     model_file = outputs.file(model_path, "model_path")  # checked before the fit
 
-    params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
+    params: dict[str, Any] = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
                   random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
                   missing=missing, noise=None if noise == "none" else noise)
     if dask_scheduler is not None:
@@ -368,9 +369,9 @@ def _fit_out_of_core(
             "--memory-budget."
         )
     header, index = _npy_columns(data, columns)
-    X = header.data  # a file memmap: GaussianMixture.fit streams it
-    if index != list(range(X.shape[1])):
-        X = stream.npy_chunks(X, columns=index)
+    X: FitInput = header.data  # a file memmap: GaussianMixture.fit streams it
+    if index != list(range(header.data.shape[1])):
+        X = stream.npy_chunks(header.data, columns=index)  # type: ignore[arg-type]  # (a memmap)
     if not quiet:
         click.echo(
             f"{data} ({format_size(size)}) is over the memory budget of {format_size(budget)}: "
@@ -410,7 +411,7 @@ def _load_model(path: str) -> Mixture:
             f"'{path}' holds a {kind}; `gmmkit {command}` works on GaussianMixture and "
             f"BayesianGaussianMixture files. Use it from Python: gmmkit.load({str(path)!r})."
         )
-    return model
+    return cast("Mixture", model)  # (the other classes were refused above)
 
 
 def _model_input(model: Mixture, model_path: str, data: str, columns: str | None) -> Dataset:
@@ -492,7 +493,8 @@ def info(model_path: str, as_json: bool) -> None:
         return
     classes = None
     if metadata["model_class"] == "GMMClassifier" and metadata["classes"] is None:
-        classes = load(model_path).classes_.tolist()  # the labels are in classes.npy
+        # the labels are in classes.npy (a GMMClassifier file)
+        classes = load(model_path).classes_.tolist()  # type: ignore[union-attr]
     click.echo(format_info(metadata, classes))
 
 

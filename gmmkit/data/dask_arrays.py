@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from gmmkit.engine.covariance import CovarianceType
     from gmmkit.engine.em import MixtureParams, Stats
     from gmmkit.engine.types import AnyArray, FittedMixture, FloatArray, IntArray, PathLike
+    from gmmkit.estimators.attributes import MixtureAttributes
 
 #: partial results summed by one task of the tree reductions
 SPLIT_EVERY = 8
@@ -119,7 +120,9 @@ class DaskSource:
     def __init__(self, X: da.Array) -> None:
         self.X = X
 
-    def prepare(self, model, sample_weight):
+    def prepare(
+        self, model: MixtureAttributes, sample_weight: ArrayLike | da.Array | None
+    ) -> tuple[DaskData, None, FloatArray | None]:
         """Validate X against ``model``; one Dask pass for the centre (and noise box).
 
         Parameters

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from gmmkit.engine.em import Stats
     from gmmkit.engine.types import FloatArray
+    from gmmkit.estimators.attributes import MixtureAttributes
 
 #: what the tree reductions sum: the engine's Stats, or the centre pass's Summary
 S = TypeVar("S", "Stats", "Summary")
@@ -144,7 +145,7 @@ class Summary:
             None if self.high is None or other.high is None else np.fmax(self.high, other.high),
         )
 
-    def check(self, model, *, weighted):
+    def check(self, model: MixtureAttributes, *, weighted: bool) -> None:
         """Raise the errors in-memory data would raise (same messages)."""
         if self.bad_weights:
             raise ValueError(

@@ -50,12 +50,13 @@ from gmmkit.engine.reference import ReferenceSample, check_range
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from numpy.typing import DTypeLike
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
 
     from gmmkit.engine.covariance import CovarianceType
     from gmmkit.engine.em import MixtureParams, Stats
     from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import AnyArray, FittedMixture, FloatArray, IntArray, PathLike
+    from gmmkit.estimators.attributes import MixtureAttributes
 
 __all__ = [
     "ChunkFunction", "NpyFile", "StreamSource", "StreamedChunks", "StreamedFile",
@@ -181,7 +182,9 @@ class StreamSource:
     def __init__(self, reader: NpyFile | ChunkFunction) -> None:
         self.reader = reader
 
-    def prepare(self, model, sample_weight):
+    def prepare(
+        self, model: MixtureAttributes, sample_weight: ArrayLike | None
+    ) -> tuple[StreamedFile | StreamedChunks, NDArray[np.object_] | None, FloatArray | None]:
         """Check the data against ``model`` in one pass; return (data, names, noise box).
 
         Returns
@@ -206,6 +209,7 @@ class StreamSource:
         if weights is None:
             weights = _check_rows(model, reader.n_samples, sample_weight)
         chunk_rows = model._chunk_rows(n_features, work_dtype)
+        data: StreamedFile | StreamedChunks
         if isinstance(reader, NpyFile):
             data = StreamedFile(reader, weights, center, work_dtype, chunk_rows)
         else:
@@ -213,8 +217,11 @@ class StreamSource:
         return data, names, bounds
 
 
-def _check_rows(model, n_samples, sample_weight):
+def _check_rows(
+    model: MixtureAttributes, n_samples: int | None, sample_weight: ArrayLike | None
+) -> FloatArray | None:
     """Validated weights (or None); raises when there are fewer rows than components."""
+    assert n_samples is not None  # (a file's, or counted by the scan pass)
     weights = check_sample_weight(sample_weight, n_samples)
     model._check_enough_samples(np.empty((n_samples, 0)), weights)
     return weights

@@ -91,7 +91,7 @@ def _frame_to_numpy(X: Any, name: str) -> Any:
     return X.to_numpy(dtype=dtype, na_value=np.nan)
 
 
-def check_array(X: ArrayLike, *, name: str = "X") -> AnyArray:
+def check_array(X: object, *, name: str = "X") -> AnyArray:
     """Return ``X`` as a 2-D numeric ndarray, without copying when possible.
 
     Parameters

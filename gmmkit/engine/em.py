@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from numpy.typing import DTypeLike
+    from typing_extensions import Self
 
     from gmmkit.engine.covariance import CovarianceType, EStepPlan
     from gmmkit.engine.threads import ChunkRunner
@@ -222,7 +223,7 @@ class ChunkedData:
     def n_features(self) -> int:
         return self.X.shape[1] if self.columns is None else len(self.columns)
 
-    def with_dtype(self, dtype: DTypeLike) -> ChunkedData:
+    def with_dtype(self, dtype: DTypeLike) -> Self:
         """The same data served in another working dtype."""
         return replace(self, dtype=np.dtype(dtype))
 

@@ -9,6 +9,7 @@ module is never imported at run time.
   dtype may be float32); ``IntArray`` and ``BoolArray`` likewise.
 - ``Rows``: the rows of one chunk, a slice or an array of row indices.
 - ``Initializer``: a built-in initialiser's name or a plugin's initialiser.
+- ``FitInput``: what ``GaussianMixture.fit`` reads (arrays, files, chunk functions).
 - ``RandomStateLike``: what ``random_state`` accepts (None, an int, a numpy
   RandomState or Generator).
 - ``PathLike``: a file path as a string or an ``os.PathLike``.
@@ -24,6 +25,7 @@ module is never imported at run time.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any, Callable, Protocol, TypeVar, Union
 
 import numpy as np
@@ -41,6 +43,9 @@ BoolArray = NDArray[np.bool_]
 Rows = Union[slice, IntArray]
 #: an initialiser: a built-in name or a plugin's function (resolved by the estimator)
 Initializer = Union[str, Callable[..., Any]]
+#: what GaussianMixture.fit takes: an array (a Dask array too), a .npy path or a function
+#: returning a fresh iterator of 2-D chunks (gmmkit.data.sources)
+FitInput = Union[ArrayLike, "os.PathLike[str]", Callable[[], Iterable[ArrayLike]]]
 RandomStateLike = Union[None, int, np.integer[Any], np.random.RandomState, np.random.Generator]
 PathLike = Union[str, "os.PathLike[str]"]
 WeightPrior = Union[DirichletProcess, DirichletDistribution]

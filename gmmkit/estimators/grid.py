@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike
 
-    from gmmkit.engine.types import AnyArray, FloatArray, RandomStateLike
+    from gmmkit.engine.types import AnyArray, FitInput, FloatArray, RandomStateLike
     from gmmkit.estimators.mixture import GaussianMixture
 
 #: the estimator class of the grid's fits (GaussianMixture or a subclass)
@@ -298,7 +298,7 @@ def choose(table: Sequence[Mapping[str, Any]], criterion: str) -> int:
 
 def fit_auto(
     model: M,
-    X: ArrayLike,
+    X: FitInput,
     sample_weight: ArrayLike | None,
     max_components: int,
     estimator: type[GaussianMixture],

@@ -66,11 +66,13 @@ def impute(
                 "strategy='draw' or leave n_draws out."
             )
         check_int("n_draws", n_draws, 1)
-    X = np.array(model._validated(X), dtype=np.float64)
+    # (BayesianGaussianMixture borrows these methods of GaussianMixture)
+    X = np.array(model._validated(X), dtype=np.float64)  # type: ignore[misc]
     rng = make_rng(random_state)
     completions = [X.copy() for _ in range(1 if n_draws is None else int(n_draws))]
     data = make_missing_data(
-        X, None, np.dtype(np.float64), model._chunk_rows(X.shape[1], np.dtype(np.float64)),
+        X, None, np.dtype(np.float64),
+        model._chunk_rows(X.shape[1], np.dtype(np.float64)),  # type: ignore[misc]
         fallback_center=model.weights_ @ model.means_,
     )
     for pattern in [] if data is None else data.patterns:

@@ -128,8 +128,9 @@ def save(
     fmt = format_of(model)
     model._check_fitted()
     extra = _check_extra(extra)
-    if getattr(model, "pipeline_", None) is not None and "pipeline" not in extra:
-        extra = {**extra, "pipeline": _check_extra(model.pipeline_)}
+    pipeline = getattr(model, "pipeline_", None)
+    if pipeline is not None and "pipeline" not in extra:
+        extra = {**extra, "pipeline": _check_extra(pipeline)}
     name = os.fsdecode(path)
     try:
         body, arrays = fmt.encode(model)

@@ -458,7 +458,7 @@ def check_mixture_arrays(layout: MixtureLayout, arrays: Mapping[str, AnyArray]) 
 def build_mixture(layout: MixtureLayout, arrays: Mapping[str, AnyArray]) -> GaussianMixture:
     """The fitted GaussianMixture of ``layout`` from its checked arrays."""
     own = layout.own(arrays)
-    inits = {name: own[name] for name in INIT_ARRAYS if name in own}
+    inits: dict[str, Any] = {name: own[name] for name in INIT_ARRAYS if name in own}
     model = GaussianMixture(**layout.params, **inits)
     params = MixtureParams(
         own["weights"], own["means"], own["covariances"], own["precisions_cholesky"]
