@@ -257,7 +257,7 @@ def initial_stats(
     if method == "random":
         seed = int(rng.integers(2**63))
 
-        def chunk_resp(index, Xt):
+        def chunk_resp(index: int, Xt: FloatArray) -> FloatArray:
             resp = np.random.default_rng([seed, index]).uniform(size=(Xt.shape[1], n_components))
             resp /= resp.sum(axis=1, keepdims=True)
             return np.ascontiguousarray(resp.T, dtype=Xt.dtype)
@@ -265,7 +265,7 @@ def initial_stats(
     else:
         centers = seed_centers(method, data, n_components, rng)
 
-        def chunk_resp(index, Xt):
+        def chunk_resp(index: int, Xt: FloatArray) -> FloatArray:
             labels = _nearest(Xt.T, centers.astype(Xt.dtype))[0]
             resp = np.zeros((n_components, Xt.shape[1]), dtype=Xt.dtype)
             resp[labels, np.arange(Xt.shape[1])] = 1.0
