@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 class EstimatorBase:
     """get_params / set_params / repr in scikit-learn's conventions."""
 
-    #: scikit-learn's estimator type tag
-    _estimator_type = "density_estimator"
+    #: scikit-learn's estimator type tag (None: none, as scikit-learn's outlier detectors)
+    _estimator_type: str | None = "density_estimator"
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
