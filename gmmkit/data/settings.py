@@ -12,10 +12,14 @@ for in-memory data too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gmmkit.engine.covariance import get_covariance_type
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 #: bytes of the widest per-chunk temporary when chunk_size is None (so
 #: float32 work gets twice the rows of float64: fewer, larger chunks)
@@ -26,7 +30,7 @@ AUTO_CHUNK_ROWS = (256, 65536)
 _WORK_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def work_dtype(requested, x_dtype):
+def work_dtype(requested: DTypeLike | None, x_dtype: DTypeLike) -> np.dtype[Any]:
     """The E-step's working dtype for data of ``x_dtype``.
 
     Parameters
@@ -62,7 +66,13 @@ def work_dtype(requested, x_dtype):
     return dtype
 
 
-def chunk_rows(chunk_size, covariance_type, n_components, n_features, dtype):
+def chunk_rows(
+    chunk_size: int | None,
+    covariance_type: str,
+    n_components: int,
+    n_features: int,
+    dtype: DTypeLike,
+) -> int:
     """Rows per E-step chunk: ``chunk_size``, or a cache-friendly power of two.
 
     Parameters
@@ -87,7 +97,7 @@ def chunk_rows(chunk_size, covariance_type, n_components, n_features, dtype):
     return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
 
-def check_enough_samples(n_samples, n_components, *, weighted=False):
+def check_enough_samples(n_samples: int, n_components: int, *, weighted: bool = False) -> None:
     """Raise when there are fewer rows than components.
 
     Parameters
@@ -137,20 +147,20 @@ class DataSettings:
     n_components: int
     covariance_type: str
     chunk_size: int | None = None
-    dtype: object = None
+    dtype: DTypeLike | None = None
     noise: bool = False
     missing: str = "error"
 
-    def work_dtype(self, x_dtype):
+    def work_dtype(self, x_dtype: DTypeLike) -> np.dtype[Any]:
         """:func:`work_dtype` for data of ``x_dtype``: numpy dtype."""
         return work_dtype(self.dtype, x_dtype)
 
-    def chunk_rows(self, n_features, dtype):
+    def chunk_rows(self, n_features: int, dtype: DTypeLike) -> int:
         """:func:`chunk_rows` of these settings: int."""
         return chunk_rows(
             self.chunk_size, self.covariance_type, self.n_components, n_features, dtype
         )
 
-    def check_enough_samples(self, n_samples, *, weighted=False):
+    def check_enough_samples(self, n_samples: int, *, weighted: bool = False) -> None:
         """:func:`check_enough_samples` with these settings' ``n_components``."""
         check_enough_samples(n_samples, self.n_components, weighted=weighted)

@@ -22,6 +22,8 @@ weights do not.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit.engine.em import MixtureParams
@@ -29,12 +31,26 @@ from gmmkit.engine.far_rows import FarRows
 from gmmkit.engine.noise import log_density
 from gmmkit.engine.threads import ChunkRunner
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.types import FloatArray, IntArray
+
 #: elements of the widest (rows, K, d) temporary of one block of rows
 BLOCK_ELEMENTS = 2**18
 
 
-def marginal_params(cov_type, weights, means, covariances, reg_covar, observed,
-                    noise_bounds=None, noise_weight=0.0):
+def marginal_params(
+    cov_type: CovarianceType,
+    weights: ArrayLike,
+    means: ArrayLike,
+    covariances: ArrayLike,
+    reg_covar: float,
+    observed: IntArray,
+    noise_bounds: FloatArray | None = None,
+    noise_weight: float = 0.0,
+) -> MixtureParams:
     """The marginal mixture on the features ``observed``, as engine parameters (float64).
 
     Parameters
@@ -71,7 +87,9 @@ def marginal_params(cov_type, weights, means, covariances, reg_covar, observed,
     return params
 
 
-def posterior_weights(cov_type, params, X):
+def posterior_weights(
+    cov_type: CovarianceType, params: MixtureParams, X: FloatArray
+) -> FloatArray:
     """p(k | x) of every row of X: (n, K), or (n, K + 1) with the noise column last.
 
     Parameters
@@ -91,7 +109,7 @@ def posterior_weights(cov_type, params, X):
     rows = max(1, BLOCK_ELEMENTS // (n_components * max(width, 1)))
     starts = list(range(0, X.shape[0], rows))
 
-    def block(start):
+    def block(start: int) -> FloatArray:
         log_prob, _ = far.log_prob(X[start : start + rows])
         return _normalise(log_prob.T)
 
@@ -101,7 +119,7 @@ def posterior_weights(cov_type, params, X):
     return np.concatenate(parts) if parts else np.empty((0, columns))
 
 
-def _normalise(logits):
+def _normalise(logits: FloatArray) -> FloatArray:
     """exp(logits) normalised per row; +inf logits share the row, all -inf is uniform."""
     top = logits.max(axis=1, keepdims=True)
     with np.errstate(invalid="ignore"):

@@ -14,6 +14,14 @@ fitted attributes, for code outside the estimator as well (model files,
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
+    from typing_extensions import Self
+
+    from gmmkit.engine.types import AnyArray
 
 from gmmkit.data.validation import check_array, check_feature_names, check_n_features
 from gmmkit.exceptions import NotFittedError, compatible
@@ -22,11 +30,13 @@ from gmmkit.exceptions import NotFittedError, compatible
 class EstimatorBase:
     """get_params / set_params / repr in scikit-learn's conventions."""
 
-    #: scikit-learn's estimator type tag
-    _estimator_type = "density_estimator"
+    #: scikit-learn's estimator type tag (None: none, as scikit-learn's outlier detectors)
+    _estimator_type: str | None = "density_estimator"
+    #: set by fit (declared for type checkers; unset until then)
+    n_features_in_: int
 
     @classmethod
-    def _get_param_names(cls):
+    def _get_param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         return sorted(
             name
@@ -34,11 +44,11 @@ class EstimatorBase:
             if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         )
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor arguments as a dict (scikit-learn's ``get_params``)."""
         return {name: getattr(self, name) for name in self._get_param_names()}
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> Self:
         """Set constructor arguments; unknown names raise ValueError."""
         valid = self._get_param_names()
         for name, value in params.items():
@@ -50,7 +60,7 @@ class EstimatorBase:
             setattr(self, name, value)
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         defaults = {
             name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()
         }
@@ -62,17 +72,17 @@ class EstimatorBase:
                 changed.append(f"{name}={_short_repr(value)}")
         return f"{type(self).__name__}({', '.join(changed)})"
 
-    def __sklearn_is_fitted__(self):
+    def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "n_features_in_")
 
-    def _set_feature_names(self, names):
+    def _set_feature_names(self, names: NDArray[np.object_] | None) -> None:
         """Record the column names seen in fit (None: forget names of an earlier fit)."""
         if names is not None:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
 
-    def check_is_fitted(self):
+    def check_is_fitted(self) -> None:
         """Raise NotFittedError unless ``fit`` (or a loader) has made this estimator fitted.
 
         The estimators call it before they use their fitted attributes; code
@@ -97,18 +107,20 @@ class EstimatorBase:
     #: check_is_fitted was public
     _check_fitted = check_is_fitted
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import Tags, TargetTags
 
         tags = Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=False))
         tags.input_tags.allow_nan = getattr(self, "missing", "error") == "em"
         return tags
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def check_fitted_input(estimator, X, *, convert=check_array):
+def check_fitted_input(
+    estimator: EstimatorBase, X: ArrayLike, *, convert: Callable[[Any], AnyArray] = check_array
+) -> AnyArray:
     """X checked against a fitted estimator: the one check before predict, score, transform.
 
     In scikit-learn's order and words: the estimator is fitted, X's column
@@ -154,7 +166,7 @@ def check_fitted_input(estimator, X, *, convert=check_array):
     return X
 
 
-def _same(value, default):
+def _same(value: object, default: object) -> bool:
     if value is default:
         return True
     try:
@@ -163,6 +175,6 @@ def _same(value, default):
         return False
 
 
-def _short_repr(value):
+def _short_repr(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

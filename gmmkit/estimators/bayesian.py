@@ -13,6 +13,7 @@ the summed Stats, are in :mod:`gmmkit.engine.variational` (docs/bayesian.md).
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -44,6 +45,16 @@ from gmmkit.estimators.chunked import ChunkedScoring
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.priors import check_priors
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy.typing import ArrayLike, DTypeLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData, MixtureParams, Stats
+    from gmmkit.engine.types import AnyArray, FloatArray, IntArray, RandomStateLike, WeightPrior
 
 
 class BayesianGaussianMixture(ChunkedScoring, MixtureChecks, EstimatorBase):
@@ -142,29 +153,34 @@ default="dirichlet_process"
     _NAN_FIX = "drop or impute those rows (missing='em' is GaussianMixture's)"
     noise = None
 
+    # the variational posterior's fitted attributes (set by fit or from_posterior)
+    weight_concentration_: Any
+    mean_precision_: FloatArray
+    degrees_of_freedom_: Any
+
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weight_concentration_prior_type="dirichlet_process",
-        weight_concentration_prior=None,
-        mean_precision_prior=None,
-        mean_prior=None,
-        degrees_of_freedom_prior=None,
-        covariance_prior=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-    ):
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weight_concentration_prior_type: str = "dirichlet_process",
+        weight_concentration_prior: float | None = None,
+        mean_precision_prior: float | None = None,
+        mean_prior: ArrayLike | None = None,
+        degrees_of_freedom_prior: float | None = None,
+        covariance_prior: float | ArrayLike | None = None,
+        random_state: RandomStateLike = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -192,7 +208,7 @@ default="dirichlet_process"
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None) -> Self:
         """Estimate the variational posterior.
 
         Parameters
@@ -214,7 +230,8 @@ default="dirichlet_process"
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
         cov_type = get_covariance_type(self.covariance_type)
-        data = self._chunked(X, weights)
+        # (ChunkedScoring's; without missing values it is a ChunkedData)
+        data = cast("ChunkedData", self._chunked(X, weights))
         settings = EMSettings(
             self.max_iter, self.tol, self.reg_covar, self.verbose, self.verbose_interval
         )
@@ -243,6 +260,7 @@ default="dirichlet_process"
                 n_converged += result.converged
                 if best is None or result.lower_bound > best.lower_bound:
                     best = result
+        assert best is not None  # (n_init >= 1 runs)
         if not best.converged and self.max_iter > 0:
             self._warn_not_converged(self.n_init if do_init else 1, n_converged)
         self._set_priors(priors)
@@ -255,32 +273,38 @@ default="dirichlet_process"
         self._set_feature_names(names)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> IntArray:
         """Fit, then return the component label of every row: (n_samples,)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     # -------------------------------------------------------------- predict
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> IntArray:
         """Most probable component of each row under q(z): ndarray of shape (n_samples,)."""
-        return GaussianMixture.predict(self, X)
+        return GaussianMixture.predict(self, X)  # type: ignore[arg-type]  # (borrowed)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Responsibilities q(z): ndarray of shape (n_samples, n_components)."""
-        return GaussianMixture.predict_proba(self, X)
+        return GaussianMixture.predict_proba(self, X)  # type: ignore[arg-type]  # (borrowed)
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> FloatArray:
         """log sum_k exp(variational log density of row n under k): (n_samples,).
 
         As scikit-learn's: the E-step's normaliser, not a normalised density.
         """
-        return GaussianMixture.score_samples(self, X)
+        return GaussianMixture.score_samples(self, X)  # type: ignore[arg-type]  # (borrowed)
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean (weighted) ``score_samples``: float."""
-        return GaussianMixture.score(self, X, sample_weight=sample_weight)
+        return GaussianMixture.score(
+            self, X, sample_weight=sample_weight  # type: ignore[arg-type]  # (borrowed)
+        )
 
-    def sample(self, n_samples=1):
+    def sample(self, n_samples: int = 1) -> tuple[FloatArray, IntArray]:
         """Draw samples from the point-estimate mixture (weights_, means_, covariances_).
 
         Returns
@@ -289,11 +313,11 @@ default="dirichlet_process"
         y : ndarray of shape (n_samples,)
             Component of each sample; samples are grouped by component.
         """
-        return GaussianMixture.sample(self, n_samples)
+        return GaussianMixture.sample(self, n_samples)  # type: ignore[arg-type]  # (borrowed)
 
     # ------------------------------------------------------------- helpers
 
-    def check_params(self):
+    def check_params(self) -> None:
         """Check the constructor arguments as ``fit`` does (the priors need X: see
         :func:`check_priors`).
 
@@ -305,7 +329,13 @@ default="dirichlet_process"
         check_int("n_components", self.n_components, 1)
         super().check_params()
 
-    def _initial_stats(self, data, cov_type, rng, runner):
+    def _initial_stats(
+        self,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        rng: np.random.Generator,
+        runner: ChunkRunner,
+    ) -> Stats:
         """Stats of the starting responsibilities.
 
         ``_initial_resp`` (n_samples, n_components), when set, replaces
@@ -318,14 +348,22 @@ default="dirichlet_process"
             return initial_stats(method, data, cov_type, self.n_components, rng, runner)
         return resp_stats(data, cov_type, np.asarray(resp, dtype=np.float64).T, runner)
 
-    def _warn_not_converged(self, runs, n_converged):
+    def _warn_not_converged(self, runs: int, n_converged: int) -> None:
         warnings.warn(
             not_converged_message(runs, n_converged, self.max_iter, self.tol, "variational"),
             compatible(ConvergenceWarning),
             stacklevel=3,
         )
 
-    def _resolve_priors(self, given, X, weights, data, cov_type, runner):
+    def _resolve_priors(
+        self,
+        given: dict[str, Any],
+        X: AnyArray,
+        weights: FloatArray | None,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        runner: ChunkRunner,
+    ) -> Priors:
         """Priors with the defaults filled in from the data (extra passes for the
         mean, which the engine does not centre on, and the covariance)."""
         covariance = given["covariance_prior"]
@@ -342,19 +380,23 @@ default="dirichlet_process"
             ),
         )
 
-    def _set_priors(self, priors):
+    def _set_priors(self, priors: Priors) -> None:
         self.weight_concentration_prior_ = priors.weight_concentration
         self.mean_precision_prior_ = priors.mean_precision
         self.mean_prior_ = priors.mean
         self.degrees_of_freedom_prior_ = priors.degrees_of_freedom
         self.covariance_prior_ = priors.covariance
 
-    def _set_posterior(self, posterior, weight_prior, cov_type):
+    def _set_posterior(
+        self, posterior: Posterior, weight_prior: WeightPrior, cov_type: CovarianceType
+    ) -> None:
         for name, value in self._posterior_attributes(posterior, weight_prior, cov_type).items():
             setattr(self, name, value)
 
     @staticmethod
-    def _posterior_attributes(posterior, weight_prior, cov_type):
+    def _posterior_attributes(
+        posterior: Posterior, weight_prior: WeightPrior, cov_type: CovarianceType
+    ) -> dict[str, Any]:
         """The fitted attributes of a variational posterior: {name: value}."""
         return {
             "weight_concentration_": posterior.weight_concentration,
@@ -369,9 +411,16 @@ default="dirichlet_process"
 
     @classmethod
     def from_posterior(
-        cls, posterior, priors, *, weights=None, precisions=None, feature_names=None,
-        training=None, **params,
-    ):
+        cls,
+        posterior: Mapping[str, Any],
+        priors: Mapping[str, Any],
+        *,
+        weights: ArrayLike | None = None,
+        precisions: ArrayLike | None = None,
+        feature_names: ArrayLike | None = None,
+        training: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Self:
         """A fitted model from its variational posterior and priors, made without fitting.
 
         What ``fit`` would leave with this posterior: ``weights_`` and
@@ -429,12 +478,12 @@ default="dirichlet_process"
             fitted["precisions_"] = precisions
         for name, value in fitted.items():
             setattr(model, name, value)
-        model.n_features_in_ = np.shape(posterior["means_"])[1]
+        model.n_features_in_ = int(np.shape(posterior["means_"])[1])
         if feature_names is not None:
             model.feature_names_in_ = np.asarray(feature_names, dtype=object)
         return model
 
-    def _posterior(self):
+    def _posterior(self) -> Posterior:
         return Posterior(
             self.weight_concentration_,
             self.mean_precision_,
@@ -444,13 +493,16 @@ default="dirichlet_process"
             self.precisions_cholesky_,
         )
 
-    def _get_params_object(self):
+    def _get_params_object(self) -> MixtureParams:
         """The E-step's mixture (see :func:`gmmkit.engine.variational.mixture_params`)."""
         weight_prior = WEIGHT_PRIORS[self.weight_concentration_prior_type]
         return mixture_params(self._posterior(), weight_prior)
 
 
-def _default(value, default):
+T = TypeVar("T")
+
+
+def _default(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
@@ -468,7 +520,9 @@ PRIOR_ATTRIBUTES = (
 TRAINING_ATTRIBUTES = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_")
 
 
-def _check_names(what, given, names, *, required=True):
+def _check_names(
+    what: str, given: Mapping[str, Any], names: tuple[str, ...], *, required: bool = True
+) -> None:
     """ValueError unless the dict ``given`` has exactly ``names`` (or a subset)."""
     unknown = sorted(set(given) - set(names))
     missing = [name for name in names if name not in given] if required else []

@@ -10,6 +10,8 @@ BayesianGaussianMixture the variational E-step's.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from gmmkit.data.missing import make_missing_data
@@ -24,18 +26,34 @@ from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.base import check_fitted_input
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-class ChunkedScoring:
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.types import AnyArray, FloatArray
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
+
+
+class ChunkedScoring(_Estimator):
     """The chunking and scoring methods of the mixtures (a mixin: methods work on self)."""
 
-    def _chunk_rows(self, n_features, dtype):
+    def _chunk_rows(self, n_features: int, dtype: np.dtype[Any]) -> int:
         """Rows per E-step chunk (:func:`gmmkit.data.settings.chunk_rows`)."""
         n_components = (
             len(self.weights_) if self.__sklearn_is_fitted__() else self.n_components
         )
         return chunk_rows(self.chunk_size, self.covariance_type, n_components, n_features, dtype)
 
-    def _chunked(self, X, weights, fallback_center=None, center=None):
+    def _chunked(
+        self,
+        X: AnyArray,
+        weights: FloatArray | None,
+        fallback_center: FloatArray | None = None,
+        center: FloatArray | None = None,
+    ) -> ChunkedData | MissingData:
         """X served in chunks, centred on a trimmed mean (engine.reference); checks it is finite.
 
         With ``missing="em"`` and NaN in X: a MissingData served pattern by
@@ -57,11 +75,17 @@ class ChunkedScoring:
             check_extent(X, center)
         return ChunkedData(X, weights, center, dtype, chunk_rows)
 
-    def _validated(self, X):
+    def _validated(self, X: ArrayLike) -> AnyArray:
         """X checked against the fitted model (:func:`.base.check_fitted_input`)."""
         return check_fitted_input(self, X)
 
-    def _map_log_prob(self, X, reduce, density=False, unweighted=False):
+    def _map_log_prob(
+        self,
+        X: ArrayLike,
+        reduce: Callable[[FloatArray], Any],
+        density: bool = False,
+        unweighted: bool = False,
+    ) -> list[Any]:
         """Validate X, then ``reduce`` each chunk's weighted log densities.
 
         ``unweighted``: the components' log densities without the log
@@ -85,7 +109,9 @@ class ChunkedScoring:
                 return [data.map_log_prob(cov_type, params, runner, reduce, density=density)]
             return score_rows(data, cov_type, params, runner, reduce, density=density)
 
-    def _total_log_likelihood(self, X, sample_weight):
+    def _total_log_likelihood(
+        self, X: ArrayLike, sample_weight: ArrayLike | None
+    ) -> tuple[float, float]:
         """(sum_n w_n log p(x_n), sum_n w_n)."""
         log_lik = self.score_samples(X)
         weights = check_sample_weight(sample_weight, log_lik.shape[0])

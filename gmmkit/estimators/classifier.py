@@ -17,6 +17,7 @@ class by BIC (``"auto"``, see :func:`gmmkit.estimators.selection.select_model`).
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import logsumexp
@@ -44,6 +45,14 @@ from gmmkit.estimators.components import mixture_params
 from gmmkit.estimators.conditional import marginal_of
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.selection import select_model
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, DTypeLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.types import AnyArray, FloatArray, RandomStateLike
 
 #: constructor arguments passed on to every class's GaussianMixture
 MIXTURE_PARAMS = (
@@ -110,23 +119,23 @@ class GMMClassifier(EstimatorBase):
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int | str | dict[Any, int | str] = 1,
         *,
-        covariance_type="full",
-        priors=None,
-        max_components=10,
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        random_state=None,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-        missing="error",
-    ):
+        covariance_type: str = "full",
+        priors: str | ArrayLike | None = None,
+        max_components: int = 10,
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+        missing: str = "error",
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.priors = priors
@@ -143,7 +152,7 @@ class GMMClassifier(EstimatorBase):
         self.dtype = dtype
         self.missing = missing
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit one Gaussian mixture per class.
 
         Parameters
@@ -184,7 +193,7 @@ class GMMClassifier(EstimatorBase):
         self._set_feature_names(names)
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> AnyArray:
         """The most probable class of each row.
 
         Parameters
@@ -199,7 +208,7 @@ class GMMClassifier(EstimatorBase):
         joint = self._joint_log_likelihood(X)
         return self.classes_[np.argmax(joint, axis=1)]
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> FloatArray:
         """Log posterior probability of every class: log p(c | x).
 
         Parameters
@@ -214,7 +223,7 @@ class GMMClassifier(EstimatorBase):
         joint = self._joint_log_likelihood(X)
         return joint - logsumexp(joint, axis=1, keepdims=True)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Posterior probability of every class: p(c | x).
 
         Parameters
@@ -228,7 +237,7 @@ class GMMClassifier(EstimatorBase):
         """
         return np.exp(self.predict_log_proba(X))
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Accuracy: the (weighted) fraction of rows whose class is predicted right.
 
         Parameters
@@ -245,7 +254,7 @@ class GMMClassifier(EstimatorBase):
 
     # ------------------------------------------------------------- helpers
 
-    def _joint_log_likelihood(self, X):
+    def _joint_log_likelihood(self, X: ArrayLike) -> FloatArray:
         """log p(x | c) + log p(c): ndarray of shape (n_samples, n_classes)."""
         X = check_fitted_input(self, X)
         with np.errstate(divide="ignore"):  # a zero prior: log 0 = -inf, never chosen
@@ -256,10 +265,10 @@ class GMMClassifier(EstimatorBase):
             joint[lost] = beyond_range_log_prob(self.estimators_, X[lost], log_prior)
         return joint
 
-    def _mixture_params(self):
+    def _mixture_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in MIXTURE_PARAMS}
 
-    def check_params(self):
+    def check_params(self) -> None:
         """Check the constructor arguments as ``fit`` does, before the first class is fitted.
 
         Raises
@@ -274,7 +283,7 @@ class GMMClassifier(EstimatorBase):
         if not isinstance(self.n_components, dict):
             check_components(self.n_components, "n_components")
 
-    def _requested_components(self, classes):
+    def _requested_components(self, classes: AnyArray) -> list[int | str]:
         """Components asked for each class: a list of int or "auto"."""
         if not isinstance(self.n_components, dict):
             return [self.n_components] * len(classes)
@@ -293,7 +302,9 @@ class GMMClassifier(EstimatorBase):
             check_components(self.n_components[label], f"n_components[{label!r}]")
         return [self.n_components[label] for label in labels]
 
-    def _fit_class(self, label, X, weights, n_components):
+    def _fit_class(
+        self, label: object, X: AnyArray, weights: FloatArray | None, n_components: int | str
+    ) -> GaussianMixture:
         """The fitted GaussianMixture of one class's rows; its warnings name the class."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -302,7 +313,9 @@ class GMMClassifier(EstimatorBase):
             warnings.warn(f"class {label!r}: {warning.message}", warning.category, stacklevel=4)
         return model
 
-    def _fit_mixture(self, X, weights, n_components):
+    def _fit_mixture(
+        self, X: AnyArray, weights: FloatArray | None, n_components: int | str
+    ) -> GaussianMixture:
         """A GaussianMixture fitted on X: n_components of them, or chosen by BIC."""
         params = self._mixture_params()
         if n_components != AUTO:
@@ -322,7 +335,7 @@ class GMMClassifier(EstimatorBase):
         )
         return model
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import ClassifierTags
 
         tags = super().__sklearn_tags__()
@@ -331,7 +344,9 @@ class GMMClassifier(EstimatorBase):
         return tags
 
 
-def accuracy(y_true, y_pred, *, sample_weight=None):
+def accuracy(
+    y_true: ArrayLike, y_pred: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> float:
     """The (weighted) fraction of labels predicted right.
 
     Parameters
@@ -354,7 +369,9 @@ def accuracy(y_true, y_pred, *, sample_weight=None):
     return float(right.mean() if weights is None else weights @ right / weights.sum())
 
 
-def beyond_range_log_prob(models, X, log_prior):
+def beyond_range_log_prob(
+    models: Sequence[GaussianMixture], X: AnyArray, log_prior: FloatArray
+) -> FloatArray:
     """Class scores of rows whose density is below float64's range under every model.
 
     ``log p(x | c) + log p(c)`` is -inf for every class there, yet the
@@ -375,13 +392,13 @@ def beyond_range_log_prob(models, X, log_prior):
         Finite for the most probable class(es) (their log prior + constant,
         which breaks exact ties), -inf for the others.
     """
-    sizes, consts = zip(*(_magnitude(model, X) for model in models))
-    sizes = np.where(np.isfinite(log_prior), np.column_stack(sizes), np.inf)
+    raw_sizes, consts = zip(*(_magnitude(model, X) for model in models))
+    sizes = np.where(np.isfinite(log_prior), np.column_stack(raw_sizes), np.inf)
     best = sizes == sizes.min(axis=1, keepdims=True)
     return np.where(best, np.column_stack(consts) + log_prior, -np.inf)
 
 
-def _magnitude(model, X):
+def _magnitude(model: GaussianMixture, X: AnyArray) -> tuple[FloatArray, FloatArray]:
     """:meth:`FarRows.magnitude` of rows under a fitted model, per missingness pattern."""
     X = np.asarray(X, dtype=np.float64)
     size, const = np.empty(len(X)), np.empty(len(X))

@@ -14,6 +14,8 @@ A fitted model can also be made from given parameters without fitting:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
@@ -29,17 +31,38 @@ TRAINING_ATTRIBUTES = (
     "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_steps_", "selection_",
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-class ComponentMaths:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.types import FloatArray
+    from gmmkit.estimators.attributes import MixtureAttributes
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
+
+
+class ComponentMaths(_Estimator):
     """``component_log_densities``, ``fit_from_responsibilities``, ``with_parameters``
     and ``from_parameters``."""
 
     @classmethod
     def from_parameters(
-        cls, weights, means, covariances, *, precisions_cholesky=None, precisions=None,
-        noise_bounds=None, noise_weight=None, feature_names=None, training=None,
-        **params,
-    ):
+        cls,
+        weights: ArrayLike,
+        means: ArrayLike,
+        covariances: ArrayLike,
+        *,
+        precisions_cholesky: ArrayLike | None = None,
+        precisions: ArrayLike | None = None,
+        noise_bounds: ArrayLike | None = None,
+        noise_weight: float | None = None,
+        feature_names: ArrayLike | None = None,
+        training: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Self:
         """A fitted model with the given parameters, made without fitting.
 
         What ``fit`` would leave if it had found these parameters: the
@@ -120,12 +143,15 @@ class ComponentMaths:
         if precisions_cholesky is None:
             covariances = np.array(covariances, dtype=np.float64)  # a copy: floored next
             precisions_cholesky = cov_type.precision_cholesky(covariances, model.reg_covar)
-        parameters = MixtureParams(weights, means, covariances, precisions_cholesky)
+        parameters = MixtureParams(
+            np.asarray(weights), means, np.asarray(covariances), np.asarray(precisions_cholesky)
+        )
         for name, value in cls._parameter_attributes(parameters, cov_type).items():
             setattr(model, name, value)
         if precisions is not None:
             model.precisions_ = np.asarray(precisions)
         if noise:
+            assert noise_weight is not None  # (checked above: both or neither)
             model.noise_bounds_ = np.array(noise_bounds)
             model.noise_weight_ = float(noise_weight)
             if model.noise_bounds_.shape != (d, 2):
@@ -141,7 +167,7 @@ class ComponentMaths:
             model.feature_names_in_ = np.asarray(feature_names, dtype=object)
         return model
 
-    def component_log_densities(self, X):
+    def component_log_densities(self, X: ArrayLike) -> FloatArray:
         """log N(x | mean_k, covariance_k) of every row and component, without the weights.
 
         Computed as ``predict_proba`` and ``score_samples`` are: in chunks, on
@@ -161,12 +187,14 @@ class ComponentMaths:
         """
         n_components = len(self.weights_)
 
-        def densities(log_prob):
+        def densities(log_prob: FloatArray) -> FloatArray:
             return np.array(log_prob[:n_components].T, dtype=np.float64)  # a copy: scratch
 
         return np.concatenate(self._map_log_prob(X, densities, density=True, unweighted=True))
 
-    def fit_from_responsibilities(self, X, resp, sample_weight=None):
+    def fit_from_responsibilities(
+        self, X: ArrayLike, resp: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """One M-step: the parameters that maximise the likelihood for given memberships.
 
         Sets ``weights_``, ``means_``, ``covariances_``, ``precisions_`` and
@@ -212,7 +240,7 @@ class ComponentMaths:
         self._set_feature_names(names)
         return self
 
-    def with_parameters(self, weights, means, covariances):
+    def with_parameters(self, weights: ArrayLike, means: ArrayLike, covariances: ArrayLike) -> Self:
         """A fitted copy of this model with other parameters (MAP adaptation, edits).
 
         The copy has this model's settings, feature names, ``converged_``
@@ -239,13 +267,13 @@ class ComponentMaths:
                     f"{name} has shape {np.shape(value)}; this model's {name}_ has shape "
                     f"{expected}, and the new parameters must have the same."
                 )
-        return fitted_mixture(
-            self, type(self), weights, means, covariances,
+        return fitted_mixture(  # type: ignore[type-var]  # (mixed into GaussianMixture)
+            self, type(self), weights, means, covariances,  # type: ignore[arg-type]
             feature_names=getattr(self, "feature_names_in_", None),
         )
 
 
-def mixture_params(model):
+def mixture_params(model: MixtureAttributes) -> MixtureParams:
     """The engine's parameters of a fitted GaussianMixture, read from its public attributes.
 
     The engine works on float64 parameters: float32 attributes (a fit on
@@ -262,18 +290,20 @@ def mixture_params(model):
     -------
     gmmkit.engine.em.MixtureParams
     """
-    params = MixtureParams(*(
-        np.asarray(value, dtype=np.float64)
-        for value in (model.weights_, model.means_, model.covariances_,
-                      model.precisions_cholesky_)
-    ))
-    if hasattr(model, "noise_bounds_"):
-        params.noise_log_density = log_density(model.noise_bounds_)
-        params.noise_weight = model.noise_weight_
+    params = MixtureParams(
+        np.asarray(model.weights_, dtype=np.float64),
+        np.asarray(model.means_, dtype=np.float64),
+        np.asarray(model.covariances_, dtype=np.float64),
+        np.asarray(model.precisions_cholesky_, dtype=np.float64),
+    )
+    bounds = getattr(model, "noise_bounds_", None)
+    if bounds is not None:
+        params.noise_log_density = log_density(bounds)
+        params.noise_weight = getattr(model, "noise_weight_", 0.0)
     return params
 
 
-def _check_resp(resp, n_samples, n_components):
+def _check_resp(resp: ArrayLike, n_samples: int, n_components: int | str) -> FloatArray:
     """``resp`` as a float64 (n_samples, n_components) array of finite values >= 0."""
     resp = np.asarray(resp, dtype=np.float64)
     expected = (n_samples, n_components)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit.data.missing import make_missing_data
@@ -13,8 +15,22 @@ from gmmkit.engine.rng import make_rng
 from gmmkit.estimators.base import check_fitted_input
 from gmmkit.estimators.conditioning import check_mixture, conditional_moments
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
+    from gmmkit.engine.missing import Pattern
+    from gmmkit.engine.types import FloatArray, RandomStateLike
+    from gmmkit.estimators.conditioning import Mixture
+
+
+def impute(
+    model: Mixture,
+    X: ArrayLike,
+    *,
+    strategy: str = "mean",
+    n_draws: int | None = None,
+    random_state: RandomStateLike = None,
+) -> FloatArray:
     """Fill the NaN entries of X from a fitted mixture.
 
     Parameters
@@ -75,7 +91,9 @@ def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
     return completions[0] if n_draws is None else np.stack(completions)
 
 
-def _conditional_mixtures(model, X, pattern):
+def _conditional_mixtures(
+    model: Mixture, X: FloatArray, pattern: Pattern
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Each row's conditional mixture of the pattern's missing features.
 
     Returns
@@ -97,7 +115,7 @@ def _conditional_mixtures(model, X, pattern):
     return np.broadcast_to(weights, (n, weights.size)), means, dense[:, m][:, :, m]
 
 
-def _conditional_mean(weights, means, box):
+def _conditional_mean(weights: FloatArray, means: FloatArray, box: FloatArray | None) -> FloatArray:
     """E[x_m | x_o]: (n, m); the noise component's mean is the middle of its box."""
     n_components = means.shape[1]
     mean = np.einsum("nk,nkm->nm", weights[:, :n_components], means)
@@ -106,7 +124,13 @@ def _conditional_mean(weights, means, box):
     return mean
 
 
-def _draw(weights, means, C, box, rng):
+def _draw(
+    weights: FloatArray,
+    means: FloatArray,
+    C: FloatArray,
+    box: FloatArray | None,
+    rng: np.random.Generator,
+) -> FloatArray:
     """One draw per row from its conditional mixture: (n, m)."""
     n, n_components, width = means.shape
     cumulative = np.cumsum(weights, axis=1)
@@ -116,7 +140,7 @@ def _draw(weights, means, C, box, rng):
     for k in np.unique(components):
         rows = np.flatnonzero(components == k)
         if k == n_components:  # the noise component
-            draws[rows] = draw_noise(box, rows.size, rng)
+            draws[rows] = draw_noise(box, rows.size, rng)  # type: ignore[arg-type]  # (noise: a box)
             continue
         chol = np.linalg.cholesky(C[k] + 1e-12 * np.eye(width))
         draws[rows] = means[rows, k] + rng.standard_normal((rows.size, width)) @ chol.T

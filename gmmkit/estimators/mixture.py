@@ -9,6 +9,7 @@ Same constructor names and defaults as scikit-learn 1.9, plus
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +34,24 @@ from gmmkit.estimators.components import ComponentMaths, mixture_params
 from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
 from gmmkit.estimators.restarts import RestartsFit
+
+if TYPE_CHECKING:
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from typing_extensions import Self
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import (
+        DataSource,
+        FitInput,
+        FloatArray,
+        IntArray,
+        RandomStateLike,
+    )
+    from gmmkit.estimators.attributes import Initial
+    from gmmkit.estimators.conditioning import Indices
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
 AUTO_MAX_COMPONENTS = 10
@@ -136,29 +155,29 @@ class GaussianMixture(
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int | str = 1,
         *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-        missing="error",
-        noise=None,
-        n_jobs=None,
-        learning_decay=0.7,
-        learning_offset=10.0,
-    ):
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None,
+        precisions_init: ArrayLike | None = None,
+        random_state: RandomStateLike = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+        missing: str = "error",
+        noise: str | None = None,
+        n_jobs: int | None = None,
+        learning_decay: float = 0.7,
+        learning_offset: float = 10.0,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -183,7 +202,7 @@ class GaussianMixture(
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: FitInput, y: object = None, sample_weight: ArrayLike | None = None) -> Self:
         """Estimate the parameters by EM.
 
         Parameters
@@ -202,7 +221,9 @@ class GaussianMixture(
         data, names, bounds = self._open_data(X, sample_weight)
         return self._fit_data(data, names, bounds)
 
-    def _open_data(self, X, sample_weight):
+    def _open_data(
+        self, X: FitInput, sample_weight: ArrayLike | None
+    ) -> tuple[DataSource, NDArray[np.object_] | None, FloatArray | None]:
         """Validate X and the parameters; return (engine data, feature names, noise box)."""
         source = open_source(X)  # files, chunk streams and Dask arrays (gmmkit.data.sources)
         if source is not None:
@@ -217,7 +238,7 @@ class GaussianMixture(
         bounds = None if self.noise is None else noise_bounds(X, weights)
         return data, names, bounds
 
-    def _fit_auto(self, X, sample_weight):
+    def _fit_auto(self, X: FitInput, sample_weight: ArrayLike | None) -> Self:
         """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto).
 
         The model then behaves as the chosen fit: it takes its fitted attributes.
@@ -234,13 +255,15 @@ class GaussianMixture(
         self._set_feature_names(names)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> IntArray:
         """Fit, then return the component label of every row: (n_samples,)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     # -------------------------------------------------------------- predict
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> IntArray:
         """Most probable component of each row: ndarray of shape (n_samples,).
 
         With ``noise="uniform"``, rows most probably from the noise component get -1.
@@ -249,29 +272,31 @@ class GaussianMixture(
         labels[labels == len(self.weights_)] = NOISE_LABEL
         return labels
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Responsibilities: ndarray of shape (n_samples, n_components).
 
         With ``noise="uniform"``: (n_samples, n_components + 1), the last
         column the noise component's.
         """
 
-        def resp(log_prob):
+        def resp(log_prob: FloatArray) -> FloatArray:
             log_normalize(log_prob)
             return np.array(log_prob.T, dtype=np.float64)  # a copy: log_prob is scratch
 
         return np.concatenate(self._map_log_prob(X, resp))
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> FloatArray:
         """Log-likelihood of each row: ndarray of shape (n_samples,)."""
         return np.concatenate(self._map_log_prob(X, log_normalize, density=True))
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean (weighted) log-likelihood per sample: float."""
         total, weight = self._total_log_likelihood(X, sample_weight)
         return total / weight
 
-    def bic(self, X, sample_weight=None):
+    def bic(self, X: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Bayesian information criterion: -2 log L + p log(n); lower is better.
 
         With sample weights, log L is the weighted sum and n the weight total.
@@ -279,12 +304,12 @@ class GaussianMixture(
         total, weight = self._total_log_likelihood(X, sample_weight)
         return information_criteria(total, weight, self._n_parameters())[0]
 
-    def aic(self, X, sample_weight=None):
+    def aic(self, X: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Akaike information criterion: -2 log L + 2 p; lower is better."""
         total, weight = self._total_log_likelihood(X, sample_weight)
         return information_criteria(total, weight, self._n_parameters())[1]
 
-    def icl(self, X, sample_weight=None):
+    def icl(self, X: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Integrated completed likelihood: BIC + 2 EN; lower is better.
 
         EN = -sum_n w_n sum_k z_nk log z_nk is the entropy of the
@@ -306,16 +331,16 @@ class GaussianMixture(
         total = float(rows.sum()) if weights is None else float(weights @ rows)
         return self.bic(X, sample_weight) + 2.0 * total
 
-    def _entropies(self, X):
+    def _entropies(self, X: ArrayLike) -> FloatArray:
         """-sum_k z_nk log z_nk of every row, chunk by chunk: (n_samples,)."""
-        def entropy(log_prob):
+        def entropy(log_prob: FloatArray) -> FloatArray:
             log_normalize(log_prob)
             tiny = np.finfo(log_prob.dtype).tiny
             return -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
 
         return np.concatenate(self._map_log_prob(X, entropy))
 
-    def sample(self, n_samples=1):
+    def sample(self, n_samples: int = 1) -> tuple[FloatArray, IntArray]:
         """Draw samples from the fitted mixture.
 
         Returns
@@ -349,7 +374,7 @@ class GaussianMixture(
             labels = np.append(labels, np.full(counts[-1], NOISE_LABEL))
         return np.vstack(draws), labels
 
-    def condition(self, indices, values):
+    def condition(self, indices: Indices, values: ArrayLike) -> Self:
         """The mixture of the other features given ``x[indices] = values``.
 
         Exact for every covariance type (see :func:`gmmkit.estimators.conditioning.condition`
@@ -368,29 +393,34 @@ class GaussianMixture(
         """
         return conditioning.condition(self, indices, values, cls=type(self))
 
-    def marginal(self, indices):
+    def marginal(self, indices: Indices) -> Self:
         """The mixture of the features ``indices`` alone: a fitted GaussianMixture."""
         return conditioning.marginal(self, indices, cls=type(self))
 
     # ------------------------------------------------------------- helpers
 
-    def _n_parameters(self):
+    def _n_parameters(self) -> int:
         """Free parameters (:func:`gmmkit.engine.criteria.n_parameters`)."""
+        n_components, n_features = self.means_.shape
         return n_parameters(
-            self.covariance_type, *self.means_.shape, noise=hasattr(self, "noise_bounds_")
+            self.covariance_type, n_components, n_features, noise=hasattr(self, "noise_bounds_")
         )
 
-    def _get_params_object(self):
+    def _get_params_object(self) -> MixtureParams:
         """The engine's parameters of this fitted model (:func:`.components.mixture_params`)."""
         return mixture_params(self)
 
-    def _set_params_object(self, params, cov_type, dtype=None):
+    def _set_params_object(
+        self, params: MixtureParams, cov_type: CovarianceType, dtype: DTypeLike | None = None
+    ) -> None:
         """Set the fitted attributes from ``params`` (see :meth:`_parameter_attributes`)."""
         for name, value in self._parameter_attributes(params, cov_type, dtype).items():
             setattr(self, name, value)
 
     @staticmethod
-    def _parameter_attributes(params, cov_type, dtype=None):
+    def _parameter_attributes(
+        params: MixtureParams, cov_type: CovarianceType, dtype: DTypeLike | None = None
+    ) -> dict[str, Any]:
         """The fitted attributes of engine parameters: {name: value}, stored as ``dtype``.
 
         ``dtype`` None keeps the dtype of ``params.means``. Precisions and
@@ -414,12 +444,20 @@ class GaussianMixture(
             "covariances_": np.asarray(covariances, dtype=dtype),
         }
 
-    def _initial_params(self, data, cov_type, rng, runner, initial):
+    def _initial_params(
+        self,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        rng: np.random.Generator,
+        runner: ChunkRunner,
+        initial: Initial,
+    ) -> MixtureParams:
         """Starting parameters: from init_params, then the user's *_init arrays."""
         weights_init, means_init, precisions_init = initial
         if all(given is not None for given in initial):
             # everything given: no need to look at the data
-            params = MixtureParams(weights_init, means_init, None, None)
+            # (all given; the factors are set from precisions_init below)
+            params = MixtureParams(weights_init, means_init, None, None)  # type: ignore[arg-type]
         else:
             method = resolve_init_method(self.init_params)
             stats = initial_stats(method, data, cov_type, self.n_components, rng, runner)

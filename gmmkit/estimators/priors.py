@@ -7,14 +7,21 @@ and when a model file is loaded.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.variational import COVARIANCE_PRIORS, WEIGHT_PRIORS
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def check_priors(model, n_features):
+    from gmmkit.engine.types import FloatArray
+    from gmmkit.estimators.bayesian import BayesianGaussianMixture
+
+
+def check_priors(model: BayesianGaussianMixture, n_features: int) -> dict[str, Any]:
     """Validate a BayesianGaussianMixture's prior parameters (scikit-learn's names, with the fix).
 
     Returns
@@ -48,20 +55,20 @@ def check_priors(model, n_features):
     }
 
 
-def _is_number(value):
+def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _as_number(value):
+def _as_number(value: object) -> float | None:
     """float(value) for a real number or a 0-d numeric array, else None."""
     if _is_number(value):
-        return float(value)
+        return float(value)  # type: ignore[arg-type]  # (a real number)
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
         return float(value)
     return None
 
 
-def _positive_or_none(name, value, hint):
+def _positive_or_none(name: str, value: Any, hint: str) -> float | None:
     if value is None:
         return None
     if not _is_number(value) or not value > 0 or not np.isfinite(value):
@@ -73,7 +80,7 @@ def _positive_or_none(name, value, hint):
     return float(value)
 
 
-def _float_array(name, value, shape, fix):
+def _float_array(name: str, value: ArrayLike, shape: tuple[int, ...], fix: str) -> FloatArray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -88,7 +95,7 @@ def _float_array(name, value, shape, fix):
     return array
 
 
-def _mean_prior(value, n_features):
+def _mean_prior(value: ArrayLike | None, n_features: int) -> FloatArray | None:
     if value is None:
         return None
     return _float_array(
@@ -99,7 +106,7 @@ def _mean_prior(value, n_features):
     )
 
 
-def _degrees_of_freedom(value, n_features):
+def _degrees_of_freedom(value: Any, n_features: int) -> float | None:
     if value is None:
         return None
     if not _is_number(value) or not value > n_features - 1.0 or not np.isfinite(value):
@@ -112,7 +119,9 @@ def _degrees_of_freedom(value, n_features):
     return float(value)
 
 
-def _covariance_prior(value, covariance_type, n_features):
+def _covariance_prior(
+    value: Any, covariance_type: str, n_features: int
+) -> float | FloatArray | None:
     if value is None:
         return None
     name = f"{covariance_type} covariance_prior"
@@ -137,7 +146,7 @@ def _covariance_prior(value, covariance_type, n_features):
     return array
 
 
-def _is_positive_definite(matrix):
+def _is_positive_definite(matrix: FloatArray) -> bool:
     if not np.allclose(matrix, matrix.T):
         return False
     return bool(np.all(np.linalg.eigvalsh(matrix) > 0))

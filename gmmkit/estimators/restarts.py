@@ -15,6 +15,7 @@ order or in separate processes and the fit is the same.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -27,8 +28,22 @@ from gmmkit.engine.threads import ChunkRunner
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 from gmmkit.plugins.manager import fit_hooks as plugin_fit_hooks
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from typing_extensions import Self
 
-class RestartsFit:
+    from gmmkit.engine.convergence import EMResult
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import MixtureParams
+    from gmmkit.engine.types import DataSource, FloatArray
+    from gmmkit.estimators.attributes import Initial
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+    from gmmkit.plugins.manager import FitHooks
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
+
+
+class RestartsFit(_Estimator):
     """GaussianMixture's fit from engine data: the restarts and the fitted attributes.
 
     Mixed into :class:`~gmmkit.estimators.mixture.GaussianMixture`; it uses the
@@ -36,7 +51,9 @@ class RestartsFit:
     parameters (``_initial_params``) and its attribute setters.
     """
 
-    def _fit_data(self, data, names, bounds):
+    def _fit_data(
+        self, data: DataSource, names: NDArray[np.object_] | None, bounds: FloatArray | None
+    ) -> Self:
         """EM restarts on engine data (see em.ChunkedData's protocol); sets the attributes.
 
         Parameters
@@ -97,7 +114,14 @@ class RestartsFit:
             hooks.call("gmmkit_fit_end", model=self)
         return self
 
-    def _run_restarts(self, data, cov_type, initial, bounds, hooks):
+    def _run_restarts(
+        self,
+        data: DataSource,
+        cov_type: CovarianceType,
+        initial: Initial,
+        bounds: FloatArray | None,
+        hooks: FitHooks | None,
+    ) -> list[EMResult[MixtureParams]]:
         """EMResult of every restart, in restart order.
 
         With ``n_jobs`` > 1 and data that pickle (in memory, a file), the
@@ -117,12 +141,30 @@ class RestartsFit:
         # the bound method pickles with the estimator: each worker gets a copy of it once
         return run_tasks(self._restart_task, tasks, shared, workers)
 
-    def _restart_task(self, task, *, data, cov_type, initial, bounds):
+    def _restart_task(
+        self,
+        task: tuple[int, np.random.Generator],
+        *,
+        data: DataSource,
+        cov_type: CovarianceType,
+        initial: Initial,
+        bounds: FloatArray | None,
+    ) -> EMResult[MixtureParams]:
         """One restart in a worker process: ``task`` is (index, rng); no plugin hooks."""
         index, rng = task
         return self._run_restart(index, rng, data, cov_type, initial, bounds, None)
 
-    def _run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start=None):
+    def _run_restart(
+        self,
+        index: int,
+        rng: np.random.Generator | None,
+        data: DataSource,
+        cov_type: CovarianceType,
+        initial: Initial,
+        bounds: FloatArray | None,
+        hooks: FitHooks | None,
+        start: tuple[MixtureParams, float] | None = None,
+    ) -> EMResult[MixtureParams]:
         """One EM run: restart ``index`` initialised with ``rng``, or from ``start``.
 
         Returns
@@ -139,6 +181,7 @@ class RestartsFit:
         )
         with ChunkRunner() as runner:
             if start is None:
+                assert rng is not None  # (only a warm start, from ``start``, has no generator)
                 params = self._initial_params(
                     data.init_data(rng), cov_type, rng, runner, initial
                 )
@@ -152,9 +195,9 @@ class RestartsFit:
                 init_index=index,
             )
 
-    def _iteration_hook(self, hooks):
+    def _iteration_hook(self, hooks: FitHooks) -> Callable[[int, int, float, float], None]:
         """The engine's ``on_iteration`` callable: the plugins' gmmkit_fit_iteration."""
-        def on_iteration(init, iteration, lower_bound, change):
+        def on_iteration(init: int, iteration: int, lower_bound: float, change: float) -> None:
             hooks.call(
                 "gmmkit_fit_iteration",
                 model=self,
@@ -166,7 +209,7 @@ class RestartsFit:
 
         return on_iteration
 
-    def _attribute_dtype(self, data):
+    def _attribute_dtype(self, data: DataSource) -> np.dtype[Any]:
         """The dtype of the fitted attributes: X's, as in scikit-learn, or what ``dtype`` asks.
 
         float32 X gives float32 (scikit-learn 1.9 keeps X's dtype); float64,
