@@ -30,7 +30,9 @@ from gmmkit_finance.coverage import (
 from gmmkit_finance.data import BUNDLED_PRICES, load_prices, to_returns
 from gmmkit_finance.filtered import FilteredMixture, fit_filtered
 from gmmkit_finance.fit import ReturnMixture, fit_returns
+from gmmkit_finance.hmm import fit_regimes
 from gmmkit_finance.plots import plot_backtest, plot_density, plot_regimes
+from gmmkit_finance.regime_model import MarkovRegimes
 from gmmkit_finance.regimes import Regimes, regimes
 from gmmkit_finance.risk import mixture_es, mixture_quantile, mixture_var, portfolio_mixture
 from gmmkit_finance.volatility import (
@@ -51,6 +53,7 @@ __all__ = [
     "CoverageTest",
     "FilteredMixture",
     "GarchParams",
+    "MarkovRegimes",
     "Regimes",
     "ReturnMixture",
     "backtest_var",
@@ -61,6 +64,7 @@ __all__ = [
     "ewma_variance",
     "fit_filtered",
     "fit_garch",
+    "fit_regimes",
     "fit_returns",
     "garch_variance",
     "kupiec_test",
