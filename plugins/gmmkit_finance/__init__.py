@@ -28,6 +28,7 @@ from gmmkit_finance.coverage import (
     kupiec_test,
 )
 from gmmkit_finance.data import BUNDLED_PRICES, load_prices, to_returns
+from gmmkit_finance.features import log_returns
 from gmmkit_finance.filtered import FilteredMixture, fit_filtered
 from gmmkit_finance.fit import ReturnMixture, fit_returns
 from gmmkit_finance.hmm import fit_regimes
@@ -80,34 +81,6 @@ __all__ = [
     "regimes",
     "to_returns",
 ]
-
-
-def log_returns(prices):
-    """Log returns of price series: shape (n_dates - 1, n_assets).
-
-    Parameters
-    ----------
-    prices : array-like of shape (n_dates,) or (n_dates, n_assets), or a pandas
-        Series/DataFrame
-        Positive prices in date order.
-
-    Returns
-    -------
-    ndarray of shape (n_dates - 1, n_assets)
-    """
-    import numpy as np
-
-    prices = np.asarray(prices, dtype=np.float64)
-    if prices.ndim == 1:
-        prices = prices[:, None]
-    if prices.shape[0] < 2:
-        raise ValueError(f"log_returns needs at least 2 prices; got {prices.shape[0]}.")
-    if not np.all(np.isfinite(prices)) or np.any(prices <= 0):
-        raise ValueError(
-            "log_returns needs positive, finite prices; drop or fill missing and "
-            "non-positive prices first."
-        )
-    return np.diff(np.log(prices), axis=0)
 
 
 @hookimpl
