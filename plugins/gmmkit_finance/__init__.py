@@ -20,6 +20,14 @@ from __future__ import annotations
 
 from gmmkit import hookimpl
 from gmmkit_finance.backtest import MODELS, Backtest, backtest_var
+from gmmkit_finance.backtests import (
+    SimulatedTest,
+    TrafficLight,
+    acerbi_szekely_test,
+    dynamic_quantile_test,
+    mcneil_frey_test,
+    traffic_light,
+)
 from gmmkit_finance.coverage import (
     CoverageTest,
     christoffersen_test,
@@ -56,11 +64,15 @@ __all__ = [
     "GarchParams",
     "MarkovRegimes",
     "Regimes",
+    "SimulatedTest",
+    "TrafficLight",
     "ReturnMixture",
+    "acerbi_szekely_test",
     "backtest_var",
     "christoffersen_test",
     "conditional_coverage_test",
     "conditional_volatility",
+    "dynamic_quantile_test",
     "coverage_summary",
     "ewma_variance",
     "fit_filtered",
@@ -70,6 +82,7 @@ __all__ = [
     "garch_variance",
     "kupiec_test",
     "load_prices",
+    "mcneil_frey_test",
     "log_returns",
     "mixture_es",
     "mixture_quantile",
@@ -80,6 +93,7 @@ __all__ = [
     "portfolio_mixture",
     "regimes",
     "to_returns",
+    "traffic_light",
 ]
 
 
