@@ -39,7 +39,9 @@ from gmmkit_finance.data import BUNDLED_PRICES, load_prices, to_returns
 from gmmkit_finance.features import log_returns
 from gmmkit_finance.filtered import FilteredMixture, fit_filtered
 from gmmkit_finance.fit import ReturnMixture, fit_returns
+from gmmkit_finance.garch import NonStationaryWarning, VolatilityModel, fit_volatility
 from gmmkit_finance.hmm import fit_regimes
+from gmmkit_finance.innovations import Innovations
 from gmmkit_finance.plots import plot_backtest, plot_density, plot_regimes
 from gmmkit_finance.regime_model import MarkovRegimes
 from gmmkit_finance.regimes import Regimes, regimes
@@ -62,10 +64,13 @@ __all__ = [
     "CoverageTest",
     "FilteredMixture",
     "GarchParams",
+    "Innovations",
     "MarkovRegimes",
+    "NonStationaryWarning",
     "Regimes",
     "SimulatedTest",
     "TrafficLight",
+    "VolatilityModel",
     "ReturnMixture",
     "acerbi_szekely_test",
     "backtest_var",
@@ -79,6 +84,7 @@ __all__ = [
     "fit_garch",
     "fit_regimes",
     "fit_returns",
+    "fit_volatility",
     "garch_variance",
     "kupiec_test",
     "load_prices",
