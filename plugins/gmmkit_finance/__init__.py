@@ -41,6 +41,7 @@ from gmmkit_finance.filtered import FilteredMixture, fit_filtered
 from gmmkit_finance.fit import ReturnMixture, fit_returns
 from gmmkit_finance.garch import NonStationaryWarning, VolatilityModel, fit_volatility
 from gmmkit_finance.hmm import fit_regimes
+from gmmkit_finance.horizon import HorizonRisk, SqrtTimeWarning, horizon_risk
 from gmmkit_finance.innovations import Innovations
 from gmmkit_finance.plots import plot_backtest, plot_density, plot_regimes
 from gmmkit_finance.regime_model import MarkovRegimes
@@ -64,11 +65,13 @@ __all__ = [
     "CoverageTest",
     "FilteredMixture",
     "GarchParams",
+    "HorizonRisk",
     "Innovations",
     "MarkovRegimes",
     "NonStationaryWarning",
     "Regimes",
     "SimulatedTest",
+    "SqrtTimeWarning",
     "TrafficLight",
     "VolatilityModel",
     "ReturnMixture",
@@ -86,6 +89,7 @@ __all__ = [
     "fit_returns",
     "fit_volatility",
     "garch_variance",
+    "horizon_risk",
     "kupiec_test",
     "load_prices",
     "mcneil_frey_test",
