@@ -19,11 +19,13 @@ See docs/finance.md.
 from __future__ import annotations
 
 from gmmkit import hookimpl
-from gmmkit_finance.backtest import MODELS, Backtest, backtest_var
+from gmmkit_finance.backtest import DEFAULT_MODELS, Backtest, backtest_var
+from gmmkit_finance.backtest_table import TESTS, comparison_table
 from gmmkit_finance.backtests import (
     SimulatedTest,
     TrafficLight,
     acerbi_szekely_test,
+    acerbi_szekely_tests,
     dynamic_quantile_test,
     mcneil_frey_test,
     traffic_light,
@@ -39,6 +41,7 @@ from gmmkit_finance.data import BUNDLED_PRICES, load_prices, to_returns
 from gmmkit_finance.features import log_returns
 from gmmkit_finance.filtered import FilteredMixture, fit_filtered
 from gmmkit_finance.fit import ReturnMixture, fit_returns
+from gmmkit_finance.forecasters import MODELS
 from gmmkit_finance.garch import NonStationaryWarning, VolatilityModel, fit_volatility
 from gmmkit_finance.hmm import fit_regimes
 from gmmkit_finance.horizon import HorizonRisk, SqrtTimeWarning, horizon_risk
@@ -60,6 +63,7 @@ install_hint = "pip install 'gmmkit[finance]'"
 
 __all__ = [
     "BUNDLED_PRICES",
+    "DEFAULT_MODELS",
     "MODELS",
     "Backtest",
     "CoverageTest",
@@ -72,12 +76,15 @@ __all__ = [
     "Regimes",
     "SimulatedTest",
     "SqrtTimeWarning",
+    "TESTS",
     "TrafficLight",
     "VolatilityModel",
     "ReturnMixture",
     "acerbi_szekely_test",
+    "acerbi_szekely_tests",
     "backtest_var",
     "christoffersen_test",
+    "comparison_table",
     "conditional_coverage_test",
     "conditional_volatility",
     "dynamic_quantile_test",

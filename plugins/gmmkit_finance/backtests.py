@@ -38,6 +38,7 @@ N_SIMULATIONS = 2000
 N_BOOTSTRAP = 5000
 #: draws simulated at once (rows of n_days), to bound memory
 _SIM_BATCH = 250
+KINDS = ("z1", "z2")
 #: Basel's plus factors for 5..9 exceedances in 250 days at 99% (yellow zone)
 BASEL_PLUS_FACTORS = {5: 0.40, 6: 0.50, 7: 0.65, 8: 0.75, 9: 0.85}
 
@@ -157,16 +158,34 @@ def acerbi_szekely_test(returns, var, es, level=0.975, *, kind="z2", simulate=No
     SimulatedTest
         ``pvalue`` is the share of simulated Z at or below the observed Z.
     """
+    if kind not in ("z1", "z2"):
+        raise ValueError(f"kind={kind!r}; use 'z1' or 'z2'.")
+    z1, z2 = acerbi_szekely_tests(returns, var, es, level, simulate=simulate,
+                                  n_simulations=n_simulations, random_state=random_state)
+    return z1 if kind == "z1" else z2
+
+
+def acerbi_szekely_tests(returns, var, es, level=0.975, *, simulate=None,
+                         n_simulations=N_SIMULATIONS, random_state=0):
+    """Z1 and Z2 tests from the same simulated paths (see :func:`acerbi_szekely_test`).
+
+    Returns
+    -------
+    z1, z2 : SimulatedTest
+    """
     returns, var, es, level = _series(returns, var, es, level)
-    observed = float(acerbi_szekely_statistic(returns, var, es, level, kind))
+    observed = [float(acerbi_szekely_statistic(returns, var, es, level, k)) for k in KINDS]
     simulate = normal_sampler(var, es, level) if simulate is None else simulate
     rng = np.random.default_rng(random_state)
-    below = 0
+    below = np.zeros(2, dtype=np.int64)
+    n_simulations = int(n_simulations)
     for start in range(0, n_simulations, _SIM_BATCH):
         paths = simulate(rng, min(_SIM_BATCH, n_simulations - start))
-        below += int(np.sum(acerbi_szekely_statistic(paths, var, es, level, kind)
-                            <= observed + 1e-12))
-    return SimulatedTest(observed, below / n_simulations, int(n_simulations))
+        for i, kind in enumerate(KINDS):
+            below[i] += int(np.sum(acerbi_szekely_statistic(paths, var, es, level, kind)
+                                   <= observed[i] + 1e-12))
+    return tuple(SimulatedTest(observed[i], float(below[i] / n_simulations), n_simulations)
+                 for i in range(2))
 
 
 def mcneil_frey_test(returns, var, es, *, scale=None, n_bootstrap=N_BOOTSTRAP,
