@@ -46,7 +46,12 @@ from gmmkit_finance.garch import NonStationaryWarning, VolatilityModel, fit_vola
 from gmmkit_finance.hmm import fit_regimes
 from gmmkit_finance.horizon import HorizonRisk, SqrtTimeWarning, horizon_risk
 from gmmkit_finance.innovations import Innovations
-from gmmkit_finance.plots import plot_backtest, plot_density, plot_regimes
+from gmmkit_finance.plots import (
+    plot_backtest,
+    plot_density,
+    plot_regime_probabilities,
+    plot_regimes,
+)
 from gmmkit_finance.regime_model import MarkovRegimes
 from gmmkit_finance.regimes import Regimes, regimes
 from gmmkit_finance.risk import mixture_es, mixture_quantile, mixture_var, portfolio_mixture
@@ -106,6 +111,7 @@ __all__ = [
     "mixture_var",
     "plot_backtest",
     "plot_density",
+    "plot_regime_probabilities",
     "plot_regimes",
     "portfolio_mixture",
     "regimes",

@@ -40,6 +40,11 @@ VOLATILITIES = ("garch", "gjr", "egarch")
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 #: a fitted persistence at or above this is reported as not stationary
 NON_STATIONARY = 0.9999
+#: a mixture component's weight, relative to the first's, is at least exp(-4) (no component
+#: of a few days), and its standard deviation at least exp(-1.5) of the first's: a component
+#: that shrinks onto one crash day would make the likelihood unbounded
+MIXTURE_LOGIT_BOUNDS = (-4.0, 4.0)
+MIXTURE_LOG_SD_BOUNDS = (-1.5, 3.0)
 #: bounds of the standardised log variance of EGARCH (keeps exp() finite)
 _LOG_VARIANCE_BOUNDS = (-60.0, 60.0)
 
@@ -184,7 +189,7 @@ def _bounds(volatility, kind, n_components):
         extra = [NU_BOUNDS]
     elif kind == "mixture":
         k = n_components - 1
-        extra = [(-8.0, 8.0)] * k + [(-10.0, 10.0)] * k + [(-4.0, 4.0)] * k
+        extra = [MIXTURE_LOGIT_BOUNDS] * k + [(-10.0, 10.0)] * k + [MIXTURE_LOG_SD_BOUNDS] * k
     else:
         extra = []
     return mean + core + extra
@@ -217,14 +222,14 @@ def _to_unit_scale(model, scale):
 
 
 def _extra_start(kind, n_components, innovations=None):
+    """Starting innovation parameters, or None for "from the residuals' mixture"."""
     if kind == "normal":
         return []
     if kind == "t":
         return [innovations.nu if innovations is not None and innovations.kind == "t" else 8.0]
-    if innovations is not None and innovations.kind == "mixture" \
-            and len(innovations.weights) == n_components:
-        return list(raw_from_mixture(innovations.weights, innovations.means, innovations.stds))
-    return None  # from a Gaussian mixture of the first stage's residuals
+    # a mixture starts from a Gaussian mixture of the filter's residuals, also when warm:
+    # the previous window's mixture can hold EM in a poor local optimum
+    return None
 
 
 def _minimise(theta0, y, volatility, kind, n_components, start):
@@ -280,14 +285,14 @@ def fit_volatility(returns, volatility="gjr", innovations="t", *, n_components=2
     scale = float(values.std())
     y = values / scale
     start = backcast(y - y.mean())
-    extra = _extra_start(innovations, n_components, None if init is None else init.innovations)
-    if init is not None and extra is not None and init.volatility == volatility:
-        theta0 = _to_unit_scale(init, scale) + extra
+    if init is not None and init.volatility == volatility:
+        core = _to_unit_scale(init, scale)  # warm: the previous filter, fresh innovations
     else:
         core, _ = _minimise(_default_start(volatility, y), y, volatility, "normal", 1, start)
-        extra = extra if extra is not None else _mixture_start(core, y, volatility, start,
-                                                               n_components, random_state)
-        theta0 = list(core) + list(extra)
+    extra = _extra_start(innovations, n_components, None if init is None else init.innovations)
+    if extra is None:
+        extra = _mixture_start(core, y, volatility, start, n_components, random_state)
+    theta0 = list(core) + list(extra)
     theta, nll = _minimise(theta0, y, volatility, innovations, n_components, start)
     model = _model(theta, nll, y, scale, volatility, innovations, n_components, start)
     if model.persistence >= NON_STATIONARY:
