@@ -17,6 +17,8 @@ Columns per model (one row each):
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gmmkit_finance.backtests import (
@@ -33,7 +35,7 @@ TESTS = ("kupiec", "christoffersen", "dq", "es", "traffic")
 TRAFFIC_DAYS = 250
 
 
-def check_tests(tests):
+def check_tests(tests: Any) -> list:
     """``tests`` as a list of distinct names of :data:`TESTS`, or a ValueError."""
     tests = [tests] if isinstance(tests, str) else list(tests)
     unknown = [t for t in tests if t not in TESTS]
@@ -55,8 +57,9 @@ def _sampler(blocks):
     return simulate
 
 
-def comparison_table(realised, var, es, forecasts, models, level, tests, *,
-                     n_simulations=1000, random_state=0):
+def comparison_table(realised: np.ndarray, var: np.ndarray, es: np.ndarray, forecasts: list,
+                     models: list, level: float, tests: list, *, n_simulations: int = 1000,
+                     random_state: int = 0) -> Any:
     """One row per model with the columns of the tests asked for (see the module docstring).
 
     Parameters

@@ -26,6 +26,7 @@ exceedance when ``X_t < -VaR_t`` (``I_t = 1``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -81,7 +82,8 @@ def _series(returns, var, es, level):
     return (*arrays, level)
 
 
-def acerbi_szekely_statistic(returns, var, es, level, kind="z2"):
+def acerbi_szekely_statistic(returns: Any, var: Any, es: Any, level: float,
+                             kind: str = "z2") -> Any:
     """Z1 or Z2 of Acerbi and Szekely for one return path or many.
 
     Parameters
@@ -107,7 +109,7 @@ def acerbi_szekely_statistic(returns, var, es, level, kind="z2"):
     return np.where(count > 0, terms / np.maximum(count, 1) + 1.0, 0.0)
 
 
-def normal_sampler(var, es, level):
+def normal_sampler(var: Any, es: Any, level: float) -> Callable:
     """Draws from the normal distributions whose VaR and ES at ``level`` are ``var``, ``es``.
 
     A normal N(m, s^2) has ``VaR = -(m + s z)`` and ``ES = -m + s phi(z) /
@@ -135,8 +137,10 @@ def normal_sampler(var, es, level):
     return sample
 
 
-def acerbi_szekely_test(returns, var, es, level=0.975, *, kind="z2", simulate=None,
-                        n_simulations=N_SIMULATIONS, random_state=0):
+def acerbi_szekely_test(returns: Any, var: Any, es: Any, level: float = 0.975, *,
+                        kind: str = "z2", simulate: Callable | None = None,
+                        n_simulations: int = N_SIMULATIONS,
+                        random_state: int = 0) -> SimulatedTest:
     """Acerbi and Szekely's Z1 or Z2 test of Expected Shortfall forecasts.
 
     Parameters
@@ -165,8 +169,9 @@ def acerbi_szekely_test(returns, var, es, level=0.975, *, kind="z2", simulate=No
     return z1 if kind == "z1" else z2
 
 
-def acerbi_szekely_tests(returns, var, es, level=0.975, *, simulate=None,
-                         n_simulations=N_SIMULATIONS, random_state=0):
+def acerbi_szekely_tests(returns: Any, var: Any, es: Any, level: float = 0.975, *,
+                         simulate: Callable | None = None, n_simulations: int = N_SIMULATIONS,
+                         random_state: int = 0) -> tuple[SimulatedTest, SimulatedTest]:
     """Z1 and Z2 tests from the same simulated paths (see :func:`acerbi_szekely_test`).
 
     Returns
@@ -188,8 +193,8 @@ def acerbi_szekely_tests(returns, var, es, level=0.975, *, simulate=None,
                  for i in range(2))
 
 
-def mcneil_frey_test(returns, var, es, *, scale=None, n_bootstrap=N_BOOTSTRAP,
-                     random_state=0):
+def mcneil_frey_test(returns: Any, var: Any, es: Any, *, scale: Any = None,
+                     n_bootstrap: int = N_BOOTSTRAP, random_state: int = 0) -> SimulatedTest:
     """McNeil and Frey's exceedance-residual test of Expected Shortfall.
 
     Parameters
@@ -237,7 +242,8 @@ def _t_statistic(values):
         return mean / (sd / np.sqrt(n))
 
 
-def dynamic_quantile_test(returns, var, level, *, lags=4, include_var=True):
+def dynamic_quantile_test(returns: Any, var: Any, level: float, *, lags: int = 4,
+                          include_var: bool = True) -> CoverageTest:
     """Engle and Manganelli's dynamic-quantile (DQ) test of VaR forecasts.
 
     Parameters
@@ -296,7 +302,8 @@ class TrafficLight:
     plus_factor: float | None
 
 
-def traffic_light(exceedances, level=0.99, *, days=None):
+def traffic_light(exceedances: Any, level: float = 0.99, *,
+                  days: int | None = None) -> TrafficLight:
     """The Basel traffic-light zone: green, yellow or red.
 
     Parameters

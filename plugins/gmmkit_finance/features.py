@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
-def log_returns(prices):
+def log_returns(prices: Any) -> np.ndarray:
     """Log returns of price series: shape (n_dates - 1, n_assets).
 
     Parameters

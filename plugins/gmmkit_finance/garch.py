@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class VolatilityModel:
     def n_parameters(self):
         return (4 if self.volatility == "garch" else 5) + self.innovations.n_parameters
 
-    def bic(self):
+    def bic(self) -> float:
         """``-2 loglik + n_parameters log n_obs``."""
         return -2.0 * self.loglik + self.n_parameters * math.log(self.n_obs)
 
@@ -100,13 +101,13 @@ class VolatilityModel:
         kappa = self.innovations.negative_square_mean()
         return self.alpha + kappa * self.gamma + self.beta
 
-    def variance(self, returns):
+    def variance(self, returns: Any) -> np.ndarray:
         """Conditional variances over ``returns`` (n_dates,) plus the next day's: (n_dates + 1,)."""
         residuals = np.asarray(returns, dtype=np.float64).ravel() - self.mu
         return variance_path(self.volatility, residuals, self.omega, self.alpha, self.gamma,
                              self.beta, self.start_variance)
 
-    def step(self, variance, residual):
+    def step(self, variance: np.ndarray, residual: np.ndarray) -> np.ndarray:
         """Next variances from today's ``variance`` and residual ``e`` (arrays of one shape)."""
         if self.volatility == "egarch":
             z = residual / np.sqrt(variance)
@@ -117,14 +118,14 @@ class VolatilityModel:
         return (self.omega + self.alpha * squared + self.gamma * squared * (residual < 0)
                 + self.beta * variance)
 
-    def value_at_risk(self, level=0.99, *, sigma):
+    def value_at_risk(self, level: float = 0.99, *, sigma: Any) -> Any:
         """One-day VaR (a positive loss) for a volatility ``sigma`` (float or array)."""
         from gmmkit_finance.risk import check_level
 
         quantile = self.innovations.quantile(1.0 - check_level(level))
         return -(self.mu + np.asarray(sigma) * quantile)
 
-    def expected_shortfall(self, level=0.99, *, sigma):
+    def expected_shortfall(self, level: float = 0.99, *, sigma: Any) -> Any:
         """One-day ES (a positive loss) for a volatility ``sigma`` (float or array)."""
         from gmmkit_finance.risk import check_level
 
@@ -132,7 +133,8 @@ class VolatilityModel:
         return -(self.mu + np.asarray(sigma) * self.innovations.tail_mean(quantile))
 
 
-def variance_path(volatility, residuals, omega, alpha, gamma, beta, start):
+def variance_path(volatility: str, residuals: np.ndarray, omega: float, alpha: float,
+                  gamma: float, beta: float, start: float) -> np.ndarray:
     """Conditional variances s2_0..s2_n of a residual series (n,): shape (n + 1,)."""
     if volatility == "egarch":
         return _egarch_variance(residuals, omega, alpha, gamma, beta, start)
@@ -246,8 +248,9 @@ def _minimise(theta0, y, volatility, kind, n_components, start):
     return result.x, result.fun
 
 
-def fit_volatility(returns, volatility="gjr", innovations="t", *, n_components=2, init=None,
-                   random_state=0):
+def fit_volatility(returns: Any, volatility: str = "gjr", innovations: str = "t", *,
+                   n_components: int = 2, init: VolatilityModel | None = None,
+                   random_state: int = 0) -> VolatilityModel:
     """Fit a GARCH-family filter and its innovations jointly by maximum likelihood.
 
     Parameters

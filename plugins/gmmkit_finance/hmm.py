@@ -15,6 +15,7 @@ Several starts (seeded Gaussian-mixture fits) run; the best likelihood wins.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import numpy as np
 
@@ -34,9 +35,10 @@ AUTO_SCREEN_TOL = 1e-4
 START_PERSISTENCE = 0.9
 
 
-def fit_regimes(returns, n_regimes=2, *, switching="both", n_mix=1, covariance_type="full",
-                n_init=3, max_iter=1000, tol=1e-6, reg_covar=1e-8, random_state=0,
-                periods_per_year=252):
+def fit_regimes(returns: Any, n_regimes: int | str = 2, *, switching: str = "both",
+                n_mix: int = 1, covariance_type: str = "full", n_init: int = 3,
+                max_iter: int = 1000, tol: float = 1e-6, reg_covar: float = 1e-8,
+                random_state: int = 0, periods_per_year: int = 252) -> MarkovRegimes:
     """Fit a Gaussian hidden Markov model (Markov-switching mixture) to returns.
 
     Parameters
@@ -119,7 +121,7 @@ def _check_n_regimes(n_regimes):
     return int(n_regimes)
 
 
-def required_returns(n_regimes, n_features, settings):
+def required_returns(n_regimes: int, n_features: int, settings: dict) -> int:
     """Fewest returns fit_regimes accepts for ``n_regimes`` regimes (see MIN_RETURNS_PER_REGIME).
 
     Each regime needs ``MIN_RETURNS_PER_REGIME`` returns, and 10 per free

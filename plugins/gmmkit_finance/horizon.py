@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,14 +60,15 @@ class HorizonRisk:
     n_paths: int
 
 
-def var_es_of_draws(draws, level):
+def var_es_of_draws(draws: np.ndarray, level: float) -> tuple[float, float]:
     """VaR and ES (positive losses) of simulated returns (n_paths,)."""
     quantile = float(np.quantile(draws, 1.0 - level))
     return -quantile, -float(draws[draws <= quantile].mean())
 
 
-def horizon_risk(model, horizon, level=0.99, *, returns=None, weights=None, n_paths=N_PATHS,
-                 random_state=0):
+def horizon_risk(model: Any, horizon: int, level: float = 0.99, *, returns: Any = None,
+                 weights: Any = None, n_paths: int = N_PATHS,
+                 random_state: int = 0) -> HorizonRisk:
     """h-day VaR and ES of a fitted model by simulation, and by the sqrt-of-time rule.
 
     Parameters

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -78,15 +79,15 @@ class MarkovRegimes:
     def n_obs(self):
         return len(self.path)
 
-    def bic(self):
+    def bic(self) -> float:
         """Bayesian information criterion: ``-2 loglik + n_parameters log n_dates``."""
         return -2.0 * self.loglik + self.n_parameters * float(np.log(self.n_obs))
 
-    def aic(self):
+    def aic(self) -> float:
         """Akaike information criterion: ``-2 loglik + 2 n_parameters``."""
         return -2.0 * self.loglik + 2.0 * self.n_parameters
 
-    def expected_durations(self):
+    def expected_durations(self) -> np.ndarray:
         """Expected days in each regime once entered, ``1 / (1 - A[k, k])``, shape (n_regimes,).
 
         A regime that is never left has an infinite duration.
@@ -95,7 +96,7 @@ class MarkovRegimes:
         with np.errstate(divide="ignore"):
             return np.where(stay < 1.0, 1.0 / np.maximum(1.0 - stay, 0.0), np.inf)
 
-    def stationary_distribution(self):
+    def stationary_distribution(self) -> np.ndarray:
         """The long-run share of days in each regime (left eigenvector of ``transmat``)."""
         k = self.n_regimes
         system = np.vstack([self.transmat.T - np.eye(k), np.ones(k)])
@@ -104,11 +105,11 @@ class MarkovRegimes:
         solution = np.clip(solution, 0.0, None)
         return solution / solution.sum()
 
-    def regime_means(self):
+    def regime_means(self) -> np.ndarray:
         """Each regime's mean return, shape (n_regimes, n_assets)."""
         return np.einsum("km,kmd->kd", self.weights, self.means)
 
-    def regime_covariances(self):
+    def regime_covariances(self) -> np.ndarray:
         """Each regime's return covariance, shape (n_regimes, n_assets, n_assets)."""
         offsets = self.means - self.regime_means()[:, None, :]
         outer = offsets[..., :, None] * offsets[..., None, :]
@@ -131,7 +132,7 @@ class MarkovRegimes:
             rows[f"{prefix}annual volatility"] = np.sqrt(variances[:, j] * self.periods_per_year)
         return pd.DataFrame(rows, index=pd.RangeIndex(self.n_regimes, name="regime"))
 
-    def log_densities(self, returns):
+    def log_densities(self, returns: Any) -> np.ndarray:
         """log p(returns_t | regime k) in return units, shape (n_dates, n_regimes)."""
         values = np.asarray(returns, dtype=np.float64)
         values = values[:, None] if values.ndim == 1 else values
@@ -141,7 +142,7 @@ class MarkovRegimes:
         log_density, _ = self.emissions.log_densities((values - self.center) / self.scale)
         return log_density[:, self.order] - float(np.log(self.scale).sum())
 
-    def predict_regime(self, returns, *, start="stationary"):
+    def predict_regime(self, returns: Any, *, start: Any = "stationary") -> Any:
         """Filtered regime probabilities of new returns: each day uses only days up to it.
 
         Parameters
@@ -181,11 +182,12 @@ class MarkovRegimes:
                              "non-negative regime probabilities.")
         return prior / prior.sum()
 
-    def next_regime_probabilities(self):
+    def next_regime_probabilities(self) -> np.ndarray:
         """P(regime on the day after the data), shape (n_regimes,): last filtered @ transmat."""
         return np.asarray(self.filtered)[-1] @ self.transmat
 
-    def next_day_mixture(self, weights=None, *, probabilities=None):
+    def next_day_mixture(self, weights: Any = None, *,
+                         probabilities: Any = None) -> tuple:
         """The next day's return distribution as a 1-D mixture (weights, means, stds).
 
         It is the mixture of the regimes weighted by the next day's regime
@@ -216,7 +218,8 @@ class MarkovRegimes:
         return risk.portfolio_mixture(mix, self.means.reshape(-1, d),
                                       self.covariances.reshape(-1, d, d), weights)
 
-    def value_at_risk(self, level=0.99, *, weights=None, probabilities=None):
+    def value_at_risk(self, level: float = 0.99, *, weights: Any = None,
+                      probabilities: Any = None) -> float:
         """Next-day Value-at-Risk (a positive loss) of the regime-weighted mixture.
 
         Parameters
@@ -233,7 +236,8 @@ class MarkovRegimes:
         return risk.mixture_var(*self.next_day_mixture(weights, probabilities=probabilities),
                                 level)
 
-    def expected_shortfall(self, level=0.99, *, weights=None, probabilities=None):
+    def expected_shortfall(self, level: float = 0.99, *, weights: Any = None,
+                           probabilities: Any = None) -> float:
         """Next-day Expected Shortfall (a positive loss), as :meth:`value_at_risk`."""
         return risk.mixture_es(*self.next_day_mixture(weights, probabilities=probabilities),
                                level)
