@@ -189,8 +189,9 @@ def acerbi_szekely_tests(returns: Any, var: Any, es: Any, level: float = 0.975, 
         for i, kind in enumerate(KINDS):
             below[i] += int(np.sum(acerbi_szekely_statistic(paths, var, es, level, kind)
                                    <= observed[i] + 1e-12))
-    return tuple(SimulatedTest(observed[i], float(below[i] / n_simulations), n_simulations)
-                 for i in range(2))
+    z1, z2 = (SimulatedTest(observed[i], float(below[i] / n_simulations), n_simulations)
+              for i in range(2))
+    return z1, z2
 
 
 def mcneil_frey_test(returns: Any, var: Any, es: Any, *, scale: Any = None,

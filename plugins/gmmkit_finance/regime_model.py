@@ -54,7 +54,7 @@ class MarkovRegimes:
     smoothed: object
     path: object
     switching: str
-    emissions: object
+    emissions: Any
     order: np.ndarray
     center: np.ndarray
     scale: np.ndarray
@@ -187,7 +187,7 @@ class MarkovRegimes:
         return np.asarray(self.filtered)[-1] @ self.transmat
 
     def next_day_mixture(self, weights: Any = None, *,
-                         probabilities: Any = None) -> tuple:
+                         probabilities: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The next day's return distribution as a 1-D mixture (weights, means, stds).
 
         It is the mixture of the regimes weighted by the next day's regime
