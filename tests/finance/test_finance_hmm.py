@@ -147,6 +147,7 @@ def test_baum_welch_reaches_hmmlearns_optimum_on_two_assets():
     np.testing.assert_allclose(ours.transmat, theirs.transmat_[np.ix_(order, order)], atol=1e-3)
 
 
+@pytest.mark.slow
 def test_one_regime_of_a_two_gaussian_mixture_is_sklearns_gaussian_mixture():
     from sklearn.mixture import GaussianMixture
 
