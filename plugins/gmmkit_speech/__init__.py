@@ -31,6 +31,7 @@ from gmmkit_speech.evaluation import (
     plot_det,
 )
 from gmmkit_speech.features import ClippedAudioWarning, FeatureConfig, load_audio, mfcc
+from gmmkit_speech.norm import normalise_scores
 from gmmkit_speech.scoring import identify, llr_score, score_speakers, verify
 from gmmkit_speech.store import SpeakerStore
 from gmmkit_speech.ubm import feature_config, load_model, save_model, train_ubm
@@ -57,6 +58,7 @@ __all__ = [
     "map_adapt",
     "mfcc",
     "min_dcf",
+    "normalise_scores",
     "plot_det",
     "save_model",
     "score_speakers",

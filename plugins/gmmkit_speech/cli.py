@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from gmmkit.cli.helpers import (
     command_outputs,
@@ -21,7 +22,7 @@ from gmmkit.cli.helpers import (
     seed_option,
 )
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+NORMS = ("z-norm", "t-norm", "zt-norm", "s-norm", "as-norm")
 
 _store_option = click.option("--store", "store_dir", required=True,
                              type=click.Path(file_okay=False), help="The speaker store folder.")
@@ -86,12 +87,15 @@ def ubm(audio, n_components, model_path, sr, n_mfcc, deltas, cmvn, vad, max_iter
 
     config = FeatureConfig(sr=sr, n_mfcc=n_mfcc, deltas=deltas, cmvn="utterance" if cmvn else None,
                            vad="energy" if vad else None)
-    files = audio_files(audio)
+    labelled = labelled_audio(audio)
+    files = [file for file, _ in labelled]
     outputs = command_outputs(force, audio, files)
     model_file = outputs.file(model_path, "model_path")
     frames = [file_frames(path, config) for path in _progress(files, quiet, "features")]
     model = train_ubm(frames, n_components=n_components, feature_config=config,
                       max_iter=max_iter, random_state=seed, verbose=not quiet)
+    # the default impostor cohort of `evaluate --norm`: the UBM's training speakers
+    model.speech_["train_files"] = [[str(Path(f).resolve()), s] for f, s in labelled]
     model_file.write(lambda temporary: save_model(model, temporary))
     outputs.commit()
     summary = {"model_file": model_path, "n_components": n_components, "n_files": len(files),
@@ -196,39 +200,65 @@ def verify(store_dir, speaker, file, threshold, top_c, as_json):
 @speech.command()
 @_store_option
 @click.option("--trials", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="CSV with columns speaker,file,target (target: 1/0 or true/false); "
-                   "files relative to the CSV's folder.")
+              help="CSV with columns speaker,file,target (target: 1/0 or true/false) and an "
+                   "optional condition; files relative to the CSV's folder.")
 @click.option("--det", "det_path", default="det.png", show_default=True,
               type=click.Path(dir_okay=False), help="Where to draw the DET curve (PNG).")
 @click.option("--p-target", default=0.01, show_default=True, type=click.FloatRange(0, 1),
               help="Target prior of minDCF.")
+@click.option("--norm", type=click.Choice(["none", *NORMS]), default="none", show_default=True,
+              help="Score normalisation with an impostor cohort.")
+@click.option("--cohort", "cohort_paths", multiple=True, type=click.Path(exists=True),
+              help="Impostor audio for --norm: one subfolder per speaker (repeatable); default: "
+                   "the UBM's training audio.")
+@click.option("--top-n", type=click.IntRange(min=2), default=None,
+              help="Cohort scores kept per side (needed by --norm as-norm).")
 @_top_c_option
 @force_option
 @json_option
 @quiet_option
-def evaluate(store_dir, trials, det_path, p_target, top_c, force, as_json, quiet):
-    """Score the verification trials of a CSV file: print EER and minDCF, draw the DET curve."""
-    from gmmkit_speech.evaluation import PLOT_HINT, equal_error_rate, min_dcf, plot_det
-    from gmmkit_speech.scoring import llr_score
-    from gmmkit_speech.store import SpeakerStore
+def evaluate(store_dir, trials, det_path, p_target, norm, cohort_paths, top_n, top_c, force,
+             as_json, quiet):
+    """Score the verification trials of a CSV file: print EER and minDCF, draw the DET curve.
 
-    outputs = command_outputs(force, store_dir, trials)
+    With a condition column, the EER and minDCF of every condition are printed too.
+    """
+    from gmmkit_speech.evaluation import PLOT_HINT, plot_det
+    from gmmkit_speech.store import SpeakerStore
+    from gmmkit_speech.systems import GmmUbmSystem, system_scores
+    from gmmkit_speech.trials import Trials, evaluate_trials
+
+    norm = None if norm == "none" else norm
+    if norm == "as-norm" and top_n is None:
+        raise click.UsageError("--norm as-norm needs --top-n, the number of cohort scores kept "
+                               "per side (e.g. --top-n 100).")
+    outputs = command_outputs(force, store_dir, trials, *cohort_paths)
     det_file = outputs.figure(det_path, "det_path")
     store = SpeakerStore(store_dir)
-    rows = read_trials(trials)
-    cache = {}
-    scores, labels = [], []
-    top_c = _top_c(top_c, store.ubm)
-    for speaker, path, is_target in _progress(rows, quiet, "trials"):
-        if path not in cache:
-            cache[path] = store.features_of(path)
-        scores.append(llr_score(store[speaker], store.ubm, cache[path], top_c=top_c))
-        labels.append(is_target)
-    target = [s for s, t in zip(scores, labels) if t]
-    nontarget = [s for s, t in zip(scores, labels) if not t]
-    summary = {"n_trials": len(rows), "n_target": len(target),
-               "eer": equal_error_rate(target, nontarget),
-               "min_dcf": min_dcf(target, nontarget, p_target=p_target), "p_target": p_target}
+    trial_list = Trials.read(trials)
+    system = GmmUbmSystem(store.ubm, top_c=_top_c(top_c, store.ubm))
+    names = sorted(set(trial_list.speakers))
+    files = sorted(set(trial_list.files))
+    models = [store[name] for name in names]
+    cohort = cohort_speakers = None
+    if norm is not None:
+        cohort_files = _cohort_files(cohort_paths, store, store_dir)
+        _check_cohort_size(cohort_files, names, top_n, norm)
+        cohort_speakers = [speaker for _, speaker in cohort_files]
+        cohort = system.prepare([store.features_of(f) for f, _ in
+                                 _progress(cohort_files, quiet, "cohort")])
+    tests = system.prepare([store.features_of(f) for f in _progress(files, quiet, "tests")])
+    matrix = system_scores(system, models, tests, norm=norm, cohort=cohort, model_speakers=names,
+                           cohort_speakers=cohort_speakers, top_n=top_n)
+    row = {name: i for i, name in enumerate(names)}
+    column = {file: j for j, file in enumerate(files)}
+    scores = np.array([matrix[row[s], column[f]] for s, f in zip(trial_list.speakers,
+                                                                  trial_list.files)])
+    results = evaluate_trials(scores, trial_list, p_target=p_target)
+    overall = results["all"]
+    summary = {**overall, "p_target": p_target, "norm": norm or "none",
+               "conditions": {k: v for k, v in results.items() if k != "all"}}
+    target, nontarget = scores[trial_list.is_target], scores[~trial_list.is_target]
     try:
         det_file.write(lambda temporary: plot_det(target, nontarget, temporary))
         summary["det_plot"] = det_path
@@ -236,9 +266,12 @@ def evaluate(store_dir, trials, det_path, p_target, top_c, force, as_json, quiet
         det_file.skip()
         click.echo(f"Warning: no DET plot: it needs matplotlib: {PLOT_HINT}", err=True)
     outputs.commit()
-    lines = [f"{summary['n_trials']} trials ({summary['n_target']} target): "
-             f"EER {100 * summary['eer']:.2f}%, minDCF(p_target={p_target:g}) "
-             f"{summary['min_dcf']:.4f}"]
+    how = "" if norm is None else f" with {norm}"
+    lines = [f"{overall['n_trials']} trials ({overall['n_target']} target){how}: "
+             f"EER {100 * overall['eer']:.2f}%, minDCF(p_target={p_target:g}) "
+             f"{overall['min_dcf']:.4f}"]
+    lines += [f"  {name}: {r['n_trials']} trials, EER {100 * r['eer']:.2f}%, minDCF "
+              f"{r['min_dcf']:.4f}" for name, r in summary["conditions"].items()]
     if "det_plot" in summary:
         lines.append(f"DET curve written to {det_path}")
     _print(summary, as_json, "\n".join(lines))
@@ -249,17 +282,16 @@ def evaluate(store_dir, trials, det_path, p_target, top_c, force, as_json, quiet
 
 def audio_files(paths):
     """Audio files among ``paths``, folders searched recursively, sorted: list of str."""
-    found = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-        else:
-            found.append(str(path))
-    if not found:
-        raise click.ClickException(
-            f"no audio files (.wav, .flac, .ogg) in {', '.join(map(str, paths))}."
-        )
-    return found
+    from gmmkit_speech.trials import labelled_audio
+
+    return [file for file, _ in labelled_audio(paths)]
+
+
+def labelled_audio(paths):
+    """(file, speaker) of the audio files under ``paths`` (gmmkit_speech.trials)."""
+    from gmmkit_speech.trials import labelled_audio as find
+
+    return find(paths)
 
 
 def file_frames(path, config):
@@ -301,30 +333,36 @@ def same_model(a, b):
                for name in ("weights_", "means_", "covariances_"))
 
 
-def read_trials(path):
-    """(speaker, audio path, is_target) rows of a trials CSV."""
-    import csv
+def _cohort_files(cohort_paths, store, store_dir):
+    """(file, speaker) of the cohort: --cohort, or the UBM's training audio."""
+    if cohort_paths:
+        return labelled_audio(cohort_paths)
+    listed = store.ubm.speech_.get("train_files")
+    if not listed:
+        raise click.UsageError(
+            f"--norm needs an impostor cohort and the UBM of '{store_dir}' does not list its "
+            "training audio; pass --cohort DIR (one subfolder per speaker).")
+    gone = [file for file, _ in listed if not Path(file).is_file()]
+    if gone:
+        raise click.UsageError(
+            f"the UBM's training audio is the default cohort of --norm, but '{gone[0]}' is gone "
+            f"({len(gone)} of {len(listed)} files); pass --cohort DIR.")
+    return [(file, speaker) for file, speaker in listed]
 
-    folder = Path(path).parent
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"speaker", "file", "target"} - set(reader.fieldnames or ())
-        if missing:
-            raise click.ClickException(
-                f"'{path}' lacks the columns {sorted(missing)}; a trials file has the header "
-                "speaker,file,target."
-            )
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            flag = row["target"].strip().lower()
-            if flag not in ("1", "0", "true", "false"):
-                raise click.ClickException(
-                    f"'{path}' line {line}: target {row['target']!r} is not 1, 0, true or false."
-                )
-            rows.append((row["speaker"], str(folder / row["file"]), flag in ("1", "true")))
-    if not rows:
-        raise click.ClickException(f"'{path}' holds no trials.")
-    return rows
+
+def _check_cohort_size(cohort_files, names, top_n, norm):
+    """A usage error when a claimed speaker keeps fewer than --top-n (or 2) cohort utterances."""
+    needed = top_n or 2
+    for name in names:
+        kept = sum(speaker != name for _, speaker in cohort_files)
+        if kept < needed:
+            left_out = len(cohort_files) - kept
+            detail = f" after leaving out {left_out} of speaker {name}" if left_out else ""
+            wanted = f"--top-n {top_n}" if top_n else f"--norm {norm}"
+            raise click.UsageError(
+                f"the cohort has {kept} utterances{detail} but {wanted} needs at least "
+                f"{needed}; add impostor speech to the cohort"
+                + (" or lower --top-n." if top_n else "."))
 
 
 def _progress(items, quiet, label):
