@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from gmmkit import hookimpl
 from gmmkit_speech.adapt import map_adapt
+from gmmkit_speech.backend import IvectorBackend, cosine_scores, lda, length_normalise, wccn
 from gmmkit_speech.calibration import ScoreCalibration, bayes_threshold
 from gmmkit_speech.classify import UtteranceClassifier
 from gmmkit_speech.evaluation import (
@@ -31,8 +32,16 @@ from gmmkit_speech.evaluation import (
     plot_det,
 )
 from gmmkit_speech.features import ClippedAudioWarning, FeatureConfig, load_audio, mfcc
+from gmmkit_speech.ivector import (
+    IvectorExtractor,
+    ShortUtteranceWarning,
+    extract_ivectors,
+    train_ivector_extractor,
+)
 from gmmkit_speech.norm import normalise_scores
+from gmmkit_speech.plda import PLDA
 from gmmkit_speech.scoring import identify, llr_score, score_speakers, verify
+from gmmkit_speech.statistics import BaumWelchStats, baum_welch_statistics
 from gmmkit_speech.store import SpeakerStore
 from gmmkit_speech.ubm import feature_config, load_model, save_model, train_ubm
 
@@ -40,18 +49,28 @@ requires = ("librosa", "soundfile")
 install_hint = "pip install 'gmmkit[speech]'"
 
 __all__ = [
+    "BaumWelchStats",
     "ClippedAudioWarning",
     "FeatureConfig",
+    "IvectorBackend",
+    "IvectorExtractor",
+    "PLDA",
     "ScoreCalibration",
+    "ShortUtteranceWarning",
     "SpeakerStore",
     "UtteranceClassifier",
+    "baum_welch_statistics",
     "bayes_threshold",
     "confusion_matrix",
+    "cosine_scores",
     "det_curve",
     "equal_error_rate",
+    "extract_ivectors",
     "feature_config",
     "identification_accuracy",
     "identify",
+    "lda",
+    "length_normalise",
     "llr_score",
     "load_audio",
     "load_model",
@@ -62,8 +81,10 @@ __all__ = [
     "plot_det",
     "save_model",
     "score_speakers",
+    "train_ivector_extractor",
     "train_ubm",
     "verify",
+    "wccn",
 ]
 
 

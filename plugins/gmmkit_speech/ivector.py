@@ -1,0 +1,282 @@
+"""i-vectors (Dehak et al., 2011): the total-variability model on Baum-Welch statistics.
+
+An utterance's mean supervector is modelled as ``m + T w`` with the UBM's
+means m, a low-rank total-variability matrix T (n_components x n_features
+rows, ``rank`` columns; block T_k per component) and w ~ N(0, I). Given the
+utterance's zeroth- and centred first-order statistics N_k, F_k (fixed UBM
+alignments), the posterior of w is Gaussian with
+
+    precision  L = I + sum_k N_k T_k' S_k^-1 T_k
+    mean       w = L^-1 sum_k T_k' S_k^-1 F_k        (the i-vector)
+
+(S_k the UBM's diagonal covariances). T is trained by EM on many
+utterances: the E-step is the posterior above, the M-step solves
+T_k = C_k A_k^-1 with C_k = sum_u F_uk E[w_u]' and
+A_k = sum_u N_uk E[w_u w_u']; the optional minimum-divergence step
+(Brummer; a PX-EM step) rescales T so the i-vectors' second moment is I.
+Each iteration raises the log-likelihood of the statistics
+
+    sum_u  -1/2 log|L_u| + 1/2 b_u' L_u^-1 b_u,    b_u = sum_k T_k' S_k^-1 F_uk
+
+(up to a term that does not depend on T), which ``log_likelihoods_`` records.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import numpy as np
+
+from gmmkit_speech.statistics import BaumWelchStats, baum_welch_statistics, ubm_name
+from gmmkit_speech.ubm import as_config, speech_info
+
+#: fewer frames than this give an i-vector that is mostly the prior: warn
+MIN_FRAMES = 20
+#: utterances per batch of the E-step (memory: batch x rank^2 floats)
+BATCH = 128
+FILE_FORMAT = "gmmkit-ivector-extractor"
+
+
+class ShortUtteranceWarning(UserWarning):
+    """An utterance has too few frames for a stable i-vector."""
+
+
+class IvectorExtractor:
+    """A total-variability matrix with the UBM it was trained on.
+
+    Made by :func:`train_ivector_extractor`; saved and read with :meth:`save`
+    and :meth:`load`.
+
+    Attributes
+    ----------
+    T : ndarray of shape (n_components, n_features, rank)
+    ubm_means, ubm_covariances : ndarray of shape (n_components, n_features)
+        The UBM's means and diagonal covariances.
+    ubm_name : str
+        :func:`gmmkit_speech.statistics.ubm_name` of the UBM.
+    features : dict
+        The UBM's feature config.
+    log_likelihoods_ : list of float
+        The objective before each EM iteration and after the last.
+    """
+
+    def __init__(self, T, ubm_means, ubm_covariances, ubm_name, features, log_likelihoods=()):
+        self.T = np.asarray(T, dtype=np.float64)
+        self.ubm_means = np.asarray(ubm_means, dtype=np.float64)
+        self.ubm_covariances = np.asarray(ubm_covariances, dtype=np.float64)
+        self.ubm_name = ubm_name
+        self.features = dict(features)
+        self.log_likelihoods_ = list(log_likelihoods)
+
+    @property
+    def rank(self):
+        """Dimension of the i-vectors."""
+        return self.T.shape[2]
+
+    def check_ubm(self, name, features, *, what="the UBM"):
+        """ValueError naming both UBMs when ``name``/``features`` are not the extractor's."""
+        mine, theirs = as_config(self.features), as_config(features)
+        if mine != theirs:
+            raise ValueError(
+                f"the i-vector extractor was trained on features made with other settings than "
+                f"{what}'s ({mine.differences(theirs)}, extractor != {what}); train an "
+                "extractor on this UBM (train_ivector_extractor, `gmmkit speech tv`)."
+            )
+        if name != self.ubm_name:
+            raise ValueError(
+                f"the i-vector extractor was trained on UBM {self.ubm_name}, not on {what} "
+                f"{name}; train an extractor on this UBM (train_ivector_extractor, `gmmkit "
+                "speech tv`) or use the UBM it was trained on."
+            )
+
+    def save(self, file):
+        """Write the extractor to ``file`` (a path or a binary file object), .npz format."""
+        meta = {"format": FILE_FORMAT, "version": 1, "ubm_name": self.ubm_name,
+                "features": self.features, "log_likelihoods": self.log_likelihoods_}
+        if hasattr(file, "write"):
+            np.savez(file, T=self.T, ubm_means=self.ubm_means,
+                     ubm_covariances=self.ubm_covariances, meta=json.dumps(meta))
+            return
+        with open(file, "wb") as handle:
+            self.save(handle)
+
+    @classmethod
+    def load(cls, path):
+        """Read an extractor written by :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                if meta.get("format") != FILE_FORMAT:
+                    raise KeyError("format")
+                return cls(data["T"], data["ubm_means"], data["ubm_covariances"],
+                           meta["ubm_name"], meta["features"], meta["log_likelihoods"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValueError(
+                f"'{path}' is not an i-vector extractor file ({type(exc).__name__}: {exc}); "
+                "make one with `gmmkit speech tv` or IvectorExtractor.save."
+            ) from None
+
+
+def train_ivector_extractor(ubm, data, *, rank=100, n_iter=10, min_divergence=True,
+                            random_state=0, verbose=True):
+    """Train a total-variability matrix T by EM on utterances' Baum-Welch statistics.
+
+    Parameters
+    ----------
+    ubm : GaussianMixture
+        The diagonal speech UBM.
+    data : BaumWelchStats or list of ndarray of shape (n_frames_u, n_features)
+        Statistics from :func:`baum_welch_statistics` with this UBM, or the
+        utterances' frames (their statistics are computed in float32).
+    rank : int, default=100
+        i-vector dimension.
+    n_iter : int, default=10
+        EM iterations.
+    min_divergence : bool, default=True
+        After each M-step, rescale T so the i-vectors' second moment is I.
+    random_state : int, default=0
+        Seed of the random start of T (the training is deterministic given it).
+    verbose : bool, default=True
+        One line per iteration on stderr.
+
+    Returns
+    -------
+    IvectorExtractor
+    """
+    stats = _stats(ubm, data)
+    if not (isinstance(rank, (int, np.integer)) and rank >= 1):
+        raise ValueError(f"rank={rank!r} is not valid; use a positive int (100 to 400 is usual).")
+    if not (isinstance(n_iter, (int, np.integer)) and n_iter >= 1):
+        raise ValueError(f"n_iter={n_iter!r} is not valid; use a positive int (5 to 20).")
+    means = np.asarray(ubm.means_, dtype=np.float64)
+    variances = np.asarray(ubm.covariances_, dtype=np.float64)
+    rng = np.random.default_rng(random_state)
+    # start: random directions of the size of the UBM's spread (Kaldi and MSR do alike)
+    T = np.sqrt(variances)[:, :, None] * rng.standard_normal((*means.shape, rank)) * 0.1
+    extractor = IvectorExtractor(T, means, variances, stats.ubm_name, stats.features)
+    for iteration in range(1, n_iter + 1):
+        totals = _e_step(extractor, stats, accumulate=True)
+        extractor.log_likelihoods_.append(totals["log_likelihood"])
+        extractor.T = _m_step(totals, extractor.T.shape)
+        if min_divergence:
+            moment = totals["moment"] / len(stats)
+            extractor.T = extractor.T @ np.linalg.cholesky(moment)
+        if verbose:
+            print(f"T-matrix iteration {iteration}/{n_iter}: log-likelihood "
+                  f"{totals['log_likelihood']:.6g}", file=sys.stderr, flush=True)
+    extractor.log_likelihoods_.append(ivector_log_likelihood(extractor, stats))
+    return extractor
+
+
+def extract_ivectors(extractor, data, *, ubm=None, return_covariance=False,
+                     min_frames=MIN_FRAMES):
+    """The i-vector (posterior mean of w) of each utterance.
+
+    Parameters
+    ----------
+    extractor : IvectorExtractor
+    data : BaumWelchStats or list of ndarray of shape (n_frames_u, n_features)
+        Statistics computed with the extractor's UBM, or frames (then pass ``ubm``).
+    ubm : GaussianMixture, optional
+        The extractor's UBM, to compute the statistics of frames.
+    return_covariance : bool, default=False
+        Also return each posterior covariance L_u^-1.
+    min_frames : int, default=20
+        Warn (:class:`ShortUtteranceWarning`) for utterances with fewer frames.
+
+    Returns
+    -------
+    ivectors : ndarray of shape (n_utterances, rank)
+    covariances : ndarray of shape (n_utterances, rank, rank)
+        Only with ``return_covariance=True``.
+    """
+    if isinstance(data, BaumWelchStats):
+        stats = data
+    elif ubm is None:
+        raise ValueError("extract_ivectors needs the UBM to compute the statistics of frames; "
+                         "pass ubm=..., or give BaumWelchStats.")
+    else:
+        stats = _stats(ubm, data, extractor=extractor)
+    extractor.check_ubm(stats.ubm_name, stats.features, what="the statistics' UBM")
+    short = np.flatnonzero(stats.n_frames < min_frames)
+    if short.size:
+        shown = ", ".join(str(i) for i in short[:5]) + (", ..." if short.size > 5 else "")
+        warnings.warn(
+            f"{short.size} utterance(s) ({shown}) have fewer than {min_frames} frames "
+            f"(fewest: {int(stats.n_frames[short].min())}); their i-vectors are mostly the "
+            "prior and unreliable; enrol and test with longer utterances.",
+            ShortUtteranceWarning, stacklevel=2)
+    result = _e_step(extractor, stats, keep_covariance=return_covariance)
+    if return_covariance:
+        return result["means"], result["covariances"]
+    return result["means"]
+
+
+def ivector_log_likelihood(extractor, stats):
+    """The objective T-matrix EM raises: sum_u -1/2 log|L_u| + 1/2 b_u' L_u^-1 b_u (float)."""
+    return _e_step(extractor, stats)["log_likelihood"]
+
+
+def _stats(ubm, data, *, extractor=None):
+    if isinstance(data, BaumWelchStats):
+        stats = data
+    else:
+        stats = baum_welch_statistics(ubm, data)
+    name, features = ubm_name(ubm), speech_info(ubm)["features"]
+    if extractor is not None:
+        extractor.check_ubm(name, features)
+    if stats.ubm_name != name:
+        raise ValueError(f"the statistics were computed with UBM {stats.ubm_name}, not with "
+                         f"this UBM {name}; compute them with baum_welch_statistics(ubm, ...).")
+    return stats
+
+
+def _e_step(extractor, stats, *, accumulate=False, keep_covariance=False):
+    """Posteriors of every utterance, in batches; sums for the M-step when ``accumulate``."""
+    T = extractor.T
+    n_comp, n_feat, rank = T.shape
+    precision = 1.0 / extractor.ubm_covariances  # (K, D)
+    scaled = (T * precision[:, :, None]).reshape(n_comp * n_feat, rank)  # S^-1 T
+    TT = np.matmul(np.swapaxes(T * precision[:, :, None], 1, 2), T).reshape(n_comp, rank**2)
+    eye = np.eye(rank)
+    n_utt = len(stats)
+    out = {"log_likelihood": 0.0, "means": np.empty((n_utt, rank))}
+    if keep_covariance:
+        out["covariances"] = np.empty((n_utt, rank, rank))
+    if accumulate:
+        out["C"] = np.zeros((n_comp * n_feat, rank))
+        out["A"] = np.zeros((n_comp, rank**2))
+        out["moment"] = np.zeros((rank, rank))
+    for start in range(0, n_utt, BATCH):
+        batch = slice(start, min(start + BATCH, n_utt))
+        zeroth = stats.zeroth[batch]
+        first = np.asarray(stats.first[batch], dtype=np.float64).reshape(len(zeroth), -1)
+        L = eye + (zeroth @ TT).reshape(-1, rank, rank)
+        b = first @ scaled  # (B, R)
+        chol = np.linalg.cholesky(L)  # L is symmetric positive definite: I + PSD
+        cov = np.linalg.inv(L)
+        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        w = np.einsum("brs,bs->br", cov, b)
+        log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        out["log_likelihood"] += float(np.sum(-0.5 * log_det + 0.5 * np.einsum("br,br->b", b, w)))
+        out["means"][batch] = w
+        if keep_covariance:
+            out["covariances"][batch] = cov
+        if accumulate:
+            second = cov + w[:, :, None] * w[:, None, :]  # E[w w'], (B, R, R)
+            out["C"] += first.T @ w
+            out["A"] += zeroth.T @ second.reshape(len(w), -1)
+            out["moment"] += second.sum(axis=0)
+    return out
+
+
+def _m_step(totals, shape):
+    """T_k = C_k A_k^-1 for every component: (K, D, R)."""
+    n_comp, n_feat, rank = shape
+    A = totals["A"].reshape(n_comp, rank, rank)
+    C = totals["C"].reshape(n_comp, n_feat, rank)
+    # A_k is symmetric: T_k' = A_k^-1 C_k'
+    return np.swapaxes(np.linalg.solve(A, np.swapaxes(C, 1, 2)), 1, 2)
+
