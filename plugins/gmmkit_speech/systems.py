@@ -139,3 +139,42 @@ def system_scores(system, models, tests, *, norm=None, cohort=None, model_speake
     return normalise_scores(raw, method=norm, enrol_cohort=enrol_cohort,
                             test_cohort=test_cohort, cohort_cohort=cohort_cohort, top_n=top_n,
                             enrol_speakers=model_speakers, cohort_speakers=cohort_speakers)
+
+
+def train_ivector_system(ubm, utterances, speakers=None, *, rank=100, n_iter=10,
+                         min_divergence=True, lda_dim=None, plda=True, random_state=0,
+                         verbose=True):
+    """Train an i-vector extractor and, with speaker labels, its back-end.
+
+    Parameters
+    ----------
+    ubm : GaussianMixture
+    utterances : list of ndarray of shape (T_u, d)
+    speakers : sequence of str, optional
+        The speaker of every utterance; with it, the back-end (LDA, WCCN,
+        PLDA) is trained on the utterances' i-vectors and kept in
+        ``extractor.backend``.
+    rank, n_iter, min_divergence, random_state, verbose
+        As in :func:`gmmkit_speech.train_ivector_extractor`.
+    lda_dim, plda
+        As in :class:`gmmkit_speech.IvectorBackend`.
+
+    Returns
+    -------
+    IvectorExtractor
+    """
+    from gmmkit_speech.backend import IvectorBackend, check_labelled
+    from gmmkit_speech.ivector import extract_ivectors, train_ivector_extractor
+    from gmmkit_speech.statistics import baum_welch_statistics
+
+    stats = baum_welch_statistics(ubm, list(utterances))
+    if speakers is not None:  # refuse bad labels before the long work
+        check_labelled(np.zeros((len(stats), 1)), speakers, min_sessions=2,
+                       what="the i-vector back-end")
+    extractor = train_ivector_extractor(ubm, stats, rank=rank, n_iter=n_iter,
+                                        min_divergence=min_divergence,
+                                        random_state=random_state, verbose=verbose)
+    if speakers is not None:
+        extractor.backend = IvectorBackend(lda_dim=lda_dim, plda=plda).fit(
+            extract_ivectors(extractor, stats), speakers)
+    return extractor

@@ -240,3 +240,39 @@ def test_extractor_file_round_trip(ubm, utterances, tmp_path):
     with pytest.raises(ValueError, match=re.escape(
         f"'{tmp_path / 'x.npz'}' is not an i-vector extractor file (")):
         IvectorExtractor.load(tmp_path / "x.npz")
+
+
+# ------------------------------------------------------------ the speaker store
+
+
+def test_the_store_keeps_ivector_models_beside_map_models(ubm, utterances, tmp_path):
+    from gmmkit_speech import SpeakerStore
+
+    extractor = train_ivector_extractor(ubm, utterances, rank=2, n_iter=1, verbose=False)
+    store = SpeakerStore.create(tmp_path / "store", ubm)
+    store.enroll("a", utterances[:3])  # no extractor yet: a MAP model only
+    with pytest.raises(ValueError, match=re.escape(
+        f"speaker 'a' has no i-vector model in '{tmp_path / 'store'}'; enrol it again with an "
+        "i-vector extractor in the store (`gmmkit speech enroll --ivector`).")):
+        store.ivectors("a")
+    with pytest.raises(ValueError, match=re.escape(
+        "this store has no i-vector extractor; add one with store.set_ivector_extractor("
+        "extractor) (or `gmmkit speech enroll --ivector --tv TV.npz`).")):
+        store.enroll("b", utterances[3:5], ivector=True)
+    store.set_ivector_extractor(extractor)
+    store.enroll("b", utterances[3:6])
+    reopened = SpeakerStore(tmp_path / "store")
+    np.testing.assert_allclose(reopened.ivectors("b"),
+                               extract_ivectors(extractor, utterances[3:6], ubm=ubm))
+    assert reopened["b"].speech_["n_frames"] == sum(len(u) for u in utterances[3:6])
+    other_ubm = train_ubm(blobs(2000, 9), n_components=4, feature_config=PAIR, verbose=False)
+    other = train_ivector_extractor(other_ubm, utterances, rank=2, n_iter=1, verbose=False)
+    with pytest.raises(ValueError, match=re.escape(
+        f"the i-vector extractor was trained on UBM {ubm_name(other_ubm)}, not on the store's "
+        f"UBM {ubm_name(ubm)};")):
+        reopened.set_ivector_extractor(other)
+    retrained = train_ivector_extractor(ubm, utterances, rank=2, n_iter=2, verbose=False)
+    with pytest.raises(ValueError, match=re.escape(
+        f"'{tmp_path / 'store'}' already has another i-vector extractor; its speakers' "
+        "i-vectors belong to it. Enrol into a new store to use this one.")):
+        reopened.set_ivector_extractor(retrained)

@@ -10,10 +10,10 @@ import json
 import sys
 
 import numpy as np
-from click.testing import CliRunner
 from gmmkit_speech import FeatureConfig, load_audio
 from gmmkit_speech.data import load_speech_set
 from gmmkit_speech.experiment import bundled_frames, run_bundled_experiment
+from speech_helpers import run
 
 from gmmkit.cli import build_cli
 from gmmkit.plugins import make_plugin_manager
@@ -49,10 +49,6 @@ def test_default_recipe_identifies_and_verifies_the_bundled_speakers(frames):
 
 
 # ----------------------------------------------------------------------- CLI
-
-
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
