@@ -23,9 +23,15 @@ M-step from the UBM's responsibilities. A component no frame touches
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit_speech.ubm import as_config, pool_frames, speech_info
+
+if TYPE_CHECKING:
+    from gmmkit import GaussianMixture
 
 UPDATES = ("m", "mw", "mwv")
 
@@ -67,7 +73,9 @@ def map_adapt(ubm, frames, *, relevance_factor=16.0, update="m", feature_config=
                     variance_floor)
 
 
-def map_adapt_each(ubm, utterances, *, relevance_factor=16.0, update="m", variance_floor=None):
+def map_adapt_each(ubm: GaussianMixture, utterances: Sequence[np.ndarray], *,
+                   relevance_factor: float = 16.0, update: str = "m",
+                   variance_floor: float | None = None) -> list[GaussianMixture]:
     """One MAP-adapted model per utterance (as :func:`map_adapt` of each), in one engine pass.
 
     Parameters

@@ -15,10 +15,13 @@ holds the optional :class:`gmmkit_speech.plda.PLDA`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def length_normalise(vectors):
+def length_normalise(vectors: ArrayLike) -> np.ndarray:
     """Each row scaled to unit Euclidean length: ndarray like ``vectors`` (n, d)."""
     vectors = np.asarray(vectors, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
@@ -28,12 +31,13 @@ def length_normalise(vectors):
     return vectors / norms
 
 
-def cosine_scores(enrol, test):
+def cosine_scores(enrol: ArrayLike, test: ArrayLike) -> np.ndarray:
     """Cosine similarity of every enrolment and test vector: (n_enrol, n_test)."""
     return length_normalise(np.atleast_2d(enrol)) @ length_normalise(np.atleast_2d(test)).T
 
 
-def speaker_scatter(vectors, speakers):
+def speaker_scatter(vectors: ArrayLike,
+                    speakers: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Within- and between-speaker covariances: W, B of shape (d, d), and the labels.
 
     W averages every vector's outer deviation from its speaker's mean; B is
@@ -53,7 +57,8 @@ def speaker_scatter(vectors, speakers):
     return W, B, labels
 
 
-def check_labelled(vectors, speakers, *, min_sessions=1, what="the back-end"):
+def check_labelled(vectors: ArrayLike, speakers: ArrayLike, *, min_sessions: int = 1,
+                   what: str = "the back-end") -> tuple[np.ndarray, np.ndarray]:
     """(vectors (n, d) float64, labels (n,)) after checking shapes and session counts."""
     X = np.asarray(vectors, dtype=np.float64)
     labels = np.asarray(speakers)
@@ -76,7 +81,7 @@ def check_labelled(vectors, speakers, *, min_sessions=1, what="the back-end"):
     return X, labels
 
 
-def lda(vectors, speakers, *, n_components=None):
+def lda(vectors: ArrayLike, speakers: ArrayLike, *, n_components: int | None = None) -> np.ndarray:
     """The LDA projection: (d, n_components) matrix P, projected vectors are X @ P.
 
     Columns are the generalised eigenvectors of (B, W) of
@@ -97,7 +102,7 @@ def lda(vectors, speakers, *, n_components=None):
     return vectors_[:, ::-1][:, :n_components]  # eigh normalises: P' W P = I
 
 
-def wccn(vectors, speakers, *, ridge=1e-3):
+def wccn(vectors: ArrayLike, speakers: ArrayLike, *, ridge: float = 1e-3) -> np.ndarray:
     """The WCCN matrix: (d, d) lower-triangular B with B B' = (W + r I)^-1; use X @ B.
 
     ``ridge`` r is that fraction of W's average variance: it keeps W
@@ -129,13 +134,14 @@ class IvectorBackend:
     plda_ : PLDA or None
     """
 
-    def __init__(self, *, lda_dim=None, use_wccn=True, plda=True, plda_iter=10):
+    def __init__(self, *, lda_dim: int | None = None, use_wccn: bool = True, plda: bool = True,
+                 plda_iter: int = 10) -> None:
         self.lda_dim = lda_dim
         self.use_wccn = use_wccn
         self.plda = plda
         self.plda_iter = plda_iter
 
-    def fit(self, ivectors, speakers):
+    def fit(self, ivectors: ArrayLike, speakers: ArrayLike) -> IvectorBackend:
         """Fit on training i-vectors (n, rank) and their speakers (n,); return self."""
         from gmmkit_speech.plda import PLDA
 
@@ -154,13 +160,14 @@ class IvectorBackend:
             self.plda_ = PLDA(n_iter=self.plda_iter).fit(self._normalised(X), labels)
         return self
 
-    def transform(self, ivectors):
+    def transform(self, ivectors: ArrayLike) -> np.ndarray:
         """Centred, projected and length-normalised vectors: (n, dim)."""
         self._check_fitted()
         return self._normalised(np.atleast_2d(np.asarray(ivectors, dtype=np.float64))
                                 - self.mean_)
 
-    def score(self, enrol, test, *, method="plda"):
+    def score(self, enrol: Sequence[ArrayLike], test: ArrayLike, *,
+              method: str = "plda") -> np.ndarray:
         """Scores of speaker models against test i-vectors: (n_speakers, n_test).
 
         Parameters
@@ -181,7 +188,7 @@ class IvectorBackend:
                              "fit it with plda=True.")
         return self.plda_.llr(models, test)
 
-    def to_arrays(self):
+    def to_arrays(self) -> dict[str, np.ndarray]:
         """The fitted back-end as a dict of arrays (for files)."""
         self._check_fitted()
         arrays = {"mean": self.mean_, "projection": self.projection_}
@@ -190,7 +197,7 @@ class IvectorBackend:
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays):
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> IvectorBackend:
         """The inverse of :meth:`to_arrays`."""
         from gmmkit_speech.plda import PLDA
 

@@ -17,9 +17,15 @@ non-target trials per condition).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from gmmkit_speech.features import FeatureConfig
 
 #: the i-vector recipe: its own UBM size, the T-matrix rank and EM iterations, LDA dimension
 IVECTOR_RECIPE = {"n_components": 32, "rank": 60, "n_iter": 20, "lda_dim": 0}
@@ -37,13 +43,14 @@ class Comparison:
 
     results: dict = field(default_factory=dict)
 
-    def table(self):
+    def table(self) -> list[list]:
         """Rows [system, condition, EER %, minDCF, identification %] of every result."""
         return [[system, condition, round(100 * r.eer, 2), round(r.min_dcf, 3),
                  round(100 * r.accuracy, 1)]
                 for (system, condition), r in self.results.items()]
 
-    def plot_det(self, path, *, condition="clean", title=None):
+    def plot_det(self, path: str | os.PathLike, *, condition: str = "clean",
+                 title: str | None = None) -> str | os.PathLike:
         """The DET curves of every system in ``condition`` on one figure; return ``path``."""
         from gmmkit_speech.evaluation import plot_det_curves
 
@@ -53,7 +60,7 @@ class Comparison:
                                title=title or f"Bundled speakers, take 2 ({condition})")
 
 
-def bundled_signals():
+def bundled_signals() -> tuple[list, list[np.ndarray]]:
     """(utterances, signals at 16 kHz) of the bundled set."""
     from importlib import resources
 
@@ -68,7 +75,8 @@ def bundled_signals():
     return utterances, signals
 
 
-def condition_frames(utterances, signals, config, condition):
+def condition_frames(utterances: Sequence, signals: Sequence[np.ndarray], config: FeatureConfig,
+                     condition: str) -> list[np.ndarray]:
     """Frames of every utterance under ``condition`` (seeded by file name)."""
     from gmmkit_speech.conditions import degrade, stable_seed
 
@@ -78,8 +86,10 @@ def condition_frames(utterances, signals, config, condition):
             for u, signal in zip(utterances, signals)]
 
 
-def run_bundled_comparison(*, conditions=("clean",), systems=SYSTEMS, signals=None,
-                           ivector_recipe=None, verbose=False):
+def run_bundled_comparison(*, conditions: Sequence[str] = ("clean",),
+                           systems: Sequence[str] = SYSTEMS, signals: tuple | None = None,
+                           ivector_recipe: dict | None = None,
+                           verbose: bool = False) -> Comparison:
     """Train, enrol and test the four systems on the bundled set.
 
     Parameters

@@ -17,13 +17,14 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: the harder conditions of the bundled comparison: name -> (snr_db, telephone)
 CONDITIONS = {"clean": (None, False), "noise 10 dB": (10.0, False),
               "telephone": (None, True)}
 
 
-def add_noise(signal, snr_db, *, seed=0):
+def add_noise(signal: ArrayLike, snr_db: float, *, seed: int = 0) -> np.ndarray:
     """``signal`` plus white Gaussian noise at ``snr_db`` dB signal-to-noise ratio.
 
     Parameters
@@ -48,7 +49,8 @@ def add_noise(signal, snr_db, *, seed=0):
     return signal + noise
 
 
-def telephone(signal, sr, *, low=300.0, high=3400.0):
+def telephone(signal: ArrayLike, sr: int, *, low: float = 300.0,
+              high: float = 3400.0) -> np.ndarray:
     """``signal`` through a telephone channel: a ``low``-``high`` Hz band, sampled at 8 kHz.
 
     A 4th-order Butterworth band-pass (zero phase), then resampled to
@@ -65,18 +67,20 @@ def telephone(signal, sr, *, low=300.0, high=3400.0):
     if not 0 < low < high < min(sr, 8000) / 2:
         raise ValueError(f"the band {low:g}-{high:g} Hz does not fit an 8 kHz channel at "
                          f"sr={sr}; use 0 < low < high < 4000.")
+    signal = np.asarray(signal, dtype=np.float64)
     sos = butter(4, [low, high], btype="bandpass", fs=sr, output="sos")
-    narrow = resample(sosfiltfilt(sos, np.asarray(signal, dtype=np.float64)), sr, 8000)
+    narrow = resample(sosfiltfilt(sos, signal), sr, 8000)
     wide = resample(narrow, 8000, sr)[:len(signal)]  # resampling may add or drop a sample
     return np.pad(wide, (0, len(signal) - len(wide)))
 
 
-def degrade(signal, sr, condition, *, seed=0):
+def degrade(signal: ArrayLike, sr: int, condition: str, *, seed: int = 0) -> np.ndarray:
     """``signal`` under one of :data:`CONDITIONS` (by name)."""
     if condition not in CONDITIONS:
         raise ValueError(f"condition={condition!r} is not known; use one of "
                          f"{', '.join(map(repr, CONDITIONS))}.")
     snr_db, narrow = CONDITIONS[condition]
+    signal = np.asarray(signal, dtype=np.float64)
     if narrow:
         signal = telephone(signal, sr)
     if snr_db is not None:
@@ -84,6 +88,6 @@ def degrade(signal, sr, condition, *, seed=0):
     return signal
 
 
-def stable_seed(name):
+def stable_seed(name: str) -> int:
     """A seed from a name (file name), the same in every run: int."""
     return zlib.crc32(str(name).encode("utf-8"))

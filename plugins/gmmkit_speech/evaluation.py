@@ -14,6 +14,8 @@ cost of always accepting or always rejecting (NIST SRE convention).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from gmmkit_speech.calibration import split_scores
@@ -123,7 +125,8 @@ def plot_det(target_scores, nontarget_scores, path, *, label=None, title="DET cu
     return plot_det_curves(systems, path, title=title, with_eer=False)
 
 
-def plot_det_curves(systems, path, *, title="DET curves", with_eer=True):
+def plot_det_curves(systems: dict, path: str | os.PathLike, *, title: str = "DET curves",
+                    with_eer: bool = True) -> str | os.PathLike:
     """Several systems' DET curves on one figure (normal-deviate axes, PNG); return ``path``.
 
     Parameters

@@ -24,13 +24,26 @@ Each iteration raises the log-likelihood of the statistics
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from gmmkit_speech.statistics import BaumWelchStats, baum_welch_statistics, ubm_name
+from gmmkit_speech.statistics import (
+    BaumWelchStats,
+    baum_welch_statistics,
+    one_blas_thread,
+    ubm_name,
+)
 from gmmkit_speech.ubm import as_config, speech_info
+
+if TYPE_CHECKING:
+    from gmmkit import GaussianMixture
+    from gmmkit_speech.backend import IvectorBackend
 
 #: fewer frames than this give an i-vector that is mostly the prior: warn
 MIN_FRAMES = 20
@@ -64,8 +77,9 @@ class IvectorExtractor:
         A back-end trained on this extractor's i-vectors, saved with it.
     """
 
-    def __init__(self, T, ubm_means, ubm_covariances, ubm_name, features, log_likelihoods=(),
-                 backend=None):
+    def __init__(self, T: ArrayLike, ubm_means: ArrayLike, ubm_covariances: ArrayLike,
+                 ubm_name: str, features: dict, log_likelihoods: Sequence[float] = (),
+                 backend: IvectorBackend | None = None) -> None:
         self.T = np.asarray(T, dtype=np.float64)
         self.ubm_means = np.asarray(ubm_means, dtype=np.float64)
         self.ubm_covariances = np.asarray(ubm_covariances, dtype=np.float64)
@@ -75,11 +89,11 @@ class IvectorExtractor:
         self.backend = backend
 
     @property
-    def rank(self):
+    def rank(self) -> int:
         """Dimension of the i-vectors."""
         return self.T.shape[2]
 
-    def check_ubm(self, name, features, *, what="the UBM"):
+    def check_ubm(self, name: str, features: dict, *, what: str = "the UBM") -> None:
         """ValueError naming both UBMs when ``name``/``features`` are not the extractor's."""
         mine, theirs = as_config(self.features), as_config(features)
         if mine != theirs:
@@ -95,7 +109,7 @@ class IvectorExtractor:
                 "speech tv`) or use the UBM it was trained on."
             )
 
-    def save(self, file):
+    def save(self, file: str | os.PathLike | BinaryIO) -> None:
         """Write the extractor (and its back-end) to ``file``, a path or a binary file, as .npz."""
         meta = {"format": FILE_FORMAT, "version": 1, "ubm_name": self.ubm_name,
                 "features": self.features, "log_likelihoods": self.log_likelihoods_}
@@ -103,13 +117,13 @@ class IvectorExtractor:
             backend = {} if self.backend is None else self.backend.to_arrays()
             np.savez(file, T=self.T, ubm_means=self.ubm_means,
                      ubm_covariances=self.ubm_covariances, meta=json.dumps(meta),
-                     **{f"backend_{k}": v for k, v in backend.items()})
+                     **{f"backend_{k}": v for k, v in backend.items()})  # type: ignore[arg-type]
             return
         with open(file, "wb") as handle:
             self.save(handle)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike) -> IvectorExtractor:
         """Read an extractor written by :meth:`save`."""
         from gmmkit_speech.backend import IvectorBackend
 
@@ -129,8 +143,9 @@ class IvectorExtractor:
             ) from None
 
 
-def train_ivector_extractor(ubm, data, *, rank=100, n_iter=10, min_divergence=True,
-                            random_state=0, verbose=True):
+def train_ivector_extractor(ubm: GaussianMixture, data: BaumWelchStats | Sequence[np.ndarray],
+                            *, rank: int = 100, n_iter: int = 10, min_divergence: bool = True,
+                            random_state: int = 0, verbose: bool = True) -> IvectorExtractor:
     """Train a total-variability matrix T by EM on utterances' Baum-Welch statistics.
 
     Parameters
@@ -180,8 +195,9 @@ def train_ivector_extractor(ubm, data, *, rank=100, n_iter=10, min_divergence=Tr
     return extractor
 
 
-def extract_ivectors(extractor, data, *, ubm=None, return_covariance=False,
-                     min_frames=MIN_FRAMES):
+def extract_ivectors(extractor: IvectorExtractor, data: BaumWelchStats | Sequence[np.ndarray],
+                     *, ubm: GaussianMixture | None = None, return_covariance: bool = False,
+                     min_frames: int = MIN_FRAMES) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The i-vector (posterior mean of w) of each utterance.
 
     Parameters
@@ -224,7 +240,7 @@ def extract_ivectors(extractor, data, *, ubm=None, return_covariance=False,
     return result["means"]
 
 
-def ivector_log_likelihood(extractor, stats):
+def ivector_log_likelihood(extractor: IvectorExtractor, stats: BaumWelchStats) -> float:
     """The objective T-matrix EM raises: sum_u -1/2 log|L_u| + 1/2 b_u' L_u^-1 b_u (float)."""
     return _e_step(extractor, stats)["log_likelihood"]
 
@@ -244,13 +260,19 @@ def _stats(ubm, data, *, extractor=None):
 
 
 def _e_step(extractor, stats, *, accumulate=False, keep_covariance=False):
-    """Posteriors of every utterance, in batches; sums for the M-step when ``accumulate``."""
+    """Posteriors of every utterance, in batches; sums for the M-step when ``accumulate``.
+
+    The R x R matrices (T_k' S_k^-1 T_k, L_u, E[w w']) are symmetric: the
+    two large products (L from the zeroth-order statistics, and the M-step's
+    A_k) run on their upper triangles only, R (R + 1) / 2 columns.
+    """
     T = extractor.T
     n_comp, n_feat, rank = T.shape
+    upper = np.triu_indices(rank)
     precision = 1.0 / extractor.ubm_covariances  # (K, D)
     scaled = (T * precision[:, :, None]).reshape(n_comp * n_feat, rank)  # S^-1 T
     # T_k' S_k^-1 T_k, one BLAS product per component (faster than a batched matmul)
-    TT = np.stack([(Tk * p[:, None]).T @ Tk for Tk, p in zip(T, precision)]).reshape(n_comp, -1)
+    TT = np.stack([((Tk * p[:, None]).T @ Tk)[upper] for Tk, p in zip(T, precision)])
     eye = np.eye(rank)
     n_utt = len(stats)
     out = {"log_likelihood": 0.0, "means": np.empty((n_utt, rank))}
@@ -258,15 +280,15 @@ def _e_step(extractor, stats, *, accumulate=False, keep_covariance=False):
         out["covariances"] = np.empty((n_utt, rank, rank))
     if accumulate:
         out["C"] = np.zeros((n_comp * n_feat, rank))
-        out["A"] = np.zeros((n_comp, rank**2))
+        out["A"] = np.zeros((n_comp, len(upper[0])))  # upper triangles of A_k
         out["moment"] = np.zeros((rank, rank))
     for start in range(0, n_utt, BATCH):
         batch = slice(start, min(start + BATCH, n_utt))
         zeroth = stats.zeroth[batch]
         first = np.asarray(stats.first[batch], dtype=np.float64).reshape(len(zeroth), -1)
-        L = eye + (zeroth @ TT).reshape(-1, rank, rank)
+        L = symmetric_from_upper(zeroth @ TT, rank) + eye
         b = first @ scaled  # (B, R)
-        with _one_blas_thread():  # many small factorisations: threads only contend
+        with one_blas_thread():  # many small factorisations: threads only contend
             chol = np.linalg.cholesky(L)  # L is symmetric positive definite: I + PSD
             cov = np.linalg.inv(L)
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
@@ -279,28 +301,26 @@ def _e_step(extractor, stats, *, accumulate=False, keep_covariance=False):
         if accumulate:
             second = cov + w[:, :, None] * w[:, None, :]  # E[w w'], (B, R, R)
             out["C"] += first.T @ w
-            out["A"] += zeroth.T @ second.reshape(len(w), -1)
+            out["A"] += zeroth.T @ second[:, upper[0], upper[1]]
             out["moment"] += second.sum(axis=0)
     return out
 
 
-def _one_blas_thread():
-    """A context holding BLAS to one thread (threadpoolctl), or doing nothing without it."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn installs it
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+def symmetric_from_upper(packed, rank):
+    """Symmetric (..., R, R) matrices from their upper triangles (..., R (R + 1) / 2)."""
+    i, j = np.triu_indices(rank)
+    full = np.empty((*packed.shape[:-1], rank, rank))
+    full[..., i, j] = packed
+    full[..., j, i] = packed
+    return full
 
 
 def _m_step(totals, shape):
     """T_k = C_k A_k^-1 for every component: (K, D, R)."""
     n_comp, n_feat, rank = shape
-    A = totals["A"].reshape(n_comp, rank, rank)
+    A = symmetric_from_upper(totals["A"], rank)
     C = totals["C"].reshape(n_comp, n_feat, rank)
     # A_k is symmetric: T_k' = A_k^-1 C_k'
-    with _one_blas_thread():
+    with one_blas_thread():
         return np.swapaxes(np.linalg.solve(A, np.swapaxes(C, 1, 2)), 1, 2)
 

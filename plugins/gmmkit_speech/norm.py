@@ -25,13 +25,19 @@ model scored against its own speaker's utterances.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 METHODS = ("z-norm", "t-norm", "zt-norm", "s-norm", "as-norm")
 
 
-def normalise_scores(scores, *, method="s-norm", enrol_cohort=None, test_cohort=None,
-                     cohort_cohort=None, top_n=None, enrol_speakers=None, cohort_speakers=None):
+def normalise_scores(scores: ArrayLike, *, method: str = "s-norm",
+                     enrol_cohort: ArrayLike | None = None, test_cohort: ArrayLike | None = None,
+                     cohort_cohort: ArrayLike | None = None, top_n: int | None = None,
+                     enrol_speakers: Sequence[str] | None = None,
+                     cohort_speakers: Sequence[str] | None = None) -> np.ndarray:
     """Normalise verification scores with cohort statistics.
 
     Parameters
@@ -88,28 +94,28 @@ def normalise_scores(scores, *, method="s-norm", enrol_cohort=None, test_cohort=
     if not np.all(np.isfinite(raw)):
         raise ValueError("the scores hold NaN or infinite values; score every trial.")
     n_enrol, n_test = (raw.shape[0], raw.shape[0]) if raw.ndim == 1 else raw.shape
-    needs_z, needs_t = method != "t-norm", method != "z-norm"
-    z_mean = z_sd = t_mean = t_sd = None
-    if needs_z:
+    z_normed = None
+    if method != "t-norm":  # the Z side: each enrolment model's cohort statistics
         z_side = _cohort(enrol_cohort, "enrol_cohort", n_enrol, method)
         z_mean, z_sd = cohort_statistics(z_side, top_n=top_n, name="enrol_cohort")
-    if needs_t:
-        t_side = _cohort(test_cohort, "test_cohort", n_test, method)
-        if method == "zt-norm":
-            t_side = _z_normed_cohort(t_side, cohort_cohort, top_n)
-        t_mean, t_sd = cohort_statistics(t_side, top_n=top_n, name="test_cohort")
-    if raw.ndim == 2:  # enrolment statistics per row, test statistics per column
-        z_mean, z_sd = (None, None) if z_mean is None else (z_mean[:, None], z_sd[:, None])
-    if method == "z-norm":
-        return (raw - z_mean) / z_sd
-    if method == "t-norm":
+        if raw.ndim == 2:  # enrolment statistics per row
+            z_mean, z_sd = z_mean[:, None], z_sd[:, None]
+        z_normed = (raw - z_mean) / z_sd
+        if method == "z-norm":
+            return z_normed
+    t_side = _cohort(test_cohort, "test_cohort", n_test, method)
+    if method == "zt-norm":
+        t_side = _z_normed_cohort(t_side, cohort_cohort, top_n)
+    t_mean, t_sd = cohort_statistics(t_side, top_n=top_n, name="test_cohort")
+    if z_normed is None:  # t-norm
         return (raw - t_mean) / t_sd
     if method == "zt-norm":
-        return ((raw - z_mean) / z_sd - t_mean) / t_sd
-    return 0.5 * (raw - z_mean) / z_sd + 0.5 * (raw - t_mean) / t_sd
+        return (z_normed - t_mean) / t_sd
+    return 0.5 * z_normed + 0.5 * (raw - t_mean) / t_sd
 
 
-def cohort_statistics(cohort_scores, *, top_n=None, name="cohort"):
+def cohort_statistics(cohort_scores: ArrayLike, *, top_n: int | None = None,
+                      name: str = "cohort") -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of each row's cohort scores (NaN left out).
 
     Parameters

@@ -20,7 +20,10 @@ mean e and a test vector t (all transformed),
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gmmkit_speech.backend import check_labelled, speaker_scatter
 
@@ -46,10 +49,10 @@ class PLDA:
         Log-likelihood of the training vectors before each iteration and after the last.
     """
 
-    def __init__(self, n_iter=10):
+    def __init__(self, n_iter: int = 10) -> None:
         self.n_iter = n_iter
 
-    def fit(self, vectors, speakers):
+    def fit(self, vectors: ArrayLike, speakers: ArrayLike) -> PLDA:
         """Fit on vectors (n, d) and their speakers (n,), at least 2 per speaker; return self."""
         X, labels = check_labelled(vectors, speakers, min_sessions=2, what="PLDA")
         if not (isinstance(self.n_iter, (int, np.integer)) and self.n_iter >= 0):
@@ -81,7 +84,7 @@ class PLDA:
         scatter = residual.T @ residual + np.einsum("s,sij->ij", counts, cov)
         self.within_ = _floored(scatter / len(X))
 
-    def log_likelihood(self, vectors, speakers):
+    def log_likelihood(self, vectors: ArrayLike, speakers: ArrayLike) -> float:
         """log p(vectors) under the model, speakers' vectors sharing an identity: float."""
         X = np.asarray(vectors, dtype=np.float64)
         transform, psi = self._diagonal_basis()
@@ -97,7 +100,7 @@ class PLDA:
         jacobian = len(X) * np.linalg.slogdet(transform)[1]
         return float(-0.5 * (Z.size * LOG_2PI + log_det + quadratic) + jacobian)
 
-    def llr(self, enrol, test):
+    def llr(self, enrol: Sequence[ArrayLike] | np.ndarray, test: ArrayLike) -> np.ndarray:
         """Same- versus different-speaker log-likelihood ratios: (n_models, n_test).
 
         Parameters
@@ -110,11 +113,11 @@ class PLDA:
         transform, psi = self._diagonal_basis()
         if isinstance(enrol, np.ndarray) and enrol.ndim == 2:
             enrol = [row[None] for row in enrol]
-        counts = np.array([len(sessions) for sessions in enrol], dtype=np.float64)
+        models = [np.atleast_2d(np.asarray(s, dtype=np.float64)) for s in enrol]
+        counts = np.array([len(sessions) for sessions in models], dtype=np.float64)
         if counts.size == 0 or counts.min() < 1:
             raise ValueError("every model needs at least one enrolment vector.")
-        E = np.array([(np.asarray(s, dtype=np.float64) - self.mean_).mean(axis=0)
-                      for s in enrol]) @ transform
+        E = np.array([(s - self.mean_).mean(axis=0) for s in models]) @ transform
         T = (np.atleast_2d(np.asarray(test, dtype=np.float64)) - self.mean_) @ transform
         n = counts[:, None]
         a = n * psi / (1.0 + n * psi)  # (M, d)
@@ -126,13 +129,13 @@ class PLDA:
         different = -0.5 * (np.log1p(psi).sum() + (T**2) @ (1.0 / (1.0 + psi)))
         return same - different[None, :]
 
-    def to_arrays(self):
+    def to_arrays(self) -> dict[str, np.ndarray]:
         """The fitted parameters as a dict of arrays."""
         self._check_fitted()
         return {"mean": self.mean_, "between": self.between_, "within": self.within_}
 
     @classmethod
-    def from_arrays(cls, arrays):
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> PLDA:
         """A fitted PLDA from :meth:`to_arrays`."""
         model = cls()
         model.mean_ = np.asarray(arrays["mean"], dtype=np.float64)

@@ -12,11 +12,17 @@ speaker then costs C instead of K component evaluations per frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import logsumexp
 
 from gmmkit_speech.adapt import check_same_features
 from gmmkit_speech.ubm import as_config, speech_info
+
+if TYPE_CHECKING:
+    from gmmkit import GaussianMixture
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -41,7 +47,8 @@ def component_log_densities(model, X, index=None):
     return gathered_log_densities([model], X, index)[0]
 
 
-def gathered_log_densities(models, X, index):
+def gathered_log_densities(models: Sequence[GaussianMixture] | tuple, X: np.ndarray,
+                           index: np.ndarray) -> np.ndarray:
     """Top-C log densities of several diagonal mixtures: ndarray of shape (M, T, C).
 
     ``[m, t, c]`` is log w_k + log N(x_t; mu_k, sigma_k^2) of model m at
@@ -55,7 +62,8 @@ def gathered_log_densities(models, X, index):
     return const[:, index] - 0.5 * diff.sum(axis=3)
 
 
-def stacked_parameters(models):
+def stacked_parameters(models: Sequence[GaussianMixture]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stacked diagonal models: (log w + norm. const (M, K), means (M, K, d), precisions)."""
     precision = 1.0 / np.array([m.covariances_ for m in models], dtype=np.float64)
     means = np.array([m.means_ for m in models], dtype=np.float64)
@@ -118,7 +126,9 @@ def score_speakers(speakers, ubm, frames, *, top_c=None):
     return {name: llr_score(model, ubm, X, index=index) for name, model in speakers.items()}
 
 
-def score_matrix(models, ubm, utterances, *, top_c=None, batch=32):
+def score_matrix(models: Sequence[GaussianMixture], ubm: GaussianMixture,
+                 utterances: Sequence[np.ndarray], *, top_c: int | None = None,
+                 batch: int = 32) -> np.ndarray:
     """LLR of every utterance for every speaker model: ndarray of shape (n_models, n_utts).
 
     Parameters

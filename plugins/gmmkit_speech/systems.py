@@ -16,9 +16,17 @@ cohort utterance is a Z-side test and, enrolled on its own, a T-side model.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from gmmkit_speech.norm import normalise_scores
+
+if TYPE_CHECKING:
+    from gmmkit import GaussianMixture
+    from gmmkit_speech.backend import IvectorBackend
+    from gmmkit_speech.ivector import IvectorExtractor
 
 
 class GmmUbmSystem:
@@ -32,31 +40,32 @@ class GmmUbmSystem:
     update : {"m", "mw", "mwv"}, default="m"
     """
 
-    def __init__(self, ubm, *, top_c=5, relevance_factor=16.0, update="m"):
+    def __init__(self, ubm: GaussianMixture, *, top_c: int | None = 5,
+                 relevance_factor: float = 16.0, update: str = "m") -> None:
         self.ubm = ubm
         self.top_c = top_c
         self.relevance_factor = relevance_factor
         self.update = update
 
-    def prepare(self, utterances):
+    def prepare(self, utterances: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The frames themselves: list of ndarray (T_u, d)."""
         return list(utterances)
 
-    def enrol(self, prepared):
+    def enrol(self, prepared: Sequence[np.ndarray]) -> GaussianMixture:
         """A MAP-adapted model of the pooled utterances."""
         from gmmkit_speech.adapt import map_adapt
 
         return map_adapt(self.ubm, list(prepared), relevance_factor=self.relevance_factor,
                          update=self.update)
 
-    def enrol_each(self, prepared):
+    def enrol_each(self, prepared: Sequence[np.ndarray]) -> list[GaussianMixture]:
         """One model per utterance (a cohort's T-side models), in one engine pass."""
         from gmmkit_speech.adapt import map_adapt_each
 
         return map_adapt_each(self.ubm, list(prepared), relevance_factor=self.relevance_factor,
                               update=self.update)
 
-    def score(self, models, prepared):
+    def score(self, models: Sequence[Any], prepared: Sequence[np.ndarray]) -> np.ndarray:
         """Average LLRs: (n_models, n_utterances)."""
         from gmmkit_speech.scoring import score_matrix
 
@@ -76,33 +85,37 @@ class IvectorSystem:
     method : {"plda", "cosine"}, default="plda"
     """
 
-    def __init__(self, extractor, ubm, backend, *, method="plda"):
+    def __init__(self, extractor: IvectorExtractor, ubm: GaussianMixture,
+                 backend: IvectorBackend, *, method: str = "plda") -> None:
         self.extractor = extractor
         self.ubm = ubm
         self.backend = backend
         self.method = method
 
-    def prepare(self, utterances):
+    def prepare(self, utterances: Sequence[np.ndarray]) -> np.ndarray:
         """The i-vector of every utterance: ndarray (n_utterances, rank)."""
         from gmmkit_speech.ivector import extract_ivectors
 
-        return extract_ivectors(self.extractor, list(utterances), ubm=self.ubm)
+        return np.asarray(extract_ivectors(self.extractor, list(utterances), ubm=self.ubm))
 
-    def enrol(self, prepared):
+    def enrol(self, prepared: Any) -> np.ndarray:
         """The speaker's i-vectors, one per enrolment utterance: (n_sessions, rank)."""
         return np.atleast_2d(np.asarray(prepared, dtype=np.float64))
 
-    def enrol_each(self, prepared):
+    def enrol_each(self, prepared: Any) -> list[np.ndarray]:
         """One single-session model per utterance."""
         return [row[None] for row in np.asarray(prepared, dtype=np.float64)]
 
-    def score(self, models, prepared):
+    def score(self, models: Sequence[Any], prepared: Any) -> np.ndarray:
         """Cosine or PLDA scores: (n_models, n_utterances)."""
         return self.backend.score(list(models), np.asarray(prepared), method=self.method)
 
 
-def system_scores(system, models, tests, *, norm=None, cohort=None, model_speakers=None,
-                  cohort_speakers=None, top_n=None):
+def system_scores(system: GmmUbmSystem | IvectorSystem, models: Sequence, tests: Sequence, *,
+                  norm: str | None = None, cohort: Sequence | None = None,
+                  model_speakers: Sequence[str] | None = None,
+                  cohort_speakers: Sequence[str] | None = None,
+                  top_n: int | None = None) -> np.ndarray:
     """Scores of speaker models against test utterances, optionally cohort-normalised.
 
     Parameters
@@ -141,9 +154,11 @@ def system_scores(system, models, tests, *, norm=None, cohort=None, model_speake
                             enrol_speakers=model_speakers, cohort_speakers=cohort_speakers)
 
 
-def train_ivector_system(ubm, utterances, speakers=None, *, rank=100, n_iter=10,
-                         min_divergence=True, lda_dim=None, plda=True, random_state=0,
-                         verbose=True):
+def train_ivector_system(ubm: GaussianMixture, utterances: Sequence[np.ndarray],
+                         speakers: Sequence[str] | None = None, *, rank: int = 100,
+                         n_iter: int = 10, min_divergence: bool = True,
+                         lda_dim: int | None = None, plda: bool = True, random_state: int = 0,
+                         verbose: bool = True) -> IvectorExtractor:
     """Train an i-vector extractor and, with speaker labels, its back-end.
 
     Parameters

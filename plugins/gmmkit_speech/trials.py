@@ -16,10 +16,13 @@ without the suffix).
 from __future__ import annotations
 
 import csv
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 ALL = "all"
@@ -54,11 +57,11 @@ class Trials:
             raise ValueError("speakers, files, is_target and conditions must have one entry per "
                              "trial.")
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.speakers)
 
     @classmethod
-    def read(cls, path):
+    def read(cls, path: str | os.PathLike) -> Trials:
         """Read a trial list CSV (files made relative to its folder): Trials."""
         folder = Path(path).parent
         with open(path, newline="", encoding="utf-8") as fh:
@@ -81,7 +84,8 @@ class Trials:
             raise ValueError(f"'{path}' holds no trials.")
         return cls(speakers, files, np.array(targets), conditions)
 
-    def write(self, path, *, relative_to=None):
+    def write(self, path: str | os.PathLike, *,
+              relative_to: str | os.PathLike | None = None) -> None:
         """Write the list as CSV (files relative to ``relative_to`` when given)."""
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -92,7 +96,9 @@ class Trials:
                 writer.writerow([speaker, str(name), int(target), condition])
 
     @classmethod
-    def all_against_all(cls, models, test_files, test_speakers, conditions=None):
+    def all_against_all(cls, models: Sequence[str], test_files: Sequence[str],
+                        test_speakers: Sequence[str],
+                        conditions: Sequence[str] | None = None) -> Trials:
         """Every test file against every model: Trials of len(models) x len(test_files)."""
         speakers, files, targets, labels = [], [], [], []
         for i, (file, true) in enumerate(zip(test_files, test_speakers)):
@@ -104,7 +110,7 @@ class Trials:
         return cls(speakers, files, np.array(targets), labels)
 
 
-def evaluate_trials(scores, trials, *, p_target=0.01):
+def evaluate_trials(scores: ArrayLike, trials: Trials, *, p_target: float = 0.01) -> dict:
     """EER and minDCF of every condition, and of all trials: dict of dicts.
 
     Parameters
@@ -139,7 +145,7 @@ def evaluate_trials(scores, trials, *, p_target=0.01):
     return results
 
 
-def labelled_audio(paths):
+def labelled_audio(paths: Sequence[str | os.PathLike]) -> list[tuple[str, str]]:
     """(file, speaker) of every audio file under ``paths``, sorted within each path.
 
     A folder is searched recursively: a file in a subfolder belongs to the
