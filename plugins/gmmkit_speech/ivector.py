@@ -65,6 +65,7 @@ class IvectorExtractor:
     Attributes
     ----------
     T : ndarray of shape (n_components, n_features, rank)
+        Assign a new array to change it (products of T are cached with it).
     ubm_means, ubm_covariances : ndarray of shape (n_components, n_features)
         The UBM's means and diagonal covariances.
     ubm_name : str
@@ -266,13 +267,9 @@ def _e_step(extractor, stats, *, accumulate=False, keep_covariance=False):
     two large products (L from the zeroth-order statistics, and the M-step's
     A_k) run on their upper triangles only, R (R + 1) / 2 columns.
     """
-    T = extractor.T
-    n_comp, n_feat, rank = T.shape
+    n_comp, n_feat, rank = extractor.T.shape
     upper = np.triu_indices(rank)
-    precision = 1.0 / extractor.ubm_covariances  # (K, D)
-    scaled = (T * precision[:, :, None]).reshape(n_comp * n_feat, rank)  # S^-1 T
-    # T_k' S_k^-1 T_k, one BLAS product per component (faster than a batched matmul)
-    TT = np.stack([((Tk * p[:, None]).T @ Tk)[upper] for Tk, p in zip(T, precision)])
+    TT, scaled = _projections(extractor)
     eye = np.eye(rank)
     n_utt = len(stats)
     out = {"log_likelihood": 0.0, "means": np.empty((n_utt, rank))}
@@ -304,6 +301,26 @@ def _e_step(extractor, stats, *, accumulate=False, keep_covariance=False):
             out["A"] += zeroth.T @ second[:, upper[0], upper[1]]
             out["moment"] += second.sum(axis=0)
     return out
+
+
+def _projections(extractor):
+    """(upper triangles of T_k' S_k^-1 T_k (K, R(R+1)/2), S^-1 T (K D, R)) of the extractor.
+
+    Kept on the extractor with the T they belong to, so extracting one
+    utterance at a time does not redo the K products.
+    """
+    cached = getattr(extractor, "_cached_projections", None)
+    if cached is not None and cached[0] is extractor.T:
+        return cached[1], cached[2]
+    T = extractor.T
+    n_comp, n_feat, rank = T.shape
+    upper = np.triu_indices(rank)
+    precision = 1.0 / extractor.ubm_covariances  # (K, D)
+    scaled = (T * precision[:, :, None]).reshape(n_comp * n_feat, rank)  # S^-1 T
+    # one BLAS product per component (faster than a batched matmul)
+    TT = np.stack([((Tk * p[:, None]).T @ Tk)[upper] for Tk, p in zip(T, precision)])
+    extractor._cached_projections = (T, TT, scaled)
+    return TT, scaled
 
 
 def symmetric_from_upper(packed, rank):

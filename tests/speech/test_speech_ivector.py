@@ -236,6 +236,12 @@ def test_extractor_file_round_trip(ubm, utterances, tmp_path):
     assert loaded.log_likelihoods_ == extractor.log_likelihoods_
     np.testing.assert_array_equal(extract_ivectors(loaded, utterances[:3], ubm=ubm),
                                   extract_ivectors(extractor, utterances[:3], ubm=ubm))
+    # a new T is used at once (the extractor caches its products with the T they belong to)
+    loaded.T = 2.0 * loaded.T
+    doubled = IvectorExtractor(loaded.T, ubm.means_, ubm.covariances_, ubm_name(ubm),
+                               PAIR.to_dict())
+    np.testing.assert_allclose(extract_ivectors(loaded, utterances[:3], ubm=ubm),
+                               extract_ivectors(doubled, utterances[:3], ubm=ubm))
     (tmp_path / "x.npz").write_bytes(b"not a file")
     with pytest.raises(ValueError, match=re.escape(
         f"'{tmp_path / 'x.npz'}' is not an i-vector extractor file (")):
