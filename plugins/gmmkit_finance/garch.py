@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from gmmkit import information_criteria
 from gmmkit_finance.innovations import (
     DISTRIBUTIONS,
     NU_BOUNDS,
@@ -87,7 +88,7 @@ class VolatilityModel:
 
     def bic(self) -> float:
         """``-2 loglik + n_parameters log n_obs``."""
-        return -2.0 * self.loglik + self.n_parameters * math.log(self.n_obs)
+        return information_criteria(self.loglik, self.n_obs, self.n_parameters)[0]
 
     @property
     def persistence(self):

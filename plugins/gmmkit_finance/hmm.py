@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from gmmkit import information_criteria
 from gmmkit_finance.hmm_emissions import SWITCHING, Emissions, EmptyRegimeError
 from gmmkit_finance.hmm_scan import forward_backward, viterbi
 from gmmkit_finance.regime_model import MarkovRegimes
@@ -168,7 +169,7 @@ def _fit_auto(X, settings, labels):
 
 
 def _bic(X, run):
-    return -2.0 * run["loglik"] + _n_parameters(X, run["emissions"]) * np.log(X.shape[0])
+    return information_criteria(run["loglik"], X.shape[0], _n_parameters(X, run["emissions"]))[0]
 
 
 def _n_parameters(X, emissions):

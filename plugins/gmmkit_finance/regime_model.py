@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from gmmkit import information_criteria
 from gmmkit_finance import risk
 
 
@@ -81,11 +82,11 @@ class MarkovRegimes:
 
     def bic(self) -> float:
         """Bayesian information criterion: ``-2 loglik + n_parameters log n_dates``."""
-        return -2.0 * self.loglik + self.n_parameters * float(np.log(self.n_obs))
+        return information_criteria(self.loglik, self.n_obs, self.n_parameters)[0]
 
     def aic(self) -> float:
         """Akaike information criterion: ``-2 loglik + 2 n_parameters``."""
-        return -2.0 * self.loglik + 2.0 * self.n_parameters
+        return information_criteria(self.loglik, self.n_obs, self.n_parameters)[1]
 
     def expected_durations(self) -> np.ndarray:
         """Expected days in each regime once entered, ``1 / (1 - A[k, k])``, shape (n_regimes,).

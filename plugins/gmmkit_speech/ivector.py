@@ -89,6 +89,18 @@ class IvectorExtractor:
         self.log_likelihoods_ = list(log_likelihoods)
         self.backend = backend
 
+    def projections(self) -> tuple[np.ndarray, np.ndarray]:
+        """(upper triangles of T_k' S_k^-1 T_k, shape (K, R(R+1)/2); S^-1 T, shape (K D, R)).
+
+        Kept with the T they belong to, so extracting one utterance at a
+        time does not redo the K products.
+        """
+        cached = getattr(self, "_cached_projections", None)
+        if cached is None or cached[0] is not self.T:
+            cached = (self.T, *_projections(self.T, self.ubm_covariances))
+            self._cached_projections = cached
+        return cached[1], cached[2]
+
     @property
     def rank(self) -> int:
         """Dimension of the i-vectors."""
@@ -269,7 +281,7 @@ def _e_step(extractor, stats, *, accumulate=False, keep_covariance=False):
     """
     n_comp, n_feat, rank = extractor.T.shape
     upper = np.triu_indices(rank)
-    TT, scaled = _projections(extractor)
+    TT, scaled = extractor.projections()
     eye = np.eye(rank)
     n_utt = len(stats)
     out = {"log_likelihood": 0.0, "means": np.empty((n_utt, rank))}
@@ -303,23 +315,14 @@ def _e_step(extractor, stats, *, accumulate=False, keep_covariance=False):
     return out
 
 
-def _projections(extractor):
-    """(upper triangles of T_k' S_k^-1 T_k (K, R(R+1)/2), S^-1 T (K D, R)) of the extractor.
-
-    Kept on the extractor with the T they belong to, so extracting one
-    utterance at a time does not redo the K products.
-    """
-    cached = getattr(extractor, "_cached_projections", None)
-    if cached is not None and cached[0] is extractor.T:
-        return cached[1], cached[2]
-    T = extractor.T
+def _projections(T, ubm_covariances):
+    """(upper triangles of T_k' S_k^-1 T_k (K, R(R+1)/2), S^-1 T (K D, R))."""
     n_comp, n_feat, rank = T.shape
     upper = np.triu_indices(rank)
-    precision = 1.0 / extractor.ubm_covariances  # (K, D)
+    precision = 1.0 / ubm_covariances  # (K, D)
     scaled = (T * precision[:, :, None]).reshape(n_comp * n_feat, rank)  # S^-1 T
     # one BLAS product per component (faster than a batched matmul)
     TT = np.stack([((Tk * p[:, None]).T @ Tk)[upper] for Tk, p in zip(T, precision)])
-    extractor._cached_projections = (T, TT, scaled)
     return TT, scaled
 
 
