@@ -11,7 +11,7 @@ from gmmkit.cli.options import echo_json, json_option, output_option
 from gmmkit.engine.covariance import COVARIANCE_TYPES
 
 
-def parse_k_spans(text):
+def parse_k_spans(text: str) -> list[tuple[int, int]]:
     """``"1..10"``, ``"2,3,5"`` or ``"4"`` -> [(low, high), ...] with 1 <= low <= high.
 
     Only the syntax is checked: a range is not expanded, so ``1..100000000``
@@ -33,7 +33,7 @@ def parse_k_spans(text):
     return spans
 
 
-def parse_k_range(text, *, n_distinct=None, source="DATA"):
+def parse_k_range(text: str, *, n_distinct: int | None = None, source: str = "DATA") -> list[int]:
     """``"1..10"``, ``"2,3,5"`` or ``"4"`` -> sorted list of ints >= 1.
 
     Parameters
@@ -78,8 +78,22 @@ def parse_k_range(text, *, n_distinct=None, source="DATA"):
               help="Draw the criterion curves to this PNG (needs gmmkit[plot]).")
 @force_option
 @json_option("the table")
-def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, missing, noise,
-           columns, model_path, plot_path, force, as_json):
+def select(
+    data: str,
+    k_range: str,
+    covariance_types: str,
+    criterion: str,
+    n_init: int,
+    n_jobs: int | None,
+    seed: int,
+    missing: str,
+    noise: str,
+    columns: str | None,
+    model_path: str | None,
+    plot_path: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Fit every K and covariance type to DATA; print the table; save the best model."""
     from gmmkit.cli.output import format_selection
     from gmmkit.cli.reading import load_input

@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
-_WORKER_STATE = {}
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from multiprocessing.context import BaseContext
+
+R = TypeVar("R")
+
+_WORKER_STATE: dict[str, Any] = {}
 
 
-def effective_n_jobs(n_jobs, n_tasks):
+def effective_n_jobs(n_jobs: int | None, n_tasks: int) -> int:
     """Worker processes to use: None and 1 mean serial, -1 every core, -2 all but one.
 
     Raises
@@ -38,7 +45,12 @@ def effective_n_jobs(n_jobs, n_tasks):
     return max(1, min(wanted, n_tasks))
 
 
-def run_tasks(function, tasks, shared, n_jobs=None):
+def run_tasks(
+    function: Callable[..., R],
+    tasks: Sequence[Any],
+    shared: dict[str, Any],
+    n_jobs: int | None = None,
+) -> list[R]:
     """``[function(task, **shared) for task in tasks]``, in parallel processes.
 
     Parameters
@@ -66,7 +78,7 @@ def run_tasks(function, tasks, shared, n_jobs=None):
         return list(pool.map(_run_in_worker, tasks))
 
 
-def _context():
+def _context() -> BaseContext:
     """"spawn", unless the main script cannot be re-imported by a spawned worker.
 
     A spawned worker re-runs the main module from its file; a script read
@@ -82,7 +94,7 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def _start_worker(function, shared):
+def _start_worker(function: Callable[..., Any], shared: dict[str, Any]) -> None:
     os.environ["GMMKIT_NUM_THREADS"] = "1"
     try:
         from threadpoolctl import threadpool_limits
@@ -94,5 +106,5 @@ def _start_worker(function, shared):
     _WORKER_STATE["shared"] = shared
 
 
-def _run_in_worker(task):
+def _run_in_worker(task: Any) -> Any:
     return _WORKER_STATE["function"](task, **_WORKER_STATE["shared"])

@@ -23,22 +23,32 @@ free parameters, log L the total log-likelihood):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from gmmkit.estimators.grid import fit_grid
 from gmmkit.estimators.mixture import GaussianMixture
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.types import PathLike, RandomStateLike
+
 
 def select_model(
-    X,
-    n_components=range(1, 11),
-    covariance_types=("full", "tied", "diag", "spherical"),
-    criterion="bic",
+    X: ArrayLike,
+    n_components: int | Iterable[int] = range(1, 11),
+    covariance_types: str | Iterable[str] = ("full", "tied", "diag", "spherical"),
+    criterion: str = "bic",
     *,
-    n_init=1,
-    n_jobs=None,
-    sample_weight=None,
-    random_state=None,
-    **params,
-):
+    n_init: int = 1,
+    n_jobs: int | None = None,
+    sample_weight: ArrayLike | None = None,
+    random_state: RandomStateLike = None,
+    **params: Any,
+) -> tuple[GaussianMixture, list[dict[str, Any]]]:
     """Fit a GaussianMixture for every (K, covariance type) and keep the best.
 
     Parameters
@@ -94,7 +104,9 @@ def select_model(
     )
 
 
-def plot_criterion(table, criterion, path, *, title=None):
+def plot_criterion(
+    table: Sequence[Mapping[str, Any]], criterion: str, path: PathLike, *, title: str | None = None
+) -> None:
     """Draw the criterion against K, one line per covariance type, into a PNG file.
 
     Parameters
@@ -138,13 +150,13 @@ def plot_criterion(table, criterion, path, *, title=None):
     plt.close(figure)
 
 
-def _focus(axes, table, criterion):
+def _focus(axes: Axes, table: Sequence[Mapping[str, Any]], criterion: str) -> None:
     """Zoom the y axis onto the low part where the curves compete (every curve's minimum shows).
 
     One poor covariance type can sit far above the rest and flatten them.
     """
     values = [r[criterion] for r in table if r[criterion] is not None]
-    per_type = {}
+    per_type: dict[str, list[float]] = {}
     for r in table:
         if r[criterion] is not None:
             per_type.setdefault(r["covariance_type"], []).append(r[criterion])

@@ -241,7 +241,7 @@ class GMMOutlierDetector(EstimatorBase):
             Z, params=self._mixture_params(), n_refits=self.n_refits, trim=self.trim,
             progress=self._progress if self.verbose else None,
         )
-        self._set_normal_model()
+        self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
         self.members_, self.buckets_ = None, None
 
     def _fit_ensemble(self, Z):
@@ -288,8 +288,56 @@ class GMMOutlierDetector(EstimatorBase):
         """Indices of the columns the mixtures see: all but ``ignored_columns_``."""
         return np.setdiff1d(np.arange(n_features), self.ignored_columns_)
 
-    def _set_normal_model(self):
-        self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
+    @classmethod
+    def from_fitted(cls, model, fitted, **params):
+        """A fitted detector from its parts, without fitting (what ``load_detector`` reads).
+
+        Parameters
+        ----------
+        model : gmmkit.GaussianMixture or None
+            ``model_``: the single model's mixture fitted to the scaled
+            columns that are not ignored; None for an ensemble.
+        fitted : dict
+            The other fitted attributes, by name: ``center_`` and ``scale_``
+            (the column scaler, one per column), ``threshold_``,
+            ``score_summary_`` ("n", "min", "max", "mean", "std" of the
+            training scores), ``feature_names_in_`` (one per column, ignored
+            columns included), optionally ``ignored_columns_`` and
+            ``training_scores_`` (sorted; what ``predict_confidence`` needs);
+            ``trusted_`` (bool, one per component) for a single model,
+            ``members_`` (list of gmmkit_outliers.ensemble.Member) and
+            ``buckets_`` for an ensemble.
+        **params
+            Constructor arguments.
+
+        Returns
+        -------
+        GMMOutlierDetector
+            Fitted; ``normal_model_`` is derived, ``decision_scores_`` and
+            ``labels_`` of the training rows are not set.
+        """
+        detector = cls(**params)
+        detector.center_ = np.asarray(fitted["center_"], dtype=np.float64)
+        detector.scale_ = np.asarray(fitted["scale_"], dtype=np.float64)
+        detector.threshold_ = float(fitted["threshold_"])
+        detector.score_summary_ = dict(fitted["score_summary_"])
+        detector.feature_names_in_ = list(fitted["feature_names_in_"])
+        detector.n_features_in_ = len(detector.feature_names_in_)
+        detector.ignored_columns_ = np.asarray(fitted.get("ignored_columns_", ()), dtype=int)
+        scores = fitted.get("training_scores_")
+        detector.training_scores_ = None if scores is None else np.asarray(scores, dtype=float)
+        detector.score_summary_.setdefault("n", None if scores is None else len(scores))
+        detector.ensemble_ = fitted.get("members_") is not None
+        detector.model_ = model
+        if detector.ensemble_:
+            detector.members_ = list(fitted["members_"])
+            detector.buckets_ = fitted.get("buckets_")
+            detector.trusted_ = detector.normal_model_ = None
+        else:
+            detector.trusted_ = np.asarray(fitted["trusted_"], dtype=bool)
+            detector.normal_model_ = scoring.normal_mixture(model, detector.trusted_)
+            detector.members_ = detector.buckets_ = None
+        return detector
 
     def _set_score_summary(self, scores):
         """n, min, max, mean, std and the sorted training scores (predict_proba, confidence)."""

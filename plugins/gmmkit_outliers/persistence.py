@@ -43,7 +43,7 @@ def save_detector(detector, path):
         Fitted.
     path : str or os.PathLike
     """
-    detector._scaled(np.zeros((1, detector.n_features_in_)))  # NotFittedError when not fitted
+    detector.check_is_fitted()
     ignored = [int(j) for j in getattr(detector, "ignored_columns_", ())]
     state = {
         "version": ENSEMBLE_VERSION if detector.ensemble_ else LAYOUT_VERSION if ignored else 1,
@@ -98,46 +98,43 @@ def load_detector(path):
             "gmmkit_outliers.save_detector."
         )
     params = dict(state["params"])
-    if state["version"] != ENSEMBLE_VERSION:
+    ensemble = state["version"] == ENSEMBLE_VERSION
+    if not ensemble:
         params.setdefault("ensemble", None)  # gmmkit 0.1 wrote single-model detectors only
-    detector = GMMOutlierDetector(**params)
-    detector.model_ = model
-    detector.trusted_ = np.asarray(state["trusted"], dtype=bool)
-    detector.center_ = np.asarray(state["center"], dtype=np.float64)
-    detector.scale_ = np.asarray(state["scale"], dtype=np.float64)
-    detector.threshold_ = float(state["threshold"])
-    detector.score_summary_ = dict(state["score_summary"])
-    detector.feature_names_in_ = list(state["feature_names"])
-    detector.n_features_in_ = len(detector.feature_names_in_)
-    scores = state.get("training_scores")
-    detector.training_scores_ = None if scores is None else np.asarray(scores, dtype=np.float64)
-    detector.score_summary_.setdefault("n", None if scores is None else len(scores))
+    names = list(state["feature_names"])
     n_used = model.means_.shape[1]
-    detector.ensemble_ = state["version"] == ENSEMBLE_VERSION
-    if detector.ensemble_:
-        n_used = detector.n_features_in_ - len(state.get("ignored_columns", []))
-        _restore_ensemble(detector, state["ensemble"], n_used, path)
-    detector.ignored_columns_ = _ignored_columns(state, detector.n_features_in_, n_used, path)
-    if not detector.ensemble_:
-        detector._set_normal_model()
-        detector.members_ = detector.buckets_ = None
-    return detector
+    if ensemble:
+        n_used = len(names) - len(state.get("ignored_columns", []))
+    fitted = {
+        "trusted_": state["trusted"],
+        "center_": state["center"],
+        "scale_": state["scale"],
+        "threshold_": state["threshold"],
+        "score_summary_": state["score_summary"],
+        "feature_names_in_": names,
+        "ignored_columns_": _ignored_columns(state, len(names), n_used, path),
+        "training_scores_": state.get("training_scores"),
+    }
+    if ensemble:
+        fitted["members_"], fitted["buckets_"] = _ensemble(
+            state["ensemble"], params.get("covariance_type", "tied"),
+            params.get("missing", "error"), n_used, path,
+        )
+    return GMMOutlierDetector.from_fitted(None if ensemble else model, fitted, **params)
 
 
-def _restore_ensemble(detector, entry, n_used, path):
-    """Set the members and buckets of a loaded ensemble; ModelFileError when damaged."""
+def _ensemble(entry, covariance_type, missing, n_used, path):
+    """(members, buckets) of a stored ensemble; ModelFileError when damaged."""
     try:
-        detector.members_ = [
-            member_from_json(member, covariance_type=detector.covariance_type,
-                             missing=detector.missing, n_features=n_used)
+        members = [
+            member_from_json(member, covariance_type=covariance_type, missing=missing,
+                             n_features=n_used)
             for member in entry["members"]
         ]
         buckets = entry["buckets"]
-        detector.buckets_ = None if buckets is None else [np.asarray(b, dtype=int)
-                                                          for b in buckets]
-        if detector.buckets_ is not None and not all(
-            b.size and b.min() >= 0 and b.max() < len(detector.members_)
-            for b in detector.buckets_
+        buckets = None if buckets is None else [np.asarray(b, dtype=int) for b in buckets]
+        if buckets is not None and not all(
+            b.size and b.min() >= 0 and b.max() < len(members) for b in buckets
         ):
             raise ValueError("its buckets name members it does not have")
     except (KeyError, TypeError, ValueError, IndexError) as error:
@@ -145,7 +142,7 @@ def _restore_ensemble(detector, entry, n_used, path):
             f"cannot load '{path}' as an outlier detector: a member of its ensemble is damaged "
             f"({error}). Fit and save the detector again."
         ) from None
-    detector.model_ = detector.trusted_ = detector.normal_model_ = None
+    return members, buckets
 
 
 def _json_params(params):
