@@ -54,7 +54,8 @@ from gmmkit.engine.scoring import model_center
 
 X, LABELS, _ = make_mixture(300, 3, 3, seed=5)
 DTYPES = ("float64", "float32")
-ESTIMATORS = ("mixture", "noise", "missing", "bayesian", "classifier", "regressor", "outliers")
+ESTIMATORS = ("mixture", "noise", "missing", "bayesian", "classifier", "regressor", "outliers",
+              "outliers-single")
 #: rows beside which every row must score the same, per dtype of X
 FAR = {
     np.float64: np.array([[1e8, -1e8, 1e8], [1e12, 1e12, -1e12], [1e300, -1e300, 1e300]]),
@@ -79,8 +80,9 @@ def fitted(name, covariance_type, dtype):
             return GaussianMixtureRegressor(n_components=3, dtype=dtype, **kwargs).fit(
                 data[:, :2], data[:, 2]
             )
-        if name == "outliers":
-            return GMMOutlierDetector(n_components=3, **kwargs).fit(data)
+        if name.startswith("outliers"):  # the default ensemble, or ensemble=None
+            ensemble = None if name == "outliers-single" else "bagging"
+            return GMMOutlierDetector(n_components=3, ensemble=ensemble, **kwargs).fit(data)
         if name == "bayesian":
             return BayesianGaussianMixture(n_components=4, dtype=dtype, **kwargs).fit(data)
         extra = {"noise": {"noise": "uniform"}, "missing": {"missing": "em"}}.get(name, {})
@@ -91,7 +93,7 @@ def outputs(name, model, rows):
     """What the estimator says about each row: {method: (n, ...) array}."""
     if name == "regressor":  # predict, which is no label here
         return {"conditional_mean": model.predict(rows[:, :2])}
-    if name == "outliers":
+    if name.startswith("outliers"):
         return {"decision_function": model.decision_function(rows)}
     if name == "classifier":
         return {"predict_proba": model.predict_proba(rows), "predict": model.predict(rows)}
@@ -150,10 +152,18 @@ def reference(name, model, rows):
     if name == "regressor":
         mean, slack = conditional_mean(model, rows[:, :2])
         return {"conditional_mean": mean}, {"conditional_mean": slack}
-    if name == "outliers":
+    if name.startswith("outliers"):
         scaled = (np.asarray(rows, np.float64) - model.center_) / model.scale_
-        score = logsumexp(mixture_log_prob(model.normal_model_, scaled), axis=1)
-        return {"decision_function": -score}, {"decision_function": 0.0}
+        if not model.ensemble_:
+            score = logsumexp(mixture_log_prob(model.normal_model_, scaled), axis=1)
+            return {"decision_function": -score}, {"decision_function": 0.0}
+        # the default ensemble: each member's standardised score, averaged
+        members = np.column_stack([
+            (-logsumexp(mixture_log_prob(m.normal, scaled[:, m.features]), axis=1) - m.center)
+            / m.spread
+            for m in model.members_
+        ])
+        return {"decision_function": members.mean(axis=1)}, {"decision_function": 0.0}
     if name == "classifier":
         joint = np.column_stack([
             logsumexp(mixture_log_prob(m, rows), axis=1) for m in model.estimators_
@@ -237,8 +247,12 @@ def row_size(name, model, rows):
 
     (The size of the largest term of the row's expanded quadratic form.)
     """
-    if name == "outliers":
-        return row_size("mixture", model.normal_model_, (rows - model.center_) / model.scale_)
+    if name.startswith("outliers"):
+        scaled = (rows - model.center_) / model.scale_
+        if not model.ensemble_:
+            return row_size("mixture", model.normal_model_, scaled)
+        return np.max([row_size("mixture", m.normal, scaled[:, m.features]) / m.spread
+                       for m in model.members_], axis=0)
     if name == "classifier":
         return np.max([row_size("mixture", m, rows) for m in model.estimators_], axis=0)
     if name == "regressor":
@@ -252,7 +266,7 @@ def row_size(name, model, rows):
 
 def top_two_gap(name, model, rows):
     """Gap between each row's two largest probabilities (labels may swap within it)."""
-    if name in ("regressor", "outliers"):
+    if name in ("regressor", "outliers", "outliers-single"):
         return np.ones(len(rows))
     proba = np.sort(model.predict_proba(rows), axis=1)
     return proba[:, -1] - proba[:, -2] if proba.shape[1] > 1 else np.ones(len(rows))
