@@ -27,7 +27,7 @@ from gmmkit_image.postprocess import (
     relabel,
     remove_small_regions,
 )
-from gmmkit_image.segmentation import EmptyClassWarning, Segmentation, segment
+from gmmkit_image.segmentation import EmptyClassWarning, Segmentation, correct_bias, segment
 
 requires = ("skimage", "imageio")
 install_hint = "pip install 'gmmkit[image]'"
@@ -37,6 +37,7 @@ __all__ = [
     "EmptyClassWarning",
     "Segmentation",
     "class_statistics",
+    "correct_bias",
     "intensity",
     "label_image",
     "read_frames",

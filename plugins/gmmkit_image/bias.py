@@ -1,0 +1,276 @@
+"""The bias field: a smooth multiplicative intensity field estimated inside EM.
+
+MRI coil sensitivity and uneven lighting multiply the image by a slowly
+varying field b: y = b * x. As in Wells et al. (1996) and Van Leemput et
+al. (1999) the field lives in the log domain, as a low-order polynomial
+
+    log b(r) = -sum_j c_j phi_j(r),
+
+with phi_j the products of Legendre polynomials of the coordinates
+(normalised to [-1, 1] over the mask's bounding box) of total degree 1 to
+``order`` (3 in 3-D: 19 functions; 2-D: 9), each centred over the mask so the
+field's geometric mean inside the mask is 1 (a constant factor belongs to
+the class means). The corrected image is x = y * rho with rho = 1 / b.
+
+The classes are Gaussian in the corrected intensity (Ashburner and Friston
+2005), so the likelihood of a pixel carries the Jacobian rho:
+p(y | k) = N(rho y | mu_k, sigma_k^2) rho. Given the class posteriors q and
+the Gaussians, each EM iteration takes one Newton step on the coefficients
+c for
+
+    G(c) = sum_i [ sum_k q_ik log N(rho_i y_i | mu_k, sigma_k^2) + log rho_i ] - penalty(c),
+
+with a backtracking line search that never lets G fall, so the field's
+update raises the HMRF-EM objective like the E- and M-steps do.
+
+A smooth field and the class means are not identifiable from each other
+when the anatomy itself varies smoothly: a field that dims the centre of a
+head and brightens its rim can merge every tissue into one narrow class,
+which the likelihood prefers (no class-label cost). Two things stop that
+(:mod:`gmmkit_image.hmrf`): the field's degree rises one at a time (linear
+first, coarse to fine), and from degree 2 on a Gaussian prior
+(:meth:`BiasBasis.anchor`, standard deviation ``ANCHOR_SD`` per pixel)
+keeps the field's mean over each class where the linear stage left it.
+The basis is evaluated in chunks of rows, so memory stays a few MB beyond
+the image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+from numpy.polynomial import legendre
+
+#: default polynomial order of the log field
+DEFAULT_ORDER = 3
+#: prior standard deviation of the log field's mean over each class
+ANCHOR_SD = 0.1
+#: rows of the basis evaluated at once
+CHUNK_ROWS = 65_536
+
+
+def one_blas_thread():
+    """threadpoolctl's limit of BLAS to one thread, or a no-op context without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+class BiasBasis:
+    """Centred Legendre products of total degree 1..``order`` on a lattice's rows.
+
+    Parameters
+    ----------
+    lattice : gmmkit_image.mrf.Lattice
+    order : int, default=3
+
+    Attributes
+    ----------
+    terms : list of tuple of int
+        The degree along each axis of every basis function.
+    """
+
+    def __init__(self, lattice, order=DEFAULT_ORDER):
+        if not (isinstance(order, (int, np.integer)) and not isinstance(order, bool)
+                and order >= 1):
+            raise ValueError(f"bias_order={order!r} must be a positive integer (3 is usual).")
+        self.lattice = lattice
+        self.order = int(order)
+        self._where = [w.astype(np.int32) for w in np.unravel_index(lattice.index, lattice.shape)]
+        self._tables = []
+        for n, spacing in zip(lattice.shape, lattice.spacing):
+            position = np.arange(n) * spacing
+            half = 0.5 * position[-1] if n > 1 else 1.0
+            scaled = (position - 0.5 * position[-1]) / half
+            self._tables.append(legendre.legvander(scaled, self.order))
+        limits = [min(self.order, n - 1) for n in lattice.shape]
+        self.terms = sorted((degrees for degrees in np.ndindex(*(d + 1 for d in limits))
+                             if 1 <= sum(degrees) <= self.order), key=sum)
+        self._centre = np.zeros(len(self.terms))
+        self._centre = sum(self._chunk(start).sum(axis=0) for start in self._starts()) / lattice.n
+
+    @property
+    def size(self):
+        """Number of basis functions."""
+        return len(self.terms)
+
+    def n_terms(self, degree):
+        """How many basis functions have total degree <= ``degree`` (they come first)."""
+        return sum(sum(term) <= degree for term in self.terms)
+
+    def _starts(self):
+        return range(0, self.lattice.n, CHUNK_ROWS)
+
+    def _chunk(self, start):
+        """Basis rows start:start+CHUNK_ROWS, centred: (m, size) float64."""
+        rows = slice(start, start + CHUNK_ROWS)
+        values = [table[where[rows]] for table, where in zip(self._tables, self._where)]
+        block = np.ones((len(values[0]), self.size))
+        for j, degrees in enumerate(self.terms):
+            for axis, degree in enumerate(degrees):
+                if degree:
+                    block[:, j] *= values[axis][:, degree]
+        return block - self._centre
+
+    def apply(self, coefficients):
+        """phi(r_i) . c for every row: ndarray of shape (n,)."""
+        out = np.empty(self.lattice.n)
+        for start in self._starts():
+            block = self._chunk(start)
+            out[start:start + len(block)] = block @ coefficients
+        return out
+
+    def weighted_normal_equations(self, weights, targets):
+        """(Phi^T diag(weights) Phi, Phi^T targets), summed over chunks of rows."""
+        gram = np.zeros((self.size, self.size))
+        right = np.zeros(self.size)
+        with one_blas_thread():  # small products: BLAS threads only contend
+            for start in self._starts():
+                block = self._chunk(start)
+                rows = slice(start, start + len(block))
+                gram += block.T @ (block * weights[rows, None])
+                right += block.T @ targets[rows]
+        return gram, right
+
+    def class_means(self, posteriors):
+        """The posterior-weighted mean of every basis function over each class: (K, size)."""
+        sums = np.zeros((posteriors.shape[1], self.size))
+        for start in self._starts():
+            block = self._chunk(start)
+            sums += posteriors[start:start + len(block)].T @ block
+        return sums / np.maximum(posteriors.sum(axis=0), 1e-300)[:, None]
+
+    def anchor(self, posteriors, coefficients, sd=None):
+        """The prior that keeps the field's mean over each class where it is now.
+
+        Over class k (weighted by ``posteriors``) the log field's mean is
+        m_k . c. The penalty sum_k n_k (m_k . (c - c0))^2 / (2 sd^2), a
+        Gaussian prior of standard deviation ``sd`` per pixel, stops a
+        smooth field from dimming one class's region against another's:
+        that contrast belongs to the class means, and a field free to trade
+        it would flatten the anatomy (every class merged into one).
+
+        Parameters
+        ----------
+        posteriors : ndarray of shape (n, K)
+        coefficients : ndarray of shape (size,)
+            c0, where the penalty is 0.
+        sd : float, optional
+            Default ``ANCHOR_SD`` (0.1).
+
+        Returns
+        -------
+        Anchor
+        """
+        sd = ANCHOR_SD if sd is None else sd
+        means = self.class_means(posteriors)
+        mass = posteriors.sum(axis=0)
+        return Anchor((means.T * mass) @ means / sd**2, np.array(coefficients, copy=True))
+
+    def field_image(self, coefficients, shape, fill=1.0):
+        """The bias field b = exp(-phi . c) on the lattice's rows, ``fill`` elsewhere.
+
+        Parameters
+        ----------
+        coefficients : ndarray of shape (size,)
+        shape : tuple of int
+            The full image's spatial shape.
+        fill : float, default=1.0
+
+        Returns
+        -------
+        ndarray of float64, ``shape``
+        """
+        field = np.full(shape, fill, dtype=np.float64)
+        box = tuple(slice(o, o + n) for o, n in zip(self.lattice.origin, self.lattice.shape))
+        inner = field[box].reshape(-1)
+        inner[self.lattice.index] = np.exp(-self.apply(coefficients))
+        field[box] = inner.reshape(self.lattice.shape)
+        return field
+
+
+class Anchor:
+    """The quadratic penalty (c - centre)^T matrix (c - centre) / 2 on the field's coefficients."""
+
+    def __init__(self, matrix, centre):
+        self.matrix = matrix
+        self.centre = centre
+
+    @classmethod
+    def none(cls, size):
+        """No penalty."""
+        return cls(np.zeros((size, size)), np.zeros(size))
+
+    def penalty(self, coefficients):
+        """(c - centre)^T A (c - centre) / 2."""
+        offset = coefficients - self.centre
+        return 0.5 * float(offset @ self.matrix @ offset)
+
+
+def _moments(intensity, posteriors, means, variances):
+    """a_i = y_i^2 sum_k q_ik / s_k^2 and m_i = y_i sum_k q_ik mu_k / s_k^2."""
+    precision = 1.0 / variances
+    a = intensity * intensity * (posteriors @ precision)
+    m = intensity * (posteriors @ (precision * means))
+    return a, m
+
+
+def _objective(a, m, log_rho, coefficients, anchor):
+    """G up to a constant, minus the anchor's penalty."""
+    rho = np.exp(log_rho)
+    return float(np.sum(rho * (m - 0.5 * a * rho) + log_rho)) - anchor.penalty(coefficients)
+
+
+def bias_step(basis, coefficients, intensity, posteriors, means, variances, *, anchor,
+              active=None, max_halvings=12):
+    """One safeguarded Newton step on the log-field coefficients.
+
+    Parameters
+    ----------
+    basis : BiasBasis
+    coefficients : ndarray of shape (basis.size,)
+        The current c (log rho = phi . c).
+    intensity : ndarray of shape (n,)
+        The observed (uncorrected) intensity y of every row.
+    posteriors : ndarray of shape (n, K)
+    means, variances : ndarray of shape (K,)
+        The classes' Gaussians in the corrected intensity.
+    anchor : Anchor
+        The prior of :meth:`BiasBasis.anchor` (``Anchor.none(size)``: none).
+    active : int, optional
+        Only the first ``active`` coefficients move (the lower degrees);
+        default all.
+    max_halvings : int, default=12
+
+    Returns
+    -------
+    coefficients : ndarray of shape (basis.size,)
+        The new c; the old one if no step along Newton's direction raised G.
+    log_rho : ndarray of shape (n,)
+        phi . c of every row.
+    """
+    a, m = _moments(intensity, posteriors, means, variances)
+    log_rho = basis.apply(coefficients)
+    rho = np.exp(log_rho)
+    gradient = 1.0 + rho * (m - a * rho)
+    curvature = np.maximum(rho * (2.0 * a * rho - m), a * rho * rho)
+    gram, right = basis.weighted_normal_equations(curvature, gradient)
+    gram += anchor.matrix
+    right -= anchor.matrix @ (coefficients - anchor.centre)
+    active = basis.size if active is None else active
+    gram, right = gram[:active, :active], right[:active]
+    gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) / len(gram) + 1e-300
+    direction = np.zeros(basis.size)
+    direction[:active] = np.linalg.solve(gram, right)
+    before = _objective(a, m, log_rho, coefficients, anchor)
+    step_rows = basis.apply(direction)
+    for halving in range(max_halvings):
+        t = 0.5 ** halving
+        trial = log_rho + t * step_rows
+        moved = coefficients + t * direction
+        if _objective(a, m, trial, moved, anchor) >= before:
+            return moved, trial
+    return coefficients, log_rho
