@@ -53,7 +53,9 @@ from gmmkit_image.mrf import (
 #: the smallest posterior mass (in pixels) a class keeps before it counts as vanished
 VANISHED_MASS = 1.0
 #: rise of the objective per pixel under which the field's next degree joins
-STAGE_TOL = 1e-4
+STAGE_TOL = 1e-3
+#: fewest iterations at each degree of the field
+MIN_STAGE_ITER = 10
 
 
 class EmptyClassWarning(DegenerateComponentWarning):
@@ -150,7 +152,7 @@ def hmrf_em(model, features, lattice, *, beta, method="mean-field", basis=None, 
     halves = lattice.checkerboard()
     result = HMRFResult(posteriors, 0)
     current_beta = 0.5
-    degree = 1
+    degree, stage_iter = 1, 0
     for iteration in range(1, max_iter + 1):
         current_beta = (estimate_beta(posteriors, lattice, start=current_beta)
                         if beta == "auto" else beta)
@@ -175,13 +177,15 @@ def hmrf_em(model, features, lattice, *, beta, method="mean-field", basis=None, 
         if progress is not None:
             progress(iteration, objective, changed, current_beta)
         rise = objective - result.objective[-2] if iteration > 1 else np.inf
-        if basis is not None and degree < basis.order and rise < STAGE_TOL:
+        stage_iter += 1
+        refining = basis is not None and degree < basis.order
+        if refining and rise < STAGE_TOL and stage_iter >= MIN_STAGE_ITER:
             # the field's next degree joins (coarse to fine); from now on the
             # field may not change its mean over any class (see BiasBasis.anchor)
-            degree += 1
+            degree, stage_iter = degree + 1, 0
             if degree == 2:
                 anchor = basis.anchor(posteriors, coefficients)
-        elif rise < tol and (beta != "auto" or _settled(result.beta)):
+        elif not refining and rise < tol and (beta != "auto" or _settled(result.beta)):
             break
         if iteration == max_iter:
             break

@@ -97,7 +97,7 @@ class Lattice:
         return np.stack([(w + o) * s for w, o, s in zip(where, self.origin, self.spacing)],
                         axis=1)
 
-    def scatter(self, values, fill=0.0, dtype=np.float32):
+    def scatter(self, values, fill=0.0, dtype=np.float64):
         """Rows of ``values`` (n, K) placed on the box: ndarray (*shape, K)."""
         grid = np.full((int(np.prod(self.shape)), values.shape[1]), fill, dtype=dtype)
         grid[self.index] = values
@@ -106,7 +106,7 @@ class Lattice:
     def field(self, grid):
         """Weighted sum of the face neighbours of every row: (n, K) float64."""
         summed = neighbour_sum(grid, self.weights)
-        return summed.reshape(-1, grid.shape[-1])[self.index].astype(np.float64)
+        return summed.reshape(-1, grid.shape[-1])[self.index]
 
 
 def checked_spacing(spacing, ndim):

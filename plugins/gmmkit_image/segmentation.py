@@ -186,7 +186,7 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
             channel_axis=None, covariance_type="full", method="mean-field", bias_field=False,
             bias_order=DEFAULT_ORDER, partial_volume=False, spacing=None,
             max_pixels=MAX_FIT_PIXELS, probabilities=True, random_state=0, n_init=1,
-            max_iter=100, smoothing_iter=30, tol=1e-5, verbose=False):
+            max_iter=100, smoothing_iter=50, tol=1e-5, verbose=False):
     """Segment a 2-D image or 3-D volume into classes with a Gaussian mixture.
 
     Parameters
@@ -232,7 +232,7 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
         Seeds the subsample and the mixture's initialisation.
     n_init, max_iter : int
         Passed to ``GaussianMixture``.
-    smoothing_iter : int, default=30
+    smoothing_iter : int, default=50
         Most HMRF-EM iterations.
     tol : float, default=1e-5
         HMRF-EM stops when its objective per pixel rises by less than this.
