@@ -191,7 +191,7 @@ def hmrf_em(model, features, lattice, *, beta, method="mean-field", basis=None, 
             break
         _m_step(model, corrected, posteriors, result, iteration)
         if basis is not None:
-            means, variances = _gaussians(model)
+            means, variances = class_gaussians(model)
             coefficients, log_rho = bias_step(basis, coefficients, intensity, posteriors,
                                               means, variances, anchor=anchor,
                                               active=basis.n_terms(degree))
@@ -218,14 +218,14 @@ def _log_likelihood(model, corrected, log_rho):
     return densities
 
 
-def _gaussians(model):
-    """Means and variances (K,) of a one-feature mixture, for the bias step."""
-    means = model.means_[:, 0].astype(np.float64)
+def class_gaussians(model):
+    """Means and variances, float64 copies of shape (K,), of a one-feature mixture."""
+    means = np.array(model.means_[:, 0], dtype=np.float64)
     covariances = np.asarray(model.covariances_, dtype=np.float64)
     if model.covariance_type == "tied":
         variances = np.full(len(means), covariances.ravel()[0])
     else:
-        variances = covariances.reshape(len(means), -1)[:, 0]
+        variances = covariances.reshape(len(means), -1)[:, 0].copy()
     return means, variances
 
 
