@@ -56,8 +56,9 @@ def test_segment_writes_labels_overlay_and_probabilities(cli, noisy_png, tmp_pat
         assert sorted(maps.files) == ["class_1", "class_2", "class_3"]
         np.testing.assert_allclose(maps["class_2"], expected.probabilities[..., 1])
     lines = result.stdout.splitlines()
-    assert lines[0] == f"{path}: 64 x 64, 3 classes from intensity, smoothing beta=1.0"
-    assert lines[2].split() == ["class", "pixels", "fraction", "mean", "grey", "mean", "colour"]
+    assert lines[0] == f"{path}: 64 x 64, 3 classes from intensity, smoothing beta=1"
+    assert lines[2].split() == ["class", "pixels", "fraction", "volume", "mean", "grey", "mean",
+                                "colour"]
     assert lines[-1] == f"probabilities written to {tmp_path / 'probs.npz'}"
 
 
