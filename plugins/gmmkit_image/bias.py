@@ -79,17 +79,11 @@ class BiasBasis:
             raise ValueError(f"bias_order={order!r} must be a positive integer (3 is usual).")
         self.lattice = lattice
         self.order = int(order)
-        self._where = [w.astype(np.int32) for w in np.unravel_index(lattice.index, lattice.shape)]
-        self._tables = []
-        for n, spacing in zip(lattice.shape, lattice.spacing):
-            position = np.arange(n) * spacing
-            half = 0.5 * position[-1] if n > 1 else 1.0
-            scaled = (position - 0.5 * position[-1]) / half
-            self._tables.append(legendre.legvander(scaled, self.order))
         limits = [min(self.order, n - 1) for n in lattice.shape]
         self.terms = sorted((degrees for degrees in np.ndindex(*(d + 1 for d in limits))
                              if 1 <= sum(degrees) <= self.order), key=sum)
-        self._centre = np.zeros(len(self.terms))
+        self._rows = self._evaluate()
+        self._centre = np.zeros(self.size)
         self._centre = sum(self._chunk(start).sum(axis=0) for start in self._starts()) / lattice.n
 
     @property
@@ -104,44 +98,82 @@ class BiasBasis:
     def _starts(self):
         return range(0, self.lattice.n, CHUNK_ROWS)
 
+    def _evaluate(self):
+        """Every row's basis values: (n, size) float32.
+
+        Stored once in float32 (4 bytes x rows x functions); every product
+        reads them back in float64 chunks, centred there, so the field is
+        the same function of its coefficients wherever it is evaluated.
+        """
+        lattice = self.lattice
+        where = np.unravel_index(lattice.index, lattice.shape)
+        tables = []
+        for n, spacing in zip(lattice.shape, lattice.spacing):
+            position = np.arange(n) * spacing
+            half = 0.5 * position[-1] if n > 1 else 1.0
+            tables.append(legendre.legvander((position - 0.5 * position[-1]) / half,
+                                             self.order).T.copy())  # (degree, n)
+        rows = np.empty((lattice.n, self.size), dtype=np.float32)
+        for start in self._starts():
+            part = slice(start, start + CHUNK_ROWS)
+            values = [table[:, axis[part]] for table, axis in zip(tables, where)]
+            block = np.ones((self.size, values[0].shape[1]))  # one contiguous row per function
+            for j, degrees in enumerate(self.terms):
+                for axis, degree in enumerate(degrees):
+                    if degree:
+                        block[j] *= values[axis][degree]
+            rows[part] = block.T
+        return rows
+
     def _chunk(self, start):
         """Basis rows start:start+CHUNK_ROWS, centred: (m, size) float64."""
-        rows = slice(start, start + CHUNK_ROWS)
-        values = [table[where[rows]] for table, where in zip(self._tables, self._where)]
-        block = np.ones((len(values[0]), self.size))
-        for j, degrees in enumerate(self.terms):
-            for axis, degree in enumerate(degrees):
-                if degree:
-                    block[:, j] *= values[axis][:, degree]
-        return block - self._centre
+        return self._rows[start:start + CHUNK_ROWS].astype(np.float64) - self._centre
 
     def apply(self, coefficients):
-        """phi(r_i) . c for every row: ndarray of shape (n,)."""
-        out = np.empty(self.lattice.n)
-        for start in self._starts():
-            block = self._chunk(start)
-            out[start:start + len(block)] = block @ coefficients
-        return out
+        """phi(r_i) . c for every row (centred basis): ndarray of shape (n,) float64.
+
+        One float32 product over the stored rows (the coefficients rounded to
+        float32 too), then the centring in float64.
+        """
+        coefficients = np.asarray(coefficients, dtype=np.float64)
+        with one_blas_thread():
+            raw = self._rows @ coefficients.astype(np.float32)
+        return raw.astype(np.float64) - float(self._centre @ coefficients)
 
     def weighted_normal_equations(self, weights, targets):
-        """(Phi^T diag(weights) Phi, Phi^T targets), summed over chunks of rows."""
-        gram = np.zeros((self.size, self.size))
-        right = np.zeros(self.size)
+        """(Phi^T diag(weights) Phi, Phi^T targets) of the centred basis.
+
+        Float32 products over chunks of the stored rows, summed in float64;
+        the centring is applied to the sums (Phi_c = Phi - 1 c^T). They feed
+        a Newton step whose line search guards the objective, so float32's
+        rounding slows convergence at worst.
+        """
+        raw_gram = np.zeros((self.size, self.size))
+        raw_right = np.zeros(self.size)
+        raw_weights = np.zeros(self.size)
         with one_blas_thread():  # small products: BLAS threads only contend
             for start in self._starts():
-                block = self._chunk(start)
+                block = self._rows[start:start + CHUNK_ROWS]
                 rows = slice(start, start + len(block))
-                gram += block.T @ (block * weights[rows, None])
-                right += block.T @ targets[rows]
+                weighted = block * weights[rows, None].astype(np.float32)
+                raw_gram += block.T @ weighted
+                raw_weights += weighted.sum(axis=0, dtype=np.float64)
+                raw_right += block.T @ targets[rows].astype(np.float32)
+        c = self._centre
+        gram = raw_gram - np.outer(raw_weights, c) - np.outer(c, raw_weights) \
+            + float(np.sum(weights)) * np.outer(c, c)
+        right = raw_right - c * float(np.sum(targets))
         return gram, right
 
     def class_means(self, posteriors):
         """The posterior-weighted mean of every basis function over each class: (K, size)."""
         sums = np.zeros((posteriors.shape[1], self.size))
-        for start in self._starts():
-            block = self._chunk(start)
-            sums += posteriors[start:start + len(block)].T @ block
-        return sums / np.maximum(posteriors.sum(axis=0), 1e-300)[:, None]
+        with one_blas_thread():
+            for start in self._starts():
+                block = self._rows[start:start + CHUNK_ROWS]
+                sums += posteriors[start:start + len(block)].T.astype(np.float32) @ block
+        mass = np.maximum(posteriors.sum(axis=0), 1e-300)
+        return sums / mass[:, None] - self._centre
 
     def anchor(self, posteriors, coefficients, sd=None):
         """The prior that keeps the field's mean over each class where it is now.
@@ -224,15 +256,18 @@ def _objective(a, m, log_rho, coefficients, anchor):
     return float(np.sum(rho * (m - 0.5 * a * rho) + log_rho)) - anchor.penalty(coefficients)
 
 
-def bias_step(basis, coefficients, intensity, posteriors, means, variances, *, anchor,
-              active=None, max_halvings=12):
+def bias_step(basis, coefficients, log_rho, intensity, posteriors, means, variances, *,
+              anchor, active=None, max_halvings=12):
     """One safeguarded Newton step on the log-field coefficients.
 
     Parameters
     ----------
     basis : BiasBasis
     coefficients : ndarray of shape (basis.size,)
-        The current c (log rho = phi . c).
+        The current c.
+    log_rho : ndarray of shape (n,)
+        The current log correction of every row (phi . c, as the last step
+        returned it).
     intensity : ndarray of shape (n,)
         The observed (uncorrected) intensity y of every row.
     posteriors : ndarray of shape (n, K)
@@ -248,12 +283,13 @@ def bias_step(basis, coefficients, intensity, posteriors, means, variances, *, a
     Returns
     -------
     coefficients : ndarray of shape (basis.size,)
-        The new c; the old one if no step along Newton's direction raised G.
+        The new c; the old one if no step along Newton's direction raised G
+        (the objective is a function of ``log_rho``, which each step moves by
+        exactly t times the direction's rows).
     log_rho : ndarray of shape (n,)
-        phi . c of every row.
+        The new log correction of every row.
     """
     a, m = _moments(intensity, posteriors, means, variances)
-    log_rho = basis.apply(coefficients)
     rho = np.exp(log_rho)
     gradient = 1.0 + rho * (m - a * rho)
     curvature = np.maximum(rho * (2.0 * a * rho - m), a * rho * rho)

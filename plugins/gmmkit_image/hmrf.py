@@ -192,7 +192,7 @@ def hmrf_em(model, features, lattice, *, beta, method="mean-field", basis=None, 
         _m_step(model, corrected, posteriors, result, iteration)
         if basis is not None:
             means, variances = class_gaussians(model)
-            coefficients, log_rho = bias_step(basis, coefficients, intensity, posteriors,
+            coefficients, log_rho = bias_step(basis, coefficients, log_rho, intensity, posteriors,
                                               means, variances, anchor=anchor,
                                               active=basis.n_terms(degree))
             corrected = features * np.exp(log_rho)[:, None]

@@ -23,6 +23,7 @@ works on arrays only: the Gaussians' log densities come from the engine
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import numpy as np
 from scipy.special import entr
@@ -56,6 +57,7 @@ class Lattice:
     weights: tuple
     spacing: tuple
     origin: tuple
+    _buffers: dict = dataclass_field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_mask(cls, mask, spacing=None):
@@ -97,16 +99,31 @@ class Lattice:
         return np.stack([(w + o) * s for w, o, s in zip(where, self.origin, self.spacing)],
                         axis=1)
 
-    def scatter(self, values, fill=0.0, dtype=np.float64):
-        """Rows of ``values`` (n, K) placed on the box: ndarray (*shape, K)."""
-        grid = np.full((int(np.prod(self.shape)), values.shape[1]), fill, dtype=dtype)
-        grid[self.index] = values
-        return grid.reshape(*self.shape, values.shape[1])
+    def _buffer(self, name, n_classes):
+        """A zeroed (*shape, K) float64 array kept for reuse (fresh arrays of this size
+        cost page faults on every sweep)."""
+        key = (name, n_classes)
+        if key not in self._buffers:
+            self._buffers[key] = np.zeros((*self.shape, n_classes))
+        return self._buffers[key]
 
-    def field(self, grid):
-        """Weighted sum of the face neighbours of every row: (n, K) float64."""
-        summed = neighbour_sum(grid, self.weights)
-        return summed.reshape(-1, grid.shape[-1])[self.index]
+    def scatter(self, values, *, reuse=False):
+        """Rows of ``values`` (n, K) placed on the box, 0 elsewhere: ndarray (*shape, K).
+
+        ``reuse=True`` writes into the lattice's own buffer (valid until the
+        next such call) instead of a new array.
+        """
+        n_classes = values.shape[1]
+        grid = self._buffer("grid", n_classes) if reuse else \
+            np.zeros((*self.shape, n_classes))
+        grid.reshape(-1, n_classes)[self.index] = values
+        return grid
+
+    def field(self, grid, rows=None):
+        """Weighted sum of the face neighbours of every row (or of ``rows``): (n, K)."""
+        summed = neighbour_sum(grid, self.weights, out=self._buffer("sum", grid.shape[-1]))
+        where = self.index if rows is None else self.index[rows]
+        return summed.reshape(-1, grid.shape[-1])[where]
 
 
 def checked_spacing(spacing, ndim):
@@ -121,7 +138,7 @@ def checked_spacing(spacing, ndim):
     return values
 
 
-def neighbour_sum(maps, weights=None):
+def neighbour_sum(maps, weights=None, out=None):
     """Weighted sum of every pixel's face neighbours (4 in 2-D, 6 in 3-D).
 
     Parameters
@@ -129,12 +146,18 @@ def neighbour_sum(maps, weights=None):
     maps : ndarray of shape (*spatial, K)
     weights : sequence of float, optional
         One weight per spatial axis (default 1).
+    out : ndarray of the same shape, optional
+        Where to write the sums (overwritten).
 
     Returns
     -------
     ndarray of the same shape; pixels beyond the border count as 0.
     """
-    total = np.zeros_like(maps)
+    if out is None:
+        total = np.zeros_like(maps)
+    else:
+        total = out
+        total.fill(0.0)
     for axis in range(maps.ndim - 1):
         weight = 1.0 if weights is None else weights[axis]
         head = [slice(None)] * maps.ndim
@@ -205,11 +228,11 @@ def sweep(log_likelihood, posteriors, lattice, *, beta, method="mean-field", hal
     if halves is None:
         halves = lattice.checkerboard()
     current = hard(posteriors) if method == "icm" else posteriors.copy()
-    grid = lattice.scatter(current)
+    grid = lattice.scatter(current, reuse=True)
     pairs = 0.0
     for half in (halves, ~halves):
         rows = np.flatnonzero(half)
-        field = lattice.field(grid)[rows]
+        field = lattice.field(grid, rows)
         updated = softmax(log_likelihood[rows] + beta * field)
         if method == "icm":
             updated = hard(updated)

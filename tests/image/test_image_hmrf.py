@@ -167,7 +167,7 @@ def test_correct_bias_flattens_the_field_inside_the_mask():
     assert np.all(field[~phantom.mask] == 1.0)
     np.testing.assert_allclose(corrected, phantom.image / field)
     # the geometric mean of the field inside the mask is 1
-    assert np.mean(np.log(field[phantom.mask])) == pytest.approx(0.0, abs=1e-10)
+    assert np.mean(np.log(field[phantom.mask])) == pytest.approx(0.0, abs=1e-6)  # float32 basis
     white = (phantom.labels == 3) & (phantom.fractions[..., 2] > 0.99)
 
     def spread(image):
@@ -185,7 +185,7 @@ def test_the_bias_basis_is_centred_and_the_field_step_never_lowers_its_objective
     assert basis.size == 19 and [sum(t) for t in basis.terms] == sorted(sum(t) for t in
                                                                           basis.terms)
     rng = np.random.default_rng(0)
-    assert basis.apply(rng.normal(size=19)).mean() == pytest.approx(0.0, abs=1e-12)
+    assert basis.apply(rng.normal(size=19)).mean() == pytest.approx(0.0, abs=1e-6)
     y = phantom.image[phantom.mask]
     q = np.eye(3)[phantom.labels[phantom.mask] - 1]
     means, variances = np.array([0.3, 0.6, 0.85]), np.full(3, 0.002)
@@ -195,11 +195,12 @@ def test_the_bias_basis_is_centred_and_the_field_step_never_lowers_its_objective
         return np.sum(q * -(rho[:, None] * y[:, None] - means) ** 2 / (2 * variances)) \
             + log_rho.sum()
 
-    c = np.zeros(19)
-    values = [objective(basis.apply(c))]
+    c, log_rho = np.zeros(19), np.zeros(len(y))
+    values = [objective(log_rho)]
     for _ in range(4):
-        c, log_rho = bias_step(basis, c, y, q, means, variances, anchor=Anchor.none(19))
-        np.testing.assert_allclose(log_rho, basis.apply(c))
+        c, log_rho = bias_step(basis, c, log_rho, y, q, means, variances,
+                               anchor=Anchor.none(19))
+        np.testing.assert_allclose(log_rho, basis.apply(c), atol=1e-5)
         values.append(objective(log_rho))
     assert np.all(np.diff(values) >= 0) and values[-1] > values[0]
     truth = np.log(phantom.bias_field[phantom.mask])
