@@ -87,7 +87,7 @@ def feature_names(features):
     return tuple(step if isinstance(step, str) else step[0] for step in features)
 
 
-def check_intensity_model(features, X, *, bias_field, partial_volume):
+def check_intensity_model(features, X, *, bias_field, partial_volume, masked=True):
     """ValueError unless the features are one intensity (and, with a field, none < 0)."""
     wanted = [name for name, on in (("bias_field", bias_field),
                                     ("partial_volume", partial_volume)) if on]
@@ -103,9 +103,10 @@ def check_intensity_model(features, X, *, bias_field, partial_volume):
     if bias_field:
         negative = int(np.sum(X[:, 0] < 0))
         if negative:
+            where = " inside the mask" if masked else ""
             raise ValueError(
-                f"image has {negative} negative value{'s' if negative > 1 else ''} inside the "
-                "mask; bias_field=True multiplies intensities by a positive field (log "
-                "domain) and needs values >= 0. Shift the image (image - image.min()) or "
-                "leave those pixels out with mask=."
+                f"image has {negative} negative value{'s' if negative > 1 else ''}{where}; "
+                "bias_field=True multiplies intensities by a positive field (log domain) and "
+                "needs values >= 0. Shift the image (image - image.min()) or leave those "
+                "pixels out with mask=."
             )

@@ -255,7 +255,7 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
     if len(valid_index) < len(X):
         X = X[valid_index]
     checks.check_intensity_model(features, X, bias_field=bias_field,
-                                 partial_volume=partial_volume)
+                                 partial_volume=partial_volume, masked=mask is not None)
     fit_rows = _subsample(len(valid_index), max_pixels, rng)
     say = _progress(verbose)
     if len(fit_rows) < len(valid_index):

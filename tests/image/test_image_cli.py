@@ -176,13 +176,15 @@ def test_background_masks_from_a_frame_folder(cli, tmp_path):
     )
 
 
-def test_demo_shows_image_labels_and_overlay(tmp_path):
+def test_demo_shows_the_coins_without_and_with_the_bias_field(tmp_path):
     from gmmkit_image.demo import coins_demo
 
     section = coins_demo(tmp_path)
-    assert section.figures == ["coins_segmentation.png"]
-    assert (tmp_path / "coins_segmentation.png").stat().st_size > 10_000
+    assert section.figures == ["coins_bias_field.png"]
+    assert (tmp_path / "coins_bias_field.png").stat().st_size > 10_000
     header, *rows = section.table
-    assert header[:3] == ["class", "pixels", "fraction"] and len(rows) == 3
-    assert sum(row[1] for row in rows) == 303 * 384
-    assert rows[0][3] < rows[1][3] < rows[2][3]  # mean grey: dark to bright
+    assert header == ["class", "pixels", "fraction", "mean grey", "pixels without the field"]
+    assert len(rows) == 2 and sum(row[1] for row in rows) == 303 * 384
+    assert rows[0][3] < rows[1][3]  # mean grey: dark to bright
+    # the field moves the bright top of the background out of the coins' class
+    assert rows[0][1] > rows[0][4] + 10_000
