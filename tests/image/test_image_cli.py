@@ -117,7 +117,7 @@ def strict_json(text):
     return json.loads(text, parse_constant=refuse)
 
 
-def test_segment_json_stays_valid_when_a_class_is_emptied(cli, tmp_path):
+def test_segment_json_stays_valid_when_smoothing_empties_a_class(cli, tmp_path):
     """An emptied class used to print NaN (invalid JSON); its statistics are null now.
 
     --smooth 1000 --method icm used to empty the middle class of two noisy halves
