@@ -251,7 +251,8 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
     beta = DEFAULT_BETA if smoothing is True else (0.0 if smoothing is False else smoothing)
     rng = np.random.default_rng(random_state)
     checks.check_distinct(pixels, valid_index, k_needed, rng, masked=mask is not None)
-    X = _features(_filled(pixels, valid_index), features, channel_axis, spatial)
+    X = feature_module.pixel_features(feature_module.filled(pixels, valid_index), features,
+                                     channel_axis, spatial)
     if len(valid_index) < len(X):
         X = X[valid_index]
     checks.check_intensity_model(features, X, bias_field=bias_field,
@@ -395,49 +396,6 @@ def correct_bias(image, mask=None, *, n_classes=3, order=DEFAULT_ORDER, smoothin
 
 
 # ----------------------------------------------------------------- features
-
-
-def _filled(pixels, valid_index):
-    """The pixels with NaN (and masked-out NaN) replaced by the mean of the valid ones."""
-    flat = pixels.reshape(-1, pixels.shape[-1])
-    nan_rows = np.isnan(flat).any(axis=1)
-    if not nan_rows.any():
-        return pixels
-    filled = flat.copy()
-    filled[nan_rows] = flat[valid_index].mean(axis=0)
-    return filled.reshape(pixels.shape)
-
-
-def _features(pixels, features, channel_axis, spatial):
-    """(n_pixels, n_features) float64 from extractor names (or (name, options) pairs)."""
-    from gmmkit import get_features
-
-    if isinstance(features, str):
-        features = [features]
-    image = pixels if channel_axis is not None else pixels[..., 0]
-    axis = -1 if channel_axis is not None else None
-    blocks = []
-    for step in features:
-        name, options = (step, {}) if isinstance(step, str) else step
-        if name in feature_module.FEATURES:
-            block = feature_module.FEATURES[name](image, channel_axis=axis, **options)
-        else:
-            registered = get_features()
-            if name not in registered:
-                known = ", ".join(sorted(set(registered) | set(feature_module.FEATURES)))
-                raise ValueError(f"no feature called {name!r} (available: {known}).")
-            block = registered[name].obj(image, **options)
-        block = np.asarray(block, dtype=np.float64)
-        block = block.reshape(len(block), -1)
-        if block.shape[0] != int(np.prod(spatial)):
-            raise ValueError(
-                f"feature {name!r} gave {block.shape[0]} rows for an image of "
-                f"{int(np.prod(spatial))} pixels; it must give one row per pixel."
-            )
-        blocks.append(block)
-    if not blocks:
-        raise ValueError("features is empty; name at least one, e.g. ('intensity',).")
-    return np.hstack(blocks)
 
 
 def _subsample(n_rows, max_pixels, rng):

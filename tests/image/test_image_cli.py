@@ -9,26 +9,18 @@ import json
 
 import imageio.v3 as iio
 import numpy as np
-from click.testing import CliRunner
 from gmmkit_image import segment
 from gmmkit_image.synthetic import moving_objects_video, piecewise_constant
+from helpers import invoke, plugin_cli
 from PIL import Image
-
-from gmmkit.cli import build_cli
-from gmmkit.plugins import make_plugin_manager
 
 
 @pytest.fixture(scope="module")
 def cli():
-    import gmmkit_image
-
-    pm = make_plugin_manager(entry_points=False)
-    assert pm.add_plugin(gmmkit_image, "gmmkit_image").status == "loaded"
-    return build_cli(pm)
+    return plugin_cli("gmmkit_image")
 
 
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
+run = invoke
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,10 @@ import json
 
 import nibabel
 import numpy as np
-from click.testing import CliRunner
 from gmmkit_image import segment
 from gmmkit_image.nifti import VolumeChoiceError, read_nifti, write_nifti
 from gmmkit_image.phantom import tissue_phantom
-
-from gmmkit.cli import build_cli
-from gmmkit.plugins import make_plugin_manager
+from helpers import invoke, plugin_cli
 
 SPACING = (1.2, 1.0, 2.0)
 AFFINE = np.array([[0, 0, 2.0, -30.0], [-1.2, 0, 0, 40.0], [0, 1.0, 0, -12.5], [0, 0, 0, 1]])
@@ -25,15 +22,10 @@ AFFINE = np.array([[0, 0, 2.0, -30.0], [-1.2, 0, 0, 40.0], [0, 1.0, 0, -12.5], [
 
 @pytest.fixture(scope="module")
 def cli():
-    import gmmkit_image
-
-    pm = make_plugin_manager(entry_points=False)
-    assert pm.add_plugin(gmmkit_image, "gmmkit_image").status == "loaded"
-    return build_cli(pm)
+    return plugin_cli("gmmkit_image")
 
 
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
+run = invoke
 
 
 def save(path, data, affine=AFFINE, dtype=None):
