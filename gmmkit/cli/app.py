@@ -35,8 +35,12 @@ from gmmkit.cli.selection import select
 from gmmkit.engine.covariance import COVARIANCE_TYPES as ENGINE_COVARIANCE_TYPES
 from gmmkit.inputs.readers import data_suffix
 
-#: the --covariance-type choices: the engine's table, in its order (public in cli.helpers)
-COVARIANCE_TYPES = list(ENGINE_COVARIANCE_TYPES)
+#: the --covariance-type choices of the core commands: every name of the engine's
+#: table, in its order (scikit-learn's four, mclust's 14, the univariate E and V)
+MODEL_CHOICES = list(ENGINE_COVARIANCE_TYPES)
+#: scikit-learn's four names, the choices plugin commands offer (public in
+#: cli.helpers): the plugins' own maths branch on these names
+COVARIANCE_TYPES = MODEL_CHOICES[:4]
 
 
 class ComponentsType(click.ParamType):
@@ -184,8 +188,10 @@ def columns_option(function):
 @click.argument("data")
 @click.option("-k", "--n-components", default="3", show_default=True, type=ComponentsType(),
               help="Number of components, or 'auto' to choose 1..10 by BIC.")
-@click.option("--covariance-type", type=click.Choice(COVARIANCE_TYPES), default="full",
-              show_default=True)
+@click.option("--covariance-type", type=click.Choice(MODEL_CHOICES), default="full",
+              show_default=True,
+              help="scikit-learn's full, tied, diag, spherical or one of mclust's models "
+                   "(EII ... VVV; E or V for one feature).")
 @click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
 @seed_option()

@@ -63,6 +63,15 @@ from gmmkit.engine.linalg import (
     unpack_symmetric,
     warn_floored,
 )
+from gmmkit.engine.mclust_models import (
+    LAYOUTS,
+    M_STEPS,
+    MODEL_NAMES,
+    SKLEARN_ALIASES,
+    UNIVARIATE_NAMES,
+    n_covariance_parameters,
+    unknown_model_message,
+)
 from gmmkit.engine.workspace import scratch
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -92,6 +101,9 @@ class CovarianceType:
     """Interface of one row of the covariance table (see module docstring)."""
 
     name: str = ""
+    #: the storage layout ("full", "tied", "diag" or "spherical"): the shapes
+    #: of the arrays and the E-step; code that branches on layouts reads this
+    layout: str = ""
 
     def n_parameters(self, n_components, n_features):
         """Number of free covariance parameters."""
@@ -129,6 +141,10 @@ class CovarianceType:
     def covariances(self, nk, sx, sxx, reg_covar):
         """M-step: covariance parameters from summed moments (float64)."""
         raise NotImplementedError
+
+    def warm_covariances(self, nk, sx, sxx, reg_covar, previous=None):
+        """The M-step, which an iterative model may start from the ``previous`` covariances."""
+        return self.covariances(nk, sx, sxx, reg_covar)
 
     def precision_cholesky(self, covariances, reg_covar=0.0):
         """Precision Cholesky factors from covariances."""
@@ -251,6 +267,7 @@ class FullCovariance(LinearDesignType):
     """Each component has its own full covariance matrix."""
 
     name = "full"
+    layout = "full"
 
     def n_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
@@ -337,6 +354,7 @@ class TiedCovariance(CovarianceType):
     """All components share one full covariance matrix."""
 
     name = "tied"
+    layout = "tied"
 
     def n_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
@@ -423,6 +441,7 @@ class DiagCovariance(LinearDesignType):
     """Each component has its own diagonal covariance."""
 
     name = "diag"
+    layout = "diag"
 
     def n_parameters(self, n_components, n_features):
         return n_components * n_features
@@ -513,6 +532,7 @@ class SphericalCovariance(DiagCovariance):
     """Each component has a single variance shared by all features."""
 
     name = "spherical"
+    layout = "spherical"
 
     def n_parameters(self, n_components, n_features):
         return n_components
@@ -539,8 +559,55 @@ class SphericalCovariance(DiagCovariance):
         return np.diagonal(dense, axis1=1, axis2=2).mean(axis=1)
 
 
+class ConstrainedModel:
+    """An mclust model stored in one of the four layouts, with its own M-step and count.
+
+    Mixed in before the layout's class (:mod:`gmmkit.engine.mclust_models`),
+    which keeps the E-step, scoring, sampling and the array shapes.
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self._m_step = M_STEPS[name]
+
+    def n_parameters(self, n_components, n_features):
+        return n_covariance_parameters(self.name, n_components, n_features)
+
+    def covariances(self, nk, sx, sxx, reg_covar):
+        return self._m_step(nk, sx, sxx, reg_covar)
+
+    def warm_covariances(self, nk, sx, sxx, reg_covar, previous=None):
+        return self._m_step(nk, sx, sxx, reg_covar, previous)
+
+
+class SphericalModel(ConstrainedModel, SphericalCovariance):
+    """EII and the univariate E."""
+
+
+class DiagonalModel(ConstrainedModel, DiagCovariance):
+    """EEI, VEI, EVI."""
+
+
+class FullModel(ConstrainedModel, FullCovariance):
+    """VEE, EVE, VVE, EEV, VEV, EVV."""
+
+
+_LAYOUT_CLASSES = {"spherical": SphericalModel, "diag": DiagonalModel, "full": FullModel}
+
+#: scikit-learn's four types, then mclust's 14 models and the univariate E and
+#: V; VVV, EEE, VVI, VII and V are the scikit-learn objects themselves
 COVARIANCE_TYPES = {
     cls.name: cls() for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
+}
+for _alias, _model in SKLEARN_ALIASES.items():
+    COVARIANCE_TYPES[_model] = COVARIANCE_TYPES[_alias]
+COVARIANCE_TYPES["V"] = COVARIANCE_TYPES["spherical"]
+for _model in MODEL_NAMES + UNIVARIATE_NAMES:
+    if _model not in COVARIANCE_TYPES:
+        COVARIANCE_TYPES[_model] = _LAYOUT_CLASSES[LAYOUTS[_model]](_model)
+COVARIANCE_TYPES = {  # mclust's order after scikit-learn's names
+    name: COVARIANCE_TYPES[name]
+    for name in ("full", "tied", "diag", "spherical") + MODEL_NAMES + UNIVARIATE_NAMES
 }
 
 
@@ -555,6 +622,4 @@ def get_covariance_type(name):
     try:
         return COVARIANCE_TYPES[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"covariance_type={name!r} is not supported; use one of {sorted(COVARIANCE_TYPES)}"
-        ) from None
+        raise ValueError(unknown_model_message(name)) from None

@@ -381,8 +381,11 @@ def sum_stats(parts):
     return total
 
 
-def m_step(stats, cov_type, reg_covar, center):
+def m_step(stats, cov_type, reg_covar, center, previous=None):
     """New weights, means and covariances from summed Stats.
+
+    ``previous`` (the covariances entering the step, or None) lets an
+    iterative M-step start from them (``CovarianceType.warm_covariances``).
 
     Returns
     -------
@@ -400,7 +403,7 @@ def m_step(stats, cov_type, reg_covar, center):
     weights = nk / (nk.sum() + stats.noise)
     means = stats.sx / nk[:, None] + center
     with np.errstate(invalid="ignore"):
-        covariances = cov_type.covariances(nk, stats.sx, stats.sxx, reg_covar)
+        covariances = cov_type.warm_covariances(nk, stats.sx, stats.sxx, reg_covar, previous)
     return weights, means, covariances, lost
 
 
@@ -473,7 +476,8 @@ def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, rese
     params : MixtureParams
     n_reseeded : int
     """
-    weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center)
+    last = None if previous is None else previous.covariances
+    weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center, last)
     n_reseeded = 0
     gaussian_share = float(weights.sum())
     if lost.size and lost.size < weights.size:

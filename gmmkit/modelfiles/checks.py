@@ -308,7 +308,7 @@ def check_mixture_values(cov_type, arrays, noise_weight=None):
     # arrays stored in float32 agree only to float32 rounding
     eps = max(np.finfo(cov.dtype).eps, np.finfo(chol.dtype).eps)
     with np.errstate(all="ignore"):
-        COVARIANCE_CHECKS[cov_type.name](cov, chol, eps)
+        COVARIANCE_CHECKS[cov_type.layout](cov, chol, eps)
         _check_scale(cov_type, arrays["means"], chol)
 
 
