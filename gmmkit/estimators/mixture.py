@@ -60,7 +60,16 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         Number of mixture components. "auto" fits K = 1..10 and keeps the
         lowest BIC among the clean fits (:func:`gmmkit.select_model`);
         ``n_components_`` is then the K chosen and ``selection_`` the table.
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    covariance_type : str, default="full"
+        scikit-learn's "full", "tied", "diag", "spherical", or one of mclust's
+        14 models (Celeux and Govaert 1995), volume, shape and orientation
+        each Equal, Variable or I(dentity): "EII", "VII", "EEI", "VEI",
+        "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV",
+        "VVV" (full = VVV, tied = EEE, diag = VVI, spherical = VII); "E" or
+        "V" for one feature. ``covariances_`` keeps the layout of the
+        scikit-learn type with the same arrays: (K,) for EII, (K, D) for
+        EEI, VEI, EVI, (D, D) for EEE and (K, D, D) for the others
+        (docs/model-selection.md).
     tol : float, default=1e-3
         EM stops when the mean log-likelihood changes by less than ``tol``.
     reg_covar : float, default=1e-6
@@ -68,8 +77,10 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
     max_iter : int, default=100
     n_init : int, default=1
         Number of initialisations; the run with the best lower bound is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}, default="kmeans"
         How the starting responsibilities are found (see :mod:`gmmkit.engine.seeding`).
+        "hc" is mclust's start: model-based hierarchical clustering (VVV
+        criterion, SVD-scaled data) of at most 2000 rows, cut at K clusters.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
