@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gmmkit.cli.files import command_outputs, force_option, seed_option
-from gmmkit.cli.options import echo_json, json_option, output_option
+from gmmkit.cli.options import echo_json, json_option, output_option, quiet_option
 from gmmkit.engine.covariance import COVARIANCE_TYPES
 
 
@@ -57,15 +57,42 @@ def parse_k_range(text, *, n_distinct=None, source="DATA"):
     return sorted({k for low, high in spans for k in range(low, high + 1)})
 
 
+def parse_models(text, n_features):
+    """``--covariance-types``: comma-separated names, or mclust's default models when empty."""
+    from gmmkit.engine.mclust_models import check_model_dimensions, default_models
+
+    names = [c.strip() for c in str(text or "").split(",") if c.strip()]
+    if not names:
+        return list(default_models(n_features))
+    for name in names:
+        if name not in COVARIANCE_TYPES:
+            raise click.BadParameter(
+                f"{name!r} is not a covariance model; use mclust's EII, VII, EEI, VEI, EVI, "
+                "VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV (E, V for one feature) or "
+                "full, tied, diag, spherical", param_hint="--covariance-types")
+        try:
+            check_model_dimensions(name, n_features)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc).replace("covariance_type=", ""),
+                                     param_hint="--covariance-types") from None
+    return names
+
+
 @click.command()
 @click.argument("data")
-@click.option("-k", "--n-components", "k_range", default="1..10", show_default=True,
-              help="The K to try: a range 1..10, a list 2,3,5 or one number.")
-@click.option("--covariance-types", default=",".join(COVARIANCE_TYPES), show_default=True,
-              help="Comma-separated covariance types to try.")
+@click.option("-k", "--n-components", "k_range", default="1..9", show_default=True,
+              help="The K to try: a range 1..9, a list 2,3,5 or one number.")
+@click.option("--covariance-types", default="", show_default=False,
+              help="Comma-separated models to try (mclust names or full, tied, diag, "
+                   "spherical) [default: mclust's 14, or E,V for one feature].")
 @click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
               show_default=True)
-@click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--bic-convention", type=click.Choice(["sklearn", "mclust"]), default="sklearn",
+              show_default=True,
+              help="sklearn: -2 log L + penalty, lower is better; mclust: 2 log L - penalty, "
+                   "higher is better.")
+@click.option("--kmeans-starts", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Extra k-means++ starts per fit besides the hierarchical clustering start.")
 @click.option("--n-jobs", default=None, type=int, help="Processes to fit in (-1: every core).")
 @seed_option()
 @click.option("--missing", type=click.Choice(["error", "em"]), default="error", show_default=True)
@@ -75,16 +102,19 @@ def parse_k_range(text, *, n_distinct=None, source="DATA"):
 @output_option("Where to save the best model [default: DATA's name + .gmm].",
                dest="model_path")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="Draw the criterion curves to this PNG (needs gmmkit[plot]).")
+              help="Draw the criterion of every model against K to this PNG "
+                   "(needs gmmkit[plot]).")
 @force_option
 @json_option("the table")
-def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, missing, noise,
-           columns, model_path, plot_path, force, as_json):
-    """Fit every K and covariance type to DATA; print the table; save the best model."""
-    from gmmkit.cli.output import format_selection
+@quiet_option
+def select(data, k_range, covariance_types, criterion, bic_convention, kmeans_starts, n_jobs,
+           seed, missing, noise, columns, model_path, plot_path, force, as_json, quiet):
+    """Fit every K and covariance model to DATA (mclust's grid); print the table; save the best."""
+    from gmmkit.cli.output import format_criterion_matrix
     from gmmkit.cli.reading import load_input
     from gmmkit.estimators.grid import n_distinct_rows
-    from gmmkit.estimators.selection import plot_criterion, select_model
+    from gmmkit.estimators.plots import plot_criterion
+    from gmmkit.estimators.selection import select_model
     from gmmkit.modelfiles.files import save
 
     parse_k_spans(k_range)  # a usage error before any work
@@ -94,28 +124,30 @@ def select(data, k_range, covariance_types, criterion, n_init, n_jobs, seed, mis
     model_file = outputs.file(model_path, "model_path")
     plot_file = outputs.figure(plot_path, "plot_path")
     dataset = load_input(data, columns, missing=missing)
+    models = parse_models(covariance_types, dataset.data.shape[1])
     largest = max(high for _, high in parse_k_spans(k_range))
     ks = parse_k_range(k_range, n_distinct=n_distinct_rows(dataset.data, up_to=largest),
                        source=data)
-    types = [c.strip() for c in covariance_types.split(",") if c.strip()]
     best, table = select_model(
-        dataset.data, ks, types, criterion, n_init=n_init, n_jobs=n_jobs,
-        random_state=seed, missing=missing, noise=None if noise == "none" else noise,
+        dataset.data, ks, models, criterion, bic_convention=bic_convention,
+        kmeans_starts=kmeans_starts, n_jobs=n_jobs, random_state=seed, missing=missing,
+        noise=None if noise == "none" else noise, as_frame=False, verbose=0 if quiet else 1,
     )
     chosen = next(row for row in table if row["chosen"])
     model_file.write(lambda temporary: save(best, temporary, extra={
         "data": data, "feature_names": list(dataset.feature_names), "command": "gmmkit select",
-        "criterion": criterion, criterion: chosen[criterion],
+        "criterion": criterion, "bic_convention": bic_convention, criterion: chosen[criterion],
     }))
     if plot_file is not None:
         plot_file.write(lambda temporary: plot_criterion(
-            table, criterion, temporary, title=f"{data}: {criterion.upper()} by K"))
+            table, criterion, temporary, title=f"{data}: {criterion.upper()} by K",
+            bic_convention=bic_convention))
     outputs.commit()
     if as_json:
         echo_json({"best": {k: chosen[k] for k in ("n_components", "covariance_type")},
-                   "model_file": model_path, "table": table})
+                   "bic_convention": bic_convention, "model_file": model_path, "table": table})
         return
-    click.echo(format_selection(table, criterion))
+    click.echo(format_criterion_matrix(table, criterion, bic_convention))
     click.echo(f"\nbest: K={chosen['n_components']}, {chosen['covariance_type']} "
                f"({criterion.upper()} {chosen[criterion]:.2f}); model saved to {model_path}")
     if plot_path:

@@ -57,13 +57,49 @@ def run_tasks(function, tasks, shared, n_jobs=None):
     list
         The results in task order.
     """
-    workers = effective_n_jobs(n_jobs, len(tasks))
-    if workers == 1:
-        return [function(task, **shared) for task in tasks]
-    with ProcessPoolExecutor(
-        workers, mp_context=_context(), initializer=_start_worker, initargs=(function, shared)
-    ) as pool:
-        return list(pool.map(_run_in_worker, tasks))
+    with TaskPool(function, shared, effective_n_jobs(n_jobs, len(tasks))) as pool:
+        return pool.map(tasks)
+
+
+class TaskPool:
+    """:func:`run_tasks`'s workers, kept for several rounds of tasks.
+
+    A model selection grid runs rounds whose tasks depend on the results
+    of earlier rounds; the workers (and the data sent to them) are started
+    once. ``workers`` 1 runs every task here, in order.
+
+    Parameters
+    ----------
+    function : callable
+        A module-level function, called as ``function(task, **shared)``.
+    shared : dict
+        Sent once per worker.
+    workers : int
+        The number of processes (from :func:`effective_n_jobs`).
+    """
+
+    def __init__(self, function, shared, workers):
+        self.function, self.shared, self.workers = function, shared, workers
+        self._pool = None
+
+    def __enter__(self):
+        if self.workers > 1:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=_context(), initializer=_start_worker,
+                initargs=(self.function, self.shared),
+            )
+        return self
+
+    def __exit__(self, *exc):
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def map(self, tasks):
+        """The results of ``tasks``, in task order."""
+        if self._pool is None:
+            return [self.function(task, **self.shared) for task in tasks]
+        return list(self._pool.map(_run_in_worker, tasks))
 
 
 def _context():

@@ -16,7 +16,7 @@ import numpy as np
 
 from gmmkit.data.sources import open_source
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
-from gmmkit.engine.covariance import COVARIANCE_TYPES, get_covariance_type
+from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
 from gmmkit.engine.em import log_normalize
 from gmmkit.engine.processes import run_tasks
@@ -49,7 +49,7 @@ def fit_grid(
         raise ValueError(f"criterion={criterion!r} is not supported; use one of {list(CRITERIA)}")
     X = check_array(X)
     weights = check_sample_weight(sample_weight, X.shape[0])
-    grid = _grid(n_components, covariance_types, X if weights is None else X[weights > 0])
+    grid = grid_points(n_components, covariance_types, X if weights is None else X[weights > 0])
     if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
         random_state = int(make_rng(random_state).integers(2**31 - 1))
     shared = {
@@ -66,15 +66,20 @@ def fit_grid(
     return models[best], table
 
 
-def _grid(n_components, covariance_types, X):
-    """[(K, covariance type), ...] validated, in the order given; K <= distinct rows of X."""
+def grid_points(n_components, covariance_types, X):
+    """[(K, covariance type), ...] validated, in the order given; K <= distinct rows of X.
+
+    Raises
+    ------
+    ValueError
+        For an unknown covariance type (listing the valid ones), a K that is
+        not an integer >= 1 or above the number of distinct rows of X, or
+        an empty grid.
+    """
     if isinstance(covariance_types, str):
         covariance_types = (covariance_types,)
-    unknown = [c for c in covariance_types if c not in COVARIANCE_TYPES]
-    if unknown:
-        raise ValueError(
-            f"covariance type {unknown[0]!r} is not one of {sorted(COVARIANCE_TYPES)}"
-        )
+    for name in covariance_types:
+        get_covariance_type(name)  # an unknown name lists the valid ones
     if isinstance(n_components, numbers.Integral):
         n_components = (n_components,)
     if isinstance(n_components, range) and n_components:

@@ -1,154 +1,363 @@
-"""Model selection: fit a grid of K x covariance type, keep the best by BIC, AIC or ICL.
+"""Model selection: fit a grid of K x covariance model, keep the best by BIC, AIC or ICL.
+
+:func:`select_model` is mclust's ``Mclust`` for gmmkit: by default the 14
+covariance models of Celeux and Govaert (1995) (E and V for one feature)
+and K = 1..9, every fit started from one model-based hierarchical
+clustering tree (:mod:`gmmkit.engine.hc`), so the table does not depend on
+a random seed. Fits run in rounds of increasing K (in ``n_jobs``
+processes): a fit that cannot come near the best BIC of the smaller K is
+stopped early and marked; then every K fit with a lower log-likelihood
+than its model's K - 1 fit (which a K mixture can reproduce) is refitted
+from that fit with its widest component split, and from the K + 1 fit
+with its closest pair merged; what is still lower is flagged.
 
 Every fit of the grid is a row of the returned table, including fits that
-failed (with their error), did not converge, or had a degenerate
-component; such fits are never chosen while a clean fit exists, and when
-none does the choice says so with a warning instead of picking silently.
-A fit is degenerate when a component was re-seeded or floored during EM
-(DegenerateComponentWarning) or collapsed onto repeated points (its
-covariance at the reg_covar floor along a direction in which the data
-spread, see :func:`gmmkit.estimators.grid.collapsed`): its likelihood, and so its BIC, mean
-nothing.
+failed (with their error), did not converge, stopped early, or had a
+degenerate component; such fits are never chosen while a clean fit
+exists, and when none does the choice says so with a warning instead of
+picking silently. A fit is degenerate when a component was re-seeded or
+floored during EM (DegenerateComponentWarning) or collapsed onto repeated
+points (see :func:`gmmkit.estimators.grid.collapsed`).
 
-Criteria (lower is better; n is the total sample weight, p the number of
-free parameters, log L the total log-likelihood):
+Criteria (n is the total sample weight, p the number of free parameters,
+log L the total log-likelihood), in scikit-learn's sign (lower is better):
 
 - ``bic`` = -2 log L + p log n
 - ``aic`` = -2 log L + 2 p
 - ``icl`` = BIC + 2 EN, with EN = -sum_n w_n sum_k z_nk log z_nk the
-  entropy of the responsibilities (Biernacki, Celeux and Govaert, 2000):
-  BIC penalised for overlapping components, so it prefers well-separated
-  clusters.
+  entropy of the responsibilities (Biernacki, Celeux and Govaert, 2000).
+
+With ``bic_convention="mclust"`` they are mclust's: BIC = 2 log L - p log n,
+AIC = 2 log L - 2 p and ICL = BIC + 2 sum_n w_n log max_k z_nk (higher is
+better).
 """
 
 from __future__ import annotations
 
-from gmmkit.estimators.grid import fit_grid
+import numbers
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from gmmkit.data.validation import check_array, check_sample_weight
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.hc import HC_MAX_ROWS, HC_MODELS, HC_USES, hc_partitions, hc_tree
+from gmmkit.engine.mclust_models import check_model_dimensions, default_models
+from gmmkit.engine.processes import TaskPool, effective_n_jobs
+from gmmkit.engine.rng import make_rng
+from gmmkit.engine.warm_starts import merge_closest, split_widest
+from gmmkit.estimators.grid import CRITERIA, choose, grid_points
 from gmmkit.estimators.mixture import GaussianMixture
+from gmmkit.estimators.plots import plot_criterion  # noqa: F401  (its old home)
+from gmmkit.estimators.selection_fits import FitTask, fit_task
+from gmmkit.estimators.selection_table import (
+    BIC_CONVENTIONS,
+    apply_convention,
+    as_table,
+    best_of,
+    better,
+    flag_violations,
+    reference_bic,
+    usable,
+    violations,
+)
+
+#: select_model's tolerance when none is given: mclust's, 1e-5 relative to
+#: the log-likelihood (here of the one-Gaussian fit), per row
+RELATIVE_TOL = 1e-5
+WARM_STARTS = (True, False, "all")
 
 
 def select_model(
     X,
-    n_components=range(1, 11),
-    covariance_types=("full", "tied", "diag", "spherical"),
+    n_components=range(1, 10),
+    covariance_types=None,
     criterion="bic",
     *,
+    bic_convention="sklearn",
+    init_params="hc",
     n_init=1,
+    kmeans_starts=0,
+    warm_starts=True,
+    stop_hopeless=True,
+    hc_subset=HC_MAX_ROWS,
+    hc_model="VVV",
+    hc_use="SVD",
+    as_frame="auto",
     n_jobs=None,
     sample_weight=None,
     random_state=None,
+    verbose=0,
     **params,
 ):
-    """Fit a GaussianMixture for every (K, covariance type) and keep the best.
+    """Fit a GaussianMixture for every (K, covariance model) and keep the best.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-    n_components : iterable of int, default=range(1, 11)
-        Numbers of components to try.
-    covariance_types : iterable of str, default=all four
+    n_components : iterable of int, default=range(1, 10)
+        Numbers of components to try (mclust's G = 1..9).
+    covariance_types : iterable of str or None, default=None
+        The models to try: mclust names (EII ... VVV, E, V) or scikit-learn
+        names (full, tied, diag, spherical). None: mclust's 14 models, or E
+        and V for one feature.
     criterion : {"bic", "aic", "icl"}, default="bic"
+    bic_convention : {"sklearn", "mclust"}, default="sklearn"
+        The sign of the criteria in the table (see the module docstring):
+        scikit-learn's -2 log L + penalty (lower is better) or mclust's
+        2 log L - penalty (higher is better).
+    init_params : str, default="hc"
+        The start of every fit: "hc", the partition of one model-based
+        hierarchical clustering tree (mclust's default), or a
+        GaussianMixture initialiser ("kmeans", "k-means++", ...) with
+        ``n_init`` restarts.
     n_init : int, default=1
-        Restarts per fit.
+        Restarts of a random ``init_params`` per fit (the hc start is one).
+    kmeans_starts : int, default=0
+        Extra k-means++ starts per fit; the highest log-likelihood is kept.
+    warm_starts : {True, False, "all"}, default=True
+        True: refit every K whose log-likelihood is below its model's K - 1
+        fit from that fit with its widest component split and from the
+        K + 1 fit with two components merged; "all": try both for every
+        fit; False: never.
+    stop_hopeless : bool, default=True
+        Stop a fit early once its BIC cannot come within 10 of the best BIC
+        of a smaller K (marked ``stopped`` in the table).
+    hc_subset : int, default=2000
+        Hierarchical clustering runs on at most this many rows (a random
+        subset, with a warning, when X has more; mclust's ``subset``).
+    hc_model : {"VVV", "EII"}, default="VVV"
+    hc_use : {"SVD", "VARS"}, default="SVD"
+        The criterion and the transformation of the hierarchical clustering
+        (mclust's ``hcModelName`` and ``hcUse``).
+    as_frame : {"auto", True, False}, default="auto"
+        Return the table as a pandas DataFrame ("auto": when pandas is
+        installed) or as a list of dicts.
     n_jobs : int or None, default=None
         Fits run in this many processes (-1: every core); the result is the
         serial run's.
     sample_weight : array-like of shape (n_samples,), optional
     random_state : int, RandomState, Generator or None
-        Every fit of the grid gets the same seed (drawn once from a
-        RandomState or Generator), so the table is reproducible.
+        Seeds the hc subset and the k-means++ starts (one seed for the grid,
+        so the table is reproducible).
+    verbose : int, default=0
+        1: one line per round of fits on stderr.
     **params
         Other GaussianMixture parameters (tol, max_iter, reg_covar, missing,
-        noise, ...).
+        noise, ...). ``tol`` defaults to mclust's relative tolerance, 1e-5
+        times the mean log-likelihood of a single Gaussian, and ``max_iter``
+        to 1000.
 
     Returns
     -------
     best : GaussianMixture
-        The fitted model with the lowest criterion among the clean fits
-        (no error, converged, no degenerate component).
-    table : list of dict
-        One row per fit, in grid order: n_components, covariance_type, the
-        three criteria bic/aic/icl, log_likelihood (total), n_parameters,
-        converged, n_iter, degenerate, error (None or the message),
-        warnings (list of str), seconds, chosen (bool).
+        The fitted model with the best criterion among the clean fits (no
+        error, converged, no degenerate component).
+    table : pandas.DataFrame or list of dict
+        One row per (model, K), in grid order: n_components,
+        covariance_type, bic, aic, icl, log_likelihood (total),
+        n_parameters, converged, n_iter, degenerate, stopped (stopped early
+        as hopeless), monotone (False: a lower log-likelihood than the
+        model's K - 1 fit, even after the warm starts), start (the start
+        kept: "hc", "k-means++", "split K=..", "merge K=.."), error (None or
+        the message), warnings (list of str), seconds, chosen (bool).
 
     Raises
     ------
     ValueError
-        For an unknown criterion or covariance type, an empty grid, a K
-        larger than the number of distinct rows of X (refused before any
-        fit, without listing ``n_components``), or when every fit failed
-        (the first error is quoted).
+        For an unknown criterion, convention or covariance model (listing
+        the valid ones), a model that does not fit the number of features,
+        an empty grid, a K larger than the number of distinct rows of X
+        (refused before any fit), or when every fit failed (the first error
+        is quoted).
     """
-    return fit_grid(
-        GaussianMixture,
-        X,
-        n_components,
-        covariance_types,
-        criterion,
-        n_init=n_init,
-        n_jobs=n_jobs,
-        sample_weight=sample_weight,
-        random_state=random_state,
-        **params,
-    )
+    options = _check_options(criterion, bic_convention, warm_starts, hc_subset, hc_model,
+                             hc_use, kmeans_starts, n_init)
+    given = [name for name in ("weights_init", "means_init", "precisions_init")
+             if params.get(name) is not None]
+    if given:
+        raise ValueError(
+            f"select_model cannot take {given[0]} (the shapes of weights_init, means_init "
+            "and precisions_init depend on K); fit GaussianMixture with them for one K."
+        )
+    X = check_array(X)
+    weights = check_sample_weight(sample_weight, X.shape[0])
+    positive = X if weights is None else X[weights > 0]
+    models = list(default_models(X.shape[1]) if covariance_types is None else
+                  ((covariance_types,) if isinstance(covariance_types, str) else covariance_types))
+    for name in models:
+        get_covariance_type(name)
+        check_model_dimensions(name, X.shape[1])
+    grid = grid_points(n_components, models, positive)
+    models = list(dict.fromkeys(m for _, m in grid))
+    ks = sorted({k for k, _ in grid})
+    seed = _seed(random_state)
+    params.setdefault("max_iter", 1000)
+    if params.get("tol") is None:
+        params["tol"] = float(_relative_tol(positive))
+    params["init_params"] = init_params
+    n_jobs_used = effective_n_jobs(n_jobs, len(models) * len(ks))
+    hc = _hc_start(X, weights, ks, seed, options) if init_params == "hc" else (None, None, {})
+    shared = {"X": X, "sample_weight": weights, "estimator": GaussianMixture, "params": params,
+              "hc_rows": hc[0], "hc_weights": hc[1], "hc_labels": hc[2], "cache": {}}
+    starts = _starts(init_params, n_init, kmeans_starts, seed)
+    slack = 10.0 * params["tol"] * float(len(positive) if weights is None else weights.sum())
+    with TaskPool(fit_task, shared, n_jobs_used) as pool:
+        results = _rounds(pool, models, ks, starts, stop_hopeless, verbose)
+        if warm_starts:
+            _repair(pool, results, models, ks, slack, warm_starts, params, verbose)
+    flag_violations(results, models, ks, slack)
+    rows = [results[(k, m)].row for k, m in grid]
+    best_index = choose(rows, criterion)
+    rows[best_index]["chosen"] = True
+    k, model = grid[best_index]
+    best = _fitted_model(results[(k, model)], X, weights, params)
+    return best, as_table(apply_convention(rows, bic_convention), as_frame)
 
 
-def plot_criterion(table, criterion, path, *, title=None):
-    """Draw the criterion against K, one line per covariance type, into a PNG file.
-
-    Parameters
-    ----------
-    table : list of dict
-        As returned by :func:`select_model`.
-    criterion : {"bic", "aic", "icl"}
-    path : str or PathLike
-    title : str, optional
-
-    Raises
-    ------
-    ImportError
-        Without matplotlib, with the command that installs it.
-    """
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError(
-            "plotting needs matplotlib: pip install 'gmmkit[plot]'"
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(6, 4))
-    for covariance_type in dict.fromkeys(row["covariance_type"] for row in table):
-        rows = [r for r in table if r["covariance_type"] == covariance_type and r[criterion]]
-        axes.plot([r["n_components"] for r in rows], [r[criterion] for r in rows], "o-",
-                  label=covariance_type)
-    chosen = [r for r in table if r["chosen"]]
-    if chosen:
-        axes.plot(chosen[0]["n_components"], chosen[0][criterion], "k*", markersize=16,
-                  label=f"chosen: K={chosen[0]['n_components']}, {chosen[0]['covariance_type']}")
-    _focus(axes, table, criterion)
-    axes.set_xlabel("number of components K")
-    axes.set_ylabel(f"{criterion.upper()} (lower is better)")
-    axes.legend()
-    if title:
-        axes.set_title(title)
-    figure.savefig(path, dpi=96, bbox_inches="tight")
-    plt.close(figure)
+def _check_options(criterion, convention, warm_starts, hc_subset, hc_model, hc_use,
+                   kmeans_starts, n_init):
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion={criterion!r} is not supported; use one of {list(CRITERIA)}")
+    if convention not in BIC_CONVENTIONS:
+        raise ValueError(
+            f"bic_convention={convention!r} is not supported; use 'sklearn' (-2 log L + "
+            "penalty, lower is better) or 'mclust' (2 log L - penalty, higher is better)."
+        )
+    if warm_starts not in WARM_STARTS:
+        raise ValueError(f"warm_starts={warm_starts!r} is not supported; use True, False or "
+                         "'all'.")
+    if hc_model not in HC_MODELS or hc_use not in HC_USES:
+        raise ValueError(f"hc_model must be one of {list(HC_MODELS)} and hc_use one of "
+                         f"{list(HC_USES)}; got {hc_model!r} and {hc_use!r}.")
+    for name, value, low in (("hc_subset", hc_subset, 2), ("kmeans_starts", kmeans_starts, 0),
+                             ("n_init", n_init, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    return {"hc_subset": int(hc_subset), "hc_model": hc_model, "hc_use": hc_use}
 
 
-def _focus(axes, table, criterion):
-    """Zoom the y axis onto the low part where the curves compete (every curve's minimum shows).
+def _seed(random_state):
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return random_state
+    return int(make_rng(random_state).integers(2**31 - 1))
 
-    One poor covariance type can sit far above the rest and flatten them.
-    """
-    values = [r[criterion] for r in table if r[criterion] is not None]
-    per_type = {}
-    for r in table:
-        if r[criterion] is not None:
-            per_type.setdefault(r["covariance_type"], []).append(r[criterion])
-    lowest, worst_minimum = min(values), max(min(v) for v in per_type.values())
-    span = max(worst_minimum - lowest, 1e-9 + 0.02 * abs(lowest))
-    top = min(max(values), worst_minimum + 0.5 * span)
-    axes.set_ylim(lowest - 0.05 * span, top + 0.05 * span)
+
+def _relative_tol(X):
+    """mclust's relative tolerance as an absolute one on the mean log-likelihood."""
+    n, d = X.shape
+    complete = X[~np.isnan(X).any(axis=1)]  # missing="em": the complete rows
+    if len(complete) > d:
+        cov = np.atleast_2d(np.cov(complete.T, bias=True))
+    else:
+        cov = np.diag(np.nan_to_num(np.nanvar(X, axis=0), nan=1.0)) if n > 1 else np.eye(d)
+    logdet = np.linalg.slogdet(cov + 1e-12 * np.eye(d) * max(np.trace(cov), 1.0))[1]
+    single = -0.5 * (d * np.log(2.0 * np.pi) + logdet + d)
+    return RELATIVE_TOL * (abs(single) + 1.0 / max(n, 1))
+
+
+def _hc_start(X, weights, ks, seed, options):
+    """(rows, their weights, K -> partition) of the hierarchical clustering start."""
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(X)) if weights is None else np.flatnonzero(weights > 0)
+    subset_weights = None if weights is None else weights[rows]
+    limit = options["hc_subset"]
+    if rows.size > limit:
+        p = None if weights is None else subset_weights / subset_weights.sum()
+        rows = np.sort(rng.choice(rows, size=limit, replace=False, p=p))
+        subset_weights = None
+        warnings.warn(
+            f"select_model: the hierarchical clustering start runs on a random subset of "
+            f"{limit} of the {len(X) if weights is None else np.count_nonzero(weights)} rows "
+            "(hc_subset; its time and memory grow with the square of the rows); EM fits "
+            "every row.",
+            UserWarning,
+            stacklevel=3,
+        )
+    Z = X[rows]
+    if np.isnan(Z).any():  # missing="em": hierarchical clustering sees the column means
+        Z = np.where(np.isnan(Z), np.nanmean(X, axis=0), Z)
+    merges = hc_tree(Z, options["hc_model"], options["hc_use"])
+    return rows, subset_weights, hc_partitions(merges, len(rows), [k for k in ks if k <= len(rows)])
+
+
+def _starts(init_params, n_init, kmeans_starts, seed):
+    """[(start, seed)] of every (K, model)."""
+    draws = np.random.default_rng(seed).integers(2**31 - 1, size=n_init + kmeans_starts)
+    main = [("hc", None)] if init_params == "hc" else [
+        (init_params, int(s)) for s in draws[:n_init]]
+    return main + [("k-means++", int(s)) for s in draws[n_init:]]
+
+
+def _rounds(pool, models, ks, starts, stop_hopeless, verbose):
+    """Fit every (K, model) from every start, K by K; return {(K, model): best FitResult}."""
+    results = {}
+    reference = np.inf
+    for k in ks:
+        started = time.perf_counter()
+        tasks = [FitTask(k, m, start, seed, reference=reference if stop_hopeless else np.inf)
+                 for m in models for start, seed in starts]
+        outs = pool.map(tasks)
+        for i, m in enumerate(models):
+            results[(k, m)] = best_of(outs[i * len(starts):(i + 1) * len(starts)])
+        reference = min(reference, reference_bic([results[(k, m)].row for m in models]))
+        if verbose:
+            stopped = sum(results[(k, m)].row["stopped"] for m in models)
+            print(f"select_model: K={k}, {len(tasks)} fits in "
+                  f"{time.perf_counter() - started:.1f} s ({stopped} stopped early)",
+                  file=sys.stderr, flush=True)
+    return results
+
+
+def _repair(pool, results, models, ks, slack, mode, params, verbose):
+    """Refit from split and merge starts where the log-likelihood drops with K (module doc)."""
+    reg_covar = params.get("reg_covar", 1e-6)
+    for _ in range(2):
+        targets = ([(k, m) for m in models for k in ks] if mode == "all"
+                   else violations(results, models, ks, slack))
+        reference = reference_bic([r.row for r in results.values()])
+        tasks = []
+        for k, model in targets:
+            cov_type = get_covariance_type(model)
+            below, above = results.get((k - 1, model)), results.get((k + 1, model))
+            if usable(below):
+                tasks.append(FitTask(k, model, "split", reference=reference,
+                                     params=split_widest(below.params, cov_type, reg_covar)))
+            if usable(above):
+                tasks.append(FitTask(k, model, "merge", reference=reference,
+                                     params=merge_closest(above.params, cov_type, reg_covar)))
+        if not tasks:
+            return
+        for task, out in zip(tasks, pool.map(tasks)):
+            if better(out, results[(task.n_components, task.model)]):
+                results[(task.n_components, task.model)] = out
+        if verbose:
+            print(f"select_model: {len(tasks)} warm starts from neighbouring fits",
+                  file=sys.stderr, flush=True)
+        if mode == "all":
+            return
+
+
+def _fitted_model(result, X, weights, params):
+    """The chosen fit as a fitted GaussianMixture (its data prepared and checked by ``fit``)."""
+    row, fitted = result.row, result.params
+    cov_type = get_covariance_type(row["covariance_type"])
+    model = GaussianMixture(row["n_components"], covariance_type=row["covariance_type"],
+                            **params)
+    gaussian = fitted.weights.sum()
+    model.set_params(weights_init=fitted.weights / gaussian, means_init=fitted.means,
+                     precisions_init=cov_type.precisions(fitted.precisions_cholesky),
+                     max_iter=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, sample_weight=weights)
+    model.set_params(weights_init=None, means_init=None, precisions_init=None,
+                     max_iter=params["max_iter"])
+    model.weights_ = np.asarray(fitted.weights, dtype=model.weights_.dtype)
+    model.noise_weight_ = float(fitted.noise_weight)
+    model.converged_, model.n_iter_ = row["converged"], row["n_iter"]
+    model.lower_bounds_ = list(result.lower_bounds)
+    model.lower_bound_ = model.lower_bounds_[-1] if model.lower_bounds_ else -np.inf
+    return model

@@ -1,0 +1,267 @@
+"""One fit of :func:`gmmkit.select_model`'s grid: its start, EM, and its row of the table.
+
+:func:`fit_task` runs in the grid's worker processes (or in the calling
+process): the data are prepared once per process (validated, centred and
+chunked as ``GaussianMixture.fit`` does), then every task starts from
+the hierarchical clustering partition, a k-means++ seeding, or the
+parameters of a neighbouring fit, and runs the engine's EM. A fit that
+cannot come near the best BIC of the smaller K already fitted is stopped
+early (:class:`Hopeless`) and marked so in its row.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+from gmmkit.engine.convergence import EMSettings, guard_float32, run_em
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.criteria import information_criteria, n_parameters
+from gmmkit.engine.em import (
+    MixtureParams,
+    log_normalize,
+    params_from_stats,
+    score_chunks,
+    stats_from_resp,
+)
+from gmmkit.engine.missing import MissingData
+from gmmkit.engine.noise import NOISE_INIT_WEIGHT, log_density
+from gmmkit.engine.seeding import initial_stats
+from gmmkit.engine.threads import ChunkRunner
+from gmmkit.estimators.grid import collapsed
+from gmmkit.exceptions import DegenerateComponentWarning
+
+#: a fit is hopeless when even this many times its projected remaining
+#: log-likelihood gain leaves its BIC above the reference ...
+HOPELESS_SAFETY = 10.0
+#: ... by more than this many BIC units per row (unit of weight), and at least
+#: HOPELESS_MARGIN: 0.25 nats of log-likelihood per row, far more than a fit
+#: gains after its first iterations unless it is still leaving a saddle
+HOPELESS_PER_ROW = 0.5
+HOPELESS_MARGIN = 10.0
+#: and never before this many iterations
+HOPELESS_MIN_ITER = 5
+
+
+@dataclass
+class FitTask:
+    """One fit of the grid.
+
+    Attributes
+    ----------
+    n_components : int
+    model : str
+        The covariance_type.
+    start : str
+        "hc", an initialiser name ("k-means++", "kmeans", ...), "split" or "merge".
+    seed : int or None
+        The initialiser's seed.
+    params : MixtureParams or None
+        Start parameters ("split", "merge").
+    reference : float
+        The best BIC (scikit-learn's sign) of earlier rounds: the fit stops
+        once it cannot come within HOPELESS_MARGIN of it. inf: never stops.
+    """
+
+    n_components: int
+    model: str
+    start: str = "hc"
+    seed: int | None = None
+    params: MixtureParams | None = None
+    reference: float = np.inf
+
+
+@dataclass
+class FitResult:
+    """A row of the table and the fitted parameters (None when the fit failed)."""
+
+    row: dict
+    params: MixtureParams | None = None
+    lower_bounds: list = field(default_factory=list)
+
+
+def empty_row(n_components, model, start):
+    """A table row before the fit."""
+    return {
+        "n_components": n_components, "covariance_type": model, "bic": None, "aic": None,
+        "icl": None, "log_likelihood": None, "n_parameters": None, "converged": False,
+        "n_iter": 0, "degenerate": False, "stopped": False, "monotone": True, "start": start,
+        "error": None, "warnings": [], "seconds": 0.0, "chosen": False, "_map": None,
+    }
+
+
+class Hopeless:
+    """``EMSettings.stop``: True once a fit's BIC cannot come near the reference.
+
+    EM's log-likelihood converges linearly: with rate r, the largest ratio
+    of successive changes over the last three iterations, about
+    d r / (1 - r) per row is still to come after a change d. The fit is
+    hopeless, after HOPELESS_MIN_ITER iterations, when its BIC with
+    HOPELESS_SAFETY times that gain is still above ``reference`` by more
+    than HOPELESS_PER_ROW per row (and HOPELESS_MARGIN). A fit whose
+    changes do not shrink (rate >= 0.98, or growing) is never stopped.
+    """
+
+    def __init__(self, reference, weight, n_params):
+        self.reference, self.weight = reference, weight
+        self.penalty = n_params * np.log(weight)
+        self.margin = max(HOPELESS_MARGIN, HOPELESS_PER_ROW * weight)
+        self.stopped = False
+
+    def __call__(self, lower_bounds):
+        if len(lower_bounds) < max(HOPELESS_MIN_ITER, 4):
+            return False
+        changes = np.diff(lower_bounds[-4:])
+        if not np.all(changes[:-1] > 0) or changes[-1] < 0:
+            return False
+        rate = float(np.max(changes[1:] / changes[:-1]))
+        if rate >= 0.98:
+            return False
+        projected = lower_bounds[-1] + HOPELESS_SAFETY * changes[-1] * rate / (1.0 - rate)
+        bic = -2.0 * self.weight * projected + self.penalty
+        self.stopped = bic > self.reference + self.margin
+        return self.stopped
+
+
+def prepared(cache, X, sample_weight, estimator, params):
+    """(engine data, noise bounds) of X, prepared once per process as ``fit`` prepares it."""
+    if "data" not in cache:
+        template = estimator(1, **params)
+        data, _, bounds = template._open_data(X, sample_weight)
+        cache["data"], cache["bounds"] = data, bounds
+    return cache["data"], cache["bounds"]
+
+
+def fit_task(task, *, X, sample_weight, estimator, params, hc_rows, hc_weights, hc_labels,
+             cache):
+    """Run one :class:`FitTask`; returns its :class:`FitResult`. Runs in workers.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+    estimator : type
+        GaussianMixture (its ``fit`` prepares the data).
+    params : dict
+        The estimator parameters of every fit (tol, max_iter, reg_covar, ...).
+    hc_rows, hc_weights : ndarray
+        The rows hierarchical clustering ran on and their weights.
+    hc_labels : dict
+        K -> the tree's partition of ``hc_rows``.
+    cache : dict
+        Per-process cache of the prepared data.
+    """
+    row = empty_row(task.n_components, task.model, _start_name(task))
+    started = time.perf_counter()
+    cov_type = get_covariance_type(task.model)
+    data, bounds = prepared(cache, X, sample_weight, estimator, params)
+    weight = float(len(X) if sample_weight is None else sample_weight.sum())
+    k, d = task.n_components, X.shape[1]
+    p = n_parameters(task.model, k, d, noise=bounds is not None)
+    rows = int(len(X) if sample_weight is None else np.count_nonzero(sample_weight))
+    if rows < p:  # more parameters than rows: not identifiable
+        row["error"] = (
+            f"{task.model} with K={k} has {p} free parameters, but X has only {rows} rows "
+            f"(with non-zero weight); it needs at least {p}."
+        )
+        return FitResult(row)
+    stop = Hopeless(task.reference, weight, p) if np.isfinite(task.reference) else None
+    settings = EMSettings(params.get("max_iter", 100), params.get("tol", 1e-3),
+                          params.get("reg_covar", 1e-6), stop=stop)
+    result = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with ChunkRunner() as runner:
+                start = _start(task, data, cov_type, settings.reg_covar, bounds,
+                               (hc_rows, hc_weights, hc_labels), runner)
+                result = run_em(data, cov_type, start, settings, runner)
+                totals = _final_pass(data, cov_type, result.params, runner, sample_weight)
+        except ValueError as exc:
+            row["error"] = " ".join(str(exc).split())
+    row["seconds"] = time.perf_counter() - started
+    row["warnings"] = list(dict.fromkeys(str(w.message) for w in caught))
+    row["degenerate"] = any(issubclass(w.category, DegenerateComponentWarning) for w in caught)
+    if result is None:
+        return FitResult(row)
+    fitted = SimpleNamespace(
+        covariance_type=task.model, covariances_=result.params.covariances,
+        means_=result.params.means, weights_=result.params.weights,
+        reg_covar=settings.reg_covar,
+    )
+    if collapsed(fitted):
+        row["degenerate"] = True
+        row["warnings"].append(
+            "a component collapsed: its covariance is at the reg_covar floor (it sits on "
+            "repeated or nearly collinear points), so its likelihood is unbounded"
+        )
+    total, entropy, map_term = totals
+    bic, aic = information_criteria(total, weight, p)
+    row.update(bic=bic, aic=aic, icl=bic + 2.0 * entropy, log_likelihood=total, n_parameters=p,
+               converged=bool(result.converged), n_iter=int(result.n_iter),
+               stopped=bool(stop is not None and stop.stopped), _map=map_term)
+    if row["stopped"]:
+        row["warnings"].append(
+            f"stopped after {result.n_iter} iterations: even with the log-likelihood it "
+            "could still gain, its BIC stays above the best BIC of a smaller K"
+        )
+    return FitResult(row, result.params, list(result.lower_bounds))
+
+
+def _start_name(task):
+    return {"split": f"split K={task.n_components - 1}",
+            "merge": f"merge K={task.n_components + 1}"}.get(task.start, task.start)
+
+
+def _start(task, data, cov_type, reg_covar, bounds, hc, runner):
+    """The start parameters of a task (with the noise component's start when there is one)."""
+    if task.params is not None:
+        return task.params
+    k = task.n_components
+    init = data.init_data(np.random.default_rng(task.seed))
+    if task.start == "hc":
+        hc_rows, hc_weights, hc_labels = hc
+        Xt = np.ascontiguousarray(init.rows(hc_rows), dtype=np.float64)
+        resp = np.zeros((k, len(hc_rows)))
+        resp[hc_labels[k], np.arange(len(hc_rows))] = 1.0
+        stats = stats_from_resp(cov_type, cov_type.design(Xt), resp, hc_weights, Xt.shape[0])
+    else:
+        stats = initial_stats(task.start, init, cov_type, k, np.random.default_rng(task.seed),
+                              runner)
+    params = params_from_stats(stats, cov_type, reg_covar, data.center)[0]
+    if bounds is not None:
+        params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
+        params.noise_weight = NOISE_INIT_WEIGHT
+        params.noise_log_density = log_density(bounds)
+    return params
+
+
+def _final_pass(data, cov_type, params, runner, sample_weight):
+    """(total log-likelihood, soft entropy, MAP term) of the fitted parameters.
+
+    The soft entropy is -sum_n w_n sum_k z_nk log z_nk (gmmkit's ICL); the
+    MAP term -sum_n w_n log max_k z_nk (mclust's ICL).
+    """
+    data = guard_float32(data, cov_type, params)
+
+    def reduce(log_prob):
+        log_norm = log_normalize(log_prob)
+        tiny = np.finfo(log_prob.dtype).tiny
+        entropy = -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
+        map_term = -np.log(np.maximum(log_prob.max(axis=0), tiny), dtype=np.float64)
+        return np.stack([log_norm, entropy, map_term], axis=1)
+
+    if isinstance(data, MissingData):
+        per_row = data.map_log_prob(cov_type, params, runner, reduce)
+        per_row[:, 0] = np.nan
+        total = data.e_step(cov_type, params, runner).loglik
+    else:
+        per_row = np.concatenate(score_chunks(data, cov_type, params, runner, reduce))
+        total = None
+    weights = np.ones(len(per_row)) if sample_weight is None else sample_weight
+    sums = weights @ np.nan_to_num(per_row)
+    return (float(sums[0]) if total is None else float(total)), float(sums[1]), float(sums[2])
