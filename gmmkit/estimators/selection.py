@@ -159,8 +159,9 @@ def select_model(
         One row per (model, K), in grid order: n_components,
         covariance_type, bic, aic, icl, log_likelihood (total),
         n_parameters, converged, n_iter, degenerate, stopped (stopped early
-        as hopeless), monotone (False: a lower log-likelihood than the
-        model's K - 1 fit, even after the warm starts), start (the start
+        as hopeless), monotone (False: a log-likelihood below the model's
+        K - 1 fit by more than 10 x tol x n, EM's own tolerance, even after
+        the warm starts), start (the start
         kept: "hc", "k-means++", "split K=..", "merge K=.."), error (None or
         the message), warnings (list of str), seconds, chosen (bool).
 
