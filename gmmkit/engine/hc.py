@@ -134,13 +134,19 @@ def _log_det(matrices):
 def _initial_costs(clusters, Z):
     """Merge costs of every pair of singletons: (n, n), inf on the diagonal."""
     squared = np.einsum("nd,nd->n", Z, Z)
-    dist = np.maximum(squared[:, None] + squared[None, :] - 2.0 * Z @ Z.T, 0.0)
+    costs = Z @ Z.T  # the n x n work in place: one matrix of memory
+    costs *= -2.0
+    costs += squared[:, None]
+    costs += squared[None, :]
+    np.maximum(costs, 0.0, out=costs)  # squared distances
     if clusters.model != "VVV":
-        costs = 0.5 * dist
+        costs *= 0.5
     elif clusters.d >= 2:  # a pair: 2 log((|d|^2 / 2 + alpha) / 2) - 2 log(alpha)
-        costs = 2.0 * (np.log((0.5 * dist + clusters.alpha) / 2.0) - np.log(clusters.alpha))
+        costs /= 4.0 * clusters.alpha
+        costs += 0.5
+        np.log(costs, out=costs)
+        costs *= 2.0
     else:
-        costs = np.empty_like(dist)
         for a in range(len(Z)):
             costs[a] = np.inf
             costs[a, a + 1:] = clusters.costs(a, np.arange(a + 1, len(Z)))

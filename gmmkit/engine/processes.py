@@ -76,18 +76,27 @@ class TaskPool:
         Sent once per worker.
     workers : int
         The number of processes (from :func:`effective_n_jobs`).
+    warmup : callable, optional
+        ``warmup(**shared)`` once in every worker as it starts (in this
+        process when ``workers`` is 1): the workers start when the pool is
+        entered, so their set-up overlaps the caller's own work.
     """
 
-    def __init__(self, function, shared, workers):
+    def __init__(self, function, shared, workers, *, warmup=None):
         self.function, self.shared, self.workers = function, shared, workers
+        self.warmup = warmup
         self._pool = None
 
     def __enter__(self):
         if self.workers > 1:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=_context(), initializer=_start_worker,
-                initargs=(self.function, self.shared),
+                initargs=(self.function, self.shared, self.warmup),
             )
+            for _ in range(self.workers):  # start every worker now, not at the first map
+                self._pool.submit(_nothing)
+        elif self.warmup is not None:
+            self.warmup(**self.shared)
         return self
 
     def __exit__(self, *exc):
@@ -118,7 +127,11 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def _start_worker(function, shared):
+def _nothing():
+    """A task that starts a worker process (see TaskPool)."""
+
+
+def _start_worker(function, shared, warmup=None):
     os.environ["GMMKIT_NUM_THREADS"] = "1"
     try:
         from threadpoolctl import threadpool_limits
@@ -128,6 +141,8 @@ def _start_worker(function, shared):
         _WORKER_STATE["limits"] = threadpool_limits(limits=1)
     _WORKER_STATE["function"] = function
     _WORKER_STATE["shared"] = shared
+    if warmup is not None:  # e.g. prepare the data once, while the parent works on
+        warmup(**shared)
 
 
 def _run_in_worker(task):

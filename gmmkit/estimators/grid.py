@@ -257,6 +257,7 @@ def choose(table, criterion):
     converged = [i for i in fitted if table[i]["converged"]]
     clean = [i for i in converged if not table[i]["degenerate"]]
     pool = clean or converged or fitted
+    pool = [i for i in pool if table[i][criterion] is not None] or fitted  # no ICL: stopped
     best = min(pool, key=lambda i: table[i][criterion])
     if not clean:
         problem = "had a degenerate component" if converged else "did not converge"

@@ -51,7 +51,7 @@ from gmmkit.engine.warm_starts import merge_closest, split_widest
 from gmmkit.estimators.grid import CRITERIA, choose, grid_points
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.plots import plot_criterion  # noqa: F401  (its old home)
-from gmmkit.estimators.selection_fits import FitTask, fit_task
+from gmmkit.estimators.selection_fits import FitTask, fit_task, warm_up
 from gmmkit.estimators.selection_table import (
     BIC_CONVENTIONS,
     apply_convention,
@@ -200,13 +200,17 @@ def select_model(
         params["tol"] = float(_relative_tol(positive))
     params["init_params"] = init_params
     n_jobs_used = effective_n_jobs(n_jobs, len(models) * len(ks))
-    hc = _hc_start(X, weights, ks, seed, options) if init_params == "hc" else (None, None, {})
+    hc = init_params == "hc"
+    hc_rows, hc_weights = _hc_subset(X, weights, seed, options["hc_subset"]) if hc else (None,
+                                                                                        None)
     shared = {"X": X, "sample_weight": weights, "estimator": GaussianMixture, "params": params,
-              "hc_rows": hc[0], "hc_weights": hc[1], "hc_labels": hc[2], "cache": {}}
+              "hc_rows": hc_rows, "hc_weights": hc_weights, "cache": {}}
     starts = _starts(init_params, n_init, kmeans_starts, seed)
     slack = 10.0 * params["tol"] * float(len(positive) if weights is None else weights.sum())
-    with TaskPool(fit_task, shared, n_jobs_used) as pool:
-        results = _rounds(pool, models, ks, starts, stop_hopeless, verbose)
+    with TaskPool(fit_task, shared, n_jobs_used, warmup=warm_up) as pool:
+        # the workers start and prepare the data while the tree grows here
+        labels = _hc_labels(X, hc_rows, ks, options) if hc else {}
+        results = _rounds(pool, models, ks, starts, labels, stop_hopeless, verbose)
         if warm_starts:
             _repair(pool, results, models, ks, slack, warm_starts, params, verbose)
     flag_violations(results, models, ks, slack)
@@ -259,29 +263,32 @@ def _relative_tol(X):
     return RELATIVE_TOL * (abs(single) + 1.0 / max(n, 1))
 
 
-def _hc_start(X, weights, ks, seed, options):
-    """(rows, their weights, K -> partition) of the hierarchical clustering start."""
+def _hc_subset(X, weights, seed, limit):
+    """(rows, their weights) of the hierarchical clustering start: at most ``limit`` rows."""
     rng = np.random.default_rng(seed)
     rows = np.arange(len(X)) if weights is None else np.flatnonzero(weights > 0)
     subset_weights = None if weights is None else weights[rows]
-    limit = options["hc_subset"]
     if rows.size > limit:
         p = None if weights is None else subset_weights / subset_weights.sum()
-        rows = np.sort(rng.choice(rows, size=limit, replace=False, p=p))
-        subset_weights = None
         warnings.warn(
             f"select_model: the hierarchical clustering start runs on a random subset of "
-            f"{limit} of the {len(X) if weights is None else np.count_nonzero(weights)} rows "
-            "(hc_subset; its time and memory grow with the square of the rows); EM fits "
-            "every row.",
+            f"{limit} of the {rows.size} rows (hc_subset; its time and memory grow with the "
+            "square of the rows); EM fits every row.",
             UserWarning,
             stacklevel=3,
         )
+        rows = np.sort(rng.choice(rows, size=limit, replace=False, p=p))
+        subset_weights = None
+    return rows, subset_weights
+
+
+def _hc_labels(X, rows, ks, options):
+    """K -> the partition of ``rows`` by one hierarchical clustering tree."""
     Z = X[rows]
     if np.isnan(Z).any():  # missing="em": hierarchical clustering sees the column means
         Z = np.where(np.isnan(Z), np.nanmean(X, axis=0), Z)
     merges = hc_tree(Z, options["hc_model"], options["hc_use"])
-    return rows, subset_weights, hc_partitions(merges, len(rows), [k for k in ks if k <= len(rows)])
+    return hc_partitions(merges, len(rows), [k for k in ks if k <= len(rows)])
 
 
 def _starts(init_params, n_init, kmeans_starts, seed):
@@ -292,16 +299,23 @@ def _starts(init_params, n_init, kmeans_starts, seed):
     return main + [("k-means++", int(s)) for s in draws[n_init:]]
 
 
-def _rounds(pool, models, ks, starts, stop_hopeless, verbose):
-    """Fit every (K, model) from every start, K by K; return {(K, model): best FitResult}."""
+def _rounds(pool, models, ks, starts, labels, stop_hopeless, verbose):
+    """Fit every (K, model) from every start, K by K; return {(K, model): best FitResult}.
+
+    Within a round the fits that took longest at the previous K go first, so
+    the processes finish a round together.
+    """
     results = {}
     reference = np.inf
     for k in ks:
         started = time.perf_counter()
-        tasks = [FitTask(k, m, start, seed, reference=reference if stop_hopeless else np.inf)
-                 for m in models for start, seed in starts]
+        last = {m: results[(k - 1, m)].row["seconds"] if (k - 1, m) in results else 0.0
+                for m in models}
+        order = sorted(models, key=lambda m: -last[m])
+        tasks = [FitTask(k, m, start, seed, reference=reference if stop_hopeless else np.inf,
+                         hc_labels=labels.get(k)) for m in order for start, seed in starts]
         outs = pool.map(tasks)
-        for i, m in enumerate(models):
+        for i, m in enumerate(order):
             results[(k, m)] = best_of(outs[i * len(starts):(i + 1) * len(starts)])
         reference = min(reference, reference_bic([results[(k, m)].row for m in models]))
         if verbose:

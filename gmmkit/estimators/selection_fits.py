@@ -43,8 +43,10 @@ HOPELESS_SAFETY = 10.0
 #: gains after its first iterations unless it is still leaving a saddle
 HOPELESS_PER_ROW = 0.5
 HOPELESS_MARGIN = 10.0
-#: and never before this many iterations
+#: and never before this many iterations, or after 3 when the gap is this many
+#: times the margin (its projection then uses the one rate it has)
 HOPELESS_MIN_ITER = 5
+HOPELESS_EARLY_FACTOR = 4.0
 
 
 @dataclass
@@ -64,7 +66,10 @@ class FitTask:
         Start parameters ("split", "merge").
     reference : float
         The best BIC (scikit-learn's sign) of earlier rounds: the fit stops
-        once it cannot come within HOPELESS_MARGIN of it. inf: never stops.
+        once it cannot come within the hopeless margin of it. inf: never stops.
+    hc_labels : ndarray of int or None
+        The hierarchical clustering partition of the shared ``hc_rows`` into
+        ``n_components`` clusters (start "hc").
     """
 
     n_components: int
@@ -73,6 +78,7 @@ class FitTask:
     seed: int | None = None
     params: MixtureParams | None = None
     reference: float = np.inf
+    hc_labels: np.ndarray | None = None
 
 
 @dataclass
@@ -102,8 +108,10 @@ class Hopeless:
     d r / (1 - r) per row is still to come after a change d. The fit is
     hopeless, after HOPELESS_MIN_ITER iterations, when its BIC with
     HOPELESS_SAFETY times that gain is still above ``reference`` by more
-    than HOPELESS_PER_ROW per row (and HOPELESS_MARGIN). A fit whose
-    changes do not shrink (rate >= 0.98, or growing) is never stopped.
+    than HOPELESS_PER_ROW per row (and HOPELESS_MARGIN); after 3
+    iterations already when it is HOPELESS_EARLY_FACTOR times further. A
+    fit whose changes do not shrink (rate >= 0.98, or growing) is never
+    stopped.
     """
 
     def __init__(self, reference, weight, n_params):
@@ -113,8 +121,10 @@ class Hopeless:
         self.stopped = False
 
     def __call__(self, lower_bounds):
-        if len(lower_bounds) < max(HOPELESS_MIN_ITER, 4):
+        if len(lower_bounds) < 3:
             return False
+        margin = self.margin * (1.0 if len(lower_bounds) >= HOPELESS_MIN_ITER
+                                else HOPELESS_EARLY_FACTOR)
         changes = np.diff(lower_bounds[-4:])
         if not np.all(changes[:-1] > 0) or changes[-1] < 0:
             return False
@@ -123,7 +133,7 @@ class Hopeless:
             return False
         projected = lower_bounds[-1] + HOPELESS_SAFETY * changes[-1] * rate / (1.0 - rate)
         bic = -2.0 * self.weight * projected + self.penalty
-        self.stopped = bic > self.reference + self.margin
+        self.stopped = bic > self.reference + margin
         return self.stopped
 
 
@@ -136,8 +146,12 @@ def prepared(cache, X, sample_weight, estimator, params):
     return cache["data"], cache["bounds"]
 
 
-def fit_task(task, *, X, sample_weight, estimator, params, hc_rows, hc_weights, hc_labels,
-             cache):
+def warm_up(*, X, sample_weight, estimator, params, cache, **_):
+    """Prepare the data in a worker as it starts (TaskPool's ``warmup``)."""
+    prepared(cache, X, sample_weight, estimator, params)
+
+
+def fit_task(task, *, X, sample_weight, estimator, params, hc_rows, hc_weights, cache):
     """Run one :class:`FitTask`; returns its :class:`FitResult`. Runs in workers.
 
     Parameters
@@ -150,8 +164,6 @@ def fit_task(task, *, X, sample_weight, estimator, params, hc_rows, hc_weights, 
         The estimator parameters of every fit (tol, max_iter, reg_covar, ...).
     hc_rows, hc_weights : ndarray
         The rows hierarchical clustering ran on and their weights.
-    hc_labels : dict
-        K -> the tree's partition of ``hc_rows``.
     cache : dict
         Per-process cache of the prepared data.
     """
@@ -178,9 +190,12 @@ def fit_task(task, *, X, sample_weight, estimator, params, hc_rows, hc_weights, 
         try:
             with ChunkRunner() as runner:
                 start = _start(task, data, cov_type, settings.reg_covar, bounds,
-                               (hc_rows, hc_weights, hc_labels), runner)
+                               (hc_rows, hc_weights), runner)
                 result = run_em(data, cov_type, start, settings, runner)
-                totals = _final_pass(data, cov_type, result.params, runner, sample_weight)
+                if stop is not None and stop.stopped:  # its last E-step's figures will do
+                    totals = (result.lower_bound * weight, np.nan, np.nan)
+                else:
+                    totals = _final_pass(data, cov_type, result.params, runner, sample_weight)
         except ValueError as exc:
             row["error"] = " ".join(str(exc).split())
     row["seconds"] = time.perf_counter() - started
@@ -201,13 +216,16 @@ def fit_task(task, *, X, sample_weight, estimator, params, hc_rows, hc_weights, 
         )
     total, entropy, map_term = totals
     bic, aic = information_criteria(total, weight, p)
-    row.update(bic=bic, aic=aic, icl=bic + 2.0 * entropy, log_likelihood=total, n_parameters=p,
+    icl = None if np.isnan(entropy) else bic + 2.0 * entropy
+    row.update(bic=bic, aic=aic, icl=icl, log_likelihood=total, n_parameters=p,
                converged=bool(result.converged), n_iter=int(result.n_iter),
                stopped=bool(stop is not None and stop.stopped), _map=map_term)
     if row["stopped"]:
+        row["_map"] = None
         row["warnings"].append(
             f"stopped after {result.n_iter} iterations: even with the log-likelihood it "
-            "could still gain, its BIC stays above the best BIC of a smaller K"
+            "could still gain, its BIC stays above the best BIC of a smaller K (its "
+            "log-likelihood and BIC are those of its last E-step; no ICL)"
         )
     return FitResult(row, result.params, list(result.lower_bounds))
 
@@ -224,10 +242,10 @@ def _start(task, data, cov_type, reg_covar, bounds, hc, runner):
     k = task.n_components
     init = data.init_data(np.random.default_rng(task.seed))
     if task.start == "hc":
-        hc_rows, hc_weights, hc_labels = hc
+        hc_rows, hc_weights = hc
         Xt = np.ascontiguousarray(init.rows(hc_rows), dtype=np.float64)
         resp = np.zeros((k, len(hc_rows)))
-        resp[hc_labels[k], np.arange(len(hc_rows))] = 1.0
+        resp[task.hc_labels, np.arange(len(hc_rows))] = 1.0
         stats = stats_from_resp(cov_type, cov_type.design(Xt), resp, hc_weights, Xt.shape[0])
     else:
         stats = initial_stats(task.start, init, cov_type, k, np.random.default_rng(task.seed),

@@ -100,7 +100,7 @@ def apply_convention(rows, convention):
         map_term = row.pop("_map")
         if convention == "mclust" and row["bic"] is not None:
             row["bic"], row["aic"] = -row["bic"], -row["aic"]
-            row["icl"] = row["bic"] - 2.0 * map_term
+            row["icl"] = None if map_term is None else row["bic"] - 2.0 * map_term
     return rows
 
 

@@ -119,14 +119,19 @@ def test_hopeless_fits_stop_early_and_say_so():
 
 
 def test_hopeless_projects_the_remaining_gain():
-    # changes 0.5, 0.25, 0.125: rate 0.5, 0.125 per row still to come; 10x: -6.875 per row,
-    # a BIC of 1375 for 100 rows, against a margin of max(10, 0.5 x 100) = 50
-    bounds = [-10.0, -9.0, -8.5, -8.25, -8.125]
-    never = Hopeless(reference=1375.0 - 50.0 + 1.0, weight=100.0, n_params=0)
-    assert not never(bounds)
-    hopeless = Hopeless(reference=1375.0 - 50.0 - 1.0, weight=100.0, n_params=0)
-    assert hopeless(bounds) and hopeless.stopped
-    assert not Hopeless(0.0, 100.0, 0)(bounds[:4])  # too early
+    """100 rows: a margin of max(10, 0.5 x 100) = 50 BIC units, 4 x 50 before 5 iterations."""
+    bounds = [-10.0, -9.0, -8.5, -8.25, -8.125]  # changes halve: rate 0.5
+
+    def stops(reference, n_bounds):
+        return Hopeless(reference=reference, weight=100.0, n_params=0)(bounds[:n_bounds])
+
+    # 5 bounds: 0.125 x 0.5 / 0.5 still to come, 10x: -6.875 per row, a BIC of 1375
+    assert stops(1375.0 - 51.0, 5) and not stops(1375.0 - 49.0, 5)
+    # 4 bounds: -8.25 + 10 x 0.25 = -5.75 per row, BIC 1150, against 4 x the margin
+    assert stops(1150.0 - 201.0, 4) and not stops(1150.0 - 199.0, 4)
+    # 3 bounds (one rate): -8.5 + 10 x 0.5 = -3.5 per row, BIC 700
+    assert stops(700.0 - 201.0, 3) and not stops(700.0 - 199.0, 3)
+    assert not stops(-1e9, 2)  # too early
     assert not Hopeless(0.0, 100.0, 0)([-10.0, -9.0, -8.0, -7.0, -6.0])  # not slowing down
 
 
