@@ -11,7 +11,7 @@ from gmmkit.cli.options import echo_json, json_option, output_option, quiet_opti
 from gmmkit.engine.covariance import COVARIANCE_TYPES
 
 
-def parse_k_spans(text):
+def parse_k_spans(text: str) -> list[tuple[int, int]]:
     """``"1..10"``, ``"2,3,5"`` or ``"4"`` -> [(low, high), ...] with 1 <= low <= high.
 
     Only the syntax is checked: a range is not expanded, so ``1..100000000``
@@ -33,7 +33,7 @@ def parse_k_spans(text):
     return spans
 
 
-def parse_k_range(text, *, n_distinct=None, source="DATA"):
+def parse_k_range(text: str, *, n_distinct: int | None = None, source: str = "DATA") -> list[int]:
     """``"1..10"``, ``"2,3,5"`` or ``"4"`` -> sorted list of ints >= 1.
 
     Parameters
@@ -57,7 +57,7 @@ def parse_k_range(text, *, n_distinct=None, source="DATA"):
     return sorted({k for low, high in spans for k in range(low, high + 1)})
 
 
-def parse_models(text, n_features):
+def parse_models(text: str | None, n_features: int) -> list[str]:
     """``--covariance-types``: comma-separated names, or mclust's default models when empty."""
     from gmmkit.engine.mclust_models import check_model_dimensions, default_models
 
@@ -107,8 +107,24 @@ def parse_models(text, n_features):
 @force_option
 @json_option("the table")
 @quiet_option
-def select(data, k_range, covariance_types, criterion, bic_convention, kmeans_starts, n_jobs,
-           seed, missing, noise, columns, model_path, plot_path, force, as_json, quiet):
+def select(
+    data: str,
+    k_range: str,
+    covariance_types: str,
+    criterion: str,
+    bic_convention: str,
+    kmeans_starts: int,
+    n_jobs: int | None,
+    seed: int,
+    missing: str,
+    noise: str,
+    columns: str | None,
+    model_path: str | None,
+    plot_path: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Fit every K and covariance model to DATA (mclust's grid); print the table; save the best."""
     from gmmkit.cli.output import format_criterion_matrix
     from gmmkit.cli.reading import load_input

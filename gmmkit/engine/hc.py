@@ -28,19 +28,25 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from gmmkit.engine.types import FloatArray, IntArray
 
 #: hierarchical clustering runs on at most this many rows (mclust: 2000)
 HC_MAX_ROWS = 2000
 HC_MODELS = ("VVV", "EII")
 HC_USES = ("SVD", "VARS")
 
-_CACHE: OrderedDict = OrderedDict()
+_CACHE: OrderedDict[tuple[object, ...], IntArray] = OrderedDict()
 _CACHE_SIZE = 4
 
 
-def hc_transform(X: np.ndarray, use: str = "SVD") -> np.ndarray:
+def hc_transform(X: FloatArray, use: str = "SVD") -> FloatArray:
     """The data hierarchical clustering sees: (n, d').
 
     Parameters
@@ -74,7 +80,7 @@ def hc_transform(X: np.ndarray, use: str = "SVD") -> np.ndarray:
 class _Clusters:
     """Sizes, means, scatters and criterion terms of the current clusters."""
 
-    def __init__(self, Z, model):
+    def __init__(self, Z: FloatArray, model: str) -> None:
         n, d = Z.shape
         self.model, self.d = model, d
         self.size = np.ones(n)
@@ -86,7 +92,7 @@ class _Clusters:
             self.trace = np.zeros(n)
             self.term = np.full(n, np.log(self.alpha))
 
-    def costs(self, a, others):
+    def costs(self, a: int, others: IntArray) -> FloatArray:
         """The increase of the criterion when ``a`` merges with each of ``others``: (m,).
 
         Scatter matrices are built only for merged clusters of more than d
@@ -108,7 +114,7 @@ class _Clusters:
             spread[big] = np.logaddexp(logdet, spread[big])
         return size * spread - self.term[a] - self.term[others]
 
-    def merge(self, a, b):
+    def merge(self, a: int, b: int) -> None:
         """Merge cluster b into cluster a."""
         size = self.size[a] + self.size[b]
         delta = self.mean[b] - self.mean[a]
@@ -121,7 +127,7 @@ class _Clusters:
         self.size[a] = size
 
 
-def _log_det(matrices):
+def _log_det(matrices: FloatArray) -> FloatArray:
     """log |M| of positive semi-definite matrices, -inf for singular ones: (m,)."""
     try:
         chol = np.linalg.cholesky(matrices)
@@ -131,7 +137,7 @@ def _log_det(matrices):
         return np.where(sign > 0, logdet, -np.inf)
 
 
-def _initial_costs(clusters, Z):
+def _initial_costs(clusters: _Clusters, Z: FloatArray) -> FloatArray:
     """Merge costs of every pair of singletons: (n, n), inf on the diagonal."""
     squared = np.einsum("nd,nd->n", Z, Z)
     costs = Z @ Z.T  # the n x n work in place: one matrix of memory
@@ -155,7 +161,7 @@ def _initial_costs(clusters, Z):
     return costs
 
 
-def hc_merges(Z: np.ndarray, model: str = "VVV") -> np.ndarray:
+def hc_merges(Z: FloatArray, model: str = "VVV") -> IntArray:
     """The merges of model-based agglomerative clustering, first to last.
 
     Parameters
@@ -205,7 +211,7 @@ def hc_merges(Z: np.ndarray, model: str = "VVV") -> np.ndarray:
     return merges
 
 
-def hc_partitions(merges: np.ndarray, n_rows: int, ks) -> dict[int, np.ndarray]:
+def hc_partitions(merges: IntArray, n_rows: int, ks: Iterable[int]) -> dict[int, IntArray]:
     """The partition of the tree at each number of clusters K.
 
     Parameters
@@ -224,7 +230,7 @@ def hc_partitions(merges: np.ndarray, n_rows: int, ks) -> dict[int, np.ndarray]:
     """
     wanted = {int(k) for k in ks}
     owner = np.arange(n_rows)  # every row's cluster (the index of the cluster's first row)
-    out = {}
+    out: dict[int, IntArray] = {}
     for step in range(n_rows):
         if n_rows - step in wanted:
             out[n_rows - step] = np.unique(owner, return_inverse=True)[1]
@@ -234,7 +240,7 @@ def hc_partitions(merges: np.ndarray, n_rows: int, ks) -> dict[int, np.ndarray]:
     return out
 
 
-def hc_tree(X: np.ndarray, model: str = "VVV", use: str = "SVD") -> np.ndarray:
+def hc_tree(X: FloatArray, model: str = "VVV", use: str = "SVD") -> IntArray:
     """:func:`hc_merges` of ``hc_transform(X, use)``, remembered for the last few data sets.
 
     A model selection grid starts every model and every K from one tree;

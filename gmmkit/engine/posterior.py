@@ -26,10 +26,14 @@ weights do not.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gmmkit.engine.covariance import get_covariance_type
+
+if TYPE_CHECKING:
+    from gmmkit.engine.types import FittedMixture, FloatArray, IntArray
 
 #: elements of the widest (rows, K, d) temporary of one block of rows
 BLOCK_ELEMENTS = 2**18
@@ -48,7 +52,7 @@ class MarginalGaussians:
     group: np.ndarray  # (K,) index of the first component with the same covariance
     noise_log: float | None  # log(noise weight x noise density on o), or None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         n_components, width = self.means.shape
         half = 0.5 * self.means  # halves: x/2 - mu/2 cannot overflow for finite x, mu
         #: all factors side by side, (d, K * d): one GEMM whitens a block for every k
@@ -65,9 +69,9 @@ class MarginalGaussians:
             whitened_means = np.einsum("kd,kde->ke", offsets, self.prec_chol)
             #: [x/s, 1/s] @ guess = (x - mu_k)' P_k / s for every k in one GEMM
             self.guess = np.vstack([self.factors, -whitened_means.reshape(1, -1)])
-        self._pairs = {}
+        self._pairs: dict[int | np.integer[Any], tuple[FloatArray, FloatArray]] = {}
 
-    def pairs(self, r):
+    def pairs(self, r: int | np.integer[Any]) -> tuple[FloatArray, FloatArray]:
         """For expansion point r, in halves: (A_k delta_k (K, d), delta_k' A_k delta_k (K,)),
         delta_k = mu_k/2 - mu_r/2 (made when first needed, then kept)."""
         if r not in self._pairs:
@@ -79,7 +83,7 @@ class MarginalGaussians:
         return self._pairs[r]
 
 
-def marginal_gaussians(model, observed):
+def marginal_gaussians(model: FittedMixture, observed: IntArray) -> MarginalGaussians:
     """The marginal on features ``observed`` of a fitted mixture: MarginalGaussians."""
     from gmmkit.engine.noise import log_density
 
@@ -89,7 +93,8 @@ def marginal_gaussians(model, observed):
         np.asarray(model.covariances_, dtype=np.float64), n_components, n_features
     )
     blocks = np.ascontiguousarray(dense[:, observed][:, :, observed])
-    first = {}  # the first component with each covariance block (tied: all the same)
+    # the first component with each covariance block (tied: all the same)
+    first: dict[bytes, int] = {}
     group = np.array([first.setdefault(block.tobytes(), k) for k, block in enumerate(blocks)])
     unique = np.unique(group)
     full = get_covariance_type("full")
@@ -101,8 +106,9 @@ def marginal_gaussians(model, observed):
         log_const = np.log(weights) + full.log_det(prec_chol, len(observed))
     noise_log = None
     noise_weight = float(getattr(model, "noise_weight_", 0.0))
-    if getattr(model, "noise_bounds_", None) is not None and noise_weight > 0:
-        noise_log = np.log(noise_weight) + float(log_density(model.noise_bounds_)[observed].sum())
+    noise_bounds = getattr(model, "noise_bounds_", None)
+    if noise_bounds is not None and noise_weight > 0:
+        noise_log = np.log(noise_weight) + float(log_density(noise_bounds)[observed].sum())
     return MarginalGaussians(
         np.asarray(model.means_, dtype=np.float64)[:, observed],
         prec_chol,
@@ -113,7 +119,7 @@ def marginal_gaussians(model, observed):
     )
 
 
-def posterior_weights(marginal, X):
+def posterior_weights(marginal: MarginalGaussians, X: FloatArray) -> FloatArray:
     """p(k | x_o) of every row of X: (n, K), or (n, K + 1) with the noise column last.
 
     Parameters
@@ -136,7 +142,7 @@ def posterior_weights(marginal, X):
     return np.concatenate(parts) if parts else np.empty((0, columns))
 
 
-def _block_weights(g, X):
+def _block_weights(g: MarginalGaussians, X: FloatArray) -> FloatArray:
     """posterior_weights of one block of rows."""
     n, width = X.shape
     n_components = g.means.shape[0]
@@ -180,17 +186,17 @@ def _block_weights(g, X):
     return _normalise(logits)
 
 
-def _square_norms(whitened, g):
+def _square_norms(whitened: FloatArray, g: MarginalGaussians) -> FloatArray:
     """Squared norms of each component's block of columns: (n, K * d) -> (n, K)."""
     return np.square(whitened, out=whitened) @ g.block_sums
 
 
-def _row_scale(largest):
+def _row_scale(largest: FloatArray) -> FloatArray:
     """Per-row divisor: the largest offset, or 1 for a row at the means (n,)."""
     return np.where(largest > 0, largest, 1.0)
 
 
-def _normalise(logits):
+def _normalise(logits: FloatArray) -> FloatArray:
     """exp(logits) normalised per row; +inf logits share the row, all -inf is uniform."""
     top = logits.max(axis=1, keepdims=True)
     with np.errstate(invalid="ignore"):

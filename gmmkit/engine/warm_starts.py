@@ -11,13 +11,20 @@ the K + 1 fit with its two closest components merged (:func:`merge_closest`).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gmmkit.engine.em import MixtureParams
 
+if TYPE_CHECKING:
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.types import FloatArray
 
-def _with_covariances(params, cov_type, weights, means, covariances, reg_covar):
+
+def _with_covariances(params: MixtureParams, cov_type: CovarianceType, weights: FloatArray,
+                      means: FloatArray, covariances: FloatArray, reg_covar: float
+                      ) -> MixtureParams:
     return replace(
         params, weights=weights, means=means, covariances=covariances,
         precisions_cholesky=cov_type.precision_cholesky(covariances.copy(), reg_covar),
@@ -25,7 +32,8 @@ def _with_covariances(params, cov_type, weights, means, covariances, reg_covar):
     )
 
 
-def split_widest(params: MixtureParams, cov_type, reg_covar: float = 0.0) -> MixtureParams:
+def split_widest(params: MixtureParams, cov_type: CovarianceType,
+                 reg_covar: float = 0.0) -> MixtureParams:
     """K + 1 components: the widest component split in two along its main axis.
 
     The component with the largest weight x standard deviation along its
@@ -46,6 +54,7 @@ def split_widest(params: MixtureParams, cov_type, reg_covar: float = 0.0) -> Mix
         K + 1 components; a noise component is kept.
     """
     k_count, n_features = params.means.shape
+    assert params.covariances is not None  # a fit's parameters (not precisions_init only)
     spreads = [cov_type.split_direction(params.covariances, k, n_features)
                for k in range(k_count)]
     k = int(np.argmax([w * s[0] for w, s in zip(params.weights, spreads)]))
@@ -61,7 +70,8 @@ def split_widest(params: MixtureParams, cov_type, reg_covar: float = 0.0) -> Mix
     return _with_covariances(params, cov_type, weights, means, covariances, reg_covar)
 
 
-def merge_closest(params: MixtureParams, cov_type, reg_covar: float = 0.0) -> MixtureParams:
+def merge_closest(params: MixtureParams, cov_type: CovarianceType,
+                  reg_covar: float = 0.0) -> MixtureParams:
     """K - 1 components: the two components whose merge loses least merged into one.
 
     Two components i, j become one with their moment-matched weight, mean
@@ -83,9 +93,10 @@ def merge_closest(params: MixtureParams, cov_type, reg_covar: float = 0.0) -> Mi
         K - 1 components; a noise component is kept.
     """
     k_count, n_features = params.means.shape
+    assert params.covariances is not None  # a fit's parameters (not precisions_init only)
     dense = cov_type.dense(params.covariances, k_count, n_features)
     logdet = np.linalg.slogdet(dense)[1]
-    best = None
+    best: tuple[float, int, int, float, FloatArray, FloatArray] | None = None
     for i in range(k_count):
         for j in range(i + 1, k_count):
             wi, wj = params.weights[i], params.weights[j]
@@ -96,6 +107,7 @@ def merge_closest(params: MixtureParams, cov_type, reg_covar: float = 0.0) -> Mi
             if best is None or cost < best[0]:
                 mean = (wi * params.means[i] + wj * params.means[j]) / w
                 best = (cost, i, j, w, mean, merged)
+    assert best is not None  # K >= 2: one pair at least
     _, i, j, w, mean, merged = best
     keep = np.arange(k_count) != j
     weights = params.weights.copy()

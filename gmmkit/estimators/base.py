@@ -9,16 +9,22 @@ constructor signature, a readable ``repr``, ``__sklearn_is_fitted__`` and
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from typing_extensions import Self
 
 
 class EstimatorBase:
     """get_params / set_params / repr in scikit-learn's conventions."""
 
-    #: scikit-learn's estimator type tag
-    _estimator_type = "density_estimator"
+    #: scikit-learn's estimator type tag (None: none, as scikit-learn's outlier detectors)
+    _estimator_type: str | None = "density_estimator"
 
     @classmethod
-    def _get_param_names(cls):
+    def _get_param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         return sorted(
             name
@@ -26,11 +32,11 @@ class EstimatorBase:
             if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         )
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor arguments as a dict (scikit-learn's ``get_params``)."""
         return {name: getattr(self, name) for name in self._get_param_names()}
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> Self:
         """Set constructor arguments; unknown names raise ValueError."""
         valid = self._get_param_names()
         for name, value in params.items():
@@ -42,7 +48,7 @@ class EstimatorBase:
             setattr(self, name, value)
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         defaults = {
             name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()
         }
@@ -54,17 +60,17 @@ class EstimatorBase:
                 changed.append(f"{name}={_short_repr(value)}")
         return f"{type(self).__name__}({', '.join(changed)})"
 
-    def __sklearn_is_fitted__(self):
+    def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "n_features_in_")
 
-    def _set_feature_names(self, names):
+    def _set_feature_names(self, names: NDArray[np.object_] | None) -> None:
         """Record the column names seen in fit (None: forget names of an earlier fit)."""
         if names is not None:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
 
-    def _check_fitted(self):
+    def _check_fitted(self) -> None:
         """NotFittedError (scikit-learn's wording) unless ``fit`` has run."""
         from gmmkit.exceptions import NotFittedError, compatible
 
@@ -74,18 +80,18 @@ class EstimatorBase:
                 "with appropriate arguments before using this estimator."
             )
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import Tags, TargetTags
 
         tags = Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=False))
         tags.input_tags.allow_nan = getattr(self, "missing", "error") == "em"
         return tags
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def _same(value, default):
+def _same(value: object, default: object) -> bool:
     if value is default:
         return True
     try:
@@ -94,6 +100,6 @@ def _same(value, default):
         return False
 
 
-def _short_repr(value):
+def _short_repr(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -44,6 +45,14 @@ from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData, MixtureParams, Stats
+    from gmmkit.engine.types import AnyArray, FloatArray, IntArray, RandomStateLike, WeightPrior
 
 
 class BayesianGaussianMixture(MixtureChecks, EstimatorBase):
@@ -144,27 +153,27 @@ default="dirichlet_process"
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weight_concentration_prior_type="dirichlet_process",
-        weight_concentration_prior=None,
-        mean_precision_prior=None,
-        mean_prior=None,
-        degrees_of_freedom_prior=None,
-        covariance_prior=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-    ):
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weight_concentration_prior_type: str = "dirichlet_process",
+        weight_concentration_prior: float | None = None,
+        mean_precision_prior: float | None = None,
+        mean_prior: ArrayLike | None = None,
+        degrees_of_freedom_prior: float | None = None,
+        covariance_prior: float | ArrayLike | None = None,
+        random_state: RandomStateLike = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -198,7 +207,7 @@ default="dirichlet_process"
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None) -> Self:
         """Estimate the variational posterior.
 
         Parameters
@@ -220,7 +229,8 @@ default="dirichlet_process"
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
         cov_type = get_covariance_type(self.covariance_type)
-        data = self._chunked(X, weights)
+        # (borrowed from GaussianMixture; without missing values it is a ChunkedData)
+        data = cast("ChunkedData", self._chunked(X, weights))  # type: ignore[misc]
         settings = EMSettings(
             self.max_iter, self.tol, self.reg_covar, self.verbose, self.verbose_interval
         )
@@ -249,6 +259,7 @@ default="dirichlet_process"
                 n_converged += result.converged
                 if best is None or result.lower_bound > best.lower_bound:
                     best = result
+        assert best is not None  # (n_init >= 1 runs)
         if not best.converged and self.max_iter > 0:
             self._warn_not_converged(self.n_init if do_init else 1, n_converged)
         self._set_priors(priors)
@@ -261,32 +272,38 @@ default="dirichlet_process"
         self._set_feature_names(names)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> IntArray:
         """Fit, then return the component label of every row: (n_samples,)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     # -------------------------------------------------------------- predict
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> IntArray:
         """Most probable component of each row under q(z): ndarray of shape (n_samples,)."""
-        return GaussianMixture.predict(self, X)
+        return GaussianMixture.predict(self, X)  # type: ignore[arg-type]  # (borrowed)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Responsibilities q(z): ndarray of shape (n_samples, n_components)."""
-        return GaussianMixture.predict_proba(self, X)
+        return GaussianMixture.predict_proba(self, X)  # type: ignore[arg-type]  # (borrowed)
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> FloatArray:
         """log sum_k exp(variational log density of row n under k): (n_samples,).
 
         As scikit-learn's: the E-step's normaliser, not a normalised density.
         """
-        return GaussianMixture.score_samples(self, X)
+        return GaussianMixture.score_samples(self, X)  # type: ignore[arg-type]  # (borrowed)
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean (weighted) ``score_samples``: float."""
-        return GaussianMixture.score(self, X, sample_weight=sample_weight)
+        return GaussianMixture.score(
+            self, X, sample_weight=sample_weight  # type: ignore[arg-type]  # (borrowed)
+        )
 
-    def sample(self, n_samples=1):
+    def sample(self, n_samples: int = 1) -> tuple[FloatArray, IntArray]:
         """Draw samples from the point-estimate mixture (weights_, means_, covariances_).
 
         Returns
@@ -295,15 +312,21 @@ default="dirichlet_process"
         y : ndarray of shape (n_samples,)
             Component of each sample; samples are grouped by component.
         """
-        return GaussianMixture.sample(self, n_samples)
+        return GaussianMixture.sample(self, n_samples)  # type: ignore[arg-type]  # (borrowed)
 
     # ------------------------------------------------------------- helpers
 
-    def _check_parameters(self, X):
+    def _check_parameters(self, X: Any) -> None:
         check_int("n_components", self.n_components, 1)
         super()._check_parameters(X)
 
-    def _initial_stats(self, data, cov_type, rng, runner):
+    def _initial_stats(
+        self,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        rng: np.random.Generator,
+        runner: ChunkRunner,
+    ) -> Stats:
         """Stats of the starting responsibilities.
 
         ``_initial_resp`` (n_samples, n_components), when set, replaces
@@ -316,14 +339,22 @@ default="dirichlet_process"
             return initial_stats(method, data, cov_type, self.n_components, rng, runner)
         return resp_stats(data, cov_type, np.asarray(resp, dtype=np.float64).T, runner)
 
-    def _warn_not_converged(self, runs, n_converged):
+    def _warn_not_converged(self, runs: int, n_converged: int) -> None:
         warnings.warn(
             not_converged_message(runs, n_converged, self.max_iter, self.tol, "variational"),
             compatible(ConvergenceWarning),
             stacklevel=3,
         )
 
-    def _resolve_priors(self, given, X, weights, data, cov_type, runner):
+    def _resolve_priors(
+        self,
+        given: dict[str, Any],
+        X: AnyArray,
+        weights: FloatArray | None,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        runner: ChunkRunner,
+    ) -> Priors:
         """Priors with the defaults filled in from the data (extra passes for the
         mean, which the engine does not centre on, and the covariance)."""
         covariance = given["covariance_prior"]
@@ -340,14 +371,16 @@ default="dirichlet_process"
             ),
         )
 
-    def _set_priors(self, priors):
+    def _set_priors(self, priors: Priors) -> None:
         self.weight_concentration_prior_ = priors.weight_concentration
         self.mean_precision_prior_ = priors.mean_precision
         self.mean_prior_ = priors.mean
         self.degrees_of_freedom_prior_ = priors.degrees_of_freedom
         self.covariance_prior_ = priors.covariance
 
-    def _set_posterior(self, posterior, weight_prior, cov_type):
+    def _set_posterior(
+        self, posterior: Posterior, weight_prior: WeightPrior, cov_type: CovarianceType
+    ) -> None:
         self.weight_concentration_ = posterior.weight_concentration
         self.mean_precision_ = posterior.mean_precision
         self.means_ = posterior.means
@@ -357,7 +390,7 @@ default="dirichlet_process"
         self.precisions_ = cov_type.precisions(posterior.precisions_cholesky)
         self.weights_ = weight_prior.weights(posterior.weight_concentration)
 
-    def _posterior(self):
+    def _posterior(self) -> Posterior:
         return Posterior(
             self.weight_concentration_,
             self.mean_precision_,
@@ -367,20 +400,23 @@ default="dirichlet_process"
             self.precisions_cholesky_,
         )
 
-    def _get_params_object(self):
+    def _get_params_object(self) -> MixtureParams:
         """The E-step's mixture (see :func:`gmmkit.engine.variational.mixture_params`)."""
         weight_prior = WEIGHT_PRIORS[self.weight_concentration_prior_type]
         return mixture_params(self._posterior(), weight_prior)
 
 
-def _default(value, default):
+T = TypeVar("T")
+
+
+def _default(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
 # ------------------------------------------------------------ prior checks
 
 
-def check_priors(model, n_features):
+def check_priors(model: BayesianGaussianMixture, n_features: int) -> dict[str, Any]:
     """Validate a BayesianGaussianMixture's prior parameters (scikit-learn's names, with the fix).
 
     Returns
@@ -420,20 +456,20 @@ def check_priors(model, n_features):
     }
 
 
-def _is_number(value):
+def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _as_number(value):
+def _as_number(value: object) -> float | None:
     """float(value) for a real number or a 0-d numeric array, else None."""
     if _is_number(value):
-        return float(value)
+        return float(value)  # type: ignore[arg-type]  # (a real number)
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
         return float(value)
     return None
 
 
-def _positive_or_none(name, value, hint):
+def _positive_or_none(name: str, value: Any, hint: str) -> float | None:
     if value is None:
         return None
     if not _is_number(value) or not value > 0 or not np.isfinite(value):
@@ -445,7 +481,7 @@ def _positive_or_none(name, value, hint):
     return float(value)
 
 
-def _float_array(name, value, shape, fix):
+def _float_array(name: str, value: ArrayLike, shape: tuple[int, ...], fix: str) -> FloatArray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -460,7 +496,7 @@ def _float_array(name, value, shape, fix):
     return array
 
 
-def _mean_prior(value, n_features):
+def _mean_prior(value: ArrayLike | None, n_features: int) -> FloatArray | None:
     if value is None:
         return None
     return _float_array(
@@ -471,7 +507,7 @@ def _mean_prior(value, n_features):
     )
 
 
-def _degrees_of_freedom(value, n_features):
+def _degrees_of_freedom(value: Any, n_features: int) -> float | None:
     if value is None:
         return None
     if not _is_number(value) or not value > n_features - 1.0 or not np.isfinite(value):
@@ -484,7 +520,9 @@ def _degrees_of_freedom(value, n_features):
     return float(value)
 
 
-def _covariance_prior(value, covariance_type, n_features):
+def _covariance_prior(
+    value: Any, covariance_type: str, n_features: int
+) -> float | FloatArray | None:
     if value is None:
         return None
     name = f"{covariance_type} covariance_prior"
@@ -509,7 +547,7 @@ def _covariance_prior(value, covariance_type, n_features):
     return array
 
 
-def _is_positive_definite(matrix):
+def _is_positive_definite(matrix: FloatArray) -> bool:
     if not np.allclose(matrix, matrix.T):
         return False
     return bool(np.all(np.linalg.eigvalsh(matrix) > 0))

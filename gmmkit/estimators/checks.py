@@ -7,6 +7,7 @@ stores its arguments) and name the bad value and the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +17,16 @@ from gmmkit.engine.mclust_models import check_model_dimensions
 from gmmkit.engine.noise import check_noise
 from gmmkit.engine.seeding import INIT_METHODS
 from gmmkit.plugins.manager import get_initializers, lookup
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.types import FloatArray, Initializer
+    from gmmkit.estimators.attributes import Initial
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
 
 
 @dataclass(frozen=True)
@@ -31,21 +42,28 @@ class PluginInitializer:
 
     name: str
 
-    def __call__(self, X, n_components, *, sample_weight, rng):
+    def __call__(
+        self,
+        X: FloatArray,
+        n_components: int,
+        *,
+        sample_weight: FloatArray,
+        rng: np.random.Generator,
+    ) -> ArrayLike:
         return lookup("initializers", self.name)(
             X, n_components, sample_weight=sample_weight, rng=rng
         )
 
 
-def resolve_init_method(init_params):
+def resolve_init_method(init_params: str) -> Initializer:
     """The engine's ``method`` for ``init_params``: a built-in name or a PluginInitializer."""
     return init_params if init_params in INIT_METHODS else PluginInitializer(init_params)
 
 
-class MixtureChecks:
+class MixtureChecks(_Estimator):
     """Validation methods mixed into :class:`gmmkit.GaussianMixture`."""
 
-    def _resolve_dtype(self, X):
+    def _resolve_dtype(self, X: Any) -> np.dtype[Any]:
         if self.dtype is None:
             return (
                 np.dtype(np.float32)
@@ -62,7 +80,7 @@ class MixtureChecks:
             )
         return dtype
 
-    def _check_parameters(self, X):
+    def _check_parameters(self, X: Any) -> None:
         if not (isinstance(self.n_components, str) and self.n_components == "auto"):
             check_int("n_components", self.n_components, 1)
         check_int("n_init", self.n_init, 1)
@@ -87,7 +105,7 @@ class MixtureChecks:
                 )
         self._resolve_dtype(X)
 
-    def _check_enough_samples(self, X, weights):
+    def _check_enough_samples(self, X: Any, weights: FloatArray | None) -> None:
         n_samples = X.shape[0] if weights is None else int(np.count_nonzero(weights))
         if n_samples < self.n_components:
             raise ValueError(
@@ -97,7 +115,7 @@ class MixtureChecks:
                 "use fewer components or more data."
             )
 
-    def _check_initial_parameters(self, n_features, cov_type):
+    def _check_initial_parameters(self, n_features: int, cov_type: CovarianceType) -> Initial:
         """Validate weights_init, means_init, precisions_init; return them as arrays."""
         check_model_dimensions(self.covariance_type, n_features)
         k = self.n_components

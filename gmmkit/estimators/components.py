@@ -10,6 +10,8 @@ exact), so plugins neither copy the maths nor import the engine.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
@@ -20,11 +22,20 @@ from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.conditioning import fitted_mixture
 from gmmkit.estimators.restarts import attribute_dtype
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
 
-class ComponentMaths:
+    from gmmkit.engine.types import FloatArray
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
+
+
+class ComponentMaths(_Estimator):
     """``component_log_densities``, ``fit_from_responsibilities`` and ``with_parameters``."""
 
-    def component_log_densities(self, X):
+    def component_log_densities(self, X: ArrayLike) -> FloatArray:
         """log N(x | mean_k, covariance_k) of every row and component, without the weights.
 
         Computed as ``predict_proba`` and ``score_samples`` are: in chunks, on
@@ -44,12 +55,14 @@ class ComponentMaths:
         """
         n_components = len(self.weights_)
 
-        def densities(log_prob):
+        def densities(log_prob: FloatArray) -> FloatArray:
             return np.array(log_prob[:n_components].T, dtype=np.float64)  # a copy: scratch
 
         return np.concatenate(self._map_log_prob(X, densities, density=True, unweighted=True))
 
-    def fit_from_responsibilities(self, X, resp, sample_weight=None):
+    def fit_from_responsibilities(
+        self, X: ArrayLike, resp: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """One M-step: the parameters that maximise the likelihood for given memberships.
 
         Sets ``weights_``, ``means_``, ``covariances_``, ``precisions_`` and
@@ -95,7 +108,7 @@ class ComponentMaths:
         self._set_feature_names(names)
         return self
 
-    def with_parameters(self, weights, means, covariances):
+    def with_parameters(self, weights: ArrayLike, means: ArrayLike, covariances: ArrayLike) -> Self:
         """A fitted copy of this model with other parameters (MAP adaptation, edits).
 
         The copy has this model's settings, feature names, ``converged_``
@@ -122,13 +135,13 @@ class ComponentMaths:
                     f"{name} has shape {np.shape(value)}; this model's {name}_ has shape "
                     f"{expected}, and the new parameters must have the same."
                 )
-        return fitted_mixture(
-            self, type(self), weights, means, covariances,
+        return fitted_mixture(  # type: ignore[type-var]  # (mixed into GaussianMixture)
+            self, type(self), weights, means, covariances,  # type: ignore[arg-type]
             feature_names=getattr(self, "feature_names_in_", None),
         )
 
 
-def _check_resp(resp, n_samples, n_components):
+def _check_resp(resp: ArrayLike, n_samples: int, n_components: int | str) -> FloatArray:
     """``resp`` as a float64 (n_samples, n_components) array of finite values >= 0."""
     resp = np.asarray(resp, dtype=np.float64)
     expected = (n_samples, n_components)

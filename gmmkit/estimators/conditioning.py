@@ -38,6 +38,7 @@ GaussianMixture for a BayesianGaussianMixture.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -48,12 +49,29 @@ from gmmkit.engine.linalg import conditional_blocks
 from gmmkit.engine.posterior import marginal_gaussians, posterior_weights
 from gmmkit.estimators.checks import MixtureChecks
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Union
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from gmmkit.engine.types import FloatArray, IntArray
+    from gmmkit.estimators.bayesian import BayesianGaussianMixture
+    from gmmkit.estimators.mixture import GaussianMixture
+
+    Mixture = Union[GaussianMixture, BayesianGaussianMixture]
+    #: feature indices: an int, a feature name, or a sequence of them
+    Indices = Union[int, str, Sequence[Union[int, str]], NDArray[Any]]
+
+#: the class of the model a function builds (GaussianMixture or a subclass)
+M = TypeVar("M", bound="GaussianMixture")
+
 #: constructor arguments that describe the original features; they do not
 #: apply to a model over other features, so derived models reset them
 _FEATURE_SHAPED_PARAMS = ("means_init", "precisions_init")
 
 
-def marginal(model, indices, *, cls):
+def marginal(model: Mixture, indices: Indices, *, cls: type[M]) -> M:
     """The marginal mixture of the features ``indices``.
 
     Parameters
@@ -86,7 +104,7 @@ def marginal(model, indices, *, cls):
     return marginal_of(model, index, cls=cls, feature_names=_names(model, index))
 
 
-def condition(model, indices, values, *, cls):
+def condition(model: Mixture, indices: Indices, values: ArrayLike, *, cls: type[M]) -> M:
     """The mixture of the remaining features given ``x[indices] = values``.
 
     Parameters
@@ -135,7 +153,9 @@ def condition(model, indices, values, *, cls):
     )
 
 
-def conditional_moments(model, X_obs, observed, missing=None):
+def conditional_moments(
+    model: Mixture, X_obs: ArrayLike, observed: Indices, missing: Indices | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per-row conditional mixtures of ``missing`` given the ``observed`` features.
 
     Parameters
@@ -193,7 +213,13 @@ def conditional_moments(model, X_obs, observed, missing=None):
     return weights, means, C
 
 
-def marginal_of(model, index, *, cls, feature_names=None):
+def marginal_of(
+    model: Mixture,
+    index: IntArray,
+    *,
+    cls: type[M],
+    feature_names: NDArray[np.object_] | None = None,
+) -> M:
     """The marginal on validated indices (a noise component keeps its weight)."""
     cov_type = get_covariance_type(model.covariance_type)
     return fitted_mixture(
@@ -207,13 +233,22 @@ def marginal_of(model, index, *, cls, feature_names=None):
     )
 
 
-def _noise_part(model, index, weight):
+def _noise_part(model: Mixture, index: IntArray, weight: float) -> tuple[FloatArray, float] | None:
     """(bounds of features ``index``, weight) of the model's noise component, or None."""
     bounds = getattr(model, "noise_bounds_", None)
     return None if bounds is None else (bounds[index], float(weight))
 
 
-def fitted_mixture(template, cls, weights, means, covariances, *, feature_names=None, noise=None):
+def fitted_mixture(
+    template: Mixture,
+    cls: type[M],
+    weights: ArrayLike,
+    means: ArrayLike,
+    covariances: ArrayLike,
+    *,
+    feature_names: NDArray[np.object_] | None = None,
+    noise: tuple[ArrayLike, float] | None = None,
+) -> M:
     """A fitted model like ``template`` with the given parameters.
 
     Parameters
@@ -262,7 +297,7 @@ def fitted_mixture(template, cls, weights, means, covariances, *, feature_names=
     return model
 
 
-def resolve_indices(model, indices, *, name="indices"):
+def resolve_indices(model: Mixture, indices: Indices, *, name: str = "indices") -> IntArray:
     """Feature indices as a 1-D int array in [0, D), validated.
 
     Parameters
@@ -284,6 +319,7 @@ def resolve_indices(model, indices, *, name="indices"):
         For non-integer, out-of-range, unknown, repeated or no indices.
     """
     n_features = model.n_features_in_
+    items: list[Any]
     if isinstance(indices, (numbers.Integral, str)):
         items = [indices]
     elif isinstance(indices, (numbers.Number, dict, set, frozenset)) or not hasattr(
@@ -307,7 +343,9 @@ def resolve_indices(model, indices, *, name="indices"):
     return index
 
 
-def _one_index(item, n_features, names, name="indices"):
+def _one_index(
+    item: object, n_features: int, names: NDArray[np.object_] | None, name: str = "indices"
+) -> int:
     if isinstance(item, str):
         if names is None:
             raise ValueError(
@@ -326,7 +364,7 @@ def _one_index(item, n_features, names, name="indices"):
             f"{name}: feature index {item!r} is not an integer; pass integer indices "
             "(or feature names when the model has feature_names_in_)."
         )
-    if not -n_features <= item < n_features:
+    if not -n_features <= item < n_features:  # type: ignore[operator]  # (Integral)
         raise ValueError(
             f"{name}: feature index {item} is out of range for a model with "
             f"{n_features} features; use indices in [0, {n_features})."
@@ -344,7 +382,7 @@ _MIXTURE_INSIDE = {
 }
 
 
-def check_mixture(model, what):
+def check_mixture(model: object, what: str) -> None:
     """Raise unless ``model`` is a fitted GaussianMixture or BayesianGaussianMixture.
 
     Raises
@@ -364,7 +402,7 @@ def check_mixture(model, what):
     model._check_fitted()
 
 
-def remaining_features(n_features, observed):
+def remaining_features(n_features: int, observed: IntArray) -> IntArray:
     """Features not in ``observed``, in order: (D - len(observed),) ints; never empty."""
     missing = np.setdiff1d(np.arange(n_features), observed)
     if not missing.size:
@@ -375,7 +413,7 @@ def remaining_features(n_features, observed):
     return missing
 
 
-def _check_values(values, n_observed):
+def _check_values(values: ArrayLike, n_observed: int) -> FloatArray:
     """Observed values as a finite float64 vector of length ``n_observed``."""
     try:
         point = np.asarray(values, dtype=np.float64)
@@ -398,7 +436,7 @@ def _check_values(values, n_observed):
     return point
 
 
-def _check_rows(X_obs, n_observed):
+def _check_rows(X_obs: ArrayLike, n_observed: int) -> FloatArray:
     """Observed rows as a finite float64 (n, n_observed) array."""
     X_obs = check_array(X_obs, name="X_obs")
     if X_obs.shape[1] != n_observed:
@@ -416,6 +454,6 @@ def _check_rows(X_obs, n_observed):
     return X_obs
 
 
-def _names(model, index):
+def _names(model: Mixture, index: IntArray) -> NDArray[np.object_] | None:
     names = getattr(model, "feature_names_in_", None)
     return None if names is None else names[index]

@@ -9,6 +9,7 @@ Same constructor names and defaults as scikit-learn 1.9, plus
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +42,26 @@ from gmmkit.estimators.components import ComponentMaths
 from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
 from gmmkit.estimators.restarts import fit_data, run_restart
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from typing_extensions import Self
+
+    from gmmkit.engine.convergence import EMResult
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.types import (
+        AnyArray,
+        DataSource,
+        FitInput,
+        FloatArray,
+        IntArray,
+        RandomStateLike,
+    )
+    from gmmkit.estimators.attributes import Initial
+    from gmmkit.estimators.conditioning import Indices
+    from gmmkit.plugins.manager import FitHooks
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
 AUTO_MAX_COMPONENTS = 10
@@ -158,29 +179,29 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int | str = 1,
         *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-        missing="error",
-        noise=None,
-        n_jobs=None,
-        learning_decay=0.7,
-        learning_offset=10.0,
-    ):
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None,
+        precisions_init: ArrayLike | None = None,
+        random_state: RandomStateLike = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+        missing: str = "error",
+        noise: str | None = None,
+        n_jobs: int | None = None,
+        learning_decay: float = 0.7,
+        learning_offset: float = 10.0,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -205,7 +226,7 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: FitInput, y: object = None, sample_weight: ArrayLike | None = None) -> Self:
         """Estimate the parameters by EM.
 
         Parameters
@@ -224,7 +245,9 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         data, names, bounds = self._open_data(X, sample_weight)
         return self._fit_data(data, names, bounds)
 
-    def _open_data(self, X, sample_weight):
+    def _open_data(
+        self, X: FitInput, sample_weight: ArrayLike | None
+    ) -> tuple[DataSource, NDArray[np.object_] | None, FloatArray | None]:
         """Validate X and the parameters; return (engine data, feature names, noise box)."""
         source = open_source(X)  # files, chunk streams and Dask arrays (gmmkit.data.sources)
         if source is not None:
@@ -238,20 +261,32 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         bounds = None if self.noise is None else noise_bounds(X, weights)
         return data, names, bounds
 
-    def _fit_data(self, data, names, bounds):
+    def _fit_data(
+        self, data: DataSource, names: NDArray[np.object_] | None, bounds: FloatArray | None
+    ) -> Self:
         """EM restarts on engine data, then the fitted attributes (gmmkit.estimators.restarts)."""
         return fit_data(self, data, names, bounds)
 
-    def _run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start=None):
+    def _run_restart(
+        self,
+        index: int,
+        rng: np.random.Generator | None,
+        data: DataSource,
+        cov_type: CovarianceType,
+        initial: Initial,
+        bounds: FloatArray | None,
+        hooks: FitHooks | None,
+        start: tuple[MixtureParams, float] | None = None,
+    ) -> EMResult[MixtureParams]:
         """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
         return run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start)
 
-    def _fit_auto(self, X, sample_weight):
+    def _fit_auto(self, X: FitInput, sample_weight: ArrayLike | None) -> Self:
         """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto)."""
         return fit_auto(self, X, sample_weight, AUTO_MAX_COMPONENTS, GaussianMixture)
 
-    def _iteration_hook(self, hooks):
-        def on_iteration(init, iteration, lower_bound, change):
+    def _iteration_hook(self, hooks: FitHooks) -> Callable[[int, int, float, float], None]:
+        def on_iteration(init: int, iteration: int, lower_bound: float, change: float) -> None:
             hooks.call(
                 "gmmkit_fit_iteration",
                 model=self,
@@ -263,13 +298,15 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
 
         return on_iteration
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> IntArray:
         """Fit, then return the component label of every row: (n_samples,)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     # -------------------------------------------------------------- predict
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> IntArray:
         """Most probable component of each row: ndarray of shape (n_samples,).
 
         With ``noise="uniform"``, rows most probably from the noise component get -1.
@@ -278,29 +315,31 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         labels[labels == len(self.weights_)] = NOISE_LABEL
         return labels
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Responsibilities: ndarray of shape (n_samples, n_components).
 
         With ``noise="uniform"``: (n_samples, n_components + 1), the last
         column the noise component's.
         """
 
-        def resp(log_prob):
+        def resp(log_prob: FloatArray) -> FloatArray:
             log_normalize(log_prob)
             return np.array(log_prob.T, dtype=np.float64)  # a copy: log_prob is scratch
 
         return np.concatenate(self._map_log_prob(X, resp))
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> FloatArray:
         """Log-likelihood of each row: ndarray of shape (n_samples,)."""
         return np.concatenate(self._map_log_prob(X, log_normalize, density=True))
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean (weighted) log-likelihood per sample: float."""
         total, weight = self._total_log_likelihood(X, sample_weight)
         return total / weight
 
-    def bic(self, X, sample_weight=None):
+    def bic(self, X: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Bayesian information criterion: -2 log L + p log(n); lower is better.
 
         With sample weights, log L is the weighted sum and n the weight total.
@@ -308,12 +347,12 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         total, weight = self._total_log_likelihood(X, sample_weight)
         return information_criteria(total, weight, self._n_parameters())[0]
 
-    def aic(self, X, sample_weight=None):
+    def aic(self, X: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Akaike information criterion: -2 log L + 2 p; lower is better."""
         total, weight = self._total_log_likelihood(X, sample_weight)
         return information_criteria(total, weight, self._n_parameters())[1]
 
-    def sample(self, n_samples=1):
+    def sample(self, n_samples: int = 1) -> tuple[FloatArray, IntArray]:
         """Draw samples from the fitted mixture.
 
         Returns
@@ -347,7 +386,7 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
             labels = np.append(labels, np.full(counts[-1], NOISE_LABEL))
         return np.vstack(draws), labels
 
-    def condition(self, indices, values):
+    def condition(self, indices: Indices, values: ArrayLike) -> Self:
         """The mixture of the other features given ``x[indices] = values``.
 
         Exact for every covariance type (see :func:`gmmkit.estimators.conditioning.condition`
@@ -366,19 +405,20 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         """
         return conditioning.condition(self, indices, values, cls=type(self))
 
-    def marginal(self, indices):
+    def marginal(self, indices: Indices) -> Self:
         """The mixture of the features ``indices`` alone: a fitted GaussianMixture."""
         return conditioning.marginal(self, indices, cls=type(self))
 
     # ------------------------------------------------------------- helpers
 
-    def _n_parameters(self):
+    def _n_parameters(self) -> int:
         """Free parameters (:func:`gmmkit.engine.criteria.n_parameters`)."""
+        n_components, n_features = self.means_.shape
         return n_parameters(
-            self.covariance_type, *self.means_.shape, noise=hasattr(self, "noise_bounds_")
+            self.covariance_type, n_components, n_features, noise=hasattr(self, "noise_bounds_")
         )
 
-    def _chunk_rows(self, n_features, dtype):
+    def _chunk_rows(self, n_features: int, dtype: np.dtype[Any]) -> int:
         if self.chunk_size is not None:
             return int(self.chunk_size)
         cov_type = get_covariance_type(self.covariance_type)
@@ -389,7 +429,13 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
         return int(np.clip(rows, *AUTO_CHUNK_ROWS))
 
-    def _chunked(self, X, weights, fallback_center=None, center=None):
+    def _chunked(
+        self,
+        X: AnyArray,
+        weights: FloatArray | None,
+        fallback_center: FloatArray | None = None,
+        center: FloatArray | None = None,
+    ) -> ChunkedData | MissingData:
         """X served in chunks, centred on a trimmed mean (engine.reference); checks it is finite.
 
         With ``missing="em"`` and NaN in X: a MissingData served pattern by
@@ -411,7 +457,7 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
             check_extent(X, center)
         return ChunkedData(X, weights, center, dtype, chunk_rows)
 
-    def _validated(self, X):
+    def _validated(self, X: ArrayLike) -> AnyArray:
         """X checked against the fitted model (names, shape, dtype): ndarray."""
         self._check_fitted()
         check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
@@ -419,7 +465,13 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         check_n_features(X, self.n_features_in_, type(self).__name__)
         return X
 
-    def _map_log_prob(self, X, reduce, density=False, unweighted=False):
+    def _map_log_prob(
+        self,
+        X: ArrayLike,
+        reduce: Callable[[FloatArray], Any],
+        density: bool = False,
+        unweighted: bool = False,
+    ) -> list[Any]:
         """Validate X, then ``reduce`` each chunk's weighted log densities.
 
         ``unweighted``: the components' log densities without the log
@@ -443,7 +495,9 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
                 return [data.map_log_prob(cov_type, params, runner, reduce, density=density)]
             return score_rows(data, cov_type, params, runner, reduce, density=density)
 
-    def _total_log_likelihood(self, X, sample_weight):
+    def _total_log_likelihood(
+        self, X: ArrayLike, sample_weight: ArrayLike | None
+    ) -> tuple[float, float]:
         """(sum_n w_n log p(x_n), sum_n w_n)."""
         log_lik = self.score_samples(X)
         weights = check_sample_weight(sample_weight, log_lik.shape[0])
@@ -451,20 +505,23 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
             return float(log_lik.sum()), float(log_lik.shape[0])
         return float(weights @ log_lik), float(weights.sum())
 
-    def _get_params_object(self):
+    def _get_params_object(self) -> MixtureParams:
         # the engine works on float64 parameters: float32 attributes (a fit on
         # float32 X) are widened exactly, float64 ones are used as they are
-        params = MixtureParams(*(
-            np.asarray(value, dtype=np.float64)
-            for value in (self.weights_, self.means_, self.covariances_,
-                          self.precisions_cholesky_)
-        ))
+        params = MixtureParams(
+            np.asarray(self.weights_, dtype=np.float64),
+            np.asarray(self.means_, dtype=np.float64),
+            np.asarray(self.covariances_, dtype=np.float64),
+            np.asarray(self.precisions_cholesky_, dtype=np.float64),
+        )
         if hasattr(self, "noise_bounds_"):
             params.noise_log_density = log_density(self.noise_bounds_)
             params.noise_weight = self.noise_weight_
         return params
 
-    def _set_params_object(self, params, cov_type, dtype=None):
+    def _set_params_object(
+        self, params: MixtureParams, cov_type: CovarianceType, dtype: DTypeLike | None = None
+    ) -> None:
         """Set the fitted attributes from ``params``, stored as ``dtype``.
 
         ``dtype`` None keeps the dtype of ``params.means``. Precisions and
@@ -486,12 +543,20 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         self.precisions_ = np.asarray(precisions, dtype=dtype)
         self.covariances_ = np.asarray(covariances, dtype=dtype)
 
-    def _initial_params(self, data, cov_type, rng, runner, initial):
+    def _initial_params(
+        self,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        rng: np.random.Generator,
+        runner: ChunkRunner,
+        initial: Initial,
+    ) -> MixtureParams:
         """Starting parameters: from init_params, then the user's *_init arrays."""
         weights_init, means_init, precisions_init = initial
         if all(given is not None for given in initial):
             # everything given: no need to look at the data
-            params = MixtureParams(weights_init, means_init, None, None)
+            # (all given; the factors are set from precisions_init below)
+            params = MixtureParams(weights_init, means_init, None, None)  # type: ignore[arg-type]
         else:
             method = resolve_init_method(self.init_params)
             stats = initial_stats(method, data, cov_type, self.n_components, rng, runner)

@@ -7,6 +7,8 @@ the model from the first one and sets the fitted attributes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gmmkit.data.validation import (
     check_array,
     check_feature_names,
@@ -21,8 +23,17 @@ from gmmkit.engine.rng import make_rng
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.restarts import attribute_dtype
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
 
-def check_online_settings(model):
+    from gmmkit.estimators.attributes import MixtureAttributes
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
+
+
+def check_online_settings(model: MixtureAttributes) -> None:
     """What partial_fit supports: a fixed K and no noise component (its box is global)."""
     unsupported = {
         "n_components='auto'": model.n_components == "auto",
@@ -37,10 +48,12 @@ def check_online_settings(model):
     check_schedule(model.learning_decay, model.learning_offset)
 
 
-class OnlineFit:
+class OnlineFit(_Estimator):
     """GaussianMixture's ``partial_fit`` (a mixin: it uses the estimator's own methods)."""
 
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """One step of online (stepwise) EM on a batch of rows.
 
         Repeated calls over a stream converge to a maximum of the

@@ -10,8 +10,15 @@ features) or, beyond that, projected on their first two principal axes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from gmmkit.engine.mclust_models import MODEL_NAMES, SKLEARN_ALIASES
 from gmmkit.estimators.selection_table import table_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from gmmkit.engine.types import PathLike
 
 #: pairs of features are drawn up to this many features; beyond, two principal axes
 MAX_PAIRS_FEATURES = 5
@@ -25,7 +32,7 @@ _COLOURS.update({"E": "#7f7f7f", "V": "#000000"})
 _MARKERS.update({"E": "^", "V": "v"})
 
 
-def pyplot():
+def pyplot() -> Any:
     """matplotlib.pyplot on the Agg backend, or ImportError naming the extra to install."""
     try:
         import matplotlib
@@ -37,17 +44,20 @@ def pyplot():
     return plt
 
 
-def _save(figure, path, plt):
+def _save(figure: Any, path: PathLike, plt: Any) -> None:
     figure.savefig(path, dpi=96, bbox_inches="tight", format="png")
     plt.close(figure)
 
 
-def _style(name):
+def _style(name: str) -> tuple[str | None, str]:
     model = SKLEARN_ALIASES.get(name, name)
     return _COLOURS.get(model), _MARKERS.get(model, "o")
 
 
-def plot_criterion(table, criterion, path, *, title=None, bic_convention="sklearn"):
+def plot_criterion(
+    table: Any, criterion: str, path: PathLike, *, title: str | None = None,
+    bic_convention: str = "sklearn",
+) -> None:
     """Draw the criterion against K, one line per covariance model, into a PNG file.
 
     mclust's BIC plot: a line and a marker per model; fits that failed are
@@ -96,13 +106,14 @@ def plot_criterion(table, criterion, path, *, title=None, bic_convention="sklear
     _save(figure, path, plt)
 
 
-def _focus(axes, table, criterion, sign=1.0):
+def _focus(axes: Any, table: Sequence[Mapping[str, Any]], criterion: str,
+           sign: float = 1.0) -> None:
     """Zoom the y axis onto where the curves compete (every curve's best point shows).
 
     One poor model can sit far from the rest and flatten them; ``sign`` -1
     for criteria where higher is better.
     """
-    per_type = {}
+    per_type: dict[str, list[float]] = {}
     for r in table:
         if r[criterion] is not None:
             per_type.setdefault(r["covariance_type"], []).append(sign * r[criterion])

@@ -15,6 +15,8 @@ noise around each local line (C_k) and the spread between components.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Literal, overload
+
 import numpy as np
 
 from gmmkit.data.validation import (
@@ -27,6 +29,12 @@ from gmmkit.data.validation import (
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.conditioning import conditional_moments
 from gmmkit.estimators.mixture import GaussianMixture
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.types import AnyArray, FloatArray, RandomStateLike
 
 #: constructor arguments passed on to the joint GaussianMixture
 MIXTURE_PARAMS = (
@@ -84,21 +92,21 @@ class GaussianMixtureRegressor(EstimatorBase):
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-    ):
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        random_state: RandomStateLike = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -113,7 +121,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         self.chunk_size = chunk_size
         self.dtype = dtype
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit a Gaussian mixture on the joint data [X, y].
 
         Parameters
@@ -143,7 +151,20 @@ class GaussianMixtureRegressor(EstimatorBase):
         self._set_feature_names(names)
         return self
 
-    def predict(self, X, return_std=False):
+    @overload
+    def predict(self, X: ArrayLike, return_std: Literal[False] = False) -> FloatArray: ...
+
+    @overload
+    def predict(self, X: ArrayLike, return_std: Literal[True]) -> tuple[FloatArray, FloatArray]: ...
+
+    @overload
+    def predict(
+        self, X: ArrayLike, return_std: bool = False
+    ) -> FloatArray | tuple[FloatArray, FloatArray]: ...
+
+    def predict(
+        self, X: ArrayLike, return_std: bool = False
+    ) -> FloatArray | tuple[FloatArray, FloatArray]:
         """Conditional mean of y given each row of X.
 
         Parameters
@@ -164,9 +185,12 @@ class GaussianMixtureRegressor(EstimatorBase):
         if self._y_ndim == 1:
             mean = mean[:, 0]
             std = None if std is None else std[:, 0]
-        return (mean, std) if return_std else mean
+        if return_std:
+            assert std is not None  # (asked for)
+            return mean, std
+        return mean
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Coefficient of determination R^2 of the predictions (averaged over targets).
 
         Parameters
@@ -185,13 +209,13 @@ class GaussianMixtureRegressor(EstimatorBase):
 
     # ------------------------------------------------------------- helpers
 
-    def _joint_model(self):
+    def _joint_model(self) -> GaussianMixture:
         params = {name: getattr(self, name) for name in MIXTURE_PARAMS}
         if self.warm_start and hasattr(self, "gmm_"):
             return self.gmm_.set_params(**params)
         return GaussianMixture(**params)
 
-    def _conditional(self, X, return_std):
+    def _conditional(self, X: ArrayLike, return_std: bool) -> tuple[FloatArray, FloatArray | None]:
         """(mean, std or None), both (n_samples, n_targets)."""
         self._check_fitted()
         check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
@@ -212,7 +236,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         between = np.einsum("nk,nkt->nt", weights, (deviation / scale[:, None, :]) ** 2)
         return mean, scale * np.sqrt(np.maximum(within / scale / scale + between, 0.0))
 
-    def _check_X(self, X):
+    def _check_X(self, X: ArrayLike) -> AnyArray:
         X = check_array(X)
         bad = ~np.isfinite(X).all(axis=1) if X.dtype.kind == "f" else np.zeros(len(X), bool)
         if bad.any():
@@ -223,7 +247,7 @@ class GaussianMixtureRegressor(EstimatorBase):
             )
         return X
 
-    def _check_y(self, y, n_samples):
+    def _check_y(self, y: ArrayLike | None, n_samples: int) -> tuple[FloatArray, int]:
         """(y as a finite float64 (n_samples, n_targets) array, y's ndim: 1 or 2)."""
         if y is None:
             raise ValueError(
@@ -247,7 +271,7 @@ class GaussianMixtureRegressor(EstimatorBase):
             raise ValueError("y contains NaN or infinity; drop those rows or impute y.")
         return Y, y_ndim
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import RegressorTags
 
         tags = super().__sklearn_tags__()
@@ -257,7 +281,9 @@ class GaussianMixtureRegressor(EstimatorBase):
         return tags
 
 
-def r2_score(y_true, y_pred, *, sample_weight=None):
+def r2_score(
+    y_true: ArrayLike, y_pred: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> float:
     """Coefficient of determination, averaged uniformly over targets.
 
     Parameters

@@ -11,6 +11,7 @@ order or in separate processes and the fit is the same.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -23,8 +24,30 @@ from gmmkit.engine.threads import ChunkRunner
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 from gmmkit.plugins.manager import fit_hooks as plugin_fit_hooks
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
-def run_restarts(model, data, cov_type, initial, bounds, hooks):
+    from gmmkit.engine.convergence import EMResult
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import MixtureParams
+    from gmmkit.engine.types import DataSource, FloatArray
+    from gmmkit.estimators.attributes import Initial, MixtureAttributes
+    from gmmkit.estimators.mixture import GaussianMixture
+    from gmmkit.plugins.manager import FitHooks
+
+
+#: the estimator a fit sets the attributes of
+M = TypeVar("M", bound="GaussianMixture")
+
+
+def run_restarts(
+    model: GaussianMixture,
+    data: DataSource,
+    cov_type: CovarianceType,
+    initial: Initial,
+    bounds: FloatArray | None,
+    hooks: FitHooks | None,
+) -> list[EMResult[MixtureParams]]:
     """EMResult of every restart of ``model``'s fit, in restart order.
 
     With ``model.n_jobs`` > 1 and data held in memory, the restarts run in
@@ -46,7 +69,7 @@ def run_restarts(model, data, cov_type, initial, bounds, hooks):
     return run_tasks(_restart_in_worker, tasks, shared, workers)
 
 
-def attribute_dtype(model, data):
+def attribute_dtype(model: MixtureAttributes, data: DataSource) -> np.dtype[Any]:
     """The dtype of the fitted attributes: X's, as in scikit-learn, or what ``dtype`` asks.
 
     float32 X gives float32 (scikit-learn 1.9 keeps X's dtype); float64,
@@ -76,11 +99,21 @@ def attribute_dtype(model, data):
     return np.promote_types(given, requested)
 
 
-def _restart_in_worker(task, *, model, data, cov_type, initial, bounds):
+def _restart_in_worker(
+    task: tuple[int, np.random.Generator],
+    *,
+    model: GaussianMixture,
+    data: DataSource,
+    cov_type: CovarianceType,
+    initial: Initial,
+    bounds: FloatArray | None,
+) -> EMResult[MixtureParams]:
     index, rng = task
     return model._run_restart(index, rng, data, cov_type, initial, bounds, None)
 
-def fit_data(model, data, names, bounds):
+def fit_data(
+    model: M, data: DataSource, names: NDArray[np.object_] | None, bounds: FloatArray | None
+) -> M:
     """EM restarts on engine data (see em.ChunkedData's protocol); sets the attributes."""
     model.__dict__.pop("_online_state", None)  # a full fit ends any online stream
     cov_type = get_covariance_type(model.covariance_type)
@@ -126,7 +159,17 @@ def fit_data(model, data, names, bounds):
     return model
 
 
-def run_restart(model, index, rng, data, cov_type, initial, bounds, hooks, start=None):
+def run_restart(
+    model: GaussianMixture,
+    index: int,
+    rng: np.random.Generator | None,
+    data: DataSource,
+    cov_type: CovarianceType,
+    initial: Initial,
+    bounds: FloatArray | None,
+    hooks: FitHooks | None,
+    start: tuple[MixtureParams, float] | None = None,
+) -> EMResult[MixtureParams]:
     """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
     settings = EMSettings(
         model.max_iter,
@@ -138,6 +181,7 @@ def run_restart(model, index, rng, data, cov_type, initial, bounds, hooks, start
     )
     with ChunkRunner() as runner:
         if start is None:
+            assert rng is not None  # (only a warm start, from ``start``, has no generator)
             params = model._initial_params(data.init_data(rng), cov_type, rng, runner, initial)
             if bounds is not None:
                 params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)

@@ -38,6 +38,7 @@ import numbers
 import sys
 import time
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -64,6 +65,14 @@ from gmmkit.estimators.selection_table import (
     violations,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.types import FloatArray, IntArray, RandomStateLike
+    from gmmkit.estimators.selection_fits import FitResult
+
 #: select_model's tolerance when none is given: mclust's, 1e-5 relative to
 #: the log-likelihood (here of the one-Gaussian fit), per row
 RELATIVE_TOL = 1e-5
@@ -71,27 +80,27 @@ WARM_STARTS = (True, False, "all")
 
 
 def select_model(
-    X,
-    n_components=range(1, 10),
-    covariance_types=None,
-    criterion="bic",
+    X: ArrayLike,
+    n_components: int | Iterable[int] = range(1, 10),
+    covariance_types: str | Iterable[str] | None = None,
+    criterion: str = "bic",
     *,
-    bic_convention="sklearn",
-    init_params="hc",
-    n_init=1,
-    kmeans_starts=0,
-    warm_starts=True,
-    stop_hopeless=True,
-    hc_subset=HC_MAX_ROWS,
-    hc_model="VVV",
-    hc_use="SVD",
-    as_frame="auto",
-    n_jobs=None,
-    sample_weight=None,
-    random_state=None,
-    verbose=0,
-    **params,
-):
+    bic_convention: str = "sklearn",
+    init_params: str = "hc",
+    n_init: int = 1,
+    kmeans_starts: int = 0,
+    warm_starts: bool | str = True,
+    stop_hopeless: bool = True,
+    hc_subset: int = HC_MAX_ROWS,
+    hc_model: str = "VVV",
+    hc_use: str = "SVD",
+    as_frame: bool | str = "auto",
+    n_jobs: int | None = None,
+    sample_weight: ArrayLike | None = None,
+    random_state: RandomStateLike = None,
+    verbose: int = 0,
+    **params: Any,
+) -> tuple[GaussianMixture, Any]:
     """Fit a GaussianMixture for every (K, covariance model) and keep the best.
 
     Parameters
@@ -209,7 +218,7 @@ def select_model(
     slack = 10.0 * params["tol"] * float(len(positive) if weights is None else weights.sum())
     with TaskPool(fit_task, shared, n_jobs_used, warmup=warm_up) as pool:
         # the workers start and prepare the data while the tree grows here
-        labels = _hc_labels(X, hc_rows, ks, options) if hc else {}
+        labels = _hc_labels(X, hc_rows, ks, options) if hc_rows is not None else {}
         results = _rounds(pool, models, ks, starts, labels, stop_hopeless, verbose)
         if warm_starts:
             _repair(pool, results, models, ks, slack, warm_starts, params, verbose)
@@ -222,8 +231,9 @@ def select_model(
     return best, as_table(apply_convention(rows, bic_convention), as_frame)
 
 
-def _check_options(criterion, convention, warm_starts, hc_subset, hc_model, hc_use,
-                   kmeans_starts, n_init):
+def _check_options(criterion: str, convention: str, warm_starts: bool | str, hc_subset: int,
+                   hc_model: str, hc_use: str, kmeans_starts: int, n_init: int
+                   ) -> dict[str, Any]:
     if criterion not in CRITERIA:
         raise ValueError(f"criterion={criterion!r} is not supported; use one of {list(CRITERIA)}")
     if convention not in BIC_CONVENTIONS:
@@ -244,13 +254,13 @@ def _check_options(criterion, convention, warm_starts, hc_subset, hc_model, hc_u
     return {"hc_subset": int(hc_subset), "hc_model": hc_model, "hc_use": hc_use}
 
 
-def _seed(random_state):
+def _seed(random_state: RandomStateLike) -> int | None:
     if random_state is None or isinstance(random_state, numbers.Integral):
-        return random_state
+        return None if random_state is None else int(random_state)
     return int(make_rng(random_state).integers(2**31 - 1))
 
 
-def _relative_tol(X):
+def _relative_tol(X: FloatArray) -> float:
     """mclust's relative tolerance as an absolute one on the mean log-likelihood."""
     n, d = X.shape
     complete = X[~np.isnan(X).any(axis=1)]  # missing="em": the complete rows
@@ -263,13 +273,14 @@ def _relative_tol(X):
     return RELATIVE_TOL * (abs(single) + 1.0 / max(n, 1))
 
 
-def _hc_subset(X, weights, seed, limit):
+def _hc_subset(X: FloatArray, weights: FloatArray | None, seed: int | None, limit: int
+               ) -> tuple[IntArray, FloatArray | None]:
     """(rows, their weights) of the hierarchical clustering start: at most ``limit`` rows."""
     rng = np.random.default_rng(seed)
     rows = np.arange(len(X)) if weights is None else np.flatnonzero(weights > 0)
     subset_weights = None if weights is None else weights[rows]
     if rows.size > limit:
-        p = None if weights is None else subset_weights / subset_weights.sum()
+        p = None if subset_weights is None else subset_weights / subset_weights.sum()
         warnings.warn(
             f"select_model: the hierarchical clustering start runs on a random subset of "
             f"{limit} of the {rows.size} rows (hc_subset; its time and memory grow with the "
@@ -282,7 +293,8 @@ def _hc_subset(X, weights, seed, limit):
     return rows, subset_weights
 
 
-def _hc_labels(X, rows, ks, options):
+def _hc_labels(X: FloatArray, rows: IntArray, ks: Sequence[int], options: dict[str, Any]
+               ) -> dict[int, IntArray]:
     """K -> the partition of ``rows`` by one hierarchical clustering tree."""
     Z = X[rows]
     if np.isnan(Z).any():  # missing="em": hierarchical clustering sees the column means
@@ -291,21 +303,24 @@ def _hc_labels(X, rows, ks, options):
     return hc_partitions(merges, len(rows), [k for k in ks if k <= len(rows)])
 
 
-def _starts(init_params, n_init, kmeans_starts, seed):
+def _starts(init_params: str, n_init: int, kmeans_starts: int, seed: int | None
+            ) -> list[tuple[str, int | None]]:
     """[(start, seed)] of every (K, model)."""
     draws = np.random.default_rng(seed).integers(2**31 - 1, size=n_init + kmeans_starts)
-    main = [("hc", None)] if init_params == "hc" else [
+    main: list[tuple[str, int | None]] = [("hc", None)] if init_params == "hc" else [
         (init_params, int(s)) for s in draws[:n_init]]
     return main + [("k-means++", int(s)) for s in draws[n_init:]]
 
 
-def _rounds(pool, models, ks, starts, labels, stop_hopeless, verbose):
+def _rounds(pool: TaskPool, models: list[str], ks: list[int],
+            starts: list[tuple[str, int | None]], labels: dict[int, IntArray],
+            stop_hopeless: bool, verbose: int) -> dict[tuple[int, str], FitResult]:
     """Fit every (K, model) from every start, K by K; return {(K, model): best FitResult}.
 
     Within a round the fits that took longest at the previous K go first, so
     the processes finish a round together.
     """
-    results = {}
+    results: dict[tuple[int, str], FitResult] = {}
     reference = np.inf
     for k in ks:
         started = time.perf_counter()
@@ -326,7 +341,9 @@ def _rounds(pool, models, ks, starts, labels, stop_hopeless, verbose):
     return results
 
 
-def _repair(pool, results, models, ks, slack, mode, params, verbose):
+def _repair(pool: TaskPool, results: dict[tuple[int, str], FitResult], models: list[str],
+            ks: list[int], slack: float, mode: bool | str, params: dict[str, Any],
+            verbose: int) -> None:
     """Refit from split and merge starts where the log-likelihood drops with K (module doc)."""
     reg_covar = params.get("reg_covar", 1e-6)
     for _ in range(2):
@@ -337,10 +354,10 @@ def _repair(pool, results, models, ks, slack, mode, params, verbose):
         for k, model in targets:
             cov_type = get_covariance_type(model)
             below, above = results.get((k - 1, model)), results.get((k + 1, model))
-            if usable(below):
+            if below is not None and below.params is not None and usable(below):
                 tasks.append(FitTask(k, model, "split", reference=reference,
                                      params=split_widest(below.params, cov_type, reg_covar)))
-            if usable(above):
+            if above is not None and above.params is not None and usable(above):
                 tasks.append(FitTask(k, model, "merge", reference=reference,
                                      params=merge_closest(above.params, cov_type, reg_covar)))
         if not tasks:
@@ -355,9 +372,11 @@ def _repair(pool, results, models, ks, slack, mode, params, verbose):
             return
 
 
-def _fitted_model(result, X, weights, params):
+def _fitted_model(result: FitResult, X: FloatArray, weights: FloatArray | None,
+                  params: dict[str, Any]) -> GaussianMixture:
     """The chosen fit as a fitted GaussianMixture (its data prepared and checked by ``fit``)."""
     row, fitted = result.row, result.params
+    assert fitted is not None  # choose() picks a fit without error
     cov_type = get_covariance_type(row["covariance_type"])
     model = GaussianMixture(row["n_components"], covariance_type=row["covariance_type"],
                             **params)

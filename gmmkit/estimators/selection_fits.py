@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from gmmkit.engine.convergence import EMSettings, guard_float32, run_em
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
 from gmmkit.engine.em import (
+    ChunkedData,
     MixtureParams,
     log_normalize,
     params_from_stats,
@@ -32,8 +33,13 @@ from gmmkit.engine.missing import MissingData
 from gmmkit.engine.noise import NOISE_INIT_WEIGHT, log_density
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
-from gmmkit.estimators.grid import collapsed
+from gmmkit.estimators.grid import collapsed_params
 from gmmkit.exceptions import DegenerateComponentWarning
+
+if TYPE_CHECKING:
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.types import DataSource, FloatArray, IntArray
+    from gmmkit.estimators.mixture import GaussianMixture
 
 #: a fit is hopeless when even this many times its projected remaining
 #: log-likelihood gain leaves its BIC above the reference ...
@@ -78,19 +84,19 @@ class FitTask:
     seed: int | None = None
     params: MixtureParams | None = None
     reference: float = np.inf
-    hc_labels: np.ndarray | None = None
+    hc_labels: IntArray | None = None
 
 
 @dataclass
 class FitResult:
     """A row of the table and the fitted parameters (None when the fit failed)."""
 
-    row: dict
+    row: dict[str, Any]
     params: MixtureParams | None = None
-    lower_bounds: list = field(default_factory=list)
+    lower_bounds: list[float] = field(default_factory=list)
 
 
-def empty_row(n_components, model, start):
+def empty_row(n_components: int, model: str, start: str) -> dict[str, Any]:
     """A table row before the fit."""
     return {
         "n_components": n_components, "covariance_type": model, "bic": None, "aic": None,
@@ -114,13 +120,13 @@ class Hopeless:
     stopped.
     """
 
-    def __init__(self, reference, weight, n_params):
+    def __init__(self, reference: float, weight: float, n_params: int) -> None:
         self.reference, self.weight = reference, weight
         self.penalty = n_params * np.log(weight)
         self.margin = max(HOPELESS_MARGIN, HOPELESS_PER_ROW * weight)
         self.stopped = False
 
-    def __call__(self, lower_bounds):
+    def __call__(self, lower_bounds: list[float]) -> bool:
         if len(lower_bounds) < 3:
             return False
         margin = self.margin * (1.0 if len(lower_bounds) >= HOPELESS_MIN_ITER
@@ -137,7 +143,10 @@ class Hopeless:
         return self.stopped
 
 
-def prepared(cache, X, sample_weight, estimator, params):
+def prepared(
+    cache: dict[str, Any], X: FloatArray, sample_weight: FloatArray | None,
+    estimator: type[GaussianMixture], params: dict[str, Any],
+) -> tuple[DataSource, FloatArray | None]:
     """(engine data, noise bounds) of X, prepared once per process as ``fit`` prepares it."""
     if "data" not in cache:
         template = estimator(1, **params)
@@ -146,12 +155,18 @@ def prepared(cache, X, sample_weight, estimator, params):
     return cache["data"], cache["bounds"]
 
 
-def warm_up(*, X, sample_weight, estimator, params, cache, **_):
+def warm_up(*, X: FloatArray, sample_weight: FloatArray | None,
+            estimator: type[GaussianMixture], params: dict[str, Any], cache: dict[str, Any],
+            **_: Any) -> None:
     """Prepare the data in a worker as it starts (TaskPool's ``warmup``)."""
     prepared(cache, X, sample_weight, estimator, params)
 
 
-def fit_task(task, *, X, sample_weight, estimator, params, hc_rows, hc_weights, cache):
+def fit_task(
+    task: FitTask, *, X: FloatArray, sample_weight: FloatArray | None,
+    estimator: type[GaussianMixture], params: dict[str, Any], hc_rows: IntArray | None,
+    hc_weights: FloatArray | None, cache: dict[str, Any],
+) -> FitResult:
     """Run one :class:`FitTask`; returns its :class:`FitResult`. Runs in workers.
 
     Parameters
@@ -203,12 +218,10 @@ def fit_task(task, *, X, sample_weight, estimator, params, hc_rows, hc_weights, 
     row["degenerate"] = any(issubclass(w.category, DegenerateComponentWarning) for w in caught)
     if result is None:
         return FitResult(row)
-    fitted = SimpleNamespace(
-        covariance_type=task.model, covariances_=result.params.covariances,
-        means_=result.params.means, weights_=result.params.weights,
-        reg_covar=settings.reg_covar,
-    )
-    if collapsed(fitted):
+    fitted = result.params
+    assert fitted.covariances is not None  # an M-step's output
+    if collapsed_params(task.model, fitted.weights, fitted.means, fitted.covariances,
+                        settings.reg_covar):
         row["degenerate"] = True
         row["warnings"].append(
             "a component collapsed: its covariance is at the reg_covar floor (it sits on "
@@ -230,12 +243,16 @@ def fit_task(task, *, X, sample_weight, estimator, params, hc_rows, hc_weights, 
     return FitResult(row, result.params, list(result.lower_bounds))
 
 
-def _start_name(task):
+def _start_name(task: FitTask) -> str:
     return {"split": f"split K={task.n_components - 1}",
             "merge": f"merge K={task.n_components + 1}"}.get(task.start, task.start)
 
 
-def _start(task, data, cov_type, reg_covar, bounds, hc, runner):
+def _start(
+    task: FitTask, data: DataSource, cov_type: CovarianceType, reg_covar: float,
+    bounds: FloatArray | None, hc: tuple[IntArray | None, FloatArray | None],
+    runner: ChunkRunner,
+) -> MixtureParams:
     """The start parameters of a task (with the noise component's start when there is one)."""
     if task.params is not None:
         return task.params
@@ -243,6 +260,7 @@ def _start(task, data, cov_type, reg_covar, bounds, hc, runner):
     init = data.init_data(np.random.default_rng(task.seed))
     if task.start == "hc":
         hc_rows, hc_weights = hc
+        assert hc_rows is not None and task.hc_labels is not None  # select_model's hc start
         Xt = np.ascontiguousarray(init.rows(hc_rows), dtype=np.float64)
         resp = np.zeros((k, len(hc_rows)))
         resp[task.hc_labels, np.arange(len(hc_rows))] = 1.0
@@ -258,7 +276,10 @@ def _start(task, data, cov_type, reg_covar, bounds, hc, runner):
     return params
 
 
-def _final_pass(data, cov_type, params, runner, sample_weight):
+def _final_pass(
+    data: DataSource, cov_type: CovarianceType, params: MixtureParams, runner: ChunkRunner,
+    sample_weight: FloatArray | None,
+) -> tuple[float, float, float]:
     """(total log-likelihood, soft entropy, MAP term) of the fitted parameters.
 
     The soft entropy is -sum_n w_n sum_k z_nk log z_nk (gmmkit's ICL); the
@@ -266,20 +287,23 @@ def _final_pass(data, cov_type, params, runner, sample_weight):
     """
     data = guard_float32(data, cov_type, params)
 
-    def reduce(log_prob):
+    def reduce(log_prob: FloatArray) -> FloatArray:
         log_norm = log_normalize(log_prob)
         tiny = np.finfo(log_prob.dtype).tiny
         entropy = -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
         map_term = -np.log(np.maximum(log_prob.max(axis=0), tiny), dtype=np.float64)
         return np.stack([log_norm, entropy, map_term], axis=1)
 
+    total: float | None = None
     if isinstance(data, MissingData):
-        per_row = data.map_log_prob(cov_type, params, runner, reduce)
+        scored = data.map_log_prob(cov_type, params, runner, reduce)
+        assert scored is not None  # there are rows
+        per_row = np.array(scored)
         per_row[:, 0] = np.nan
         total = data.e_step(cov_type, params, runner).loglik
     else:
+        assert isinstance(data, ChunkedData)  # select_model's data are in memory
         per_row = np.concatenate(score_chunks(data, cov_type, params, runner, reduce))
-        total = None
     weights = np.ones(len(per_row)) if sample_weight is None else sample_weight
     sums = weights @ np.nan_to_num(per_row)
     return (float(sums[0]) if total is None else float(total)), float(sums[1]), float(sums[2])

@@ -10,9 +10,7 @@ scikit-learn's full, tied, diag and spherical themselves.
 
 from __future__ import annotations
 
-from typing import Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable
 
 from gmmkit.engine.mclust_models.diagonal import (
     diagonal_scatter,
@@ -43,18 +41,23 @@ from gmmkit.engine.mclust_models.names import (
     unknown_model_message,
 )
 
-MStep = Callable[..., np.ndarray]
+if TYPE_CHECKING:
+    from gmmkit.engine.types import FloatArray
+
+MStep = Callable[..., Any]
 
 
-def _diagonal(solve):
-    def m_step(nk, sx, sxx, reg_covar, previous=None):
+def _diagonal(solve: Callable[..., FloatArray]) -> MStep:
+    def m_step(nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float,
+               previous: FloatArray | None = None) -> FloatArray:
         return solve(nk, diagonal_scatter(nk, sx, sxx, reg_covar))
 
     return m_step
 
 
-def _full(solve, warm=False):
-    def m_step(nk, sx, sxx, reg_covar, previous=None):
+def _full(solve: Callable[..., FloatArray], warm: bool = False) -> MStep:
+    def m_step(nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float,
+               previous: FloatArray | None = None) -> FloatArray:
         scatter = full_scatter(nk, sx, sxx, reg_covar)
         return solve(nk, scatter, previous) if warm else solve(nk, scatter)
 

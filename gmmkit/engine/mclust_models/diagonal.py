@@ -16,7 +16,12 @@ alternates the two closed-form block updates, each of which lowers f.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from gmmkit.engine.types import FloatArray
 
 #: the iterative M-steps stop when f changes by less than this, relative
 INNER_TOL = 1e-11
@@ -26,8 +31,8 @@ INNER_MAX_ITER = 1000
 _TINY = np.finfo(np.float64).tiny
 
 
-def diagonal_scatter(nk: np.ndarray, sx: np.ndarray, sxx: np.ndarray,
-                     reg_covar: float) -> np.ndarray:
+def diagonal_scatter(nk: FloatArray, sx: FloatArray, sxx: FloatArray,
+                     reg_covar: float) -> FloatArray:
     """The diagonal of each component's scatter, regularised: (K, D).
 
     Parameters
@@ -51,35 +56,35 @@ def diagonal_scatter(nk: np.ndarray, sx: np.ndarray, sxx: np.ndarray,
     return np.maximum(w, _TINY, out=w)
 
 
-def geometric_mean(values: np.ndarray) -> np.ndarray:
+def geometric_mean(values: FloatArray) -> FloatArray:
     """Geometric mean along the last axis, of positive values: (...,)."""
     return np.exp(np.log(values).mean(axis=-1))
 
 
-def normalise_shape(values: np.ndarray) -> np.ndarray:
+def normalise_shape(values: FloatArray) -> FloatArray:
     """``values`` (..., D) scaled to a geometric mean of 1 along the last axis (det 1)."""
     return values / geometric_mean(values)[..., None]
 
 
-def equal_spherical(nk: np.ndarray, w: np.ndarray) -> np.ndarray:
+def equal_spherical(nk: FloatArray, w: FloatArray) -> FloatArray:
     """EII (and E): one variance for every feature and component: (K,)."""
     variance = w.sum() / (nk.sum() * w.shape[1])
     return np.full(nk.shape, variance)
 
 
-def equal_diagonal(nk: np.ndarray, w: np.ndarray) -> np.ndarray:
+def equal_diagonal(nk: FloatArray, w: FloatArray) -> FloatArray:
     """EEI: one diagonal covariance for all components, sum_k w_k / n: (K, D)."""
     return np.broadcast_to(w.sum(axis=0) / nk.sum(), w.shape).copy()
 
 
-def equal_volume_variable_shape(nk: np.ndarray, w: np.ndarray) -> np.ndarray:
+def equal_volume_variable_shape(nk: FloatArray, w: FloatArray) -> FloatArray:
     """EVI: Sigma_k = lambda B_k with B_k = w_k / |w_k|^(1/d), lambda = sum_k |w_k|^(1/d) / n."""
     scale = geometric_mean(w)  # |diag w_k|^(1/d)
     volume = scale.sum() / nk.sum()
     return volume * w / scale[:, None]
 
 
-def volume_and_shape(nk: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def volume_and_shape(nk: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Variable volumes, one shared diagonal shape: minimise f over lambda_k and A.
 
     f = sum_k [ n_k d log lambda_k + sum_j w_kj / (lambda_k A_j) ], |A| = 1,
@@ -117,7 +122,7 @@ def volume_and_shape(nk: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndar
     return volumes, shape
 
 
-def variable_volume_equal_shape(nk: np.ndarray, w: np.ndarray) -> np.ndarray:
+def variable_volume_equal_shape(nk: FloatArray, w: FloatArray) -> FloatArray:
     """VEI: Sigma_k = lambda_k A, A diagonal with |A| = 1 shared: (K, D)."""
     volumes, shape = volume_and_shape(nk, w)
     return volumes[:, None] * shape

@@ -17,6 +17,8 @@ Sigma_k = lambda_k D_k A_k D_k' within the model (see
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit.engine.linalg import unpack_symmetric
@@ -27,11 +29,14 @@ from gmmkit.engine.mclust_models.diagonal import (
     volume_and_shape,
 )
 
+if TYPE_CHECKING:
+    from gmmkit.engine.types import FloatArray
+
 _TINY = np.finfo(np.float64).tiny
 
 
-def full_scatter(nk: np.ndarray, sx: np.ndarray, sxx: np.ndarray,
-                 reg_covar: float) -> np.ndarray:
+def full_scatter(nk: FloatArray, sx: FloatArray, sxx: FloatArray,
+                 reg_covar: float) -> FloatArray:
     """Each component's scatter about its mean, regularised: (K, D, D).
 
     Parameters
@@ -56,13 +61,13 @@ def full_scatter(nk: np.ndarray, sx: np.ndarray, sxx: np.ndarray,
     return scatter
 
 
-def sorted_eigh(scatter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sorted_eigh(scatter: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Eigenvalues (K, D), largest first and positive, and eigenvectors (K, D, D) in that order."""
     values, vectors = np.linalg.eigh(scatter)
     return np.maximum(values[:, ::-1], _TINY), vectors[:, :, ::-1]
 
 
-def rebuild(vectors: np.ndarray, values: np.ndarray) -> np.ndarray:
+def rebuild(vectors: FloatArray, values: FloatArray) -> FloatArray:
     """sum_j values_kj v_kj v_kj': (K, D, D) from vectors (K or 1, D, D) and values (K, D)."""
     covariances = np.einsum("kij,kj,klj->kil", np.broadcast_to(
         vectors, (values.shape[0],) + vectors.shape[-2:]), values, np.broadcast_to(
@@ -70,20 +75,23 @@ def rebuild(vectors: np.ndarray, values: np.ndarray) -> np.ndarray:
     return 0.5 * (covariances + covariances.transpose(0, 2, 1))
 
 
-def equal_volume_equal_shape_variable_orientation(nk, scatter):
+def equal_volume_equal_shape_variable_orientation(nk: FloatArray, scatter: FloatArray
+                                                   ) -> FloatArray:
     """EEV: Sigma_k = L_k diag(sum_j omega_j / n) L_k', W_k = L_k diag(omega_k) L_k'."""
     values, vectors = sorted_eigh(scatter)
     return rebuild(vectors, np.broadcast_to(values.sum(axis=0) / nk.sum(), values.shape))
 
 
-def variable_volume_equal_shape_variable_orientation(nk, scatter):
+def variable_volume_equal_shape_variable_orientation(nk: FloatArray, scatter: FloatArray
+                                                      ) -> FloatArray:
     """VEV: Sigma_k = lambda_k L_k A L_k' with the eigenvectors L_k of W_k."""
     values, vectors = sorted_eigh(scatter)
     volumes, shape = volume_and_shape(nk, values)
     return rebuild(vectors, volumes[:, None] * shape)
 
 
-def equal_volume_variable_shape_variable_orientation(nk, scatter):
+def equal_volume_variable_shape_variable_orientation(nk: FloatArray, scatter: FloatArray
+                                                      ) -> FloatArray:
     """EVV: Sigma_k = lambda W_k / |W_k|^(1/d), lambda = sum_k |W_k|^(1/d) / n."""
     d = scatter.shape[1]
     logdet = np.linalg.slogdet(scatter)[1]
@@ -91,7 +99,8 @@ def equal_volume_variable_shape_variable_orientation(nk, scatter):
     return (scale.sum() / nk.sum()) * scatter / scale[:, None, None]
 
 
-def variable_volume_equal_shape_equal_orientation(nk, scatter):
+def variable_volume_equal_shape_equal_orientation(nk: FloatArray, scatter: FloatArray
+                                                   ) -> FloatArray:
     """VEE: Sigma_k = lambda_k C with |C| = 1, alternating
 
     lambda_k = tr(W_k C^-1) / (d n_k) and C = S / |S|^(1/d), S = sum_k W_k / lambda_k,
@@ -101,7 +110,7 @@ def variable_volume_equal_shape_equal_orientation(nk, scatter):
     d = scatter.shape[1]
     counts = np.maximum(nk, _TINY)
 
-    def normalised(matrix):
+    def normalised(matrix: FloatArray) -> FloatArray:
         return matrix / np.exp(np.linalg.slogdet(matrix)[1] / d)
 
     shape = normalised(scatter.sum(axis=0))
@@ -133,8 +142,8 @@ def round_robin(d: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return rounds
 
 
-def rotation_sweep(rotated: np.ndarray, orientation: np.ndarray,
-                   precisions: np.ndarray) -> None:
+def rotation_sweep(rotated: FloatArray, orientation: FloatArray,
+                   precisions: FloatArray) -> None:
     """One sweep of exact plane rotations of a shared orientation, in place.
 
     Minimises g(D) = sum_k tr(W_k D P_k D') over orthogonal D, P_k =
@@ -169,7 +178,8 @@ def rotation_sweep(rotated: np.ndarray, orientation: np.ndarray,
         rotated[:] = rotation.T @ rotated @ rotation
 
 
-def common_orientation(nk, scatter, equal_volume, previous=None):
+def common_orientation(nk: FloatArray, scatter: FloatArray, equal_volume: bool,
+                       previous: FloatArray | None = None) -> FloatArray:
     """EVE (``equal_volume``) or VVE: Sigma_k = D diag(Lambda_k) D' with one orientation D.
 
     Given D, Lambda_k is closed form on psi_k = diag(D' W_k D): psi_k / n_k
@@ -193,7 +203,7 @@ def common_orientation(nk, scatter, equal_volume, previous=None):
     orientation = np.linalg.eigh(start)[1]
     rotated = orientation.T @ scatter @ orientation
 
-    def variances(psi):
+    def variances(psi: FloatArray) -> FloatArray:
         if equal_volume:
             return equal_volume_variable_shape(nk, psi)
         return psi / counts[:, None]
@@ -211,17 +221,21 @@ def common_orientation(nk, scatter, equal_volume, previous=None):
     return rebuild(orientation[None], np.maximum(variances(psi), _TINY))
 
 
-def equal_volume_variable_shape_equal_orientation(nk, scatter, previous=None):
+def equal_volume_variable_shape_equal_orientation(nk: FloatArray, scatter: FloatArray,
+                                                   previous: FloatArray | None = None
+                                                   ) -> FloatArray:
     """EVE: Sigma_k = lambda D A_k D'."""
     return common_orientation(nk, scatter, True, previous)
 
 
-def variable_volume_variable_shape_equal_orientation(nk, scatter, previous=None):
+def variable_volume_variable_shape_equal_orientation(nk: FloatArray, scatter: FloatArray,
+                                                      previous: FloatArray | None = None
+                                                      ) -> FloatArray:
     """VVE: Sigma_k = lambda_k D A_k D'."""
     return common_orientation(nk, scatter, False, previous)
 
 
-def complete_objective(nk: np.ndarray, scatter: np.ndarray, covariances: np.ndarray) -> float:
+def complete_objective(nk: FloatArray, scatter: FloatArray, covariances: FloatArray) -> float:
     """f = sum_k [ n_k log|Sigma_k| + tr(W_k Sigma_k^-1) ]: what every M-step minimises.
 
     Minus twice the expected complete-data log-likelihood of the

@@ -73,7 +73,7 @@ def describe(name: str) -> str:
     """
     if name in UNIVARIATE_NAMES:
         return f"univariate, {_WORDS[name]} variance"
-    volume, shape, orientation = name
+    volume, shape, orientation = name[0], name[1], name[2]
     if shape == "I":
         return f"spherical, {_WORDS[volume]} volume"
     if orientation == "I":
@@ -104,7 +104,7 @@ def n_covariance_parameters(name: str, n_components: int, n_features: int) -> in
     k, d = n_components, n_features
     if name in UNIVARIATE_NAMES:
         return 1 if name == "E" else k
-    volume, shape, orientation = name
+    volume, shape, orientation = name[0], name[1], name[2]
     count = 1 if volume == "E" else k
     if shape != "I":
         count += (d - 1) * (1 if shape == "E" else k)
