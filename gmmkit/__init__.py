@@ -13,9 +13,12 @@ functions list what is registered and :func:`run_pipeline` chains them.
 from gmmkit._version import __version__
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.bayesian import BayesianGaussianMixture
+from gmmkit.estimators.bootstrap import LRTResult, bootstrap_lrt
 from gmmkit.estimators.classifier import GMMClassifier
 from gmmkit.estimators.impute import impute
 from gmmkit.estimators.mixture import GaussianMixture
+from gmmkit.estimators.mixture_plots import plot_mixture
+from gmmkit.estimators.plots import plot_criterion
 from gmmkit.estimators.regression import GaussianMixtureRegressor
 from gmmkit.estimators.selection import select_model
 from gmmkit.exceptions import (
@@ -47,12 +50,14 @@ __all__ = [
     "EstimatorBase",
     "GaussianMixture",
     "GaussianMixtureRegressor",
+    "LRTResult",
     "ModelFileError",
     "NotFittedError",
     "PipelineResult",
     "PluginWarning",
     "PrecisionWarning",
     "__version__",
+    "bootstrap_lrt",
     "get_datasets",
     "get_demos",
     "get_features",
@@ -62,6 +67,8 @@ __all__ = [
     "hookimpl",
     "impute",
     "load",
+    "plot_criterion",
+    "plot_mixture",
     "read_data",
     "read_metadata",
     "run_pipeline",

@@ -218,6 +218,9 @@ def columns_option(function: FC) -> FC:
               show_default=True, help="'uniform': add a uniform noise component (outliers).")
 @columns_option
 @output_option("Save the fitted model to this file (.gmm).", dest="model_path")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Draw the classification, uncertainty and density of the fit (mclust's "
+                   "plots) to this PNG (needs gmmkit[plot]).")
 @force_option
 @json_option("the summary")
 @quiet_option
@@ -238,6 +241,7 @@ def fit(
     noise: str,
     columns: str | None,
     model_path: str | None,
+    plot_path: str | None,
     force: bool,
     as_json: bool,
     quiet: bool,
@@ -251,6 +255,7 @@ def fit(
 
     outputs = command_outputs(force, data)
     model_file = outputs.file(model_path, "model_path")  # checked before the fit
+    plot_file = outputs.figure(plot_path, "plot_path")
 
     params: dict[str, Any] = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
                   random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
@@ -276,6 +281,10 @@ def fit(
         model_file.write(lambda temporary: save(
             model, temporary, extra=output.provenance(dataset, data, summary)))
         summary["model_file"] = model_path
+    if plot_file is not None:
+        from gmmkit.cli.plotting import draw_fit
+
+        plot_file.write(lambda temporary: draw_fit(model, dataset, temporary, title=data))
     outputs.commit()
     if as_json:
         echo_json(summary)

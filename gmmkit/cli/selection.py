@@ -102,8 +102,15 @@ def parse_models(text: str | None, n_features: int) -> list[str]:
 @output_option("Where to save the best model [default: DATA's name + .gmm].",
                dest="model_path")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="Draw the criterion of every model against K to this PNG "
-                   "(needs gmmkit[plot]).")
+              help="Draw the criterion of every model against K and the chosen fit's "
+                   "classification, uncertainty and density to this PNG (needs gmmkit[plot]).")
+@click.option("--lrt", is_flag=True,
+              help="Then test K against K + 1 components of the chosen model by a bootstrap "
+                   "likelihood-ratio test (mclust's mclustBootstrapLRT).")
+@click.option("--n-bootstrap", default=999, show_default=True, type=click.IntRange(min=1),
+              help="Bootstrap samples of each --lrt test.")
+@click.option("--level", default=0.05, show_default=True, type=click.FloatRange(0, 1,
+              min_open=True, max_open=True), help="The --lrt tests' significance level.")
 @force_option
 @json_option("the table")
 @quiet_option
@@ -121,15 +128,18 @@ def select(
     columns: str | None,
     model_path: str | None,
     plot_path: str | None,
+    lrt: bool,
+    n_bootstrap: int,
+    level: float,
     force: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
     """Fit every K and covariance model to DATA (mclust's grid); print the table; save the best."""
     from gmmkit.cli.output import format_criterion_matrix
+    from gmmkit.cli.plotting import draw_fit
     from gmmkit.cli.reading import load_input
     from gmmkit.estimators.grid import n_distinct_rows
-    from gmmkit.estimators.plots import plot_criterion
     from gmmkit.estimators.selection import select_model
     from gmmkit.modelfiles.files import save
 
@@ -150,21 +160,43 @@ def select(
         noise=None if noise == "none" else noise, as_frame=False, verbose=0 if quiet else 1,
     )
     chosen = next(row for row in table if row["chosen"])
+    tests = None
+    if lrt:
+        from gmmkit.estimators.bootstrap import bootstrap_lrt
+
+        tests = bootstrap_lrt(dataset.data, chosen["covariance_type"], n_bootstrap=n_bootstrap,
+                              level=level, n_jobs=n_jobs, random_state=seed,
+                              verbose=0 if quiet else 1)
     model_file.write(lambda temporary: save(best, temporary, extra={
         "data": data, "feature_names": list(dataset.feature_names), "command": "gmmkit select",
         "criterion": criterion, "bic_convention": bic_convention, criterion: chosen[criterion],
     }))
     if plot_file is not None:
-        plot_file.write(lambda temporary: plot_criterion(
-            table, criterion, temporary, title=f"{data}: {criterion.upper()} by K",
-            bic_convention=bic_convention))
+        plot_file.write(lambda temporary: draw_fit(
+            best, dataset, temporary, table=table, criterion=criterion,
+            bic_convention=bic_convention,
+            title=f"{data}: {criterion.upper()} by K; {best.covariance_type}, "
+                  f"K={best.n_components}"))
     outputs.commit()
     if as_json:
         echo_json({"best": {k: chosen[k] for k in ("n_components", "covariance_type")},
-                   "bic_convention": bic_convention, "model_file": model_path, "table": table})
+                   "bic_convention": bic_convention, "model_file": model_path, "table": table,
+                   **({} if tests is None else {"lrt": {
+                       "covariance_type": tests.covariance_type, "tests": tests.table(),
+                       "n_bootstrap": n_bootstrap, "level": level,
+                       "n_components": tests.chosen}})})
         return
     click.echo(format_criterion_matrix(table, criterion, bic_convention))
     click.echo(f"\nbest: K={chosen['n_components']}, {chosen['covariance_type']} "
                f"({criterion.upper()} {chosen[criterion]:.2f}); model saved to {model_path}")
     if plot_path:
         click.echo(f"plot saved to {plot_path}")
+    if tests is not None:
+        from gmmkit.cli.output import format_table
+
+        click.echo(f"\nbootstrap likelihood-ratio tests of {tests.covariance_type} "
+                   f"({n_bootstrap} samples each):")
+        click.echo(format_table(["K vs K+1", "LRTS", "p-value"], [
+            [f"{t['h0']} vs {t['h1']}", f"{t['lrts']:.3f}", f"{t['p_value']:.4f}"]
+            for t in tests.table()]))
+        click.echo(f"the tests choose K={tests.chosen} at level {level:g}")

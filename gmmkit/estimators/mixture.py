@@ -159,6 +159,10 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         Mean (weighted) log-likelihood of the best run's last E-step.
     lower_bounds_ : list of float
         The lower bound at every iteration of the best run.
+    uncertainty_ : ndarray of shape (n_samples,)
+        Only on the model :func:`gmmkit.select_model` returns: mclust's
+        uncertainty of every training row, 1 - its largest posterior
+        probability (:meth:`uncertainty` computes it for any rows).
     noise_weight_ : float
         The noise component's weight (0.0 without one); ``weights_`` sum to
         1 - noise_weight_.
@@ -327,6 +331,23 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
             return np.array(log_prob.T, dtype=np.float64)  # a copy: log_prob is scratch
 
         return np.concatenate(self._map_log_prob(X, resp))
+
+    def uncertainty(self, X: ArrayLike) -> FloatArray:
+        """mclust's uncertainty of each row: 1 - its largest posterior probability.
+
+        0 for a row that surely belongs to one component, up to 1 - 1/K
+        between K equally likely ones (the noise component counts as one).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+
+        def uncertain(log_prob: FloatArray) -> FloatArray:
+            log_normalize(log_prob)
+            return 1.0 - log_prob.max(axis=0).astype(np.float64)
+
+        return np.concatenate(self._map_log_prob(X, uncertain))
 
     def score_samples(self, X: ArrayLike) -> FloatArray:
         """Log-likelihood of each row: ndarray of shape (n_samples,)."""

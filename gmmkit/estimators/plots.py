@@ -44,7 +44,8 @@ def pyplot() -> Any:
     return plt
 
 
-def _save(figure: Any, path: PathLike, plt: Any) -> None:
+def save(figure: Any, path: PathLike, plt: Any) -> None:
+    """Write ``figure`` to ``path`` as PNG and close it."""
     figure.savefig(path, dpi=96, bbox_inches="tight", format="png")
     plt.close(figure)
 
@@ -80,8 +81,17 @@ def plot_criterion(
         Without matplotlib, with the command that installs it.
     """
     plt = pyplot()
-    table = table_rows(table)
     figure, axes = plt.subplots(figsize=(7.5, 4.5))
+    draw_criterion(axes, table, criterion, bic_convention=bic_convention)
+    if title:
+        axes.set_title(title)
+    save(figure, path, plt)
+
+
+def draw_criterion(axes: Any, table: Any, criterion: str, *, bic_convention: str = "sklearn",
+                   legend: bool = True) -> None:
+    """:func:`plot_criterion`'s curves on matplotlib ``axes``."""
+    table = table_rows(table)
     for model in dict.fromkeys(row["covariance_type"] for row in table):
         rows = [r for r in table if r["covariance_type"] == model and r[criterion] is not None]
         colour, marker = _style(model)
@@ -100,10 +110,8 @@ def plot_criterion(
     axes.set_xlabel("number of components K")
     better = "higher" if sign < 0 else "lower"
     axes.set_ylabel(f"{criterion.upper()} ({better} is better)")
-    axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
-    if title:
-        axes.set_title(title)
-    _save(figure, path, plt)
+    if legend:
+        axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
 
 
 def _focus(axes: Any, table: Sequence[Mapping[str, Any]], criterion: str,

@@ -148,6 +148,7 @@ def fit_data(
     model.n_components_ = int(model.n_components)
     if hasattr(model, "selection_"):
         del model.selection_
+    model.__dict__.pop("uncertainty_", None)  # select_model's, of the rows it saw
     model.converged_ = best.converged
     model.n_iter_ = best.n_iter
     model.lower_bound_ = best.lower_bound

@@ -163,7 +163,8 @@ def select_model(
     -------
     best : GaussianMixture
         The fitted model with the best criterion among the clean fits (no
-        error, converged, no degenerate component).
+        error, converged, no degenerate component), with ``uncertainty_``
+        (1 - the largest posterior probability of every row of X).
     table : pandas.DataFrame or list of dict
         One row per (model, K), in grid order: n_components,
         covariance_type, bic, aic, icl, log_likelihood (total),
@@ -394,4 +395,5 @@ def _fitted_model(result: FitResult, X: FloatArray, weights: FloatArray | None,
     model.converged_, model.n_iter_ = row["converged"], row["n_iter"]
     model.lower_bounds_ = list(result.lower_bounds)
     model.lower_bound_ = model.lower_bounds_[-1] if model.lower_bounds_ else -np.inf
+    model.uncertainty_ = model.uncertainty(X)  # mclust's: of every training row
     return model
