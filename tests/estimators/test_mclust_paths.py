@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pytest
 from helpers import make_mixture
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
@@ -131,3 +133,25 @@ def test_a_noise_component_takes_the_outliers(data, name):
     model = _fit(X, name, n_components=2, noise="uniform")  # the data hold two clusters
     assert list(model.predict(outliers)) == [-1, -1]
     assert 0 < model.noise_weight_ < 0.05
+
+
+@settings(max_examples=15, deadline=None)
+@given(name=st.sampled_from(NEW_MODELS), rows=st.lists(st.integers(0, 499), min_size=1,
+                                                       max_size=20))
+def test_a_rows_scores_depend_only_on_that_row(name, rows):
+    data = make_mixture(n_samples=500, n_features=3, n_components=3, seed=11)[0]
+    model = _fitted(name)
+    subset = data[rows]
+    np.testing.assert_allclose(model.score_samples(subset), model.score_samples(data)[rows],
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(model.predict(subset), model.predict(data)[rows])
+
+
+_FITTED = {}
+
+
+def _fitted(name):
+    if name not in _FITTED:
+        data = make_mixture(n_samples=500, n_features=3, n_components=3, seed=11)[0]
+        _FITTED[name] = _fit(data, name)
+    return _FITTED[name]
