@@ -228,7 +228,7 @@ def fit_task(
             "repeated or nearly collinear points), so its likelihood is unbounded"
         )
     total, entropy, map_term = totals
-    bic, aic = information_criteria(total, weight, p)
+    bic, aic = (float(v) for v in information_criteria(total, weight, p))
     icl = None if np.isnan(entropy) else bic + 2.0 * entropy
     row.update(bic=bic, aic=aic, icl=icl, log_likelihood=total, n_parameters=p,
                converged=bool(result.converged), n_iter=int(result.n_iter),
