@@ -11,6 +11,7 @@ functions list what is registered and :func:`run_pipeline` chains them.
 """
 
 from gmmkit._version import __version__
+from gmmkit.engine.criteria import information_criteria
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.bayesian import BayesianGaussianMixture
 from gmmkit.estimators.bootstrap import LRTResult, bootstrap_lrt
@@ -66,6 +67,7 @@ __all__ = [
     "get_postprocessors",
     "hookimpl",
     "impute",
+    "information_criteria",
     "load",
     "plot_criterion",
     "plot_mixture",

@@ -33,7 +33,7 @@ from gmmkit.cli.reading import (
     read_input,
 )
 from gmmkit.cli.selection import select
-from gmmkit.engine.covariance import COVARIANCE_TYPES as ENGINE_COVARIANCE_TYPES
+from gmmkit.engine.covariance import COVARIANCE_TYPES
 from gmmkit.inputs.readers import data_suffix
 
 if TYPE_CHECKING:
@@ -47,13 +47,6 @@ if TYPE_CHECKING:
     from gmmkit.plugins.manager import PluginManager
 
     Mixture = Union[GaussianMixture, BayesianGaussianMixture]
-
-#: the --covariance-type choices of the core commands: every name of the engine's
-#: table, in its order (scikit-learn's four, mclust's 14, the univariate E and V)
-MODEL_CHOICES = list(ENGINE_COVARIANCE_TYPES)
-#: scikit-learn's four names, the choices plugin commands offer (public in
-#: cli.helpers): the plugins' own maths branch on these names
-COVARIANCE_TYPES = MODEL_CHOICES[:4]
 
 
 class ComponentsType(click.ParamType):
@@ -181,13 +174,15 @@ def build_cli(pm: PluginManager | None = None) -> click.Group:
         try:
             impl.function(cli=cli)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
-            pm._problem(impl.plugin_name, f"gmmkit_register_commands raised {describe_error(exc)}")
+            pm.report_problem(
+                impl.plugin_name, f"gmmkit_register_commands raised {describe_error(exc)}"
+            )
         for name, command in before.items():
             if cli.commands.get(name) is not command:
                 cli.commands[name] = command
                 owner = pm.command_owners.get(name)
                 taken = f"already belongs to plugin {owner}" if owner else "is a core command"
-                pm._problem(impl.plugin_name, f"command {name!r} {taken}; not replaced")
+                pm.report_problem(impl.plugin_name, f"command {name!r} {taken}; not replaced")
         for name in set(cli.commands) - set(before):
             pm.command_owners[name] = impl.plugin_name
     return cli
@@ -205,7 +200,7 @@ def columns_option(function: FC) -> FC:
 @click.argument("data")
 @click.option("-k", "--n-components", default="3", show_default=True, type=ComponentsType(),
               help="Number of components, or 'auto' to choose 1..10 by BIC.")
-@click.option("--covariance-type", type=click.Choice(MODEL_CHOICES), default="full",
+@click.option("--covariance-type", type=click.Choice(list(COVARIANCE_TYPES)), default="full",
               show_default=True,
               help="scikit-learn's full, tied, diag, spherical or one of mclust's models "
                    "(EII ... VVV; E or V for one feature).")

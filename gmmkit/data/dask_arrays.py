@@ -47,10 +47,10 @@ if TYPE_CHECKING:
     from distributed import Client
     from numpy.typing import ArrayLike, DTypeLike
 
+    from gmmkit.data.settings import DataSettings
     from gmmkit.engine.covariance import CovarianceType
     from gmmkit.engine.em import MixtureParams, Stats
     from gmmkit.engine.types import AnyArray, FittedMixture, FloatArray, IntArray, PathLike
-    from gmmkit.estimators.attributes import MixtureAttributes
 
 #: partial results summed by one task of the tree reductions
 SPLIT_EVERY = 8
@@ -121,13 +121,14 @@ class DaskSource:
         self.X = X
 
     def prepare(
-        self, model: MixtureAttributes, sample_weight: ArrayLike | da.Array | None
+        self, settings: DataSettings, sample_weight: ArrayLike | da.Array | None
     ) -> tuple[DaskData, None, FloatArray | None]:
-        """Validate X against ``model``; one Dask pass for the centre (and noise box).
+        """Validate X; one Dask pass for the centre (and noise box).
 
         Parameters
         ----------
-        model : GaussianMixture
+        settings : gmmkit.data.settings.DataSettings
+            The estimator's settings, checked by the estimator.
         sample_weight : None, array-like or dask.array.Array of shape (n_samples,)
             A Dask array is rechunked to X's row chunks if its own differ.
 
@@ -145,15 +146,14 @@ class DaskSource:
             When the pass fails on the cluster.
         """
         X = check_dask_array(self.X)
-        model._check_parameters(X)
-        if model.missing == "em":
+        if settings.missing == "em":
             raise ValueError(
                 "missing='em' does not take Dask arrays; drop the rows with NaN "
                 "(or fit an in-memory array) and use missing='error'."
             )
         weights = aligned_weights(sample_weight, X)
         if weights is None:
-            model._check_enough_samples(X, None)
+            settings.check_enough_samples(X.shape[0])
         blocks = list(zip(row_blocks(X), weight_blocks(weights, X), block_offsets(X)))
         parts = [dask_call(summarize_block, x, w, offset, True) for x, w, offset in blocks]
         # the in-memory fit's reference point, from the same rows (em.reference_rows)
@@ -162,17 +162,17 @@ class DaskSource:
         picks = [dask_call(_pick_rows, x, w, offset, step) for x, w, offset in blocks]
         centre = dask_call(_trimmed_mean, tree_reduce(picks, _join_picks))  # on a worker
         summary, center = compute(tree_reduce(parts, add_all), centre, what="the data's centre")
-        summary.check(model, weighted=weights is not None)
+        summary.check(settings, weighted=weights is not None)
         mean = summary.sums / summary.weight
         center[np.isnan(center)] = mean[np.isnan(center)]
         check_range(summary.low, summary.high, center)
-        dtype = model._resolve_dtype(X)
+        dtype = settings.work_dtype(X.dtype)
         data = DaskData(
             X, weights, center, dtype,
-            model._chunk_rows(X.shape[1], dtype), n_positive=summary.positive,
+            settings.chunk_rows(X.shape[1], dtype), n_positive=summary.positive,
         )
         bounds = None
-        if model.noise is not None:
+        if settings.noise:
             bounds = noise_bounds(np.vstack([summary.low, summary.high]))
         return data, None, bounds
 

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     import dask.array as da
     from numpy.typing import ArrayLike
 
+    from gmmkit.data.settings import DataSettings
     from gmmkit.engine.em import Stats
     from gmmkit.engine.types import FloatArray
-    from gmmkit.estimators.attributes import MixtureAttributes
 
 #: what the tree reductions sum: the engine's Stats, or the centre pass's Summary
 S = TypeVar("S", "Stats", "Summary")
@@ -145,8 +145,11 @@ class Summary:
             None if self.high is None or other.high is None else np.fmax(self.high, other.high),
         )
 
-    def check(self, model: MixtureAttributes, *, weighted: bool) -> None:
-        """Raise the errors in-memory data would raise (same messages)."""
+    def check(self, settings: DataSettings, *, weighted: bool) -> None:
+        """Raise the errors in-memory data would raise (same messages).
+
+        ``settings`` is the estimator's :class:`gmmkit.data.settings.DataSettings`.
+        """
         if self.bad_weights:
             raise ValueError(
                 f"sample_weight contains NaN or inf in "
@@ -163,7 +166,7 @@ class Summary:
                 "one sample a positive weight."
             )
         if weighted:  # counts rows with positive weight, without holding the weights
-            model._check_enough_samples(None, np.broadcast_to(1.0, (self.positive,)))
+            settings.check_enough_samples(self.positive, weighted=True)
         if self.bad_rows:
             fix = NAN_FIX if self.has_nan else (
                 "infinity is not a missing value: drop or clip those rows")

@@ -3,8 +3,9 @@
 ``GaussianMixture.fit(X)`` asks :func:`open_source` first. For an ordinary
 array (or anything array-like) it returns None and the in-memory engine
 path runs. Otherwise it returns a source object whose
-``prepare(model, sample_weight)`` validates the data against the model
-and returns ``(data, feature_names, noise_bounds)``: ``data`` follows the
+``prepare(settings, sample_weight)`` validates the data against the
+estimator's :class:`gmmkit.data.settings.DataSettings` (never the estimator
+itself) and returns ``(data, feature_names, noise_bounds)``: ``data`` follows the
 engine's data protocol (see :class:`gmmkit.engine.em.ChunkedData`), so the same
 EM loop fits it.
 

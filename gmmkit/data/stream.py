@@ -52,11 +52,11 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+    from gmmkit.data.settings import DataSettings
     from gmmkit.engine.covariance import CovarianceType
     from gmmkit.engine.em import MixtureParams, Stats
     from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import AnyArray, FittedMixture, FloatArray, IntArray, PathLike
-    from gmmkit.estimators.attributes import MixtureAttributes
 
 __all__ = [
     "ChunkFunction", "NpyFile", "StreamSource", "StreamedChunks", "StreamedFile",
@@ -83,7 +83,7 @@ def open_stream(X: object) -> StreamSource:
     Returns
     -------
     StreamSource
-        Its ``prepare(model, sample_weight)`` returns ``(data,
+        Its ``prepare(settings, sample_weight)`` returns ``(data,
         feature_names, noise_bounds)`` for the engine.
 
     Raises
@@ -183,9 +183,15 @@ class StreamSource:
         self.reader = reader
 
     def prepare(
-        self, model: MixtureAttributes, sample_weight: ArrayLike | None
+        self, settings: DataSettings, sample_weight: ArrayLike | None
     ) -> tuple[StreamedFile | StreamedChunks, NDArray[np.object_] | None, FloatArray | None]:
-        """Check the data against ``model`` in one pass; return (data, names, noise box).
+        """Check the data in one pass; return (data, names, noise box).
+
+        Parameters
+        ----------
+        settings : gmmkit.data.settings.DataSettings
+            The estimator's settings, checked by the estimator.
+        sample_weight : array-like of shape (n_samples,) or None
 
         Returns
         -------
@@ -197,18 +203,16 @@ class StreamSource:
         """
         reader = self.reader
         n_features, dtype, names = reader.describe()
-        empty = np.empty((0, n_features), dtype=dtype.newbyteorder("="))
-        model._check_parameters(empty)
-        work_dtype = model._resolve_dtype(empty)
+        work_dtype = settings.work_dtype(dtype.newbyteorder("="))
         weights = scan_weights = None
         if reader.n_samples is not None:  # a file: check the rows before reading them
-            weights = scan_weights = _check_rows(model, reader.n_samples, sample_weight)
+            weights = scan_weights = _check_rows(settings, reader.n_samples, sample_weight)
         elif sample_weight is not None and np.ndim(sample_weight) == 1:
             scan_weights = np.asarray(sample_weight, dtype=np.float64)
-        center, bounds = _scan(reader, scan_weights, model.noise is not None)
+        center, bounds = _scan(reader, scan_weights, settings.noise)
         if weights is None:
-            weights = _check_rows(model, reader.n_samples, sample_weight)
-        chunk_rows = model._chunk_rows(n_features, work_dtype)
+            weights = _check_rows(settings, reader.n_samples, sample_weight)
+        chunk_rows = settings.chunk_rows(n_features, work_dtype)
         data: StreamedFile | StreamedChunks
         if isinstance(reader, NpyFile):
             data = StreamedFile(reader, weights, center, work_dtype, chunk_rows)
@@ -218,12 +222,15 @@ class StreamSource:
 
 
 def _check_rows(
-    model: MixtureAttributes, n_samples: int | None, sample_weight: ArrayLike | None
+    settings: DataSettings, n_samples: int | None, sample_weight: ArrayLike | None
 ) -> FloatArray | None:
     """Validated weights (or None); raises when there are fewer rows than components."""
     assert n_samples is not None  # (a file's, or counted by the scan pass)
     weights = check_sample_weight(sample_weight, n_samples)
-    model._check_enough_samples(np.empty((n_samples, 0)), weights)
+    if weights is None:
+        settings.check_enough_samples(n_samples)
+    else:
+        settings.check_enough_samples(int(np.count_nonzero(weights)), weighted=True)
     return weights
 
 

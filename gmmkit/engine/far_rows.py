@@ -214,7 +214,9 @@ class FarRows:
         """
         w = (self.means - self.center) @ self.prec_chol  # (K, D)
         own = self.const - 0.5 * np.einsum("kd,kd->k", w, w)  # (K,)
-        linear = (u @ self.prec_chol) @ w.T  # (n, K): (x - c)' P (mu_k - c) / scale
+        # (n, K): (x - c)' P (mu_k - c) / scale; einsum, not BLAS, whose one-row
+        # product rounds differently from a block's: each row's result is its own
+        linear = np.einsum("ne,ke->nk", np.einsum("nd,de->ne", u, self.prec_chol), w)
         best = np.argmax(scale * linear + own, axis=1)
         delta = scale * (linear - np.take_along_axis(linear, best[:, None], axis=1))
         return best, delta + (own - own[best][:, None])

@@ -1,9 +1,12 @@
 """What GaussianMixture's mixins use of the estimator they are mixed into, for type checkers.
 
 :class:`~gmmkit.estimators.checks.MixtureChecks`,
-:class:`~gmmkit.estimators.online.OnlineFit` and
+:class:`~gmmkit.estimators.online.OnlineFit`,
+:class:`~gmmkit.estimators.restarts.RestartsFit`,
+:class:`~gmmkit.estimators.chunked.ChunkedScoring` and
 :class:`~gmmkit.estimators.components.ComponentMaths` are mixins of
-GaussianMixture (MixtureChecks also of BayesianGaussianMixture): they read its
+GaussianMixture (MixtureChecks and ChunkedScoring also of
+BayesianGaussianMixture): they read its
 constructor parameters and fitted attributes and call a few of its methods.
 :class:`MixtureAttributes` declares those, so that mypy checks the mixins
 against them. It is the mixins' base class for type checkers only: when gmmkit
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from gmmkit.engine.missing import MissingData
     from gmmkit.engine.online import OnlineState
     from gmmkit.engine.threads import ChunkRunner
-    from gmmkit.engine.types import AnyArray, FloatArray, RandomStateLike
+    from gmmkit.engine.types import AnyArray, DataSource, FloatArray, RandomStateLike
 
     #: weights_init, means_init and precisions_init, checked (None: not given)
     Initial = tuple[FloatArray | None, FloatArray | None, FloatArray | None]
@@ -57,6 +60,8 @@ class MixtureAttributes(EstimatorBase):
     n_jobs: int | None
     learning_decay: float
     learning_offset: float
+    #: the fix a NaN error proposes (the class's)
+    _NAN_FIX: str
 
     # ---------------------------------------------------- fitted attributes
     weights_: FloatArray
@@ -89,7 +94,7 @@ class MixtureAttributes(EstimatorBase):
         # ------------------------------------ methods of MixtureChecks
         def _resolve_dtype(self, X: Any) -> np.dtype[Any]: ...
 
-        def _check_parameters(self, X: Any) -> None: ...
+        def check_params(self) -> None: ...
 
         def _check_enough_samples(self, X: Any, weights: FloatArray | None) -> None: ...
 
@@ -97,7 +102,18 @@ class MixtureAttributes(EstimatorBase):
             self, n_features: int, cov_type: CovarianceType
         ) -> Initial: ...
 
+        # ------------------------------------ methods of RestartsFit
+        def _attribute_dtype(self, data: DataSource) -> np.dtype[Any]: ...
+
         # ------------------------------------ methods of GaussianMixture
+        def score_samples(self, X: ArrayLike) -> FloatArray: ...
+
+        @staticmethod
+        def _parameter_attributes(
+            params: MixtureParams, cov_type: CovarianceType, dtype: DTypeLike | None = None
+        ) -> dict[str, Any]: ...
+
+        # ------------------------------------ methods of ChunkedScoring
         def _chunk_rows(self, n_features: int, dtype: np.dtype[Any]) -> int: ...
 
         def _chunked(

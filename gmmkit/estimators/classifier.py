@@ -24,9 +24,7 @@ from scipy.special import logsumexp
 
 from gmmkit.data.validation import (
     check_array,
-    check_feature_names,
     check_int,
-    check_n_features,
     check_sample_weight,
     feature_names,
     scan_rows,
@@ -34,7 +32,7 @@ from gmmkit.data.validation import (
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.far_rows import FarRows
 from gmmkit.engine.scoring import model_center
-from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.classifier_checks import (
     AUTO,
     check_class_sizes,
@@ -43,6 +41,7 @@ from gmmkit.estimators.classifier_checks import (
     class_priors,
     class_sizes,
 )
+from gmmkit.estimators.components import mixture_params
 from gmmkit.estimators.conditional import marginal_of
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.selection import select_model
@@ -173,7 +172,7 @@ class GMMClassifier(EstimatorBase):
         X = check_array(X)
         classes, codes = check_labels(y, X.shape[0], type(self).__name__)
         weights = check_sample_weight(sample_weight, X.shape[0])
-        self._check_parameters(X)
+        self.check_params()
         if self.missing != "em":
             scan_rows(X, weights)  # NaN/inf named by their row in X, not in a class
         sizes = class_sizes(codes, weights, len(classes))
@@ -257,10 +256,7 @@ class GMMClassifier(EstimatorBase):
 
     def _joint_log_likelihood(self, X: ArrayLike) -> FloatArray:
         """log p(x | c) + log p(c): ndarray of shape (n_samples, n_classes)."""
-        self._check_fitted()
-        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-        X = check_array(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
+        X = check_fitted_input(self, X)
         with np.errstate(divide="ignore"):  # a zero prior: log 0 = -inf, never chosen
             log_prior = np.log(self.class_prior_)
         joint = np.column_stack([m.score_samples(X) for m in self.estimators_]) + log_prior
@@ -272,9 +268,16 @@ class GMMClassifier(EstimatorBase):
     def _mixture_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in MIXTURE_PARAMS}
 
-    def _check_parameters(self, X: Any) -> None:
-        """Check every argument before the first class is fitted."""
-        GaussianMixture(**self._mixture_params())._check_parameters(X)
+    def check_params(self) -> None:
+        """Check the constructor arguments as ``fit`` does, before the first class is fitted.
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad argument and what is accepted (the mixtures'
+            arguments as GaussianMixture names them).
+        """
+        GaussianMixture(**self._mixture_params()).check_params()
         get_covariance_type(self.covariance_type)
         check_int("max_components", self.max_components, 1)
         if not isinstance(self.n_components, dict):
@@ -403,7 +406,7 @@ def _magnitude(model: GaussianMixture, X: AnyArray) -> tuple[FloatArray, FloatAr
     for mask in np.unique(observed_masks, axis=0):
         rows = np.flatnonzero((observed_masks == mask).all(axis=1))
         part = model if mask.all() else marginal_of(model, np.flatnonzero(mask))
-        params = part._get_params_object()
+        params = mixture_params(part)
         far = FarRows(get_covariance_type(part.covariance_type), params, model_center(params), None)
         size[rows], const[rows] = far.magnitude(X[np.ix_(rows, np.flatnonzero(mask))])
     return size, const

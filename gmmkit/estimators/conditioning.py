@@ -44,9 +44,8 @@ import numpy as np
 
 from gmmkit.data.validation import check_array
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import MixtureParams
 from gmmkit.engine.linalg import conditional_blocks
-from gmmkit.engine.posterior import marginal_gaussians, posterior_weights
+from gmmkit.engine.posterior import marginal_params, posterior_weights
 from gmmkit.estimators.checks import MixtureChecks
 
 if TYPE_CHECKING:
@@ -204,7 +203,11 @@ def conditional_moments(
     covariances = np.asarray(model.covariances_, dtype=np.float64)
     dense = cov_type.dense(covariances, n_components, n_features)
     B, C = conditional_blocks(dense, observed, missing)
-    weights = posterior_weights(marginal_gaussians(model, observed), X_obs)
+    marginal = marginal_params(
+        cov_type, model.weights_, model.means_, model.covariances_, model.reg_covar, observed,
+        getattr(model, "noise_bounds_", None), float(getattr(model, "noise_weight_", 0.0)),
+    )
+    weights = posterior_weights(cov_type, marginal, X_obs)
     means_ = np.asarray(model.means_, dtype=np.float64)
     mu_o, mu_m = means_[:, observed], means_[:, missing]
     center = np.asarray(model.weights_, dtype=np.float64) @ mu_o  # accurate far from 0
@@ -271,30 +274,26 @@ def fitted_mixture(
     Returns
     -------
     GaussianMixture
+        Made by ``cls.from_parameters``.
     """
-    cov_type = get_covariance_type(template.covariance_type)
     accepted = set(cls().get_params())
     params = {name: value for name, value in template.get_params().items() if name in accepted}
     params.update(dict.fromkeys(_FEATURE_SHAPED_PARAMS))
     if noise is None and "noise" in params:
         params["noise"] = None
-    model = cls(**params)
-    covariances = np.array(covariances, dtype=np.float64)  # a copy: the next line may floor it
-    chol = cov_type.precision_cholesky(covariances, template.reg_covar)
-    parts = (np.asarray(weights, dtype=np.float64), np.asarray(means, dtype=np.float64))
+    training = {
+        name: getattr(template, name)
+        for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_")
+        if hasattr(template, name)
+    }
+    bounds, weight = (None, None) if noise is None else noise
     # float64 whatever the template's dtype: conditioning on float64 values can
     # give means float32 cannot hold
-    model._set_params_object(MixtureParams(*parts, covariances, chol), cov_type, np.float64)
-    if noise is not None:
-        model.noise_bounds_, model.noise_weight_ = np.array(noise[0], dtype=np.float64), noise[1]
-    for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_"):
-        if hasattr(template, name):
-            setattr(model, name, getattr(template, name))
-    model.n_features_in_ = model.means_.shape[1]
-    model.n_components_ = model.means_.shape[0]
-    if feature_names is not None:
-        model.feature_names_in_ = feature_names
-    return model
+    return cls.from_parameters(
+        np.asarray(weights, dtype=np.float64), np.asarray(means, dtype=np.float64),
+        covariances, noise_bounds=None if bounds is None else np.asarray(bounds, np.float64),
+        noise_weight=weight, feature_names=feature_names, training=training, **params,
+    )
 
 
 def resolve_indices(model: Mixture, indices: Indices, *, name: str = "indices") -> IntArray:
@@ -399,7 +398,7 @@ def check_mixture(model: object, what: str) -> None:
             f"{what} needs a fitted GaussianMixture or BayesianGaussianMixture (a mixture "
             f"of the features); got a {kind}. Pass {instead}."
         )
-    model._check_fitted()
+    model.check_is_fitted()
 
 
 def remaining_features(n_features: int, observed: IntArray) -> IntArray:

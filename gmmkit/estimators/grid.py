@@ -19,7 +19,6 @@ from gmmkit.data.sources import open_source
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
-from gmmkit.engine.em import log_normalize
 from gmmkit.engine.processes import run_tasks
 from gmmkit.engine.rng import make_rng
 from gmmkit.exceptions import ConvergenceWarning, DegenerateComponentWarning
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from typing import NoReturn
 
-    from numpy.typing import ArrayLike
+    from numpy.typing import ArrayLike, NDArray
 
     from gmmkit.engine.types import AnyArray, FitInput, FloatArray, RandomStateLike
     from gmmkit.estimators.mixture import GaussianMixture
@@ -257,12 +256,10 @@ def criteria(
 ) -> dict[str, Any]:
     """BIC, AIC, ICL, total log-likelihood and free parameters of a fitted model."""
     log_lik = model.score_samples(X)
-    entropy_rows = _entropies(model, X)
     if sample_weight is None:
-        total, n, entropy = float(log_lik.sum()), float(len(log_lik)), float(entropy_rows.sum())
+        total, n = float(log_lik.sum()), float(len(log_lik))
     else:
-        total = float(sample_weight @ log_lik)
-        n, entropy = float(sample_weight.sum()), float(sample_weight @ entropy_rows)
+        total, n = float(sample_weight @ log_lik), float(sample_weight.sum())
     n_components, n_features = model.means_.shape
     p = int(n_parameters(
         model.covariance_type, n_components, n_features, noise=hasattr(model, "noise_bounds_")
@@ -271,20 +268,10 @@ def criteria(
     return {
         "bic": bic,
         "aic": aic,
-        "icl": bic + 2.0 * entropy,
+        "icl": model.icl(X, sample_weight),
         "log_likelihood": total,
         "n_parameters": p,
     }
-
-
-def _entropies(model: GaussianMixture, X: AnyArray) -> FloatArray:
-    """-sum_k z_nk log z_nk per row, chunk by chunk: (n_samples,)."""
-    def entropy(log_prob: FloatArray) -> FloatArray:
-        log_normalize(log_prob)
-        tiny = np.finfo(log_prob.dtype).tiny
-        return -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
-
-    return np.concatenate(model._map_log_prob(X, entropy))
 
 
 def choose(table: Sequence[Mapping[str, Any]], criterion: str) -> int:
@@ -315,18 +302,27 @@ def choose(table: Sequence[Mapping[str, Any]], criterion: str) -> int:
 
 
 def fit_auto(
-    model: M,
+    model: GaussianMixture,
     X: FitInput,
     sample_weight: ArrayLike | None,
     max_components: int,
     estimator: type[GaussianMixture],
-) -> M:
-    """``n_components="auto"``: fit K = 1..max_components by BIC into ``model``.
+) -> tuple[GaussianMixture, list[dict[str, Any]], NDArray[np.object_] | None]:
+    """``n_components="auto"``: fit K = 1..max_components with ``model``'s settings by BIC.
 
-    The grid's fits are ``estimator`` instances (GaussianMixture passes itself).
+    The grid's fits are ``estimator`` instances (GaussianMixture passes
+    itself); ``model`` is only read. GaussianMixture then takes the chosen
+    fit's attributes, ``n_components_`` the K chosen and ``selection_`` the
+    table (see :func:`select_model`).
 
-    The model then behaves as the chosen fit; ``n_components_`` is the K
-    chosen and ``selection_`` the table (see :func:`select_model`).
+    Returns
+    -------
+    best : GaussianMixture
+        The chosen fit.
+    table : list of dict
+        One row per K tried.
+    feature_names : ndarray or None
+        X's column names.
     """
     if isinstance(X, np.memmap):
         X = np.asarray(X)  # a memmap is an array: the grid reads it like one
@@ -359,11 +355,4 @@ def fit_auto(
         sample_weight=weights,
         **params,
     )
-    fitted = {k: v for k, v in vars(best).items() if k.endswith("_") and not k.startswith("_")}
-    for name in [k for k in vars(model) if k.endswith("_") and not k.startswith("_")]:
-        delattr(model, name)
-    model.__dict__.update(fitted)
-    model.n_components_ = int(best.n_components)
-    model.selection_ = table
-    model._set_feature_names(names)
-    return model
+    return best, table, names

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gmmkit.data.missing import make_missing_data
+from gmmkit.data.settings import chunk_rows
 from gmmkit.data.validation import check_int
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.noise import draw_noise
 from gmmkit.engine.rng import make_rng
+from gmmkit.estimators.base import check_fitted_input
 from gmmkit.estimators.conditioning import check_mixture, conditional_moments
 
 if TYPE_CHECKING:
@@ -66,15 +68,14 @@ def impute(
                 "strategy='draw' or leave n_draws out."
             )
         check_int("n_draws", n_draws, 1)
-    # (BayesianGaussianMixture borrows these methods of GaussianMixture)
-    X = np.array(model._validated(X), dtype=np.float64)  # type: ignore[misc]
+    X = np.array(check_fitted_input(model, X), dtype=np.float64)
     rng = make_rng(random_state)
     completions = [X.copy() for _ in range(1 if n_draws is None else int(n_draws))]
-    data = make_missing_data(
-        X, None, np.dtype(np.float64),
-        model._chunk_rows(X.shape[1], np.dtype(np.float64)),  # type: ignore[misc]
-        fallback_center=model.weights_ @ model.means_,
+    work = np.dtype(np.float64)
+    rows = chunk_rows(
+        model.chunk_size, model.covariance_type, len(model.weights_), X.shape[1], work
     )
+    data = make_missing_data(X, None, work, rows, fallback_center=model.weights_ @ model.means_)
     for pattern in [] if data is None else data.patterns:
         if pattern.missing.size == 0:
             continue

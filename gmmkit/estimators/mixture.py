@@ -13,46 +13,37 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmkit.data.missing import make_missing_data
 from gmmkit.data.sources import open_source
 from gmmkit.data.validation import (
     NAN_FIX,
     check_array,
-    check_feature_names,
-    check_n_features,
     check_sample_weight,
     feature_names,
-    scan_rows,
 )
-from gmmkit.engine.convergence import guard_float32
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
-from gmmkit.engine.em import ChunkedData, MixtureParams, log_normalize, params_from_stats
-from gmmkit.engine.missing import MissingData
-from gmmkit.engine.noise import NOISE_LABEL, draw_noise, log_density, noise_bounds
-from gmmkit.engine.reference import check_extent, reference_point
+from gmmkit.engine.em import MixtureParams, log_normalize, params_from_stats
+from gmmkit.engine.noise import NOISE_LABEL, draw_noise, noise_bounds
 from gmmkit.engine.rng import make_rng
-from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.seeding import initial_stats
-from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import conditioning
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
-from gmmkit.estimators.components import ComponentMaths
+from gmmkit.estimators.chunked import ChunkedScoring
+from gmmkit.estimators.components import ComponentMaths, mixture_params
 from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
-from gmmkit.estimators.restarts import fit_data, run_restart
+from gmmkit.estimators.restarts import RestartsFit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from numpy.typing import ArrayLike, DTypeLike, NDArray
     from typing_extensions import Self
 
-    from gmmkit.engine.convergence import EMResult
     from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData
+    from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import (
-        AnyArray,
         DataSource,
         FitInput,
         FloatArray,
@@ -61,18 +52,14 @@ if TYPE_CHECKING:
     )
     from gmmkit.estimators.attributes import Initial
     from gmmkit.estimators.conditioning import Indices
-    from gmmkit.plugins.manager import FitHooks
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
 AUTO_MAX_COMPONENTS = 10
 
-#: bytes of the widest per-chunk temporary when chunk_size is None (so
-#: float32 work gets twice the rows of float64: fewer, larger chunks)
-AUTO_CHUNK_BYTES = 8 * 2**20
-AUTO_CHUNK_ROWS = (256, 65536)
 
-
-class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
+class GaussianMixture(
+    ComponentMaths, OnlineFit, RestartsFit, ChunkedScoring, MixtureChecks, EstimatorBase
+):
     """Gaussian mixture model fitted by exact, chunked EM.
 
     Parameters
@@ -255,52 +242,33 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         """Validate X and the parameters; return (engine data, feature names, noise box)."""
         source = open_source(X)  # files, chunk streams and Dask arrays (gmmkit.data.sources)
         if source is not None:
-            return source.prepare(self, sample_weight)
+            self.check_params()
+            return source.prepare(self._data_settings(), sample_weight)
         names = feature_names(X)
         X = check_array(X)
-        self._check_parameters(X)
+        self.check_params()
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
         data = self._chunked(X, weights)
         bounds = None if self.noise is None else noise_bounds(X, weights)
         return data, names, bounds
 
-    def _fit_data(
-        self, data: DataSource, names: NDArray[np.object_] | None, bounds: FloatArray | None
-    ) -> Self:
-        """EM restarts on engine data, then the fitted attributes (gmmkit.estimators.restarts)."""
-        return fit_data(self, data, names, bounds)
-
-    def _run_restart(
-        self,
-        index: int,
-        rng: np.random.Generator | None,
-        data: DataSource,
-        cov_type: CovarianceType,
-        initial: Initial,
-        bounds: FloatArray | None,
-        hooks: FitHooks | None,
-        start: tuple[MixtureParams, float] | None = None,
-    ) -> EMResult[MixtureParams]:
-        """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
-        return run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start)
-
     def _fit_auto(self, X: FitInput, sample_weight: ArrayLike | None) -> Self:
-        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto)."""
-        return fit_auto(self, X, sample_weight, AUTO_MAX_COMPONENTS, GaussianMixture)
+        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto).
 
-    def _iteration_hook(self, hooks: FitHooks) -> Callable[[int, int, float, float], None]:
-        def on_iteration(init: int, iteration: int, lower_bound: float, change: float) -> None:
-            hooks.call(
-                "gmmkit_fit_iteration",
-                model=self,
-                init=init,
-                iteration=iteration,
-                lower_bound=lower_bound,
-                change=change,
-            )
-
-        return on_iteration
+        The model then behaves as the chosen fit: it takes its fitted attributes.
+        """
+        best, table, names = fit_auto(
+            self, X, sample_weight, AUTO_MAX_COMPONENTS, GaussianMixture
+        )
+        fitted = {k: v for k, v in vars(best).items() if k.endswith("_") and not k.startswith("_")}
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
+        self.__dict__.update(fitted)
+        self.n_components_ = int(best.n_components)
+        self.selection_ = table
+        self._set_feature_names(names)
+        return self
 
     def fit_predict(
         self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
@@ -373,6 +341,37 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         total, weight = self._total_log_likelihood(X, sample_weight)
         return information_criteria(total, weight, self._n_parameters())[1]
 
+    def icl(self, X: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Integrated completed likelihood: BIC + 2 EN; lower is better.
+
+        EN = -sum_n w_n sum_k z_nk log z_nk is the entropy of the
+        responsibilities (Biernacki, Celeux and Govaert 2000): ICL adds a
+        penalty for components that overlap. ``select_model``'s
+        ``criterion="icl"`` and its table's "icl" column are this value.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        rows = self._entropies(X)
+        weights = check_sample_weight(sample_weight, rows.shape[0])
+        total = float(rows.sum()) if weights is None else float(weights @ rows)
+        return self.bic(X, sample_weight) + 2.0 * total
+
+    def _entropies(self, X: ArrayLike) -> FloatArray:
+        """-sum_k z_nk log z_nk of every row, chunk by chunk: (n_samples,)."""
+        def entropy(log_prob: FloatArray) -> FloatArray:
+            log_normalize(log_prob)
+            tiny = np.finfo(log_prob.dtype).tiny
+            return -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
+
+        return np.concatenate(self._map_log_prob(X, entropy))
+
     def sample(self, n_samples: int = 1) -> tuple[FloatArray, IntArray]:
         """Draw samples from the fitted mixture.
 
@@ -439,111 +438,22 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
             self.covariance_type, n_components, n_features, noise=hasattr(self, "noise_bounds_")
         )
 
-    def _chunk_rows(self, n_features: int, dtype: np.dtype[Any]) -> int:
-        if self.chunk_size is not None:
-            return int(self.chunk_size)
-        cov_type = get_covariance_type(self.covariance_type)
-        n_components = (
-            len(self.weights_) if self.__sklearn_is_fitted__() else self.n_components
-        )
-        width = cov_type.chunk_width(n_components, n_features)
-        rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
-        return int(np.clip(rows, *AUTO_CHUNK_ROWS))
-
-    def _chunked(
-        self,
-        X: AnyArray,
-        weights: FloatArray | None,
-        fallback_center: FloatArray | None = None,
-        center: FloatArray | None = None,
-    ) -> ChunkedData | MissingData:
-        """X served in chunks, centred on a trimmed mean (engine.reference); checks it is finite.
-
-        With ``missing="em"`` and NaN in X: a MissingData served pattern by
-        pattern; ``fallback_center`` centres features that have no value.
-        ``center`` fixes the reference point instead (online EM).
-        """
-        dtype = self._resolve_dtype(X)
-        chunk_rows = self._chunk_rows(X.shape[1], dtype)
-        if self.missing == "em":
-            data = make_missing_data(
-                X, weights, dtype, chunk_rows, fallback_center=fallback_center, center=center
-            )
-            if data is not None:
-                return data
-        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)  # also checks X is finite
-        if center is None:  # fitting: centre on the bulk of the data
-            center = reference_point(X, weights)
-            center[np.isnan(center)] = mean[np.isnan(center)]
-            check_extent(X, center)
-        return ChunkedData(X, weights, center, dtype, chunk_rows)
-
-    def _validated(self, X: ArrayLike) -> AnyArray:
-        """X checked against the fitted model (names, shape, dtype): ndarray."""
-        self._check_fitted()
-        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-        X = check_array(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
-        return X
-
-    def _map_log_prob(
-        self,
-        X: ArrayLike,
-        reduce: Callable[[FloatArray], Any],
-        density: bool = False,
-        unweighted: bool = False,
-    ) -> list[Any]:
-        """Validate X, then ``reduce`` each chunk's weighted log densities.
-
-        ``unweighted``: the components' log densities without the log
-        weights, and no noise component (``component_log_densities``).
-
-        Every row is scored on its own against the model's fixed centre
-        (:mod:`gmmkit.engine.scoring`): ``reduce`` must not change when a constant
-        is added to a row of log densities, unless ``density`` (it is then
-        the log-sum-exp, see :func:`gmmkit.engine.scoring.score_rows`).
-        """
-        X = self._validated(X)
-        params = self._get_params_object()
-        if unweighted:
-            params.log_weights = np.zeros(len(params.weights))
-            params.noise_log_density = None
-        data = self._chunked(X, None, center=model_center(params))
-        cov_type = get_covariance_type(self.covariance_type)
-        data = guard_float32(data, cov_type, params)
-        with ChunkRunner() as runner:
-            if isinstance(data, MissingData):
-                return [data.map_log_prob(cov_type, params, runner, reduce, density=density)]
-            return score_rows(data, cov_type, params, runner, reduce, density=density)
-
-    def _total_log_likelihood(
-        self, X: ArrayLike, sample_weight: ArrayLike | None
-    ) -> tuple[float, float]:
-        """(sum_n w_n log p(x_n), sum_n w_n)."""
-        log_lik = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_lik.shape[0])
-        if weights is None:
-            return float(log_lik.sum()), float(log_lik.shape[0])
-        return float(weights @ log_lik), float(weights.sum())
-
     def _get_params_object(self) -> MixtureParams:
-        # the engine works on float64 parameters: float32 attributes (a fit on
-        # float32 X) are widened exactly, float64 ones are used as they are
-        params = MixtureParams(
-            np.asarray(self.weights_, dtype=np.float64),
-            np.asarray(self.means_, dtype=np.float64),
-            np.asarray(self.covariances_, dtype=np.float64),
-            np.asarray(self.precisions_cholesky_, dtype=np.float64),
-        )
-        if hasattr(self, "noise_bounds_"):
-            params.noise_log_density = log_density(self.noise_bounds_)
-            params.noise_weight = self.noise_weight_
-        return params
+        """The engine's parameters of this fitted model (:func:`.components.mixture_params`)."""
+        return mixture_params(self)
 
     def _set_params_object(
         self, params: MixtureParams, cov_type: CovarianceType, dtype: DTypeLike | None = None
     ) -> None:
-        """Set the fitted attributes from ``params``, stored as ``dtype``.
+        """Set the fitted attributes from ``params`` (see :meth:`_parameter_attributes`)."""
+        for name, value in self._parameter_attributes(params, cov_type, dtype).items():
+            setattr(self, name, value)
+
+    @staticmethod
+    def _parameter_attributes(
+        params: MixtureParams, cov_type: CovarianceType, dtype: DTypeLike | None = None
+    ) -> dict[str, Any]:
+        """The fitted attributes of engine parameters: {name: value}, stored as ``dtype``.
 
         ``dtype`` None keeps the dtype of ``params.means``. Precisions and
         covariances are derived in float64 before the cast, so float32
@@ -557,12 +467,14 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
             if params.covariances is None
             else params.covariances
         )
-        self.noise_weight_ = float(params.noise_weight)
-        self.weights_ = np.asarray(params.weights, dtype=dtype)
-        self.means_ = np.asarray(params.means, dtype=dtype)
-        self.precisions_cholesky_ = np.asarray(chol, dtype=dtype)
-        self.precisions_ = np.asarray(precisions, dtype=dtype)
-        self.covariances_ = np.asarray(covariances, dtype=dtype)
+        return {
+            "noise_weight_": float(params.noise_weight),
+            "weights_": np.asarray(params.weights, dtype=dtype),
+            "means_": np.asarray(params.means, dtype=dtype),
+            "precisions_cholesky_": np.asarray(chol, dtype=dtype),
+            "precisions_": np.asarray(precisions, dtype=dtype),
+            "covariances_": np.asarray(covariances, dtype=dtype),
+        }
 
     def _initial_params(
         self,

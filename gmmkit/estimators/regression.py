@@ -21,12 +21,10 @@ import numpy as np
 
 from gmmkit.data.validation import (
     check_array,
-    check_feature_names,
-    check_n_features,
     check_sample_weight,
     feature_names,
 )
-from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.conditioning import conditional_moments
 from gmmkit.estimators.mixture import GaussianMixture
 
@@ -80,6 +78,9 @@ class GaussianMixtureRegressor(EstimatorBase):
         Number of features of X.
     n_targets_ : int
         Number of columns of y.
+    y_ndim_ : int
+        1 when y was 1-D in ``fit`` (``predict`` then returns 1-D arrays),
+        else 2. Model files store it.
     n_iter_ : int
         EM iterations of the joint fit's best run.
     converged_ : bool
@@ -147,7 +148,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         self.n_targets_ = Y.shape[1]
         self.n_iter_ = gmm.n_iter_
         self.converged_ = gmm.converged_
-        self._y_ndim = y_ndim
+        self.y_ndim_ = y_ndim
         self._set_feature_names(names)
         return self
 
@@ -182,7 +183,7 @@ class GaussianMixtureRegressor(EstimatorBase):
             (m_k - y_mean)^2)), the spread of the conditional mixture.
         """
         mean, std = self._conditional(X, return_std)
-        if self._y_ndim == 1:
+        if self.y_ndim_ == 1:
             mean = mean[:, 0]
             std = None if std is None else std[:, 0]
         if return_std:
@@ -217,10 +218,7 @@ class GaussianMixtureRegressor(EstimatorBase):
 
     def _conditional(self, X: ArrayLike, return_std: bool) -> tuple[FloatArray, FloatArray | None]:
         """(mean, std or None), both (n_samples, n_targets)."""
-        self._check_fitted()
-        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-        X = self._check_X(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
+        X = check_fitted_input(self, X, convert=self._check_X)
         d = self.n_features_in_
         targets = np.arange(d, d + self.n_targets_)
         weights, means, covariances = conditional_moments(self.gmm_, X, np.arange(d), targets)

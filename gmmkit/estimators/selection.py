@@ -42,10 +42,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmkit.data.validation import check_array, check_sample_weight
+from gmmkit.data.validation import check_array, check_sample_weight, feature_names
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.hc import HC_MAX_ROWS, HC_MODELS, HC_USES, hc_partitions, hc_tree
 from gmmkit.engine.mclust_models import check_model_dimensions, default_models
+from gmmkit.engine.noise import noise_bounds
 from gmmkit.engine.processes import TaskPool, effective_n_jobs
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.warm_starts import merge_closest, split_widest
@@ -193,6 +194,7 @@ def select_model(
             f"select_model cannot take {given[0]} (the shapes of weights_init, means_init "
             "and precisions_init depend on K); fit GaussianMixture with them for one K."
         )
+    names = feature_names(X)
     X = check_array(X)
     weights = check_sample_weight(sample_weight, X.shape[0])
     positive = X if weights is None else X[weights > 0]
@@ -228,7 +230,7 @@ def select_model(
     best_index = choose(rows, criterion)
     rows[best_index]["chosen"] = True
     k, model = grid[best_index]
-    best = _fitted_model(results[(k, model)], X, weights, params)
+    best = _fitted_model(results[(k, model)], X, weights, params, names)
     return best, as_table(apply_convention(rows, bic_convention), as_frame)
 
 
@@ -374,26 +376,23 @@ def _repair(pool: TaskPool, results: dict[tuple[int, str], FitResult], models: l
 
 
 def _fitted_model(result: FitResult, X: FloatArray, weights: FloatArray | None,
-                  params: dict[str, Any]) -> GaussianMixture:
-    """The chosen fit as a fitted GaussianMixture (its data prepared and checked by ``fit``)."""
+                  params: dict[str, Any], names: Any) -> GaussianMixture:
+    """The chosen fit as a fitted GaussianMixture (``from_parameters``), with ``uncertainty_``."""
     row, fitted = result.row, result.params
-    assert fitted is not None  # choose() picks a fit without error
-    cov_type = get_covariance_type(row["covariance_type"])
-    model = GaussianMixture(row["n_components"], covariance_type=row["covariance_type"],
-                            **params)
-    gaussian = fitted.weights.sum()
-    model.set_params(weights_init=fitted.weights / gaussian, means_init=fitted.means,
-                     precisions_init=cov_type.precisions(fitted.precisions_cholesky),
-                     max_iter=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X, sample_weight=weights)
-    model.set_params(weights_init=None, means_init=None, precisions_init=None,
-                     max_iter=params["max_iter"])
-    model.weights_ = np.asarray(fitted.weights, dtype=model.weights_.dtype)
-    model.noise_weight_ = float(fitted.noise_weight)
-    model.converged_, model.n_iter_ = row["converged"], row["n_iter"]
-    model.lower_bounds_ = list(result.lower_bounds)
-    model.lower_bound_ = model.lower_bounds_[-1] if model.lower_bounds_ else -np.inf
+    assert fitted is not None and fitted.covariances is not None  # a fit without error
+    dtype = X.dtype if X.dtype == np.float32 and params.get("dtype") is None else np.float64
+    lower_bounds = [float(b) for b in result.lower_bounds]
+    noise = params.get("noise") is not None
+    model = GaussianMixture.from_parameters(
+        fitted.weights, np.asarray(fitted.means, dtype=dtype), fitted.covariances,
+        precisions_cholesky=fitted.precisions_cholesky,
+        noise_bounds=noise_bounds(X, weights) if noise else None,
+        noise_weight=float(fitted.noise_weight) if noise else None,
+        feature_names=names,
+        training={"converged_": bool(row["converged"]), "n_iter_": int(row["n_iter"]),
+                  "lower_bounds_": lower_bounds,
+                  "lower_bound_": lower_bounds[-1] if lower_bounds else -np.inf},
+        n_components=row["n_components"], covariance_type=row["covariance_type"], **params,
+    )
     model.uncertainty_ = model.uncertainty(X)  # mclust's: of every training row
     return model

@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmmkit.data.in_memory import in_memory_data
+from gmmkit.data.settings import DataSettings
+from gmmkit.data.validation import NAN_FIX
 from gmmkit.engine.convergence import EMSettings, guard_float32, run_em
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
@@ -30,7 +33,7 @@ from gmmkit.engine.em import (
     stats_from_resp,
 )
 from gmmkit.engine.missing import MissingData
-from gmmkit.engine.noise import NOISE_INIT_WEIGHT, log_density
+from gmmkit.engine.noise import NOISE_INIT_WEIGHT, log_density, noise_bounds
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.grid import collapsed_params
@@ -147,11 +150,22 @@ def prepared(
     cache: dict[str, Any], X: FloatArray, sample_weight: FloatArray | None,
     estimator: type[GaussianMixture], params: dict[str, Any],
 ) -> tuple[DataSource, FloatArray | None]:
-    """(engine data, noise bounds) of X, prepared once per process as ``fit`` prepares it."""
+    """(engine data, noise bounds) of X, prepared once per process as ``fit`` prepares it.
+
+    X and ``sample_weight`` are validated already (select_model); the
+    estimator checks ``params`` (``check_params``).
+    """
     if "data" not in cache:
         template = estimator(1, **params)
-        data, _, bounds = template._open_data(X, sample_weight)
-        cache["data"], cache["bounds"] = data, bounds
+        template.check_params()
+        settings = DataSettings(1, "VVV", chunk_size=template.chunk_size, dtype=template.dtype,
+                                noise=template.noise is not None, missing=template.missing)
+        dtype = settings.work_dtype(X.dtype)
+        cache["data"] = in_memory_data(
+            X, sample_weight, dtype=dtype, chunk_rows=settings.chunk_rows(X.shape[1], dtype),
+            missing=template.missing, nan_fix=NAN_FIX,
+        )
+        cache["bounds"] = None if template.noise is None else noise_bounds(X, sample_weight)
     return cache["data"], cache["bounds"]
 
 

@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.variational import COVARIANCE_PRIORS, WEIGHT_PRIORS, Posterior, mixture_params
-from gmmkit.estimators.bayesian import BayesianGaussianMixture, check_priors
+from gmmkit.estimators.bayesian import (
+    POSTERIOR_ATTRIBUTES,
+    PRIOR_ATTRIBUTES,
+    BayesianGaussianMixture,
+)
+from gmmkit.estimators.priors import check_priors
 from gmmkit.modelfiles.checks import (
     Problem,
     check_feature_names,
@@ -75,10 +79,12 @@ class BayesianFormat:
     # ------------------------------------------------------------- save
 
     def encode(self, model: BayesianGaussianMixture) -> tuple[dict[str, Any], dict[str, AnyArray]]:
-        cov_type = get_covariance_type(model.covariance_type)
-        rebuilt = BayesianGaussianMixture()
-        weight_prior = WEIGHT_PRIORS[model.weight_concentration_prior_type]
-        rebuilt._set_posterior(model._posterior(), weight_prior, cov_type)
+        rebuilt = BayesianGaussianMixture.from_posterior(  # what load builds from the arrays
+            {name: getattr(model, name) for name in POSTERIOR_ATTRIBUTES},
+            {name: getattr(model, name) for name in PRIOR_ATTRIBUTES},
+            covariance_type=model.covariance_type,
+            weight_concentration_prior_type=model.weight_concentration_prior_type,
+        )
         concentration = model.weight_concentration_
         if isinstance(concentration, tuple):  # the stick-breaking Beta parameters (a, b)
             concentration = np.stack(concentration)
@@ -175,7 +181,7 @@ class BayesianFormat:
                     f"{top_level!r}"
                 )
         try:
-            model._check_parameters(np.zeros((1, part.n_features)))
+            model.check_params()
             check_priors(model, part.n_features)
             make_rng(model.random_state)
         except (TypeError, ValueError) as exc:
@@ -204,24 +210,28 @@ class BayesianFormat:
 
     def build(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> BayesianGaussianMixture:
         part = layout.mixtures[0]
-        model = BayesianGaussianMixture(**part.params)
         priors = layout.info["priors"]
-        model.weight_concentration_prior_ = priors["weight_concentration_prior"]
-        model.mean_precision_prior_ = priors["mean_precision_prior"]
-        model.mean_prior_ = arrays["mean_prior"]
-        model.degrees_of_freedom_prior_ = priors["degrees_of_freedom_prior"]
-        model.covariance_prior_ = arrays.get("covariance_prior", priors.get("covariance_prior"))
-        model._set_posterior(_posterior(arrays), WEIGHT_PRIORS[layout.info["prior_type"]],
-                             part.cov_type)  # fmt: skip
-        model.weights_ = arrays["weights"]  # the saved bits, not recomputed
-        if "precisions" in arrays:
-            model.precisions_ = arrays["precisions"]
-        for name, value in part.training.items():
-            setattr(model, name, value)
-        model.n_features_in_ = part.n_features
-        if part.feature_names is not None:
-            model.feature_names_in_ = np.asarray(part.feature_names, dtype=object)
-        return model
+        posterior = _posterior(arrays)
+        return BayesianGaussianMixture.from_posterior(
+            dict(zip(POSTERIOR_ATTRIBUTES, (
+                posterior.weight_concentration, posterior.mean_precision, posterior.means,
+                posterior.degrees_of_freedom, posterior.covariances,
+                posterior.precisions_cholesky,
+            ))),
+            {
+                "weight_concentration_prior_": priors["weight_concentration_prior"],
+                "mean_precision_prior_": priors["mean_precision_prior"],
+                "mean_prior_": arrays["mean_prior"],
+                "degrees_of_freedom_prior_": priors["degrees_of_freedom_prior"],
+                "covariance_prior_": arrays.get("covariance_prior",
+                                                priors.get("covariance_prior")),
+            },
+            weights=arrays["weights"],  # the saved bits, not recomputed
+            precisions=arrays.get("precisions"),
+            feature_names=part.feature_names,
+            training=part.training,
+            **part.params,
+        )
 
 
 def _number(value: Any) -> int | float:

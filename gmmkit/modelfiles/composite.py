@@ -211,7 +211,7 @@ class ClassifierFormat:
             for value in values:
                 check_components(value, "n_components")
             model = GMMClassifier(**{**params, "n_components": 1 if values else per_class})
-            model._check_parameters(np.zeros((1, layout.n_features)))
+            model.check_params()
             make_rng(model.random_state)
             class_priors(model.priors, np.arange(n_classes), np.ones(n_classes))
         except (TypeError, ValueError) as exc:
@@ -326,7 +326,7 @@ class RegressorFormat:
             "params": params,
             "dropped_params": dropped,
             "arrays": {},
-            "training": {"y_ndim": int(model._y_ndim)},
+            "training": {"y_ndim": int(model.y_ndim_)},
             "mixtures": [description],
         }
         return metadata, arrays
@@ -352,7 +352,7 @@ class RegressorFormat:
         try:
             model = GaussianMixtureRegressor(**layout.info["params"])
             joint = GaussianMixture(**{p: getattr(model, p) for p in REGRESSOR_MIXTURE_PARAMS})
-            joint._check_parameters(np.zeros((1, layout.mixtures[0].n_features)))
+            joint.check_params()
             make_rng(model.random_state)
         except (TypeError, ValueError) as exc:
             raise _params_problem(exc) from None
@@ -367,7 +367,7 @@ class RegressorFormat:
         model.n_targets_ = layout.info["n_targets"]
         model.n_iter_ = model.gmm_.n_iter_
         model.converged_ = model.gmm_.converged_
-        model._y_ndim = layout.info["y_ndim"]
+        model.y_ndim_ = layout.info["y_ndim"]
         if layout.feature_names is not None:
             model.feature_names_in_ = np.asarray(layout.feature_names, dtype=object)
         return model

@@ -126,7 +126,7 @@ def save(
         FileNotFoundError); the message names ``path``.
     """
     fmt = format_of(model)
-    model._check_fitted()
+    model.check_is_fitted()
     extra = _check_extra(extra)
     pipeline = getattr(model, "pipeline_", None)
     if pipeline is not None and "pipeline" not in extra:

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gmmkit.engine.covariance import COVARIANCE_TYPES, CovarianceType, get_covariance_type
-from gmmkit.engine.em import MixtureParams
 from gmmkit.engine.rng import make_rng
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.modelfiles.checks import (
@@ -273,12 +272,10 @@ def encode_mixture(
     ``precisions_cholesky_`` as fit does, would not get its bits back: fit
     derives float32 precisions from float64 factors before rounding them.
     """
-    cov_type = get_covariance_type(model.covariance_type)
-    rebuilt = GaussianMixture()
-    rebuilt._set_params_object(
-        MixtureParams(model.weights_, model.means_, model.covariances_,
-                      model.precisions_cholesky_), cov_type,
-    )  # fmt: skip
+    rebuilt = GaussianMixture.from_parameters(
+        model.weights_, model.means_, model.covariances_,
+        precisions_cholesky=model.precisions_cholesky_, covariance_type=model.covariance_type,
+    )  # what load builds from the stored arrays
     values = {
         "weights": model.weights_,
         "means": model.means_,
@@ -438,7 +435,7 @@ def check_mixture_params(layout: MixtureLayout) -> None:
                 f"params dtype is {model.dtype!r} but the top-level dtype is {layout.dtype!r}"
             )
         try:
-            model._check_parameters(np.zeros((1, layout.n_features)))
+            model.check_params()
             make_rng(model.random_state)
         except (TypeError, ValueError) as exc:
             raise Problem(f"params are not valid ({str(exc).rstrip('.')})") from None
@@ -462,19 +459,15 @@ def build_mixture(layout: MixtureLayout, arrays: Mapping[str, AnyArray]) -> Gaus
     """The fitted GaussianMixture of ``layout`` from its checked arrays."""
     own = layout.own(arrays)
     inits: dict[str, Any] = {name: own[name] for name in INIT_ARRAYS if name in own}
-    model = GaussianMixture(**layout.params, **inits)
-    params = MixtureParams(
-        own["weights"], own["means"], own["covariances"], own["precisions_cholesky"]
-    )  # MODEL_ARRAYS
-    model._set_params_object(params, layout.cov_type)
-    for name, value in layout.training.items():  # noise_weight_ too, with a noise component
-        setattr(model, name, value)
-    if layout.noise:
-        model.noise_bounds_ = own["noise_bounds"]
-    if "precisions" in own:  # the saved bits, where recomputing them would differ
-        model.precisions_ = own["precisions"]
-    model.n_features_in_ = layout.n_features
-    model.n_components_ = layout.n_components
-    if layout.feature_names is not None:
-        model.feature_names_in_ = np.asarray(layout.feature_names, dtype=object)
-    return model
+    training = dict(layout.training)
+    noise_weight = training.pop("noise_weight_", None)  # with a noise component
+    return GaussianMixture.from_parameters(
+        own["weights"], own["means"], own["covariances"],
+        precisions_cholesky=own["precisions_cholesky"],
+        precisions=own.get("precisions"),  # the saved bits, where recomputing would differ
+        noise_bounds=own["noise_bounds"] if layout.noise else None,
+        noise_weight=noise_weight,
+        feature_names=layout.feature_names,
+        training=training,
+        **layout.params, **inits,
+    )

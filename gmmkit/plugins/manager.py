@@ -156,16 +156,25 @@ class PluginManager(pluggy.PluginManager):
         impls = getattr(self.hook, hook_name).get_hookimpls()
         for impl in sorted(impls, key=lambda impl: order[impl.plugin_name]):
             if impl.hookwrapper or getattr(impl, "wrapper", False):
-                self._problem(impl.plugin_name, f"{hook_name} is a wrapper; skipped")
+                self.report_problem(impl.plugin_name, f"{hook_name} is a wrapper; skipped")
                 continue
-            register = _registrar(kind, entries, impl.plugin_name, self._problem)
+            register = _registrar(kind, entries, impl.plugin_name, self.report_problem)
             try:
                 impl.function(register=register)
             except Exception as exc:  # noqa: BLE001
-                self._problem(impl.plugin_name, f"{hook_name} raised {describe_error(exc)}")
+                self.report_problem(impl.plugin_name, f"{hook_name} raised {describe_error(exc)}")
         return entries
 
-    def _problem(self, plugin_name: str, message: str) -> None:
+    def report_problem(self, plugin_name: str, message: str) -> None:
+        """Record a problem of a plugin: ``gmmkit plugins`` lists it under the plugin.
+
+        Parameters
+        ----------
+        plugin_name : str
+        message : str
+            What went wrong and what gmmkit did instead ("... raised ...;
+            skipped"); a message already recorded is not repeated.
+        """
         info = self.plugin_info.setdefault(plugin_name, PluginInfo(plugin_name, "loaded"))
         if message not in info.problems:
             info.problems.append(message)
@@ -198,7 +207,7 @@ class FitHooks:
             except Exception as exc:  # noqa: BLE001 - logging must not break a fit
                 self.pm.skipped_fit_hooks.add(impl.plugin_name)
                 message = f"{hook_name} raised {describe_error(exc)}; its fit hooks are skipped"
-                self.pm._problem(impl.plugin_name, message)
+                self.pm.report_problem(impl.plugin_name, message)
                 warnings.warn(f"plugin {impl.plugin_name}: {message}", PluginWarning, stacklevel=4)
 
 

@@ -455,6 +455,7 @@ def test_multi_output_commands_leave_nothing_when_a_later_step_fails(cli, tmp_pa
     assert result.output == f"Error: cannot write '{tmp_path / 'x.png'}': No space left on " \
                             "device\n"
     monkeypatch.setattr(gmmkit_finance.plots, "plot_regimes", no_space)
+    monkeypatch.setattr(gmmkit_finance.plots, "plot_regime_probabilities", no_space)  # hmm
     result = run(cli, "finance", "regimes", "sp500", "-k", 2, "-o", tmp_path / "r.csv",
                  "--plot", tmp_path / "x.png")
     assert result.exit_code == 1 and "cannot write" in result.output
