@@ -231,6 +231,12 @@ def select_model(
     rows[best_index]["chosen"] = True
     k, model = grid[best_index]
     best = _fitted_model(results[(k, model)], X, weights, params, names)
+    # the chosen row's criteria are the model's own (bic(X), aic(X), icl(X)), to the bit
+    rows[best_index].update(
+        bic=best.bic(X, weights), aic=best.aic(X, weights), icl=best.icl(X, weights),
+        log_likelihood=float(best.score_samples(X) @ (np.ones(len(X)) if weights is None
+                                                      else weights)),
+    )
     return best, as_table(apply_convention(rows, bic_convention), as_frame)
 
 
