@@ -7,19 +7,29 @@ asked last (``trylast``) so plugins can read a file type better.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit.plugins.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def identity(X):
+    from gmmkit.data.dataset import Dataset
+    from gmmkit.engine.types import FloatArray, IntArray
+    from gmmkit.estimators.mixture import GaussianMixture
+    from gmmkit.plugins.hookspecs import Register
+
+
+def identity(X: ArrayLike) -> FloatArray:
     """The input columns as they are (a numeric table of shape (n_samples, n_features))."""
     from gmmkit.data.validation import check_array
 
     return check_array(X)
 
 
-def standardize(X):
+def standardize(X: ArrayLike) -> FloatArray:
     """Every column shifted to mean 0 and scaled to standard deviation 1.
 
     Parameters
@@ -46,30 +56,42 @@ def standardize(X):
     return (X - mean) / scale
 
 
-def labels(model, features, responsibilities, *, data=None):
+def labels(
+    model: GaussianMixture,
+    features: FloatArray,
+    responsibilities: ArrayLike,
+    *,
+    data: object = None,
+) -> IntArray:
     """The most probable component of each row: int array of shape (n_samples,)."""
     return np.asarray(responsibilities).argmax(axis=1)
 
 
-def log_likelihood(model, features, responsibilities, *, data=None):
+def log_likelihood(
+    model: GaussianMixture,
+    features: FloatArray,
+    responsibilities: ArrayLike,
+    *,
+    data: object = None,
+) -> FloatArray:
     """The log density of each row under the fitted mixture: shape (n_samples,)."""
     return model.score_samples(features)
 
 
 @hookimpl
-def gmmkit_register_features(register):
+def gmmkit_register_features(register: Register) -> None:
     register("identity", identity)
     register("standardize", standardize)
 
 
 @hookimpl
-def gmmkit_register_postprocessors(register):
+def gmmkit_register_postprocessors(register: Register) -> None:
     register("labels", labels)
     register("log_likelihood", log_likelihood)
 
 
 @hookimpl
-def gmmkit_register_datasets(register):
+def gmmkit_register_datasets(register: Register) -> None:
     from gmmkit.datasets import BUNDLED
 
     for name, loader in BUNDLED.items():
@@ -77,14 +99,14 @@ def gmmkit_register_datasets(register):
 
 
 @hookimpl(trylast=True)
-def gmmkit_read_data(path, columns):
+def gmmkit_read_data(path: str, columns: list[str] | None) -> Dataset | None:
     from gmmkit.inputs.readers import read_builtin
 
     return read_builtin(path, columns)
 
 
 @hookimpl
-def gmmkit_register_demos(register):
+def gmmkit_register_demos(register: Register) -> None:
     from gmmkit.demo import faithful_demo
 
     register("gmmkit", faithful_demo)

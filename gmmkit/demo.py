@@ -17,8 +17,19 @@ import html
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from types import ModuleType
+
+    from matplotlib.figure import Figure
+
+    from gmmkit.engine.types import FloatArray, PathLike
+    from gmmkit.estimators.mixture import GaussianMixture
+    from gmmkit.plugins.manager import Entry
 
 PLOT_HINT = "pip install 'gmmkit[plot]'"
 
@@ -45,15 +56,15 @@ class DemoSection:
     """
 
     title: str
-    paragraphs: list = field(default_factory=list)
-    figures: list = field(default_factory=list)
-    table: list = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+    table: list[list[Any]] = field(default_factory=list)
     plugin: str = ""
     seconds: float = 0.0
     error: str = ""
 
 
-def pyplot():
+def pyplot() -> ModuleType | None:
     """matplotlib.pyplot on the Agg backend, or None when matplotlib is missing."""
     try:
         import matplotlib
@@ -65,7 +76,7 @@ def pyplot():
     return plt
 
 
-def save_figure(figure, out_dir, name):
+def save_figure(figure: Figure, out_dir: PathLike, name: str) -> str:
     """Write ``figure`` as ``out_dir/name`` (PNG), close it, return the file name."""
     figure.savefig(Path(out_dir) / name, dpi=96, bbox_inches="tight")
     import matplotlib.pyplot as plt
@@ -74,7 +85,9 @@ def save_figure(figure, out_dir, name):
     return name
 
 
-def run_demos(entries, out_dir, progress=None):
+def run_demos(
+    entries: Iterable[Entry], out_dir: Path, progress: Callable[[str], object] | None = None
+) -> list[DemoSection]:
     """Run demos into ``out_dir``.
 
     Parameters
@@ -105,7 +118,9 @@ def run_demos(entries, out_dir, progress=None):
     return sections
 
 
-def write_report(sections, out_dir, *, notes=()):
+def write_report(
+    sections: Iterable[DemoSection], out_dir: PathLike, *, notes: Iterable[str] = ()
+) -> Path:
     """Write ``out_dir/index.html`` for ``sections``; return its path."""
     out_dir = Path(out_dir)
     parts = [
@@ -123,7 +138,7 @@ def write_report(sections, out_dir, *, notes=()):
     return path
 
 
-def _section_html(section, out_dir):
+def _section_html(section: DemoSection, out_dir: Path) -> str:
     lines = [
         f"<section><h2>{html.escape(section.title)}</h2>",
         f'<p class="meta">plugin {html.escape(section.plugin)}, {section.seconds:.1f} s</p>',
@@ -147,7 +162,7 @@ def _section_html(section, out_dir):
     return "\n".join(lines)
 
 
-def _cell(value):
+def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
@@ -161,20 +176,21 @@ _STYLE = (
 )
 
 
-def faithful_demo(out_dir):
+def faithful_demo(out_dir: Path) -> DemoSection:
     """Old Faithful eruptions: choose K and covariance type by BIC, show the fitted mixture."""
     from gmmkit.datasets import load
     from gmmkit.estimators.selection import plot_criterion, select_model
 
     dataset = load("faithful")
     X = dataset.data
-    best, table = select_model(X, range(1, 7), n_init=3, random_state=0)
+    best, table = select_model(X, range(1, 7), random_state=0, as_frame=False)
     section = DemoSection(
         "Old Faithful eruptions",
         paragraphs=[
             f"{X.shape[0]} eruptions of the Old Faithful geyser: "
             f"{dataset.feature_names[0]} and {dataset.feature_names[1]} (minutes). "
-            f"{len(table)} mixtures were fitted (K = 1..6, four covariance types); BIC chose "
+            f"{len(table)} mixtures were fitted (K = 1..6, mclust's 14 covariance models, "
+            f"each from one hierarchical clustering start); BIC chose "
             f"K = {best.n_components}, covariance_type={best.covariance_type}.",
         ],
         table=[["component", "weight", *(f"mean {n}" for n in dataset.feature_names)]]
@@ -191,7 +207,9 @@ def faithful_demo(out_dir):
     return section
 
 
-def _faithful_figure(plt, X, model, names, out_dir):
+def _faithful_figure(
+    plt: ModuleType, X: FloatArray, model: GaussianMixture, names: Sequence[str], out_dir: Path
+) -> str:
     figure, axes = plt.subplots(figsize=(6, 4.5))
     pad = 0.1 * (X.max(axis=0) - X.min(axis=0))
     lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad

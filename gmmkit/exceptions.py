@@ -7,8 +7,14 @@ and scikit-learn's, so ``except sklearn.exceptions.NotFittedError`` and
 warning filters written for scikit-learn keep working.
 """
 
+from __future__ import annotations
+
 import sys
 from functools import lru_cache
+from typing import TypeVar
+
+#: an exception or warning (Warning subclasses Exception)
+E = TypeVar("E", bound=BaseException)
 
 
 class ConvergenceWarning(UserWarning):
@@ -25,7 +31,9 @@ NOT_CONVERGED = (
 )
 
 
-def not_converged_message(runs, n_converged, max_iter, tol, kind="EM"):
+def not_converged_message(
+    runs: int, n_converged: int, max_iter: int, tol: float, kind: str = "EM"
+) -> str:
     """scikit-learn's sentence, then gmmkit's details of the runs."""
     return (
         f"{NOT_CONVERGED} (gmmkit: {n_converged} of {runs} {kind} run(s) converged; the "
@@ -70,7 +78,7 @@ class ModelFileError(ValueError):
 
 
 @lru_cache(maxsize=None)
-def _with_sklearn_base(cls, sklearn_name):
+def _with_sklearn_base(cls: type, sklearn_name: str) -> type:
     sklearn_exceptions = sys.modules.get("sklearn.exceptions")
     sklearn_cls = getattr(sklearn_exceptions, sklearn_name, None)
     if sklearn_cls is None:
@@ -80,8 +88,9 @@ def _with_sklearn_base(cls, sklearn_name):
     )
 
 
-def compatible(cls):
+def compatible(cls: type[E]) -> type[E]:
     """``cls``, or a subclass of it and of scikit-learn's twin if sklearn is loaded."""
     if "sklearn.exceptions" not in sys.modules:
         return cls
-    return _with_sklearn_base(cls, cls.__name__)
+    plain: type = cls  # (mypy does not see type[E] as hashable, as the cache needs)
+    return _with_sklearn_base(plain, cls.__name__)

@@ -13,8 +13,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Union
+
+    from gmmkit.engine.types import FloatArray
+    from gmmkit.estimators.mixture import GaussianMixture
+
+    #: a pipeline step: a registered name, or (name, options)
+    Step = Union[str, tuple[str, dict[str, Any]]]
 
 
 @dataclass
@@ -39,14 +50,14 @@ class PipelineResult:
     """
 
     features: np.ndarray
-    feature_names: list
-    model: object
+    feature_names: list[str]
+    model: GaussianMixture
     responsibilities: np.ndarray
-    outputs: dict
-    steps: dict
+    outputs: dict[str, Any]
+    steps: dict[str, dict[str, str]]
 
 
-def _split_step(step):
+def _split_step(step: Step) -> tuple[str, dict[str, Any]]:
     """``(name, options)`` from ``"name"`` or ``("name", {options})``."""
     if isinstance(step, str):
         return step, {}
@@ -62,7 +73,7 @@ def _split_step(step):
     return name, options
 
 
-def extract_features(data, features):
+def extract_features(data: object, features: str | Sequence[Step]) -> tuple[FloatArray, list[str]]:
     """Run feature extractors by name and put their columns side by side.
 
     Parameters
@@ -80,7 +91,8 @@ def extract_features(data, features):
 
     if isinstance(features, str):
         features = [features]
-    blocks, names = [], []
+    blocks: list[np.ndarray[Any, Any]] = []
+    names: list[str] = []
     for step in features:
         name, options = _split_step(step)
         block = np.asarray(lookup("features", name)(data, **options))
@@ -103,7 +115,14 @@ def extract_features(data, features):
     return np.hstack(blocks) if len(blocks) > 1 else blocks[0], names
 
 
-def run_pipeline(data, *, features=("identity",), model=None, postprocessors=(), fit=True):
+def run_pipeline(
+    data: object,
+    *,
+    features: str | Sequence[Step] = ("identity",),
+    model: GaussianMixture | None = None,
+    postprocessors: str | Sequence[Step] = (),
+    fit: bool = True,
+) -> PipelineResult:
     """Extract features, fit (or apply) a GaussianMixture, run post-processors.
 
     Parameters
@@ -148,7 +167,7 @@ def run_pipeline(data, *, features=("identity",), model=None, postprocessors=(),
     return PipelineResult(X, names, model, responsibilities, outputs, steps)
 
 
-def _plugins_of(kind, steps):
+def _plugins_of(kind: str, steps: str | Sequence[Step]) -> dict[str, str]:
     """``{step name: the plugin that registered it}`` for a list of steps."""
     from gmmkit.plugins.manager import get_plugin_manager
 

@@ -4,6 +4,8 @@
 wherever import-linter is installed (the ``test`` extra installs it).
 """
 
+import ast
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -201,10 +203,162 @@ def test_bic_and_aic_are_written_once(tmp_path):
 
 
 def test_the_covariance_types_are_defined_once():
+    """The CLI's choices (and plugins' through gmmkit.cli.helpers) are the engine's table
+    itself; no other module assigns a COVARIANCE_TYPES."""
+    import click
+
     from gmmkit.cli.helpers import COVARIANCE_TYPES
     from gmmkit.engine.covariance import COVARIANCE_TYPES as TABLE
 
-    assert COVARIANCE_TYPES == list(TABLE) == ["full", "tied", "diag", "spherical"]
+    assert COVARIANCE_TYPES is TABLE
+    # scikit-learn's four names, then mclust's 14 models and the univariate E and V
+    assert list(COVARIANCE_TYPES) == [
+        "full", "tied", "diag", "spherical", "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
+        "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV", "E", "V"]
+    assert list(click.Choice(COVARIANCE_TYPES).choices) == list(TABLE)
+    assigned = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path, tree in parsed_sources(ROOT / "gmmkit")
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        and any(isinstance(t, ast.Name) and t.id == "COVARIANCE_TYPES"
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+    ]
+    assert len(assigned) == 1 and assigned[0].startswith("gmmkit/engine/covariance.py:")
+
+
+# ------------------------------------------------- private parts of estimators stay inside
+
+#: bases that make a class an estimator (by name, as plugins import them from gmmkit)
+ESTIMATOR_ROOTS = {"EstimatorBase"}
+#: receivers that are the estimator itself
+OWN = {"self", "cls", "mcs"}
+
+
+def parsed_sources(*folders):
+    """(path, ast) of every .py file under ``folders``."""
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            yield path, ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def _base_names(node):
+    """The names of a class's bases (``a.b.C`` -> ``C``)."""
+    names = []
+    for base in node.bases:
+        while isinstance(base, ast.Attribute):
+            base = ast.Name(base.attr)
+        if isinstance(base, ast.Name):
+            names.append(base.id)
+    return names
+
+
+def _is_private(name):
+    return name.startswith("_") and not name.startswith("__") and name[1:2].isalpha()
+
+
+def estimator_private_names(trees):
+    """The private names of every estimator class and of the mixins it is built from.
+
+    An estimator class derives (by name, transitively) from EstimatorBase; its
+    mixins are the other classes in its bases. Their private names are the
+    ``def _x`` and ``_x = ...`` of the class bodies and every ``self._x = ...``.
+    """
+    classes = {}
+    for _, tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                classes.setdefault(node.name, []).append(node)
+    estimators = set(ESTIMATOR_ROOTS)
+    changed = True
+    while changed:
+        before = len(estimators)
+        for name, nodes in classes.items():
+            if any(set(_base_names(n)) & estimators for n in nodes):
+                estimators.add(name)
+        changed = len(estimators) != before
+    members = set(estimators)
+    for name in estimators:
+        for node in classes.get(name, []):
+            members.update(base for base in _base_names(node) if base in classes)
+    private = set()
+    for name in members:
+        for node in classes.get(name, []):
+            for item in ast.walk(node):
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found = [item.name]
+                elif isinstance(item, ast.Assign):
+                    found = [t.id for t in item.targets if isinstance(t, ast.Name)]
+                    found += [t.attr for t in item.targets if isinstance(t, ast.Attribute)
+                              and isinstance(t.value, ast.Name) and t.value.id == "self"]
+                else:
+                    continue
+                private.update(n for n in found if _is_private(n))
+    return private
+
+
+def _is_own(receiver):
+    """self, cls, or super() (the estimator reaching its own parts)."""
+    if isinstance(receiver, ast.Name):
+        return receiver.id in OWN
+    return (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name)
+            and receiver.func.id == "super")
+
+
+def private_estimator_uses(*folders):
+    """``file:line receiver._name`` of every access to an estimator's private name on
+    anything but self/cls/super(), and every private attribute set on another object."""
+    trees = list(parsed_sources(*folders))
+    private = estimator_private_names(trees)
+    found = []
+    for path, tree in trees:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Attribute) or not _is_private(node.attr):
+                continue
+            parked = isinstance(node.ctx, ast.Store)
+            if (node.attr in private or parked) and not _is_own(node.value):
+                where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                found.append(f"{where}:{node.lineno} {ast.unparse(node.value)}.{node.attr}")
+    return found
+
+
+def test_no_module_reaches_into_an_estimators_private_parts():
+    """Issue 16: outside an estimator's own class (and its mixins, through self), no code in
+    gmmkit/ or plugins/ calls, reads or sets a private attribute of an estimator. Model
+    files, data sources, impute, the grid and plugins use the public API instead:
+    check_is_fitted, check_fitted_input, check_params, from_parameters, from_posterior,
+    DataSettings, icl, GMMOutlierDetector.from_fitted."""
+    assert private_estimator_uses(ROOT / "gmmkit", ROOT / "plugins") == []
+
+
+def test_the_private_use_scan_finds_what_it_should(tmp_path):
+    """The scan above would see the uses issue 16 removed (and lets the estimator's own
+    self/cls/super() through)."""
+    (tmp_path / "estimator.py").write_text(textwrap.dedent("""
+        class Mixin:
+            def _helper(self):
+                return self._state
+
+        class Model(Mixin, gmmkit.EstimatorBase):
+            def _check_parameters(self, X):
+                self._state = 1
+                return super()._check_parameters(X)
+
+            @classmethod
+            def build(cls):
+                return cls._make()
+    """))
+    (tmp_path / "user.py").write_text(textwrap.dedent("""
+        def prepare(model, X):
+            model._check_parameters(X)
+            Model()._helper()
+            model._y_ndim = 2
+            other._cache = {}
+            return model.predict(X)
+    """))
+    found = sorted(line.split(" ", 1)[1] for line in private_estimator_uses(tmp_path))
+    assert found == ["Model()._helper", "model._check_parameters", "model._y_ndim",
+                     "other._cache"]
 
 
 def test_conditioning_builds_models_of_the_class_it_is_given():

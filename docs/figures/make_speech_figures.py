@@ -5,7 +5,12 @@
 speech_det.png and speech_confusion.png are the `gmmkit demo` figures of
 the speech plugin (the default recipe on the bundled speech set);
 speech_mfcc.png shows one bundled word's MFCC frames before and after the
-energy VAD and CMVN.
+energy VAD and CMVN. speech_det_systems.png and speech_det_systems_noise.png
+are the DET curves of the four systems of gmmkit_speech.comparison (GMM-UBM,
+GMM-UBM + S-norm, i-vector cosine, i-vector PLDA) on take 2, clean and with
+noise at 10 dB SNR; the table of every system and condition is printed.
+
+    python docs/figures/make_speech_figures.py --systems   # only those two
 """
 
 from __future__ import annotations
@@ -44,12 +49,33 @@ def mfcc_figure(out_dir):
     return save_figure(figure, out_dir, "speech_mfcc.png")
 
 
+def systems_figures(out_dir):
+    """DET curves of the four systems, clean and noisy; prints the results table."""
+    from gmmkit_speech.comparison import run_bundled_comparison
+    from gmmkit_speech.conditions import CONDITIONS
+
+    comparison = run_bundled_comparison(conditions=tuple(CONDITIONS))
+    print("| system | condition | EER (%) | minDCF(0.01) | identified (%) |")
+    print("| --- | --- | --- | --- | --- |")
+    for row in comparison.table():
+        print("| " + " | ".join(str(v) for v in row) + " |")
+    names = [comparison.plot_det(out_dir / "speech_det_systems.png", condition="clean"),
+             comparison.plot_det(out_dir / "speech_det_systems_noise.png",
+                                 condition="noise 10 dB")]
+    return [Path(name).name for name in names]
+
+
 def main():
+    import sys
+
     from gmmkit_speech.demo import speech_demo
 
+    if "--systems" in sys.argv[1:]:
+        print("wrote", ", ".join(systems_figures(OUT)))
+        return
     section = speech_demo(OUT)
     print("\n".join(section.paragraphs))
-    print("wrote", ", ".join([*section.figures, mfcc_figure(OUT)]))
+    print("wrote", ", ".join([*section.figures, mfcc_figure(OUT), *systems_figures(OUT)]))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
+from typing import Any
 
 from gmmkit.cli.app import build_cli, main
 
@@ -33,7 +34,7 @@ _MOVED = frozenset({
 })
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _MOVED:
         warnings.warn(
             f"gmmkit.cli.{name} is deprecated; import it from gmmkit.cli.helpers "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
@@ -32,11 +33,20 @@ from gmmkit.cli.reading import (
     read_input,
 )
 from gmmkit.cli.selection import select
-from gmmkit.engine.covariance import COVARIANCE_TYPES as ENGINE_COVARIANCE_TYPES
+from gmmkit.engine.covariance import COVARIANCE_TYPES
 from gmmkit.inputs.readers import data_suffix
 
-#: the --covariance-type choices: the engine's table, in its order (public in cli.helpers)
-COVARIANCE_TYPES = list(ENGINE_COVARIANCE_TYPES)
+if TYPE_CHECKING:
+    from typing import Union
+
+    from gmmkit.cli.options import FC
+    from gmmkit.data.dataset import Dataset
+    from gmmkit.engine.types import FitInput
+    from gmmkit.estimators.bayesian import BayesianGaussianMixture
+    from gmmkit.estimators.mixture import GaussianMixture
+    from gmmkit.plugins.manager import PluginManager
+
+    Mixture = Union[GaussianMixture, BayesianGaussianMixture]
 
 
 class ComponentsType(click.ParamType):
@@ -44,7 +54,9 @@ class ComponentsType(click.ParamType):
 
     name = "N|auto"
 
-    def convert(self, value, param, ctx):
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | str:
         if isinstance(value, int) or value == "auto":
             return value
         try:
@@ -64,7 +76,7 @@ class ByteSize(click.ParamType):
 
     name = "SIZE"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         import re
@@ -77,7 +89,7 @@ class ByteSize(click.ParamType):
         return int(float(number) * 1024 ** (" KMGT".index(unit) if unit else 0))
 
 
-def format_size(n_bytes):
+def format_size(n_bytes: float) -> str:
     """'640.0 MB', '2.0 GB' (powers of 1024)."""
     if n_bytes < 1024:
         return f"{n_bytes:.0f} B"
@@ -91,11 +103,13 @@ def format_size(n_bytes):
 class GmmkitGroup(click.Group):
     """A click group that runs commands with its plugin manager and tidy errors."""
 
-    def __init__(self, *args, plugin_manager=None, **kwargs):
+    def __init__(
+        self, *args: Any, plugin_manager: PluginManager | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.plugin_manager = plugin_manager
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: click.Context) -> Any:
         from gmmkit.cli.output import warning_messages
         from gmmkit.plugins.manager import describe_error, use_plugin_manager
 
@@ -125,7 +139,7 @@ class GmmkitGroup(click.Group):
                     click.echo(f"Warning: {message}", err=True)
 
 
-def build_cli(pm=None):
+def build_cli(pm: PluginManager | None = None) -> click.Group:
     """The ``gmmkit`` click group for plugin manager ``pm``.
 
     Parameters
@@ -145,7 +159,7 @@ def build_cli(pm=None):
     @click.group(cls=GmmkitGroup, plugin_manager=pm)
     @click.version_option(package_name="gmmkit")
     @click.option("--debug", is_flag=True, help="Show the full traceback of errors.")
-    def cli(debug):
+    def cli(debug: bool) -> None:
         """gmmkit: Gaussian mixture models from the command line.
 
         DATA arguments take a bundled data set name (see `gmmkit datasets`),
@@ -160,19 +174,21 @@ def build_cli(pm=None):
         try:
             impl.function(cli=cli)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
-            pm._problem(impl.plugin_name, f"gmmkit_register_commands raised {describe_error(exc)}")
+            pm.report_problem(
+                impl.plugin_name, f"gmmkit_register_commands raised {describe_error(exc)}"
+            )
         for name, command in before.items():
             if cli.commands.get(name) is not command:
                 cli.commands[name] = command
                 owner = pm.command_owners.get(name)
                 taken = f"already belongs to plugin {owner}" if owner else "is a core command"
-                pm._problem(impl.plugin_name, f"command {name!r} {taken}; not replaced")
+                pm.report_problem(impl.plugin_name, f"command {name!r} {taken}; not replaced")
         for name in set(cli.commands) - set(before):
             pm.command_owners[name] = impl.plugin_name
     return cli
 
 
-def columns_option(function):
+def columns_option(function: FC) -> FC:
     return click.option(
         "--columns",
         metavar="A,B,...",
@@ -184,8 +200,10 @@ def columns_option(function):
 @click.argument("data")
 @click.option("-k", "--n-components", default="3", show_default=True, type=ComponentsType(),
               help="Number of components, or 'auto' to choose 1..10 by BIC.")
-@click.option("--covariance-type", type=click.Choice(COVARIANCE_TYPES), default="full",
-              show_default=True)
+@click.option("--covariance-type", type=click.Choice(list(COVARIANCE_TYPES)), default="full",
+              show_default=True,
+              help="scikit-learn's full, tied, diag, spherical or one of mclust's models "
+                   "(EII ... VVV; E or V for one feature).")
 @click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
 @seed_option()
@@ -195,6 +213,9 @@ def columns_option(function):
               show_default=True, help="'uniform': add a uniform noise component (outliers).")
 @columns_option
 @output_option("Save the fitted model to this file (.gmm).", dest="model_path")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Draw the classification, uncertainty and density of the fit (mclust's "
+                   "plots) to this PNG (needs gmmkit[plot]).")
 @force_option
 @json_option("the summary")
 @quiet_option
@@ -204,8 +225,24 @@ def columns_option(function):
 @click.option("--memory-budget", default="2GB", show_default=True, type=ByteSize(),
               help="A .npy DATA file larger than this is fitted out of core: read in chunks "
                    "at every EM iteration, with memory bounded by the chunks (500MB, 2GB, bytes).")
-def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, noise, columns,
-        model_path, force, as_json, quiet, dask_scheduler, memory_budget):
+def fit(
+    data: str,
+    n_components: int | str,
+    covariance_type: str,
+    n_init: int,
+    max_iter: int,
+    seed: int,
+    missing: str,
+    noise: str,
+    columns: str | None,
+    model_path: str | None,
+    plot_path: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+    dask_scheduler: str | None,
+    memory_budget: int,
+) -> None:
     """Fit a Gaussian mixture to DATA and print a summary of it."""
     import numpy as np
 
@@ -213,8 +250,9 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
 
     outputs = command_outputs(force, data)
     model_file = outputs.file(model_path, "model_path")  # checked before the fit
+    plot_file = outputs.figure(plot_path, "plot_path")
 
-    params = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
+    params: dict[str, Any] = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
                   random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
                   missing=missing, noise=None if noise == "none" else noise)
     if dask_scheduler is not None:
@@ -238,6 +276,10 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
         model_file.write(lambda temporary: save(
             model, temporary, extra=output.provenance(dataset, data, summary)))
         summary["model_file"] = model_path
+    if plot_file is not None:
+        from gmmkit.cli.plotting import draw_fit
+
+        plot_file.write(lambda temporary: draw_fit(model, dataset, temporary, title=data))
     outputs.commit()
     if as_json:
         echo_json(summary)
@@ -245,7 +287,9 @@ def fit(data, n_components, covariance_type, n_init, max_iter, seed, missing, no
         click.echo(output.format_summary(summary))
 
 
-def _fit_on_dask(data, columns, n_components, params, address):
+def _fit_on_dask(
+    data: str, columns: str | None, n_components: int | str, params: dict[str, Any], address: str
+) -> tuple[GaussianMixture, Dataset, dict[str, Any]]:
     """``fit --dask-scheduler``: the workers read DATA (.npy) and run the E-steps.
 
     Returns
@@ -276,7 +320,7 @@ def _fit_on_dask(data, columns, n_components, params, address):
     return _summarised(model, header, index, data, criteria)
 
 
-def _npy_columns(data, columns):
+def _npy_columns(data: str, columns: str | None) -> tuple[Dataset, list[int]]:
     """(the .npy file's memory-mapped Dataset, indices of the --columns picked)."""
     from gmmkit.inputs.readers import read_npy, select_columns
 
@@ -284,7 +328,9 @@ def _npy_columns(data, columns):
     return header, select_columns(header.feature_names, parse_columns(columns), data)
 
 
-def _summarised(model, header, index, data, criteria):
+def _summarised(
+    model: GaussianMixture, header: Dataset, index: list[int], data: str, criteria: dict[str, Any]
+) -> tuple[GaussianMixture, Dataset, dict[str, Any]]:
     """(model, Dataset, summary) of a fit whose data were never loaded here.
 
     describe() scores the rows it is given: it gets one row (a mean), then
@@ -298,14 +344,21 @@ def _summarised(model, header, index, data, criteria):
     return model, dataset, summary
 
 
-def _over_budget(data, budget):
+def _over_budget(data: str, budget: int) -> bool:
     """True when DATA is a .npy file of more than ``budget`` bytes."""
     import os
 
     return data_suffix(data) == ".npy" and os.path.isfile(data) and os.path.getsize(data) > budget
 
 
-def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
+def _fit_out_of_core(
+    data: str,
+    columns: str | None,
+    n_components: int | str,
+    params: dict[str, Any],
+    budget: int,
+    quiet: bool,
+) -> tuple[GaussianMixture, Dataset, dict[str, Any]]:
     """``fit`` of a .npy file over --memory-budget: read in chunks as EM goes (gmmkit.data.stream).
 
     Returns
@@ -326,9 +379,9 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
             "--memory-budget."
         )
     header, index = _npy_columns(data, columns)
-    X = header.data  # a file memmap: GaussianMixture.fit streams it
-    if index != list(range(X.shape[1])):
-        X = stream.npy_chunks(X, columns=index)
+    X: FitInput = header.data  # a file memmap: GaussianMixture.fit streams it
+    if index != list(range(header.data.shape[1])):
+        X = stream.npy_chunks(header.data, columns=index)  # type: ignore[arg-type]  # (a memmap)
     if not quiet:
         click.echo(
             f"{data} ({format_size(size)}) is over the memory budget of {format_size(budget)}: "
@@ -344,7 +397,7 @@ def _fit_out_of_core(data, columns, n_components, params, budget, quiet):
     return _summarised(model, header, index, data, criteria)
 
 
-def _load_model(path):
+def _load_model(path: str) -> Mixture:
     """The mixture in model file ``path``; a classifier, a regressor, or a file whose
     ``extra["reader"]`` names another command, is refused clearly.
 
@@ -368,10 +421,10 @@ def _load_model(path):
             f"'{path}' holds a {kind}; `gmmkit {command}` works on GaussianMixture and "
             f"BayesianGaussianMixture files. Use it from Python: gmmkit.load({str(path)!r})."
         )
-    return model
+    return cast("Mixture", model)  # (the other classes were refused above)
 
 
-def _model_input(model, model_path, data, columns):
+def _model_input(model: Mixture, model_path: str, data: str, columns: str | None) -> Dataset:
     """The rows of DATA for ``model``: the columns it was fitted on (match_columns), checked."""
     dataset = read_input(data, columns)
     fitted_on = (getattr(model, "metadata_", {}).get("extra") or {}).get("feature_names")
@@ -387,7 +440,7 @@ def _model_input(model, model_path, data, columns):
 @click.argument("data")
 @click.option("--proba", is_flag=True, help="Print every component's probability instead.")
 @columns_option
-def predict(model_path, data, proba, columns):
+def predict(model_path: str, data: str, proba: bool, columns: str | None) -> None:
     """Print the most probable component of every row of DATA (CSV on stdout).
 
     With a noise component, rows assigned to it get the label -1.
@@ -408,7 +461,7 @@ def predict(model_path, data, proba, columns):
 @click.argument("data")
 @columns_option
 @json_option("{n_samples, mean, log_likelihood: [...]}")
-def score(model_path, data, columns, as_json):
+def score(model_path: str, data: str, columns: str | None, as_json: bool) -> None:
     """Print the log-likelihood of every row of DATA under MODEL (CSV on stdout)."""
     model = _load_model(model_path)
     log_lik = model.score_samples(_model_input(model, model_path, data, columns).data)
@@ -424,7 +477,7 @@ def score(model_path, data, columns, as_json):
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
 @click.option("-n", "--n-samples", default=10, show_default=True, type=click.IntRange(min=1))
 @seed_option(default=None, help="random_state (default: the model's)")
-def sample(model_path, n_samples, seed):
+def sample(model_path: str, n_samples: int, seed: int | None) -> None:
     """Draw N rows from MODEL (CSV on stdout, with each row's component)."""
     model = _load_model(model_path)
     if seed is not None:
@@ -439,7 +492,7 @@ def sample(model_path, n_samples, seed):
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
 @json_option("the file's metadata")
-def info(model_path, as_json):
+def info(model_path: str, as_json: bool) -> None:
     """Describe a model file: its model class, format, gmmkit version, parameters, training."""
     from gmmkit.cli.info import format_info
     from gmmkit.modelfiles.files import load, read_metadata
@@ -450,14 +503,15 @@ def info(model_path, as_json):
         return
     classes = None
     if metadata["model_class"] == "GMMClassifier" and metadata["classes"] is None:
-        classes = load(model_path).classes_.tolist()  # the labels are in classes.npy
+        # the labels are in classes.npy (a GMMClassifier file)
+        classes = load(model_path).classes_.tolist()  # type: ignore[union-attr]
     click.echo(format_info(metadata, classes))
 
 
 CORE_COMMANDS = (fit, select, predict, score, sample, info)
 
 
-def stdout_closed():
+def stdout_closed() -> int:
     """The reader of stdout went away: send later writes to /dev/null; return 141.
 
     141 (128 + SIGPIPE) is what a shell reports for a tool that a closed
@@ -474,8 +528,9 @@ def stdout_closed():
     return 141
 
 
-def main():
+def main() -> NoReturn:
     """Console-script entry point (output cut by a closed pipe: exit 141, quietly)."""
+    status: str | int | None
     try:
         status = build_cli().main()
     except SystemExit as exc:

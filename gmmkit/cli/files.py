@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, overload
 
 import click
 
 from gmmkit.outputs import Outputs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from gmmkit.cli.options import FC
+    from gmmkit.engine.types import PathLike
+    from gmmkit.outputs import OutputFile
 
 #: the fix named when an output exists
 FORCE_HINT = "pass --force to replace it"
@@ -26,7 +34,7 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".eps", ".ps", ".jpg", ".jpe
 SEED = click.IntRange(0, 2**32 - 1)
 
 
-def force_option(function):
+def force_option(function: FC) -> FC:
     """``--force``: replace output files that exist (never an input, a folder or a device)."""
     return click.option(
         "--force", is_flag=True,
@@ -35,7 +43,7 @@ def force_option(function):
     )(function)
 
 
-def seed_option(default=0, help="random_state"):
+def seed_option(default: int | None = 0, help: str = "random_state") -> Callable[[FC], FC]:
     """``--seed N``: an integer 0 .. 2**32 - 1; anything else is a usage error naming --seed."""
     return click.option("--seed", default=default, show_default=default is not None, type=SEED,
                         help=help)
@@ -44,7 +52,44 @@ def seed_option(default=0, help="random_state"):
 class CommandOutputs(Outputs):
     """The outputs of one click command (see :func:`command_outputs`)."""
 
-    def file(self, path, param=None, *, directory=False, suffixes=None):
+    @overload
+    def file(
+        self,
+        path: PathLike,
+        param: str | None = None,
+        *,
+        directory: bool = False,
+        suffixes: Sequence[str] | None = None,
+    ) -> OutputFile: ...
+
+    @overload
+    def file(
+        self,
+        path: None,
+        param: str | None = None,
+        *,
+        directory: bool = False,
+        suffixes: Sequence[str] | None = None,
+    ) -> None: ...
+
+    @overload
+    def file(
+        self,
+        path: PathLike | None,
+        param: str | None = None,
+        *,
+        directory: bool = False,
+        suffixes: Sequence[str] | None = None,
+    ) -> OutputFile | None: ...
+
+    def file(
+        self,
+        path: PathLike | None,
+        param: str | None = None,
+        *,
+        directory: bool = False,
+        suffixes: Sequence[str] | None = None,
+    ) -> OutputFile | None:
         """Check the target of the option called ``param``; see :meth:`Outputs.file`.
 
         Parameters
@@ -73,11 +118,29 @@ class CommandOutputs(Outputs):
         except (ValueError, OSError) as exc:
             raise _usage_error(exc, param) from None
 
-    def directory(self, path, param=None):
+    @overload
+    def directory(self, path: PathLike, param: str | None = None) -> OutputFile: ...
+
+    @overload
+    def directory(self, path: None, param: str | None = None) -> None: ...
+
+    @overload
+    def directory(self, path: PathLike | None, param: str | None = None) -> OutputFile | None: ...
+
+    def directory(self, path: PathLike | None, param: str | None = None) -> OutputFile | None:
         """A folder of output files; see :meth:`file`."""
         return self.file(path, param, directory=True)
 
-    def figure(self, path, param=None):
+    @overload
+    def figure(self, path: PathLike, param: str | None = None) -> OutputFile: ...
+
+    @overload
+    def figure(self, path: None, param: str | None = None) -> None: ...
+
+    @overload
+    def figure(self, path: PathLike | None, param: str | None = None) -> OutputFile | None: ...
+
+    def figure(self, path: PathLike | None, param: str | None = None) -> OutputFile | None:
         """A matplotlib figure file: its suffix must name a format matplotlib writes.
 
         matplotlib chooses the format by the suffix (and appends ``.png`` to
@@ -86,7 +149,7 @@ class CommandOutputs(Outputs):
         return self.file(path, param, suffixes=FIGURE_SUFFIXES)
 
 
-def _usage_error(exc, param):
+def _usage_error(exc: BaseException, param: str | None) -> click.BadParameter:
     ctx = click.get_current_context(silent=True)
     option = None
     if ctx is not None:
@@ -95,7 +158,9 @@ def _usage_error(exc, param):
                               param_hint=None if option is not None else param)
 
 
-def command_outputs(force, *inputs):
+def command_outputs(
+    force: bool, *inputs: PathLike | list[PathLike] | tuple[PathLike, ...] | None
+) -> CommandOutputs:
     """The outputs of the running command: checked now, written together at ``commit()``.
 
     Call it first in a command; add every output with ``.file(path,

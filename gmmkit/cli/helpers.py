@@ -7,7 +7,7 @@ gmmkit.cli). docs/plugins.md documents each name.
 
 from __future__ import annotations
 
-from gmmkit.cli.app import COVARIANCE_TYPES, ComponentsType
+from gmmkit.cli.app import ComponentsType
 from gmmkit.cli.files import SEED, command_outputs, force_option, seed_option
 from gmmkit.cli.options import echo_json, json_option, output_option, quiet_option
 from gmmkit.cli.output import format_table
@@ -20,11 +20,18 @@ from gmmkit.cli.reading import (
     parse_columns,
     read_input,
 )
+from gmmkit.engine.covariance import COVARIANCE_TYPES  # the table: iterating gives the names
+from gmmkit.engine.mclust_models import SKLEARN_ALIASES
+
+#: scikit-learn's four covariance types (mclust's VVV, EEE, VVI, VII): the choices of a
+#: plugin command whose own maths read covariances_ by these names
+SKLEARN_COVARIANCE_TYPES = tuple(SKLEARN_ALIASES)
 
 __all__ = [
     "COVARIANCE_TYPES",
     "MISSING_FIX",
     "SEED",
+    "SKLEARN_COVARIANCE_TYPES",
     "ComponentsType",
     "check_values",
     "command_outputs",

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 
-def format_info(metadata, classes=None):
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    #: (metadata, classes) -> the lines describing the model
+    Describer = Callable[[Mapping[str, Any], Sequence[Any] | None], list[str]]
+
+
+def format_info(metadata: Mapping[str, Any], classes: Sequence[Any] | None = None) -> str:
     """Human-readable text of a model file's metadata.
 
     Parameters
@@ -36,14 +44,14 @@ def format_info(metadata, classes=None):
     return "\n".join(lines)
 
 
-def _training(training, *, prefix="training: "):
+def _training(training: Mapping[str, Any], *, prefix: str = "training: ") -> str:
     return (
         f"{prefix}converged={training.get('converged')}, n_iter={training.get('n_iter')}, "
         f"lower bound {training.get('lower_bound')}"
     )
 
 
-def _mixture(metadata, classes):
+def _mixture(metadata: Mapping[str, Any], classes: Sequence[Any] | None) -> list[str]:
     """GaussianMixture and BayesianGaussianMixture: one mixture at the top level."""
     first = (
         f"{metadata.get('model_class')}: {metadata.get('n_components')} components, "
@@ -64,7 +72,7 @@ def _mixture(metadata, classes):
     return lines
 
 
-def _classifier(metadata, classes):
+def _classifier(metadata: Mapping[str, Any], classes: Sequence[Any] | None) -> list[str]:
     mixtures = metadata.get("mixtures") or []
     params = metadata.get("params") or {}
     labels = metadata.get("classes") or classes or list(range(len(mixtures)))
@@ -82,7 +90,7 @@ def _classifier(metadata, classes):
     return lines
 
 
-def _regressor(metadata, classes):
+def _regressor(metadata: Mapping[str, Any], classes: Sequence[Any] | None) -> list[str]:
     joint = (metadata.get("mixtures") or [{}])[0]
     n_targets = metadata.get("n_targets")
     return [
@@ -93,4 +101,8 @@ def _regressor(metadata, classes):
     ]
 
 
-DESCRIBERS = {"GMMClassifier": _classifier, "GaussianMixtureRegressor": _regressor}
+#: model_class -> (metadata, classes) -> lines; GaussianMixture and BayesianGaussianMixture
+#: (and anything else) are described as one mixture
+DESCRIBERS: dict[str | None, Describer] = {
+    "GMMClassifier": _classifier, "GaussianMixtureRegressor": _regressor
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,13 +11,19 @@ from gmmkit.cli.files import command_outputs, force_option
 from gmmkit.cli.options import echo_json, json_option, quiet_option
 from gmmkit.cli.output import format_table
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-def plugin_rows(pm):
+    from gmmkit.plugins.manager import PluginManager
+
+
+def plugin_rows(pm: PluginManager) -> list[dict[str, Any]]:
     """One JSON-able dict per plugin: status, detail and what it registers."""
     from gmmkit.plugins.manager import CORE_PLUGIN, REGISTRY_HOOKS
 
-    registers = {info: {kind: [] for kind in (*REGISTRY_HOOKS, "commands")}
-                 for info in pm.plugin_info}
+    registers: dict[str, dict[str, list[str]]] = {
+        info: {kind: [] for kind in (*REGISTRY_HOOKS, "commands")} for info in pm.plugin_info
+    }
     for kind in REGISTRY_HOOKS:
         for entry in sorted(pm.registry(kind).values(), key=lambda e: e.name):
             registers.setdefault(entry.plugin, {k: [] for k in (*REGISTRY_HOOKS, "commands")})
@@ -38,14 +45,14 @@ def plugin_rows(pm):
     ]
 
 
-def _registered_text(registers):
+def _registered_text(registers: Mapping[str, list[str]]) -> str:
     parts = [f"{kind}: {', '.join(names)}" for kind, names in registers.items() if names]
     return "; ".join(parts) or "-"
 
 
 @click.command()
 @json_option("the list")
-def plugins(as_json):
+def plugins(as_json: bool) -> None:
     """List plugins: loaded, unavailable (with the install hint) or failed."""
     from gmmkit.plugins.manager import get_plugin_manager
 
@@ -66,7 +73,7 @@ def plugins(as_json):
 
 @click.command()
 @json_option("the list")
-def datasets(as_json):
+def datasets(as_json: bool) -> None:
     """List the data sets that DATA arguments accept by name."""
     from gmmkit.plugins.manager import get_plugin_manager
 
@@ -85,7 +92,7 @@ def datasets(as_json):
 @click.option("--only", metavar="NAME,...", help="Run only these demos (see `gmmkit plugins`).")
 @quiet_option
 @force_option
-def demo(out_dir, only, quiet, force):
+def demo(out_dir: str, only: str | None, quiet: bool, force: bool) -> None:
     """Run every installed plugin's demo on bundled data; write an HTML report."""
     from gmmkit.demo import PLOT_HINT, pyplot, run_demos, write_report
     from gmmkit.plugins.manager import get_plugin_manager
@@ -119,7 +126,7 @@ def demo(out_dir, only, quiet, force):
         raise click.ClickException("some demos failed; the report says which and why")
 
 
-def _report_notes(pm, no_matplotlib, plot_hint):
+def _report_notes(pm: PluginManager, no_matplotlib: bool, plot_hint: str) -> list[str]:
     notes = []
     if no_matplotlib:
         notes.append(f"matplotlib is not installed, so there are no figures: {plot_hint}")

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any, Callable, TypeVar, Union, overload
 
 import click
+
+#: a command function (or a click command) that an option decorates
+FC = TypeVar("FC", bound=Union[Callable[..., Any], click.Command])
 
 
 class SharedOption(click.Option):
@@ -30,7 +34,15 @@ class OutputOption(SharedOption):
     """``-o/--output`` (see :func:`output_option`)."""
 
 
-def json_option(what="the result"):
+@overload
+def json_option(what: FC) -> FC: ...
+
+
+@overload
+def json_option(what: str = "the result") -> Callable[[FC], FC]: ...
+
+
+def json_option(what: str | FC = "the result") -> FC | Callable[[FC], FC]:
     """``--json`` (parameter ``as_json``): print ``what`` as JSON on stdout.
 
     Use as ``@json_option("the summary")`` (help: "Print the summary as
@@ -43,7 +55,15 @@ def json_option(what="the result"):
                         help=f"Print {what} as JSON.")
 
 
-def quiet_option(what="progress"):
+@overload
+def quiet_option(what: FC) -> FC: ...
+
+
+@overload
+def quiet_option(what: str = "progress") -> Callable[[FC], FC]: ...
+
+
+def quiet_option(what: str | FC = "progress") -> FC | Callable[[FC], FC]:
     """``-q/--quiet`` (parameter ``quiet``): no ``what`` on stderr.
 
     Use as ``@quiet_option`` (help: "No progress on stderr.") or
@@ -55,7 +75,9 @@ def quiet_option(what="progress"):
                         help=f"No {what} on stderr.")
 
 
-def output_option(help, *, dest="output", required=False, directory=False):
+def output_option(
+    help: str, *, dest: str = "output", required: bool = False, directory: bool = False
+) -> Callable[[FC], FC]:
     """``-o/--output PATH``: where a command writes its main output file (or folder).
 
     Parameters
@@ -79,7 +101,7 @@ def output_option(help, *, dest="output", required=False, directory=False):
                         cls=OutputOption, help=help)
 
 
-def echo_json(value, indent=2, err=False):
+def echo_json(value: Any, indent: int | None = 2, err: bool = False) -> None:
     """Print ``value`` as strict JSON on stdout: NaN, inf and -inf become null.
 
     Parameters
@@ -94,7 +116,7 @@ def echo_json(value, indent=2, err=False):
     click.echo(json.dumps(_strict(value), indent=indent, allow_nan=False), err=err)
 
 
-def _strict(value):
+def _strict(value: Any) -> Any:
     """``value`` with non-finite floats as None and numpy values as Python ones."""
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
         value = value.tolist()  # numpy scalar or array

@@ -5,8 +5,18 @@ from __future__ import annotations
 import csv
 import re
 import sys
+import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from gmmkit.data.dataset import Dataset
+    from gmmkit.estimators.mixture import GaussianMixture
 
 #: numpy's floating-point warnings: "overflow encountered in matmul" and kin
 _NUMPY_FLOATING = re.compile(r"^(overflow|underflow|invalid value|divide by zero) encountered in ")
@@ -20,7 +30,7 @@ NUMERIC_WARNING = (
 )
 
 
-def warning_messages(caught, failed):
+def warning_messages(caught: Iterable[warnings.WarningMessage], failed: bool) -> list[str]:
     """The messages a command prints as ``Warning: ...`` lines, each once.
 
     numpy's floating-point RuntimeWarnings ("overflow encountered in
@@ -38,7 +48,7 @@ def warning_messages(caught, failed):
     -------
     list of str
     """
-    def floating(w):
+    def floating(w: warnings.WarningMessage) -> bool | re.Match[str] | None:
         return issubclass(w.category, RuntimeWarning) and _NUMPY_FLOATING.match(str(w.message))
 
     messages = list(dict.fromkeys(str(w.message) for w in caught if not floating(w)))
@@ -48,7 +58,7 @@ def warning_messages(caught, failed):
     return messages
 
 
-def describe(model, dataset, *, source):
+def describe(model: GaussianMixture, dataset: Dataset, *, source: str) -> dict[str, Any]:
     """A JSON-able summary of a GaussianMixture fitted to ``dataset``."""
     X = dataset.data
     return {
@@ -69,7 +79,7 @@ def describe(model, dataset, *, source):
     }
 
 
-def provenance(dataset, source, summary):
+def provenance(dataset: Dataset, source: str, summary: Mapping[str, Any]) -> dict[str, Any]:
     """What a model file records about how the model was made (its ``extra``)."""
     return {
         "data": source,
@@ -81,7 +91,7 @@ def provenance(dataset, source, summary):
     }
 
 
-def format_table(header, rows):
+def format_table(header: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
     """Plain-text table with columns padded to their widest cell."""
     cells = [[str(c) for c in header]] + [[_text(c) for c in row] for row in rows]
     widths = [max(len(row[j]) for row in cells) for j in range(len(header))]
@@ -90,8 +100,10 @@ def format_table(header, rows):
     )
 
 
-def format_selection(table, criterion="bic"):
+def format_selection(table: Sequence[Mapping[str, Any]], criterion: str = "bic") -> str:
     """The table as text, one line per fit, the chosen one marked with *."""
+    if hasattr(table, "to_dict"):  # a DataFrame (select_model's table with pandas)
+        table = table.to_dict("records")
     header = ["", "K", "covariance", criterion.upper(), "log-lik", "params", "converged",
               "note"]
     rows = []
@@ -111,13 +123,48 @@ def format_selection(table, criterion="bic"):
     return format_table(header, rows)
 
 
-def _text(value):
+#: models per block of the criterion matrix (mclust prints wide tables in blocks too)
+MATRIX_BLOCK = 7
+
+
+def format_criterion_matrix(
+    table: Sequence[Mapping[str, Any]], criterion: str = "bic", bic_convention: str = "sklearn"
+) -> str:
+    """The criterion of every fit as a K x model matrix, mclust's BIC table.
+
+    A mark follows each value: * chosen, s stopped early (hopeless), d degenerate,
+    n not converged, m below the model's K - 1 fit; failed fits show "-".
+    """
+    models = list(dict.fromkeys(row["covariance_type"] for row in table))
+    ks = sorted({row["n_components"] for row in table})
+    cells = {(row["n_components"], row["covariance_type"]): row for row in table}
+    better = "higher" if bic_convention == "mclust" else "lower"
+    lines = [f"{criterion.upper()} ({bic_convention} sign: {better} is better; * chosen, "
+             "s stopped early, d degenerate, n not converged, m below the K-1 fit, - failed)"]
+    for start in range(0, len(models), MATRIX_BLOCK):
+        block = models[start:start + MATRIX_BLOCK]
+        rows = [[k] + [_criterion_cell(cells.get((k, m)), criterion) for m in block] for k in ks]
+        lines += ["", format_table(["K", *block], rows)]
+    return "\n".join(lines)
+
+
+def _criterion_cell(row: Mapping[str, Any] | None, criterion: str) -> str:
+    if row is None or row[criterion] is None:
+        return "-"
+    marks = "".join(mark for mark, on in (
+        ("*", row["chosen"]), ("s", row.get("stopped")), ("d", row["degenerate"]),
+        ("n", not row["converged"] and not row.get("stopped")),
+        ("m", not row.get("monotone", True))) if on)
+    return f"{row[criterion]:.2f}{marks}"
+
+
+def _text(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return "" if value is None else str(value)
 
 
-def format_summary(summary):
+def format_summary(summary: Mapping[str, Any]) -> str:
     """Human-readable text of :func:`describe`'s summary."""
     lines = [
         f"GaussianMixture: {summary['n_components']} components, "
@@ -138,7 +185,9 @@ def format_summary(summary):
     return "\n".join(lines)
 
 
-def write_csv(header, values, *, last_column=None):
+def write_csv(
+    header: Sequence[str], values: ArrayLike, *, last_column: NDArray[Any] | None = None
+) -> None:
     """Rows of ``values`` (n, m) as CSV on stdout, optionally with one more column."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(header)
@@ -151,7 +200,7 @@ def write_csv(header, values, *, last_column=None):
         writer.writerow(cells)
 
 
-def _number(value):
+def _number(value: Any) -> str | int:
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
     return int(value)

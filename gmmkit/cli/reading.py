@@ -11,12 +11,18 @@ import re
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
 from gmmkit.data.validation import plural
 from gmmkit.inputs.readers import DataFileError, LeftOutColumnsWarning, left_out_message
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from gmmkit.data.dataset import Dataset
 
 #: DATA ``-``: CSV read from standard input
 STDIN = "-"
@@ -25,17 +31,17 @@ MISSING_FIX = "pass --missing em to fit them as missing values, or drop those ro
 INF_FIX = "infinity is not a missing value: drop or clip those rows"
 
 
-def shown(source):
+def shown(source: str) -> str:
     """DATA as messages name it (``-`` is "stdin")."""
     return "stdin" if source == STDIN else source
 
 
-def parse_columns(columns):
+def parse_columns(columns: str | None) -> list[str] | None:
     """``--columns a,3`` -> ["a", "3"]; None -> None."""
     return None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
 
 
-def read_input(source, columns=None):
+def read_input(source: str, columns: str | None = None) -> Dataset:
     """A Dataset from a bundled data set name, ``-`` (CSV on stdin) or a file.
 
     Nothing is checked or warned about beyond what the reader refuses; see
@@ -66,7 +72,7 @@ def read_input(source, columns=None):
     return dataset
 
 
-def load_input(source, columns=None, *, missing=None):
+def load_input(source: str, columns: str | None = None, *, missing: str | None = None) -> Dataset:
     """A Dataset from a bundled data set name, ``-`` (CSV on stdin) or an input file.
 
     Parameters
@@ -96,13 +102,13 @@ def load_input(source, columns=None, *, missing=None):
     return dataset
 
 
-def warn_left_out(dataset, source):
+def warn_left_out(dataset: Dataset, source: str) -> None:
     message = left_out_message(dataset, shown(source))
     if message:
         warnings.warn(message, LeftOutColumnsWarning, stacklevel=3)
 
 
-def check_values(dataset, source, *, nan_fix):
+def check_values(dataset: Dataset, source: str, *, nan_fix: str | None) -> None:
     """Refuse infinity, and NaN unless ``nan_fix`` is None, naming the first line.
 
     Parameters
@@ -137,7 +143,7 @@ def check_values(dataset, source, *, nan_fix):
     )
 
 
-def out_of_core_error(non_finite, source, missing):
+def out_of_core_error(non_finite: tuple[str, int, int], source: str, missing: str) -> DataFileError:
     """NaN or inf found while fitting a .npy file out of core (``fit``), in CLI terms.
 
     Parameters
@@ -164,14 +170,14 @@ def out_of_core_error(non_finite, source, missing):
     )
 
 
-def _where(dataset, i, j):
+def _where(dataset: Dataset, i: int, j: int) -> str:
     """'line 4, column 'b'' (a file's line) or 'row 4, column 'b'' (counted from 1)."""
     lines = dataset.extra.get("lines")
     place = f"line {lines[i]}" if lines is not None else f"row {i + 1}"
     return f"{place}, column {dataset.feature_names[j]!r}"
 
 
-def model_nan_fix(model_path):
+def model_nan_fix(model_path: str) -> str:
     """The NaN fix for data scored by a model fitted without ``--missing em``."""
     return (
         f"{model_path} was fitted without --missing em, so it cannot use rows with missing "
@@ -179,7 +185,15 @@ def model_nan_fix(model_path):
     )
 
 
-def match_columns(dataset, source, *, fitted_names, n_features, model, picked=False):
+def match_columns(
+    dataset: Dataset,
+    source: str,
+    *,
+    fitted_names: Sequence[str] | None,
+    n_features: int,
+    model: str,
+    picked: bool = False,
+) -> Dataset:
     """DATA's columns for a fitted model: by name when the file has the names, else by position.
 
     Parameters
@@ -227,11 +241,11 @@ def match_columns(dataset, source, *, fitted_names, n_features, model, picked=Fa
     return dataset
 
 
-def _positional(names):
+def _positional(names: Iterable[str]) -> bool:
     return all(re.fullmatch(r"x\d+", name) for name in names)
 
 
-def _missing_names_message(dataset, source, fitted, model):
+def _missing_names_message(dataset: Dataset, source: str, fitted: list[str], model: str) -> str:
     names = list(dataset.feature_names)
     absent = [name for name in fitted if name not in names]
     left_out = dataset.extra.get("left_out") or {}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cache, partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +37,20 @@ from gmmkit.engine.noise import noise_bounds
 from gmmkit.engine.reference import check_range, reference_rows, trimmed_mean
 from gmmkit.engine.seeding import KMEANS_MAX_ROWS
 from gmmkit.engine.threads import ChunkRunner
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from types import ModuleType
+
+    import dask.array as da
+    from dask.delayed import Delayed
+    from distributed import Client
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from gmmkit.data.settings import DataSettings
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import MixtureParams, Stats
+    from gmmkit.engine.types import AnyArray, FittedMixture, FloatArray, IntArray, PathLike
 
 #: partial results summed by one task of the tree reductions
 SPLIT_EVERY = 8
@@ -54,7 +69,7 @@ class DaskComputationError(RuntimeError):
     """
 
 
-def import_dask():
+def import_dask() -> tuple[ModuleType, ModuleType]:
     """``(dask, dask.array)``, or an ImportError with the install hint."""
     try:
         import dask
@@ -66,7 +81,7 @@ def import_dask():
     return dask, da
 
 
-def compute(*values, what):
+def compute(*values: Any, what: str) -> tuple[Any, ...]:
     """``dask.compute(*values)``, with failures raised as DaskComputationError."""
     dask, _ = import_dask()
     try:
@@ -80,7 +95,9 @@ def compute(*values, what):
         ) from exc
 
 
-def tree_reduce(parts, combine, split_every=SPLIT_EVERY):
+def tree_reduce(
+    parts: list[Any], combine: Callable[..., Any], split_every: int = SPLIT_EVERY
+) -> Delayed:
     """One Delayed: ``combine(*group)`` over groups of ``split_every``, level by level."""
     dask, _ = import_dask()
     task = dask.delayed(combine, pure=False)
@@ -100,15 +117,18 @@ class DaskSource:
     X : dask.array.Array of shape (n_samples, n_features)
     """
 
-    def __init__(self, X):
+    def __init__(self, X: da.Array) -> None:
         self.X = X
 
-    def prepare(self, model, sample_weight):
-        """Validate X against ``model``; one Dask pass for the centre (and noise box).
+    def prepare(
+        self, settings: DataSettings, sample_weight: ArrayLike | da.Array | None
+    ) -> tuple[DaskData, None, FloatArray | None]:
+        """Validate X; one Dask pass for the centre (and noise box).
 
         Parameters
         ----------
-        model : GaussianMixture
+        settings : gmmkit.data.settings.DataSettings
+            The estimator's settings, checked by the estimator.
         sample_weight : None, array-like or dask.array.Array of shape (n_samples,)
             A Dask array is rechunked to X's row chunks if its own differ.
 
@@ -126,15 +146,14 @@ class DaskSource:
             When the pass fails on the cluster.
         """
         X = check_dask_array(self.X)
-        model._check_parameters(X)
-        if model.missing == "em":
+        if settings.missing == "em":
             raise ValueError(
                 "missing='em' does not take Dask arrays; drop the rows with NaN "
                 "(or fit an in-memory array) and use missing='error'."
             )
         weights = aligned_weights(sample_weight, X)
         if weights is None:
-            model._check_enough_samples(X, None)
+            settings.check_enough_samples(X.shape[0])
         blocks = list(zip(row_blocks(X), weight_blocks(weights, X), block_offsets(X)))
         parts = [dask_call(summarize_block, x, w, offset, True) for x, w, offset in blocks]
         # the in-memory fit's reference point, from the same rows (em.reference_rows)
@@ -143,59 +162,63 @@ class DaskSource:
         picks = [dask_call(_pick_rows, x, w, offset, step) for x, w, offset in blocks]
         centre = dask_call(_trimmed_mean, tree_reduce(picks, _join_picks))  # on a worker
         summary, center = compute(tree_reduce(parts, add_all), centre, what="the data's centre")
-        summary.check(model, weighted=weights is not None)
+        summary.check(settings, weighted=weights is not None)
         mean = summary.sums / summary.weight
         center[np.isnan(center)] = mean[np.isnan(center)]
         check_range(summary.low, summary.high, center)
-        dtype = model._resolve_dtype(X)
+        dtype = settings.work_dtype(X.dtype)
         data = DaskData(
             X, weights, center, dtype,
-            model._chunk_rows(X.shape[1], dtype), n_positive=summary.positive,
+            settings.chunk_rows(X.shape[1], dtype), n_positive=summary.positive,
         )
         bounds = None
-        if model.noise is not None:
+        if settings.noise:
             bounds = noise_bounds(np.vstack([summary.low, summary.high]))
         return data, None, bounds
 
 
-def _pick_rows(x, w, offset, step):
+def _pick_rows(
+    x: AnyArray, w: AnyArray | None, offset: int, step: int
+) -> tuple[FloatArray, FloatArray | None]:
     """A block's rows whose index in X is a multiple of ``step``, and their weights."""
     first = -offset % step
     picked = np.asarray(x[first::step], dtype=np.float64)
     return picked, None if w is None else np.asarray(w[first::step], dtype=np.float64)
 
 
-def _join_picks(*picks):
+def _join_picks(
+    *picks: tuple[FloatArray, FloatArray | None]
+) -> tuple[FloatArray, FloatArray | None]:
     """The rows (and weights) of several :func:`_pick_rows`, in order."""
     weights = [w for _, w in picks]
     return (
         np.concatenate([values for values, _ in picks]),
-        None if weights[0] is None else np.concatenate(weights),
-    )
+        None if weights[0] is None else np.concatenate(weights),  # type: ignore[arg-type]
+    )  # (all None or none: the blocks of one pass)
 
 
-def _trimmed_mean(picked):
+def _trimmed_mean(picked: tuple[FloatArray, FloatArray | None]) -> FloatArray:
     return trimmed_mean(*picked)
 
 
-def row_blocks(X):
+def row_blocks(X: da.Array) -> list[Delayed]:
     """X's row blocks as a list of Delayed (the graph optimised once)."""
     return list(X.to_delayed().ravel())
 
 
-def weight_blocks(weights, X):
+def weight_blocks(weights: da.Array | None, X: da.Array) -> list[Delayed] | list[None]:
     """The weights' blocks as Delayed, or None per block."""
     if weights is None:
         return [None] * len(X.chunks[0])
     return list(weights.to_delayed().ravel())
 
 
-def block_offsets(X):
+def block_offsets(X: da.Array) -> list[int]:
     """Index of every row block's first row."""
     return np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int).tolist()
 
 
-def dask_call(function, *args):
+def dask_call(function: Callable[..., Any], *args: Any) -> Delayed:
     """``function(*args)`` as one task of a Dask graph (a Delayed)."""
     dask, _ = import_dask()
     return dask.delayed(function, pure=False)(*args)
@@ -224,8 +247,8 @@ class DaskData:
         Rows with a positive weight (all rows without weights).
     """
 
-    X: object
-    sample_weight: object
+    X: da.Array
+    sample_weight: da.Array | None
     center: np.ndarray
     dtype: np.dtype
     chunk_size: int
@@ -234,23 +257,23 @@ class DaskData:
     #: restarts with n_jobs do not ship this to processes (run_restarts)
     picklable = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self._x_blocks = row_blocks(self.X)
         self._w_blocks = weight_blocks(self.sample_weight, self.X)
 
     @property
-    def n_samples(self):
+    def n_samples(self) -> int:
         return int(self.X.shape[0])
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return int(self.X.shape[1])
 
-    def with_dtype(self, dtype):
+    def with_dtype(self, dtype: DTypeLike) -> DaskData:
         """The same data served in another working dtype."""
         return replace(self, dtype=np.dtype(dtype))
 
-    def e_step_graph(self, cov_type, params):
+    def e_step_graph(self, cov_type: CovarianceType, params: MixtureParams) -> Delayed:
         """The Delayed of one E-step: one task per block, then a tree of sums.
 
         ``params`` enter the graph once, as one key every block task reads.
@@ -266,7 +289,7 @@ class DaskData:
         ]
         return tree_reduce(parts, add_all)
 
-    def e_step(self, cov_type, params, runner):
+    def e_step(self, cov_type: CovarianceType, params: MixtureParams, runner: ChunkRunner) -> Stats:
         """Summed Stats of every row under ``params``: one Dask computation.
 
         ``runner`` (the client's threads) is not used: each block runs on a
@@ -275,7 +298,7 @@ class DaskData:
         (stats,) = compute(self.e_step_graph(cov_type, params), what="an EM iteration")
         return stats
 
-    def init_data(self, rng):
+    def init_data(self, rng: np.random.Generator) -> ChunkedData:
         """The rows the initialisers see, in memory: at most ``KMEANS_MAX_ROWS``.
 
         Data of at most ``KMEANS_MAX_ROWS`` rows (or with at most that many
@@ -292,6 +315,7 @@ class DaskData:
         gmmkit.engine.em.ChunkedData
         """
         weighted = self.sample_weight is not None
+        seed: int | bool | None
         if self.n_samples <= KMEANS_MAX_ROWS:
             seed, n_rows = False, self.n_samples  # every row
         elif weighted and self.n_positive <= KMEANS_MAX_ROWS:
@@ -301,9 +325,12 @@ class DaskData:
         fetch = cache(partial(self._fetch_rows, seed, weighted))
         X = LazyRows(fetch, 0, (n_rows, self.n_features), self.X.dtype)
         weights = LazyRows(fetch, 1, (n_rows,), np.float64) if weighted else None
-        return ChunkedData(X, weights, self.center, self.dtype, self.chunk_size)
+        # (LazyRows stand for arrays: computed when first read)
+        return ChunkedData(
+            X, weights, self.center, self.dtype, self.chunk_size  # type: ignore[arg-type]
+        )
 
-    def _fetch_rows(self, seed, weighted):
+    def _fetch_rows(self, seed: int | None | bool, weighted: bool) -> tuple[Any, ...]:
         """(rows, weights or None) of :meth:`init_data`, computed."""
         X, weights = self.X, self.sample_weight if weighted else None
         if seed is not False:
@@ -311,7 +338,7 @@ class DaskData:
             X, weights = X[rows], None if weights is None else weights[rows]
         return compute(X, weights, what="the rows of the initialisation")
 
-    def _top_rows(self, seed, n_rows):
+    def _top_rows(self, seed: int | None, n_rows: int) -> IntArray:
         """Sorted indices of the ``n_rows`` rows of largest key (see sample_keys)."""
         parts = [
             dask_call(sample_keys, w, size, offset, seed, index, n_rows)
@@ -336,24 +363,34 @@ class LazyRows:
         Which of them this is.
     """
 
-    def __init__(self, fetch, index, shape, dtype):
+    def __init__(
+        self,
+        fetch: Callable[[], tuple[Any, ...]],
+        index: int,
+        shape: Sequence[int],
+        dtype: DTypeLike,
+    ) -> None:
         self._fetch, self._index = fetch, index
         self.shape, self.dtype, self.ndim = tuple(shape), np.dtype(dtype), len(shape)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.shape[0]
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Any:
         return self._fetch()[self._index][key]
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> AnyArray:
         return np.asarray(self._fetch()[self._index], dtype=dtype)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._fetch()[self._index], name)
 
 
-def block_e_step(x, w, shared):
+def block_e_step(
+    x: ArrayLike,
+    w: ArrayLike | None,
+    shared: tuple[str, MixtureParams, FloatArray, np.dtype[Any], int],
+) -> Stats | None:
     """Stats of one block under the shared parameters: the engine's own E-step."""
     cov_name, params, center, dtype, chunk_size = shared
     x = np.asarray(x)
@@ -365,7 +402,9 @@ def block_e_step(x, w, shared):
         return data.e_step(get_covariance_type(cov_name), params, runner)
 
 
-def sample_keys(w, size, offset, seed, index, n_rows):
+def sample_keys(
+    w: ArrayLike | None, size: int, offset: int, seed: int | None, index: int, n_rows: int
+) -> tuple[FloatArray, IntArray]:
     """The ``n_rows`` largest sampling keys of a block and their row indices.
 
     Key log(u) / w with u uniform (Efraimidis and Spirakis): the rows of
@@ -383,7 +422,7 @@ def sample_keys(w, size, offset, seed, index, n_rows):
     return largest_keys((keys, offset + np.arange(size)), n_rows=n_rows)
 
 
-def largest_keys(*parts, n_rows):
+def largest_keys(*parts: tuple[FloatArray, IntArray], n_rows: int) -> tuple[FloatArray, IntArray]:
     """``(keys, rows)`` of the ``n_rows`` largest keys among ``parts``' pairs."""
     keys = np.concatenate([p[0] for p in parts])
     rows = np.concatenate([p[1] for p in parts])
@@ -396,7 +435,7 @@ def largest_keys(*parts, n_rows):
 # ------------------------------------------------------------ helpers for users and the CLI
 
 
-def from_npy(path, *, block_rows=None):
+def from_npy(path: PathLike, *, block_rows: int | None = None) -> da.Array:
     """A Dask array of a .npy file, each block read by the worker that needs it.
 
     Only the header is read here; the path must be readable at the same
@@ -431,29 +470,32 @@ def from_npy(path, *, block_rows=None):
     return da.concatenate(blocks, axis=0)
 
 
-def read_npy_rows(path, start, stop):
+def read_npy_rows(path: PathLike, start: int, stop: int) -> AnyArray:
     """Rows ``start:stop`` of a .npy file as a 2-D ndarray (memory-mapped read)."""
     rows = np.array(np.load(path, mmap_mode="r", allow_pickle=False)[start:stop])
     return rows.reshape(len(rows), -1)
 
 
-def information_criteria(model, X):
+def information_criteria(model: FittedMixture, X: da.Array) -> dict[str, Any]:
     """BIC and AIC of a fitted model on a Dask array, scored on the workers.
 
     Returns
     -------
     dict with "n_samples", "bic", "aic"
     """
-    log_lik = X.map_blocks(model.score_samples, drop_axis=1, dtype=np.float64)
+    log_lik = X.map_blocks(  # type: ignore[call-arg]  # (dask's types of map_blocks)
+        model.score_samples, drop_axis=1, dtype=np.float64  # type: ignore[arg-type]
+    )
     (total,) = compute(log_lik.sum(), what="the log-likelihood")
+    n_components, n_features = model.means_.shape
     p = n_parameters(
-        model.covariance_type, *model.means_.shape, noise=hasattr(model, "noise_bounds_")
+        model.covariance_type, n_components, n_features, noise=hasattr(model, "noise_bounds_")
     )
     bic, aic = criteria_of(total, X.shape[0], p)
     return {"n_samples": int(X.shape[0]), "bic": float(bic), "aic": float(aic)}
 
 
-def connect(address):
+def connect(address: str) -> Client:
     """A ``distributed.Client`` connected to the scheduler at ``address``.
 
     The timeout is Dask's ``distributed.comm.timeouts.connect`` (30 s by default).

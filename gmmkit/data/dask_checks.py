@@ -11,10 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import reduce
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from gmmkit.data.validation import plural
+
+if TYPE_CHECKING:
+    import dask.array as da
+    from numpy.typing import ArrayLike
+
+    from gmmkit.data.settings import DataSettings
+    from gmmkit.engine.em import Stats
+    from gmmkit.engine.types import FloatArray
+
+#: what the tree reductions sum: the engine's Stats, or the centre pass's Summary
+S = TypeVar("S", "Stats", "Summary")
 
 #: rows converted to float64 at a time by the centre pass
 SCAN_ROWS = 65536
@@ -23,13 +35,13 @@ SCAN_ROWS = 65536
 NAN_FIX = "drop those rows (missing='em' does not take Dask arrays)"
 
 
-def add_all(*parts):
+def add_all(*parts: S | None) -> S | None:
     """The sum of the parts that are not None, in order (None if there are none)."""
     present = [part for part in parts if part is not None]
     return reduce(lambda a, b: a + b, present) if present else None
 
 
-def check_dask_array(X):
+def check_dask_array(X: da.Array) -> da.Array:
     """X as a 2-D numeric Dask array of known shape with its columns in one block."""
     if X.ndim != 2:
         raise ValueError(
@@ -56,7 +68,7 @@ def check_dask_array(X):
     return X
 
 
-def aligned_weights(sample_weight, X):
+def aligned_weights(sample_weight: ArrayLike | da.Array | None, X: da.Array) -> da.Array | None:
     """Sample weights as a float64 Dask array with X's row chunks, or None.
 
     In-memory weights are checked here (gmmkit's usual messages); the
@@ -118,7 +130,7 @@ class Summary:
     low: np.ndarray | None = None
     high: np.ndarray | None = None
 
-    def __add__(self, other):
+    def __add__(self, other: Summary) -> Summary:
         firsts = [i for i in (self.first_bad, other.first_bad) if i is not None]
         return Summary(
             self.sums + other.sums,
@@ -129,12 +141,15 @@ class Summary:
             self.positive + other.positive,
             self.bad_weights + other.bad_weights,
             self.negative + other.negative,
-            None if self.low is None else np.fmin(self.low, other.low),
-            None if self.high is None else np.fmax(self.high, other.high),
+            None if self.low is None or other.low is None else np.fmin(self.low, other.low),
+            None if self.high is None or other.high is None else np.fmax(self.high, other.high),
         )
 
-    def check(self, model, *, weighted):
-        """Raise the errors in-memory data would raise (same messages)."""
+    def check(self, settings: DataSettings, *, weighted: bool) -> None:
+        """Raise the errors in-memory data would raise (same messages).
+
+        ``settings`` is the estimator's :class:`gmmkit.data.settings.DataSettings`.
+        """
         if self.bad_weights:
             raise ValueError(
                 f"sample_weight contains NaN or inf in "
@@ -151,7 +166,7 @@ class Summary:
                 "one sample a positive weight."
             )
         if weighted:  # counts rows with positive weight, without holding the weights
-            model._check_enough_samples(None, np.broadcast_to(1.0, (self.positive,)))
+            settings.check_enough_samples(self.positive, weighted=True)
         if self.bad_rows:
             fix = NAN_FIX if self.has_nan else (
                 "infinity is not a missing value: drop or clip those rows")
@@ -162,7 +177,7 @@ class Summary:
             )
 
 
-def summarize_block(x, w, offset, with_bounds):
+def summarize_block(x: ArrayLike, w: ArrayLike | None, offset: int, with_bounds: bool) -> Summary:
     """The :class:`Summary` of one block; ``offset`` is its first row's index in X."""
     x = np.asarray(x)
     w = None if w is None else np.asarray(w, dtype=np.float64)
@@ -177,10 +192,14 @@ def summarize_block(x, w, offset, with_bounds):
         )
         for s in range(0, x.shape[0], SCAN_ROWS)
     ]
-    return add_all(empty, *parts)
+    total = add_all(empty, *parts)
+    assert total is not None  # (empty is not None)
+    return total
 
 
-def _summarize_rows(chunk, w, offset, with_bounds):
+def _summarize_rows(
+    chunk: FloatArray, w: FloatArray | None, offset: int, with_bounds: bool
+) -> Summary:
     n = chunk.shape[0]
     summary = Summary(np.zeros(chunk.shape[1]), 0.0)
     if w is None:

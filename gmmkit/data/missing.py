@@ -7,6 +7,8 @@ chooses the reference point and groups the rows into the engine's patterns.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from gmmkit.data.validation import plural
@@ -14,11 +16,16 @@ from gmmkit.engine.em import ChunkedData
 from gmmkit.engine.missing import MissingData, group_patterns
 from gmmkit.engine.reference import check_extent, reference_point
 
+if TYPE_CHECKING:
+    from gmmkit.engine.types import AnyArray, BoolArray, FloatArray, IntArray
+
 #: the values of the estimators' ``missing`` parameter
 MISSING_OPTIONS = ("error", "em")
 
 
-def scan_missing(X, sample_weight, chunk_size=65536):
+def scan_missing(
+    X: AnyArray, sample_weight: FloatArray | None, chunk_size: int = 65536
+) -> tuple[FloatArray, IntArray, BoolArray]:
     """One pass over X: the mean of the observed values and each row's pattern.
 
     Parameters
@@ -43,7 +50,7 @@ def scan_missing(X, sample_weight, chunk_size=65536):
     n_samples, n_features = X.shape
     sums, counts = np.zeros(n_features), np.zeros(n_features)
     pattern_of_row = np.empty(n_samples, dtype=np.intp)
-    known = {}
+    known: dict[bytes, int] = {}
     for start in range(0, n_samples, chunk_size):
         chunk = np.asarray(X[start : start + chunk_size], dtype=np.float64)
         w = None if sample_weight is None else sample_weight[start : start + chunk_size]
@@ -59,14 +66,14 @@ def scan_missing(X, sample_weight, chunk_size=65536):
         ids = [known.setdefault(key.tobytes(), len(known)) for key in unique]
         pattern_of_row[start : start + len(chunk)] = np.asarray(ids)[inverse.ravel()]
     masks = np.array(
-        [np.unpackbits(np.frombuffer(key, np.uint8))[:n_features] for key in known], dtype=bool
+        [np.unpackbits(np.frombuffer(key, np.uint8))[:n_features] for key in known], dtype=np.bool_
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         center = sums / counts
     return center, pattern_of_row, masks.reshape(len(known), n_features)
 
 
-def _check_no_infinity(chunk, start):
+def _check_no_infinity(chunk: FloatArray, start: int) -> None:
     infinite = np.isinf(chunk).any(axis=1)
     if infinite.any():
         rows = np.flatnonzero(infinite)
@@ -78,8 +85,14 @@ def _check_no_infinity(chunk, start):
 
 
 def make_missing_data(
-    X, sample_weight, dtype, chunk_size, *, fallback_center=None, center=None
-):
+    X: AnyArray,
+    sample_weight: FloatArray | None,
+    dtype: np.dtype[Any],
+    chunk_size: int,
+    *,
+    fallback_center: FloatArray | None = None,
+    center: FloatArray | None = None,
+) -> MissingData | None:
     """MissingData for X, or None when X has no NaN (the ordinary path applies).
 
     Parameters

@@ -3,8 +3,9 @@
 ``GaussianMixture.fit(X)`` asks :func:`open_source` first. For an ordinary
 array (or anything array-like) it returns None and the in-memory engine
 path runs. Otherwise it returns a source object whose
-``prepare(model, sample_weight)`` validates the data against the model
-and returns ``(data, feature_names, noise_bounds)``: ``data`` follows the
+``prepare(settings, sample_weight)`` validates the data against the
+estimator's :class:`gmmkit.data.settings.DataSettings` (never the estimator
+itself) and returns ``(data, feature_names, noise_bounds)``: ``data`` follows the
 engine's data protocol (see :class:`gmmkit.engine.em.ChunkedData`), so the same
 EM loop fits it.
 
@@ -24,14 +25,23 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
+    import dask.array as da
+
+    from gmmkit.data.dask_arrays import DaskSource
+    from gmmkit.data.stream import StreamSource
 
 
-def _is_dask_array(X):
+def _is_dask_array(X: object) -> TypeGuard[da.Array]:
     dask_array = sys.modules.get("dask.array")
     return dask_array is not None and isinstance(X, dask_array.Array)
 
 
-def is_stream(X):
+def is_stream(X: object) -> bool:
     """True for the inputs :mod:`gmmkit.data.stream` takes: a .npy path, a file memmap,
     a chunk function (or a one-shot iterator, which it refuses)."""
     if isinstance(X, (str, os.PathLike)):
@@ -41,7 +51,7 @@ def is_stream(X):
     return callable(X) or isinstance(X, Iterator)
 
 
-def _is_file_memmap(X):
+def _is_file_memmap(X: object) -> bool:
     numpy = sys.modules.get("numpy")
     if numpy is None or not isinstance(X, numpy.memmap):
         return False
@@ -50,7 +60,7 @@ def _is_file_memmap(X):
     return memmap_file(X) is not None
 
 
-def open_source(X):
+def open_source(X: object) -> DaskSource | StreamSource | None:
     """A source object for X, or None when X is an array held in memory."""
     if _is_dask_array(X):
         from gmmkit.data.dask_arrays import DaskSource

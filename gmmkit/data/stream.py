@@ -28,10 +28,17 @@ import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from gmmkit.data.stream_readers import READ_ROWS, ChunkFunction, NpyFile, memmap_file, read_rows
+from gmmkit.data.stream_readers import (
+    READ_ROWS,
+    ChunkFunction,
+    NpyFile,
+    memmap_file,
+    read_blocks,
+)
 from gmmkit.data.validation import RowScan, check_sample_weight
 from gmmkit.engine import seeding as init
 from gmmkit.engine.criteria import information_criteria as criteria_of
@@ -39,6 +46,17 @@ from gmmkit.engine.criteria import n_parameters
 from gmmkit.engine.em import ChunkedData, e_step
 from gmmkit.engine.noise import noise_bounds
 from gmmkit.engine.reference import ReferenceSample, check_range
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+    from gmmkit.data.settings import DataSettings
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import MixtureParams, Stats
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import AnyArray, FittedMixture, FloatArray, IntArray, PathLike
 
 __all__ = [
     "ChunkFunction", "NpyFile", "StreamSource", "StreamedChunks", "StreamedFile",
@@ -52,7 +70,7 @@ NAN_FIX = (
 )
 
 
-def open_stream(X):
+def open_stream(X: object) -> StreamSource:
     """A source for out-of-core data: a .npy path, a file memmap or a chunk function.
 
     Parameters
@@ -65,7 +83,7 @@ def open_stream(X):
     Returns
     -------
     StreamSource
-        Its ``prepare(model, sample_weight)`` returns ``(data,
+        Its ``prepare(settings, sample_weight)`` returns ``(data,
         feature_names, noise_bounds)`` for the engine.
 
     Raises
@@ -98,7 +116,11 @@ def open_stream(X):
     )
 
 
-def npy_chunks(X, columns=None, chunk_rows=READ_ROWS):
+def npy_chunks(
+    X: PathLike | np.memmap[Any, Any],
+    columns: Sequence[int] | None = None,
+    chunk_rows: int = READ_ROWS,
+) -> Callable[[], Iterator[AnyArray]]:
     """A chunk function over a .npy file or file memmap, optionally some columns only.
 
     Parameters
@@ -117,14 +139,14 @@ def npy_chunks(X, columns=None, chunk_rows=READ_ROWS):
     reader = open_stream(X).reader
     picked = slice(None) if columns is None else np.asarray(columns, dtype=np.intp)
 
-    def chunks():
+    def chunks() -> Iterator[AnyArray]:
         for _, block in reader.blocks(chunk_rows):
             yield np.array(block[:, picked])
 
     return chunks
 
 
-def information_criteria(model, X):
+def information_criteria(model: FittedMixture, X: object) -> dict[str, Any]:
     """BIC and AIC of a fitted model on streamed data, in one bounded pass.
 
     Parameters
@@ -143,11 +165,12 @@ def information_criteria(model, X):
     total, n_samples = 0.0, 0
     with warnings.catch_warnings():  # DataFrame chunks reach score_samples as arrays
         warnings.filterwarnings("ignore", "X does not have valid feature names")
-        for _, block in reader.blocks(read_rows(reader)):
+        for _, block in read_blocks(reader):
             total += float(model.score_samples(block).sum())
             n_samples += block.shape[0]
+    n_components, n_features = model.means_.shape
     p = n_parameters(
-        model.covariance_type, *model.means_.shape, noise=hasattr(model, "noise_bounds_")
+        model.covariance_type, n_components, n_features, noise=hasattr(model, "noise_bounds_")
     )
     bic, aic = criteria_of(total, n_samples, p)
     return {"n_samples": n_samples, "bic": float(bic), "aic": float(aic)}
@@ -156,11 +179,19 @@ def information_criteria(model, X):
 class StreamSource:
     """What :func:`gmmkit.data.sources.open_source` returns for out-of-core data."""
 
-    def __init__(self, reader):
+    def __init__(self, reader: NpyFile | ChunkFunction) -> None:
         self.reader = reader
 
-    def prepare(self, model, sample_weight):
-        """Check the data against ``model`` in one pass; return (data, names, noise box).
+    def prepare(
+        self, settings: DataSettings, sample_weight: ArrayLike | None
+    ) -> tuple[StreamedFile | StreamedChunks, NDArray[np.object_] | None, FloatArray | None]:
+        """Check the data in one pass; return (data, names, noise box).
+
+        Parameters
+        ----------
+        settings : gmmkit.data.settings.DataSettings
+            The estimator's settings, checked by the estimator.
+        sample_weight : array-like of shape (n_samples,) or None
 
         Returns
         -------
@@ -172,18 +203,17 @@ class StreamSource:
         """
         reader = self.reader
         n_features, dtype, names = reader.describe()
-        empty = np.empty((0, n_features), dtype=dtype.newbyteorder("="))
-        model._check_parameters(empty)
-        work_dtype = model._resolve_dtype(empty)
+        work_dtype = settings.work_dtype(dtype.newbyteorder("="))
         weights = scan_weights = None
         if reader.n_samples is not None:  # a file: check the rows before reading them
-            weights = scan_weights = _check_rows(model, reader.n_samples, sample_weight)
+            weights = scan_weights = _check_rows(settings, reader.n_samples, sample_weight)
         elif sample_weight is not None and np.ndim(sample_weight) == 1:
             scan_weights = np.asarray(sample_weight, dtype=np.float64)
-        center, bounds = _scan(reader, scan_weights, model.noise is not None)
+        center, bounds = _scan(reader, scan_weights, settings.noise)
         if weights is None:
-            weights = _check_rows(model, reader.n_samples, sample_weight)
-        chunk_rows = model._chunk_rows(n_features, work_dtype)
+            weights = _check_rows(settings, reader.n_samples, sample_weight)
+        chunk_rows = settings.chunk_rows(n_features, work_dtype)
+        data: StreamedFile | StreamedChunks
         if isinstance(reader, NpyFile):
             data = StreamedFile(reader, weights, center, work_dtype, chunk_rows)
         else:
@@ -191,14 +221,22 @@ class StreamSource:
         return data, names, bounds
 
 
-def _check_rows(model, n_samples, sample_weight):
+def _check_rows(
+    settings: DataSettings, n_samples: int | None, sample_weight: ArrayLike | None
+) -> FloatArray | None:
     """Validated weights (or None); raises when there are fewer rows than components."""
+    assert n_samples is not None  # (a file's, or counted by the scan pass)
     weights = check_sample_weight(sample_weight, n_samples)
-    model._check_enough_samples(np.empty((n_samples, 0)), weights)
+    if weights is None:
+        settings.check_enough_samples(n_samples)
+    else:
+        settings.check_enough_samples(int(np.count_nonzero(weights)), weighted=True)
     return weights
 
 
-def _scan(reader, weights, with_noise):
+def _scan(
+    reader: NpyFile | ChunkFunction, weights: FloatArray | None, with_noise: bool
+) -> tuple[FloatArray, FloatArray | None]:
     """One pass: the centre (rows checked finite) and the noise box or None.
 
     The centre is the in-memory fit's (:func:`gmmkit.engine.reference.reference_point`),
@@ -207,7 +245,9 @@ def _scan(reader, weights, with_noise):
     scan = RowScan(reader.describe()[0], NAN_FIX)
     picked = ReferenceSample()
     low = high = None
-    for start, block in reader.blocks(read_rows(reader)):
+    block: AnyArray | None
+    kept: AnyArray | None
+    for start, block in read_blocks(reader):
         w = None if weights is None else weights[start : start + block.shape[0]]
         if w is not None and w.shape[0] != block.shape[0]:
             weights = w = None  # sample_weight is too short: _check_rows says so after the pass
@@ -222,14 +262,14 @@ def _scan(reader, weights, with_noise):
     mean = scan.center()
     center = picked.center()
     center[np.isnan(center)] = mean[np.isnan(center)]
-    if low is not None:
+    if low is not None and high is not None:  # (set together)
         check_range(low, high, center)
-    if not with_noise or low is None:
+    if not with_noise or low is None or high is None:
         return center, None
     return center, noise_bounds(np.vstack([low, high]))  # its check of constant features
 
 
-def _sample(data, rng):
+def _sample(data: StreamedFile | StreamedChunks, rng: np.random.Generator) -> ChunkedData:
     """The rows initialisers see: an in-memory ChunkedData of at most KMEANS_MAX_ROWS rows.
 
     Every row when there are that few (with their weights, as in memory);
@@ -238,6 +278,7 @@ def _sample(data, rng):
     rows then count once each, as in :func:`gmmkit.engine.seeding.seed_centers`).
     """
     n, weights, max_rows = data.n_samples, data.sample_weight, init.KMEANS_MAX_ROWS
+    rows: IntArray
     if n <= max_rows:
         rows = np.arange(n)
     elif weights is None:
@@ -249,10 +290,11 @@ def _sample(data, rng):
             rows = np.sort(rng.choice(rows, size=max_rows, replace=False, p=p))
             weights = None
     reader = data.reader
+    assert reader.dtype is not None  # (described by the check pass)
     dtype = reader.dtype if reader.dtype.kind == "f" else np.dtype(np.float64)
     X = np.empty((rows.size, data.n_features), dtype=dtype.newbyteorder("="))
     done = 0
-    for start, block in reader.blocks(read_rows(reader)):
+    for start, block in read_blocks(reader):
         end = int(np.searchsorted(rows, start + block.shape[0]))
         X[done:end] = block[rows[done:end] - start]
         done = end
@@ -262,7 +304,7 @@ def _sample(data, rng):
     return ChunkedData(X, weights, data.center, data.dtype, data.chunk_size)
 
 
-def _uniform_rows(n, size, rng, block=READ_ROWS):
+def _uniform_rows(n: int, size: int, rng: np.random.Generator, block: int = READ_ROWS) -> IntArray:
     """``size`` distinct row indices of ``n``, uniformly at random, sorted: (size,).
 
     How many fall in each block of rows comes from a multivariate
@@ -284,12 +326,12 @@ class LazySample:
     initialiser runs, and no pass is spent on a sample.
     """
 
-    def __init__(self, data, rng):
+    def __init__(self, data: StreamedFile | StreamedChunks, rng: np.random.Generator) -> None:
         self.center = data.center
         self._source = (data, rng)
-        self._sample = None
+        self._sample: ChunkedData | None = None
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or "_source" not in self.__dict__:
             raise AttributeError(name)
         if self._sample is None:
@@ -307,17 +349,17 @@ class StreamedFile(ChunkedData):
     """
 
     @property
-    def reader(self):
-        return self.X
+    def reader(self) -> NpyFile:
+        return cast("NpyFile", self.X)
 
-    def e_step(self, cov_type, params, runner):
+    def e_step(self, cov_type: CovarianceType, params: MixtureParams, runner: ChunkRunner) -> Stats:
         """Summed Stats of every row: the engine's e_step, the file held open for the pass."""
-        with self.X.opened():
+        with self.reader.opened():
             return e_step(self, cov_type, params, runner)
 
-    def init_data(self, rng):
+    def init_data(self, rng: np.random.Generator) -> ChunkedData:
         """A random sample of the rows, read when an initialiser needs it."""
-        return LazySample(self, rng)
+        return cast("ChunkedData", LazySample(self, rng))  # (it forwards to the sample)
 
 
 @dataclass
@@ -345,20 +387,24 @@ class StreamedChunks:
     picklable = False
 
     @property
-    def n_samples(self):
-        return self.reader.n_samples
+    def n_samples(self) -> int:
+        n_samples = self.reader.n_samples
+        assert n_samples is not None  # (counted by the check pass)
+        return n_samples
 
     @property
-    def n_features(self):
-        return self.reader.n_features
+    def n_features(self) -> int:
+        n_features = self.reader.n_features
+        assert n_features is not None  # (read from the first chunk)
+        return n_features
 
-    def with_dtype(self, dtype):
+    def with_dtype(self, dtype: DTypeLike) -> StreamedChunks:
         """The same chunks served in another working dtype."""
         return replace(self, dtype=np.dtype(dtype))
 
-    def e_step(self, cov_type, params, runner):
+    def e_step(self, cov_type: CovarianceType, params: MixtureParams, runner: ChunkRunner) -> Stats:
         """Summed Stats of every chunk, each through the engine's e_step, in order."""
-        total = None
+        total: Stats | None = None
         for start, chunk in self.reader.blocks():
             weights = None
             if self.sample_weight is not None:
@@ -366,8 +412,9 @@ class StreamedChunks:
             view = ChunkedData(chunk, weights, self.center, self.dtype, self.chunk_size)
             part = view.e_step(cov_type, params, runner)
             total = part if total is None else total + part
+        assert total is not None  # (the check pass refused a function without rows)
         return total
 
-    def init_data(self, rng):
+    def init_data(self, rng: np.random.Generator) -> ChunkedData:
         """A random sample of the rows, read when an initialiser needs it."""
-        return LazySample(self, rng)
+        return cast("ChunkedData", LazySample(self, rng))  # (it forwards to the sample)

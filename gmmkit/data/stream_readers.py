@@ -12,14 +12,23 @@ and ``blocks(block_rows)``, which :mod:`gmmkit.data.stream` reads.
 
 from __future__ import annotations
 
+import io
 import mmap
 import os
 import threading
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from gmmkit.data.validation import check_array, feature_names
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
+    from numpy.typing import DTypeLike, NDArray
+
+    from gmmkit.engine.types import AnyArray, PathLike
 
 #: bytes of one sequential read (the check pass, the sample pass, scoring)
 READ_BYTES = 4 * 2**20
@@ -27,7 +36,7 @@ READ_BYTES = 4 * 2**20
 READ_ROWS = 65536
 
 
-def memmap_file(X):
+def memmap_file(X: np.memmap[Any, Any]) -> NpyFile | None:
     """An :class:`NpyFile` reading the rows of memmap ``X`` from its file, or None.
 
     None when X cannot be read that way: not 2-D, neither C- nor
@@ -70,7 +79,14 @@ class NpyFile:
 
     ndim = 2
 
-    def __init__(self, path, offset, shape, dtype, fortran=False):
+    def __init__(
+        self,
+        path: PathLike,
+        offset: int,
+        shape: Sequence[int],
+        dtype: DTypeLike,
+        fortran: bool = False,
+    ) -> None:
         self.path, self.offset = os.fspath(path), int(offset)
         self.shape, self.dtype, self.fortran = tuple(shape), np.dtype(dtype), bool(fortran)
         self.n_samples = self.shape[0]
@@ -84,7 +100,7 @@ class NpyFile:
             )
 
     @classmethod
-    def open(cls, path):
+    def open(cls, path: PathLike) -> NpyFile:
         """The array of a .npy file (its header read, nothing else)."""
         path = os.fspath(path)
         with open(path, "rb") as file:
@@ -117,27 +133,28 @@ class NpyFile:
             )
         return cls(path, offset, shape, dtype, fortran)
 
-    def _init_local(self):
+    def _init_local(self) -> None:
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._file, self._users = None, 0
+        self._file: io.FileIO | None = None
+        self._users = 0
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         for name in ("_local", "_lock", "_file", "_users"):
             del state[name]
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._init_local()
 
-    def describe(self):
+    def describe(self) -> tuple[int, np.dtype[Any], None]:
         """(n_features, dtype, feature names or None)."""
         return self.shape[1], self.dtype, None
 
     @contextmanager
-    def opened(self):
+    def opened(self) -> Iterator[NpyFile]:
         """Keep the file open for a pass (reads outside one open it each time)."""
         with self._lock:
             if self._users == 0:
@@ -148,17 +165,17 @@ class NpyFile:
         finally:
             with self._lock:
                 self._users -= 1
-                if self._users == 0:
+                if self._users == 0 and self._file is not None:
                     self._file.close()
                     self._file = None
 
-    def __getitem__(self, rows):
+    def __getitem__(self, rows: slice) -> AnyArray:
         if not isinstance(rows, slice) or rows.step not in (None, 1):
             raise TypeError("NpyFile reads row ranges only: X[start:stop]")
         start, stop, _ = rows.indices(self.shape[0])
         return self.read(start, max(start, stop))
 
-    def read(self, start, stop, buffer=None):
+    def read(self, start: int, stop: int, buffer: AnyArray | None = None) -> AnyArray:
         """Rows start..stop: ndarray (stop - start, n_features).
 
         Read into ``buffer`` (1-D, at least that many elements of the file's
@@ -182,20 +199,22 @@ class NpyFile:
             self._read_into(columns[j], self.offset + (j * self.shape[0] + start) * itemsize)
         return columns.T
 
-    def _read_into(self, array, position):
-        view = memoryview(array).cast("B")
+    def _read_into(self, array: AnyArray, position: int) -> None:
+        view = memoryview(array).cast("B")  # type: ignore[arg-type]  # (an ndarray is a buffer)
+        file = self._file
+        assert file is not None  # (read() opens it)
         while view.nbytes:
             if hasattr(os, "preadv"):  # positional: the threads share one descriptor
-                count = os.preadv(self._file.fileno(), [view], position)
+                count = os.preadv(file.fileno(), [view], position)
             else:
                 with self._lock:
-                    self._file.seek(position)
-                    count = self._file.readinto(view)
+                    file.seek(position)
+                    count = file.readinto(view)
             if not count:
                 raise ValueError(f"{self.path} ended early: the file was truncated during the fit")
             view, position = view[count:], position + count
 
-    def blocks(self, block_rows):
+    def blocks(self, block_rows: int) -> Iterator[tuple[int, AnyArray]]:
         """(start, rows) of consecutive row blocks of ``block_rows``, in order.
 
         A block is valid until the next one (they share one buffer, freed after the pass).
@@ -214,21 +233,24 @@ class ChunkFunction:
     pass must yield as many.
     """
 
-    def __init__(self, function):
+    def __init__(self, function: Callable[[], Iterable[Any]]) -> None:
         self.function = function
-        self.n_samples = None
-        self.n_features = self.dtype = self.feature_names = None
+        self.n_samples: int | None = None
+        self.n_features: int | None = None
+        self.dtype: np.dtype[Any] | None = None
+        self.feature_names: NDArray[np.object_] | None = None
 
-    def describe(self):
+    def describe(self) -> tuple[int, np.dtype[Any], NDArray[np.object_] | None]:
         """(n_features, dtype, feature names or None), from the first chunk."""
         if self.n_features is None:
             for _ in self.blocks():
                 break
             else:
                 raise ValueError("the chunk function yielded no rows; X is empty.")
+        assert self.n_features is not None and self.dtype is not None  # (the first chunk's)
         return self.n_features, self.dtype, self.feature_names
 
-    def blocks(self, block_rows=None):
+    def blocks(self, block_rows: int | None = None) -> Iterator[tuple[int, AnyArray]]:
         """(start, chunk) of every non-empty chunk of one call, checked (2-D, numeric)."""
         chunks = self.function()
         try:
@@ -263,9 +285,29 @@ class ChunkFunction:
             )
 
 
-def read_rows(reader):
+@overload
+def read_rows(reader: NpyFile) -> int: ...
+
+
+@overload
+def read_rows(reader: ChunkFunction) -> None: ...
+
+
+@overload
+def read_rows(reader: NpyFile | ChunkFunction) -> int | None: ...
+
+
+def read_rows(reader: NpyFile | ChunkFunction) -> int | None:
     """Rows of one read of the check and sample passes (bounded by READ_BYTES)."""
     if not isinstance(reader, NpyFile):
         return None  # the function's own chunks
     row_bytes = reader.shape[1] * reader.dtype.itemsize
     return int(max(1, min(READ_ROWS, READ_BYTES // row_bytes)))
+
+
+def read_blocks(reader: NpyFile | ChunkFunction) -> Iterator[tuple[int, AnyArray]]:
+    """(start, block) of one sequential pass: blocks of :func:`read_rows` rows, or the
+    function's own chunks."""
+    if isinstance(reader, NpyFile):
+        return reader.blocks(read_rows(reader))
+    return reader.blocks()

@@ -5,11 +5,19 @@ from __future__ import annotations
 import numbers
 import sys
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-def _to_float(array, name):
+    from numpy.typing import ArrayLike, NDArray
+
+    from gmmkit.engine.types import AnyArray, BoolArray, FloatArray
+
+
+def _to_float(array: AnyArray, name: str) -> FloatArray:
     """Convert an object array to float64, naming the first value that is not a number.
 
     None and pandas' NA (as in ``df.to_numpy()`` of nullable columns) become NaN.
@@ -43,12 +51,12 @@ def _to_float(array, name):
     raise ValueError(f"{name} could not be converted to float64.")
 
 
-def _is_pandas_na(array):
+def _is_pandas_na(array: AnyArray) -> BoolArray:
     """Elementwise: is the value pandas' NA (pandas is not imported for this)."""
     return np.frompyfunc(lambda value: type(value).__name__ == "NAType", 1, 1)(array).astype(bool)
 
 
-def _unmasked(X):
+def _unmasked(X: np.ma.MaskedArray[Any, Any]) -> AnyArray:
     """A masked array's data with its masked entries NaN (a copy; float64 for integers)."""
     mask = np.ma.getmaskarray(X)
     data = np.ma.getdata(X)
@@ -66,7 +74,7 @@ def _unmasked(X):
     return filled
 
 
-def _frame_to_numpy(X, name):
+def _frame_to_numpy(X: Any, name: str) -> Any:
     """A DataFrame as an ndarray; nullable columns (Float64, Int64, boolean) with NA as NaN."""
     bad = [str(c) for c, dt in zip(X.columns, X.dtypes) if not _is_numeric_dtype(dt)]
     if bad:
@@ -77,13 +85,13 @@ def _frame_to_numpy(X, name):
     if all(_is_numpy_dtype(dt) for dt in X.dtypes):
         return X
     kinds = [np.dtype(getattr(dt, "numpy_dtype", np.float64)) for dt in X.dtypes]
-    dtype = np.result_type(*kinds) if kinds else np.float64
+    dtype = np.result_type(*kinds) if kinds else np.dtype(np.float64)
     if dtype.kind != "f":
-        dtype = np.float64  # integers and booleans with NA need NaN
+        dtype = np.dtype(np.float64)  # integers and booleans with NA need NaN
     return X.to_numpy(dtype=dtype, na_value=np.nan)
 
 
-def check_array(X, *, name="X"):
+def check_array(X: object, *, name: str = "X") -> AnyArray:
     """Return ``X`` as a 2-D numeric ndarray, without copying when possible.
 
     Parameters
@@ -159,31 +167,31 @@ def check_array(X, *, name="X"):
     return _to_float(array, name)
 
 
-def _show(value):
+def _show(value: object) -> str:
     """repr of a value as the user typed it (no numpy scalar wrappers)."""
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def plural(count, noun, nouns=None):
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """'1 row', '3 rows' ('1 entry', '2 entries' with ``nouns``)."""
     return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
-def _is_sparse(X):
+def _is_sparse(X: object) -> bool:
     """A scipy.sparse matrix or array (without importing scipy.sparse: it
     cannot be one unless the caller has imported it)."""
     sparse = sys.modules.get("scipy.sparse")
     return sparse is not None and sparse.issparse(X)
 
 
-def _is_numeric_dtype(dtype):
+def _is_numeric_dtype(dtype: Any) -> bool:
     """numpy's numbers, and pandas' nullable ones (Float64, Int64, boolean: kind b, i, u, f)."""
     if _is_numpy_dtype(dtype):
         return np.dtype(dtype).kind in "biuf"
     return getattr(dtype, "kind", None) in tuple("biuf") and hasattr(dtype, "numpy_dtype")
 
 
-def _is_numpy_dtype(dtype):
+def _is_numpy_dtype(dtype: Any) -> bool:
     try:
         np.dtype(dtype)
     except TypeError:
@@ -191,7 +199,7 @@ def _is_numpy_dtype(dtype):
     return True
 
 
-def check_sample_weight(sample_weight, n_samples):
+def check_sample_weight(sample_weight: ArrayLike | None, n_samples: int) -> FloatArray | None:
     """Validate sample weights.
 
     Parameters
@@ -246,7 +254,9 @@ def check_sample_weight(sample_weight, n_samples):
 NAN_FIX = "pass missing='em' to treat NaN as missing values, or drop those rows"
 
 
-def scan_rows(X, sample_weight, chunk_size=65536, nan_fix=NAN_FIX):
+def scan_rows(
+    X: AnyArray, sample_weight: FloatArray | None, chunk_size: int = 65536, nan_fix: str = NAN_FIX
+) -> FloatArray:
     """One pass over ``X``: check every value is finite and find the weighted mean.
 
     Parameters
@@ -286,13 +296,14 @@ class RowScan:
         The fix the NaN message proposes.
     """
 
-    def __init__(self, n_features, nan_fix=NAN_FIX):
+    def __init__(self, n_features: int, nan_fix: str = NAN_FIX) -> None:
         self.total = np.zeros(n_features)
         self.weight_sum = 0.0
-        self.bad_rows, self.first_bad, self.has_nan = 0, None, False
+        self.bad_rows, self.has_nan = 0, False
+        self.first_bad: int | None = None
         self.nan_fix = nan_fix
 
-    def add(self, chunk, w, start):
+    def add(self, chunk: AnyArray, w: FloatArray | None, start: int) -> None:
         """Add rows ``start .. start + len(chunk)``: chunk (n, D), weights (n,) or None."""
         # One product per chunk both sums the rows and checks them: a NaN or
         # inf anywhere makes its column sum non-finite.
@@ -316,7 +327,7 @@ class RowScan:
         self.total += column_sums
         self.weight_sum += chunk.shape[0] if w is None else float(w.sum())
 
-    def center(self):
+    def center(self) -> FloatArray:
         """The weighted mean: ndarray of shape (n_features,); raises if a row was not finite."""
         if self.bad_rows:
             if self.has_nan:
@@ -329,14 +340,14 @@ class RowScan:
                 f"{self.first_bad}); {fix} (e.g. X[np.isfinite(X).all(axis=1)])."
             )
             # for messages in other terms (the command line): kind, rows, first row (0-based)
-            error.non_finite = (kind, self.bad_rows, self.first_bad)
+            error.non_finite = (kind, self.bad_rows, self.first_bad)  # type: ignore[attr-defined]
             raise error
         if self.weight_sum <= 0:
             return np.zeros(self.total.size)
         return self.total / self.weight_sum
 
 
-def _weighted_column_sums(chunk, weights):
+def _weighted_column_sums(chunk: AnyArray, weights: FloatArray | None) -> FloatArray:
     """sum_n w_n x_n of a chunk as float64: (D,). One GEMV in the chunk's dtype."""
     if chunk.dtype.kind != "f":
         chunk = chunk.astype(np.float64)
@@ -345,7 +356,7 @@ def _weighted_column_sums(chunk, weights):
     return (weights.astype(chunk.dtype, copy=False) @ chunk).astype(np.float64)
 
 
-def check_n_features(X, n_features_in, estimator_name):
+def check_n_features(X: AnyArray, n_features_in: int, estimator_name: str) -> None:
     """Raise when X has a different number of features than at fit time."""
     if X.shape[1] != n_features_in:
         raise ValueError(
@@ -355,7 +366,7 @@ def check_n_features(X, n_features_in, estimator_name):
         )
 
 
-def feature_names(X):
+def feature_names(X: object) -> NDArray[np.object_] | None:
     """Column names of a DataFrame-like X when they are all strings, else None."""
     columns = getattr(X, "columns", None)
     if columns is None:
@@ -366,7 +377,9 @@ def feature_names(X):
     return None
 
 
-def check_feature_names(X, fitted_names, estimator_name):
+def check_feature_names(
+    X: object, fitted_names: NDArray[np.object_] | None, estimator_name: str
+) -> None:
     """Compare X's column names with those seen at fit time (scikit-learn's rules).
 
     Raises
@@ -388,7 +401,7 @@ def check_feature_names(X, fitted_names, estimator_name):
             UserWarning,
             stacklevel=4,
         )
-    elif names is not None and not np.array_equal(names, fitted_names):
+    elif names is not None and fitted_names is not None and not np.array_equal(names, fitted_names):
         raise ValueError(
             "The feature names should match those that were passed during fit: "
             f"fitted with {list(fitted_names)}, got {list(names)}. Select and order "
@@ -396,17 +409,20 @@ def check_feature_names(X, fitted_names, estimator_name):
         )
 
 
-def check_int(name, value, minimum):
+def check_int(name: str, value: object, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
 
 
-def check_number(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= minimum:
+def check_number(name: str, value: object, minimum: float) -> None:
+    if (
+        isinstance(value, bool) or not isinstance(value, numbers.Real)
+        or not value >= minimum  # type: ignore[operator]  # (typeshed: Real has no >=)
+    ):
         raise ValueError(f"{name} must be a number >= {minimum}; got {value!r}.")
 
 
-def as_float_array(name, value, shape):
+def as_float_array(name: str, value: ArrayLike, shape: Sequence[int]) -> FloatArray:
     array = np.asarray(value, dtype=np.float64)
     if array.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}.")

@@ -15,10 +15,16 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
 from gmmkit.data.dataset import Dataset
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from gmmkit.plugins.manager import Entry
 
 
 @dataclass(frozen=True)
@@ -27,9 +33,9 @@ class BundledTable:
 
     filename: str
     description: str
-    labels: tuple = ()
+    labels: tuple[str, ...] = ()
 
-    def __call__(self):
+    def __call__(self) -> Dataset:
         """Read the file into a :class:`Dataset` (the first label column is the target)."""
         text = resources.files(__name__).joinpath(self.filename).read_text(encoding="utf-8")
         rows = list(csv.reader(text.splitlines()))
@@ -62,6 +68,12 @@ BUNDLED = {
         "galaxies.csv",
         "Velocities (km/s) of 82 galaxies in the Corona Borealis region: the 1-D mixture classic",
     ),
+    "diabetes": BundledTable(
+        "diabetes.csv",
+        "Reaven and Miller's diabetes data as mclust ships it: 145 patients x 3 measurements, "
+        "3 clinical classes",
+        ("class",),
+    ),
     "wholesale_customers": BundledTable(
         "wholesale_customers.csv",
         "Customer segmentation: 440 wholesale clients' annual spending on 6 product groups",
@@ -75,18 +87,18 @@ BUNDLED = {
 }
 
 
-def _registry():
+def _registry() -> dict[str, Entry]:
     from gmmkit.plugins.manager import get_plugin_manager
 
     return get_plugin_manager().registry("datasets")
 
 
-def list_datasets():
+def list_datasets() -> list[str]:
     """Names of the bundled data sets and of those installed plugins register."""
     return sorted(_registry())
 
 
-def load(name):
+def load(name: str) -> Dataset:
     """Load a data set by name.
 
     Parameters
@@ -104,7 +116,33 @@ def load(name):
     return entries[name].obj()
 
 
-def load_dataset(name, *, return_feature_names=False):
+@overload
+def load_dataset(
+    name: str, *, return_feature_names: Literal[False] = False
+) -> tuple[NDArray[Any], NDArray[Any] | None]: ...
+
+
+@overload
+def load_dataset(
+    name: str, *, return_feature_names: Literal[True]
+) -> tuple[NDArray[Any], NDArray[Any] | None, list[str]]: ...
+
+
+@overload
+def load_dataset(
+    name: str, *, return_feature_names: bool = False
+) -> (
+    tuple[NDArray[Any], NDArray[Any] | None]
+    | tuple[NDArray[Any], NDArray[Any] | None, list[str]]
+): ...
+
+
+def load_dataset(
+    name: str, *, return_feature_names: bool = False
+) -> (
+    tuple[NDArray[Any], NDArray[Any] | None]
+    | tuple[NDArray[Any], NDArray[Any] | None, list[str]]
+):
     """Load a data set as arrays.
 
     Parameters

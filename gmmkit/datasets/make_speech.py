@@ -29,8 +29,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from gmmkit.engine.types import FloatArray
 
 #: (speaker id, espeak-ng voice+variant, base pitch 0-99, base speed in words/min)
 SPEAKERS = [
@@ -55,7 +61,7 @@ NOISE_DBFS = -66.0
 COLUMNS = ["file", "speaker", "voice", "text", "take", "pitch", "speed"]
 
 
-def synthesize(text, voice, pitch, speed):
+def synthesize(text: str, voice: str, pitch: int, speed: int) -> tuple[FloatArray, int]:
     """espeak-ng's rendering of ``text``: (samples float64 in [-1, 1], sample rate)."""
     import soundfile
 
@@ -69,7 +75,7 @@ def synthesize(text, voice, pitch, speed):
     return samples, rate
 
 
-def to_16k(samples, rate):
+def to_16k(samples: FloatArray, rate: int) -> FloatArray:
     """Resample to 16 kHz with a polyphase filter (exact rational ratio)."""
     from fractions import Fraction
 
@@ -79,7 +85,7 @@ def to_16k(samples, rate):
     return resample_poly(samples, ratio.numerator, ratio.denominator)
 
 
-def trim(samples, *, top_db=40.0):
+def trim(samples: FloatArray, *, top_db: float = 40.0) -> FloatArray:
     """The samples from the first to the last 10 ms block within ``top_db`` of the loudest."""
     block = RATE // 100
     n_blocks = len(samples) // block
@@ -91,7 +97,9 @@ def trim(samples, *, top_db=40.0):
     return samples[start:stop]
 
 
-def render(rng, voice, base_pitch, base_speed, text):
+def render(
+    rng: np.random.Generator, voice: str, base_pitch: int, base_speed: int, text: str
+) -> tuple[FloatArray, int, int]:
     """One utterance: (16 kHz samples, pitch, speed)."""
     pitch = int(np.clip(base_pitch + rng.integers(-8, 9), 0, 99))
     speed = int(base_speed + rng.integers(-15, 16))
@@ -103,7 +111,7 @@ def render(rng, voice, base_pitch, base_speed, text):
     return samples, pitch, speed
 
 
-def build(out_dir):
+def build(out_dir: Path) -> list[list[Any]]:
     """Write every utterance and manifest.csv into ``out_dir``; return the manifest rows."""
     import soundfile
 
@@ -124,7 +132,7 @@ def build(out_dir):
     return rows
 
 
-def check(reference):
+def check(reference: Path) -> int:
     """Rebuild into a temp dir and compare the decoded samples with ``reference``."""
     import soundfile
 
@@ -146,7 +154,7 @@ def check(reference):
     return 0 if not different and same_manifest else 1
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "speech")
     parser.add_argument("--check", action="store_true", help="rebuild in a temp dir and compare")

@@ -14,21 +14,32 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Generic, TypeVar
 
 import numpy as np
 
 from gmmkit.engine.em import FLOAT32_MAX_OFFSET, MixtureParams, params_from_stats
 from gmmkit.exceptions import PrecisionWarning
 
+if TYPE_CHECKING:
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import DataSource
+
+
+#: the parameters an EM-like run ends at (MixtureParams, or a variational Posterior)
+P = TypeVar("P")
+#: a data source (see gmmkit.engine.types.DataSource)
+D = TypeVar("D", bound="DataSource")
+
 
 @dataclass
-class EMResult:
-    """Outcome of one EM run."""
+class EMResult(Generic[P]):
+    """Outcome of one EM run (``params``: MixtureParams, or a variational Posterior)."""
 
-    params: MixtureParams
+    params: P
     lower_bound: float
-    lower_bounds: list
+    lower_bounds: list[float]
     converged: bool
     n_iter: int
 
@@ -45,9 +56,12 @@ class EMSettings:
     #: ``on_iteration(init, iteration, lower_bound, change)`` after every
     #: iteration, or None (the plugin fit hooks, when a plugin implements one)
     on_iteration: Callable[[int, int, float, float], None] | None = None
+    #: ``stop(lower_bounds)`` after every iteration that did not converge: True
+    #: ends the run there, unconverged (model selection stops hopeless fits)
+    stop: Callable[[list], bool] | None = None
 
 
-def guard_float32(data, cov_type, params):
+def guard_float32(data: D, cov_type: CovarianceType, params: MixtureParams) -> D:
     """``data`` served in float64 if float32 would lose accuracy under ``params``."""
     if data.dtype != np.float32:
         return data
@@ -66,7 +80,16 @@ def guard_float32(data, cov_type, params):
     return data.with_dtype(np.float64)
 
 
-def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, init_index=0):
+def run_em(
+    data: DataSource,
+    cov_type: CovarianceType,
+    params: MixtureParams,
+    settings: EMSettings,
+    runner: ChunkRunner,
+    *,
+    lower_bound: float = -np.inf,
+    init_index: int = 0,
+) -> EMResult[MixtureParams]:
     """EM from ``params`` until the lower bound changes by less than ``tol``.
 
     The lower bound of iteration t is the mean log-likelihood under the
@@ -93,6 +116,8 @@ def run_em(data, cov_type, params, settings, runner, *, lower_bound=-np.inf, ini
         reseeds_left -= n_reseeded
         if progress.record(n_iter, stats.loglik / stats.weight):
             break
+        if settings.stop is not None and settings.stop(progress.lower_bounds):
+            break
     return progress.result(params)
 
 
@@ -104,18 +129,18 @@ class Progress:
     the same way.
     """
 
-    def __init__(self, settings, init_index, lower_bound=-np.inf):
+    def __init__(self, settings: EMSettings, init_index: int, lower_bound: float = -np.inf) -> None:
         self.settings = settings
         self.init_index = init_index
         self.lower_bound = lower_bound
-        self.lower_bounds = []
+        self.lower_bounds: list[float] = []
         self.converged = False
         self.n_iter = 0
         self._start = time.perf_counter()
         if settings.verbose:
             _say(f"Initialization {init_index}")
 
-    def record(self, n_iter, lower_bound):
+    def record(self, n_iter: int, lower_bound: float) -> bool:
         """Note iteration ``n_iter``'s lower bound; True once it changed by less than tol."""
         settings = self.settings
         change = lower_bound - self.lower_bound
@@ -133,7 +158,7 @@ class Progress:
         self.converged = abs(change) < settings.tol
         return self.converged
 
-    def result(self, params):
+    def result(self, params: P) -> EMResult[P]:
         """The run's EMResult ending at ``params``."""
         if self.settings.verbose:
             state = "converged" if self.converged else "did not converge"
@@ -141,5 +166,5 @@ class Progress:
         return EMResult(params, self.lower_bound, self.lower_bounds, self.converged, self.n_iter)
 
 
-def _say(message):
+def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)

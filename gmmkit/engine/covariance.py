@@ -51,6 +51,7 @@ spherical  (K,)                (K,)                (K, D)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -63,7 +64,22 @@ from gmmkit.engine.linalg import (
     unpack_symmetric,
     warn_floored,
 )
+from gmmkit.engine.mclust_models import (
+    LAYOUTS,
+    M_STEPS,
+    MODEL_NAMES,
+    SKLEARN_ALIASES,
+    UNIVARIATE_NAMES,
+    n_covariance_parameters,
+    unknown_model_message,
+)
 from gmmkit.engine.workspace import scratch
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from gmmkit.engine.types import FloatArray, IntArray
+    from gmmkit.engine.workspace import Workspace
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -92,30 +108,39 @@ class CovarianceType:
     """Interface of one row of the covariance table (see module docstring)."""
 
     name: str = ""
+    #: the storage layout ("full", "tied", "diag" or "spherical"): the shapes
+    #: of the arrays and the E-step; code that branches on layouts reads this
+    layout: str = ""
 
-    def n_parameters(self, n_components, n_features):
+    def n_parameters(self, n_components: int, n_features: int) -> int:
         """Number of free covariance parameters."""
         raise NotImplementedError
 
-    def plan(self, log_weights, means, prec_chol, dtype):
+    def plan(
+        self, log_weights: FloatArray, means: FloatArray, prec_chol: FloatArray, dtype: DTypeLike
+    ) -> EStepPlan:
         """Arrange parameters for the E-step (means centred, see module doc)."""
         raise NotImplementedError
 
-    def design(self, Xt, workspace=None):
+    def design(self, Xt: FloatArray, workspace: Workspace | None = None) -> FloatArray:
         """Design matrix of a centred, transposed chunk Xt (D, n): (rows, n).
 
         May live in ``workspace`` (valid until the next chunk).
         """
         raise NotImplementedError
 
-    def log_prob(self, S, plan, workspace=None):
+    def log_prob(
+        self, S: FloatArray, plan: EStepPlan, workspace: Workspace | None = None
+    ) -> FloatArray:
         """log w_k + log N(x_n | mu_k, Sigma_k) from the design matrix: (K, n).
 
         May live in ``workspace`` (valid until the next chunk).
         """
         raise NotImplementedError
 
-    def moments(self, S, resp, n_features, workspace=None):
+    def moments(
+        self, S: FloatArray, resp: FloatArray, n_features: int, workspace: Workspace | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Sums of one chunk from its design S and responsibilities resp (K, n).
 
         Returns
@@ -126,35 +151,44 @@ class CovarianceType:
         """
         raise NotImplementedError
 
-    def covariances(self, nk, sx, sxx, reg_covar):
+    def covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float
+    ) -> FloatArray:
         """M-step: covariance parameters from summed moments (float64)."""
         raise NotImplementedError
 
-    def precision_cholesky(self, covariances, reg_covar=0.0):
+    def warm_covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float,
+        previous: FloatArray | None = None,
+    ) -> FloatArray:
+        """The M-step, which an iterative model may start from the ``previous`` covariances."""
+        return self.covariances(nk, sx, sxx, reg_covar)
+
+    def precision_cholesky(self, covariances: FloatArray, reg_covar: float = 0.0) -> FloatArray:
         """Precision Cholesky factors from covariances."""
         raise NotImplementedError
 
-    def precision_cholesky_from_precisions(self, precisions):
+    def precision_cholesky_from_precisions(self, precisions: FloatArray) -> FloatArray:
         """Precision Cholesky factors from precision matrices."""
         raise NotImplementedError
 
-    def precisions(self, prec_chol):
+    def precisions(self, prec_chol: FloatArray) -> FloatArray:
         """Precision matrices from their Cholesky factors."""
         raise NotImplementedError
 
-    def log_det(self, prec_chol, n_features):
+    def log_det(self, prec_chol: FloatArray, n_features: int) -> FloatArray | float:
         """log det of each component's precision Cholesky factor: (K,) or scalar."""
         raise NotImplementedError
 
-    def component_covariance(self, covariances, k, n_features):
+    def component_covariance(self, covariances: FloatArray, k: int, n_features: int) -> FloatArray:
         """Dense (D, D) covariance of component k (for sampling)."""
         raise NotImplementedError
 
-    def shape(self, n_components, n_features):
+    def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         """Expected shape of covariances / precisions."""
         raise NotImplementedError
 
-    def whitened_offsets(self, means, prec_chol):
+    def whitened_offsets(self, means: FloatArray, prec_chol: FloatArray) -> FloatArray:
         """Distance of each (centred) mean from the centre in its own widths: (K,).
 
         The expanded quadratic forms and moment sums lose about
@@ -162,7 +196,7 @@ class CovarianceType:
         """
         raise NotImplementedError
 
-    def whiten(self, diffs, prec_chol):
+    def whiten(self, diffs: FloatArray, prec_chol: FloatArray) -> FloatArray:
         """Rows minus each component's mean, whitened: (..., K, D) -> (..., K, D).
 
         ``diffs[..., k, :]`` times component k's precision Cholesky factor, so
@@ -171,7 +205,7 @@ class CovarianceType:
         """
         raise NotImplementedError
 
-    def max_precision(self, prec_chol):
+    def max_precision(self, prec_chol: FloatArray) -> float:
         """The largest eigenvalue of any component's precision matrix: float.
 
         A row x with |x - c|^2 <= r^2 / max_precision lies within r standard
@@ -179,35 +213,39 @@ class CovarianceType:
         """
         raise NotImplementedError
 
-    def chunk_width(self, n_components, n_features):
+    def chunk_width(self, n_components: int, n_features: int) -> int:
         """Columns of the widest per-chunk temporary (sizes the default chunk)."""
         return max(n_components, 2 * n_features + 1)
 
-    def covariances_from_precisions(self, precisions):
+    def covariances_from_precisions(self, precisions: FloatArray) -> FloatArray:
         """Covariances from precision matrices."""
         return np.linalg.inv(precisions)
 
-    def split_direction(self, covariances, k, n_features):
+    def split_direction(
+        self, covariances: FloatArray, k: int, n_features: int
+    ) -> tuple[float, FloatArray]:
         """(scale, unit vector) of component k's largest spread."""
         cov = self.component_covariance(covariances, k, n_features)
         values, vectors = np.linalg.eigh(cov)
         return float(np.sqrt(max(values[-1], 0.0))), vectors[:, -1]
 
-    def copy_component(self, covariances, target, source_covariances, source):
+    def copy_component(
+        self, covariances: FloatArray, target: int, source_covariances: FloatArray, source: int
+    ) -> None:
         """Set component ``target``'s covariance to ``source_covariances[source]``."""
         covariances[target] = source_covariances[source]
 
-    def dense(self, covariances, n_components, n_features):
+    def dense(self, covariances: FloatArray, n_components: int, n_features: int) -> FloatArray:
         """Every component's covariance as a dense matrix: (K, D, D)."""
         return np.stack(
             [self.component_covariance(covariances, k, n_features) for k in range(n_components)]
         )
 
-    def select(self, covariances, index):
+    def select(self, covariances: FloatArray, index: IntArray) -> FloatArray:
         """Covariances of the marginal on features ``index``, in this type's layout."""
         raise NotImplementedError
 
-    def from_dense(self, dense):
+    def from_dense(self, dense: FloatArray) -> FloatArray:
         """This type's layout from dense (K, D, D) covariances it can represent exactly."""
         raise NotImplementedError
 
@@ -220,15 +258,15 @@ class LinearDesignType(CovarianceType):
     responsibilities gives nk, sum r x and the second-order sums at once.
     """
 
-    def _n_second_order(self, n_features):
+    def _n_second_order(self, n_features: int) -> int:
         """Number of second-order rows of the design."""
         raise NotImplementedError
 
-    def _second_order(self, Xt, out):
+    def _second_order(self, Xt: FloatArray, out: FloatArray) -> None:
         """Write the second-order rows of a chunk into ``out``."""
         raise NotImplementedError
 
-    def design(self, Xt, workspace=None):
+    def design(self, Xt: FloatArray, workspace: Workspace | None = None) -> FloatArray:
         d, n = Xt.shape
         m = self._n_second_order(d)
         stacked = scratch(workspace, "design", (m + d + 1, n), Xt.dtype)
@@ -237,11 +275,15 @@ class LinearDesignType(CovarianceType):
         stacked[m + d] = 1.0
         return stacked
 
-    def log_prob(self, S, plan, workspace=None):
+    def log_prob(
+        self, S: FloatArray, plan: EStepPlan, workspace: Workspace | None = None
+    ) -> FloatArray:
         out = scratch(workspace, "log_prob", (plan.matrix.shape[0], S.shape[1]), S.dtype)
         return np.matmul(plan.matrix, S, out=out)
 
-    def moments(self, S, resp, n_features, workspace=None):
+    def moments(
+        self, S: FloatArray, resp: FloatArray, n_features: int, workspace: Workspace | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         sums = inner_products(S, resp).T  # (K, rows)
         m = self._n_second_order(n_features)
         return sums[:, -1], sums[:, m : m + n_features], sums[:, :m]
@@ -251,17 +293,20 @@ class FullCovariance(LinearDesignType):
     """Each component has its own full covariance matrix."""
 
     name = "full"
+    layout = "full"
 
-    def n_parameters(self, n_components, n_features):
+    def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features * (n_features + 1) // 2
 
-    def shape(self, n_components, n_features):
+    def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components, n_features, n_features)
 
-    def chunk_width(self, n_components, n_features):
+    def chunk_width(self, n_components: int, n_features: int) -> int:
         return max(n_components, n_features * (n_features + 3) // 2)
 
-    def plan(self, log_weights, means, prec_chol, dtype):
+    def plan(
+        self, log_weights: FloatArray, means: FloatArray, prec_chol: FloatArray, dtype: DTypeLike
+    ) -> EStepPlan:
         n_components, n_features, _ = prec_chol.shape
         # (x - mu)' L (x - mu) = q(x).l - 2 (L mu).x + mu' L mu with the
         # pairwise products q(x) and l = L's upper triangle (off-diagonal
@@ -280,13 +325,15 @@ class FullCovariance(LinearDesignType):
         matrix = np.hstack([-0.5 * quadratic, linear, const[:, None]])
         return EStepPlan(matrix=matrix.astype(dtype))
 
-    def _n_second_order(self, n_features):
+    def _n_second_order(self, n_features: int) -> int:
         return n_features * (n_features + 1) // 2
 
-    def _second_order(self, Xt, out):
+    def _second_order(self, Xt: FloatArray, out: FloatArray) -> None:
         pairwise_products_t(Xt, out=out)
 
-    def covariances(self, nk, sx, sxx, reg_covar):
+    def covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float
+    ) -> FloatArray:
         n_features = sx.shape[1]
         means = sx / nk[:, None]
         cov = unpack_symmetric(sxx / nk[:, None], n_features)
@@ -294,7 +341,7 @@ class FullCovariance(LinearDesignType):
         cov[:, np.arange(n_features), np.arange(n_features)] += reg_covar
         return cov
 
-    def precision_cholesky(self, covariances, reg_covar=0.0):
+    def precision_cholesky(self, covariances: FloatArray, reg_covar: float = 0.0) -> FloatArray:
         return np.stack(
             [
                 precision_cholesky_from_cov(cov, reg_covar, f"component {k}")
@@ -302,34 +349,34 @@ class FullCovariance(LinearDesignType):
             ]
         )
 
-    def precision_cholesky_from_precisions(self, precisions):
+    def precision_cholesky_from_precisions(self, precisions: FloatArray) -> FloatArray:
         return np.stack([precision_cholesky_from_precision(p) for p in precisions])
 
-    def precisions(self, prec_chol):
+    def precisions(self, prec_chol: FloatArray) -> FloatArray:
         return prec_chol @ prec_chol.transpose(0, 2, 1)
 
-    def log_det(self, prec_chol, n_features):
+    def log_det(self, prec_chol: FloatArray, n_features: int) -> FloatArray:
         return np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
 
-    def whitened_offsets(self, means, prec_chol):
+    def whitened_offsets(self, means: FloatArray, prec_chol: FloatArray) -> FloatArray:
         return np.linalg.norm(np.einsum("kd,kde->ke", means, prec_chol), axis=1)
 
-    def whiten(self, diffs, prec_chol):
+    def whiten(self, diffs: FloatArray, prec_chol: FloatArray) -> FloatArray:
         return np.einsum("...kd,kde->...ke", diffs, prec_chol)
 
-    def max_precision(self, prec_chol):
+    def max_precision(self, prec_chol: FloatArray) -> float:
         return float(np.max(np.linalg.norm(prec_chol.astype(np.float64), 2, axis=(1, 2)) ** 2))
 
-    def component_covariance(self, covariances, k, n_features):
+    def component_covariance(self, covariances: FloatArray, k: int, n_features: int) -> FloatArray:
         return covariances[k]
 
-    def dense(self, covariances, n_components, n_features):
+    def dense(self, covariances: FloatArray, n_components: int, n_features: int) -> FloatArray:
         return covariances
 
-    def select(self, covariances, index):
+    def select(self, covariances: FloatArray, index: IntArray) -> FloatArray:
         return covariances[:, index][:, :, index]
 
-    def from_dense(self, dense):
+    def from_dense(self, dense: FloatArray) -> FloatArray:
         return dense
 
 
@@ -337,14 +384,17 @@ class TiedCovariance(CovarianceType):
     """All components share one full covariance matrix."""
 
     name = "tied"
+    layout = "tied"
 
-    def n_parameters(self, n_components, n_features):
+    def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_features * (n_features + 1) // 2
 
-    def shape(self, n_components, n_features):
+    def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_features, n_features)
 
-    def plan(self, log_weights, means, prec_chol, dtype):
+    def plan(
+        self, log_weights: FloatArray, means: FloatArray, prec_chol: FloatArray, dtype: DTypeLike
+    ) -> EStepPlan:
         n_features = prec_chol.shape[0]
         projected = means @ prec_chol  # (K, D)
         const = (
@@ -359,12 +409,15 @@ class TiedCovariance(CovarianceType):
             extra=projected.astype(dtype),
         )
 
-    def design(self, Xt, workspace=None):
+    def design(self, Xt: FloatArray, workspace: Workspace | None = None) -> FloatArray:
         return Xt
 
-    def log_prob(self, Xt, plan, workspace=None):
+    def log_prob(
+        self, Xt: FloatArray, plan: EStepPlan, workspace: Workspace | None = None
+    ) -> FloatArray:
         # |(x - mu_k) P|^2 = |xP|^2 - 2 (xP).(mu_k P) + |mu_k P|^2; xP is
         # shared by all components (computed once, not K times).
+        assert plan.extra is not None and plan.const is not None  # the tied plan has both
         z = np.matmul(plan.matrix, Xt, out=scratch(workspace, "projected", Xt.shape, Xt.dtype))
         out = scratch(workspace, "log_prob", (plan.extra.shape[0], Xt.shape[1]), Xt.dtype)
         np.matmul(plan.extra, z, out=out)
@@ -373,49 +426,55 @@ class TiedCovariance(CovarianceType):
         out += plan.const
         return out
 
-    def moments(self, Xt, resp, n_features, workspace=None):
+    def moments(
+        self, Xt: FloatArray, resp: FloatArray, n_features: int, workspace: Workspace | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         weighted = scratch(workspace, "weighted", Xt.shape, Xt.dtype)
         np.multiply(Xt, resp.sum(axis=0), out=weighted)
         return resp.sum(axis=1, dtype=np.float64), resp @ Xt.T, weighted @ Xt.T
 
-    def covariances(self, nk, sx, sxx, reg_covar):
+    def covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float
+    ) -> FloatArray:
         n_features = sx.shape[1]
         cov = sxx - (sx.T / nk) @ sx
         cov /= nk.sum()
         cov[np.arange(n_features), np.arange(n_features)] += reg_covar
         return cov
 
-    def precision_cholesky(self, covariances, reg_covar=0.0):
+    def precision_cholesky(self, covariances: FloatArray, reg_covar: float = 0.0) -> FloatArray:
         return precision_cholesky_from_cov(covariances, reg_covar, "the tied covariance")
 
-    def precision_cholesky_from_precisions(self, precisions):
+    def precision_cholesky_from_precisions(self, precisions: FloatArray) -> FloatArray:
         return precision_cholesky_from_precision(precisions)
 
-    def precisions(self, prec_chol):
+    def precisions(self, prec_chol: FloatArray) -> FloatArray:
         return prec_chol @ prec_chol.T
 
-    def log_det(self, prec_chol, n_features):
+    def log_det(self, prec_chol: FloatArray, n_features: int) -> float:
         return np.sum(np.log(np.diag(prec_chol)))
 
-    def whitened_offsets(self, means, prec_chol):
+    def whitened_offsets(self, means: FloatArray, prec_chol: FloatArray) -> FloatArray:
         return np.linalg.norm(means @ prec_chol, axis=1)
 
-    def whiten(self, diffs, prec_chol):
+    def whiten(self, diffs: FloatArray, prec_chol: FloatArray) -> FloatArray:
         return diffs @ prec_chol
 
-    def max_precision(self, prec_chol):
+    def max_precision(self, prec_chol: FloatArray) -> float:
         return float(np.linalg.norm(prec_chol.astype(np.float64), 2) ** 2)
 
-    def component_covariance(self, covariances, k, n_features):
+    def component_covariance(self, covariances: FloatArray, k: int, n_features: int) -> FloatArray:
         return covariances
 
-    def copy_component(self, covariances, target, source_covariances, source):
+    def copy_component(
+        self, covariances: FloatArray, target: int, source_covariances: FloatArray, source: int
+    ) -> None:
         """Tied components share one covariance: nothing to copy."""
 
-    def select(self, covariances, index):
+    def select(self, covariances: FloatArray, index: IntArray) -> FloatArray:
         return covariances[index][:, index]
 
-    def from_dense(self, dense):
+    def from_dense(self, dense: FloatArray) -> FloatArray:
         return dense[0]
 
 
@@ -423,18 +482,21 @@ class DiagCovariance(LinearDesignType):
     """Each component has its own diagonal covariance."""
 
     name = "diag"
+    layout = "diag"
 
-    def n_parameters(self, n_components, n_features):
+    def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features
 
-    def shape(self, n_components, n_features):
+    def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components, n_features)
 
-    def _per_feature(self, values, n_features):
+    def _per_feature(self, values: FloatArray, n_features: int) -> FloatArray:
         """(K, D) per-feature values of a (K, D) diag parameter."""
         return values
 
-    def plan(self, log_weights, means, prec_chol, dtype):
+    def plan(
+        self, log_weights: FloatArray, means: FloatArray, prec_chol: FloatArray, dtype: DTypeLike
+    ) -> EStepPlan:
         n_features = means.shape[1]
         precision = self._per_feature(prec_chol**2, n_features)  # (K, D)
         # matrix @ [Xt^2; Xt; 1] expands sum_d p_kd (x_d - mu_kd)^2 on centred
@@ -448,13 +510,15 @@ class DiagCovariance(LinearDesignType):
         )
         return EStepPlan(matrix=np.hstack([matrix, const[:, None]]).astype(dtype))
 
-    def _n_second_order(self, n_features):
+    def _n_second_order(self, n_features: int) -> int:
         return n_features
 
-    def _second_order(self, Xt, out):
+    def _second_order(self, Xt: FloatArray, out: FloatArray) -> None:
         np.square(Xt, out=out)
 
-    def covariances(self, nk, sx, sxx, reg_covar):
+    def covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float
+    ) -> FloatArray:
         means = sx / nk[:, None]
         variances = sxx / nk[:, None] - means**2
         # centred data keeps this difference accurate; clip the rounding below 0
@@ -462,7 +526,7 @@ class DiagCovariance(LinearDesignType):
         variances += reg_covar
         return variances
 
-    def precision_cholesky(self, covariances, reg_covar=0.0):
+    def precision_cholesky(self, covariances: FloatArray, reg_covar: float = 0.0) -> FloatArray:
         if not np.all(np.isfinite(covariances)):
             raise ValueError(
                 "a component has a variance that is not finite; check the data for "
@@ -476,36 +540,36 @@ class DiagCovariance(LinearDesignType):
                 warn_floored(f"component {k}", floor)
         return 1.0 / np.sqrt(covariances)
 
-    def precision_cholesky_from_precisions(self, precisions):
+    def precision_cholesky_from_precisions(self, precisions: FloatArray) -> FloatArray:
         if not np.all(precisions > 0):
             raise ValueError("precisions must be positive; got zero or negative values.")
         return np.sqrt(precisions)
 
-    def covariances_from_precisions(self, precisions):
+    def covariances_from_precisions(self, precisions: FloatArray) -> FloatArray:
         return 1.0 / precisions
 
-    def precisions(self, prec_chol):
+    def precisions(self, prec_chol: FloatArray) -> FloatArray:
         return prec_chol**2
 
-    def log_det(self, prec_chol, n_features):
+    def log_det(self, prec_chol: FloatArray, n_features: int) -> FloatArray:
         return np.sum(np.log(prec_chol), axis=1)
 
-    def whitened_offsets(self, means, prec_chol):
+    def whitened_offsets(self, means: FloatArray, prec_chol: FloatArray) -> FloatArray:
         return np.linalg.norm(means * self._per_feature(prec_chol, means.shape[1]), axis=1)
 
-    def whiten(self, diffs, prec_chol):
+    def whiten(self, diffs: FloatArray, prec_chol: FloatArray) -> FloatArray:
         return diffs * self._per_feature(prec_chol, diffs.shape[-1])
 
-    def max_precision(self, prec_chol):
+    def max_precision(self, prec_chol: FloatArray) -> float:
         return float(np.max(prec_chol.astype(np.float64) ** 2))
 
-    def component_covariance(self, covariances, k, n_features):
+    def component_covariance(self, covariances: FloatArray, k: int, n_features: int) -> FloatArray:
         return np.diag(covariances[k])
 
-    def select(self, covariances, index):
+    def select(self, covariances: FloatArray, index: IntArray) -> FloatArray:
         return covariances[:, index]
 
-    def from_dense(self, dense):
+    def from_dense(self, dense: FloatArray) -> FloatArray:
         return np.diagonal(dense, axis1=1, axis2=2).copy()
 
 
@@ -513,38 +577,100 @@ class SphericalCovariance(DiagCovariance):
     """Each component has a single variance shared by all features."""
 
     name = "spherical"
+    layout = "spherical"
 
-    def n_parameters(self, n_components, n_features):
+    def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components
 
-    def shape(self, n_components, n_features):
+    def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components,)
 
-    def covariances(self, nk, sx, sxx, reg_covar):
+    def covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float
+    ) -> FloatArray:
         return super().covariances(nk, sx, sxx, reg_covar).mean(axis=1)
 
-    def _per_feature(self, values, n_features):
+    def _per_feature(self, values: FloatArray, n_features: int) -> FloatArray:
         return np.repeat(values[:, None], n_features, axis=1)
 
-    def log_det(self, prec_chol, n_features):
+    def log_det(self, prec_chol: FloatArray, n_features: int) -> FloatArray:
         return n_features * np.log(prec_chol)
 
-    def component_covariance(self, covariances, k, n_features):
+    def component_covariance(self, covariances: FloatArray, k: int, n_features: int) -> FloatArray:
         return covariances[k] * np.eye(n_features)
 
-    def select(self, covariances, index):
+    def select(self, covariances: FloatArray, index: IntArray) -> FloatArray:
         return covariances
 
-    def from_dense(self, dense):
+    def from_dense(self, dense: FloatArray) -> FloatArray:
         return np.diagonal(dense, axis1=1, axis2=2).mean(axis=1)
 
 
-COVARIANCE_TYPES = {
-    cls.name: cls() for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
-}
+class ConstrainedModel:
+    """An mclust model stored in one of the four layouts, with its own M-step and count.
+
+    Mixed in before the layout's class (:mod:`gmmkit.engine.mclust_models`),
+    which keeps the E-step, scoring, sampling and the array shapes.
+    """
+
+    name: str
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._m_step = M_STEPS[name]
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_covariance_parameters(self.name, n_components, n_features)
+
+    def covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float
+    ) -> FloatArray:
+        return self._m_step(nk, sx, sxx, reg_covar)
+
+    def warm_covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float,
+        previous: FloatArray | None = None,
+    ) -> FloatArray:
+        return self._m_step(nk, sx, sxx, reg_covar, previous)
 
 
-def get_covariance_type(name):
+class SphericalModel(ConstrainedModel, SphericalCovariance):
+    """EII and the univariate E."""
+
+
+class DiagonalModel(ConstrainedModel, DiagCovariance):
+    """EEI, VEI, EVI."""
+
+
+class FullModel(ConstrainedModel, FullCovariance):
+    """VEE, EVE, VVE, EEV, VEV, EVV."""
+
+
+def _table() -> dict[str, CovarianceType]:
+    """scikit-learn's four types, then mclust's 14 models and the univariate E and V.
+
+    VVV, EEE, VVI, VII and V are the scikit-learn objects themselves.
+    """
+    layouts: dict[str, type[ConstrainedModel]] = {
+        "spherical": SphericalModel, "diag": DiagonalModel, "full": FullModel}
+    table: dict[str, CovarianceType] = {
+        cls.name: cls()
+        for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
+    }
+    for alias, model in SKLEARN_ALIASES.items():
+        table[model] = table[alias]
+    table["V"] = table["spherical"]
+    for model in MODEL_NAMES + UNIVARIATE_NAMES:
+        if model not in table:
+            table[model] = layouts[LAYOUTS[model]](model)  # type: ignore[assignment]
+    return {name: table[name]  # mclust's order after scikit-learn's names
+            for name in ("full", "tied", "diag", "spherical") + MODEL_NAMES + UNIVARIATE_NAMES}
+
+
+COVARIANCE_TYPES = _table()
+
+
+def get_covariance_type(name: str) -> CovarianceType:
     """Look up a row of the covariance table by name.
 
     Raises
@@ -555,6 +681,4 @@ def get_covariance_type(name):
     try:
         return COVARIANCE_TYPES[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"covariance_type={name!r} is not supported; use one of {sorted(COVARIANCE_TYPES)}"
-        ) from None
+        raise ValueError(unknown_model_message(name)) from None

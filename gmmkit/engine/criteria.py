@@ -12,7 +12,9 @@ import numpy as np
 from gmmkit.engine.covariance import get_covariance_type
 
 
-def n_parameters(covariance_type, n_components, n_features, noise=False):
+def n_parameters(
+    covariance_type: str, n_components: int, n_features: int, noise: bool = False
+) -> int:
     """Free parameters of a mixture: covariances + means + (weights - 1) (+ the noise weight).
 
     Parameters
@@ -36,7 +38,7 @@ def n_parameters(covariance_type, n_components, n_features, noise=False):
     )
 
 
-def information_criteria(total, weight, n_params):
+def information_criteria(total: float, weight: float, n_params: int) -> tuple[float, float]:
     """(BIC, AIC) from the total log-likelihood, the total weight and the parameter count.
 
     Parameters

@@ -16,12 +16,26 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from gmmkit.engine.far_rows import FarCheck
 from gmmkit.engine.workspace import scratch
 from gmmkit.exceptions import DegenerateComponentWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from numpy.typing import DTypeLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.covariance import CovarianceType, EStepPlan
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import FloatArray, IntArray, Rows, RowSource
+    from gmmkit.engine.workspace import Workspace
+
+R = TypeVar("R")
 
 #: a component whose responsibility mass falls below this fraction of the
 #: total has "lost its mass": its mean and covariance are no longer defined.
@@ -71,7 +85,7 @@ class MixtureParams:
     noise_weight: float = 0.0
     log_weights: np.ndarray | None = None
 
-    def noise_row(self, columns=None):
+    def noise_row(self, columns: IntArray | None = None) -> float | None:
         """log(noise weight x noise density) over the served features, or None."""
         if self.noise_log_density is None:
             return None
@@ -107,7 +121,7 @@ class Stats:
     weight: float = 0.0
     noise: float = 0.0
 
-    def __add__(self, other):
+    def __add__(self, other: Stats) -> Stats:
         return Stats(
             self.nk + other.nk,
             self.sx + other.sx,
@@ -117,12 +131,12 @@ class Stats:
             self.noise + other.noise,
         )
 
-    def normalised(self):
+    def normalised(self) -> Stats:
         """These Stats divided by their total weight (a weighted average per row): weight 1."""
         w = self.weight
         return Stats(self.nk / w, self.sx / w, self.sxx / w, self.loglik / w, 1.0, self.noise / w)
 
-    def blend(self, batch, eta):
+    def blend(self, batch: Stats, eta: float) -> Stats:
         """``(1 - eta) self + eta batch``, field by field, for normalised Stats: weight 1.
 
         Parameters
@@ -157,7 +171,9 @@ class ChunkedData:
     Attributes
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Any array supporting row slicing (ndarray, memmap); never copied whole.
+        Any array supporting row slicing (ndarray, memmap, or a reader of rows such
+        as the data layer's NpyFile: :class:`gmmkit.engine.types.RowSource`); never
+        copied whole.
     sample_weight : ndarray of shape (n_samples,) or None
     center : ndarray of shape (n_served_features,)
         Reference point subtracted from every chunk (in the served features).
@@ -174,7 +190,7 @@ class ChunkedData:
         that initialisers of ``missing="em"`` fits start from.
     """
 
-    X: np.ndarray
+    X: RowSource
     sample_weight: np.ndarray | None
     center: np.ndarray
     dtype: np.dtype
@@ -184,7 +200,7 @@ class ChunkedData:
     fill_missing: bool = False
     slices: list = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # subtract in the wider of X's float type and the working dtype (float32
         # data in float32 work stay float32), about a centre that type holds
         # exactly, so ``center`` is the point actually subtracted
@@ -200,33 +216,33 @@ class ChunkedData:
             self.slices = [self.row_index[s : s + size] for s in range(0, n, size)]
 
     @property
-    def n_samples(self):
+    def n_samples(self) -> int:
         return self.X.shape[0] if self.row_index is None else len(self.row_index)
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return self.X.shape[1] if self.columns is None else len(self.columns)
 
-    def with_dtype(self, dtype):
+    def with_dtype(self, dtype: DTypeLike) -> Self:
         """The same data served in another working dtype."""
         return replace(self, dtype=np.dtype(dtype))
 
-    def e_step(self, cov_type, params, runner):
+    def e_step(self, cov_type: CovarianceType, params: MixtureParams, runner: ChunkRunner) -> Stats:
         """Summed Stats of every row under ``params``."""
         return e_step(self, cov_type, params, runner)
 
-    def init_data(self, rng):
+    def init_data(self, rng: np.random.Generator) -> ChunkedData:
         """What initialisers run on: the data themselves (in memory, every row)."""
         return self
 
-    def raw(self, rows):
+    def raw(self, rows: Rows) -> FloatArray:
         """A chunk's served features as they are in X, in float64: (n, D)."""
         block = self.X[rows]
         if self.columns is not None:
             block = block[:, self.columns]
         return np.asarray(block, dtype=np.float64)
 
-    def rows(self, rows, workspace=None):
+    def rows(self, rows: Rows, workspace: Workspace | None = None) -> FloatArray:
         """Centred chunk in the working dtype, transposed: (D, n).
 
         Subtraction happens in the wider of X's precision and the working
@@ -245,12 +261,12 @@ class ChunkedData:
             np.nan_to_num(out, copy=False, nan=0.0)
         return out
 
-    def weights(self, rows):
+    def weights(self, rows: Rows) -> FloatArray | None:
         """Weights of a chunk: (n,) or None."""
         return None if self.sample_weight is None else self.sample_weight[rows]
 
 
-def log_normalize(log_prob):
+def log_normalize(log_prob: FloatArray) -> FloatArray:
     """Turn weighted log densities into responsibilities, in place.
 
     Parameters
@@ -282,8 +298,15 @@ def log_normalize(log_prob):
 
 
 def stats_from_resp(
-    cov_type, S, resp, weights, n_features, log_norm=None, workspace=None, n_components=None
-):
+    cov_type: CovarianceType,
+    S: FloatArray,
+    resp: FloatArray,
+    weights: FloatArray | None,
+    n_features: int,
+    log_norm: FloatArray | None = None,
+    workspace: Workspace | None = None,
+    n_components: int | None = None,
+) -> Stats:
     """Sufficient statistics of one chunk from its responsibilities.
 
     Parameters
@@ -321,7 +344,9 @@ def stats_from_resp(
     )
 
 
-def stats_of_responsibilities(data, cov_type, resp, runner):
+def stats_of_responsibilities(
+    data: ChunkedData, cov_type: CovarianceType, resp: FloatArray, runner: ChunkRunner
+) -> Stats:
     """Summed Stats of the rows of ``data`` with given responsibilities.
 
     Parameters
@@ -336,7 +361,7 @@ def stats_of_responsibilities(data, cov_type, resp, runner):
     Stats
     """
 
-    def one_chunk(rows):
+    def one_chunk(rows: Rows) -> Stats:
         Xt = data.rows(rows)
         chunk = np.array(resp[rows].T, dtype=Xt.dtype)  # (K, n), a copy: weighted in place
         design = cov_type.design(Xt)
@@ -345,7 +370,9 @@ def stats_of_responsibilities(data, cov_type, resp, runner):
     return sum_stats(runner.map(one_chunk, data.slices))
 
 
-def make_plan(cov_type, params, center, dtype):
+def make_plan(
+    cov_type: CovarianceType, params: MixtureParams, center: FloatArray, dtype: DTypeLike
+) -> EStepPlan:
     """E-step plan for parameters, with means relative to ``center``."""
     log_weights = params.log_weights
     if log_weights is None:
@@ -354,10 +381,12 @@ def make_plan(cov_type, params, center, dtype):
     return cov_type.plan(log_weights, params.means - center, params.precisions_cholesky, dtype)
 
 
-def e_step(data, cov_type, params, runner):
+def e_step(
+    data: ChunkedData, cov_type: CovarianceType, params: MixtureParams, runner: ChunkRunner
+) -> Stats:
     """One pass over the data: summed Stats under ``params``."""
 
-    def chunk_stats(rows, design, log_prob):
+    def chunk_stats(rows: Rows, design: FloatArray, log_prob: FloatArray) -> Stats:
         log_norm = log_normalize(log_prob)
         return stats_from_resp(
             cov_type,
@@ -373,7 +402,7 @@ def e_step(data, cov_type, params, runner):
     return sum_stats(map_chunks(data, cov_type, params, runner, chunk_stats))
 
 
-def sum_stats(parts):
+def sum_stats(parts: Sequence[Stats]) -> Stats:
     """Sum a list of Stats in order (deterministic whatever the threads did)."""
     total = parts[0]
     for part in parts[1:]:
@@ -381,8 +410,14 @@ def sum_stats(parts):
     return total
 
 
-def m_step(stats, cov_type, reg_covar, center):
+def m_step(
+    stats: Stats, cov_type: CovarianceType, reg_covar: float, center: FloatArray,
+    previous: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
     """New weights, means and covariances from summed Stats.
+
+    ``previous`` (the covariances entering the step, or None) lets an
+    iterative M-step start from them (``CovarianceType.warm_covariances``).
 
     Returns
     -------
@@ -400,11 +435,19 @@ def m_step(stats, cov_type, reg_covar, center):
     weights = nk / (nk.sum() + stats.noise)
     means = stats.sx / nk[:, None] + center
     with np.errstate(invalid="ignore"):
-        covariances = cov_type.covariances(nk, stats.sx, stats.sxx, reg_covar)
+        covariances = cov_type.warm_covariances(nk, stats.sx, stats.sxx, reg_covar, previous)
     return weights, means, covariances, lost
 
 
-def reseed_lost(weights, means, covariances, lost, cov_type, previous=None, budget=None):
+def reseed_lost(
+    weights: FloatArray,
+    means: FloatArray,
+    covariances: FloatArray,
+    lost: IntArray,
+    cov_type: CovarianceType,
+    previous: MixtureParams | None = None,
+    budget: int | None = None,
+) -> int:
     """Re-seed components that lost their mass, in place.
 
     Each lost component takes half of the component with the largest
@@ -421,7 +464,7 @@ def reseed_lost(weights, means, covariances, lost, cov_type, previous=None, budg
     budget = len(lost) if budget is None or previous is None else budget
     reseeded = 0
     for k in lost:
-        if reseeded >= budget:
+        if reseeded >= budget and previous is not None:  # without previous: never (budget=len)
             means[k] = previous.means[k]
             cov_type.copy_component(covariances, k, _previous_covariances(previous, cov_type), k)
             warnings.warn(
@@ -451,13 +494,21 @@ def reseed_lost(weights, means, covariances, lost, cov_type, previous=None, budg
     return reseeded
 
 
-def _previous_covariances(previous, cov_type):
+def _previous_covariances(previous: MixtureParams, cov_type: CovarianceType) -> FloatArray:
     if previous.covariances is not None:
         return previous.covariances
     return cov_type.covariances_from_precisions(cov_type.precisions(previous.precisions_cholesky))
 
 
-def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, reseed_budget=None):
+def params_from_stats(
+    stats: Stats,
+    cov_type: CovarianceType,
+    reg_covar: float,
+    center: FloatArray,
+    *,
+    previous: MixtureParams | None = None,
+    reseed_budget: int | None = None,
+) -> tuple[MixtureParams, int]:
     """M-step with degenerate components handled, as MixtureParams.
 
     Parameters
@@ -473,7 +524,8 @@ def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, rese
     params : MixtureParams
     n_reseeded : int
     """
-    weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center)
+    last = None if previous is None else previous.covariances
+    weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center, last)
     n_reseeded = 0
     gaussian_share = float(weights.sum())
     if lost.size and lost.size < weights.size:
@@ -490,7 +542,13 @@ def params_from_stats(stats, cov_type, reg_covar, center, *, previous=None, rese
     return params, n_reseeded
 
 
-def map_chunks(data, cov_type, params, runner, function):
+def map_chunks(
+    data: ChunkedData,
+    cov_type: CovarianceType,
+    params: MixtureParams,
+    runner: ChunkRunner,
+    function: Callable[[Rows, FloatArray, FloatArray], R],
+) -> list[R]:
     """``function(rows, design, log_prob)`` for every chunk, in chunk order.
 
     ``design`` (rows, n) and ``log_prob`` (K, n), the weighted log densities
@@ -510,7 +568,7 @@ def map_chunks(data, cov_type, params, runner, function):
     noise = params.noise_row(data.columns)
     far_check = FarCheck(data, cov_type, params)
 
-    def one_chunk(item):
+    def one_chunk(item: tuple[int, Rows]) -> R:
         index, rows = item
         Xt = data.rows(rows, workspace)
         far = far_check.mask(Xt, index)
@@ -524,7 +582,13 @@ def map_chunks(data, cov_type, params, runner, function):
     return runner.map(one_chunk, list(enumerate(data.slices)))
 
 
-def chunk_log_prob(cov_type, design, plan, noise, workspace):
+def chunk_log_prob(
+    cov_type: CovarianceType,
+    design: FloatArray,
+    plan: EStepPlan,
+    noise: float | None,
+    workspace: Workspace | None,
+) -> FloatArray:
     """Weighted log densities of a chunk from its design: (K, n), or (K + 1, n)
     with the noise component's constant row ``noise`` last."""
     log_prob = cov_type.log_prob(design, plan, workspace)
@@ -538,6 +602,12 @@ def chunk_log_prob(cov_type, design, plan, noise, workspace):
     return with_noise
 
 
-def score_chunks(data, cov_type, params, runner, reduce):
+def score_chunks(
+    data: ChunkedData,
+    cov_type: CovarianceType,
+    params: MixtureParams,
+    runner: ChunkRunner,
+    reduce: Callable[[FloatArray], R],
+) -> list[R]:
     """``reduce(log_prob)`` of each chunk's weighted log densities (K, n), in order."""
     return map_chunks(data, cov_type, params, runner, lambda rows, design, lp: reduce(lp))

@@ -8,9 +8,16 @@ log densities in float64 without the expanded quadratic form.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit.engine.covariance import LOG_2PI
+
+if TYPE_CHECKING:
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData, MixtureParams
+    from gmmkit.engine.types import BoolArray, FloatArray, IntArray
 
 #: A row is "far" when it may lie more than this many standard deviations
 #: from the centre in some component's metric: |x - c|^2 * max_precision >
@@ -38,14 +45,14 @@ class FarCheck:
         Scores the far rows.
     """
 
-    def __init__(self, data, cov_type, params):
+    def __init__(self, data: ChunkedData, cov_type: CovarianceType, params: MixtureParams) -> None:
         self.radius2 = FAR_WIDTHS[data.dtype.type] ** 2 / cov_type.max_precision(
             params.precisions_cholesky
         )
         self.rows = FarRows(cov_type, params, data.center, params.noise_row(data.columns))
         self._largest = data.__dict__.setdefault("_largest_norms", {})
 
-    def mask(self, Xt, index=None):
+    def mask(self, Xt: FloatArray, index: int | None = None) -> BoolArray | None:
         """Boolean mask of the far columns of a centred chunk Xt (D, n), or None.
 
         ``index`` (the chunk's number) lets a chunk known to have no far row
@@ -74,7 +81,13 @@ class FarRows:
         The noise component's constant log density term, if any.
     """
 
-    def __init__(self, cov_type, params, center, noise):
+    def __init__(
+        self,
+        cov_type: CovarianceType,
+        params: MixtureParams,
+        center: FloatArray,
+        noise: float | None,
+    ) -> None:
         self.cov_type = cov_type
         self.means = np.asarray(params.means, dtype=np.float64)
         self.prec_chol = np.asarray(params.precisions_cholesky, dtype=np.float64)
@@ -93,7 +106,7 @@ class FarRows:
         self.noise = noise
         self.block = max(1, FAR_BLOCK_VALUES // (n_components * n_features))
 
-    def log_prob(self, X):
+    def log_prob(self, X: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Weighted log densities of far rows, relative to each row's best component.
 
         Parameters
@@ -113,10 +126,10 @@ class FarRows:
         log_prob = np.concatenate([p[0] for p in parts], axis=1)
         offset = np.concatenate([p[1] for p in parts])
         if self.noise is not None:
-            log_prob, offset = self._with_noise(log_prob, offset)
+            log_prob, offset = self._with_noise(log_prob, offset, self.noise)
         return log_prob, offset
 
-    def _distances(self, X):
+    def _distances(self, X: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Rows scaled by a power of two each, and their Mahalanobis distances.
 
         Scaling by 2**e is exact; it keeps x / scale and c / scale below 2 in
@@ -137,11 +150,11 @@ class FarRows:
         z = self.cov_type.whiten(diffs, self.prec_chol)
         return scale, x, np.einsum("nkd,nkd->nk", z, z)
 
-    def _block(self, X):
+    def _block(self, X: FloatArray) -> tuple[FloatArray, FloatArray]:
         scale, x, q = self._distances(X)
         with np.errstate(over="ignore"):
             log_dens = self.const - 0.5 * scale * (scale * q)  # (n, K)
-            if self.cov_type.name == "tied":
+            if self.cov_type.layout == "tied":
                 best, delta = self._tied_differences(x - self.center / scale, scale)
             else:
                 best = self._best(log_dens, q)
@@ -150,7 +163,7 @@ class FarRows:
                 )
         return delta.T, np.take_along_axis(log_dens, best[:, None], axis=1)[:, 0]
 
-    def magnitude(self, X):
+    def magnitude(self, X: FloatArray) -> tuple[FloatArray, FloatArray]:
         """How far out rows are whose every log density is below float64's range.
 
         Parameters
@@ -173,7 +186,7 @@ class FarRows:
             log_size = np.log(0.5 * np.take_along_axis(q, nearest[:, None], axis=1)[:, 0])
         return log_size + 2.0 * np.log(scale[:, 0]), self.const[nearest]
 
-    def _best(self, log_dens, q):
+    def _best(self, log_dens: FloatArray, q: FloatArray) -> IntArray:
         """Each row's most probable component: argmax of the log densities, or,
         where all are -inf, the nearest one (ties: the largest constant)."""
         best = np.argmax(log_dens, axis=1)
@@ -185,7 +198,7 @@ class FarRows:
             best[lost] = np.argmax(np.where(nearest, self.const, -np.inf), axis=1)
         return best
 
-    def _tied_differences(self, u, scale):
+    def _tied_differences(self, u: FloatArray, scale: FloatArray) -> tuple[IntArray, FloatArray]:
         """Best component and log densities minus the best one's, for a shared precision.
 
         With one precision P the quadratic terms cancel exactly:
@@ -201,17 +214,22 @@ class FarRows:
         """
         w = (self.means - self.center) @ self.prec_chol  # (K, D)
         own = self.const - 0.5 * np.einsum("kd,kd->k", w, w)  # (K,)
-        linear = (u @ self.prec_chol) @ w.T  # (n, K): (x - c)' P (mu_k - c) / scale
+        # (n, K): (x - c)' P (mu_k - c) / scale; einsum, not BLAS, whose one-row
+        # product rounds differently from a block's: each row's result is its own
+        linear = np.einsum("ne,ke->nk", np.einsum("nd,de->ne", u, self.prec_chol), w)
         best = np.argmax(scale * linear + own, axis=1)
         delta = scale * (linear - np.take_along_axis(linear, best[:, None], axis=1))
         return best, delta + (own - own[best][:, None])
 
-    def _with_noise(self, log_prob, offset):
-        """Append the noise row and re-reference rows where noise is the best."""
+    def _with_noise(
+        self, log_prob: FloatArray, offset: FloatArray, noise: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Append the noise row (``noise``: ``self.noise``) and re-reference rows
+        where noise is the best."""
         noise_row = np.full((1, log_prob.shape[1]), -np.inf)
-        if np.isfinite(self.noise):
-            top = np.maximum(offset, self.noise)
+        if np.isfinite(noise):
+            top = np.maximum(offset, noise)
             log_prob = log_prob + (offset - top)  # -inf where the Gaussians underflow
-            noise_row[0] = self.noise - top
+            noise_row[0] = noise - top
             offset = top
         return np.vstack([log_prob, noise_row]), offset

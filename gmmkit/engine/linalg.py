@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import warnings
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import linalg
 
 from gmmkit.exceptions import DegenerateComponentWarning
 
+if TYPE_CHECKING:
+    from gmmkit.engine.types import FloatArray, IntArray
 
-def warn_floored(label, amount):
+
+def warn_floored(label: str, amount: float) -> None:
     warnings.warn(
         f"{label} has a singular covariance (it collapsed onto a point or a "
         f"subspace); added {amount:.3g} to its diagonal. Increase reg_covar, "
@@ -21,7 +25,7 @@ def warn_floored(label, amount):
     )
 
 
-def cholesky_or_jitter(cov, reg_covar, label):
+def cholesky_or_jitter(cov: FloatArray, reg_covar: float, label: str) -> FloatArray:
     """Lower Cholesky factor of ``cov``; on failure adds diagonal jitter to ``cov``.
 
     Parameters
@@ -60,13 +64,13 @@ def cholesky_or_jitter(cov, reg_covar, label):
     raise ValueError(f"{label} has a covariance matrix that cannot be factorised; scale the data.")
 
 
-def precision_cholesky_from_cov(cov, reg_covar, label):
+def precision_cholesky_from_cov(cov: FloatArray, reg_covar: float, label: str) -> FloatArray:
     """Upper-triangular P with P P^T = inv(cov), scikit-learn's convention."""
     chol = cholesky_or_jitter(cov, reg_covar, label)
     return linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
 
 
-def precision_cholesky_from_precision(precision):
+def precision_cholesky_from_precision(precision: FloatArray) -> FloatArray:
     """Upper-triangular P with P P^T = precision (flip trick, as scikit-learn)."""
     if not np.allclose(precision, precision.T, rtol=1e-8, atol=1e-12 * np.abs(precision).max()):
         raise ValueError("precision matrices must be symmetric; got an asymmetric one.")
@@ -80,7 +84,7 @@ def precision_cholesky_from_precision(precision):
 
 
 @lru_cache(maxsize=64)
-def triu_pairs(n_features):
+def triu_pairs(n_features: int) -> tuple[IntArray, IntArray]:
     """(rows, cols) of the upper triangle: the order of pairwise products.
 
     Cached (read-only arrays): missing-value patterns ask for it thousands of times.
@@ -90,7 +94,7 @@ def triu_pairs(n_features):
     return rows, cols
 
 
-def pairwise_products_t(Xt, out):
+def pairwise_products_t(Xt: FloatArray, out: FloatArray) -> FloatArray:
     """Upper-triangle pairwise products of the rows of ``Xt``, written to ``out``.
 
     Parameters
@@ -113,7 +117,7 @@ def pairwise_products_t(Xt, out):
     return out
 
 
-def unpack_symmetric(packed, n_features):
+def unpack_symmetric(packed: FloatArray, n_features: int) -> FloatArray:
     """(..., D*(D+1)/2) upper-triangle vectors -> (..., D, D) symmetric."""
     rows, cols = triu_pairs(n_features)
     full = np.zeros(packed.shape[:-1] + (n_features, n_features), dtype=np.float64)
@@ -129,7 +133,7 @@ def unpack_symmetric(packed, n_features):
 INNER_BLOCKS = ((256, 4096), (2048, 512))
 
 
-def inner_block(m, k):
+def inner_block(m: int, k: int) -> int | None:
     """Columns per block for an (m, n) @ (n, k) product, or None for one GEMM."""
     for size_limit, columns in INNER_BLOCKS:
         if m * k <= size_limit:
@@ -137,7 +141,7 @@ def inner_block(m, k):
     return None
 
 
-def inner_products(A, B):
+def inner_products(A: FloatArray, B: FloatArray) -> FloatArray:
     """A @ B.T for wide A (m, n) and B (k, n): (m, k).
 
     Parameters
@@ -159,7 +163,9 @@ def inner_products(A, B):
     return total
 
 
-def conditional_blocks(covariances, observed, missing):
+def conditional_blocks(
+    covariances: FloatArray, observed: IntArray, missing: IntArray
+) -> tuple[FloatArray, FloatArray]:
     """How the ``missing`` features of each Gaussian depend on the ``observed`` ones.
 
     For x ~ N(mu, Sigma) split into observed o and missing m,
@@ -188,7 +194,7 @@ def conditional_blocks(covariances, observed, missing):
     return B, C
 
 
-def batched_precision_cholesky(covariances):
+def batched_precision_cholesky(covariances: FloatArray) -> FloatArray | None:
     """Upper-triangular precision factors of a stack of covariances in one call.
 
     The batched twin of :func:`precision_cholesky_from_cov` for many small

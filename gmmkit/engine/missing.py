@@ -30,6 +30,7 @@ imputation from a fitted model is :func:`gmmkit.estimators.impute.impute`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,6 +43,16 @@ from gmmkit.engine.linalg import (
     unpack_symmetric,
 )
 from gmmkit.engine.scoring import score_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import MixtureParams
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import AnyArray, BoolArray, FloatArray, IntArray
 
 _FULL = get_covariance_type("full")
 _DIAG = get_covariance_type("diag")
@@ -64,11 +75,21 @@ class Pattern:
     data: ChunkedData
 
     @property
-    def rows(self):
-        return self.data.row_index
+    def rows(self) -> IntArray:
+        rows = self.data.row_index
+        assert rows is not None  # (a pattern's data serve its rows: group_patterns)
+        return rows
 
 
-def group_patterns(X, sample_weight, center, pattern_of_row, masks, dtype, chunk_size):
+def group_patterns(
+    X: AnyArray,
+    sample_weight: FloatArray | None,
+    center: FloatArray,
+    pattern_of_row: IntArray,
+    masks: BoolArray,
+    dtype: np.dtype[Any],
+    chunk_size: int,
+) -> list[Pattern]:
     """One :class:`Pattern` per missingness pattern, in order of first appearance."""
     order = np.argsort(pattern_of_row, kind="stable")
     bounds = np.cumsum(np.bincount(pattern_of_row, minlength=len(masks)))[:-1]
@@ -99,38 +120,46 @@ class MissingData:
     patterns: list
 
     @property
-    def center(self):
+    def center(self) -> FloatArray:
         return self.filled.center
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         return self.filled.dtype
 
     @property
-    def n_samples(self):
+    def n_samples(self) -> int:
         return self.filled.n_samples
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return self.filled.n_features
 
-    def init_data(self, rng):
+    def init_data(self, rng: np.random.Generator) -> ChunkedData:
         """Initialisers see every row with its NaN replaced by the feature mean."""
         return self.filled
 
-    def with_dtype(self, dtype):
+    def with_dtype(self, dtype: DTypeLike) -> MissingData:
         return MissingData(
             self.filled.with_dtype(dtype),
             [replace(p, data=p.data.with_dtype(dtype)) for p in self.patterns],
         )
 
-    def e_step(self, cov_type, params, runner):
+    def e_step(self, cov_type: CovarianceType, params: MixtureParams, runner: ChunkRunner) -> Stats:
         """Summed Stats of the completed data (see the module docstring)."""
         return sum_stats(
             [pattern_stats(p, cov_type, params, self.center, runner) for p in self.patterns]
         )
 
-    def map_log_prob(self, cov_type, params, runner, reduce, *, density=False):
+    def map_log_prob(
+        self,
+        cov_type: CovarianceType,
+        params: MixtureParams,
+        runner: ChunkRunner,
+        reduce: Callable[[FloatArray], ArrayLike],
+        *,
+        density: bool = False,
+    ) -> np.ndarray[Any, Any] | None:
         """``reduce(log_prob)`` per chunk of every pattern, back in row order.
 
         Each row is scored on its own (:func:`gmmkit.engine.scoring.score_rows`):
@@ -149,7 +178,7 @@ class MissingData:
         ndarray
             Every row's result, in X's row order.
         """
-        out = None
+        out: np.ndarray[Any, Any] | None = None
         for pattern in self.patterns:
             part = _pattern_results(pattern, cov_type, params, runner, reduce, density)
             if out is None:
@@ -161,7 +190,9 @@ class MissingData:
 # ------------------------------------------------------------ per pattern
 
 
-def marginal_params(pattern, cov_type, params):
+def marginal_params(
+    pattern: Pattern, cov_type: CovarianceType, params: MixtureParams
+) -> tuple[CovarianceType, MixtureParams, FloatArray | None]:
     """The pattern's E-step type and the mixture's marginal on its observed features.
 
     Returns
@@ -183,7 +214,7 @@ def marginal_params(pattern, cov_type, params):
         )
     dense = cov_type.dense(covariances, n_components, n_features)
     o = pattern.observed
-    pattern_type = _FULL if cov_type.name in ("full", "tied") else _DIAG
+    pattern_type = _FULL if cov_type.layout in ("full", "tied") else _DIAG
     sub = pattern_type.from_dense(dense[:, o][:, :, o])
     marginal = replace(
         params, means=params.means[:, o], covariances=sub,
@@ -192,7 +223,7 @@ def marginal_params(pattern, cov_type, params):
     return pattern_type, marginal, dense
 
 
-def _precision_cholesky(pattern_type, covariances):
+def _precision_cholesky(pattern_type: CovarianceType, covariances: FloatArray) -> FloatArray:
     """Precision factors of a pattern's marginal, batched when they are full matrices."""
     if pattern_type is _FULL:
         factors = batched_precision_cholesky(covariances)
@@ -201,7 +232,13 @@ def _precision_cholesky(pattern_type, covariances):
     return pattern_type.precision_cholesky(covariances)
 
 
-def pattern_stats(pattern, cov_type, params, center, runner):
+def pattern_stats(
+    pattern: Pattern,
+    cov_type: CovarianceType,
+    params: MixtureParams,
+    center: FloatArray,
+    runner: ChunkRunner,
+) -> Stats:
     """Stats of one pattern's completed rows, in ``cov_type``'s layout."""
     pattern_type, marginal, dense = marginal_params(pattern, cov_type, params)
     if dense is None:
@@ -213,7 +250,7 @@ def pattern_stats(pattern, cov_type, params, center, runner):
     return complete_stats(observed, pattern, cov_type, params, dense, center)
 
 
-def _unobserved_stats(pattern, params):
+def _unobserved_stats(pattern: Pattern, params: MixtureParams) -> Stats:
     """Rows with nothing observed: responsibilities are the weights, log-likelihood 0."""
     data = pattern.data
     weight = float(data.n_samples if data.sample_weight is None else
@@ -223,7 +260,14 @@ def _unobserved_stats(pattern, params):
     return Stats(nk, np.zeros((nk.size, 0)), np.zeros((nk.size, 0)), 0.0, weight, noise)
 
 
-def complete_stats(observed, pattern, cov_type, params, dense, center):
+def complete_stats(
+    observed: Stats,
+    pattern: Pattern,
+    cov_type: CovarianceType,
+    params: MixtureParams,
+    dense: FloatArray,
+    center: FloatArray,
+) -> Stats:
     """Expand a pattern's observed-feature Stats to all features (module docstring)."""
     o, m = pattern.observed, pattern.missing
     nk = observed.nk
@@ -231,7 +275,7 @@ def complete_stats(observed, pattern, cov_type, params, dense, center):
     mu_o, mu_m = means[:, o], means[:, m]
     sx = np.empty_like(means)
     sx[:, o] = observed.sx
-    if cov_type.name in ("diag", "spherical"):
+    if cov_type.layout in ("diag", "spherical"):
         sx[:, m] = nk[:, None] * mu_m
         sxx = np.empty_like(means)
         sxx[:, o] = observed.sxx
@@ -245,16 +289,17 @@ def complete_stats(observed, pattern, cov_type, params, dense, center):
     sx[:, m] = nk[:, None] * mu_m + b_s - np.einsum("kmo,ko->km", B, nk[:, None] * mu_o)
     a = mu_m - np.einsum("kmo,ko->km", B, mu_o)
     second = np.empty((nk.size, means.shape[1], means.shape[1]))
-    second[np.ix_(range(nk.size), o, o)] = s_oo
+    components = np.arange(nk.size)
+    second[np.ix_(components, o, o)] = s_oo
     s_mo = mu_m[:, :, None] * s_o[:, None, :] + B @ (s_oo - mu_o[:, :, None] * s_o[:, None, :])
-    second[np.ix_(range(nk.size), m, o)] = s_mo
-    second[np.ix_(range(nk.size), o, m)] = s_mo.transpose(0, 2, 1)
+    second[np.ix_(components, m, o)] = s_mo
+    second[np.ix_(components, o, m)] = s_mo.transpose(0, 2, 1)
     cross = a[:, :, None] * b_s[:, None, :]
-    second[np.ix_(range(nk.size), m, m)] = (
+    second[np.ix_(components, m, m)] = (
         nk[:, None, None] * (C + a[:, :, None] * a[:, None, :])
         + cross + cross.transpose(0, 2, 1) + B @ s_oo @ B.transpose(0, 2, 1)
     )
-    if cov_type.name == "tied":
+    if cov_type.layout == "tied":
         return replace(observed, sx=sx, sxx=second.sum(axis=0))
     rows, cols = triu_pairs(means.shape[1])
     return replace(observed, sx=sx, sxx=second[:, rows, cols])
@@ -263,7 +308,14 @@ def complete_stats(observed, pattern, cov_type, params, dense, center):
 # ------------------------------------------------------------ scoring
 
 
-def _pattern_results(pattern, cov_type, params, runner, reduce, density):
+def _pattern_results(
+    pattern: Pattern,
+    cov_type: CovarianceType,
+    params: MixtureParams,
+    runner: ChunkRunner,
+    reduce: Callable[[FloatArray], ArrayLike],
+    density: bool,
+) -> np.ndarray[Any, Any]:
     if pattern.observed.size == 0:
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights)

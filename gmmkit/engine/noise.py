@@ -15,7 +15,12 @@ observed features only, just as its Gaussian densities are marginal.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from gmmkit.engine.types import AnyArray, FloatArray
 
 NOISE_OPTIONS = (None, "uniform")
 
@@ -26,7 +31,7 @@ NOISE_INIT_WEIGHT = 0.1
 NOISE_LABEL = -1
 
 
-def check_noise(noise):
+def check_noise(noise: str | None) -> None:
     """Validate the ``noise`` parameter."""
     if noise not in NOISE_OPTIONS:
         raise ValueError(
@@ -34,7 +39,9 @@ def check_noise(noise):
         )
 
 
-def noise_bounds(X, sample_weight=None, chunk_size=65536):
+def noise_bounds(
+    X: AnyArray, sample_weight: FloatArray | None = None, chunk_size: int = 65536
+) -> FloatArray:
     """Per-feature (min, max) of X's observed values: ndarray of shape (n_features, 2).
 
     Rows with zero weight are left out (a weight of 0 means the row is absent).
@@ -65,22 +72,22 @@ def noise_bounds(X, sample_weight=None, chunk_size=65536):
 class _all_nan_ok:
     """Silence numpy's warning for all-NaN columns of a chunk (fmin skips them)."""
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         import warnings
 
         self._catch = warnings.catch_warnings()
         self._catch.__enter__()
         warnings.simplefilter("ignore", RuntimeWarning)
 
-    def __exit__(self, *exc):
-        return self._catch.__exit__(*exc)
+    def __exit__(self, *exc: Any) -> None:
+        self._catch.__exit__(*exc)
 
 
-def log_density(bounds):
+def log_density(bounds: FloatArray) -> FloatArray:
     """Per-feature minus log range: ndarray of shape (n_features,)."""
     return -np.log(bounds[:, 1] - bounds[:, 0])
 
 
-def draw_noise(bounds, count, rng):
+def draw_noise(bounds: FloatArray, count: int, rng: np.random.Generator) -> FloatArray:
     """``count`` points drawn uniformly from the box: (count, n_features)."""
     return bounds[:, 0] + rng.uniform(size=(count, len(bounds))) * (bounds[:, 1] - bounds[:, 0])

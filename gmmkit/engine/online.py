@@ -30,10 +30,17 @@ The estimator's side (validation, initialisation, the fitted attributes) is
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gmmkit.engine.em import Stats, params_from_stats
+
+if TYPE_CHECKING:
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import MixtureParams
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import DataSource
 
 
 @dataclass
@@ -55,14 +62,14 @@ class OnlineState:
     n_steps: int
 
 
-def step_size(n_steps, learning_decay, learning_offset):
+def step_size(n_steps: int, learning_decay: float, learning_offset: float) -> float:
     """eta_t for batch t = ``n_steps`` (1 for the first batch)."""
     if n_steps <= 1:
         return 1.0
     return float((n_steps + learning_offset) ** -learning_decay)
 
 
-def check_schedule(learning_decay, learning_offset):
+def check_schedule(learning_decay: float, learning_offset: float) -> None:
     """Validate the step-size schedule; ValueError naming the bad value."""
     if isinstance(learning_decay, bool) or isinstance(learning_offset, bool):
         raise ValueError("learning_decay and learning_offset must be numbers, not booleans.")
@@ -75,7 +82,15 @@ def check_schedule(learning_decay, learning_offset):
         raise ValueError(f"learning_offset must be a number >= 0; got {learning_offset!r}.")
 
 
-def online_step(state, data, cov_type, params, runner, reg_covar, eta):
+def online_step(
+    state: OnlineState | None,
+    data: DataSource,
+    cov_type: CovarianceType,
+    params: MixtureParams,
+    runner: ChunkRunner,
+    reg_covar: float,
+    eta: float,
+) -> tuple[OnlineState, MixtureParams, float]:
     """One stepwise-EM update from a batch.
 
     Parameters

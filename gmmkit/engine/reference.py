@@ -11,7 +11,14 @@ a stream; :func:`check_extent` refuses values whose squares overflow.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.types import AnyArray, FloatArray, IntArray
 
 #: rows of X (evenly spaced) that :func:`reference_point` looks at
 REFERENCE_ROWS = 4096
@@ -19,7 +26,7 @@ REFERENCE_ROWS = 4096
 REFERENCE_TRIM = 0.1
 
 
-def reference_point(X, sample_weight=None):
+def reference_point(X: AnyArray, sample_weight: FloatArray | None = None) -> FloatArray:
     """The point a fit centres the data on: a coordinate-wise trimmed mean.
 
     The weighted mean of each feature's values between its 10% and 90%
@@ -46,7 +53,7 @@ def reference_point(X, sample_weight=None):
     return trimmed_mean(X[rows], None if sample_weight is None else sample_weight[rows])
 
 
-def reference_rows(n_samples):
+def reference_rows(n_samples: int) -> IntArray:
     """The rows :func:`reference_point` looks at: every 2**j-th, at most REFERENCE_ROWS.
 
     (A power of two, so :class:`ReferenceSample` finds the same rows in one
@@ -66,11 +73,13 @@ class ReferenceSample:
     stays bounded by REFERENCE_ROWS rows.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.step = 1
-        self.rows, self.values, self.weights = [], [], []
+        self.rows: list[IntArray] = []
+        self.values: list[FloatArray] = []
+        self.weights: list[FloatArray | None] = []
 
-    def add(self, start, block, weights=None):
+    def add(self, start: int, block: FloatArray, weights: FloatArray | None = None) -> None:
         """Rows ``start .. start + len(block)``: block (n, D), weights (n,) or None."""
         kept = sum(len(rows) for rows in self.rows)
         while kept + len(range(-start % self.step, block.shape[0], self.step)) > REFERENCE_ROWS:
@@ -81,7 +90,7 @@ class ReferenceSample:
         self.values.append(np.array(block[first :: self.step], dtype=np.float64))
         self.weights.append(None if weights is None else weights[first :: self.step])
 
-    def _double(self):
+    def _double(self) -> None:
         """Keep every 2 * step-th row only."""
         self.step *= 2
         if not self.rows:
@@ -91,17 +100,18 @@ class ReferenceSample:
         self.rows, self.values = [rows[keep]], [values[keep]]
         self.weights = [None if weights is None else weights[keep]]
 
-    def _joined(self):
-        weights = None if any(w is None for w in self.weights) else np.concatenate(self.weights)
+    def _joined(self) -> tuple[IntArray, FloatArray, FloatArray | None]:
+        known = [w for w in self.weights if w is not None]
+        weights = np.concatenate(known) if len(known) == len(self.weights) else None
         return np.concatenate(self.rows), np.concatenate(self.values), weights
 
-    def center(self):
+    def center(self) -> FloatArray:
         """:func:`trimmed_mean` of the rows picked: (D,)."""
         _, values, weights = self._joined()
         return trimmed_mean(values, weights)
 
 
-def trimmed_mean(sample, weights=None):
+def trimmed_mean(sample: ArrayLike, weights: ArrayLike | None = None) -> FloatArray:
     """Each column's weighted mean between its 10% and 90% weighted quantiles: (D,).
 
     NaN entries are ignored; a column without values gives NaN.
@@ -126,7 +136,7 @@ def trimmed_mean(sample, weights=None):
 MAX_FIT_EXTENT = 1e150
 
 
-def check_extent(X, center, chunk_size=65536):
+def check_extent(X: AnyArray, center: FloatArray, chunk_size: int = 65536) -> None:
     """Refuse values a fit cannot square: farther than MAX_FIT_EXTENT from ``center``.
 
     Two reductions over all of X (no copy); only when they find a value
@@ -152,7 +162,7 @@ def check_extent(X, center, chunk_size=65536):
             )
 
 
-def check_range(low, high, center):
+def check_range(low: ArrayLike, high: ArrayLike, center: FloatArray) -> None:
     """:func:`check_extent` from each feature's (low, high) (data read in a stream)."""
     feature = _beyond_range(low, high, center)
     if feature is not None:
@@ -168,7 +178,7 @@ _TOO_FAR = (
 )
 
 
-def _beyond_range(low, high, center):
+def _beyond_range(low: ArrayLike, high: ArrayLike, center: FloatArray) -> int | None:
     """The first feature whose [low, high] reaches beyond MAX_FIT_EXTENT of ``center``, or None."""
     with np.errstate(invalid="ignore", over="ignore"):
         extent = np.fmax(np.abs(np.asarray(high, np.float64) - center),

@@ -12,11 +12,15 @@ of the later restarts first).
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from gmmkit.engine.types import RandomStateLike
 
-def make_rng(random_state):
+
+def make_rng(random_state: RandomStateLike) -> np.random.Generator:
     """A numpy Generator from None, an int, a RandomState or a Generator."""
     if isinstance(random_state, np.random.Generator):
         return random_state
@@ -30,7 +34,7 @@ def make_rng(random_state):
     )
 
 
-def restart_rngs(random_state, n_init):
+def restart_rngs(random_state: RandomStateLike, n_init: int) -> list[np.random.Generator]:
     """One numpy Generator per restart (see the module docstring)."""
     if random_state is None:
         return [make_rng(None) for _ in range(n_init)]

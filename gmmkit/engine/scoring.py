@@ -28,13 +28,23 @@ marks the log-sum-exp reduction, to whose result the offset is added.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from gmmkit.engine.em import chunk_log_prob, make_plan
 from gmmkit.engine.far_rows import FarCheck
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def model_center(params):
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData, MixtureParams
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import FloatArray, Rows
+
+
+def model_center(params: MixtureParams) -> FloatArray:
     """The fixed reference point of scoring: the mixture mean, float64 (D,).
 
     ``weights @ means / weights.sum()``: after an M-step it is the weighted
@@ -46,7 +56,15 @@ def model_center(params):
     return weights @ means / weights.sum()
 
 
-def score_rows(data, cov_type, params, runner, reduce, *, density=False):
+def score_rows(
+    data: ChunkedData,
+    cov_type: CovarianceType,
+    params: MixtureParams,
+    runner: ChunkRunner,
+    reduce: Callable[[FloatArray], Any],
+    *,
+    density: bool = False,
+) -> list[Any]:
     """``reduce(log_prob)`` of every chunk, each row scored on its own.
 
     Parameters
@@ -72,7 +90,7 @@ def score_rows(data, cov_type, params, runner, reduce, *, density=False):
     noise = params.noise_row(data.columns)
     far_check = FarCheck(data, cov_type, params)
 
-    def one_chunk(rows):
+    def one_chunk(rows: Rows) -> Any:
         with np.errstate(over="ignore", invalid="ignore"):
             Xt = data.rows(rows, workspace)  # a row at 1e300 is inf in float32
         far = far_check.mask(Xt)

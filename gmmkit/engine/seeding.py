@@ -11,6 +11,10 @@ parameters, exactly as during EM.
 - ``random_from_data``: K distinct rows drawn at random as seeds, every row
   assigned to its nearest seed.
 - ``random``: random soft responsibilities (rows of uniform draws, normalised).
+- ``hc``: mclust's start, the partition into K clusters of model-based
+  hierarchical clustering (:mod:`gmmkit.engine.hc`, VVV criterion on
+  SVD-scaled data) of at most ``HC_MAX_ROWS`` rows; the starting M-step
+  reads those rows only, as mclust's does with a subset.
 
 scikit-learn's ``k-means++`` and ``random_from_data`` give responsibility
 only to the K seed rows (so the first covariances are just ``reg_covar``);
@@ -24,18 +28,32 @@ k-means++ seeds as the rows repeated that many times (``np.repeat`` order).
 
 from __future__ import annotations
 
+import warnings
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit.engine.em import stats_from_resp, sum_stats
+from gmmkit.engine.hc import HC_MAX_ROWS, hc_partitions, hc_tree
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData, Stats
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import FloatArray, Initializer, IntArray, Rows
+
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 
 #: k-means in the kmeans initialiser runs on at most this many rows.
 KMEANS_MAX_ROWS = 100_000
 KMEANS_MAX_ITER = 100
 
 
-def _squared_distances(Xc, centers):
+def _squared_distances(Xc: FloatArray, centers: FloatArray) -> FloatArray:
     """(n, K) squared Euclidean distances, expanded (data are centred)."""
     d2 = Xc @ (-2.0 * centers.T)
     d2 += np.einsum("nd,nd->n", Xc, Xc)[:, None]
@@ -44,19 +62,19 @@ def _squared_distances(Xc, centers):
     return d2
 
 
-def _nearest(Xc, centers):
+def _nearest(Xc: FloatArray, centers: FloatArray) -> tuple[IntArray, FloatArray]:
     d2 = _squared_distances(Xc, centers)
     labels = d2.argmin(axis=1)
     return labels, d2[np.arange(len(labels)), labels]
 
 
-def _weighted_pick(rng, cumulative, n_draws=1):
+def _weighted_pick(rng: np.random.Generator, cumulative: FloatArray, n_draws: int = 1) -> IntArray:
     """Indices drawn with probability proportional to the increments of ``cumulative``."""
     u = rng.uniform(size=n_draws) * cumulative[-1]
     return np.minimum(np.searchsorted(cumulative, u, side="right"), cumulative.size - 1)
 
 
-def _distinct_weighted_rows(rng, weights, n_rows):
+def _distinct_weighted_rows(rng: np.random.Generator, weights: FloatArray, n_rows: int) -> IntArray:
     """``n_rows`` distinct row indices drawn with probability proportional to weight."""
     remaining = weights.astype(np.float64).copy()
     picked = []
@@ -69,7 +87,9 @@ def _distinct_weighted_rows(rng, weights, n_rows):
     return np.array(picked)
 
 
-def kmeans_plusplus(Xc, weights, n_clusters, rng):
+def kmeans_plusplus(
+    Xc: FloatArray, weights: FloatArray, n_clusters: int, rng: np.random.Generator
+) -> FloatArray:
     """Greedy weighted k-means++ seeding (Arthur and Vassilvitskii, 2007).
 
     Parameters
@@ -101,7 +121,9 @@ def kmeans_plusplus(Xc, weights, n_clusters, rng):
     return np.array(centers)
 
 
-def lloyd(Xc, weights, centers, max_iter=KMEANS_MAX_ITER):
+def lloyd(
+    Xc: FloatArray, weights: FloatArray, centers: FloatArray, max_iter: int = KMEANS_MAX_ITER
+) -> FloatArray:
     """Weighted Lloyd iterations until the labels stop changing.
 
     Parameters
@@ -130,7 +152,9 @@ def lloyd(Xc, weights, centers, max_iter=KMEANS_MAX_ITER):
     return centers
 
 
-def _subsample(data, rng, max_rows):
+def _subsample(
+    data: ChunkedData, rng: np.random.Generator, max_rows: int
+) -> tuple[FloatArray, FloatArray]:
     """Centred rows (n, D) and weights of (a weighted random subsample of) the data.
 
     At most ``max_rows`` rows with positive weight; a subsample is drawn with
@@ -138,19 +162,23 @@ def _subsample(data, rng, max_rows):
     """
     n = data.n_samples
     weighted = data.sample_weight is not None
-    weights = data.sample_weight.astype(np.float64) if weighted else np.ones(n)
+    weights = np.ones(n) if data.sample_weight is None else data.sample_weight.astype(np.float64)
+    rows: slice | IntArray
     if n <= max_rows:
         rows = slice(None)
     else:
-        rows = np.flatnonzero(weights > 0)
-        if rows.size > max_rows:
-            p = weights[rows] / weights[rows].sum() if weighted else None
-            rows = np.sort(rng.choice(rows, size=max_rows, replace=False, p=p))
+        positive = np.flatnonzero(weights > 0)
+        if positive.size > max_rows:
+            p = weights[positive] / weights[positive].sum() if weighted else None
+            positive = np.sort(rng.choice(positive, size=max_rows, replace=False, p=p))
             weights = np.ones(n)
+        rows = positive
     return data.rows(rows).T.astype(np.float64), weights[rows]
 
 
-def seed_centers(method, data, n_components, rng):
+def seed_centers(
+    method: Initializer, data: ChunkedData, n_components: int, rng: np.random.Generator
+) -> FloatArray:
     """Centres (centred coordinates) for the hard-assignment initialisers.
 
     Returns
@@ -168,7 +196,13 @@ def seed_centers(method, data, n_components, rng):
     return centers
 
 
-def plugin_centers(initializer, X, weights, n_components, rng):
+def plugin_centers(
+    initializer: Callable[..., ArrayLike],
+    X: FloatArray,
+    weights: FloatArray,
+    n_components: int,
+    rng: np.random.Generator,
+) -> FloatArray:
     """Starting means from a plugin's initialiser, checked.
 
     Parameters
@@ -204,12 +238,54 @@ def plugin_centers(initializer, X, weights, n_components, rng):
     )
 
 
-def initial_stats(method, data, cov_type, n_components, rng, runner):
+def hc_subset(
+    data: ChunkedData, rng: np.random.Generator, max_rows: int | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """The centred rows (n, D) and weights hierarchical clustering starts from.
+
+    The rows of positive weight, or a random subset of ``max_rows`` (default
+    ``HC_MAX_ROWS``) of them drawn with probability proportional to weight
+    (a warning says so).
+    """
+    max_rows = HC_MAX_ROWS if max_rows is None else max_rows
+    Xc, weights = _subsample(data, rng, max_rows)
+    positive = weights > 0
+    if data.n_samples > max_rows:
+        warnings.warn(
+            f"init_params='hc': hierarchical clustering ran on a random subset of {max_rows} "
+            f"of the {data.n_samples} rows (its time and memory grow with the square of the "
+            "rows, as mclust's subset); EM then fitted every row.",
+            UserWarning,
+            stacklevel=6,
+        )
+    return Xc[positive], weights[positive]
+
+
+def hc_stats(
+    data: ChunkedData, cov_type: CovarianceType, n_components: int, rng: np.random.Generator
+) -> Stats:
+    """Stats of the hierarchical clustering partition into ``n_components`` clusters."""
+    Xc, weights = hc_subset(data, rng)
+    labels = hc_partitions(hc_tree(Xc), len(Xc), [n_components])[n_components]
+    resp = np.zeros((n_components, len(Xc)))
+    resp[labels, np.arange(len(Xc))] = 1.0
+    Xt = np.ascontiguousarray(Xc.T)
+    return stats_from_resp(cov_type, cov_type.design(Xt), resp, weights, Xc.shape[1])
+
+
+def initial_stats(
+    method: Initializer,
+    data: ChunkedData,
+    cov_type: CovarianceType,
+    n_components: int,
+    rng: np.random.Generator,
+    runner: ChunkRunner,
+) -> Stats:
     """Stats of the starting responsibilities of ``method``.
 
     Parameters
     ----------
-    method : {"kmeans", "k-means++", "random", "random_from_data"} or callable
+    method : {"kmeans", "k-means++", "random", "random_from_data", "hc"} or callable
         Or a plugin's initialiser (see :func:`plugin_centers`).
     data : gmmkit.engine.em.ChunkedData
     n_components : int
@@ -219,10 +295,12 @@ def initial_stats(method, data, cov_type, n_components, rng, runner):
     -------
     gmmkit.engine.em.Stats
     """
+    if method == "hc":
+        return hc_stats(data, cov_type, n_components, rng)
     if method == "random":
         seed = int(rng.integers(2**63))
 
-        def chunk_resp(index, Xt):
+        def chunk_resp(index: int, Xt: FloatArray) -> FloatArray:
             resp = np.random.default_rng([seed, index]).uniform(size=(Xt.shape[1], n_components))
             resp /= resp.sum(axis=1, keepdims=True)
             return np.ascontiguousarray(resp.T, dtype=Xt.dtype)
@@ -230,13 +308,13 @@ def initial_stats(method, data, cov_type, n_components, rng, runner):
     else:
         centers = seed_centers(method, data, n_components, rng)
 
-        def chunk_resp(index, Xt):
+        def chunk_resp(index: int, Xt: FloatArray) -> FloatArray:
             labels = _nearest(Xt.T, centers.astype(Xt.dtype))[0]
             resp = np.zeros((n_components, Xt.shape[1]), dtype=Xt.dtype)
             resp[labels, np.arange(Xt.shape[1])] = 1.0
             return resp
 
-    def one_chunk(item):
+    def one_chunk(item: tuple[int, Rows]) -> Stats:
         index, rows = item
         Xt = data.rows(rows)
         resp = chunk_resp(index, Xt)

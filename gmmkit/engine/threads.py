@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from gmmkit.engine.workspace import Workspace
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
-def default_n_threads():
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_n_threads() -> int:
     """Worker threads for chunk work: the CPU count (capped at 8).
 
     Chunks run on several threads only when threadpoolctl is installed, so
@@ -46,26 +53,27 @@ class ChunkRunner:
     small tall-skinny products do not fight over cores.
     """
 
-    def __init__(self, n_threads=None):
+    def __init__(self, n_threads: int | None = None) -> None:
         self.n_threads = default_n_threads() if n_threads is None else n_threads
         self.workspace = Workspace()
-        self._executor = None
-        self._stack = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._stack: ExitStack | None = None
 
-    def __enter__(self):
-        self._stack = ExitStack()
+    def __enter__(self) -> ChunkRunner:
+        self._stack = stack = ExitStack()
         if self.n_threads > 1:
             from threadpoolctl import threadpool_limits
 
-            self._stack.enter_context(threadpool_limits(limits=1))
-            self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
+            stack.enter_context(threadpool_limits(limits=1))
+            self._executor = stack.enter_context(ThreadPoolExecutor(self.n_threads))
         return self
 
-    def __exit__(self, *exc):
-        self._stack.close()
+    def __exit__(self, *exc: object) -> None:
+        if self._stack is not None:
+            self._stack.close()
         self._executor = None
 
-    def map(self, function, items):
+    def map(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``[function(item) for item in items]``, on the worker threads.
 
         Items go to the threads in contiguous batches, at most

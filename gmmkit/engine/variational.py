@@ -24,7 +24,7 @@ holds W_k^-1 / nu_k, so ``precisions_cholesky`` factors nu_k W_k = E[Lambda_k].
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
@@ -33,6 +33,14 @@ from gmmkit.engine.convergence import Progress, guard_float32
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.em import MixtureParams, log_normalize, map_chunks, stats_from_resp, sum_stats
 from gmmkit.engine.workspace import scratch
+
+if TYPE_CHECKING:
+    from gmmkit.engine.convergence import EMResult, EMSettings
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData, Stats
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import FloatArray, Rows, WeightPrior
+    from gmmkit.engine.workspace import Workspace
 
 LOG_2 = np.log(2.0)
 
@@ -45,26 +53,26 @@ class DirichletProcess:
 
     name = "dirichlet_process"
 
-    def concentration(self, nk, prior):
+    def concentration(self, nk: FloatArray, prior: float) -> tuple[FloatArray, FloatArray]:
         """Posterior Beta parameters from the masses nk (K,)."""
         mass_after = np.hstack((np.cumsum(nk[::-1])[-2::-1], 0.0))
         return (1.0 + nk, prior + mass_after)
 
-    def expected_log_weights(self, concentration):
+    def expected_log_weights(self, concentration: tuple[FloatArray, FloatArray]) -> FloatArray:
         """E[log pi_k]: (K,)."""
         a, b = concentration
         total = digamma(a + b)
         left = digamma(b) - total
         return digamma(a) - total + np.hstack((0.0, np.cumsum(left)[:-1]))
 
-    def weights(self, concentration):
+    def weights(self, concentration: tuple[FloatArray, FloatArray]) -> FloatArray:
         """Point-estimate weights (expected stick fractions), normalised: (K,)."""
         a, b = concentration
         total = a + b
         weights = a / total * np.hstack((1.0, np.cumprod((b / total)[:-1])))
         return weights / weights.sum()
 
-    def log_normalizer(self, concentration):
+    def log_normalizer(self, concentration: tuple[FloatArray, FloatArray]) -> float:
         """The log normaliser of q(pi) in scikit-learn's lower bound."""
         return -np.sum(betaln(*concentration))
 
@@ -74,16 +82,16 @@ class DirichletDistribution:
 
     name = "dirichlet_distribution"
 
-    def concentration(self, nk, prior):
+    def concentration(self, nk: FloatArray, prior: float) -> FloatArray:
         return prior + nk
 
-    def expected_log_weights(self, concentration):
+    def expected_log_weights(self, concentration: FloatArray) -> FloatArray:
         return digamma(concentration) - digamma(concentration.sum())
 
-    def weights(self, concentration):
+    def weights(self, concentration: FloatArray) -> FloatArray:
         return concentration / concentration.sum()
 
-    def log_normalizer(self, concentration):
+    def log_normalizer(self, concentration: FloatArray) -> float:
         return gammaln(concentration.sum()) - gammaln(concentration).sum()
 
 
@@ -104,7 +112,7 @@ class Priors:
     covariance : ndarray of shape (D, D) (full, tied), (D,) (diag) or float (spherical)
     """
 
-    weight: object
+    weight: WeightPrior
     weight_concentration: float
     mean_precision: float
     mean: np.ndarray
@@ -128,7 +136,8 @@ class Posterior:
         Cholesky factors of nu_k W_k, in the covariance type's layout.
     """
 
-    weight_concentration: object
+    #: an array (K,), or a pair of them for the dirichlet_process prior
+    weight_concentration: Any
     mean_precision: np.ndarray
     means: np.ndarray
     degrees_of_freedom: np.ndarray | float
@@ -136,26 +145,54 @@ class Posterior:
     precisions_cholesky: np.ndarray
 
 
-def _wishart_full(nk, sk, diff, shrink, dof_prior, cov_prior):
+def _wishart_full(
+    nk: FloatArray,
+    sk: FloatArray,
+    diff: FloatArray,
+    shrink: FloatArray,
+    dof_prior: float,
+    cov_prior: FloatArray | float,
+) -> tuple[FloatArray, FloatArray]:
     dof = dof_prior + nk
     spread = sk + shrink[:, None, None] * diff[:, :, None] * diff[:, None, :]
     return dof, (cov_prior + nk[:, None, None] * spread) / dof[:, None, None]
 
 
-def _wishart_tied(nk, sk, diff, shrink, dof_prior, cov_prior):
+def _wishart_tied(
+    nk: FloatArray,
+    sk: FloatArray,
+    diff: FloatArray,
+    shrink: FloatArray,
+    dof_prior: float,
+    cov_prior: FloatArray | float,
+) -> tuple[float, FloatArray]:
     n_components = nk.size
     dof = dof_prior + nk.sum() / n_components
     spread = sk * nk.sum() + ((nk * shrink) * diff.T) @ diff
     return dof, (cov_prior + spread / n_components) / dof
 
 
-def _wishart_diag(nk, sk, diff, shrink, dof_prior, cov_prior):
+def _wishart_diag(
+    nk: FloatArray,
+    sk: FloatArray,
+    diff: FloatArray,
+    shrink: FloatArray,
+    dof_prior: float,
+    cov_prior: FloatArray | float,
+) -> tuple[FloatArray, FloatArray]:
     dof = dof_prior + nk
     spread = sk + shrink[:, None] * diff**2
     return dof, (cov_prior + nk[:, None] * spread) / dof[:, None]
 
 
-def _wishart_spherical(nk, sk, diff, shrink, dof_prior, cov_prior):
+def _wishart_spherical(
+    nk: FloatArray,
+    sk: FloatArray,
+    diff: FloatArray,
+    shrink: FloatArray,
+    dof_prior: float,
+    cov_prior: FloatArray | float,
+) -> tuple[FloatArray, FloatArray]:
     dof = dof_prior + nk
     spread = sk + shrink * np.mean(diff**2, axis=1)
     return dof, (cov_prior + nk * spread) / dof
@@ -179,9 +216,9 @@ class CovariancePrior:
 
     ndim: int
     sums: str
-    wishart: Callable
+    wishart: Callable[..., tuple[Any, FloatArray]]
 
-    def shape(self, n_features):
+    def shape(self, n_features: int) -> tuple[int, ...]:
         return (n_features,) * self.ndim
 
 
@@ -193,7 +230,9 @@ COVARIANCE_PRIORS = {
 }
 
 
-def data_covariance(data, cov_type, runner):
+def data_covariance(
+    data: ChunkedData, cov_type: CovarianceType, runner: ChunkRunner
+) -> FloatArray | float:
     """The (weighted) covariance of the data, ddof=1, in the type's prior layout.
 
     One chunked pass in float64; with sample weights the divisor is
@@ -207,7 +246,7 @@ def data_covariance(data, cov_type, runner):
     sums_type = get_covariance_type(layout.sums)
     data = data.with_dtype(np.float64)
 
-    def chunk(rows):
+    def chunk(rows: Rows) -> Stats:
         Xt = data.rows(rows)
         ones = np.ones((1, Xt.shape[1]))
         return stats_from_resp(
@@ -222,7 +261,9 @@ def data_covariance(data, cov_type, runner):
     return float(covariance) if layout.ndim == 0 else covariance
 
 
-def update(stats, priors, cov_type, reg_covar, center):
+def update(
+    stats: Stats, priors: Priors, cov_type: CovarianceType, reg_covar: float, center: FloatArray
+) -> Posterior:
     """The variational M-step from summed Stats.
 
     Parameters
@@ -262,13 +303,17 @@ def update(stats, priors, cov_type, reg_covar, center):
     )
 
 
-def _wishart_sum(function, degrees_of_freedom, n_features):
+def _wishart_sum(
+    function: Callable[[FloatArray], FloatArray],
+    degrees_of_freedom: FloatArray | float,
+    n_features: int,
+) -> FloatArray:
     """sum_j function((nu - j) / 2) over j < D, for nu of shape (K,) or a scalar."""
     half = 0.5 * (np.asarray(degrees_of_freedom)[..., None] - np.arange(n_features))
     return function(half).sum(axis=-1)
 
 
-def mixture_params(posterior, weight_prior):
+def mixture_params(posterior: Posterior, weight_prior: WeightPrior) -> MixtureParams:
     """The E-step's Gaussian mixture: expected precisions and per-component constants.
 
     Parameters
@@ -299,7 +344,9 @@ def mixture_params(posterior, weight_prior):
     )
 
 
-def lower_bound(posterior, weight_prior, cov_type, resp_log_resp):
+def lower_bound(
+    posterior: Posterior, weight_prior: WeightPrior, cov_type: CovarianceType, resp_log_resp: float
+) -> float:
     """scikit-learn's evidence lower bound (without its constant terms).
 
     Parameters
@@ -330,7 +377,9 @@ def lower_bound(posterior, weight_prior, cov_type, resp_log_resp):
     )
 
 
-def _resp_log_resp(resp, weights, workspace):
+def _resp_log_resp(
+    resp: FloatArray, weights: FloatArray | None, workspace: Workspace | None
+) -> float:
     """sum_n w_n sum_k r_kn log r_kn of one chunk's responsibilities (K, n)."""
     terms = scratch(workspace, "resp_log_resp", resp.shape, resp.dtype)
     np.log(resp, out=terms)
@@ -339,7 +388,9 @@ def _resp_log_resp(resp, weights, workspace):
     return float(per_row.sum() if weights is None else weights @ per_row)
 
 
-def variational_e_step(data, cov_type, params, runner):
+def variational_e_step(
+    data: ChunkedData, cov_type: CovarianceType, params: MixtureParams, runner: ChunkRunner
+) -> tuple[Stats, float]:
     """One chunked pass: Stats of q(z) and sum_n w_n sum_k r_nk log r_nk.
 
     Returns
@@ -350,7 +401,7 @@ def variational_e_step(data, cov_type, params, runner):
     workspace = runner.workspace
     n_components = params.weights.size
 
-    def chunk(rows, design, log_prob):
+    def chunk(rows: Rows, design: FloatArray, log_prob: FloatArray) -> tuple[Stats, float]:
         log_normalize(log_prob)
         weights = data.weights(rows)
         entropy_term = _resp_log_resp(log_prob, weights, workspace)
@@ -363,10 +414,12 @@ def variational_e_step(data, cov_type, params, runner):
     return sum_stats([stats for stats, _ in parts]), sum(term for _, term in parts)
 
 
-def resp_stats(data, cov_type, resp, runner):
+def resp_stats(
+    data: ChunkedData, cov_type: CovarianceType, resp: FloatArray, runner: ChunkRunner
+) -> Stats:
     """Stats of given responsibilities (K, n_samples), chunk by chunk."""
 
-    def chunk(rows):
+    def chunk(rows: Rows) -> Stats:
         Xt = data.rows(rows)
         chunk_resp = np.array(resp[:, rows], dtype=Xt.dtype)  # a copy: weighted in place
         design = cov_type.design(Xt)
@@ -376,8 +429,16 @@ def resp_stats(data, cov_type, resp, runner):
 
 
 def run_variational(
-    data, cov_type, posterior, priors, settings, runner, *, lower_bound_start=-np.inf, init_index=0
-):
+    data: ChunkedData,
+    cov_type: CovarianceType,
+    posterior: Posterior,
+    priors: Priors,
+    settings: EMSettings,
+    runner: ChunkRunner,
+    *,
+    lower_bound_start: float = -np.inf,
+    init_index: int = 0,
+) -> EMResult[Posterior]:
     """Coordinate ascent from ``posterior`` until the lower bound changes by less than tol.
 
     The lower bound of iteration t combines the E-step's responsibilities

@@ -9,22 +9,26 @@ thread for the duration of a fit and hands out views of it.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 
 class Workspace:
     """Named scratch buffers, one set per thread."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._local = threading.local()
 
-    def get(self, name, shape, dtype):
+    def get(self, name: str, shape: tuple[int, ...], dtype: DTypeLike) -> np.ndarray[Any, Any]:
         """An uninitialised array of ``shape`` and ``dtype``, reused across calls.
 
         The contents are only valid until the same thread asks for ``name`` again.
         """
-        store = self._local.__dict__
+        store: dict[Any, np.ndarray[Any, Any]] = self._local.__dict__
         dtype = np.dtype(dtype)
         size = int(np.prod(shape))
         buffer = store.get((name, dtype))
@@ -34,7 +38,9 @@ class Workspace:
         return buffer[:size].reshape(shape)
 
 
-def scratch(workspace, name, shape, dtype):
+def scratch(
+    workspace: Workspace | None, name: str, shape: tuple[int, ...], dtype: DTypeLike
+) -> np.ndarray[Any, Any]:
     """``workspace.get(...)``, or a fresh array when there is no workspace."""
     if workspace is None:
         return np.empty(shape, dtype=dtype)

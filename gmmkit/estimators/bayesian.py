@@ -12,8 +12,8 @@ the summed Stats, are in :mod:`gmmkit.engine.variational` (docs/bayesian.md).
 
 from __future__ import annotations
 
-import numbers
 import warnings
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -30,7 +30,6 @@ from gmmkit.engine.rng import make_rng
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.engine.variational import (
-    COVARIANCE_PRIORS,
     WEIGHT_PRIORS,
     Posterior,
     Priors,
@@ -42,11 +41,23 @@ from gmmkit.engine.variational import (
 )
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
+from gmmkit.estimators.chunked import ChunkedScoring
 from gmmkit.estimators.mixture import GaussianMixture
+from gmmkit.estimators.priors import check_priors
 from gmmkit.exceptions import ConvergenceWarning, compatible, not_converged_message
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-class BayesianGaussianMixture(MixtureChecks, EstimatorBase):
+    from numpy.typing import ArrayLike, DTypeLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData, MixtureParams, Stats
+    from gmmkit.engine.types import AnyArray, FloatArray, IntArray, RandomStateLike, WeightPrior
+
+
+class BayesianGaussianMixture(ChunkedScoring, MixtureChecks, EstimatorBase):
     """Variational Bayesian Gaussian mixture, fitted on chunked sufficient statistics.
 
     Parameters
@@ -142,29 +153,34 @@ default="dirichlet_process"
     _NAN_FIX = "drop or impute those rows (missing='em' is GaussianMixture's)"
     noise = None
 
+    # the variational posterior's fitted attributes (set by fit or from_posterior)
+    weight_concentration_: Any
+    mean_precision_: FloatArray
+    degrees_of_freedom_: Any
+
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weight_concentration_prior_type="dirichlet_process",
-        weight_concentration_prior=None,
-        mean_precision_prior=None,
-        mean_prior=None,
-        degrees_of_freedom_prior=None,
-        covariance_prior=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-    ):
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weight_concentration_prior_type: str = "dirichlet_process",
+        weight_concentration_prior: float | None = None,
+        mean_precision_prior: float | None = None,
+        mean_prior: ArrayLike | None = None,
+        degrees_of_freedom_prior: float | None = None,
+        covariance_prior: float | ArrayLike | None = None,
+        random_state: RandomStateLike = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -185,20 +201,14 @@ default="dirichlet_process"
         self.chunk_size = chunk_size
         self.dtype = dtype
 
-    # Shared with GaussianMixture (plain functions, borrowed): chunking, the
-    # checks of X at predict time, and the chunked scoring pass, which reads
-    # the E-step's mixture from _get_params_object.  The public predict,
-    # predict_proba, score_samples, score and sample below call
-    # GaussianMixture's the same way; they are spelled out for their docstrings.
-    _chunk_rows = GaussianMixture._chunk_rows
-    _chunked = GaussianMixture._chunked
-    _validated = GaussianMixture._validated
-    _map_log_prob = GaussianMixture._map_log_prob
-    _total_log_likelihood = GaussianMixture._total_log_likelihood
+    # predict, predict_proba, score_samples, score and sample call GaussianMixture's
+    # (public) methods: the chunked scoring pass they run is ChunkedScoring's,
+    # on the E-step's mixture of _get_params_object; they are spelled out for
+    # their docstrings.
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None) -> Self:
         """Estimate the variational posterior.
 
         Parameters
@@ -215,12 +225,13 @@ default="dirichlet_process"
         """
         names = feature_names(X)
         X = check_array(X)
-        self._check_parameters(X)
+        self.check_params()
         given = check_priors(self, X.shape[1])
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
         cov_type = get_covariance_type(self.covariance_type)
-        data = self._chunked(X, weights)
+        # (ChunkedScoring's; without missing values it is a ChunkedData)
+        data = cast("ChunkedData", self._chunked(X, weights))
         settings = EMSettings(
             self.max_iter, self.tol, self.reg_covar, self.verbose, self.verbose_interval
         )
@@ -249,6 +260,7 @@ default="dirichlet_process"
                 n_converged += result.converged
                 if best is None or result.lower_bound > best.lower_bound:
                     best = result
+        assert best is not None  # (n_init >= 1 runs)
         if not best.converged and self.max_iter > 0:
             self._warn_not_converged(self.n_init if do_init else 1, n_converged)
         self._set_priors(priors)
@@ -261,32 +273,38 @@ default="dirichlet_process"
         self._set_feature_names(names)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> IntArray:
         """Fit, then return the component label of every row: (n_samples,)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     # -------------------------------------------------------------- predict
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> IntArray:
         """Most probable component of each row under q(z): ndarray of shape (n_samples,)."""
-        return GaussianMixture.predict(self, X)
+        return GaussianMixture.predict(self, X)  # type: ignore[arg-type]  # (borrowed)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Responsibilities q(z): ndarray of shape (n_samples, n_components)."""
-        return GaussianMixture.predict_proba(self, X)
+        return GaussianMixture.predict_proba(self, X)  # type: ignore[arg-type]  # (borrowed)
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> FloatArray:
         """log sum_k exp(variational log density of row n under k): (n_samples,).
 
         As scikit-learn's: the E-step's normaliser, not a normalised density.
         """
-        return GaussianMixture.score_samples(self, X)
+        return GaussianMixture.score_samples(self, X)  # type: ignore[arg-type]  # (borrowed)
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean (weighted) ``score_samples``: float."""
-        return GaussianMixture.score(self, X, sample_weight=sample_weight)
+        return GaussianMixture.score(
+            self, X, sample_weight=sample_weight  # type: ignore[arg-type]  # (borrowed)
+        )
 
-    def sample(self, n_samples=1):
+    def sample(self, n_samples: int = 1) -> tuple[FloatArray, IntArray]:
         """Draw samples from the point-estimate mixture (weights_, means_, covariances_).
 
         Returns
@@ -295,15 +313,29 @@ default="dirichlet_process"
         y : ndarray of shape (n_samples,)
             Component of each sample; samples are grouped by component.
         """
-        return GaussianMixture.sample(self, n_samples)
+        return GaussianMixture.sample(self, n_samples)  # type: ignore[arg-type]  # (borrowed)
 
     # ------------------------------------------------------------- helpers
 
-    def _check_parameters(self, X):
-        check_int("n_components", self.n_components, 1)
-        super()._check_parameters(X)
+    def check_params(self) -> None:
+        """Check the constructor arguments as ``fit`` does (the priors need X: see
+        :func:`check_priors`).
 
-    def _initial_stats(self, data, cov_type, rng, runner):
+        Raises
+        ------
+        ValueError
+            Naming the first bad argument and what is accepted.
+        """
+        check_int("n_components", self.n_components, 1)
+        super().check_params()
+
+    def _initial_stats(
+        self,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        rng: np.random.Generator,
+        runner: ChunkRunner,
+    ) -> Stats:
         """Stats of the starting responsibilities.
 
         ``_initial_resp`` (n_samples, n_components), when set, replaces
@@ -316,14 +348,22 @@ default="dirichlet_process"
             return initial_stats(method, data, cov_type, self.n_components, rng, runner)
         return resp_stats(data, cov_type, np.asarray(resp, dtype=np.float64).T, runner)
 
-    def _warn_not_converged(self, runs, n_converged):
+    def _warn_not_converged(self, runs: int, n_converged: int) -> None:
         warnings.warn(
             not_converged_message(runs, n_converged, self.max_iter, self.tol, "variational"),
             compatible(ConvergenceWarning),
             stacklevel=3,
         )
 
-    def _resolve_priors(self, given, X, weights, data, cov_type, runner):
+    def _resolve_priors(
+        self,
+        given: dict[str, Any],
+        X: AnyArray,
+        weights: FloatArray | None,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        runner: ChunkRunner,
+    ) -> Priors:
         """Priors with the defaults filled in from the data (extra passes for the
         mean, which the engine does not centre on, and the covariance)."""
         covariance = given["covariance_prior"]
@@ -340,24 +380,110 @@ default="dirichlet_process"
             ),
         )
 
-    def _set_priors(self, priors):
+    def _set_priors(self, priors: Priors) -> None:
         self.weight_concentration_prior_ = priors.weight_concentration
         self.mean_precision_prior_ = priors.mean_precision
         self.mean_prior_ = priors.mean
         self.degrees_of_freedom_prior_ = priors.degrees_of_freedom
         self.covariance_prior_ = priors.covariance
 
-    def _set_posterior(self, posterior, weight_prior, cov_type):
-        self.weight_concentration_ = posterior.weight_concentration
-        self.mean_precision_ = posterior.mean_precision
-        self.means_ = posterior.means
-        self.degrees_of_freedom_ = posterior.degrees_of_freedom
-        self.covariances_ = posterior.covariances
-        self.precisions_cholesky_ = posterior.precisions_cholesky
-        self.precisions_ = cov_type.precisions(posterior.precisions_cholesky)
-        self.weights_ = weight_prior.weights(posterior.weight_concentration)
+    def _set_posterior(
+        self, posterior: Posterior, weight_prior: WeightPrior, cov_type: CovarianceType
+    ) -> None:
+        for name, value in self._posterior_attributes(posterior, weight_prior, cov_type).items():
+            setattr(self, name, value)
 
-    def _posterior(self):
+    @staticmethod
+    def _posterior_attributes(
+        posterior: Posterior, weight_prior: WeightPrior, cov_type: CovarianceType
+    ) -> dict[str, Any]:
+        """The fitted attributes of a variational posterior: {name: value}."""
+        return {
+            "weight_concentration_": posterior.weight_concentration,
+            "mean_precision_": posterior.mean_precision,
+            "means_": posterior.means,
+            "degrees_of_freedom_": posterior.degrees_of_freedom,
+            "covariances_": posterior.covariances,
+            "precisions_cholesky_": posterior.precisions_cholesky,
+            "precisions_": cov_type.precisions(posterior.precisions_cholesky),
+            "weights_": weight_prior.weights(posterior.weight_concentration),
+        }
+
+    @classmethod
+    def from_posterior(
+        cls,
+        posterior: Mapping[str, Any],
+        priors: Mapping[str, Any],
+        *,
+        weights: ArrayLike | None = None,
+        precisions: ArrayLike | None = None,
+        feature_names: ArrayLike | None = None,
+        training: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Self:
+        """A fitted model from its variational posterior and priors, made without fitting.
+
+        What ``fit`` would leave with this posterior: ``weights_`` and
+        ``precisions_`` are derived as ``fit`` derives them unless given
+        (model files keep their bits).
+
+        Parameters
+        ----------
+        posterior : dict
+            The posterior's fitted attributes, by name: ``weight_concentration_``
+            (array of shape (K,), or the pair (a, b) of the Dirichlet process),
+            ``mean_precision_`` (K,), ``means_`` (K, D), ``degrees_of_freedom_``
+            ((K,), a number for "tied"), ``covariances_`` and
+            ``precisions_cholesky_`` (the covariance type's layout).
+        priors : dict
+            The resolved priors, by their fitted names: ``weight_concentration_prior_``,
+            ``mean_precision_prior_``, ``mean_prior_``, ``degrees_of_freedom_prior_``,
+            ``covariance_prior_``.
+        weights : array-like of shape (K,), optional
+            ``weights_`` as given instead of the posterior's expected weights.
+        precisions : array-like, optional
+            ``precisions_`` as given instead of derived from the factors.
+        feature_names : array-like of shape (D,) of str, optional
+        training : dict, optional
+            ``converged_``, ``n_iter_``, ``lower_bound_``, ``lower_bounds_``.
+        **params
+            Constructor arguments (``covariance_type``,
+            ``weight_concentration_prior_type`` ...).
+
+        Returns
+        -------
+        BayesianGaussianMixture
+            Fitted.
+
+        Raises
+        ------
+        ValueError
+            When a dict lacks a name or has one it does not take.
+        """
+        _check_names("posterior", posterior, POSTERIOR_ATTRIBUTES)
+        _check_names("priors", priors, PRIOR_ATTRIBUTES)
+        _check_names("training", training or {}, TRAINING_ATTRIBUTES, required=False)
+        model = cls(**params)
+        state = Posterior(*(posterior[name] for name in POSTERIOR_ATTRIBUTES))
+        weight_prior = WEIGHT_PRIORS[model.weight_concentration_prior_type]
+        cov_type = get_covariance_type(model.covariance_type)
+        fitted = {
+            **priors,
+            **cls._posterior_attributes(state, weight_prior, cov_type),
+            **(training or {}),
+        }
+        if weights is not None:
+            fitted["weights_"] = weights
+        if precisions is not None:
+            fitted["precisions_"] = precisions
+        for name, value in fitted.items():
+            setattr(model, name, value)
+        model.n_features_in_ = int(np.shape(posterior["means_"])[1])
+        if feature_names is not None:
+            model.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        return model
+
+    def _posterior(self) -> Posterior:
         return Posterior(
             self.weight_concentration_,
             self.mean_precision_,
@@ -367,143 +493,41 @@ default="dirichlet_process"
             self.precisions_cholesky_,
         )
 
-    def _get_params_object(self):
+    def _get_params_object(self) -> MixtureParams:
         """The E-step's mixture (see :func:`gmmkit.engine.variational.mixture_params`)."""
         weight_prior = WEIGHT_PRIORS[self.weight_concentration_prior_type]
         return mixture_params(self._posterior(), weight_prior)
 
 
-def _default(value, default):
+T = TypeVar("T")
+
+
+def _default(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
-# ------------------------------------------------------------ prior checks
+#: the posterior's fitted attributes, in the order of engine.variational.Posterior
+POSTERIOR_ATTRIBUTES = (
+    "weight_concentration_", "mean_precision_", "means_", "degrees_of_freedom_",
+    "covariances_", "precisions_cholesky_",
+)
+#: the resolved priors' fitted attributes
+PRIOR_ATTRIBUTES = (
+    "weight_concentration_prior_", "mean_precision_prior_", "mean_prior_",
+    "degrees_of_freedom_prior_", "covariance_prior_",
+)
+#: fitted attributes that describe the fit rather than the model
+TRAINING_ATTRIBUTES = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_")
 
 
-def check_priors(model, n_features):
-    """Validate a BayesianGaussianMixture's prior parameters (scikit-learn's names, with the fix).
-
-    Returns
-    -------
-    dict
-        ``weight_concentration_prior``, ``mean_precision_prior``,
-        ``degrees_of_freedom_prior`` (float or None), ``mean_prior``
-        (ndarray of shape (n_features,) or None) and ``covariance_prior``
-        (float or ndarray in the covariance type's layout, or None).
-    """
-    if model.weight_concentration_prior_type not in WEIGHT_PRIORS:
+def _check_names(
+    what: str, given: Mapping[str, Any], names: tuple[str, ...], *, required: bool = True
+) -> None:
+    """ValueError unless the dict ``given`` has exactly ``names`` (or a subset)."""
+    unknown = sorted(set(given) - set(names))
+    missing = [name for name in names if name not in given] if required else []
+    if unknown or missing:
         raise ValueError(
-            f"weight_concentration_prior_type={model.weight_concentration_prior_type!r} is not "
-            "supported; use 'dirichlet_process' (stick-breaking) or 'dirichlet_distribution'."
+            f"{what} {'lacks ' + str(missing) if missing else 'has ' + str(unknown)}; "
+            f"it takes {list(names)}."
         )
-    get_covariance_type(model.covariance_type)  # raises for an unknown name, listing the valid ones
-    return {
-        "weight_concentration_prior": _positive_or_none(
-            "weight_concentration_prior",
-            model.weight_concentration_prior,
-            "small values (e.g. 1e-3) switch surplus components off; None means 1 / n_components",
-        ),
-        "mean_precision_prior": _positive_or_none(
-            "mean_precision_prior", model.mean_precision_prior, "None means 1"
-        ),
-        "mean_prior": _mean_prior(model.mean_prior, n_features),
-        "degrees_of_freedom_prior": _degrees_of_freedom(model.degrees_of_freedom_prior, n_features),
-        "covariance_prior": _covariance_prior(
-            model.covariance_prior, model.covariance_type, n_features
-        ),
-    }
-
-
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _as_number(value):
-    """float(value) for a real number or a 0-d numeric array, else None."""
-    if _is_number(value):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
-        return float(value)
-    return None
-
-
-def _positive_or_none(name, value, hint):
-    if value is None:
-        return None
-    if not _is_number(value) or not value > 0 or not np.isfinite(value):
-        raise ValueError(
-            f"The '{name}' parameter of BayesianGaussianMixture must be None or a float "
-            f"in the range (0.0, inf). Got {value!r} instead; pass a positive number "
-            f"({hint})."
-        )
-    return float(value)
-
-
-def _float_array(name, value, shape, fix):
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        array = None
-    if array is None or array.shape != shape:
-        got = "a non-numeric value" if array is None else str(array.shape)
-        raise ValueError(
-            f"The parameter '{name}' should have the shape of {shape}, but got {got}; {fix}."
-        )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"The parameter '{name}' contains NaN or inf; {fix}.")
-    return array
-
-
-def _mean_prior(value, n_features):
-    if value is None:
-        return None
-    return _float_array(
-        "mean_prior",
-        value,
-        (n_features,),
-        "pass one value per feature of X, or None for the data mean",
-    )
-
-
-def _degrees_of_freedom(value, n_features):
-    if value is None:
-        return None
-    if not _is_number(value) or not value > n_features - 1.0 or not np.isfinite(value):
-        shown = f"{value:.3f}" if _is_number(value) else repr(value)
-        raise ValueError(
-            f"The parameter 'degrees_of_freedom_prior' should be greater than "
-            f"{n_features - 1}, but got {shown}; pass a number > n_features - 1 "
-            f"= {n_features - 1}, or None for n_features = {n_features}."
-        )
-    return float(value)
-
-
-def _covariance_prior(value, covariance_type, n_features):
-    if value is None:
-        return None
-    name = f"{covariance_type} covariance_prior"
-    fix = "or None for the data covariance"
-    shape = COVARIANCE_PRIORS[covariance_type].shape(n_features)
-    if not shape:
-        number = _as_number(value)
-        if number is None or not number > 0 or not np.isfinite(number):
-            raise ValueError(
-                f"'{name}' should be a positive float, but got {value!r}; pass the prior "
-                f"variance, {fix}."
-            )
-        return number
-    array = _float_array(name, value, shape, f"pass an array of shape {shape}, {fix}")
-    if array.ndim == 1 and not np.all(array > 0):
-        raise ValueError(f"'{name}' should be positive; pass positive variances, {fix}.")
-    if array.ndim == 2 and not _is_positive_definite(array):
-        raise ValueError(
-            f"'{name}' should be symmetric, positive-definite; pass e.g. a scaled "
-            f"identity (np.eye({n_features})), {fix}."
-        )
-    return array
-
-
-def _is_positive_definite(matrix):
-    if not np.allclose(matrix, matrix.T):
-        return False
-    return bool(np.all(np.linalg.eigvalsh(matrix) > 0))

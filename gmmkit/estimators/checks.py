@@ -7,14 +7,27 @@ stores its arguments) and name the bad value and the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gmmkit.data.missing import MISSING_OPTIONS
+from gmmkit.data.settings import DataSettings, check_enough_samples, work_dtype
 from gmmkit.data.validation import as_float_array, check_int, check_number
+from gmmkit.engine.mclust_models import check_model_dimensions
 from gmmkit.engine.noise import check_noise
 from gmmkit.engine.seeding import INIT_METHODS
 from gmmkit.plugins.manager import get_initializers, lookup
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.types import FloatArray, Initializer
+    from gmmkit.estimators.attributes import Initial
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
 
 
 @dataclass(frozen=True)
@@ -30,38 +43,44 @@ class PluginInitializer:
 
     name: str
 
-    def __call__(self, X, n_components, *, sample_weight, rng):
+    def __call__(
+        self,
+        X: FloatArray,
+        n_components: int,
+        *,
+        sample_weight: FloatArray,
+        rng: np.random.Generator,
+    ) -> ArrayLike:
         return lookup("initializers", self.name)(
             X, n_components, sample_weight=sample_weight, rng=rng
         )
 
 
-def resolve_init_method(init_params):
+def resolve_init_method(init_params: str) -> Initializer:
     """The engine's ``method`` for ``init_params``: a built-in name or a PluginInitializer."""
     return init_params if init_params in INIT_METHODS else PluginInitializer(init_params)
 
 
-class MixtureChecks:
+class MixtureChecks(_Estimator):
     """Validation methods mixed into :class:`gmmkit.GaussianMixture`."""
 
-    def _resolve_dtype(self, X):
-        if self.dtype is None:
-            return (
-                np.dtype(np.float32)
-                if X.dtype in (np.float32, np.float16)
-                else np.dtype(np.float64)
-            )
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(
-                f"dtype={self.dtype!r} is not supported; use 'float32', 'float64' or None."
-            )
-        return dtype
+    def _resolve_dtype(self, X: Any) -> np.dtype[Any]:
+        """The E-step's working dtype for X (:func:`gmmkit.data.settings.work_dtype`)."""
+        return work_dtype(self.dtype, X.dtype)
 
-    def _check_parameters(self, X):
+    def check_params(self) -> None:
+        """Check the constructor arguments as ``fit`` does, before any data is read.
+
+        ``fit`` and ``partial_fit`` run this first; model files run it on the
+        parameters they load (scikit-learn's convention: the constructor
+        only stores its arguments).
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad argument, its value and what is accepted
+            (e.g. "n_init must be an integer >= 1; got 0.").
+        """
         if not (isinstance(self.n_components, str) and self.n_components == "auto"):
             check_int("n_components", self.n_components, 1)
         check_int("n_init", self.n_init, 1)
@@ -84,20 +103,27 @@ class MixtureChecks:
                     f"init_params={self.init_params!r} is not supported; use one of "
                     f"{list(INIT_METHODS) + sorted(plugin_initializers)}"
                 )
-        self._resolve_dtype(X)
+        work_dtype(self.dtype, np.float64)  # refuses a dtype other than float32/float64
 
-    def _check_enough_samples(self, X, weights):
+    def _check_enough_samples(self, X: Any, weights: FloatArray | None) -> None:
+        """ValueError when X has fewer rows (of positive weight) than components."""
         n_samples = X.shape[0] if weights is None else int(np.count_nonzero(weights))
-        if n_samples < self.n_components:
-            raise ValueError(
-                f"Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {n_samples}"
-                f"{' (with positive weight)' if weights is not None else ''}; "
-                "use fewer components or more data."
-            )
+        check_enough_samples(n_samples, self.n_components, weighted=weights is not None)
 
-    def _check_initial_parameters(self, n_features, cov_type):
+    def _data_settings(self) -> DataSettings:
+        """The settings a data source reads (gmmkit.data.settings), after check_params."""
+        return DataSettings(
+            n_components=int(self.n_components),
+            covariance_type=self.covariance_type,
+            chunk_size=self.chunk_size,
+            dtype=self.dtype,
+            noise=self.noise is not None,
+            missing=self.missing,
+        )
+
+    def _check_initial_parameters(self, n_features: int, cov_type: CovarianceType) -> Initial:
         """Validate weights_init, means_init, precisions_init; return them as arrays."""
+        check_model_dimensions(self.covariance_type, n_features)
         k = self.n_components
         weights = means = precisions = None
         if self.weights_init is not None:

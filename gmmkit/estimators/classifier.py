@@ -17,15 +17,14 @@ class by BIC (``"auto"``, see :func:`gmmkit.estimators.selection.select_model`).
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import logsumexp
 
 from gmmkit.data.validation import (
     check_array,
-    check_feature_names,
     check_int,
-    check_n_features,
     check_sample_weight,
     feature_names,
     scan_rows,
@@ -33,7 +32,7 @@ from gmmkit.data.validation import (
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.far_rows import FarRows
 from gmmkit.engine.scoring import model_center
-from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.classifier_checks import (
     AUTO,
     check_class_sizes,
@@ -42,9 +41,18 @@ from gmmkit.estimators.classifier_checks import (
     class_priors,
     class_sizes,
 )
+from gmmkit.estimators.components import mixture_params
 from gmmkit.estimators.conditional import marginal_of
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.selection import select_model
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, DTypeLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.types import AnyArray, FloatArray, RandomStateLike
 
 #: constructor arguments passed on to every class's GaussianMixture
 MIXTURE_PARAMS = (
@@ -111,23 +119,23 @@ class GMMClassifier(EstimatorBase):
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int | str | dict[Any, int | str] = 1,
         *,
-        covariance_type="full",
-        priors=None,
-        max_components=10,
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        random_state=None,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-        missing="error",
-    ):
+        covariance_type: str = "full",
+        priors: str | ArrayLike | None = None,
+        max_components: int = 10,
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+        missing: str = "error",
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.priors = priors
@@ -144,7 +152,7 @@ class GMMClassifier(EstimatorBase):
         self.dtype = dtype
         self.missing = missing
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit one Gaussian mixture per class.
 
         Parameters
@@ -164,7 +172,7 @@ class GMMClassifier(EstimatorBase):
         X = check_array(X)
         classes, codes = check_labels(y, X.shape[0], type(self).__name__)
         weights = check_sample_weight(sample_weight, X.shape[0])
-        self._check_parameters(X)
+        self.check_params()
         if self.missing != "em":
             scan_rows(X, weights)  # NaN/inf named by their row in X, not in a class
         sizes = class_sizes(codes, weights, len(classes))
@@ -185,7 +193,7 @@ class GMMClassifier(EstimatorBase):
         self._set_feature_names(names)
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> AnyArray:
         """The most probable class of each row.
 
         Parameters
@@ -200,7 +208,7 @@ class GMMClassifier(EstimatorBase):
         joint = self._joint_log_likelihood(X)
         return self.classes_[np.argmax(joint, axis=1)]
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> FloatArray:
         """Log posterior probability of every class: log p(c | x).
 
         Parameters
@@ -215,7 +223,7 @@ class GMMClassifier(EstimatorBase):
         joint = self._joint_log_likelihood(X)
         return joint - logsumexp(joint, axis=1, keepdims=True)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Posterior probability of every class: p(c | x).
 
         Parameters
@@ -229,7 +237,7 @@ class GMMClassifier(EstimatorBase):
         """
         return np.exp(self.predict_log_proba(X))
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Accuracy: the (weighted) fraction of rows whose class is predicted right.
 
         Parameters
@@ -246,12 +254,9 @@ class GMMClassifier(EstimatorBase):
 
     # ------------------------------------------------------------- helpers
 
-    def _joint_log_likelihood(self, X):
+    def _joint_log_likelihood(self, X: ArrayLike) -> FloatArray:
         """log p(x | c) + log p(c): ndarray of shape (n_samples, n_classes)."""
-        self._check_fitted()
-        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-        X = check_array(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
+        X = check_fitted_input(self, X)
         with np.errstate(divide="ignore"):  # a zero prior: log 0 = -inf, never chosen
             log_prior = np.log(self.class_prior_)
         joint = np.column_stack([m.score_samples(X) for m in self.estimators_]) + log_prior
@@ -260,18 +265,25 @@ class GMMClassifier(EstimatorBase):
             joint[lost] = beyond_range_log_prob(self.estimators_, X[lost], log_prior)
         return joint
 
-    def _mixture_params(self):
+    def _mixture_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in MIXTURE_PARAMS}
 
-    def _check_parameters(self, X):
-        """Check every argument before the first class is fitted."""
-        GaussianMixture(**self._mixture_params())._check_parameters(X)
+    def check_params(self) -> None:
+        """Check the constructor arguments as ``fit`` does, before the first class is fitted.
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad argument and what is accepted (the mixtures'
+            arguments as GaussianMixture names them).
+        """
+        GaussianMixture(**self._mixture_params()).check_params()
         get_covariance_type(self.covariance_type)
         check_int("max_components", self.max_components, 1)
         if not isinstance(self.n_components, dict):
             check_components(self.n_components, "n_components")
 
-    def _requested_components(self, classes):
+    def _requested_components(self, classes: AnyArray) -> list[int | str]:
         """Components asked for each class: a list of int or "auto"."""
         if not isinstance(self.n_components, dict):
             return [self.n_components] * len(classes)
@@ -290,7 +302,9 @@ class GMMClassifier(EstimatorBase):
             check_components(self.n_components[label], f"n_components[{label!r}]")
         return [self.n_components[label] for label in labels]
 
-    def _fit_class(self, label, X, weights, n_components):
+    def _fit_class(
+        self, label: object, X: AnyArray, weights: FloatArray | None, n_components: int | str
+    ) -> GaussianMixture:
         """The fitted GaussianMixture of one class's rows; its warnings name the class."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -299,7 +313,9 @@ class GMMClassifier(EstimatorBase):
             warnings.warn(f"class {label!r}: {warning.message}", warning.category, stacklevel=4)
         return model
 
-    def _fit_mixture(self, X, weights, n_components):
+    def _fit_mixture(
+        self, X: AnyArray, weights: FloatArray | None, n_components: int | str
+    ) -> GaussianMixture:
         """A GaussianMixture fitted on X: n_components of them, or chosen by BIC."""
         params = self._mixture_params()
         if n_components != AUTO:
@@ -315,11 +331,13 @@ class GMMClassifier(EstimatorBase):
             n_init=params.pop("n_init"),
             sample_weight=weights,
             random_state=params.pop("random_state"),
+            as_frame=False,
             **params,
         )
+        del model.uncertainty_  # the rows of one class: not an attribute of the classifier's
         return model
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import ClassifierTags
 
         tags = super().__sklearn_tags__()
@@ -328,7 +346,9 @@ class GMMClassifier(EstimatorBase):
         return tags
 
 
-def accuracy(y_true, y_pred, *, sample_weight=None):
+def accuracy(
+    y_true: ArrayLike, y_pred: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> float:
     """The (weighted) fraction of labels predicted right.
 
     Parameters
@@ -351,7 +371,9 @@ def accuracy(y_true, y_pred, *, sample_weight=None):
     return float(right.mean() if weights is None else weights @ right / weights.sum())
 
 
-def beyond_range_log_prob(models, X, log_prior):
+def beyond_range_log_prob(
+    models: Sequence[GaussianMixture], X: AnyArray, log_prior: FloatArray
+) -> FloatArray:
     """Class scores of rows whose density is below float64's range under every model.
 
     ``log p(x | c) + log p(c)`` is -inf for every class there, yet the
@@ -372,13 +394,13 @@ def beyond_range_log_prob(models, X, log_prior):
         Finite for the most probable class(es) (their log prior + constant,
         which breaks exact ties), -inf for the others.
     """
-    sizes, consts = zip(*(_magnitude(model, X) for model in models))
-    sizes = np.where(np.isfinite(log_prior), np.column_stack(sizes), np.inf)
+    raw_sizes, consts = zip(*(_magnitude(model, X) for model in models))
+    sizes = np.where(np.isfinite(log_prior), np.column_stack(raw_sizes), np.inf)
     best = sizes == sizes.min(axis=1, keepdims=True)
     return np.where(best, np.column_stack(consts) + log_prior, -np.inf)
 
 
-def _magnitude(model, X):
+def _magnitude(model: GaussianMixture, X: AnyArray) -> tuple[FloatArray, FloatArray]:
     """:meth:`FarRows.magnitude` of rows under a fitted model, per missingness pattern."""
     X = np.asarray(X, dtype=np.float64)
     size, const = np.empty(len(X)), np.empty(len(X))
@@ -386,7 +408,7 @@ def _magnitude(model, X):
     for mask in np.unique(observed_masks, axis=0):
         rows = np.flatnonzero((observed_masks == mask).all(axis=1))
         part = model if mask.all() else marginal_of(model, np.flatnonzero(mask))
-        params = part._get_params_object()
+        params = mixture_params(part)
         far = FarRows(get_covariance_type(part.covariance_type), params, model_center(params), None)
         size[rows], const[rows] = far.magnitude(X[np.ix_(rows, np.flatnonzero(mask))])
     return size, const

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gmmkit.exceptions import DataConversionWarning, compatible
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.types import AnyArray, FloatArray, IntArray
+
 AUTO = "auto"
 
 
-def check_components(value, name):
+def check_components(value: object, name: str) -> None:
     """An int >= 1 or "auto"."""
     if isinstance(value, str) and value == AUTO:
         return
@@ -28,7 +36,9 @@ def check_components(value, name):
         )
 
 
-def check_labels(y, n_samples, estimator_name="GMMClassifier"):
+def check_labels(
+    y: ArrayLike | None, n_samples: int, estimator_name: str = "GMMClassifier"
+) -> tuple[AnyArray, IntArray]:
     """Validate class labels and encode them.
 
     Parameters
@@ -78,7 +88,7 @@ def check_labels(y, n_samples, estimator_name="GMMClassifier"):
     return classes, codes.ravel()
 
 
-def _as_label_vector(y):
+def _as_label_vector(y: ArrayLike) -> AnyArray:
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(
@@ -96,7 +106,7 @@ def _as_label_vector(y):
     return y
 
 
-def _check_label_values(y, estimator_name):
+def _check_label_values(y: AnyArray, estimator_name: str) -> None:
     """NaN, infinite, complex and continuous labels are refused."""
     if y.dtype.kind == "O":
         bad = [v for v in y if v is None or (isinstance(v, float) and not np.isfinite(v))]
@@ -123,16 +133,21 @@ def _check_label_values(y, estimator_name):
         )
 
 
-def class_sizes(codes, weights, n_classes):
+def class_sizes(
+    codes: IntArray, weights: FloatArray | None, n_classes: int
+) -> tuple[IntArray, FloatArray]:
     """(rows with positive weight, total weight) of every class: two (n_classes,) arrays."""
     if weights is None:
         counts = np.bincount(codes, minlength=n_classes)
         return counts, counts.astype(np.float64)
     positive = np.bincount(codes, weights=weights > 0, minlength=n_classes).astype(int)
-    return positive, np.bincount(codes, weights=weights, minlength=n_classes)
+    # (numpy's stubs type a weighted bincount as int; it is float64)
+    return positive, np.bincount(codes, weights=weights, minlength=n_classes)  # type: ignore[return-value]
 
 
-def class_priors(priors, classes, totals):
+def class_priors(
+    priors: str | ArrayLike | None, classes: AnyArray, totals: FloatArray
+) -> FloatArray:
     """The class prior probabilities: ndarray of shape (n_classes,).
 
     Parameters
@@ -172,7 +187,9 @@ def class_priors(priors, classes, totals):
     return values / values.sum()
 
 
-def check_class_sizes(classes, positive, requested):
+def check_class_sizes(
+    classes: AnyArray, positive: IntArray, requested: Iterable[int | str]
+) -> None:
     """Every class needs as many samples (with positive weight) as components.
 
     Raises

@@ -6,9 +6,15 @@ log density of every row under every component, and an M-step from
 memberships they computed. Both run on the chunked, threaded engine
 (any covariance type, float32 work when ``dtype`` asks for it, far rows
 exact), so plugins neither copy the maths nor import the engine.
+
+A fitted model can also be made from given parameters without fitting:
+:meth:`ComponentMaths.from_parameters` (model files, conditioning,
+``with_parameters`` and users build every GaussianMixture that way).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,15 +22,152 @@ from gmmkit.data.validation import check_array, check_sample_weight, feature_nam
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.em import MixtureParams, m_step, stats_of_responsibilities
 from gmmkit.engine.missing import MissingData
+from gmmkit.engine.noise import log_density
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.conditioning import fitted_mixture
-from gmmkit.estimators.restarts import attribute_dtype
+
+#: fitted attributes that describe a fit rather than the mixture (from_parameters' training)
+TRAINING_ATTRIBUTES = (
+    "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_steps_", "selection_",
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.types import FloatArray
+    from gmmkit.estimators.attributes import MixtureAttributes
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
 
 
-class ComponentMaths:
-    """``component_log_densities``, ``fit_from_responsibilities`` and ``with_parameters``."""
+class ComponentMaths(_Estimator):
+    """``component_log_densities``, ``fit_from_responsibilities``, ``with_parameters``
+    and ``from_parameters``."""
 
-    def component_log_densities(self, X):
+    @classmethod
+    def from_parameters(
+        cls,
+        weights: ArrayLike,
+        means: ArrayLike,
+        covariances: ArrayLike,
+        *,
+        precisions_cholesky: ArrayLike | None = None,
+        precisions: ArrayLike | None = None,
+        noise_bounds: ArrayLike | None = None,
+        noise_weight: float | None = None,
+        feature_names: ArrayLike | None = None,
+        training: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Self:
+        """A fitted model with the given parameters, made without fitting.
+
+        What ``fit`` would leave if it had found these parameters: the
+        fitted attributes are derived as ``fit`` derives them and stored in the
+        dtype of ``means`` (float32 or float64), so ``predict``,
+        ``score_samples``, ``sample``, ``gmmkit.save`` ... work on the result.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+        means : array-like of shape (n_components, n_features)
+        covariances : array-like
+            In the layout of ``covariances_`` for ``covariance_type``: (K, D, D)
+            full, (D, D) tied, (K, D) diag, (K,) spherical.
+        precisions_cholesky : array-like, optional
+            The Cholesky factors of the precisions, in the same layout, as
+            ``fit`` stores them. None derives them from a float64 copy of
+            ``covariances`` (a singular covariance is floored by ``reg_covar``
+            as in ``fit``, and stored floored).
+        precisions : array-like, optional
+            ``precisions_`` exactly as given, instead of derived from the factors
+            (model files keep their bits).
+        noise_bounds : array-like of shape (n_features, 2), optional
+            The box of a uniform noise component (each feature's min and max),
+            with ``noise_weight`` its weight (0 <= weight < 1, the ``weights``
+            sum to 1 - weight); ``noise="uniform"`` is then implied.
+        noise_weight : float, optional
+        feature_names : array-like of shape (n_features,) of str, optional
+        training : dict, optional
+            Fitted attributes that describe the fit rather than the mixture:
+            any of ``converged_``, ``n_iter_``, ``lower_bound_``,
+            ``lower_bounds_``, ``n_steps_``, ``selection_``.
+        **params
+            Constructor arguments (``covariance_type``, ``reg_covar`` ...).
+
+        Returns
+        -------
+        GaussianMixture
+            Fitted: ``n_components_`` = K, ``n_features_in_`` = D.
+
+        Raises
+        ------
+        ValueError
+            For arrays of the wrong shape, unknown ``training`` names, or
+            noise arguments that contradict each other or ``params["noise"]``.
+        """
+        noise = noise_bounds is not None or noise_weight is not None
+        if noise:
+            params.setdefault("noise", "uniform")
+        model = cls(**params)
+        cov_type = get_covariance_type(model.covariance_type)
+        means = np.asarray(means)
+        if means.ndim != 2:
+            raise ValueError(
+                f"means has shape {means.shape}; pass an array of shape "
+                "(n_components, n_features)."
+            )
+        k, d = means.shape
+        given = {"weights": weights, "covariances": covariances,
+                 "precisions_cholesky": precisions_cholesky, "precisions": precisions}
+        for name, value in given.items():
+            expected = (k,) if name == "weights" else cov_type.shape(k, d)
+            if value is not None and np.shape(value) != expected:
+                raise ValueError(
+                    f"{name} has shape {np.shape(value)}; a '{cov_type.name}' mixture of "
+                    f"{k} components and {d} features needs {expected}."
+                )
+        if noise != (model.noise is not None) or (noise_bounds is None) != (noise_weight is None):
+            raise ValueError(
+                f"a noise component (noise={model.noise!r}) needs both noise_bounds and "
+                "noise_weight; pass both with noise='uniform', or neither."
+            )
+        unknown = set(training or ()) - set(TRAINING_ATTRIBUTES)
+        if unknown:
+            raise ValueError(
+                f"training has {sorted(unknown)}; it takes {list(TRAINING_ATTRIBUTES)}."
+            )
+        if precisions_cholesky is None:
+            covariances = np.array(covariances, dtype=np.float64)  # a copy: floored next
+            precisions_cholesky = cov_type.precision_cholesky(covariances, model.reg_covar)
+        parameters = MixtureParams(
+            np.asarray(weights), means, np.asarray(covariances), np.asarray(precisions_cholesky)
+        )
+        for name, value in cls._parameter_attributes(parameters, cov_type).items():
+            setattr(model, name, value)
+        if precisions is not None:
+            model.precisions_ = np.asarray(precisions)
+        if noise:
+            assert noise_weight is not None  # (checked above: both or neither)
+            model.noise_bounds_ = np.array(noise_bounds)
+            model.noise_weight_ = float(noise_weight)
+            if model.noise_bounds_.shape != (d, 2):
+                raise ValueError(
+                    f"the noise bounds have shape {model.noise_bounds_.shape}; pass ({d}, 2): "
+                    "each feature's (min, max)."
+                )
+        for name, value in (training or {}).items():
+            setattr(model, name, value)
+        model.n_features_in_ = d
+        model.n_components_ = k
+        if feature_names is not None:
+            model.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        return model
+
+    def component_log_densities(self, X: ArrayLike) -> FloatArray:
         """log N(x | mean_k, covariance_k) of every row and component, without the weights.
 
         Computed as ``predict_proba`` and ``score_samples`` are: in chunks, on
@@ -44,12 +187,14 @@ class ComponentMaths:
         """
         n_components = len(self.weights_)
 
-        def densities(log_prob):
+        def densities(log_prob: FloatArray) -> FloatArray:
             return np.array(log_prob[:n_components].T, dtype=np.float64)  # a copy: scratch
 
         return np.concatenate(self._map_log_prob(X, densities, density=True, unweighted=True))
 
-    def fit_from_responsibilities(self, X, resp, sample_weight=None):
+    def fit_from_responsibilities(
+        self, X: ArrayLike, resp: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """One M-step: the parameters that maximise the likelihood for given memberships.
 
         Sets ``weights_``, ``means_``, ``covariances_``, ``precisions_`` and
@@ -87,7 +232,7 @@ class ComponentMaths:
         mixing, means, covariances, _ = m_step(stats, cov_type, self.reg_covar, data.center)
         chol = cov_type.precision_cholesky(covariances, self.reg_covar)
         params = MixtureParams(mixing, means, covariances, chol)
-        self._set_params_object(params, cov_type, dtype=attribute_dtype(self, data))
+        self._set_params_object(params, cov_type, dtype=self._attribute_dtype(data))
         if hasattr(self, "noise_bounds_"):
             del self.noise_bounds_
         self.n_components_ = resp.shape[1]
@@ -95,7 +240,7 @@ class ComponentMaths:
         self._set_feature_names(names)
         return self
 
-    def with_parameters(self, weights, means, covariances):
+    def with_parameters(self, weights: ArrayLike, means: ArrayLike, covariances: ArrayLike) -> Self:
         """A fitted copy of this model with other parameters (MAP adaptation, edits).
 
         The copy has this model's settings, feature names, ``converged_``
@@ -122,13 +267,43 @@ class ComponentMaths:
                     f"{name} has shape {np.shape(value)}; this model's {name}_ has shape "
                     f"{expected}, and the new parameters must have the same."
                 )
-        return fitted_mixture(
-            self, type(self), weights, means, covariances,
+        return fitted_mixture(  # type: ignore[type-var]  # (mixed into GaussianMixture)
+            self, type(self), weights, means, covariances,  # type: ignore[arg-type]
             feature_names=getattr(self, "feature_names_in_", None),
         )
 
 
-def _check_resp(resp, n_samples, n_components):
+def mixture_params(model: MixtureAttributes) -> MixtureParams:
+    """The engine's parameters of a fitted GaussianMixture, read from its public attributes.
+
+    The engine works on float64 parameters: float32 attributes (a fit on
+    float32 X) are widened exactly, float64 ones are used as they are.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        Fitted (``weights_``, ``means_``, ``covariances_``,
+        ``precisions_cholesky_``, and ``noise_bounds_`` and ``noise_weight_``
+        with a noise component).
+
+    Returns
+    -------
+    gmmkit.engine.em.MixtureParams
+    """
+    params = MixtureParams(
+        np.asarray(model.weights_, dtype=np.float64),
+        np.asarray(model.means_, dtype=np.float64),
+        np.asarray(model.covariances_, dtype=np.float64),
+        np.asarray(model.precisions_cholesky_, dtype=np.float64),
+    )
+    bounds = getattr(model, "noise_bounds_", None)
+    if bounds is not None:
+        params.noise_log_density = log_density(bounds)
+        params.noise_weight = getattr(model, "noise_weight_", 0.0)
+    return params
+
+
+def _check_resp(resp: ArrayLike, n_samples: int, n_components: int | str) -> FloatArray:
     """``resp`` as a float64 (n_samples, n_components) array of finite values >= 0."""
     resp = np.asarray(resp, dtype=np.float64)
     expected = (n_samples, n_components)

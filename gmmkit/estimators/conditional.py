@@ -8,20 +8,29 @@ BayesianGaussianMixture (the mixture of its point estimates).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gmmkit.estimators import conditioning
 from gmmkit.estimators.conditioning import check_mixture, conditional_moments
 from gmmkit.estimators.mixture import GaussianMixture
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
+
+    from gmmkit.engine.types import IntArray
+    from gmmkit.estimators.conditioning import Indices, Mixture
+
 __all__ = ["condition", "conditional_moments", "marginal", "fitted_mixture", "check_mixture"]
 
 
-def mixture_class(model):
+def mixture_class(model: Mixture) -> type[GaussianMixture]:
     """The class of the models built from ``model``: its own for a GaussianMixture
     (or subclass), GaussianMixture for anything else (a BayesianGaussianMixture)."""
     return type(model) if isinstance(model, GaussianMixture) else GaussianMixture
 
 
-def marginal(model, indices):
+def marginal(model: Mixture, indices: Indices) -> GaussianMixture:
     """The marginal mixture of the features ``indices`` (:func:`conditioning.marginal`).
 
     Parameters
@@ -37,7 +46,7 @@ def marginal(model, indices):
     return conditioning.marginal(model, indices, cls=mixture_class(model))
 
 
-def condition(model, indices, values):
+def condition(model: Mixture, indices: Indices, values: ArrayLike) -> GaussianMixture:
     """The mixture of the remaining features given ``x[indices] = values``
     (:func:`conditioning.condition`).
 
@@ -55,7 +64,9 @@ def condition(model, indices, values):
     return conditioning.condition(model, indices, values, cls=mixture_class(model))
 
 
-def marginal_of(model, index, *, feature_names=None):
+def marginal_of(
+    model: Mixture, index: IntArray, *, feature_names: NDArray[np.object_] | None = None
+) -> GaussianMixture:
     """The marginal on validated indices (:func:`conditioning.marginal_of`).
 
     Parameters
@@ -73,7 +84,15 @@ def marginal_of(model, index, *, feature_names=None):
     )
 
 
-def fitted_mixture(template, weights, means, covariances, *, feature_names=None, noise=None):
+def fitted_mixture(
+    template: Mixture,
+    weights: ArrayLike,
+    means: ArrayLike,
+    covariances: ArrayLike,
+    *,
+    feature_names: NDArray[np.object_] | None = None,
+    noise: tuple[ArrayLike, float] | None = None,
+) -> GaussianMixture:
     """A fitted model like ``template`` with the given parameters
     (:func:`conditioning.fitted_mixture`; GaussianMixture for a BayesianGaussianMixture).
 

@@ -38,22 +38,39 @@ GaussianMixture for a BayesianGaussianMixture.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from gmmkit.data.validation import check_array
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import MixtureParams
 from gmmkit.engine.linalg import conditional_blocks
-from gmmkit.engine.posterior import marginal_gaussians, posterior_weights
+from gmmkit.engine.posterior import marginal_params, posterior_weights
 from gmmkit.estimators.checks import MixtureChecks
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Union
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from gmmkit.engine.types import FloatArray, IntArray
+    from gmmkit.estimators.bayesian import BayesianGaussianMixture
+    from gmmkit.estimators.mixture import GaussianMixture
+
+    Mixture = Union[GaussianMixture, BayesianGaussianMixture]
+    #: feature indices: an int, a feature name, or a sequence of them
+    Indices = Union[int, str, Sequence[Union[int, str]], NDArray[Any]]
+
+#: the class of the model a function builds (GaussianMixture or a subclass)
+M = TypeVar("M", bound="GaussianMixture")
 
 #: constructor arguments that describe the original features; they do not
 #: apply to a model over other features, so derived models reset them
 _FEATURE_SHAPED_PARAMS = ("means_init", "precisions_init")
 
 
-def marginal(model, indices, *, cls):
+def marginal(model: Mixture, indices: Indices, *, cls: type[M]) -> M:
     """The marginal mixture of the features ``indices``.
 
     Parameters
@@ -86,7 +103,7 @@ def marginal(model, indices, *, cls):
     return marginal_of(model, index, cls=cls, feature_names=_names(model, index))
 
 
-def condition(model, indices, values, *, cls):
+def condition(model: Mixture, indices: Indices, values: ArrayLike, *, cls: type[M]) -> M:
     """The mixture of the remaining features given ``x[indices] = values``.
 
     Parameters
@@ -135,7 +152,9 @@ def condition(model, indices, values, *, cls):
     )
 
 
-def conditional_moments(model, X_obs, observed, missing=None):
+def conditional_moments(
+    model: Mixture, X_obs: ArrayLike, observed: Indices, missing: Indices | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per-row conditional mixtures of ``missing`` given the ``observed`` features.
 
     Parameters
@@ -184,7 +203,11 @@ def conditional_moments(model, X_obs, observed, missing=None):
     covariances = np.asarray(model.covariances_, dtype=np.float64)
     dense = cov_type.dense(covariances, n_components, n_features)
     B, C = conditional_blocks(dense, observed, missing)
-    weights = posterior_weights(marginal_gaussians(model, observed), X_obs)
+    marginal = marginal_params(
+        cov_type, model.weights_, model.means_, model.covariances_, model.reg_covar, observed,
+        getattr(model, "noise_bounds_", None), float(getattr(model, "noise_weight_", 0.0)),
+    )
+    weights = posterior_weights(cov_type, marginal, X_obs)
     means_ = np.asarray(model.means_, dtype=np.float64)
     mu_o, mu_m = means_[:, observed], means_[:, missing]
     center = np.asarray(model.weights_, dtype=np.float64) @ mu_o  # accurate far from 0
@@ -193,7 +216,13 @@ def conditional_moments(model, X_obs, observed, missing=None):
     return weights, means, C
 
 
-def marginal_of(model, index, *, cls, feature_names=None):
+def marginal_of(
+    model: Mixture,
+    index: IntArray,
+    *,
+    cls: type[M],
+    feature_names: NDArray[np.object_] | None = None,
+) -> M:
     """The marginal on validated indices (a noise component keeps its weight)."""
     cov_type = get_covariance_type(model.covariance_type)
     return fitted_mixture(
@@ -207,13 +236,22 @@ def marginal_of(model, index, *, cls, feature_names=None):
     )
 
 
-def _noise_part(model, index, weight):
+def _noise_part(model: Mixture, index: IntArray, weight: float) -> tuple[FloatArray, float] | None:
     """(bounds of features ``index``, weight) of the model's noise component, or None."""
     bounds = getattr(model, "noise_bounds_", None)
     return None if bounds is None else (bounds[index], float(weight))
 
 
-def fitted_mixture(template, cls, weights, means, covariances, *, feature_names=None, noise=None):
+def fitted_mixture(
+    template: Mixture,
+    cls: type[M],
+    weights: ArrayLike,
+    means: ArrayLike,
+    covariances: ArrayLike,
+    *,
+    feature_names: NDArray[np.object_] | None = None,
+    noise: tuple[ArrayLike, float] | None = None,
+) -> M:
     """A fitted model like ``template`` with the given parameters.
 
     Parameters
@@ -236,33 +274,29 @@ def fitted_mixture(template, cls, weights, means, covariances, *, feature_names=
     Returns
     -------
     GaussianMixture
+        Made by ``cls.from_parameters``.
     """
-    cov_type = get_covariance_type(template.covariance_type)
     accepted = set(cls().get_params())
     params = {name: value for name, value in template.get_params().items() if name in accepted}
     params.update(dict.fromkeys(_FEATURE_SHAPED_PARAMS))
     if noise is None and "noise" in params:
         params["noise"] = None
-    model = cls(**params)
-    covariances = np.array(covariances, dtype=np.float64)  # a copy: the next line may floor it
-    chol = cov_type.precision_cholesky(covariances, template.reg_covar)
-    parts = (np.asarray(weights, dtype=np.float64), np.asarray(means, dtype=np.float64))
+    training = {
+        name: getattr(template, name)
+        for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_")
+        if hasattr(template, name)
+    }
+    bounds, weight = (None, None) if noise is None else noise
     # float64 whatever the template's dtype: conditioning on float64 values can
     # give means float32 cannot hold
-    model._set_params_object(MixtureParams(*parts, covariances, chol), cov_type, np.float64)
-    if noise is not None:
-        model.noise_bounds_, model.noise_weight_ = np.array(noise[0], dtype=np.float64), noise[1]
-    for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_"):
-        if hasattr(template, name):
-            setattr(model, name, getattr(template, name))
-    model.n_features_in_ = model.means_.shape[1]
-    model.n_components_ = model.means_.shape[0]
-    if feature_names is not None:
-        model.feature_names_in_ = feature_names
-    return model
+    return cls.from_parameters(
+        np.asarray(weights, dtype=np.float64), np.asarray(means, dtype=np.float64),
+        covariances, noise_bounds=None if bounds is None else np.asarray(bounds, np.float64),
+        noise_weight=weight, feature_names=feature_names, training=training, **params,
+    )
 
 
-def resolve_indices(model, indices, *, name="indices"):
+def resolve_indices(model: Mixture, indices: Indices, *, name: str = "indices") -> IntArray:
     """Feature indices as a 1-D int array in [0, D), validated.
 
     Parameters
@@ -284,6 +318,7 @@ def resolve_indices(model, indices, *, name="indices"):
         For non-integer, out-of-range, unknown, repeated or no indices.
     """
     n_features = model.n_features_in_
+    items: list[Any]
     if isinstance(indices, (numbers.Integral, str)):
         items = [indices]
     elif isinstance(indices, (numbers.Number, dict, set, frozenset)) or not hasattr(
@@ -307,7 +342,9 @@ def resolve_indices(model, indices, *, name="indices"):
     return index
 
 
-def _one_index(item, n_features, names, name="indices"):
+def _one_index(
+    item: object, n_features: int, names: NDArray[np.object_] | None, name: str = "indices"
+) -> int:
     if isinstance(item, str):
         if names is None:
             raise ValueError(
@@ -326,7 +363,7 @@ def _one_index(item, n_features, names, name="indices"):
             f"{name}: feature index {item!r} is not an integer; pass integer indices "
             "(or feature names when the model has feature_names_in_)."
         )
-    if not -n_features <= item < n_features:
+    if not -n_features <= item < n_features:  # type: ignore[operator]  # (Integral)
         raise ValueError(
             f"{name}: feature index {item} is out of range for a model with "
             f"{n_features} features; use indices in [0, {n_features})."
@@ -344,7 +381,7 @@ _MIXTURE_INSIDE = {
 }
 
 
-def check_mixture(model, what):
+def check_mixture(model: object, what: str) -> None:
     """Raise unless ``model`` is a fitted GaussianMixture or BayesianGaussianMixture.
 
     Raises
@@ -361,10 +398,10 @@ def check_mixture(model, what):
             f"{what} needs a fitted GaussianMixture or BayesianGaussianMixture (a mixture "
             f"of the features); got a {kind}. Pass {instead}."
         )
-    model._check_fitted()
+    model.check_is_fitted()
 
 
-def remaining_features(n_features, observed):
+def remaining_features(n_features: int, observed: IntArray) -> IntArray:
     """Features not in ``observed``, in order: (D - len(observed),) ints; never empty."""
     missing = np.setdiff1d(np.arange(n_features), observed)
     if not missing.size:
@@ -375,7 +412,7 @@ def remaining_features(n_features, observed):
     return missing
 
 
-def _check_values(values, n_observed):
+def _check_values(values: ArrayLike, n_observed: int) -> FloatArray:
     """Observed values as a finite float64 vector of length ``n_observed``."""
     try:
         point = np.asarray(values, dtype=np.float64)
@@ -398,7 +435,7 @@ def _check_values(values, n_observed):
     return point
 
 
-def _check_rows(X_obs, n_observed):
+def _check_rows(X_obs: ArrayLike, n_observed: int) -> FloatArray:
     """Observed rows as a finite float64 (n, n_observed) array."""
     X_obs = check_array(X_obs, name="X_obs")
     if X_obs.shape[1] != n_observed:
@@ -416,6 +453,6 @@ def _check_rows(X_obs, n_observed):
     return X_obs
 
 
-def _names(model, index):
+def _names(model: Mixture, index: IntArray) -> NDArray[np.object_] | None:
     names = getattr(model, "feature_names_in_", None)
     return None if names is None else names[index]

@@ -11,34 +11,46 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from gmmkit.data.sources import open_source
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
-from gmmkit.engine.covariance import COVARIANCE_TYPES, get_covariance_type
+from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
-from gmmkit.engine.em import log_normalize
 from gmmkit.engine.processes import run_tasks
 from gmmkit.engine.rng import make_rng
 from gmmkit.exceptions import ConvergenceWarning, DegenerateComponentWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import NoReturn
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from gmmkit.engine.types import AnyArray, FitInput, FloatArray, RandomStateLike
+    from gmmkit.estimators.mixture import GaussianMixture
+
+#: the estimator class of the grid's fits (GaussianMixture or a subclass)
+M = TypeVar("M", bound="GaussianMixture")
 
 CRITERIA = ("bic", "aic", "icl")
 
 
 def fit_grid(
-    estimator,
-    X,
-    n_components,
-    covariance_types,
-    criterion,
+    estimator: type[M],
+    X: ArrayLike,
+    n_components: int | Iterable[int],
+    covariance_types: str | Iterable[str],
+    criterion: str,
     *,
-    n_init=1,
-    n_jobs=None,
-    sample_weight=None,
-    random_state=None,
-    **params,
-):
+    n_init: int = 1,
+    n_jobs: int | None = None,
+    sample_weight: ArrayLike | None = None,
+    random_state: RandomStateLike = None,
+    **params: Any,
+) -> tuple[M, list[dict[str, Any]]]:
     """:func:`gmmkit.select_model` with the ``estimator`` class of the fits.
 
     Parameters and results as :func:`gmmkit.estimators.selection.select_model`;
@@ -49,7 +61,7 @@ def fit_grid(
         raise ValueError(f"criterion={criterion!r} is not supported; use one of {list(CRITERIA)}")
     X = check_array(X)
     weights = check_sample_weight(sample_weight, X.shape[0])
-    grid = _grid(n_components, covariance_types, X if weights is None else X[weights > 0])
+    grid = grid_points(n_components, covariance_types, X if weights is None else X[weights > 0])
     if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
         random_state = int(make_rng(random_state).integers(2**31 - 1))
     shared = {
@@ -63,26 +75,37 @@ def fit_grid(
     models = [model for _, model in results]
     best = choose(table, criterion)
     table[best]["chosen"] = True
-    return models[best], table
+    chosen = models[best]
+    assert chosen is not None  # (choose picks a fit without error)
+    return chosen, table
 
 
-def _grid(n_components, covariance_types, X):
-    """[(K, covariance type), ...] validated, in the order given; K <= distinct rows of X."""
+def grid_points(
+    n_components: int | Iterable[int], covariance_types: str | Iterable[str], X: AnyArray
+) -> list[tuple[int, str]]:
+    """[(K, covariance type), ...] validated, in the order given; K <= distinct rows of X.
+
+    Raises
+    ------
+    ValueError
+        For an unknown covariance type (listing the valid ones), a K that is
+        not an integer >= 1 or above the number of distinct rows of X, or
+        an empty grid.
+    """
     if isinstance(covariance_types, str):
         covariance_types = (covariance_types,)
-    unknown = [c for c in covariance_types if c not in COVARIANCE_TYPES]
-    if unknown:
-        raise ValueError(
-            f"covariance type {unknown[0]!r} is not one of {sorted(COVARIANCE_TYPES)}"
-        )
-    if isinstance(n_components, numbers.Integral):
-        n_components = (n_components,)
-    if isinstance(n_components, range) and n_components:
-        largest = max(n_components[0], n_components[-1])  # without listing the range
+    covariance_types = list(covariance_types)
+    for name in covariance_types:
+        get_covariance_type(name)  # an unknown name lists the valid ones
+    counts: Iterable[Any] = (
+        (n_components,) if isinstance(n_components, (int, numbers.Integral)) else n_components
+    )
+    if isinstance(counts, range) and counts:
+        largest = max(counts[0], counts[-1])  # without listing the range
         if largest > X.shape[0]:
             _too_many(largest, X)
     ks = []
-    for k in n_components:  # not list(): range(1, 10**9) must be refused, not built
+    for k in counts:  # not list(): range(1, 10**9) must be refused, not built
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"n_components must hold integers >= 1; got {k!r}")
         if k > X.shape[0]:
@@ -98,7 +121,7 @@ def _grid(n_components, covariance_types, X):
     return grid
 
 
-def _too_many(k, X):
+def _too_many(k: int | numbers.Integral, X: AnyArray) -> NoReturn:
     distinct = n_distinct_rows(X)
     raise ValueError(
         f"n_components holds K={k}, but X has only {distinct} distinct rows (with non-zero "
@@ -107,7 +130,7 @@ def _too_many(k, X):
     )
 
 
-def n_distinct_rows(X, *, up_to=None):
+def n_distinct_rows(X: ArrayLike, *, up_to: int | None = None) -> int:
     """The number of distinct rows of X; with ``up_to``, counting may stop once it is reached.
 
     Parameters
@@ -133,11 +156,18 @@ def n_distinct_rows(X, *, up_to=None):
     return len(np.unique(X, axis=0))
 
 
-def fit_one(task, *, X, sample_weight, params, estimator):
+def fit_one(
+    task: tuple[int, str],
+    *,
+    X: AnyArray,
+    sample_weight: FloatArray | None,
+    params: dict[str, Any],
+    estimator: type[M],
+) -> tuple[dict[str, Any], M | None]:
     """Fit one grid point with the ``estimator`` class; return (table row, fitted model or
     None). Runs in workers."""
     n_components, covariance_type = task
-    row = {
+    row: dict[str, Any] = {
         "n_components": n_components,
         "covariance_type": covariance_type,
         "bic": None,
@@ -153,6 +183,7 @@ def fit_one(task, *, X, sample_weight, params, estimator):
         "seconds": 0.0,
         "chosen": False,
     }
+    model: M | None
     model = estimator(n_components, covariance_type=covariance_type, **params)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -178,7 +209,9 @@ def fit_one(task, *, X, sample_weight, params, estimator):
     return row, model
 
 
-def collapsed(model, floor_factor=2.0, spread_factor=100.0):
+def collapsed(
+    model: GaussianMixture, floor_factor: float = 2.0, spread_factor: float = 100.0
+) -> bool:
     """True when a component has collapsed onto repeated or nearly collinear points.
 
     A component has collapsed when, along some direction, its covariance
@@ -191,55 +224,57 @@ def collapsed(model, floor_factor=2.0, spread_factor=100.0):
     A feature that is constant in the data (every component at the floor
     along it) is not a collapse.
     """
-    cov_type = get_covariance_type(model.covariance_type)
-    dense = cov_type.dense(model.covariances_, *model.means_.shape)
-    weights = model.weights_ / model.weights_.sum()
-    offsets = model.means_ - weights @ model.means_
+    return collapsed_params(
+        model.covariance_type, model.weights_, model.means_, model.covariances_,
+        model.reg_covar, floor_factor, spread_factor,
+    )
+
+
+def collapsed_params(
+    covariance_type: str, weights: FloatArray, means: FloatArray, covariances: FloatArray,
+    reg_covar: float, floor_factor: float = 2.0, spread_factor: float = 100.0,
+) -> bool:
+    """:func:`collapsed` from a mixture's parameters (covariances in the type's layout)."""
+    cov_type = get_covariance_type(covariance_type)
+    dense = cov_type.dense(covariances, *means.shape)
+    weights = weights / weights.sum()
+    offsets = means - weights @ means
     spread = np.einsum("k,kij->ij", weights, dense) + np.einsum(
         "k,ki,kj->ij", weights, offsets, offsets
     )
-    floor = floor_factor * model.reg_covar
+    floor = floor_factor * reg_covar
     for values, vectors in zip(*np.linalg.eigh(dense)):
         thin = vectors[:, values <= floor]
         if thin.size and np.any(np.einsum("ij,ik,kj->j", thin, spread, thin)
-                                > spread_factor * model.reg_covar):
+                                > spread_factor * reg_covar):
             return True
     return False
 
 
-def criteria(model, X, sample_weight=None):
+def criteria(
+    model: GaussianMixture, X: AnyArray, sample_weight: FloatArray | None = None
+) -> dict[str, Any]:
     """BIC, AIC, ICL, total log-likelihood and free parameters of a fitted model."""
     log_lik = model.score_samples(X)
-    entropy_rows = _entropies(model, X)
     if sample_weight is None:
-        total, n, entropy = float(log_lik.sum()), float(len(log_lik)), float(entropy_rows.sum())
+        total, n = float(log_lik.sum()), float(len(log_lik))
     else:
-        total = float(sample_weight @ log_lik)
-        n, entropy = float(sample_weight.sum()), float(sample_weight @ entropy_rows)
+        total, n = float(sample_weight @ log_lik), float(sample_weight.sum())
+    n_components, n_features = model.means_.shape
     p = int(n_parameters(
-        model.covariance_type, *model.means_.shape, noise=hasattr(model, "noise_bounds_")
+        model.covariance_type, n_components, n_features, noise=hasattr(model, "noise_bounds_")
     ))
     bic, aic = information_criteria(total, n, p)
     return {
         "bic": bic,
         "aic": aic,
-        "icl": bic + 2.0 * entropy,
+        "icl": model.icl(X, sample_weight),
         "log_likelihood": total,
         "n_parameters": p,
     }
 
 
-def _entropies(model, X):
-    """-sum_k z_nk log z_nk per row, chunk by chunk: (n_samples,)."""
-    def entropy(log_prob):
-        log_normalize(log_prob)
-        tiny = np.finfo(log_prob.dtype).tiny
-        return -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
-
-    return np.concatenate(model._map_log_prob(X, entropy))
-
-
-def choose(table, criterion):
+def choose(table: Sequence[Mapping[str, Any]], criterion: str) -> int:
     """Index of the best row: the lowest criterion among clean fits, with a fallback.
 
     Clean: no error, converged, no degenerate component. Without a clean
@@ -252,6 +287,7 @@ def choose(table, criterion):
     converged = [i for i in fitted if table[i]["converged"]]
     clean = [i for i in converged if not table[i]["degenerate"]]
     pool = clean or converged or fitted
+    pool = [i for i in pool if table[i][criterion] is not None] or fitted  # no ICL: stopped
     best = min(pool, key=lambda i: table[i][criterion])
     if not clean:
         problem = "had a degenerate component" if converged else "did not converge"
@@ -265,13 +301,28 @@ def choose(table, criterion):
     return best
 
 
-def fit_auto(model, X, sample_weight, max_components, estimator):
-    """``n_components="auto"``: fit K = 1..max_components by BIC into ``model``.
+def fit_auto(
+    model: GaussianMixture,
+    X: FitInput,
+    sample_weight: ArrayLike | None,
+    max_components: int,
+    estimator: type[GaussianMixture],
+) -> tuple[GaussianMixture, list[dict[str, Any]], NDArray[np.object_] | None]:
+    """``n_components="auto"``: fit K = 1..max_components with ``model``'s settings by BIC.
 
-    The grid's fits are ``estimator`` instances (GaussianMixture passes itself).
+    The grid's fits are ``estimator`` instances (GaussianMixture passes
+    itself); ``model`` is only read. GaussianMixture then takes the chosen
+    fit's attributes, ``n_components_`` the K chosen and ``selection_`` the
+    table (see :func:`select_model`).
 
-    The model then behaves as the chosen fit; ``n_components_`` is the K
-    chosen and ``selection_`` the table (see :func:`select_model`).
+    Returns
+    -------
+    best : GaussianMixture
+        The chosen fit.
+    table : list of dict
+        One row per K tried.
+    feature_names : ndarray or None
+        X's column names.
     """
     if isinstance(X, np.memmap):
         X = np.asarray(X)  # a memmap is an array: the grid reads it like one
@@ -304,11 +355,4 @@ def fit_auto(model, X, sample_weight, max_components, estimator):
         sample_weight=weights,
         **params,
     )
-    fitted = {k: v for k, v in vars(best).items() if k.endswith("_") and not k.startswith("_")}
-    for name in [k for k in vars(model) if k.endswith("_") and not k.startswith("_")]:
-        delattr(model, name)
-    model.__dict__.update(fitted)
-    model.n_components_ = int(best.n_components)
-    model.selection_ = table
-    model._set_feature_names(names)
-    return model
+    return best, table, names

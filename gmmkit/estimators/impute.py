@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit.data.missing import make_missing_data
+from gmmkit.data.settings import chunk_rows
 from gmmkit.data.validation import check_int
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.noise import draw_noise
 from gmmkit.engine.rng import make_rng
+from gmmkit.estimators.base import check_fitted_input
 from gmmkit.estimators.conditioning import check_mixture, conditional_moments
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
+    from gmmkit.engine.missing import Pattern
+    from gmmkit.engine.types import FloatArray, RandomStateLike
+    from gmmkit.estimators.conditioning import Mixture
+
+
+def impute(
+    model: Mixture,
+    X: ArrayLike,
+    *,
+    strategy: str = "mean",
+    n_draws: int | None = None,
+    random_state: RandomStateLike = None,
+) -> FloatArray:
     """Fill the NaN entries of X from a fitted mixture.
 
     Parameters
@@ -50,13 +68,14 @@ def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
                 "strategy='draw' or leave n_draws out."
             )
         check_int("n_draws", n_draws, 1)
-    X = np.array(model._validated(X), dtype=np.float64)
+    X = np.array(check_fitted_input(model, X), dtype=np.float64)
     rng = make_rng(random_state)
     completions = [X.copy() for _ in range(1 if n_draws is None else int(n_draws))]
-    data = make_missing_data(
-        X, None, np.dtype(np.float64), model._chunk_rows(X.shape[1], np.dtype(np.float64)),
-        fallback_center=model.weights_ @ model.means_,
+    work = np.dtype(np.float64)
+    rows = chunk_rows(
+        model.chunk_size, model.covariance_type, len(model.weights_), X.shape[1], work
     )
+    data = make_missing_data(X, None, work, rows, fallback_center=model.weights_ @ model.means_)
     for pattern in [] if data is None else data.patterns:
         if pattern.missing.size == 0:
             continue
@@ -72,7 +91,9 @@ def impute(model, X, *, strategy="mean", n_draws=None, random_state=None):
     return completions[0] if n_draws is None else np.stack(completions)
 
 
-def _conditional_mixtures(model, X, pattern):
+def _conditional_mixtures(
+    model: Mixture, X: FloatArray, pattern: Pattern
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Each row's conditional mixture of the pattern's missing features.
 
     Returns
@@ -94,7 +115,7 @@ def _conditional_mixtures(model, X, pattern):
     return np.broadcast_to(weights, (n, weights.size)), means, dense[:, m][:, :, m]
 
 
-def _conditional_mean(weights, means, box):
+def _conditional_mean(weights: FloatArray, means: FloatArray, box: FloatArray | None) -> FloatArray:
     """E[x_m | x_o]: (n, m); the noise component's mean is the middle of its box."""
     n_components = means.shape[1]
     mean = np.einsum("nk,nkm->nm", weights[:, :n_components], means)
@@ -103,7 +124,13 @@ def _conditional_mean(weights, means, box):
     return mean
 
 
-def _draw(weights, means, C, box, rng):
+def _draw(
+    weights: FloatArray,
+    means: FloatArray,
+    C: FloatArray,
+    box: FloatArray | None,
+    rng: np.random.Generator,
+) -> FloatArray:
     """One draw per row from its conditional mixture: (n, m)."""
     n, n_components, width = means.shape
     cumulative = np.cumsum(weights, axis=1)
@@ -113,7 +140,7 @@ def _draw(weights, means, C, box, rng):
     for k in np.unique(components):
         rows = np.flatnonzero(components == k)
         if k == n_components:  # the noise component
-            draws[rows] = draw_noise(box, rows.size, rng)
+            draws[rows] = draw_noise(box, rows.size, rng)  # type: ignore[arg-type]  # (noise: a box)
             continue
         chol = np.linalg.cholesky(C[k] + 1e-12 * np.eye(width))
         draws[rows] = means[rows, k] + rng.standard_normal((rows.size, width)) @ chol.T

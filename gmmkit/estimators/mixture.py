@@ -9,49 +9,57 @@ Same constructor names and defaults as scikit-learn 1.9, plus
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmkit.data.missing import make_missing_data
 from gmmkit.data.sources import open_source
 from gmmkit.data.validation import (
     NAN_FIX,
     check_array,
-    check_feature_names,
-    check_n_features,
     check_sample_weight,
     feature_names,
-    scan_rows,
 )
-from gmmkit.engine.convergence import guard_float32
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
-from gmmkit.engine.em import ChunkedData, MixtureParams, log_normalize, params_from_stats
-from gmmkit.engine.missing import MissingData
-from gmmkit.engine.noise import NOISE_LABEL, draw_noise, log_density, noise_bounds
-from gmmkit.engine.reference import check_extent, reference_point
+from gmmkit.engine.em import MixtureParams, log_normalize, params_from_stats
+from gmmkit.engine.noise import NOISE_LABEL, draw_noise, noise_bounds
 from gmmkit.engine.rng import make_rng
-from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.seeding import initial_stats
-from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import conditioning
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
-from gmmkit.estimators.components import ComponentMaths
+from gmmkit.estimators.chunked import ChunkedScoring
+from gmmkit.estimators.components import ComponentMaths, mixture_params
 from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
-from gmmkit.estimators.restarts import fit_data, run_restart
+from gmmkit.estimators.restarts import RestartsFit
+
+if TYPE_CHECKING:
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from typing_extensions import Self
+
+    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.em import ChunkedData
+    from gmmkit.engine.threads import ChunkRunner
+    from gmmkit.engine.types import (
+        DataSource,
+        FitInput,
+        FloatArray,
+        IntArray,
+        RandomStateLike,
+    )
+    from gmmkit.estimators.attributes import Initial
+    from gmmkit.estimators.conditioning import Indices
 
 #: n_components="auto" tries K = 1 .. this many (at most the number of rows)
 AUTO_MAX_COMPONENTS = 10
 
-#: bytes of the widest per-chunk temporary when chunk_size is None (so
-#: float32 work gets twice the rows of float64: fewer, larger chunks)
-AUTO_CHUNK_BYTES = 8 * 2**20
-AUTO_CHUNK_ROWS = (256, 65536)
 
-
-class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
+class GaussianMixture(
+    ComponentMaths, OnlineFit, RestartsFit, ChunkedScoring, MixtureChecks, EstimatorBase
+):
     """Gaussian mixture model fitted by exact, chunked EM.
 
     Parameters
@@ -60,7 +68,16 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         Number of mixture components. "auto" fits K = 1..10 and keeps the
         lowest BIC among the clean fits (:func:`gmmkit.select_model`);
         ``n_components_`` is then the K chosen and ``selection_`` the table.
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    covariance_type : str, default="full"
+        scikit-learn's "full", "tied", "diag", "spherical", or one of mclust's
+        14 models (Celeux and Govaert 1995), volume, shape and orientation
+        each Equal, Variable or I(dentity): "EII", "VII", "EEI", "VEI",
+        "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV",
+        "VVV" (full = VVV, tied = EEE, diag = VVI, spherical = VII); "E" or
+        "V" for one feature. ``covariances_`` keeps the layout of the
+        scikit-learn type with the same arrays: (K,) for EII, (K, D) for
+        EEI, VEI, EVI, (D, D) for EEE and (K, D, D) for the others
+        (docs/model-selection.md).
     tol : float, default=1e-3
         EM stops when the mean log-likelihood changes by less than ``tol``.
     reg_covar : float, default=1e-6
@@ -68,8 +85,10 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
     max_iter : int, default=100
     n_init : int, default=1
         Number of initialisations; the run with the best lower bound is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}, default="kmeans"
         How the starting responsibilities are found (see :mod:`gmmkit.engine.seeding`).
+        "hc" is mclust's start: model-based hierarchical clustering (VVV
+        criterion, SVD-scaled data) of at most 2000 rows, cut at K clusters.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
@@ -127,6 +146,10 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         Mean (weighted) log-likelihood of the best run's last E-step.
     lower_bounds_ : list of float
         The lower bound at every iteration of the best run.
+    uncertainty_ : ndarray of shape (n_samples,)
+        Only on the model :func:`gmmkit.select_model` returns: mclust's
+        uncertainty of every training row, 1 - its largest posterior
+        probability (:meth:`uncertainty` computes it for any rows).
     noise_weight_ : float
         The noise component's weight (0.0 without one); ``weights_`` sum to
         1 - noise_weight_.
@@ -147,29 +170,29 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int | str = 1,
         *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-        missing="error",
-        noise=None,
-        n_jobs=None,
-        learning_decay=0.7,
-        learning_offset=10.0,
-    ):
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None,
+        precisions_init: ArrayLike | None = None,
+        random_state: RandomStateLike = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+        missing: str = "error",
+        noise: str | None = None,
+        n_jobs: int | None = None,
+        learning_decay: float = 0.7,
+        learning_offset: float = 10.0,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -194,7 +217,7 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: FitInput, y: object = None, sample_weight: ArrayLike | None = None) -> Self:
         """Estimate the parameters by EM.
 
         Parameters
@@ -213,52 +236,49 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         data, names, bounds = self._open_data(X, sample_weight)
         return self._fit_data(data, names, bounds)
 
-    def _open_data(self, X, sample_weight):
+    def _open_data(
+        self, X: FitInput, sample_weight: ArrayLike | None
+    ) -> tuple[DataSource, NDArray[np.object_] | None, FloatArray | None]:
         """Validate X and the parameters; return (engine data, feature names, noise box)."""
         source = open_source(X)  # files, chunk streams and Dask arrays (gmmkit.data.sources)
         if source is not None:
-            return source.prepare(self, sample_weight)
+            self.check_params()
+            return source.prepare(self._data_settings(), sample_weight)
         names = feature_names(X)
         X = check_array(X)
-        self._check_parameters(X)
+        self.check_params()
         weights = check_sample_weight(sample_weight, X.shape[0])
         self._check_enough_samples(X, weights)
         data = self._chunked(X, weights)
         bounds = None if self.noise is None else noise_bounds(X, weights)
         return data, names, bounds
 
-    def _fit_data(self, data, names, bounds):
-        """EM restarts on engine data, then the fitted attributes (gmmkit.estimators.restarts)."""
-        return fit_data(self, data, names, bounds)
+    def _fit_auto(self, X: FitInput, sample_weight: ArrayLike | None) -> Self:
+        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto).
 
-    def _run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start=None):
-        """One EM run: restart ``index`` initialised with ``rng``, or from ``start``."""
-        return run_restart(self, index, rng, data, cov_type, initial, bounds, hooks, start)
+        The model then behaves as the chosen fit: it takes its fitted attributes.
+        """
+        best, table, names = fit_auto(
+            self, X, sample_weight, AUTO_MAX_COMPONENTS, GaussianMixture
+        )
+        fitted = {k: v for k, v in vars(best).items() if k.endswith("_") and not k.startswith("_")}
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
+        self.__dict__.update(fitted)
+        self.n_components_ = int(best.n_components)
+        self.selection_ = table
+        self._set_feature_names(names)
+        return self
 
-    def _fit_auto(self, X, sample_weight):
-        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto)."""
-        return fit_auto(self, X, sample_weight, AUTO_MAX_COMPONENTS, GaussianMixture)
-
-    def _iteration_hook(self, hooks):
-        def on_iteration(init, iteration, lower_bound, change):
-            hooks.call(
-                "gmmkit_fit_iteration",
-                model=self,
-                init=init,
-                iteration=iteration,
-                lower_bound=lower_bound,
-                change=change,
-            )
-
-        return on_iteration
-
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> IntArray:
         """Fit, then return the component label of every row: (n_samples,)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     # -------------------------------------------------------------- predict
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> IntArray:
         """Most probable component of each row: ndarray of shape (n_samples,).
 
         With ``noise="uniform"``, rows most probably from the noise component get -1.
@@ -267,29 +287,48 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         labels[labels == len(self.weights_)] = NOISE_LABEL
         return labels
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Responsibilities: ndarray of shape (n_samples, n_components).
 
         With ``noise="uniform"``: (n_samples, n_components + 1), the last
         column the noise component's.
         """
 
-        def resp(log_prob):
+        def resp(log_prob: FloatArray) -> FloatArray:
             log_normalize(log_prob)
             return np.array(log_prob.T, dtype=np.float64)  # a copy: log_prob is scratch
 
         return np.concatenate(self._map_log_prob(X, resp))
 
-    def score_samples(self, X):
+    def uncertainty(self, X: ArrayLike) -> FloatArray:
+        """mclust's uncertainty of each row: 1 - its largest posterior probability.
+
+        0 for a row that surely belongs to one component, up to 1 - 1/K
+        between K equally likely ones (the noise component counts as one).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+
+        def uncertain(log_prob: FloatArray) -> FloatArray:
+            log_normalize(log_prob)
+            return 1.0 - log_prob.max(axis=0).astype(np.float64)
+
+        return np.concatenate(self._map_log_prob(X, uncertain))
+
+    def score_samples(self, X: ArrayLike) -> FloatArray:
         """Log-likelihood of each row: ndarray of shape (n_samples,)."""
         return np.concatenate(self._map_log_prob(X, log_normalize, density=True))
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean (weighted) log-likelihood per sample: float."""
         total, weight = self._total_log_likelihood(X, sample_weight)
         return total / weight
 
-    def bic(self, X, sample_weight=None):
+    def bic(self, X: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Bayesian information criterion: -2 log L + p log(n); lower is better.
 
         With sample weights, log L is the weighted sum and n the weight total.
@@ -297,12 +336,43 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         total, weight = self._total_log_likelihood(X, sample_weight)
         return information_criteria(total, weight, self._n_parameters())[0]
 
-    def aic(self, X, sample_weight=None):
+    def aic(self, X: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Akaike information criterion: -2 log L + 2 p; lower is better."""
         total, weight = self._total_log_likelihood(X, sample_weight)
         return information_criteria(total, weight, self._n_parameters())[1]
 
-    def sample(self, n_samples=1):
+    def icl(self, X: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Integrated completed likelihood: BIC + 2 EN; lower is better.
+
+        EN = -sum_n w_n sum_k z_nk log z_nk is the entropy of the
+        responsibilities (Biernacki, Celeux and Govaert 2000): ICL adds a
+        penalty for components that overlap. ``select_model``'s
+        ``criterion="icl"`` and its table's "icl" column are this value.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        rows = self._entropies(X)
+        weights = check_sample_weight(sample_weight, rows.shape[0])
+        total = float(rows.sum()) if weights is None else float(weights @ rows)
+        return self.bic(X, sample_weight) + 2.0 * total
+
+    def _entropies(self, X: ArrayLike) -> FloatArray:
+        """-sum_k z_nk log z_nk of every row, chunk by chunk: (n_samples,)."""
+        def entropy(log_prob: FloatArray) -> FloatArray:
+            log_normalize(log_prob)
+            tiny = np.finfo(log_prob.dtype).tiny
+            return -(log_prob * np.log(np.maximum(log_prob, tiny))).sum(axis=0, dtype=np.float64)
+
+        return np.concatenate(self._map_log_prob(X, entropy))
+
+    def sample(self, n_samples: int = 1) -> tuple[FloatArray, IntArray]:
         """Draw samples from the fitted mixture.
 
         Returns
@@ -336,7 +406,7 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
             labels = np.append(labels, np.full(counts[-1], NOISE_LABEL))
         return np.vstack(draws), labels
 
-    def condition(self, indices, values):
+    def condition(self, indices: Indices, values: ArrayLike) -> Self:
         """The mixture of the other features given ``x[indices] = values``.
 
         Exact for every covariance type (see :func:`gmmkit.estimators.conditioning.condition`
@@ -355,106 +425,35 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
         """
         return conditioning.condition(self, indices, values, cls=type(self))
 
-    def marginal(self, indices):
+    def marginal(self, indices: Indices) -> Self:
         """The mixture of the features ``indices`` alone: a fitted GaussianMixture."""
         return conditioning.marginal(self, indices, cls=type(self))
 
     # ------------------------------------------------------------- helpers
 
-    def _n_parameters(self):
+    def _n_parameters(self) -> int:
         """Free parameters (:func:`gmmkit.engine.criteria.n_parameters`)."""
+        n_components, n_features = self.means_.shape
         return n_parameters(
-            self.covariance_type, *self.means_.shape, noise=hasattr(self, "noise_bounds_")
+            self.covariance_type, n_components, n_features, noise=hasattr(self, "noise_bounds_")
         )
 
-    def _chunk_rows(self, n_features, dtype):
-        if self.chunk_size is not None:
-            return int(self.chunk_size)
-        cov_type = get_covariance_type(self.covariance_type)
-        n_components = (
-            len(self.weights_) if self.__sklearn_is_fitted__() else self.n_components
-        )
-        width = cov_type.chunk_width(n_components, n_features)
-        rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * dtype.itemsize), 1)))
-        return int(np.clip(rows, *AUTO_CHUNK_ROWS))
+    def _get_params_object(self) -> MixtureParams:
+        """The engine's parameters of this fitted model (:func:`.components.mixture_params`)."""
+        return mixture_params(self)
 
-    def _chunked(self, X, weights, fallback_center=None, center=None):
-        """X served in chunks, centred on a trimmed mean (engine.reference); checks it is finite.
+    def _set_params_object(
+        self, params: MixtureParams, cov_type: CovarianceType, dtype: DTypeLike | None = None
+    ) -> None:
+        """Set the fitted attributes from ``params`` (see :meth:`_parameter_attributes`)."""
+        for name, value in self._parameter_attributes(params, cov_type, dtype).items():
+            setattr(self, name, value)
 
-        With ``missing="em"`` and NaN in X: a MissingData served pattern by
-        pattern; ``fallback_center`` centres features that have no value.
-        ``center`` fixes the reference point instead (online EM).
-        """
-        dtype = self._resolve_dtype(X)
-        chunk_rows = self._chunk_rows(X.shape[1], dtype)
-        if self.missing == "em":
-            data = make_missing_data(
-                X, weights, dtype, chunk_rows, fallback_center=fallback_center, center=center
-            )
-            if data is not None:
-                return data
-        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)  # also checks X is finite
-        if center is None:  # fitting: centre on the bulk of the data
-            center = reference_point(X, weights)
-            center[np.isnan(center)] = mean[np.isnan(center)]
-            check_extent(X, center)
-        return ChunkedData(X, weights, center, dtype, chunk_rows)
-
-    def _validated(self, X):
-        """X checked against the fitted model (names, shape, dtype): ndarray."""
-        self._check_fitted()
-        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-        X = check_array(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
-        return X
-
-    def _map_log_prob(self, X, reduce, density=False, unweighted=False):
-        """Validate X, then ``reduce`` each chunk's weighted log densities.
-
-        ``unweighted``: the components' log densities without the log
-        weights, and no noise component (``component_log_densities``).
-
-        Every row is scored on its own against the model's fixed centre
-        (:mod:`gmmkit.engine.scoring`): ``reduce`` must not change when a constant
-        is added to a row of log densities, unless ``density`` (it is then
-        the log-sum-exp, see :func:`gmmkit.engine.scoring.score_rows`).
-        """
-        X = self._validated(X)
-        params = self._get_params_object()
-        if unweighted:
-            params.log_weights = np.zeros(len(params.weights))
-            params.noise_log_density = None
-        data = self._chunked(X, None, center=model_center(params))
-        cov_type = get_covariance_type(self.covariance_type)
-        data = guard_float32(data, cov_type, params)
-        with ChunkRunner() as runner:
-            if isinstance(data, MissingData):
-                return [data.map_log_prob(cov_type, params, runner, reduce, density=density)]
-            return score_rows(data, cov_type, params, runner, reduce, density=density)
-
-    def _total_log_likelihood(self, X, sample_weight):
-        """(sum_n w_n log p(x_n), sum_n w_n)."""
-        log_lik = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_lik.shape[0])
-        if weights is None:
-            return float(log_lik.sum()), float(log_lik.shape[0])
-        return float(weights @ log_lik), float(weights.sum())
-
-    def _get_params_object(self):
-        # the engine works on float64 parameters: float32 attributes (a fit on
-        # float32 X) are widened exactly, float64 ones are used as they are
-        params = MixtureParams(*(
-            np.asarray(value, dtype=np.float64)
-            for value in (self.weights_, self.means_, self.covariances_,
-                          self.precisions_cholesky_)
-        ))
-        if hasattr(self, "noise_bounds_"):
-            params.noise_log_density = log_density(self.noise_bounds_)
-            params.noise_weight = self.noise_weight_
-        return params
-
-    def _set_params_object(self, params, cov_type, dtype=None):
-        """Set the fitted attributes from ``params``, stored as ``dtype``.
+    @staticmethod
+    def _parameter_attributes(
+        params: MixtureParams, cov_type: CovarianceType, dtype: DTypeLike | None = None
+    ) -> dict[str, Any]:
+        """The fitted attributes of engine parameters: {name: value}, stored as ``dtype``.
 
         ``dtype`` None keeps the dtype of ``params.means``. Precisions and
         covariances are derived in float64 before the cast, so float32
@@ -468,19 +467,29 @@ class GaussianMixture(ComponentMaths, OnlineFit, MixtureChecks, EstimatorBase):
             if params.covariances is None
             else params.covariances
         )
-        self.noise_weight_ = float(params.noise_weight)
-        self.weights_ = np.asarray(params.weights, dtype=dtype)
-        self.means_ = np.asarray(params.means, dtype=dtype)
-        self.precisions_cholesky_ = np.asarray(chol, dtype=dtype)
-        self.precisions_ = np.asarray(precisions, dtype=dtype)
-        self.covariances_ = np.asarray(covariances, dtype=dtype)
+        return {
+            "noise_weight_": float(params.noise_weight),
+            "weights_": np.asarray(params.weights, dtype=dtype),
+            "means_": np.asarray(params.means, dtype=dtype),
+            "precisions_cholesky_": np.asarray(chol, dtype=dtype),
+            "precisions_": np.asarray(precisions, dtype=dtype),
+            "covariances_": np.asarray(covariances, dtype=dtype),
+        }
 
-    def _initial_params(self, data, cov_type, rng, runner, initial):
+    def _initial_params(
+        self,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        rng: np.random.Generator,
+        runner: ChunkRunner,
+        initial: Initial,
+    ) -> MixtureParams:
         """Starting parameters: from init_params, then the user's *_init arrays."""
         weights_init, means_init, precisions_init = initial
         if all(given is not None for given in initial):
             # everything given: no need to look at the data
-            params = MixtureParams(weights_init, means_init, None, None)
+            # (all given; the factors are set from precisions_init below)
+            params = MixtureParams(weights_init, means_init, None, None)  # type: ignore[arg-type]
         else:
             method = resolve_init_method(self.init_params)
             stats = initial_stats(method, data, cov_type, self.n_components, rng, runner)

@@ -7,22 +7,27 @@ the model from the first one and sets the fitted attributes.
 
 from __future__ import annotations
 
-from gmmkit.data.validation import (
-    check_array,
-    check_feature_names,
-    check_n_features,
-    check_sample_weight,
-    feature_names,
-)
+from typing import TYPE_CHECKING
+
+from gmmkit.data.validation import check_array, check_sample_weight, feature_names
 from gmmkit.engine.convergence import guard_float32
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.online import check_schedule, online_step, step_size
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.threads import ChunkRunner
-from gmmkit.estimators.restarts import attribute_dtype
+from gmmkit.estimators.base import check_fitted_input
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from gmmkit.estimators.attributes import MixtureAttributes
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
 
 
-def check_online_settings(model):
+def check_online_settings(model: MixtureAttributes) -> None:
     """What partial_fit supports: a fixed K and no noise component (its box is global)."""
     unsupported = {
         "n_components='auto'": model.n_components == "auto",
@@ -37,10 +42,12 @@ def check_online_settings(model):
     check_schedule(model.learning_decay, model.learning_offset)
 
 
-class OnlineFit:
+class OnlineFit(_Estimator):
     """GaussianMixture's ``partial_fit`` (a mixin: it uses the estimator's own methods)."""
 
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """One step of online (stepwise) EM on a batch of rows.
 
         Repeated calls over a stream converge to a maximum of the
@@ -62,13 +69,11 @@ class OnlineFit:
         """
         check_online_settings(self)
         names = feature_names(X)
-        X = check_array(X)
-        self._check_parameters(X)
+        # after fit (or a first batch), X must match the fitted model, as in predict
+        X = check_fitted_input(self, X) if self.__sklearn_is_fitted__() else check_array(X)
+        self.check_params()
         weights = check_sample_weight(sample_weight, X.shape[0])
         state = getattr(self, "_online_state", None)
-        if self.__sklearn_is_fitted__():
-            check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-            check_n_features(X, self.n_features_in_, type(self).__name__)
         cov_type = get_covariance_type(self.covariance_type)
         data = self._chunked(X, weights, center=None if state is None else state.center)
         with ChunkRunner() as runner:
@@ -81,7 +86,7 @@ class OnlineFit:
                 params = self._initial_params(
                     data.init_data(rng), cov_type, rng, runner, initial
                 )
-            dtype = attribute_dtype(self, data)  # the batch's, as a fit's
+            dtype = self._attribute_dtype(data)  # the batch's, as a fit's
             data = guard_float32(data, cov_type, params)
             eta = step_size(1 + (state.n_steps if state else 0), self.learning_decay,
                             self.learning_offset)

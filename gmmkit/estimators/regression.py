@@ -15,18 +15,24 @@ noise around each local line (C_k) and the spread between components.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Literal, overload
+
 import numpy as np
 
 from gmmkit.data.validation import (
     check_array,
-    check_feature_names,
-    check_n_features,
     check_sample_weight,
     feature_names,
 )
-from gmmkit.estimators.base import EstimatorBase
+from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.conditioning import conditional_moments
 from gmmkit.estimators.mixture import GaussianMixture
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+    from typing_extensions import Self
+
+    from gmmkit.engine.types import AnyArray, FloatArray, RandomStateLike
 
 #: constructor arguments passed on to the joint GaussianMixture
 MIXTURE_PARAMS = (
@@ -72,6 +78,9 @@ class GaussianMixtureRegressor(EstimatorBase):
         Number of features of X.
     n_targets_ : int
         Number of columns of y.
+    y_ndim_ : int
+        1 when y was 1-D in ``fit`` (``predict`` then returns 1-D arrays),
+        else 2. Model files store it.
     n_iter_ : int
         EM iterations of the joint fit's best run.
     converged_ : bool
@@ -84,21 +93,21 @@ class GaussianMixtureRegressor(EstimatorBase):
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        dtype=None,
-    ):
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        random_state: RandomStateLike = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -113,7 +122,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         self.chunk_size = chunk_size
         self.dtype = dtype
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit a Gaussian mixture on the joint data [X, y].
 
         Parameters
@@ -139,11 +148,24 @@ class GaussianMixtureRegressor(EstimatorBase):
         self.n_targets_ = Y.shape[1]
         self.n_iter_ = gmm.n_iter_
         self.converged_ = gmm.converged_
-        self._y_ndim = y_ndim
+        self.y_ndim_ = y_ndim
         self._set_feature_names(names)
         return self
 
-    def predict(self, X, return_std=False):
+    @overload
+    def predict(self, X: ArrayLike, return_std: Literal[False] = False) -> FloatArray: ...
+
+    @overload
+    def predict(self, X: ArrayLike, return_std: Literal[True]) -> tuple[FloatArray, FloatArray]: ...
+
+    @overload
+    def predict(
+        self, X: ArrayLike, return_std: bool = False
+    ) -> FloatArray | tuple[FloatArray, FloatArray]: ...
+
+    def predict(
+        self, X: ArrayLike, return_std: bool = False
+    ) -> FloatArray | tuple[FloatArray, FloatArray]:
         """Conditional mean of y given each row of X.
 
         Parameters
@@ -161,12 +183,15 @@ class GaussianMixtureRegressor(EstimatorBase):
             (m_k - y_mean)^2)), the spread of the conditional mixture.
         """
         mean, std = self._conditional(X, return_std)
-        if self._y_ndim == 1:
+        if self.y_ndim_ == 1:
             mean = mean[:, 0]
             std = None if std is None else std[:, 0]
-        return (mean, std) if return_std else mean
+        if return_std:
+            assert std is not None  # (asked for)
+            return mean, std
+        return mean
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Coefficient of determination R^2 of the predictions (averaged over targets).
 
         Parameters
@@ -185,18 +210,15 @@ class GaussianMixtureRegressor(EstimatorBase):
 
     # ------------------------------------------------------------- helpers
 
-    def _joint_model(self):
+    def _joint_model(self) -> GaussianMixture:
         params = {name: getattr(self, name) for name in MIXTURE_PARAMS}
         if self.warm_start and hasattr(self, "gmm_"):
             return self.gmm_.set_params(**params)
         return GaussianMixture(**params)
 
-    def _conditional(self, X, return_std):
+    def _conditional(self, X: ArrayLike, return_std: bool) -> tuple[FloatArray, FloatArray | None]:
         """(mean, std or None), both (n_samples, n_targets)."""
-        self._check_fitted()
-        check_feature_names(X, getattr(self, "feature_names_in_", None), type(self).__name__)
-        X = self._check_X(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
+        X = check_fitted_input(self, X, convert=self._check_X)
         d = self.n_features_in_
         targets = np.arange(d, d + self.n_targets_)
         weights, means, covariances = conditional_moments(self.gmm_, X, np.arange(d), targets)
@@ -212,7 +234,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         between = np.einsum("nk,nkt->nt", weights, (deviation / scale[:, None, :]) ** 2)
         return mean, scale * np.sqrt(np.maximum(within / scale / scale + between, 0.0))
 
-    def _check_X(self, X):
+    def _check_X(self, X: ArrayLike) -> AnyArray:
         X = check_array(X)
         bad = ~np.isfinite(X).all(axis=1) if X.dtype.kind == "f" else np.zeros(len(X), bool)
         if bad.any():
@@ -223,7 +245,7 @@ class GaussianMixtureRegressor(EstimatorBase):
             )
         return X
 
-    def _check_y(self, y, n_samples):
+    def _check_y(self, y: ArrayLike | None, n_samples: int) -> tuple[FloatArray, int]:
         """(y as a finite float64 (n_samples, n_targets) array, y's ndim: 1 or 2)."""
         if y is None:
             raise ValueError(
@@ -247,7 +269,7 @@ class GaussianMixtureRegressor(EstimatorBase):
             raise ValueError("y contains NaN or infinity; drop those rows or impute y.")
         return Y, y_ndim
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import RegressorTags
 
         tags = super().__sklearn_tags__()
@@ -257,7 +279,9 @@ class GaussianMixtureRegressor(EstimatorBase):
         return tags
 
 
-def r2_score(y_true, y_pred, *, sample_weight=None):
+def r2_score(
+    y_true: ArrayLike, y_pred: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> float:
     """Coefficient of determination, averaged uniformly over targets.
 
     Parameters

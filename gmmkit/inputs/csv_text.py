@@ -22,10 +22,16 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gmmkit.exceptions import DataFileError  # noqa: F401 (re-exported: readers raise it)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from gmmkit.engine.types import FloatArray
 
 #: fields read as a missing value (NaN), lower-case: pandas' default na_values
 NA_VALUES = frozenset(
@@ -55,14 +61,14 @@ class Table:
     delimiter : str
     """
 
-    header: list
+    header: list[str]
     has_header: bool
-    rows: list
-    lines: list
+    rows: list[list[str]]
+    lines: list[int]
     delimiter: str
 
 
-def sniff_delimiter(line):
+def sniff_delimiter(line: str) -> str:
     """The delimiter of a file whose first line is ``line``: ``;``, a tab or ``,``."""
     unquoted = re.sub(r'"[^"]*"', "", line)
     if ";" in unquoted:
@@ -72,12 +78,12 @@ def sniff_delimiter(line):
     return ","
 
 
-def is_missing(text):
+def is_missing(text: str) -> bool:
     """True when a field spells a missing value (empty, NA, N/A, null, ...)."""
     return text.strip().lower() in NA_VALUES
 
 
-def is_number(text):
+def is_number(text: str) -> bool:
     """True when a field is a number (NaN spellings count as missing, not as numbers)."""
     if is_missing(text):
         return False
@@ -88,7 +94,7 @@ def is_number(text):
     return True
 
 
-def parse(text, source):
+def parse(text: str, source: str) -> Table:
     """Split CSV ``text`` into a :class:`Table` (header found, lengths checked).
 
     Raises
@@ -126,15 +132,15 @@ def parse(text, source):
     return Table(header, has_header, rows, lines, delimiter)
 
 
-def _not_blank(row):
+def _not_blank(row: list[str]) -> bool:
     return bool(row) and not (len(row) == 1 and not row[0].strip())
 
 
-def _fields(count):
+def _fields(count: int) -> str:
     return f"{count} field" if count == 1 else f"{count} fields"
 
 
-def _without_trailing_delimiter(rows):
+def _without_trailing_delimiter(rows: list[list[str]]) -> list[list[str]]:
     """Drop the empty last field a delimiter at the end of a line makes.
 
     On every line (an empty last column with no name), on the data lines
@@ -148,7 +154,7 @@ def _without_trailing_delimiter(rows):
     return [row[:-1] if len(row) == width + 1 and not row[-1].strip() else row for row in rows]
 
 
-def convert(cells):
+def convert(cells: Sequence[str]) -> tuple[FloatArray, list[int], bool]:
     """Numbers of one column: (values (n,) float64, index of every text cell, any number?)."""
     values = np.empty(len(cells))
     text_cells = []
@@ -162,7 +168,9 @@ def convert(cells):
     return values, text_cells, not np.isnan(values).all()
 
 
-def numeric_columns(table, picked, source):
+def numeric_columns(
+    table: Table, picked: list[int] | None, source: str
+) -> tuple[FloatArray, list[int], dict[str, str]]:
     """The numbers of ``table``.
 
     Parameters
@@ -205,7 +213,7 @@ def numeric_columns(table, picked, source):
     return X, picked, left_out
 
 
-def _text_cell_message(table, j, i, source):
+def _text_cell_message(table: Table, j: int, i: int, source: str) -> str:
     text = table.rows[i][j].strip()
     if re.fullmatch(r"[-+]?[\d.]*,[\d,]+", text):
         fix = "write numbers with a decimal point, without thousands separators"

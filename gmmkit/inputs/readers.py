@@ -20,12 +20,18 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gmmkit.data.dataset import Dataset
 from gmmkit.inputs import csv_text as _csv
 from gmmkit.inputs.csv_text import DataFileError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from gmmkit.engine.types import AnyArray, PathLike
 
 __all__ = ["DataFileError", "LeftOutColumnsWarning", "read_data", "read_file"]
 
@@ -34,12 +40,12 @@ class LeftOutColumnsWarning(UserWarning):
     """Columns of an input file were not read (text columns, without a column selection)."""
 
 
-def data_suffix(path):
+def data_suffix(path: PathLike) -> str:
     """The lower-case suffix of a data file's name (``.npz`` for ``file.NPZ:name``)."""
     return Path(split_npz_key(path)[0]).suffix.lower()
 
 
-def read_data(path, columns=None):
+def read_data(path: PathLike, columns: Sequence[str | int] | None = None) -> Dataset:
     """Read an input file into a Dataset; warn about the text columns left out.
 
     Parameters
@@ -65,7 +71,7 @@ def read_data(path, columns=None):
     return dataset
 
 
-def read_file(path, columns=None):
+def read_file(path: PathLike, columns: Sequence[str | int] | None = None) -> Dataset:
     """:func:`read_data` without the warning (the columns left out are in ``extra``)."""
     from gmmkit.plugins.manager import get_plugin_manager
 
@@ -84,7 +90,7 @@ def read_file(path, columns=None):
     return dataset
 
 
-def split_npz_key(path):
+def split_npz_key(path: PathLike) -> tuple[str, str | None]:
     """``("file.npz", "name")`` for ``file.npz:name``, else ``(path, None)``."""
     text = str(path)
     head, sep, key = text.rpartition(":")
@@ -93,7 +99,7 @@ def split_npz_key(path):
     return text, None
 
 
-def read_npy(path, columns):
+def read_npy(path: PathLike, columns: Sequence[str | int] | None) -> Dataset:
     """A .npy file as a Dataset (memory-mapped, never unpickled)."""
     try:
         X = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -102,7 +108,7 @@ def read_npy(path, columns):
     return _array_dataset(X, columns, str(path))
 
 
-def read_npz(path, key, columns):
+def read_npz(path: PathLike, key: str | None, columns: Sequence[str | int] | None) -> Dataset:
     """One array of a .npz archive as a Dataset."""
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -121,7 +127,7 @@ def read_npz(path, key, columns):
     return _array_dataset(X, columns, f"{path}:{key}")
 
 
-def _array_dataset(X, columns, source):
+def _array_dataset(X: AnyArray, columns: Sequence[str | int] | None, source: str) -> Dataset:
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
@@ -134,7 +140,9 @@ def _array_dataset(X, columns, source):
     return Dataset(X, [names[j] for j in picked], description=source, extra={"header": False})
 
 
-def select_columns(header, columns, source):
+def select_columns(
+    header: Sequence[str], columns: Sequence[str | int] | None, source: PathLike
+) -> list[int]:
     """0-based indices of ``columns`` (names or index strings) in ``header``."""
     if columns is None:
         return list(range(len(header)))
@@ -153,7 +161,7 @@ def select_columns(header, columns, source):
     return picked
 
 
-def read_csv(path, columns):
+def read_csv(path: PathLike, columns: Sequence[str | int] | None) -> Dataset:
     """A CSV file as a Dataset (see :mod:`gmmkit.inputs.csv_text` for the rules)."""
     try:
         with open(path, "rb") as handle:
@@ -163,7 +171,7 @@ def read_csv(path, columns):
     return read_csv_bytes(raw, columns, str(path))
 
 
-def read_csv_bytes(raw, columns, source):
+def read_csv_bytes(raw: bytes, columns: Sequence[str | int] | None, source: str) -> Dataset:
     """CSV content (bytes, UTF-8, a byte-order mark is ignored) as a Dataset.
 
     Parameters
@@ -198,7 +206,7 @@ def read_csv_bytes(raw, columns, source):
     return Dataset(X, [table.header[j] for j in picked], description=description, extra=extra)
 
 
-def left_out_message(dataset, source):
+def left_out_message(dataset: Dataset, source: PathLike) -> str | None:
     """'x.csv: left out column 'species' (text: 'setosa' on line 2); ...' or None."""
     left_out = dataset.extra.get("left_out") or {}
     if not left_out:
@@ -211,7 +219,7 @@ def left_out_message(dataset, source):
     )
 
 
-def read_builtin(path, columns):
+def read_builtin(path: str, columns: Sequence[str | int] | None) -> Dataset | None:
     """The core reader: CSV, .npy or .npz by suffix; None for anything else."""
     file_path, key = split_npz_key(path)
     suffix = data_suffix(file_path)

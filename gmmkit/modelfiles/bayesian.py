@@ -10,13 +10,18 @@ docs/model-files.md specifies the keys.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.variational import COVARIANCE_PRIORS, WEIGHT_PRIORS, Posterior, mixture_params
-from gmmkit.estimators.bayesian import BayesianGaussianMixture, check_priors
+from gmmkit.estimators.bayesian import (
+    POSTERIOR_ATTRIBUTES,
+    PRIOR_ATTRIBUTES,
+    BayesianGaussianMixture,
+)
+from gmmkit.estimators.priors import check_priors
 from gmmkit.modelfiles.checks import (
     Problem,
     check_feature_names,
@@ -45,12 +50,17 @@ from gmmkit.modelfiles.mixture import (
     unless_rebuilt,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from gmmkit.engine.types import AnyArray, FloatArray
+
 POSTERIOR_ARRAYS = ("weight_concentration", "mean_precision", "degrees_of_freedom")
 PRIOR_KEYS = ("weight_concentration_prior", "mean_precision_prior", "degrees_of_freedom_prior")
 DIRICHLET_PROCESS = "dirichlet_process"
 
 
-def _prior_type(params):
+def _prior_type(params: Mapping[str, Any]) -> str:
     name = params.get("weight_concentration_prior_type", DIRICHLET_PROCESS)
     if not isinstance(name, str) or name not in WEIGHT_PRIORS:
         raise Problem(
@@ -68,11 +78,13 @@ class BayesianFormat:
 
     # ------------------------------------------------------------- save
 
-    def encode(self, model):
-        cov_type = get_covariance_type(model.covariance_type)
-        rebuilt = BayesianGaussianMixture()
-        weight_prior = WEIGHT_PRIORS[model.weight_concentration_prior_type]
-        rebuilt._set_posterior(model._posterior(), weight_prior, cov_type)
+    def encode(self, model: BayesianGaussianMixture) -> tuple[dict[str, Any], dict[str, AnyArray]]:
+        rebuilt = BayesianGaussianMixture.from_posterior(  # what load builds from the arrays
+            {name: getattr(model, name) for name in POSTERIOR_ATTRIBUTES},
+            {name: getattr(model, name) for name in PRIOR_ATTRIBUTES},
+            covariance_type=model.covariance_type,
+            weight_concentration_prior_type=model.weight_concentration_prior_type,
+        )
         concentration = model.weight_concentration_
         if isinstance(concentration, tuple):  # the stick-breaking Beta parameters (a, b)
             concentration = np.stack(concentration)
@@ -110,7 +122,7 @@ class BayesianFormat:
 
     # ------------------------------------------------------------- load
 
-    def parse(self, metadata, version):
+    def parse(self, metadata: Mapping[str, Any], version: int) -> Layout:
         check_header(metadata)
         require(metadata, (*MIXTURE_KEYS, "priors"), "metadata.json")
         cov_type = covariance_type_of(metadata)
@@ -155,7 +167,7 @@ class BayesianFormat:
         }
         return Layout(self.name, arrays, [part], info, d, part.feature_names)
 
-    def check_params(self, layout):
+    def check_params(self, layout: Layout) -> None:
         part = layout.mixtures[0]
         model = BayesianGaussianMixture(**part.params)
         for key, top_level in (
@@ -169,14 +181,14 @@ class BayesianFormat:
                     f"{top_level!r}"
                 )
         try:
-            model._check_parameters(np.zeros((1, part.n_features)))
+            model.check_params()
             check_priors(model, part.n_features)
             make_rng(model.random_state)
         except (TypeError, ValueError) as exc:
             raise Problem(f"params are not valid ({str(exc).rstrip('.')})") from None
         _check_scalar_priors(layout.info["priors"], part.n_features)
 
-    def check_values(self, layout, arrays):
+    def check_values(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> None:
         part = layout.mixtures[0]
         check_finite(arrays)
         check_mixture_values(part.cov_type, arrays)
@@ -190,35 +202,39 @@ class BayesianFormat:
         weight_prior = WEIGHT_PRIORS[layout.info["prior_type"]]
         with np.errstate(all="ignore"):
             log_weights = mixture_params(_posterior(arrays), weight_prior).log_weights
-        if not np.all(np.isfinite(log_weights)):
+        if not np.all(np.isfinite(log_weights)):  # type: ignore[arg-type]  # (set)
             raise Problem(
                 "the variational posterior gives non-finite expected log weights (its "
                 "concentrations, mean precisions or degrees of freedom are out of range)"
             )
 
-    def build(self, layout, arrays):
+    def build(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> BayesianGaussianMixture:
         part = layout.mixtures[0]
-        model = BayesianGaussianMixture(**part.params)
         priors = layout.info["priors"]
-        model.weight_concentration_prior_ = priors["weight_concentration_prior"]
-        model.mean_precision_prior_ = priors["mean_precision_prior"]
-        model.mean_prior_ = arrays["mean_prior"]
-        model.degrees_of_freedom_prior_ = priors["degrees_of_freedom_prior"]
-        model.covariance_prior_ = arrays.get("covariance_prior", priors.get("covariance_prior"))
-        model._set_posterior(_posterior(arrays), WEIGHT_PRIORS[layout.info["prior_type"]],
-                             part.cov_type)  # fmt: skip
-        model.weights_ = arrays["weights"]  # the saved bits, not recomputed
-        if "precisions" in arrays:
-            model.precisions_ = arrays["precisions"]
-        for name, value in part.training.items():
-            setattr(model, name, value)
-        model.n_features_in_ = part.n_features
-        if part.feature_names is not None:
-            model.feature_names_in_ = np.asarray(part.feature_names, dtype=object)
-        return model
+        posterior = _posterior(arrays)
+        return BayesianGaussianMixture.from_posterior(
+            dict(zip(POSTERIOR_ATTRIBUTES, (
+                posterior.weight_concentration, posterior.mean_precision, posterior.means,
+                posterior.degrees_of_freedom, posterior.covariances,
+                posterior.precisions_cholesky,
+            ))),
+            {
+                "weight_concentration_prior_": priors["weight_concentration_prior"],
+                "mean_precision_prior_": priors["mean_precision_prior"],
+                "mean_prior_": arrays["mean_prior"],
+                "degrees_of_freedom_prior_": priors["degrees_of_freedom_prior"],
+                "covariance_prior_": arrays.get("covariance_prior",
+                                                priors.get("covariance_prior")),
+            },
+            weights=arrays["weights"],  # the saved bits, not recomputed
+            precisions=arrays.get("precisions"),
+            feature_names=part.feature_names,
+            training=part.training,
+            **part.params,
+        )
 
 
-def _number(value):
+def _number(value: Any) -> int | float:
     """A scalar prior as JSON: a Python int or float (NumPy scalars become Python's)."""
     if isinstance(value, np.generic):
         value = value.item()
@@ -227,12 +243,12 @@ def _number(value):
     return value
 
 
-def _concentration(array):
+def _concentration(array: FloatArray) -> FloatArray | tuple[FloatArray, FloatArray]:
     """weight_concentration_ as fit sets it: (K,), or the pair (a, b) for a Dirichlet process."""
     return (array[0].copy(), array[1].copy()) if array.ndim == 2 else array
 
 
-def _posterior(arrays):
+def _posterior(arrays: Mapping[str, FloatArray]) -> Posterior:
     dof = arrays["degrees_of_freedom"]
     return Posterior(
         _concentration(arrays["weight_concentration"]),
@@ -244,7 +260,7 @@ def _posterior(arrays):
     )
 
 
-def _check_scalar_priors(priors, n_features):
+def _check_scalar_priors(priors: Mapping[str, Any], n_features: int) -> None:
     for key in ("weight_concentration_prior", "mean_precision_prior", "covariance_prior"):
         if key in priors and not (priors[key] > 0 and math.isfinite(priors[key])):
             raise Problem(f"priors {key} must be a positive finite number; got {priors[key]!r}")
@@ -256,7 +272,7 @@ def _check_scalar_priors(priors, n_features):
         )
 
 
-def _check_prior_arrays(arrays):
+def _check_prior_arrays(arrays: Mapping[str, FloatArray]) -> None:
     prior = arrays.get("covariance_prior")
     if prior is None:
         return

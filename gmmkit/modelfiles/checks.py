@@ -13,10 +13,20 @@ from __future__ import annotations
 
 import math
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gmmkit.engine.covariance import CovarianceType
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.types import AnyArray, FloatArray
+    from gmmkit.estimators.base import EstimatorBase
+    from gmmkit.modelfiles.mixture import ArraySpec
 
 FORMAT_NAME = "gmmkit-model"
 FORMAT_VERSION = 3
@@ -39,7 +49,7 @@ EXPANSION_SLACK = 64 * 1024
 ZIP_MEMBER_OVERHEAD = 256
 ZIP_ARCHIVE_OVERHEAD = 1024
 #: accepted float array dtypes: name in metadata.json -> dtype of the .npy header
-ARRAY_DTYPES = {"float64": np.dtype("<f8"), "float32": np.dtype("<f4")}
+ARRAY_DTYPES: dict[str, np.dtype[Any]] = {"float64": np.dtype("<f8"), "float32": np.dtype("<f4")}
 #: allowed |sum(weights) + noise_weight - 1|
 WEIGHTS_TOLERANCE = 1e-6
 #: allowed max |P' C P - I|, plus 100 eps x the component's condition estimate
@@ -60,11 +70,11 @@ UPGRADE = "Upgrade gmmkit (pip install --upgrade gmmkit) to load it."
 class Problem(Exception):
     """Why a file is refused; load and save add the file name and, by default, the fix."""
 
-    def __init__(self, problem, fix=None, save_fix=None):
+    def __init__(self, problem: str, fix: str | None = None, save_fix: str | None = None) -> None:
         super().__init__(problem)
         self.problem, self.fix, self.save_fix = problem, fix, save_fix
 
-    def within(self, label):
+    def within(self, label: str) -> Problem:
         """The same problem, said of ``label`` (a part of the model): a new Problem."""
         return Problem(
             f"{label}: {self.problem}" if label else self.problem, self.fix, self.save_fix
@@ -74,22 +84,22 @@ class Problem(Exception):
 # ------------------------------------------------------------- size limits
 
 
-def _compressed_limit(size):
+def _compressed_limit(size: int) -> int:
     """Most bytes a member of ``size`` bytes may take compressed (deflate can grow data)."""
     return size + size // 100 + 64
 
 
-def npy_data_bytes(shape, dtype):
+def npy_data_bytes(shape: Sequence[int], dtype: np.dtype[Any]) -> int:
     """Bytes of the data of an array of this shape and dtype (Python int, never overflows)."""
     return math.prod(shape) * dtype.itemsize
 
 
-def npy_limit(shape, dtype):
+def npy_limit(shape: Sequence[int], dtype: np.dtype[Any]) -> int:
     """Most bytes a .npy member of this shape and dtype may hold (data + header)."""
     return npy_data_bytes(shape, dtype) + NPY_HEADER_MAX
 
 
-def check_member_size(info, limit, reason):
+def check_member_size(info: zipfile.ZipInfo, limit: int, reason: str) -> None:
     """Refuse a zip member over ``limit`` bytes from its directory entry, unread."""
     if info.file_size > limit or info.compress_size > _compressed_limit(limit):
         raise Problem(
@@ -99,7 +109,7 @@ def check_member_size(info, limit, reason):
         )
 
 
-def check_expansion(infos, size):
+def check_expansion(infos: Iterable[zipfile.ZipInfo], size: int) -> None:
     """Refuse members that would expand beyond MAX_EXPANSION x the file size, unread."""
     total = sum(info.file_size for info in infos)
     if total > MAX_EXPANSION * size + EXPANSION_SLACK:
@@ -110,7 +120,9 @@ def check_expansion(infos, size):
         )
 
 
-def check_members(infos, arrays, size):
+def check_members(
+    infos: Mapping[str, zipfile.ZipInfo], arrays: Mapping[str, ArraySpec], size: int
+) -> None:
     """Members are exactly those declared, each and the whole file within size limits.
 
     Parameters
@@ -162,7 +174,7 @@ def check_members(infos, arrays, size):
 # ------------------------------------------------------ metadata primitives
 
 
-def require(mapping, keys, where):
+def require(mapping: object, keys: Iterable[str], where: str) -> None:
     """``where`` (a JSON object) has every key of ``keys``."""
     if not isinstance(mapping, dict):
         raise Problem(f"{where} is not a JSON object")
@@ -171,7 +183,7 @@ def require(mapping, keys, where):
         raise Problem(f"{where} lacks the keys {missing}")
 
 
-def positive_int(metadata, key, least=1):
+def positive_int(metadata: Mapping[str, Any], key: str, least: int = 1) -> int:
     """``metadata[key]`` as an int >= ``least``."""
     value = metadata[key]
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -180,20 +192,22 @@ def positive_int(metadata, key, least=1):
     return value
 
 
-def json_number(value, what):
+def json_number(value: object, what: str) -> int | float:
     """A JSON number (not a bool) as given: int or float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Problem(f"{what} must be a number; got {value!r}")
     return value
 
 
-def check_strings(metadata, keys):
+def check_strings(metadata: Mapping[str, Any], keys: Iterable[str]) -> None:
     for key in keys:
         if not isinstance(metadata[key], str):
             raise Problem(f"{key} must be a string; got {metadata[key]!r}")
 
 
-def declared_arrays(declared, expected, required, what):
+def declared_arrays(
+    declared: object, expected: Mapping[str, tuple[int, ...]], required: Iterable[str], what: str
+) -> dict[str, ArraySpec]:
     """{name: (shape, dtype)} from an "arrays" object, each shape as ``expected`` says.
 
     Parameters
@@ -215,7 +229,7 @@ def declared_arrays(declared, expected, required, what):
     missing = [name for name in required if name not in declared]
     if missing:
         raise Problem(f"'arrays' lacks {missing}")
-    spec = {}
+    spec: dict[str, ArraySpec] = {}
     for name, entry in declared.items():
         entry = entry if isinstance(entry, dict) else {}
         shape = entry.get("shape")
@@ -238,7 +252,9 @@ def declared_arrays(declared, expected, required, what):
     return spec
 
 
-def known_params(params, cls, excluded=()):
+def known_params(
+    params: object, cls: type[EstimatorBase], excluded: Iterable[str] = ()
+) -> dict[str, Any]:
     """The "params" object, refused when it names a parameter ``cls`` does not have."""
     if not isinstance(params, dict):
         raise Problem("'params' in metadata.json is not a JSON object")
@@ -249,7 +265,7 @@ def known_params(params, cls, excluded=()):
     return params
 
 
-def check_feature_names(names, n_features):
+def check_feature_names(names: object, n_features: int) -> list[str] | None:
     if names is None:
         return None
     if not isinstance(names, list) or len(names) != n_features:
@@ -259,19 +275,19 @@ def check_feature_names(names, n_features):
     return names
 
 
-def check_bool(value, what):
+def check_bool(value: object, what: str) -> bool:
     if not isinstance(value, bool):
         raise Problem(f"{what} must be true or false; got {value!r}")
     return value
 
 
-def check_count(value, what):
+def check_count(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise Problem(f"{what} must be a non-negative integer; got {value!r}")
     return value
 
 
-def json_bound(value):
+def json_bound(value: object) -> float:
     """A lower bound from JSON: a number, or null for -inf."""
     if value is None:
         return -math.inf
@@ -283,13 +299,15 @@ def json_bound(value):
 # --------------------------------------------------------- value validation
 
 
-def check_finite(arrays):
+def check_finite(arrays: Mapping[str, AnyArray]) -> None:
     for name, array in arrays.items():
         if not np.all(np.isfinite(array)):
             raise Problem(f"array '{name}' contains NaN or infinity")
 
 
-def check_mixture_values(cov_type, arrays, noise_weight=None):
+def check_mixture_values(
+    cov_type: CovarianceType, arrays: Mapping[str, FloatArray], noise_weight: float | None = None
+) -> None:
     """Weights on the simplex, valid matching covariance factors, means in range.
 
     Parameters
@@ -308,11 +326,13 @@ def check_mixture_values(cov_type, arrays, noise_weight=None):
     # arrays stored in float32 agree only to float32 rounding
     eps = max(np.finfo(cov.dtype).eps, np.finfo(chol.dtype).eps)
     with np.errstate(all="ignore"):
-        COVARIANCE_CHECKS[cov_type.name](cov, chol, eps)
+        COVARIANCE_CHECKS[cov_type.layout](cov, chol, eps)
         _check_scale(cov_type, arrays["means"], chol)
 
 
-def check_weights(weights, noise_weight=None, name="weights"):
+def check_weights(
+    weights: FloatArray, noise_weight: float | None = None, name: str = "weights"
+) -> None:
     """Non-negative weights summing to 1, or to 1 - noise_weight with a noise component."""
     negative = np.flatnonzero(weights < 0)
     if negative.size:
@@ -335,7 +355,7 @@ def check_weights(weights, noise_weight=None, name="weights"):
         )
 
 
-def check_positive(array, name, above=0.0):
+def check_positive(array: ArrayLike, name: str, above: float = 0.0) -> None:
     """Every value of ``array`` > ``above``."""
     bad = np.flatnonzero(~(np.ravel(array) > above))
     if bad.size:
@@ -343,7 +363,7 @@ def check_positive(array, name, above=0.0):
         raise Problem(f"array '{name}' has a value <= {above:g} ({value!r})")
 
 
-def check_precisions(cov_type, chol, precisions):
+def check_precisions(cov_type: CovarianceType, chol: FloatArray, precisions: FloatArray) -> None:
     """Stored precisions are P Pᵀ of the stored factors, to their dtype's rounding."""
     eps = np.finfo(precisions.dtype).eps
     with np.errstate(all="ignore"):
@@ -357,7 +377,7 @@ def check_precisions(cov_type, chol, precisions):
         )
 
 
-def _check_noise_bounds(bounds):
+def _check_noise_bounds(bounds: FloatArray) -> None:
     """Each feature's (min, max), max > min and max - min finite: the box has a volume."""
     with np.errstate(over="ignore"):
         widths = bounds[:, 1] - bounds[:, 0]
@@ -374,7 +394,7 @@ def _check_noise_bounds(bounds):
         raise Problem(f"noise_bounds of feature {int(wide[0])} is wider than float64 can hold")
 
 
-def _check_scale(cov_type: CovarianceType, means, chol):
+def _check_scale(cov_type: CovarianceType, means: FloatArray, chol: FloatArray) -> None:
     """Precisions finite and each mean within MAX_WHITENED_OFFSET deviations of the origin.
 
     Beyond that, scoring a row near the origin squares numbers that overflow.
@@ -396,13 +416,13 @@ def _check_scale(cov_type: CovarianceType, means, chol):
         )
 
 
-def _norm(array):
+def _norm(array: FloatArray) -> np.float64:
     """Frobenius norm without overflow (scaled by the largest magnitude first)."""
     peak = np.max(np.abs(array)).astype(np.float64)
     return peak * np.linalg.norm(array / peak) if peak > 0 else np.float64(0.0)
 
 
-def _check_agreement(residual, condition, eps, label):
+def _check_agreement(residual: FloatArray, condition: float, eps: float, label: str) -> None:
     worst = float(np.max(np.abs(residual)))
     tolerance = CONSISTENCY_TOLERANCE + 100.0 * eps * condition
     if not np.isfinite(tolerance):
@@ -414,7 +434,12 @@ def _check_agreement(residual, condition, eps, label):
         )
 
 
-def _check_matrices(cov, chol, eps, label=lambda m: f"component {m}"):
+def _check_matrices(
+    cov: FloatArray,
+    chol: FloatArray,
+    eps: float,
+    label: Callable[[int], str] = lambda m: f"component {m}",
+) -> None:
     """Full matrices (M, D, D): Cholesky of each covariance; chol upper with positive diagonal."""
     identity = np.eye(cov.shape[-1])
     for m, (c, p) in enumerate(zip(cov, chol)):
@@ -437,7 +462,7 @@ def _check_matrices(cov, chol, eps, label=lambda m: f"component {m}"):
         _check_agreement(p.T @ c @ p - identity, condition, eps, label(m))
 
 
-def _check_variances(cov, chol, eps):
+def _check_variances(cov: FloatArray, chol: FloatArray, eps: float) -> None:
     """diag (K, D) or spherical (K,): positive variances, chol = 1 / sqrt(variance)."""
     for name, values in (("a variance", cov), ("a precision Cholesky value", chol)):
         bad = np.argwhere(values <= 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +44,13 @@ from gmmkit.modelfiles.mixture import (
     stored_arrays,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from gmmkit.engine.types import AnyArray
+    from gmmkit.estimators.base import EstimatorBase
+    from gmmkit.modelfiles.mixture import ArraySpec, MixtureLayout
+
 #: keys of a file holding mixtures under "mixtures"
 COMPOSITE_KEYS = (
     "n_features", "feature_names", "params", "dropped_params", "arrays", "training", "mixtures",
@@ -60,7 +68,9 @@ LABEL_ARRAYS = (
 JSON_LABELS = (str, bool, int, float)
 
 
-def _mixture_parts(metadata, version, n_features, count):
+def _mixture_parts(
+    metadata: Mapping[str, Any], version: int, n_features: int, count: int
+) -> list[MixtureLayout]:
     """The MixtureLayout of each entry of "mixtures", each of ``n_features`` features."""
     mixtures = metadata["mixtures"]
     if not isinstance(mixtures, list) or len(mixtures) != count:
@@ -77,7 +87,9 @@ def _mixture_parts(metadata, version, n_features, count):
     return parts
 
 
-def _composite_header(metadata, cls, extra_keys):
+def _composite_header(
+    metadata: Mapping[str, Any], cls: type[EstimatorBase], extra_keys: Iterable[str]
+) -> tuple[int, dict[str, Any], list[str] | None]:
     """(n_features, params, feature_names) of a file with "mixtures", its keys checked."""
     check_header(metadata)
     require(metadata, (*COMPOSITE_KEYS, *extra_keys), "metadata.json")
@@ -90,7 +102,9 @@ def _composite_header(metadata, cls, extra_keys):
     return d, params, check_feature_names(metadata["feature_names"], d)
 
 
-def _composite_layout(name, header, parts):
+def _composite_layout(
+    name: str, header: tuple[int, dict[str, Any], list[str] | None], parts: list[MixtureLayout]
+) -> Layout:
     """The Layout of a file whose mixtures are ``parts``; every part's arrays declared."""
     d, params, names = header
     layout = Layout(name, {}, parts, {"params": params}, d, names)
@@ -99,12 +113,12 @@ def _composite_layout(name, header, parts):
     return layout
 
 
-def _check_parts(layout, arrays):
+def _check_parts(layout: Layout, arrays: Mapping[str, AnyArray]) -> None:
     for part in layout.mixtures:
         check_mixture_arrays(part, arrays)
 
 
-def _params_problem(exc):
+def _params_problem(exc: Exception) -> Problem:
     return Problem(f"params are not valid ({str(exc).rstrip('.')})")
 
 
@@ -117,7 +131,7 @@ class ClassifierFormat:
     name = "GMMClassifier"
     cls = GMMClassifier
 
-    def encode(self, model):
+    def encode(self, model: GMMClassifier) -> tuple[dict[str, Any], dict[str, AnyArray]]:
         classes = np.asarray(model.classes_)
         arrays = stored_arrays({"class_prior": model.class_prior_})
         declared = {
@@ -153,7 +167,7 @@ class ClassifierFormat:
         }
         return metadata, arrays
 
-    def parse(self, metadata, version):
+    def parse(self, metadata: Mapping[str, Any], version: int) -> Layout:
         header = _composite_header(metadata, GMMClassifier, ("n_classes", "classes"))
         n_classes = positive_int(metadata, "n_classes", least=2)
         parts = _mixture_parts(metadata, version, header[0], n_classes)
@@ -174,7 +188,7 @@ class ClassifierFormat:
         layout.arrays.update(prior)
         return layout
 
-    def check_params(self, layout):
+    def check_params(self, layout: Layout) -> None:
         for part in layout.mixtures:
             check_mixture_params(part)
         params = layout.info["params"]
@@ -197,13 +211,13 @@ class ClassifierFormat:
             for value in values:
                 check_components(value, "n_components")
             model = GMMClassifier(**{**params, "n_components": 1 if values else per_class})
-            model._check_parameters(np.zeros((1, layout.n_features)))
+            model.check_params()
             make_rng(model.random_state)
             class_priors(model.priors, np.arange(n_classes), np.ones(n_classes))
         except (TypeError, ValueError) as exc:
             raise _params_problem(exc) from None
 
-    def check_values(self, layout, arrays):
+    def check_values(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> None:
         check_finite({"class_prior": arrays["class_prior"]})
         check_weights(arrays["class_prior"], name="class_prior")
         labels = arrays.get("classes")
@@ -211,7 +225,7 @@ class ClassifierFormat:
             _check_label_array(labels)
         _check_parts(layout, arrays)
 
-    def build(self, layout, arrays):
+    def build(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> GMMClassifier:
         classes = arrays.get("classes")
         if classes is None:
             classes = np.empty(len(layout.mixtures), dtype=object)
@@ -232,7 +246,7 @@ class ClassifierFormat:
         return model
 
 
-def _by_class(value, classes):
+def _by_class(value: Any, classes: AnyArray) -> Any:
     """n_components as JSON: a dict {label: k} becomes {"by_class": [k in classes_ order]}."""
     if not isinstance(value, dict):
         return value
@@ -242,7 +256,7 @@ def _by_class(value, classes):
     return {"by_class": [value[label] for label in labels]}
 
 
-def _json_label(value):
+def _json_label(value: Any) -> str | bool | int | float:
     if isinstance(value, np.generic):
         value = value.item()
     if not isinstance(value, JSON_LABELS):
@@ -253,7 +267,7 @@ def _json_label(value):
     return value
 
 
-def _check_json_labels(labels, n_classes):
+def _check_json_labels(labels: object, n_classes: int) -> list[Any]:
     if not isinstance(labels, list) or len(labels) != n_classes:
         raise Problem(f"classes must be null or a list of {n_classes} labels")
     for label in labels:
@@ -270,7 +284,7 @@ def _check_json_labels(labels, n_classes):
     return labels
 
 
-def _declared_labels(entry, n_classes):
+def _declared_labels(entry: object, n_classes: int) -> ArraySpec:
     """(shape, dtype) of the member classes.npy from its declaration."""
     entry = entry if isinstance(entry, dict) else {}
     shape, name = entry.get("shape"), entry.get("dtype")
@@ -284,7 +298,7 @@ def _declared_labels(entry, n_classes):
     return (n_classes,), np.dtype(name)
 
 
-def _check_label_array(labels):
+def _check_label_array(labels: AnyArray) -> None:
     if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
         raise Problem("array 'classes' contains NaN or infinity")
     with np.errstate(all="ignore"):
@@ -302,7 +316,7 @@ class RegressorFormat:
     name = "GaussianMixtureRegressor"
     cls = GaussianMixtureRegressor
 
-    def encode(self, model):
+    def encode(self, model: GaussianMixtureRegressor) -> tuple[dict[str, Any], dict[str, AnyArray]]:
         description, arrays = encode_mixture(model.gmm_, prefix="mixtures/0/")
         params, dropped = json_params(model, GaussianMixtureRegressor)
         metadata = {
@@ -312,12 +326,12 @@ class RegressorFormat:
             "params": params,
             "dropped_params": dropped,
             "arrays": {},
-            "training": {"y_ndim": int(model._y_ndim)},
+            "training": {"y_ndim": int(model.y_ndim_)},
             "mixtures": [description],
         }
         return metadata, arrays
 
-    def parse(self, metadata, version):
+    def parse(self, metadata: Mapping[str, Any], version: int) -> Layout:
         header = _composite_header(metadata, GaussianMixtureRegressor, ("n_targets",))
         n_targets = positive_int(metadata, "n_targets")
         parts = _mixture_parts(metadata, version, header[0] + n_targets, 1)
@@ -333,27 +347,27 @@ class RegressorFormat:
         layout.info.update(n_targets=n_targets, y_ndim=y_ndim)
         return layout
 
-    def check_params(self, layout):
+    def check_params(self, layout: Layout) -> None:
         check_mixture_params(layout.mixtures[0])
         try:
             model = GaussianMixtureRegressor(**layout.info["params"])
             joint = GaussianMixture(**{p: getattr(model, p) for p in REGRESSOR_MIXTURE_PARAMS})
-            joint._check_parameters(np.zeros((1, layout.mixtures[0].n_features)))
+            joint.check_params()
             make_rng(model.random_state)
         except (TypeError, ValueError) as exc:
             raise _params_problem(exc) from None
 
-    def check_values(self, layout, arrays):
+    def check_values(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> None:
         _check_parts(layout, arrays)
 
-    def build(self, layout, arrays):
+    def build(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> GaussianMixtureRegressor:
         model = GaussianMixtureRegressor(**layout.info["params"])
         model.gmm_ = build_mixture(layout.mixtures[0], arrays)
         model.n_features_in_ = layout.n_features
         model.n_targets_ = layout.info["n_targets"]
         model.n_iter_ = model.gmm_.n_iter_
         model.converged_ = model.gmm_.converged_
-        model._y_ndim = layout.info["y_ndim"]
+        model.y_ndim_ = layout.info["y_ndim"]
         if layout.feature_names is not None:
             model.feature_names_in_ = np.asarray(layout.feature_names, dtype=object)
         return model

@@ -21,6 +21,7 @@ import os
 import zipfile
 from datetime import datetime, timezone
 from io import BytesIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +48,20 @@ from gmmkit.modelfiles.read import (
 )
 from gmmkit.outputs import atomic_write
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Union
+
+    from gmmkit.engine.types import AnyArray, PathLike
+    from gmmkit.estimators.bayesian import BayesianGaussianMixture
+    from gmmkit.estimators.classifier import GMMClassifier
+    from gmmkit.estimators.mixture import GaussianMixture
+    from gmmkit.estimators.regression import GaussianMixtureRegressor
+    from gmmkit.modelfiles.mixture import Layout, ModelFormat
+
+    #: the model classes a model file holds
+    Model = Union[GaussianMixture, BayesianGaussianMixture, GMMClassifier, GaussianMixtureRegressor]
+
 __all__ = [
     "FORMATS",
     "FORMAT_NAME",
@@ -65,7 +80,9 @@ _CHANGED = "Its attributes or parameters were changed after fit; fit it again."
 # ---------------------------------------------------------------- public API
 
 
-def save(model, path, *, extra=None, overwrite=False):
+def save(
+    model: Model, path: PathLike, *, extra: Mapping[str, Any] | None = None, overwrite: bool = False
+) -> None:
     """Write a fitted estimator to a model file (a zip archive; no pickle).
 
     Parameters
@@ -109,10 +126,11 @@ def save(model, path, *, extra=None, overwrite=False):
         FileNotFoundError); the message names ``path``.
     """
     fmt = format_of(model)
-    model._check_fitted()
+    model.check_is_fitted()
     extra = _check_extra(extra)
-    if getattr(model, "pipeline_", None) is not None and "pipeline" not in extra:
-        extra = {**extra, "pipeline": _check_extra(model.pipeline_)}
+    pipeline = getattr(model, "pipeline_", None)
+    if pipeline is not None and "pipeline" not in extra:
+        extra = {**extra, "pipeline": _check_extra(pipeline)}
     name = os.fsdecode(path)
     try:
         body, arrays = fmt.encode(model)
@@ -129,7 +147,7 @@ def save(model, path, *, extra=None, overwrite=False):
     _write_archive(path, payload, arrays, metadata["created"], overwrite)
 
 
-def load(path):
+def load(path: PathLike) -> Model:
     """Read a model file written by :func:`save`.
 
     Parameters
@@ -175,7 +193,7 @@ def load(path):
     return model
 
 
-def read_metadata(path):
+def read_metadata(path: PathLike) -> dict[str, Any]:
     """The validated metadata of a model file, without reading its arrays.
 
     The archive's members, their sizes, metadata.json and the parameters are
@@ -202,18 +220,20 @@ def read_metadata(path):
         raise _refusal(path, problem) from None
 
 
-def _refusal(path, problem):
+def _refusal(path: PathLike, problem: Problem) -> ModelFileError:
     return ModelFileError(
         f"cannot load '{os.fsdecode(path)}': {problem.problem}. {problem.fix or DAMAGED}"
     )
 
 
-def _accepted(name):
+def _accepted(name: str) -> tuple[Callable[[np.dtype[Any]], bool], str] | None:
     """The dtypes member ``name`` may hold (None: float32 and float64)."""
     return LABEL_ARRAYS if name == "classes" else None
 
 
-def _read_checked_metadata(archive, size):
+def _read_checked_metadata(
+    archive: zipfile.ZipFile, size: int
+) -> tuple[dict[str, Any], ModelFormat, Layout, dict[str, zipfile.ZipInfo]]:
     """(metadata, format, layout, members by name): every check short of array data.
 
     The declared shapes are checked against the file's size before the
@@ -231,7 +251,7 @@ def _read_checked_metadata(archive, size):
 # -------------------------------------------------------------------- saving
 
 
-def _check_extra(extra):
+def _check_extra(extra: object) -> dict[str, Any]:
     """A JSON copy of ``extra`` ({} for None); ValueError if it does not round-trip."""
     if extra is None:
         return {}
@@ -256,7 +276,9 @@ def _check_extra(extra):
     return copy
 
 
-def _model_metadata(model_class, body, extra):
+def _model_metadata(
+    model_class: str, body: Mapping[str, Any], extra: Mapping[str, Any]
+) -> dict[str, Any]:
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -268,7 +290,7 @@ def _model_metadata(model_class, body, extra):
     }
 
 
-def _json_bytes(metadata):
+def _json_bytes(metadata: Mapping[str, Any]) -> bytes:
     try:
         payload = (json.dumps(metadata, indent=2, allow_nan=False) + "\n").encode("utf-8")
     except ValueError as exc:
@@ -281,7 +303,13 @@ def _json_bytes(metadata):
     return payload
 
 
-def _write_archive(path, payload, arrays, created, overwrite=False):
+def _write_archive(
+    path: PathLike,
+    payload: bytes,
+    arrays: Mapping[str, AnyArray],
+    created: str,
+    overwrite: bool = False,
+) -> None:
     """Write the zip atomically (checked target, temporary file, fsync, rename: gmmkit.outputs)."""
     stamp = datetime.fromisoformat(created).timetuple()[:6]
     with atomic_write(path, overwrite=overwrite, replaceable=_is_model_file,
@@ -295,7 +323,7 @@ def _write_archive(path, payload, arrays, created, overwrite=False):
                 _write_member(archive, f"{name}.npy", buffer.getvalue(), stamp)
 
 
-def _is_model_file(path):
+def _is_model_file(path: PathLike) -> bool:
     """True when ``path`` holds a gmmkit model file (save() replaces only those by default)."""
     try:
         read_metadata(path)
@@ -304,7 +332,9 @@ def _is_model_file(path):
     return True
 
 
-def _write_member(archive, name, data, stamp):
+def _write_member(
+    archive: zipfile.ZipFile, name: str, data: bytes, stamp: tuple[int, int, int, int, int, int]
+) -> None:
     info = zipfile.ZipInfo(name, date_time=stamp)
     info.compress_type = zipfile.ZIP_STORED
     info.external_attr = 0o644 << 16

@@ -10,6 +10,8 @@ version and hands over to the reader of that version.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from gmmkit._version import __version__
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.modelfiles.bayesian import BayesianFormat
@@ -33,6 +35,12 @@ from gmmkit.modelfiles.mixture import (
     parse_mixture,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from gmmkit.engine.types import AnyArray
+    from gmmkit.modelfiles.mixture import ModelFormat
+
 
 class GaussianMixtureFormat:
     """Reads and writes GaussianMixture files: one mixture at the top level."""
@@ -40,33 +48,33 @@ class GaussianMixtureFormat:
     name = "GaussianMixture"
     cls = GaussianMixture
 
-    def encode(self, model):
+    def encode(self, model: GaussianMixture) -> tuple[dict[str, Any], dict[str, AnyArray]]:
         return encode_mixture(model)
 
-    def parse(self, metadata, version):
+    def parse(self, metadata: Mapping[str, Any], version: int) -> Layout:
         require(metadata, HEADER_KEYS, "metadata.json")
         part = parse_mixture(metadata, version)
         check_header(metadata)  # after the mixture's keys, as format versions 1 and 2 did
         return Layout(self.name, part.members(), [part], {}, part.n_features, part.feature_names)
 
-    def check_params(self, layout):
+    def check_params(self, layout: Layout) -> None:
         check_mixture_params(layout.mixtures[0])
 
-    def check_values(self, layout, arrays):
+    def check_values(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> None:
         check_mixture_arrays(layout.mixtures[0], arrays)
 
-    def build(self, layout, arrays):
+    def build(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> GaussianMixture:
         return build_mixture(layout.mixtures[0], arrays)
 
 
 #: model_class in metadata.json -> its format, in the order save tries them
-FORMATS = {
+FORMATS: dict[str, ModelFormat] = {
     fmt.name: fmt
     for fmt in (GaussianMixtureFormat(), BayesianFormat(), ClassifierFormat(), RegressorFormat())
 }
 
 
-def format_of(model):
+def format_of(model: object) -> ModelFormat:
     """The format that saves ``model``; TypeError for a class no model file holds."""
     for fmt in FORMATS.values():
         if isinstance(model, fmt.cls):
@@ -77,7 +85,7 @@ def format_of(model):
     )
 
 
-def check_metadata(metadata):
+def check_metadata(metadata: object) -> Layout:
     """Check format name and version, then hand over to that version's reader."""
     if not isinstance(metadata, dict):
         raise Problem("metadata.json is not a JSON object")
@@ -101,7 +109,7 @@ def check_metadata(metadata):
     return READERS[version](metadata)
 
 
-def _model_format(metadata):
+def _model_format(metadata: Mapping[str, Any]) -> ModelFormat:
     require(metadata, ("model_class",), "metadata.json")
     model_class = metadata["model_class"]
     if not isinstance(model_class, str) or model_class not in FORMATS:
@@ -112,10 +120,10 @@ def _model_format(metadata):
     return FORMATS[model_class]
 
 
-def _read_gaussian_mixture_only(version):
+def _read_gaussian_mixture_only(version: int) -> Callable[[Mapping[str, Any]], Layout]:
     """Reader of versions 1 and 2: GaussianMixture files only."""
 
-    def read(metadata):
+    def read(metadata: Mapping[str, Any]) -> Layout:
         fmt = _model_format(metadata)
         if fmt.name != GaussianMixture.__name__:
             raise Problem(
@@ -128,10 +136,12 @@ def _read_gaussian_mixture_only(version):
     return read
 
 
-def _read_v3(metadata):
+def _read_v3(metadata: Mapping[str, Any]) -> Layout:
     """Format version 3 metadata -> layout, for every model class."""
     return _model_format(metadata).parse(metadata, 3)
 
 
 #: format version -> reader turning that version's metadata into a layout
-READERS = {1: _read_gaussian_mixture_only(1), 2: _read_gaussian_mixture_only(2), 3: _read_v3}
+READERS: dict[int, Callable[[Mapping[str, Any]], Layout]] = {
+    1: _read_gaussian_mixture_only(1), 2: _read_gaussian_mixture_only(2), 3: _read_v3
+}

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gmmkit.engine.covariance import COVARIANCE_TYPES, CovarianceType, get_covariance_type
-from gmmkit.engine.em import MixtureParams
 from gmmkit.engine.rng import make_rng
 from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.modelfiles.checks import (
@@ -40,6 +40,39 @@ from gmmkit.modelfiles.checks import (
     require,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Protocol
+
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.types import AnyArray
+    from gmmkit.estimators.base import EstimatorBase
+    from gmmkit.estimators.bayesian import BayesianGaussianMixture
+
+    #: a declared array member: (shape, dtype of its .npy data)
+    ArraySpec = tuple[tuple[int, ...], np.dtype[Any]]
+
+    class ModelFormat(Protocol):
+        """How one model class is written and read (gmmkit.modelfiles.formats.FORMATS)."""
+
+        @property
+        def name(self) -> str: ...
+
+        @property
+        def cls(self) -> type[EstimatorBase]: ...
+
+        def encode(self, model: Any) -> tuple[dict[str, Any], dict[str, AnyArray]]: ...
+
+        def parse(self, metadata: Mapping[str, Any], version: int) -> Layout: ...
+
+        def check_params(self, layout: Layout) -> None: ...
+
+        def check_values(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> None: ...
+
+        def build(self, layout: Layout, arrays: Mapping[str, AnyArray]) -> Any: ...
+
+
 MODEL_ARRAYS = ("weights", "means", "covariances", "precisions_cholesky")
 INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
 #: expected shape of every array from (covariance type, n_components, n_features)
@@ -56,7 +89,7 @@ ARRAY_SHAPES = {
 }
 #: the arrays a mixture may hold in each format version (2 adds the noise component's box,
 #: 3 the precisions when recomputing them from their Cholesky factors would change their bits)
-VERSION_ARRAYS = {1: MODEL_ARRAYS + INIT_ARRAYS}
+VERSION_ARRAYS: dict[int, tuple[str, ...]] = {1: MODEL_ARRAYS + INIT_ARRAYS}
 VERSION_ARRAYS[2] = VERSION_ARRAYS[1] + ("noise_bounds",)
 VERSION_ARRAYS[3] = VERSION_ARRAYS[2] + ("precisions",)
 #: keys every file has at its top level
@@ -76,20 +109,21 @@ class MixtureLayout:
     cov_type: CovarianceType
     n_components: int
     n_features: int
-    arrays: dict  # name (without prefix) -> (shape tuple, numpy dtype of the .npy data)
-    params: dict
+    arrays: dict[str, ArraySpec]  # name (without prefix) -> (shape, dtype of the .npy data)
+    params: dict[str, Any]
     dtype: object  # the top-level "dtype"
-    feature_names: list | None
-    training: dict  # fitted attribute name -> value (noise_weight_ with a noise component)
+    feature_names: list[str] | None
+    # fitted attribute name -> value (noise_weight_ with a noise component)
+    training: dict[str, Any]
     noise: bool = False  # a uniform noise component: noise_bounds in arrays, noise_weight_ set
     prefix: str = ""  # its members are prefix + name + ".npy"
     label: str = ""  # how messages name it: "" for the file's own model
 
-    def members(self):
+    def members(self) -> dict[str, ArraySpec]:
         """{member name without .npy: (shape, dtype)}."""
         return {self.prefix + name: spec for name, spec in self.arrays.items()}
 
-    def own(self, arrays):
+    def own(self, arrays: Mapping[str, AnyArray]) -> dict[str, AnyArray]:
         """This mixture's arrays, by their names without prefix."""
         return {name: arrays[self.prefix + name] for name in self.arrays}
 
@@ -99,17 +133,18 @@ class Layout:
     """What a format reader extracts from metadata.json: all a model is built from."""
 
     model_class: str
-    arrays: dict  # every array member: name without .npy -> (shape, dtype)
-    mixtures: list = field(default_factory=list)  # MixtureLayout of each mixture in the file
-    info: dict = field(default_factory=dict)  # what else the model class needs
+    arrays: dict[str, ArraySpec]  # every array member: name without .npy -> (shape, dtype)
+    # the MixtureLayout of each mixture in the file
+    mixtures: list[MixtureLayout] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)  # what else the model class needs
     n_features: int = 0
-    feature_names: list | None = None
+    feature_names: list[str] | None = None
 
 
 # ----------------------------------------------------------------- encoding
 
 
-def as_stored(value):
+def as_stored(value: ArrayLike) -> AnyArray:
     """An array as written: float32 or float64, little-endian, in its own memory order.
 
     A Fortran-ordered array stays Fortran-ordered (the .npy header records
@@ -121,7 +156,7 @@ def as_stored(value):
     return array.astype(dtype.newbyteorder("<"), order="K", copy=False)
 
 
-def stored_arrays(values, prefix=""):
+def stored_arrays(values: Mapping[str, ArrayLike | None], prefix: str = "") -> dict[str, AnyArray]:
     """{prefix + name: stored array} of the values that are not None."""
     stored = {}
     for name, value in values.items():
@@ -134,7 +169,7 @@ def stored_arrays(values, prefix=""):
     return stored
 
 
-def declare(arrays, prefix=""):
+def declare(arrays: Mapping[str, AnyArray], prefix: str = "") -> dict[str, dict[str, Any]]:
     """The "arrays" object: {name without prefix: {"shape", "dtype"}}."""
     return {
         name[len(prefix) :]: {"shape": list(array.shape), "dtype": array.dtype.name}
@@ -143,7 +178,7 @@ def declare(arrays, prefix=""):
     }
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """A parameter value as JSON would hold it: dtypes by name, NumPy values as Python."""
     if isinstance(value, type) and issubclass(value, np.generic) or isinstance(value, np.dtype):
         return np.dtype(value).name
@@ -152,7 +187,12 @@ def plain(value):
     return value
 
 
-def json_params(model, cls, skip=(), encoders=None):
+def json_params(
+    model: EstimatorBase,
+    cls: type[EstimatorBase],
+    skip: Iterable[str] = (),
+    encoders: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> tuple[dict[str, Any], list[str]]:
     """(JSON-able constructor params of ``cls``, names dropped because they are not JSON-able).
 
     ``encoders`` maps a parameter name to a function giving its JSON form
@@ -174,13 +214,13 @@ def json_params(model, cls, skip=(), encoders=None):
     return params, dropped
 
 
-def bound_to_json(value):
+def bound_to_json(value: float) -> float | None:
     """A lower bound as JSON: -inf (no EM iteration ran) is stored as null."""
     value = float(value)
     return None if value == -math.inf else value
 
 
-def _json_safe(value):
+def _json_safe(value: Any) -> Any:
     """A selection table as JSON: NumPy values as Python, NaN and infinities as null."""
     if isinstance(value, dict):
         return {str(key): _json_safe(item) for key, item in value.items()}
@@ -192,7 +232,9 @@ def _json_safe(value):
     return value
 
 
-def encode_training(model, noise):
+def encode_training(
+    model: GaussianMixture | BayesianGaussianMixture, noise: bool
+) -> dict[str, Any]:
     """The "training" object of a fitted GaussianMixture."""
     training = {
         "converged": bool(model.converged_),
@@ -209,31 +251,31 @@ def encode_training(model, noise):
     return training
 
 
-def feature_names_of(model):
+def feature_names_of(model: EstimatorBase) -> list[str] | None:
     names = getattr(model, "feature_names_in_", None)
     return None if names is None else [str(name) for name in names]
 
 
-def unless_rebuilt(value, rebuilt):
+def unless_rebuilt(value: ArrayLike, rebuilt: ArrayLike) -> AnyArray | None:
     """``value`` if ``rebuilt`` differs from it in dtype, shape or any bit, else None."""
     value, rebuilt = np.asarray(value), np.asarray(rebuilt)
     same = value.dtype == rebuilt.dtype and value.shape == rebuilt.shape
     return None if same and value.tobytes() == rebuilt.tobytes() else value
 
 
-def encode_mixture(model, prefix=""):
+def encode_mixture(
+    model: GaussianMixture, prefix: str = ""
+) -> tuple[dict[str, Any], dict[str, AnyArray]]:
     """(metadata of one fitted GaussianMixture, its arrays by member name without .npy).
 
     ``precisions_`` is stored only when load, which recomputes it from
     ``precisions_cholesky_`` as fit does, would not get its bits back: fit
     derives float32 precisions from float64 factors before rounding them.
     """
-    cov_type = get_covariance_type(model.covariance_type)
-    rebuilt = GaussianMixture()
-    rebuilt._set_params_object(
-        MixtureParams(model.weights_, model.means_, model.covariances_,
-                      model.precisions_cholesky_), cov_type,
-    )  # fmt: skip
+    rebuilt = GaussianMixture.from_parameters(
+        model.weights_, model.means_, model.covariances_,
+        precisions_cholesky=model.precisions_cholesky_, covariance_type=model.covariance_type,
+    )  # what load builds from the stored arrays
     values = {
         "weights": model.weights_,
         "means": model.means_,
@@ -262,7 +304,7 @@ def encode_mixture(model, prefix=""):
 # ------------------------------------------------------------------ reading
 
 
-def check_header(metadata):
+def check_header(metadata: Mapping[str, Any]) -> None:
     """The keys every file has: versions and time as strings, extra an object."""
     require(metadata, HEADER_KEYS, "metadata.json")
     check_strings(metadata, ("gmmkit_version", "created"))
@@ -270,17 +312,24 @@ def check_header(metadata):
         raise Problem("extra must be a JSON object")
 
 
-def covariance_type_of(metadata):
+def covariance_type_of(metadata: Mapping[str, Any]) -> CovarianceType:
     try:
         return get_covariance_type(metadata["covariance_type"])
     except (ValueError, TypeError):
         raise Problem(
             f"covariance_type {metadata['covariance_type']!r} is not one of "
-            f"{sorted(COVARIANCE_TYPES)}"
+            f"{list(COVARIANCE_TYPES)}"
         ) from None
 
 
-def parse_mixture(metadata, version, *, prefix="", label="", where="metadata.json"):
+def parse_mixture(
+    metadata: Mapping[str, Any],
+    version: int,
+    *,
+    prefix: str = "",
+    label: str = "",
+    where: str = "metadata.json",
+) -> MixtureLayout:
     """The structure and shapes of one mixture's metadata (phase 1 of reading).
 
     Nothing here allocates memory in proportion to the declared sizes: the
@@ -317,7 +366,7 @@ def parse_mixture(metadata, version, *, prefix="", label="", where="metadata.jso
     return layout
 
 
-def _check_noise(layout, training, version):
+def _check_noise(layout: MixtureLayout, training: Mapping[str, Any], version: int) -> None:
     """The noise component's box and weight are there exactly with params noise='uniform'."""
     if version == 1:
         if layout.noise:
@@ -344,7 +393,7 @@ def _check_noise(layout, training, version):
         )
 
 
-def check_training(training):
+def check_training(training: Mapping[str, Any]) -> dict[str, Any]:
     """Fitted attributes from a mixture's "training" object."""
     require(training, TRAINING_KEYS, "'training'")
     bounds = training["lower_bounds"]
@@ -366,14 +415,17 @@ def check_training(training):
     return attributes
 
 
-def check_mixture_params(layout):
+def check_mixture_params(layout: MixtureLayout) -> None:
     """Constructor params checked as fit would check them (phase 2 of reading)."""
     params = layout.params
     try:
         model = GaussianMixture(**params)
         top = (("n_components", layout.n_components), ("covariance_type", layout.cov_type.name))
         for key, top_level in top:
-            if getattr(model, key) != top_level and getattr(model, key) != "auto":
+            value = getattr(model, key)
+            if isinstance(value, str) and COVARIANCE_TYPES.get(value) is layout.cov_type:
+                continue  # an mclust name of the same table entry (VVV is full)
+            if value != top_level and value != "auto":
                 raise Problem(
                     f"params {key} is {getattr(model, key)!r} but the top-level {key} is "
                     f"{top_level!r}"
@@ -383,7 +435,7 @@ def check_mixture_params(layout):
                 f"params dtype is {model.dtype!r} but the top-level dtype is {layout.dtype!r}"
             )
         try:
-            model._check_parameters(np.zeros((1, layout.n_features)))
+            model.check_params()
             make_rng(model.random_state)
         except (TypeError, ValueError) as exc:
             raise Problem(f"params are not valid ({str(exc).rstrip('.')})") from None
@@ -391,7 +443,7 @@ def check_mixture_params(layout):
         raise problem.within(layout.label) from None
 
 
-def check_mixture_arrays(layout, arrays):
+def check_mixture_arrays(layout: MixtureLayout, arrays: Mapping[str, AnyArray]) -> None:
     """Finite arrays, weights on the simplex, valid and matching covariance factors."""
     own = layout.own(arrays)
     try:
@@ -403,21 +455,19 @@ def check_mixture_arrays(layout, arrays):
         raise problem.within(layout.label) from None
 
 
-def build_mixture(layout, arrays):
+def build_mixture(layout: MixtureLayout, arrays: Mapping[str, AnyArray]) -> GaussianMixture:
     """The fitted GaussianMixture of ``layout`` from its checked arrays."""
     own = layout.own(arrays)
-    inits = {name: own[name] for name in INIT_ARRAYS if name in own}
-    model = GaussianMixture(**layout.params, **inits)
-    params = MixtureParams(*(own[name] for name in MODEL_ARRAYS))
-    model._set_params_object(params, layout.cov_type)
-    for name, value in layout.training.items():  # noise_weight_ too, with a noise component
-        setattr(model, name, value)
-    if layout.noise:
-        model.noise_bounds_ = own["noise_bounds"]
-    if "precisions" in own:  # the saved bits, where recomputing them would differ
-        model.precisions_ = own["precisions"]
-    model.n_features_in_ = layout.n_features
-    model.n_components_ = layout.n_components
-    if layout.feature_names is not None:
-        model.feature_names_in_ = np.asarray(layout.feature_names, dtype=object)
-    return model
+    inits: dict[str, Any] = {name: own[name] for name in INIT_ARRAYS if name in own}
+    training = dict(layout.training)
+    noise_weight = training.pop("noise_weight_", None)  # with a noise component
+    return GaussianMixture.from_parameters(
+        own["weights"], own["means"], own["covariances"],
+        precisions_cholesky=own["precisions_cholesky"],
+        precisions=own.get("precisions"),  # the saved bits, where recomputing would differ
+        noise_bounds=own["noise_bounds"] if layout.noise else None,
+        noise_weight=noise_weight,
+        feature_names=layout.feature_names,
+        training=training,
+        **layout.params, **inits,
+    )

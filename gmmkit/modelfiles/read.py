@@ -21,6 +21,7 @@ import zipfile
 import zlib
 from contextlib import contextmanager
 from io import BytesIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +38,12 @@ from gmmkit.modelfiles.checks import (
     check_expansion,
     check_member_size,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+    from typing import IO, NoReturn
+
+    from gmmkit.engine.types import AnyArray, PathLike
 
 #: most bytes read from a pipe (a model file that large should be a regular file)
 PIPE_MAX_BYTES = 256 * 2**20
@@ -69,7 +76,7 @@ _KINDS = (
 # --------------------------------------------------------------------- paths
 
 
-def _kind(mode):
+def _kind(mode: int) -> str:
     for test, name in _KINDS:
         if test(mode):
             return name
@@ -77,7 +84,7 @@ def _kind(mode):
 
 
 @contextmanager
-def open_source(path):
+def open_source(path: PathLike) -> Iterator[tuple[IO[bytes], int]]:
     """``with open_source(path) as (binary file, size)``: a regular file or a pipe's bytes.
 
     Raises
@@ -92,7 +99,9 @@ def open_source(path):
     if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
         raise Problem(f"it is {_kind(mode)}, not a model file", NOT_A_MODEL)
     # O_NONBLOCK: opening a named pipe that has no writer must not wait for one
+    fd: int | None
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    fh: IO[bytes]
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISFIFO(mode):
@@ -112,7 +121,7 @@ def open_source(path):
         yield fh, size
 
 
-def _read_pipe(fd):
+def _read_pipe(fd: int) -> bytes:
     """All bytes of a pipe, at most PIPE_MAX_BYTES, never waiting long for any of them."""
     chunks, total = [], 0
     with selectors.DefaultSelector() as selector:
@@ -152,7 +161,7 @@ def _read_pipe(fd):
 
 
 @contextmanager
-def open_archive(path):
+def open_archive(path: PathLike) -> Iterator[tuple[zipfile.ZipFile, int]]:
     """``with open_archive(path) as (zip, file size)``; Problem if it is not a zip."""
     with open_source(path) as (fh, size):
         start = fh.read(4)
@@ -169,7 +178,7 @@ def open_archive(path):
             yield archive, size
 
 
-def member_infos(archive):
+def member_infos(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     """Members by name; refuses duplicates, encryption and unknown compression."""
     members = archive.infolist()
     if len(members) > MAX_MEMBERS:
@@ -194,7 +203,7 @@ def member_infos(archive):
     return infos
 
 
-def read_member(archive, info, limit):
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """The bytes of one member, refused beyond ``limit`` bytes."""
     try:
         with archive.open(info) as member:
@@ -206,7 +215,9 @@ def read_member(archive, info, limit):
     return data
 
 
-def read_metadata_member(archive, infos, size):
+def read_metadata_member(
+    archive: zipfile.ZipFile, infos: Mapping[str, zipfile.ZipInfo], size: int
+) -> Any:
     """metadata.json parsed, after checking its size from the zip directory."""
     info = infos[METADATA_MEMBER]
     check_member_size(info, METADATA_MAX_BYTES, "the metadata limit allows")
@@ -220,7 +231,7 @@ _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 
 
-def check_json_size(data):
+def check_json_size(data: bytes) -> None:
     """Refuse JSON nested too deep or holding too many items, before parsing it.
 
     Python builds an object per JSON value, many times larger than its text;
@@ -249,11 +260,11 @@ def check_json_size(data):
         )
 
 
-def _no_constant(name):
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not allowed in strict JSON")
 
 
-def parse_json(data):
+def parse_json(data: bytes) -> Any:
     """metadata.json's bytes as a Python value; Problem for anything but bounded strict JSON."""
     check_json_size(data)
     try:
@@ -265,7 +276,7 @@ def parse_json(data):
 # ---------------------------------------------------------------------- .npy
 
 
-def _npy_header(stream, member):
+def _npy_header(stream: IO[bytes], member: str) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
     """(shape, fortran_order, dtype) of a .npy header; its data is not read."""
     try:
         version = np.lib.format.read_magic(stream)
@@ -281,7 +292,13 @@ def _npy_header(stream, member):
         raise Problem(f"member '{member}' is not a valid .npy array ({exc})") from None
 
 
-def read_array(archive, info, shape, dtype, accepted=None):
+def read_array(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    shape: tuple[int, ...],
+    dtype: np.dtype[Any],
+    accepted: tuple[Callable[[np.dtype[Any]], bool], str] | None = None,
+) -> AnyArray:
     """One array member, after checking its header against its declaration.
 
     Parameters
@@ -325,14 +342,14 @@ def read_array(archive, info, shape, dtype, accepted=None):
     return array
 
 
-def _shown(dtype):
+def _shown(dtype: np.dtype[Any]) -> str:
     """A dtype as metadata.json names it: 'float64', or a label dtype's string ('<U5')."""
     return dtype.name if dtype in ARRAY_DTYPES.values() else dtype.str
 
 
-def _fill(member, array, name):
+def _fill(member: IO[bytes], array: AnyArray, name: str) -> None:
     """Read ``array.nbytes`` bytes of ``member`` into the C-contiguous ``array``."""
-    target = memoryview(array.reshape(-1).view(np.uint8))
+    target = memoryview(array.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
     done = 0
     while done < len(target):
         chunk = member.read(min(READ_CHUNK, len(target) - done))

@@ -28,8 +28,19 @@ import os
 import secrets
 import stat
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Literal, TypeVar, overload
 
 from gmmkit.outputs.checks import check_target, os_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from pathlib import Path
+    from types import TracebackType
+
+    from gmmkit.engine.types import PathLike
+
+#: what a writer returns
+T = TypeVar("T")
 
 __all__ = ["OutputDirectory", "OutputFile", "Outputs", "atomic_write", "check_target"]
 
@@ -58,25 +69,25 @@ class OutputFile:
 
     is_directory = False
 
-    def __init__(self, path, target):
+    def __init__(self, path: PathLike, target: Path) -> None:
         self.path = os.fsdecode(path)
         self.target = target
         self.temporary = _probe(self.path, target, directory=self.is_directory)
         self.skipped = False
 
-    def skip(self):
+    def skip(self) -> None:
         """This output will not be written after all: commit leaves its target alone."""
         self.skipped = True
         self._discard()
 
-    def write(self, writer):
+    def write(self, writer: Callable[[Path], T]) -> T:
         """Call ``writer(self.temporary)``; errors that name the temporary name the path instead."""
         try:
             return writer(self.temporary)
         except BaseException as exc:
             raise _renamed(exc, self.temporary, self.path) from None
 
-    def _publish(self):
+    def _publish(self) -> bool:
         """Move the written temporary into place; False when it was skipped."""
         if self.skipped:
             return False
@@ -88,7 +99,7 @@ class OutputFile:
         os.replace(self.temporary, self.target)
         return True
 
-    def _discard(self):
+    def _discard(self) -> None:
         try:
             os.unlink(self.temporary)
         except FileNotFoundError:
@@ -106,7 +117,7 @@ class OutputDirectory(OutputFile):
 
     is_directory = True
 
-    def _publish(self):
+    def _publish(self) -> bool:
         if self.skipped:
             return False
         entries = sorted(self.temporary.iterdir())
@@ -122,13 +133,13 @@ class OutputDirectory(OutputFile):
         _fsync_directory(self.target)
         return True
 
-    def _discard(self):
+    def _discard(self) -> None:
         import shutil
 
         shutil.rmtree(self.temporary, ignore_errors=True)
 
 
-def _probe(name, target, *, directory):
+def _probe(name: str, target: Path, *, directory: bool) -> Path:
     """A free temporary path beside ``target``, after proving the folder takes new files."""
     stem, suffix = (target.name, "") if directory else (target.stem, target.suffix)
     temporary = target.with_name(f".{stem[:64]}.{secrets.token_hex(4)}.tmp{suffix[:16].lower()}")
@@ -143,7 +154,7 @@ def _probe(name, target, *, directory):
     return temporary
 
 
-def _renamed(exc, temporary, name):
+def _renamed(exc: BaseException, temporary: Path, name: str) -> BaseException:
     """``exc`` with the temporary path replaced by the user's ``name`` in its message."""
     if isinstance(exc, OSError) and exc.errno is not None:
         if exc.strerror is None:  # one of ours: it names the user's path already
@@ -161,7 +172,7 @@ def _renamed(exc, temporary, name):
         return exc
 
 
-def _fsync(path):
+def _fsync(path: PathLike) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -169,7 +180,7 @@ def _fsync(path):
         os.close(fd)
 
 
-def _fsync_directory(path):
+def _fsync_directory(path: PathLike) -> None:
     """fsync a folder so a rename in it survives a crash (where the system allows it)."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -183,7 +194,7 @@ def _fsync_directory(path):
         os.close(fd)
 
 
-def _keep_mode(temporary, target):
+def _keep_mode(temporary: Path, target: Path) -> None:
     """A replaced file keeps its permission bits."""
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
@@ -220,14 +231,28 @@ class Outputs:
         The fix named when a target exists.
     """
 
-    def __init__(self, *, inputs=(), overwrite=False,
-                 force_hint="pass overwrite=True to replace it"):
+    def __init__(
+        self,
+        *,
+        inputs: Iterable[PathLike | None] = (),
+        overwrite: bool = False,
+        force_hint: str = "pass overwrite=True to replace it",
+    ) -> None:
         self.inputs = [source for source in inputs if source is not None]
         self.overwrite = overwrite
         self.force_hint = force_hint
-        self._outputs = []
+        self._outputs: list[OutputFile] = []
 
-    def file(self, path, *, directory=False):
+    @overload
+    def file(self, path: PathLike, *, directory: bool = False) -> OutputFile: ...
+
+    @overload
+    def file(self, path: None, *, directory: bool = False) -> None: ...
+
+    @overload
+    def file(self, path: PathLike | None, *, directory: bool = False) -> OutputFile | None: ...
+
+    def file(self, path: PathLike | None, *, directory: bool = False) -> OutputFile | None:
         """Check one output target and reserve its temporary path.
 
         Parameters
@@ -260,11 +285,20 @@ class Outputs:
         self._outputs.append(output)
         return output
 
-    def directory(self, path):
+    @overload
+    def directory(self, path: PathLike) -> OutputFile: ...
+
+    @overload
+    def directory(self, path: None) -> None: ...
+
+    @overload
+    def directory(self, path: PathLike | None) -> OutputFile | None: ...
+
+    def directory(self, path: PathLike | None) -> OutputFile | None:
         """Same as ``file(path, directory=True)``."""
         return self.file(path, directory=True)
 
-    def commit(self):
+    def commit(self) -> None:
         """Move every output into place (except those skipped with ``OutputFile.skip()``).
 
         Raises
@@ -285,16 +319,21 @@ class Outputs:
         for folder in folders:
             _fsync_directory(folder)
 
-    def abort(self):
+    def abort(self) -> None:
         """Remove every temporary; the targets stay as they were."""
         for output in self._outputs:
             output._discard()
         self._outputs = []
 
-    def __enter__(self):
+    def __enter__(self) -> Outputs:
         return self
 
-    def __exit__(self, kind, value, traceback):
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
         if kind is None:
             self.commit()
         else:
@@ -303,8 +342,15 @@ class Outputs:
 
 
 @contextmanager
-def atomic_write(path, *, overwrite=False, replaceable=None, kind=None, inputs=(),
-                 force_hint="pass overwrite=True to replace it"):
+def atomic_write(
+    path: PathLike,
+    *,
+    overwrite: bool = False,
+    replaceable: Callable[[Path], bool] | None = None,
+    kind: str | None = None,
+    inputs: Iterable[PathLike | None] = (),
+    force_hint: str = "pass overwrite=True to replace it",
+) -> Iterator[Path]:
     """``with atomic_write(path) as temporary:`` write one file, all or nothing.
 
     The target is checked first (:func:`check_target`, with the same

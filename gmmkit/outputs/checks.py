@@ -10,6 +10,15 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from gmmkit.engine.types import PathLike
+
+#: an OSError class
+E = TypeVar("E", bound=OSError)
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -20,8 +29,16 @@ _KINDS = (
 )
 
 
-def check_target(path, *, inputs=(), overwrite=False, replaceable=None, kind=None,
-                 force_hint="pass overwrite=True to replace it", directory=False):
+def check_target(
+    path: PathLike,
+    *,
+    inputs: Iterable[PathLike | None] = (),
+    overwrite: bool = False,
+    replaceable: Callable[[Path], bool] | None = None,
+    kind: str | None = None,
+    force_hint: str = "pass overwrite=True to replace it",
+    directory: bool = False,
+) -> Path:
     """Check that ``path`` is a safe place to write an output; return where it goes.
 
     Parameters
@@ -77,14 +94,14 @@ def check_target(path, *, inputs=(), overwrite=False, replaceable=None, kind=Non
     return target
 
 
-def os_error(kind, code, message):
+def os_error(kind: type[E], code: int | None, message: str) -> E:
     """An OSError of class ``kind`` whose text is ``message`` alone, with ``errno`` set."""
     exc = kind(message)
     exc.errno = code
     return exc
 
 
-def _name(path):
+def _name(path: PathLike | None) -> str:
     if path is None:
         raise ValueError("the output path is None; give a file path")
     name = os.fsdecode(path)
@@ -95,7 +112,7 @@ def _name(path):
     return name
 
 
-def _status(target, name):
+def _status(target: Path, name: str) -> os.stat_result | None:
     """os.stat of the target (None when it does not exist)."""
     try:
         return target.stat()
@@ -108,8 +125,17 @@ def _status(target, name):
         raise os_error(type(exc), exc.errno, f"cannot write '{name}': {exc.strerror}") from None
 
 
-def _check_existing(name, target, status, inputs, overwrite, replaceable, kind, force_hint,
-                    directory):
+def _check_existing(
+    name: str,
+    target: Path,
+    status: os.stat_result,
+    inputs: Iterable[PathLike | None],
+    overwrite: bool,
+    replaceable: Callable[[Path], bool] | None,
+    kind: str | None,
+    force_hint: str,
+    directory: bool,
+) -> None:
     mode = status.st_mode
     if directory:
         if not stat.S_ISDIR(mode):
@@ -148,14 +174,14 @@ def _check_existing(name, target, status, inputs, overwrite, replaceable, kind, 
     raise os_error(FileExistsError, errno.EEXIST, f"'{name}' {held}; {force_hint}")
 
 
-def _same_file(target, source):
+def _same_file(target: Path, source: PathLike) -> bool:
     try:
         return os.path.samefile(target, os.fsdecode(source))
     except (OSError, ValueError):
         return False
 
 
-def _writable(status):
+def _writable(status: os.stat_result) -> bool:
     """Writable by its permission bits for this process (root's override not counted)."""
     mode = status.st_mode
     if status.st_uid == os.geteuid():
@@ -165,7 +191,7 @@ def _writable(status):
     return bool(mode & stat.S_IWOTH)
 
 
-def _check_directory(name, parent):
+def _check_directory(name: str, parent: Path) -> None:
     shown = os.path.dirname(name.rstrip(os.sep)) or "."
     if not parent.exists():
         raise os_error(

@@ -32,13 +32,18 @@ import os
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pluggy
 
 import gmmkit.plugins.hookspecs as hookspecs
 from gmmkit._version import __version__
 from gmmkit.exceptions import PluginWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from gmmkit.plugins.hookspecs import Register
 
 ENTRY_POINT_GROUP = "gmmkit"
 DISABLE_ENV = "GMMKIT_DISABLE_PLUGINS"
@@ -91,7 +96,7 @@ class PluginInfo:
 class PluginManager(pluggy.PluginManager):
     """pluggy's manager with gmmkit's hooks, plugin statuses and registries."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
         self.plugin_info: dict[str, PluginInfo] = {}
@@ -101,7 +106,9 @@ class PluginManager(pluggy.PluginManager):
         self.skipped_fit_hooks: set[str] = set()
         self._registries: dict[str, dict[str, Entry]] = {}
 
-    def add_plugin(self, plugin, name, *, source="", version=""):
+    def add_plugin(
+        self, plugin: object, name: str, *, source: str = "", version: str = ""
+    ) -> PluginInfo:
         """Register ``plugin`` (a module or object) if its requirements are met.
 
         Returns
@@ -119,7 +126,7 @@ class PluginManager(pluggy.PluginManager):
         self._registries.clear()
         return info
 
-    def _register_checked(self, plugin, name):
+    def _register_checked(self, plugin: object, name: str) -> PluginInfo:
         try:
             self.register(plugin, name=name)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break gmmkit
@@ -134,13 +141,13 @@ class PluginManager(pluggy.PluginManager):
             )
         return PluginInfo(name, "loaded")
 
-    def registry(self, kind):
+    def registry(self, kind: str) -> dict[str, Entry]:
         """Name -> :class:`Entry` for one registry kind (see ``REGISTRY_HOOKS``)."""
         if kind not in self._registries:
             self._registries[kind] = self._collect(kind)
         return self._registries[kind]
 
-    def _collect(self, kind):
+    def _collect(self, kind: str) -> dict[str, Entry]:
         hook_name = REGISTRY_HOOKS[kind]
         entries: dict[str, Entry] = {}
         # registration order (the core first), whatever tryfirst/trylast say:
@@ -149,21 +156,30 @@ class PluginManager(pluggy.PluginManager):
         impls = getattr(self.hook, hook_name).get_hookimpls()
         for impl in sorted(impls, key=lambda impl: order[impl.plugin_name]):
             if impl.hookwrapper or getattr(impl, "wrapper", False):
-                self._problem(impl.plugin_name, f"{hook_name} is a wrapper; skipped")
+                self.report_problem(impl.plugin_name, f"{hook_name} is a wrapper; skipped")
                 continue
-            register = _registrar(kind, entries, impl.plugin_name, self._problem)
+            register = _registrar(kind, entries, impl.plugin_name, self.report_problem)
             try:
                 impl.function(register=register)
             except Exception as exc:  # noqa: BLE001
-                self._problem(impl.plugin_name, f"{hook_name} raised {describe_error(exc)}")
+                self.report_problem(impl.plugin_name, f"{hook_name} raised {describe_error(exc)}")
         return entries
 
-    def _problem(self, plugin_name, message):
+    def report_problem(self, plugin_name: str, message: str) -> None:
+        """Record a problem of a plugin: ``gmmkit plugins`` lists it under the plugin.
+
+        Parameters
+        ----------
+        plugin_name : str
+        message : str
+            What went wrong and what gmmkit did instead ("... raised ...;
+            skipped"); a message already recorded is not repeated.
+        """
         info = self.plugin_info.setdefault(plugin_name, PluginInfo(plugin_name, "loaded"))
         if message not in info.problems:
             info.problems.append(message)
 
-    def fit_hooks(self):
+    def fit_hooks(self) -> FitHooks | None:
         """A :class:`FitHooks` if any plugin implements a fit hook, else None."""
         if any(getattr(self.hook, name).get_hookimpls() for name in FIT_HOOKS):
             return FitHooks(self)
@@ -178,10 +194,10 @@ class FitHooks:
     then on; the fit itself goes on.
     """
 
-    def __init__(self, pm):
+    def __init__(self, pm: PluginManager) -> None:
         self.pm = pm
 
-    def call(self, hook_name, **kwargs):
+    def call(self, hook_name: str, **kwargs: Any) -> None:
         """Call hook ``hook_name`` of every plugin that implements it with ``kwargs``."""
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             if impl.plugin_name in self.pm.skipped_fit_hooks:
@@ -191,15 +207,17 @@ class FitHooks:
             except Exception as exc:  # noqa: BLE001 - logging must not break a fit
                 self.pm.skipped_fit_hooks.add(impl.plugin_name)
                 message = f"{hook_name} raised {describe_error(exc)}; its fit hooks are skipped"
-                self.pm._problem(impl.plugin_name, message)
+                self.pm.report_problem(impl.plugin_name, message)
                 warnings.warn(f"plugin {impl.plugin_name}: {message}", PluginWarning, stacklevel=4)
 
 
-def _registrar(kind, entries, plugin_name, report):
+def _registrar(
+    kind: str, entries: dict[str, Entry], plugin_name: str, report: Callable[[str, str], None]
+) -> Register:
     """The ``register(name, obj, *, description=None)`` callback handed to one plugin."""
     singular = kind[:-1]
 
-    def register(name, obj, *, description=None):
+    def register(name: str, obj: Callable[..., Any], *, description: str | None = None) -> None:
         if not isinstance(name, str) or not name:
             report(plugin_name, f"{singular} name {name!r} is not a non-empty string; skipped")
             return
@@ -218,7 +236,7 @@ def _registrar(kind, entries, plugin_name, report):
     return register
 
 
-def first_line(text):
+def first_line(text: str | None) -> str:
     """The first non-empty line of a docstring, or ''."""
     for line in (text or "").strip().splitlines():
         if line.strip():
@@ -226,13 +244,13 @@ def first_line(text):
     return ""
 
 
-def describe_error(exc):
+def describe_error(exc: BaseException) -> str:
     """``ExceptionType: message`` in one line."""
     message = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def missing_requirements(plugin):
+def missing_requirements(plugin: object) -> list[str]:
     """Names in ``plugin.requires`` that cannot be imported.
 
     Top-level names are checked without importing them; a dotted name
@@ -244,16 +262,16 @@ def missing_requirements(plugin):
     return [module for module in requires if not _importable(module)]
 
 
-def unknown_hooks(pm):
+def unknown_hooks(pm: pluggy.PluginManager) -> list[str]:
     """Hook names that some plugin implements but gmmkit does not define."""
     return [name for name, caller in vars(pm.hook).items() if not caller.has_spec()]
 
 
-def plugins_of(pm, hook_name):
+def plugins_of(pm: pluggy.PluginManager, hook_name: str) -> list[object]:
     return [impl.plugin for impl in getattr(pm.hook, hook_name).get_hookimpls()]
 
 
-def import_failure(name, exc):
+def import_failure(name: str, exc: ImportError) -> PluginInfo:
     """The status of a plugin whose import raised ``exc`` (an ImportError).
 
     A module that is not installed makes the plugin unavailable; an import
@@ -266,21 +284,21 @@ def import_failure(name, exc):
     return PluginInfo(name, "failed", describe_error(exc))
 
 
-def _importable(module):
+def _importable(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
         return False
 
 
-def parse_names(value):
+def parse_names(value: str | None) -> set[str] | None:
     """The set of names in a comma-separated environment value (None when unset)."""
     if value is None:
         return None
     return {name.strip() for name in value.split(",") if name.strip()}
 
 
-def load_entry_points(pm, environ=None):
+def load_entry_points(pm: PluginManager, environ: Mapping[str, str] | None = None) -> None:
     """Load every plugin of the ``gmmkit`` entry-point group into ``pm``."""
     environ = os.environ if environ is None else environ
     disabled = parse_names(environ.get(DISABLE_ENV)) or set()
@@ -313,7 +331,9 @@ def load_entry_points(pm, environ=None):
             pm.plugin_info[name].version = version
 
 
-def make_plugin_manager(*, entry_points=True, environ=None):
+def make_plugin_manager(
+    *, entry_points: bool = True, environ: Mapping[str, str] | None = None
+) -> PluginManager:
     """A new manager with gmmkit's own hooks and (optionally) the installed plugins.
 
     Parameters
@@ -338,7 +358,7 @@ def make_plugin_manager(*, entry_points=True, environ=None):
 _MANAGER: PluginManager | None = None
 
 
-def get_plugin_manager():
+def get_plugin_manager() -> PluginManager:
     """The process-wide plugin manager, created on first use."""
     global _MANAGER
     if _MANAGER is None:
@@ -347,7 +367,7 @@ def get_plugin_manager():
 
 
 @contextmanager
-def use_plugin_manager(pm):
+def use_plugin_manager(pm: PluginManager | None) -> Iterator[PluginManager | None]:
     """Make ``pm`` the process-wide manager inside a ``with`` block."""
     global _MANAGER
     previous, _MANAGER = _MANAGER, pm
@@ -357,8 +377,8 @@ def use_plugin_manager(pm):
         _MANAGER = previous
 
 
-def _registry_getter(kind):
-    def get():
+def _registry_getter(kind: str) -> Callable[[], dict[str, Entry]]:
+    def get() -> dict[str, Entry]:
         return dict(get_plugin_manager().registry(kind))
 
     get.__name__ = f"get_{kind}"
@@ -376,7 +396,7 @@ get_initializers = _registry_getter("initializers")
 get_demos = _registry_getter("demos")
 
 
-def get_plugins():
+def get_plugins() -> list[PluginInfo]:
     """Every plugin gmmkit knows of and its status: a list of :class:`PluginInfo`."""
     pm = get_plugin_manager()
     for kind in REGISTRY_HOOKS:  # registration problems show up in the statuses
@@ -384,7 +404,7 @@ def get_plugins():
     return sorted(pm.plugin_info.values(), key=lambda info: (info.name != CORE_PLUGIN, info.name))
 
 
-def lookup(kind, name):
+def lookup(kind: str, name: str) -> Callable[..., Any]:
     """The registered ``obj`` called ``name``, or a ValueError listing what exists."""
     entries = get_plugin_manager().registry(kind)
     if name not in entries:
@@ -396,6 +416,6 @@ def lookup(kind, name):
     return entries[name].obj
 
 
-def fit_hooks():
+def fit_hooks() -> FitHooks | None:
     """The process-wide manager's fit hooks, or None when no plugin implements one."""
     return get_plugin_manager().fit_hooks()

@@ -19,7 +19,17 @@ See docs/finance.md.
 from __future__ import annotations
 
 from gmmkit import hookimpl
-from gmmkit_finance.backtest import MODELS, Backtest, backtest_var
+from gmmkit_finance.backtest import DEFAULT_MODELS, Backtest, backtest_var
+from gmmkit_finance.backtest_table import TESTS, comparison_table
+from gmmkit_finance.backtests import (
+    SimulatedTest,
+    TrafficLight,
+    acerbi_szekely_test,
+    acerbi_szekely_tests,
+    dynamic_quantile_test,
+    mcneil_frey_test,
+    traffic_light,
+)
 from gmmkit_finance.coverage import (
     CoverageTest,
     christoffersen_test,
@@ -28,9 +38,21 @@ from gmmkit_finance.coverage import (
     kupiec_test,
 )
 from gmmkit_finance.data import BUNDLED_PRICES, load_prices, to_returns
+from gmmkit_finance.features import log_returns
 from gmmkit_finance.filtered import FilteredMixture, fit_filtered
 from gmmkit_finance.fit import ReturnMixture, fit_returns
-from gmmkit_finance.plots import plot_backtest, plot_density, plot_regimes
+from gmmkit_finance.forecasters import MODELS
+from gmmkit_finance.garch import NonStationaryWarning, VolatilityModel, fit_volatility
+from gmmkit_finance.hmm import fit_regimes
+from gmmkit_finance.horizon import HorizonRisk, SqrtTimeWarning, horizon_risk
+from gmmkit_finance.innovations import Innovations
+from gmmkit_finance.plots import (
+    plot_backtest,
+    plot_density,
+    plot_regime_probabilities,
+    plot_regimes,
+)
+from gmmkit_finance.regime_model import MarkovRegimes
 from gmmkit_finance.regimes import Regimes, regimes
 from gmmkit_finance.risk import mixture_es, mixture_quantile, mixture_var, portfolio_mixture
 from gmmkit_finance.volatility import (
@@ -46,64 +68,56 @@ install_hint = "pip install 'gmmkit[finance]'"
 
 __all__ = [
     "BUNDLED_PRICES",
+    "DEFAULT_MODELS",
     "MODELS",
     "Backtest",
     "CoverageTest",
     "FilteredMixture",
     "GarchParams",
+    "HorizonRisk",
+    "Innovations",
+    "MarkovRegimes",
+    "NonStationaryWarning",
     "Regimes",
+    "SimulatedTest",
+    "SqrtTimeWarning",
+    "TESTS",
+    "TrafficLight",
+    "VolatilityModel",
     "ReturnMixture",
+    "acerbi_szekely_test",
+    "acerbi_szekely_tests",
     "backtest_var",
     "christoffersen_test",
+    "comparison_table",
     "conditional_coverage_test",
     "conditional_volatility",
+    "dynamic_quantile_test",
     "coverage_summary",
     "ewma_variance",
     "fit_filtered",
     "fit_garch",
+    "fit_regimes",
     "fit_returns",
+    "fit_volatility",
     "garch_variance",
+    "horizon_risk",
     "kupiec_test",
     "load_prices",
+    "mcneil_frey_test",
     "log_returns",
     "mixture_es",
     "mixture_quantile",
     "mixture_var",
     "plot_backtest",
     "plot_density",
+    "plot_regime_probabilities",
     "plot_regimes",
     "portfolio_mixture",
     "regimes",
     "to_returns",
+    "traffic_light",
 ]
-
-
-def log_returns(prices):
-    """Log returns of price series: shape (n_dates - 1, n_assets).
-
-    Parameters
-    ----------
-    prices : array-like of shape (n_dates,) or (n_dates, n_assets), or a pandas
-        Series/DataFrame
-        Positive prices in date order.
-
-    Returns
-    -------
-    ndarray of shape (n_dates - 1, n_assets)
-    """
-    import numpy as np
-
-    prices = np.asarray(prices, dtype=np.float64)
-    if prices.ndim == 1:
-        prices = prices[:, None]
-    if prices.shape[0] < 2:
-        raise ValueError(f"log_returns needs at least 2 prices; got {prices.shape[0]}.")
-    if not np.all(np.isfinite(prices)) or np.any(prices <= 0):
-        raise ValueError(
-            "log_returns needs positive, finite prices; drop or fill missing and "
-            "non-positive prices first."
-        )
-    return np.diff(np.log(prices), axis=0)
 
 
 @hookimpl

@@ -10,7 +10,16 @@ Mixture fits are warm-started from the previous refit. Models:
 - ``gmm``: a Gaussian mixture of the window's returns (exact quantile);
 - ``filtered-gmm``: GARCH(1,1) volatility with mixture residuals
   (:mod:`gmmkit_finance.filtered`); between refits the volatility is
-  updated daily with the fitted parameters, so the VaR moves every day.
+  updated daily with the fitted parameters, so the VaR moves every day;
+- ``garch-t``, ``gjr-mixture``, ... (``<garch|gjr|egarch>-<normal|t|mixture>``):
+  the filter and its innovations estimated jointly (:func:`fit_volatility`);
+- ``hmm``: a 2-regime Markov-switching model, its regime probabilities
+  filtered every day (:func:`fit_regimes`).
+
+Each model's exceedances go through the tests named in ``tests``
+(:data:`TESTS`): Kupiec, Christoffersen, the dynamic-quantile test, the ES
+backtests (Acerbi-Szekely Z1 and Z2, McNeil-Frey) and the Basel traffic
+light of the last 250 days (:mod:`gmmkit_finance.backtest_table`).
 """
 
 from __future__ import annotations
@@ -20,10 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmmkit_finance import risk
-from gmmkit_finance.coverage import coverage_summary
-from gmmkit_finance.filtered import filter_variance, fit_filter
+from gmmkit_finance.backtest_table import TESTS, check_tests, comparison_table
+from gmmkit_finance.forecasters import MODELS, make_forecasters
 
-MODELS = ("normal", "historical", "gmm", "filtered-gmm")
+#: the models compared when none are named
+DEFAULT_MODELS = ("normal", "historical", "gmm", "filtered-gmm")
 
 
 @dataclass
@@ -39,7 +49,8 @@ class Backtest:
     returns : pandas.Series or ndarray of shape (n_days,)
         The realised returns of the backtest days.
     table : pandas.DataFrame
-        One row per model: see :func:`coverage_summary`.
+        One row per model: :func:`coverage_summary` and the other tests'
+        statistics and p-values (see :func:`comparison_table`).
     level : float
     models : list of str
     """
@@ -57,97 +68,6 @@ class Backtest:
         row = self.table.loc[model]
         return bool(row["kupiec_p"] > alpha and row["independence_p"] > alpha
                     and row["cc_p"] > alpha)
-
-
-class _Normal:
-    def refit(self, values, lo, hi):
-        train = values[lo:hi]
-        self.mean, self.std = train.mean(), train.std(ddof=1)
-
-    def forecast(self, values, lo, start, stop, level):
-        var, es = risk.normal_var_es(self.mean, self.std, level)
-        return np.full(stop - start, var), np.full(stop - start, es)
-
-
-class _Historical:
-    def refit(self, values, lo, hi):
-        self.train = values[lo:hi]
-
-    def forecast(self, values, lo, start, stop, level):
-        var, es = risk.historical_var_es(self.train, level)
-        return np.full(stop - start, var), np.full(stop - start, es)
-
-
-class _Mixture:
-    """A GaussianMixture of (scaled) data, refitted with warm starts."""
-
-    def __init__(self, n_components, random_state, warm_start):
-        from gmmkit import GaussianMixture
-
-        self.model = GaussianMixture(n_components, n_init=3, random_state=random_state)
-        self.warm_start = warm_start
-
-    def fit(self, data):
-        import warnings
-
-        from gmmkit.exceptions import ConvergenceWarning
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model.fit(data[:, None])
-        if self.warm_start:
-            self.model.set_params(warm_start=True, n_init=1)
-
-    def var_es(self, level):
-        stds = np.sqrt(risk.full_covariances(self.model)[:, 0, 0])
-        mixture = (self.model.weights_, self.model.means_[:, 0], stds)
-        quantile = risk.mixture_quantile(*mixture, 1.0 - level)
-        return -quantile, -risk.mixture_tail_mean(*mixture, quantile)
-
-
-class _GMM(_Mixture):
-    def refit(self, values, lo, hi):
-        train = values[lo:hi]
-        self.scale = train.std()
-        self.fit(train / self.scale)
-
-    def forecast(self, values, lo, start, stop, level):
-        var, es = self.var_es(level)
-        return np.full(stop - start, var * self.scale), np.full(stop - start, es * self.scale)
-
-
-class _FilteredGMM(_Mixture):
-    def __init__(self, n_components, random_state, warm_start, method, filter_every):
-        super().__init__(n_components, random_state, warm_start)
-        self.method, self.filter_every = method, filter_every
-        self.params, self.refits = None, 0
-
-    def refit(self, values, lo, hi):
-        if self.params is None or self.refits % self.filter_every == 0:
-            init = self.params if self.warm_start else None
-            self.params = fit_filter(values[lo:hi], self.method, init=init)
-        self.refits += 1
-        sigma = np.sqrt(filter_variance(values[lo:hi], self.params, self.method))
-        self.fit((values[lo:hi] - self.params.mu) / sigma[:-1])
-
-    def forecast(self, values, lo, start, stop, level):
-        var, es = self.var_es(level)
-        variance = filter_variance(values[lo:stop], self.params, self.method)
-        sigma = np.sqrt(variance[start - lo:stop - lo])
-        mu = self.params.mu
-        return sigma * var - mu, sigma * es - mu
-
-
-def _forecasters(models, n_components, random_state, warm_start, volatility,
-                 filter_refit_every):
-    makers = {
-        "normal": _Normal,
-        "historical": _Historical,
-        "gmm": lambda: _GMM(n_components, random_state, warm_start),
-        "filtered-gmm": lambda: _FilteredGMM(n_components, random_state, warm_start,
-                                             volatility, filter_refit_every),
-    }
-    return [makers[m]() for m in check_models(models)]
 
 
 def check_models(models):
@@ -174,9 +94,10 @@ def check_models(models):
     return models
 
 
-def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MODELS,
+def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=DEFAULT_MODELS,
                  expanding=False, n_components=2, volatility="garch", filter_refit_every=1,
-                 warm_start=True, random_state=0, progress=None):
+                 warm_start=True, random_state=0, tests=TESTS, n_simulations=1000,
+                 progress=None):
     """Backtest one-day VaR forecasts of several models on one return series.
 
     Parameters
@@ -188,7 +109,9 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MOD
         Returns in each fit (the first fit's, when ``expanding``).
     refit_every : int, default=20
         Days between refits.
-    models : sequence of str, default=all of MODELS
+    models : sequence of str, default=DEFAULT_MODELS
+        Names from :data:`MODELS` (normal, historical, gmm, filtered-gmm,
+        garch-t, gjr-mixture, egarch-normal, ..., hmm).
     expanding : bool, default=False
         Fit on every return so far instead of the last ``window``.
     n_components : int, default=2
@@ -202,6 +125,10 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MOD
         Start each refit's EM (one run) and GARCH optimisation from the
         previous refit's estimates; False refits from scratch (3 EM starts).
     random_state : int or None, default=0
+    tests : sequence of str, default=TESTS
+        Tests in the table: "kupiec", "christoffersen", "dq", "es", "traffic".
+    n_simulations : int, default=1000
+        Simulated paths behind the Acerbi-Szekely p-values.
     progress : callable(done, total), optional
         Called after each refit, for progress bars.
 
@@ -230,36 +157,40 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=MOD
             "window or a longer series."
         )
     models = check_models(models)
-    forecasters = _forecasters(models, n_components, random_state, warm_start, volatility,
-                               max(1, int(filter_refit_every)))
-    var, es = _run(values, forecasters, level, window, refit_every, expanding, progress)
-    return _result(values[window:], var, es, models, level, None if index is None
-                   else index[window:], name)
+    tests = check_tests(tests)
+    forecasters = make_forecasters(models, n_components=n_components,
+                                   random_state=random_state, warm_start=warm_start,
+                                   volatility=volatility,
+                                   filter_refit_every=max(1, int(filter_refit_every)))
+    forecasts = _run(values, forecasters, level, window, refit_every, expanding, progress)
+    realised = values[window:]
+    var = np.column_stack([np.concatenate([f.var for f in model]) for model in forecasts])
+    es = np.column_stack([np.concatenate([f.es for f in model]) for model in forecasts])
+    table = comparison_table(realised, var, es, forecasts, models, level, tests,
+                             n_simulations=n_simulations, random_state=random_state)
+    return _result(realised, var, es, table, models, level,
+                   None if index is None else index[window:], name)
 
 
 def _run(values, forecasters, level, window, refit_every, expanding, progress):
-    n_days = values.size - window
-    var = np.empty((n_days, len(forecasters)))
-    es = np.empty_like(var)
+    """Every model's :class:`Forecast` per refit block, in day order."""
+    forecasts = [[] for _ in forecasters]
     starts = range(window, values.size, refit_every)
     for done, start in enumerate(starts, 1):
         stop = min(start + refit_every, values.size)
         lo = 0 if expanding else start - window
         for j, forecaster in enumerate(forecasters):
             forecaster.refit(values, lo, start)
-            block = slice(start - window, stop - window)
-            var[block, j], es[block, j] = forecaster.forecast(values, lo, start, stop, level)
+            forecasts[j].append(forecaster.forecast(values, lo, start, stop, level))
         if progress is not None:
             progress(done, len(starts))
-    return var, es
+    return forecasts
 
 
-def _result(realised, var, es, models, level, index, name):
+def _result(realised, var, es, table, models, level, index, name):
     import pandas as pd
 
     hits = realised[:, None] < -var
-    table = pd.DataFrame([coverage_summary(hits[:, j], level) for j in range(len(models))],
-                         index=pd.Index(models, name="model"))
     if index is not None:
         var = pd.DataFrame(var, index=index, columns=models)
         es = pd.DataFrame(es, index=index, columns=models)

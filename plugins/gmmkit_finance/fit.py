@@ -85,6 +85,16 @@ class ReturnMixture:
         """One-period Expected Shortfall (mean loss beyond the VaR), as :meth:`value_at_risk`."""
         return risk.mixture_es(*self._portfolio(weights), level)
 
+    def bic(self):
+        """BIC of the returns in their own units (comparable with :meth:`MarkovRegimes.bic`).
+
+        The mixture is fitted to ``returns / scale``; the density of the
+        returns is that density divided by ``prod(scale)``.
+        """
+        values = self.returns / self.scale
+        return float(self.model.bic(values)
+                     + 2.0 * values.shape[0] * np.log(self.scale).sum())
+
     def regimes(self):
         """Per-date regime posteriors, labels and the regime table (see :func:`regimes`)."""
         from gmmkit_finance.regimes import regimes_of

@@ -97,16 +97,56 @@ def plot_backtest(result, path, *, title=None):
     plt = _pyplot()
     returns = result.returns
     x = returns.index if isinstance(returns, pd.Series) else np.arange(len(returns))
-    var = np.asarray(result.var)
+    var, es = np.asarray(result.var), np.asarray(result.es)
     hits = np.asarray(result.exceedances)
     figure, axes = plt.subplots(figsize=(9, 4))
     axes.plot(x, np.asarray(returns), color="0.6", linewidth=0.5, label="return")
     for j, model in enumerate(result.models):
         line = axes.plot(x, -var[:, j], linewidth=0.9,
                          label=f"-VaR {model} ({int(hits[:, j].sum())} exceedances)")[0]
+        axes.plot(x, -es[:, j], linewidth=0.6, linestyle="--", color=line.get_color(),
+                  label=f"-ES {model}")
         axes.scatter(np.asarray(x)[hits[:, j]], np.asarray(returns)[hits[:, j]], s=9,
                      color=line.get_color(), zorder=3)
     axes.set_ylabel("daily return")
-    axes.set_title(title or f"{result.level:.0%} VaR backtest")
+    axes.set_title(title or f"{result.level:.0%} VaR and ES backtest (dashed: -ES)")
     axes.legend(fontsize=7, loc="lower left")
+    return _save(figure, path)
+
+
+def plot_regime_probabilities(prices, fitted, path, *, title=None):
+    """Price with the Viterbi regimes shaded, above the smoothed regime probabilities.
+
+    Parameters
+    ----------
+    prices : pandas.Series or DataFrame
+        Prices (the first column is drawn), indexed by date.
+    fitted : MarkovRegimes
+        Fitted to returns indexed by date.
+    path : str or path
+        PNG file to write.
+    """
+    plt = _pyplot()
+    series = prices.iloc[:, 0] if hasattr(prices, "columns") else prices
+    smoothed = fitted.smoothed
+    series = series.reindex(smoothed.index)
+    k = fitted.n_regimes
+    colours = plt.get_cmap("coolwarm")(np.linspace(0, 1, max(2, k)))
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True,
+                                         gridspec_kw={"height_ratios": [3, 2]})
+    labels = np.asarray(fitted.path)
+    for r in range(k):
+        top.fill_between(smoothed.index, 0, 1, where=labels == r, step="mid", color=colours[r],
+                         alpha=0.35, transform=top.get_xaxis_transform(), linewidth=0,
+                         label=f"regime {r} ({fitted.expected_durations()[r]:.0f}-day spells)")
+    top.plot(series.index, series.to_numpy(), color="black", linewidth=0.8)
+    top.set_yscale("log")
+    top.set_ylabel(str(series.name or "price"))
+    top.legend(loc="upper left", fontsize=8)
+    top.set_title(title or "Markov-switching regimes: Viterbi path (shaded) and smoothed "
+                           "probabilities")
+    bottom.stackplot(smoothed.index, smoothed.to_numpy().T, colors=colours[:k], alpha=0.8,
+                     step="mid")
+    bottom.set_ylim(0, 1)
+    bottom.set_ylabel("P(regime | all data)")
     return _save(figure, path)

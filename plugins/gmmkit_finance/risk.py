@@ -46,6 +46,8 @@ def mixture_quantile(weights, means, stds, prob):
 
     weights, means, stds = (np.asarray(a, dtype=np.float64).ravel() for a in (weights, means, stds))
     prob = check_level(prob)
+    present = weights > 0  # a component without weight must not bound the bracket
+    weights, means, stds = weights[present], means[present], stds[present]
     component_quantiles = means + stds * ndtri(prob)
     low, high = component_quantiles.min(), component_quantiles.max()
     if high - low <= 1e-15 * max(1.0, abs(high)):

@@ -165,7 +165,7 @@ class GMMOutlierDetector(EstimatorBase):
         )
         self.n_features_in_ = table.shape[1]
         self.feature_names_in_ = names or [f"x{j}" for j in range(table.shape[1])]
-        self._set_normal_model()
+        self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
         self.decision_scores_ = -self.normal_model_.score_samples(Z)
         if contamination == "auto":
             seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
@@ -178,12 +178,45 @@ class GMMOutlierDetector(EstimatorBase):
         self._set_score_summary(self.decision_scores_)
         return self
 
+    @classmethod
+    def from_fitted(cls, model, fitted, **params):
+        """A fitted detector from its parts, without fitting (what ``load_detector`` reads).
+
+        Parameters
+        ----------
+        model : gmmkit.GaussianMixture
+            ``model_``: the mixture fitted to the scaled columns that are not ignored.
+        fitted : dict
+            The other fitted attributes, by name: ``trusted_`` (bool, one per
+            component), ``center_`` and ``scale_`` (the column scaler, one per
+            column), ``threshold_``, ``score_summary_`` ("min", "max", "mean",
+            "std" of the training scores), ``feature_names_in_`` (one per column,
+            ignored columns included) and optionally ``ignored_columns_``.
+        **params
+            Constructor arguments.
+
+        Returns
+        -------
+        GMMOutlierDetector
+            Fitted; ``normal_model_`` is derived, ``decision_scores_`` and
+            ``labels_`` of the training rows are not set.
+        """
+        detector = cls(**params)
+        detector.model_ = model
+        detector.trusted_ = np.asarray(fitted["trusted_"], dtype=bool)
+        detector.center_ = np.asarray(fitted["center_"], dtype=np.float64)
+        detector.scale_ = np.asarray(fitted["scale_"], dtype=np.float64)
+        detector.threshold_ = float(fitted["threshold_"])
+        detector.score_summary_ = dict(fitted["score_summary_"])
+        detector.feature_names_in_ = list(fitted["feature_names_in_"])
+        detector.n_features_in_ = len(detector.feature_names_in_)
+        detector.ignored_columns_ = np.asarray(fitted.get("ignored_columns_", ()), dtype=int)
+        detector.normal_model_ = scoring.normal_mixture(model, detector.trusted_)
+        return detector
+
     def _used_columns(self, n_features):
         """Indices of the columns the mixture sees: all but ``ignored_columns_``."""
         return np.setdiff1d(np.arange(n_features), self.ignored_columns_)
-
-    def _set_normal_model(self):
-        self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
 
     def _set_score_summary(self, scores):
         """min, max, mean, std of the training scores (what predict_proba needs)."""

@@ -36,7 +36,7 @@ def save_detector(detector, path):
         Fitted.
     path : str or os.PathLike
     """
-    detector._scaled(np.zeros((1, detector.n_features_in_)))  # NotFittedError when not fitted
+    detector.check_is_fitted()
     ignored = [int(j) for j in getattr(detector, "ignored_columns_", ())]
     state = {
         "version": LAYOUT_VERSION if ignored else 1,
@@ -79,19 +79,17 @@ def load_detector(path):
             "(use `gmmkit score` with it). Make a detector with `gmmkit outliers fit` or "
             "gmmkit_outliers.save_detector."
         )
-    detector = GMMOutlierDetector(**state["params"])
-    detector.model_ = model
-    detector.trusted_ = np.asarray(state["trusted"], dtype=bool)
-    detector.center_ = np.asarray(state["center"], dtype=np.float64)
-    detector.scale_ = np.asarray(state["scale"], dtype=np.float64)
-    detector.threshold_ = float(state["threshold"])
-    detector.score_summary_ = dict(state["score_summary"])
-    detector.feature_names_in_ = list(state["feature_names"])
-    detector.n_features_in_ = len(detector.feature_names_in_)
-    detector.ignored_columns_ = _ignored_columns(state, detector.n_features_in_,
-                                                 model.means_.shape[1], path)
-    detector._set_normal_model()
-    return detector
+    names = list(state["feature_names"])
+    fitted = {
+        "trusted_": state["trusted"],
+        "center_": state["center"],
+        "scale_": state["scale"],
+        "threshold_": state["threshold"],
+        "score_summary_": state["score_summary"],
+        "feature_names_in_": names,
+        "ignored_columns_": _ignored_columns(state, len(names), model.means_.shape[1], path),
+    }
+    return GMMOutlierDetector.from_fitted(model, fitted, **state["params"])
 
 
 def _json_params(params):

@@ -7,8 +7,14 @@ The GMM-UBM recipe of Reynolds, Quatieri and Dunn (2000): MFCC frames
 (:func:`train_ubm`), MAP-adapted speaker models (:func:`map_adapt`),
 log-likelihood-ratio scoring with optional top-C (:func:`llr_score`,
 :func:`identify`, :func:`verify`), evaluation (:func:`equal_error_rate`,
-:func:`min_dcf`, :func:`plot_det`) and a speaker store on disk
-(:class:`SpeakerStore`). See docs/speech.md.
+:func:`min_dcf`, :func:`plot_det`, :func:`plot_det_curves`, :class:`Trials`)
+and a speaker store on disk (:class:`SpeakerStore`). On the same UBM:
+score normalisation (:func:`normalise_scores`), i-vectors
+(:func:`baum_welch_statistics`, :func:`train_ivector_extractor`,
+:func:`extract_ivectors`), their back-end (:func:`lda`, :func:`wccn`,
+:func:`length_normalise`, :func:`cosine_scores`, :class:`PLDA`) and
+:class:`GmmUbmSystem` / :class:`IvectorSystem` behind one interface
+(:func:`system_scores`). See docs/speech.md.
 
 Registers the features ``mfcc`` (plain MFCCs, every frame) and
 ``speaker_mfcc`` (the recipe: deltas, energy VAD, CMVN), the ``gmmkit
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 from gmmkit import hookimpl
 from gmmkit_speech.adapt import map_adapt
+from gmmkit_speech.backend import IvectorBackend, cosine_scores, lda, length_normalise, wccn
 from gmmkit_speech.calibration import ScoreCalibration, bayes_threshold
 from gmmkit_speech.classify import UtteranceClassifier
 from gmmkit_speech.evaluation import (
@@ -29,39 +36,76 @@ from gmmkit_speech.evaluation import (
     identification_accuracy,
     min_dcf,
     plot_det,
+    plot_det_curves,
 )
 from gmmkit_speech.features import ClippedAudioWarning, FeatureConfig, load_audio, mfcc
+from gmmkit_speech.ivector import (
+    IvectorExtractor,
+    ShortUtteranceWarning,
+    extract_ivectors,
+    train_ivector_extractor,
+)
+from gmmkit_speech.norm import normalise_scores
+from gmmkit_speech.plda import PLDA
 from gmmkit_speech.scoring import identify, llr_score, score_speakers, verify
+from gmmkit_speech.statistics import BaumWelchStats, baum_welch_statistics
 from gmmkit_speech.store import SpeakerStore
+from gmmkit_speech.systems import (
+    GmmUbmSystem,
+    IvectorSystem,
+    system_scores,
+    train_ivector_system,
+)
+from gmmkit_speech.trials import Trials, evaluate_trials
 from gmmkit_speech.ubm import feature_config, load_model, save_model, train_ubm
 
 requires = ("librosa", "soundfile")
 install_hint = "pip install 'gmmkit[speech]'"
 
 __all__ = [
+    "BaumWelchStats",
     "ClippedAudioWarning",
     "FeatureConfig",
+    "GmmUbmSystem",
+    "IvectorBackend",
+    "IvectorExtractor",
+    "IvectorSystem",
+    "PLDA",
     "ScoreCalibration",
+    "ShortUtteranceWarning",
     "SpeakerStore",
+    "Trials",
     "UtteranceClassifier",
+    "baum_welch_statistics",
     "bayes_threshold",
     "confusion_matrix",
+    "cosine_scores",
     "det_curve",
     "equal_error_rate",
+    "evaluate_trials",
+    "extract_ivectors",
     "feature_config",
     "identification_accuracy",
     "identify",
+    "lda",
+    "length_normalise",
     "llr_score",
     "load_audio",
     "load_model",
     "map_adapt",
     "mfcc",
     "min_dcf",
+    "normalise_scores",
     "plot_det",
+    "plot_det_curves",
     "save_model",
     "score_speakers",
+    "system_scores",
+    "train_ivector_extractor",
+    "train_ivector_system",
     "train_ubm",
     "verify",
+    "wccn",
 ]
 
 

@@ -23,9 +23,15 @@ M-step from the UBM's responsibilities. A component no frame touches
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gmmkit_speech.ubm import as_config, pool_frames, speech_info
+
+if TYPE_CHECKING:
+    from gmmkit import GaussianMixture
 
 UPDATES = ("m", "mw", "mwv")
 
@@ -63,7 +69,42 @@ def map_adapt(ubm, frames, *, relevance_factor=16.0, update="m", feature_config=
         config, a negative relevance factor or an unknown update.
     """
     X = _check_inputs(ubm, frames, relevance_factor, update, feature_config)
-    n_k, first, second = _sufficient_stats(ubm, X)
+    return _adapted(ubm, *_sufficient_stats(ubm, X), X.shape[0], relevance_factor, update,
+                    variance_floor)
+
+
+def map_adapt_each(ubm: GaussianMixture, utterances: Sequence[np.ndarray], *,
+                   relevance_factor: float = 16.0, update: str = "m",
+                   variance_floor: float | None = None) -> list[GaussianMixture]:
+    """One MAP-adapted model per utterance (as :func:`map_adapt` of each), in one engine pass.
+
+    Parameters
+    ----------
+    ubm : GaussianMixture
+    utterances : list of ndarray of shape (n_frames_u, n_features)
+    relevance_factor, update, variance_floor
+        As in :func:`map_adapt`.
+
+    Returns
+    -------
+    list of GaussianMixture
+    """
+    parts = [_check_inputs(ubm, u, relevance_factor, update, None) for u in utterances]
+    if not parts:
+        return []
+    X = np.concatenate(parts)
+    gamma = ubm.predict_proba(X)  # one engine call for every utterance
+    bounds = np.cumsum([0] + [len(p) for p in parts])
+    models = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        g, x = gamma[start:stop], X[start:stop]
+        models.append(_adapted(ubm, g.sum(axis=0), g.T @ x, g.T @ (x * x), stop - start,
+                               relevance_factor, update, variance_floor))
+    return models
+
+
+def _adapted(ubm, n_k, first, second, n_frames, relevance_factor, update, variance_floor):
+    """The adapted model from the speaker's statistics (the closed form above)."""
     alpha = _adaptation_coefficients(n_k, relevance_factor)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_x = np.where(n_k[:, None] > 0, first / n_k[:, None], 0.0)
@@ -73,7 +114,7 @@ def map_adapt(ubm, frames, *, relevance_factor=16.0, update="m", feature_config=
     weights = np.array(ubm.weights_, dtype=np.float64)
     variances = np.array(ubm.covariances_, dtype=np.float64)
     if "w" in update:
-        weights = alpha * n_k / X.shape[0] + (1.0 - alpha) * ubm.weights_
+        weights = alpha * n_k / n_frames + (1.0 - alpha) * ubm.weights_
         if np.any(alpha > 0):  # (r = inf keeps the UBM's weights bit for bit)
             weights /= weights.sum()
     if update == "mwv":
@@ -90,7 +131,7 @@ def map_adapt(ubm, frames, *, relevance_factor=16.0, update="m", feature_config=
         "features": info["features"],
         "relevance_factor": None if np.isinf(relevance_factor) else float(relevance_factor),
         "update": update,
-        "n_frames": int(X.shape[0]),
+        "n_frames": int(n_frames),
     }
     return model
 

@@ -1,4 +1,4 @@
-"""``gmmkit speech ...``: train a UBM, enrol, identify, verify and evaluate from audio files.
+"""``gmmkit speech ...``: train a UBM and an i-vector extractor, enrol, identify, verify, evaluate.
 
 Only click is imported here; librosa, soundfile and matplotlib load inside
 the commands. Results go to stdout (``--json`` for machines), progress to
@@ -10,18 +10,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from gmmkit.cli.helpers import (
     command_outputs,
-    echo_json,
     force_option,
     json_option,
     output_option,
     quiet_option,
     seed_option,
 )
+from gmmkit_speech.cli_helpers import (
+    audio_files,
+    check_backend_speakers,
+    check_cohort_size,
+    cohort_files,
+    enrol_extractor,
+    file_frames,
+    labelled_audio,
+    open_store,
+    print_result,
+    progress,
+    scoring_system,
+    top_c_or_none,
+)
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+NORMS = ("z-norm", "t-norm", "zt-norm", "s-norm", "as-norm")
 
 _store_option = click.option("--store", "store_dir", required=True,
                              type=click.Path(file_okay=False), help="The speaker store folder.")
@@ -49,11 +63,6 @@ def _check_finite(ctx, param, value):
         raise click.BadParameter(f"{value} is not a finite number; give a log-likelihood-ratio "
                                  "score such as 0 or 0.5", ctx=ctx, param=param)
     return value
-
-
-def _top_c(top_c, ubm):
-    """--top-c for the scoring functions: None for all components, else at most the UBM's."""
-    return min(top_c, len(ubm.weights_)) if top_c else None
 
 
 @click.group()
@@ -86,20 +95,77 @@ def ubm(audio, n_components, model_path, sr, n_mfcc, deltas, cmvn, vad, max_iter
 
     config = FeatureConfig(sr=sr, n_mfcc=n_mfcc, deltas=deltas, cmvn="utterance" if cmvn else None,
                            vad="energy" if vad else None)
-    files = audio_files(audio)
+    labelled = labelled_audio(audio)
+    files = [file for file, _ in labelled]
     outputs = command_outputs(force, audio, files)
     model_file = outputs.file(model_path, "model_path")
-    frames = [file_frames(path, config) for path in _progress(files, quiet, "features")]
+    frames = [file_frames(path, config) for path in progress(files, quiet, "features")]
     model = train_ubm(frames, n_components=n_components, feature_config=config,
                       max_iter=max_iter, random_state=seed, verbose=not quiet)
+    # the default impostor cohort of `evaluate --norm`: the UBM's training speakers
+    model.speech_["train_files"] = [[str(Path(f).resolve()), s] for f, s in labelled]
     model_file.write(lambda temporary: save_model(model, temporary))
     outputs.commit()
     summary = {"model_file": model_path, "n_components": n_components, "n_files": len(files),
                "n_frames": model.speech_["n_frames"], "converged": bool(model.converged_),
                "n_iter": int(model.n_iter_), "features": config.to_dict()}
-    _print(summary, as_json, f"UBM: {n_components} components from {len(files)} files "
+    print_result(summary, as_json, f"UBM: {n_components} components from {len(files)} files "
            f"({summary['n_frames']} frames), converged={summary['converged']} after "
            f"{summary['n_iter']} iterations; saved to {model_path}")
+
+
+@speech.command()
+@click.argument("audio", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--ubm", "ubm_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The UBM the statistics are taken against.")
+@output_option("Extractor file to write (e.g. tv.npz).", dest="tv_path", required=True)
+@click.option("--rank", default=100, show_default=True, type=click.IntRange(min=1),
+              help="i-vector dimension.")
+@click.option("--n-iter", default=10, show_default=True, type=click.IntRange(min=1),
+              help="EM iterations of the T matrix.")
+@click.option("--min-divergence/--no-min-divergence", default=True, show_default=True)
+@click.option("--backend/--no-backend", default=True, show_default=True,
+              help="Also train LDA, WCCN and PLDA on the speakers (one subfolder of AUDIO per "
+                   "speaker, at least 2 files each).")
+@click.option("--lda-dim", type=click.IntRange(min=0), default=None,
+              help="LDA dimension (default: speakers - 1; 0: no LDA).")
+@seed_option()
+@force_option
+@json_option
+@quiet_option
+def tv(audio, ubm_path, tv_path, rank, n_iter, min_divergence, backend, lda_dim, seed, force,
+       as_json, quiet):
+    """Train an i-vector extractor (total-variability matrix) on AUDIO against the UBM."""
+    import warnings
+
+    from gmmkit_speech.ivector import ShortUtteranceWarning
+    from gmmkit_speech.systems import train_ivector_system
+    from gmmkit_speech.ubm import feature_config, load_model
+
+    labelled = labelled_audio(audio)
+    files = [file for file, _ in labelled]
+    outputs = command_outputs(force, audio, files, ubm_path)
+    tv_file = outputs.file(tv_path, "tv_path")
+    speakers = [speaker for _, speaker in labelled] if backend else None
+    if backend:
+        check_backend_speakers(speakers)
+    ubm = load_model(ubm_path, role="ubm")
+    config = feature_config(ubm)
+    frames = [file_frames(path, config) for path in progress(files, quiet, "features")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ShortUtteranceWarning)  # training takes them all
+        extractor = train_ivector_system(ubm, frames, speakers, rank=rank, n_iter=n_iter,
+                                         min_divergence=min_divergence, lda_dim=lda_dim,
+                                         random_state=seed, verbose=not quiet)
+    tv_file.write(extractor.save)
+    outputs.commit()
+    summary = {"tv_file": tv_path, "rank": rank, "n_iter": n_iter, "n_files": len(files),
+               "ubm": extractor.ubm_name, "log_likelihood": extractor.log_likelihoods_[-1],
+               "backend": extractor.backend is not None}
+    with_backend = (f" and its back-end (LDA, WCCN, PLDA) on {len(set(speakers))} speakers"
+                    if backend else "")
+    print_result(summary, as_json, f"i-vector extractor: rank {rank}, {n_iter} EM iterations on "
+           f"{len(files)} files{with_backend}; UBM {extractor.ubm_name}; saved to {tv_path}")
 
 
 @speech.command()
@@ -112,11 +178,16 @@ def ubm(audio, n_components, model_path, sr, n_mfcc, deltas, cmvn, vad, max_iter
               type=click.FloatRange(min=0))
 @click.option("--update", type=click.Choice(["m", "mw", "mwv"]), default="m", show_default=True,
               help="Adapt means; means and weights; or means, weights and variances.")
+@click.option("--ivector", is_flag=True,
+              help="Also keep the speaker's i-vectors (one per file) beside the MAP model.")
+@click.option("--tv", "tv_path", type=click.Path(exists=True, dir_okay=False),
+              help="The i-vector extractor (from `gmmkit speech tv`); needed with --ivector "
+                   "until the store has one.")
 @force_option
 @json_option
 @quiet_option
-def enroll(files, ubm_path, speaker, store_dir, relevance_factor, update, force, as_json,
-           quiet):
+def enroll(files, ubm_path, speaker, store_dir, relevance_factor, update, ivector, tv_path,
+           force, as_json, quiet):
     """Enrol SPEAKER from FILES (audio files or folders) into the store.
 
     A new store appears only when the enrolment succeeds.
@@ -129,21 +200,28 @@ def enroll(files, ubm_path, speaker, store_dir, relevance_factor, update, force,
         raise click.BadParameter(
             f"{speaker!r} is not a valid name; use 1 to 128 letters, digits, '_', '.', '@' or "
             "'-', starting with a letter or digit", param_hint="--speaker")
+    if tv_path is not None and not ivector:
+        raise click.UsageError("--tv is for --ivector enrolment; add --ivector.")
     paths = audio_files(files)
-    outputs = command_outputs(force, files, paths, ubm_path)
+    outputs = command_outputs(force, files, paths, ubm_path, tv_path)
     store, ubm = open_store(store_dir, ubm_path)
+    extractor = enrol_extractor(store, store_dir, ubm, ubm_path, ivector, tv_path)
     new_store = outputs.directory(store_dir, "store_dir") if store is None else None
     config = feature_config(ubm)
-    frames = [file_frames(path, config) for path in _progress(paths, quiet, "features")]
+    frames = [file_frames(path, config) for path in progress(paths, quiet, "features")]
     model = map_adapt(ubm, frames, relevance_factor=relevance_factor, update=update,
                       feature_config=config)
     if new_store is not None:
         store = SpeakerStore.create(new_store.temporary, ubm)
     store.add(speaker, model)
+    if extractor is not None:
+        store.set_ivector_extractor(extractor)
+        store.add_ivectors(speaker, store.extract_ivectors(frames))
     summary = {"speaker": speaker, "store": store_dir, "n_files": len(paths),
-               "n_frames": model.speech_["n_frames"], "n_speakers": len(store)}
+               "n_frames": model.speech_["n_frames"], "n_speakers": len(store),
+               "ivector": extractor is not None}
     outputs.commit()
-    _print(summary, as_json, f"enrolled {speaker} from {len(paths)} files "
+    print_result(summary, as_json, f"enrolled {speaker} from {len(paths)} files "
            f"({summary['n_frames']} frames); the store holds {summary['n_speakers']} "
            f"speaker{'' if summary['n_speakers'] == 1 else 's'}")
 
@@ -162,11 +240,11 @@ def identify(store_dir, file, top_c, n_best, as_json):
 
     store = SpeakerStore(store_dir)
     best, scores = identify_speaker(store, store.ubm, store.features_of(file),
-                                    top_c=_top_c(top_c, store.ubm))
+                                    top_c=top_c_or_none(top_c, store.ubm))
     ranked = sorted(scores.items(), key=lambda item: -item[1])[:n_best]
     summary = {"file": file, "speaker": best, "scores": dict(ranked)}
     lines = [f"{file}: {best}"] + [f"  {name:<20} {score:+.4f}" for name, score in ranked]
-    _print(summary, as_json, "\n".join(lines))
+    print_result(summary, as_json, "\n".join(lines))
 
 
 @speech.command()
@@ -185,50 +263,78 @@ def verify(store_dir, speaker, file, threshold, top_c, as_json):
     store = SpeakerStore(store_dir)
     model = store[speaker]
     accepted, score = verify_speaker(model, store.ubm, store.features_of(file),
-                                     threshold=threshold, top_c=_top_c(top_c, store.ubm))
+                                     threshold=threshold, top_c=top_c_or_none(top_c, store.ubm))
     summary = {"file": file, "speaker": speaker, "score": score, "threshold": threshold,
                "accepted": accepted}
     decision = "accept" if accepted else "reject"
-    _print(summary, as_json, f"{decision}: {file} as {speaker} (score {score:+.4f}, "
+    print_result(summary, as_json, f"{decision}: {file} as {speaker} (score {score:+.4f}, "
            f"threshold {threshold:+.4f})")
 
 
 @speech.command()
 @_store_option
 @click.option("--trials", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="CSV with columns speaker,file,target (target: 1/0 or true/false); "
-                   "files relative to the CSV's folder.")
+              help="CSV with columns speaker,file,target (target: 1/0 or true/false) and an "
+                   "optional condition; files relative to the CSV's folder.")
 @click.option("--det", "det_path", default="det.png", show_default=True,
               type=click.Path(dir_okay=False), help="Where to draw the DET curve (PNG).")
 @click.option("--p-target", default=0.01, show_default=True, type=click.FloatRange(0, 1),
               help="Target prior of minDCF.")
+@click.option("--backend", type=click.Choice(["gmm", "cosine", "plda"]), default="gmm",
+              show_default=True, help="Score MAP models (gmm) or i-vector models (cosine, plda; "
+                                      "enrol with --ivector).")
+@click.option("--norm", type=click.Choice(["none", *NORMS]), default="none", show_default=True,
+              help="Score normalisation with an impostor cohort.")
+@click.option("--cohort", "cohort_paths", multiple=True, type=click.Path(exists=True),
+              help="Impostor audio for --norm: one subfolder per speaker (repeatable); default: "
+                   "the UBM's training audio.")
+@click.option("--top-n", type=click.IntRange(min=2), default=None,
+              help="Cohort scores kept per side (needed by --norm as-norm).")
 @_top_c_option
 @force_option
 @json_option
 @quiet_option
-def evaluate(store_dir, trials, det_path, p_target, top_c, force, as_json, quiet):
-    """Score the verification trials of a CSV file: print EER and minDCF, draw the DET curve."""
-    from gmmkit_speech.evaluation import PLOT_HINT, equal_error_rate, min_dcf, plot_det
-    from gmmkit_speech.scoring import llr_score
-    from gmmkit_speech.store import SpeakerStore
+def evaluate(store_dir, trials, det_path, p_target, backend, norm, cohort_paths, top_n, top_c,
+             force, as_json, quiet):
+    """Score the verification trials of a CSV file: print EER and minDCF, draw the DET curve.
 
-    outputs = command_outputs(force, store_dir, trials)
+    With a condition column, the EER and minDCF of every condition are printed too.
+    """
+    from gmmkit_speech.evaluation import PLOT_HINT, plot_det
+    from gmmkit_speech.store import SpeakerStore
+    from gmmkit_speech.systems import system_scores
+    from gmmkit_speech.trials import Trials, evaluate_trials
+
+    norm = None if norm == "none" else norm
+    if norm == "as-norm" and top_n is None:
+        raise click.UsageError("--norm as-norm needs --top-n, the number of cohort scores kept "
+                               "per side (e.g. --top-n 100).")
+    outputs = command_outputs(force, store_dir, trials, *cohort_paths)
     det_file = outputs.figure(det_path, "det_path")
     store = SpeakerStore(store_dir)
-    rows = read_trials(trials)
-    cache = {}
-    scores, labels = [], []
-    top_c = _top_c(top_c, store.ubm)
-    for speaker, path, is_target in _progress(rows, quiet, "trials"):
-        if path not in cache:
-            cache[path] = store.features_of(path)
-        scores.append(llr_score(store[speaker], store.ubm, cache[path], top_c=top_c))
-        labels.append(is_target)
-    target = [s for s, t in zip(scores, labels) if t]
-    nontarget = [s for s, t in zip(scores, labels) if not t]
-    summary = {"n_trials": len(rows), "n_target": len(target),
-               "eer": equal_error_rate(target, nontarget),
-               "min_dcf": min_dcf(target, nontarget, p_target=p_target), "p_target": p_target}
+    trial_list = Trials.read(trials)
+    names = sorted(set(trial_list.speakers))
+    files = sorted(set(trial_list.files))
+    system, models = scoring_system(store, store_dir, backend, top_c, names)
+    cohort = cohort_speakers = None
+    if norm is not None:
+        listed = cohort_files(cohort_paths, store, store_dir)
+        check_cohort_size(listed, names, top_n, norm)
+        cohort_speakers = [speaker for _, speaker in listed]
+        cohort = system.prepare([store.features_of(f) for f, _ in
+                                 progress(listed, quiet, "cohort")])
+    tests = system.prepare([store.features_of(f) for f in progress(files, quiet, "tests")])
+    matrix = system_scores(system, models, tests, norm=norm, cohort=cohort, model_speakers=names,
+                           cohort_speakers=cohort_speakers, top_n=top_n)
+    row = {name: i for i, name in enumerate(names)}
+    column = {file: j for j, file in enumerate(files)}
+    scores = np.array([matrix[row[s], column[f]] for s, f in zip(trial_list.speakers,
+                                                                  trial_list.files)])
+    results = evaluate_trials(scores, trial_list, p_target=p_target)
+    overall = results["all"]
+    summary = {**overall, "p_target": p_target, "backend": backend, "norm": norm or "none",
+               "conditions": {k: v for k, v in results.items() if k != "all"}}
+    target, nontarget = scores[trial_list.is_target], scores[~trial_list.is_target]
     try:
         det_file.write(lambda temporary: plot_det(target, nontarget, temporary))
         summary["det_plot"] = det_path
@@ -236,108 +342,12 @@ def evaluate(store_dir, trials, det_path, p_target, top_c, force, as_json, quiet
         det_file.skip()
         click.echo(f"Warning: no DET plot: it needs matplotlib: {PLOT_HINT}", err=True)
     outputs.commit()
-    lines = [f"{summary['n_trials']} trials ({summary['n_target']} target): "
-             f"EER {100 * summary['eer']:.2f}%, minDCF(p_target={p_target:g}) "
-             f"{summary['min_dcf']:.4f}"]
+    how = f", {backend}" + ("" if norm is None else f" with {norm}")
+    lines = [f"{overall['n_trials']} trials ({overall['n_target']} target){how}: "
+             f"EER {100 * overall['eer']:.2f}%, minDCF(p_target={p_target:g}) "
+             f"{overall['min_dcf']:.4f}"]
+    lines += [f"  {name}: {r['n_trials']} trials, EER {100 * r['eer']:.2f}%, minDCF "
+              f"{r['min_dcf']:.4f}" for name, r in summary["conditions"].items()]
     if "det_plot" in summary:
         lines.append(f"DET curve written to {det_path}")
-    _print(summary, as_json, "\n".join(lines))
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def audio_files(paths):
-    """Audio files among ``paths``, folders searched recursively, sorted: list of str."""
-    found = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-        else:
-            found.append(str(path))
-    if not found:
-        raise click.ClickException(
-            f"no audio files (.wav, .flac, .ogg) in {', '.join(map(str, paths))}."
-        )
-    return found
-
-
-def file_frames(path, config):
-    """Frames of one audio file under ``config``."""
-    from gmmkit_speech.features import load_audio
-
-    return config.extract(load_audio(path, sr=config.sr), source=f"'{path}'")
-
-
-def open_store(store_dir, ubm_path):
-    """(the store in ``store_dir``, its UBM), or (None, the UBM of ``ubm_path``) without one.
-
-    Nothing is written: the command creates a new store once it has
-    something to put in it.
-    """
-    from gmmkit_speech.store import UBM_FILE, SpeakerStore
-    from gmmkit_speech.ubm import load_model
-
-    if (Path(store_dir) / UBM_FILE).exists():
-        store = SpeakerStore(store_dir)
-        if ubm_path is not None and not same_model(load_model(ubm_path), store.ubm):
-            raise click.ClickException(
-                f"'{store_dir}' was created with another UBM than '{ubm_path}'; its speakers are "
-                "adapted from its own UBM. Leave out --ubm, or enrol into a new store."
-            )
-        return store, store.ubm
-    if ubm_path is None:
-        raise click.ClickException(
-            f"'{store_dir}' is not a speaker store yet; pass --ubm UBM.gmm to create it."
-        )
-    return None, load_model(ubm_path, role="ubm")
-
-
-def same_model(a, b):
-    """True when two mixtures have identical parameters."""
-    import numpy as np
-
-    return all(np.array_equal(getattr(a, name), getattr(b, name))
-               for name in ("weights_", "means_", "covariances_"))
-
-
-def read_trials(path):
-    """(speaker, audio path, is_target) rows of a trials CSV."""
-    import csv
-
-    folder = Path(path).parent
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"speaker", "file", "target"} - set(reader.fieldnames or ())
-        if missing:
-            raise click.ClickException(
-                f"'{path}' lacks the columns {sorted(missing)}; a trials file has the header "
-                "speaker,file,target."
-            )
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            flag = row["target"].strip().lower()
-            if flag not in ("1", "0", "true", "false"):
-                raise click.ClickException(
-                    f"'{path}' line {line}: target {row['target']!r} is not 1, 0, true or false."
-                )
-            rows.append((row["speaker"], str(folder / row["file"]), flag in ("1", "true")))
-    if not rows:
-        raise click.ClickException(f"'{path}' holds no trials.")
-    return rows
-
-
-def _progress(items, quiet, label):
-    """Yield ``items``, reporting every tenth (and the last) on stderr unless quiet."""
-    total = len(items)
-    for i, item in enumerate(items, start=1):
-        yield item
-        if not quiet and (i % 10 == 0 or i == total):
-            click.echo(f"{label}: {i}/{total}", err=True)
-
-
-def _print(summary, as_json, text):
-    if as_json:
-        echo_json(summary)
-    else:
-        click.echo(text)
+    print_result(summary, as_json, "\n".join(lines))

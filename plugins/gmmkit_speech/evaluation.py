@@ -14,6 +14,8 @@ cost of always accepting or always rejecting (NIST SRE convention).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from gmmkit_speech.calibration import split_scores
@@ -118,16 +120,34 @@ def plot_det(target_scores, nontarget_scores, path, *, label=None, title="DET cu
     Needs matplotlib (``pip install 'gmmkit[plot]'``); without it an
     ImportError says so.
     """
+    eer = equal_error_rate(target_scores, nontarget_scores)
+    systems = {label or f"EER {100 * eer:.1f}%": (target_scores, nontarget_scores)}
+    return plot_det_curves(systems, path, title=title, with_eer=False)
+
+
+def plot_det_curves(systems: dict, path: str | os.PathLike, *, title: str = "DET curves",
+                    with_eer: bool = True) -> str | os.PathLike:
+    """Several systems' DET curves on one figure (normal-deviate axes, PNG); return ``path``.
+
+    Parameters
+    ----------
+    systems : dict of str -> (target_scores, nontarget_scores)
+        One curve per entry, labelled by its key (and its EER with ``with_eer``).
+    path : str or os.PathLike
+    title : str
+    with_eer : bool, default=True
+    """
     from scipy.stats import norm
 
     plt = _pyplot()
-    p_miss, p_fa, _ = det_curve(target_scores, nontarget_scores)
-    eer = equal_error_rate(target_scores, nontarget_scores)
     ticks = np.array([0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
     clip = (0.0005, 0.5)
     figure, axes = plt.subplots(figsize=(5, 5))
-    axes.plot(norm.ppf(np.clip(p_fa, *clip)), norm.ppf(np.clip(p_miss, *clip)),
-              label=label or f"EER {100 * eer:.1f}%")
+    for name, (target, nontarget) in systems.items():
+        p_miss, p_fa, _ = det_curve(target, nontarget)
+        label = f"{name} (EER {100 * equal_error_rate(target, nontarget):.1f}%)" if with_eer \
+            else name
+        axes.plot(norm.ppf(np.clip(p_fa, *clip)), norm.ppf(np.clip(p_miss, *clip)), label=label)
     axes.plot(norm.ppf(clip), norm.ppf(clip), color="0.7", linestyle=":", linewidth=1)
     axes.set_xticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
     axes.set_yticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
@@ -137,7 +157,7 @@ def plot_det(target_scores, nontarget_scores, path, *, label=None, title="DET cu
     axes.set_ylabel("miss rate (%)")
     axes.set_title(title)
     axes.grid(True, color="0.9")
-    axes.legend(loc="upper right")
+    axes.legend(loc="upper right", fontsize=8)
     figure.savefig(path, dpi=96, bbox_inches="tight")
     plt.close(figure)
     return path

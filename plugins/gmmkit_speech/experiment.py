@@ -59,7 +59,8 @@ def bundled_frames(config=None):
     return utterances, [read_utterance(u, config) for u in utterances]
 
 
-def run_bundled_experiment(*, config=None, frames=None, verbose=False, **recipe):
+def run_bundled_experiment(*, config=None, frames=None, verbose=False, norm=None, top_n=None,
+                           **recipe):
     """Train, enrol and test the default recipe on the bundled set.
 
     Parameters
@@ -69,6 +70,11 @@ def run_bundled_experiment(*, config=None, frames=None, verbose=False, **recipe)
         To reuse features already computed.
     verbose : bool, default=False
         UBM progress on stderr.
+    norm : {None, "z-norm", "t-norm", "zt-norm", "s-norm", "as-norm"}, optional
+        Normalise the scores with a cohort of the UBM's training speakers
+        (every take-1 utterance), leaving out the claimed speaker's own.
+    top_n : int, optional
+        For ``norm="as-norm"``.
     **recipe
         Overrides of :data:`RECIPE`.
 
@@ -76,9 +82,7 @@ def run_bundled_experiment(*, config=None, frames=None, verbose=False, **recipe)
     -------
     SpeechExperiment
     """
-    from gmmkit_speech.adapt import map_adapt
-    from gmmkit_speech.evaluation import equal_error_rate, identification_accuracy, min_dcf
-    from gmmkit_speech.scoring import score_speakers
+    from gmmkit_speech.systems import GmmUbmSystem
     from gmmkit_speech.ubm import train_ubm
 
     settings = {**RECIPE, **recipe}
@@ -87,19 +91,48 @@ def run_bundled_experiment(*, config=None, frames=None, verbose=False, **recipe)
     test = [i for i, u in enumerate(utterances) if u.take == 2]
     ubm = train_ubm([features[i] for i in enrol], n_components=settings["n_components"],
                     feature_config=config, verbose=verbose)
+    system = GmmUbmSystem(ubm, top_c=settings["top_c"],
+                          relevance_factor=settings["relevance_factor"], update=settings["update"])
     names = sorted({utterances[i].speaker for i in enrol})
-    speakers = {
-        name: map_adapt(ubm, [features[i] for i in enrol if utterances[i].speaker == name],
-                        relevance_factor=settings["relevance_factor"], update=settings["update"])
-        for name in names
-    }
-    scores = np.array([
-        list(score_speakers(speakers, ubm, features[i], top_c=settings["top_c"]).values())
-        for i in test
-    ])
-    true = [utterances[i].speaker for i in test]
+    speakers = {name: system.enrol([features[i] for i in enrol if utterances[i].speaker == name])
+                for name in names}
+    return evaluate_system(system, speakers, [features[i] for i in test],
+                           [utterances[i].speaker for i in test], norm=norm, top_n=top_n,
+                           cohort=[features[i] for i in enrol],
+                           cohort_speakers=[utterances[i].speaker for i in enrol],
+                           ubm=ubm)
+
+
+def evaluate_system(system, speakers, test_frames, true, *, norm=None, top_n=None, cohort=None,
+                    cohort_speakers=None, ubm=None):
+    """Score every test utterance against every speaker: a SpeechExperiment.
+
+    Parameters
+    ----------
+    system : GmmUbmSystem or IvectorSystem
+    speakers : dict of str -> model
+        From ``system.enrol``.
+    test_frames : list of ndarray (T_u, d)
+    true : list of str
+        The speaker of every test utterance.
+    norm, top_n
+        As in :func:`gmmkit_speech.systems.system_scores`.
+    cohort : list of ndarray (T_c, d), optional
+        Cohort utterances (frames); needed with ``norm``.
+    cohort_speakers : list of str, optional
+    ubm : GaussianMixture, optional
+        Kept in the result.
+    """
+    from gmmkit_speech.evaluation import equal_error_rate, identification_accuracy, min_dcf
+    from gmmkit_speech.systems import system_scores
+
+    names = list(speakers)
+    prepared_cohort = None if norm is None else system.prepare(cohort)
+    scores = system_scores(system, [speakers[n] for n in names], system.prepare(test_frames),
+                           norm=norm, cohort=prepared_cohort, model_speakers=names,
+                           cohort_speakers=cohort_speakers, top_n=top_n).T
     predicted = [names[j] for j in scores.argmax(axis=1)]
-    result = SpeechExperiment(ubm, speakers, true, predicted, scores, names,
+    result = SpeechExperiment(ubm, speakers, list(true), predicted, scores, names,
                               identification_accuracy(true, predicted), 0.0, 0.0)
     target, nontarget = result.trial_scores()
     result.eer = equal_error_rate(target, nontarget)

@@ -12,11 +12,17 @@ speaker then costs C instead of K component evaluations per frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import logsumexp
 
 from gmmkit_speech.adapt import check_same_features
 from gmmkit_speech.ubm import as_config, speech_info
+
+if TYPE_CHECKING:
+    from gmmkit import GaussianMixture
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -38,12 +44,32 @@ def component_log_densities(model, X, index=None):
     """
     if index is None:  # the engine's (chunked, threaded, float32 when asked)
         return model.component_log_densities(X) + np.log(model.weights_)
-    # top-C: only the C gathered components of each frame
-    precision = 1.0 / np.asarray(model.covariances_, dtype=np.float64)  # (K, d)
-    means = np.asarray(model.means_, dtype=np.float64)
-    const = np.log(model.weights_) + 0.5 * (np.log(precision).sum(axis=1) - X.shape[1] * LOG_2PI)
-    diff = X[:, None, :] - means[index]  # (T, C, d)
-    return const[index] - 0.5 * np.einsum("tcd,tcd->tc", diff**2, precision[index])
+    return gathered_log_densities([model], X, index)[0]
+
+
+def gathered_log_densities(models: Sequence[GaussianMixture] | tuple, X: np.ndarray,
+                           index: np.ndarray) -> np.ndarray:
+    """Top-C log densities of several diagonal mixtures: ndarray of shape (M, T, C).
+
+    ``[m, t, c]`` is log w_k + log N(x_t; mu_k, sigma_k^2) of model m at
+    component k = ``index[t, c]`` (the C components gathered per frame).
+    ``models`` is a list of mixtures or the tuple of :func:`stacked_parameters`.
+    """
+    const, means, precision = models if isinstance(models, tuple) else stacked_parameters(models)
+    diff = X[None, :, None, :] - means[:, index]  # (M, T, C, d)
+    diff *= diff
+    diff *= precision[:, index]
+    return const[:, index] - 0.5 * diff.sum(axis=3)
+
+
+def stacked_parameters(models: Sequence[GaussianMixture]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stacked diagonal models: (log w + norm. const (M, K), means (M, K, d), precisions)."""
+    precision = 1.0 / np.array([m.covariances_ for m in models], dtype=np.float64)
+    means = np.array([m.means_ for m in models], dtype=np.float64)
+    log_weights = np.log(np.array([m.weights_ for m in models], dtype=np.float64))
+    const = log_weights + 0.5 * (np.log(precision).sum(axis=2) - means.shape[2] * LOG_2PI)
+    return const, means, precision
 
 
 def top_components(ubm, X, top_c):
@@ -98,6 +124,47 @@ def score_speakers(speakers, ubm, frames, *, top_c=None):
     if top_c is not None:
         index = top_components(ubm, X, _check_top_c(top_c, len(ubm.weights_)))
     return {name: llr_score(model, ubm, X, index=index) for name, model in speakers.items()}
+
+
+def score_matrix(models: Sequence[GaussianMixture], ubm: GaussianMixture,
+                 utterances: Sequence[np.ndarray], *, top_c: int | None = None,
+                 batch: int = 32) -> np.ndarray:
+    """LLR of every utterance for every speaker model: ndarray of shape (n_models, n_utts).
+
+    Parameters
+    ----------
+    models : list of GaussianMixture
+        Speaker models adapted from ``ubm``.
+    ubm : GaussianMixture
+    utterances : list of ndarray of shape (T_u, d)
+    top_c : int, optional
+        Top-C scoring (each utterance's top components are found once); the
+        models are then scored ``batch`` at a time in one array operation.
+        None scores every component with the core engine, model by model.
+    batch : int, default=32
+    """
+    scores = np.empty((len(models), len(utterances)))
+    frames = [check_frames(ubm, u) for u in utterances]
+    if top_c is None:
+        for u, X in enumerate(frames):
+            scores[:, u] = [llr_score(m, ubm, X) for m in models]
+        return scores
+    if ubm.covariance_type != "diag":
+        raise ValueError("top_c scoring needs diagonal-covariance models; pass top_c=None.")
+    top_c = _check_top_c(top_c, len(ubm.weights_))
+    for model in models[:1]:  # models of one store share the feature config
+        check_frames(ubm, frames[0], speaker=model)
+    # every utterance's top components in one engine call
+    bounds = np.cumsum([0] + [len(X) for X in frames])
+    indexes = top_components(ubm, np.concatenate(frames), top_c)
+    stacks = [stacked_parameters(models[i:i + batch]) for i in range(0, len(models), batch)]
+    for u, X in enumerate(frames):
+        index = indexes[bounds[u]:bounds[u + 1]]
+        ubm_ll = logsumexp(component_log_densities(ubm, X, index), axis=1)
+        for b, stack in enumerate(stacks):
+            speaker_ll = logsumexp(gathered_log_densities(stack, X, index), axis=2)  # (M, T)
+            scores[b * batch:b * batch + len(stack[0]), u] = np.mean(speaker_ll - ubm_ll, axis=1)
+    return scores
 
 
 def identify(speakers, ubm, frames, *, top_c=None):

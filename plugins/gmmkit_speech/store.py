@@ -5,6 +5,8 @@ Layout::
     DIR/ubm.gmm                 the UBM (gmmkit model file with speech metadata)
     DIR/speakers/NAME.gmm       one MAP-adapted model per speaker
     DIR/index.sqlite            optional: name, file, frames, enrolment time
+    DIR/ivector/tv.npz          optional: the i-vector extractor (and back-end) of the UBM
+    DIR/ivector/NAME.npy        the speaker's enrolment i-vectors, one row per utterance
 
 Enrolling a speaker writes one file (and one index row); nothing else is
 retrained, so a store grows to thousands of speakers. With the SQLite
@@ -18,12 +20,16 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from gmmkit_speech.adapt import check_same_features, map_adapt
 from gmmkit_speech.ubm import as_config, feature_config, load_model, save_model, speech_info
 
 UBM_FILE = "ubm.gmm"
 SPEAKER_DIR = "speakers"
 INDEX_FILE = "index.sqlite"
+IVECTOR_DIR = "ivector"
+EXTRACTOR_FILE = "tv.npz"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}")
 
 
@@ -48,6 +54,7 @@ class SpeakerStore:
         self.ubm = load_model(self.directory / UBM_FILE, role="ubm")
         self.config = feature_config(self.ubm)
         self._models = {}
+        self._extractor = None
 
     @classmethod
     def create(cls, directory, ubm, *, index=True):
@@ -79,7 +86,7 @@ class SpeakerStore:
 
     # ------------------------------------------------------------- enrolment
 
-    def enroll(self, name, frames, *, relevance_factor=16.0, update="m"):
+    def enroll(self, name, frames, *, relevance_factor=16.0, update="m", ivector=None):
         """MAP-adapt the UBM to ``frames`` and save the model as speaker ``name``.
 
         Parameters
@@ -87,18 +94,94 @@ class SpeakerStore:
         name : str
             Letters, digits, ``_ . @ -``; an existing speaker is replaced.
         frames : ndarray of shape (n_frames, n_features) or list of such arrays
-            Made with ``self.config`` (:meth:`features_of`).
+            Made with ``self.config`` (:meth:`features_of`); a list is one
+            utterance per array.
         relevance_factor, update
             As in :func:`map_adapt`.
+        ivector : bool, optional
+            Also keep the speaker's i-vectors (one per utterance) beside the
+            MAP model; default: when the store has an i-vector extractor.
 
         Returns
         -------
         GaussianMixture
         """
+        wanted = self._require_extractor() if ivector else (
+            None if ivector is False else self.ivector_extractor)
         model = map_adapt(self.ubm, frames, relevance_factor=relevance_factor, update=update,
                           feature_config=self.config)
         self.add(name, model)
+        if wanted is not None:
+            self.add_ivectors(name, self.extract_ivectors(frames))
         return model
+
+    # --------------------------------------------------------------- i-vectors
+
+    @property
+    def ivector_extractor(self):
+        """The store's IvectorExtractor (with its back-end), or None."""
+        from gmmkit_speech.ivector import IvectorExtractor
+
+        if self._extractor is None and (self.directory / IVECTOR_DIR / EXTRACTOR_FILE).is_file():
+            self._extractor = IvectorExtractor.load(self.directory / IVECTOR_DIR / EXTRACTOR_FILE)
+        return self._extractor
+
+    def set_ivector_extractor(self, extractor):
+        """Keep ``extractor`` (trained on this store's UBM) for i-vector models.
+
+        A store has one extractor: another one is refused once set, since
+        the i-vectors of enrolled speakers belong to it.
+        """
+        from gmmkit_speech.statistics import ubm_name
+
+        extractor.check_ubm(ubm_name(self.ubm), self.config.to_dict(), what="the store's UBM")
+        current = self.ivector_extractor
+        if current is not None:
+            if np.array_equal(current.T, extractor.T):
+                return
+            raise ValueError(f"'{self.directory}' already has another i-vector extractor; its "
+                             "speakers' i-vectors belong to it. Enrol into a new store to use "
+                             "this one.")
+        (self.directory / IVECTOR_DIR).mkdir(exist_ok=True)
+        extractor.save(self.directory / IVECTOR_DIR / EXTRACTOR_FILE)
+        self._extractor = extractor
+
+    def extract_ivectors(self, frames):
+        """i-vectors of utterances under the store's extractor: (n_utterances, rank)."""
+        from gmmkit_speech.ivector import extract_ivectors
+
+        utterances = [frames] if isinstance(frames, np.ndarray) else list(frames)
+        return extract_ivectors(self._require_extractor(), utterances, ubm=self.ubm)
+
+    def add_ivectors(self, name, ivectors):
+        """Save a speaker's enrolment i-vectors (n_sessions, rank) beside its MAP model."""
+        ivectors = np.atleast_2d(np.asarray(ivectors, dtype=np.float64))
+        rank = self._require_extractor().rank
+        if ivectors.shape[1] != rank:
+            raise ValueError(f"the i-vectors have {ivectors.shape[1]} dimensions but the store's "
+                             f"extractor gives {rank}; extract them with store.extract_ivectors.")
+        path = self._path(name).parent.parent / IVECTOR_DIR / f"{name}.npy"
+        path.parent.mkdir(exist_ok=True)
+        np.save(path, ivectors)
+
+    def ivectors(self, name):
+        """The speaker's enrolment i-vectors: ndarray of shape (n_sessions, rank)."""
+        path = self._path(name).parent.parent / IVECTOR_DIR / f"{name}.npy"
+        if not path.is_file():
+            if name in self:
+                raise ValueError(f"speaker '{name}' has no i-vector model in '{self.directory}';"
+                                 " enrol it again with an i-vector extractor in the store "
+                                 "(`gmmkit speech enroll --ivector`).")
+            self._unknown(name)
+        return np.load(path, allow_pickle=False)
+
+    def _require_extractor(self):
+        extractor = self.ivector_extractor
+        if extractor is None:
+            raise ValueError("this store has no i-vector extractor; add one with "
+                             "store.set_ivector_extractor(extractor) (or `gmmkit speech enroll "
+                             "--ivector --tv TV.npz`).")
+        return extractor
 
     def add(self, name, model):
         """Save an adapted speaker ``model`` as ``name``; its features must match the UBM's."""

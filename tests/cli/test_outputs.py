@@ -446,15 +446,16 @@ def no_space(*args, **kwargs):
 def test_multi_output_commands_leave_nothing_when_a_later_step_fails(cli, tmp_path, monkeypatch):
     import gmmkit_finance.plots
 
-    import gmmkit.estimators.selection
+    import gmmkit.cli.plotting
 
-    monkeypatch.setattr(gmmkit.estimators.selection, "plot_criterion", no_space)
+    monkeypatch.setattr(gmmkit.cli.plotting, "draw_fit", no_space)
     result = run(cli, "select", "faithful", "-k", "1..2", "-o", tmp_path / "s.gmm",
-                 "--plot", tmp_path / "x.png")
+                 "--plot", tmp_path / "x.png", "-q")
     assert result.exit_code == 1
     assert result.output == f"Error: cannot write '{tmp_path / 'x.png'}': No space left on " \
                             "device\n"
     monkeypatch.setattr(gmmkit_finance.plots, "plot_regimes", no_space)
+    monkeypatch.setattr(gmmkit_finance.plots, "plot_regime_probabilities", no_space)  # hmm
     result = run(cli, "finance", "regimes", "sp500", "-k", 2, "-o", tmp_path / "r.csv",
                  "--plot", tmp_path / "x.png")
     assert result.exit_code == 1 and "cannot write" in result.output

@@ -26,6 +26,7 @@ from gmmkit import GaussianMixture
 from gmmkit.data import dask_arrays as dask_module
 from gmmkit.data.dask_arrays import DaskComputationError, DaskData, DaskSource, from_npy
 from gmmkit.data.dask_checks import NAN_FIX
+from gmmkit.data.settings import DataSettings
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.em import Stats
 
@@ -164,9 +165,9 @@ def test_initial_sample_of_large_data_is_bounded_and_weighted(threads, monkeypat
     X = np.arange(6000.0).reshape(3000, 2)
     weights = np.where(np.arange(3000) % 3 == 0, 0.0, 1.0)
     weights[:100] = 1000.0  # heavy rows are almost surely drawn
-    model = GaussianMixture(2)
+    settings = DataSettings(n_components=2, covariance_type="full")
     data, _, _ = DaskSource(da.from_array(X, chunks=700)).prepare(
-        model, da.from_array(weights, chunks=700))
+        settings, da.from_array(weights, chunks=700))
     sample = data.init_data(np.random.default_rng(0))
     rows = (sample.X[:, 0] / 2).astype(int)
     assert sample.X.shape == (400, 2) and sample.sample_weight is None
@@ -177,7 +178,7 @@ def test_initial_sample_of_large_data_is_bounded_and_weighted(threads, monkeypat
     # with at most that many rows of positive weight: all of them, with their weights
     few = np.zeros(3000)
     few[::10] = np.arange(300) + 1.0
-    data, _, _ = DaskSource(da.from_array(X, chunks=700)).prepare(model, few)
+    data, _, _ = DaskSource(da.from_array(X, chunks=700)).prepare(settings, few)
     sample = data.init_data(np.random.default_rng(0))
     np.testing.assert_array_equal(sample.X, X[::10])
     np.testing.assert_array_equal(sample.sample_weight, few[::10])
@@ -191,7 +192,7 @@ def test_each_iteration_is_one_map_and_one_tree_reduction_of_stats(client, monke
     Xd = client.persist(da.from_array(X, chunks=200))  # 32 blocks, kept on the workers
     n_blocks = Xd.numblocks[0]
     model = GaussianMixture(3, **start("full", truth))
-    data, _, _ = DaskSource(Xd).prepare(model, None)
+    data, _, _ = DaskSource(Xd).prepare(DataSettings(3, "full"), None)
     params = GaussianMixture(3, **start("full", truth)).fit(X)._get_params_object()
     graph = dict(data.e_step_graph(get_covariance_type("full"), params).__dask_graph__())
     blocks = {key for row in Xd.__dask_keys__() for key in row}

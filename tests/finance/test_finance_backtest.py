@@ -73,7 +73,7 @@ def test_exceedances_and_table_are_consistent(sp500):
     for model in result.models:
         row = result.table.loc[model]
         summary = coverage_summary(result.exceedances[model].to_numpy(), 0.975)
-        assert row.to_dict() == pytest.approx(summary)
+        assert row[list(summary)].to_dict() == pytest.approx(summary)
     assert (result.es.to_numpy() >= result.var.to_numpy()).all()
 
 
@@ -87,8 +87,12 @@ def test_filtered_var_moves_every_day_and_gmm_only_at_refits(sp500):
 
 def test_bad_backtest_arguments(sp500):
     with pytest.raises(ValueError, match="unknown model 'garch'; choose from normal, "
-                                         "historical, gmm, filtered-gmm"):
+                                         "historical, gmm, filtered-gmm, garch-normal, "
+                                         "garch-t, garch-mixture, gjr-normal, .*, hmm"):
         backtest_var(sp500, models=["normal", "garch"])
+    with pytest.raises(ValueError, match="unknown test 'es2'; choose from kupiec, "
+                                         "christoffersen, dq, es, traffic."):
+        backtest_var(sp500, tests=["dq", "es2"])
     with pytest.raises(ValueError, match="backtest_var tests one series; got 2 columns"):
         backtest_var(to_returns(load_prices("us_indices")))
 
@@ -100,3 +104,56 @@ def test_warm_starts_follow_the_cold_refits(sp500):
     np.testing.assert_array_equal(warm[:40], cold[:40])  # the first refit is the same fit
     change = np.abs(warm / cold - 1)
     assert np.median(change[:, 1]) < 0.01 and np.median(change[:, 0]) < 0.05
+
+
+@pytest.fixture(scope="module")
+def new_models(sp500):
+    return backtest_var(sp500.iloc[:1400], level=0.99, window=1000, refit_every=100,
+                        models=["normal", "garch-t", "gjr-mixture", "egarch-normal", "hmm"],
+                        n_simulations=300)
+
+
+def test_the_comparison_table_holds_every_test_of_every_model(new_models):
+    from gmmkit_finance import dynamic_quantile_test, traffic_light
+    from gmmkit_finance.backtests import acerbi_szekely_statistic
+
+    table = new_models.table
+    assert list(table.index) == ["normal", "garch-t", "gjr-mixture", "egarch-normal", "hmm"]
+    realised = new_models.returns.to_numpy()
+    for model in new_models.models:
+        var, es = new_models.var[model].to_numpy(), new_models.es[model].to_numpy()
+        row = table.loc[model]
+        dq = dynamic_quantile_test(realised, var, 0.99)
+        assert (row["dq"], row["dq_p"]) == pytest.approx((dq.statistic, dq.pvalue))
+        for kind in ("z1", "z2"):
+            assert row[kind] == pytest.approx(acerbi_szekely_statistic(realised, var, es, 0.99,
+                                                                       kind))
+            assert 0.0 <= row[f"{kind}_p"] <= 1.0
+        assert 0.0 <= row["mcneil_frey_p"] <= 1.0
+        hits = realised < -var
+        assert row["zone"] == traffic_light(hits[-250:]).zone
+        assert row["zone_exceedances"] == hits[-250:].sum()
+        assert np.all(np.isfinite(var)) and np.all(es > var)
+
+
+def test_a_garch_t_forecast_is_the_window_fit_filtered_to_the_day(sp500, new_models):
+    from gmmkit_finance import fit_volatility
+
+    values = sp500.to_numpy()[:1400]
+    model = fit_volatility(values[100:1100], "gjr", "mixture")  # the refit at day 1100
+    day = 1150
+    sigma = np.sqrt(model.variance(values[100:day + 1])[day - 100])
+    assert new_models.var["gjr-mixture"].iloc[day - 1000] == pytest.approx(
+        model.value_at_risk(0.99, sigma=sigma), rel=1e-3)
+
+
+def test_new_models_forecast_only_from_past_returns(sp500):
+    returns = sp500.iloc[:1200]
+    changed = returns.copy()
+    changed.iloc[1150:] = changed.iloc[1150:] * 4
+    options = dict(level=0.99, window=1000, refit_every=100, models=["gjr-t", "hmm"],
+                   tests=["kupiec"])
+    before, after = backtest_var(returns, **options), backtest_var(changed, **options)
+    first = returns.index[1150]
+    pd.testing.assert_frame_equal(before.var.loc[:first], after.var.loc[:first])
+    assert not np.allclose(before.var.iloc[-1], after.var.iloc[-1])

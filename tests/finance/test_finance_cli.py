@@ -35,7 +35,8 @@ def prices_csv(tmp_path):
 @needs_matplotlib
 def test_regimes_table_json_labels_and_plot(cli, prices_csv, tmp_path):
     result = run(cli, "finance", "regimes", prices_csv, "--column", "sp500", "-k", 2, "--json",
-                 "-o", tmp_path / "labels.csv", "--plot", tmp_path / "regimes.png")
+                 "--model", "mixture", "-o", tmp_path / "labels.csv",
+                 "--plot", tmp_path / "regimes.png")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     found = regimes(to_returns(load_prices(prices_csv, columns="sp500")), 2)
@@ -48,7 +49,8 @@ def test_regimes_table_json_labels_and_plot(cli, prices_csv, tmp_path):
     assert written[0] == "date,regime,p0,p1" and len(written) == 800
     assert (tmp_path / "regimes.png").read_bytes()[:4] == b"\x89PNG"
     text = run(cli, "finance", "regimes", "sp500", "-k", 2, "--window", 21)
-    assert text.exit_code == 0 and "2 regimes of sp500 (5010 dates), 0 = calmest:" in text.stdout
+    assert text.exit_code == 0 and "2 mixture regimes of sp500 (5010 dates), 0 = calmest:" in \
+        text.stdout
 
 
 def test_var_per_asset_portfolio_and_models(cli, prices_csv):
@@ -80,7 +82,7 @@ def test_a_file_of_returns(cli, tmp_path):
     assert json.loads(result.stdout)["results"][0]["var"] == pytest.approx(expected, rel=1e-12)
     assert expected == pytest.approx(fit_returns(returns).value_at_risk(0.99), rel=1e-6)
     plotted = run(cli, "finance", "regimes", tmp_path / "returns.csv", "--kind", "returns",
-                  "-k", 2, "--plot", tmp_path / "r.png")
+                  "-k", 2, "--model", "mixture", "--plot", tmp_path / "r.png")
     assert plotted.exit_code == 0 and (tmp_path / "r.png").exists()
 
 
@@ -202,3 +204,85 @@ def test_finance_help_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["[(0, True), (0, True), (0, True)]", "[]"]
+
+
+@needs_matplotlib
+def test_regimes_hmm_is_the_default_when_its_bic_is_lower(cli, tmp_path):
+    from gmmkit_finance import fit_regimes
+
+    returns = to_returns(load_prices("sp500"))
+    result = run(cli, "finance", "regimes", "sp500", "-k", 2, "--json",
+                 "-o", tmp_path / "hmm.csv", "--plot", tmp_path / "hmm.png")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    fitted = fit_regimes(returns, 2)
+    assert summary["model"] == "hmm"
+    assert summary["bic"]["hmm"] == pytest.approx(fitted.bic())
+    assert summary["bic"]["mixture"] == pytest.approx(fit_returns(returns, 2).bic())
+    assert summary["bic"]["hmm"] < summary["bic"]["mixture"]
+    np.testing.assert_allclose(summary["transition_matrix"], fitted.transmat)
+    assert [r["duration"] for r in summary["regimes"]] == pytest.approx(
+        list(fitted.expected_durations()))
+    written = (tmp_path / "hmm.csv").read_text().splitlines()
+    assert written[0] == "date,regime,p0,p1,f0,f1" and len(written) == 5031
+    assert (tmp_path / "hmm.png").read_bytes()[:4] == b"\x89PNG"
+    text = run(cli, "finance", "regimes", "sp500", "-k", 2, "--model", "hmm").stdout
+    assert "2 Markov-switching (hmm) regimes of sp500 (5030 dates), 0 = calmest:" in text
+    assert "transition matrix (row: today's regime, column: tomorrow's):" in text
+    refused = run(cli, "finance", "regimes", "sp500", "--model", "hmm", "--window", 21)
+    assert refused.exit_code == 2 and "drop it for --model hmm" in refused.output
+
+
+def test_var_horizon_prints_simulation_and_sqrt_of_time(cli):
+    from gmmkit_finance import fit_volatility, horizon_risk
+
+    result = run(cli, "finance", "var", "sp500", "--horizon", 10, "--model", "garch-t",
+                 "--paths", 20000, "--json")
+    assert result.exit_code == 0, result.output
+    assert "Warning: the square-root-of-time rule does not hold here" in result.stderr
+    row = json.loads(result.stdout)["results"][0]
+    returns = to_returns(load_prices("sp500")).to_numpy()
+    model = fit_volatility(returns, "garch", "t")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = horizon_risk(model, 10, returns=returns, n_paths=20000)
+    assert row["var"] == pytest.approx(want.var) and row["es"] == pytest.approx(want.es)
+    assert row["sqrt_time_var"] == pytest.approx(want.sqrt_time_var)
+    text = run(cli, "finance", "var", "sp500", "--horizon", 5, "--model", "hmm", "--es",
+               "--paths", 5000)
+    assert text.stdout.splitlines()[1].split() == ["series", "VaR", "ES", "sqrt-time", "VaR",
+                                                   "sqrt-time", "ES", "date"]
+    too_far = run(cli, "finance", "var", "sp500", "--horizon", 600)
+    assert too_far.exit_code == 2
+    assert too_far.output.splitlines()[-1] == (
+        "Error: Invalid value for --horizon: 600 days is more than the data support: 5030 "
+        "returns, and an H-day forecast needs at least 10 H of them; use --horizon 503 or "
+        "less, or a longer series")
+    historical = run(cli, "finance", "var", "sp500", "--horizon", 5, "--model", "historical")
+    assert historical.exit_code == 2 and "historical has no model to simulate 5 days" in \
+        historical.output
+
+
+@pytest.mark.slow
+def test_backtest_with_new_models_and_every_test(cli, tmp_path):
+    args = ["finance", "backtest", "sp500", "--window", 1000, "--refit-every", 250,
+            "--model", "gjr-mixture,garch-t", "--tests", "kupiec,christoffersen,dq,es,traffic",
+            "--simulations", 200, "-q"]
+    text = run(cli, *args, "--plot", tmp_path / "bt.png")
+    assert text.exit_code == 0, text.output
+    header = text.stdout.splitlines()[1]
+    for column in ("DQ p", "Z1 p", "Z2 p", "McNeil-Frey p", "zone (250 d)", "5% level"):
+        assert column in header
+    rows = {r["model"]: r for r in json.loads(run(cli, *args, "--json").stdout)["models"]}
+    expected = backtest_var(to_returns(load_prices("sp500")), window=1000, refit_every=250,
+                            models=["gjr-mixture", "garch-t"], n_simulations=200).table
+    for model in ("gjr-mixture", "garch-t"):
+        for column in ("dq_p", "z1", "z2_p", "mcneil_frey_p", "zone"):
+            assert rows[model][column] == pytest.approx(expected.loc[model, column])
+    only_dq = run(cli, "finance", "backtest", "sp500", "--window", 1000, "--refit-every", 1000,
+                  "--model", "normal", "--tests", "dq", "-q").stdout.splitlines()[1].split()
+    assert only_dq == ["model", "days", "exceedances", "expected", "DQ", "p"]
+    bad = run(cli, *args[:-5], "--tests", "kupiec,var")
+    assert bad.exit_code == 2 and "unknown test 'var'; choose from kupiec" in bad.output

@@ -185,7 +185,9 @@ def test_each_backtest_model_once():
     )):
         backtest_var(returns, window=100, models=["normal", "gmm", "normal"])
     with pytest.raises(ValueError, match=exactly(
-        "no model given; choose one or more of normal, historical, gmm, filtered-gmm."
+        "no model given; choose one or more of normal, historical, gmm, filtered-gmm, "
+        "garch-normal, garch-t, garch-mixture, gjr-normal, gjr-t, gjr-mixture, "
+        "egarch-normal, egarch-t, egarch-mixture, hmm."
     )):
         backtest_var(returns, window=100, models=[])
     one = backtest_var(returns, window=100, models="normal")

@@ -87,9 +87,8 @@ def assert_same_outputs(original, loaded, data=X):
 
 
 def fitted_attributes(model):
-    """Every fitted attribute: public names ending in "_" and the regressor's _y_ndim."""
+    """Every fitted attribute: public names ending in "_"."""
     names = [n for n in vars(model) if n.endswith("_") and not n.startswith("_")]
-    names += [n for n in ("_y_ndim",) if hasattr(model, n)]
     return {name: getattr(model, name) for name in names if name not in ("metadata_", "pipeline_")}
 
 

@@ -229,6 +229,19 @@ def test_detector_file_round_trip(tmp_path, blobs, fitted):
                                   fitted.explain(X[:5]).contributions)
 
 
+def test_an_unfitted_detector_is_not_saved_and_from_fitted_rebuilds_one(tmp_path, blobs, fitted):
+    with pytest.raises(NotFittedError, match="^This GMMOutlierDetector instance is not fitted"):
+        save_detector(GMMOutlierDetector(), tmp_path / "none.gmm")
+    assert not (tmp_path / "none.gmm").exists()
+    names = ("trusted_", "center_", "scale_", "threshold_", "score_summary_",
+             "feature_names_in_", "ignored_columns_")
+    rebuilt = GMMOutlierDetector.from_fitted(
+        fitted.model_, {name: getattr(fitted, name) for name in names}, **fitted.get_params()
+    )
+    np.testing.assert_array_equal(rebuilt.decision_function(blobs[0]), fitted.decision_scores_)
+    np.testing.assert_array_equal(rebuilt.normal_model_.weights_, fitted.normal_model_.weights_)
+
+
 def test_a_plain_model_file_is_not_a_detector(tmp_path, blobs):
     save(GaussianMixture(2, random_state=0).fit(blobs[0]), tmp_path / "plain.gmm")
     with pytest.raises(ModelFileError, match=re.escape(

@@ -4,6 +4,7 @@ Import as ``from speech_helpers import blobs`` (pytest puts this folder on sys.p
 """
 
 import numpy as np
+from click.testing import CliRunner
 from gmmkit_speech import FeatureConfig, train_ubm
 
 PAIR = FeatureConfig(n_mfcc=2, deltas=False)
@@ -18,3 +19,8 @@ def blobs(n, seed, shift=0.0):
 def small_ubm():
     """A 4-component UBM of 2-D frames from four blobs."""
     return train_ubm(blobs(2000, 0), n_components=4, feature_config=PAIR, verbose=False)
+
+
+def run(cli, *args):
+    """Invoke the CLI with every argument as a string: click's Result."""
+    return CliRunner().invoke(cli, [str(a) for a in args])

@@ -9,20 +9,16 @@ import json
 import math
 import re
 
-from click.testing import CliRunner
 from gmmkit_speech import FeatureConfig
 from gmmkit_speech.data import load_speech_set
 from gmmkit_speech.scoring import llr_score, verify
 from gmmkit_speech.store import SpeakerStore
+from speech_helpers import run
 
 from gmmkit.cli import build_cli
 from gmmkit.plugins import make_plugin_manager
 
 WORDS = ("one", "two", "three", "four", "five")
-
-
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import json
 import sys
 
 import numpy as np
-from click.testing import CliRunner
 from gmmkit_speech import FeatureConfig, load_audio
 from gmmkit_speech.data import load_speech_set
 from gmmkit_speech.experiment import bundled_frames, run_bundled_experiment
+from speech_helpers import run
 
 from gmmkit.cli import build_cli
 from gmmkit.plugins import make_plugin_manager
@@ -49,10 +49,6 @@ def test_default_recipe_identifies_and_verifies_the_bundled_speakers(frames):
 
 
 # ----------------------------------------------------------------------- CLI
-
-
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +176,95 @@ def test_demo_enrols_identifies_and_draws(tmp_path):
     assert sum(row[i + 1] for i, row in enumerate(rows)) >= 133  # 95% of 140 on the diagonal
     assert "Identification accuracy" in section.paragraphs[1]
     assert FeatureConfig().n_features == 60
+
+
+# ------------------------------------------------------- score normalisation
+
+
+def write_trials(audio, path, condition=None):
+    """Every third take-2 file against the four enrolled speakers (76 trials)."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["speaker", "file", "target"] + (["condition"] if condition else []))
+        for i, file in enumerate(sorted((audio / "test").rglob("*_2.flac"))[::3]):
+            for speaker in ("s01", "s04", "s07", "s10"):
+                row = [speaker, file.relative_to(audio), int(file.parent.name == speaker)]
+                writer.writerow(row + ([condition(i)] if condition else []))
+    return path
+
+
+@pytest.mark.slow
+def test_cli_evaluate_with_s_norm_against_a_cohort_folder(cli, audio, store, tmp_path):
+    trials = write_trials(audio, audio / "trials_norm.csv",
+                          condition=lambda i: "even" if i % 2 == 0 else "odd")
+    plain = run(cli, "speech", "evaluate", "--store", store, "--trials", trials, "--det",
+                tmp_path / "a.png", "-q", "--json")
+    assert plain.exit_code == 0, plain.output
+    normed = run(cli, "speech", "evaluate", "--store", store, "--trials", trials, "--det",
+                 tmp_path / "b.png", "-q", "--json", "--norm", "s-norm", "--cohort",
+                 audio / "train")
+    assert normed.exit_code == 0, normed.output
+    plain, normed = json.loads(plain.stdout), json.loads(normed.stdout)
+    assert normed["norm"] == "s-norm" and plain["norm"] == "none"
+    assert normed["n_trials"] == 76 and set(normed["conditions"]) == {"even", "odd"}
+    assert normed["conditions"]["even"]["n_trials"] + normed["conditions"]["odd"]["n_trials"] == 76
+    assert normed["eer"] <= plain["eer"]
+    # the same numbers from Python: S-norm with the cohort's take-1 files, own speaker left out
+    from gmmkit_speech import SpeakerStore, equal_error_rate, normalise_scores
+    from gmmkit_speech.adapt import map_adapt_each
+    from gmmkit_speech.scoring import score_matrix
+    from gmmkit_speech.trials import Trials, labelled_audio
+
+    opened = SpeakerStore(store)
+    listed = labelled_audio([audio / "train"])
+    cohort = [opened.features_of(f) for f, _ in listed]
+    trial_list = Trials.read(trials)
+    names, files = sorted(set(trial_list.speakers)), sorted(set(trial_list.files))
+    models = [opened[n] for n in names]
+    tests = [opened.features_of(f) for f in files]
+    expected = normalise_scores(
+        score_matrix(models, opened.ubm, tests, top_c=5),
+        enrol_cohort=score_matrix(models, opened.ubm, cohort, top_c=5),
+        test_cohort=score_matrix(map_adapt_each(opened.ubm, cohort), opened.ubm, tests,
+                                 top_c=5).T,
+        enrol_speakers=names, cohort_speakers=[s for _, s in listed])
+    scores = [expected[names.index(s), files.index(f)]
+              for s, f in zip(trial_list.speakers, trial_list.files)]
+    target = [x for x, t in zip(scores, trial_list.is_target) if t]
+    nontarget = [x for x, t in zip(scores, trial_list.is_target) if not t]
+    assert normed["eer"] == pytest.approx(equal_error_rate(target, nontarget))
+
+
+@pytest.mark.slow
+def test_cli_evaluate_norm_defaults_to_the_ubms_training_speakers(cli, audio, store, tmp_path):
+    trials = write_trials(audio, audio / "trials_norm.csv")
+    given = run(cli, "speech", "evaluate", "--store", store, "--trials", trials, "--det",
+                tmp_path / "a.png", "-q", "--json", "--norm", "as-norm", "--top-n", 20,
+                "--cohort", audio / "train")
+    default = run(cli, "speech", "evaluate", "--store", store, "--trials", trials, "--det",
+                  tmp_path / "b.png", "-q", "--json", "--norm", "as-norm", "--top-n", 20)
+    assert given.exit_code == 0 and default.exit_code == 0, default.output
+    assert json.loads(default.stdout)["eer"] == json.loads(given.stdout)["eer"]
+
+
+def test_cli_evaluate_norm_bad_input(cli, audio, store, tmp_path):
+    trials = write_trials(audio, audio / "trials_norm.csv")
+    base = ["speech", "evaluate", "--store", store, "--trials", trials, "--det",
+            tmp_path / "x.png", "-q"]
+    result = run(cli, *base, "--norm", "as-norm")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: --norm as-norm needs --top-n, the number of cohort scores kept per side (e.g. "
+        "--top-n 100).")
+    # 14 take-1 words of s01 and s04 each: 14 cohort utterances are left for s01's trials
+    cohort = tmp_path / "cohort"
+    for speaker in ("s01", "s04"):
+        (cohort / speaker).mkdir(parents=True)
+        for file in (audio / "train" / speaker).iterdir():
+            (cohort / speaker / file.name).write_bytes(file.read_bytes())
+    result = run(cli, *base, "--norm", "as-norm", "--top-n", 20, "--cohort", cohort)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: the cohort has 14 utterances after leaving out 14 of speaker s01 but --top-n 20 "
+        "needs at least 20; add impostor speech to the cohort or lower --top-n.")
+    assert not (tmp_path / "x.png").exists()

@@ -1,0 +1,111 @@
+"""Chunked data and the scoring pass, shared by GaussianMixture and BayesianGaussianMixture.
+
+:class:`ChunkedScoring` turns validated X into the engine's chunked data
+(centred, in the working dtype, missing values served pattern by pattern)
+and runs the scoring pass of ``predict``, ``predict_proba`` and
+``score_samples`` over it. Each estimator supplies its engine parameters
+(``_get_params_object``): GaussianMixture its fitted mixture,
+BayesianGaussianMixture the variational E-step's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gmmkit.data.in_memory import in_memory_data
+from gmmkit.data.settings import chunk_rows
+from gmmkit.data.validation import check_sample_weight
+from gmmkit.engine.convergence import guard_float32
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.em import ChunkedData
+from gmmkit.engine.missing import MissingData
+from gmmkit.engine.scoring import model_center, score_rows
+from gmmkit.engine.threads import ChunkRunner
+from gmmkit.estimators.base import check_fitted_input
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
+
+    from gmmkit.engine.types import AnyArray, FloatArray
+    from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
+else:  # the estimator the mixin is mixed into (for type checkers only)
+    _Estimator = object
+
+
+class ChunkedScoring(_Estimator):
+    """The chunking and scoring methods of the mixtures (a mixin: methods work on self)."""
+
+    def _chunk_rows(self, n_features: int, dtype: np.dtype[Any]) -> int:
+        """Rows per E-step chunk (:func:`gmmkit.data.settings.chunk_rows`)."""
+        n_components = (
+            len(self.weights_) if self.__sklearn_is_fitted__() else self.n_components
+        )
+        return chunk_rows(self.chunk_size, self.covariance_type, n_components, n_features, dtype)
+
+    def _chunked(
+        self,
+        X: AnyArray,
+        weights: FloatArray | None,
+        fallback_center: FloatArray | None = None,
+        center: FloatArray | None = None,
+    ) -> ChunkedData | MissingData:
+        """X served in chunks, centred on a trimmed mean (engine.reference); checks it is finite.
+
+        With ``missing="em"`` and NaN in X: a MissingData served pattern by
+        pattern; ``fallback_center`` centres features that have no value.
+        ``center`` fixes the reference point instead (online EM).
+        """
+        dtype = self._resolve_dtype(X)
+        return in_memory_data(
+            X, weights, dtype=dtype, chunk_rows=self._chunk_rows(X.shape[1], dtype),
+            missing=self.missing, nan_fix=self._NAN_FIX, fallback_center=fallback_center,
+            center=center,
+        )
+
+    def _validated(self, X: ArrayLike) -> AnyArray:
+        """X checked against the fitted model (:func:`.base.check_fitted_input`)."""
+        return check_fitted_input(self, X)
+
+    def _map_log_prob(
+        self,
+        X: ArrayLike,
+        reduce: Callable[[FloatArray], Any],
+        density: bool = False,
+        unweighted: bool = False,
+    ) -> list[Any]:
+        """Validate X, then ``reduce`` each chunk's weighted log densities.
+
+        ``unweighted``: the components' log densities without the log
+        weights, and no noise component (``component_log_densities``).
+
+        Every row is scored on its own against the model's fixed centre
+        (:mod:`gmmkit.engine.scoring`): ``reduce`` must not change when a constant
+        is added to a row of log densities, unless ``density`` (it is then
+        the log-sum-exp, see :func:`gmmkit.engine.scoring.score_rows`).
+        """
+        X = self._validated(X)
+        params = self._get_params_object()
+        if unweighted:
+            params.log_weights = np.zeros(len(params.weights))
+            params.noise_log_density = None
+        data = self._chunked(X, None, center=model_center(params))
+        cov_type = get_covariance_type(self.covariance_type)
+        data = guard_float32(data, cov_type, params)
+        with ChunkRunner() as runner:
+            if isinstance(data, MissingData):
+                return [data.map_log_prob(cov_type, params, runner, reduce, density=density)]
+            return score_rows(data, cov_type, params, runner, reduce, density=density)
+
+    def _total_log_likelihood(
+        self, X: ArrayLike, sample_weight: ArrayLike | None
+    ) -> tuple[float, float]:
+        """(sum_n w_n log p(x_n), sum_n w_n)."""
+        log_lik = self.score_samples(X)
+        weights = check_sample_weight(sample_weight, log_lik.shape[0])
+        if weights is None:
+            return float(log_lik.sum()), float(log_lik.shape[0])
+        return float(weights @ log_lik), float(weights.sum())
