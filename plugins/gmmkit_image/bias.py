@@ -38,9 +38,14 @@ the image.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.polynomial import legendre
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from gmmkit_image.mrf import Lattice
 
 #: default polynomial order of the log field
 DEFAULT_ORDER = 3
@@ -50,7 +55,7 @@ ANCHOR_SD = 0.1
 CHUNK_ROWS = 65_536
 
 
-def one_blas_thread():
+def one_blas_thread() -> contextlib.AbstractContextManager:
     """threadpoolctl's limit of BLAS to one thread, or a no-op context without threadpoolctl."""
     try:
         from threadpoolctl import threadpool_limits
@@ -73,7 +78,7 @@ class BiasBasis:
         The degree along each axis of every basis function.
     """
 
-    def __init__(self, lattice, order=DEFAULT_ORDER):
+    def __init__(self, lattice: Lattice, order: int = DEFAULT_ORDER) -> None:
         if not (isinstance(order, (int, np.integer)) and not isinstance(order, bool)
                 and order >= 1):
             raise ValueError(f"bias_order={order!r} must be a positive integer (3 is usual).")
@@ -87,11 +92,11 @@ class BiasBasis:
         self._centre = sum(self._chunk(start).sum(axis=0) for start in self._starts()) / lattice.n
 
     @property
-    def size(self):
+    def size(self) -> int:
         """Number of basis functions."""
         return len(self.terms)
 
-    def n_terms(self, degree):
+    def n_terms(self, degree: int) -> int:
         """How many basis functions have total degree <= ``degree`` (they come first)."""
         return sum(sum(term) <= degree for term in self.terms)
 
@@ -129,7 +134,7 @@ class BiasBasis:
         """Basis rows start:start+CHUNK_ROWS, centred: (m, size) float64."""
         return self._rows[start:start + CHUNK_ROWS].astype(np.float64) - self._centre
 
-    def apply(self, coefficients):
+    def apply(self, coefficients: ArrayLike) -> np.ndarray:
         """phi(r_i) . c for every row (centred basis): ndarray of shape (n,) float64.
 
         One float32 product over the stored rows (the coefficients rounded to
@@ -140,7 +145,8 @@ class BiasBasis:
             raw = self._rows @ coefficients.astype(np.float32)
         return raw.astype(np.float64) - float(self._centre @ coefficients)
 
-    def weighted_normal_equations(self, weights, targets):
+    def weighted_normal_equations(self, weights: np.ndarray,
+                                  targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(Phi^T diag(weights) Phi, Phi^T targets) of the centred basis.
 
         Float32 products over chunks of the stored rows, summed in float64;
@@ -165,7 +171,7 @@ class BiasBasis:
         right = raw_right - c * float(np.sum(targets))
         return gram, right
 
-    def class_means(self, posteriors):
+    def class_means(self, posteriors: np.ndarray) -> np.ndarray:
         """The posterior-weighted mean of every basis function over each class: (K, size)."""
         sums = np.zeros((posteriors.shape[1], self.size))
         with one_blas_thread():
@@ -175,7 +181,8 @@ class BiasBasis:
         mass = np.maximum(posteriors.sum(axis=0), 1e-300)
         return sums / mass[:, None] - self._centre
 
-    def anchor(self, posteriors, coefficients, sd=None):
+    def anchor(self, posteriors: np.ndarray, coefficients: np.ndarray,
+               sd: float | None = None) -> Anchor:
         """The prior that keeps the field's mean over each class where it is now.
 
         Over class k (weighted by ``posteriors``) the log field's mean is
@@ -202,7 +209,8 @@ class BiasBasis:
         mass = posteriors.sum(axis=0)
         return Anchor((means.T * mass) @ means / sd**2, np.array(coefficients, copy=True))
 
-    def field_image(self, coefficients, shape, fill=1.0):
+    def field_image(self, coefficients: np.ndarray, shape: tuple[int, ...],
+                    fill: float = 1.0) -> np.ndarray:
         """The bias field b = exp(-phi . c) on the lattice's rows, ``fill`` elsewhere.
 
         Parameters
@@ -227,16 +235,16 @@ class BiasBasis:
 class Anchor:
     """The quadratic penalty (c - centre)^T matrix (c - centre) / 2 on the field's coefficients."""
 
-    def __init__(self, matrix, centre):
+    def __init__(self, matrix: np.ndarray, centre: np.ndarray) -> None:
         self.matrix = matrix
         self.centre = centre
 
     @classmethod
-    def none(cls, size):
+    def none(cls, size: int) -> Anchor:
         """No penalty."""
         return cls(np.zeros((size, size)), np.zeros(size))
 
-    def penalty(self, coefficients):
+    def penalty(self, coefficients: np.ndarray) -> float:
         """(c - centre)^T A (c - centre) / 2."""
         offset = coefficients - self.centre
         return 0.5 * float(offset @ self.matrix @ offset)
@@ -256,8 +264,10 @@ def _objective(a, m, log_rho, coefficients, anchor):
     return float(np.sum(rho * (m - 0.5 * a * rho) + log_rho)) - anchor.penalty(coefficients)
 
 
-def bias_step(basis, coefficients, log_rho, intensity, posteriors, means, variances, *,
-              anchor, active=None, max_halvings=12):
+def bias_step(basis: BiasBasis, coefficients: np.ndarray, log_rho: np.ndarray,
+              intensity: np.ndarray, posteriors: np.ndarray, means: np.ndarray,
+              variances: np.ndarray, *, anchor: Anchor, active: int | None = None,
+              max_halvings: int = 12) -> tuple[np.ndarray, np.ndarray]:
     """One safeguarded Newton step on the log-field coefficients.
 
     Parameters

@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gmmkit import DegenerateComponentWarning
 from gmmkit_image.bias import Anchor, bias_step
@@ -49,6 +51,11 @@ from gmmkit_image.mrf import (
     softmax,
     sweep,
 )
+
+if TYPE_CHECKING:
+    from gmmkit import GaussianMixture
+    from gmmkit_image.bias import BiasBasis
+    from gmmkit_image.mrf import Lattice
 
 #: the smallest posterior mass (in pixels) a class keeps before it counts as vanished
 VANISHED_MASS = 1.0
@@ -110,8 +117,10 @@ def _checked_beta(beta):
     return float(beta)
 
 
-def hmrf_em(model, features, lattice, *, beta, method="mean-field", basis=None, max_iter=20,
-            tol=1e-5, progress=None):
+def hmrf_em(model: GaussianMixture, features: ArrayLike, lattice: Lattice, *,
+            beta: float | str, method: str = "mean-field", basis: BiasBasis | None = None,
+            max_iter: int = 20, tol: float = 1e-5,
+            progress: Callable[[int, float, float, float], None] | None = None) -> HMRFResult:
     """HMRF-EM from a fitted mixture: alternate Potts mean-field E-steps, M-steps and field steps.
 
     Parameters
@@ -141,21 +150,17 @@ def hmrf_em(model, features, lattice, *, beta, method="mean-field", basis=None, 
         raise ValueError(f"method={method!r} is not one of {', '.join(METHODS)}.")
     beta = _checked_beta(beta)
     features = np.asarray(features, dtype=np.float64)
-    intensity = features[:, 0] if basis is not None else None
-    coefficients = np.zeros(basis.size) if basis is not None else None
-    log_rho = np.zeros(len(features)) if basis is not None else None
+    bias = _Field(basis, features) if basis is not None else None
     corrected = features
-    log_likelihood = _log_likelihood(model, corrected, log_rho)
+    log_likelihood = _log_likelihood(model, corrected, bias)
     posteriors = softmax(log_likelihood + np.log(model.weights_))  # the plain mixture's
     labels = posteriors.argmax(axis=1)
-    anchor = Anchor.none(basis.size) if basis is not None else None
     halves = lattice.checkerboard()
     result = HMRFResult(posteriors, 0)
     current_beta = 0.5
-    degree, stage_iter = 1, 0
     for iteration in range(1, max_iter + 1):
         current_beta = (estimate_beta(posteriors, lattice, start=current_beta)
-                        if beta == "auto" else beta)
+                        if isinstance(beta, str) else beta)
         if current_beta == 0:  # no spatial prior: the mixture's own E-step
             prior = log_likelihood + np.log(model.weights_)
             posteriors = softmax(prior.copy()) if method == "mean-field" else \
@@ -166,8 +171,8 @@ def hmrf_em(model, features, lattice, *, beta, method="mean-field", basis=None, 
                           method=method, halves=halves)
             posteriors = swept.posteriors
             objective = free_energy(log_likelihood, posteriors, swept.pairs, current_beta)
-        if basis is not None:
-            objective -= anchor.penalty(coefficients) / len(features)
+        if bias is not None:
+            objective -= bias.anchor.penalty(bias.coefficients) / len(features)
         new_labels = posteriors.argmax(axis=1)
         changed = float(np.mean(new_labels != labels))
         labels = new_labels
@@ -177,32 +182,58 @@ def hmrf_em(model, features, lattice, *, beta, method="mean-field", basis=None, 
         if progress is not None:
             progress(iteration, objective, changed, current_beta)
         rise = objective - result.objective[-2] if iteration > 1 else np.inf
-        stage_iter += 1
-        refining = basis is not None and degree < basis.order
-        if refining and rise < STAGE_TOL and stage_iter >= MIN_STAGE_ITER:
-            # the field's next degree joins (coarse to fine); from now on the
-            # field may not change its mean over any class (see BiasBasis.anchor)
-            degree, stage_iter = degree + 1, 0
-            if degree == 2:
-                anchor = basis.anchor(posteriors, coefficients)
-        elif not refining and rise < tol and (beta != "auto" or _settled(result.beta)):
+        refining = bias is not None and bias.next_degree(rise, posteriors)
+        if not refining and rise < tol and (beta != "auto" or _settled(result.beta)):
             break
         if iteration == max_iter:
             break
         _m_step(model, corrected, posteriors, result, iteration)
-        if basis is not None:
-            means, variances = class_gaussians(model)
-            coefficients, log_rho = bias_step(basis, coefficients, log_rho, intensity, posteriors,
-                                              means, variances, anchor=anchor,
-                                              active=basis.n_terms(degree))
-            corrected = features * np.exp(log_rho)[:, None]
-        log_likelihood = _log_likelihood(model, corrected, log_rho)
+        if bias is not None:
+            corrected = bias.step(model, posteriors)
+        log_likelihood = _log_likelihood(model, corrected, bias)
     if method == "icm":
         posteriors = conditional_posteriors(log_likelihood, posteriors, lattice,
                                             beta=current_beta)
     result.posteriors = posteriors
-    result.log_rho, result.coefficients = log_rho, coefficients
+    if bias is not None:
+        result.log_rho, result.coefficients = bias.log_rho, bias.coefficients
     return result
+
+
+class _Field:
+    """The bias field's state inside :func:`hmrf_em`: coefficients, degree, anchor."""
+
+    def __init__(self, basis: BiasBasis, features: np.ndarray) -> None:
+        self.basis = basis
+        self.features = features
+        self.coefficients = np.zeros(basis.size)
+        self.log_rho = np.zeros(len(features))
+        self.anchor = Anchor.none(basis.size)
+        self.degree, self.stage_iter = 1, 0
+
+    def next_degree(self, rise: float, posteriors: np.ndarray) -> bool:
+        """Count an iteration; raise the degree when this one has settled.
+
+        Returns whether the field is still below its full degree (HMRF-EM
+        must not stop yet). From degree 2 on the field may not change its
+        mean over any class (:meth:`BiasBasis.anchor`).
+        """
+        self.stage_iter += 1
+        if self.degree >= self.basis.order:
+            return False
+        if rise < STAGE_TOL and self.stage_iter >= MIN_STAGE_ITER:
+            self.degree, self.stage_iter = self.degree + 1, 0
+            if self.degree == 2:
+                self.anchor = self.basis.anchor(posteriors, self.coefficients)
+        return True
+
+    def step(self, model: GaussianMixture, posteriors: np.ndarray) -> np.ndarray:
+        """One Newton step on the field; returns the corrected features."""
+        means, variances = class_gaussians(model)
+        self.coefficients, self.log_rho = bias_step(
+            self.basis, self.coefficients, self.log_rho, self.features[:, 0], posteriors,
+            means, variances, anchor=self.anchor, active=self.basis.n_terms(self.degree))
+        return self.features * np.exp(self.log_rho)[:, None]
 
 
 def _settled(betas):
@@ -210,15 +241,15 @@ def _settled(betas):
     return len(betas) > 1 and abs(betas[-1] - betas[-2]) <= 1e-3 * max(betas[-1], 1e-12)
 
 
-def _log_likelihood(model, corrected, log_rho):
+def _log_likelihood(model, corrected, bias):
     """log N(rho y | k) + log rho (the Jacobian) of every row: (n, K) float64."""
     densities = model.component_log_densities(corrected)
-    if log_rho is not None:
-        densities += log_rho[:, None]
+    if bias is not None:
+        densities += bias.log_rho[:, None]
     return densities
 
 
-def class_gaussians(model):
+def class_gaussians(model: GaussianMixture) -> tuple[np.ndarray, np.ndarray]:
     """Means and variances, float64 copies of shape (K,), of a one-feature mixture."""
     means = np.array(model.means_[:, 0], dtype=np.float64)
     covariances = np.asarray(model.covariances_, dtype=np.float64)

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import entr
 
 METHODS = ("mean-field", "icm")
@@ -60,7 +62,7 @@ class Lattice:
     _buffers: dict = dataclass_field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_mask(cls, mask, spacing=None):
+    def from_mask(cls, mask: ArrayLike, spacing: Sequence[float] | None = None) -> Lattice:
         """The lattice of the True pixels of ``mask``, cropped to their bounding box.
 
         Parameters
@@ -84,16 +86,16 @@ class Lattice:
                    spacing, origin)
 
     @property
-    def n(self):
+    def n(self) -> int:
         """Number of rows (pixels inside the mask)."""
         return len(self.index)
 
-    def checkerboard(self):
+    def checkerboard(self) -> np.ndarray:
         """Boolean (n,): True for pixels whose coordinates add up to an even number."""
         parity = sum(np.indices(self.shape, sparse=True)) % 2 == 0
         return np.broadcast_to(parity, self.shape).ravel()[self.index]
 
-    def coordinates(self):
+    def coordinates(self) -> np.ndarray:
         """Physical coordinates of every row, shape (n, ndim), in units of the spacing."""
         where = np.unravel_index(self.index, self.shape)
         return np.stack([(w + o) * s for w, o, s in zip(where, self.origin, self.spacing)],
@@ -107,7 +109,7 @@ class Lattice:
             self._buffers[key] = np.zeros((*self.shape, n_classes))
         return self._buffers[key]
 
-    def scatter(self, values, *, reuse=False):
+    def scatter(self, values: np.ndarray, *, reuse: bool = False) -> np.ndarray:
         """Rows of ``values`` (n, K) placed on the box, 0 elsewhere: ndarray (*shape, K).
 
         ``reuse=True`` writes into the lattice's own buffer (valid until the
@@ -119,14 +121,14 @@ class Lattice:
         grid.reshape(-1, n_classes)[self.index] = values
         return grid
 
-    def field(self, grid, rows=None):
+    def field(self, grid: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Weighted sum of the face neighbours of every row (or of ``rows``): (n, K)."""
         summed = neighbour_sum(grid, self.weights, out=self._buffer("sum", grid.shape[-1]))
         where = self.index if rows is None else self.index[rows]
         return summed.reshape(-1, grid.shape[-1])[where]
 
 
-def checked_spacing(spacing, ndim):
+def checked_spacing(spacing: Sequence[float] | None, ndim: int) -> tuple[float, ...]:
     """``spacing`` as a tuple of ``ndim`` positive floats (default all 1)."""
     if spacing is None:
         return (1.0,) * ndim
@@ -138,7 +140,8 @@ def checked_spacing(spacing, ndim):
     return values
 
 
-def neighbour_sum(maps, weights=None, out=None):
+def neighbour_sum(maps: np.ndarray, weights: Sequence[float] | None = None,
+                  out: np.ndarray | None = None) -> np.ndarray:
     """Weighted sum of every pixel's face neighbours (4 in 2-D, 6 in 3-D).
 
     Parameters
@@ -172,7 +175,7 @@ def neighbour_sum(maps, weights=None, out=None):
     return total
 
 
-def softmax(log_values):
+def softmax(log_values: np.ndarray) -> np.ndarray:
     """Row-wise softmax of an (n, K) array, in place; returns it."""
     log_values -= log_values.max(axis=1, keepdims=True)
     np.exp(log_values, out=log_values)
@@ -180,7 +183,7 @@ def softmax(log_values):
     return log_values
 
 
-def hard(posteriors):
+def hard(posteriors: np.ndarray) -> np.ndarray:
     """One-hot rows at the largest entry of each row: (n, K) float64."""
     return np.eye(posteriors.shape[1])[posteriors.argmax(axis=1)]
 
@@ -200,7 +203,8 @@ class Sweep:
     pairs: float
 
 
-def sweep(log_likelihood, posteriors, lattice, *, beta, method="mean-field", halves=None):
+def sweep(log_likelihood: np.ndarray, posteriors: np.ndarray, lattice: Lattice, *,
+          beta: float, method: str = "mean-field", halves: np.ndarray | None = None) -> Sweep:
     """One checkerboard sweep of mean-field (or ICM) updates under the Potts prior.
 
     Each pixel of one colour, then of the other, gets
@@ -244,13 +248,15 @@ def sweep(log_likelihood, posteriors, lattice, *, beta, method="mean-field", hal
     return Sweep(current, pairs)
 
 
-def conditional_posteriors(log_likelihood, labels_or_posteriors, lattice, *, beta):
+def conditional_posteriors(log_likelihood: np.ndarray, labels_or_posteriors: np.ndarray,
+                           lattice: Lattice, *, beta: float) -> np.ndarray:
     """q_i(k) proportional to exp(log_likelihood + beta * field) of fixed neighbours: (n, K)."""
     grid = lattice.scatter(labels_or_posteriors)
     return softmax(log_likelihood + beta * lattice.field(grid))
 
 
-def free_energy(log_likelihood, posteriors, pairs, beta):
+def free_energy(log_likelihood: np.ndarray, posteriors: np.ndarray, pairs: float,
+                beta: float) -> float:
     """The mean-field free energy per pixel, without the constant log Z(beta).
 
     F = [sum_i sum_k q_ik log p(y_i | k) + beta * sum_{i~j} w_ij q_i . q_j + H(q)] / n,
@@ -273,8 +279,8 @@ def free_energy(log_likelihood, posteriors, pairs, beta):
     return (data + beta * pairs + entropy) / len(posteriors)
 
 
-def estimate_beta(posteriors, lattice, *, start=0.5, max_beta=MAX_BETA, max_rows=200_000,
-                  seed=0):
+def estimate_beta(posteriors: np.ndarray, lattice: Lattice, *, start: float = 0.5,
+                  max_beta: float = MAX_BETA, max_rows: int = 200_000, seed: int = 0) -> float:
     """Beta that maximises the pseudo-likelihood of the soft labels ``posteriors``.
 
     The mean-field-like estimate of Celeux, Forbes and Peyrard (2003):

@@ -8,10 +8,13 @@ is imported inside the functions that need it.
 from __future__ import annotations
 
 import gzip
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 INSTALL_HINT = "pip install 'gmmkit[nifti]'"
@@ -28,7 +31,7 @@ class VolumeChoiceError(ValueError):
     shape : tuple of int
     """
 
-    def __init__(self, message, path, shape):
+    def __init__(self, message: str, path: str, shape: tuple[int, ...]) -> None:
         super().__init__(message)
         self.path = path
         self.shape = shape
@@ -52,12 +55,12 @@ class NiftiVolume:
 
     data: np.ndarray
     affine: np.ndarray
-    header: object
+    header: Any
     spacing: tuple
     path: str = ""
 
 
-def is_nifti(path):
+def is_nifti(path: str | os.PathLike) -> bool:
     """Whether ``path`` ends in .nii or .nii.gz (any case)."""
     return str(path).lower().endswith(NIFTI_SUFFIXES)
 
@@ -72,7 +75,7 @@ def _nibabel():
     return nibabel
 
 
-def read_nifti(path, *, volume=None):
+def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> NiftiVolume:
     """A 3-D (or 2-D) volume and its grid from a .nii or .nii.gz file.
 
     Parameters
@@ -125,7 +128,8 @@ def read_nifti(path, *, volume=None):
                        spacing, str(path))
 
 
-def check_same_grid(image, mask, *, mask_name="the mask", fix=None):
+def check_same_grid(image: NiftiVolume, mask: NiftiVolume, *, mask_name: str = "the mask",
+                    fix: str | None = None) -> None:
     """ValueError unless ``mask`` (a NiftiVolume) lies on ``image``'s voxel grid.
 
     Parameters
@@ -159,7 +163,8 @@ def _mm(values):
     return " x ".join(f"{v:g}" for v in values) + " mm"
 
 
-def write_nifti(path, array, like=None, *, spacing=None, compress=None):
+def write_nifti(path: str | os.PathLike, array: ArrayLike, like: NiftiVolume | None = None, *,
+                spacing: Sequence[float] | None = None, compress: bool | None = None) -> None:
     """Write ``array`` as NIfTI on the grid of ``like`` (affine, orientation, units kept).
 
     Parameters

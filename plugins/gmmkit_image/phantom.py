@@ -13,8 +13,10 @@ as in MR magnitude images) is added last.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: CSF, grey and white matter intensities (T1-weighted, white matter brightest)
 TISSUE_INTENSITIES = (0.3, 0.6, 0.85)
@@ -50,7 +52,7 @@ class Phantom:
     clean: np.ndarray
 
     @property
-    def volumes(self):
+    def volumes(self) -> np.ndarray:
         """True volume of each tissue inside the mask, in voxels: ndarray of shape (3,)."""
         return self.fractions[self.mask].sum(axis=0)
 
@@ -110,8 +112,10 @@ def _smooth_field(coords, bias, mask):
     return 1.0 + bias * centred / (0.5 * (inside.max() - inside.min()))
 
 
-def tissue_phantom(shape=(48, 48, 48), *, noise=0.05, bias=0.2, blur=0.6,
-                   intensities=TISSUE_INTENSITIES, supersample=3, seed=0):
+def tissue_phantom(shape: tuple[int, ...] = (48, 48, 48), *, noise: float = 0.05,
+                   bias: float = 0.2, blur: float = 0.6,
+                   intensities: Sequence[float] = TISSUE_INTENSITIES, supersample: int = 3,
+                   seed: int = 0) -> Phantom:
     """A noisy, biased, partial-volume "brain" of nested CSF, GM and WM shells.
 
     Parameters
@@ -164,7 +168,7 @@ def tissue_phantom(shape=(48, 48, 48), *, noise=0.05, bias=0.2, blur=0.6,
     return Phantom(image, mask, fractions, labels, field, clean)
 
 
-def dice(labels, truth, k):
+def dice(labels: ArrayLike, truth: ArrayLike, k: int) -> float:
     """Dice overlap of class ``k`` between two label images: 2|A & B| / (|A| + |B|)."""
     found, true = np.asarray(labels) == k, np.asarray(truth) == k
     total = found.sum() + true.sum()

@@ -29,11 +29,16 @@ Posterior expectations add up to unbiased volumes when the model holds.
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import log_ndtr, logsumexp
 
 from gmmkit_image.hmrf import class_gaussians
+
+if TYPE_CHECKING:
+    from gmmkit import GaussianMixture
+    from gmmkit_image.mrf import Lattice
 
 #: EM iterations of the mixel-type shares
 MAX_ITER = 10
@@ -53,7 +58,8 @@ def _log_interval(low, high):
         return log_b + np.log1p(-np.exp(np.minimum(log_a - log_b, 0.0)))
 
 
-def mixed_class(x, mean_a, mean_b, variance):
+def mixed_class(x: np.ndarray, mean_a: float, mean_b: float,
+                variance: float) -> tuple[np.ndarray, np.ndarray]:
     """The density of a two-class mix and the expected fraction of class a.
 
     x = alpha mean_a + (1 - alpha) mean_b + noise of variance ``variance``,
@@ -90,7 +96,9 @@ def _present_classes(labels, lattice, n_classes):
     return (lattice.field(grid) > 0) | one_hot.astype(bool)
 
 
-def partial_volume_fractions(intensity, posteriors, model, lattice, *, max_iter=MAX_ITER):
+def partial_volume_fractions(intensity: np.ndarray, posteriors: np.ndarray,
+                             model: GaussianMixture, lattice: Lattice, *,
+                             max_iter: int = MAX_ITER) -> np.ndarray:
     """The fraction of every class inside every voxel (the mixel model above).
 
     Parameters

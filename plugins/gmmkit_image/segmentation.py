@@ -14,8 +14,10 @@ from __future__ import annotations
 import sys
 import warnings
 from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gmmkit_image import checks
 from gmmkit_image import features as feature_module
@@ -33,7 +35,8 @@ DEFAULT_BETA = 0.5
 __all__ = ["EmptyClassWarning", "Segmentation", "correct_bias", "segment"]
 
 
-def warn_empty_classes(labels, n_classes, after, fix, *, already=()):
+def warn_empty_classes(labels: ArrayLike, n_classes: int, after: str, fix: str, *,
+                       already: Sequence[int] = ()) -> list[int]:
     """Warn (:class:`EmptyClassWarning`) naming the classes 1..n_classes no pixel has.
 
     Parameters
@@ -113,7 +116,7 @@ class Segmentation:
 
     labels: np.ndarray
     probabilities: np.ndarray | None
-    model: object
+    model: Any
     image: np.ndarray = field(repr=False)
     channel_axis: int | None = None
     n_fit_pixels: int = 0
@@ -126,12 +129,12 @@ class Segmentation:
     spacing: tuple = ()
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int:
         """Number of classes K."""
         return len(self.model.weights_)
 
     @property
-    def volumes(self):
+    def volumes(self) -> np.ndarray:
         """Volume of every class in units of the spacing (mm^3 for NIfTI), shape (K,).
 
         From the partial-volume fractions when there are any, else from the
@@ -144,7 +147,7 @@ class Segmentation:
         counts = np.bincount(self.labels.ravel(), minlength=self.n_classes + 1)[1:]
         return counts[:self.n_classes].astype(np.float64) * unit
 
-    def overlay(self, *, alpha=0.35):
+    def overlay(self, *, alpha: float = 0.35) -> np.ndarray:
         """The classes painted over the image: float RGB of shape (*spatial, 3) in [0, 1].
 
         Uses ``skimage.color.label2rgb(labels, image, bg_label=0)`` with the
@@ -161,7 +164,7 @@ class Segmentation:
         return label2rgb(self.labels, image=display_image(self.image, self.channel_axis),
                          colors=list(colours), bg_label=0, alpha=alpha, channel_axis=-1)
 
-    def statistics(self):
+    def statistics(self) -> list[dict]:
         """Per-class area and mean colour: a list of dicts (see ``class_statistics``)."""
         from gmmkit_image.postprocess import class_statistics
 
@@ -169,7 +172,7 @@ class Segmentation:
                                 n_classes=self.n_classes)
 
 
-def display_image(image, channel_axis):
+def display_image(image: ArrayLike, channel_axis: int | None) -> np.ndarray:
     """The image as RGB (colour) or grey floats in [0, 1] for showing; NaN shown black."""
     pixels = feature_module.channels_last(image, channel_axis)
     if pixels.shape[-1] in (3, 4) and channel_axis is not None:
@@ -182,11 +185,15 @@ def display_image(image, channel_axis):
     return np.nan_to_num(shown, nan=0.0)
 
 
-def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=None,
-            channel_axis=None, covariance_type="full", method="mean-field", bias_field=False,
-            bias_order=DEFAULT_ORDER, partial_volume=False, spacing=None,
-            max_pixels=MAX_FIT_PIXELS, probabilities=True, random_state=0, n_init=1,
-            max_iter=100, smoothing_iter=50, tol=1e-5, verbose=False):
+def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = ("intensity",),
+            smoothing: float | bool | str = 0.0, mask: ArrayLike | None = None,
+            channel_axis: int | None = None, covariance_type: str = "full",
+            method: str = "mean-field", bias_field: bool = False,
+            bias_order: int = DEFAULT_ORDER, partial_volume: bool = False,
+            spacing: Sequence[float] | None = None, max_pixels: int = MAX_FIT_PIXELS,
+            probabilities: bool = True, random_state: int | np.random.Generator | None = 0,
+            n_init: int = 1, max_iter: int = 100, smoothing_iter: int = 50, tol: float = 1e-5,
+            verbose: bool = False) -> Segmentation:
     """Segment a 2-D image or 3-D volume into classes with a Gaussian mixture.
 
     Parameters
@@ -284,7 +291,7 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
         posteriors = posteriors[:, order]
         vanished = [int(np.flatnonzero(order == k)[0]) + 1 for k in vanished]
         result.labels[valid_index] = posteriors.argmax(axis=1) + 1
-        if probabilities:
+        if maps is not None:
             maps[valid_index] = posteriors
         if partial_volume:
             result.partial_volume = _partial_volume(result, X, posteriors, valid_index, spatial)
@@ -294,7 +301,7 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
             posteriors = model.predict_proba(X)
             result.partial_volume = _partial_volume(result, X, posteriors, valid_index, spatial)
     result.labels = result.labels.reshape(spatial)
-    if probabilities:
+    if maps is not None:
         result.probabilities = maps.reshape(*spatial, -1)
     if beta:
         after = (f"smoothing (beta={result.beta:g}, {method})" if smoothing != "auto"
@@ -359,8 +366,11 @@ def _partial_volume(result, X, posteriors, valid_index, spatial):
     return maps.reshape(*spatial, -1)
 
 
-def correct_bias(image, mask=None, *, n_classes=3, order=DEFAULT_ORDER, smoothing=DEFAULT_BETA,
-                 spacing=None, channel_axis=None, random_state=0, verbose=False):
+def correct_bias(image: ArrayLike, mask: ArrayLike | None = None, *, n_classes: int = 3,
+                 order: int = DEFAULT_ORDER, smoothing: float | str = DEFAULT_BETA,
+                 spacing: Sequence[float] | None = None, channel_axis: int | None = None,
+                 random_state: int = 0,
+                 verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Estimate and remove a smooth multiplicative intensity field (MRI bias, vignetting).
 
     Runs :func:`segment` with ``bias_field=True``: the field is estimated
@@ -392,6 +402,7 @@ def correct_bias(image, mask=None, *, n_classes=3, order=DEFAULT_ORDER, smoothin
     result = segment(image, n_classes, mask=mask, smoothing=smoothing, bias_field=True,
                      bias_order=order, spacing=spacing, channel_axis=channel_axis,
                      probabilities=False, random_state=random_state, verbose=verbose)
+    assert result.corrected is not None and result.bias_field is not None
     return result.corrected, result.bias_field
 
 
