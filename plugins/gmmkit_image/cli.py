@@ -23,10 +23,6 @@ from gmmkit.cli.helpers import (
 
 #: suffixes write_labels writes (-o of segment), and NIfTI
 LABEL_SUFFIXES = (".png", ".tif", ".tiff", ".npy", ".nii", ".gz")
-#: suffixes of the per-class maps (--probabilities, --partial-volume)
-MAP_SUFFIXES = (".npz", ".nii", ".gz")
-#: suffixes of the field and the corrected image (--field, --corrected)
-VOLUME_SUFFIXES = (".npy", ".nii", ".gz")
 
 
 class ComponentsOrAuto(click.ParamType):
@@ -74,7 +70,7 @@ def _channel_axis(text, image):
 
 
 def _check_suffix(path, option, suffixes):
-    """A .gz output must be .nii.gz (the suffix check of the outputs sees only .gz)."""
+    """A .gz label file must be .nii.gz (the outputs' suffix check sees only .gz)."""
     if path is not None and path.lower().endswith(".gz") and not path.lower().endswith(
             ".nii.gz"):
         raise click.BadParameter(f"cannot write '{path}': give a file ending in "
@@ -187,15 +183,16 @@ def image():
 @click.option("--overlay", type=click.Path(dir_okay=False),
               help="Write the classes painted over the image (PNG).")
 @click.option("--probabilities", type=click.Path(dir_okay=False),
-              help="Write per-class posterior maps: .npz (class_1, class_2, ...) or "
-                   ".nii/.nii.gz (one volume per class).")
+              help="Write per-class posterior maps: .nii/.nii.gz (one volume per class), "
+                   "else .npz (class_1, class_2, ...).")
 @click.option("--partial-volume", "partial_volume", type=click.Path(dir_okay=False),
-              help="Estimate per-class partial-volume fractions and write them (.npz or "
-                   ".nii/.nii.gz); volumes are then counted from them.")
+              help="Estimate per-class partial-volume fractions and write them (NIfTI, "
+                   "else .npz); volumes are then counted from them.")
 @click.option("--field", "field_path", type=click.Path(dir_okay=False),
-              help="Write the estimated bias field (.npy or NIfTI; needs --bias-field).")
+              help="Write the estimated bias field (NIfTI, else .npy; needs --bias-field).")
 @click.option("--corrected", "corrected_path", type=click.Path(dir_okay=False),
-              help="Write IMAGE divided by the bias field (.npy or NIfTI; needs --bias-field).")
+              help="Write IMAGE divided by the bias field (NIfTI, else .npy; needs "
+                   "--bias-field).")
 @force_option
 @json_option("the result")
 @quiet_option
@@ -211,23 +208,15 @@ def segment(image_path, n_classes, features, smoothing, method, bias_field, bias
     if (field_path or corrected_path) and not bias_field:
         raise click.UsageError(f"{'--field' if field_path else '--corrected'} writes the bias "
                                "field's result; add --bias-field.")
-    for path, option, suffixes in ((output, "-o", LABEL_SUFFIXES),
-                                   (probabilities, "--probabilities", MAP_SUFFIXES),
-                                   (partial_volume, "--partial-volume", MAP_SUFFIXES),
-                                   (field_path, "--field", VOLUME_SUFFIXES),
-                                   (corrected_path, "--corrected", VOLUME_SUFFIXES)):
-        _check_suffix(path, option, suffixes)
+    _check_suffix(output, "-o", LABEL_SUFFIXES)
     say = _say(quiet)
     outputs = command_outputs(force, image_path, mask_path)
     files = {"labels": outputs.file(output, "output", suffixes=LABEL_SUFFIXES),
              "overlay": outputs.file(overlay, "overlay", suffixes=io.IMAGE_SUFFIXES),
-             "probabilities": outputs.file(probabilities, "probabilities",
-                                           suffixes=MAP_SUFFIXES),
-             "partial_volume": outputs.file(partial_volume, "partial_volume",
-                                            suffixes=MAP_SUFFIXES),
-             "field": outputs.file(field_path, "field_path", suffixes=VOLUME_SUFFIXES),
-             "corrected": outputs.file(corrected_path, "corrected_path",
-                                       suffixes=VOLUME_SUFFIXES)}
+             "probabilities": outputs.file(probabilities, "probabilities"),
+             "partial_volume": outputs.file(partial_volume, "partial_volume"),
+             "field": outputs.file(field_path, "field_path"),
+             "corrected": outputs.file(corrected_path, "corrected_path")}
     say(f"reading {image_path}")
     picture, scan = _read_input(image_path, volume)
     axis = None if scan is not None else _channel_axis(channel_axis, picture)
@@ -283,7 +272,6 @@ def _class_rows(result):
 
 def _write_results(files, result, scan):
     """Every requested output file, in the format its suffix names."""
-    import numpy as np
 
     from gmmkit_image import io, nifti
 
@@ -307,7 +295,15 @@ def _write_results(files, result, scan):
             out.write(lambda temporary, maps=array: _write_npz(
                 temporary, {f"class_{k + 1}": maps[..., k] for k in range(maps.shape[-1])}))
         else:
-            out.write(lambda temporary, a=array: np.save(temporary, a))
+            out.write(lambda temporary, a=array: _write_npy(temporary, a))
+
+
+def _write_npy(path, array):
+    """np.save to exactly ``path`` (given a name, numpy would append .npy)."""
+    import numpy as np
+
+    with open(path, "xb") as handle:
+        np.save(handle, array)
 
 
 def _write_npz(path, maps):
