@@ -14,9 +14,12 @@ from gmmkit._version import __version__
 from gmmkit.engine.criteria import information_criteria
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.bayesian import BayesianGaussianMixture
+from gmmkit.estimators.bootstrap import LRTResult, bootstrap_lrt
 from gmmkit.estimators.classifier import GMMClassifier
 from gmmkit.estimators.impute import impute
 from gmmkit.estimators.mixture import GaussianMixture
+from gmmkit.estimators.mixture_plots import plot_mixture
+from gmmkit.estimators.plots import plot_criterion
 from gmmkit.estimators.regression import GaussianMixtureRegressor
 from gmmkit.estimators.selection import select_model
 from gmmkit.exceptions import (
@@ -48,12 +51,14 @@ __all__ = [
     "EstimatorBase",
     "GaussianMixture",
     "GaussianMixtureRegressor",
+    "LRTResult",
     "ModelFileError",
     "NotFittedError",
     "PipelineResult",
     "PluginWarning",
     "PrecisionWarning",
     "__version__",
+    "bootstrap_lrt",
     "get_datasets",
     "get_demos",
     "get_features",
@@ -64,6 +69,8 @@ __all__ = [
     "impute",
     "information_criteria",
     "load",
+    "plot_criterion",
+    "plot_mixture",
     "read_data",
     "read_metadata",
     "run_pipeline",

@@ -91,3 +91,20 @@ needs_matplotlib = pytest.mark.skipif(
     reason="plots need matplotlib: pip install 'gmmkit[plot]'",
 )
 
+
+
+def plugin_cli(plugin):
+    """The gmmkit CLI with only the built-in ``plugin`` (a module name) loaded."""
+    from gmmkit.cli import build_cli
+    from gmmkit.plugins import make_plugin_manager
+
+    pm = make_plugin_manager(entry_points=False)
+    assert pm.add_plugin(importlib.import_module(plugin), plugin).status == "loaded"
+    return build_cli(pm)
+
+
+def invoke(cli, *args):
+    """Run the CLI with click's runner; arguments are turned into strings."""
+    from click.testing import CliRunner
+
+    return CliRunner().invoke(cli, [str(a) for a in args])

@@ -211,7 +211,10 @@ def test_the_covariance_types_are_defined_once():
     from gmmkit.engine.covariance import COVARIANCE_TYPES as TABLE
 
     assert COVARIANCE_TYPES is TABLE
-    assert list(COVARIANCE_TYPES) == ["full", "tied", "diag", "spherical"]
+    # scikit-learn's four names, then mclust's 14 models and the univariate E and V
+    assert list(COVARIANCE_TYPES) == [
+        "full", "tied", "diag", "spherical", "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
+        "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV", "E", "V"]
     assert list(click.Choice(COVARIANCE_TYPES).choices) == list(TABLE)
     assigned = [
         f"{path.relative_to(ROOT)}:{node.lineno}"

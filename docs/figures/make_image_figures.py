@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 from gmmkit_image import BackgroundModel, segment
-from gmmkit_image.demo import segmentation_figure
+from gmmkit_image.demo import bias_figure, segmentation_figure
 from gmmkit_image.io import label_colours
+from gmmkit_image.phantom import dice, tissue_phantom
 from gmmkit_image.synthetic import moving_objects_video, piecewise_constant
 
 from gmmkit.demo import pyplot, save_figure
@@ -33,6 +34,47 @@ def coins(plt):
     image = data.coins()
     return segmentation_figure(plt, image, segment(image, 3, smoothing=1.0), OUT,
                                "image_coins.png")
+
+
+def coins_bias(plt):
+    from skimage import data
+
+    image = data.coins()
+    plain = segment(image, 2, smoothing=True)
+    corrected = segment(image, 2, smoothing=True, bias_field=True)
+    return bias_figure(plt, image, plain, corrected, OUT, "image_coins_bias.png")
+
+
+def phantom(plt):
+    scan = tissue_phantom(noise=0.05, seed=1)
+    plain = segment(scan.image, 3, mask=scan.mask)
+    full = segment(scan.image, 3, mask=scan.mask, smoothing=True, bias_field=True,
+                   partial_volume=True)
+    z = scan.image.shape[0] // 2 + 3
+
+    def scores(result):
+        return " / ".join(f"{dice(result.labels, scan.labels, k):.3f}" for k in (1, 2, 3))
+
+    field_range = (0.8, 1.2)
+    panels = [
+        (scan.image[z], "input (5% Rician noise, +-20% field)", "gray", None),
+        (coloured(scan.labels[z], 3), "true tissues (CSF / GM / WM)", None, None),
+        (coloured(plain.labels[z], 3), f"plain GMM\nDice {scores(plain)}", None, None),
+        (coloured(full.labels[z], 3), f"HMRF-EM + bias field\nDice {scores(full)}", None,
+         None),
+        (np.where(scan.mask[z], scan.bias_field[z], np.nan), "true field", "magma",
+         field_range),
+        (np.where(scan.mask[z], full.bias_field[z], np.nan), "estimated field", "magma",
+         field_range),
+        (full.partial_volume[z, ..., 1], "grey-matter fraction (PVE)", "gray", (0, 1)),
+    ]
+    figure, axes = plt.subplots(1, len(panels), figsize=(21, 3.6))
+    for ax, (picture, title, cmap, limits) in zip(axes, panels):
+        low, high = limits if limits else (None, None)
+        ax.imshow(picture, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    return save_figure(figure, OUT, "image_phantom.png")
 
 
 def smoothing(plt):
@@ -90,7 +132,7 @@ def background(plt):
 
 def main():
     plt = pyplot()
-    for draw in (coins, smoothing, colour, background):
+    for draw in (coins, coins_bias, phantom, smoothing, colour, background):
         print("wrote", OUT / draw(plt))
 
 

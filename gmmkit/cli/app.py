@@ -201,7 +201,9 @@ def columns_option(function: FC) -> FC:
 @click.option("-k", "--n-components", default="3", show_default=True, type=ComponentsType(),
               help="Number of components, or 'auto' to choose 1..10 by BIC.")
 @click.option("--covariance-type", type=click.Choice(list(COVARIANCE_TYPES)), default="full",
-              show_default=True)
+              show_default=True,
+              help="scikit-learn's full, tied, diag, spherical or one of mclust's models "
+                   "(EII ... VVV; E or V for one feature).")
 @click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
 @seed_option()
@@ -211,6 +213,9 @@ def columns_option(function: FC) -> FC:
               show_default=True, help="'uniform': add a uniform noise component (outliers).")
 @columns_option
 @output_option("Save the fitted model to this file (.gmm).", dest="model_path")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Draw the classification, uncertainty and density of the fit (mclust's "
+                   "plots) to this PNG (needs gmmkit[plot]).")
 @force_option
 @json_option("the summary")
 @quiet_option
@@ -231,6 +236,7 @@ def fit(
     noise: str,
     columns: str | None,
     model_path: str | None,
+    plot_path: str | None,
     force: bool,
     as_json: bool,
     quiet: bool,
@@ -244,6 +250,7 @@ def fit(
 
     outputs = command_outputs(force, data)
     model_file = outputs.file(model_path, "model_path")  # checked before the fit
+    plot_file = outputs.figure(plot_path, "plot_path")
 
     params: dict[str, Any] = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
                   random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
@@ -269,6 +276,10 @@ def fit(
         model_file.write(lambda temporary: save(
             model, temporary, extra=output.provenance(dataset, data, summary)))
         summary["model_file"] = model_path
+    if plot_file is not None:
+        from gmmkit.cli.plotting import draw_fit
+
+        plot_file.write(lambda temporary: draw_fit(model, dataset, temporary, title=data))
     outputs.commit()
     if as_json:
         echo_json(summary)

@@ -21,11 +21,17 @@ from gmmkit.cli.reading import (
     read_input,
 )
 from gmmkit.engine.covariance import COVARIANCE_TYPES  # the table: iterating gives the names
+from gmmkit.engine.mclust_models import SKLEARN_ALIASES
+
+#: scikit-learn's four covariance types (mclust's VVV, EEE, VVI, VII): the choices of a
+#: plugin command whose own maths read covariances_ by these names
+SKLEARN_COVARIANCE_TYPES = tuple(SKLEARN_ALIASES)
 
 __all__ = [
     "COVARIANCE_TYPES",
     "MISSING_FIX",
     "SEED",
+    "SKLEARN_COVARIANCE_TYPES",
     "ComponentsType",
     "check_values",
     "command_outputs",

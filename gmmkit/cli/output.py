@@ -102,6 +102,8 @@ def format_table(header: Sequence[object], rows: Iterable[Sequence[object]]) -> 
 
 def format_selection(table: Sequence[Mapping[str, Any]], criterion: str = "bic") -> str:
     """The table as text, one line per fit, the chosen one marked with *."""
+    if hasattr(table, "to_dict"):  # a DataFrame (select_model's table with pandas)
+        table = table.to_dict("records")
     header = ["", "K", "covariance", criterion.upper(), "log-lik", "params", "converged",
               "note"]
     rows = []
@@ -119,6 +121,41 @@ def format_selection(table: Sequence[Mapping[str, Any]], criterion: str = "bic")
             note,
         ])
     return format_table(header, rows)
+
+
+#: models per block of the criterion matrix (mclust prints wide tables in blocks too)
+MATRIX_BLOCK = 7
+
+
+def format_criterion_matrix(
+    table: Sequence[Mapping[str, Any]], criterion: str = "bic", bic_convention: str = "sklearn"
+) -> str:
+    """The criterion of every fit as a K x model matrix, mclust's BIC table.
+
+    A mark follows each value: * chosen, s stopped early (hopeless), d degenerate,
+    n not converged, m below the model's K - 1 fit; failed fits show "-".
+    """
+    models = list(dict.fromkeys(row["covariance_type"] for row in table))
+    ks = sorted({row["n_components"] for row in table})
+    cells = {(row["n_components"], row["covariance_type"]): row for row in table}
+    better = "higher" if bic_convention == "mclust" else "lower"
+    lines = [f"{criterion.upper()} ({bic_convention} sign: {better} is better; * chosen, "
+             "s stopped early, d degenerate, n not converged, m below the K-1 fit, - failed)"]
+    for start in range(0, len(models), MATRIX_BLOCK):
+        block = models[start:start + MATRIX_BLOCK]
+        rows = [[k] + [_criterion_cell(cells.get((k, m)), criterion) for m in block] for k in ks]
+        lines += ["", format_table(["K", *block], rows)]
+    return "\n".join(lines)
+
+
+def _criterion_cell(row: Mapping[str, Any] | None, criterion: str) -> str:
+    if row is None or row[criterion] is None:
+        return "-"
+    marks = "".join(mark for mark, on in (
+        ("*", row["chosen"]), ("s", row.get("stopped")), ("d", row["degenerate"]),
+        ("n", not row["converged"] and not row.get("stopped")),
+        ("m", not row.get("monotone", True))) if on)
+    return f"{row[criterion]:.2f}{marks}"
 
 
 def _text(value: object) -> str:

@@ -68,6 +68,12 @@ BUNDLED = {
         "galaxies.csv",
         "Velocities (km/s) of 82 galaxies in the Corona Borealis region: the 1-D mixture classic",
     ),
+    "diabetes": BundledTable(
+        "diabetes.csv",
+        "Reaven and Miller's diabetes data as mclust ships it: 145 patients x 3 measurements, "
+        "3 clinical classes",
+        ("class",),
+    ),
     "wholesale_customers": BundledTable(
         "wholesale_customers.csv",
         "Customer segmentation: 440 wholesale clients' annual spending on 6 product groups",

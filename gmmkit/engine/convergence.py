@@ -56,6 +56,9 @@ class EMSettings:
     #: ``on_iteration(init, iteration, lower_bound, change)`` after every
     #: iteration, or None (the plugin fit hooks, when a plugin implements one)
     on_iteration: Callable[[int, int, float, float], None] | None = None
+    #: ``stop(lower_bounds)`` after every iteration that did not converge: True
+    #: ends the run there, unconverged (model selection stops hopeless fits)
+    stop: Callable[[list], bool] | None = None
 
 
 def guard_float32(data: D, cov_type: CovarianceType, params: MixtureParams) -> D:
@@ -112,6 +115,8 @@ def run_em(
         )
         reseeds_left -= n_reseeded
         if progress.record(n_iter, stats.loglik / stats.weight):
+            break
+        if settings.stop is not None and settings.stop(progress.lower_bounds):
             break
     return progress.result(params)
 

@@ -64,6 +64,15 @@ from gmmkit.engine.linalg import (
     unpack_symmetric,
     warn_floored,
 )
+from gmmkit.engine.mclust_models import (
+    LAYOUTS,
+    M_STEPS,
+    MODEL_NAMES,
+    SKLEARN_ALIASES,
+    UNIVARIATE_NAMES,
+    n_covariance_parameters,
+    unknown_model_message,
+)
 from gmmkit.engine.workspace import scratch
 
 if TYPE_CHECKING:
@@ -99,6 +108,9 @@ class CovarianceType:
     """Interface of one row of the covariance table (see module docstring)."""
 
     name: str = ""
+    #: the storage layout ("full", "tied", "diag" or "spherical"): the shapes
+    #: of the arrays and the E-step; code that branches on layouts reads this
+    layout: str = ""
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         """Number of free covariance parameters."""
@@ -144,6 +156,13 @@ class CovarianceType:
     ) -> FloatArray:
         """M-step: covariance parameters from summed moments (float64)."""
         raise NotImplementedError
+
+    def warm_covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float,
+        previous: FloatArray | None = None,
+    ) -> FloatArray:
+        """The M-step, which an iterative model may start from the ``previous`` covariances."""
+        return self.covariances(nk, sx, sxx, reg_covar)
 
     def precision_cholesky(self, covariances: FloatArray, reg_covar: float = 0.0) -> FloatArray:
         """Precision Cholesky factors from covariances."""
@@ -274,6 +293,7 @@ class FullCovariance(LinearDesignType):
     """Each component has its own full covariance matrix."""
 
     name = "full"
+    layout = "full"
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features * (n_features + 1) // 2
@@ -364,6 +384,7 @@ class TiedCovariance(CovarianceType):
     """All components share one full covariance matrix."""
 
     name = "tied"
+    layout = "tied"
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_features * (n_features + 1) // 2
@@ -461,6 +482,7 @@ class DiagCovariance(LinearDesignType):
     """Each component has its own diagonal covariance."""
 
     name = "diag"
+    layout = "diag"
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features
@@ -555,6 +577,7 @@ class SphericalCovariance(DiagCovariance):
     """Each component has a single variance shared by all features."""
 
     name = "spherical"
+    layout = "spherical"
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components
@@ -583,9 +606,68 @@ class SphericalCovariance(DiagCovariance):
         return np.diagonal(dense, axis1=1, axis2=2).mean(axis=1)
 
 
-COVARIANCE_TYPES = {
-    cls.name: cls() for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
-}
+class ConstrainedModel:
+    """An mclust model stored in one of the four layouts, with its own M-step and count.
+
+    Mixed in before the layout's class (:mod:`gmmkit.engine.mclust_models`),
+    which keeps the E-step, scoring, sampling and the array shapes.
+    """
+
+    name: str
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._m_step = M_STEPS[name]
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_covariance_parameters(self.name, n_components, n_features)
+
+    def covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float
+    ) -> FloatArray:
+        return self._m_step(nk, sx, sxx, reg_covar)
+
+    def warm_covariances(
+        self, nk: FloatArray, sx: FloatArray, sxx: FloatArray, reg_covar: float,
+        previous: FloatArray | None = None,
+    ) -> FloatArray:
+        return self._m_step(nk, sx, sxx, reg_covar, previous)
+
+
+class SphericalModel(ConstrainedModel, SphericalCovariance):
+    """EII and the univariate E."""
+
+
+class DiagonalModel(ConstrainedModel, DiagCovariance):
+    """EEI, VEI, EVI."""
+
+
+class FullModel(ConstrainedModel, FullCovariance):
+    """VEE, EVE, VVE, EEV, VEV, EVV."""
+
+
+def _table() -> dict[str, CovarianceType]:
+    """scikit-learn's four types, then mclust's 14 models and the univariate E and V.
+
+    VVV, EEE, VVI, VII and V are the scikit-learn objects themselves.
+    """
+    layouts: dict[str, type[ConstrainedModel]] = {
+        "spherical": SphericalModel, "diag": DiagonalModel, "full": FullModel}
+    table: dict[str, CovarianceType] = {
+        cls.name: cls()
+        for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
+    }
+    for alias, model in SKLEARN_ALIASES.items():
+        table[model] = table[alias]
+    table["V"] = table["spherical"]
+    for model in MODEL_NAMES + UNIVARIATE_NAMES:
+        if model not in table:
+            table[model] = layouts[LAYOUTS[model]](model)  # type: ignore[assignment]
+    return {name: table[name]  # mclust's order after scikit-learn's names
+            for name in ("full", "tied", "diag", "spherical") + MODEL_NAMES + UNIVARIATE_NAMES}
+
+
+COVARIANCE_TYPES = _table()
 
 
 def get_covariance_type(name: str) -> CovarianceType:
@@ -599,6 +681,4 @@ def get_covariance_type(name: str) -> CovarianceType:
     try:
         return COVARIANCE_TYPES[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"covariance_type={name!r} is not supported; use one of {sorted(COVARIANCE_TYPES)}"
-        ) from None
+        raise ValueError(unknown_model_message(name)) from None

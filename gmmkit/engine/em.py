@@ -411,9 +411,13 @@ def sum_stats(parts: Sequence[Stats]) -> Stats:
 
 
 def m_step(
-    stats: Stats, cov_type: CovarianceType, reg_covar: float, center: FloatArray
+    stats: Stats, cov_type: CovarianceType, reg_covar: float, center: FloatArray,
+    previous: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
     """New weights, means and covariances from summed Stats.
+
+    ``previous`` (the covariances entering the step, or None) lets an
+    iterative M-step start from them (``CovarianceType.warm_covariances``).
 
     Returns
     -------
@@ -431,7 +435,7 @@ def m_step(
     weights = nk / (nk.sum() + stats.noise)
     means = stats.sx / nk[:, None] + center
     with np.errstate(invalid="ignore"):
-        covariances = cov_type.covariances(nk, stats.sx, stats.sxx, reg_covar)
+        covariances = cov_type.warm_covariances(nk, stats.sx, stats.sxx, reg_covar, previous)
     return weights, means, covariances, lost
 
 
@@ -520,7 +524,8 @@ def params_from_stats(
     params : MixtureParams
     n_reseeded : int
     """
-    weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center)
+    last = None if previous is None else previous.covariances
+    weights, means, covariances, lost = m_step(stats, cov_type, reg_covar, center, last)
     n_reseeded = 0
     gaussian_share = float(weights.sum())
     if lost.size and lost.size < weights.size:

@@ -154,7 +154,7 @@ class FarRows:
         scale, x, q = self._distances(X)
         with np.errstate(over="ignore"):
             log_dens = self.const - 0.5 * scale * (scale * q)  # (n, K)
-            if self.cov_type.name == "tied":
+            if self.cov_type.layout == "tied":
                 best, delta = self._tied_differences(x - self.center / scale, scale)
             else:
                 best = self._best(log_dens, q)

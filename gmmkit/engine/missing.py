@@ -214,7 +214,7 @@ def marginal_params(
         )
     dense = cov_type.dense(covariances, n_components, n_features)
     o = pattern.observed
-    pattern_type = _FULL if cov_type.name in ("full", "tied") else _DIAG
+    pattern_type = _FULL if cov_type.layout in ("full", "tied") else _DIAG
     sub = pattern_type.from_dense(dense[:, o][:, :, o])
     marginal = replace(
         params, means=params.means[:, o], covariances=sub,
@@ -275,7 +275,7 @@ def complete_stats(
     mu_o, mu_m = means[:, o], means[:, m]
     sx = np.empty_like(means)
     sx[:, o] = observed.sx
-    if cov_type.name in ("diag", "spherical"):
+    if cov_type.layout in ("diag", "spherical"):
         sx[:, m] = nk[:, None] * mu_m
         sxx = np.empty_like(means)
         sxx[:, o] = observed.sxx
@@ -299,7 +299,7 @@ def complete_stats(
         nk[:, None, None] * (C + a[:, :, None] * a[:, None, :])
         + cross + cross.transpose(0, 2, 1) + B @ s_oo @ B.transpose(0, 2, 1)
     )
-    if cov_type.name == "tied":
+    if cov_type.layout == "tied":
         return replace(observed, sx=sx, sxx=second.sum(axis=0))
     rows, cols = triu_pairs(means.shape[1])
     return replace(observed, sx=sx, sxx=second[:, rows, cols])

@@ -69,13 +69,61 @@ def run_tasks(
     list
         The results in task order.
     """
-    workers = effective_n_jobs(n_jobs, len(tasks))
-    if workers == 1:
-        return [function(task, **shared) for task in tasks]
-    with ProcessPoolExecutor(
-        workers, mp_context=_context(), initializer=_start_worker, initargs=(function, shared)
-    ) as pool:
-        return list(pool.map(_run_in_worker, tasks))
+    with TaskPool(function, shared, effective_n_jobs(n_jobs, len(tasks))) as pool:
+        return pool.map(tasks)
+
+
+class TaskPool:
+    """:func:`run_tasks`'s workers, kept for several rounds of tasks.
+
+    A model selection grid runs rounds whose tasks depend on the results
+    of earlier rounds; the workers (and the data sent to them) are started
+    once. ``workers`` 1 runs every task here, in order.
+
+    Parameters
+    ----------
+    function : callable
+        A module-level function, called as ``function(task, **shared)``.
+    shared : dict
+        Sent once per worker.
+    workers : int
+        The number of processes (from :func:`effective_n_jobs`).
+    warmup : callable, optional
+        ``warmup(**shared)`` once in every worker as it starts (in this
+        process when ``workers`` is 1): the workers start when the pool is
+        entered, so their set-up overlaps the caller's own work.
+    """
+
+    def __init__(
+        self, function: Callable[..., R], shared: dict[str, Any], workers: int, *,
+        warmup: Callable[..., None] | None = None,
+    ) -> None:
+        self.function, self.shared, self.workers = function, shared, workers
+        self.warmup = warmup
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> TaskPool:
+        if self.workers > 1:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=_context(), initializer=_start_worker,
+                initargs=(self.function, self.shared, self.warmup),
+            )
+            for _ in range(self.workers):  # start every worker now, not at the first map
+                self._pool.submit(_nothing)
+        elif self.warmup is not None:
+            self.warmup(**self.shared)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def map(self, tasks: Sequence[Any]) -> list[Any]:
+        """The results of ``tasks``, in task order."""
+        if self._pool is None:
+            return [self.function(task, **self.shared) for task in tasks]
+        return list(self._pool.map(_run_in_worker, tasks))
 
 
 def _context() -> BaseContext:
@@ -94,7 +142,14 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _start_worker(function: Callable[..., Any], shared: dict[str, Any]) -> None:
+def _nothing() -> None:
+    """A task that starts a worker process (see TaskPool)."""
+
+
+def _start_worker(
+    function: Callable[..., Any], shared: dict[str, Any],
+    warmup: Callable[..., None] | None = None,
+) -> None:
     os.environ["GMMKIT_NUM_THREADS"] = "1"
     try:
         from threadpoolctl import threadpool_limits
@@ -104,6 +159,8 @@ def _start_worker(function: Callable[..., Any], shared: dict[str, Any]) -> None:
         _WORKER_STATE["limits"] = threadpool_limits(limits=1)
     _WORKER_STATE["function"] = function
     _WORKER_STATE["shared"] = shared
+    if warmup is not None:  # e.g. prepare the data once, while the parent works on
+        warmup(**shared)
 
 
 def _run_in_worker(task: Any) -> Any:

@@ -11,6 +11,10 @@ parameters, exactly as during EM.
 - ``random_from_data``: K distinct rows drawn at random as seeds, every row
   assigned to its nearest seed.
 - ``random``: random soft responsibilities (rows of uniform draws, normalised).
+- ``hc``: mclust's start, the partition into K clusters of model-based
+  hierarchical clustering (:mod:`gmmkit.engine.hc`, VVV criterion on
+  SVD-scaled data) of at most ``HC_MAX_ROWS`` rows; the starting M-step
+  reads those rows only, as mclust's does with a subset.
 
 scikit-learn's ``k-means++`` and ``random_from_data`` give responsibility
 only to the K seed rows (so the first covariances are just ``reg_covar``);
@@ -24,11 +28,13 @@ k-means++ seeds as the rows repeated that many times (``np.repeat`` order).
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gmmkit.engine.em import stats_from_resp, sum_stats
+from gmmkit.engine.hc import HC_MAX_ROWS, hc_partitions, hc_tree
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,7 +46,7 @@ if TYPE_CHECKING:
     from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import FloatArray, Initializer, IntArray, Rows
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 
 #: k-means in the kmeans initialiser runs on at most this many rows.
 KMEANS_MAX_ROWS = 100_000
@@ -232,6 +238,41 @@ def plugin_centers(
     )
 
 
+def hc_subset(
+    data: ChunkedData, rng: np.random.Generator, max_rows: int | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """The centred rows (n, D) and weights hierarchical clustering starts from.
+
+    The rows of positive weight, or a random subset of ``max_rows`` (default
+    ``HC_MAX_ROWS``) of them drawn with probability proportional to weight
+    (a warning says so).
+    """
+    max_rows = HC_MAX_ROWS if max_rows is None else max_rows
+    Xc, weights = _subsample(data, rng, max_rows)
+    positive = weights > 0
+    if data.n_samples > max_rows:
+        warnings.warn(
+            f"init_params='hc': hierarchical clustering ran on a random subset of {max_rows} "
+            f"of the {data.n_samples} rows (its time and memory grow with the square of the "
+            "rows, as mclust's subset); EM then fitted every row.",
+            UserWarning,
+            stacklevel=6,
+        )
+    return Xc[positive], weights[positive]
+
+
+def hc_stats(
+    data: ChunkedData, cov_type: CovarianceType, n_components: int, rng: np.random.Generator
+) -> Stats:
+    """Stats of the hierarchical clustering partition into ``n_components`` clusters."""
+    Xc, weights = hc_subset(data, rng)
+    labels = hc_partitions(hc_tree(Xc), len(Xc), [n_components])[n_components]
+    resp = np.zeros((n_components, len(Xc)))
+    resp[labels, np.arange(len(Xc))] = 1.0
+    Xt = np.ascontiguousarray(Xc.T)
+    return stats_from_resp(cov_type, cov_type.design(Xt), resp, weights, Xc.shape[1])
+
+
 def initial_stats(
     method: Initializer,
     data: ChunkedData,
@@ -244,7 +285,7 @@ def initial_stats(
 
     Parameters
     ----------
-    method : {"kmeans", "k-means++", "random", "random_from_data"} or callable
+    method : {"kmeans", "k-means++", "random", "random_from_data", "hc"} or callable
         Or a plugin's initialiser (see :func:`plugin_centers`).
     data : gmmkit.engine.em.ChunkedData
     n_components : int
@@ -254,6 +295,8 @@ def initial_stats(
     -------
     gmmkit.engine.em.Stats
     """
+    if method == "hc":
+        return hc_stats(data, cov_type, n_components, rng)
     if method == "random":
         seed = int(rng.integers(2**63))
 

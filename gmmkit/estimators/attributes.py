@@ -81,6 +81,8 @@ class MixtureAttributes(EstimatorBase):
     noise_weight_: float
     #: n_components="auto": the table of the fits tried (gmmkit.select_model's)
     selection_: list[dict[str, Any]]
+    #: set by select_model on the model it returns (mclust's uncertainty of the rows)
+    uncertainty_: FloatArray
     #: partial_fit: batches seen
     n_steps_: int
     _online_state: OnlineState

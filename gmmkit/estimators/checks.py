@@ -14,6 +14,7 @@ import numpy as np
 from gmmkit.data.missing import MISSING_OPTIONS
 from gmmkit.data.settings import DataSettings, check_enough_samples, work_dtype
 from gmmkit.data.validation import as_float_array, check_int, check_number
+from gmmkit.engine.mclust_models import check_model_dimensions
 from gmmkit.engine.noise import check_noise
 from gmmkit.engine.seeding import INIT_METHODS
 from gmmkit.plugins.manager import get_initializers, lookup
@@ -122,6 +123,7 @@ class MixtureChecks(_Estimator):
 
     def _check_initial_parameters(self, n_features: int, cov_type: CovarianceType) -> Initial:
         """Validate weights_init, means_init, precisions_init; return them as arrays."""
+        check_model_dimensions(self.covariance_type, n_features)
         k = self.n_components
         weights = means = precisions = None
         if self.weights_init is not None:

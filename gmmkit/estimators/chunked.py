@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmkit.data.missing import make_missing_data
+from gmmkit.data.in_memory import in_memory_data
 from gmmkit.data.settings import chunk_rows
-from gmmkit.data.validation import check_sample_weight, scan_rows
+from gmmkit.data.validation import check_sample_weight
 from gmmkit.engine.convergence import guard_float32
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.em import ChunkedData
 from gmmkit.engine.missing import MissingData
-from gmmkit.engine.reference import check_extent, reference_point
 from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.base import check_fitted_input
@@ -61,19 +60,11 @@ class ChunkedScoring(_Estimator):
         ``center`` fixes the reference point instead (online EM).
         """
         dtype = self._resolve_dtype(X)
-        chunk_rows = self._chunk_rows(X.shape[1], dtype)
-        if self.missing == "em":
-            data = make_missing_data(
-                X, weights, dtype, chunk_rows, fallback_center=fallback_center, center=center
-            )
-            if data is not None:
-                return data
-        mean = scan_rows(X, weights, nan_fix=self._NAN_FIX)  # also checks X is finite
-        if center is None:  # fitting: centre on the bulk of the data
-            center = reference_point(X, weights)
-            center[np.isnan(center)] = mean[np.isnan(center)]
-            check_extent(X, center)
-        return ChunkedData(X, weights, center, dtype, chunk_rows)
+        return in_memory_data(
+            X, weights, dtype=dtype, chunk_rows=self._chunk_rows(X.shape[1], dtype),
+            missing=self.missing, nan_fix=self._NAN_FIX, fallback_center=fallback_center,
+            center=center,
+        )
 
     def _validated(self, X: ArrayLike) -> AnyArray:
         """X checked against the fitted model (:func:`.base.check_fitted_input`)."""

@@ -387,8 +387,10 @@ class GMMClassifier(EstimatorBase):
             n_init=params.pop("n_init"),
             sample_weight=weights,
             random_state=params.pop("random_state"),
+            as_frame=False,
             **params,
         )
+        del model.uncertainty_  # the rows of one class: not an attribute of the classifier's
         return model
 
     def __sklearn_tags__(self) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 
 from gmmkit.data.sources import open_source
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
-from gmmkit.engine.covariance import COVARIANCE_TYPES, get_covariance_type
+from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
 from gmmkit.engine.processes import run_tasks
 from gmmkit.engine.rng import make_rng
@@ -61,7 +61,7 @@ def fit_grid(
         raise ValueError(f"criterion={criterion!r} is not supported; use one of {list(CRITERIA)}")
     X = check_array(X)
     weights = check_sample_weight(sample_weight, X.shape[0])
-    grid = _grid(n_components, covariance_types, X if weights is None else X[weights > 0])
+    grid = grid_points(n_components, covariance_types, X if weights is None else X[weights > 0])
     if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
         random_state = int(make_rng(random_state).integers(2**31 - 1))
     shared = {
@@ -80,17 +80,23 @@ def fit_grid(
     return chosen, table
 
 
-def _grid(
+def grid_points(
     n_components: int | Iterable[int], covariance_types: str | Iterable[str], X: AnyArray
 ) -> list[tuple[int, str]]:
-    """[(K, covariance type), ...] validated, in the order given; K <= distinct rows of X."""
+    """[(K, covariance type), ...] validated, in the order given; K <= distinct rows of X.
+
+    Raises
+    ------
+    ValueError
+        For an unknown covariance type (listing the valid ones), a K that is
+        not an integer >= 1 or above the number of distinct rows of X, or
+        an empty grid.
+    """
     if isinstance(covariance_types, str):
         covariance_types = (covariance_types,)
-    unknown = [c for c in covariance_types if c not in COVARIANCE_TYPES]
-    if unknown:
-        raise ValueError(
-            f"covariance type {unknown[0]!r} is not one of {sorted(COVARIANCE_TYPES)}"
-        )
+    covariance_types = list(covariance_types)
+    for name in covariance_types:
+        get_covariance_type(name)  # an unknown name lists the valid ones
     counts: Iterable[Any] = (
         (n_components,) if isinstance(n_components, (int, numbers.Integral)) else n_components
     )
@@ -218,18 +224,29 @@ def collapsed(
     A feature that is constant in the data (every component at the floor
     along it) is not a collapse.
     """
-    cov_type = get_covariance_type(model.covariance_type)
-    dense = cov_type.dense(model.covariances_, *model.means_.shape)
-    weights = model.weights_ / model.weights_.sum()
-    offsets = model.means_ - weights @ model.means_
+    return collapsed_params(
+        model.covariance_type, model.weights_, model.means_, model.covariances_,
+        model.reg_covar, floor_factor, spread_factor,
+    )
+
+
+def collapsed_params(
+    covariance_type: str, weights: FloatArray, means: FloatArray, covariances: FloatArray,
+    reg_covar: float, floor_factor: float = 2.0, spread_factor: float = 100.0,
+) -> bool:
+    """:func:`collapsed` from a mixture's parameters (covariances in the type's layout)."""
+    cov_type = get_covariance_type(covariance_type)
+    dense = cov_type.dense(covariances, *means.shape)
+    weights = weights / weights.sum()
+    offsets = means - weights @ means
     spread = np.einsum("k,kij->ij", weights, dense) + np.einsum(
         "k,ki,kj->ij", weights, offsets, offsets
     )
-    floor = floor_factor * model.reg_covar
+    floor = floor_factor * reg_covar
     for values, vectors in zip(*np.linalg.eigh(dense)):
         thin = vectors[:, values <= floor]
         if thin.size and np.any(np.einsum("ij,ik,kj->j", thin, spread, thin)
-                                > spread_factor * model.reg_covar):
+                                > spread_factor * reg_covar):
             return True
     return False
 
@@ -270,6 +287,7 @@ def choose(table: Sequence[Mapping[str, Any]], criterion: str) -> int:
     converged = [i for i in fitted if table[i]["converged"]]
     clean = [i for i in converged if not table[i]["degenerate"]]
     pool = clean or converged or fitted
+    pool = [i for i in pool if table[i][criterion] is not None] or fitted  # no ICL: stopped
     best = min(pool, key=lambda i: table[i][criterion])
     if not clean:
         problem = "had a degenerate component" if converged else "did not converge"

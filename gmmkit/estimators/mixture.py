@@ -68,7 +68,16 @@ class GaussianMixture(
         Number of mixture components. "auto" fits K = 1..10 and keeps the
         lowest BIC among the clean fits (:func:`gmmkit.select_model`);
         ``n_components_`` is then the K chosen and ``selection_`` the table.
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    covariance_type : str, default="full"
+        scikit-learn's "full", "tied", "diag", "spherical", or one of mclust's
+        14 models (Celeux and Govaert 1995), volume, shape and orientation
+        each Equal, Variable or I(dentity): "EII", "VII", "EEI", "VEI",
+        "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV",
+        "VVV" (full = VVV, tied = EEE, diag = VVI, spherical = VII); "E" or
+        "V" for one feature. ``covariances_`` keeps the layout of the
+        scikit-learn type with the same arrays: (K,) for EII, (K, D) for
+        EEI, VEI, EVI, (D, D) for EEE and (K, D, D) for the others
+        (docs/model-selection.md).
     tol : float, default=1e-3
         EM stops when the mean log-likelihood changes by less than ``tol``.
     reg_covar : float, default=1e-6
@@ -76,8 +85,10 @@ class GaussianMixture(
     max_iter : int, default=100
     n_init : int, default=1
         Number of initialisations; the run with the best lower bound is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}, default="kmeans"
         How the starting responsibilities are found (see :mod:`gmmkit.engine.seeding`).
+        "hc" is mclust's start: model-based hierarchical clustering (VVV
+        criterion, SVD-scaled data) of at most 2000 rows, cut at K clusters.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
@@ -135,6 +146,10 @@ class GaussianMixture(
         Mean (weighted) log-likelihood of the best run's last E-step.
     lower_bounds_ : list of float
         The lower bound at every iteration of the best run.
+    uncertainty_ : ndarray of shape (n_samples,)
+        Only on the model :func:`gmmkit.select_model` returns: mclust's
+        uncertainty of every training row, 1 - its largest posterior
+        probability (:meth:`uncertainty` computes it for any rows).
     noise_weight_ : float
         The noise component's weight (0.0 without one); ``weights_`` sum to
         1 - noise_weight_.
@@ -284,6 +299,23 @@ class GaussianMixture(
             return np.array(log_prob.T, dtype=np.float64)  # a copy: log_prob is scratch
 
         return np.concatenate(self._map_log_prob(X, resp))
+
+    def uncertainty(self, X: ArrayLike) -> FloatArray:
+        """mclust's uncertainty of each row: 1 - its largest posterior probability.
+
+        0 for a row that surely belongs to one component, up to 1 - 1/K
+        between K equally likely ones (the noise component counts as one).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+
+        def uncertain(log_prob: FloatArray) -> FloatArray:
+            log_normalize(log_prob)
+            return 1.0 - log_prob.max(axis=0).astype(np.float64)
+
+        return np.concatenate(self._map_log_prob(X, uncertain))
 
     def score_samples(self, X: ArrayLike) -> FloatArray:
         """Log-likelihood of each row: ndarray of shape (n_samples,)."""

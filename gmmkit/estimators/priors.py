@@ -37,7 +37,13 @@ def check_priors(model: BayesianGaussianMixture, n_features: int) -> dict[str, A
             f"weight_concentration_prior_type={model.weight_concentration_prior_type!r} is not "
             "supported; use 'dirichlet_process' (stick-breaking) or 'dirichlet_distribution'."
         )
-    get_covariance_type(model.covariance_type)  # raises for an unknown name, listing the valid ones
+    # raises for an unknown name, listing the valid ones
+    if get_covariance_type(model.covariance_type).name not in COVARIANCE_PRIORS:
+        raise ValueError(
+            f"covariance_type={model.covariance_type!r} has no variational prior: "
+            "BayesianGaussianMixture supports 'full', 'tied', 'diag' and 'spherical' "
+            "(mclust's VVV, EEE, VVI and VII); fit mclust's other models with GaussianMixture."
+        )
     return {
         "weight_concentration_prior": _positive_or_none(
             "weight_concentration_prior",

@@ -104,6 +104,7 @@ class RestartsFit(_Estimator):
         self.n_components_ = int(self.n_components)
         if hasattr(self, "selection_"):
             del self.selection_
+        self.__dict__.pop("uncertainty_", None)  # select_model's, of the rows it saw
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound

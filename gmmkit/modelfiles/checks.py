@@ -326,7 +326,7 @@ def check_mixture_values(
     # arrays stored in float32 agree only to float32 rounding
     eps = max(np.finfo(cov.dtype).eps, np.finfo(chol.dtype).eps)
     with np.errstate(all="ignore"):
-        COVARIANCE_CHECKS[cov_type.name](cov, chol, eps)
+        COVARIANCE_CHECKS[cov_type.layout](cov, chol, eps)
         _check_scale(cov_type, arrays["means"], chol)
 
 

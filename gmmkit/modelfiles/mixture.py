@@ -318,7 +318,7 @@ def covariance_type_of(metadata: Mapping[str, Any]) -> CovarianceType:
     except (ValueError, TypeError):
         raise Problem(
             f"covariance_type {metadata['covariance_type']!r} is not one of "
-            f"{sorted(COVARIANCE_TYPES)}"
+            f"{list(COVARIANCE_TYPES)}"
         ) from None
 
 
@@ -422,7 +422,10 @@ def check_mixture_params(layout: MixtureLayout) -> None:
         model = GaussianMixture(**params)
         top = (("n_components", layout.n_components), ("covariance_type", layout.cov_type.name))
         for key, top_level in top:
-            if getattr(model, key) != top_level and getattr(model, key) != "auto":
+            value = getattr(model, key)
+            if isinstance(value, str) and COVARIANCE_TYPES.get(value) is layout.cov_type:
+                continue  # an mclust name of the same table entry (VVV is full)
+            if value != top_level and value != "auto":
                 raise Problem(
                     f"params {key} is {getattr(model, key)!r} but the top-level {key} is "
                     f"{top_level!r}"

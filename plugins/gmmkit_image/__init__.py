@@ -1,14 +1,17 @@
 """gmmkit_image: Gaussian-mixture segmentation of images and volumes, and
 background subtraction for video (built-in plugin).
 
-Needs the ``image`` extra (scikit-image, imageio): ``pip install 'gmmkit[image]'``.
-scikit-image and imageio are imported inside the functions that use them,
-so loading the plugin costs nothing.
+Needs the ``image`` extra (scikit-image, imageio): ``pip install 'gmmkit[image]'``;
+NIfTI scans need the ``nifti`` extra (nibabel). They are imported inside the
+functions that use them, so loading the plugin costs nothing.
 
 Python API::
 
-    from gmmkit_image import segment, BackgroundModel
+    from gmmkit_image import segment, read_nifti, BackgroundModel
     result = segment(image, 3, smoothing=1.0)      # result.labels: 0 outside, 1..K
+    scan = read_nifti("T1.nii.gz")
+    tissues = segment(scan.data, 3, mask=brain, smoothing=True, bias_field=True,
+                      partial_volume=True, spacing=scan.spacing)
     masks = [BackgroundModel().apply(frame) for frame in frames]
 
 See docs/image.md.
@@ -20,6 +23,7 @@ from gmmkit import hookimpl
 from gmmkit_image.background import BackgroundModel
 from gmmkit_image.features import FEATURES, intensity
 from gmmkit_image.io import read_frames, read_image, write_labels
+from gmmkit_image.nifti import read_nifti, write_nifti
 from gmmkit_image.postprocess import (
     POSTPROCESSORS,
     class_statistics,
@@ -27,7 +31,7 @@ from gmmkit_image.postprocess import (
     relabel,
     remove_small_regions,
 )
-from gmmkit_image.segmentation import EmptyClassWarning, Segmentation, segment
+from gmmkit_image.segmentation import EmptyClassWarning, Segmentation, correct_bias, segment
 
 requires = ("skimage", "imageio")
 install_hint = "pip install 'gmmkit[image]'"
@@ -37,14 +41,17 @@ __all__ = [
     "EmptyClassWarning",
     "Segmentation",
     "class_statistics",
+    "correct_bias",
     "intensity",
     "label_image",
     "read_frames",
     "read_image",
+    "read_nifti",
     "relabel",
     "remove_small_regions",
     "segment",
     "write_labels",
+    "write_nifti",
 ]
 
 

@@ -21,8 +21,8 @@ from gmmkit.cli.helpers import (
     seed_option,
 )
 
-#: suffixes write_labels writes (-o of segment)
-LABEL_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
+#: suffixes write_labels writes (-o of segment), and NIfTI
+LABEL_SUFFIXES = (".png", ".tif", ".tiff", ".npy", ".nii", ".gz")
 
 
 class ComponentsOrAuto(click.ParamType):
@@ -36,6 +36,23 @@ class ComponentsOrAuto(click.ParamType):
         if str(value).isdigit() and int(value) >= 1:
             return int(value)
         self.fail(f"{value!r} is not a positive integer or 'auto'", param, ctx)
+
+
+class BetaOrAuto(click.ParamType):
+    """``--smooth``: a number >= 0 or ``auto``."""
+
+    name = "BETA|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, float):
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not 0 <= number < float("inf"):
+            self.fail(f"{value!r} is not a number >= 0 or 'auto'", param, ctx)
+        return number
 
 
 def _say(quiet):
@@ -52,14 +69,78 @@ def _channel_axis(text, image):
     return -1 if colour or image.ndim == 4 else None
 
 
-def _read_mask(path, image, channel_axis):
-    """Boolean mask of the image's spatial shape: non-zero pixels (any channel)."""
-    from gmmkit_image import io
+def _check_suffix(path, option, suffixes):
+    """A .gz label file must be .nii.gz (the outputs' suffix check sees only .gz)."""
+    if path is not None and path.lower().endswith(".gz") and not path.lower().endswith(
+            ".nii.gz"):
+        raise click.BadParameter(f"cannot write '{path}': give a file ending in "
+                                 f"{', '.join(s for s in suffixes if s != '.gz')} or .nii.gz",
+                                 param_hint=f"'{option}'")
 
-    mask = io.read_image(path)
-    if mask.ndim == image.ndim - (channel_axis is not None) + 1:
-        return (mask != 0).any(axis=-1)
-    return mask != 0
+
+def _read_input(image_path, volume):
+    """(array, NiftiVolume or None) of IMAGE; a 4-D NIfTI file needs --volume."""
+    from gmmkit_image import io, nifti
+
+    if not nifti.is_nifti(image_path):
+        if volume is not None:
+            raise click.UsageError("--volume picks a volume of a 4-D NIfTI file; "
+                                   f"{image_path} is not NIfTI.")
+        return io.read_image(image_path), None
+    try:
+        scan = nifti.read_nifti(image_path, volume=volume)
+    except nifti.VolumeChoiceError as exc:
+        n = exc.shape[3]
+        given = "" if volume is None else f"; --volume {volume} is not one of them"
+        raise ValueError(f"{image_path} holds 4-D data of shape {exc.shape} ({n} volumes)"
+                         f"{given}; choose one with --volume N (0..{n - 1}).") from None
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    return scan.data, scan
+
+
+def _read_mask(mask_path, picture, channel_axis, scan, image_path):
+    """Boolean mask of the image's spatial shape (non-zero voxels), checked against IMAGE."""
+    from gmmkit_image import io, nifti
+
+    name = f"--mask {mask_path}"
+    spatial = picture.shape if channel_axis is None else \
+        tuple(n for i, n in enumerate(picture.shape) if i != channel_axis % picture.ndim)
+    fix = f"give a mask on the grid of {image_path} (resample it, with nearest-neighbour " \
+          "interpolation)"
+    if nifti.is_nifti(mask_path):
+        mask_scan = nifti.read_nifti(mask_path)
+        if scan is not None:
+            nifti.check_same_grid(scan, mask_scan, mask_name=name, fix=fix)
+        mask = mask_scan.data != 0
+    else:
+        mask = io.read_image(mask_path)
+        if mask.ndim == len(spatial) + 1:
+            mask = (mask != 0).any(axis=-1)
+        mask = mask != 0
+    if mask.shape != spatial:
+        raise ValueError(f"{name} has shape {mask.shape} but {image_path} has "
+                         f"{spatial}; {fix}.")
+    if not mask.any():
+        raise ValueError(f"{name} selects no voxel (every value is 0); give a mask whose "
+                         "non-zero voxels are the ones to segment.")
+    return mask
+
+
+def _check_positive(picture, mask, image_path):
+    """--bias-field works on intensities >= 0 (a multiplicative field, log domain)."""
+    import numpy as np
+
+    values = picture if mask is None else picture[mask]
+    negative = int(np.sum(values < 0))
+    if negative:
+        where = " inside the mask" if mask is not None else ""
+        raise ValueError(
+            f"{image_path} has {negative} negative value{'s' if negative > 1 else ''}{where}; "
+            "--bias-field multiplies intensities by a positive field (log domain) and needs "
+            "values >= 0: shift the image first (add a constant) or leave those voxels out "
+            "with --mask."
+        )
 
 
 @click.group()
@@ -73,12 +154,20 @@ def image():
               help="Number of classes, or 'auto' (BIC).")
 @click.option("--features", default="intensity", show_default=True, metavar="NAME[,NAME...]",
               help="Feature extractors: intensity, channels, rgb, lab, xy, texture, gabor.")
-@click.option("--smooth", "smoothing", default=0.0, show_default=True,
-              type=click.FloatRange(min=0), help="Potts weight beta of HMRF-EM (0: none).")
+@click.option("--smooth", "smoothing", default=0.0, show_default=True, type=BetaOrAuto(),
+              help="Potts weight beta of HMRF-EM (0: none; 0.5 is a good start; 'auto': "
+                   "estimated from the image).")
 @click.option("--method", type=click.Choice(["mean-field", "icm"]), default="mean-field",
               show_default=True, help="How the smoothing updates pixels.")
+@click.option("--bias-field", is_flag=True,
+              help="Estimate and remove a smooth multiplicative intensity field (MRI bias, "
+                   "uneven lighting) inside EM.")
+@click.option("--bias-order", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Polynomial order of the (log) bias field.")
 @click.option("--mask", "mask_path", type=click.Path(dir_okay=False),
-              help="Image or .npy of the same size: non-zero pixels are segmented.")
+              help="Image, .npy or NIfTI of the same grid: non-zero voxels are segmented.")
+@click.option("--volume", type=click.IntRange(min=0),
+              help="Which volume of a 4-D NIfTI IMAGE to segment (0-based).")
 @click.option("--channel-axis", default="auto", show_default=True,
               type=click.Choice(["auto", "none", "0", "-1"]),
               help="auto: a 3-D array whose last axis has 3 or 4 entries is colour.")
@@ -87,37 +176,61 @@ def image():
 @click.option("--min-region", default=0, show_default=True, type=click.IntRange(min=0),
               help="Merge connected regions smaller than this many pixels.")
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(min=1),
-              help="Fit on a random subsample of at most this many pixels.")
+              help="Fit the starting mixture on a random subsample of at most this many pixels.")
 @seed_option()
-@output_option("Label image: .png (palette colours, values = labels), .tif or .npy.")
+@output_option("Label image: .png (palette colours, values = labels), .tif, .npy, or "
+               ".nii/.nii.gz (on IMAGE's grid).")
 @click.option("--overlay", type=click.Path(dir_okay=False),
               help="Write the classes painted over the image (PNG).")
 @click.option("--probabilities", type=click.Path(dir_okay=False),
-              help="Write per-class posterior maps to this .npz (class_1, class_2, ...).")
+              help="Write per-class posterior maps: .nii/.nii.gz (one volume per class), "
+                   "else .npz (class_1, class_2, ...).")
+@click.option("--partial-volume", "partial_volume", type=click.Path(dir_okay=False),
+              help="Estimate per-class partial-volume fractions and write them (NIfTI, "
+                   "else .npz); volumes are then counted from them.")
+@click.option("--field", "field_path", type=click.Path(dir_okay=False),
+              help="Write the estimated bias field (NIfTI, else .npy; needs --bias-field).")
+@click.option("--corrected", "corrected_path", type=click.Path(dir_okay=False),
+              help="Write IMAGE divided by the bias field (NIfTI, else .npy; needs "
+                   "--bias-field).")
 @force_option
 @json_option("the result")
 @quiet_option
-def segment(image_path, n_classes, features, smoothing, method, mask_path, channel_axis,
-            covariance_type, min_region, max_pixels, seed, output, overlay, probabilities,
-            force, as_json, quiet):
-    """Segment IMAGE (PNG, JPEG, TIFF, .npy volume) into classes; print per-class statistics."""
+def segment(image_path, n_classes, features, smoothing, method, bias_field, bias_order,
+            mask_path, volume, channel_axis, covariance_type, min_region, max_pixels, seed,
+            output, overlay, probabilities, partial_volume, field_path, corrected_path, force,
+            as_json, quiet):
+    """Segment IMAGE (PNG, JPEG, TIFF, .npy, NIfTI) into classes; print per-class statistics."""
     from gmmkit_image import io, postprocess
     from gmmkit_image import segment as run_segment
     from gmmkit_image.segmentation import warn_empty_classes
 
+    if (field_path or corrected_path) and not bias_field:
+        raise click.UsageError(f"{'--field' if field_path else '--corrected'} writes the bias "
+                               "field's result; add --bias-field.")
+    _check_suffix(output, "-o", LABEL_SUFFIXES)
     say = _say(quiet)
     outputs = command_outputs(force, image_path, mask_path)
     files = {"labels": outputs.file(output, "output", suffixes=LABEL_SUFFIXES),
              "overlay": outputs.file(overlay, "overlay", suffixes=io.IMAGE_SUFFIXES),
-             "probabilities": outputs.file(probabilities, "probabilities")}
+             "probabilities": outputs.file(probabilities, "probabilities"),
+             "partial_volume": outputs.file(partial_volume, "partial_volume"),
+             "field": outputs.file(field_path, "field_path"),
+             "corrected": outputs.file(corrected_path, "corrected_path")}
     say(f"reading {image_path}")
-    picture = io.read_image(image_path)
-    axis = _channel_axis(channel_axis, picture)
-    mask = None if mask_path is None else _read_mask(mask_path, picture, axis)
+    picture, scan = _read_input(image_path, volume)
+    axis = None if scan is not None else _channel_axis(channel_axis, picture)
+    mask = None if mask_path is None else _read_mask(mask_path, picture, axis, scan,
+                                                     image_path)
+    if bias_field:
+        _check_positive(picture, mask, image_path)
     names = [name.strip() for name in features.split(",") if name.strip()]
     result = run_segment(
         picture, n_classes, features=names, smoothing=smoothing, method=method, mask=mask,
         channel_axis=axis, covariance_type=covariance_type, max_pixels=max_pixels,
+        bias_field=bias_field, bias_order=bias_order,
+        partial_volume=partial_volume is not None,
+        spacing=None if scan is None else scan.spacing,
         probabilities=probabilities is not None, random_state=seed, verbose=not quiet,
     )
     if min_region:
@@ -125,30 +238,72 @@ def segment(image_path, n_classes, features, smoothing, method, mask_path, chann
         warn_empty_classes(result.labels, result.n_classes,
                            f"--min-region {min_region} merged its regions into their neighbours",
                            "give a smaller --min-region or fewer classes")
-    if files["labels"] is not None:
-        files["labels"].write(lambda temporary: io.write_labels(temporary, result.labels))
-    if files["overlay"] is not None:
-        files["overlay"].write(lambda temporary: io.write_rgb(temporary, result.overlay()))
-    if files["probabilities"] is not None:
-        maps = {f"class_{k + 1}": result.probabilities[..., k] for k in range(result.n_classes)}
-        files["probabilities"].write(lambda temporary: _write_npz(temporary, maps))
+    _write_results(files, result, scan)
     outputs.commit()
     written = {what: out.path for what, out in files.items() if out is not None}
     summary = {
         "image": image_path,
         "shape": list(picture.shape),
         "channel_axis": axis,
+        "spacing": list(result.spacing),
         "n_classes": result.n_classes,
         "features": names,
         "smoothing": smoothing,
+        "beta": result.beta,
+        "bias_field": bias_field,
+        "n_iter": result.n_smoothing_iter,
         "n_fit_pixels": result.n_fit_pixels,
-        "classes": result.statistics(),
+        "classes": _class_rows(result),
         "written": written,
     }
     if as_json:
         echo_json(summary)
     else:
-        click.echo(_segment_text(summary))
+        click.echo(_segment_text(summary, scan is not None))
+
+
+def _class_rows(result):
+    """statistics() with each class's volume (partial-volume based when estimated)."""
+    rows = result.statistics()
+    for row, volume in zip(rows, result.volumes):
+        row["volume"] = float(volume)
+    return rows
+
+
+def _write_results(files, result, scan):
+    """Every requested output file, in the format its suffix names."""
+
+    from gmmkit_image import io, nifti
+
+    arrays = {"labels": result.labels, "probabilities": result.probabilities,
+              "partial_volume": result.partial_volume, "field": result.bias_field,
+              "corrected": result.corrected}
+    for what, out in files.items():
+        if out is None:
+            continue
+        final = str(out.path)
+        array = arrays.get(what)
+        if what == "overlay":
+            out.write(lambda temporary: io.write_rgb(temporary, result.overlay()))
+        elif nifti.is_nifti(final):
+            out.write(lambda temporary, a=array, gz=final.lower().endswith(".gz"):
+                      nifti.write_nifti(temporary, a, scan, spacing=result.spacing,
+                                        compress=gz))
+        elif what == "labels":
+            out.write(lambda temporary: io.write_labels(temporary, result.labels))
+        elif what in ("probabilities", "partial_volume"):
+            out.write(lambda temporary, maps=array: _write_npz(
+                temporary, {f"class_{k + 1}": maps[..., k] for k in range(maps.shape[-1])}))
+        else:
+            out.write(lambda temporary, a=array: _write_npy(temporary, a))
+
+
+def _write_npy(path, array):
+    """np.save to exactly ``path`` (given a name, numpy would append .npy)."""
+    import numpy as np
+
+    with open(path, "xb") as handle:
+        np.save(handle, array)
 
 
 def _write_npz(path, maps):
@@ -159,17 +314,25 @@ def _write_npz(path, maps):
         np.savez_compressed(handle, **maps)
 
 
-def _segment_text(summary):
+def _segment_text(summary, physical):
     shape = " x ".join(map(str, summary["shape"]))
+    beta = summary["beta"]
+    extra = ""
+    if summary["smoothing"]:
+        extra += f", smoothing beta={beta:g}" + (" (auto)" if summary["smoothing"] == "auto"
+                                                 else "")
+    if summary["bias_field"]:
+        extra += ", bias field"
+    unit = "volume (mm^3)" if physical else "volume"
     lines = [
         f"{summary['image']}: {shape}, {summary['n_classes']} classes from "
-        f"{', '.join(summary['features'])}"
-        + (f", smoothing beta={summary['smoothing']}" if summary["smoothing"] else ""),
+        f"{', '.join(summary['features'])}" + extra,
         "",
-        format_table(["class", "pixels", "fraction", "mean grey", "mean colour"],
-               [[row["class"], row["pixels"], f"{row['fraction']:.4f}",
-                 f"{row['mean_grey']:.4f}", " ".join(f"{v:.4f}" for v in row["mean"])]
-                for row in summary["classes"]]),
+        format_table(["class", "pixels", "fraction", unit, "mean grey", "mean colour"],
+                     [[row["class"], row["pixels"], f"{row['fraction']:.4f}",
+                       f"{row['volume']:.6g}", f"{row['mean_grey']:.4f}",
+                       " ".join(f"{v:.4f}" for v in row["mean"])]
+                      for row in summary["classes"]]),
     ]
     lines += [f"{what} written to {path}" for what, path in summary["written"].items()]
     return "\n".join(lines)

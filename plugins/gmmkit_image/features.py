@@ -202,5 +202,75 @@ FEATURES = {
     "gabor": gabor,
 }
 
+
+def filled(pixels, valid_index):
+    """The pixels with NaN replaced by the mean of the valid ones (for the extractors).
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (*spatial, C)
+    valid_index : ndarray of int
+        Flat indices of the pixels being segmented.
+
+    Returns
+    -------
+    ndarray of the same shape (``pixels`` itself when nothing is NaN)
+    """
+    flat = pixels.reshape(-1, pixels.shape[-1])
+    nan_rows = np.isnan(flat).any(axis=1)
+    if not nan_rows.any():
+        return pixels
+    filled = flat.copy()
+    filled[nan_rows] = flat[valid_index].mean(axis=0)
+    return filled.reshape(pixels.shape)
+
+
+def pixel_features(pixels, features, channel_axis, spatial):
+    """The feature rows of every pixel from extractor names (or (name, options) pairs).
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (*spatial, C)
+        The image with its channels last (:func:`channels_last`).
+    features : str or sequence of str or (str, dict)
+        This module's extractors, or any registered through the hook.
+    channel_axis : int or None
+        The image's own channel axis (None: grey or volume).
+    spatial : tuple of int
+
+    Returns
+    -------
+    ndarray of float64, shape (n_pixels, n_features)
+    """
+    from gmmkit import get_features
+
+    if isinstance(features, str):
+        features = [features]
+    image = pixels if channel_axis is not None else pixels[..., 0]
+    axis = -1 if channel_axis is not None else None
+    blocks = []
+    for step in features:
+        name, options = (step, {}) if isinstance(step, str) else step
+        if name in FEATURES:
+            block = FEATURES[name](image, channel_axis=axis, **options)
+        else:
+            registered = get_features()
+            if name not in registered:
+                known = ", ".join(sorted(set(registered) | set(FEATURES)))
+                raise ValueError(f"no feature called {name!r} (available: {known}).")
+            block = registered[name].obj(image, **options)
+        block = np.asarray(block, dtype=np.float64)
+        block = block.reshape(len(block), -1)
+        if block.shape[0] != int(np.prod(spatial)):
+            raise ValueError(
+                f"feature {name!r} gave {block.shape[0]} rows for an image of "
+                f"{int(np.prod(spatial))} pixels; it must give one row per pixel."
+            )
+        blocks.append(block)
+    if not blocks:
+        raise ValueError("features is empty; name at least one, e.g. ('intensity',).")
+    return np.hstack(blocks)
+
+
 #: features that need a colour channel axis
 COLOUR_FEATURES = ("rgb", "lab")

@@ -168,18 +168,18 @@ def smoothed_labels(model, features, responsibilities, *, data, channel_axis=Non
 
     The model is copied, so the pipeline's model is left as fitted.
     """
-    from gmmkit_image.mrf import hmrf_em
+    from gmmkit_image.hmrf import hmrf_em
+    from gmmkit_image.mrf import Lattice
 
     shape = _image_shape(data, channel_axis)
     features = np.asarray(features, dtype=np.float64)
     model = copy.deepcopy(model)
     order = _class_order(responsibilities, data, channel_axis)
-    rows = np.arange(features.shape[0])
-    posteriors, _ = hmrf_em(model, features, shape, rows, beta=beta, fit_rows=rows,
-                            method=method, max_iter=max_iter, reg_covar=model.reg_covar)
+    lattice = Lattice.from_mask(np.ones(shape, dtype=bool))
+    fitted = hmrf_em(model, features, lattice, beta=beta, method=method, max_iter=max_iter)
     rank = np.empty(len(order), dtype=np.int32)
     rank[order] = np.arange(1, len(order) + 1)
-    return rank[posteriors.argmax(axis=1)].reshape(shape)
+    return rank[fitted.posteriors.argmax(axis=1)].reshape(shape)
 
 
 def without_small_regions(model, features, responsibilities, *, data, channel_axis=None,

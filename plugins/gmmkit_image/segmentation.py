@@ -2,9 +2,11 @@
 
 The mixture is fitted on a seeded random subsample of the pixels (at most
 ``max_pixels``), then every pixel is classified in chunks, so the cost of
-the fit does not grow with the image. Labels follow scikit-image's
-``label2rgb(bg_label=0)``: 0 is reserved for pixels outside the mask (and
-NaN pixels), the classes are 1..K from the darkest to the brightest.
+the fit does not grow with the image. With spatial smoothing or a bias
+field, HMRF-EM (:mod:`gmmkit_image.hmrf`) then refines the classes on every
+pixel inside the mask. Labels follow scikit-image's ``label2rgb(bg_label=0)``:
+0 is reserved for pixels outside the mask (and NaN pixels), the classes are
+1..K from the darkest to the brightest.
 """
 
 from __future__ import annotations
@@ -12,29 +14,29 @@ from __future__ import annotations
 import sys
 import warnings
 from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from gmmkit import DegenerateComponentWarning
+from gmmkit_image import checks
 from gmmkit_image import features as feature_module
-from gmmkit_image.mrf import hmrf_em
+from gmmkit_image.bias import DEFAULT_ORDER, BiasBasis
+from gmmkit_image.hmrf import EmptyClassWarning, hmrf_em
+from gmmkit_image.mrf import Lattice, checked_spacing
 
 #: default largest number of pixels the mixture is fitted on
 MAX_FIT_PIXELS = 100_000
 #: pixels classified per chunk
 CHUNK_PIXELS = 16_384
+#: the Potts weight ``smoothing=True`` stands for
+DEFAULT_BETA = 0.5
+
+__all__ = ["EmptyClassWarning", "Segmentation", "correct_bias", "segment"]
 
 
-class EmptyClassWarning(DegenerateComponentWarning):
-    """A class of the segmentation labels no pixel: its mean colour is undefined (NaN).
-
-    Strong smoothing (a large ``smoothing`` beta, especially with ICM) or
-    merging small regions can absorb a whole class into its neighbours.
-    Filter it with ``warnings.filterwarnings("ignore", category=EmptyClassWarning)``.
-    """
-
-
-def warn_empty_classes(labels, n_classes, after, fix):
+def warn_empty_classes(labels: ArrayLike, n_classes: int, after: str, fix: str, *,
+                       already: Sequence[int] = ()) -> list[int]:
     """Warn (:class:`EmptyClassWarning`) naming the classes 1..n_classes no pixel has.
 
     Parameters
@@ -46,6 +48,8 @@ def warn_empty_classes(labels, n_classes, after, fix):
         What emptied them, for the message (e.g. ``"smoothing (beta=1000, icm)"``).
     fix : str
         What to do instead, for the message.
+    already : sequence of int
+        Classes (1-based) a warning has named already; not named again.
 
     Returns
     -------
@@ -54,9 +58,10 @@ def warn_empty_classes(labels, n_classes, after, fix):
     """
     counts = np.bincount(np.ravel(labels), minlength=n_classes + 1)[1:n_classes + 1]
     empty = [int(k) + 1 for k in np.flatnonzero(counts == 0)]
-    if empty:
-        listed = ", ".join(map(str, empty))
-        one = len(empty) == 1
+    new = [k for k in empty if k not in already]
+    if new:
+        listed = ", ".join(map(str, new))
+        one = len(new) == 1
         warnings.warn(
             f"{'class' if one else 'classes'} {listed} of {n_classes} "
             f"{'labels' if one else 'label'} no pixel after {after}, so "
@@ -78,34 +83,71 @@ class Segmentation:
         grey level (1 the darkest).
     probabilities : ndarray of float32, shape (*spatial, K), or None
         ``probabilities[..., k - 1]`` is the posterior map of class k (0
-        outside the mask), like FSL FAST's partial-volume maps; None when
-        ``segment(..., probabilities=False)``.
+        outside the mask); None when ``segment(..., probabilities=False)``.
     model : GaussianMixture
-        The fitted mixture; component ``k - 1`` is class ``k``. With
-        smoothing, its parameters are the ones HMRF-EM ended with.
+        The fitted mixture; component ``k - 1`` is class ``k``. After
+        HMRF-EM, its Gaussians are the ones HMRF-EM ended with (in the
+        corrected intensity when a bias field was estimated) and its
+        ``weights_`` the classes' shares of the pixels.
     image : ndarray
         The input image (for :meth:`overlay` and :meth:`statistics`).
     channel_axis : int or None
     n_fit_pixels : int
         Pixels the mixture was fitted on (the subsample).
     n_smoothing_iter : int
-        HMRF-EM iterations run (0 without smoothing).
+        HMRF-EM iterations run (0 without smoothing or bias field).
+    beta : float
+        The Potts weight of the last HMRF-EM iteration (the estimate with
+        ``smoothing="auto"``); 0 without smoothing.
+    objective : list of float
+        HMRF-EM's free energy per pixel after each iteration (non-decreasing
+        for a fixed beta); empty without HMRF-EM.
+    bias_field : ndarray of float64, the image's spatial shape, or None
+        The estimated multiplicative field (1 outside the mask); with
+        ``bias_field=True``.
+    corrected : ndarray of float64, the image's shape, or None
+        The image divided by the field (every channel).
+    partial_volume : ndarray of float32, shape (*spatial, K), or None
+        The fraction of each class inside every pixel (they add up to 1; 0
+        outside the mask); with ``partial_volume=True``.
+    spacing : tuple of float
+        Pixel or voxel spacing along each spatial axis.
     """
 
     labels: np.ndarray
     probabilities: np.ndarray | None
-    model: object
+    model: Any
     image: np.ndarray = field(repr=False)
     channel_axis: int | None = None
     n_fit_pixels: int = 0
     n_smoothing_iter: int = 0
+    beta: float = 0.0
+    objective: list = field(default_factory=list)
+    bias_field: np.ndarray | None = field(default=None, repr=False)
+    corrected: np.ndarray | None = field(default=None, repr=False)
+    partial_volume: np.ndarray | None = field(default=None, repr=False)
+    spacing: tuple = ()
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int:
         """Number of classes K."""
         return len(self.model.weights_)
 
-    def overlay(self, *, alpha=0.35):
+    @property
+    def volumes(self) -> np.ndarray:
+        """Volume of every class in units of the spacing (mm^3 for NIfTI), shape (K,).
+
+        From the partial-volume fractions when there are any, else from the
+        labels (pixels times the pixel volume).
+        """
+        unit = float(np.prod(self.spacing)) if self.spacing else 1.0
+        if self.partial_volume is not None:
+            return self.partial_volume.reshape(-1, self.n_classes).sum(axis=0, dtype=np.float64) \
+                * unit
+        counts = np.bincount(self.labels.ravel(), minlength=self.n_classes + 1)[1:]
+        return counts[:self.n_classes].astype(np.float64) * unit
+
+    def overlay(self, *, alpha: float = 0.35) -> np.ndarray:
         """The classes painted over the image: float RGB of shape (*spatial, 3) in [0, 1].
 
         Uses ``skimage.color.label2rgb(labels, image, bg_label=0)`` with the
@@ -122,7 +164,7 @@ class Segmentation:
         return label2rgb(self.labels, image=display_image(self.image, self.channel_axis),
                          colors=list(colours), bg_label=0, alpha=alpha, channel_axis=-1)
 
-    def statistics(self):
+    def statistics(self) -> list[dict]:
         """Per-class area and mean colour: a list of dicts (see ``class_statistics``)."""
         from gmmkit_image.postprocess import class_statistics
 
@@ -130,7 +172,7 @@ class Segmentation:
                                 n_classes=self.n_classes)
 
 
-def display_image(image, channel_axis):
+def display_image(image: ArrayLike, channel_axis: int | None) -> np.ndarray:
     """The image as RGB (colour) or grey floats in [0, 1] for showing; NaN shown black."""
     pixels = feature_module.channels_last(image, channel_axis)
     if pixels.shape[-1] in (3, 4) and channel_axis is not None:
@@ -143,10 +185,15 @@ def display_image(image, channel_axis):
     return np.nan_to_num(shown, nan=0.0)
 
 
-def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=None,
-            channel_axis=None, covariance_type="full", method="mean-field",
-            max_pixels=MAX_FIT_PIXELS, probabilities=True, random_state=0, n_init=1,
-            max_iter=100, smoothing_iter=10, verbose=False):
+def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = ("intensity",),
+            smoothing: float | bool | str = 0.0, mask: ArrayLike | None = None,
+            channel_axis: int | None = None, covariance_type: str = "full",
+            method: str = "mean-field", bias_field: bool = False,
+            bias_order: int = DEFAULT_ORDER, partial_volume: bool = False,
+            spacing: Sequence[float] | None = None, max_pixels: int = MAX_FIT_PIXELS,
+            probabilities: bool = True, random_state: int | np.random.Generator | None = 0,
+            n_init: int = 1, max_iter: int = 100, smoothing_iter: int = 50, tol: float = 1e-5,
+            verbose: bool = False) -> Segmentation:
     """Segment a 2-D image or 3-D volume into classes with a Gaussian mixture.
 
     Parameters
@@ -160,9 +207,10 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
         Feature extractors by name: this plugin's ``intensity``, ``channels``,
         ``rgb``, ``lab``, ``xy``, ``texture``, ``gabor``, or any other
         registered one (called as ``f(image, **options)``).
-    smoothing : float, default=0.0
+    smoothing : float, True or "auto", default=0.0
         Potts weight beta of the HMRF-EM spatial prior; 0 is the plain
-        mixture. Values around 0.5-2 remove speckle noise.
+        mixture, True is ``DEFAULT_BETA`` (0.5), "auto" estimates beta by
+        pseudo-likelihood at every iteration.
     mask : array-like of bool, the image's spatial shape, optional
         Pixels to segment; the others get label 0.
     channel_axis : int or None, default=None
@@ -170,17 +218,31 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
     method : {"mean-field", "icm"}, default="mean-field"
         How the smoothing updates the pixels (soft or hard).
+    bias_field : bool, default=False
+        Estimate a smooth multiplicative field (log-domain polynomial) inside
+        HMRF-EM; needs one intensity feature and intensities >= 0.
+    bias_order : int, default=3
+        Polynomial order of the log field.
+    partial_volume : bool, default=False
+        Estimate the fraction of each class inside every pixel
+        (:mod:`gmmkit_image.pve`); needs one intensity feature.
+    spacing : sequence of float, optional
+        Pixel spacing along each spatial axis (default 1): neighbour weights
+        of the smoothing, the field's coordinates and :attr:`Segmentation.volumes`.
     max_pixels : int, default=100000
-        Fit on a random subsample of at most this many pixels (seeded by
-        ``random_state``); every pixel is then classified in chunks.
+        Fit the starting mixture on a random subsample of at most this many
+        pixels (seeded by ``random_state``); every pixel is then classified
+        in chunks (and HMRF-EM runs on every pixel).
     probabilities : bool, default=True
         Keep the per-class posterior maps (memory: 4 bytes x pixels x K).
     random_state : int, Generator or None, default=0
         Seeds the subsample and the mixture's initialisation.
     n_init, max_iter : int
         Passed to ``GaussianMixture``.
-    smoothing_iter : int, default=10
+    smoothing_iter : int, default=50
         Most HMRF-EM iterations.
+    tol : float, default=1e-5
+        HMRF-EM stops when its objective per pixel rises by less than this.
     verbose : bool, default=False
         Progress on stderr.
 
@@ -190,13 +252,18 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
     """
     from gmmkit import GaussianMixture
 
-    pixels, spatial, valid_index = _checked_pixels(image, mask, channel_axis)
-    k_needed = 2 if n_classes == "auto" else _checked_classes(n_classes)
+    pixels, spatial, valid_index = checks.checked_pixels(image, mask, channel_axis)
+    k_needed = 2 if n_classes == "auto" else checks.checked_classes(n_classes)
+    spacing = checked_spacing(spacing, len(spatial))
+    beta = DEFAULT_BETA if smoothing is True else (0.0 if smoothing is False else smoothing)
     rng = np.random.default_rng(random_state)
-    _check_distinct(pixels, valid_index, k_needed, rng, masked=mask is not None)
-    X = _features(_filled(pixels, valid_index), features, channel_axis, spatial)
+    checks.check_distinct(pixels, valid_index, k_needed, rng, masked=mask is not None)
+    X = feature_module.pixel_features(feature_module.filled(pixels, valid_index), features,
+                                     channel_axis, spatial)
     if len(valid_index) < len(X):
         X = X[valid_index]
+    checks.check_intensity_model(features, X, bias_field=bias_field,
+                                 partial_volume=partial_volume, masked=mask is not None)
     fit_rows = _subsample(len(valid_index), max_pixels, rng)
     say = _progress(verbose)
     if len(fit_rows) < len(valid_index):
@@ -208,149 +275,138 @@ def segment(image, n_classes=3, *, features=("intensity",), smoothing=0.0, mask=
         max_iter=max_iter, random_state=int(rng.integers(2**31 - 1)),
     ).fit(X[fit_rows])
     fitted_pixels = pixels.reshape(-1, pixels.shape[-1])[valid_index[fit_rows]]
-    _order_by_grey(model, X[fit_rows], feature_module.grey_levels(fitted_pixels, channel_axis=-1))
-    n_iter, n_pixels = 0, int(np.prod(spatial))
+    grey = feature_module.grey_levels(fitted_pixels, channel_axis=-1)
+    _order_by_grey(model, model.predict_proba(X[fit_rows]), grey)
+    n_pixels = int(np.prod(spatial))
+    result = Segmentation(np.zeros(n_pixels, dtype=np.int32), None, model, np.asarray(image),
+                          channel_axis, len(fit_rows), spacing=spacing)
     maps = np.zeros((n_pixels, len(model.weights_)), np.float32) if probabilities else None
-    labels = np.zeros(n_pixels, dtype=np.int32)
-    if smoothing:
-        say(f"segment: HMRF-EM smoothing, beta={smoothing}, {method}")
-        posteriors, n_iter = hmrf_em(model, X, spatial, valid_index, beta=smoothing,
-                                     fit_rows=fit_rows, method=method,
-                                     max_iter=smoothing_iter, reg_covar=reg_covar,
-                                     progress=lambda i, changed: say(
-                                         f"segment: HMRF-EM iteration {i}: {changed:.2%} of "
-                                         "the labels changed"))
-        labels[valid_index] = posteriors.argmax(axis=1) + 1
-        if probabilities:
+    vanished = []
+    if beta or bias_field:
+        posteriors, vanished = _run_hmrf(result, X, valid_index, spatial, beta, method,
+                                         bias_field, bias_order, smoothing_iter, tol, say)
+        grey = feature_module.grey_levels(pixels.reshape(-1, pixels.shape[-1])[valid_index],
+                                          channel_axis=-1)
+        order = _order_by_grey(model, posteriors, grey)
+        posteriors = posteriors[:, order]
+        vanished = [int(np.flatnonzero(order == k)[0]) + 1 for k in vanished]
+        result.labels[valid_index] = posteriors.argmax(axis=1) + 1
+        if maps is not None:
             maps[valid_index] = posteriors
+        if partial_volume:
+            result.partial_volume = _partial_volume(result, X, posteriors, valid_index, spatial)
     else:
-        _classify_in_chunks(model, X, valid_index, labels, maps)
-    if probabilities:
-        maps = maps.reshape(*spatial, -1)
-    if smoothing:
-        warn_empty_classes(labels, len(model.weights_), f"smoothing (beta={smoothing:g}, "
-                           f"{method})", "use less smoothing or fewer classes")
+        _classify_in_chunks(model, X, valid_index, result.labels, maps)
+        if partial_volume:
+            posteriors = model.predict_proba(X)
+            result.partial_volume = _partial_volume(result, X, posteriors, valid_index, spatial)
+    result.labels = result.labels.reshape(spatial)
+    if maps is not None:
+        result.probabilities = maps.reshape(*spatial, -1)
+    if beta:
+        after = (f"smoothing (beta={result.beta:g}, {method})" if smoothing != "auto"
+                 else f"smoothing (beta=auto, {method})")
+        warn_empty_classes(result.labels, len(model.weights_), after,
+                           "use less smoothing or fewer classes", already=vanished)
     else:
-        warn_empty_classes(labels, len(model.weights_), "classifying every pixel",
-                           "use fewer classes")
-    return Segmentation(labels.reshape(spatial), maps, model, np.asarray(image), channel_axis,
-                        len(fit_rows), n_iter)
+        warn_empty_classes(result.labels, len(model.weights_), "classifying every pixel",
+                           "use fewer classes", already=vanished)
+    return result
 
 
-# ------------------------------------------------------------------ checks
+def _run_hmrf(result, X, valid_index, spatial, beta, method, bias_field, bias_order,
+              smoothing_iter, tol, say):
+    """HMRF-EM on every valid pixel; fills the result's HMRF fields; returns (q, vanished)."""
+    valid = np.zeros(int(np.prod(spatial)), dtype=bool)
+    valid[valid_index] = True
+    lattice = Lattice.from_mask(valid.reshape(spatial), result.spacing)
+    basis = BiasBasis(lattice, bias_order) if bias_field else None
+    what = [f"beta={beta}" if beta else "no smoothing", method] if beta else ["no smoothing"]
+    if bias_field:
+        what.append(f"bias field of order {bias_order}")
+    say(f"segment: HMRF-EM, {', '.join(what)}")
+
+    def progress(iteration, objective, changed, used_beta):
+        extra = f", beta={used_beta:.3f}" if beta == "auto" else ""
+        say(f"segment: HMRF-EM iteration {iteration}: objective {objective:.6f}, "
+            f"{changed:.2%} of the labels changed{extra}")
+
+    fitted = hmrf_em(result.model, X, lattice, beta=beta, method=method, basis=basis,
+                     max_iter=smoothing_iter, tol=tol, progress=progress)
+    result.n_smoothing_iter = fitted.n_iter
+    result.objective = fitted.objective
+    result.beta = fitted.beta[-1] if beta else 0.0
+    if basis is not None:
+        result.bias_field = basis.field_image(fitted.coefficients, spatial)
+        result.corrected = _corrected(result.image, result.bias_field, result.channel_axis)
+    return fitted.posteriors, fitted.vanished
 
 
-def _checked_classes(n_classes):
-    if isinstance(n_classes, (int, np.integer)) and not isinstance(n_classes, bool) \
-            and n_classes >= 1:
-        return int(n_classes)
-    raise ValueError(f"n_classes={n_classes!r} is not valid; give a positive integer or 'auto'.")
+def _corrected(image, field, channel_axis):
+    """The image (as floats) divided by the field, channel by channel."""
+    values = feature_module.as_float(image).astype(np.float64)
+    if channel_axis is None:
+        return values / field
+    return values / np.expand_dims(field, channel_axis)
 
 
-def _checked_pixels(image, mask, channel_axis):
-    """(pixels (n, C) float, spatial shape, flat indices of the pixels to segment)."""
-    image = np.asarray(image)
-    if image.dtype.kind not in "biuf":
-        raise ValueError(
-            f"image has dtype {image.dtype}; give numbers (uint8, uint16, float, bool)."
-        )
-    if image.size == 0:
-        raise ValueError(
-            f"image is empty (shape {image.shape}); give an image with at least one pixel."
-        )
-    if channel_axis is None and image.ndim == 3 and image.shape[-1] in (3, 4):
-        raise ValueError(
-            f"image of shape {image.shape} looks like a colour image; pass channel_axis=-1 "
-            "(for a volume of 3 or 4 slices, put the slices first: (Z, H, W))."
-        )
-    pixels = feature_module.channels_last(image, channel_axis)
-    spatial = pixels.shape[:-1]
-    if len(spatial) not in (2, 3):
-        raise ValueError(
-            f"image has {len(spatial)} spatial axes (shape {image.shape}, "
-            f"channel_axis={channel_axis}); give a 2-D image or a 3-D volume."
-        )
-    pixels = pixels.reshape(-1, pixels.shape[-1])
-    if np.isinf(pixels).any():
-        raise ValueError("image has infinite values; set them to NaN to leave them out.")
-    valid = ~np.isnan(pixels).any(axis=1)
-    if mask is not None:
-        mask = np.asarray(mask)
-        if mask.shape != spatial:
-            raise ValueError(
-                f"mask has shape {mask.shape} but the image's pixels have shape {spatial}; "
-                "give one boolean per pixel."
-            )
-        valid &= mask.astype(bool).ravel()
-    valid_index = np.flatnonzero(valid)
-    if valid_index.size == 0:
-        what = "the mask selects no pixel" if mask is not None else "every pixel is NaN"
-        raise ValueError(f"nothing to segment: {what}.")
-    return pixels.reshape(*spatial, -1), spatial, valid_index
+def _partial_volume(result, X, posteriors, valid_index, spatial):
+    """Fractions of every class in every pixel: (*spatial, K) float32."""
+    from gmmkit_image.pve import partial_volume_fractions
+
+    intensity = X[:, 0]
+    if result.bias_field is not None:
+        intensity = intensity / result.bias_field.reshape(-1)[valid_index]
+    valid = np.zeros(int(np.prod(spatial)), dtype=bool)
+    valid[valid_index] = True
+    lattice = Lattice.from_mask(valid.reshape(spatial), result.spacing)
+    fractions = partial_volume_fractions(intensity, posteriors, result.model, lattice)
+    maps = np.zeros((int(np.prod(spatial)), fractions.shape[1]), np.float32)
+    maps[valid_index] = fractions
+    return maps.reshape(*spatial, -1)
 
 
-def _check_distinct(pixels, valid_index, n_classes, rng, *, masked):
-    """ValueError when the pixels have fewer distinct values than classes."""
-    flat = pixels.reshape(-1, pixels.shape[-1])
-    sample = valid_index
-    if sample.size > MAX_FIT_PIXELS:
-        sample = rng.choice(valid_index, MAX_FIT_PIXELS, replace=False)
-    distinct = len(np.unique(flat[sample], axis=0))
-    if distinct < n_classes and sample.size < valid_index.size:
-        distinct = len(np.unique(flat[valid_index], axis=0))
-    if distinct < n_classes:
-        where = " inside the mask" if masked else ""
-        noun = "value" if distinct == 1 else "values"
-        raise ValueError(
-            f"image has only {distinct} distinct {noun}{where}; a {n_classes}-class "
-            f"segmentation needs at least {n_classes}. Lower n_classes."
-        )
+def correct_bias(image: ArrayLike, mask: ArrayLike | None = None, *, n_classes: int = 3,
+                 order: int = DEFAULT_ORDER, smoothing: float | str = DEFAULT_BETA,
+                 spacing: Sequence[float] | None = None, channel_axis: int | None = None,
+                 random_state: int = 0,
+                 verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Estimate and remove a smooth multiplicative intensity field (MRI bias, vignetting).
+
+    Runs :func:`segment` with ``bias_field=True``: the field is estimated
+    together with ``n_classes`` intensity classes and the smoothing, as FSL
+    FAST does (a tissue model tells the field from the anatomy).
+
+    Parameters
+    ----------
+    image : array-like, 2-D or 3-D (with ``channel_axis`` for colour)
+        Intensities >= 0.
+    mask : array-like of bool, optional
+        Where to estimate the field (e.g. a brain mask).
+    n_classes : int, default=3
+    order : int, default=3
+        Polynomial order of the log field.
+    smoothing : float or "auto", default=0.5
+    spacing : sequence of float, optional
+    channel_axis : int or None, default=None
+    random_state : int, default=0
+    verbose : bool, default=False
+
+    Returns
+    -------
+    corrected : ndarray of float64, the image's shape
+        The image divided by the field (every channel); outside the mask
+        the field is 1.
+    field : ndarray of float64, the image's spatial shape
+    """
+    result = segment(image, n_classes, mask=mask, smoothing=smoothing, bias_field=True,
+                     bias_order=order, spacing=spacing, channel_axis=channel_axis,
+                     probabilities=False, random_state=random_state, verbose=verbose)
+    assert result.corrected is not None and result.bias_field is not None
+    return result.corrected, result.bias_field
 
 
 # ----------------------------------------------------------------- features
-
-
-def _filled(pixels, valid_index):
-    """The pixels with NaN (and masked-out NaN) replaced by the mean of the valid ones."""
-    flat = pixels.reshape(-1, pixels.shape[-1])
-    nan_rows = np.isnan(flat).any(axis=1)
-    if not nan_rows.any():
-        return pixels
-    filled = flat.copy()
-    filled[nan_rows] = flat[valid_index].mean(axis=0)
-    return filled.reshape(pixels.shape)
-
-
-def _features(pixels, features, channel_axis, spatial):
-    """(n_pixels, n_features) float64 from extractor names (or (name, options) pairs)."""
-    from gmmkit import get_features
-
-    if isinstance(features, str):
-        features = [features]
-    image = pixels if channel_axis is not None else pixels[..., 0]
-    axis = -1 if channel_axis is not None else None
-    blocks = []
-    for step in features:
-        name, options = (step, {}) if isinstance(step, str) else step
-        if name in feature_module.FEATURES:
-            block = feature_module.FEATURES[name](image, channel_axis=axis, **options)
-        else:
-            registered = get_features()
-            if name not in registered:
-                known = ", ".join(sorted(set(registered) | set(feature_module.FEATURES)))
-                raise ValueError(f"no feature called {name!r} (available: {known}).")
-            block = registered[name].obj(image, **options)
-        block = np.asarray(block, dtype=np.float64)
-        block = block.reshape(len(block), -1)
-        if block.shape[0] != int(np.prod(spatial)):
-            raise ValueError(
-                f"feature {name!r} gave {block.shape[0]} rows for an image of "
-                f"{int(np.prod(spatial))} pixels; it must give one row per pixel."
-            )
-        blocks.append(block)
-    if not blocks:
-        raise ValueError("features is empty; name at least one, e.g. ('intensity',).")
-    return np.hstack(blocks)
 
 
 def _subsample(n_rows, max_pixels, rng):
@@ -372,9 +428,11 @@ def _relative_regularisation(X):
 # ------------------------------------------------------------------ classes
 
 
-def _order_by_grey(model, X, grey):
-    """Reorder the model's components in place by the mean grey level of their pixels."""
-    responsibilities = model.predict_proba(X)
+def _order_by_grey(model, responsibilities, grey):
+    """Reorder the model's components in place by the mean grey level of their pixels.
+
+    Returns the order (new component j is old component ``order[j]``).
+    """
     mean_grey = (responsibilities.T @ grey) / (responsibilities.sum(axis=0) + 1e-300)
     order = np.argsort(mean_grey, kind="stable")
     model.weights_ = model.weights_[order]
@@ -383,6 +441,7 @@ def _order_by_grey(model, X, grey):
         model.covariances_ = model.covariances_[order]
         model.precisions_ = model.precisions_[order]
         model.precisions_cholesky_ = model.precisions_cholesky_[order]
+    return order
 
 
 def _classify_in_chunks(model, X, valid_index, labels, maps):

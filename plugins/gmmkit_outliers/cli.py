@@ -33,7 +33,7 @@ class ContaminationType(click.ParamType):
 
 def detector_options(function):
     """The options that build a GMMOutlierDetector."""
-    from gmmkit.cli.helpers import COVARIANCE_TYPES, ComponentsType, seed_option
+    from gmmkit.cli.helpers import SKLEARN_COVARIANCE_TYPES, ComponentsType, seed_option
 
     options = [
         click.option("--contamination", default="0.1", show_default=True,
@@ -53,7 +53,8 @@ def detector_options(function):
         click.option("--combination", default="average", show_default=True,
                      type=click.Choice(["average", "maximization", "aom", "moa"]),
                      help="How the members' standardised scores are combined."),
-        click.option("--covariance-type", type=click.Choice(COVARIANCE_TYPES), default="tied",
+        click.option("--covariance-type", type=click.Choice(SKLEARN_COVARIANCE_TYPES),
+                     default="tied",
                      show_default=True),
         click.option("--scale", type=click.Choice(["standard", "robust", "none"]),
                      default="standard", show_default=True, help="Column scaling."),

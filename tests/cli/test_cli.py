@@ -187,7 +187,7 @@ def test_demo_writes_a_self_contained_report(cli, tmp_path):
     result = run(cli, "demo", "--out", tmp_path / "report", "-q")
     assert result.exit_code == 0, result.output
     page = (tmp_path / "report" / "index.html").read_text()
-    assert "Old Faithful eruptions" in page and "BIC chose K = 3, covariance_type=tied" in page
+    assert "Old Faithful eruptions" in page and "BIC chose K = 3, covariance_type=EEE" in page
     pngs = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
     assert "faithful_mixture.png" in pngs
     assert page.count("data:image/png;base64,") == len(pngs)

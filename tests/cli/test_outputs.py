@@ -446,11 +446,11 @@ def no_space(*args, **kwargs):
 def test_multi_output_commands_leave_nothing_when_a_later_step_fails(cli, tmp_path, monkeypatch):
     import gmmkit_finance.plots
 
-    import gmmkit.estimators.selection
+    import gmmkit.cli.plotting
 
-    monkeypatch.setattr(gmmkit.estimators.selection, "plot_criterion", no_space)
+    monkeypatch.setattr(gmmkit.cli.plotting, "draw_fit", no_space)
     result = run(cli, "select", "faithful", "-k", "1..2", "-o", tmp_path / "s.gmm",
-                 "--plot", tmp_path / "x.png")
+                 "--plot", tmp_path / "x.png", "-q")
     assert result.exit_code == 1
     assert result.output == f"Error: cannot write '{tmp_path / 'x.png'}': No space left on " \
                             "device\n"

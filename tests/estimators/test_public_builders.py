@@ -138,7 +138,7 @@ def test_from_posterior_rebuilds_a_bayesian_fit():
         (GaussianMixture(n_init=0), "n_init must be an integer >= 1; got 0."),
         (GaussianMixture(init_params="nope"),
          "init_params='nope' is not supported; use one of ['kmeans', 'k-means++', "
-         "'random', 'random_from_data']"),
+         "'random', 'random_from_data', 'hc']"),
         (BayesianGaussianMixture(n_components="auto"),
          "n_components must be an integer >= 1; got 'auto'."),
         (GMMClassifier(reg_covar=-1.0), "reg_covar must be a number >= 0.0; got -1.0."),
@@ -162,7 +162,8 @@ def test_icl_is_bic_plus_twice_the_entropy_and_select_models_column():
     weighted = -np.sum(weights[:, None] * resp * np.log(np.maximum(resp, 1e-300)))
     assert model.icl(X, weights) == pytest.approx(model.bic(X, weights) + 2 * weighted,
                                                   rel=1e-12)
-    best, table = select_model(X, n_components=[2], covariance_types="full", random_state=0)
+    best, table = select_model(X, n_components=[2], covariance_types="full", random_state=0,
+                               as_frame=False)
     assert table[0]["icl"] == best.icl(X)
 
 

@@ -30,14 +30,15 @@ def correlated_clusters(seed=0):
 
 @pytest.mark.parametrize(
     ("data", "expected"),
-    [(spherical_clusters, (3, "spherical")), (correlated_clusters, (3, "full"))],
+    [(spherical_clusters, (3, "VII")), (correlated_clusters, (3, "VVV"))],
 )
 def test_picks_the_true_k_and_covariance_type(data, expected):
-    best, table = select_model(data(), range(1, 7), random_state=0)
+    best, table = select_model(data(), range(1, 7), random_state=0, as_frame=False)
     assert (best.n_components, best.covariance_type) == expected
-    assert len(table) == 6 * 4
+    assert len(table) == 6 * 14  # mclust's 14 models by default
     chosen = [row for row in table if row["chosen"]]
-    assert len(chosen) == 1 and chosen[0]["bic"] == min(row["bic"] for row in table)
+    clean = [row["bic"] for row in table if row["converged"] and not row["degenerate"]]
+    assert len(chosen) == 1 and chosen[0]["bic"] == min(clean)
 
 
 def free_parameters(covariance_type, k, d):
@@ -51,9 +52,9 @@ def test_criteria_equal_the_closed_form_and_scikit_learn(covariance_type):
     from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
     X = correlated_clusters(1)
-    _, table = select_model(X, [3], [covariance_type], "icl", random_state=0)
+    model, table = select_model(X, [3], [covariance_type], "icl", random_state=0,
+                                as_frame=False)
     row = table[0]
-    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
     log_lik = model.score_samples(X).sum()
     p = free_parameters(covariance_type, 3, 2)
     assert row["n_parameters"] == p
@@ -74,8 +75,8 @@ def test_icl_prefers_separated_clusters_when_bic_splits_a_skewed_one():
     rng = np.random.default_rng(0)
     skewed = np.column_stack([rng.gamma(2.0, 1.0, 600), rng.normal(0, 0.3, 600)])
     X = np.vstack([skewed, rng.normal([12, 0], 0.3, (600, 2))])
-    by_bic, _ = select_model(X, range(1, 6), ["full"], "bic", random_state=0)
-    by_icl, _ = select_model(X, range(1, 6), ["full"], "icl", random_state=0)
+    by_bic, _ = select_model(X, range(1, 6), ["full"], "bic", random_state=0, as_frame=False)
+    by_icl, _ = select_model(X, range(1, 6), ["full"], "icl", random_state=0, as_frame=False)
     assert by_icl.n_components == 2 < by_bic.n_components
 
 
@@ -83,9 +84,10 @@ def test_sample_weights_are_integer_repetitions():
     X = spherical_clusters(2)[::3]
     counts = np.random.default_rng(0).integers(0, 3, size=len(X))
     _, weighted = select_model(X, [1, 2, 3], ["diag"], sample_weight=counts, random_state=0,
-                               init_params="random_from_data", tol=1e-9)
+                               init_params="random_from_data", tol=1e-9, as_frame=False)
     _, repeated = select_model(np.repeat(X, counts, axis=0), [1, 2, 3], ["diag"],
-                               random_state=0, init_params="random_from_data", tol=1e-9)
+                               random_state=0, init_params="random_from_data", tol=1e-9,
+                               as_frame=False)
     for a, b in zip(weighted, repeated):
         assert a["bic"] == pytest.approx(b["bic"], rel=1e-6)
 
@@ -93,7 +95,7 @@ def test_sample_weights_are_integer_repetitions():
 def test_failed_non_converged_and_degenerate_fits_stay_in_the_table():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(200, 2)), np.tile([[5.0, 5.0]], (30, 1))])
-    best, table = select_model(X, [1, 2, 3], ["full"], random_state=0)
+    best, table = select_model(X, [1, 2, 3], ["full"], random_state=0, as_frame=False)
     by_k = {row["n_components"]: row for row in table}
     # K=2 puts a component on the 30 repeated points: a huge, meaningless likelihood
     assert by_k[2]["degenerate"] and by_k[2]["bic"] < by_k[1]["bic"]
@@ -102,20 +104,21 @@ def test_failed_non_converged_and_degenerate_fits_stay_in_the_table():
 
     with pytest.warns(Warning, match="no fit of the grid was clean: the chosen one .* did not"):
         best, table = select_model(spherical_clusters(), [2, 3], ["full"], max_iter=1,
-                                   random_state=0)
+                                   random_state=0, as_frame=False)
     assert not any(row["converged"] for row in table)
     assert any(row["chosen"] for row in table)
 
 
 def test_a_fit_that_fails_is_a_row_with_its_error():
-    X = spherical_clusters()
-    with pytest.warns(Warning, match="no fit of the grid was clean"):
-        best, table = select_model(X, [1, 2, 3], ["full"], means_init=[[0, 0, 0], [1, 1, 1]],
-                                   random_state=0, max_iter=1)
-    by_k = {row["n_components"]: row for row in table}
-    assert by_k[1]["error"] == "means_init must have shape (1, 3); got (2, 3)."
-    assert by_k[3]["bic"] is None and not by_k[3]["chosen"]
-    assert by_k[2]["chosen"] and best.n_components == 2
+    X = spherical_clusters()[:40]
+    # VVV with K=9 in 3-D has 89 free parameters: 40 rows cannot fit it
+    best, table = select_model(X, [1, 9], ["VVV", "EII"], random_state=0, as_frame=False)
+    by_fit = {(row["covariance_type"], row["n_components"]): row for row in table}
+    assert by_fit[("VVV", 9)]["error"] == (
+        "VVV with K=9 has 89 free parameters, but X has only 40 rows (with non-zero weight); "
+        "it needs at least 89.")
+    assert by_fit[("VVV", 9)]["bic"] is None and not by_fit[("VVV", 9)]["chosen"]
+    assert by_fit[("EII", 9)]["error"] is None
 
 
 def test_k_above_the_distinct_rows_is_refused_before_any_fit(monkeypatch):
@@ -124,7 +127,9 @@ def test_k_above_the_distinct_rows_is_refused_before_any_fit(monkeypatch):
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(200, 2)), np.tile([[5.0, 5.0]], (30, 1))])  # 201 distinct
-    monkeypatch.setattr(selection, "fit_one", lambda *a, **k: pytest.fail("a fit ran"))
+    import gmmkit.estimators.selection as select_module
+
+    monkeypatch.setattr(select_module, "fit_task", lambda *a, **k: pytest.fail("a fit ran"))
     for ks in ([1, 2, 500], range(1, 10**9), 202, iter(range(150, 10**12))):
         with pytest.raises(ValueError, match=r"X has only 201 distinct rows .* use K <= 201"):
             select_model(X, ks, ["full"])
@@ -152,7 +157,7 @@ def test_auto_never_asks_for_more_components_than_distinct_rows():
 def test_a_constant_feature_is_not_a_collapse():
     X = np.column_stack([spherical_clusters()[:, :2], np.zeros(900)])
     best, table = select_model(X, [1, 2, 3], ["full", "diag"], random_state=0)
-    assert not any(row["degenerate"] for row in table)
+    assert not table["degenerate"].any()  # a DataFrame: pandas is installed here
     assert best.n_components == 3
 
 
@@ -160,13 +165,18 @@ def test_errors():
     X = spherical_clusters()
     with pytest.raises(ValueError, match="criterion='bayes' is not supported"):
         select_model(X, criterion="bayes")
-    with pytest.raises(ValueError, match="covariance type 'round' is not one of"):
+    with pytest.raises(ValueError, match="covariance_type='round' is not supported; use one of "
+                                         "mclust's 14 models EII, VII"):
         select_model(X, covariance_types=["round"])
     with pytest.raises(ValueError, match="n_components must hold integers >= 1; got 0"):
         select_model(X, n_components=[0, 1])
-    with pytest.raises(ValueError, match="every fit of the grid failed; the first error: "
-                                         "means_init must have shape"):
+    with pytest.raises(ValueError, match=r"^select_model cannot take means_init \(the shapes of "
+                                         r"weights_init, means_init and precisions_init depend "
+                                         r"on K\); fit GaussianMixture with them for one K\.$"):
         select_model(X, [2], ["full"], means_init=[[0, 0, 0]])
+    with pytest.raises(ValueError, match="every fit of the grid failed; the first error: VVV "
+                                         "with K=2 has 19 free parameters, but X has only 10"):
+        select_model(X[:10], [2], ["VVV"])
     with pytest.raises(ValueError, match="n_jobs=0 is not valid"):
         select_model(X, [1], ["full"], n_jobs=0)
 
@@ -174,8 +184,9 @@ def test_errors():
 @pytest.mark.slow
 def test_parallel_processes_give_the_serial_result():
     X = correlated_clusters()
-    serial_best, serial = select_model(X, range(1, 5), random_state=0)
-    parallel_best, parallel = select_model(X, range(1, 5), random_state=0, n_jobs=2)
+    serial_best, serial = select_model(X, range(1, 5), random_state=0, as_frame=False)
+    parallel_best, parallel = select_model(X, range(1, 5), random_state=0, n_jobs=2,
+                                           as_frame=False)
     assert [r["bic"] for r in parallel] == [r["bic"] for r in serial]
     np.testing.assert_array_equal(parallel_best.means_, serial_best.means_)
 
@@ -210,9 +221,12 @@ def test_select_command(tmp_path, monkeypatch):
     result = runner.invoke(cli, ["select", "faithful", "-k", "1..4", "--seed", "0"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:3] == ["K", "covariance", "BIC"]
-    assert len([line for line in lines if line.startswith("*")]) == 1
-    assert "best: K=3, tied" in result.stdout and "model saved to faithful.gmm" in result.stdout
+    assert lines[0].startswith("BIC (sklearn sign: lower is better; * chosen")
+    assert lines[2].split() == ["K", "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE"]
+    assert lines[6].split()[0] == "4" and lines[8].split()[-1] == "VVV"
+    assert sum(line.count("*") for line in lines[2:]) == 1
+    assert "best: K=3, EEE" in result.stdout and "model saved to faithful.gmm" in result.stdout
+    assert "select_model: K=4, 14 fits" in result.stderr  # progress, unless -q
     X, _ = load_dataset("faithful")
     best, _ = select_model(X, range(1, 5), random_state=0)
     np.testing.assert_array_equal(load("faithful.gmm").means_, best.means_)

@@ -8,7 +8,6 @@ pytest.importorskip("imageio", reason="the image extra: pip install 'gmmkit[imag
 import numpy as np
 from gmmkit_image import segment
 from gmmkit_image.features import FEATURES
-from gmmkit_image.mrf import component_log_densities
 from gmmkit_image.synthetic import piecewise_constant
 from scipy.special import logsumexp
 from skimage.color import rgb2gray, rgb2lab
@@ -130,7 +129,7 @@ def test_feature_extractors_against_scikit_image_and_closed_forms():
 def test_component_log_densities_add_up_to_score_samples(covariance_type):
     X = np.random.default_rng(0).normal(size=(300, 3)) * [1, 2, 3]
     model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
-    joint = component_log_densities(model, X) + np.log(model.weights_)
+    joint = model.component_log_densities(X) + np.log(model.weights_)
     np.testing.assert_allclose(logsumexp(joint, axis=1), model.score_samples(X), rtol=1e-10)
 
 

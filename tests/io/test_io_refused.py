@@ -152,7 +152,8 @@ def test_refuses_a_format_version_that_is_not_a_known_int(tmp_path, models, vers
 
 def test_refuses_an_unknown_covariance_type(tmp_path, models):
     path = edited(tmp_path, models["full"], metadata=lambda m: m.update(covariance_type="banana"))
-    refused(path, r"covariance_type 'banana' is not one of \['diag', 'full'")
+    refused(path, r"covariance_type 'banana' is not one of \['full', 'tied', 'diag', 'spherical', "
+            r"'EII', 'VII', ")
 
 
 def test_refuses_an_unknown_model_class(tmp_path, models):

@@ -1,0 +1,65 @@
+"""An in-memory array as the engine's chunked data: centred, checked, missing values by pattern."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gmmkit.data.missing import make_missing_data
+from gmmkit.data.validation import scan_rows
+from gmmkit.engine.em import ChunkedData
+from gmmkit.engine.reference import check_extent, reference_point
+
+if TYPE_CHECKING:
+    from gmmkit.engine.missing import MissingData
+    from gmmkit.engine.types import AnyArray, FloatArray
+
+
+def in_memory_data(
+    X: AnyArray,
+    weights: FloatArray | None,
+    *,
+    dtype: np.dtype,
+    chunk_rows: int,
+    missing: str,
+    nan_fix: str,
+    fallback_center: FloatArray | None = None,
+    center: FloatArray | None = None,
+) -> ChunkedData | MissingData:
+    """X served in chunks, centred on a trimmed mean (engine.reference); checks it is finite.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated (``check_array``).
+    weights : ndarray of shape (n_samples,) or None
+    dtype : numpy dtype
+        The working dtype (:func:`gmmkit.data.settings.work_dtype`).
+    chunk_rows : int
+        Rows per chunk (:func:`gmmkit.data.settings.chunk_rows`).
+    missing : {"error", "em"}
+        "em": with NaN in X, a MissingData served pattern by pattern;
+        ``fallback_center`` centres features that have no value.
+    nan_fix : str
+        The fix a NaN error proposes (with ``missing="error"``).
+    center : ndarray of shape (n_features,), optional
+        The reference point to centre on (online EM, scoring); None: fitting,
+        the trimmed mean of the data.
+
+    Returns
+    -------
+    ChunkedData or MissingData
+    """
+    if missing == "em":
+        data = make_missing_data(
+            X, weights, dtype, chunk_rows, fallback_center=fallback_center, center=center
+        )
+        if data is not None:
+            return data
+    mean = scan_rows(X, weights, nan_fix=nan_fix)  # also checks X is finite
+    if center is None:  # fitting: centre on the bulk of the data
+        center = reference_point(X, weights)
+        center[np.isnan(center)] = mean[np.isnan(center)]
+        check_extent(X, center)
+    return ChunkedData(X, weights, center, dtype, chunk_rows)
