@@ -40,9 +40,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from outlier_protocols import DEVELOPMENT, HELD_OUT  # noqa: E402
+from outlier_protocols import DEVELOPMENT, FRESH, HELD_OUT, TUNING_EXTRA  # noqa: E402
 
-GROUPS = {"development": DEVELOPMENT, "held-out": HELD_OUT}
+GROUPS = {"development": DEVELOPMENT, "tuning-extra": TUNING_EXTRA, "held-out": HELD_OUT,
+          "fresh": FRESH}
 
 
 def standardised(X):
