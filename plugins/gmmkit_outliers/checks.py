@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from gmmkit_outliers.covariance import layout
+
 SCALES = ("standard", "robust", None)
 ENSEMBLES = ("bagging", None)
 #: buckets of members for combination="aom" and "moa" (PyOD's default)
@@ -179,7 +181,8 @@ def check_training_table(table, names, *, covariance_type):
     ------
     ValueError
         For an all-NaN column, identical rows, data where no column varies,
-        or (full and tied covariances) no more rows than varying columns.
+        (full and tied covariances) no more rows than varying columns, or a
+        univariate model ("E", "V") for several columns.
     """
     n_samples, n_features = table.shape
     empty = np.flatnonzero(np.isnan(table).all(axis=0))
@@ -199,7 +202,14 @@ def check_training_table(table, names, *, covariance_type):
             "values are missing); an anomaly needs a column in which it can differ."
         )
     n_varying = n_features - constant.size
-    if covariance_type in ("full", "tied") and n_varying >= n_samples:
+    if covariance_type in ("E", "V") and n_varying > 1:
+        raise ValueError(
+            f"covariance_type={covariance_type!r} is mclust's univariate model, but X has "
+            f"{n_varying} varying columns; use it for one column, or a multivariate model "
+            f"such as {covariance_type * 2 + 'I'!r} (with one column, members and the single "
+            "model use E or V by themselves)."
+        )
+    if layout(covariance_type) in ("full", "tied") and n_varying >= n_samples:
         ignored = f" ({constant.size} constant ones ignored)" if constant.size else ""
         raise ValueError(
             f"X has {n_samples} rows and {n_varying} columns{ignored}; a {covariance_type}-"

@@ -27,6 +27,7 @@ from gmmkit_outliers.checks import (
     column_names,
 )
 from gmmkit_outliers.confidence import exceed_confidence
+from gmmkit_outliers.covariance import for_features, layout
 from gmmkit_outliers.explain import explain_ensemble, explain_rows
 from gmmkit_outliers.scaling import apply_scaler, fit_scaler
 
@@ -67,7 +68,10 @@ class GMMOutlierDetector(EstimatorBase):
     combination : {"average", "maximization", "aom", "moa"}, default="average"
         How the members' standardised scores are combined (PyOD's
         combination functions; aom and moa use 5 static buckets, fixed at fit).
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="tied"
+    covariance_type : str, default="tied"
+        scikit-learn's "full", "tied", "diag", "spherical" or one of mclust's
+        models ("EII" ... "VVV"; on one column, and in members with one
+        column, mclust's univariate "E" or "V" with the same volume).
         "tied" (one covariance shared by the components) needs few parameters,
         so BIC affords enough components for a rare group of anomalies to get
         its own small, untrusted component.
@@ -237,8 +241,10 @@ class GMMOutlierDetector(EstimatorBase):
         )
 
     def _fit_single(self, Z):
+        params = self._mixture_params()
+        params["covariance_type"] = for_features(params["covariance_type"], Z.shape[1])
         self.model_, self.trusted_, _ = scoring.fit_mixture(
-            Z, params=self._mixture_params(), n_refits=self.n_refits, trim=self.trim,
+            Z, params=params, n_refits=self.n_refits, trim=self.trim,
             progress=self._progress if self.verbose else None,
         )
         self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
@@ -262,7 +268,7 @@ class GMMOutlierDetector(EstimatorBase):
         """Whether Z has the rows an ensemble needs; else warn and say no."""
         n_samples, n_features = Z.shape
         needed = ensemble.MIN_ROWS
-        if self.covariance_type in ("full", "tied"):
+        if layout(self.covariance_type) in ("full", "tied"):
             needed = max(needed, 2 * (n_features + 1))
         if n_samples >= needed:
             return True

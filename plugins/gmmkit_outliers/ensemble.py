@@ -20,6 +20,7 @@ import numpy as np
 
 from gmmkit import GaussianMixture
 from gmmkit_outliers import scoring
+from gmmkit_outliers.covariance import for_features, layout
 
 #: n_components="auto" in a member: K = 1..MEMBER_MAX_COMPONENTS by BIC
 MEMBER_MAX_COMPONENTS = 5
@@ -28,6 +29,10 @@ AUTO_SAMPLES = 256
 SAMPLES_PER_FEATURE = 4
 #: fewest rows an ensemble fits members to (fewer: the single model, with a warning)
 MIN_ROWS = 20
+#: EXPERIMENT: smallest subspace share; neighbours of the kNN part (0: off)
+LOW_SHARE = 0.5
+KNN_NEIGHBOURS = 0
+KNN_WEIGHT = 0.5
 
 
 @dataclass
@@ -50,14 +55,29 @@ class Member:
     normal: GaussianMixture
     center: float = 0.0
     spread: float = 1.0
+    sample: object = None
+    knn_center: float = 0.0
+    knn_spread: float = 1.0
 
     def raw_scores(self, Z):
         """Minus the log density of each row's subspace: shape (n_samples,)."""
         return -self.normal.score_samples(Z[:, self.features])
 
+    def knn_raw(self, Z):
+        from scipy.spatial import cKDTree
+        tree = cKDTree(self.sample)
+        k = min(KNN_NEIGHBOURS, len(self.sample))
+        dist, _ = tree.query(Z[:, self.features], k=k)
+        dist = dist if dist.ndim == 1 else dist[:, -1]
+        return np.log(dist + 1e-9)
+
     def scores(self, Z):
         """The standardised scores: shape (n_samples,)."""
-        return (self.raw_scores(Z) - self.center) / self.spread
+        gmm = (self.raw_scores(Z) - self.center) / self.spread
+        if self.sample is None:
+            return gmm
+        knn = (self.knn_raw(Z) - self.knn_center) / self.knn_spread
+        return (1 - KNN_WEIGHT) * gmm + KNN_WEIGHT * knn
 
 
 def samples_per_member(max_samples, n_samples, n_features):
@@ -71,7 +91,7 @@ def samples_per_member(max_samples, n_samples, n_features):
 
 def draw_subspace(rng, n_features, max_features):
     """Sorted column indices: between ceil(d / 2) and max(ceil(d / 2), max_features * d)."""
-    low = int(np.ceil(n_features / 2))
+    low = max(1, int(np.ceil(n_features * LOW_SHARE)))
     high = max(low, int(max_features * n_features))
     size = int(rng.integers(low, high + 1))
     return np.sort(rng.choice(n_features, size, replace=False))
@@ -110,7 +130,9 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
         if progress is not None:
             progress(f"member {m + 1} of {n_estimators}")
         features, sample = _draw(Z, rng, n_rows, max_features, bootstrap)
-        member_params = {**params, "random_state": int(rng.integers(2**31 - 1))}
+        member_params = {**params, "random_state": int(rng.integers(2**31 - 1)),
+                         "covariance_type": for_features(params["covariance_type"],
+                                                         sample.shape[1])}
         model, trusted, _ = scoring.fit_mixture(
             sample, params=member_params, n_refits=n_refits, trim=trim,
             max_components=MEMBER_MAX_COMPONENTS,
@@ -120,7 +142,12 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
             normal.covariance_type, normal.missing, normal.weights_, normal.means_,
             normal.covariances_, normal.precisions_cholesky_,
         )))
+        if KNN_NEIGHBOURS:
+            members[-1].sample = np.unique(sample, axis=0)
     for member in members:
+        if member.sample is not None:
+            raw = member.knn_raw(Z)
+            member.knn_center, member.knn_spread = float(raw.mean()), float(raw.std()) or 1.0
         raw = member.raw_scores(Z)
         finite = raw[np.isfinite(raw)]
         member.center = float(finite.mean()) if finite.size else 0.0
@@ -203,6 +230,7 @@ def member_from_json(entry, *, covariance_type, missing, n_features):
     )
     k, d = len(normal.weights_), features.size
     shapes = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
+    covariance_type = layout(covariance_type)
     expected = shapes[covariance_type]
     arrays = (normal.means_, normal.covariances_, normal.precisions_cholesky_)
     if (normal.weights_.ndim != 1 or normal.means_.shape != (k, d)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmmkit_outliers.covariance import layout
+
 
 @dataclass
 class Explanation:
@@ -70,7 +72,7 @@ def component_precisions(model, components):
     """Precision matrices of the given components: ndarray (len(components), d, d)."""
     n_features = model.means_.shape[1]
     precisions = np.asarray(model.precisions_)
-    kind = model.covariance_type
+    kind = layout(model.covariance_type)
     if kind == "full":
         return precisions[components]
     if kind == "tied":
