@@ -33,6 +33,7 @@ MIN_ROWS = 20
 LOW_SHARE = 0.5
 KNN_NEIGHBOURS = 0
 KNN_WEIGHT = 0.5
+MIXED = None
 
 
 @dataclass
@@ -131,8 +132,9 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
             progress(f"member {m + 1} of {n_estimators}")
         features, sample = _draw(Z, rng, n_rows, max_features, bootstrap)
         member_params = {**params, "random_state": int(rng.integers(2**31 - 1)),
-                         "covariance_type": for_features(params["covariance_type"],
-                                                         sample.shape[1])}
+                         "covariance_type": for_features(
+                             MIXED[m % len(MIXED)] if MIXED else params["covariance_type"],
+                             sample.shape[1])}
         model, trusted, _ = scoring.fit_mixture(
             sample, params=member_params, n_refits=n_refits, trim=trim,
             max_components=MEMBER_MAX_COMPONENTS,
