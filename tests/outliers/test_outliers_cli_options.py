@@ -209,3 +209,40 @@ def test_metrics_match_scikit_learn_with_ties():
         scores = rng.integers(0, 5, 40).astype(float) if trial % 2 else rng.normal(size=40)
         assert roc_auc(y, scores) == pytest.approx(roc_auc_score(y, scores))
         assert average_precision(y, scores) == pytest.approx(average_precision_score(y, scores))
+
+
+# ------------------------------------------------------ mclust's models in the detector
+
+
+@pytest.mark.parametrize("ensemble", ["bagging", None])
+def test_mclust_aliases_score_as_scikit_learn_names(labelled, ensemble):
+    _, X, _ = labelled
+    for mclust, sklearn in (("EEE", "tied"), ("VVV", "full"), ("VVI", "diag")):
+        a = GMMOutlierDetector(covariance_type=mclust, ensemble=ensemble, n_estimators=3,
+                               random_state=0).fit(X)
+        b = GMMOutlierDetector(covariance_type=sklearn, ensemble=ensemble, n_estimators=3,
+                               random_state=0).fit(X)
+        np.testing.assert_allclose(a.decision_scores_, b.decision_scores_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("ensemble", ["bagging", None])
+def test_mclust_model_explains_exactly_and_round_trips(labelled, tmp_path, ensemble):
+    from gmmkit_outliers import load_detector, save_detector
+
+    _, X, y = labelled
+    detector = GMMOutlierDetector(covariance_type="VEV", ensemble=ensemble, n_estimators=3,
+                                  random_state=0).fit(X)
+    assert roc_auc(y, detector.decision_scores_) > 0.7
+    why = detector.explain(X[:20])
+    np.testing.assert_allclose(why.contributions.sum(axis=1), why.distance2)
+    save_detector(detector, tmp_path / "vev.gmm")
+    again = load_detector(tmp_path / "vev.gmm")
+    np.testing.assert_array_equal(again.decision_function(X), detector.decision_scores_)
+
+
+def test_mclust_model_on_one_column_uses_the_univariate_model(labelled):
+    _, X, _ = labelled
+    single = GMMOutlierDetector(covariance_type="EVV", ensemble=None, random_state=0).fit(X[:, :1])
+    assert single.model_.covariance_type == "E"
+    expected = GMMOutlierDetector(covariance_type="E", ensemble=None, random_state=0).fit(X[:, :1])
+    np.testing.assert_array_equal(single.decision_scores_, expected.decision_scores_)
