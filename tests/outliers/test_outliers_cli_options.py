@@ -27,9 +27,11 @@ def run(cli, *args):
 
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):
-    """200 normal rows and 10 far ones in 3 columns, then a 0/1 column 'bad' and a text one."""
+    """200 normal rows (two groups, 160 and 40) and 10 far ones in 3 columns, then a 0/1
+    column 'bad' and a text one."""
     rng = np.random.default_rng(0)
-    X = np.vstack([rng.normal(size=(200, 3)), rng.normal(5.0, 0.5, size=(10, 3))])
+    X = np.vstack([rng.normal(size=(160, 3)), rng.normal([4.0, 0.0, 0.0], 0.7, size=(40, 3)),
+                   rng.normal(6.0, 0.5, size=(10, 3))])
     y = np.r_[np.zeros(200, int), np.ones(10, int)]
     y[:3] = 1  # three labelled anomalies the detector cannot see
     path = tmp_path_factory.mktemp("labelled") / "rows.csv"
@@ -149,7 +151,7 @@ def test_plot_bad_suffix_is_refused_before_fitting(cli, labelled, tmp_path):
 
 @pytest.mark.parametrize("args, params", [
     (["--no-robust"], {"robust": False}),
-    (["--min-weight", "0.2"], {"min_weight": 0.2}),
+    (["--min-weight", "0.3"], {"min_weight": 0.3}),
     (["--min-weight", "0"], {"min_weight": 0.0}),
     (["--n-refits", "1", "--trim", "0.2"], {"n_refits": 1, "trim": 0.2}),
     (["--covariance-type", "VEV", "--ensemble", "none"],
