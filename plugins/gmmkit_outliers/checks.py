@@ -73,7 +73,7 @@ def check_options(*, scale, missing, min_weight, n_refits, trim):
 
 
 def check_ensemble(*, ensemble, n_estimators, max_features, max_samples, bootstrap,
-                   combination, combinations):
+                   combination, combinations, member_scale="robust", member_scales=("robust",)):
     """Validate the ensemble's parameters (also when ``ensemble`` is None: a typo shows)."""
     if ensemble not in ENSEMBLES:
         raise ValueError(
@@ -103,6 +103,11 @@ def check_ensemble(*, ensemble, n_estimators, max_features, max_samples, bootstr
         raise ValueError(
             f"combination={combination!r} is not supported; use one of "
             f"{', '.join(repr(c) for c in combinations)}."
+        )
+    if member_scale not in member_scales:
+        raise ValueError(
+            f"member_scale={member_scale!r} is not supported; use one of "
+            f"{', '.join(repr(c) for c in member_scales)}."
         )
     if combination in ("aom", "moa") and n_estimators % N_BUCKETS:
         raise ValueError(

@@ -71,6 +71,10 @@ def detector_options(function):
         click.option("--combination", default="average", show_default=True,
                      type=click.Choice(["average", "maximization", "aom", "moa"]),
                      help="How the members' standardised scores are combined."),
+        click.option("--member-scale", default="robust", show_default=True,
+                     type=click.Choice(["robust", "standard"]),
+                     help="How each member's scores are standardised before they are "
+                          "combined: median and IQR, or mean and standard deviation."),
         click.option("--covariance-type", type=click.Choice(list(COVARIANCE_TYPES)),
                      default="tied", show_default=True,
                      help="Covariance of each mixture: scikit-learn's full, tied, diag, "
@@ -118,6 +122,7 @@ def _make_detector(options, quiet):
     return GMMOutlierDetector(
         options["n_components"], ensemble=None if options["ensemble"] == "none" else "bagging",
         n_estimators=options["n_estimators"], combination=options["combination"],
+        member_scale=options["member_scale"],
         covariance_type=options["covariance_type"], contamination=options["contamination"],
         scale=None if options["scale"] == "none" else options["scale"],
         missing=options["missing"], random_state=options["seed"], verbose=not quiet,

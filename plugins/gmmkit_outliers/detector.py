@@ -68,6 +68,12 @@ class GMMOutlierDetector(EstimatorBase):
     combination : {"average", "maximization", "aom", "moa"}, default="average"
         How the members' standardised scores are combined (PyOD's
         combination functions; aom and moa use 5 static buckets, fixed at fit).
+    member_scale : {"robust", "standard"}, default="robust"
+        How each member's scores are put on a common scale before they are
+        combined: "robust", minus the median and divided by the interquartile
+        range / 1.349 of its training scores (the anomalies' long tail does
+        not shrink a member's say); "standard", mean and standard deviation
+        (PyOD's ``standardizer``; the default of issue 22's ensemble).
     covariance_type : str, default="tied"
         scikit-learn's "full", "tied", "diag", "spherical" or one of mclust's
         models ("EII" ... "VVV"; on one column, and in members with one
@@ -149,6 +155,7 @@ class GMMOutlierDetector(EstimatorBase):
         max_samples="auto",
         bootstrap=True,
         combination="average",
+        member_scale="robust",
         covariance_type="tied",
         contamination=0.1,
         robust=True,
@@ -169,6 +176,7 @@ class GMMOutlierDetector(EstimatorBase):
         self.max_samples = max_samples
         self.bootstrap = bootstrap
         self.combination = combination
+        self.member_scale = member_scale
         self.covariance_type = covariance_type
         self.contamination = contamination
         self.robust = robust
@@ -202,7 +210,8 @@ class GMMOutlierDetector(EstimatorBase):
         check_ensemble(ensemble=self.ensemble, n_estimators=self.n_estimators,
                        max_features=self.max_features, max_samples=self.max_samples,
                        bootstrap=self.bootstrap, combination=self.combination,
-                       combinations=combining.COMBINATIONS)
+                       combinations=combining.COMBINATIONS, member_scale=self.member_scale,
+                       member_scales=ensemble.MEMBER_SCALES)
         names = column_names(X)
         table = as_table(X, missing=self.missing)
         self.ignored_columns_ = check_training_table(table, names,
@@ -256,7 +265,7 @@ class GMMOutlierDetector(EstimatorBase):
             Z, n_estimators=self.n_estimators, max_samples=self.max_samples,
             max_features=self.max_features, bootstrap=self.bootstrap,
             params=self._mixture_params(), n_refits=self.n_refits, trim=self.trim, rng=rng,
-            progress=self._progress if self.verbose else None,
+            member_scale=self.member_scale, progress=self._progress if self.verbose else None,
         )
         self.buckets_ = None
         if self.combination in ("aom", "moa"):

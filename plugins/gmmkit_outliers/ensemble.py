@@ -6,10 +6,11 @@ columns, draws ``max_samples`` rows with replacement, and fits the same
 robust mixture as the single detector to them (noise component, K by BIC
 from a small range, only the large components trusted). Its score of a row
 is minus the log density of the row's subspace under its trusted
-components, standardised by the mean and standard deviation of its scores
-of the training rows, so that members of different dimensions are on one
-scale (PyOD's ``standardizer``). The detector combines the standardised
-scores (gmmkit_outliers.combination).
+components, standardised by the median and interquartile range of its
+scores of the training rows (or, ``member_scale="standard"``, their mean and
+standard deviation: PyOD's ``standardizer``), so that members of different
+dimensions are on one scale. The detector combines the standardised scores
+(gmmkit_outliers.combination).
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ AUTO_SAMPLES = 256
 SAMPLES_PER_FEATURE = 4
 #: fewest rows an ensemble fits members to (fewer: the single model, with a warning)
 MIN_ROWS = 20
-#: EXPERIMENT: smallest subspace share; neighbours of the kNN part (0: off)
-LOW_SHARE = 0.5
-KNN_NEIGHBOURS = 0
-KNN_WEIGHT = 0.5
-MIXED = None
+#: the interquartile range of a standard normal (member_scale="robust": IQR / this)
+NORMAL_IQR = 1.3489795003921634
+#: how a member's scores are put on a common scale
+MEMBER_SCALES = ("robust", "standard")
 
 
 @dataclass
@@ -48,37 +48,22 @@ class Member:
     normal : gmmkit.GaussianMixture
         The member's trusted components, renormalised, on those columns.
     center, spread : float
-        Mean and standard deviation of the member's raw scores of the
-        training rows: its standardised score is (raw - center) / spread.
+        Centre and spread of the member's raw scores of the training rows
+        (:func:`score_scale`): its standardised score is (raw - center) / spread.
     """
 
     features: np.ndarray
     normal: GaussianMixture
     center: float = 0.0
     spread: float = 1.0
-    sample: object = None
-    knn_center: float = 0.0
-    knn_spread: float = 1.0
 
     def raw_scores(self, Z):
         """Minus the log density of each row's subspace: shape (n_samples,)."""
         return -self.normal.score_samples(Z[:, self.features])
 
-    def knn_raw(self, Z):
-        from scipy.spatial import cKDTree
-        tree = cKDTree(self.sample)
-        k = min(KNN_NEIGHBOURS, len(self.sample))
-        dist, _ = tree.query(Z[:, self.features], k=k)
-        dist = dist if dist.ndim == 1 else dist[:, -1]
-        return np.log(dist + 1e-9)
-
     def scores(self, Z):
         """The standardised scores: shape (n_samples,)."""
-        gmm = (self.raw_scores(Z) - self.center) / self.spread
-        if self.sample is None:
-            return gmm
-        knn = (self.knn_raw(Z) - self.knn_center) / self.knn_spread
-        return (1 - KNN_WEIGHT) * gmm + KNN_WEIGHT * knn
+        return (self.raw_scores(Z) - self.center) / self.spread
 
 
 def samples_per_member(max_samples, n_samples, n_features):
@@ -92,14 +77,14 @@ def samples_per_member(max_samples, n_samples, n_features):
 
 def draw_subspace(rng, n_features, max_features):
     """Sorted column indices: between ceil(d / 2) and max(ceil(d / 2), max_features * d)."""
-    low = max(1, int(np.ceil(n_features * LOW_SHARE)))
+    low = int(np.ceil(n_features / 2))
     high = max(low, int(max_features * n_features))
     size = int(rng.integers(low, high + 1))
     return np.sort(rng.choice(n_features, size, replace=False))
 
 
 def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params, n_refits,
-                trim, rng, progress=None):
+                trim, rng, member_scale="robust", progress=None):
     """Fit ``n_estimators`` members to the scaled training rows Z.
 
     Parameters
@@ -117,6 +102,8 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
     n_refits, trim
         As for :func:`scoring.fit_mixture`.
     rng : numpy.random.Generator
+    member_scale : {"robust", "standard"}
+        How each member's scores are standardised (:func:`score_scale`).
     progress : callable(str) or None
 
     Returns
@@ -132,9 +119,8 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
             progress(f"member {m + 1} of {n_estimators}")
         features, sample = _draw(Z, rng, n_rows, max_features, bootstrap)
         member_params = {**params, "random_state": int(rng.integers(2**31 - 1)),
-                         "covariance_type": for_features(
-                             MIXED[m % len(MIXED)] if MIXED else params["covariance_type"],
-                             sample.shape[1])}
+                         "covariance_type": for_features(params["covariance_type"],
+                                                         sample.shape[1])}
         model, trusted, _ = scoring.fit_mixture(
             sample, params=member_params, n_refits=n_refits, trim=trim,
             max_components=MEMBER_MAX_COMPONENTS,
@@ -144,18 +130,43 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
             normal.covariance_type, normal.missing, normal.weights_, normal.means_,
             normal.covariances_, normal.precisions_cholesky_,
         )))
-        if KNN_NEIGHBOURS:
-            members[-1].sample = np.unique(sample, axis=0)
     for member in members:
-        if member.sample is not None:
-            raw = member.knn_raw(Z)
-            member.knn_center, member.knn_spread = float(raw.mean()), float(raw.std()) or 1.0
-        raw = member.raw_scores(Z)
-        finite = raw[np.isfinite(raw)]
-        member.center = float(finite.mean()) if finite.size else 0.0
-        spread = float(finite.std()) if finite.size else 0.0
-        member.spread = spread if spread > 0 else 1.0
+        member.center, member.spread = score_scale(member.raw_scores(Z), member_scale)
     return members
+
+
+def score_scale(raw, member_scale):
+    """Centre and spread that put a member's training scores on a common scale.
+
+    Parameters
+    ----------
+    raw : ndarray of shape (n_samples,)
+        The member's raw scores of the training rows (non-finite ones are
+        left out).
+    member_scale : {"robust", "standard"}
+        "robust": the median and the interquartile range / 1.349 (equal to
+        the standard deviation on Gaussian scores, but not stretched by the
+        long tail the anomalies themselves give the scores); "standard":
+        the mean and standard deviation (PyOD's ``standardizer``).
+
+    Returns
+    -------
+    center, spread : float
+        A spread of 0 (a member whose scores are mostly tied) falls back to
+        the standard deviation, then to 1.
+    """
+    finite = raw[np.isfinite(raw)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    std = float(finite.std())
+    if member_scale == "robust":
+        q1, median, q3 = np.percentile(finite, [25, 50, 75])
+        center, spread = float(median), float(q3 - q1) / NORMAL_IQR
+    else:
+        center, spread = float(finite.mean()), std
+    if not spread > 0:
+        spread = std if std > 0 else 1.0
+    return center, spread
 
 
 #: draws of a member's rows and columns before the ensemble gives up

@@ -157,6 +157,7 @@ def test_plot_bad_suffix_is_refused_before_fitting(cli, labelled, tmp_path):
     (["--covariance-type", "VEV", "--ensemble", "none"],
      {"covariance_type": "VEV", "ensemble": None}),
     (["--covariance-type", "EEI"], {"covariance_type": "EEI"}),
+    (["--member-scale", "standard"], {"member_scale": "standard"}),
 ])
 def test_detector_options_reach_the_detector(cli, labelled, tmp_path, args, params):
     path, X, _ = labelled
