@@ -14,6 +14,8 @@ anomaly-drawing) seeds. In one run every detector scores the same rows
 (unsupervised: the labels are used for the metrics only):
 
 - ``ensemble``: the default ``GMMOutlierDetector(random_state=seed)``;
+- ``ensemble-22``: the default of issue 22, ``GMMOutlierDetector(member_scale="standard")``
+  (members standardised by the mean and standard deviation of their scores);
 - ``previous``: ``GMMOutlierDetector(ensemble=None)``, the default of gmmkit 0.1
   (one robust tied mixture, K = 1..10 by BIC);
 - ``GMM(1)``: PyOD's GMM(n_components=1), minus the log density of one
@@ -67,6 +69,13 @@ def ensemble_scores(X, seed):
     return GMMOutlierDetector(random_state=seed, **ENSEMBLE_PARAMS).fit(X).decision_scores_
 
 
+def issue22_scores(X, seed):
+    from gmmkit_outliers import GMMOutlierDetector
+
+    detector = GMMOutlierDetector(member_scale="standard", random_state=seed)
+    return detector.fit(X).decision_scores_
+
+
 def previous_scores(X, seed):
     from gmmkit_outliers import GMMOutlierDetector
 
@@ -107,6 +116,7 @@ def pyod_scores(name):
 
 DETECTORS = {
     "ensemble": ensemble_scores,
+    "ensemble-22": issue22_scores,
     "previous": previous_scores,
     "GMM(1)": single_gaussian_scores,
     "IForest": isolation_forest_scores,
