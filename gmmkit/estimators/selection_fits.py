@@ -69,8 +69,9 @@ class FitTask:
         The covariance_type.
     start : str
         "hc", an initialiser name ("k-means++", "kmeans", ...), "split" or "merge".
-    seed : int or None
-        The initialiser's seed.
+    seed : int, tuple of int or None
+        The initialiser's seed (a tuple: the entropy of a restart's
+        generator, as :func:`gmmkit.engine.rng.restart_rngs` seeds it).
     params : MixtureParams or None
         Start parameters ("split", "merge").
     reference : float
@@ -84,7 +85,7 @@ class FitTask:
     n_components: int
     model: str
     start: str = "hc"
-    seed: int | None = None
+    seed: int | tuple[int, int] | None = None
     params: MixtureParams | None = None
     reference: float = np.inf
     hc_labels: IntArray | None = None
@@ -179,7 +180,7 @@ def warm_up(*, X: FloatArray, sample_weight: FloatArray | None,
 def fit_task(
     task: FitTask, *, X: FloatArray, sample_weight: FloatArray | None,
     estimator: type[GaussianMixture], params: dict[str, Any], hc_rows: IntArray | None,
-    hc_weights: FloatArray | None, cache: dict[str, Any],
+    hc_weights: FloatArray | None, cache: dict[str, Any], one_always: bool = False,
 ) -> FitResult:
     """Run one :class:`FitTask`; returns its :class:`FitResult`. Runs in workers.
 
@@ -195,6 +196,10 @@ def fit_task(
         The rows hierarchical clustering ran on and their weights.
     cache : dict
         Per-process cache of the prepared data.
+    one_always : bool, default=False
+        Fit K = 1 even with more free parameters than rows (its covariance
+        then rests on ``reg_covar``, as ``GaussianMixture(1).fit`` does);
+        other K are refused with an error row.
     """
     row = empty_row(task.n_components, task.model, _start_name(task))
     started = time.perf_counter()
@@ -204,7 +209,7 @@ def fit_task(
     k, d = task.n_components, X.shape[1]
     p = n_parameters(task.model, k, d, noise=bounds is not None)
     rows = int(len(X) if sample_weight is None else np.count_nonzero(sample_weight))
-    if rows < p:  # more parameters than rows: not identifiable
+    if rows < p and not (one_always and k == 1):  # more parameters than rows: not identifiable
         row["error"] = (
             f"{task.model} with K={k} has {p} free parameters, but X has only {rows} rows "
             f"(with non-zero weight); it needs at least {p}."
@@ -271,7 +276,8 @@ def _start(
     if task.params is not None:
         return task.params
     k = task.n_components
-    init = data.init_data(np.random.default_rng(task.seed))
+    rng = np.random.default_rng(task.seed)  # one stream, as GaussianMixture.fit draws it
+    init = data.init_data(rng)
     if task.start == "hc":
         hc_rows, hc_weights = hc
         assert hc_rows is not None and task.hc_labels is not None  # select_model's hc start
@@ -280,8 +286,7 @@ def _start(
         resp[task.hc_labels, np.arange(len(hc_rows))] = 1.0
         stats = stats_from_resp(cov_type, cov_type.design(Xt), resp, hc_weights, Xt.shape[0])
     else:
-        stats = initial_stats(task.start, init, cov_type, k, np.random.default_rng(task.seed),
-                              runner)
+        stats = initial_stats(task.start, init, cov_type, k, rng, runner)
     params = params_from_stats(stats, cov_type, reg_covar, data.center)[0]
     if bounds is not None:
         params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
