@@ -7,9 +7,9 @@ outliers_detect_plot.png (what ``gmmkit outliers detect --label --plot`` draws).
 from pathlib import Path
 
 import numpy as np
+from gmmkit_outliers.demo import outliers_demo
 
 from gmmkit.datasets import load
-from gmmkit_outliers.demo import outliers_demo
 
 
 def detect_plot(out_dir):
