@@ -184,12 +184,12 @@ def check_cohort_size(cohort_files, names, top_n, norm):
 def progress(items, quiet, label):
     """Yield ``items`` under one progress bar on stderr (its label alone when not a terminal).
 
-    ``quiet`` hides it. One bar per stage (features, cohort, tests), not a
-    line per file.
+    ``quiet`` hides it, and so does a single item. One bar per stage
+    (features, cohort, tests), not a line per file.
     """
     import sys
 
-    if quiet:
+    if quiet or len(items) < 2:
         yield from items
         return
     with click.progressbar(items, label=f"{label} ({len(items)} files)", file=sys.stderr,
