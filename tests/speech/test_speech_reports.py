@@ -138,3 +138,15 @@ def test_one_ubm_size_everywhere():
     assert inspect.signature(train_ubm).parameters["n_components"].default == DEFAULT_COMPONENTS
     option = next(p for p in ubm.params if p.name == "n_components")
     assert option.default == DEFAULT_COMPONENTS == RECIPE["n_components"] == 128
+
+
+def test_every_speech_option_has_a_help_text():
+    import click
+    from gmmkit_speech.cli import speech
+
+    missing = [f"{name} {param.opts[0]}" for name, command in speech.commands.items()
+               for param in command.params
+               if isinstance(param, click.Option) and not param.help]
+    assert missing == []
+    assert set(speech.commands) == {"ubm", "tv", "enroll", "identify", "verify", "evaluate",
+                                    "calibrate"}
