@@ -175,17 +175,32 @@ def verify(store_dir, speaker, audio, threshold, p_target, top_c, scores_path, f
                   "scores_csv": scores_path}, as_json, "\n".join(lines))
 
 
+def stored_calibration(store, backend, top_c, norm):
+    """(the store's calibration of these scores or None, a CLI message when it is of others)."""
+    try:
+        found = store.calibration(backend=backend, top_c=top_c, norm=norm)
+    except ValueError:
+        record = store.calibration_record()
+        made = {"--backend": record.get("backend"), "--top-c": record.get("top_c"),
+                "--norm": record.get("norm") or "none"}
+        asked = {"--backend": backend, "--top-c": top_c, "--norm": norm or "none"}
+        differ = [name for name in made if made[name] != asked[name]]
+        return None, (
+            f"the calibration of '{store.directory}' was fitted on scores made with "
+            + ", ".join(f"{name} {made[name]}" for name in differ) + ", not "
+            + ", ".join(f"{name} {asked[name]}" for name in differ)
+            + "; score them the same way or calibrate again (`gmmkit speech calibrate`).")
+    return (None if found is None else found[0]), None
+
+
 def _calibrated_threshold(store, top_c, p_target):
     """(threshold, where it comes from): the store's calibration for --p-target, else 0."""
-    try:
-        found = store.calibration(backend="gmm", top_c=top_c, norm=None)
-    except ValueError as exc:
-        raise click.UsageError(f"{exc} (--top-c {top_c}); pass --threshold, or calibrate with "
-                               "`gmmkit speech calibrate`.") from None
+    found, mismatch = stored_calibration(store, "gmm", top_c, None)
+    if mismatch:
+        raise click.UsageError(f"{mismatch} Or pass --threshold.")
     if found is None:
         return 0.0, "uncalibrated default; run `gmmkit speech calibrate`"
-    return float(found[0].threshold(p_target=p_target)), \
-        f"calibrated for --p-target {p_target:g}"
+    return float(found.threshold(p_target=p_target)), f"calibrated for --p-target {p_target:g}"
 
 
 def _trial_scores(store, store_dir, trials, backend, top_c, quiet, *, norm=None,
@@ -266,12 +281,9 @@ def evaluate(store_dir, trials, det_path, p_target, backend, norm, cohort_paths,
     trial_list, scores, matrix, names, files = _trial_scores(
         store, store_dir, trials, backend, top_c, quiet, norm=norm, cohort_paths=cohort_paths,
         top_n=top_n)
-    try:
-        found = store.calibration(backend=backend, top_c=top_c, norm=norm)
-    except ValueError as exc:
-        click.echo(f"Warning: {exc} Actual DCF and Cllr are of the raw scores.", err=True)
-        found = None
-    calibration = None if found is None else found[0]
+    calibration, mismatch = stored_calibration(store, backend, top_c, norm)
+    if mismatch:
+        click.echo(f"Warning: {mismatch} Actual DCF and Cllr are of the raw scores.", err=True)
     summary = trial_report(scores, trial_list, matrix, names, files, p_target=p_target,
                            calibration=calibration)
     summary.update(backend=backend, norm=norm or "none")

@@ -224,14 +224,11 @@ class SpeakerStore:
         ValueError
             When the store's calibration was fitted on scores made another way.
         """
-        import json
-
         from gmmkit_speech.calibration import ScoreCalibration
 
-        path = self.directory / CALIBRATION_FILE
-        if not path.is_file():
+        record = self.calibration_record()
+        if record is None:
             return None
-        record = json.loads(path.read_text(encoding="utf-8"))
         wanted = {"backend": backend, "top_c": top_c, "norm": norm}
         differ = {k: record.get(k) for k, v in wanted.items() if record.get(k) != v}
         if differ:
@@ -240,6 +237,15 @@ class SpeakerStore:
             raise ValueError(f"the calibration of '{self.directory}' was fitted on scores made "
                              f"with {made}, not {asked}; score the same way or calibrate again.")
         return ScoreCalibration.from_dict(record), record
+
+    def calibration_record(self):
+        """The stored calibration's record as written (dict), unchecked; None without one."""
+        import json
+
+        path = self.directory / CALIBRATION_FILE
+        if not path.is_file():
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
 
     def add(self, name, model):
         """Save an adapted speaker ``model`` as ``name``; its features must match the UBM's."""

@@ -161,9 +161,17 @@ def test_calibrate_then_verify_uses_the_calibrated_threshold(cli, audio, tmp_pat
     other = run(cli, "speech", "verify", "--store", store_copy, "--speaker", "s02",
                 audio / "take2" / "s02", "--top-c", 0)
     assert other.exit_code == 2 and other.output.splitlines()[-1] == (
-        f"Error: the calibration of '{store_copy}' was fitted on scores made with top_c=5, not "
-        "top_c=0; score the same way or calibrate again. (--top-c 0); pass --threshold, or "
-        "calibrate with `gmmkit speech calibrate`.")
+        f"Error: the calibration of '{store_copy}' was fitted on scores made with --top-c 5, not "
+        "--top-c 0; score them the same way or calibrate again (`gmmkit speech calibrate`). Or "
+        "pass --threshold.")
+    mismatched = run(cli, "speech", "evaluate", "--store", store_copy, "--trials",
+                     audio / "trials.csv", "--det", tmp_path / "m.png", "-q", "--json",
+                     "--top-c", 3)
+    assert mismatched.exit_code == 0 and not json.loads(mismatched.stdout)["calibrated"]
+    assert mismatched.stderr == (
+        f"Warning: the calibration of '{store_copy}' was fitted on scores made with --top-c 5, "
+        "not --top-c 3; score them the same way or calibrate again (`gmmkit speech "
+        "calibrate`). Actual DCF and Cllr are of the raw scores.\n")
     # evaluate reads the scores through the calibration for actual DCF and Cllr
     evaluated = json.loads(run(cli, "speech", "evaluate", "--store", store_copy, "--trials",
                                audio / "trials.csv", "--det", tmp_path / "d.png", "-q",
