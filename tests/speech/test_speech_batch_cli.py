@@ -151,7 +151,7 @@ def test_calibrate_then_verify_uses_the_calibrated_threshold(cli, audio, tmp_pat
     assert summary["offset"] == pytest.approx(expected.offset_, rel=1e-4, abs=1e-6)
     assert summary["cllr"] <= summary["cllr_raw"] and summary["n_trials"] == 24
     calibration, record = store.calibration(top_c=5)
-    assert record["n_trials"] == 24
+    assert record["n_trials"] == 24 and calibration.p_target == 0.5
     verified = run(cli, "speech", "verify", "--store", store_copy, "--speaker", "s02",
                    audio / "take2" / "s02", "--p-target", 0.5, "--json", "-q")
     answer = json.loads(verified.stdout)
@@ -172,11 +172,26 @@ def test_calibrate_then_verify_uses_the_calibrated_threshold(cli, audio, tmp_pat
         f"Warning: the calibration of '{store_copy}' was fitted on scores made with --top-c 5, "
         "not --top-c 3; score them the same way or calibrate again (`gmmkit speech "
         "calibrate`). Actual DCF and Cllr are of the raw scores.\n")
+    # --prior weights the logistic regression for another target prior
+    weighted = json.loads(run(cli, "speech", "calibrate", "--store", store_copy, "--trials",
+                              audio / "trials.csv", "--prior", 0.2, "--json", "-q").stdout)
+    expected = ScoreCalibration(p_target=0.2).fit(raw, trials.is_target)
+    assert weighted["scale"] == pytest.approx(expected.scale_, rel=1e-4)
+    assert store.calibration(top_c=5)[0].p_target == 0.2
+    targets_only = tmp_path / "targets.csv"
+    targets_only.write_text("speaker,file,target\n" + "".join(
+        f"s02,{f},1\n" for f in sorted((audio / "take2" / "s02").iterdir())))
+    refused = run(cli, "speech", "calibrate", "--store", store_copy, "--trials", targets_only,
+                  "-q")
+    assert refused.exit_code == 1 and refused.output.splitlines()[-1] == (
+        f"Error: '{targets_only}': calibration needs both target and non-target trials; got 6 "
+        "and 0. Give development trials of both kinds.")
+    assert store.calibration(top_c=5)[0].p_target == 0.2  # the stored one is kept
     # evaluate reads the scores through the calibration for actual DCF and Cllr
     evaluated = json.loads(run(cli, "speech", "evaluate", "--store", store_copy, "--trials",
                                audio / "trials.csv", "--det", tmp_path / "d.png", "-q",
                                "--json").stdout)
-    llrs = calibration.transform(raw)
+    llrs = store.calibration(top_c=5)[0].transform(raw)  # the one fitted with --prior 0.2
     assert evaluated["calibrated"]
     assert evaluated["cllr"] == pytest.approx(cllr(llrs[trials.is_target],
                                                    llrs[~trials.is_target]), rel=1e-6)
