@@ -282,3 +282,21 @@ def test_8_khz_audio_is_not_upsampled_silently(cli, audio, tmp_path):
         "frequencies above 4000 Hz; its features will not match those of 16000 Hz audio. Pass "
         "sr=8000 (and FeatureConfig(sr=8000)) to work at its rate."]
     assert caught[0].category is UpsampledAudioWarning
+
+
+def test_a_failed_batch_writes_no_scores_and_inputs_are_never_overwritten(cli, audio, tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF1234")
+    result = run(cli, "speech", "identify", "--store", audio / "store", audio / "take2", bad,
+                 "--scores", tmp_path / "out.csv", "-q")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1].startswith(f"Error: cannot read audio file '{bad}' (")
+    assert not (tmp_path / "out.csv").exists()
+    some_input = audio / "take2" / "s02" / "s02_one_2.flac"
+    before = some_input.read_bytes()
+    result = run(cli, "speech", "verify", "--store", audio / "store", "--speaker", "s02",
+                 audio / "take2", "--scores", some_input, "-q")
+    assert result.exit_code == 2 and some_input.read_bytes() == before
+    assert result.output.splitlines()[-1] == (
+        f"Error: Invalid value for '--scores': '{some_input}' is an input of this command; "
+        "writing it would destroy the input: write the output to another file")
