@@ -119,9 +119,12 @@ class GmmkitGroup(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
             name = args[0] if args else ""
+            note = ""
             if self.plugin_manager is not None and self.get_command(ctx, name) is None:
-                exc.message += no_such_command_note(self.plugin_manager, name)
-            raise
+                note = no_such_command_note(self.plugin_manager, name)
+            if not note:
+                raise
+            raise click.UsageError(exc.format_message() + note, ctx=exc.ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         from gmmkit.cli.output import warning_messages

@@ -27,6 +27,7 @@ from gmmkit.plugins.hookspecs import PROJECT_NAME, hook_names
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from types import FrameType
 
     import pluggy
 
@@ -206,7 +207,8 @@ def caller_stacklevel() -> int:
     """The ``stacklevel`` of a warning raised here that points at the first frame
     outside gmmkit/plugins/ (the caller's code, not the manager's)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
         frame, level = frame.f_back, level + 1
     return level

@@ -59,6 +59,7 @@ ENTRY_POINT_GROUP = "gmmkit"
 DISABLE_ENV = "GMMKIT_DISABLE_PLUGINS"
 LOAD_ENV = "GMMKIT_LOAD_PLUGINS"
 CORE_PLUGIN = "gmmkit"
+"""The name of gmmkit's own registrations in ``gmmkit plugins`` (always loaded)."""
 #: the module of gmmkit's own plugin (readers, bundled data sets, demo). It sits on the
 #: top layer, above this manager, so it is loaded by name as an entry point is.
 CORE_PLUGIN_MODULE = "gmmkit.builtins"
@@ -460,23 +461,74 @@ def use_plugin_manager(pm: PluginManager | None) -> Iterator[PluginManager | Non
         _MANAGER = previous
 
 
-def _registry_getter(kind: str) -> Callable[[], dict[str, Entry]]:
-    def get() -> dict[str, Entry]:
-        return dict(get_plugin_manager().registry(kind))
+def get_features() -> dict[str, Entry]:
+    """The registered feature extractors: name -> :class:`Entry`.
 
-    get.__name__ = f"get_{kind}"
-    get.__doc__ = (
-        f"Registered {kind}: a dict name -> Entry(name, obj, description, plugin).\n\n"
-        f"Filled by the ``{REGISTRY_HOOKS[kind]}`` hook of gmmkit and every loaded plugin."
-    )
-    return get
+    Filled by the ``gmmkit_register_features`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("features"))
 
 
-get_features = _registry_getter("features")
-get_postprocessors = _registry_getter("postprocessors")
-get_datasets = _registry_getter("datasets")
-get_initializers = _registry_getter("initializers")
-get_demos = _registry_getter("demos")
+def get_postprocessors() -> dict[str, Entry]:
+    """The registered post-processors: name -> :class:`Entry`.
+
+    Filled by the ``gmmkit_register_postprocessors`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("postprocessors"))
+
+
+def get_datasets() -> dict[str, Entry]:
+    """The registered data-set loaders: name -> :class:`Entry`.
+
+    Filled by the ``gmmkit_register_datasets`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("datasets"))
+
+
+def get_initializers() -> dict[str, Entry]:
+    """The registered initialisers (``GaussianMixture(init_params=name)``): name -> :class:`Entry`.
+
+    Filled by the ``gmmkit_register_initializers`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("initializers"))
+
+
+def get_demos() -> dict[str, Entry]:
+    """The registered demos (``gmmkit demo``): name -> :class:`Entry`.
+
+    Filled by the ``gmmkit_register_demos`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("demos"))
 
 
 def get_plugins() -> list[PluginInfo]:

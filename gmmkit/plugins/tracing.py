@@ -44,7 +44,9 @@ def enable_stderr_logging() -> None:
 
 
 def short(value: Any, width: int = 60) -> str:
-    """``repr(value)`` cut to ``width`` characters."""
+    """``repr(value)`` cut to ``width`` characters (a function: its name)."""
+    if callable(value) and hasattr(value, "__name__") and not isinstance(value, type):
+        return str(value.__name__)
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001 - a repr that raises must not break the call
@@ -64,7 +66,7 @@ def traced(
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
         named = {**dict(zip(argnames, args)), **kwargs}
-        shown = ", ".join(f"{key}={short(value, 40)}" for key, value in named.items())
+        shown = ", ".join(f"{key}={short(value, 80)}" for key, value in named.items())
         head = f"{hook_name}({shown}): {plugin_name}"
         start = time.perf_counter()
         try:
