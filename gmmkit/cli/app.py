@@ -36,6 +36,7 @@ from gmmkit.cli.reading import (
 from gmmkit.cli.scaffold import plugin
 from gmmkit.cli.selection import select
 from gmmkit.engine.covariance import COVARIANCE_TYPES
+from gmmkit.exceptions import PluginWarning
 from gmmkit.inputs.readers import data_suffix
 
 if TYPE_CHECKING:
@@ -558,8 +559,12 @@ def main() -> NoReturn:
     with warnings.catch_warnings(record=True) as caught:  # GMMKIT_*_PLUGINS names unknown
         warnings.simplefilter("always")
         cli = build_cli()
-    for warning in caught:
-        click.echo(f"Warning: {warning.message}", err=True)
+    for warning in caught:  # gmmkit's own as `Warning:` lines; others as Python shows them
+        if issubclass(warning.category, PluginWarning):
+            click.echo(f"Warning: {warning.message}", err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
     try:
         status = cli.main()
     except SystemExit as exc:
