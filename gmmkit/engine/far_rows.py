@@ -8,6 +8,7 @@ log densities in float64 without the expanded quadratic form.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,8 +50,13 @@ class FarCheck:
         self.radius2 = FAR_WIDTHS[data.dtype.type] ** 2 / cov_type.max_precision(
             params.precisions_cholesky
         )
-        self.rows = FarRows(cov_type, params, data.center, params.noise_row(data.columns))
+        self._far_rows = (cov_type, params, data.center, params.noise_row(data.columns))
         self._largest = data.__dict__.setdefault("_largest_norms", {})
+
+    @functools.cached_property
+    def rows(self) -> FarRows:
+        """The scorer of far rows, built on first use (most calls have no far row)."""
+        return FarRows(*self._far_rows)
 
     def mask(self, Xt: FloatArray, index: int | None = None) -> BoolArray | None:
         """Boolean mask of the far columns of a centred chunk Xt (D, n), or None.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -26,9 +29,7 @@ def default_n_threads() -> int:
     oversubscribe the cores): without it this is always 1.
     ``GMMKIT_NUM_THREADS`` overrides the count.
     """
-    try:
-        import threadpoolctl  # noqa: F401
-    except ImportError:
+    if not _has_threadpoolctl():
         return 1
     configured = os.environ.get("GMMKIT_NUM_THREADS", "").strip()
     if configured:
@@ -38,7 +39,76 @@ def default_n_threads() -> int:
                 "number >= 1 or unset it."
             )
         return int(configured)
-    return max(1, min(8, os.cpu_count() or 1))
+    return max(1, min(8, _cpu_count()))
+
+
+@functools.cache
+def _has_threadpoolctl() -> bool:
+    """Whether threadpoolctl imports (looked up once per process)."""
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def _cpu_count() -> int:
+    """``os.cpu_count()``, read once per process."""
+    return os.cpu_count() or 1
+
+
+_CONTROLLER: dict[str, Any] = {}
+_CONTROLLER_LOCK = threading.Lock()
+
+
+def blas_controller() -> Any:
+    """The process's threadpoolctl controller, created once; None without threadpoolctl.
+
+    ``threadpoolctl.threadpool_limits`` finds the loaded BLAS and OpenMP
+    libraries anew on every call, by reading the process's memory map,
+    which cost 1.5-20 ms here: more than scoring a small batch. The engine
+    (and anything that wants BLAS on one thread) reuses this one
+    ``threadpoolctl.ThreadpoolController``, made on first use. Libraries
+    loaded after that first use are not seen by it.
+
+    Returns
+    -------
+    threadpoolctl.ThreadpoolController or None
+    """
+    if "controller" not in _CONTROLLER:
+        with _CONTROLLER_LOCK:
+            if "controller" not in _CONTROLLER:
+                try:
+                    from threadpoolctl import ThreadpoolController
+                except ImportError:
+                    _CONTROLLER["controller"] = None
+                else:
+                    _CONTROLLER["controller"] = ThreadpoolController()
+    return _CONTROLLER["controller"]
+
+
+def single_blas_thread(user_api: str | None = None) -> contextlib.AbstractContextManager[Any]:
+    """A context holding BLAS (and OpenMP) libraries to one thread, with the cached controller.
+
+    For loops of many small products or factorisations, which run faster
+    on one thread than on a BLAS team woken for every call. Costs
+    microseconds after the first use in a process (:func:`blas_controller`);
+    does nothing without threadpoolctl.
+
+    Parameters
+    ----------
+    user_api : {None, "blas", "openmp"}, default=None
+        The libraries to limit; None limits both.
+
+    Returns
+    -------
+    context manager
+    """
+    controller = blas_controller()
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api=user_api)
 
 
 #: task batches per worker thread and pass over the data
@@ -48,9 +118,13 @@ BATCHES_PER_THREAD = 16
 class ChunkRunner:
     """Runs a function over row chunks on worker threads, in chunk order.
 
-    Use as a context manager for the duration of a fit: it starts the
-    threads and holds BLAS to one thread each (threadpoolctl), so that
-    small tall-skinny products do not fight over cores.
+    Use as a context manager for the duration of a fit. The first
+    :meth:`map` over more than one chunk starts the threads and holds BLAS
+    to one thread each (threadpoolctl, through the process's cached
+    :func:`blas_controller`), so that small tall-skinny products do not
+    fight over cores; both last until the context exits. A call whose data
+    fit in one chunk runs it on the calling thread and never pays for
+    threads or BLAS limits.
     """
 
     def __init__(self, n_threads: int | None = None) -> None:
@@ -60,18 +134,21 @@ class ChunkRunner:
         self._stack: ExitStack | None = None
 
     def __enter__(self) -> ChunkRunner:
-        self._stack = stack = ExitStack()
-        if self.n_threads > 1:
-            from threadpoolctl import threadpool_limits
-
-            stack.enter_context(threadpool_limits(limits=1))
-            self._executor = stack.enter_context(ThreadPoolExecutor(self.n_threads))
+        self._stack = ExitStack()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._stack is not None:
             self._stack.close()
+        self._stack = None
         self._executor = None
+
+    def _start(self) -> ThreadPoolExecutor | None:
+        """The worker threads (started on first need, with BLAS on one thread each)."""
+        if self._executor is None and self.n_threads > 1 and self._stack is not None:
+            self._stack.enter_context(single_blas_thread())
+            self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
+        return self._executor
 
     def map(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``[function(item) for item in items]``, on the worker threads.
@@ -82,8 +159,9 @@ class ChunkRunner:
         batches leave a thread idle at the end.  Results come back in item
         order.
         """
-        if self._executor is None or len(items) < 2:
+        if len(items) < 2 or self._start() is None:
             return [function(item) for item in items]
+        assert self._executor is not None
         n_batches = min(len(items), BATCHES_PER_THREAD * self.n_threads)
         bounds = np.linspace(0, len(items), n_batches + 1).astype(int)
         batches = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
