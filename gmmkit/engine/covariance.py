@@ -213,6 +213,15 @@ class CovarianceType:
         """
         raise NotImplementedError
 
+    def precision_bound(self, prec_chol: FloatArray) -> float:
+        """A cheap upper bound of :meth:`max_precision` (it by default): float.
+
+        Scoring compares rows against the bound first and computes the exact
+        (and for full matrices costly) :meth:`max_precision` only when a row
+        passes it.
+        """
+        return self.max_precision(prec_chol)
+
     def chunk_width(self, n_components: int, n_features: int) -> int:
         """Columns of the widest per-chunk temporary (sizes the default chunk)."""
         return max(n_components, 2 * n_features + 1)
@@ -367,6 +376,11 @@ class FullCovariance(LinearDesignType):
     def max_precision(self, prec_chol: FloatArray) -> float:
         return float(np.max(np.linalg.norm(prec_chol.astype(np.float64), 2, axis=(1, 2)) ** 2))
 
+    def precision_bound(self, prec_chol: FloatArray) -> float:
+        # the squared Frobenius norm bounds the squared spectral norm
+        chol = prec_chol.astype(np.float64)
+        return float(np.max(np.einsum("kij,kij->k", chol, chol)))
+
     def component_covariance(self, covariances: FloatArray, k: int, n_features: int) -> FloatArray:
         return covariances[k]
 
@@ -462,6 +476,10 @@ class TiedCovariance(CovarianceType):
 
     def max_precision(self, prec_chol: FloatArray) -> float:
         return float(np.linalg.norm(prec_chol.astype(np.float64), 2) ** 2)
+
+    def precision_bound(self, prec_chol: FloatArray) -> float:
+        chol = prec_chol.astype(np.float64)
+        return float(np.einsum("ij,ij->", chol, chol))
 
     def component_covariance(self, covariances: FloatArray, k: int, n_features: int) -> FloatArray:
         return covariances

@@ -88,13 +88,51 @@ def blas_controller() -> Any:
     return _CONTROLLER["controller"]
 
 
-def single_blas_thread(user_api: str | None = None) -> contextlib.AbstractContextManager[Any]:
+@functools.lru_cache(maxsize=None)
+def _libraries(user_api: str | None) -> tuple[Any, ...]:
+    """The cached controller's libraries of ``user_api`` (None: all of them)."""
+    controller = blas_controller()
+    if controller is None:
+        return ()
+    return tuple(
+        library
+        for library in controller.lib_controllers
+        if user_api is None or library.user_api == user_api
+    )
+
+
+class _OneThread(contextlib.AbstractContextManager[None]):
+    """Sets libraries to one thread on entry and back to their own counts on exit.
+
+    threadpoolctl's ``limit`` does the same with a report of every library
+    (about 25 us here); this reads and sets only the thread counts (a few us).
+    """
+
+    def __init__(self, libraries: tuple[Any, ...]) -> None:
+        self._libraries = libraries
+        self._saved: list[tuple[Any, int]] = []
+
+    def __enter__(self) -> None:
+        for library in self._libraries:
+            n_threads = library.get_num_threads()
+            if n_threads is not None and n_threads != 1:
+                library.set_num_threads(1)
+                self._saved.append((library, n_threads))
+
+    def __exit__(self, *exc: object) -> None:
+        while self._saved:
+            library, n_threads = self._saved.pop()
+            library.set_num_threads(n_threads)
+
+
+def single_blas_thread(user_api: str | None = None) -> contextlib.AbstractContextManager[None]:
     """A context holding BLAS (and OpenMP) libraries to one thread, with the cached controller.
 
     For loops of many small products or factorisations, which run faster
-    on one thread than on a BLAS team woken for every call. Costs
+    on one thread than on a BLAS team woken for every call. Costs a few
     microseconds after the first use in a process (:func:`blas_controller`);
-    does nothing without threadpoolctl.
+    does nothing without threadpoolctl. Like threadpoolctl's limits, it
+    acts on the whole process.
 
     Parameters
     ----------
@@ -105,10 +143,7 @@ def single_blas_thread(user_api: str | None = None) -> contextlib.AbstractContex
     -------
     context manager
     """
-    controller = blas_controller()
-    if controller is None:
-        return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api=user_api)
+    return _OneThread(_libraries(user_api))
 
 
 #: task batches per worker thread and pass over the data
@@ -118,13 +153,13 @@ BATCHES_PER_THREAD = 16
 class ChunkRunner:
     """Runs a function over row chunks on worker threads, in chunk order.
 
-    Use as a context manager for the duration of a fit. The first
-    :meth:`map` over more than one chunk starts the threads and holds BLAS
-    to one thread each (threadpoolctl, through the process's cached
-    :func:`blas_controller`), so that small tall-skinny products do not
-    fight over cores; both last until the context exits. A call whose data
-    fit in one chunk runs it on the calling thread and never pays for
-    threads or BLAS limits.
+    Use as a context manager for the duration of a fit or a scoring call.
+    The first :meth:`map` holds BLAS to one thread (:func:`single_blas_thread`,
+    a few microseconds with the process's cached :func:`blas_controller`), so
+    that small tall-skinny products do not fight over cores or wake a BLAS
+    team; the first map over more than one chunk also starts the worker
+    threads. Both last until the context exits. Data that fit in one chunk
+    run on the calling thread: no pool is started.
     """
 
     def __init__(self, n_threads: int | None = None) -> None:
@@ -132,6 +167,7 @@ class ChunkRunner:
         self.workspace = Workspace()
         self._executor: ThreadPoolExecutor | None = None
         self._stack: ExitStack | None = None
+        self._limited = False
 
     def __enter__(self) -> ChunkRunner:
         self._stack = ExitStack()
@@ -142,12 +178,16 @@ class ChunkRunner:
             self._stack.close()
         self._stack = None
         self._executor = None
+        self._limited = False
 
-    def _start(self) -> ThreadPoolExecutor | None:
-        """The worker threads (started on first need, with BLAS on one thread each)."""
-        if self._executor is None and self.n_threads > 1 and self._stack is not None:
-            self._stack.enter_context(single_blas_thread())
-            self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
+    def _start(self, n_items: int) -> ThreadPoolExecutor | None:
+        """BLAS on one thread, and the worker threads for more than one item (on first need)."""
+        if self.n_threads > 1 and self._stack is not None:
+            if not self._limited:
+                self._stack.enter_context(single_blas_thread())
+                self._limited = True
+            if self._executor is None and n_items > 1:
+                self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
         return self._executor
 
     def map(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -159,7 +199,7 @@ class ChunkRunner:
         batches leave a thread idle at the end.  Results come back in item
         order.
         """
-        if len(items) < 2 or self._start() is None:
+        if self._start(len(items)) is None or len(items) < 2:
             return [function(item) for item in items]
         assert self._executor is not None
         n_batches = min(len(items), BATCHES_PER_THREAD * self.n_threads)
