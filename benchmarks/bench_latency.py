@@ -132,7 +132,7 @@ def estimator_cases(rng):
     """(name, method, gmmkit callable, scikit-learn callable, features) of every case."""
     from sklearn.mixture import BayesianGaussianMixture as SkBayesian
 
-    from gmmkit import BayesianGaussianMixture, GMMClassifier, GaussianMixtureRegressor
+    from gmmkit import BayesianGaussianMixture, GaussianMixtureRegressor, GMMClassifier
 
     cases = []
     for name, ours, theirs, d in mixture_cases(rng):
