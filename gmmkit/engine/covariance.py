@@ -73,6 +73,7 @@ from gmmkit.engine.mclust_models import (
     n_covariance_parameters,
     unknown_model_message,
 )
+from gmmkit.engine.threads import single_blas_thread
 from gmmkit.engine.workspace import scratch
 
 if TYPE_CHECKING:
@@ -351,12 +352,13 @@ class FullCovariance(LinearDesignType):
         return cov
 
     def precision_cholesky(self, covariances: FloatArray, reg_covar: float = 0.0) -> FloatArray:
-        return np.stack(
-            [
-                precision_cholesky_from_cov(cov, reg_covar, f"component {k}")
-                for k, cov in enumerate(covariances)
-            ]
-        )
+        with single_blas_thread():  # K small factorisations
+            return np.stack(
+                [
+                    precision_cholesky_from_cov(cov, reg_covar, f"component {k}")
+                    for k, cov in enumerate(covariances)
+                ]
+            )
 
     def precision_cholesky_from_precisions(self, precisions: FloatArray) -> FloatArray:
         return np.stack([precision_cholesky_from_precision(p) for p in precisions])
@@ -457,7 +459,8 @@ class TiedCovariance(CovarianceType):
         return cov
 
     def precision_cholesky(self, covariances: FloatArray, reg_covar: float = 0.0) -> FloatArray:
-        return precision_cholesky_from_cov(covariances, reg_covar, "the tied covariance")
+        with single_blas_thread():
+            return precision_cholesky_from_cov(covariances, reg_covar, "the tied covariance")
 
     def precision_cholesky_from_precisions(self, precisions: FloatArray) -> FloatArray:
         return precision_cholesky_from_precision(precisions)
