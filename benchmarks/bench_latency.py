@@ -186,7 +186,7 @@ def check_agreement(name, method, ours, theirs, X):
 
 def speech_case(repeat=3):
     """Seconds of score_speakers over 300 utterances x 6 speakers (best of ``repeat``)."""
-    from gmmkit_speech import map_adapt, score_speakers
+    from gmmkit_speech import FeatureConfig, map_adapt, score_speakers
 
     from gmmkit import ConvergenceWarning, GaussianMixture
 
@@ -195,6 +195,7 @@ def speech_case(repeat=3):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ubm = GaussianMixture(64, covariance_type="diag", max_iter=3, random_state=0).fit(X)
+    ubm.speech_ = {"role": "ubm", "features": FeatureConfig().to_dict()}  # 60 features
     speakers = {f"speaker{i}": map_adapt(ubm, X[i * 1000:(i + 1) * 1000]) for i in range(6)}
     utterances = [X[rng.integers(0, len(X), 200)] for _ in range(300)]
     best = np.inf
