@@ -322,6 +322,12 @@ def resolve_indices(model: Mixture, indices: Indices, *, name: str = "indices") 
         For non-integer, out-of-range, unknown, repeated or no indices.
     """
     n_features = model.n_features_in_
+    if (
+        isinstance(indices, np.ndarray) and indices.ndim == 1 and indices.dtype.kind in "iu"
+        and indices.size and bool(np.all((indices >= -n_features) & (indices < n_features)))
+        and len(np.unique(indices % n_features)) == indices.size
+    ):  # valid integer indices: what the checks below accept, without a loop in Python
+        return (indices % n_features).astype(np.intp)
     items: list[Any]
     if isinstance(indices, (numbers.Integral, str)):
         items = [indices]
