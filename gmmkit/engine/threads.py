@@ -142,7 +142,16 @@ def single_blas_thread(user_api: str | None = None) -> contextlib.AbstractContex
     Returns
     -------
     context manager
+
+    Raises
+    ------
+    ValueError
+        For another ``user_api``.
     """
+    if user_api not in (None, "blas", "openmp"):
+        raise ValueError(
+            f"user_api={user_api!r} is not valid; use None (every library), 'blas' or 'openmp'."
+        )
     return _OneThread(_libraries(user_api))
 
 

@@ -1,5 +1,7 @@
 """Threads and BLAS limits: libraries found once per process, pools only for several chunks."""
 
+import re
+
 import numpy as np
 import pytest
 from helpers import make_mixture
@@ -127,3 +129,10 @@ def test_far_rows_are_those_beyond_the_exact_radius(covariance_type):
     data = ChunkedData(X, None, np.zeros(4), np.dtype(np.float64), 300)
     mask = FarCheck(data, cov_type, params).mask(Xt)
     np.testing.assert_array_equal(mask, ~(np.einsum("dn,dn->n", Xt, Xt) <= exact))
+
+
+def test_unknown_user_api_is_refused():
+    with pytest.raises(ValueError, match=re.escape(
+        "user_api='lapack' is not valid; use None (every library), 'blas' or 'openmp'."
+    )):
+        threads.single_blas_thread("lapack")
