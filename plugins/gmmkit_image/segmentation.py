@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike
 
 from gmmkit_image import checks
 from gmmkit_image import features as feature_module
-from gmmkit_image.bias import DEFAULT_ORDER, BiasBasis
+from gmmkit_image.bias import DEFAULT_ORDER, BiasBasis, one_blas_thread
 from gmmkit_image.hmrf import EmptyClassWarning, hmrf_em
 from gmmkit_image.mrf import Lattice, checked_spacing
 
@@ -31,6 +31,8 @@ MAX_FIT_PIXELS = 100_000
 CHUNK_PIXELS = 16_384
 #: the Potts weight ``smoothing=True`` stands for
 DEFAULT_BETA = 0.5
+#: default most pixels HMRF-EM runs on at full resolution (beyond: coarse to fine)
+HMRF_MAX_PIXELS = 1_000_000
 
 __all__ = ["EmptyClassWarning", "Segmentation", "correct_bias", "segment"]
 
@@ -191,7 +193,7 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
             method: str = "mean-field", bias_field: bool = False,
             bias_order: int = DEFAULT_ORDER, partial_volume: bool = False,
             spacing: Sequence[float] | None = None, max_pixels: int = MAX_FIT_PIXELS,
-            probabilities: bool = True, random_state: int | np.random.Generator | None = 0,
+            hmrf_max_pixels: int | None = HMRF_MAX_PIXELS, probabilities: bool = True, random_state: int | np.random.Generator | None = 0,
             n_init: int = 1, max_iter: int = 100, smoothing_iter: int = 50, tol: float = 1e-5,
             verbose: bool = False) -> Segmentation:
     """Segment a 2-D image or 3-D volume into classes with a Gaussian mixture.
@@ -232,7 +234,13 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
     max_pixels : int, default=100000
         Fit the starting mixture on a random subsample of at most this many
         pixels (seeded by ``random_state``); every pixel is then classified
-        in chunks (and HMRF-EM runs on every pixel).
+        in chunks.
+    hmrf_max_pixels : int or None, default=1000000
+        With more pixels to segment than this, HMRF-EM estimates the
+        classes, beta and the field on a strided grid of at most
+        ``max_pixels`` pixels, then refines every pixel at full resolution
+        with a few mean-field sweeps (:mod:`gmmkit_image.multiscale`); None:
+        always at full resolution.
     probabilities : bool, default=True
         Keep the per-class posterior maps (memory: 4 bytes x pixels x K).
     random_state : int, Generator or None, default=0
@@ -283,8 +291,12 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
     maps = np.zeros((n_pixels, len(model.weights_)), np.float32) if probabilities else None
     vanished = []
     if beta or bias_field:
-        posteriors, vanished = _run_hmrf(result, X, valid_index, spatial, beta, method,
-                                         bias_field, bias_order, smoothing_iter, tol, say)
+        coarse = None if hmrf_max_pixels is None or len(valid_index) <= _checked_limit(
+            hmrf_max_pixels) else max_pixels
+        with one_blas_thread():  # thin products over many rows: BLAS threads only contend
+            posteriors, vanished = _run_hmrf(result, X, valid_index, spatial, beta, method,
+                                             bias_field, bias_order, smoothing_iter, tol, say,
+                                             coarse)
         grey = feature_module.grey_levels(pixels.reshape(-1, pixels.shape[-1])[valid_index],
                                           channel_axis=-1)
         order = _order_by_grey(model, posteriors, grey)
@@ -315,12 +327,13 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
 
 
 def _run_hmrf(result, X, valid_index, spatial, beta, method, bias_field, bias_order,
-              smoothing_iter, tol, say):
-    """HMRF-EM on every valid pixel; fills the result's HMRF fields; returns (q, vanished)."""
+              smoothing_iter, tol, say, coarse_pixels=None):
+    """HMRF-EM on every valid pixel; fills the result's HMRF fields; returns (q, vanished).
+
+    With ``coarse_pixels``, coarse to fine (:func:`gmmkit_image.multiscale.coarse_to_fine`).
+    """
     valid = np.zeros(int(np.prod(spatial)), dtype=bool)
     valid[valid_index] = True
-    lattice = Lattice.from_mask(valid.reshape(spatial), result.spacing)
-    basis = BiasBasis(lattice, bias_order) if bias_field else None
     what = [f"beta={beta}" if beta else "no smoothing", method] if beta else ["no smoothing"]
     if bias_field:
         what.append(f"bias field of order {bias_order}")
@@ -331,15 +344,40 @@ def _run_hmrf(result, X, valid_index, spatial, beta, method, bias_field, bias_or
         say(f"segment: HMRF-EM iteration {iteration}: objective {objective:.6f}, "
             f"{changed:.2%} of the labels changed{extra}")
 
-    fitted = hmrf_em(result.model, X, lattice, beta=beta, method=method, basis=basis,
-                     max_iter=smoothing_iter, tol=tol, progress=progress)
-    result.n_smoothing_iter = fitted.n_iter
+    if coarse_pixels is not None:
+        from gmmkit_image.multiscale import FINE_SWEEPS, coarse_to_fine
+
+        staged = coarse_to_fine(result.model, X, valid.reshape(spatial), result.spacing,
+                                beta=beta, method=method,
+                                bias_order=bias_order if bias_field else None,
+                                coarse_pixels=coarse_pixels, max_iter=smoothing_iter, tol=tol,
+                                progress=progress, say=say)
+        fitted, log_rho = staged.coarse, staged.log_rho
+        result.n_smoothing_iter = fitted.n_iter + FINE_SWEEPS
+        posteriors = staged.posteriors
+    else:
+        lattice = Lattice.from_mask(valid.reshape(spatial), result.spacing)
+        basis = BiasBasis(lattice, bias_order) if bias_field else None
+        fitted = hmrf_em(result.model, X, lattice, beta=beta, method=method, basis=basis,
+                         max_iter=smoothing_iter, tol=tol, progress=progress)
+        log_rho = fitted.log_rho
+        result.n_smoothing_iter = fitted.n_iter
+        posteriors = fitted.posteriors
     result.objective = fitted.objective
     result.beta = fitted.beta[-1] if beta else 0.0
-    if basis is not None:
-        result.bias_field = basis.field_image(fitted.coefficients, spatial)
+    if bias_field:
+        field = np.ones(int(np.prod(spatial)))
+        field[valid_index] = np.exp(-log_rho)
+        result.bias_field = field.reshape(spatial)
         result.corrected = _corrected(result.image, result.bias_field, result.channel_axis)
-    return fitted.posteriors, fitted.vanished
+    return posteriors, fitted.vanished
+
+
+def _checked_limit(hmrf_max_pixels):
+    if not (isinstance(hmrf_max_pixels, (int, np.integer)) and hmrf_max_pixels >= 1):
+        raise ValueError(f"hmrf_max_pixels={hmrf_max_pixels!r} must be a positive integer "
+                         "or None.")
+    return hmrf_max_pixels
 
 
 def _corrected(image, field, channel_axis):
