@@ -116,8 +116,8 @@ def coarse_to_fine(model: GaussianMixture, features: np.ndarray, valid: np.ndarr
     coarse_rows = np.searchsorted(flat_full, np.flatnonzero(coarse_grid_index))
     coarse_lattice = Lattice.from_mask(coarse_valid, tuple(s * stride for s in spacing))
     basis = None if bias_order is None else BiasBasis(coarse_lattice, bias_order)
-    say(f"segment: HMRF-EM on every {stride}th pixel along each axis "
-        f"({len(coarse_rows):,} of {n_rows:,}), then {FINE_SWEEPS} sweeps at full resolution")
+    say(f"segment: HMRF-EM on a coarse grid (stride {stride}: {len(coarse_rows):,} of "
+        f"{n_rows:,} pixels), then {FINE_SWEEPS} sweeps at full resolution")
     coarse = hmrf_em(model, features[coarse_rows], coarse_lattice, beta=beta, method=method,
                      basis=basis, max_iter=max_iter, tol=tol, progress=progress)
     log_rho = None

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gmmkit_image import checks
+from gmmkit_image import checks, report
 from gmmkit_image import features as feature_module
 from gmmkit_image.bias import DEFAULT_ORDER, BiasBasis, one_blas_thread
 from gmmkit_image.hmrf import EmptyClassWarning, hmrf_em
@@ -114,6 +114,15 @@ class Segmentation:
         outside the mask); with ``partial_volume=True``.
     spacing : tuple of float
         Pixel or voxel spacing along each spatial axis.
+    features : tuple of str
+        The feature extractors used (the default depends on the image).
+    selection : list of dict or None
+        ``n_classes="auto"``: one row per K tried (``k``, ``bic``,
+        ``log_likelihood``, ``chosen``, ``status``: why it was not chosen).
+    plain_shares : ndarray of shape (K,) or None
+        Each class's share of the pixels under the plain mixture (before
+        smoothing and the field); None without HMRF-EM. Compare with
+        :attr:`shares`.
     """
 
     labels: np.ndarray
@@ -129,6 +138,14 @@ class Segmentation:
     corrected: np.ndarray | None = field(default=None, repr=False)
     partial_volume: np.ndarray | None = field(default=None, repr=False)
     spacing: tuple = ()
+    features: tuple = ()
+    selection: list | None = None
+    plain_shares: np.ndarray | None = None
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Each class's share of the labelled pixels, shape (K,)."""
+        return report.class_shares(self.labels, self.n_classes)
 
     @property
     def n_classes(self) -> int:
@@ -166,6 +183,26 @@ class Segmentation:
         return label2rgb(self.labels, image=display_image(self.image, self.channel_axis),
                          colors=list(colours), bg_label=0, alpha=alpha, channel_axis=-1)
 
+    def montage(self, *, alpha: float = 0.35) -> np.ndarray:
+        """A 3-D result's overlay as one picture: axial, coronal and sagittal slices.
+
+        The slices go through the centre of the segmented voxels, each
+        stretched to its physical aspect (:func:`gmmkit_image.io.slice_montage`).
+
+        Returns
+        -------
+        ndarray of float, shape (h, w, 3), in [0, 1]
+        """
+        from gmmkit_image.io import slice_montage
+
+        if self.labels.ndim != 3:
+            raise ValueError(f"montage() shows a 3-D volume; these labels have shape "
+                             f"{self.labels.shape} (use overlay() for a 2-D image).")
+        inside = np.nonzero(self.labels)
+        at = tuple(int(round(float(np.mean(axis)))) for axis in inside) if inside[0].size \
+            else None
+        return slice_montage(self.overlay(alpha=alpha), self.spacing, at=at)
+
     def statistics(self) -> list[dict]:
         """Per-class area and mean colour: a list of dicts (see ``class_statistics``)."""
         from gmmkit_image.postprocess import class_statistics
@@ -187,7 +224,7 @@ def display_image(image: ArrayLike, channel_axis: int | None) -> np.ndarray:
     return np.nan_to_num(shown, nan=0.0)
 
 
-def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = ("intensity",),
+def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence | None = None,
             smoothing: float | bool | str = 0.0, mask: ArrayLike | None = None,
             channel_axis: int | None = None, covariance_type: str = "full",
             method: str = "mean-field", bias_field: bool = False,
@@ -205,10 +242,14 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
         not rescaled). NaN pixels are left out like pixels outside the mask.
     n_classes : int or "auto", default=3
         "auto" chooses K in 1..10 by BIC on the fitting subsample.
-    features : sequence of str or (str, dict), default=("intensity",)
+    features : sequence of str or (str, dict), optional
         Feature extractors by name: this plugin's ``intensity``, ``channels``,
         ``rgb``, ``lab``, ``xy``, ``texture``, ``gabor``, or any other
-        registered one (called as ``f(image, **options)``).
+        registered one (called as ``f(image, **options)``). Default:
+        ``("lab",)`` (colour) for an RGB(A) image with ``channel_axis``,
+        ``("intensity",)`` (grey level) otherwise and whenever
+        ``bias_field`` or ``partial_volume`` is on (they model one
+        intensity). :attr:`Segmentation.features` says which were used.
     smoothing : float, True or "auto", default=0.0
         Potts weight beta of the HMRF-EM spatial prior; 0 is the plain
         mixture, True is ``DEFAULT_BETA`` (0.5), "auto" estimates beta by
@@ -266,6 +307,8 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
     beta = DEFAULT_BETA if smoothing is True else (0.0 if smoothing is False else smoothing)
     rng = np.random.default_rng(random_state)
     checks.check_distinct(pixels, valid_index, k_needed, rng, masked=mask is not None)
+    features = default_features(features, pixels, channel_axis,
+                                one_intensity=bias_field or partial_volume)
     X = feature_module.pixel_features(feature_module.filled(pixels, valid_index), features,
                                      channel_axis, spatial)
     if len(valid_index) < len(X):
@@ -287,12 +330,19 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
     _order_by_grey(model, model.predict_proba(X[fit_rows]), grey)
     n_pixels = int(np.prod(spatial))
     result = Segmentation(np.zeros(n_pixels, dtype=np.int32), None, model, np.asarray(image),
-                          channel_axis, len(fit_rows), spacing=spacing)
+                          channel_axis, len(fit_rows), spacing=spacing,
+                          features=checks.feature_names(features))
+    if n_classes == "auto":
+        result.selection = report.selection_rows(model)
+        report.warn_selection(result.selection, X[fit_rows])
+    else:
+        report.warn_zero_variance(model, X[fit_rows])
     maps = np.zeros((n_pixels, len(model.weights_)), np.float32) if probabilities else None
     vanished = []
     if beta or bias_field:
         coarse = None if hmrf_max_pixels is None or len(valid_index) <= _checked_limit(
             hmrf_max_pixels) else max_pixels
+        plain = _plain_counts(model, X)
         with one_blas_thread():  # thin products over many rows: BLAS threads only contend
             posteriors, vanished = _run_hmrf(result, X, valid_index, spatial, beta, method,
                                              bias_field, bias_order, smoothing_iter, tol, say,
@@ -301,6 +351,7 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
                                           channel_axis=-1)
         order = _order_by_grey(model, posteriors, grey)
         posteriors = posteriors[:, order]
+        result.plain_shares = plain[order] / plain.sum()
         vanished = [int(np.flatnonzero(order == k)[0]) + 1 for k in vanished]
         result.labels[valid_index] = posteriors.argmax(axis=1) + 1
         if maps is not None:
@@ -318,6 +369,7 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
     if beta:
         after = (f"smoothing (beta={result.beta:g}, {method})" if smoothing != "auto"
                  else f"smoothing (beta=auto, {method})")
+        report.warn_shrunk(result.plain_shares, result.shares, after)
         warn_empty_classes(result.labels, len(model.weights_), after,
                            "use less smoothing or fewer classes", already=vanished)
     else:
@@ -480,6 +532,24 @@ def _order_by_grey(model, responsibilities, grey):
         model.precisions_ = model.precisions_[order]
         model.precisions_cholesky_ = model.precisions_cholesky_[order]
     return order
+
+
+def _plain_counts(model, X):
+    """Pixels of each class under the plain mixture (argmax of its posteriors): (K,)."""
+    counts = np.zeros(len(model.weights_))
+    for start in range(0, X.shape[0], CHUNK_PIXELS * 8):
+        labels = model.predict(X[start:start + CHUNK_PIXELS * 8])
+        counts += np.bincount(labels, minlength=len(counts))
+    return counts
+
+
+def default_features(features: Sequence | None, pixels: np.ndarray, channel_axis: int | None,
+                     *, one_intensity: bool) -> Sequence:
+    """``features`` or, when None, the default: ("lab",) for colour, else ("intensity",)."""
+    if features is not None:
+        return features
+    colour = channel_axis is not None and pixels.shape[-1] in (3, 4)
+    return ("lab",) if colour and not one_intensity else ("intensity",)
 
 
 def _classify_in_chunks(model, X, valid_index, labels, maps):
