@@ -298,8 +298,11 @@ CLI_WORDS = (("n_classes='auto'", "-k auto"), ("with a mask", "with --mask"),
 
 def _rewarn(caught):
     """Warn again what segment() warned, in the command line's words."""
-    from gmmkit_image.report import SelectionWarning, SmoothingShrinkWarning, \
-        ZeroVarianceClassWarning
+    from gmmkit_image.report import (
+        SelectionWarning,
+        SmoothingShrinkWarning,
+        ZeroVarianceClassWarning,
+    )
 
     ours = (SelectionWarning, SmoothingShrinkWarning, ZeroVarianceClassWarning)
     for caught_warning in caught:

@@ -30,7 +30,6 @@ from gmmkit_image.bias import BiasBasis
 from gmmkit_image.hmrf import HMRFResult, hmrf_em
 from gmmkit_image.mrf import (
     Lattice,
-    conditional_posteriors,
     free_energy,
     neighbour_sum,
     softmax,

@@ -132,9 +132,9 @@ def warn_selection(rows: list[dict], fit_rows: np.ndarray) -> None:
         value, share = commonest_value(fit_rows)
         warnings.warn(
             f"n_classes='auto' chose K={chosen['k']}: K={_ranges(better)} had a lower BIC but "
-            f"a class collapsed onto pixels of one value (the commonest value, {_value_text(value)}, "
-            f"is {share:.1%} of the pixels) and was refused. Leave those pixels out with a "
-            "mask to compare larger K fairly.",
+            "a class collapsed onto pixels of one value (the commonest value, "
+            f"{_value_text(value)}, is {share:.1%} of the pixels) and was refused. Leave those "
+            "pixels out with a mask to compare larger K fairly.",
             SelectionWarning, stacklevel=3,
         )
 

@@ -13,14 +13,15 @@ import pytest
 
 pytest.importorskip("skimage", reason="the image extra: pip install 'gmmkit[image]'")
 pytest.importorskip("imageio", reason="the image extra: pip install 'gmmkit[image]'")
-nibabel = pytest.importorskip("nibabel", reason="the nifti extra: pip install 'gmmkit[nifti]'")
+pytest.importorskip("nibabel", reason="the nifti extra: pip install 'gmmkit[nifti]'")
 
-from pathlib import Path
+from pathlib import Path  # noqa: E402
 
-import numpy as np
-from gmmkit_image import read_nifti, segment
-from scipy import ndimage as ndi
-from skimage.filters import threshold_otsu
+import nibabel  # noqa: E402
+import numpy as np  # noqa: E402
+from gmmkit_image import read_nifti, segment  # noqa: E402
+from scipy import ndimage as ndi  # noqa: E402
+from skimage.filters import threshold_otsu  # noqa: E402
 
 DATA = Path(nibabel.__file__).parent / "tests" / "data"
 
