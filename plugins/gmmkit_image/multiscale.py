@@ -88,6 +88,7 @@ def coarse_to_fine(model: GaussianMixture, features: np.ndarray, valid: np.ndarr
     features : ndarray of shape (n, D)
         The rows of the True pixels of ``valid`` in C order.
     valid : ndarray of bool, the image's spatial shape
+        The pixels to segment (HMRF-EM works in their bounding box).
     spacing : tuple of float
     beta : float or "auto"
     method : {"mean-field", "icm"}
@@ -106,6 +107,8 @@ def coarse_to_fine(model: GaussianMixture, features: np.ndarray, valid: np.ndarr
     CoarseToFine
     """
     n_rows = len(features)
+    found = np.nonzero(valid)  # work in the mask's bounding box (the rows keep their order)
+    valid = valid[tuple(slice(int(a.min()), int(a.max()) + 1) for a in found)]
     stride = stride_for(n_rows, valid.ndim, coarse_pixels)
     picked = tuple(slice(None, None, stride) for _ in range(valid.ndim))
     coarse_valid = valid[picked]
