@@ -95,7 +95,7 @@ def run_case(case, repeat):
     image, mask = make_volume() if case.startswith("volume") else make_photo()
     options = {"probabilities": False}
     if case.startswith("photo"):
-        options["channel_axis"] = -1
+        options.update(channel_axis=-1, features=("intensity",))  # grey, as the reference
     if case in ("volume", "volume-pve", "photo"):
         options.update(smoothing=True, bias_field=True)
     if case == "volume-pve":

@@ -177,7 +177,8 @@ def image():
               type=click.Choice(["auto", "none", "0", "-1"]),
               help="auto: a 3-D array whose last axis has 3 or 4 entries is colour.")
 @click.option("--covariance-type", type=click.Choice(["full", "tied", "diag", "spherical"]),
-              default="full", show_default=True)
+              default="full", show_default=True,
+              help="Shape of each class's Gaussian over the features (scikit-learn's types).")
 @click.option("--min-region", default=0, show_default=True, type=click.IntRange(min=0),
               help="Merge connected regions smaller than this many pixels.")
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(min=1),
@@ -405,7 +406,8 @@ def _segment_text(summary, physical, colour):
               type=click.IntRange(min=1), help="Gaussians per pixel.")
 @click.option("--learning-rate", type=click.FloatRange(0, 1),
               help="Weight of each frame (default: 1/min(frame number, history)).")
-@click.option("--history", default=500, show_default=True, type=click.IntRange(min=1))
+@click.option("--history", default=500, show_default=True, type=click.IntRange(min=1),
+              help="Frames the automatic learning rate averages over (1/min(frame, history)).")
 @click.option("--var-threshold", default=16.0, show_default=True, type=click.FloatRange(min=0),
               help="Squared Mahalanobis distance within which a pixel is background.")
 @click.option("--shadows", is_flag=True, help="Mark shadows as 127 in the masks.")

@@ -253,3 +253,11 @@ def test_montage_of_a_volume_result_and_its_refusal_for_a_2d_one():
         flat.montage()
     assert str(raised.value) == ("montage() shows a 3-D volume; these labels have shape "
                                  "(10, 12) (use overlay() for a 2-D image).")
+
+
+def test_every_image_option_has_a_help_text(cli):
+    group = cli.commands["image"]
+    missing = [f"{name} {param.opts[-1]}" for name, command in group.commands.items()
+               for param in command.params
+               if param.param_type_name == "option" and not getattr(param, "help", None)]
+    assert missing == []
