@@ -382,7 +382,8 @@ def _segment_text(summary, physical, colour):
         cells += [" ".join(f"{v:.4f}" for v in row["mean"])] if colour else []
         table.append(cells)
     lines = [
-        f"{summary['image']}: {shape}, {summary['n_classes']} classes from "
+        f"{summary['image']}: {shape}, {summary['n_classes']} "
+        f"{'class' if summary['n_classes'] == 1 else 'classes'} from "
         f"{', '.join(summary['features'])}" + extra,
         "",
         format_table(header, table),

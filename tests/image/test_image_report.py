@@ -196,6 +196,8 @@ def test_cli_k_auto_prints_the_table_and_warns_in_cli_words(cli, black_band):
     assert [int(r[0]) for r in rows] == list(range(1, 11))
     chosen = [int(r[0]) for r in rows if r[3] == "chosen"]
     assert len(chosen) == 1 and lines[0].endswith(f"{chosen[0]} classes from intensity")
+    one = invoke(cli, "image", "segment", path, "-k", 1, "-q")
+    assert one.stdout.splitlines()[0] == f"{path}: 48 x 48, 1 class from intensity"
     assert rows[5][3] == "rejected: a class collapsed (zero variance)"
     assert result.stderr == (
         f"Warning: -k auto chose K={chosen[0]}: K={chosen[0] + 1}-10 had a lower BIC but a "
