@@ -18,8 +18,9 @@ from gmmkit.cli.helpers import (
     output_option,
     seed_option,
 )
+from gmmkit_finance.cli_backtest import backtest
 from gmmkit_finance.cli_options import data_options, load_returns, records
-from gmmkit_finance.cli_risk import backtest, var
+from gmmkit_finance.cli_risk import var
 
 REGIME_MODELS = ("auto", "hmm", "mixture")
 
