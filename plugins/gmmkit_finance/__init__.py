@@ -46,12 +46,8 @@ from gmmkit_finance.garch import NonStationaryWarning, VolatilityModel, fit_vola
 from gmmkit_finance.hmm import fit_regimes
 from gmmkit_finance.horizon import HorizonRisk, SqrtTimeWarning, horizon_risk
 from gmmkit_finance.innovations import Innovations
-from gmmkit_finance.plots import (
-    plot_backtest,
-    plot_density,
-    plot_regime_probabilities,
-    plot_regimes,
-)
+from gmmkit_finance.plots import plot_density, plot_regime_probabilities, plot_regimes
+from gmmkit_finance.plots_risk import plot_backtest, plot_var
 from gmmkit_finance.regime_model import MarkovRegimes
 from gmmkit_finance.regimes import Regimes, regimes
 from gmmkit_finance.risk import mixture_es, mixture_quantile, mixture_var, portfolio_mixture
@@ -113,6 +109,7 @@ __all__ = [
     "plot_density",
     "plot_regime_probabilities",
     "plot_regimes",
+    "plot_var",
     "portfolio_mixture",
     "regimes",
     "to_returns",

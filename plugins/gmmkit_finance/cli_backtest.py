@@ -91,7 +91,7 @@ def backtest(prices, columns, date_column, date_format, kind, missing, as_json, 
     exceedances for the tests to tell a good VaR from a bad one.
     """
     from gmmkit_finance.backtest import LowPowerWarning, backtest_var
-    from gmmkit_finance.plots import plot_backtest
+    from gmmkit_finance.plots_risk import plot_backtest
 
     outputs = command_outputs(force, prices)
     plot_file = outputs.figure(plot_path, "plot_path")

@@ -72,7 +72,7 @@ def var(prices, columns, date_column, date_format, kind, missing, as_json, weigh
     rows = _var_rows(targets, weights, level, position, model, n_components, horizon, paths,
                      seed)
     if plot_file is not None:
-        from gmmkit_finance.plots import plot_var
+        from gmmkit_finance.plots_risk import plot_var
 
         plot_file.write(lambda temporary: plot_var(
             {name: _one_series(data, weights) for name, data in targets.items()}, rows,
