@@ -5,6 +5,10 @@ from helpers import needs_matplotlib
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
 
+#: short test windows keep these tests fast; the warnings have their own tests
+pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
+              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]
+
 import importlib.util
 import json
 
@@ -70,7 +74,7 @@ def test_var_per_asset_portfolio_and_models(cli, prices_csv):
     assert filtered["var"] == pytest.approx(
         fit_filtered(to_returns(load_prices("sp500"))).value_at_risk(0.99), rel=1e-12)
     text = run(cli, "finance", "var", prices_csv, "--es", "--model", "normal").stdout
-    assert text.splitlines()[1].split() == ["series", "VaR", "ES", "date"]
+    assert text.splitlines()[1].split() == ["series", "VaR", "ES", "as", "of"]
 
 
 @needs_matplotlib
@@ -96,7 +100,8 @@ def test_backtest_table_progress_and_quiet(cli, tmp_path):
     assert "backtest refits" in loud.stderr
     assert (tmp_path / "bt.png").exists()
     lines = loud.stdout.splitlines()
-    assert lines[0] == "0.99 VaR backtest of sp500, 2002-12-27..2018-12-31:"
+    assert lines[0] == ("0.99 VaR backtest of a long position in sp500, "
+                        "2002-12-27..2018-12-31 (gmm: 2 components):")
     assert lines[1].split()[:3] == ["model", "days", "exceedances"]
     quiet = run(cli, *args, "-q", "--json")
     assert quiet.stderr == ""
@@ -254,7 +259,7 @@ def test_var_horizon_prints_simulation_and_sqrt_of_time(cli):
     text = run(cli, "finance", "var", "sp500", "--horizon", 5, "--model", "hmm", "--es",
                "--paths", 5000)
     assert text.stdout.splitlines()[1].split() == ["series", "VaR", "ES", "sqrt-time", "VaR",
-                                                   "sqrt-time", "ES", "date"]
+                                                   "sqrt-time", "ES", "as", "of"]
     too_far = run(cli, "finance", "var", "sp500", "--horizon", 600)
     assert too_far.exit_code == 2
     assert too_far.output.splitlines()[-1] == (

@@ -4,6 +4,10 @@ import pytest
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
 
+#: short test windows keep these tests fast; the warnings have their own tests
+pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
+              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]
+
 import math
 import warnings
 
