@@ -5,10 +5,6 @@ from helpers import needs_matplotlib
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
 
-#: short test windows keep these tests fast; the warnings have their own tests
-pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
-              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]
-
 import importlib.util
 import json
 
@@ -295,3 +291,8 @@ def test_backtest_with_new_models_and_every_test(cli, tmp_path):
     assert only_dq == ["model", "days", "exceedances", "expected", "DQ", "p"]
     bad = run(cli, *args[:-5], "--tests", "kupiec,var")
     assert bad.exit_code == 2 and "unknown test 'var'; choose from kupiec" in bad.output
+
+
+#: short test windows keep these tests fast; the warnings have their own tests
+pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
+              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]

@@ -140,9 +140,8 @@ def test_backtest_plot_has_a_row_per_model_with_the_traffic_light(cli, sp500, mo
 
 @needs_matplotlib
 def test_regime_plots_name_series_k_and_window_with_visible_colours(cli, monkeypatch):
-    from matplotlib.colors import to_rgb
-
     from gmmkit_finance import plots, regimes
+    from matplotlib.colors import to_rgb
 
     figures = []
     monkeypatch.setattr(plots, "_save", lambda figure, path: figures.append(figure))

@@ -4,10 +4,6 @@ import pytest
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
 
-#: short test windows keep these tests fast; the warnings have their own tests
-pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
-              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]
-
 import numpy as np
 from gmmkit_finance import (
     acerbi_szekely_test,
@@ -165,3 +161,8 @@ def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError) as error:
         call()
     assert str(error.value) == message
+
+
+#: short test windows keep these tests fast; the warnings have their own tests
+pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
+              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]
