@@ -1,6 +1,7 @@
 """`gmmkit finance regimes | var | backtest` through click's test runner, and the demo."""
 
 import pytest
+from finance_helpers import run
 from helpers import needs_matplotlib
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
@@ -9,20 +10,7 @@ import importlib.util
 import json
 
 import numpy as np
-from click.testing import CliRunner
 from gmmkit_finance import backtest_var, fit_filtered, fit_returns, load_prices, regimes, to_returns
-
-from gmmkit.cli import build_cli
-from gmmkit.plugins import make_plugin_manager
-
-
-@pytest.fixture(scope="module")
-def cli():
-    return build_cli(make_plugin_manager())
-
-
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture

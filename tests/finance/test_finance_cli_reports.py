@@ -1,6 +1,7 @@
 """The finance commands' issue-24 options: --position, backtest -o/-k auto, var --window/--plot."""
 
 import pytest
+from finance_helpers import run
 from helpers import needs_matplotlib
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
@@ -10,21 +11,8 @@ import json
 import click
 import numpy as np
 import pandas as pd
-from click.testing import CliRunner
 from gmmkit_finance import backtest_var, fit_returns, load_prices, to_returns
 from gmmkit_finance.coverage import kupiec_power
-
-from gmmkit.cli import build_cli
-from gmmkit.plugins import make_plugin_manager
-
-
-@pytest.fixture(scope="module")
-def cli():
-    return build_cli(make_plugin_manager())
-
-
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
