@@ -16,6 +16,9 @@ def plot_var(returns: dict, rows: list, path: Any, *, level: float, position: st
              model: str = "", horizon: int = 1) -> Any:
     """One panel per series: the histogram of its returns with the VaR and ES marked.
 
+    For ``horizon > 1`` the histogram is of the overlapping ``horizon``-day
+    returns (sums of consecutive daily log returns), the returns the VaR is of.
+
     Parameters
     ----------
     returns : dict of str to array-like of shape (n_dates,)
@@ -40,8 +43,12 @@ def plot_var(returns: dict, rows: list, path: Any, *, level: float, position: st
     days = "one-day" if horizon == 1 else f"{horizon}-day"
     for panel, (name, values), row in zip(axes[:, 0], returns.items(), rows):
         values = np.asarray(values, dtype=np.float64).ravel()
+        what = "daily returns"
+        if horizon > 1:
+            values = np.convolve(values, np.ones(horizon), mode="valid")
+            what = f"overlapping {horizon}-day returns"
         panel.hist(values, bins=min(150, max(20, values.size // 20)), color="0.75",
-                   label=f"{values.size} daily returns")
+                   label=f"{values.size} {what}")
         panel.axvline(sign * row["var"], color="tab:red",
                       label=f"VaR {row['var']:.4g} ({'-' if sign < 0 else '+'}VaR drawn)")
         panel.axvline(sign * row["es"], color="tab:red", linestyle="--",

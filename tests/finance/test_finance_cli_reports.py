@@ -70,6 +70,24 @@ def test_var_plot_is_written_and_refuses_to_overwrite(cli, tmp_path):
     assert again.exit_code == 2 and "already exists; pass --force" in again.output
 
 
+@needs_matplotlib
+def test_var_plot_marks_the_loss_side_of_the_h_day_returns(sp500, monkeypatch):
+    from gmmkit_finance import plots_risk
+
+    figures = []
+    monkeypatch.setattr(plots_risk, "_save", lambda figure, path: figures.append(figure))
+    values = sp500.iloc[-500:]
+    rows = [{"var": 0.05, "es": 0.07, "as_of": "2018-12-31"}]
+    plots_risk.plot_var({"sp500": values}, rows, "unused.png", level=0.99, position="short",
+                        model="gmm", horizon=5)
+    panel = figures[0].axes[0]
+    assert panel.get_title() == ("sp500: 5-day 0.99 gmm VaR and ES of a short position, as of "
+                                 "2018-12-31")
+    assert [line.get_xdata()[0] for line in panel.lines] == [0.05, 0.07]  # the upper tail
+    counts = sum(patch.get_height() for patch in panel.patches)
+    assert counts == 500 - 4  # the overlapping 5-day sums
+
+
 @pytest.mark.slow
 def test_backtest_short_auto_csv_and_low_power_warning(cli, sp500, tmp_path):
     out = tmp_path / "series.csv"
@@ -107,6 +125,7 @@ def test_backtest_short_auto_csv_and_low_power_warning(cli, sp500, tmp_path):
 
 
 @needs_matplotlib
+@pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning")
 def test_backtest_plot_has_a_row_per_model_with_the_traffic_light(cli, sp500, monkeypatch):
     from gmmkit_finance import plots_risk
 
