@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class Backtest:
     position: str = "long"
     n_components: int = 2
 
-    def to_frame(self):
+    def to_frame(self) -> Any:
         """The backtest day by day: one row per day, ``return`` then per model
         ``var <model>``, ``es <model>`` and ``exceedance <model>`` (0/1).
 
@@ -255,7 +256,7 @@ def _components(n_components, first_window, random_state):
     return int(n_components)
 
 
-def low_power_note(n_days, level):
+def low_power_note(n_days: int, level: float) -> str | None:
     """A sentence on the coverage tests' low power, or None when they have enough.
 
     Parameters

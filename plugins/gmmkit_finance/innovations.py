@@ -51,7 +51,7 @@ class Innovations:
             return 1
         return 3 * (len(self.weights) - 1)
 
-    def mirrored(self):
+    def mirrored(self) -> Innovations:
         """The distribution of ``-z``: the same for normal and t, negated means for a mixture."""
         if self.kind != "mixture":
             return self

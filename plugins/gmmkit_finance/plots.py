@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -62,7 +64,7 @@ REGIME_COLOURS = ("tab:green", "tab:blue", "tab:orange", "tab:red", "tab:purple"
 VOLATILITY_DAYS = 21
 
 
-def regime_colours(n_regimes):
+def regime_colours(n_regimes: int) -> list:
     """One colour per regime, calmest first (green ... red for two or three regimes)."""
     if n_regimes == 2:
         return ["tab:green", "tab:red"]
@@ -71,7 +73,7 @@ def regime_colours(n_regimes):
     return [REGIME_COLOURS[r % len(REGIME_COLOURS)] for r in range(n_regimes)]
 
 
-def plain_log_ticks(axes):
+def plain_log_ticks(axes: Any) -> None:
     """Plain numbers (100, 200, 500; not 10^2) on a log-scaled y axis."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -80,7 +82,8 @@ def plain_log_ticks(axes):
     axes.yaxis.set_minor_formatter(NullFormatter())
 
 
-def plot_regimes(prices, found, path, *, title=None, window=None):
+def plot_regimes(prices: Any, found: Any, path: Any, *, title: str | None = None,
+                 window: int | None = None) -> Any:
     """Price and realised volatility over time, each date shaded by its regime (PNG at ``path``).
 
     Parameters
@@ -105,7 +108,8 @@ def plot_regimes(prices, found, path, *, title=None, window=None):
     return _draw_regimes(series, found.labels, names, path, title, window or VOLATILITY_DAYS)
 
 
-def plot_regime_probabilities(prices, fitted, path, *, title=None):
+def plot_regime_probabilities(prices: Any, fitted: Any, path: Any, *,
+                              title: str | None = None) -> Any:
     """Price and realised volatility, Viterbi regimes shaded, and the smoothed probabilities.
 
     Parameters

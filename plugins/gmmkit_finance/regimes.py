@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def _volatility_regimes(returns, n_components, window, fit_params):
     return found
 
 
-def daily_regimes_note(window_hint, hmm_hint):
+def daily_regimes_note(window_hint: str, hmm_hint: str) -> str:
     """The warning on regimes of a mixture of daily returns, naming the two remedies."""
     return (f"mixture regimes of daily returns label each day by its own return (big and "
             f"small moves, up days and down days), not persistent market states; use "
@@ -147,7 +148,7 @@ def daily_regimes_note(window_hint, hmm_hint):
             "Markov-switching regimes")
 
 
-def effective_bic(model, X, window):
+def effective_bic(model: Any, X: np.ndarray, window: int) -> float:
     """BIC of a mixture fitted to ``X`` (n, d) of overlapping ``window``-day windows.
 
     The log-likelihood is weighted by ``1 / window`` and the sample size is
