@@ -124,6 +124,15 @@ def test_backtest_short_auto_csv_and_low_power_warning(cli, sp500, tmp_path):
     assert pd.read_csv(prices).shape == (5031, 2)
 
 
+def test_a_failed_backtest_leaves_no_csv_or_plot(cli, tmp_path):
+    out, plot = tmp_path / "series.csv", tmp_path / "bt.png"
+    failed = run(cli, "finance", "backtest", "sp500", "--window", 6000, "-q", "-o", out,
+                 "--plot", plot)
+    assert failed.exit_code == 1
+    assert failed.output.startswith("Error: too few observations for the window: 5030 returns")
+    assert list(tmp_path.iterdir()) == []
+
+
 @needs_matplotlib
 @pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning")
 def test_backtest_plot_has_a_row_per_model_with_the_traffic_light(cli, sp500, monkeypatch):
