@@ -221,7 +221,8 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=DEF
     tests = check_tests(tests)
     sign = risk.position_sign(position)
     values = sign * values  # a short position's loss is a long position's in -r
-    gmm_components = _components(n_components, values[:window], random_state)
+    first = values[:window] if "gmm" in models else None  # only gmm's K is chosen by BIC
+    gmm_components = _components(n_components, first, random_state)
     n_components = 2 if n_components == "auto" else gmm_components
     forecasters = make_forecasters(models, n_components=n_components,
                                    gmm_components=gmm_components, random_state=random_state,
@@ -244,10 +245,12 @@ def backtest_var(returns, *, level=0.99, window=1000, refit_every=20, models=DEF
 
 
 def _components(n_components, first_window, random_state):
-    """``n_components`` as an int: BIC's choice on the first window for "auto"."""
+    """``n_components`` as an int: BIC's choice on the first window for "auto" (2 without one)."""
     if isinstance(n_components, str):
         if n_components != "auto":
             raise ValueError(f"n_components={n_components!r}; give a whole number or 'auto'.")
+        if first_window is None:
+            return 2
         from gmmkit_finance.fit import fit_returns
 
         return fit_returns(first_window, "auto", random_state=random_state).n_components

@@ -147,9 +147,9 @@ def _print_backtest(result, prices, tests, as_json):
              *(row[column] for _, column in columns),
              *(["pass" if result.passes(model) else "fail"] if verdict else [])]
             for model, row in table.iterrows()]
+    gmm = f" (gmm: {result.n_components} components)" if "gmm" in result.models else ""
     click.echo(f"{result.level:.4g} VaR backtest of a {result.position} position in {prices}, "
-               f"{result.returns.index[0].date()}..{result.returns.index[-1].date()} "
-               f"(gmm: {result.n_components} components):")
+               f"{result.returns.index[0].date()}..{result.returns.index[-1].date()}{gmm}:")
     click.echo(format_table(["model", "days", "exceedances", "expected",
                              *(header for header, _ in columns),
                              *(["5% level"] if verdict else [])], rows))

@@ -162,6 +162,10 @@ def test_backtest_auto_components_are_chosen_on_the_first_window(sp500):
     assert auto.n_components == chosen
     fixed = backtest_var(returns, n_components=chosen, **options)
     np.testing.assert_allclose(auto.var, fixed.var, rtol=1e-12)
+    without_gmm = backtest_var(returns, n_components="auto", window=1000, refit_every=150,
+                               models=["filtered-gmm"])
+    np.testing.assert_allclose(without_gmm.var, backtest_var(
+        returns, n_components=2, window=1000, refit_every=150, models=["filtered-gmm"]).var)
     with pytest.raises(ValueError, match=r"n_components='many'; give a whole number or 'auto'"):
         backtest_var(returns, n_components="many", **options)
 
