@@ -78,8 +78,8 @@ def _parse_tests(ctx, param, text):
               help="Write one panel per model (returns, the VaR and ES lines, exceedances) "
                    "and its cumulative exceedances against the expected count and the Basel "
                    "traffic-light zones to this PNG.")
-@output_option("Write the day-by-day series to this CSV: date, return, and per model its "
-               "VaR, ES and exceedance (0/1).")
+@output_option("Write the day-by-day series to this CSV: date, return, and the VaR, ES and "
+               "exceedance (0/1) of each forecast compared (columns 'var gmm', ...).")
 @quiet_option("progress bar")
 @force_option
 def backtest(prices, columns, date_column, date_format, kind, missing, as_json, weights, level,
