@@ -57,11 +57,9 @@ CHUNK_ROWS = 65_536
 
 def one_blas_thread() -> contextlib.AbstractContextManager:
     """threadpoolctl's limit of BLAS to one thread, or a no-op context without threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    from gmmkit import single_blas_thread  # one threadpoolctl scan per process
+
+    return single_blas_thread("blas")
 
 
 class BiasBasis:
