@@ -12,6 +12,7 @@ functions list what is registered and :func:`run_pipeline` chains them.
 
 from gmmkit._version import __version__
 from gmmkit.engine.criteria import information_criteria
+from gmmkit.engine.threads import single_blas_thread
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.bayesian import BayesianGaussianMixture
 from gmmkit.estimators.bootstrap import LRTResult, bootstrap_lrt
@@ -76,4 +77,5 @@ __all__ = [
     "run_pipeline",
     "save",
     "select_model",
+    "single_blas_thread",
 ]

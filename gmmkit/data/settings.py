@@ -93,8 +93,10 @@ def chunk_rows(
     if chunk_size is not None:
         return int(chunk_size)
     width = get_covariance_type(covariance_type).chunk_width(n_components, n_features)
-    rows = 2 ** int(np.log2(max(AUTO_CHUNK_BYTES // (width * np.dtype(dtype).itemsize), 1)))
-    return int(np.clip(rows, *AUTO_CHUNK_ROWS))
+    # the largest power of two <= the rows that fit (exact integer arithmetic)
+    rows = 1 << (max(AUTO_CHUNK_BYTES // (width * np.dtype(dtype).itemsize), 1).bit_length() - 1)
+    low, high = AUTO_CHUNK_ROWS
+    return int(min(max(rows, low), high))
 
 
 def check_enough_samples(n_samples: int, n_components: int, *, weighted: bool = False) -> None:

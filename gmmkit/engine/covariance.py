@@ -74,6 +74,7 @@ from gmmkit.engine.mclust_models import (
     unknown_model_message,
 )
 from gmmkit.engine.mclust_models.constraints import structure_problem
+from gmmkit.engine.threads import single_blas_thread
 from gmmkit.engine.workspace import scratch
 
 if TYPE_CHECKING:
@@ -213,6 +214,15 @@ class CovarianceType:
         deviations of c in every component's metric.
         """
         raise NotImplementedError
+
+    def precision_bound(self, prec_chol: FloatArray) -> float:
+        """A cheap upper bound of :meth:`max_precision` (it by default): float.
+
+        Scoring compares rows against the bound first and computes the exact
+        (and for full matrices costly) :meth:`max_precision` only when a row
+        passes it.
+        """
+        return self.max_precision(prec_chol)
 
     def chunk_width(self, n_components: int, n_features: int) -> int:
         """Columns of the widest per-chunk temporary (sizes the default chunk)."""
@@ -359,12 +369,13 @@ class FullCovariance(LinearDesignType):
         return cov
 
     def precision_cholesky(self, covariances: FloatArray, reg_covar: float = 0.0) -> FloatArray:
-        return np.stack(
-            [
-                precision_cholesky_from_cov(cov, reg_covar, f"component {k}")
-                for k, cov in enumerate(covariances)
-            ]
-        )
+        with single_blas_thread():  # K small factorisations
+            return np.stack(
+                [
+                    precision_cholesky_from_cov(cov, reg_covar, f"component {k}")
+                    for k, cov in enumerate(covariances)
+                ]
+            )
 
     def precision_cholesky_from_precisions(self, precisions: FloatArray) -> FloatArray:
         return np.stack([precision_cholesky_from_precision(p) for p in precisions])
@@ -383,6 +394,11 @@ class FullCovariance(LinearDesignType):
 
     def max_precision(self, prec_chol: FloatArray) -> float:
         return float(np.max(np.linalg.norm(prec_chol.astype(np.float64), 2, axis=(1, 2)) ** 2))
+
+    def precision_bound(self, prec_chol: FloatArray) -> float:
+        # the squared Frobenius norm bounds the squared spectral norm
+        chol = prec_chol.astype(np.float64)
+        return float(np.max(np.einsum("kij,kij->k", chol, chol)))
 
     def component_covariance(self, covariances: FloatArray, k: int, n_features: int) -> FloatArray:
         return covariances[k]
@@ -460,7 +476,8 @@ class TiedCovariance(CovarianceType):
         return cov
 
     def precision_cholesky(self, covariances: FloatArray, reg_covar: float = 0.0) -> FloatArray:
-        return precision_cholesky_from_cov(covariances, reg_covar, "the tied covariance")
+        with single_blas_thread():
+            return precision_cholesky_from_cov(covariances, reg_covar, "the tied covariance")
 
     def precision_cholesky_from_precisions(self, precisions: FloatArray) -> FloatArray:
         return precision_cholesky_from_precision(precisions)
@@ -479,6 +496,10 @@ class TiedCovariance(CovarianceType):
 
     def max_precision(self, prec_chol: FloatArray) -> float:
         return float(np.linalg.norm(prec_chol.astype(np.float64), 2) ** 2)
+
+    def precision_bound(self, prec_chol: FloatArray) -> float:
+        chol = prec_chol.astype(np.float64)
+        return float(np.einsum("ij,ij->", chol, chol))
 
     def component_covariance(self, covariances: FloatArray, k: int, n_features: int) -> FloatArray:
         return covariances

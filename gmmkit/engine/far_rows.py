@@ -8,6 +8,7 @@ log densities in float64 without the expanded quadratic form.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,11 +47,27 @@ class FarCheck:
     """
 
     def __init__(self, data: ChunkedData, cov_type: CovarianceType, params: MixtureParams) -> None:
-        self.radius2 = FAR_WIDTHS[data.dtype.type] ** 2 / cov_type.max_precision(
-            params.precisions_cholesky
-        )
-        self.rows = FarRows(cov_type, params, data.center, params.noise_row(data.columns))
+        self._widths2 = FAR_WIDTHS[data.dtype.type] ** 2
+        self._cov_type, self._prec_chol = cov_type, params.precisions_cholesky
+        # rows within this (<= radius2, from a cheap bound) are near without
+        # computing radius2 (an SVD per component for full covariances)
+        self._inner2 = self._widths2 / cov_type.precision_bound(params.precisions_cholesky)
+        self._far_rows = (cov_type, params, data.center, params.noise_row(data.columns))
         self._largest = data.__dict__.setdefault("_largest_norms", {})
+
+    @functools.cached_property
+    def radius2(self) -> float:
+        """Squared distance from the centre beyond which a row is far: float."""
+        return self._widths2 / self._cov_type.max_precision(self._prec_chol)
+
+    def _near(self, largest: float) -> bool:
+        """Whether rows with squared norms up to ``largest`` are all near (False for NaN)."""
+        return largest <= self._inner2 or largest <= self.radius2
+
+    @functools.cached_property
+    def rows(self) -> FarRows:
+        """The scorer of far rows, built on first use (most calls have no far row)."""
+        return FarRows(*self._far_rows)
 
     def mask(self, Xt: FloatArray, index: int | None = None) -> BoolArray | None:
         """Boolean mask of the far columns of a centred chunk Xt (D, n), or None.
@@ -58,10 +75,12 @@ class FarCheck:
         ``index`` (the chunk's number) lets a chunk known to have no far row
         skip the pass.
         """
-        if index is not None and self._largest.get(index, np.inf) <= self.radius2:
+        if index is not None and self._near(self._largest.get(index, np.inf)):
             return None
         with np.errstate(over="ignore", invalid="ignore"):
             norms = np.einsum("dn,dn->n", Xt, Xt)
+            if index is None and np.max(norms, initial=0.0) <= self._inner2:
+                return None  # (NaN fails the test)
             far = ~(norms <= self.radius2)  # inf and NaN are far
         if index is not None:
             self._largest[index] = np.inf if far.all() else float(np.max(norms, initial=0.0))

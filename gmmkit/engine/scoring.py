@@ -86,7 +86,8 @@ def score_rows(
         One result per chunk, in chunk order.
     """
     plan = make_plan(cov_type, params, data.center, data.dtype)
-    workspace = runner.workspace
+    # one chunk: fresh arrays (a workspace would hold them for nothing)
+    workspace = runner.workspace if len(data.slices) > 1 else None
     noise = params.noise_row(data.columns)
     far_check = FarCheck(data, cov_type, params)
 

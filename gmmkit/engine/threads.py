@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -26,9 +29,7 @@ def default_n_threads() -> int:
     oversubscribe the cores): without it this is always 1.
     ``GMMKIT_NUM_THREADS`` overrides the count.
     """
-    try:
-        import threadpoolctl  # noqa: F401
-    except ImportError:
+    if not _has_threadpoolctl():
         return 1
     configured = os.environ.get("GMMKIT_NUM_THREADS", "").strip()
     if configured:
@@ -38,7 +39,120 @@ def default_n_threads() -> int:
                 "number >= 1 or unset it."
             )
         return int(configured)
-    return max(1, min(8, os.cpu_count() or 1))
+    return max(1, min(8, _cpu_count()))
+
+
+@functools.cache
+def _has_threadpoolctl() -> bool:
+    """Whether threadpoolctl imports (looked up once per process)."""
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def _cpu_count() -> int:
+    """``os.cpu_count()``, read once per process."""
+    return os.cpu_count() or 1
+
+
+_CONTROLLER: dict[str, Any] = {}
+_CONTROLLER_LOCK = threading.Lock()
+
+
+def blas_controller() -> Any:
+    """The process's threadpoolctl controller, created once; None without threadpoolctl.
+
+    ``threadpoolctl.threadpool_limits`` finds the loaded BLAS and OpenMP
+    libraries anew on every call, by reading the process's memory map,
+    which cost 1.5-20 ms here: more than scoring a small batch. The engine
+    (and anything that wants BLAS on one thread) reuses this one
+    ``threadpoolctl.ThreadpoolController``, made on first use. Libraries
+    loaded after that first use are not seen by it.
+
+    Returns
+    -------
+    threadpoolctl.ThreadpoolController or None
+    """
+    if "controller" not in _CONTROLLER:
+        with _CONTROLLER_LOCK:
+            if "controller" not in _CONTROLLER:
+                try:
+                    from threadpoolctl import ThreadpoolController
+                except ImportError:
+                    _CONTROLLER["controller"] = None
+                else:
+                    _CONTROLLER["controller"] = ThreadpoolController()
+    return _CONTROLLER["controller"]
+
+
+@functools.lru_cache(maxsize=None)
+def _libraries(user_api: str | None) -> tuple[Any, ...]:
+    """The cached controller's libraries of ``user_api`` (None: all of them)."""
+    controller = blas_controller()
+    if controller is None:
+        return ()
+    return tuple(
+        library
+        for library in controller.lib_controllers
+        if user_api is None or library.user_api == user_api
+    )
+
+
+class _OneThread(contextlib.AbstractContextManager[None]):
+    """Sets libraries to one thread on entry and back to their own counts on exit.
+
+    threadpoolctl's ``limit`` does the same with a report of every library
+    (about 25 us here); this reads and sets only the thread counts (a few us).
+    """
+
+    def __init__(self, libraries: tuple[Any, ...]) -> None:
+        self._libraries = libraries
+        self._saved: list[tuple[Any, int]] = []
+
+    def __enter__(self) -> None:
+        for library in self._libraries:
+            n_threads = library.get_num_threads()
+            if n_threads is not None and n_threads != 1:
+                library.set_num_threads(1)
+                self._saved.append((library, n_threads))
+
+    def __exit__(self, *exc: object) -> None:
+        while self._saved:
+            library, n_threads = self._saved.pop()
+            library.set_num_threads(n_threads)
+
+
+def single_blas_thread(user_api: str | None = None) -> contextlib.AbstractContextManager[None]:
+    """A context holding BLAS (and OpenMP) libraries to one thread, with the cached controller.
+
+    For loops of many small products or factorisations, which run faster
+    on one thread than on a BLAS team woken for every call. Costs a few
+    microseconds after the first use in a process (:func:`blas_controller`);
+    does nothing without threadpoolctl. Like threadpoolctl's limits, it
+    acts on the whole process.
+
+    Parameters
+    ----------
+    user_api : {None, "blas", "openmp"}, default=None
+        The libraries to limit; None limits both.
+
+    Returns
+    -------
+    context manager
+
+    Raises
+    ------
+    ValueError
+        For another ``user_api``.
+    """
+    if user_api not in (None, "blas", "openmp"):
+        raise ValueError(
+            f"user_api={user_api!r} is not valid; use None (every library), 'blas' or 'openmp'."
+        )
+    return _OneThread(_libraries(user_api))
 
 
 #: task batches per worker thread and pass over the data
@@ -48,9 +162,13 @@ BATCHES_PER_THREAD = 16
 class ChunkRunner:
     """Runs a function over row chunks on worker threads, in chunk order.
 
-    Use as a context manager for the duration of a fit: it starts the
-    threads and holds BLAS to one thread each (threadpoolctl), so that
-    small tall-skinny products do not fight over cores.
+    Use as a context manager for the duration of a fit or a scoring call.
+    The first :meth:`map` holds BLAS to one thread (:func:`single_blas_thread`,
+    a few microseconds with the process's cached :func:`blas_controller`), so
+    that small tall-skinny products do not fight over cores or wake a BLAS
+    team; the first map over more than one chunk also starts the worker
+    threads. Both last until the context exits. Data that fit in one chunk
+    run on the calling thread: no pool is started.
     """
 
     def __init__(self, n_threads: int | None = None) -> None:
@@ -58,20 +176,28 @@ class ChunkRunner:
         self.workspace = Workspace()
         self._executor: ThreadPoolExecutor | None = None
         self._stack: ExitStack | None = None
+        self._limited = False
 
     def __enter__(self) -> ChunkRunner:
-        self._stack = stack = ExitStack()
-        if self.n_threads > 1:
-            from threadpoolctl import threadpool_limits
-
-            stack.enter_context(threadpool_limits(limits=1))
-            self._executor = stack.enter_context(ThreadPoolExecutor(self.n_threads))
+        self._stack = ExitStack()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._stack is not None:
             self._stack.close()
+        self._stack = None
         self._executor = None
+        self._limited = False
+
+    def _start(self, n_items: int) -> ThreadPoolExecutor | None:
+        """BLAS on one thread, and the worker threads for more than one item (on first need)."""
+        if self.n_threads > 1 and self._stack is not None:
+            if not self._limited:
+                self._stack.enter_context(single_blas_thread())
+                self._limited = True
+            if self._executor is None and n_items > 1:
+                self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
+        return self._executor
 
     def map(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``[function(item) for item in items]``, on the worker threads.
@@ -82,8 +208,9 @@ class ChunkRunner:
         batches leave a thread idle at the end.  Results come back in item
         order.
         """
-        if self._executor is None or len(items) < 2:
+        if self._start(len(items)) is None or len(items) < 2:
             return [function(item) for item in items]
+        assert self._executor is not None
         n_batches = min(len(items), BATCHES_PER_THREAD * self.n_threads)
         bounds = np.linspace(0, len(items), n_batches + 1).astype(int)
         batches = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]

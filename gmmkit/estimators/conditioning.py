@@ -46,6 +46,7 @@ from gmmkit.data.validation import check_array
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.linalg import conditional_blocks
 from gmmkit.engine.posterior import marginal_params, posterior_weights
+from gmmkit.engine.threads import single_blas_thread
 from gmmkit.estimators.checks import MixtureChecks
 
 if TYPE_CHECKING:
@@ -202,17 +203,20 @@ def conditional_moments(
     n_components, n_features = model.means_.shape
     covariances = np.asarray(model.covariances_, dtype=np.float64)
     dense = cov_type.dense(covariances, n_components, n_features)
-    B, C = conditional_blocks(dense, observed, missing)
-    marginal = marginal_params(
-        cov_type, model.weights_, model.means_, model.covariances_, model.reg_covar, observed,
-        getattr(model, "noise_bounds_", None), float(getattr(model, "noise_weight_", 0.0)),
-    )
-    weights = posterior_weights(cov_type, marginal, X_obs)
-    means_ = np.asarray(model.means_, dtype=np.float64)
-    mu_o, mu_m = means_[:, observed], means_[:, missing]
-    center = np.asarray(model.weights_, dtype=np.float64) @ mu_o  # accurate far from 0
-    offsets = mu_m - np.einsum("kmo,ko->km", B, mu_o - center)
-    means = np.einsum("no,kmo->nkm", X_obs - center, B, optimize=True) + offsets
+    # small factorisations and products: a woken BLAS team costs more than them
+    with single_blas_thread():
+        B, C = conditional_blocks(dense, observed, missing)
+        marginal = marginal_params(
+            cov_type, model.weights_, model.means_, model.covariances_, model.reg_covar,
+            observed, getattr(model, "noise_bounds_", None),
+            float(getattr(model, "noise_weight_", 0.0)),
+        )
+        weights = posterior_weights(cov_type, marginal, X_obs)
+        means_ = np.asarray(model.means_, dtype=np.float64)
+        mu_o, mu_m = means_[:, observed], means_[:, missing]
+        center = np.asarray(model.weights_, dtype=np.float64) @ mu_o  # accurate far from 0
+        offsets = mu_m - np.einsum("kmo,ko->km", B, mu_o - center)
+        means = np.einsum("no,kmo->nkm", X_obs - center, B, optimize=True) + offsets
     return weights, means, C
 
 
@@ -318,6 +322,12 @@ def resolve_indices(model: Mixture, indices: Indices, *, name: str = "indices") 
         For non-integer, out-of-range, unknown, repeated or no indices.
     """
     n_features = model.n_features_in_
+    if (
+        isinstance(indices, np.ndarray) and indices.ndim == 1 and indices.dtype.kind in "iu"
+        and indices.size and bool(np.all((indices >= -n_features) & (indices < n_features)))
+        and len(np.unique(indices % n_features)) == indices.size
+    ):  # valid integer indices: what the checks below accept, without a loop in Python
+        return (indices % n_features).astype(np.intp)
     items: list[Any]
     if isinstance(indices, (numbers.Integral, str)):
         items = [indices]

@@ -14,7 +14,6 @@ Several starts (seeded Gaussian-mixture fits) run; the best likelihood wins.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import numpy as np
@@ -214,11 +213,9 @@ def single_blas_thread():
     factors); a multi-threaded BLAS spends more time waking its threads
     than computing them, most of all on a busy machine.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1)
+    from gmmkit import single_blas_thread as cached  # one threadpoolctl scan per process
+
+    return cached()
 
 
 def baum_welch(X, emissions, seed, max_iter, tol, *, start=None):

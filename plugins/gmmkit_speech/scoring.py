@@ -120,9 +120,11 @@ def score_speakers(speakers, ubm, frames, *, top_c=None):
         The UBM's top components are found once and shared by all speakers.
     """
     X = check_frames(ubm, frames)
-    index = None
-    if top_c is not None:
-        index = top_components(ubm, X, _check_top_c(top_c, len(ubm.weights_)))
+    if top_c is None:  # the UBM's densities once, shared by every speaker
+        ubm_ll = ubm.score_samples(X)
+        return {name: float(np.mean(model.score_samples(check_frames(ubm, X, speaker=model))
+                                    - ubm_ll)) for name, model in speakers.items()}
+    index = top_components(ubm, X, _check_top_c(top_c, len(ubm.weights_)))
     return {name: llr_score(model, ubm, X, index=index) for name, model in speakers.items()}
 
 

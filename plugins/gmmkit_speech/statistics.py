@@ -127,13 +127,9 @@ def one_blas_thread():
     Many small products or factorisations in a row run faster on one thread
     each than on a team that has to be woken for every call.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn installs it
-        import contextlib
+    from gmmkit import single_blas_thread  # one threadpoolctl scan per process
 
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return single_blas_thread("blas")
 
 
 def _check_utterances(utterances, n_features):
