@@ -268,9 +268,9 @@ def outliers():
 @_top_option
 @_confidence_option
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="Write a figure (PNG) here: the score histogram with the threshold, and "
-                   "the rows on their first two principal components with flagged rows "
-                   "circled (and --label's anomalies crossed).")
+              help="Write a figure here (.png, .pdf, .svg ...): the score histogram with "
+                   "the threshold, and the rows on their first two principal components with "
+                   "flagged rows circled (and --label's anomalies crossed).")
 @output_option("Write the rows with score, flag and top features here (default: stdout).")
 @force_option
 @json_option("the summary")

@@ -94,7 +94,7 @@ def write_plot(detector, X, labels, data, path):
                               labels=labels,
                               title=f"{data}: {int(detector.labels_.sum())} of "
                                     f"{detector.labels_.size} rows flagged")
-    figure.savefig(path, dpi=96, bbox_inches="tight", format="png")
+    figure.savefig(path, dpi=96, bbox_inches="tight")  # the format from the suffix
     import matplotlib.pyplot as plt
 
     plt.close(figure)

@@ -117,6 +117,11 @@ def test_plot_writes_a_png_with_histogram_and_projection(cli, labelled, tmp_path
     assert result.exit_code == 0, result.output
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"figure written to {figure}" in result.output
+    vector = tmp_path / "detect.svg"  # the format follows the suffix
+    result = run(cli, "outliers", "detect", path, "--label", "bad", "--n-estimators", 2,
+                 "--plot", vector, "-q", "-o", tmp_path / "rows2.csv")
+    assert result.exit_code == 0, result.output
+    assert b"<svg" in vector.read_bytes()[:500]
 
 
 @needs_matplotlib
