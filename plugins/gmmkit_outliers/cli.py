@@ -145,6 +145,26 @@ class _NamedTable:
         return np.asarray(self.data, dtype=dtype)
 
 
+def _check_univariate(covariance_type, dataset):
+    """--covariance-type E or V fits one column: refuse DATA with several varying ones."""
+    import warnings
+
+    import numpy as np
+
+    if covariance_type not in ("E", "V"):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: the detector's
+        high, low = np.nanmax(dataset.data, axis=0), np.nanmin(dataset.data, axis=0)
+    varying = int(np.sum(high > low))
+    if varying > 1:
+        raise click.BadParameter(
+            f"{covariance_type} is mclust's univariate model, but DATA has {varying} varying "
+            f"columns; pick one with --columns, or use a multivariate model such as "
+            f"{covariance_type * 2}I (a member or a detector with one column uses E or V by "
+            "itself).", param_hint="--covariance-type")
+
+
 def _columns_option(function):
     return click.option(
         "--columns", metavar="A,B,...",
@@ -294,6 +314,7 @@ def detect(data, columns, label, top, confidence, plot_path, output, force, as_j
         dataset, known = _read(data, columns, options["missing"]), None
     else:
         dataset, known = read_labelled(data, columns, label, options["missing"])
+    _check_univariate(options["covariance_type"], dataset)
     detector = _make_detector(options, quiet)
     detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)
@@ -335,6 +356,7 @@ def fit(data, columns, output, force, as_json, quiet, **options):
     outputs = command_outputs(force, data)
     out_file = outputs.file(output, "output")
     dataset = _read(data, columns, options["missing"])
+    _check_univariate(options["covariance_type"], dataset)
     detector = _make_detector(options, quiet)
     detector.fit(_NamedTable(dataset))
     detector.feature_names_in_ = list(dataset.feature_names)

@@ -185,8 +185,9 @@ def test_detector_options_reach_the_detector(cli, labelled, tmp_path, args, para
                                              "Drop one of the two options."),
     (["--n-refits", "-1"], "-1 is not in the range x>=0"),
     (["--covariance-type", "XYZ"], "'XYZ' is not one of 'full', 'tied'"),
-    (["--covariance-type", "V"], "covariance_type='V' is mclust's univariate model, but X has "
-                                 "3 varying columns"),
+    (["--covariance-type", "V"], "Invalid value for --covariance-type: V is mclust's "
+                                 "univariate model, but DATA has 3 varying columns; pick one "
+                                 "with --columns, or use a multivariate model such as VVI"),
 ])
 def test_detector_option_errors(cli, labelled, tmp_path, args, message):
     path, _, _ = labelled
