@@ -255,3 +255,11 @@ def test_mclust_model_on_one_column_uses_the_univariate_model(labelled):
     assert single.model_.covariance_type == "E"
     expected = GMMOutlierDetector(covariance_type="E", ensemble=None, random_state=0).fit(X[:, :1])
     np.testing.assert_array_equal(single.decision_scores_, expected.decision_scores_)
+
+
+def test_explaining_a_row_at_1e300_warns_nothing(labelled):
+    _, X, _ = labelled
+    detector = GMMOutlierDetector(random_state=0, n_estimators=3).fit(X)
+    far = np.array([[1e300, -1e300, 1e300], [1e12, 1e12, 0.0]])
+    why = detector.explain(far)  # RuntimeWarning is an error in the test suite
+    assert not np.isfinite(why.distance2[0]) and np.isfinite(why.distance2[1])
