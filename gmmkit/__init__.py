@@ -21,6 +21,7 @@ from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.mixture_plots import plot_mixture
 from gmmkit.estimators.plots import plot_criterion
 from gmmkit.estimators.regression import GaussianMixtureRegressor
+from gmmkit.estimators.rowwise import map_rows
 from gmmkit.estimators.selection import select_model
 from gmmkit.exceptions import (
     ConvergenceWarning,
@@ -69,6 +70,7 @@ __all__ = [
     "impute",
     "information_criteria",
     "load",
+    "map_rows",
     "plot_criterion",
     "plot_mixture",
     "read_data",

@@ -31,6 +31,7 @@ from gmmkit.data.stream_readers import ChunkFunction, NpyFile, read_blocks, read
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import TypeGuard
 
     import dask.array as da
     from numpy.typing import NDArray
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["RowBlocks", "block_error", "dask_rows", "is_dask", "is_out_of_memory", "open_rows"]
 
 
-def is_dask(X: object) -> bool:
+def is_dask(X: object) -> TypeGuard[da.Array]:
     """True for a ``dask.array.Array`` (without importing Dask)."""
     dask_array = sys.modules.get("dask.array")
     return dask_array is not None and isinstance(X, dask_array.Array)
@@ -131,7 +132,7 @@ def open_rows(X: object) -> RowBlocks:
     if isinstance(X, Iterator):  # one pass is all a prediction needs
         first = _first_chunk(X)
         chunks = chain([first], X)
-        used = []
+        used: list[bool] = []
 
         def once() -> Iterable[Any]:
             if used:

@@ -105,7 +105,7 @@ class ChunkedScoring(_Estimator):
         self, X: ArrayLike, sample_weight: ArrayLike | None
     ) -> tuple[float, float]:
         """(sum_n w_n log p(x_n), sum_n w_n); files and Dask arrays block by block."""
-        if rowwise.elsewhere(X):
+        if not rowwise.in_memory(X):
             return rowwise.fitted_sum(self, "score_samples", X, sample_weight)
         log_lik = self.score_samples(X)
         weights = check_sample_weight(sample_weight, log_lik.shape[0])

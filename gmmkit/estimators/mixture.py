@@ -298,7 +298,7 @@ class GaussianMixture(
         overwrite : bool, default=False
             Replace ``out`` when it exists.
         """
-        if rowwise.elsewhere(X, out):
+        if not rowwise.in_memory(X, out):
             return rowwise.method_rows(self, "predict", X, out=out, overwrite=overwrite)
         labels = np.concatenate(self._map_log_prob(X, lambda log_prob: log_prob.argmax(axis=0)))
         labels[labels == len(self.weights_)] = NOISE_LABEL
@@ -313,7 +313,7 @@ class GaussianMixture(
         column the noise component's. X, ``out`` and ``overwrite`` as in
         :meth:`predict`.
         """
-        if rowwise.elsewhere(X, out):
+        if not rowwise.in_memory(X, out):
             return rowwise.method_rows(self, "predict_proba", X, out=out, overwrite=overwrite)
 
         def resp(log_prob: FloatArray) -> FloatArray:
@@ -335,7 +335,7 @@ class GaussianMixture(
         -------
         ndarray of shape (n_samples,)
         """
-        if rowwise.elsewhere(X, out):
+        if not rowwise.in_memory(X, out):
             return rowwise.method_rows(self, "uncertainty", X, out=out, overwrite=overwrite)
 
         def uncertain(log_prob: FloatArray) -> FloatArray:
@@ -351,7 +351,7 @@ class GaussianMixture(
 
         X, ``out`` and ``overwrite`` as in :meth:`predict`.
         """
-        if rowwise.elsewhere(X, out):
+        if not rowwise.in_memory(X, out):
             return rowwise.method_rows(self, "score_samples", X, out=out, overwrite=overwrite)
         return np.concatenate(self._map_log_prob(X, log_normalize, density=True))
 
@@ -392,7 +392,7 @@ class GaussianMixture(
         -------
         float
         """
-        if rowwise.elsewhere(X):
+        if not rowwise.in_memory(X):
             total = rowwise.fitted_sum(self, "_entropies", X, sample_weight)[0]
             return self.bic(X, sample_weight) + 2.0 * total
         rows = self._entropies(X)
@@ -402,7 +402,7 @@ class GaussianMixture(
 
     def _entropies(self, X: ArrayLike) -> FloatArray:
         """-sum_k z_nk log z_nk of every row, chunk by chunk: (n_samples,)."""
-        if rowwise.elsewhere(X):
+        if not rowwise.in_memory(X):
             return rowwise.method_rows(self, "_entropies", X)
         def entropy(log_prob: FloatArray) -> FloatArray:
             log_normalize(log_prob)

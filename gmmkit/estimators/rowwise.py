@@ -4,7 +4,7 @@ Every method of a fitted model whose result for a row depends only on that
 row (``predict``, ``predict_proba``, ``score_samples``, the classifier's and
 regressor's ``predict``, ``impute``, an outlier detector's
 ``decision_function``) takes the inputs ``fit`` takes. The estimators call
-:func:`method_rows` at the top of such a method when :func:`elsewhere` says
+:func:`method_rows` at the top of such a method when :func:`in_memory` says
 X is not an in-memory array (or the result goes to a file); the in-memory
 method then runs on each block. Reductions (``score``, ``bic``, ``aic``,
 accuracy) use :func:`weighted_sum`, which never holds the per-row results.
@@ -40,14 +40,15 @@ if TYPE_CHECKING:
 
     import dask.array as da
     from numpy.typing import ArrayLike
+    from typing_extensions import TypeIs
 
-    from gmmkit.engine.types import AnyArray, PathLike
+    from gmmkit.engine.types import AnyArray, FitInput, PathLike
     from gmmkit.estimators.base import EstimatorBase
 
     #: progress(rows done, rows in all or None)
     Progress = Callable[[int, "int | None"], None]
 
-__all__ = ["NpyWriter", "elsewhere", "map_rows", "method_rows", "weighted_sum"]
+__all__ = ["NpyWriter", "computed", "in_memory", "map_rows", "method_rows", "weighted_sum"]
 
 #: blocks of a Dask result computed together when it is written to a file
 DASK_WRITE_BATCH = 8
@@ -55,9 +56,22 @@ DASK_WRITE_BATCH = 8
 HEADER_BYTES = 128
 
 
-def elsewhere(X: object, out: PathLike | None = None) -> bool:
-    """True when a method must read X block by block (or write its result to ``out``)."""
-    return out is not None or is_out_of_memory(X)
+def computed(result: Any) -> Any:
+    """A lazy Dask result computed (on the cluster); any other result as it is."""
+    if is_dask(result):
+        from gmmkit.data.dask_arrays import compute
+
+        return compute(result, what="the predictions")[0]
+    return result
+
+
+def in_memory(X: FitInput, out: PathLike | None = None) -> TypeIs[ArrayLike]:
+    """False when a method must read X block by block (or write its result to ``out``).
+
+    True for arrays (X is then ``ArrayLike`` for type checkers): the
+    method's in-memory path runs.
+    """
+    return out is None and not is_out_of_memory(X)
 
 
 # ------------------------------------------------------------------ the public map
@@ -109,7 +123,7 @@ def map_rows(
         raise ValueError(f"out={os.fsdecode(out)!r} must be a .npy path (the results are "
                          "written as a .npy array).")
     if is_dask(X):
-        X = dask_rows(X)  # type: ignore[arg-type]  # (is_dask)
+        X = dask_rows(X)
         _check_columns(X.shape[1], n_features, name)
         lazy = dask_map(function, X)
         return lazy if out is None else _write(out, overwrite, _dask_blocks(lazy), progress,
@@ -183,7 +197,7 @@ def dask_map(function: Callable[[AnyArray], AnyArray], X: da.Array) -> da.Array:
         kwargs["drop_axis"] = 1
     elif probe.ndim > 2:
         kwargs["new_axis"] = list(range(2, probe.ndim))
-    return X.map_blocks(apply_block, shared, **kwargs)
+    return X.map_blocks(apply_block, shared, **kwargs)  # type: ignore[arg-type]  # (dask's stubs)
 
 
 def _dask_blocks(lazy: da.Array) -> Iterator[AnyArray]:
@@ -322,22 +336,7 @@ def weighted_sum(
     (float, float)
     """
     if is_dask(X):
-        import dask.array as da
-
-        X = dask_rows(X, "scoring")  # type: ignore[arg-type]  # (is_dask)
-        _check_columns(X.shape[1], n_features, name)
-        values = dask_map(function, X)
-        if sample_weight is None:
-            total, weight = values.sum(), X.shape[0]
-        else:
-            from gmmkit.data.dask_checks import aligned_weights
-
-            weights = aligned_weights(sample_weight, X)
-            total, weight = da.dot(weights, values), weights.sum()
-        from gmmkit.data.dask_arrays import compute
-
-        total, weight = compute(total, weight, what="the log-likelihood")
-        return float(total), float(weight)
+        return _dask_sum(function, dask_rows(X, "scoring"), sample_weight, n_features, name)
     rows = open_rows(X)
     _check_columns(rows.n_features, n_features, name)
     weights = None
@@ -364,6 +363,29 @@ def weighted_sum(
     if weights is not None:
         check_sample_weight(weights, n_rows)
     return total, weight
+
+
+def _dask_sum(
+    function: Callable[[AnyArray], AnyArray],
+    X: da.Array,
+    sample_weight: ArrayLike | da.Array | None,
+    n_features: int | None,
+    name: str,
+) -> tuple[float, float]:
+    """:func:`weighted_sum` of a Dask array: partial sums in a tree, two floats to the client."""
+    import dask.array as da
+
+    from gmmkit.data.dask_arrays import compute
+    from gmmkit.data.dask_checks import aligned_weights
+
+    _check_columns(X.shape[1], n_features, name)
+    values = dask_map(function, X)
+    weights = aligned_weights(sample_weight, X)
+    if weights is None:
+        (total,) = compute(values.sum(), what="the log-likelihood")
+        return float(total), float(X.shape[0])
+    total, weight = compute(da.dot(weights, values), weights.sum(), what="the log-likelihood")
+    return float(total), float(weight)
 
 
 def fitted_sum(
