@@ -21,7 +21,7 @@ from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.mixture_plots import plot_mixture
 from gmmkit.estimators.plots import plot_criterion
 from gmmkit.estimators.regression import GaussianMixtureRegressor
-from gmmkit.estimators.rowwise import map_rows
+from gmmkit.estimators.rowwise import is_large_input, map_rows
 from gmmkit.estimators.selection import select_model
 from gmmkit.exceptions import (
     ConvergenceWarning,
@@ -68,6 +68,7 @@ __all__ = [
     "get_postprocessors",
     "hookimpl",
     "impute",
+    "is_large_input",
     "information_criteria",
     "load",
     "map_rows",

@@ -48,7 +48,10 @@ if TYPE_CHECKING:
     #: progress(rows done, rows in all or None)
     Progress = Callable[[int, "int | None"], None]
 
-__all__ = ["NpyWriter", "computed", "in_memory", "map_rows", "method_rows", "weighted_sum"]
+__all__ = [
+    "NpyWriter", "computed", "fitted_sum", "in_memory", "is_large_input", "map_rows",
+    "method_rows", "weighted_sum",
+]
 
 #: blocks of a Dask result computed together when it is written to a file
 DASK_WRITE_BATCH = 8
@@ -65,13 +68,23 @@ def computed(result: Any) -> Any:
     return result
 
 
+def is_large_input(X: object) -> bool:
+    """True for the inputs :func:`map_rows` reads block by block rather than as one array.
+
+    A ``.npy`` path (any other path too, which :func:`map_rows` refuses with
+    the fix), a file memmap, a chunk function, an iterator of chunks, a
+    Dask array. Plugins' estimators test it at the top of a row-wise method.
+    """
+    return is_out_of_memory(X)
+
+
 def in_memory(X: FitInput, out: PathLike | None = None) -> TypeIs[ArrayLike]:
     """False when a method must read X block by block (or write its result to ``out``).
 
     True for arrays (X is then ``ArrayLike`` for type checkers): the
     method's in-memory path runs.
     """
-    return out is None and not is_out_of_memory(X)
+    return out is None and not is_large_input(X)
 
 
 # ------------------------------------------------------------------ the public map
