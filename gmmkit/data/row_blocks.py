@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmmkit.data import stream_readers
 from gmmkit.data.sources import is_stream
 from gmmkit.data.stream_readers import ChunkFunction, NpyFile, read_blocks, read_rows
 
@@ -88,7 +89,7 @@ class RowBlocks:
         row_bytes = max(1, self.n_features * self.dtype.itemsize)
         if isinstance(self._reader, NpyFile):
             return read_rows(self._reader)
-        return int(max(1, min(65536, 4 * 2**20 // row_bytes)))
+        return int(max(1, min(stream_readers.READ_ROWS, stream_readers.READ_BYTES // row_bytes)))
 
     def blocks(self) -> Iterator[tuple[int, AnyArray]]:
         """(start, rows) in order; a block is valid until the next one is read."""
@@ -131,17 +132,18 @@ def open_rows(X: object) -> RowBlocks:
         )
     if isinstance(X, Iterator):  # one pass is all a prediction needs
         first = _first_chunk(X)
-        chunks = chain([first], X)
-        used: list[bool] = []
+        calls: list[bool] = []
 
         def once() -> Iterable[Any]:
-            if used:
-                raise TypeError(
-                    "an iterator of chunks can be read once; pass a function that returns "
-                    "a fresh iterator each time it is called."
-                )
-            used.append(True)
-            return chunks
+            calls.append(True)
+            if len(calls) == 1:  # describe(): the first chunk only
+                return [first]
+            if len(calls) == 2:  # the pass
+                return chain([first], X)
+            raise TypeError(
+                "an iterator of chunks can be read once; pass a function that returns "
+                "a fresh iterator each time it is called."
+            )
 
         return RowBlocks(ChunkFunction(once))
     if is_stream(X):

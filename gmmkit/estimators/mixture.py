@@ -9,6 +9,7 @@ Same constructor names and defaults as scikit-learn 1.9, plus
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -393,6 +394,9 @@ class GaussianMixture(
         float
         """
         if not rowwise.in_memory(X):
+            if isinstance(X, Iterator):
+                raise TypeError("icl reads X twice (the entropies, then the BIC); pass a "
+                                "function that returns a fresh iterator of chunks.")
             total = rowwise.fitted_sum(self, "_entropies", X, sample_weight)[0]
             return self.bic(X, sample_weight) + 2.0 * total
         rows = self._entropies(X)

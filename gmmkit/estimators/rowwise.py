@@ -62,8 +62,6 @@ HEADER_BYTES = 128
 def computed(result: Any) -> Any:
     """A lazy Dask result computed (on the cluster); any other result as it is."""
     if is_dask(result):
-        from gmmkit.data.dask_arrays import compute
-
         return compute(result, what="the predictions")[0]
     return result
 
@@ -215,11 +213,30 @@ def dask_map(function: Callable[[AnyArray], AnyArray], X: da.Array) -> da.Array:
 
 def _dask_blocks(lazy: da.Array) -> Iterator[AnyArray]:
     """The row blocks of a lazy result, computed DASK_WRITE_BATCH at a time, in order."""
-    from gmmkit.data.dask_arrays import compute
-
     blocks = [lazy.blocks[i] for i in range(lazy.numblocks[0])]
     for first in range(0, len(blocks), DASK_WRITE_BATCH):
         yield from compute(*blocks[first : first + DASK_WRITE_BATCH], what="the results")
+
+
+def compute(*values: Any, what: str) -> tuple[Any, ...]:
+    """``dask.compute(*values)``: bad rows raise their ValueError, other failures a
+    :class:`gmmkit.data.dask_arrays.DaskComputationError` naming ``what``."""
+    import dask
+
+    from gmmkit.data.dask_arrays import DaskComputationError
+
+    try:
+        return dask.compute(*values)
+    except ValueError as exc:
+        if getattr(exc, "non_finite", None) is None:
+            raise
+        raise ValueError(str(exc)) from None
+    except Exception as exc:
+        raise DaskComputationError(
+            f"the Dask computation of {what} failed ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())}); check that the cluster's workers are running, "
+            "can read the data and have enough memory (their logs tell), then run it again."
+        ) from exc
 
 
 # ------------------------------------------------------------------ .npy output
@@ -388,7 +405,6 @@ def _dask_sum(
     """:func:`weighted_sum` of a Dask array: partial sums in a tree, two floats to the client."""
     import dask.array as da
 
-    from gmmkit.data.dask_arrays import compute
     from gmmkit.data.dask_checks import aligned_weights
 
     _check_columns(X.shape[1], n_features, name)
