@@ -72,7 +72,9 @@ class RowBlocks:
         Column names of the first chunk when it is a DataFrame.
     """
 
-    def __init__(self, reader: NpyFile | ChunkFunction | None, array: AnyArray | None = None):
+    def __init__(
+        self, reader: NpyFile | ChunkFunction | None, array: AnyArray | None = None
+    ) -> None:
         self._reader, self._array = reader, array
         if array is not None:
             self.n_samples: int | None = int(array.shape[0])
