@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     Progress = Callable[[int, "int | None"], None]
 
 __all__ = [
-    "NpyWriter", "computed", "fitted_sum", "in_memory", "is_large_input", "map_rows",
-    "method_rows", "weighted_sum",
+    "NpyWriter", "bound_method", "computed", "fitted_sum", "in_memory", "is_large_input",
+    "map_rows", "method_rows", "result_blocks", "weighted_sum",
 ]
 
 #: blocks of a Dask result computed together when it is written to a file
@@ -133,25 +133,47 @@ def map_rows(
     if out is not None and not os.fspath(out).endswith(".npy"):
         raise ValueError(f"out={os.fsdecode(out)!r} must be a .npy path (the results are "
                          "written as a .npy array).")
-    if is_dask(X):
+    if is_dask(X) and out is None:
         X = dask_rows(X)
         _check_columns(X.shape[1], n_features, name)
-        lazy = dask_map(function, X)
-        return lazy if out is None else _write(out, overwrite, _dask_blocks(lazy), progress,
-                                               int(X.shape[0]))
-    rows = open_rows(X)
-    _check_columns(rows.n_features, n_features, name)
-    results = _local_blocks(function, rows.blocks())
+        return dask_map(function, X)
+    results, n_samples = result_blocks(function, X, n_features=n_features, name=name)
     if out is not None:
-        return _write(out, overwrite, results, progress, rows.n_samples)
+        return _write(out, overwrite, results, progress, n_samples)
     parts = []
     done = 0
     for part in results:
         parts.append(part)
         done += len(part)
         if progress is not None:
-            progress(done, rows.n_samples)
+            progress(done, n_samples)
     return np.concatenate(parts)
+
+
+def result_blocks(
+    function: Callable[[AnyArray], AnyArray],
+    X: object,
+    *,
+    n_features: int | None = None,
+    name: str = "the model",
+) -> tuple[Iterator[AnyArray], int | None]:
+    """The results of ``function`` on X's row blocks, in order, one block at a time.
+
+    Returns
+    -------
+    blocks : iterator of ndarray
+        A Dask array's blocks are computed ``DASK_WRITE_BATCH`` at a time
+        on its scheduler; the other inputs are read a block at a time.
+    n_samples : int or None
+        The rows of X (None for a chunk function not read yet).
+    """
+    if is_dask(X):
+        X = dask_rows(X)
+        _check_columns(X.shape[1], n_features, name)
+        return _dask_blocks(dask_map(function, X)), int(X.shape[0])
+    rows = open_rows(X)
+    _check_columns(rows.n_features, n_features, name)
+    return _local_blocks(function, rows.blocks()), rows.n_samples
 
 
 def _check_columns(found: int, expected: int | None, name: str) -> None:
@@ -332,9 +354,17 @@ def method_rows(
     """
     estimator.check_is_fitted()
     name = type(estimator).__name__
-    function = partial(_call_method, estimator, method, kwargs)
+    function = bound_method(estimator, method, **kwargs)
     return map_rows(function, X, n_features=estimator.n_features_in_, out=out,
                     overwrite=overwrite, progress=progress, name=name)
+
+
+def bound_method(estimator: object, method: str, **kwargs: Any) -> Callable[[AnyArray], Any]:
+    """``rows -> estimator.<method>(rows, **kwargs)`` for a block of rows (picklable).
+
+    The feature-name warning is silenced: the blocks of a file come as arrays.
+    """
+    return partial(_call_method, estimator, method, kwargs)
 
 
 def _call_method(estimator: Any, method: str, kwargs: dict[str, Any], rows: AnyArray) -> Any:
@@ -422,5 +452,5 @@ def fitted_sum(
 ) -> tuple[float, float]:
     """(sum_n w_n estimator.<method>(x_n), sum_n w_n) on X block by block."""
     estimator.check_is_fitted()
-    return weighted_sum(partial(_call_method, estimator, method, {}), X, sample_weight,
+    return weighted_sum(bound_method(estimator, method), X, sample_weight,
                         n_features=estimator.n_features_in_, name=type(estimator).__name__)
