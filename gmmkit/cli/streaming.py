@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import ExitStack, nullcontext
 from functools import partial
 from typing import TYPE_CHECKING, Any, TextIO
@@ -144,12 +145,9 @@ def _drain(
     model_path: str,
 ) -> int:
     """Write every block, with a progress bar on stderr; return the rows written."""
-    bar = nullcontext(None) if quiet else click.progressbar(
-        length=n_samples or 0, label=os.path.basename(data), file=sys.stderr,
-        show_pos=True, show_percent=n_samples is not None,
-    )
+    progress = None if quiet else RowProgress(os.path.basename(data), n_samples)
     n_rows = 0
-    with bar as progress:
+    with progress or nullcontext():
         try:
             for block in blocks:
                 write(block)
@@ -157,7 +155,7 @@ def _drain(
                     on_block(block)
                 n_rows += len(block)
                 if progress is not None:
-                    progress.update(len(block))
+                    progress.update(n_rows)
         except ValueError as exc:
             details = getattr(exc, "non_finite", None)
             if details is None:
@@ -168,6 +166,57 @@ def _drain(
             raise DataFileError(f"{data}: {kind} in row {first + 1} (the first such row); "
                                 f"{fix}") from None
     return n_rows
+
+
+class RowProgress:
+    """Rows done on stderr: a bar redrawn in place on a terminal, else a line now and then.
+
+    Parameters
+    ----------
+    label : str
+    total : int or None
+        The rows in all (None: unknown).
+    interval : float
+        Seconds between two lines when stderr is not a terminal (a log).
+    """
+
+    def __init__(self, label: str, total: int | None, interval: float = 5.0) -> None:
+        self.label, self.total, self.interval = label, total, interval
+        self.start = self.last = time.monotonic()
+        self.done = 0
+        self.terminal = sys.stderr.isatty()
+
+    def __enter__(self) -> RowProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info[0] is None:
+            self._show(final=True)
+        elif self.terminal:
+            click.echo("", err=True)
+
+    def update(self, done: int) -> None:
+        """``done`` rows are written."""
+        self.done = done
+        now = time.monotonic()
+        if self.terminal or now - self.last >= self.interval:
+            self.last = now
+            self._show(final=False)
+
+    def _show(self, final: bool) -> None:
+        seconds = time.monotonic() - self.start
+        line = f"{self.label}: {self.done}"
+        if self.total:
+            share = self.done / self.total
+            bar = "#" * int(30 * share)
+            line = f"{self.label} [{bar:<30}] {self.done}/{self.total} rows ({share:.0%})"
+        else:
+            line += " rows"
+        line += f", {seconds:.1f} s"
+        if self.terminal:
+            click.echo("\r" + line, err=True, nl=final)
+        else:
+            click.echo(line, err=True)
 
 
 class CsvBlocks:
