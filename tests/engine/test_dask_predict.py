@@ -95,14 +95,14 @@ def test_cli_predict_and_score_on_the_cluster(client, fitted, tmp_path):
     save(model, tmp_path / "m.gmm")
     cli = build_cli(make_plugin_manager())
     address = client.scheduler.address
-    result = CliRunner().invoke(cli, ["predict", str(tmp_path / "m.gmm"), str(tmp_path / "rows.npy"),
-                                      "-o", str(tmp_path / "labels.npy"), "--dask-scheduler",
-                                      address])
+    model_path, data = str(tmp_path / "m.gmm"), str(tmp_path / "rows.npy")
+    result = CliRunner().invoke(cli, ["predict", model_path, data, "-o",
+                                      str(tmp_path / "labels.npy"), "--dask-scheduler", address])
     assert result.exit_code == 0, result.output
     np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), model.predict(X))
     assert "6000/6000 rows" in result.stderr
-    result = CliRunner().invoke(cli, ["score", str(tmp_path / "m.gmm"), str(tmp_path / "rows.npy"),
-                                      "--json", "-q", "--dask-scheduler", address])
+    result = CliRunner().invoke(cli, ["score", model_path, data, "--json", "-q",
+                                      "--dask-scheduler", address])
     assert result.exit_code == 0, result.output
     assert float(result.stdout.split('"mean": ')[1].rstrip("}\n")) == pytest.approx(
         model.score(X), rel=1e-12)
