@@ -11,6 +11,8 @@ themselves (a path every worker can read), and only the results come back.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import sys
 import time
@@ -49,6 +51,7 @@ def stream_rows(
     quiet: bool,
     dask_scheduler: str | None,
     on_block: Callable[[AnyArray], None] | None = None,
+    json_list: str | None = None,
 ) -> int:
     """Write ``model.<method>`` of every row of DATA, a block at a time; return the rows.
 
@@ -70,6 +73,9 @@ def stream_rows(
         ``--dask-scheduler``.
     on_block : callable, optional
         Called with every block of results (``score`` sums them).
+    json_list : str, optional
+        Print ``{"<json_list>": [`` and the values as its items instead of
+        CSV (the caller closes the list and the object).
     """
     outputs = command_outputs(force, data, model_path)
     target = outputs.file(output_path, "output_path", suffixes=OUTPUT_SUFFIXES)
@@ -81,7 +87,10 @@ def stream_rows(
         blocks, n_samples = rowwise.result_blocks(function, X, n_features=model.n_features_in_)
         drain = partial(_drain, blocks, n_samples=n_samples, quiet=quiet, data=data,
                         on_block=on_block, model_path=model_path)
-        if target is None:
+        if target is None and json_list is not None:
+            opening = f'{{"{json_list}": ['
+            n_rows = drain(JsonList(opening).write)
+        elif target is None:
             n_rows = drain(CsvBlocks(header).write)
         elif target.path.lower().endswith(".npy"):
             with open(target.temporary, "wb") as file:
@@ -253,9 +262,9 @@ def stream_score(
 ) -> None:
     """``gmmkit score`` of a .npy DATA: per-row log-likelihoods a block at a time.
 
-    The rows' values go to ``-o`` (or CSV on stdout); ``--json`` prints
-    ``{n_samples, mean}`` (and ``output``), never the rows, so memory stays
-    bounded. Without ``-o``, ``--json`` prints the summary only.
+    The rows' values go to ``-o`` (or CSV on stdout). ``--json`` prints
+    ``{log_likelihood: [...], n_samples, mean}``, the list written a block
+    at a time; with ``-o`` it prints ``{n_samples, mean, output}``.
     """
     total = [0.0]
 
@@ -263,35 +272,44 @@ def stream_score(
         total[0] += float(block.sum())
 
     if as_json and output_path is None:
-        n_rows = _summed(model, model_path, data, columns, quiet, dask_scheduler, add)
-    else:
         n_rows = stream_rows(
             model, model_path, data, method="score_samples", header=["log_likelihood"],
-            columns=columns, output_path=output_path, force=force, quiet=quiet,
-            dask_scheduler=dask_scheduler, on_block=add,
+            columns=columns, output_path=None, force=force, quiet=quiet,
+            dask_scheduler=dask_scheduler, on_block=add, json_list="log_likelihood",
         )
+        click.echo(f'], "n_samples": {n_rows}, "mean": {json.dumps(_finite(total[0] / n_rows))}}}')
+        return
+    n_rows = stream_rows(
+        model, model_path, data, method="score_samples", header=["log_likelihood"],
+        columns=columns, output_path=output_path, force=force, quiet=quiet,
+        dask_scheduler=dask_scheduler, on_block=add,
+    )
     if as_json:
-        summary: dict[str, Any] = {"n_samples": n_rows, "mean": total[0] / n_rows}
-        if output_path is not None:
-            summary["output"] = output_path
-        echo_json(summary, indent=None)
+        echo_json({"n_samples": n_rows, "mean": total[0] / n_rows, "output": output_path},
+                  indent=None)
 
 
-def _summed(
-    model: Mixture,
-    model_path: str,
-    data: str,
-    columns: str | None,
-    quiet: bool,
-    dask_scheduler: str | None,
-    add: Callable[[AnyArray], None],
-) -> int:
-    """One pass of score_samples that keeps only the sum (``score --json`` without -o)."""
-    from gmmkit.estimators import rowwise
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
-    with ExitStack() as stack:
-        X = _data_rows(model, model_path, data, columns, dask_scheduler, stack)
-        blocks, n_samples = rowwise.result_blocks(
-            rowwise.bound_method(model, "score_samples"), X, n_features=model.n_features_in_)
-        return _drain(blocks, lambda block: None, n_samples=n_samples, quiet=quiet, data=data,
-                      on_block=add, model_path=model_path)
+
+class JsonList:
+    """Blocks of numbers written as the items of a JSON list on stdout (non-finite: null).
+
+    Parameters
+    ----------
+    opening : str
+        Written before the first item (``{"log_likelihood": [``).
+    """
+
+    def __init__(self, opening: str) -> None:
+        self.opening: str | None = opening
+
+    def write(self, block: AnyArray) -> None:
+        """Append the values of ``block``: ndarray (n,)."""
+        items = ", ".join(json.dumps(_finite(float(v))) for v in block)
+        if self.opening is not None:
+            click.echo(self.opening + items, nl=False)
+            self.opening = None
+        else:
+            click.echo(", " + items, nl=False)

@@ -65,9 +65,10 @@ def test_predict_proba_and_score_as_csv_and_json(cli, files, tmp_path):
     summary = json.loads(run(cli, "score", model_path, data, "--json", "-q").stdout)
     assert summary["n_samples"] == 3000
     assert summary["mean"] == pytest.approx(model.score(X), rel=1e-12)
+    assert summary["log_likelihood"] == pytest.approx(model.score_samples(X).tolist(), rel=1e-15)
     out = tmp_path / "ll.csv"
     written = json.loads(run(cli, "score", model_path, data, "--json", "-q", "-o", out).stdout)
-    assert written == {**summary, "output": str(out)}
+    assert written == {"n_samples": 3000, "mean": summary["mean"], "output": str(out)}
     assert read_csv(out.read_text())[1][:, 0] == pytest.approx(model.score_samples(X), rel=1e-15)
 
 
