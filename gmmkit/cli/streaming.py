@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from gmmkit.engine.types import AnyArray
     from gmmkit.estimators.conditioning import Mixture
 
+#: seconds between two progress lines when stderr is not a terminal
+PROGRESS_INTERVAL = 5.0
+
 #: the suffixes -o takes
 OUTPUT_SUFFIXES = (".npy", ".csv")
 
@@ -180,17 +183,19 @@ def _drain(
 class RowProgress:
     """Rows done on stderr: a bar redrawn in place on a terminal, else a line now and then.
 
+    When stderr is not a terminal (a log), a line is printed every
+    ``PROGRESS_INTERVAL`` seconds and at the end of a pass that took that
+    long: a quick command in a pipeline prints nothing.
+
     Parameters
     ----------
     label : str
     total : int or None
         The rows in all (None: unknown).
-    interval : float
-        Seconds between two lines when stderr is not a terminal (a log).
     """
 
-    def __init__(self, label: str, total: int | None, interval: float = 5.0) -> None:
-        self.label, self.total, self.interval = label, total, interval
+    def __init__(self, label: str, total: int | None) -> None:
+        self.label, self.total, self.interval = label, total, PROGRESS_INTERVAL
         self.start = self.last = time.monotonic()
         self.done = 0
         self.terminal = sys.stderr.isatty()
@@ -199,7 +204,9 @@ class RowProgress:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if exc_info[0] is None:
+        if exc_info[0] is None and (
+            self.terminal or time.monotonic() - self.start >= self.interval
+        ):
             self._show(final=True)
         elif self.terminal:
             click.echo("", err=True)

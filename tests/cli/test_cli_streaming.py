@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from helpers import make_mixture
 
 from gmmkit import GaussianMixture, save
-from gmmkit.cli import build_cli
+from gmmkit.cli import build_cli, streaming
 from gmmkit.data import stream_readers
 from gmmkit.plugins import make_plugin_manager
 
@@ -43,12 +43,14 @@ def read_csv(text):
     return rows[0], np.array(rows[1:], dtype=float)
 
 
-def test_predict_writes_labels_npy_with_a_progress_bar(cli, files, tmp_path):
+def test_predict_writes_labels_npy_with_a_progress_bar(cli, files, tmp_path, monkeypatch):
     X, model, data, model_path = files
+    monkeypatch.setattr(streaming, "PROGRESS_INTERVAL", 0.0)  # a line per block in a log
     result = run(cli, "predict", model_path, data, "-o", tmp_path / "labels.npy")
     assert result.exit_code == 0, result.output
     np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), model.predict(X))
-    assert "rows.npy" in result.stderr and "3000/3000" in result.stderr
+    assert "rows.npy [###" in result.stderr and "1500/3000 rows (50%)" in result.stderr
+    assert result.stderr.count("\n") == 7  # six blocks and the end
     assert result.stdout == ""
     quiet = run(cli, "predict", model_path, data, "-o", tmp_path / "again.npy", "-q")
     assert quiet.exit_code == 0 and quiet.stderr == ""
