@@ -23,6 +23,7 @@ from gmmkit.estimators.plots import plot_criterion
 from gmmkit.estimators.regression import GaussianMixtureRegressor
 from gmmkit.estimators.rowwise import is_large_input, map_rows
 from gmmkit.estimators.selection import select_model
+from gmmkit.estimators.streams import fit_stream
 from gmmkit.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -60,6 +61,7 @@ __all__ = [
     "PrecisionWarning",
     "__version__",
     "bootstrap_lrt",
+    "fit_stream",
     "get_datasets",
     "get_demos",
     "get_features",

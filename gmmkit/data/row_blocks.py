@@ -93,12 +93,18 @@ class RowBlocks:
             return read_rows(self._reader)
         return int(max(1, min(stream_readers.READ_ROWS, stream_readers.READ_BYTES // row_bytes)))
 
-    def blocks(self) -> Iterator[tuple[int, AnyArray]]:
-        """(start, rows) in order; a block is valid until the next one is read."""
+    def blocks(self, rows: int | None = None) -> Iterator[tuple[int, AnyArray]]:
+        """(start, rows) in order; a block is valid until the next one is read.
+
+        ``rows``: rows per block of a file or an array (default
+        :attr:`block_rows`); a chunk function's blocks are its own chunks.
+        """
         if self._array is not None:
-            step = self.block_rows
+            step = rows or self.block_rows
             return ((s, self._array[s : s + step]) for s in range(0, len(self._array), step))
         assert self._reader is not None
+        if rows is not None and isinstance(self._reader, NpyFile):
+            return self._reader.blocks(rows)
         return read_blocks(self._reader)
 
 
