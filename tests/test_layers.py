@@ -184,7 +184,6 @@ def test_bic_and_aic_are_written_once(tmp_path):
     import gmmkit
     from gmmkit.data.stream import information_criteria
     from gmmkit.engine.criteria import n_parameters
-    from gmmkit.estimators.grid import criteria
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 1, (100, 2)), rng.normal(6, 1, (100, 2))])
@@ -193,8 +192,10 @@ def test_bic_and_aic_are_written_once(tmp_path):
     assert n_parameters("full", 2, 2) == 11 and n_parameters("diag", 2, 2, noise=True) == 10
     assert model.bic(X) == pytest.approx(-2 * total + 11 * np.log(200), rel=1e-12)
     assert model.aic(X) == pytest.approx(-2 * total + 22, rel=1e-12)
-    table_row = criteria(model, X)
-    assert (table_row["bic"], table_row["aic"]) == pytest.approx((model.bic(X), model.aic(X)))
+    one = gmmkit.GaussianMixture(1).fit(X)  # select_model's K = 1 row: a closed-form fit
+    _, table = gmmkit.select_model(X, [1, 2], ["full"], as_frame=False)
+    assert (table[0]["bic"], table[0]["aic"]) == pytest.approx((one.bic(X), one.aic(X)),
+                                                               rel=1e-9)
     np.save(tmp_path / "x.npy", X)
     streamed = information_criteria(model, str(tmp_path / "x.npy"))
     assert (streamed["bic"], streamed["aic"]) == pytest.approx((model.bic(X), model.aic(X)))

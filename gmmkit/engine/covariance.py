@@ -73,6 +73,7 @@ from gmmkit.engine.mclust_models import (
     n_covariance_parameters,
     unknown_model_message,
 )
+from gmmkit.engine.mclust_models.constraints import structure_problem
 from gmmkit.engine.workspace import scratch
 
 if TYPE_CHECKING:
@@ -240,6 +241,22 @@ class CovarianceType:
         return np.stack(
             [self.component_covariance(covariances, k, n_features) for k in range(n_components)]
         )
+
+    def structure_problem(
+        self, covariances: FloatArray, n_components: int, n_features: int
+    ) -> str | None:
+        """What keeps ``covariances`` (this type's layout) from this model's equalities.
+
+        None when they hold to the rounding of their dtype (a constrained
+        mclust model, say EEE or VEV; see
+        :func:`gmmkit.engine.mclust_models.constraints.structure_problem`).
+        """
+        covariances = np.asarray(covariances)
+        dtype = np.float32 if covariances.dtype == np.float32 else np.float64
+        rtol = max(1e-6, 1e3 * float(np.finfo(dtype).eps))
+        with np.errstate(all="ignore"):
+            dense = self.dense(covariances.astype(np.float64), n_components, n_features)
+            return structure_problem(self.name, dense, rtol)
 
     def select(self, covariances: FloatArray, index: IntArray) -> FloatArray:
         """Covariances of the marginal on features ``index``, in this type's layout."""

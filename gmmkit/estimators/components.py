@@ -107,8 +107,10 @@ class ComponentMaths(_Estimator):
         Raises
         ------
         ValueError
-            For arrays of the wrong shape, unknown ``training`` names, or
-            noise arguments that contradict each other or ``params["noise"]``.
+            For arrays of the wrong shape, covariances without the structure
+            of a constrained ``covariance_type`` (say "EEE" with unequal
+            matrices), unknown ``training`` names, or noise arguments that
+            contradict each other or ``params["noise"]``.
         """
         noise = noise_bounds is not None or noise_weight is not None
         if noise:
@@ -131,6 +133,10 @@ class ComponentMaths(_Estimator):
                     f"{name} has shape {np.shape(value)}; a '{cov_type.name}' mixture of "
                     f"{k} components and {d} features needs {expected}."
                 )
+        problem = cov_type.structure_problem(np.asarray(covariances), k, d)
+        if problem is not None:
+            raise ValueError(f"{problem}; pass covariances of that structure, or "
+                             "covariance_type='full'.")
         if noise != (model.noise is not None) or (noise_bounds is None) != (noise_weight is None):
             raise ValueError(
                 f"a noise component (noise={model.noise!r}) needs both noise_bounds and "
@@ -329,3 +335,4 @@ def _check_resp(resp: ArrayLike, n_samples: int, n_components: int | str) -> Flo
     if not np.all(np.isfinite(resp)) or resp.min(initial=0.0) < 0:
         raise ValueError("resp must hold finite values >= 0 (memberships of each row).")
     return resp
+

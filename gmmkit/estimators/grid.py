@@ -1,83 +1,31 @@
-"""Fitting a grid of K x covariance type and choosing from it (model selection's engine room).
+"""The grid of model selection: its points, distinct rows, collapsed fits and the choice.
 
 :func:`gmmkit.select_model` and ``GaussianMixture(n_components="auto")`` both
-run :func:`fit_grid`; it takes the estimator class, so this module imports
-no estimator (see :mod:`gmmkit.estimators.selection` for the criteria and
-what "degenerate" means).
+run :func:`gmmkit.estimators.selection_run.run_selection`; this module holds
+what it validates and chooses with (see :mod:`gmmkit.estimators.selection`
+for the criteria and what "degenerate" means).
 """
 
 from __future__ import annotations
 
 import numbers
-import time
 import warnings
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmkit.data.sources import open_source
-from gmmkit.data.validation import check_array, check_sample_weight, feature_names
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.criteria import information_criteria, n_parameters
-from gmmkit.engine.processes import run_tasks
-from gmmkit.engine.rng import make_rng
-from gmmkit.exceptions import ConvergenceWarning, DegenerateComponentWarning
+from gmmkit.exceptions import ConvergenceWarning
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from typing import NoReturn
 
-    from numpy.typing import ArrayLike, NDArray
+    from numpy.typing import ArrayLike
 
-    from gmmkit.engine.types import AnyArray, FitInput, FloatArray, RandomStateLike
-    from gmmkit.estimators.mixture import GaussianMixture
-
-#: the estimator class of the grid's fits (GaussianMixture or a subclass)
-M = TypeVar("M", bound="GaussianMixture")
+    from gmmkit.engine.types import AnyArray, FloatArray
 
 CRITERIA = ("bic", "aic", "icl")
-
-
-def fit_grid(
-    estimator: type[M],
-    X: ArrayLike,
-    n_components: int | Iterable[int],
-    covariance_types: str | Iterable[str],
-    criterion: str,
-    *,
-    n_init: int = 1,
-    n_jobs: int | None = None,
-    sample_weight: ArrayLike | None = None,
-    random_state: RandomStateLike = None,
-    **params: Any,
-) -> tuple[M, list[dict[str, Any]]]:
-    """:func:`gmmkit.select_model` with the ``estimator`` class of the fits.
-
-    Parameters and results as :func:`gmmkit.estimators.selection.select_model`;
-    ``estimator`` is the class (called as ``estimator(K, covariance_type=...,
-    **params)``).
-    """
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion={criterion!r} is not supported; use one of {list(CRITERIA)}")
-    X = check_array(X)
-    weights = check_sample_weight(sample_weight, X.shape[0])
-    grid = grid_points(n_components, covariance_types, X if weights is None else X[weights > 0])
-    if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
-        random_state = int(make_rng(random_state).integers(2**31 - 1))
-    shared = {
-        "X": X,
-        "sample_weight": weights,
-        "params": {**params, "n_init": n_init, "random_state": random_state},
-        "estimator": estimator,
-    }
-    results = run_tasks(fit_one, grid, shared, n_jobs)
-    table = [row for row, _ in results]
-    models = [model for _, model in results]
-    best = choose(table, criterion)
-    table[best]["chosen"] = True
-    chosen = models[best]
-    assert chosen is not None  # (choose picks a fit without error)
-    return chosen, table
 
 
 def grid_points(
@@ -156,80 +104,6 @@ def n_distinct_rows(X: ArrayLike, *, up_to: int | None = None) -> int:
     return len(np.unique(X, axis=0))
 
 
-def fit_one(
-    task: tuple[int, str],
-    *,
-    X: AnyArray,
-    sample_weight: FloatArray | None,
-    params: dict[str, Any],
-    estimator: type[M],
-) -> tuple[dict[str, Any], M | None]:
-    """Fit one grid point with the ``estimator`` class; return (table row, fitted model or
-    None). Runs in workers."""
-    n_components, covariance_type = task
-    row: dict[str, Any] = {
-        "n_components": n_components,
-        "covariance_type": covariance_type,
-        "bic": None,
-        "aic": None,
-        "icl": None,
-        "log_likelihood": None,
-        "n_parameters": None,
-        "converged": False,
-        "n_iter": 0,
-        "degenerate": False,
-        "error": None,
-        "warnings": [],
-        "seconds": 0.0,
-        "chosen": False,
-    }
-    model: M | None
-    model = estimator(n_components, covariance_type=covariance_type, **params)
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model.fit(X, sample_weight=sample_weight)
-        except ValueError as exc:
-            row["error"] = " ".join(str(exc).split())
-            model = None
-    row["seconds"] = time.perf_counter() - start
-    row["warnings"] = list(dict.fromkeys(str(w.message) for w in caught))
-    row["degenerate"] = any(issubclass(w.category, DegenerateComponentWarning) for w in caught)
-    if model is not None and collapsed(model):
-        row["degenerate"] = True
-        row["warnings"].append(
-            "a component collapsed: its covariance is at the reg_covar floor (it sits on "
-            "repeated or nearly collinear points), so its likelihood is unbounded"
-        )
-    if model is not None:
-        row.update(criteria(model, X, sample_weight))
-        row["converged"] = bool(model.converged_)
-        row["n_iter"] = int(model.n_iter_)
-    return row, model
-
-
-def collapsed(
-    model: GaussianMixture, floor_factor: float = 2.0, spread_factor: float = 100.0
-) -> bool:
-    """True when a component has collapsed onto repeated or nearly collinear points.
-
-    A component has collapsed when, along some direction, its covariance
-    is at the reg_covar floor (at most ``floor_factor`` x reg_covar) while
-    the mixture as a whole spreads along that direction (more than
-    ``spread_factor`` x reg_covar). Its density, and so the log-likelihood
-    and BIC of the fit, then grow without bound as reg_covar shrinks.
-    mclust reports no BIC for such fits; gmmkit keeps them in the table,
-    marked degenerate, and does not choose them while a clean fit exists.
-    A feature that is constant in the data (every component at the floor
-    along it) is not a collapse.
-    """
-    return collapsed_params(
-        model.covariance_type, model.weights_, model.means_, model.covariances_,
-        model.reg_covar, floor_factor, spread_factor,
-    )
-
-
 def collapsed_params(
     covariance_type: str, weights: FloatArray, means: FloatArray, covariances: FloatArray,
     reg_covar: float, floor_factor: float = 2.0, spread_factor: float = 100.0,
@@ -249,29 +123,6 @@ def collapsed_params(
                                 > spread_factor * reg_covar):
             return True
     return False
-
-
-def criteria(
-    model: GaussianMixture, X: AnyArray, sample_weight: FloatArray | None = None
-) -> dict[str, Any]:
-    """BIC, AIC, ICL, total log-likelihood and free parameters of a fitted model."""
-    log_lik = model.score_samples(X)
-    if sample_weight is None:
-        total, n = float(log_lik.sum()), float(len(log_lik))
-    else:
-        total, n = float(sample_weight @ log_lik), float(sample_weight.sum())
-    n_components, n_features = model.means_.shape
-    p = int(n_parameters(
-        model.covariance_type, n_components, n_features, noise=hasattr(model, "noise_bounds_")
-    ))
-    bic, aic = information_criteria(total, n, p)
-    return {
-        "bic": bic,
-        "aic": aic,
-        "icl": model.icl(X, sample_weight),
-        "log_likelihood": total,
-        "n_parameters": p,
-    }
 
 
 def choose(table: Sequence[Mapping[str, Any]], criterion: str) -> int:
@@ -299,60 +150,3 @@ def choose(table: Sequence[Mapping[str, Any]], criterion: str) -> int:
             stacklevel=3,
         )
     return best
-
-
-def fit_auto(
-    model: GaussianMixture,
-    X: FitInput,
-    sample_weight: ArrayLike | None,
-    max_components: int,
-    estimator: type[GaussianMixture],
-) -> tuple[GaussianMixture, list[dict[str, Any]], NDArray[np.object_] | None]:
-    """``n_components="auto"``: fit K = 1..max_components with ``model``'s settings by BIC.
-
-    The grid's fits are ``estimator`` instances (GaussianMixture passes
-    itself); ``model`` is only read. GaussianMixture then takes the chosen
-    fit's attributes, ``n_components_`` the K chosen and ``selection_`` the
-    table (see :func:`select_model`).
-
-    Returns
-    -------
-    best : GaussianMixture
-        The chosen fit.
-    table : list of dict
-        One row per K tried.
-    feature_names : ndarray or None
-        X's column names.
-    """
-    if isinstance(X, np.memmap):
-        X = np.asarray(X)  # a memmap is an array: the grid reads it like one
-    if open_source(X) is not None:
-        raise ValueError(
-            "n_components='auto' needs the data in memory (it fits a grid of models); give "
-            "an integer n_components for files, chunk functions and Dask arrays, or choose K "
-            "with gmmkit.select_model on a sample."
-        )
-    if any(v is not None for v in (model.weights_init, model.means_init, model.precisions_init)):
-        raise ValueError(
-            "n_components='auto' cannot take weights_init, means_init or "
-            "precisions_init (their shapes depend on K); give an integer n_components."
-        )
-    names = feature_names(X)
-    X = check_array(X)
-    weights = check_sample_weight(sample_weight, X.shape[0])
-    n_rows = n_distinct_rows(X if weights is None else X[weights > 0], up_to=max_components)
-    params = model.get_params()
-    for name in ("n_components", "covariance_type", "n_init", "random_state", "warm_start"):
-        params.pop(name)
-    best, table = fit_grid(
-        estimator,
-        X,
-        range(1, max(1, min(max_components, n_rows)) + 1),
-        (model.covariance_type,),
-        "bic",
-        n_init=model.n_init,
-        random_state=model.random_state,
-        sample_weight=weights,
-        **params,
-    )
-    return best, table, names

@@ -32,9 +32,9 @@ from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
 from gmmkit.estimators.chunked import ChunkedScoring
 from gmmkit.estimators.components import ComponentMaths, mixture_params
-from gmmkit.estimators.grid import fit_auto
 from gmmkit.estimators.online import OnlineFit
 from gmmkit.estimators.restarts import RestartsFit
+from gmmkit.estimators.selection_run import fit_auto
 
 if TYPE_CHECKING:
 
@@ -256,7 +256,7 @@ class GaussianMixture(
         return data, names, bounds
 
     def _fit_auto(self, X: FitInput, sample_weight: ArrayLike | None) -> Self:
-        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.grid.fit_auto).
+        """``n_components="auto"``: K = 1..10 by BIC (gmmkit.estimators.selection_run.fit_auto).
 
         The model then behaves as the chosen fit: it takes its fitted attributes.
         """

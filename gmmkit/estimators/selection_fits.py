@@ -69,8 +69,9 @@ class FitTask:
         The covariance_type.
     start : str
         "hc", an initialiser name ("k-means++", "kmeans", ...), "split" or "merge".
-    seed : int or None
-        The initialiser's seed.
+    seed : int, tuple of int or None
+        The initialiser's seed (a tuple: the entropy of a restart's
+        generator, as :func:`gmmkit.engine.rng.restart_rngs` seeds it).
     params : MixtureParams or None
         Start parameters ("split", "merge").
     reference : float
@@ -84,7 +85,7 @@ class FitTask:
     n_components: int
     model: str
     start: str = "hc"
-    seed: int | None = None
+    seed: int | tuple[int, int] | None = None
     params: MixtureParams | None = None
     reference: float = np.inf
     hc_labels: IntArray | None = None
@@ -271,7 +272,8 @@ def _start(
     if task.params is not None:
         return task.params
     k = task.n_components
-    init = data.init_data(np.random.default_rng(task.seed))
+    rng = np.random.default_rng(task.seed)  # one stream, as GaussianMixture.fit draws it
+    init = data.init_data(rng)
     if task.start == "hc":
         hc_rows, hc_weights = hc
         assert hc_rows is not None and task.hc_labels is not None  # select_model's hc start
@@ -280,8 +282,7 @@ def _start(
         resp[task.hc_labels, np.arange(len(hc_rows))] = 1.0
         stats = stats_from_resp(cov_type, cov_type.design(Xt), resp, hc_weights, Xt.shape[0])
     else:
-        stats = initial_stats(task.start, init, cov_type, k, np.random.default_rng(task.seed),
-                              runner)
+        stats = initial_stats(task.start, init, cov_type, k, rng, runner)
     params = params_from_stats(stats, cov_type, reg_covar, data.center)[0]
     if bounds is not None:
         params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)

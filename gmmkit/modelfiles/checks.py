@@ -328,6 +328,15 @@ def check_mixture_values(
     with np.errstate(all="ignore"):
         COVARIANCE_CHECKS[cov_type.layout](cov, chol, eps)
         _check_scale(cov_type, arrays["means"], chol)
+        _check_structure(cov_type, cov, arrays["means"].shape)
+
+
+def _check_structure(cov_type: CovarianceType, cov: FloatArray, shape: tuple[int, ...]) -> None:
+    """The equalities of a constrained model (EEE, VEV, ...) hold to the file's rounding."""
+    problem = cov_type.structure_problem(cov, *shape)
+    if problem is not None:
+        raise Problem(f"{problem}; the file was not written by gmmkit or was edited since",
+                      "refit the model, or save it with covariance_type='full'")
 
 
 def check_weights(

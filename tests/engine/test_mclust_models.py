@@ -23,6 +23,7 @@ from gmmkit.engine.mclust_models import (
     complete_objective,
     full_scatter,
 )
+from gmmkit.engine.mclust_models.constraints import structure_problem
 
 NEW_MODELS = ("EII", "EEI", "VEI", "EVI", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV")
 
@@ -241,3 +242,67 @@ def test_univariate_e_has_one_variance_and_v_one_per_component():
     resp = e.predict_proba(x)
     pooled = (resp * (x - e.means_[:, 0]) ** 2).sum() / len(x)
     np.testing.assert_allclose(e.covariances_[0], pooled + e.reg_covar, rtol=1e-2)
+
+
+def _rotation(d, angle):
+    rotation = np.eye(d)
+    rotation[:2, :2] = [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
+    return rotation
+
+
+#: what turning component 1 (a rotation) and scaling it by 1.3 breaks, per model
+TURNED_BREAKS = {"EEE": "volume", "tied": "volume", "VEE": "shape and orientation",
+                 "EVE": "volume", "VVE": "orientation", "EEV": "volume", "VEV": None,
+                 "EVV": "volume", "VVV": None, "full": None}
+
+
+@pytest.mark.parametrize("name", NEW_MODELS + ("EEE", "tied", "VVV", "full"))
+def test_every_fitted_model_has_its_structure(name):
+    """Issue 17: structure_problem accepts what each model's M-step builds."""
+    X = make_mixture(n_samples=600, n_features=3, n_components=3, seed=1)[0]
+    model = GaussianMixture(3, covariance_type=name, random_state=0).fit(X)
+    assert get_covariance_type(name).structure_problem(model.covariances_, 3, 3) is None
+    if name in TURNED_BREAKS:  # a dense layout can hold a turned component
+        dense = get_covariance_type(name).dense(model.covariances_, 3, 3)
+        dense[1] = _rotation(3, 0.4) @ dense[1] @ _rotation(3, 0.4).T * 1.3
+        problem = structure_problem(name, dense, 1e-6)
+        if TURNED_BREAKS[name] is None:
+            assert problem is None
+        else:
+            assert f"needs the same {TURNED_BREAKS[name]} in every component, but component " \
+                   "1's differs from component 0's" in problem
+
+
+def test_structure_of_univariate_and_commuting_models():
+    equal = np.array([[[2.0]], [[2.0]]])
+    assert structure_problem("E", equal, 1e-6) is None
+    assert "same volume" in structure_problem("E", equal * [[[1.0]], [[1.5]]], 1e-6)
+    assert structure_problem("V", equal * [[[1.0]], [[1.5]]], 1e-6) is None
+    # VVE: one orientation, any shapes and volumes; a turned component breaks it
+    base = _rotation(3, 0.3)
+    same_axes = np.stack([base @ np.diag(v) @ base.T for v in ([1, 2, 3], [5, 1, 0.5])])
+    assert structure_problem("VVE", same_axes, 1e-6) is None
+    turned = same_axes.copy()
+    turned[1] = _rotation(3, 0.5) @ turned[1] @ _rotation(3, 0.5).T
+    assert "same orientation" in structure_problem("VVE", turned, 1e-6)
+    # EEV: equal volume and shape, any orientation
+    spun = _rotation(3, 1.0) @ same_axes[0] @ _rotation(3, 1.0).T
+    assert structure_problem("EEV", np.stack([same_axes[0], spun]), 1e-6) is None
+
+
+def test_from_parameters_refuses_covariances_without_the_model_structure():
+    covariances = np.stack([np.eye(2), np.diag([1.0, 4.0])])
+    with pytest.raises(ValueError, match=r"^covariance_type EVE \(ellipsoidal, equal volume, "
+                                         r"variable shape and equal orientation\) needs the "
+                                         r"same volume in every component, but component 1's "
+                                         r"differs from component 0's \(2 against 1\)"):
+        GaussianMixture.from_parameters([0.5, 0.5], np.zeros((2, 2)), covariances,
+                                        covariance_type="EVE")
+    with pytest.raises(ValueError, match=r"needs the same shape and orientation in every "
+                                         r"component.*; pass covariances of that structure, or "
+                                         r"covariance_type='full'\.$"):
+        GaussianMixture.from_parameters([0.5, 0.5], np.zeros((2, 2)), covariances,
+                                        covariance_type="VEE")
+    model = GaussianMixture.from_parameters([0.5, 0.5], np.zeros((2, 2)), covariances,
+                                            covariance_type="VVE")  # same axes: allowed
+    np.testing.assert_array_equal(model.covariances_, covariances)

@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 from helpers import COVARIANCE_TYPES
-from model_files import edited, npy_bytes, read_members, refused, saved, write_members
+from model_files import X, edited, npy_bytes, read_members, refused, saved, write_members
 
 import gmmkit
 from gmmkit.modelfiles.files import ModelFileError, read_metadata
@@ -438,3 +438,29 @@ def test_refuses_a_version_1_file_with_noise_params(tmp_path, models):
 def test_refuses_a_version_1_file_with_noise_bounds(tmp_path, noise_model):
     path = edited(tmp_path, noise_model, metadata=lambda m: m.update(format_version=1))
     refused(path, r"'arrays' declares unknown arrays \['noise_bounds'\]")
+
+
+def relabelled(name):
+    """A metadata edit calling the saved mixture covariance_type ``name``."""
+    def edit(meta):
+        meta["covariance_type"] = name
+        meta["params"]["covariance_type"] = name
+    return edit
+
+
+@pytest.mark.parametrize("layout, name, broken", [
+    ("full", "VEV", "shape"), ("full", "EVE", "volume"), ("full", "VEE", "shape and orientation"),
+    ("full", "EEV", "volume"), ("diag", "VEI", "shape"), ("diag", "EVI", "volume"),
+    ("spherical", "EII", "volume"),
+])
+def test_refuses_covariances_without_the_structure_of_their_model(tmp_path, models, layout, name,
+                                                                   broken):
+    """Issue 17: a file that calls unconstrained covariances VEV (or EII ...) is refused; the
+    same covariances with an honest label load, and a real VEV fit round-trips."""
+    path = edited(tmp_path, models[layout], metadata=relabelled(name))
+    refused(path, rf"covariance_type {name} \(.*\) needs the same {broken} in every component, "
+                  r"but component \d's differs from component 0's.*; the file was not written "
+                  "by gmmkit or was edited since")
+    honest = gmmkit.GaussianMixture(3, covariance_type=name, random_state=0).fit(X)
+    loaded = gmmkit.load(saved(tmp_path, honest, name="honest.gmm"))
+    np.testing.assert_array_equal(loaded.covariances_, honest.covariances_)
