@@ -20,8 +20,9 @@ from click.testing import CliRunner
 from distributed import Client, LocalCluster
 from helpers import make_mixture
 
-from gmmkit import GaussianMixture, GMMClassifier, save
+from gmmkit import GaussianMixture, GMMClassifier, save, select_model
 from gmmkit.cli import build_cli
+from gmmkit.data import dask_arrays
 from gmmkit.estimators import rowwise
 from gmmkit.plugins import make_plugin_manager
 
@@ -106,6 +107,25 @@ def test_cli_predict_and_score_on_the_cluster(client, fitted, tmp_path):
     assert result.exit_code == 0, result.output
     assert float(result.stdout.split('"mean": ')[1].rstrip("}\n")) == pytest.approx(
         model.score(X), rel=1e-12)
+
+
+def test_select_model_runs_the_grids_fits_together_on_the_cluster(client, fitted, monkeypatch):
+    X, _, _ = fitted
+    Xd = client.persist(da.from_array(X, chunks=1000))
+    whats = []
+    real_compute = dask_arrays.compute
+
+    def recording(*values, what):
+        whats.append(what)
+        return real_compute(*values, what=what)
+
+    monkeypatch.setattr(dask_arrays, "compute", recording)
+    best, table = select_model(Xd, range(1, 5), "full", init_params="kmeans", random_state=0,
+                               as_frame=False)
+    in_memory = GaussianMixture(best.n_components, init_params="kmeans", random_state=0).fit(X)
+    assert best.bic(X) == pytest.approx(in_memory.bic(X), rel=1e-9)
+    # one computation per EM iteration for the four fits, one to score them all
+    assert whats.count("an EM iteration of the grid") == max(r["n_iter"] for r in table) + 1
 
 
 def slow_copy(block, delay):
