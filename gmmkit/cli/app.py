@@ -286,8 +286,6 @@ def _fit_on_dask(
     """
     from gmmkit.estimators.mixture import GaussianMixture
 
-    if n_components == "auto":
-        raise click.UsageError("-k auto does not work with --dask-scheduler; give a number.")
     if data_suffix(data) != ".npy":
         raise click.BadParameter(
             "with --dask-scheduler DATA must be a .npy file that every worker can read at "
@@ -360,12 +358,6 @@ def _fit_out_of_core(
     from gmmkit.estimators.mixture import GaussianMixture
 
     size = os.path.getsize(data)
-    if n_components == "auto":
-        raise click.UsageError(
-            f"-k auto needs the data in memory, but {data} ({format_size(size)}) is over "
-            f"--memory-budget {format_size(budget)}; give a number of components or raise "
-            "--memory-budget."
-        )
     header, index = _npy_columns(data, columns)
     X: FitInput = header.data  # a file memmap: GaussianMixture.fit streams it
     if index != list(range(header.data.shape[1])):
