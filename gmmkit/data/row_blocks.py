@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmkit.data import stream_readers
 from gmmkit.data.sources import is_stream
-from gmmkit.data.stream_readers import ChunkFunction, NpyFile, read_blocks, read_rows
+from gmmkit.data.stream_readers import ChunkFunction, NpyFile
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -38,6 +37,10 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from gmmkit.engine.types import AnyArray
+
+#: bytes and rows of one block a method reads from a file or an array at most
+MAP_BYTES = 16 * 2**20
+MAP_ROWS = 262144
 
 __all__ = ["RowBlocks", "block_error", "dask_rows", "is_dask", "is_out_of_memory", "open_rows"]
 
@@ -87,11 +90,13 @@ class RowBlocks:
 
     @property
     def block_rows(self) -> int:
-        """Rows of one read (about 4 MiB of the input)."""
+        """Rows of one block of a file or an array: about MAP_BYTES of the input.
+
+        Large enough that a method's chunks keep every engine thread busy
+        between two blocks, small enough to bound the memory.
+        """
         row_bytes = max(1, self.n_features * self.dtype.itemsize)
-        if isinstance(self._reader, NpyFile):
-            return read_rows(self._reader)
-        return int(max(1, min(stream_readers.READ_ROWS, stream_readers.READ_BYTES // row_bytes)))
+        return int(max(1, min(MAP_ROWS, MAP_BYTES // row_bytes)))
 
     def blocks(self, rows: int | None = None) -> Iterator[tuple[int, AnyArray]]:
         """(start, rows) in order; a block is valid until the next one is read.
@@ -99,13 +104,13 @@ class RowBlocks:
         ``rows``: rows per block of a file or an array (default
         :attr:`block_rows`); a chunk function's blocks are its own chunks.
         """
+        step = rows or self.block_rows
         if self._array is not None:
-            step = rows or self.block_rows
             return ((s, self._array[s : s + step]) for s in range(0, len(self._array), step))
         assert self._reader is not None
-        if rows is not None and isinstance(self._reader, NpyFile):
-            return self._reader.blocks(rows)
-        return read_blocks(self._reader)
+        if isinstance(self._reader, NpyFile):
+            return self._reader.blocks(step)
+        return self._reader.blocks()
 
 
 def open_rows(X: object) -> RowBlocks:

@@ -13,7 +13,7 @@ from helpers import make_mixture
 
 from gmmkit import GaussianMixture, save
 from gmmkit.cli import build_cli, streaming
-from gmmkit.data import stream_readers
+from gmmkit.data import row_blocks
 from gmmkit.plugins import make_plugin_manager
 
 
@@ -25,7 +25,7 @@ def cli():
 @pytest.fixture
 def files(tmp_path, monkeypatch):
     """A 3000-row .npy file, read 500 rows at a time, and a model fitted to it."""
-    monkeypatch.setattr(stream_readers, "READ_ROWS", 500)
+    monkeypatch.setattr(row_blocks, "MAP_ROWS", 500)
     X, _, _ = make_mixture(3000, 3, 3, seed=21)
     data = tmp_path / "rows.npy"
     np.save(data, X)
@@ -83,7 +83,7 @@ def test_in_memory_data_takes_the_output_option_too(cli, files, tmp_path):
 
 
 def test_memory_stays_bounded_by_the_blocks(cli, tmp_path, monkeypatch):
-    monkeypatch.setattr(stream_readers, "READ_ROWS", 2048)
+    monkeypatch.setattr(row_blocks, "MAP_ROWS", 2048)
     X, _, _ = make_mixture(120_000, 4, 3, seed=22)
     np.save(tmp_path / "big.npy", X)
     save(GaussianMixture(3, random_state=0).fit(X[:5000]), tmp_path / "m.gmm")

@@ -23,7 +23,7 @@ from gmmkit import (
     impute,
     map_rows,
 )
-from gmmkit.data import stream_readers
+from gmmkit.data import row_blocks
 from gmmkit.estimators import rowwise
 
 da = pytest.importorskip("dask.array", reason="the Dask extra: pip install 'gmmkit[distributed]'")
@@ -54,7 +54,7 @@ def fitted(data):
 @pytest.fixture(autouse=True)
 def small_reads(monkeypatch):
     """Files are read 400 rows at a time, so that every input spans several blocks."""
-    monkeypatch.setattr(stream_readers, "READ_ROWS", 400)
+    monkeypatch.setattr(row_blocks, "MAP_ROWS", 400)
     with dask.config.set(scheduler="threads"):
         yield
 
