@@ -32,7 +32,7 @@ import numpy as np
 
 from gmmkit.data.row_blocks import block_error, dask_rows, is_dask, is_out_of_memory, open_rows
 from gmmkit.data.validation import check_n_features, check_sample_weight
-from gmmkit.outputs import atomic_write
+from gmmkit.outputs import atomic_write, check_target
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -137,9 +137,11 @@ def map_rows(
         X = dask_rows(X)
         _check_columns(X.shape[1], n_features, name)
         return dask_map(function, X)
+    if out is not None:
+        check_target(out, inputs=_input_paths(X), overwrite=overwrite)  # before any work
     results, n_samples = result_blocks(function, X, n_features=n_features, name=name)
     if out is not None:
-        return _write(out, overwrite, results, progress, n_samples)
+        return _write(out, overwrite, results, progress, n_samples, _input_paths(X))
     parts = []
     done = 0
     for part in results:
@@ -174,6 +176,14 @@ def result_blocks(
     rows = open_rows(X)
     _check_columns(rows.n_features, n_features, name)
     return _local_blocks(function, rows.blocks()), rows.n_samples
+
+
+def _input_paths(X: object) -> list[str]:
+    """The files X is read from (a path, or a memmap's file): no output may be one."""
+    if isinstance(X, (str, os.PathLike)):
+        return [os.fsdecode(X)]
+    filename = getattr(X, "filename", None)
+    return [os.fsdecode(filename)] if isinstance(X, np.memmap) and filename else []
 
 
 def _check_columns(found: int, expected: int | None, name: str) -> None:
@@ -322,9 +332,14 @@ def _write(
     results: Iterator[AnyArray],
     progress: Progress | None,
     n_samples: int | None,
+    inputs: list[str],
 ) -> np.memmap[Any, Any]:
-    """Write the blocks of ``results`` to ``out`` (all or nothing); return it memory-mapped."""
-    with atomic_write(out, overwrite=overwrite) as temporary, open(temporary, "wb") as file:
+    """Write the blocks of ``results`` to ``out`` (all or nothing); return it memory-mapped.
+
+    ``out`` may not be one of ``inputs`` (the files X is read from).
+    """
+    with atomic_write(out, overwrite=overwrite, inputs=inputs) as temporary, \
+            open(temporary, "wb") as file:
         writer = NpyWriter(file)
         for part in results:
             writer.write(part)

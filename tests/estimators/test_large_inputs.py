@@ -205,6 +205,11 @@ def test_out_refuses_an_existing_file_unless_overwrite(data, fitted, tmp_path):
     assert out.read_bytes() == b"keep me"
     fitted["gmm"].predict(X, out=out, overwrite=True)
     np.testing.assert_array_equal(np.load(out), fitted["gmm"].predict(X))
+    path = as_kind(X, "path", tmp_path)
+    for source in (path, np.load(path, mmap_mode="r")):  # no output overwrites an input
+        with pytest.raises(ValueError, match="is an input of this command; writing it would "):
+            fitted["gmm"].predict(source, out=path, overwrite=True)
+    np.testing.assert_array_equal(np.load(path), X)
 
 
 def test_a_failed_pass_leaves_no_output(data, fitted, tmp_path, monkeypatch):
