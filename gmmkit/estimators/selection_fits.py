@@ -180,7 +180,7 @@ def warm_up(*, X: FloatArray, sample_weight: FloatArray | None,
 def fit_task(
     task: FitTask, *, X: FloatArray, sample_weight: FloatArray | None,
     estimator: type[GaussianMixture], params: dict[str, Any], hc_rows: IntArray | None,
-    hc_weights: FloatArray | None, cache: dict[str, Any],
+    hc_weights: FloatArray | None, cache: dict[str, Any], one_always: bool = False,
 ) -> FitResult:
     """Run one :class:`FitTask`; returns its :class:`FitResult`. Runs in workers.
 
@@ -196,6 +196,10 @@ def fit_task(
         The rows hierarchical clustering ran on and their weights.
     cache : dict
         Per-process cache of the prepared data.
+    one_always : bool, default=False
+        Fit K = 1 even with more free parameters than rows (its covariance
+        then rests on ``reg_covar``, as ``GaussianMixture(1).fit`` does);
+        other K are refused with an error row.
     """
     row = empty_row(task.n_components, task.model, _start_name(task))
     started = time.perf_counter()
@@ -205,7 +209,7 @@ def fit_task(
     k, d = task.n_components, X.shape[1]
     p = n_parameters(task.model, k, d, noise=bounds is not None)
     rows = int(len(X) if sample_weight is None else np.count_nonzero(sample_weight))
-    if rows < p:  # more parameters than rows: not identifiable
+    if rows < p and not (one_always and k == 1):  # more parameters than rows: not identifiable
         row["error"] = (
             f"{task.model} with K={k} has {p} free parameters, but X has only {rows} rows "
             f"(with non-zero weight); it needs at least {p}."

@@ -79,11 +79,14 @@ def run_selection(
     random_state: RandomStateLike,
     verbose: int,
     extra_starts: Sequence[Start] = (),
+    one_always: bool = False,
     **params: Any,
 ) -> tuple[GaussianMixture, Any]:
     """:func:`gmmkit.select_model` with ``estimator``, the class of the fits (its parameters).
 
-    ``extra_starts`` are more (initialiser, seed) starts of every fit.
+    ``extra_starts`` are more (initialiser, seed) starts of every fit;
+    ``one_always`` fits K = 1 even when it has more parameters than X has
+    rows (``n_components="auto"``, which must always return a model).
     """
     if open_source(X) is not None:  # a file, a chunk function, a Dask array
         from gmmkit.estimators.selection_stream import select_stream
@@ -125,7 +128,7 @@ def run_selection(
     hc_rows, hc_weights = _hc_subset(X, weights, seed, options["hc_subset"]) if hc else (None,
                                                                                         None)
     shared = {"X": X, "sample_weight": weights, "estimator": estimator, "params": params,
-              "hc_rows": hc_rows, "hc_weights": hc_weights, "cache": {}}
+              "hc_rows": hc_rows, "hc_weights": hc_weights, "cache": {}, "one_always": one_always}
     starts = _starts(init_params, n_init, kmeans_starts, seed) + list(extra_starts)
     slack = 10.0 * params["tol"] * float(len(positive) if weights is None else weights.sum())
     with TaskPool(fit_task, shared, n_jobs_used, warmup=warm_up) as pool:
@@ -377,7 +380,7 @@ def fit_auto(
             init_params="hc", n_init=1, kmeans_starts=0, warm_starts="all", stop_hopeless=True,
             hc_subset=HC_MAX_ROWS, hc_model="VVV", hc_use="SVD", as_frame=False, n_jobs=None,
             sample_weight=weights, random_state=model.random_state, verbose=int(model.verbose),
-            extra_starts=_restarts(model), **params,
+            extra_starts=_restarts(model), one_always=True, **params,
         )
     return best, table, names
 

@@ -272,3 +272,18 @@ def test_select_command(tmp_path, monkeypatch):
 
     bad = runner.invoke(cli, ["select", "faithful", "-k", "3..1"])
     assert bad.exit_code == 2 and "write 1..10, 2,3,5 or 4" in bad.output
+
+
+def test_auto_always_fits_one_component_even_with_more_parameters_than_rows():
+    """GaussianMixture(1) fits 12 rows of 8 features (44 parameters) on reg_covar; "auto"
+    must too, while select_model and auto's larger K refuse such fits with an error row."""
+    X = np.random.default_rng(0).normal(size=(12, 8))
+    model = GaussianMixture("auto", random_state=0).fit(X)
+    single = GaussianMixture(1, random_state=0).fit(X)
+    assert model.n_components_ == 1
+    np.testing.assert_allclose(model.means_, single.means_)
+    np.testing.assert_allclose(model.covariances_, single.covariances_, rtol=1e-10)
+    assert "free parameters, but X has only 12 rows" in model.selection_[1]["error"]
+    with pytest.raises(ValueError, match="VVV with K=1 has 44 free parameters, but X has only "
+                                         "12 rows"):
+        select_model(X, [1], ["VVV"])
