@@ -77,7 +77,25 @@ def pyplot() -> ModuleType | None:
 
 
 def save_figure(figure: Figure, out_dir: PathLike, name: str) -> str:
-    """Write ``figure`` as ``out_dir/name`` (PNG), close it, return the file name."""
+    """Write ``figure`` as ``out_dir/name`` (PNG), close it, return the file name.
+
+    A demo (``gmmkit_register_demos``) puts the result in its
+    ``DemoSection(figures=[...])``.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        From :func:`pyplot` (None without matplotlib: then make no figure).
+    out_dir : str or pathlib.Path
+        The folder the demo was given.
+    name : str
+        The PNG file name, e.g. ``"hello.png"``.
+
+    Returns
+    -------
+    str
+        ``name``.
+    """
     figure.savefig(Path(out_dir) / name, dpi=96, bbox_inches="tight")
     import matplotlib.pyplot as plt
 

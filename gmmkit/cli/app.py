@@ -24,13 +24,16 @@ from gmmkit.cli.files import (
 )
 from gmmkit.cli.listing import LISTING_COMMANDS
 from gmmkit.cli.options import echo_json, json_option, output_option, quiet_option
+from gmmkit.cli.pluginhints import check_initializer, no_such_command_note
 from gmmkit.cli.predicting import columns_option, load_model_file, predict, score
 from gmmkit.cli.reading import (
     load_input,
     parse_columns,
 )
+from gmmkit.cli.scaffold import plugin
 from gmmkit.cli.selection import select
 from gmmkit.engine.covariance import COVARIANCE_TYPES
+from gmmkit.exceptions import PluginWarning
 from gmmkit.inputs.readers import data_suffix
 
 if TYPE_CHECKING:
@@ -105,6 +108,21 @@ class GmmkitGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.plugin_manager = plugin_manager
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """click's, with "No such command" naming the plugins that did not load."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            name = args[0] if args else ""
+            note = ""
+            if self.plugin_manager is not None and self.get_command(ctx, name) is None:
+                note = no_such_command_note(self.plugin_manager, name)
+            if not note:
+                raise
+            raise click.UsageError(exc.format_message() + note, ctx=exc.ctx) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         from gmmkit.cli.output import warning_messages
         from gmmkit.plugins.manager import describe_error, use_plugin_manager
@@ -163,7 +181,7 @@ def build_cli(pm: PluginManager | None = None) -> click.Group:
         an installed plugin reads.
         """
 
-    for command in (*CORE_COMMANDS, *LISTING_COMMANDS):
+    for command in (*CORE_COMMANDS, *LISTING_COMMANDS, plugin):
         cli.add_command(command)
     for impl in pm.hook.gmmkit_register_commands.get_hookimpls():
         before = dict(cli.commands)
@@ -194,6 +212,10 @@ def build_cli(pm: PluginManager | None = None) -> click.Group:
                    "(EII ... VVV; E or V for one feature).")
 @click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
+@click.option("--init-params", default="kmeans", show_default=True, metavar="NAME",
+              help="How the first parameters are chosen: kmeans, k-means++, random, "
+                   "random_from_data, hc, or an initialiser a plugin registers (`gmmkit plugins` "
+                   "lists them).")
 @seed_option()
 @click.option("--missing", type=click.Choice(["error", "em"]), default="error", show_default=True,
               help="'em': empty fields / NaN are missing values, fitted by EM.")
@@ -219,6 +241,7 @@ def fit(
     covariance_type: str,
     n_init: int,
     max_iter: int,
+    init_params: str,
     seed: int,
     missing: str,
     noise: str,
@@ -240,8 +263,10 @@ def fit(
     model_file = outputs.file(model_path, "model_path")  # checked before the fit
     plot_file = outputs.figure(plot_path, "plot_path")
 
+    check_initializer(init_params)
     params: dict[str, Any] = dict(covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
-                  random_state=seed, verbose=0 if quiet else 1, verbose_interval=10,
+                  init_params=init_params, random_state=seed, verbose=0 if quiet else 1,
+                  verbose_interval=10,
                   missing=missing, noise=None if noise == "none" else noise)
     if dask_scheduler is not None:
         model, dataset, summary = _fit_on_dask(data, columns, n_components, params, dask_scheduler)
@@ -435,8 +460,17 @@ def stdout_closed() -> int:
 def main() -> NoReturn:
     """Console-script entry point (output cut by a closed pipe: exit 141, quietly)."""
     status: str | int | None
+    with warnings.catch_warnings(record=True) as caught:  # GMMKIT_*_PLUGINS names unknown
+        warnings.simplefilter("always")
+        cli = build_cli()
+    for warning in caught:  # gmmkit's own as `Warning:` lines; others as Python shows them
+        if issubclass(warning.category, PluginWarning):
+            click.echo(f"Warning: {warning.message}", err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
     try:
-        status = build_cli().main()
+        status = cli.main()
     except SystemExit as exc:
         status = exc.code
     try:

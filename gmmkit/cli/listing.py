@@ -40,6 +40,7 @@ def plugin_rows(pm: PluginManager) -> list[dict[str, Any]]:
             "source": info.source,
             "problems": list(info.problems),
             "registers": registers[info.name],
+            "traceback": info.traceback,
         }
         for info in infos
     ]
@@ -53,10 +54,20 @@ def _registered_text(registers: Mapping[str, list[str]]) -> str:
 @click.command()
 @json_option("the list")
 def plugins(as_json: bool) -> None:
-    """List plugins: loaded, unavailable (with the install hint) or failed."""
+    """List plugins: loaded, unavailable (with the install hint) or failed.
+
+    The problems found are listed under the table; `gmmkit --debug plugins`
+    adds the traceback of each plugin that failed by raising.
+    """
+    import warnings
+
+    from gmmkit.exceptions import PluginWarning
     from gmmkit.plugins.manager import get_plugin_manager
 
-    rows = plugin_rows(get_plugin_manager())
+    pm = get_plugin_manager()
+    with warnings.catch_warnings():  # the problems are listed below, not warned about too
+        warnings.simplefilter("ignore", PluginWarning)
+        rows = plugin_rows(pm)
     if as_json:
         echo_json(rows)
         return
@@ -66,9 +77,24 @@ def plugins(as_json: bool) -> None:
         for row in rows
     ]
     click.echo(format_table(["plugin", "version", "status", "registers / detail"], table))
+    for problem in pm.environment_problems:
+        click.echo(f"problem in the environment: {problem}")
+    debug = bool(click.get_current_context().find_root().params.get("debug"))
     for row in rows:
         for problem in row["problems"]:
             click.echo(f"problem in {row['name']}: {problem}")
+        if row["traceback"]:
+            click.echo(f"traceback of {row['name']}:\n{row['traceback'].rstrip()}" if debug else
+                       f"{row['name']} {row['status']} {where(row['traceback'])}; "
+                       "`gmmkit --debug plugins` shows the traceback")
+
+
+def where(traceback: str) -> str:
+    """``at FILE line N``: the innermost frame of a formatted traceback."""
+    import re
+
+    frames = re.findall(r'^  File "([^"]+)", line (\d+)', traceback, flags=re.M)
+    return f"at {frames[-1][0]} line {frames[-1][1]}" if frames else "with a traceback"
 
 
 @click.command()

@@ -33,9 +33,17 @@ if TYPE_CHECKING:  # pragma: no cover
 PROJECT_NAME = "gmmkit"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+"""Marks the hook specifications below (gmmkit's own use)."""
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""The decorator of a plugin's hook implementations: ``@gmmkit.hookimpl``.
+
+A ``gmmkit_*`` function without it is never called (``add_plugin`` reports
+it). ``@hookimpl(tryfirst=True)`` and ``trylast`` order the calls of
+``gmmkit_read_data``; they do not change who keeps a registered name.
+"""
 
 Register = Callable[..., None]
+"""The ``register(name, obj, *, description=None)`` callback of the register hooks."""
 
 
 @hookspec

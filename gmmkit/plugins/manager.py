@@ -12,12 +12,19 @@ ones). Loading never breaks gmmkit:
 - a plugin that raises anything else at import is *failed*, reported by
   name with the error, and the others still load;
 - ``GMMKIT_DISABLE_PLUGINS=a,b`` skips plugins by entry-point name;
-  ``GMMKIT_LOAD_PLUGINS=a,b`` loads only those.
+  ``GMMKIT_LOAD_PLUGINS=a,b`` loads only those (a name that is no installed
+  plugin is reported, with the entry-point name to use);
+- ``GMMKIT_TRACE_PLUGINS=1`` logs every hook call (:mod:`gmmkit.plugins.tracing`).
 
 Registries (features, post-processors, data sets, initialisers, demos) are
-collected lazily, once per manager, by calling each plugin's ``register``
-hook on its own: a plugin whose hook raises, or that registers a name
-another plugin already took, is reported and does not stop the others.
+collected once per manager, by calling each plugin's ``register`` hook on its
+own: a plugin whose hook raises, or that registers a name another plugin
+already took, is reported (and warned about: :class:`gmmkit.PluginWarning`)
+and does not stop the others. :meth:`PluginManager.add_plugin` collects them
+at once, so its result lists the plugin's problems; plugins loaded from entry
+points are collected when a registry is first read (the command line starts
+fast), and :meth:`PluginManager.check` reads every registry and returns every
+problem.
 
 Tests build their own manager with :func:`make_plugin_manager` and
 :func:`use_plugin_manager` instead of touching the process-wide one.
@@ -39,16 +46,20 @@ import pluggy
 import gmmkit.plugins.hookspecs as hookspecs
 from gmmkit._version import __version__
 from gmmkit.exceptions import PluginWarning
+from gmmkit.plugins import checks, tracing
+from gmmkit.plugins.checks import caller_stacklevel, describe_error, format_traceback
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    from gmmkit.plugins.fithooks import FitHooks
     from gmmkit.plugins.hookspecs import Register
 
 ENTRY_POINT_GROUP = "gmmkit"
 DISABLE_ENV = "GMMKIT_DISABLE_PLUGINS"
 LOAD_ENV = "GMMKIT_LOAD_PLUGINS"
 CORE_PLUGIN = "gmmkit"
+"""The name of gmmkit's own registrations in ``gmmkit plugins`` (always loaded)."""
 #: the module of gmmkit's own plugin (readers, bundled data sets, demo). It sits on the
 #: top layer, above this manager, so it is loaded by name as an entry point is.
 CORE_PLUGIN_MODULE = "gmmkit.builtins"
@@ -82,7 +93,21 @@ class PluginInfo:
     says which and how to install it), "failed" (it raised; ``detail`` is the
     error), "disabled" (GMMKIT_DISABLE_PLUGINS) or "not selected"
     (GMMKIT_LOAD_PLUGINS names others). ``problems`` lists what went wrong
-    while it registered things.
+    while it registered things. ``traceback`` is the full traceback of a
+    plugin that failed by raising (``gmmkit --debug plugins`` shows it).
+
+    Parameters
+    ----------
+    name : str
+        The plugin's entry-point name (``gmmkit`` for the core's own).
+    status : str
+    detail : str, default=""
+    source : str, default=""
+        The module the entry point names.
+    version : str, default=""
+        Its distribution's version.
+    problems : list of str
+    traceback : str, default=""
     """
 
     name: str
@@ -91,6 +116,7 @@ class PluginInfo:
     source: str = ""
     version: str = ""
     problems: list[str] = field(default_factory=list)
+    traceback: str = ""
 
 
 class PluginManager(pluggy.PluginManager):
@@ -104,16 +130,38 @@ class PluginManager(pluggy.PluginManager):
         self.command_owners: dict[str, str] = {}
         #: plugins whose fit hooks raised once and are no longer called
         self.skipped_fit_hooks: set[str] = set()
+        #: names in GMMKIT_DISABLE_PLUGINS / GMMKIT_LOAD_PLUGINS that are no plugin
+        self.environment_problems: list[str] = []
+        #: GMMKIT_TRACE_PLUGINS: every hook implementation added is traced
+        self.tracing = False
         self._registries: dict[str, dict[str, Entry]] = {}
 
     def add_plugin(
-        self, plugin: object, name: str, *, source: str = "", version: str = ""
+        self, plugin: object, name: str, *, source: str = "", version: str = "",
+        check: bool = True,
     ) -> PluginInfo:
         """Register ``plugin`` (a module or object) if its requirements are met.
+
+        Parameters
+        ----------
+        plugin : module or object
+            Its ``gmmkit_*`` functions decorated with :data:`gmmkit.hookimpl`.
+        name : str
+            The plugin's name (an installed plugin's entry-point name).
+        source, version : str, default=""
+            Shown by ``gmmkit plugins``.
+        check : bool, default=True
+            Collect every registry now, so that the result's ``problems``
+            list the names it could not register (a clash with gmmkit's or
+            another plugin's, with a :class:`gmmkit.PluginWarning`). False
+            leaves that to the first read of a registry (entry points are
+            loaded so, for a fast command line).
 
         Returns
         -------
         PluginInfo
+            ``status`` "loaded", "unavailable" or "failed"; ``problems`` also
+            names ``gmmkit_*`` functions without ``@hookimpl``.
         """
         missing = missing_requirements(plugin)
         if missing:
@@ -123,23 +171,59 @@ class PluginManager(pluggy.PluginManager):
             info = self._register_checked(plugin, name)
         info.source, info.version = source, version
         self.plugin_info[name] = info
+        for problem in checks.unmarked_hooks(plugin) if info.status == "loaded" else ():
+            self.report_problem(name, problem, warn=True)
         self._registries.clear()
+        if check and info.status == "loaded":
+            self.read_registries()
         return info
 
     def _register_checked(self, plugin: object, name: str) -> PluginInfo:
+        wrong = checks.wrong_arguments(self, plugin)
+        if wrong:
+            return PluginInfo(name, "failed", "; ".join(wrong))
         try:
             self.register(plugin, name=name)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break gmmkit
-            return PluginInfo(name, "failed", describe_error(exc))
+            return PluginInfo(name, "failed", describe_error(exc), traceback=format_traceback(exc))
         unknown = sorted(
             hook for hook in unknown_hooks(self) if self.get_plugin(name) in plugins_of(self, hook)
         )
         if unknown:
             self.unregister(name=name)
-            return PluginInfo(
-                name, "failed", f"implements unknown hook(s) {', '.join(unknown)}; check the names"
-            )
+            return PluginInfo(name, "failed", checks.unknown_hook_message(unknown))
+        if self.tracing:
+            tracing.trace_plugin(self, name)
         return PluginInfo(name, "loaded")
+
+    def read_registries(self) -> None:
+        """Collect every registry kind (those already collected are kept)."""
+        for kind in REGISTRY_HOOKS:
+            self.registry(kind)
+
+    def check(self) -> list[str]:
+        """Every problem gmmkit knows of, one ``"name: message"`` string each.
+
+        Reads every registry first, so that name clashes are found. Lists
+        the problems of the loaded plugins, the plugins that failed (with
+        their error), and names in GMMKIT_DISABLE_PLUGINS /
+        GMMKIT_LOAD_PLUGINS that are no installed plugin. Plugins that are
+        unavailable, disabled or not selected are not problems. A command
+        clash is found when the command line is built
+        (``gmmkit.cli.build_cli(pm)``).
+
+        Returns
+        -------
+        list of str
+            Empty when all is well: ``assert pm.check() == []`` in a plugin's tests.
+        """
+        self.read_registries()
+        found = [f"environment: {problem}" for problem in self.environment_problems]
+        for info in self.plugin_info.values():
+            if info.status == "failed":
+                found.append(f"{info.name}: failed: {info.detail}")
+            found += [f"{info.name}: {problem}" for problem in info.problems]
+        return found
 
     def registry(self, kind: str) -> dict[str, Entry]:
         """Name -> :class:`Entry` for one registry kind (see ``REGISTRY_HOOKS``)."""
@@ -158,14 +242,14 @@ class PluginManager(pluggy.PluginManager):
             if impl.hookwrapper or getattr(impl, "wrapper", False):
                 self.report_problem(impl.plugin_name, f"{hook_name} is a wrapper; skipped")
                 continue
-            register = _registrar(kind, entries, impl.plugin_name, self.report_problem)
+            register = _registrar(kind, entries, impl.plugin_name, self._warn_problem)
             try:
                 impl.function(register=register)
             except Exception as exc:  # noqa: BLE001
-                self.report_problem(impl.plugin_name, f"{hook_name} raised {describe_error(exc)}")
+                self._warn_problem(impl.plugin_name, f"{hook_name} raised {describe_error(exc)}")
         return entries
 
-    def report_problem(self, plugin_name: str, message: str) -> None:
+    def report_problem(self, plugin_name: str, message: str, *, warn: bool = False) -> None:
         """Record a problem of a plugin: ``gmmkit plugins`` lists it under the plugin.
 
         Parameters
@@ -174,41 +258,27 @@ class PluginManager(pluggy.PluginManager):
         message : str
             What went wrong and what gmmkit did instead ("... raised ...;
             skipped"); a message already recorded is not repeated.
+        warn : bool, default=False
+            Also warn ``plugin NAME: message`` (:class:`gmmkit.PluginWarning`)
+            the first time.
         """
         info = self.plugin_info.setdefault(plugin_name, PluginInfo(plugin_name, "loaded"))
         if message not in info.problems:
             info.problems.append(message)
+            if warn:
+                text = f"plugin {plugin_name}: {message}"
+                warnings.warn(text, PluginWarning, stacklevel=caller_stacklevel())
+
+    def _warn_problem(self, plugin_name: str, message: str) -> None:
+        self.report_problem(plugin_name, message, warn=True)
 
     def fit_hooks(self) -> FitHooks | None:
         """A :class:`FitHooks` if any plugin implements a fit hook, else None."""
         if any(getattr(self.hook, name).get_hookimpls() for name in FIT_HOOKS):
+            from gmmkit.plugins.fithooks import FitHooks
+
             return FitHooks(self)
         return None
-
-
-class FitHooks:
-    """Calls the fit life-cycle hooks, each plugin's implementation on its own.
-
-    A plugin whose fit hook raises is reported (a :class:`PluginWarning`
-    and a problem in ``gmmkit plugins``) and its fit hooks are skipped from
-    then on; the fit itself goes on.
-    """
-
-    def __init__(self, pm: PluginManager) -> None:
-        self.pm = pm
-
-    def call(self, hook_name: str, **kwargs: Any) -> None:
-        """Call hook ``hook_name`` of every plugin that implements it with ``kwargs``."""
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-            if impl.plugin_name in self.pm.skipped_fit_hooks:
-                continue
-            try:
-                impl.function(*[kwargs[name] for name in impl.argnames])
-            except Exception as exc:  # noqa: BLE001 - logging must not break a fit
-                self.pm.skipped_fit_hooks.add(impl.plugin_name)
-                message = f"{hook_name} raised {describe_error(exc)}; its fit hooks are skipped"
-                self.pm.report_problem(impl.plugin_name, message)
-                warnings.warn(f"plugin {impl.plugin_name}: {message}", PluginWarning, stacklevel=4)
 
 
 def _registrar(
@@ -225,11 +295,12 @@ def _registrar(
             report(plugin_name, f"{singular} {name!r} is not callable; skipped")
             return
         if name in entries:
-            report(
-                plugin_name,
-                f"{singular} {name!r} is already registered by {entries[name].plugin}; "
-                f"kept that one (disable one plugin with {DISABLE_ENV})",
-            )
+            owner = entries[name].plugin
+            if owner == CORE_PLUGIN:  # the core cannot be disabled: only a rename helps
+                fix = "kept gmmkit's (the core cannot be replaced or disabled); rename yours"
+            else:
+                fix = f"kept that one; rename yours or disable one plugin with {DISABLE_ENV}"
+            report(plugin_name, f"{singular} {name!r} is already registered by {owner}; {fix}")
             return
         entries[name] = Entry(name, obj, description or first_line(obj.__doc__), plugin_name)
 
@@ -242,12 +313,6 @@ def first_line(text: str | None) -> str:
         if line.strip():
             return line.strip()
     return ""
-
-
-def describe_error(exc: BaseException) -> str:
-    """``ExceptionType: message`` in one line."""
-    message = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def missing_requirements(plugin: object) -> list[str]:
@@ -281,7 +346,7 @@ def import_failure(name: str, exc: ImportError) -> PluginInfo:
     module = (getattr(exc, "name", None) or "").split(".")[0]
     if module and module != name.split(".")[0] and not _importable(module):
         return PluginInfo(name, "unavailable", f"needs {module}: {describe_error(exc)}")
-    return PluginInfo(name, "failed", describe_error(exc))
+    return PluginInfo(name, "failed", describe_error(exc), traceback=format_traceback(exc))
 
 
 def _importable(module: str) -> bool:
@@ -303,14 +368,14 @@ def load_entry_points(pm: PluginManager, environ: Mapping[str, str] | None = Non
     environ = os.environ if environ is None else environ
     disabled = parse_names(environ.get(DISABLE_ENV)) or set()
     selected = parse_names(environ.get(LOAD_ENV))
-    seen = set()
+    seen: dict[str, str] = {}
     for entry_point in sorted(
         importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name
     ):
         name = entry_point.name
         if name in seen:  # the same distribution found twice on sys.path
             continue
-        seen.add(name)
+        seen[name] = entry_point.value
         dist = getattr(entry_point, "dist", None)
         version = dist.version if dist is not None else ""
         if name in disabled:
@@ -323,12 +388,19 @@ def load_entry_points(pm: PluginManager, environ: Mapping[str, str] | None = Non
             except ImportError as exc:
                 pm.plugin_info[name] = import_failure(name, exc)
             except Exception as exc:  # noqa: BLE001
-                pm.plugin_info[name] = PluginInfo(name, "failed", describe_error(exc))
+                pm.plugin_info[name] = PluginInfo(
+                    name, "failed", describe_error(exc), traceback=format_traceback(exc)
+                )
             else:
-                pm.add_plugin(plugin, name, source=entry_point.value, version=version)
+                pm.add_plugin(plugin, name, source=entry_point.value, version=version, check=False)
                 continue
             pm.plugin_info[name].source = entry_point.value
             pm.plugin_info[name].version = version
+    variables = {DISABLE_ENV: parse_names(environ.get(DISABLE_ENV)), LOAD_ENV: selected}
+    for problem in checks.environment_problems(variables, seen, CORE_PLUGIN):
+        if problem not in pm.environment_problems:
+            pm.environment_problems.append(problem)
+            warnings.warn(problem, PluginWarning, stacklevel=caller_stacklevel())
 
 
 def make_plugin_manager(
@@ -339,17 +411,29 @@ def make_plugin_manager(
     Parameters
     ----------
     entry_points : bool, default=True
-        Load the plugins of the ``gmmkit`` entry-point group.
+        Load the plugins of the ``gmmkit`` entry-point group (their
+        registries are read when first used: :meth:`PluginManager.check`
+        reads them all and returns every problem).
     environ : mapping, default=os.environ
-        Where GMMKIT_DISABLE_PLUGINS and GMMKIT_LOAD_PLUGINS are read.
+        Where GMMKIT_DISABLE_PLUGINS, GMMKIT_LOAD_PLUGINS and
+        GMMKIT_TRACE_PLUGINS are read.
 
     Returns
     -------
     PluginManager
+
+    Warns
+    -----
+    gmmkit.PluginWarning
+        For a name in GMMKIT_DISABLE_PLUGINS / GMMKIT_LOAD_PLUGINS that is no
+        installed plugin.
     """
     pm = PluginManager()
+    if tracing.tracing_requested(os.environ if environ is None else environ):
+        tracing.enable_stderr_logging()
+        pm.tracing = True
     core = importlib.import_module(CORE_PLUGIN_MODULE)
-    pm.add_plugin(core, CORE_PLUGIN, source=CORE_PLUGIN_MODULE, version=__version__)
+    pm.add_plugin(core, CORE_PLUGIN, source=CORE_PLUGIN_MODULE, version=__version__, check=False)
     if entry_points:
         load_entry_points(pm, environ)
     return pm
@@ -377,23 +461,74 @@ def use_plugin_manager(pm: PluginManager | None) -> Iterator[PluginManager | Non
         _MANAGER = previous
 
 
-def _registry_getter(kind: str) -> Callable[[], dict[str, Entry]]:
-    def get() -> dict[str, Entry]:
-        return dict(get_plugin_manager().registry(kind))
+def get_features() -> dict[str, Entry]:
+    """The registered feature extractors: name -> :class:`Entry`.
 
-    get.__name__ = f"get_{kind}"
-    get.__doc__ = (
-        f"Registered {kind}: a dict name -> Entry(name, obj, description, plugin).\n\n"
-        f"Filled by the ``{REGISTRY_HOOKS[kind]}`` hook of gmmkit and every loaded plugin."
-    )
-    return get
+    Filled by the ``gmmkit_register_features`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("features"))
 
 
-get_features = _registry_getter("features")
-get_postprocessors = _registry_getter("postprocessors")
-get_datasets = _registry_getter("datasets")
-get_initializers = _registry_getter("initializers")
-get_demos = _registry_getter("demos")
+def get_postprocessors() -> dict[str, Entry]:
+    """The registered post-processors: name -> :class:`Entry`.
+
+    Filled by the ``gmmkit_register_postprocessors`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("postprocessors"))
+
+
+def get_datasets() -> dict[str, Entry]:
+    """The registered data-set loaders: name -> :class:`Entry`.
+
+    Filled by the ``gmmkit_register_datasets`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("datasets"))
+
+
+def get_initializers() -> dict[str, Entry]:
+    """The registered initialisers (``GaussianMixture(init_params=name)``): name -> :class:`Entry`.
+
+    Filled by the ``gmmkit_register_initializers`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("initializers"))
+
+
+def get_demos() -> dict[str, Entry]:
+    """The registered demos (``gmmkit demo``): name -> :class:`Entry`.
+
+    Filled by the ``gmmkit_register_demos`` hook of gmmkit and of every loaded plugin
+    of the process-wide manager (:func:`get_plugin_manager`).
+
+    Returns
+    -------
+    dict of str to Entry
+        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
+    """
+    return dict(get_plugin_manager().registry("demos"))
 
 
 def get_plugins() -> list[PluginInfo]:

@@ -74,7 +74,13 @@ class Second:
 
 def test_duplicate_names_keep_the_first_and_report_the_second(pm):
     pm.add_plugin(First(), "first")
-    pm.add_plugin(Second(), "second")
+    with pytest.warns(gmmkit.PluginWarning) as warned:  # found at add_plugin, not later
+        pm.add_plugin(Second(), "second")
+    assert str(warned[0].message) == (
+        "plugin second: feature 'shared' is already registered by first; kept that one; "
+        "rename yours or disable one plugin with GMMKIT_DISABLE_PLUGINS"
+    )
+    assert warned[0].filename == __file__  # points at the plugin's register(...) line
     entries = pm.registry("features")
     assert entries["shared"].description == "the first"
     assert entries["identity"].plugin == "gmmkit"  # the core registers first
@@ -82,10 +88,11 @@ def test_duplicate_names_keep_the_first_and_report_the_second(pm):
     assert "not_callable" not in entries and "" not in entries
     problems = pm.plugin_info["second"].problems
     assert problems[:2] == [
-        "feature 'shared' is already registered by first; kept that one "
-        "(disable one plugin with GMMKIT_DISABLE_PLUGINS)",
-        "feature 'identity' is already registered by gmmkit; kept that one "
-        "(disable one plugin with GMMKIT_DISABLE_PLUGINS)",
+        "feature 'shared' is already registered by first; kept that one; "
+        "rename yours or disable one plugin with GMMKIT_DISABLE_PLUGINS",
+        # the core cannot be disabled: the advice is to rename
+        "feature 'identity' is already registered by gmmkit; kept gmmkit's "
+        "(the core cannot be replaced or disabled); rename yours",
     ]
     assert "feature name '' is not a non-empty string; skipped" in problems
     assert "feature 'not_callable' is not callable; skipped" in problems

@@ -5,14 +5,19 @@
 import importlib
 import importlib.metadata
 import re
-import sys
-import textwrap
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from helpers import make_mixture
-from plugin_helpers import BUILTIN_PLUGINS, HOOK_DOCS, MISSING, build_cli, invoke, plugins_json
+from plugin_helpers import (
+    BUILTIN_PLUGINS,
+    MISSING,
+    TUTORIAL,
+    build_cli,
+    install_distribution,
+    invoke,
+    plugins_json,
+)
 
 import gmmkit
 from gmmkit import GaussianMixture
@@ -56,33 +61,6 @@ def gmmkit_register_commands(cli):
         """Greet from a third-party plugin."""
         click.echo(f"hello {name} from thirdparty")
 '''
-
-
-def install_distribution(site, dist, module, source, *, entry, version="0.1"):
-    """``site/module/__init__.py`` and a dist-info declaring it in the gmmkit group."""
-    package = site / module
-    package.mkdir()
-    (package / "__init__.py").write_text(textwrap.dedent(source))
-    info = site / f"{dist}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[gmmkit]\n{entry} = {module}\n")
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    """A directory on sys.path for fake installed distributions; their modules are
-    removed from sys.modules afterwards."""
-    directory = tmp_path / "site"
-    directory.mkdir()
-    monkeypatch.syspath_prepend(str(directory))
-    importlib.invalidate_caches()
-    before = set(sys.modules)
-    yield directory
-    for name in set(sys.modules) - before:
-        if name.split(".")[0] in {p.name for p in directory.iterdir()}:
-            del sys.modules[name]
-    importlib.invalidate_caches()
 
 
 def test_third_party_plugin_through_a_real_entry_point(site):
@@ -168,7 +146,7 @@ def test_third_party_plugin_through_a_real_entry_point(site):
 
 def docs_example_package():
     """The example plugin's module and its entry point, as docs/plugins.md gives them."""
-    text = HOOK_DOCS.read_text()
+    text = TUTORIAL.read_text()
     blocks = re.findall(r"^```(\w+)\n(.*?)^```", text, flags=re.S | re.M)
     module = next(code for lang, code in blocks if lang == "py" and '"""gmmkit-hello' in code)
     toml = next(code for lang, code in blocks if lang == "toml" and "entry-points" in code)
