@@ -25,7 +25,7 @@ from gmmkit.data.validation import (
     feature_names,
 )
 from gmmkit.estimators.base import EstimatorBase, check_fitted_input
-from gmmkit.estimators.conditioning import conditional_moments
+from gmmkit.estimators.conditioning import MixtureConditioner
 from gmmkit.estimators.mixture import GaussianMixture
 
 if TYPE_CHECKING:
@@ -139,6 +139,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         X = self._check_X(X)
         Y, y_ndim = self._check_y(y, X.shape[0])
         check_sample_weight(sample_weight, X.shape[0])
+        self.__dict__.pop("_conditioner_cache", None)  # the fitted model's: built again on predict
         gmm = self._joint_model()
         if X.dtype == np.float32:  # y follows X, as in scikit-learn's regressors
             Y = Y.astype(np.float32)
@@ -219,9 +220,9 @@ class GaussianMixtureRegressor(EstimatorBase):
     def _conditional(self, X: ArrayLike, return_std: bool) -> tuple[FloatArray, FloatArray | None]:
         """(mean, std or None), both (n_samples, n_targets)."""
         X = check_fitted_input(self, X, convert=self._check_X)
-        d = self.n_features_in_
-        targets = np.arange(d, d + self.n_targets_)
-        weights, means, covariances = conditional_moments(self.gmm_, X, np.arange(d), targets)
+        weights, means, covariances = self._conditioner().moments(
+            np.asarray(X, dtype=np.float64)
+        )
         mean = np.einsum("nk,nkt->nt", weights, means)
         if not return_std:
             return mean, None
@@ -233,6 +234,33 @@ class GaussianMixtureRegressor(EstimatorBase):
         scale[scale == 0] = 1.0
         between = np.einsum("nk,nkt->nt", weights, (deviation / scale[:, None, :]) ** 2)
         return mean, scale * np.sqrt(np.maximum(within / scale / scale + between, 0.0))
+
+    def _conditioner(self) -> MixtureConditioner:
+        """The conditioner of y on X for the fitted ``gmm_``, built on first use.
+
+        It holds what depends only on the fitted model (the marginal mixture
+        of X, its precision factors, the regression coefficients), so that
+        predict scores rows and applies the coefficients only. Kept in
+        ``_conditioner_cache`` with the model it was built from; ``fit`` drops
+        it, and a ``gmm_`` replaced or refitted (new parameter arrays) or
+        given another ``reg_covar`` is noticed. Neither model files nor
+        pickles hold it.
+        """
+        gmm = self.gmm_
+        source = (gmm, gmm.weights_, gmm.means_, gmm.covariances_, gmm.reg_covar)
+        cached = self.__dict__.get("_conditioner_cache")
+        if cached is None or any(
+            a is not b for a, b in zip(cached[0][:4], source[:4])
+        ) or cached[0][4] != source[4]:
+            d = self.n_features_in_
+            conditioner = MixtureConditioner(gmm, np.arange(d), np.arange(d, d + self.n_targets_))
+            cached = self._conditioner_cache = (source, conditioner)  # type: ignore[assignment]
+        return cached[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_conditioner_cache", None)  # derived from gmm_: rebuilt on first predict
+        return state
 
     def _check_X(self, X: ArrayLike) -> AnyArray:
         X = check_array(X)
