@@ -15,6 +15,7 @@ noise around each local line (C_k) and the spread between components.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from gmmkit.engine.types import AnyArray, FloatArray, RandomStateLike
+
+#: each fitted regressor's (parameters it was built from, conditioner): see _conditioner
+_CONDITIONERS: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], MixtureConditioner]] = (
+    weakref.WeakKeyDictionary()
+)
 
 #: constructor arguments passed on to the joint GaussianMixture
 MIXTURE_PARAMS = (
@@ -139,7 +145,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         X = self._check_X(X)
         Y, y_ndim = self._check_y(y, X.shape[0])
         check_sample_weight(sample_weight, X.shape[0])
-        self.__dict__.pop("_conditioner_cache", None)  # the fitted model's: built again on predict
+        _CONDITIONERS.pop(self, None)  # the old model's: built again on predict
         gmm = self._joint_model()
         if X.dtype == np.float32:  # y follows X, as in scikit-learn's regressors
             Y = Y.astype(np.float32)
@@ -240,27 +246,23 @@ class GaussianMixtureRegressor(EstimatorBase):
 
         It holds what depends only on the fitted model (the marginal mixture
         of X, its precision factors, the regression coefficients), so that
-        predict scores rows and applies the coefficients only. Kept in
-        ``_conditioner_cache`` with the model it was built from; ``fit`` drops
-        it, and a ``gmm_`` replaced or refitted (new parameter arrays) or
-        given another ``reg_covar`` is noticed. Neither model files nor
-        pickles hold it.
+        predict scores rows and applies the coefficients only. It is kept
+        outside the estimator (``_CONDITIONERS``, weakly keyed by it: predict
+        leaves ``__dict__`` as it was, and neither model files nor pickles
+        see it) with the parameters it was built from; ``fit`` drops it, and
+        a ``gmm_`` replaced, refitted (new parameter arrays) or given another
+        ``reg_covar`` is noticed.
         """
         gmm = self.gmm_
         source = (gmm, gmm.weights_, gmm.means_, gmm.covariances_, gmm.reg_covar)
-        cached = self.__dict__.get("_conditioner_cache")
-        if cached is None or any(
-            a is not b for a, b in zip(cached[0][:4], source[:4])
-        ) or cached[0][4] != source[4]:
+        cached = _CONDITIONERS.get(self)
+        if cached is None or any(a is not b for a, b in zip(cached[0][:4], source[:4])) or (
+            cached[0][4] != source[4]
+        ):
             d = self.n_features_in_
             conditioner = MixtureConditioner(gmm, np.arange(d), np.arange(d, d + self.n_targets_))
-            cached = self._conditioner_cache = (source, conditioner)  # type: ignore[assignment]
+            cached = _CONDITIONERS[self] = (source, conditioner)
         return cached[1]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("_conditioner_cache", None)  # derived from gmm_: rebuilt on first predict
-        return state
 
     def _check_X(self, X: ArrayLike) -> AnyArray:
         X = check_array(X)
