@@ -26,7 +26,7 @@ from gmmkit.data.validation import (
     feature_names,
 )
 from gmmkit.estimators.base import EstimatorBase, check_fitted_input
-from gmmkit.estimators.conditioning import MixtureConditioner
+from gmmkit.estimators.conditioner import MixtureConditioner
 from gmmkit.estimators.mixture import GaussianMixture
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import pytest
 from helpers import COVARIANCE_TYPES
 
 from gmmkit import load, save
-from gmmkit.estimators import conditioning, regression
+from gmmkit.estimators import conditioner, regression
 from gmmkit.estimators.conditional import conditional_moments
 from gmmkit.estimators.regression import GaussianMixtureRegressor
 
@@ -28,13 +28,13 @@ def fitted(y=Y[:, 0], X=X, **kwargs):
 def counting_conditioners(monkeypatch):
     """A list that grows by one per MixtureConditioner built."""
     built = []
-    original = conditioning.MixtureConditioner.__init__
+    original = conditioner.MixtureConditioner.__init__
 
     def init(self, *args, **kwargs):
         built.append(1)
         original(self, *args, **kwargs)
 
-    monkeypatch.setattr(conditioning.MixtureConditioner, "__init__", init)
+    monkeypatch.setattr(conditioner.MixtureConditioner, "__init__", init)
     return built
 
 
