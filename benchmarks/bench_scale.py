@@ -27,11 +27,30 @@ second run) the reads come from memory, so the out-of-core figures measure
 gmmkit's own cost, not the disk's; from a cold cache, add the time to read
 the file once per iteration at the disk's speed.
 
+With ``--predict`` it measures the other direction, a fitted model used at
+scale: ``predict`` and ``score_samples`` of every row of the same file
+under the K=16 full model the data were drawn from
+(``GaussianMixture.from_parameters``), each worker in a fresh process:
+
+* out of core: ``predict(path, out="labels.npy")`` and
+  ``score_samples(path, out="loglik.npy")``, the file read and the results
+  written a block at a time (gmmkit/estimators/rowwise.py);
+* in memory: ``np.load(path)``, then ``predict(X)`` and ``score_samples(X)``;
+* Dask: a LocalCluster of 2 worker processes (1 thread each), the file read
+  by the workers (``from_npy``), ``predict(Xd, out=...)`` and
+  ``score_samples(Xd, out=...)``: only the results come to the client.
+
+It prints seconds and rows/s per method, the peak RSS of the process (and
+of the Dask workers), whether the labels of the three modes are identical
+and the largest log-likelihood difference, and PASS/FAIL for the target:
+the out-of-core peak RSS stays under 300 MB while writing labels to .npy.
+
 How to run
 ----------
 ::
 
     python benchmarks/bench_scale.py                  # 10M rows, 3 iterations (a few minutes)
+    python benchmarks/bench_scale.py --predict        # predict/score_samples at scale
     python benchmarks/bench_scale.py --rows 1000000   # a quick run (64 MB file)
     python benchmarks/bench_scale.py --dir /data --iters 5 --json
 
@@ -73,6 +92,9 @@ WRITE_ROWS = 1_000_000
 #: table gives RSS in MiB, as bench_em.py does)
 RSS_TARGET_MB = 400.0
 MODES = ("out-of-core", "in memory")
+PREDICT_MODES = ("predict out-of-core", "predict in memory", "predict dask")
+#: the out-of-core predict's peak RSS must stay below this (MB)
+PREDICT_RSS_TARGET_MB = 300.0
 
 
 def make_case(rows):
@@ -194,6 +216,101 @@ def run_worker(mode, path, rows, iters):
     print(json.dumps(result))
 
 
+def true_model(case):
+    """The mixture the data were drawn from, as a fitted float32 GaussianMixture."""
+    import numpy as np
+
+    from gmmkit import GaussianMixture
+
+    weights, means, variances, rotations = make_model(streams(case)[0], case)
+    covariances = np.einsum("kij,kj,klj->kil", rotations, variances, rotations)
+    return GaussianMixture.from_parameters(
+        weights, means.astype(np.float32), covariances, covariance_type="full")
+
+
+def run_predict_worker(mode, path, rows, out_dir):
+    """predict and score_samples of every row of ``path``; print the figures as JSON."""
+    import warnings
+
+    import numpy as np
+
+    warnings.simplefilter("ignore")
+    model = true_model(make_case(rows))
+    tag = mode.split()[-1]
+    labels_path = os.path.join(out_dir, f"labels_{tag}.npy")
+    loglik_path = os.path.join(out_dir, f"loglik_{tag}.npy")
+    for stale in (labels_path, loglik_path):
+        if os.path.exists(stale):
+            os.remove(stale)
+    result = {"mode": mode, "n_samples": rows, "load_s": 0.0, "baseline_rss_mb": current_rss_mb()}
+    cluster = client = None
+    if mode == "predict in memory":
+        start = time.perf_counter()
+        X = np.load(path)
+        result["load_s"] = time.perf_counter() - start
+    elif mode == "predict dask":
+        from distributed import Client, LocalCluster
+
+        from gmmkit.data.dask_arrays import from_npy
+
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+        X = from_npy(path)
+        model.predict(X[:1000]).compute()  # the workers import gmmkit: not timed
+    else:
+        X = path
+    for method, out in (("predict", labels_path), ("score_samples", loglik_path)):
+        start = time.perf_counter()
+        values = getattr(model, method)(X, out=None if mode == "predict in memory" else out)
+        if mode == "predict in memory":
+            np.save(out, values)
+        result[f"{method}_s"] = time.perf_counter() - start
+        del values
+    result["peak_rss_mb"] = peak_rss_mb()
+    if client is not None:
+        workers = client.run(peak_rss_mb)
+        result["worker_peak_rss_mb"] = max(workers.values())
+        client.close()
+        cluster.close()
+    result["labels"], result["loglik"] = labels_path, loglik_path
+    print(json.dumps(result))
+
+
+def predict_report(results, path, rows):
+    """The text report of --predict."""
+    import numpy as np
+
+    table = format_table(
+        ["mode", "N", "load s", "predict s", "predict M rows/s", "score_samples s",
+         "score_samples M rows/s", "peak RSS MiB", "worker peak RSS MiB"],
+        [[r["mode"], r["n_samples"], f"{r['load_s']:.2f}", f"{r['predict_s']:.2f}",
+          f"{r['n_samples'] / r['predict_s'] / 1e6:.2f}", f"{r['score_samples_s']:.2f}",
+          f"{r['n_samples'] / r['score_samples_s'] / 1e6:.2f}", f"{r['peak_rss_mb']:.0f}",
+          f"{r['worker_peak_rss_mb']:.0f}" if "worker_peak_rss_mb" in r else "-"]
+         for r in results.values() if r is not None],
+    )
+    lines = [f"data    : {path} ({rows} x {N_FEATURES} float32), the true K={N_COMPONENTS} full "
+             "model (float32 work); results written to .npy", "", table, ""]
+    streamed, loaded = results.get("predict out-of-core"), results.get("predict in memory")
+    if streamed is not None:
+        peak_mb = streamed["peak_rss_mb"] * 2**20 / 1e6
+        lines.append(f"out-of-core peak RSS {peak_mb:.0f} MB < {PREDICT_RSS_TARGET_MB:.0f} MB: "
+                     f"{'PASS' if peak_mb < PREDICT_RSS_TARGET_MB else 'FAIL'}")
+    if loaded is not None:
+        reference = np.load(loaded["labels"], mmap_mode="r")
+        ll = np.load(loaded["loglik"], mmap_mode="r")
+        for r in results.values():
+            if r is None or r is loaded:
+                continue
+            same = int(np.count_nonzero(np.load(r["labels"], mmap_mode="r") == reference))
+            diff = float(np.max(np.abs(np.load(r["loglik"], mmap_mode="r") - ll)))
+            lines.append(f"{r['mode']}: {same}/{rows} labels equal to in memory; "
+                         f"largest |log-likelihood difference| {diff:.1e}; predict time / "
+                         f"in memory {r['predict_s'] / loaded['predict_s']:.2f}")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------
 # Parent side
 # ---------------------------------------------------------------------------
@@ -248,13 +365,19 @@ def main(argv=None):
                         help=f"EM iterations per fit (default {DEFAULT_ITERS})")
     parser.add_argument("--dir", default="/tmp", help="where the data file goes (default /tmp)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the report")
-    parser.add_argument("--worker", choices=(*MODES, "write"), help=argparse.SUPPRESS)
+    parser.add_argument("--predict", action="store_true",
+                        help="measure predict and score_samples instead of fit")
+    parser.add_argument("--worker", choices=(*MODES, *PREDICT_MODES, "write"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker == "write":
         reused = file_is_complete(args.file, args.rows)
         seconds = 0.0 if reused else write_data(args.file, make_case(args.rows))
         print(json.dumps({"reused": reused, "seconds": seconds}))
+        return 0
+    if args.worker in PREDICT_MODES:
+        run_predict_worker(args.worker, args.file, args.rows, args.dir)
         return 0
     if args.worker:
         run_worker(args.worker, args.file, args.rows, args.iters)
@@ -265,6 +388,8 @@ def main(argv=None):
     if written is None:
         return 1
     log("  reused" if written["reused"] else f"  written in {written['seconds']:.1f} s")
+    if args.predict:
+        return predict_main(args, path)
     results = {}
     for mode in MODES:
         log(f"fitting {mode} ...")
@@ -277,6 +402,23 @@ def main(argv=None):
                           "rss_target_mb": RSS_TARGET_MB, "results": results}, indent=2))
     else:
         print(report(results, path, args.rows, args.iters))
+    return 1 if any(r is None for r in results.values()) else 0
+
+
+def predict_main(args, path):
+    """--predict: the three modes, each in a fresh process, then the report."""
+    results = {}
+    for mode in PREDICT_MODES:
+        log(f"{mode} ...")
+        results[mode] = result = spawn(["--worker", mode, "--file", path, "--rows",
+                                        str(args.rows), "--dir", args.dir])
+        if result is not None:
+            log(f"  predict {result['predict_s']:.2f} s, score_samples "
+                f"{result['score_samples_s']:.2f} s, peak RSS {result['peak_rss_mb']:.0f} MiB")
+    if args.json:
+        print(json.dumps({"file": path, "rows": args.rows, "results": results}, indent=2))
+    else:
+        print(predict_report(results, path, args.rows))
     return 1 if any(r is None for r in results.values()) else 0
 
 

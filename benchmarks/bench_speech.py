@@ -2,6 +2,7 @@
 
     python benchmarks/bench_speech.py            # 1,000,000 x 60, K=512, rank 200, 2,000 utts
     python benchmarks/bench_speech.py --quick    # 100,000 x 60, K=128, rank 50 (a smoke run)
+    python benchmarks/bench_speech.py --batch 300 --only-batch   # identify 300 files
 
 1. Baum-Welch statistics (zeroth and centred first order per utterance) of
    1,000,000 frames x 60 features (MFCCs + deltas of the bundled set, tiled
@@ -18,6 +19,10 @@
    score): enrol = MFCC + MAP adaptation; verify (GMM-UBM) = MFCC + top-5
    LLR; verify (i-vector) = MFCC + statistics + i-vector + PLDA score.
    RTF = seconds of processing / 3 s of audio (below 1: faster than real time).
+4. ``--batch N``: ``gmmkit speech identify`` of N test files (the bundled
+   take-2 words, repeated) against a store of the ten bundled speakers
+   (128-component UBM on take 1), all N in one process, against one
+   process per file (timed on 5 files, scaled to N).
 
 The UBM is fitted with 2 EM iterations on a 50,000-frame sample (its
 parameters are realistic; its quality does not matter for timing). The
@@ -140,6 +145,44 @@ def three_second_signal():
     return np.concatenate(words)[:3 * 16000]
 
 
+def batch_identify(n_files, folder):
+    """(seconds for N files in one process, seconds per file in a process of its own)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gmmkit_speech.data import load_speech_set
+
+    folder = Path(folder)
+    gmmkit = [str(Path(sys.executable).parent / "gmmkit")]  # the console script
+    tests = folder / "tests"
+    for utterance in load_speech_set():
+        target = folder / f"take{utterance.take}" / utterance.speaker
+        target.mkdir(parents=True, exist_ok=True)
+        (target / utterance.path.name).write_bytes(utterance.path.read_bytes())
+    take2 = sorted((folder / "take2").rglob("*.flac"))
+    tests.mkdir()
+    for i in range(n_files):
+        shutil.copy(take2[i % len(take2)], tests / f"{i:05d}_{take2[i % len(take2)].name}")
+    subprocess.run([*gmmkit, "speech", "ubm", folder / "take1", "-o", folder / "ubm.gmm", "-q"],
+                   check=True)
+    for speaker in sorted(p.name for p in (folder / "take1").iterdir()):
+        subprocess.run([*gmmkit, "speech", "enroll", "--ubm", folder / "ubm.gmm", "--speaker",
+                        speaker, folder / "take1" / speaker, "--store", folder / "store", "-q"],
+                       check=True, stdout=subprocess.DEVNULL)
+    start = time.perf_counter()
+    subprocess.run([*gmmkit, "speech", "identify", "--store", folder / "store", tests, "-q",
+                    "--scores", folder / "scores.csv"], check=True, stdout=subprocess.DEVNULL)
+    together = time.perf_counter() - start
+    files = sorted(tests.iterdir())[:5]
+    start = time.perf_counter()
+    for file in files:
+        subprocess.run([*gmmkit, "speech", "identify", "--store", folder / "store", file],
+                       check=True, stdout=subprocess.DEVNULL)
+    return together, (time.perf_counter() - start) / len(files)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1_000_000)
@@ -149,7 +192,20 @@ def main(argv=None):
     parser.add_argument("--iterations", type=int, default=2, help="T-matrix EM iterations")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="100,000 frames, K=128, rank 50")
+    parser.add_argument("--batch", type=int, default=0,
+                        help="also time `gmmkit speech identify` of this many files")
+    parser.add_argument("--only-batch", action="store_true", help="only the --batch timing")
     args = parser.parse_args(argv)
+    if args.batch:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            together, alone = batch_identify(args.batch, folder)
+        print(f"gmmkit speech identify, {args.batch} files: {together:.1f} s in one process; "
+              f"one process per file: {alone:.2f} s per file, {alone * args.batch:.0f} s for "
+              f"{args.batch} ({alone * args.batch / together:.0f}x)")
+        if args.only_batch:
+            return
     if args.quick:
         args.frames, args.components, args.rank = 100_000, 128, 50
 

@@ -22,7 +22,9 @@ from gmmkit.estimators.mixture import GaussianMixture
 from gmmkit.estimators.mixture_plots import plot_mixture
 from gmmkit.estimators.plots import plot_criterion
 from gmmkit.estimators.regression import GaussianMixtureRegressor
+from gmmkit.estimators.rowwise import is_large_input, map_rows
 from gmmkit.estimators.selection import select_model
+from gmmkit.estimators.streams import fit_stream
 from gmmkit.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -60,6 +62,7 @@ __all__ = [
     "PrecisionWarning",
     "__version__",
     "bootstrap_lrt",
+    "fit_stream",
     "get_datasets",
     "get_demos",
     "get_features",
@@ -68,8 +71,10 @@ __all__ = [
     "get_postprocessors",
     "hookimpl",
     "impute",
+    "is_large_input",
     "information_criteria",
     "load",
+    "map_rows",
     "plot_criterion",
     "plot_mixture",
     "read_data",

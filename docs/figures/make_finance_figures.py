@@ -31,7 +31,8 @@ def main():
     prices = load_prices("sp500")
     returns = to_returns(prices)
     plot_density(returns, fit_returns(returns), OUT / "finance_density.png")
-    plot_regimes(prices, regimes(returns, 3, window=21), OUT / "finance_regimes.png")
+    plot_regimes(prices, regimes(returns, 3, window=21), OUT / "finance_regimes.png",
+                 window=21)
     hmm = fit_regimes(returns, 2)
     plot_regime_probabilities(prices, hmm, OUT / "finance_hmm_regimes.png")
     print(hmm.table.round(4).to_string())

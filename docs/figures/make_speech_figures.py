@@ -8,9 +8,11 @@ speech_mfcc.png shows one bundled word's MFCC frames before and after the
 energy VAD and CMVN. speech_det_systems.png and speech_det_systems_noise.png
 are the DET curves of the four systems of gmmkit_speech.comparison (GMM-UBM,
 GMM-UBM + S-norm, i-vector cosine, i-vector PLDA) on take 2, clean and with
-noise at 10 dB SNR; the table of every system and condition is printed.
+noise at 10 dB SNR, testing single words; speech_det_systems_2words.png
+the same, clean, testing two words of a speaker joined (test_words=2). The
+tables of every system and condition, for both test units, are printed.
 
-    python docs/figures/make_speech_figures.py --systems   # only those two
+    python docs/figures/make_speech_figures.py --systems   # only those three
 """
 
 from __future__ import annotations
@@ -50,18 +52,28 @@ def mfcc_figure(out_dir):
 
 
 def systems_figures(out_dir):
-    """DET curves of the four systems, clean and noisy; prints the results table."""
-    from gmmkit_speech.comparison import run_bundled_comparison
+    """DET curves of the four systems, clean and noisy; prints the results tables."""
+    from gmmkit_speech.comparison import bundled_signals, run_bundled_comparison
     from gmmkit_speech.conditions import CONDITIONS
 
-    comparison = run_bundled_comparison(conditions=tuple(CONDITIONS))
-    print("| system | condition | EER (%) | minDCF(0.01) | identified (%) |")
-    print("| --- | --- | --- | --- | --- |")
-    for row in comparison.table():
-        print("| " + " | ".join(str(v) for v in row) + " |")
-    names = [comparison.plot_det(out_dir / "speech_det_systems.png", condition="clean"),
-             comparison.plot_det(out_dir / "speech_det_systems_noise.png",
-                                 condition="noise 10 dB")]
+    signals = bundled_signals()
+    names = []
+    for test_words in (1, 2):
+        comparison = run_bundled_comparison(conditions=tuple(CONDITIONS), signals=signals,
+                                            test_words=test_words)
+        print(f"test unit: {test_words} word(s)")
+        print("| system | condition | EER (%) | minDCF(0.01) | identified (%) |")
+        print("| --- | --- | --- | --- | --- |")
+        for row in comparison.table():
+            print("| " + " | ".join(str(v) for v in row) + " |")
+        if test_words == 1:
+            names += [comparison.plot_det(out_dir / "speech_det_systems.png", condition="clean"),
+                      comparison.plot_det(out_dir / "speech_det_systems_noise.png",
+                                          condition="noise 10 dB")]
+        else:
+            names.append(comparison.plot_det(
+                out_dir / "speech_det_systems_2words.png", condition="clean",
+                title="Bundled speakers, take 2, two words per test (clean)"))
     return [Path(name).name for name in names]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -25,13 +25,10 @@ from gmmkit.cli.files import (
 from gmmkit.cli.listing import LISTING_COMMANDS
 from gmmkit.cli.options import echo_json, json_option, output_option, quiet_option
 from gmmkit.cli.pluginhints import check_initializer, no_such_command_note
+from gmmkit.cli.predicting import columns_option, load_model_file, predict, score
 from gmmkit.cli.reading import (
-    check_values,
     load_input,
-    match_columns,
-    model_nan_fix,
     parse_columns,
-    read_input,
 )
 from gmmkit.cli.scaffold import plugin
 from gmmkit.cli.selection import select
@@ -42,7 +39,6 @@ from gmmkit.inputs.readers import data_suffix
 if TYPE_CHECKING:
     from typing import Union
 
-    from gmmkit.cli.options import FC
     from gmmkit.data.dataset import Dataset
     from gmmkit.engine.types import FitInput
     from gmmkit.estimators.bayesian import BayesianGaussianMixture
@@ -206,14 +202,6 @@ def build_cli(pm: PluginManager | None = None) -> click.Group:
     return cli
 
 
-def columns_option(function: FC) -> FC:
-    return click.option(
-        "--columns",
-        metavar="A,B,...",
-        help="Columns to use, by name or 0-based index (default: every numeric column).",
-    )(function)
-
-
 @click.command()
 @click.argument("data")
 @click.option("-k", "--n-components", default="3", show_default=True, type=ComponentsType(),
@@ -323,8 +311,6 @@ def _fit_on_dask(
     """
     from gmmkit.estimators.mixture import GaussianMixture
 
-    if n_components == "auto":
-        raise click.UsageError("-k auto does not work with --dask-scheduler; give a number.")
     if data_suffix(data) != ".npy":
         raise click.BadParameter(
             "with --dask-scheduler DATA must be a .npy file that every worker can read at "
@@ -397,12 +383,6 @@ def _fit_out_of_core(
     from gmmkit.estimators.mixture import GaussianMixture
 
     size = os.path.getsize(data)
-    if n_components == "auto":
-        raise click.UsageError(
-            f"-k auto needs the data in memory, but {data} ({format_size(size)}) is over "
-            f"--memory-budget {format_size(budget)}; give a number of components or raise "
-            "--memory-budget."
-        )
     header, index = _npy_columns(data, columns)
     X: FitInput = header.data  # a file memmap: GaussianMixture.fit streams it
     if index != list(range(header.data.shape[1])):
@@ -422,89 +402,13 @@ def _fit_out_of_core(
     return _summarised(model, header, index, data, criteria)
 
 
-def _load_model(path: str) -> Mixture:
-    """The mixture in model file ``path``; a classifier, a regressor, or a file whose
-    ``extra["reader"]`` names another command, is refused clearly.
-
-    Plugins whose model files hold a mixture that predict/score/sample must
-    not use as it is (the outlier detector's is fitted to scaled columns)
-    store ``extra["reader"] = {"what": ..., "command": ...}``.
-    """
-    from gmmkit.modelfiles.files import load
-
-    model = load(path)
-    reader = (getattr(model, "metadata_", {}).get("extra") or {}).get("reader")
-    if isinstance(reader, dict) and reader.get("command"):
-        raise click.ClickException(
-            f"'{path}' is {reader.get('what') or 'not a plain mixture'}; use "
-            f"`{reader['command']}` with it."
-        )
-    kind = type(model).__name__
-    if kind in ("GMMClassifier", "GaussianMixtureRegressor"):
-        command = click.get_current_context().info_name
-        raise click.ClickException(
-            f"'{path}' holds a {kind}; `gmmkit {command}` works on GaussianMixture and "
-            f"BayesianGaussianMixture files. Use it from Python: gmmkit.load({str(path)!r})."
-        )
-    return cast("Mixture", model)  # (the other classes were refused above)
-
-
-def _model_input(model: Mixture, model_path: str, data: str, columns: str | None) -> Dataset:
-    """The rows of DATA for ``model``: the columns it was fitted on (match_columns), checked."""
-    dataset = read_input(data, columns)
-    fitted_on = (getattr(model, "metadata_", {}).get("extra") or {}).get("feature_names")
-    match_columns(dataset, data, fitted_names=fitted_on, n_features=model.n_features_in_,
-                  model=model_path, picked=columns is not None)
-    allows_nan = getattr(model, "missing", "error") == "em"
-    check_values(dataset, data, nan_fix=None if allows_nan else model_nan_fix(model_path))
-    return dataset
-
-
-@click.command()
-@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
-@click.argument("data")
-@click.option("--proba", is_flag=True, help="Print every component's probability instead.")
-@columns_option
-def predict(model_path: str, data: str, proba: bool, columns: str | None) -> None:
-    """Print the most probable component of every row of DATA (CSV on stdout).
-
-    With a noise component, rows assigned to it get the label -1.
-    """
-    model = _load_model(model_path)
-    X = _model_input(model, model_path, data, columns).data
-    if proba:
-        header = [f"p{k}" for k in range(len(model.weights_))]  # n_components may be "auto"
-        if getattr(model, "noise_bounds_", None) is not None:
-            header.append("noise")
-        output.write_csv(header, model.predict_proba(X))
-    else:
-        output.write_csv(["label"], model.predict(X)[:, None])
-
-
-@click.command()
-@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
-@click.argument("data")
-@columns_option
-@json_option("{n_samples, mean, log_likelihood: [...]}")
-def score(model_path: str, data: str, columns: str | None, as_json: bool) -> None:
-    """Print the log-likelihood of every row of DATA under MODEL (CSV on stdout)."""
-    model = _load_model(model_path)
-    log_lik = model.score_samples(_model_input(model, model_path, data, columns).data)
-    if as_json:
-        # JSON has no -inf: a row whose density is below float64's range gets null
-        echo_json({"n_samples": int(log_lik.size), "mean": float(log_lik.mean()),
-                   "log_likelihood": log_lik}, indent=None)
-    else:
-        output.write_csv(["log_likelihood"], log_lik[:, None])
-
-
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
 @click.option("-n", "--n-samples", default=10, show_default=True, type=click.IntRange(min=1))
 @seed_option(default=None, help="random_state (default: the model's)")
 def sample(model_path: str, n_samples: int, seed: int | None) -> None:
     """Draw N rows from MODEL (CSV on stdout, with each row's component)."""
-    model = _load_model(model_path)
+    model = load_model_file(model_path)
     if seed is not None:
         model.random_state = seed
     X, components = model.sample(n_samples)

@@ -6,7 +6,7 @@ import csv
 import re
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -186,11 +186,17 @@ def format_summary(summary: Mapping[str, Any]) -> str:
 
 
 def write_csv(
-    header: Sequence[str], values: ArrayLike, *, last_column: NDArray[Any] | None = None
+    header: Sequence[str] | None,
+    values: ArrayLike,
+    *,
+    last_column: NDArray[Any] | None = None,
+    file: TextIO | None = None,
 ) -> None:
-    """Rows of ``values`` (n, m) as CSV on stdout, optionally with one more column."""
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(header)
+    """Rows of ``values`` (n, m) as CSV on stdout (or ``file``), optionally with one more
+    column; ``header`` None writes the rows only (a later block of a stream)."""
+    writer = csv.writer(sys.stdout if file is None else file, lineterminator="\n")
+    if header is not None:
+        writer.writerow(header)
     values = np.asarray(values)
     formatted = values.astype(object) if values.dtype.kind in "iub" else values
     for i, row in enumerate(formatted):

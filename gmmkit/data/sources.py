@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from typing import TypeGuard
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import dask.array as da
 
     from gmmkit.data.dask_arrays import DaskSource
+    from gmmkit.data.settings import DataSettings
     from gmmkit.data.stream import StreamSource
 
 
@@ -60,8 +61,22 @@ def _is_file_memmap(X: object) -> bool:
     return memmap_file(X) is not None
 
 
-def open_source(X: object) -> DaskSource | StreamSource | None:
+class PreparedSource:
+    """Data already opened by gmmkit that ``fit`` takes as X (model selection's shared passes).
+
+    A subclass gives ``prepare(settings, sample_weight) -> (data, feature_names,
+    noise_bounds)``, as the other sources do.
+    """
+
+    def prepare(self, settings: DataSettings, sample_weight: Any) -> tuple[Any, Any, Any]:
+        """(engine data, feature names or None, noise box or None) for one fit."""
+        raise NotImplementedError
+
+
+def open_source(X: object) -> DaskSource | StreamSource | PreparedSource | None:
     """A source object for X, or None when X is an array held in memory."""
+    if isinstance(X, PreparedSource):
+        return X
     if _is_dask_array(X):
         from gmmkit.data.dask_arrays import DaskSource
 

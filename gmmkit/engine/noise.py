@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from gmmkit.engine.em import MixtureParams
     from gmmkit.engine.types import AnyArray, FloatArray
 
 NOISE_OPTIONS = (None, "uniform")
@@ -86,6 +87,17 @@ class _all_nan_ok:
 def log_density(bounds: FloatArray) -> FloatArray:
     """Per-feature minus log range: ndarray of shape (n_features,)."""
     return -np.log(bounds[:, 1] - bounds[:, 0])
+
+
+def add_noise_component(params: MixtureParams, bounds: FloatArray) -> None:
+    """Give starting parameters a uniform noise component over ``bounds`` (in place).
+
+    The Gaussians' weights are scaled by 1 - NOISE_INIT_WEIGHT, the noise
+    takes NOISE_INIT_WEIGHT and the density of the box (n_features, 2).
+    """
+    params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
+    params.noise_weight = NOISE_INIT_WEIGHT
+    params.noise_log_density = log_density(bounds)
 
 
 def draw_noise(bounds: FloatArray, count: int, rng: np.random.Generator) -> FloatArray:

@@ -108,6 +108,8 @@ class MixtureAttributes(EstimatorBase):
         # ------------------------------------ methods of GaussianMixture
         def score_samples(self, X: ArrayLike) -> FloatArray: ...
 
+        def _fit_auto(self, X: Any, sample_weight: ArrayLike | None) -> Any: ...
+
         @staticmethod
         def _parameter_attributes(
             params: MixtureParams, cov_type: CovarianceType, dtype: DTypeLike | None = None

@@ -54,7 +54,15 @@ if TYPE_CHECKING:
 
     from gmmkit.engine.covariance import CovarianceType
     from gmmkit.engine.em import ChunkedData, MixtureParams, Stats
-    from gmmkit.engine.types import AnyArray, FloatArray, IntArray, RandomStateLike, WeightPrior
+    from gmmkit.engine.types import (
+        AnyArray,
+        FitInput,
+        FloatArray,
+        IntArray,
+        PathLike,
+        RandomStateLike,
+        WeightPrior,
+    )
 
 
 class BayesianGaussianMixture(ChunkedScoring, MixtureChecks, EstimatorBase):
@@ -281,20 +289,36 @@ default="dirichlet_process"
 
     # -------------------------------------------------------------- predict
 
-    def predict(self, X: ArrayLike) -> IntArray:
-        """Most probable component of each row under q(z): ndarray of shape (n_samples,)."""
-        return GaussianMixture.predict(self, X)  # type: ignore[arg-type]  # (borrowed)
+    def predict(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> IntArray:
+        """Most probable component of each row under q(z): ndarray of shape (n_samples,).
 
-    def predict_proba(self, X: ArrayLike) -> FloatArray:
+        X, ``out`` and ``overwrite`` as in :meth:`GaussianMixture.predict` (files,
+        chunk functions and Dask arrays block by block).
+        """
+        return GaussianMixture.predict(  # (borrowed)
+            self, X, out=out, overwrite=overwrite  # type: ignore[arg-type]
+        )
+
+    def predict_proba(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> FloatArray:
         """Responsibilities q(z): ndarray of shape (n_samples, n_components)."""
-        return GaussianMixture.predict_proba(self, X)  # type: ignore[arg-type]  # (borrowed)
+        return GaussianMixture.predict_proba(  # (borrowed)
+            self, X, out=out, overwrite=overwrite  # type: ignore[arg-type]
+        )
 
-    def score_samples(self, X: ArrayLike) -> FloatArray:
+    def score_samples(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> FloatArray:
         """log sum_k exp(variational log density of row n under k): (n_samples,).
 
         As scikit-learn's: the E-step's normaliser, not a normalised density.
         """
-        return GaussianMixture.score_samples(self, X)  # type: ignore[arg-type]  # (borrowed)
+        return GaussianMixture.score_samples(  # (borrowed)
+            self, X, out=out, overwrite=overwrite  # type: ignore[arg-type]
+        )
 
     def score(
         self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None

@@ -23,6 +23,7 @@ from gmmkit.engine.em import ChunkedData
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.threads import ChunkRunner
+from gmmkit.estimators import rowwise
 from gmmkit.estimators.base import check_fitted_input
 
 if TYPE_CHECKING:
@@ -103,7 +104,9 @@ class ChunkedScoring(_Estimator):
     def _total_log_likelihood(
         self, X: ArrayLike, sample_weight: ArrayLike | None
     ) -> tuple[float, float]:
-        """(sum_n w_n log p(x_n), sum_n w_n)."""
+        """(sum_n w_n log p(x_n), sum_n w_n); files and Dask arrays block by block."""
+        if not rowwise.in_memory(X):
+            return rowwise.fitted_sum(self, "score_samples", X, sample_weight)
         log_lik = self.score_samples(X)
         weights = check_sample_weight(sample_weight, log_lik.shape[0])
         if weights is None:

@@ -39,6 +39,7 @@ from gmmkit.data.validation import (
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.far_rows import FarRows
 from gmmkit.engine.scoring import model_center
+from gmmkit.estimators import rowwise
 from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.classifier_auto_reg import (
     AUTO_REG_COVAR,
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike
     from typing_extensions import Self
 
-    from gmmkit.engine.types import AnyArray, FloatArray, RandomStateLike
+    from gmmkit.engine.types import AnyArray, FitInput, FloatArray, PathLike, RandomStateLike
 
 #: constructor arguments passed on to every class's GaussianMixture
 MIXTURE_PARAMS = (
@@ -219,56 +220,88 @@ class GMMClassifier(EstimatorBase):
         self._set_feature_names(names)
         return self
 
-    def predict(self, X: ArrayLike) -> AnyArray:
+    def predict(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> AnyArray:
         """The most probable class of each row.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or what ``fit`` of a GaussianMixture takes
+            A ``.npy`` path, a file memmap, a chunk function is read block by
+            block; a Dask array gives a lazy Dask array (docs/scale.md).
+        out : str or os.PathLike, optional
+            Write the result to this ``.npy`` file a block at a time and
+            return it memory-mapped (see :meth:`GaussianMixture.predict`).
+        overwrite : bool, default=False
+            Replace ``out`` when it exists.
+
 
         Returns
         -------
         ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
+        if not rowwise.in_memory(X, out):
+            return rowwise.method_rows(self, "predict", X, out=out, overwrite=overwrite)
         joint = self._joint_log_likelihood(X)
         return self.classes_[np.argmax(joint, axis=1)]
 
-    def predict_log_proba(self, X: ArrayLike) -> FloatArray:
+    def predict_log_proba(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> FloatArray:
         """Log posterior probability of every class: log p(c | x).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or what :meth:`predict` takes
+        out : str or os.PathLike, optional
+            Write the result to this ``.npy`` file a block at a time and
+            return it memory-mapped (see :meth:`GaussianMixture.predict`).
+        overwrite : bool, default=False
+            Replace ``out`` when it exists.
+
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
+        if not rowwise.in_memory(X, out):
+            return rowwise.method_rows(self, "predict_log_proba", X, out=out, overwrite=overwrite)
         joint = self._joint_log_likelihood(X)
         return joint - logsumexp(joint, axis=1, keepdims=True)
 
-    def predict_proba(self, X: ArrayLike) -> FloatArray:
+    def predict_proba(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> FloatArray:
         """Posterior probability of every class: p(c | x).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or what :meth:`predict` takes
+        out : str or os.PathLike, optional
+            Write the result to this ``.npy`` file a block at a time and
+            return it memory-mapped (see :meth:`GaussianMixture.predict`).
+        overwrite : bool, default=False
+            Replace ``out`` when it exists.
+
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns in the order of ``classes_``.
         """
+        if not rowwise.in_memory(X, out):
+            return rowwise.method_rows(self, "predict_proba", X, out=out, overwrite=overwrite)
         return np.exp(self.predict_log_proba(X))
 
-    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+    def score(self, X: FitInput, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Accuracy: the (weighted) fraction of rows whose class is predicted right.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or what :meth:`predict` takes
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -276,7 +309,7 @@ class GMMClassifier(EstimatorBase):
         -------
         float
         """
-        return accuracy(y, self.predict(X), sample_weight=sample_weight)
+        return accuracy(y, rowwise.computed(self.predict(X)), sample_weight=sample_weight)
 
     # ------------------------------------------------------------- helpers
 

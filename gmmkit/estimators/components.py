@@ -24,6 +24,7 @@ from gmmkit.engine.em import MixtureParams, m_step, stats_of_responsibilities
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.noise import log_density
 from gmmkit.engine.threads import ChunkRunner
+from gmmkit.estimators import rowwise
 from gmmkit.estimators.conditioning import fitted_mixture
 
 #: fitted attributes that describe a fit rather than the mixture (from_parameters' training)
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from typing_extensions import Self
 
-    from gmmkit.engine.types import FloatArray
+    from gmmkit.engine.types import FitInput, FloatArray, PathLike
     from gmmkit.estimators.attributes import MixtureAttributes
     from gmmkit.estimators.attributes import MixtureAttributes as _Estimator
 else:  # the estimator the mixin is mixed into (for type checkers only)
@@ -173,7 +174,9 @@ class ComponentMaths(_Estimator):
             model.feature_names_in_ = np.asarray(feature_names, dtype=object)
         return model
 
-    def component_log_densities(self, X: ArrayLike) -> FloatArray:
+    def component_log_densities(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> FloatArray:
         """log N(x | mean_k, covariance_k) of every row and component, without the weights.
 
         Computed as ``predict_proba`` and ``score_samples`` are: in chunks, on
@@ -185,12 +188,21 @@ class ComponentMaths(_Estimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or what ``fit`` takes
+            Files, chunk functions and Dask arrays as in ``predict``.
+        out : str or os.PathLike, optional
+            Write the result to this ``.npy`` file a block at a time.
+        overwrite : bool, default=False
+            Replace ``out`` when it exists.
 
         Returns
         -------
         ndarray of shape (n_samples, n_components), float64
         """
+        if not rowwise.in_memory(X, out):
+            return rowwise.method_rows(
+                self, "component_log_densities", X, out=out, overwrite=overwrite
+            )
         n_components = len(self.weights_)
 
         def densities(log_prob: FloatArray) -> FloatArray:

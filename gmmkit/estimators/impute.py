@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,24 +13,25 @@ from gmmkit.data.validation import check_int
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.noise import draw_noise
 from gmmkit.engine.rng import make_rng
+from gmmkit.estimators import rowwise
 from gmmkit.estimators.base import check_fitted_input
 from gmmkit.estimators.conditioning import check_mixture, conditional_moments
 
 if TYPE_CHECKING:
-    from numpy.typing import ArrayLike
-
     from gmmkit.engine.missing import Pattern
-    from gmmkit.engine.types import FloatArray, RandomStateLike
+    from gmmkit.engine.types import FitInput, FloatArray, PathLike, RandomStateLike
     from gmmkit.estimators.conditioning import Mixture
 
 
 def impute(
     model: Mixture,
-    X: ArrayLike,
+    X: FitInput,
     *,
     strategy: str = "mean",
     n_draws: int | None = None,
     random_state: RandomStateLike = None,
+    out: PathLike | None = None,
+    overwrite: bool = False,
 ) -> FloatArray:
     """Fill the NaN entries of X from a fitted mixture.
 
@@ -41,8 +43,10 @@ def impute(
         ``means_``, ``covariances_``). Other estimators are refused with a
         TypeError saying which mixture to pass (a GMMClassifier's
         ``estimators_[i]``, a GaussianMixtureRegressor's ``gmm_``).
-    X : array-like of shape (n_samples, n_features)
-        NaN marks a missing value.
+    X : array-like of shape (n_samples, n_features), or what ``fit`` takes
+        NaN marks a missing value. A ``.npy`` path, a file memmap, a chunk
+        function is completed block by block; a Dask array gives a lazy
+        Dask array (docs/scale.md); both with ``strategy="mean"`` only.
     strategy : {"mean", "draw"}, default="mean"
         "mean": the conditional mean E[x_m | x_o] under the mixture (the
         best guess in squared error). "draw": a random draw from the
@@ -52,6 +56,11 @@ def impute(
         (an integer >= 1; 2.7 is refused, not rounded).
     random_state : int, Generator or None
         Seeds the draws.
+    out : str or os.PathLike, optional
+        Write the completed rows to this ``.npy`` file a block at a time and
+        return it memory-mapped (:func:`gmmkit.map_rows`).
+    overwrite : bool, default=False
+        Replace ``out`` when it exists.
 
     Returns
     -------
@@ -68,6 +77,15 @@ def impute(
                 "strategy='draw' or leave n_draws out."
             )
         check_int("n_draws", n_draws, 1)
+    if not rowwise.in_memory(X, out):
+        if strategy != "mean":
+            raise ValueError(
+                "strategy='draw' needs X in memory (its draws depend on every row); "
+                "pass an array, or use strategy='mean' on files and Dask arrays."
+            )
+        model.check_is_fitted()
+        return rowwise.map_rows(partial(impute, model), X, n_features=model.n_features_in_,
+                                out=out, overwrite=overwrite, name=type(model).__name__)
     X = np.array(check_fitted_input(model, X), dtype=np.float64)
     rng = make_rng(random_state)
     completions = [X.copy() for _ in range(1 if n_draws is None else int(n_draws))]

@@ -9,6 +9,7 @@ Same constructor names and defaults as scikit-learn 1.9, plus
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from gmmkit.engine.noise import NOISE_LABEL, draw_noise, noise_bounds
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.scoring import best_components
 from gmmkit.engine.seeding import initial_stats
-from gmmkit.estimators import conditioning
+from gmmkit.estimators import conditioning, rowwise
 from gmmkit.estimators.base import EstimatorBase
 from gmmkit.estimators.checks import MixtureChecks, resolve_init_method
 from gmmkit.estimators.chunked import ChunkedScoring
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         FitInput,
         FloatArray,
         IntArray,
+        PathLike,
         RandomStateLike,
     )
     from gmmkit.estimators.attributes import Initial
@@ -279,21 +281,42 @@ class GaussianMixture(
 
     # -------------------------------------------------------------- predict
 
-    def predict(self, X: ArrayLike) -> IntArray:
+    def predict(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> IntArray:
         """Most probable component of each row: ndarray of shape (n_samples,).
 
         With ``noise="uniform"``, rows most probably from the noise component get -1.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or what ``fit`` takes
+            A ``.npy`` path, a file memmap, a chunk function (or an iterator
+            of chunks) is read block by block with bounded memory; a Dask
+            array gives a lazy Dask array (docs/scale.md).
+        out : str or os.PathLike, optional
+            Write the labels to this ``.npy`` file a block at a time and
+            return it memory-mapped (:func:`gmmkit.map_rows`).
+        overwrite : bool, default=False
+            Replace ``out`` when it exists.
         """
+        if not rowwise.in_memory(X, out):
+            return rowwise.method_rows(self, "predict", X, out=out, overwrite=overwrite)
         labels = np.concatenate(self._map_log_prob(X, best_components))
         labels[labels == len(self.weights_)] = NOISE_LABEL
         return labels
 
-    def predict_proba(self, X: ArrayLike) -> FloatArray:
+    def predict_proba(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> FloatArray:
         """Responsibilities: ndarray of shape (n_samples, n_components).
 
         With ``noise="uniform"``: (n_samples, n_components + 1), the last
-        column the noise component's.
+        column the noise component's. X, ``out`` and ``overwrite`` as in
+        :meth:`predict`.
         """
+        if not rowwise.in_memory(X, out):
+            return rowwise.method_rows(self, "predict_proba", X, out=out, overwrite=overwrite)
 
         def resp(log_prob: FloatArray) -> FloatArray:
             log_normalize(log_prob)
@@ -301,16 +324,21 @@ class GaussianMixture(
 
         return np.concatenate(self._map_log_prob(X, resp))
 
-    def uncertainty(self, X: ArrayLike) -> FloatArray:
+    def uncertainty(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> FloatArray:
         """mclust's uncertainty of each row: 1 - its largest posterior probability.
 
         0 for a row that surely belongs to one component, up to 1 - 1/K
         between K equally likely ones (the noise component counts as one).
+        X, ``out`` and ``overwrite`` as in :meth:`predict`.
 
         Returns
         -------
         ndarray of shape (n_samples,)
         """
+        if not rowwise.in_memory(X, out):
+            return rowwise.method_rows(self, "uncertainty", X, out=out, overwrite=overwrite)
 
         def uncertain(log_prob: FloatArray) -> FloatArray:
             log_normalize(log_prob)
@@ -318,8 +346,15 @@ class GaussianMixture(
 
         return np.concatenate(self._map_log_prob(X, uncertain))
 
-    def score_samples(self, X: ArrayLike) -> FloatArray:
-        """Log-likelihood of each row: ndarray of shape (n_samples,)."""
+    def score_samples(
+        self, X: FitInput, *, out: PathLike | None = None, overwrite: bool = False
+    ) -> FloatArray:
+        """Log-likelihood of each row: ndarray of shape (n_samples,).
+
+        X, ``out`` and ``overwrite`` as in :meth:`predict`.
+        """
+        if not rowwise.in_memory(X, out):
+            return rowwise.method_rows(self, "score_samples", X, out=out, overwrite=overwrite)
         return np.concatenate(self._map_log_prob(X, log_normalize, density=True))
 
     def score(
@@ -359,6 +394,12 @@ class GaussianMixture(
         -------
         float
         """
+        if not rowwise.in_memory(X):
+            if isinstance(X, Iterator):
+                raise TypeError("icl reads X twice (the entropies, then the BIC); pass a "
+                                "function that returns a fresh iterator of chunks.")
+            total = rowwise.fitted_sum(self, "_entropies", X, sample_weight)[0]
+            return self.bic(X, sample_weight) + 2.0 * total
         rows = self._entropies(X)
         weights = check_sample_weight(sample_weight, rows.shape[0])
         total = float(rows.sum()) if weights is None else float(weights @ rows)
@@ -366,6 +407,8 @@ class GaussianMixture(
 
     def _entropies(self, X: ArrayLike) -> FloatArray:
         """-sum_k z_nk log z_nk of every row, chunk by chunk: (n_samples,)."""
+        if not rowwise.in_memory(X):
+            return rowwise.method_rows(self, "_entropies", X)
         def entropy(log_prob: FloatArray) -> FloatArray:
             log_normalize(log_prob)
             tiny = np.finfo(log_prob.dtype).tiny

@@ -25,6 +25,7 @@ from gmmkit.data.validation import (
     check_sample_weight,
     feature_names,
 )
+from gmmkit.estimators import rowwise
 from gmmkit.estimators.base import EstimatorBase, check_fitted_input
 from gmmkit.estimators.conditioner import MixtureConditioner
 from gmmkit.estimators.mixture import GaussianMixture
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike
     from typing_extensions import Self
 
-    from gmmkit.engine.types import AnyArray, FloatArray, RandomStateLike
+    from gmmkit.engine.types import AnyArray, FitInput, FloatArray, PathLike, RandomStateLike
 
 #: each fitted regressor's (parameters it was built from, conditioner): see _conditioner
 _CONDITIONERS: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], MixtureConditioner]] = (
@@ -160,26 +161,41 @@ class GaussianMixtureRegressor(EstimatorBase):
         return self
 
     @overload
-    def predict(self, X: ArrayLike, return_std: Literal[False] = False) -> FloatArray: ...
-
-    @overload
-    def predict(self, X: ArrayLike, return_std: Literal[True]) -> tuple[FloatArray, FloatArray]: ...
+    def predict(
+        self, X: FitInput, return_std: Literal[False] = False, *,
+        out: PathLike | None = None, overwrite: bool = False,
+    ) -> FloatArray: ...
 
     @overload
     def predict(
-        self, X: ArrayLike, return_std: bool = False
+        self, X: FitInput, return_std: Literal[True], *,
+        out: PathLike | None = None, overwrite: bool = False,
+    ) -> tuple[FloatArray, FloatArray]: ...
+
+    @overload
+    def predict(
+        self, X: FitInput, return_std: bool = False, *,
+        out: PathLike | None = None, overwrite: bool = False,
     ) -> FloatArray | tuple[FloatArray, FloatArray]: ...
 
     def predict(
-        self, X: ArrayLike, return_std: bool = False
+        self, X: FitInput, return_std: bool = False, *,
+        out: PathLike | None = None, overwrite: bool = False,
     ) -> FloatArray | tuple[FloatArray, FloatArray]:
         """Conditional mean of y given each row of X.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or what ``fit`` of a GaussianMixture takes
+            A ``.npy`` path, a file memmap, a chunk function is read block by
+            block; a Dask array gives a lazy Dask array (docs/scale.md).
         return_std : bool, default=False
-            Also return the conditional standard deviation.
+            Also return the conditional standard deviation (not with ``out``).
+        out : str or os.PathLike, optional
+            Write y_mean to this ``.npy`` file a block at a time and return
+            it memory-mapped (see :meth:`GaussianMixture.predict`).
+        overwrite : bool, default=False
+            Replace ``out`` when it exists.
 
         Returns
         -------
@@ -189,6 +205,14 @@ class GaussianMixtureRegressor(EstimatorBase):
             Only with ``return_std=True``: sqrt(sum_k w_k (diag(C_k) +
             (m_k - y_mean)^2)), the spread of the conditional mixture.
         """
+        if not rowwise.in_memory(X, out):
+            if not return_std:
+                return rowwise.method_rows(self, "predict", X, out=out, overwrite=overwrite)
+            if out is not None:
+                raise ValueError("out= takes one result; call predict(X, out=path) for the "
+                                 "means, or return_std=True without out.")
+            both = rowwise.method_rows(self, "_mean_and_std", X)
+            return both[:, 0], both[:, 1]
         mean, std = self._conditional(X, return_std)
         if self.y_ndim_ == 1:
             mean = mean[:, 0]
@@ -198,7 +222,7 @@ class GaussianMixtureRegressor(EstimatorBase):
             return mean, std
         return mean
 
-    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+    def score(self, X: FitInput, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Coefficient of determination R^2 of the predictions (averaged over targets).
 
         Parameters
@@ -212,10 +236,14 @@ class GaussianMixtureRegressor(EstimatorBase):
         float
             1 is a perfect fit, 0 predicting the mean of y; can be negative.
         """
-        prediction = self.predict(X)
+        prediction = rowwise.computed(self.predict(X))
         return r2_score(y, prediction, sample_weight=sample_weight)
 
     # ------------------------------------------------------------- helpers
+
+    def _mean_and_std(self, X: ArrayLike) -> FloatArray:
+        """predict(X, return_std=True) stacked: (n_samples, 2, ...) for a row-wise map."""
+        return np.stack(self.predict(X, return_std=True), axis=1)
 
     def _joint_model(self) -> GaussianMixture:
         params = {name: getattr(self, name) for name in MIXTURE_PARAMS}

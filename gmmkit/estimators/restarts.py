@@ -21,7 +21,7 @@ import numpy as np
 
 from gmmkit.engine.convergence import EMSettings, run_em
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.noise import NOISE_INIT_WEIGHT, log_density
+from gmmkit.engine.noise import add_noise_component
 from gmmkit.engine.processes import effective_n_jobs, run_tasks
 from gmmkit.engine.rng import restart_rngs
 from gmmkit.engine.threads import ChunkRunner
@@ -187,9 +187,7 @@ class RestartsFit(_Estimator):
                     data.init_data(rng), cov_type, rng, runner, initial
                 )
                 if bounds is not None:
-                    params.weights = params.weights * (1.0 - NOISE_INIT_WEIGHT)
-                    params.noise_weight = NOISE_INIT_WEIGHT
-                    params.noise_log_density = log_density(bounds)
+                    add_noise_component(params, bounds)
                 start = (params, -np.inf)
             return run_em(
                 data, cov_type, start[0], settings, runner, lower_bound=start[1],

@@ -88,6 +88,15 @@ def run_selection(
     ``one_always`` fits K = 1 even when it has more parameters than X has
     rows (``n_components="auto"``, which must always return a model).
     """
+    if open_source(X) is not None:  # a file, a chunk function, a Dask array
+        from gmmkit.estimators.selection_stream import select_stream
+
+        return select_stream(
+            estimator, X, n_components, covariance_types, criterion,
+            bic_convention=bic_convention, init_params=init_params, n_init=n_init,
+            as_frame=as_frame, sample_weight=sample_weight, random_state=random_state,
+            **params,
+        )
     options = _check_options(criterion, bic_convention, warm_starts, hc_subset, hc_model,
                              hc_use, kmeans_starts, n_init)
     given = [name for name in ("weights_init", "means_init", "precisions_init")
@@ -337,27 +346,28 @@ def fit_auto(
     feature_names : ndarray or None
         X's column names.
     """
-    if isinstance(X, np.memmap):
-        X = np.asarray(X)  # a memmap is an array: the grid reads it like one
-    if open_source(X) is not None:
-        raise ValueError(
-            "n_components='auto' needs the data in memory (it fits a grid of models); give "
-            "an integer n_components for files, chunk functions and Dask arrays, or choose K "
-            "with gmmkit.select_model on a sample."
-        )
     if any(v is not None for v in (model.weights_init, model.means_init, model.precisions_init)):
         raise ValueError(
             "n_components='auto' cannot take weights_init, means_init or "
             "precisions_init (their shapes depend on K); give an integer n_components."
         )
-    names = feature_names(X)
-    X = check_array(X)
-    weights = check_sample_weight(sample_weight, X.shape[0])
-    n_rows = n_distinct_rows(X if weights is None else X[weights > 0], up_to=max_components)
     params = model.get_params()
     for name in ("n_components", "covariance_type", "n_init", "random_state", "warm_start",
                  "init_params", "n_jobs", "verbose"):  # n_jobs: the fits' threads, here default
         params.pop(name)
+    if open_source(X) is not None:  # a file (or file memmap), a chunk function, Dask
+        from gmmkit.estimators.selection_stream import select_stream
+
+        best, table = select_stream(
+            estimator, X, range(1, max_components + 1), (model.covariance_type,), "bic",
+            init_params=model.init_params, n_init=model.n_init, sample_weight=sample_weight,
+            random_state=model.random_state, **params,
+        )
+        return best, table, getattr(best, "feature_names_in_", None)
+    names = feature_names(X)
+    X = check_array(X)
+    weights = check_sample_weight(sample_weight, X.shape[0])
+    n_rows = n_distinct_rows(X if weights is None else X[weights > 0], up_to=max_components)
     # the hierarchical clustering tree's start (on a subset of hc_subset rows, expected
     # here, so not warned about) beside the model's own restarts, the best kept, then warm
     # starts from the neighbouring K

@@ -31,8 +31,10 @@ def usable(result: FitResult | None) -> bool:
 def better(candidate: FitResult, incumbent: FitResult | None) -> bool:
     """Whether ``candidate`` should replace ``incumbent`` for the same (K, model).
 
-    A fitted row beats a failed one, a finished fit one stopped early, then
-    the higher log-likelihood wins (the first of equals stays).
+    A fitted row beats a failed one, a finished fit one stopped early, a
+    clean fit a degenerate one (whose likelihood grows without bound as a
+    component collapses), then the higher log-likelihood wins (the first of
+    equals stays).
     """
     if incumbent is None:
         return True
@@ -41,7 +43,7 @@ def better(candidate: FitResult, incumbent: FitResult | None) -> bool:
         row = result.row
         if row["error"] is not None:
             return (0, 0.0)
-        return (1 if row["stopped"] else 2, row["log_likelihood"])
+        return (1 if row["stopped"] else 2 if row["degenerate"] else 3, row["log_likelihood"])
 
     return rank(candidate) > rank(incumbent)
 

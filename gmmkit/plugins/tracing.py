@@ -34,7 +34,13 @@ def tracing_requested(environ: Mapping[str, str]) -> bool:
 
 
 def enable_stderr_logging() -> None:
-    """Send the trace logger's records to stderr (once), as ``gmmkit trace: ...`` lines."""
+    """Send the trace logger's records to stderr (once), as ``gmmkit trace: ...`` lines.
+
+    Tracing was asked for, so a logging configuration that disabled the
+    loggers existing at its time (``disable_existing_loggers``) does not
+    silence it.
+    """
+    logger.disabled = False
     if not any(getattr(h, _ATTRIBUTE, False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("gmmkit trace: %(message)s"))

@@ -19,7 +19,7 @@ See docs/finance.md.
 from __future__ import annotations
 
 from gmmkit import hookimpl
-from gmmkit_finance.backtest import DEFAULT_MODELS, Backtest, backtest_var
+from gmmkit_finance.backtest import DEFAULT_MODELS, Backtest, LowPowerWarning, backtest_var
 from gmmkit_finance.backtest_table import TESTS, comparison_table
 from gmmkit_finance.backtests import (
     SimulatedTest,
@@ -35,6 +35,7 @@ from gmmkit_finance.coverage import (
     christoffersen_test,
     conditional_coverage_test,
     coverage_summary,
+    kupiec_power,
     kupiec_test,
 )
 from gmmkit_finance.data import BUNDLED_PRICES, load_prices, to_returns
@@ -46,14 +47,10 @@ from gmmkit_finance.garch import NonStationaryWarning, VolatilityModel, fit_vola
 from gmmkit_finance.hmm import fit_regimes
 from gmmkit_finance.horizon import HorizonRisk, SqrtTimeWarning, horizon_risk
 from gmmkit_finance.innovations import Innovations
-from gmmkit_finance.plots import (
-    plot_backtest,
-    plot_density,
-    plot_regime_probabilities,
-    plot_regimes,
-)
+from gmmkit_finance.plots import plot_density, plot_regime_probabilities, plot_regimes
+from gmmkit_finance.plots_risk import plot_backtest, plot_var
 from gmmkit_finance.regime_model import MarkovRegimes
-from gmmkit_finance.regimes import Regimes, regimes
+from gmmkit_finance.regimes import DailyRegimesWarning, Regimes, regimes
 from gmmkit_finance.risk import mixture_es, mixture_quantile, mixture_var, portfolio_mixture
 from gmmkit_finance.volatility import (
     GarchParams,
@@ -72,10 +69,12 @@ __all__ = [
     "MODELS",
     "Backtest",
     "CoverageTest",
+    "DailyRegimesWarning",
     "FilteredMixture",
     "GarchParams",
     "HorizonRisk",
     "Innovations",
+    "LowPowerWarning",
     "MarkovRegimes",
     "NonStationaryWarning",
     "Regimes",
@@ -102,6 +101,7 @@ __all__ = [
     "fit_volatility",
     "garch_variance",
     "horizon_risk",
+    "kupiec_power",
     "kupiec_test",
     "load_prices",
     "mcneil_frey_test",
@@ -113,6 +113,7 @@ __all__ = [
     "plot_density",
     "plot_regime_probabilities",
     "plot_regimes",
+    "plot_var",
     "portfolio_mixture",
     "regimes",
     "to_returns",

@@ -18,8 +18,9 @@ from gmmkit.cli.helpers import (
     output_option,
     seed_option,
 )
+from gmmkit_finance.cli_backtest import backtest
 from gmmkit_finance.cli_options import data_options, load_returns, records
-from gmmkit_finance.cli_risk import backtest, var
+from gmmkit_finance.cli_risk import var
 
 REGIME_MODELS = ("auto", "hmm", "mixture")
 
@@ -50,10 +51,13 @@ finance.add_command(backtest)
               show_default=True, help="What changes with an hmm regime: mean and variance, or "
                                       "one of them.")
 @click.option("--window", type=click.IntRange(min=2),
-              help="Fit a mixture to the trailing WINDOW-day volatility (--model mixture).")
+              help="Fit a mixture to the trailing WINDOW-day volatility (--model mixture; "
+                   "21 is a month): persistent regimes. Without it a mixture labels each "
+                   "day by its own return (a warning says so). -k auto then counts the "
+                   "overlapping windows as N/WINDOW independent ones in BIC.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="Write the price with regimes shaded (and, for hmm, the smoothed regime "
-                   "probabilities) to this PNG.")
+              help="Write the price and its realised volatility with regimes shaded (and, "
+                   "for hmm, the smoothed regime probabilities) to this PNG.")
 @output_option("Write per-date regime labels and probabilities to this CSV.")
 @seed_option()
 @force_option
@@ -68,6 +72,10 @@ def regimes(prices, columns, date_column, date_format, kind, missing, as_json, m
     plot_file = outputs.figure(plot_path, "plot_path")
     price_table, returns = load_returns(prices, columns, date_column, date_format, kind, missing)
     chosen, found, bic = _fit_regimes(returns, model, n_components, switching, window, seed)
+    if chosen == "mixture" and window is None:
+        from gmmkit_finance.regimes import daily_regimes_note
+
+        click.echo(f"Warning: {daily_regimes_note('--window 21', '--model hmm')}.", err=True)
     probabilities = found.smoothed if chosen == "hmm" else found.probabilities
     labels = found.path if chosen == "hmm" else found.labels
     last = probabilities.index[-1]
@@ -80,12 +88,15 @@ def regimes(prices, columns, date_column, date_format, kind, missing, as_json, m
             table = table.join(found.filtered.add_prefix("f"))
         csv_file.write(lambda temporary: table.to_csv(temporary, index_label="date"))
     if plot_file is not None:
-        plot_file.write(lambda temporary: _plot(price_table, found, chosen, temporary))
+        plot_file.write(lambda temporary: _plot(price_table, found, chosen, window, temporary))
     outputs.commit()
     summary = {"data": prices, "model": chosen, "n_regimes": int(probabilities.shape[1]),
                "bic": bic, "regimes": records(found.table), "current": current}
     if chosen == "hmm":
         summary["transition_matrix"] = found.transmat.tolist()
+    if chosen == "mixture" and found.bic:
+        summary["effective_bic"] = {str(k): b for k, b in found.bic.items()}
+        summary["n_effective"] = found.n_effective
     if as_json:
         echo_json(summary)
         return
@@ -94,13 +105,18 @@ def regimes(prices, columns, date_column, date_format, kind, missing, as_json, m
 
 def _fit_regimes(returns, model, n_components, switching, window, seed):
     """(model used, fitted regimes, BIC per model fitted)."""
+    import warnings
+
     from gmmkit_finance.fit import fit_returns
     from gmmkit_finance.hmm import fit_regimes
+    from gmmkit_finance.regimes import DailyRegimesWarning
     from gmmkit_finance.regimes import regimes as mixture_regimes
 
     if model == "mixture" or window is not None:
-        return "mixture", mixture_regimes(returns, n_components, window=window,
-                                          random_state=seed), {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DailyRegimesWarning)  # said in CLI words
+            found = mixture_regimes(returns, n_components, window=window, random_state=seed)
+        return "mixture", found, {}
     hmm = fit_regimes(returns, n_components, switching=switching, random_state=seed)
     bic = {"hmm": hmm.bic()}
     if model == "auto":
@@ -111,12 +127,12 @@ def _fit_regimes(returns, model, n_components, switching, window, seed):
     return "hmm", hmm, bic
 
 
-def _plot(price_table, found, chosen, path):
+def _plot(price_table, found, chosen, window, path):
     from gmmkit_finance.plots import plot_regime_probabilities, plot_regimes
 
     if chosen == "hmm":
         return plot_regime_probabilities(price_table, found, path)
-    return plot_regimes(price_table, found, path)
+    return plot_regimes(price_table, found, path, window=window)
 
 
 def _print_regimes(summary, found, chosen, prices, n_dates):
@@ -132,6 +148,10 @@ def _print_regimes(summary, found, chosen, prices, n_dates):
         click.echo("\ntransition matrix (row: today's regime, column: tomorrow's):")
         click.echo(format_table(["from", *(str(k) for k in range(summary["n_regimes"]))],
                                 [[k, *row] for k, row in enumerate(found.transmat)]))
+    if "effective_bic" in summary:
+        click.echo(f"\nK by BIC over {summary['n_effective']:.1f} effective dates (the "
+                   "overlapping windows counted as dates / --window): "
+                   + ", ".join(f"K={k} {b:.1f}" for k, b in summary["effective_bic"].items()))
     if len(summary["bic"]) > 1:
         click.echo("\nBIC: " + ", ".join(f"{m} {b:.1f}" for m, b in summary["bic"].items()))
     current = summary["current"]

@@ -32,6 +32,28 @@ def data_options(function):
     return function
 
 
+def _check_level(ctx, param, value):
+    from gmmkit_finance.risk import check_level
+
+    try:
+        return check_level(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+
+#: --level of var and backtest
+level_option = click.option(
+    "--level", default=0.99, show_default=True, type=float, callback=_check_level,
+    help="VaR/ES confidence level, a probability: 0.99 promises the loss exceeds the VaR on "
+         "1% of days.")
+
+#: --position of var and backtest
+position_option = click.option(
+    "--position", type=click.Choice(["long", "short"]), default="long", show_default=True,
+    help="long loses when returns fall (the lower tail); short loses when they rise (the "
+         "upper tail, such as a short VIX position).")
+
+
 def weights_option(function):
     return click.option("--weights", metavar="W,W,...",
                         help="Portfolio weights, one per price column.")(function)

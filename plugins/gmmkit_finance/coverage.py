@@ -151,3 +151,41 @@ def coverage_summary(exceedances, level):
         summary[f"{name}_lr"] = test.statistic
         summary[f"{name}_p"] = test.pvalue
     return summary
+
+
+def kupiec_power(n_days: int, level: float, *, rate: float | None = None,
+                 alpha: float = 0.05) -> float:
+    """The probability that Kupiec's test rejects a VaR whose true exceedance rate is ``rate``.
+
+    Exact: the sum of the binomial probabilities of the exceedance counts
+    ``x = 0..n_days`` whose Kupiec p-value is at most ``alpha``.
+
+    Parameters
+    ----------
+    n_days : int
+        Days in the test.
+    level : float in (0, 1)
+        The VaR confidence level (the promised rate is ``1 - level``).
+    rate : float in (0, 1), optional
+        The true exceedance rate; default twice the promised one.
+    alpha : float, default=0.05
+        The test's significance level.
+
+    Returns
+    -------
+    float
+    """
+    from scipy.special import xlog1py, xlogy
+    from scipy.stats import binom, chi2
+
+    from gmmkit_finance.risk import check_level
+
+    p = 1.0 - check_level(level)
+    rate = 2.0 * p if rate is None else check_level(rate)
+    n = int(n_days)
+    x = np.arange(n + 1)
+    observed = x / n
+    statistic = -2.0 * (xlog1py(n - x, -p) + xlogy(x, p)
+                        - xlog1py(n - x, -observed) - xlogy(x, observed))
+    rejected = chi2.sf(np.maximum(statistic, 0.0), 1) <= alpha
+    return float(binom.pmf(x[rejected], n, rate).sum())

@@ -12,7 +12,8 @@ def finance_demo(out_dir):
     from gmmkit_finance.backtest import backtest_var
     from gmmkit_finance.data import load_prices, to_returns
     from gmmkit_finance.fit import fit_returns
-    from gmmkit_finance.plots import plot_backtest, plot_density, plot_regimes
+    from gmmkit_finance.plots import plot_density, plot_regimes
+    from gmmkit_finance.plots_risk import plot_backtest
     from gmmkit_finance.regimes import regimes
 
     prices = load_prices("sp500")
@@ -49,7 +50,7 @@ def finance_demo(out_dir):
     if pyplot() is not None:
         section.figures = [
             plot_density(returns, fitted, out_dir / "finance_density.png").name,
-            plot_regimes(prices, found, out_dir / "finance_regimes.png").name,
+            plot_regimes(prices, found, out_dir / "finance_regimes.png", window=21).name,
             plot_backtest(tested, out_dir / "finance_backtest.png").name,
         ]
     return section

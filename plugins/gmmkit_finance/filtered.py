@@ -43,26 +43,35 @@ class FilteredMixture:
         stds = np.sqrt(risk.full_covariances(model)[:, 0, 0])
         return model.weights_, model.means_[:, 0], stds
 
-    def value_at_risk(self, level=0.99, *, sigma=None):
+    def value_at_risk(self, level=0.99, *, sigma=None, position="long"):
         """Next-day VaR (a positive loss); ``sigma`` overrides the forecast volatility.
 
         Parameters
         ----------
         level : float in (0, 1), default=0.99
         sigma : float or ndarray, optional
+        position : {"long", "short"}, default="long"
+            "short": the loss is the return itself (the upper tail).
 
         Returns
         -------
         float or ndarray (the shape of ``sigma``)
         """
-        quantile = risk.mixture_quantile(*self.residual_mixture(), 1.0 - risk.check_level(level))
-        return -(self.params.mu + self._sigma(sigma) * quantile)
-
-    def expected_shortfall(self, level=0.99, *, sigma=None):
-        """Next-day Expected Shortfall (a positive loss), as :meth:`value_at_risk`."""
-        mixture = self.residual_mixture()
+        mu, mixture = self._mirrored(position)
         quantile = risk.mixture_quantile(*mixture, 1.0 - risk.check_level(level))
-        return -(self.params.mu + self._sigma(sigma) * risk.mixture_tail_mean(*mixture, quantile))
+        return -(mu + self._sigma(sigma) * quantile)
+
+    def expected_shortfall(self, level=0.99, *, sigma=None, position="long"):
+        """Next-day Expected Shortfall (a positive loss), as :meth:`value_at_risk`."""
+        mu, mixture = self._mirrored(position)
+        quantile = risk.mixture_quantile(*mixture, 1.0 - risk.check_level(level))
+        return -(mu + self._sigma(sigma) * risk.mixture_tail_mean(*mixture, quantile))
+
+    def _mirrored(self, position):
+        """The mean and residual mixture of the position's returns (negated when short)."""
+        sign = risk.position_sign(position)
+        weights, means, stds = self.residual_mixture()
+        return sign * self.params.mu, (weights, sign * means, stds)
 
     def _sigma(self, sigma):
         return self.volatility[-1] if sigma is None else np.asarray(sigma, dtype=np.float64)

@@ -66,7 +66,7 @@ class ReturnMixture:
         risk.check_asset_weights(weights, len(self.names), self.names)
         return risk.portfolio_mixture(mix_weights, means, covariances, weights)
 
-    def value_at_risk(self, level=0.99, *, weights=None):
+    def value_at_risk(self, level=0.99, *, weights=None, position="long"):
         """One-period Value-at-Risk (a positive loss, in return units).
 
         Parameters
@@ -74,16 +74,18 @@ class ReturnMixture:
         level : float in (0, 1), default=0.99
         weights : array-like of shape (n_assets,), optional
             Portfolio weights; needed when there is more than one asset.
+        position : {"long", "short"}, default="long"
+            "short": the loss is the return itself (the upper tail).
 
         Returns
         -------
         float
         """
-        return risk.mixture_var(*self._portfolio(weights), level)
+        return risk.mixture_var(*self._portfolio(weights), level, position=position)
 
-    def expected_shortfall(self, level=0.99, *, weights=None):
+    def expected_shortfall(self, level=0.99, *, weights=None, position="long"):
         """One-period Expected Shortfall (mean loss beyond the VaR), as :meth:`value_at_risk`."""
-        return risk.mixture_es(*self._portfolio(weights), level)
+        return risk.mixture_es(*self._portfolio(weights), level, position=position)
 
     def bic(self):
         """BIC of the returns in their own units (comparable with :meth:`MarkovRegimes.bic`).

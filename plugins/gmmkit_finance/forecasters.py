@@ -218,12 +218,16 @@ class _Regimes:
 
 
 def make_forecasters(models, *, n_components, random_state, warm_start, volatility,
-                     filter_refit_every):
-    """One forecaster per model name (names already checked)."""
+                     filter_refit_every, gmm_components=None):
+    """One forecaster per model name (names already checked).
+
+    ``gmm_components`` (default ``n_components``) is the gmm model's K.
+    """
+    gmm_components = n_components if gmm_components is None else gmm_components
     makers = {
         "normal": _Normal,
         "historical": _Historical,
-        "gmm": lambda: _GMM(n_components, random_state, warm_start),
+        "gmm": lambda: _GMM(gmm_components, random_state, warm_start),
         "filtered-gmm": lambda: _FilteredGMM(n_components, random_state, warm_start,
                                              volatility, filter_refit_every),
         "hmm": lambda: _Regimes(random_state),

@@ -119,19 +119,27 @@ class VolatilityModel:
         return (self.omega + self.alpha * squared + self.gamma * squared * (residual < 0)
                 + self.beta * variance)
 
-    def value_at_risk(self, level: float = 0.99, *, sigma: Any) -> Any:
-        """One-day VaR (a positive loss) for a volatility ``sigma`` (float or array)."""
-        from gmmkit_finance.risk import check_level
+    def value_at_risk(self, level: float = 0.99, *, sigma: Any, position: str = "long") -> Any:
+        """One-day VaR (a positive loss) for a volatility ``sigma`` (float or array).
 
-        quantile = self.innovations.quantile(1.0 - check_level(level))
-        return -(self.mu + np.asarray(sigma) * quantile)
+        ``position="short"``: the loss is the return itself (the upper tail).
+        """
+        mu, innovations, quantile = self._tail(level, position)
+        return -(mu + np.asarray(sigma) * quantile)
 
-    def expected_shortfall(self, level: float = 0.99, *, sigma: Any) -> Any:
-        """One-day ES (a positive loss) for a volatility ``sigma`` (float or array)."""
-        from gmmkit_finance.risk import check_level
+    def expected_shortfall(self, level: float = 0.99, *, sigma: Any,
+                           position: str = "long") -> Any:
+        """One-day ES (a positive loss) for a volatility ``sigma`` (float or array), as VaR."""
+        mu, innovations, quantile = self._tail(level, position)
+        return -(mu + np.asarray(sigma) * innovations.tail_mean(quantile))
 
-        quantile = self.innovations.quantile(1.0 - check_level(level))
-        return -(self.mu + np.asarray(sigma) * self.innovations.tail_mean(quantile))
+    def _tail(self, level, position):
+        """The position's mean return, innovations (mirrored when short) and their quantile."""
+        from gmmkit_finance.risk import check_level, position_sign
+
+        sign = position_sign(position)
+        innovations = self.innovations if sign > 0 else self.innovations.mirrored()
+        return sign * self.mu, innovations, innovations.quantile(1.0 - check_level(level))
 
 
 def variance_path(volatility: str, residuals: np.ndarray, omega: float, alpha: float,

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gmmkit_finance.risk import check_level
+from gmmkit_finance.risk import check_level, position_sign
 
 #: the fitted returns must span this many horizons
 HORIZONS_PER_FIT = 10
@@ -68,7 +68,7 @@ def var_es_of_draws(draws: np.ndarray, level: float) -> tuple[float, float]:
 
 def horizon_risk(model: Any, horizon: int, level: float = 0.99, *, returns: Any = None,
                  weights: Any = None, n_paths: int = N_PATHS,
-                 random_state: int = 0) -> HorizonRisk:
+                 random_state: int = 0, position: str = "long") -> HorizonRisk:
     """h-day VaR and ES of a fitted model by simulation, and by the sqrt-of-time rule.
 
     Parameters
@@ -84,6 +84,8 @@ def horizon_risk(model: Any, horizon: int, level: float = 0.99, *, returns: Any 
         Portfolio weights for a model of several assets.
     n_paths : int, default=100000
     random_state : int, default=0
+    position : {"long", "short"}, default="long"
+        "short": the loss is the h-day return itself (the upper tail).
 
     Returns
     -------
@@ -95,11 +97,12 @@ def horizon_risk(model: Any, horizon: int, level: float = 0.99, *, returns: Any 
         When ``horizon > 1`` and the model breaks the square-root-of-time rule.
     """
     level = check_level(level)
+    sign = position_sign(position)
     horizon = _check_horizon(horizon, _n_obs(model))
     rng = np.random.default_rng(random_state)
     draws, one_day, reasons = _simulate(model, horizon, level, returns, weights, int(n_paths),
-                                        rng)
-    var, es = var_es_of_draws(draws, level)
+                                        rng, position)
+    var, es = var_es_of_draws(sign * draws, level)
     if horizon > 1 and reasons:
         warnings.warn(f"the square-root-of-time rule does not hold here: {'; '.join(reasons)}; "
                       "use the simulated figures.", SqrtTimeWarning, stacklevel=2)
@@ -124,20 +127,20 @@ def _check_horizon(horizon, n_obs):
     return int(horizon)
 
 
-def _simulate(model, horizon, level, returns, weights, n_paths, rng):
+def _simulate(model, horizon, level, returns, weights, n_paths, rng, position):
     from gmmkit_finance.fit import ReturnMixture
     from gmmkit_finance.garch import VolatilityModel
     from gmmkit_finance.regime_model import MarkovRegimes
 
     if isinstance(model, VolatilityModel):
-        return _simulate_volatility(model, horizon, level, returns, n_paths, rng)
+        return _simulate_volatility(model, horizon, level, returns, n_paths, rng, position)
     if isinstance(model, MarkovRegimes):
-        return _simulate_regimes(model, horizon, level, weights, n_paths, rng)
+        return _simulate_regimes(model, horizon, level, weights, n_paths, rng, position)
     if isinstance(model, ReturnMixture):
         mixture = model._portfolio(weights)
         draws = sum(_mixture_draws(*mixture, n_paths, rng) for _ in range(horizon))
-        one_day = (model.value_at_risk(level, weights=weights),
-                   model.expected_shortfall(level, weights=weights))
+        one_day = (model.value_at_risk(level, weights=weights, position=position),
+                   model.expected_shortfall(level, weights=weights, position=position))
         reasons = ([] if model.n_components == 1 else
                    ["the days are a Gaussian mixture, whose fat tails thin out over h days"])
         return draws, one_day, reasons + _mean_reason(mixture[0] @ mixture[1], one_day[0])
@@ -145,7 +148,7 @@ def _simulate(model, horizon, level, returns, weights, n_paths, rng):
                      f"got {type(model).__name__}.")
 
 
-def _simulate_volatility(model, horizon, level, returns, n_paths, rng):
+def _simulate_volatility(model, horizon, level, returns, n_paths, rng, position):
     if returns is None:
         raise ValueError("give returns= (the returns the model was fitted to): the next day's "
                          "variance is filtered from them.")
@@ -156,8 +159,8 @@ def _simulate_volatility(model, horizon, level, returns, n_paths, rng):
         shock = np.sqrt(variance) * model.innovations.sample(rng, n_paths)
         total += model.mu + shock
         variance = model.step(variance, shock)
-    one_day = (float(model.value_at_risk(level, sigma=sigma)),
-               float(model.expected_shortfall(level, sigma=sigma)))
+    one_day = (float(model.value_at_risk(level, sigma=sigma, position=position)),
+               float(model.expected_shortfall(level, sigma=sigma, position=position)))
     reasons = []
     if model.volatility != "garch" or model.alpha or model.gamma:
         reasons.append(f"the {model.volatility} variance changes along the path (today's "
@@ -168,7 +171,7 @@ def _simulate_volatility(model, horizon, level, returns, n_paths, rng):
     return total, one_day, reasons + _mean_reason(model.mu, one_day[0])
 
 
-def _simulate_regimes(model, horizon, level, weights, n_paths, rng):
+def _simulate_regimes(model, horizon, level, weights, n_paths, rng, position):
     mix_weights, means, stds = model.next_day_mixture(weights)
     n_regimes, n_mix = model.weights.shape
     means, stds = means.reshape(n_regimes, n_mix), stds.reshape(n_regimes, n_mix)
@@ -181,8 +184,8 @@ def _simulate_regimes(model, horizon, level, weights, n_paths, rng):
             state = _categorical(cumulative[state], rng)
         component = _categorical(within[state], rng)
         total += means[state, component] + stds[state, component] * rng.standard_normal(n_paths)
-    one_day = (model.value_at_risk(level, weights=weights),
-               model.expected_shortfall(level, weights=weights))
+    one_day = (model.value_at_risk(level, weights=weights, position=position),
+               model.expected_shortfall(level, weights=weights, position=position))
     reasons = ["the regimes persist, so bad days follow bad days"] if n_regimes > 1 else []
     return total, one_day, reasons + _mean_reason(mix_weights @ means.ravel(), one_day[0])
 

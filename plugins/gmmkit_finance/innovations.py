@@ -51,6 +51,12 @@ class Innovations:
             return 1
         return 3 * (len(self.weights) - 1)
 
+    def mirrored(self) -> Innovations:
+        """The distribution of ``-z``: the same for normal and t, negated means for a mixture."""
+        if self.kind != "mixture":
+            return self
+        return Innovations(self.kind, self.nu, self.weights, -self.means, self.stds)
+
     def logpdf(self, z):
         """log density at ``z`` (any shape)."""
         if self.kind == "normal":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -55,8 +57,34 @@ def plot_density(returns, fitted, path, *, title=None):
     return _save(figure, path)
 
 
-def plot_regimes(prices, found, path, *, title=None):
-    """Prices over time with each date shaded by its regime; saved as PNG at ``path``.
+#: regime colours, calmest first: every one visible on white at the shading's alpha
+REGIME_COLOURS = ("tab:green", "tab:blue", "tab:orange", "tab:red", "tab:purple", "tab:brown",
+                  "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+#: trailing days of the realised-volatility panel (when the regimes have no window)
+VOLATILITY_DAYS = 21
+
+
+def regime_colours(n_regimes: int) -> list:
+    """One colour per regime, calmest first (green ... red for two or three regimes)."""
+    if n_regimes == 2:
+        return ["tab:green", "tab:red"]
+    if n_regimes == 3:
+        return ["tab:green", "tab:orange", "tab:red"]
+    return [REGIME_COLOURS[r % len(REGIME_COLOURS)] for r in range(n_regimes)]
+
+
+def plain_log_ticks(axes: Any) -> None:
+    """Plain numbers (100, 200, 500; not 10^2) on a log-scaled y axis."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.yaxis.set_minor_formatter(NullFormatter())
+
+
+def plot_regimes(prices: Any, found: Any, path: Any, *, title: str | None = None,
+                 window: int | None = None) -> Any:
+    """Price and realised volatility over time, each date shaded by its regime (PNG at ``path``).
 
     Parameters
     ----------
@@ -65,57 +93,24 @@ def plot_regimes(prices, found, path, *, title=None):
     found : Regimes
         With labels indexed by date.
     path : str or path
+    title : str, optional
+        Default: the series, the number of regimes and what they are fitted to.
+    window : int, optional
+        The trailing window the regimes were fitted to (None: daily returns);
+        also the realised-volatility panel's window (default 21 days).
     """
-    plt = _pyplot()
-    series = prices.iloc[:, 0] if hasattr(prices, "columns") else prices
-    labels = found.labels
-    series = series.reindex(labels.index)
-    figure, axes = plt.subplots(figsize=(9, 4))
-    colours = plt.get_cmap("coolwarm")(np.linspace(0, 1, max(2, len(found.order))))
-    for r in range(len(found.order)):
-        axes.fill_between(labels.index, 0, 1, where=(labels == r).to_numpy(), step="mid",
-                          color=colours[r], alpha=0.35, transform=axes.get_xaxis_transform(),
-                          linewidth=0, label=f"regime {r}")
-    axes.plot(series.index, series.to_numpy(), color="black", linewidth=0.8)
-    axes.set_yscale("log")
-    axes.set_ylabel(str(series.name or "price"))
-    axes.set_title(title or "Price with volatility regimes (0 = calmest)")
-    axes.legend(loc="upper left", fontsize=8)
-    return _save(figure, path)
+    k = len(found.order)
+    series = _first(prices)
+    fitted = (f"trailing {window}-day volatility" if window else "daily returns")
+    title = title or (f"{series.name or 'price'}: {k} mixture regimes of {fitted} "
+                      "(0 = calmest)")
+    names = [f"regime {r}" for r in range(k)]
+    return _draw_regimes(series, found.labels, names, path, title, window or VOLATILITY_DAYS)
 
 
-def plot_backtest(result, path, *, title=None):
-    """Realised returns, each model's -VaR, and the exceedances; saved as PNG at ``path``.
-
-    Parameters
-    ----------
-    result : Backtest
-    path : str or path
-    """
-    import pandas as pd
-
-    plt = _pyplot()
-    returns = result.returns
-    x = returns.index if isinstance(returns, pd.Series) else np.arange(len(returns))
-    var, es = np.asarray(result.var), np.asarray(result.es)
-    hits = np.asarray(result.exceedances)
-    figure, axes = plt.subplots(figsize=(9, 4))
-    axes.plot(x, np.asarray(returns), color="0.6", linewidth=0.5, label="return")
-    for j, model in enumerate(result.models):
-        line = axes.plot(x, -var[:, j], linewidth=0.9,
-                         label=f"-VaR {model} ({int(hits[:, j].sum())} exceedances)")[0]
-        axes.plot(x, -es[:, j], linewidth=0.6, linestyle="--", color=line.get_color(),
-                  label=f"-ES {model}")
-        axes.scatter(np.asarray(x)[hits[:, j]], np.asarray(returns)[hits[:, j]], s=9,
-                     color=line.get_color(), zorder=3)
-    axes.set_ylabel("daily return")
-    axes.set_title(title or f"{result.level:.0%} VaR and ES backtest (dashed: -ES)")
-    axes.legend(fontsize=7, loc="lower left")
-    return _save(figure, path)
-
-
-def plot_regime_probabilities(prices, fitted, path, *, title=None):
-    """Price with the Viterbi regimes shaded, above the smoothed regime probabilities.
+def plot_regime_probabilities(prices: Any, fitted: Any, path: Any, *,
+                              title: str | None = None) -> Any:
+    """Price and realised volatility, Viterbi regimes shaded, and the smoothed probabilities.
 
     Parameters
     ----------
@@ -125,28 +120,50 @@ def plot_regime_probabilities(prices, fitted, path, *, title=None):
         Fitted to returns indexed by date.
     path : str or path
         PNG file to write.
+    title : str, optional
+        Default: the series and the number of regimes.
     """
-    plt = _pyplot()
-    series = prices.iloc[:, 0] if hasattr(prices, "columns") else prices
-    smoothed = fitted.smoothed
-    series = series.reindex(smoothed.index)
+    series = _first(prices)
     k = fitted.n_regimes
-    colours = plt.get_cmap("coolwarm")(np.linspace(0, 1, max(2, k)))
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True,
-                                         gridspec_kw={"height_ratios": [3, 2]})
-    labels = np.asarray(fitted.path)
-    for r in range(k):
-        top.fill_between(smoothed.index, 0, 1, where=labels == r, step="mid", color=colours[r],
-                         alpha=0.35, transform=top.get_xaxis_transform(), linewidth=0,
-                         label=f"regime {r} ({fitted.expected_durations()[r]:.0f}-day spells)")
-    top.plot(series.index, series.to_numpy(), color="black", linewidth=0.8)
-    top.set_yscale("log")
-    top.set_ylabel(str(series.name or "price"))
-    top.legend(loc="upper left", fontsize=8)
-    top.set_title(title or "Markov-switching regimes: Viterbi path (shaded) and smoothed "
-                           "probabilities")
-    bottom.stackplot(smoothed.index, smoothed.to_numpy().T, colors=colours[:k], alpha=0.8,
-                     step="mid")
-    bottom.set_ylim(0, 1)
-    bottom.set_ylabel("P(regime | all data)")
+    title = title or (f"{series.name or 'price'}: {k} Markov-switching regimes of daily "
+                      "returns (Viterbi path shaded, 0 = calmest)")
+    names = [f"regime {r} ({d:.0f}-day spells)" for r, d in
+             enumerate(fitted.expected_durations())]
+    return _draw_regimes(series, fitted.path, names, path, title, VOLATILITY_DAYS,
+                         probabilities=fitted.smoothed)
+
+
+def _first(prices):
+    return prices.iloc[:, 0] if hasattr(prices, "columns") else prices
+
+
+def _draw_regimes(series, labels, names, path, title, vol_days, probabilities=None):
+    """Price (log scale), realised volatility and optionally probabilities, regimes shaded."""
+    plt = _pyplot()
+    colours = regime_colours(len(names))
+    series = series.reindex(labels.index)
+    returns = np.log(series.astype(float)).diff()
+    volatility = returns.rolling(vol_days).std() * np.sqrt(252)
+    rows = 3 if probabilities is not None else 2
+    figure, axes = plt.subplots(rows, 1, figsize=(10, 2.2 * rows + 1.5), sharex=True,
+                                gridspec_kw={"height_ratios": [3, 2, 2][:rows]})
+    regime = np.asarray(labels)
+    for panel in axes[:2]:
+        for r, name in enumerate(names):
+            panel.fill_between(labels.index, 0, 1, where=regime == r, step="mid",
+                               color=colours[r], alpha=0.45, linewidth=0,
+                               transform=panel.get_xaxis_transform(), label=name)
+    axes[0].plot(series.index, series.to_numpy(), color="black", linewidth=0.8)
+    axes[0].set_yscale("log")
+    plain_log_ticks(axes[0])
+    axes[0].set_ylabel(str(series.name or "price"))
+    axes[0].legend(loc="upper left", fontsize=8, ncol=min(len(names), 5))
+    axes[0].set_title(title)
+    axes[1].plot(volatility.index, 100 * volatility.to_numpy(), color="black", linewidth=0.8)
+    axes[1].set_ylabel(f"{vol_days}-day volatility\n(% a year)")
+    if probabilities is not None:
+        axes[2].stackplot(probabilities.index, probabilities.to_numpy().T, colors=colours,
+                          alpha=0.8, step="mid")
+        axes[2].set_ylim(0, 1)
+        axes[2].set_ylabel("P(regime | all data)")
     return _save(figure, path)

@@ -220,7 +220,7 @@ class MarkovRegimes:
                                       self.covariances.reshape(-1, d, d), weights)
 
     def value_at_risk(self, level: float = 0.99, *, weights: Any = None,
-                      probabilities: Any = None) -> float:
+                      probabilities: Any = None, position: str = "long") -> float:
         """Next-day Value-at-Risk (a positive loss) of the regime-weighted mixture.
 
         Parameters
@@ -229,19 +229,21 @@ class MarkovRegimes:
         weights : array-like of shape (n_assets,), optional
         probabilities : array-like of shape (n_regimes,), optional
             See :meth:`next_day_mixture`.
+        position : {"long", "short"}, default="long"
+            "short": the loss is the return itself (the upper tail).
 
         Returns
         -------
         float
         """
         return risk.mixture_var(*self.next_day_mixture(weights, probabilities=probabilities),
-                                level)
+                                level, position=position)
 
     def expected_shortfall(self, level: float = 0.99, *, weights: Any = None,
-                           probabilities: Any = None) -> float:
+                           probabilities: Any = None, position: str = "long") -> float:
         """Next-day Expected Shortfall (a positive loss), as :meth:`value_at_risk`."""
         return risk.mixture_es(*self.next_day_mixture(weights, probabilities=probabilities),
-                               level)
+                               level, position=position)
 
     def regimes(self):
         """The smoothed probabilities and Viterbi path as a :class:`Regimes` (for plots)."""

@@ -11,6 +11,11 @@ and ``z_k = (q - m_k) / s_k``,
 A portfolio ``a' r`` of a multivariate mixture is again a mixture, with
 means ``a' m_k`` and variances ``a' S_k a``. VaR and ES are reported as
 positive losses: ``VaR = -q``, ``ES = -E[r | r <= q]``.
+
+A short position loses when returns rise: its VaR and ES are those of the
+mirrored returns ``-r`` (``position="short"``), i.e. the upper tail:
+``VaR = q_level``, ``ES = E[r | r >= q_level]``. A mixture's mirror is the
+same mixture with its means negated, so the figures stay exact.
 """
 
 from __future__ import annotations
@@ -27,6 +32,26 @@ def check_level(level):
     if not 0.0 < level < 1.0:
         raise ValueError(f"level={level:g}; give a probability such as 0.99 (not {level:g}%).")
     return level
+
+
+#: the positions a VaR/ES can be of: long loses when returns fall, short when they rise
+POSITIONS = ("long", "short")
+
+
+def position_sign(position: str) -> float:
+    """+1.0 for a long position, -1.0 for a short one (the sign that mirrors returns).
+
+    Raises
+    ------
+    ValueError
+        For any other value, naming the two choices.
+    """
+    if position == "long":
+        return 1.0
+    if position == "short":
+        return -1.0
+    raise ValueError(f"position={position!r}; use 'long' (losses when returns fall) or "
+                     "'short' (losses when returns rise).")
 
 
 def mixture_quantile(weights, means, stds, prob):
@@ -81,34 +106,47 @@ def mixture_tail_mean(weights, means, stds, threshold):
     return float(weights @ (means * ndtr(z) - stds * density)) / mass
 
 
-def mixture_var(weights, means, stds, level=0.99):
-    """Value-at-Risk (a positive loss) of a 1-D mixture of returns at ``level``."""
+def mixture_var(weights, means, stds, level=0.99, *, position="long"):
+    """Value-at-Risk (a positive loss) of a 1-D mixture of returns at ``level``.
+
+    ``position="short"``: the loss is the return itself (the upper tail).
+    """
+    means = position_sign(position) * np.asarray(means, dtype=np.float64)
     return -mixture_quantile(weights, means, stds, 1.0 - check_level(level))
 
 
-def mixture_es(weights, means, stds, level=0.99):
-    """Expected Shortfall (a positive loss) of a 1-D mixture of returns at ``level``."""
+def mixture_es(weights, means, stds, level=0.99, *, position="long"):
+    """Expected Shortfall (a positive loss) of a 1-D mixture of returns at ``level``.
+
+    ``position="short"``: the mean return beyond the upper ``level`` quantile.
+    """
+    means = position_sign(position) * np.asarray(means, dtype=np.float64)
     quantile = mixture_quantile(weights, means, stds, 1.0 - check_level(level))
     return -mixture_tail_mean(weights, means, stds, quantile)
 
 
-def normal_var_es(mean, std, level=0.99):
-    """VaR and ES (positive losses) of normal returns N(mean, std^2), closed form."""
+def normal_var_es(mean, std, level=0.99, *, position="long"):
+    """VaR and ES (positive losses) of normal returns N(mean, std^2), closed form.
+
+    ``position="short"``: of the upper tail (the loss of a short position).
+    """
     from scipy.special import ndtri
 
     level = check_level(level)
+    mean = position_sign(position) * mean
     z = ndtri(1.0 - level)
     density = np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
     return float(-(mean + std * z)), float(-(mean - std * density / (1.0 - level)))
 
 
-def historical_var_es(returns, level=0.99):
+def historical_var_es(returns, level=0.99, *, position="long"):
     """VaR and ES (positive losses) of the empirical distribution of ``returns`` (n_dates,).
 
     VaR is minus numpy's (linearly interpolated) quantile; ES is minus the
-    mean of the returns at or below it.
+    mean of the returns at or below it. ``position="short"``: the same of
+    ``-returns`` (the upper tail).
     """
-    returns = np.asarray(returns, dtype=np.float64).ravel()
+    returns = position_sign(position) * np.asarray(returns, dtype=np.float64).ravel()
     quantile = np.quantile(returns, 1.0 - check_level(level))
     return float(-quantile), float(-returns[returns <= quantile].mean())
 

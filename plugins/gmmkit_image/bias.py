@@ -110,12 +110,7 @@ class BiasBasis:
         """
         lattice = self.lattice
         where = np.unravel_index(lattice.index, lattice.shape)
-        tables = []
-        for n, spacing in zip(lattice.shape, lattice.spacing):
-            position = np.arange(n) * spacing
-            half = 0.5 * position[-1] if n > 1 else 1.0
-            tables.append(legendre.legvander((position - 0.5 * position[-1]) / half,
-                                             self.order).T.copy())  # (degree, n)
+        tables = self._axis_tables([np.arange(n, dtype=np.float64) for n in lattice.shape])
         rows = np.empty((lattice.n, self.size), dtype=np.float32)
         for start in self._starts():
             part = slice(start, start + CHUNK_ROWS)
@@ -127,6 +122,41 @@ class BiasBasis:
                         block[j] *= values[axis][degree]
             rows[part] = block.T
         return rows
+
+    def _axis_tables(self, positions):
+        """Legendre values of degree 0..order at box indices along each axis: (degree, m)."""
+        tables = []
+        for n, spacing, index in zip(self.lattice.shape, self.lattice.spacing, positions):
+            end = (n - 1) * spacing
+            half = 0.5 * end if n > 1 else 1.0
+            tables.append(legendre.legvander((np.asarray(index) * spacing - 0.5 * end) / half,
+                                             self.order).T.copy())
+        return tables
+
+    def apply_on_grid(self, coefficients: ArrayLike,
+                      positions: list[np.ndarray]) -> np.ndarray:
+        """phi(r) . c (centred, as :meth:`apply`) on a grid of positions of the lattice's box.
+
+        Parameters
+        ----------
+        coefficients : ndarray of shape (size,)
+        positions : list of ndarray, one per spatial axis
+            Positions along each axis in the box's index units (fractions
+            allowed: a finer grid; outside [0, n - 1] the polynomial extends).
+
+        Returns
+        -------
+        ndarray of float64, shape (len(positions[0]), len(positions[1]), ...)
+        """
+        coefficients = np.asarray(coefficients, dtype=np.float64)
+        tables = self._axis_tables(positions)
+        # the field is separable: contract a tensor of the coefficients with each axis's table
+        total = np.zeros((self.order + 1,) * len(tables))
+        for c, degrees in zip(coefficients, self.terms):
+            total[degrees] = c
+        for table in tables:
+            total = np.tensordot(total, table, axes=([0], [0]))
+        return total - float(self._centre @ coefficients)
 
     def _chunk(self, start):
         """Basis rows start:start+CHUNK_ROWS, centred: (m, size) float64."""

@@ -8,6 +8,8 @@ ValueError and OSError into ``Error: ...``).
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from gmmkit.cli.helpers import (
@@ -151,9 +153,12 @@ def image():
 @image.command()
 @click.argument("image_path", metavar="IMAGE")
 @click.option("-k", "--n-classes", default="3", show_default=True, type=ComponentsOrAuto(),
-              help="Number of classes, or 'auto' (BIC).")
-@click.option("--features", default="intensity", show_default=True, metavar="NAME[,NAME...]",
-              help="Feature extractors: intensity, channels, rgb, lab, xy, texture, gabor.")
+              help="Number of classes, or 'auto' (K = 1..10 by BIC; prints the table of K "
+                   "tried and why each was not chosen).")
+@click.option("--features", default="auto", show_default=True, metavar="NAME[,NAME...]",
+              help="Feature extractors: intensity, channels, rgb, lab, xy, texture, gabor; "
+                   "auto: lab (colour) for an RGB image, intensity (grey level) otherwise and "
+                   "with --bias-field or --partial-volume.")
 @click.option("--smooth", "smoothing", default=0.0, show_default=True, type=BetaOrAuto(),
               help="Potts weight beta of HMRF-EM (0: none; 0.5 is a good start; 'auto': "
                    "estimated from the image).")
@@ -172,16 +177,22 @@ def image():
               type=click.Choice(["auto", "none", "0", "-1"]),
               help="auto: a 3-D array whose last axis has 3 or 4 entries is colour.")
 @click.option("--covariance-type", type=click.Choice(["full", "tied", "diag", "spherical"]),
-              default="full", show_default=True)
+              default="full", show_default=True,
+              help="Shape of each class's Gaussian over the features (scikit-learn's types).")
 @click.option("--min-region", default=0, show_default=True, type=click.IntRange(min=0),
               help="Merge connected regions smaller than this many pixels.")
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(min=1),
               help="Fit the starting mixture on a random subsample of at most this many pixels.")
+@click.option("--hmrf-max-pixels", default=1_000_000, show_default=True,
+              type=click.IntRange(min=1),
+              help="With more pixels than this, --smooth/--bias-field estimate on a strided grid "
+                   "of at most --max-pixels pixels, then refine at full resolution.")
 @seed_option()
 @output_option("Label image: .png (palette colours, values = labels), .tif, .npy, or "
                ".nii/.nii.gz (on IMAGE's grid).")
 @click.option("--overlay", type=click.Path(dir_okay=False),
-              help="Write the classes painted over the image (PNG).")
+              help="Write the classes painted over the image (PNG); for a 3-D volume, axial, "
+                   "coronal and sagittal slices through its centre side by side.")
 @click.option("--probabilities", type=click.Path(dir_okay=False),
               help="Write per-class posterior maps: .nii/.nii.gz (one volume per class), "
                    "else .npz (class_1, class_2, ...).")
@@ -197,7 +208,8 @@ def image():
 @json_option("the result")
 @quiet_option
 def segment(image_path, n_classes, features, smoothing, method, bias_field, bias_order,
-            mask_path, volume, channel_axis, covariance_type, min_region, max_pixels, seed,
+            mask_path, volume, channel_axis, covariance_type, min_region, max_pixels,
+            hmrf_max_pixels, seed,
             output, overlay, probabilities, partial_volume, field_path, corrected_path, force,
             as_json, quiet):
     """Segment IMAGE (PNG, JPEG, TIFF, .npy, NIfTI) into classes; print per-class statistics."""
@@ -224,15 +236,20 @@ def segment(image_path, n_classes, features, smoothing, method, bias_field, bias
                                                      image_path)
     if bias_field:
         _check_positive(picture, mask, image_path)
-    names = [name.strip() for name in features.split(",") if name.strip()]
-    result = run_segment(
-        picture, n_classes, features=names, smoothing=smoothing, method=method, mask=mask,
-        channel_axis=axis, covariance_type=covariance_type, max_pixels=max_pixels,
-        bias_field=bias_field, bias_order=bias_order,
-        partial_volume=partial_volume is not None,
-        spacing=None if scan is None else scan.spacing,
-        probabilities=probabilities is not None, random_state=seed, verbose=not quiet,
-    )
+    names = None if features.strip() == "auto" else \
+        [name.strip() for name in features.split(",") if name.strip()]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_segment(
+            picture, n_classes, features=names, smoothing=smoothing, method=method, mask=mask,
+            channel_axis=axis, covariance_type=covariance_type, max_pixels=max_pixels,
+            hmrf_max_pixels=hmrf_max_pixels,
+            bias_field=bias_field, bias_order=bias_order,
+            partial_volume=partial_volume is not None,
+            spacing=None if scan is None else scan.spacing,
+            probabilities=probabilities is not None, random_state=seed, verbose=not quiet,
+        )
+    _rewarn(caught)
     if min_region:
         result.labels = postprocess.remove_small_regions(result.labels, min_region)
         warn_empty_classes(result.labels, result.n_classes,
@@ -247,27 +264,54 @@ def segment(image_path, n_classes, features, smoothing, method, bias_field, bias
         "channel_axis": axis,
         "spacing": list(result.spacing),
         "n_classes": result.n_classes,
-        "features": names,
+        "features": list(result.features),
         "smoothing": smoothing,
         "beta": result.beta,
         "bias_field": bias_field,
         "n_iter": result.n_smoothing_iter,
         "n_fit_pixels": result.n_fit_pixels,
+        "unit": "voxels" if result.labels.ndim == 3 else "pixels",
         "classes": _class_rows(result),
+        "selection": result.selection,
         "written": written,
     }
     if as_json:
         echo_json(summary)
     else:
-        click.echo(_segment_text(summary, scan is not None))
+        click.echo(_segment_text(summary, scan is not None, axis is not None))
 
 
 def _class_rows(result):
-    """statistics() with each class's volume (partial-volume based when estimated)."""
+    """statistics() with each class's volume (partial-volume based) and plain-mixture share."""
     rows = result.statistics()
-    for row, volume in zip(rows, result.volumes):
+    plain = result.plain_shares
+    for k, (row, volume) in enumerate(zip(rows, result.volumes)):
         row["volume"] = float(volume)
+        if plain is not None:
+            row["plain_fraction"] = float(plain[k])
     return rows
+
+
+#: how the warnings of segment() read on the command line
+CLI_WORDS = (("n_classes='auto'", "-k auto"), ("with a mask", "with --mask"),
+             ("Give K explicitly", "Give -k N"), ("Use less smoothing", "Use a smaller --smooth"))
+
+
+def _rewarn(caught):
+    """Warn again what segment() warned, in the command line's words."""
+    from gmmkit_image.report import (
+        SelectionWarning,
+        SmoothingShrinkWarning,
+        ZeroVarianceClassWarning,
+    )
+
+    ours = (SelectionWarning, SmoothingShrinkWarning, ZeroVarianceClassWarning)
+    for caught_warning in caught:
+        message = str(caught_warning.message)
+        if issubclass(caught_warning.category, ours):
+            for python, cli in CLI_WORDS:
+                message = message.replace(python, cli)
+        warnings.warn(message, caught_warning.category, stacklevel=2)
 
 
 def _write_results(files, result, scan):
@@ -284,7 +328,8 @@ def _write_results(files, result, scan):
         final = str(out.path)
         array = arrays.get(what)
         if what == "overlay":
-            out.write(lambda temporary: io.write_rgb(temporary, result.overlay()))
+            picture = result.montage() if result.labels.ndim == 3 else result.overlay()
+            out.write(lambda temporary, p=picture: io.write_rgb(temporary, p))
         elif nifti.is_nifti(final):
             out.write(lambda temporary, a=array, gz=final.lower().endswith(".gz"):
                       nifti.write_nifti(temporary, a, scan, spacing=result.spacing,
@@ -314,7 +359,7 @@ def _write_npz(path, maps):
         np.savez_compressed(handle, **maps)
 
 
-def _segment_text(summary, physical):
+def _segment_text(summary, physical, colour):
     shape = " x ".join(map(str, summary["shape"]))
     beta = summary["beta"]
     extra = ""
@@ -324,16 +369,32 @@ def _segment_text(summary, physical):
     if summary["bias_field"]:
         extra += ", bias field"
     unit = "volume (mm^3)" if physical else "volume"
+    rows = summary["classes"]
+    plain = "plain_fraction" in rows[0] if rows else False
+    before = "before smoothing" if summary["smoothing"] else "plain mixture"
+    header = ["class", summary["unit"], "fraction"] + ([before] if plain else []) + \
+        [unit, "mean grey"] + (["mean colour"] if colour else [])
+    table = []
+    for row in rows:
+        cells = [row["class"], row["pixels"], f"{row['fraction']:.4f}"]
+        cells += [f"{row['plain_fraction']:.4f}"] if plain else []
+        cells += [f"{row['volume']:.6g}", f"{row['mean_grey']:.4f}"]
+        cells += [" ".join(f"{v:.4f}" for v in row["mean"])] if colour else []
+        table.append(cells)
     lines = [
-        f"{summary['image']}: {shape}, {summary['n_classes']} classes from "
+        f"{summary['image']}: {shape}, {summary['n_classes']} "
+        f"{'class' if summary['n_classes'] == 1 else 'classes'} from "
         f"{', '.join(summary['features'])}" + extra,
         "",
-        format_table(["class", "pixels", "fraction", unit, "mean grey", "mean colour"],
-                     [[row["class"], row["pixels"], f"{row['fraction']:.4f}",
-                       f"{row['volume']:.6g}", f"{row['mean_grey']:.4f}",
-                       " ".join(f"{v:.4f}" for v in row["mean"])]
-                      for row in summary["classes"]]),
+        format_table(header, table),
     ]
+    if summary["selection"]:
+        lines += ["", "-k auto: K tried (BIC, lower is better)",
+                  format_table(["K", "BIC", "log-likelihood", "status"],
+                               [[r["k"], "-" if r["bic"] is None else f"{r['bic']:.1f}",
+                                 "-" if r["log_likelihood"] is None
+                                 else f"{r['log_likelihood']:.1f}", r["status"]]
+                                for r in summary["selection"]])]
     lines += [f"{what} written to {path}" for what, path in summary["written"].items()]
     return "\n".join(lines)
 
@@ -346,7 +407,8 @@ def _segment_text(summary, physical):
               type=click.IntRange(min=1), help="Gaussians per pixel.")
 @click.option("--learning-rate", type=click.FloatRange(0, 1),
               help="Weight of each frame (default: 1/min(frame number, history)).")
-@click.option("--history", default=500, show_default=True, type=click.IntRange(min=1))
+@click.option("--history", default=500, show_default=True, type=click.IntRange(min=1),
+              help="Frames the automatic learning rate averages over (1/min(frame, history)).")
 @click.option("--var-threshold", default=16.0, show_default=True, type=click.FloatRange(min=0),
               help="Squared Mahalanobis distance within which a pixel is background.")
 @click.option("--shadows", is_flag=True, help="Mark shadows as 127 in the masks.")

@@ -176,3 +176,51 @@ def write_rgb(path, picture):
     import imageio.v3 as iio
 
     iio.imwrite(path, np.round(np.clip(picture, 0.0, 1.0) * 255).astype(np.uint8))
+
+
+def slice_montage(volume: np.ndarray, spacing: tuple | None = None,
+                  at: tuple | None = None, gap: int = 4) -> np.ndarray:
+    """Axial, coronal and sagittal slices of an RGB volume side by side: (h, w, 3).
+
+    Parameters
+    ----------
+    volume : ndarray of shape (Z, Y, X, 3)
+        An RGB volume (e.g. :meth:`Segmentation.overlay` of a 3-D scan), axes
+        in the array's order: slices (axial), rows (coronal), columns (sagittal).
+    spacing : tuple of 3 float, optional
+        Voxel spacing; each slice is stretched (nearest neighbour) to its
+        physical aspect. Default 1.
+    at : tuple of 3 int, optional
+        The voxel the three slices go through; default the middle of the volume.
+    gap : int, default=4
+        Black pixels between the slices.
+
+    Returns
+    -------
+    ndarray of the volume's dtype, shape (h, w, 3)
+        The three slices, each padded to the tallest, with ``gap`` between them.
+    """
+    volume = np.asarray(volume)
+    if volume.ndim != 4 or volume.shape[-1] != 3:
+        raise ValueError(f"volume has shape {volume.shape}; give an RGB volume (Z, Y, X, 3).")
+    spacing = (1.0, 1.0, 1.0) if spacing is None else tuple(float(s) for s in spacing)
+    at = tuple(n // 2 for n in volume.shape[:3]) if at is None else at
+    finest = min(spacing)
+    slices = [(volume[at[0]], (1, 2)), (volume[:, at[1]], (0, 2)), (volume[:, :, at[2]], (0, 1))]
+    panels = []
+    for picture, axes in slices:
+        for axis, along in enumerate(axes):
+            factor = spacing[along] / finest
+            if factor != 1.0:
+                n = picture.shape[axis]
+                index = np.minimum((np.arange(int(round(n * factor))) / factor).astype(int), n - 1)
+                picture = np.take(picture, index, axis=axis)
+        panels.append(picture)
+    height = max(p.shape[0] for p in panels)
+    padded = []
+    for number, panel in enumerate(panels):
+        top = (height - panel.shape[0]) // 2
+        block = np.zeros((height, panel.shape[1] + (gap if number else 0), 3), volume.dtype)
+        block[top:top + panel.shape[0], (gap if number else 0):] = panel
+        padded.append(block)
+    return np.concatenate(padded, axis=1)

@@ -12,18 +12,17 @@ pixel inside the mask. Labels follow scikit-image's ``label2rgb(bg_label=0)``:
 from __future__ import annotations
 
 import sys
-import warnings
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gmmkit_image import checks
+from gmmkit_image import checks, report
 from gmmkit_image import features as feature_module
-from gmmkit_image.bias import DEFAULT_ORDER, BiasBasis
+from gmmkit_image.bias import DEFAULT_ORDER, BiasBasis, one_blas_thread
 from gmmkit_image.hmrf import EmptyClassWarning, hmrf_em
 from gmmkit_image.mrf import Lattice, checked_spacing
+from gmmkit_image.result import Segmentation, warn_empty_classes
 
 #: default largest number of pixels the mixture is fitted on
 MAX_FIT_PIXELS = 100_000
@@ -31,167 +30,20 @@ MAX_FIT_PIXELS = 100_000
 CHUNK_PIXELS = 16_384
 #: the Potts weight ``smoothing=True`` stands for
 DEFAULT_BETA = 0.5
+#: default most pixels HMRF-EM runs on at full resolution (beyond: coarse to fine)
+HMRF_MAX_PIXELS = 1_000_000
 
 __all__ = ["EmptyClassWarning", "Segmentation", "correct_bias", "segment"]
 
 
-def warn_empty_classes(labels: ArrayLike, n_classes: int, after: str, fix: str, *,
-                       already: Sequence[int] = ()) -> list[int]:
-    """Warn (:class:`EmptyClassWarning`) naming the classes 1..n_classes no pixel has.
-
-    Parameters
-    ----------
-    labels : ndarray of int, the image's spatial shape
-        0 outside the mask, classes 1..n_classes.
-    n_classes : int
-    after : str
-        What emptied them, for the message (e.g. ``"smoothing (beta=1000, icm)"``).
-    fix : str
-        What to do instead, for the message.
-    already : sequence of int
-        Classes (1-based) a warning has named already; not named again.
-
-    Returns
-    -------
-    list of int
-        The empty classes.
-    """
-    counts = np.bincount(np.ravel(labels), minlength=n_classes + 1)[1:n_classes + 1]
-    empty = [int(k) + 1 for k in np.flatnonzero(counts == 0)]
-    new = [k for k in empty if k not in already]
-    if new:
-        listed = ", ".join(map(str, new))
-        one = len(new) == 1
-        warnings.warn(
-            f"{'class' if one else 'classes'} {listed} of {n_classes} "
-            f"{'labels' if one else 'label'} no pixel after {after}, so "
-            f"{'its mean colour is' if one else 'their mean colours are'} undefined (NaN); "
-            f"{fix}.",
-            EmptyClassWarning, stacklevel=3,
-        )
-    return empty
-
-
-@dataclass
-class Segmentation:
-    """What :func:`segment` found.
-
-    Attributes
-    ----------
-    labels : ndarray of int32, the image's spatial shape
-        0 outside the mask and at NaN pixels; classes 1..K ordered by mean
-        grey level (1 the darkest).
-    probabilities : ndarray of float32, shape (*spatial, K), or None
-        ``probabilities[..., k - 1]`` is the posterior map of class k (0
-        outside the mask); None when ``segment(..., probabilities=False)``.
-    model : GaussianMixture
-        The fitted mixture; component ``k - 1`` is class ``k``. After
-        HMRF-EM, its Gaussians are the ones HMRF-EM ended with (in the
-        corrected intensity when a bias field was estimated) and its
-        ``weights_`` the classes' shares of the pixels.
-    image : ndarray
-        The input image (for :meth:`overlay` and :meth:`statistics`).
-    channel_axis : int or None
-    n_fit_pixels : int
-        Pixels the mixture was fitted on (the subsample).
-    n_smoothing_iter : int
-        HMRF-EM iterations run (0 without smoothing or bias field).
-    beta : float
-        The Potts weight of the last HMRF-EM iteration (the estimate with
-        ``smoothing="auto"``); 0 without smoothing.
-    objective : list of float
-        HMRF-EM's free energy per pixel after each iteration (non-decreasing
-        for a fixed beta); empty without HMRF-EM.
-    bias_field : ndarray of float64, the image's spatial shape, or None
-        The estimated multiplicative field (1 outside the mask); with
-        ``bias_field=True``.
-    corrected : ndarray of float64, the image's shape, or None
-        The image divided by the field (every channel).
-    partial_volume : ndarray of float32, shape (*spatial, K), or None
-        The fraction of each class inside every pixel (they add up to 1; 0
-        outside the mask); with ``partial_volume=True``.
-    spacing : tuple of float
-        Pixel or voxel spacing along each spatial axis.
-    """
-
-    labels: np.ndarray
-    probabilities: np.ndarray | None
-    model: Any
-    image: np.ndarray = field(repr=False)
-    channel_axis: int | None = None
-    n_fit_pixels: int = 0
-    n_smoothing_iter: int = 0
-    beta: float = 0.0
-    objective: list = field(default_factory=list)
-    bias_field: np.ndarray | None = field(default=None, repr=False)
-    corrected: np.ndarray | None = field(default=None, repr=False)
-    partial_volume: np.ndarray | None = field(default=None, repr=False)
-    spacing: tuple = ()
-
-    @property
-    def n_classes(self) -> int:
-        """Number of classes K."""
-        return len(self.model.weights_)
-
-    @property
-    def volumes(self) -> np.ndarray:
-        """Volume of every class in units of the spacing (mm^3 for NIfTI), shape (K,).
-
-        From the partial-volume fractions when there are any, else from the
-        labels (pixels times the pixel volume).
-        """
-        unit = float(np.prod(self.spacing)) if self.spacing else 1.0
-        if self.partial_volume is not None:
-            return self.partial_volume.reshape(-1, self.n_classes).sum(axis=0, dtype=np.float64) \
-                * unit
-        counts = np.bincount(self.labels.ravel(), minlength=self.n_classes + 1)[1:]
-        return counts[:self.n_classes].astype(np.float64) * unit
-
-    def overlay(self, *, alpha: float = 0.35) -> np.ndarray:
-        """The classes painted over the image: float RGB of shape (*spatial, 3) in [0, 1].
-
-        Uses ``skimage.color.label2rgb(labels, image, bg_label=0)`` with the
-        colours of the label PNGs (:func:`gmmkit_image.write_labels`); pixels
-        outside the mask keep the image's own colour.
-        """
-        from skimage.color import label2rgb
-
-        from gmmkit_image.io import label_colours
-
-        present = np.unique(self.labels)
-        present = present[present > 0]
-        colours = label_colours(int(present.max(initial=0)))[present - 1]
-        return label2rgb(self.labels, image=display_image(self.image, self.channel_axis),
-                         colors=list(colours), bg_label=0, alpha=alpha, channel_axis=-1)
-
-    def statistics(self) -> list[dict]:
-        """Per-class area and mean colour: a list of dicts (see ``class_statistics``)."""
-        from gmmkit_image.postprocess import class_statistics
-
-        return class_statistics(self.labels, self.image, channel_axis=self.channel_axis,
-                                n_classes=self.n_classes)
-
-
-def display_image(image: ArrayLike, channel_axis: int | None) -> np.ndarray:
-    """The image as RGB (colour) or grey floats in [0, 1] for showing; NaN shown black."""
-    pixels = feature_module.channels_last(image, channel_axis)
-    if pixels.shape[-1] in (3, 4) and channel_axis is not None:
-        shown = pixels[..., :3]
-    else:
-        shown = feature_module.grey_levels(image, channel_axis=channel_axis)
-    low, high = np.nanmin(shown), np.nanmax(shown)
-    if low < 0 or high > 1:
-        shown = (shown - low) / (high - low if high > low else 1.0)
-    return np.nan_to_num(shown, nan=0.0)
-
-
-def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = ("intensity",),
+def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence | None = None,
             smoothing: float | bool | str = 0.0, mask: ArrayLike | None = None,
             channel_axis: int | None = None, covariance_type: str = "full",
             method: str = "mean-field", bias_field: bool = False,
             bias_order: int = DEFAULT_ORDER, partial_volume: bool = False,
             spacing: Sequence[float] | None = None, max_pixels: int = MAX_FIT_PIXELS,
-            probabilities: bool = True, random_state: int | np.random.Generator | None = 0,
+            hmrf_max_pixels: int | None = HMRF_MAX_PIXELS, probabilities: bool = True,
+            random_state: int | np.random.Generator | None = 0,
             n_init: int = 1, max_iter: int = 100, smoothing_iter: int = 50, tol: float = 1e-5,
             verbose: bool = False) -> Segmentation:
     """Segment a 2-D image or 3-D volume into classes with a Gaussian mixture.
@@ -203,10 +55,14 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
         not rescaled). NaN pixels are left out like pixels outside the mask.
     n_classes : int or "auto", default=3
         "auto" chooses K in 1..10 by BIC on the fitting subsample.
-    features : sequence of str or (str, dict), default=("intensity",)
+    features : sequence of str or (str, dict), optional
         Feature extractors by name: this plugin's ``intensity``, ``channels``,
         ``rgb``, ``lab``, ``xy``, ``texture``, ``gabor``, or any other
-        registered one (called as ``f(image, **options)``).
+        registered one (called as ``f(image, **options)``). Default:
+        ``("lab",)`` (colour) for an RGB(A) image with ``channel_axis``,
+        ``("intensity",)`` (grey level) otherwise and whenever
+        ``bias_field`` or ``partial_volume`` is on (they model one
+        intensity). :attr:`Segmentation.features` says which were used.
     smoothing : float, True or "auto", default=0.0
         Potts weight beta of the HMRF-EM spatial prior; 0 is the plain
         mixture, True is ``DEFAULT_BETA`` (0.5), "auto" estimates beta by
@@ -232,7 +88,13 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
     max_pixels : int, default=100000
         Fit the starting mixture on a random subsample of at most this many
         pixels (seeded by ``random_state``); every pixel is then classified
-        in chunks (and HMRF-EM runs on every pixel).
+        in chunks.
+    hmrf_max_pixels : int or None, default=1000000
+        With more pixels to segment than this, HMRF-EM estimates the
+        classes, beta and the field on a strided grid of at most
+        ``max_pixels`` pixels, then refines every pixel at full resolution
+        with a few mean-field sweeps (:mod:`gmmkit_image.multiscale`); None:
+        always at full resolution.
     probabilities : bool, default=True
         Keep the per-class posterior maps (memory: 4 bytes x pixels x K).
     random_state : int, Generator or None, default=0
@@ -258,6 +120,8 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
     beta = DEFAULT_BETA if smoothing is True else (0.0 if smoothing is False else smoothing)
     rng = np.random.default_rng(random_state)
     checks.check_distinct(pixels, valid_index, k_needed, rng, masked=mask is not None)
+    features = default_features(features, pixels, channel_axis,
+                                one_intensity=bias_field or partial_volume)
     X = feature_module.pixel_features(feature_module.filled(pixels, valid_index), features,
                                      channel_axis, spatial)
     if len(valid_index) < len(X):
@@ -279,16 +143,28 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
     _order_by_grey(model, model.predict_proba(X[fit_rows]), grey)
     n_pixels = int(np.prod(spatial))
     result = Segmentation(np.zeros(n_pixels, dtype=np.int32), None, model, np.asarray(image),
-                          channel_axis, len(fit_rows), spacing=spacing)
+                          channel_axis, len(fit_rows), spacing=spacing,
+                          features=checks.feature_names(features))
+    if n_classes == "auto":
+        result.selection = report.selection_rows(model)
+        report.warn_selection(result.selection, X[fit_rows])
+    else:
+        report.warn_zero_variance(model, X[fit_rows])
     maps = np.zeros((n_pixels, len(model.weights_)), np.float32) if probabilities else None
     vanished = []
     if beta or bias_field:
-        posteriors, vanished = _run_hmrf(result, X, valid_index, spatial, beta, method,
-                                         bias_field, bias_order, smoothing_iter, tol, say)
+        coarse = None if hmrf_max_pixels is None or len(valid_index) <= _checked_limit(
+            hmrf_max_pixels) else max_pixels
+        plain = _plain_counts(model, X)
+        with one_blas_thread():  # thin products over many rows: BLAS threads only contend
+            posteriors, vanished = _run_hmrf(result, X, valid_index, spatial, beta, method,
+                                             bias_field, bias_order, smoothing_iter, tol, say,
+                                             coarse)
         grey = feature_module.grey_levels(pixels.reshape(-1, pixels.shape[-1])[valid_index],
                                           channel_axis=-1)
         order = _order_by_grey(model, posteriors, grey)
         posteriors = posteriors[:, order]
+        result.plain_shares = plain[order] / plain.sum()
         vanished = [int(np.flatnonzero(order == k)[0]) + 1 for k in vanished]
         result.labels[valid_index] = posteriors.argmax(axis=1) + 1
         if maps is not None:
@@ -306,6 +182,7 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
     if beta:
         after = (f"smoothing (beta={result.beta:g}, {method})" if smoothing != "auto"
                  else f"smoothing (beta=auto, {method})")
+        report.warn_shrunk(result.plain_shares, result.shares, after)
         warn_empty_classes(result.labels, len(model.weights_), after,
                            "use less smoothing or fewer classes", already=vanished)
     else:
@@ -315,12 +192,13 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence = 
 
 
 def _run_hmrf(result, X, valid_index, spatial, beta, method, bias_field, bias_order,
-              smoothing_iter, tol, say):
-    """HMRF-EM on every valid pixel; fills the result's HMRF fields; returns (q, vanished)."""
+              smoothing_iter, tol, say, coarse_pixels=None):
+    """HMRF-EM on every valid pixel; fills the result's HMRF fields; returns (q, vanished).
+
+    With ``coarse_pixels``, coarse to fine (:func:`gmmkit_image.multiscale.coarse_to_fine`).
+    """
     valid = np.zeros(int(np.prod(spatial)), dtype=bool)
     valid[valid_index] = True
-    lattice = Lattice.from_mask(valid.reshape(spatial), result.spacing)
-    basis = BiasBasis(lattice, bias_order) if bias_field else None
     what = [f"beta={beta}" if beta else "no smoothing", method] if beta else ["no smoothing"]
     if bias_field:
         what.append(f"bias field of order {bias_order}")
@@ -331,15 +209,40 @@ def _run_hmrf(result, X, valid_index, spatial, beta, method, bias_field, bias_or
         say(f"segment: HMRF-EM iteration {iteration}: objective {objective:.6f}, "
             f"{changed:.2%} of the labels changed{extra}")
 
-    fitted = hmrf_em(result.model, X, lattice, beta=beta, method=method, basis=basis,
-                     max_iter=smoothing_iter, tol=tol, progress=progress)
-    result.n_smoothing_iter = fitted.n_iter
+    if coarse_pixels is not None:
+        from gmmkit_image.multiscale import FINE_SWEEPS, coarse_to_fine
+
+        staged = coarse_to_fine(result.model, X, valid.reshape(spatial), result.spacing,
+                                beta=beta, method=method,
+                                bias_order=bias_order if bias_field else None,
+                                coarse_pixels=coarse_pixels, max_iter=smoothing_iter, tol=tol,
+                                progress=progress, say=say)
+        fitted, log_rho = staged.coarse, staged.log_rho
+        result.n_smoothing_iter = fitted.n_iter + FINE_SWEEPS
+        posteriors = staged.posteriors
+    else:
+        lattice = Lattice.from_mask(valid.reshape(spatial), result.spacing)
+        basis = BiasBasis(lattice, bias_order) if bias_field else None
+        fitted = hmrf_em(result.model, X, lattice, beta=beta, method=method, basis=basis,
+                         max_iter=smoothing_iter, tol=tol, progress=progress)
+        log_rho = fitted.log_rho
+        result.n_smoothing_iter = fitted.n_iter
+        posteriors = fitted.posteriors
     result.objective = fitted.objective
     result.beta = fitted.beta[-1] if beta else 0.0
-    if basis is not None:
-        result.bias_field = basis.field_image(fitted.coefficients, spatial)
+    if bias_field:
+        field = np.ones(int(np.prod(spatial)))
+        field[valid_index] = np.exp(-log_rho)
+        result.bias_field = field.reshape(spatial)
         result.corrected = _corrected(result.image, result.bias_field, result.channel_axis)
-    return fitted.posteriors, fitted.vanished
+    return posteriors, fitted.vanished
+
+
+def _checked_limit(hmrf_max_pixels):
+    if not (isinstance(hmrf_max_pixels, (int, np.integer)) and hmrf_max_pixels >= 1):
+        raise ValueError(f"hmrf_max_pixels={hmrf_max_pixels!r} must be a positive integer "
+                         "or None.")
+    return hmrf_max_pixels
 
 
 def _corrected(image, field, channel_axis):
@@ -442,6 +345,24 @@ def _order_by_grey(model, responsibilities, grey):
         model.precisions_ = model.precisions_[order]
         model.precisions_cholesky_ = model.precisions_cholesky_[order]
     return order
+
+
+def _plain_counts(model, X):
+    """Pixels of each class under the plain mixture (argmax of its posteriors): (K,)."""
+    counts = np.zeros(len(model.weights_))
+    for start in range(0, X.shape[0], CHUNK_PIXELS * 8):
+        labels = model.predict(X[start:start + CHUNK_PIXELS * 8])
+        counts += np.bincount(labels, minlength=len(counts))
+    return counts
+
+
+def default_features(features: Sequence | None, pixels: np.ndarray, channel_axis: int | None,
+                     *, one_intensity: bool) -> Sequence:
+    """``features`` or, when None, the default: ("lab",) for colour, else ("intensity",)."""
+    if features is not None:
+        return features
+    colour = channel_axis is not None and pixels.shape[-1] in (3, 4)
+    return ("lab",) if colour and not one_intensity else ("intensity",)
 
 
 def _classify_in_chunks(model, X, valid_index, labels, maps):

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 # the core estimators' scikit-learn conventions (get_params, set_params, repr, tags)
-from gmmkit import EstimatorBase
+from gmmkit import EstimatorBase, is_large_input, map_rows
 from gmmkit_outliers import combination as combining
 from gmmkit_outliers import ensemble, scoring, threshold
 from gmmkit_outliers.checks import (
@@ -373,26 +373,49 @@ class GMMOutlierDetector(EstimatorBase):
         member_scores = ensemble.member_scores(self.members_, Z)
         return combining.combine(member_scores, self.combination, self.buckets_)
 
-    def decision_function(self, X):
+    def decision_function(self, X, *, out=None, overwrite=False):
         """Anomaly score of every row (higher is more anomalous): shape (n_samples,).
 
         Single model: minus the log density of the scaled row under the
         trusted components. Ensemble: the members' standardised scores,
         combined.
+
+        X may also be a ``.npy`` path, a file memmap, a chunk function or a
+        Dask array (read block by block; a Dask array gives a lazy Dask
+        array); ``out`` (a ``.npy`` path) receives the scores a block at a
+        time (:func:`gmmkit.map_rows`), ``overwrite`` replaces it.
         """
+        if out is not None or is_large_input(X):
+            self._check_fitted()
+            return map_rows(self.decision_function, X, n_features=self.n_features_in_,
+                            out=out, overwrite=overwrite, name="the detector")
         return self._scores(self._scaled(X))
 
-    def predict(self, X, return_confidence=False):
+    def predict(self, X, return_confidence=False, *, out=None, overwrite=False):
         """1 for rows scoring above ``threshold_``, else 0: int array (n_samples,).
 
         With ``return_confidence=True``, also :meth:`predict_confidence`'s
-        array: ``(labels, confidence)``.
+        array: ``(labels, confidence)``. X, ``out`` and ``overwrite`` as in
+        :meth:`decision_function` (``out`` takes the labels only).
         """
+        if out is not None or is_large_input(X):
+            if return_confidence and out is not None:
+                raise ValueError("out= takes the labels only; call predict(X, out=path) "
+                                 "without return_confidence.")
+            self._check_fitted()
+            function = self._labels_and_confidence if return_confidence else self.predict
+            result = map_rows(function, X, n_features=self.n_features_in_, out=out,
+                              overwrite=overwrite, name="the detector")
+            return (result[:, 0].astype(int), result[:, 1]) if return_confidence else result
         scores = self.decision_function(X)
         labels = (scores > self.threshold_).astype(int)
         if return_confidence:
             return labels, self._confidence(scores, labels)
         return labels
+
+    def _labels_and_confidence(self, X):
+        labels, confidence = self.predict(X, return_confidence=True)
+        return np.column_stack([labels, confidence])
 
     def predict_confidence(self, X):
         """ExCeeD confidence in each prediction (Perini et al. 2020): shape (n_samples,).

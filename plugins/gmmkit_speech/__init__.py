@@ -7,7 +7,8 @@ The GMM-UBM recipe of Reynolds, Quatieri and Dunn (2000): MFCC frames
 (:func:`train_ubm`), MAP-adapted speaker models (:func:`map_adapt`),
 log-likelihood-ratio scoring with optional top-C (:func:`llr_score`,
 :func:`identify`, :func:`verify`), evaluation (:func:`equal_error_rate`,
-:func:`min_dcf`, :func:`plot_det`, :func:`plot_det_curves`, :class:`Trials`)
+:func:`min_dcf`, :func:`actual_dcf`, :func:`cllr`, :func:`plot_det`,
+:func:`plot_det_curves`, :class:`Trials`, :func:`score_files`)
 and a speaker store on disk (:class:`SpeakerStore`). On the same UBM:
 score normalisation (:func:`normalise_scores`), i-vectors
 (:func:`baum_welch_statistics`, :func:`train_ivector_extractor`,
@@ -27,18 +28,28 @@ from __future__ import annotations
 from gmmkit import hookimpl
 from gmmkit_speech.adapt import map_adapt
 from gmmkit_speech.backend import IvectorBackend, cosine_scores, lda, length_normalise, wccn
+from gmmkit_speech.batch import FileScores, score_files, write_scores
 from gmmkit_speech.calibration import ScoreCalibration, bayes_threshold
 from gmmkit_speech.classify import UtteranceClassifier
 from gmmkit_speech.evaluation import (
+    actual_dcf,
+    cllr,
     confusion_matrix,
     det_curve,
     equal_error_rate,
     identification_accuracy,
     min_dcf,
+    min_dcf_point,
     plot_det,
     plot_det_curves,
 )
-from gmmkit_speech.features import ClippedAudioWarning, FeatureConfig, load_audio, mfcc
+from gmmkit_speech.features import (
+    ClippedAudioWarning,
+    FeatureConfig,
+    UpsampledAudioWarning,
+    load_audio,
+    mfcc,
+)
 from gmmkit_speech.ivector import (
     IvectorExtractor,
     ShortUtteranceWarning,
@@ -66,6 +77,7 @@ __all__ = [
     "BaumWelchStats",
     "ClippedAudioWarning",
     "FeatureConfig",
+    "FileScores",
     "GmmUbmSystem",
     "IvectorBackend",
     "IvectorExtractor",
@@ -75,9 +87,12 @@ __all__ = [
     "ShortUtteranceWarning",
     "SpeakerStore",
     "Trials",
+    "UpsampledAudioWarning",
     "UtteranceClassifier",
+    "actual_dcf",
     "baum_welch_statistics",
     "bayes_threshold",
+    "cllr",
     "confusion_matrix",
     "cosine_scores",
     "det_curve",
@@ -95,10 +110,12 @@ __all__ = [
     "map_adapt",
     "mfcc",
     "min_dcf",
+    "min_dcf_point",
     "normalise_scores",
     "plot_det",
     "plot_det_curves",
     "save_model",
+    "score_files",
     "score_speakers",
     "system_scores",
     "train_ivector_extractor",
@@ -106,6 +123,7 @@ __all__ = [
     "train_ubm",
     "verify",
     "wccn",
+    "write_scores",
 ]
 
 

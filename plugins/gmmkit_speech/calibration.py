@@ -80,6 +80,19 @@ class ScoreCalibration:
             raise ValueError("this ScoreCalibration is not fitted; call fit(scores, is_target).")
         return self.scale_ * np.asarray(scores, dtype=np.float64) + self.offset_
 
+    def to_dict(self) -> dict:
+        """The fitted calibration as a JSON-ready dict (``from_dict`` reads it back)."""
+        if not hasattr(self, "scale_"):
+            raise ValueError("this ScoreCalibration is not fitted; call fit(scores, is_target).")
+        return {"p_target": self.p_target, "scale": self.scale_, "offset": self.offset_}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ScoreCalibration:
+        """A fitted calibration from :meth:`to_dict`'s dict."""
+        calibration = cls(p_target=float(values["p_target"]))
+        calibration.scale_, calibration.offset_ = float(values["scale"]), float(values["offset"])
+        return calibration
+
     def threshold(self, *, p_target=0.01, c_miss=1.0, c_fa=1.0):
         """The raw-score threshold of the Bayes decision for this prior and costs: float."""
         calibrated = bayes_threshold(p_target=p_target, c_miss=c_miss, c_fa=c_fa)

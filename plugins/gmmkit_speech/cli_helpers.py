@@ -6,6 +6,7 @@ imported at module level.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -93,6 +94,14 @@ def file_frames(path, config):
     return config.extract(load_audio(path, sr=config.sr), source=f"'{path}'")
 
 
+def frames_of_files(files, config, quiet, label="features"):
+    """Frames of every file under ``config``, one progress bar, one upsampling warning."""
+    warn_upsampled(files, config.sr, "train the UBM on audio at their rate (`gmmkit speech ubm "
+                                     "--sr`) for such recordings.")
+    with upsampling_warned_once():
+        return [file_frames(f, config) for f in progress(files, quiet, label)]
+
+
 def open_store(store_dir, ubm_path):
     """(the store in ``store_dir``, its UBM), or (None, the UBM of ``ubm_path``) without one.
 
@@ -173,12 +182,59 @@ def check_cohort_size(cohort_files, names, top_n, norm):
 
 
 def progress(items, quiet, label):
-    """Yield ``items``, reporting every tenth (and the last) on stderr unless quiet."""
-    total = len(items)
-    for i, item in enumerate(items, start=1):
-        yield item
-        if not quiet and (i % 10 == 0 or i == total):
-            click.echo(f"{label}: {i}/{total}", err=True)
+    """Yield ``items`` under one progress bar on stderr (its label alone when not a terminal).
+
+    ``quiet`` hides it, and so does a single item. One bar per stage
+    (features, cohort, tests), not a line per file.
+    """
+    import sys
+
+    if quiet or len(items) < 2:
+        yield from items
+        return
+    with click.progressbar(items, label=f"{label} ({len(items)} files)", file=sys.stderr,
+                           show_pos=True) as bar:
+        yield from bar
+
+
+def native_rates(files):
+    """The sample rate of every file in its header, in Hz: list of int (unreadable: None)."""
+    import soundfile
+
+    rates = []
+    for file in files:
+        try:
+            rates.append(int(soundfile.info(str(file)).samplerate))
+        except (RuntimeError, soundfile.LibsndfileError, OSError):
+            rates.append(None)  # reading the audio says why, naming the file
+    return rates
+
+
+def warn_upsampled(files, sr, fix):
+    """One stderr warning when some ``files`` are sampled below ``sr`` (they get upsampled).
+
+    ``fix`` ends the message (what to do instead). Returns the number of such files.
+    """
+    low = [(rate, file) for rate, file in zip(native_rates(files), files)
+           if rate is not None and rate < sr]
+    if low:
+        rate, file = min(low)
+        click.echo(f"Warning: {len(low)} of {len(files)} files are sampled below {sr} Hz "
+                   f"(lowest: {rate} Hz, '{file}'); they are upsampled to {sr} Hz, which adds "
+                   f"no frequencies above {rate // 2} Hz; {fix}", err=True)
+    return len(low)
+
+
+@contextmanager
+def upsampling_warned_once():
+    """Silence the per-file UpsampledAudioWarning: the command warns once (warn_upsampled)."""
+    import warnings
+
+    from gmmkit_speech.features import UpsampledAudioWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UpsampledAudioWarning)
+        yield
 
 
 def print_result(summary, as_json, text):

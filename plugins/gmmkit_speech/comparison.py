@@ -9,10 +9,15 @@ channel). The systems:
 - ``GMM-UBM``: the default recipe (:data:`gmmkit_speech.experiment.RECIPE`);
 - ``GMM-UBM + S-norm``: its scores S-normed with the take-1 utterances of
   the UBM's training speakers as cohort, the claimed speaker's own left out;
-- ``i-vector cosine`` and ``i-vector PLDA``: :data:`IVECTOR_RECIPE`.
+- ``i-vector cosine`` and ``i-vector PLDA``: :data:`IVECTOR_RECIPE`; the
+  T matrix and back-end learn from the take-1 words and from every
+  speaker's take-1 words joined two at a time (:func:`join_words`), so they
+  see utterances as long as the two-word tests.
 
-Every test utterance is scored against every speaker (140 target and 1260
-non-target trials per condition).
+The test unit is ``test_words`` consecutive take-2 words of one speaker,
+their frames joined: with 1 (a single word, about 0.4 s of speech) there
+are 140 target and 1260 non-target trials per condition, with 2 (about
+0.8 s) 70 and 630. Every test unit is scored against every speaker.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ import numpy as np
 if TYPE_CHECKING:
     from gmmkit_speech.features import FeatureConfig
 
-#: the i-vector recipe: its own UBM size, the T-matrix rank and EM iterations, LDA dimension
-IVECTOR_RECIPE = {"n_components": 32, "rank": 60, "n_iter": 20, "lda_dim": 0}
+#: the i-vector recipe: its own UBM size, the T-matrix rank and EM iterations, LDA dimension,
+#: and the lengths (in words) of the take-1 segments the T matrix and back-end learn from
+IVECTOR_RECIPE = {"n_components": 32, "rank": 60, "n_iter": 20, "lda_dim": 0,
+                  "train_words": (1, 2)}
 SYSTEMS = ("GMM-UBM", "GMM-UBM + S-norm", "i-vector cosine", "i-vector PLDA")
 
 
@@ -86,9 +93,41 @@ def condition_frames(utterances: Sequence, signals: Sequence[np.ndarray], config
             for u, signal in zip(utterances, signals)]
 
 
+def join_words(frames: Sequence[np.ndarray], speakers: Sequence[str],
+               words: int) -> tuple[list[np.ndarray], list[str]]:
+    """Every speaker's utterances joined ``words`` at a time, in order: (frames, speakers).
+
+    Each speaker's utterances are taken in the order given and cut into
+    runs of ``words``; a run's frames are stacked (each word keeps its own
+    VAD and CMVN). A shorter run at the end is dropped. ``words=1`` returns
+    the utterances themselves.
+
+    Parameters
+    ----------
+    frames : sequence of ndarray of shape (T_u, d)
+    speakers : sequence of str
+    words : int
+        At least 1.
+
+    Returns
+    -------
+    joined : list of ndarray of shape (sum of the run's T_u, d)
+    owners : list of str
+    """
+    if not (isinstance(words, int) and words >= 1):
+        raise ValueError(f"words={words!r} is not valid; use an int of at least 1.")
+    joined, owners = [], []
+    for speaker in dict.fromkeys(speakers):
+        mine = [f for f, s in zip(frames, speakers) if s == speaker]
+        for start in range(0, len(mine) - words + 1, words):
+            joined.append(np.concatenate(mine[start:start + words]))
+            owners.append(speaker)
+    return joined, owners
+
+
 def run_bundled_comparison(*, conditions: Sequence[str] = ("clean",),
                            systems: Sequence[str] = SYSTEMS, signals: tuple | None = None,
-                           ivector_recipe: dict | None = None,
+                           ivector_recipe: dict | None = None, test_words: int = 1,
                            verbose: bool = False) -> Comparison:
     """Train, enrol and test the four systems on the bundled set.
 
@@ -100,6 +139,9 @@ def run_bundled_comparison(*, conditions: Sequence[str] = ("clean",),
     signals : (utterances, signals) from :func:`bundled_signals`, optional
     ivector_recipe : dict, optional
         Overrides of :data:`IVECTOR_RECIPE`.
+    test_words : int, default=1
+        The test unit: this many consecutive take-2 words of one speaker,
+        joined (:func:`join_words`); 1 tests every word alone.
     verbose : bool, default=False
 
     Returns
@@ -124,12 +166,14 @@ def run_bundled_comparison(*, conditions: Sequence[str] = ("clean",),
                            {**IVECTOR_RECIPE, **(ivector_recipe or {})}, verbose)
     comparison = Comparison()
     for condition in conditions:
-        frames = condition_frames(test_utts, [signals[i] for i in test], config, condition)
+        frames, true = join_words(
+            condition_frames(test_utts, [signals[i] for i in test], config, condition),
+            [u.speaker for u in test_utts], test_words)
         for name, (system, speakers, norm) in built.items():
             with warnings.catch_warnings():  # the bundled words are short by design
                 warnings.simplefilter("ignore", ShortUtteranceWarning)
                 comparison.results[name, condition] = evaluate_system(
-                    system, speakers, frames, [u.speaker for u in test_utts], norm=norm,
+                    system, speakers, frames, true, norm=norm,
                     cohort=enrol_frames, cohort_speakers=enrol_speakers,
                     ubm=getattr(system, "ubm", None))
     return comparison
@@ -161,9 +205,14 @@ def _build_systems(names, frames, speakers, config, recipe, verbose):
     if any(name.startswith("i-vector") for name in names):
         ubm = train_ubm(frames, n_components=recipe["n_components"], feature_config=config,
                         verbose=verbose)
+        train, owners = [], []
+        for words in recipe["train_words"]:
+            joined, joined_speakers = join_words(frames, speakers, words)
+            train += joined
+            owners += joined_speakers
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ShortUtteranceWarning)
-            extractor = train_ivector_system(ubm, frames, speakers, rank=recipe["rank"],
+            extractor = train_ivector_system(ubm, train, owners, rank=recipe["rank"],
                                              n_iter=recipe["n_iter"], lda_dim=recipe["lda_dim"],
                                              verbose=verbose)
             for name, method in (("i-vector cosine", "cosine"), ("i-vector PLDA", "plda")):

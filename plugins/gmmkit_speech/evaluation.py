@@ -88,6 +88,59 @@ def min_dcf(target_scores, nontarget_scores, *, p_target=0.01, c_miss=1.0, c_fa=
     return best / min(c_miss * p_target, c_fa * (1 - p_target)) if normalize else best
 
 
+def min_dcf_point(target_scores, nontarget_scores, *, p_target=0.01, c_miss=1.0, c_fa=1.0):
+    """Where on the DET curve minDCF is reached: (p_miss, p_fa, threshold), floats.
+
+    The threshold is the lowest score accepted there (+inf: reject all).
+    """
+    if not 0 < p_target < 1:
+        raise ValueError(f"p_target={p_target!r} is not valid; use a probability in (0, 1).")
+    p_miss, p_fa, thresholds = det_curve(target_scores, nontarget_scores)
+    best = int(np.argmin(c_miss * p_target * p_miss + c_fa * (1 - p_target) * p_fa))
+    return float(p_miss[best]), float(p_fa[best]), float(thresholds[best])
+
+
+def actual_dcf(target_llrs, nontarget_llrs, *, p_target=0.01, c_miss=1.0, c_fa=1.0,
+               normalize=True):
+    """The detection cost of the Bayes decision on scores read as log-likelihood ratios.
+
+    Accept when llr >= log(c_fa (1 - p_target) / (c_miss p_target)). On
+    calibrated scores it is close to minDCF; the gap is the cost of bad
+    calibration.
+
+    Parameters
+    ----------
+    target_llrs : array-like of shape (n_target,)
+    nontarget_llrs : array-like of shape (n_nontarget,)
+    p_target, c_miss, c_fa, normalize
+        As in :func:`min_dcf`.
+
+    Returns
+    -------
+    float
+    """
+    from gmmkit_speech.calibration import bayes_threshold
+
+    target, nontarget = _check_scores(target_llrs, nontarget_llrs)
+    threshold = bayes_threshold(p_target=p_target, c_miss=c_miss, c_fa=c_fa)
+    cost = (c_miss * p_target * np.mean(target < threshold)
+            + c_fa * (1 - p_target) * np.mean(nontarget >= threshold))
+    return float(cost / min(c_miss * p_target, c_fa * (1 - p_target)) if normalize else cost)
+
+
+def cllr(target_llrs, nontarget_llrs):
+    """The log-likelihood-ratio cost (Brummer and du Preez 2006), in bits: float.
+
+    Cllr = (mean_t log2(1 + e^-s) + mean_n log2(1 + e^s)) / 2 over target
+    (t) and non-target (n) scores read as natural-log likelihood ratios.
+    1 is the cost of a system that always says llr = 0; a well calibrated
+    good system is near 0.
+    """
+    target, nontarget = _check_scores(target_llrs, nontarget_llrs)
+    return float((np.mean(np.logaddexp(0.0, -target)) + np.mean(np.logaddexp(0.0, nontarget)))
+                 / (2 * np.log(2)))
+
+
 def identification_accuracy(true_speakers, predicted_speakers):
     """Fraction of utterances whose predicted speaker is the true one: float."""
     true, predicted = np.asarray(true_speakers), np.asarray(predicted_speakers)
@@ -114,19 +167,21 @@ def confusion_matrix(true_speakers, predicted_speakers, *, labels=None):
     return matrix, labels
 
 
-def plot_det(target_scores, nontarget_scores, path, *, label=None, title="DET curve"):
+def plot_det(target_scores, nontarget_scores, path, *, label=None, title="DET curve",
+             p_target=None):
     """Draw the DET curve on normal-deviate axes into a PNG file; return ``path``.
 
+    With ``p_target``, the minDCF point of that prior is marked on the curve.
     Needs matplotlib (``pip install 'gmmkit[plot]'``); without it an
     ImportError says so.
     """
     eer = equal_error_rate(target_scores, nontarget_scores)
     systems = {label or f"EER {100 * eer:.1f}%": (target_scores, nontarget_scores)}
-    return plot_det_curves(systems, path, title=title, with_eer=False)
+    return plot_det_curves(systems, path, title=title, with_eer=False, p_target=p_target)
 
 
 def plot_det_curves(systems: dict, path: str | os.PathLike, *, title: str = "DET curves",
-                    with_eer: bool = True) -> str | os.PathLike:
+                    with_eer: bool = True, p_target: float | None = None) -> str | os.PathLike:
     """Several systems' DET curves on one figure (normal-deviate axes, PNG); return ``path``.
 
     Parameters
@@ -136,6 +191,8 @@ def plot_det_curves(systems: dict, path: str | os.PathLike, *, title: str = "DET
     path : str or os.PathLike
     title : str
     with_eer : bool, default=True
+    p_target : float, optional
+        Mark each curve's minDCF point for this target prior (a dot, in the legend).
     """
     from scipy.stats import norm
 
@@ -147,7 +204,15 @@ def plot_det_curves(systems: dict, path: str | os.PathLike, *, title: str = "DET
         p_miss, p_fa, _ = det_curve(target, nontarget)
         label = f"{name} (EER {100 * equal_error_rate(target, nontarget):.1f}%)" if with_eer \
             else name
-        axes.plot(norm.ppf(np.clip(p_fa, *clip)), norm.ppf(np.clip(p_miss, *clip)), label=label)
+        line, = axes.plot(norm.ppf(np.clip(p_fa, *clip)), norm.ppf(np.clip(p_miss, *clip)),
+                          label=label)
+        if p_target is not None:
+            miss, fa, _ = min_dcf_point(target, nontarget, p_target=p_target)
+            cost = min_dcf(target, nontarget, p_target=p_target)
+            axes.plot(norm.ppf(np.clip(fa, *clip)), norm.ppf(np.clip(miss, *clip)), "o",
+                      color=line.get_color(),
+                      label=f"minDCF({p_target:g}) {cost:.3f}: miss {100 * miss:.1f}%, "
+                            f"false alarm {100 * fa:.2f}%")
     axes.plot(norm.ppf(clip), norm.ppf(clip), color="0.7", linestyle=":", linewidth=1)
     axes.set_xticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
     axes.set_yticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmmkit_speech.ubm import DEFAULT_COMPONENTS
+
 #: the default recipe: UBM size, MAP relevance factor and update, top-C scoring
-RECIPE = {"n_components": 128, "relevance_factor": 16.0, "update": "m", "top_c": 5}
+RECIPE = {"n_components": DEFAULT_COMPONENTS, "relevance_factor": 16.0, "update": "m", "top_c": 5}
 
 
 @dataclass

@@ -25,6 +25,10 @@ class ClippedAudioWarning(UserWarning):
     """The audio has many samples at full scale: its spectrum is distorted."""
 
 
+class UpsampledAudioWarning(UserWarning):
+    """A file sampled below the rate asked for is upsampled: it gains no bandwidth."""
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """How frames are made from audio; stored in the metadata of speech model files.
@@ -129,7 +133,9 @@ def resample(signal, rate, target):
 def load_audio(path, *, sr=16000):
     """Read a WAV, FLAC or OGG file as a mono signal at ``sr`` Hz.
 
-    Channels are averaged; another sample rate is resampled.
+    Channels are averaged; another sample rate is resampled. A file sampled
+    below ``sr`` gets an :class:`UpsampledAudioWarning`: upsampling adds no
+    frequencies, so its features differ from those of audio recorded at ``sr``.
 
     Parameters
     ----------
@@ -158,6 +164,12 @@ def load_audio(path, *, sr=16000):
     if samples.shape[0] == 0:
         raise ValueError(f"audio file '{path}' is empty (0 samples); record or choose another.")
     signal = samples.mean(axis=1)
+    if rate < sr:
+        warnings.warn(
+            f"'{path}' is sampled at {rate} Hz and is upsampled to {sr} Hz, which adds no "
+            f"frequencies above {rate // 2} Hz; its features will not match those of {sr} Hz "
+            f"audio. Pass sr={rate} (and FeatureConfig(sr={rate})) to work at its rate.",
+            UpsampledAudioWarning, stacklevel=2)
     if rate != sr:
         signal = resample(signal, rate, sr)
     return signal

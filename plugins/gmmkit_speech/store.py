@@ -7,6 +7,7 @@ Layout::
     DIR/index.sqlite            optional: name, file, frames, enrolment time
     DIR/ivector/tv.npz          optional: the i-vector extractor (and back-end) of the UBM
     DIR/ivector/NAME.npy        the speaker's enrolment i-vectors, one row per utterance
+    DIR/calibration.json        optional: a ScoreCalibration of the store's scores
 
 Enrolling a speaker writes one file (and one index row); nothing else is
 retrained, so a store grows to thousands of speakers. With the SQLite
@@ -30,6 +31,7 @@ SPEAKER_DIR = "speakers"
 INDEX_FILE = "index.sqlite"
 IVECTOR_DIR = "ivector"
 EXTRACTOR_FILE = "tv.npz"
+CALIBRATION_FILE = "calibration.json"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}")
 
 
@@ -182,6 +184,68 @@ class SpeakerStore:
                              "store.set_ivector_extractor(extractor) (or `gmmkit speech enroll "
                              "--ivector --tv TV.npz`).")
         return extractor
+
+    def set_calibration(self, calibration, *, backend="gmm", top_c=5, norm=None, n_trials=None):
+        """Keep a fitted :class:`ScoreCalibration` of this store's scores (``calibration.json``).
+
+        Parameters
+        ----------
+        calibration : ScoreCalibration
+            Fitted on development trials scored with this store.
+        backend : {"gmm", "cosine", "plda"}, default="gmm"
+        top_c : int or None, default=5
+        norm : str, optional
+            How the calibrated scores were made; scores made another way
+            must not use it (:meth:`calibration` checks).
+        n_trials : int, optional
+            How many trials it was fitted on (kept for the record).
+        """
+        import json
+
+        record = {**calibration.to_dict(), "backend": backend, "top_c": top_c, "norm": norm,
+                  "n_trials": n_trials,
+                  "fitted": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        path = self.directory / CALIBRATION_FILE
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(record, indent=1), encoding="utf-8")
+        temporary.replace(path)
+
+    def calibration(self, *, backend="gmm", top_c=5, norm=None):
+        """The stored calibration of scores made with ``backend``/``top_c``/``norm``, or None.
+
+        Returns
+        -------
+        (ScoreCalibration, dict) or None
+            The calibration and its record (backend, top_c, norm, n_trials,
+            fitted); None when the store has none.
+
+        Raises
+        ------
+        ValueError
+            When the store's calibration was fitted on scores made another way.
+        """
+        from gmmkit_speech.calibration import ScoreCalibration
+
+        record = self.calibration_record()
+        if record is None:
+            return None
+        wanted = {"backend": backend, "top_c": top_c, "norm": norm}
+        differ = {k: record.get(k) for k, v in wanted.items() if record.get(k) != v}
+        if differ:
+            made = ", ".join(f"{k}={v!r}" for k, v in differ.items())
+            asked = ", ".join(f"{k}={wanted[k]!r}" for k in differ)
+            raise ValueError(f"the calibration of '{self.directory}' was fitted on scores made "
+                             f"with {made}, not {asked}; score the same way or calibrate again.")
+        return ScoreCalibration.from_dict(record), record
+
+    def calibration_record(self):
+        """The stored calibration's record as written (dict), unchecked; None without one."""
+        import json
+
+        path = self.directory / CALIBRATION_FILE
+        if not path.is_file():
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
 
     def add(self, name, model):
         """Save an adapted speaker ``model`` as ``name``; its features must match the UBM's."""

@@ -61,8 +61,12 @@ class Trials:
         return len(self.speakers)
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> Trials:
-        """Read a trial list CSV (files made relative to its folder): Trials."""
+    def read(cls, path: str | os.PathLike, *, check_files: bool = False) -> Trials:
+        """Read a trial list CSV (files made relative to its folder): Trials.
+
+        With ``check_files``, a line naming a file that does not exist is
+        refused with its line number.
+        """
         folder = Path(path).parent
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
@@ -76,8 +80,13 @@ class Trials:
                 if flag not in ("1", "0", "true", "false"):
                     raise ValueError(f"'{path}' line {line}: target {row['target']!r} is not 1, "
                                      "0, true or false.")
+                file = folder / (row["file"] or "")
+                if check_files and not file.is_file():
+                    raise ValueError(f"'{path}' line {line}: no such file '{row['file']}' "
+                                     f"(looked for '{file}'); files are relative to the trials "
+                                     "file's folder.")
                 speakers.append(row["speaker"])
-                files.append(str(folder / row["file"]))
+                files.append(str(file))
                 targets.append(flag in ("1", "true"))
                 conditions.append((row.get("condition") or ALL).strip() or ALL)
         if not speakers:
@@ -143,6 +152,62 @@ def evaluate_trials(scores: ArrayLike, trials: Trials, *, p_target: float = 0.01
             "min_dcf": min_dcf(target, nontarget, p_target=p_target),
         }
     return results
+
+
+def trial_report(scores: ArrayLike, trials: Trials, matrix: np.ndarray, speakers: Sequence[str],
+                 files: Sequence[str], *, p_target: float = 0.01,
+                 calibration=None) -> dict:
+    """Everything `gmmkit speech evaluate` reports on scored trials: dict.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_trials,)
+        The score of every trial.
+    trials : Trials
+    matrix : ndarray of shape (n_speakers, n_files)
+        Every claimed speaker against every test file (for identification).
+    speakers, files : sequence of str
+        The rows and columns of ``matrix``.
+    p_target : float, default=0.01
+    calibration : ScoreCalibration, optional
+        Applied before actual DCF and Cllr (else the scores are read as LLRs).
+
+    Returns
+    -------
+    dict
+        The "all" entry of :func:`evaluate_trials` with ``min_dcf_miss``,
+        ``min_dcf_fa``, ``min_dcf_threshold`` (the minDCF point),
+        ``actual_dcf``, ``cllr``, ``calibrated``, ``p_target``,
+        ``conditions`` (the other entries) and ``identification``: every file
+        with a target trial identified by its best-scoring speaker
+        (``n_files``, ``n_correct``, ``accuracy``, ``labels``, ``confusion``).
+    """
+    from gmmkit_speech.evaluation import actual_dcf, cllr, confusion_matrix, min_dcf_point
+
+    scores = np.asarray(scores, dtype=np.float64)
+    results = evaluate_trials(scores, trials, p_target=p_target)
+    target, nontarget = scores[trials.is_target], scores[~trials.is_target]
+    miss, fa, threshold = min_dcf_point(target, nontarget, p_target=p_target)
+    llrs = scores if calibration is None else calibration.transform(scores)
+    report = {**results[ALL], "min_dcf_miss": miss, "min_dcf_fa": fa,
+              "min_dcf_threshold": threshold if np.isfinite(threshold) else None,
+              "actual_dcf": actual_dcf(llrs[trials.is_target], llrs[~trials.is_target],
+                                       p_target=p_target),
+              "cllr": cllr(llrs[trials.is_target], llrs[~trials.is_target]),
+              "calibrated": calibration is not None, "p_target": p_target,
+              "conditions": {k: v for k, v in results.items() if k != ALL}}
+    truth = {f: s for s, f, t in zip(trials.speakers, trials.files, trials.is_target) if t}
+    known = [j for j, f in enumerate(files) if f in truth]
+    true = [truth[files[j]] for j in known]
+    predicted = [speakers[i] for i in np.asarray(matrix)[:, known].argmax(axis=0)] if known else []
+    labels = sorted(set(speakers))
+    confusion = confusion_matrix(true, predicted, labels=labels)[0] if known else np.zeros((0, 0))
+    correct = int(sum(t == p for t, p in zip(true, predicted)))
+    report["identification"] = {
+        "n_files": len(known), "n_correct": correct,
+        "accuracy": correct / len(known) if known else None, "labels": labels,
+        "confusion": confusion.tolist()}
+    return report
 
 
 def labelled_audio(paths: Sequence[str | os.PathLike]) -> list[tuple[str, str]]:

@@ -95,10 +95,9 @@ def test_partial_fit_after_fit_continues_and_fit_restarts():
 
 def test_partial_fit_errors():
     X, _, _ = make_mixture(n_samples=300, seed=7)
-    for params, setting in [({"n_components": "auto"}, "n_components='auto'"),
-                            ({"noise": "uniform"}, "noise='uniform'")]:
-        with pytest.raises(ValueError, match=f"partial_fit does not support {setting}"):
-            GaussianMixture(**{"n_components": 2, **params}).partial_fit(X)
+    with pytest.raises(ValueError, match="noise_bounds is the box of a noise component; pass "
+                                         "it with noise='uniform'"):
+        GaussianMixture(2).partial_fit(X, noise_bounds=[[0, 1]] * 3)
     with pytest.raises(ValueError, match=r"learning_decay must be in \(0.5, 1\]"):
         GaussianMixture(2, learning_decay=0.4).partial_fit(X)
     model = GaussianMixture(2).partial_fit(X)

@@ -203,3 +203,21 @@ def test_bad_inputs_name_the_problem_and_the_fix():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         select_model(X, [2], ["VVV"])  # 300 rows <= 2000: no subset, no warning
+
+
+def test_a_clean_start_beats_a_degenerate_one_of_higher_likelihood():
+    """A start whose component collapsed onto repeated rows has an unbounded likelihood; among
+    the starts of one (K, model) a clean fit wins over it (astronaut's black pixels)."""
+    from gmmkit.estimators.selection_fits import FitResult, empty_row
+
+    def result(log_lik, degenerate=False, stopped=False, error=None):
+        row = empty_row(3, "VVV", "hc")
+        row.update(log_likelihood=log_lik, degenerate=degenerate, stopped=stopped, error=error)
+        return FitResult(row)
+
+    clean, collapsed = result(-100.0), result(5000.0, degenerate=True)
+    assert selection_table.best_of([collapsed, clean]) is clean
+    assert selection_table.best_of([clean, result(-99.0)]).row["log_likelihood"] == -99.0
+    assert selection_table.best_of([result(0.0, stopped=True), collapsed]) is collapsed
+    assert selection_table.best_of([result(None, error="failed"), result(-1e9, stopped=True)]
+                                   ).row["stopped"]

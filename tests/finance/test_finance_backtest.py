@@ -157,3 +157,8 @@ def test_new_models_forecast_only_from_past_returns(sp500):
     first = returns.index[1150]
     pd.testing.assert_frame_equal(before.var.loc[:first], after.var.loc[:first])
     assert not np.allclose(before.var.iloc[-1], after.var.iloc[-1])
+
+
+#: short test windows keep these tests fast; the warnings have their own tests
+pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
+              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]

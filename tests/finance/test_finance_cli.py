@@ -1,6 +1,7 @@
 """`gmmkit finance regimes | var | backtest` through click's test runner, and the demo."""
 
 import pytest
+from finance_helpers import run
 from helpers import needs_matplotlib
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")
@@ -9,20 +10,7 @@ import importlib.util
 import json
 
 import numpy as np
-from click.testing import CliRunner
 from gmmkit_finance import backtest_var, fit_filtered, fit_returns, load_prices, regimes, to_returns
-
-from gmmkit.cli import build_cli
-from gmmkit.plugins import make_plugin_manager
-
-
-@pytest.fixture(scope="module")
-def cli():
-    return build_cli(make_plugin_manager())
-
-
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture
@@ -70,7 +58,7 @@ def test_var_per_asset_portfolio_and_models(cli, prices_csv):
     assert filtered["var"] == pytest.approx(
         fit_filtered(to_returns(load_prices("sp500"))).value_at_risk(0.99), rel=1e-12)
     text = run(cli, "finance", "var", prices_csv, "--es", "--model", "normal").stdout
-    assert text.splitlines()[1].split() == ["series", "VaR", "ES", "date"]
+    assert text.splitlines()[1].split() == ["series", "VaR", "ES", "as", "of"]
 
 
 @needs_matplotlib
@@ -96,7 +84,8 @@ def test_backtest_table_progress_and_quiet(cli, tmp_path):
     assert "backtest refits" in loud.stderr
     assert (tmp_path / "bt.png").exists()
     lines = loud.stdout.splitlines()
-    assert lines[0] == "0.99 VaR backtest of sp500, 2002-12-27..2018-12-31:"
+    assert lines[0] == ("0.99 VaR backtest of a long position in sp500, "
+                        "2002-12-27..2018-12-31 (gmm: 2 components):")
     assert lines[1].split()[:3] == ["model", "days", "exceedances"]
     quiet = run(cli, *args, "-q", "--json")
     assert quiet.stderr == ""
@@ -254,7 +243,7 @@ def test_var_horizon_prints_simulation_and_sqrt_of_time(cli):
     text = run(cli, "finance", "var", "sp500", "--horizon", 5, "--model", "hmm", "--es",
                "--paths", 5000)
     assert text.stdout.splitlines()[1].split() == ["series", "VaR", "ES", "sqrt-time", "VaR",
-                                                   "sqrt-time", "ES", "date"]
+                                                   "sqrt-time", "ES", "as", "of"]
     too_far = run(cli, "finance", "var", "sp500", "--horizon", 600)
     assert too_far.exit_code == 2
     assert too_far.output.splitlines()[-1] == (
@@ -290,3 +279,8 @@ def test_backtest_with_new_models_and_every_test(cli, tmp_path):
     assert only_dq == ["model", "days", "exceedances", "expected", "DQ", "p"]
     bad = run(cli, *args[:-5], "--tests", "kupiec,var")
     assert bad.exit_code == 2 and "unknown test 'var'; choose from kupiec" in bad.output
+
+
+#: short test windows keep these tests fast; the warnings have their own tests
+pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
+              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]

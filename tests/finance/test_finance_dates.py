@@ -135,9 +135,9 @@ def test_cli_date_format_option(tmp_path):
     assert "(--date-format '%d/%m/%Y')" in refused.output
     day_first = CliRunner().invoke(cli, [*args, "--date-format", "%d/%m/%Y"])
     assert day_first.exit_code == 0, day_first.output
-    assert '"date": "2015-01-06"' in day_first.stdout
+    assert '"as_of": "2015-01-06"' in day_first.stdout
     month_first = CliRunner().invoke(cli, [*args, "--date-format", "%m/%d/%Y"])
-    assert '"date": "2015-06-01"' in month_first.stdout
+    assert '"as_of": "2015-06-01"' in month_first.stdout
     no_dates = write_csv(tmp_path / "n.csv", "p,q\n100,1\n101,2\n102,3\n")
     result = CliRunner().invoke(cli, ["finance", "var", str(no_dates)])
     assert result.exit_code == 1

@@ -178,3 +178,8 @@ def test_too_few_returns_for_a_mixture_model():
     with pytest.raises(ValueError, match=r"a gjr-mixture model needs at least 200 returns; "
                        r"got 100"):
         fit_volatility(np.random.default_rng(0).normal(size=100), "gjr", "mixture")
+
+
+#: short test windows keep these tests fast; the warnings have their own tests
+pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
+              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]

@@ -259,3 +259,8 @@ def test_bad_settings_are_named(kwargs, message):
 def test_constant_returns_are_refused():
     with pytest.raises(ValueError, match=r"is constant \(every return is 0\)"):
         fit_regimes(np.zeros(100), 2)
+
+
+#: short test windows keep these tests fast; the warnings have their own tests
+pytestmark = [pytest.mark.filterwarnings("ignore::gmmkit_finance.backtest.LowPowerWarning"),
+              pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")]

@@ -154,3 +154,7 @@ def test_volatility_window_regimes_are_persistent_and_find_2008():
     p = found.probabilities.to_numpy()
     kept = returns.to_numpy()[20:]
     np.testing.assert_allclose(found.table["annual mean"], p.T @ kept / p.sum(axis=0) * 252)
+
+
+#: regimes of daily returns are fitted on purpose here; the warning has its own test
+pytestmark = pytest.mark.filterwarnings("ignore::gmmkit_finance.regimes.DailyRegimesWarning")

@@ -49,8 +49,9 @@ def test_segment_writes_labels_overlay_and_probabilities(cli, noisy_png, tmp_pat
         np.testing.assert_allclose(maps["class_2"], expected.probabilities[..., 1])
     lines = result.stdout.splitlines()
     assert lines[0] == f"{path}: 64 x 64, 3 classes from intensity, smoothing beta=1"
-    assert lines[2].split() == ["class", "pixels", "fraction", "volume", "mean", "grey", "mean",
-                                "colour"]
+    # a grey image: no colour column; the share of each class before the smoothing
+    assert lines[2].split() == ["class", "pixels", "fraction", "before", "smoothing", "volume",
+                                "mean", "grey"]
     assert lines[-1] == f"probabilities written to {tmp_path / 'probs.npz'}"
 
 
@@ -123,8 +124,17 @@ def test_segment_json_stays_valid_when_smoothing_empties_a_class(cli, tmp_path):
     result = run(cli, "image", "segment", tmp_path / "halves.npy", "--smooth", 1000,
                  "--method", "icm", "--json", "-q")
     assert result.exit_code == 0, result.output
-    assert all(row["pixels"] > 0 for row in strict_json(result.stdout)["classes"])
-    assert result.stderr == ""
+    summary = strict_json(result.stdout)
+    assert all(row["pixels"] > 0 for row in summary["classes"])
+    # the third class of two halves is noise: the smoothing takes most of it, and says so
+    shares = [(row["plain_fraction"], row["fraction"]) for row in summary["classes"]]
+    assert result.stderr == (
+        f"Warning: smoothing (beta=1000, icm) shrank class 2 from {shares[1][0]:.1%} of the "
+        f"pixels (plain mixture) to {shares[1][1]:.1%}; the Potts prior is absorbing it into "
+        "the neighbouring classes. Use a smaller --smooth or fewer classes if the class is "
+        "real.\n"
+    )
+    assert shares[1][1] < 0.5 * shares[1][0] and shares[0][1] >= 0.5 * shares[0][0]
     spot = np.zeros((40, 40))
     spot[:, 20:], spot[5:8, 5:8] = 1.0, 2.0  # class 3 is one 3 x 3 region
     np.save(tmp_path / "spot.npy", spot)

@@ -43,7 +43,7 @@ def field_correlation(result, phantom):
 @pytest.mark.parametrize("noise", NOISE_LEVELS)
 def test_default_smoothing_bias_field_and_partial_volume_on_the_phantom(phantoms, noise):
     """The issue's bar: no class loses Dice to the plain mixture, Dice >= 0.95 at moderate
-    noise, the field correlates >= 0.95 with the true one, volumes within 3% (noise >= 5%)."""
+    noise, the field correlates >= 0.95 with the true one, volumes within 3%."""
     phantom = phantoms[noise]
     plain = dices(segment(phantom.image, 3, mask=phantom.mask).labels, phantom)
     smoothed = dices(segment(phantom.image, 3, mask=phantom.mask, smoothing=True).labels,
@@ -54,10 +54,9 @@ def test_default_smoothing_bias_field_and_partial_volume_on_the_phantom(phantoms
     assert np.all(dices(both.labels, phantom) >= plain), (plain, dices(both.labels, phantom))
     assert field_correlation(both, phantom) >= 0.95
     errors = both.volumes / phantom.volumes - 1
-    if noise >= 0.05:
-        np.testing.assert_allclose(errors, 0, atol=0.03)
-    else:  # low noise: grey-looking rings around the ventricles (CSF/WM mixes) add ~3%
-        np.testing.assert_allclose(errors, 0, atol=0.035)
+    # the issue's 3% at every noise level (at 3% noise the largest is 2.7%: CSF/WM
+    # boundary voxels around the ventricles look grey)
+    np.testing.assert_allclose(errors, 0, atol=0.03)
     if noise == 0.05:  # moderate noise: every class found well
         assert np.all(dices(both.labels, phantom) >= 0.95), dices(both.labels, phantom)
 

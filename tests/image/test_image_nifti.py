@@ -110,8 +110,9 @@ def test_text_output_gives_volumes_in_cubic_millimetres(cli, scan):
     result = run(cli, "image", "segment", folder / "T1.nii.gz", "--mask",
                  folder / "brain.nii.gz", "-q")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[2].split()[:5] == ["class", "pixels", "fraction",
-                                                          "volume", "(mm^3)"]
+    # a grey volume: voxels, and no colour column
+    assert result.stdout.splitlines()[2].split() == ["class", "voxels", "fraction", "volume",
+                                                     "(mm^3)", "mean", "grey"]
 
 
 BAD = "bad input | message (exact)"

@@ -53,13 +53,14 @@ def test_default_top_c_on_a_ubm_with_fewer_components(cli, small_store):
     exact = {name: llr_score(store[name], store.ubm, frames) for name in ("s01", "s04")}
     found = run(cli, "speech", "identify", "--store", small_store / "store", utterance, "--json")
     assert found.exit_code == 0, found.output
-    answer = json.loads(found.stdout)
+    answer = json.loads(found.stdout)["results"][0]
     assert answer["speaker"] == max(exact, key=exact.get)
     assert answer["scores"] == pytest.approx(exact, rel=1e-9)  # top-C of all 3 is exact
     checked = run(cli, "speech", "verify", "--store", small_store / "store", "--speaker", "s04",
                   utterance, "--json", "--top-c", 50)
     assert checked.exit_code == 0, checked.output
-    assert json.loads(checked.stdout)["score"] == pytest.approx(exact["s04"], rel=1e-9)
+    assert json.loads(checked.stdout)["results"][0]["score"] == pytest.approx(exact["s04"],
+                                                                             rel=1e-9)
 
 
 def test_verify_refuses_a_threshold_that_is_not_finite(cli, small_store):

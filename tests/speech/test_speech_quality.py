@@ -87,11 +87,11 @@ def test_cli_identify_and_verify(cli, audio, store):
     result = run(cli, "speech", "identify", "--store", store, audio / "test/s07/s07_seven_2.flac",
                  "--json")
     assert result.exit_code == 0, result.output
-    answer = json.loads(result.stdout)
+    answer = json.loads(result.stdout)["results"][0]
     assert answer["speaker"] == "s07" and len(answer["scores"]) == 4
     verdict = run(cli, "speech", "verify", "--store", store, "--speaker", "s07",
                   audio / "test/s07/s07_seven_2.flac", "--json")
-    verdict = json.loads(verdict.stdout)
+    verdict = json.loads(verdict.stdout)["results"][0]
     assert verdict["accepted"] and verdict["score"] == pytest.approx(answer["scores"]["s07"])
     text = run(cli, "speech", "verify", "--store", store, "--speaker", "s01",
                audio / "test/s07/s07_seven_2.flac").stdout
