@@ -5,13 +5,17 @@
     python benchmarks/bench_outliers.py --pyod          # also PyOD's KNN, HBOS, ECOD, COPOD
     python benchmarks/bench_outliers.py --timing-only   # fit + score of 100,000 x 20
     python benchmarks/bench_outliers.py --json          # machine-readable results on stdout
+    python benchmarks/bench_outliers.py --group tuning --only ensemble \
+        --params '{"n_estimators": 20}'                 # a variant on the tuning protocols
 
-The protocols (benchmarks/outlier_protocols.py) turn 14 public data sets that
+The protocols (benchmarks/outlier_protocols.py) turn 17 public data sets that
 load offline into anomaly-detection sets, each with several down-sampling (or
 anomaly-drawing) seeds. In one run every detector scores the same rows
 (unsupervised: the labels are used for the metrics only):
 
 - ``ensemble``: the default ``GMMOutlierDetector(random_state=seed)``;
+- ``ensemble-22``: the default of issue 22, ``GMMOutlierDetector(member_scale="standard")``
+  (members standardised by the mean and standard deviation of their scores);
 - ``previous``: ``GMMOutlierDetector(ensemble=None)``, the default of gmmkit 0.1
   (one robust tied mixture, K = 1..10 by BIC);
 - ``GMM(1)``: PyOD's GMM(n_components=1), minus the log density of one
@@ -23,8 +27,10 @@ The gmmkit detectors get the raw columns (they scale them and ignore the
 constant ones themselves); the others get the columns standardised, constant
 ones dropped. Reported per protocol: ROC-AUC and average precision, each the
 mean over the seeds; then the mean and median over the protocols of each
-group (DEVELOPMENT: the protocols the defaults were chosen on; HELD_OUT: run
-only after the defaults were fixed), and the seconds each detector spent.
+group (DEVELOPMENT and TUNING_EXTRA: the protocols defaults may be chosen on,
+``--group tuning``; HELD_OUT: run only after the first defaults were fixed;
+FRESH: written down before the second round of choices and run once, after
+it), and the seconds each detector spent.
 Progress goes to stderr (-q silences it).
 """
 
@@ -40,9 +46,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from outlier_protocols import DEVELOPMENT, HELD_OUT  # noqa: E402
+from outlier_protocols import DEVELOPMENT, FRESH, HELD_OUT, TUNING_EXTRA  # noqa: E402
 
-GROUPS = {"development": DEVELOPMENT, "held-out": HELD_OUT}
+GROUPS = {"development": DEVELOPMENT, "tuning-extra": TUNING_EXTRA, "held-out": HELD_OUT,
+          "fresh": FRESH}
+#: --group tuning: the protocols defaults may be chosen on
+TUNING = ("development", "tuning-extra")
 
 
 def standardised(X):
@@ -50,10 +59,21 @@ def standardised(X):
     return (X - X.mean(axis=0)) / X.std(axis=0)
 
 
+#: --params: keyword arguments of the ``ensemble`` detector (a variant of the default)
+ENSEMBLE_PARAMS = {}
+
+
 def ensemble_scores(X, seed):
     from gmmkit_outliers import GMMOutlierDetector
 
-    return GMMOutlierDetector(random_state=seed).fit(X).decision_scores_
+    return GMMOutlierDetector(random_state=seed, **ENSEMBLE_PARAMS).fit(X).decision_scores_
+
+
+def issue22_scores(X, seed):
+    from gmmkit_outliers import GMMOutlierDetector
+
+    detector = GMMOutlierDetector(member_scale="standard", random_state=seed)
+    return detector.fit(X).decision_scores_
 
 
 def previous_scores(X, seed):
@@ -96,6 +116,7 @@ def pyod_scores(name):
 
 DETECTORS = {
     "ensemble": ensemble_scores,
+    "ensemble-22": issue22_scores,
     "previous": previous_scores,
     "GMM(1)": single_gaussian_scores,
     "IForest": isolation_forest_scores,
@@ -198,8 +219,13 @@ def timing(n_samples=100_000, n_features=20, seed=0, previous=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds per protocol (default 5)")
-    parser.add_argument("--group", choices=["all", *GROUPS], default="all")
+    parser.add_argument("--group", choices=["all", "tuning", *GROUPS], default="all",
+                        help="tuning = development + tuning-extra (where defaults are chosen)")
     parser.add_argument("--pyod", action="store_true", help="also PyOD's KNN, HBOS, ECOD, COPOD")
+    parser.add_argument("--params", metavar="JSON", default="{}",
+                        help="keyword arguments of the 'ensemble' detector, e.g. "
+                             "'{\"min_weight\": 0.2}' (compare a variant of the default)")
+    parser.add_argument("--only", metavar="A,B", help="only these detectors (e.g. ensemble)")
     parser.add_argument("--timing-only", action="store_true")
     parser.add_argument("--timing-previous", action="store_true",
                         help="also time the previous default on 100,000 x 20 (slow)")
@@ -208,12 +234,16 @@ def main(argv=None):
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     progress = None if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    ENSEMBLE_PARAMS.update(json.loads(args.params))
     detectors = dict(DETECTORS)
     if args.pyod:
         detectors.update({name: pyod_scores(name) for name in ("KNN", "HBOS", "ECOD", "COPOD")})
+    if args.only:
+        detectors = {name: detectors[name] for name in args.only.split(",")}
     results = {}
     if not args.timing_only:
-        groups = GROUPS if args.group == "all" else {args.group: GROUPS[args.group]}
+        chosen = {"all": tuple(GROUPS), "tuning": TUNING}.get(args.group, (args.group,))
+        groups = {name: GROUPS[name] for name in chosen}
         seeds = list(range(args.seeds))
         for group, protocols in groups.items():
             table = run(protocols, detectors, seeds, progress)

@@ -13,6 +13,7 @@ import warnings
 import click
 
 from gmmkit.cli.helpers import (
+    COVARIANCE_TYPES,
     command_outputs,
     echo_json,
     force_option,
@@ -176,9 +177,11 @@ def image():
 @click.option("--channel-axis", default="auto", show_default=True,
               type=click.Choice(["auto", "none", "0", "-1"]),
               help="auto: a 3-D array whose last axis has 3 or 4 entries is colour.")
-@click.option("--covariance-type", type=click.Choice(["full", "tied", "diag", "spherical"]),
+@click.option("--covariance-type", type=click.Choice(list(COVARIANCE_TYPES)),
               default="full", show_default=True,
-              help="Shape of each class's Gaussian over the features (scikit-learn's types).")
+              help="Shape of each class's Gaussian over the features: scikit-learn's full, "
+                   "tied, diag, spherical or one of mclust's models (EII ... VVV for several "
+                   "features, E or V for the grey level alone).")
 @click.option("--min-region", default=0, show_default=True, type=click.IntRange(min=0),
               help="Merge connected regions smaller than this many pixels.")
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(min=1),

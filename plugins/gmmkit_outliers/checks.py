@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from gmmkit_outliers.covariance import layout
+
 SCALES = ("standard", "robust", None)
 ENSEMBLES = ("bagging", None)
 #: buckets of members for combination="aom" and "moa" (PyOD's default)
@@ -71,7 +73,7 @@ def check_options(*, scale, missing, min_weight, n_refits, trim):
 
 
 def check_ensemble(*, ensemble, n_estimators, max_features, max_samples, bootstrap,
-                   combination, combinations):
+                   combination, combinations, member_scale="robust", member_scales=("robust",)):
     """Validate the ensemble's parameters (also when ``ensemble`` is None: a typo shows)."""
     if ensemble not in ENSEMBLES:
         raise ValueError(
@@ -101,6 +103,11 @@ def check_ensemble(*, ensemble, n_estimators, max_features, max_samples, bootstr
         raise ValueError(
             f"combination={combination!r} is not supported; use one of "
             f"{', '.join(repr(c) for c in combinations)}."
+        )
+    if member_scale not in member_scales:
+        raise ValueError(
+            f"member_scale={member_scale!r} is not supported; use one of "
+            f"{', '.join(repr(c) for c in member_scales)}."
         )
     if combination in ("aom", "moa") and n_estimators % N_BUCKETS:
         raise ValueError(
@@ -179,7 +186,8 @@ def check_training_table(table, names, *, covariance_type):
     ------
     ValueError
         For an all-NaN column, identical rows, data where no column varies,
-        or (full and tied covariances) no more rows than varying columns.
+        (full and tied covariances) no more rows than varying columns, or a
+        univariate model ("E", "V") for several columns.
     """
     n_samples, n_features = table.shape
     empty = np.flatnonzero(np.isnan(table).all(axis=0))
@@ -199,7 +207,14 @@ def check_training_table(table, names, *, covariance_type):
             "values are missing); an anomaly needs a column in which it can differ."
         )
     n_varying = n_features - constant.size
-    if covariance_type in ("full", "tied") and n_varying >= n_samples:
+    if covariance_type in ("E", "V") and n_varying > 1:
+        raise ValueError(
+            f"covariance_type={covariance_type!r} is mclust's univariate model, but X has "
+            f"{n_varying} varying columns; use it for one column, or a multivariate model "
+            f"such as {covariance_type * 2 + 'I'!r} (with one column, members and the single "
+            "model use E or V by themselves)."
+        )
+    if layout(covariance_type) in ("full", "tied") and n_varying >= n_samples:
         ignored = f" ({constant.size} constant ones ignored)" if constant.size else ""
         raise ValueError(
             f"X has {n_samples} rows and {n_varying} columns{ignored}; a {covariance_type}-"

@@ -27,6 +27,7 @@ from gmmkit_outliers.checks import (
     column_names,
 )
 from gmmkit_outliers.confidence import exceed_confidence
+from gmmkit_outliers.covariance import for_features, layout
 from gmmkit_outliers.explain import explain_ensemble, explain_rows
 from gmmkit_outliers.scaling import apply_scaler, fit_scaler
 
@@ -67,7 +68,16 @@ class GMMOutlierDetector(EstimatorBase):
     combination : {"average", "maximization", "aom", "moa"}, default="average"
         How the members' standardised scores are combined (PyOD's
         combination functions; aom and moa use 5 static buckets, fixed at fit).
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="tied"
+    member_scale : {"robust", "standard"}, default="robust"
+        How each member's scores are put on a common scale before they are
+        combined: "robust", minus the median and divided by the interquartile
+        range / 1.349 of its training scores (the anomalies' long tail does
+        not shrink a member's say); "standard", mean and standard deviation
+        (PyOD's ``standardizer``; the default of issue 22's ensemble).
+    covariance_type : str, default="tied"
+        scikit-learn's "full", "tied", "diag", "spherical" or one of mclust's
+        models ("EII" ... "VVV"; on one column, and in members with one
+        column, mclust's univariate "E" or "V" with the same volume).
         "tied" (one covariance shared by the components) needs few parameters,
         so BIC affords enough components for a rare group of anomalies to get
         its own small, untrusted component.
@@ -145,6 +155,7 @@ class GMMOutlierDetector(EstimatorBase):
         max_samples="auto",
         bootstrap=True,
         combination="average",
+        member_scale="robust",
         covariance_type="tied",
         contamination=0.1,
         robust=True,
@@ -165,6 +176,7 @@ class GMMOutlierDetector(EstimatorBase):
         self.max_samples = max_samples
         self.bootstrap = bootstrap
         self.combination = combination
+        self.member_scale = member_scale
         self.covariance_type = covariance_type
         self.contamination = contamination
         self.robust = robust
@@ -198,7 +210,8 @@ class GMMOutlierDetector(EstimatorBase):
         check_ensemble(ensemble=self.ensemble, n_estimators=self.n_estimators,
                        max_features=self.max_features, max_samples=self.max_samples,
                        bootstrap=self.bootstrap, combination=self.combination,
-                       combinations=combining.COMBINATIONS)
+                       combinations=combining.COMBINATIONS, member_scale=self.member_scale,
+                       member_scales=ensemble.MEMBER_SCALES)
         names = column_names(X)
         table = as_table(X, missing=self.missing)
         self.ignored_columns_ = check_training_table(table, names,
@@ -237,8 +250,10 @@ class GMMOutlierDetector(EstimatorBase):
         )
 
     def _fit_single(self, Z):
+        params = self._mixture_params()
+        params["covariance_type"] = for_features(params["covariance_type"], Z.shape[1])
         self.model_, self.trusted_, _ = scoring.fit_mixture(
-            Z, params=self._mixture_params(), n_refits=self.n_refits, trim=self.trim,
+            Z, params=params, n_refits=self.n_refits, trim=self.trim,
             progress=self._progress if self.verbose else None,
         )
         self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
@@ -250,7 +265,7 @@ class GMMOutlierDetector(EstimatorBase):
             Z, n_estimators=self.n_estimators, max_samples=self.max_samples,
             max_features=self.max_features, bootstrap=self.bootstrap,
             params=self._mixture_params(), n_refits=self.n_refits, trim=self.trim, rng=rng,
-            progress=self._progress if self.verbose else None,
+            member_scale=self.member_scale, progress=self._progress if self.verbose else None,
         )
         self.buckets_ = None
         if self.combination in ("aom", "moa"):
@@ -262,7 +277,7 @@ class GMMOutlierDetector(EstimatorBase):
         """Whether Z has the rows an ensemble needs; else warn and say no."""
         n_samples, n_features = Z.shape
         needed = ensemble.MIN_ROWS
-        if self.covariance_type in ("full", "tied"):
+        if layout(self.covariance_type) in ("full", "tied"):
             needed = max(needed, 2 * (n_features + 1))
         if n_samples >= needed:
             return True

@@ -6,10 +6,11 @@ columns, draws ``max_samples`` rows with replacement, and fits the same
 robust mixture as the single detector to them (noise component, K by BIC
 from a small range, only the large components trusted). Its score of a row
 is minus the log density of the row's subspace under its trusted
-components, standardised by the mean and standard deviation of its scores
-of the training rows, so that members of different dimensions are on one
-scale (PyOD's ``standardizer``). The detector combines the standardised
-scores (gmmkit_outliers.combination).
+components, standardised by the median and interquartile range of its
+scores of the training rows (or, ``member_scale="standard"``, their mean and
+standard deviation: PyOD's ``standardizer``), so that members of different
+dimensions are on one scale. The detector combines the standardised scores
+(gmmkit_outliers.combination).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from gmmkit import GaussianMixture
 from gmmkit_outliers import scoring
+from gmmkit_outliers.covariance import for_features, layout
 
 #: n_components="auto" in a member: K = 1..MEMBER_MAX_COMPONENTS by BIC
 MEMBER_MAX_COMPONENTS = 5
@@ -28,6 +30,10 @@ AUTO_SAMPLES = 256
 SAMPLES_PER_FEATURE = 4
 #: fewest rows an ensemble fits members to (fewer: the single model, with a warning)
 MIN_ROWS = 20
+#: the interquartile range of a standard normal (member_scale="robust": IQR / this)
+NORMAL_IQR = 1.3489795003921634
+#: how a member's scores are put on a common scale
+MEMBER_SCALES = ("robust", "standard")
 
 
 @dataclass
@@ -42,8 +48,8 @@ class Member:
     normal : gmmkit.GaussianMixture
         The member's trusted components, renormalised, on those columns.
     center, spread : float
-        Mean and standard deviation of the member's raw scores of the
-        training rows: its standardised score is (raw - center) / spread.
+        Centre and spread of the member's raw scores of the training rows
+        (:func:`score_scale`): its standardised score is (raw - center) / spread.
     """
 
     features: np.ndarray
@@ -78,7 +84,7 @@ def draw_subspace(rng, n_features, max_features):
 
 
 def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params, n_refits,
-                trim, rng, progress=None):
+                trim, rng, member_scale="robust", progress=None):
     """Fit ``n_estimators`` members to the scaled training rows Z.
 
     Parameters
@@ -96,6 +102,8 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
     n_refits, trim
         As for :func:`scoring.fit_mixture`.
     rng : numpy.random.Generator
+    member_scale : {"robust", "standard"}
+        How each member's scores are standardised (:func:`score_scale`).
     progress : callable(str) or None
 
     Returns
@@ -110,7 +118,9 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
         if progress is not None:
             progress(f"member {m + 1} of {n_estimators}")
         features, sample = _draw(Z, rng, n_rows, max_features, bootstrap)
-        member_params = {**params, "random_state": int(rng.integers(2**31 - 1))}
+        member_params = {**params, "random_state": int(rng.integers(2**31 - 1)),
+                         "covariance_type": for_features(params["covariance_type"],
+                                                         sample.shape[1])}
         model, trusted, _ = scoring.fit_mixture(
             sample, params=member_params, n_refits=n_refits, trim=trim,
             max_components=MEMBER_MAX_COMPONENTS,
@@ -121,12 +131,42 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
             normal.covariances_, normal.precisions_cholesky_,
         )))
     for member in members:
-        raw = member.raw_scores(Z)
-        finite = raw[np.isfinite(raw)]
-        member.center = float(finite.mean()) if finite.size else 0.0
-        spread = float(finite.std()) if finite.size else 0.0
-        member.spread = spread if spread > 0 else 1.0
+        member.center, member.spread = score_scale(member.raw_scores(Z), member_scale)
     return members
+
+
+def score_scale(raw, member_scale):
+    """Centre and spread that put a member's training scores on a common scale.
+
+    Parameters
+    ----------
+    raw : ndarray of shape (n_samples,)
+        The member's raw scores of the training rows (non-finite ones are
+        left out).
+    member_scale : {"robust", "standard"}
+        "robust": the median and the interquartile range / 1.349 (equal to
+        the standard deviation on Gaussian scores, but not stretched by the
+        long tail the anomalies themselves give the scores); "standard":
+        the mean and standard deviation (PyOD's ``standardizer``).
+
+    Returns
+    -------
+    center, spread : float
+        A spread of 0 (a member whose scores are mostly tied) falls back to
+        the standard deviation, then to 1.
+    """
+    finite = raw[np.isfinite(raw)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    std = float(finite.std())
+    if member_scale == "robust":
+        q1, median, q3 = np.percentile(finite, [25, 50, 75])
+        center, spread = float(median), float(q3 - q1) / NORMAL_IQR
+    else:
+        center, spread = float(finite.mean()), std
+    if not spread > 0:
+        spread = std if std > 0 else 1.0
+    return center, spread
 
 
 #: draws of a member's rows and columns before the ensemble gives up
@@ -203,6 +243,7 @@ def member_from_json(entry, *, covariance_type, missing, n_features):
     )
     k, d = len(normal.weights_), features.size
     shapes = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
+    covariance_type = layout(covariance_type)
     expected = shapes[covariance_type]
     arrays = (normal.means_, normal.covariances_, normal.precisions_cholesky_)
     if (normal.weights_.ndim != 1 or normal.means_.shape != (k, d)

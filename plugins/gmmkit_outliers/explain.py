@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmmkit_outliers.covariance import layout
+
 
 @dataclass
 class Explanation:
@@ -70,7 +72,7 @@ def component_precisions(model, components):
     """Precision matrices of the given components: ndarray (len(components), d, d)."""
     n_features = model.means_.shape[1]
     precisions = np.asarray(model.precisions_)
-    kind = model.covariance_type
+    kind = layout(model.covariance_type)
     if kind == "full":
         return precisions[components]
     if kind == "tied":
@@ -214,9 +216,10 @@ def explain_ensemble(Z, members, weights, feature_names, columns):
         with np.errstate(invalid="ignore", over="ignore"):
             terms = np.nan_to_num(part.contributions, nan=0.0) * factor[:, None]
         used = weights[:, m] > 0  # a member without weight adds nothing, even inf
-        contributions[np.ix_(used, columns[member.features])] += terms[used]
-    total = contributions.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # a row at 1e300: inf terms
+            contributions[np.ix_(used, columns[member.features])] += terms[used]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        total = contributions.sum(axis=1)
         shares = contributions / total[:, None]
     nearest = np.column_stack([part.nearest for part in parts])
     return EnsembleExplanation(nearest, total, contributions, list(feature_names), shares,

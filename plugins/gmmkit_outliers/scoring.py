@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from gmmkit import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture
+from gmmkit_outliers.covariance import layout
 
 #: warnings of a member's fits that the ensemble absorbs (a member that did not converge or
 #: re-seeded a component is one vote of many; the single model still shows them)
@@ -65,10 +66,11 @@ def normal_mixture(model, trusted):
         (with ``missing="em"``, of each row's observed features).
     """
     index = np.flatnonzero(trusted)
-    tied = model.covariance_type == "tied"
+    kind = layout(model.covariance_type)  # only the arrays matter for scoring
+    tied = kind == "tied"
     normal = GaussianMixture(
         len(index),
-        covariance_type=model.covariance_type,
+        covariance_type=kind,
         missing=model.missing,
         random_state=model.random_state,
     )
@@ -109,6 +111,7 @@ def mixture_from_arrays(covariance_type, missing, weights, means, covariances,
     GaussianMixture
     """
     chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    covariance_type = layout(covariance_type)
     model = GaussianMixture(len(weights), covariance_type=covariance_type, missing=missing)
     model.weights_ = np.asarray(weights, dtype=np.float64)
     model.means_ = np.asarray(means, dtype=np.float64)

@@ -263,3 +263,25 @@ def test_every_image_option_has_a_help_text(cli):
                for param in command.params
                if param.param_type_name == "option" and not getattr(param, "help", None)]
     assert missing == []
+
+
+def test_covariance_type_takes_mclusts_models(cli, tmp_path):
+    """Issue 17: the image command takes the core's 20 covariance names, as `gmmkit fit` does;
+    a colour image with EEI gives Python's labels, the grey level takes E."""
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(0.5, 0.05, (24, 24, 3)) + (np.arange(24) >= 12)[:, None, None]
+                    * 0.3, 0, 1)
+    path = tmp_path / "colour.npy"
+    np.save(path, image)
+    out = tmp_path / "labels.npy"
+    result = invoke(cli, "image", "segment", path, "-k", 2, "--covariance-type", "EEI",
+                    "--channel-axis", "-1", "-o", out, "-q", "--seed", 0)
+    assert result.exit_code == 0, result.output
+    expected = segment(image, 2, channel_axis=-1, covariance_type="EEI", random_state=0)
+    np.testing.assert_array_equal(np.load(out), expected.labels)
+    grey = tmp_path / "grey.npy"
+    np.save(grey, image[..., 0])
+    result = invoke(cli, "image", "segment", grey, "-k", 2, "--covariance-type", "E", "-q")
+    assert result.exit_code == 0, result.output
+    result = invoke(cli, "image", "segment", grey, "-k", 2, "--covariance-type", "round")
+    assert result.exit_code == 2 and "'round' is not one of" in result.output

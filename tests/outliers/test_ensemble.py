@@ -62,8 +62,9 @@ def test_the_default_is_an_ensemble_of_bagged_members(data, fitted):
         assert 1 <= len(member.normal.weights_) <= 5
         raw = -member.normal.score_samples(((X - fitted.center_) / fitted.scale_)
                                            [:, member.features])
-        assert member.center == pytest.approx(raw.mean()) and member.spread == pytest.approx(
-            raw.std())
+        q1, median, q3 = np.percentile(raw, [25, 50, 75])  # member_scale="robust"
+        assert member.center == pytest.approx(median)
+        assert member.spread == pytest.approx((q3 - q1) / 1.3489795003921634)
     assert len({tuple(m.features) for m in fitted.members_}) > 1  # the subspaces differ
     np.testing.assert_allclose(fitted.decision_scores_, by_hand(fitted, X), rtol=1e-12)
     np.testing.assert_allclose(fitted.decision_function(X[:7]), fitted.decision_scores_[:7],
@@ -259,3 +260,32 @@ def test_progress_names_each_member(capsys):
     assert captured.err.splitlines() == [
         f"GMMOutlierDetector: member {m} of 3" for m in (1, 2, 3)
     ]
+
+
+def test_member_scale_standard_is_pyods_standardizer(data):
+    X, _ = data
+    detector = GMMOutlierDetector(member_scale="standard", random_state=0).fit(X)
+    robust = GMMOutlierDetector(random_state=0).fit(X)
+    Z = (X - detector.center_) / detector.scale_
+    for member, other in zip(detector.members_, robust.members_):
+        raw = -member.normal.score_samples(Z[:, member.features])
+        assert member.center == pytest.approx(raw.mean())
+        assert member.spread == pytest.approx(raw.std())
+        np.testing.assert_array_equal(member.features, other.features)  # same members
+    np.testing.assert_allclose(detector.decision_scores_, by_hand(detector, X), rtol=1e-12)
+    assert not np.allclose(detector.decision_scores_, robust.decision_scores_)
+
+
+def test_member_scale_falls_back_when_most_scores_tie():
+    from gmmkit_outliers.ensemble import score_scale
+
+    tied = np.r_[np.zeros(80), np.arange(1.0, 21.0)]   # interquartile range 0
+    assert score_scale(tied, "robust") == (0.0, pytest.approx(tied.std()))
+    assert score_scale(np.zeros(5), "robust") == (0.0, 1.0)
+    assert score_scale(np.r_[np.nan, 1.0, 3.0], "standard") == (2.0, 1.0)
+
+
+def test_member_scale_is_checked(data):
+    with pytest.raises(ValueError, match="member_scale='mad' is not supported; use one of "
+                                         "'robust', 'standard'."):
+        GMMOutlierDetector(member_scale="mad").fit(data[0])

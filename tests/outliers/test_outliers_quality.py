@@ -54,3 +54,16 @@ def test_the_default_beats_a_single_gaussian_and_isolation_forest_on_two_protoco
         assert row["ensemble"]["auc"] > row["IForest"]["auc"], row["protocol"]
     stats = bench.summary(table, list(detectors))
     assert stats["ensemble"]["mean_auc"] > 0.9
+
+
+def test_tuning_protocols_use_only_development_data_and_fresh_ones_are_new(bench):
+    development = {p.data for p in bench.DEVELOPMENT}
+    assert {p.data for p in bench.TUNING_EXTRA} <= development
+    names = [p.name for p in bench.DEVELOPMENT + bench.TUNING_EXTRA + bench.HELD_OUT + bench.FRESH]
+    assert len(names) == len(set(names)) == 42
+    assert not {p.data for p in bench.FRESH} & development
+    assert bench.GROUPS["fresh"] == bench.FRESH and bench.TUNING == ("development", "tuning-extra")
+    X, y = {p.name: p for p in bench.FRESH}["grunfeld General Motors 5%"](0)
+    assert X.shape == (211, 3) and y.sum() == 11  # 200 rows of 10 other firms + 11 of GM
+    X, y = {p.name: p for p in bench.TUNING_EXTRA}["wine + dependency"](2)
+    assert X.shape == (187, 13) and y.sum() == 9 and np.isfinite(X).all()
