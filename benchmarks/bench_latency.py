@@ -2,6 +2,7 @@
 
     python benchmarks/bench_latency.py            # 1, 35, 1,000 and 100,000 rows
     python benchmarks/bench_latency.py --quick    # 1, 35 and 1,000 rows, fewer repeats
+    python benchmarks/bench_latency.py --only Regressor   # the cases whose name has "Regressor"
 
 Serving, streaming and per-utterance scoring make many small calls: what
 matters there is the fixed cost of a call, not the throughput. For each
@@ -210,6 +211,8 @@ def speech_case(repeat=3):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="calls of up to 1,000 rows only")
+    parser.add_argument("--only", metavar="TEXT", help="only the estimators whose name "
+                        "contains TEXT (e.g. Regressor), without score_speakers")
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
     budget = 0.3 if args.quick else 1.0
@@ -222,6 +225,8 @@ def main(argv=None):
           f"{'ratio':>6}")
     worst = 0.0
     for name, method, ours, theirs, d in cases:
+        if args.only and args.only not in name:
+            continue
         for n in sizes:
             X = rows[d][:n]
             if n == 1_000:
@@ -234,6 +239,8 @@ def main(argv=None):
             print(f"{name:<40} {method:<18} {n:>7} {t_ours:>10.0f} {t_theirs:>11.0f} "
                   f"{ratio:>6.2f}", flush=True)
     print(f"worst small-call ratio (<= 1,000 rows): {worst:.2f}")
+    if args.only:
+        return
     try:
         seconds = speech_case(1 if args.quick else 3)
     except ImportError as error:

@@ -87,6 +87,53 @@ def marginal_params(
     return params
 
 
+class PosteriorWeights:
+    """p(k | x) of rows under one fixed mixture, the per-model work done once.
+
+    Building it prepares the mixture's direct-form scorer (log weights,
+    log determinants, the centre the rows are scaled against); calling it
+    scores rows. Keep one per fitted model to score many small batches
+    (:func:`posterior_weights` builds one per call). Read-only after
+    construction, so one instance may serve several threads.
+
+    Parameters
+    ----------
+    cov_type : CovarianceType
+    params : MixtureParams
+        The mixture over X's features (:func:`marginal_params` for some of them).
+    """
+
+    def __init__(self, cov_type: CovarianceType, params: MixtureParams) -> None:
+        n_components, width = params.means.shape
+        center = params.weights @ params.means  # scales the rows only: fixed per model
+        self._far = FarRows(cov_type, params, center, params.noise_row())
+        self._rows = max(1, BLOCK_ELEMENTS // (n_components * max(width, 1)))
+        #: columns of the result: K, or K + 1 with a noise component
+        self.n_columns = n_components + (self._far.noise is not None)
+
+    def __call__(self, X: FloatArray) -> FloatArray:
+        """p(k | x) of every row of X.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d), float64, finite
+
+        Returns
+        -------
+        ndarray of shape (n, K) or (n, K + 1), the noise column last
+        """
+        far, rows = self._far, self._rows
+
+        def block(start: int) -> FloatArray:
+            log_prob, _ = far.log_prob(X[start : start + rows])
+            return _normalise(log_prob.T)
+
+        starts = list(range(0, X.shape[0], rows))
+        with ChunkRunner() as runner:  # worker threads, BLAS held to one thread each
+            parts = runner.map(block, starts)
+        return np.concatenate(parts) if parts else np.empty((0, self.n_columns))
+
+
 def posterior_weights(
     cov_type: CovarianceType, params: MixtureParams, X: FloatArray
 ) -> FloatArray:
@@ -103,20 +150,7 @@ def posterior_weights(
     -------
     ndarray of shape (n, K) or (n, K + 1)
     """
-    n_components, width = params.means.shape
-    center = params.weights @ params.means  # scales the rows only: fixed per model
-    far = FarRows(cov_type, params, center, params.noise_row())
-    rows = max(1, BLOCK_ELEMENTS // (n_components * max(width, 1)))
-    starts = list(range(0, X.shape[0], rows))
-
-    def block(start: int) -> FloatArray:
-        log_prob, _ = far.log_prob(X[start : start + rows])
-        return _normalise(log_prob.T)
-
-    with ChunkRunner() as runner:  # worker threads, BLAS held to one thread each
-        parts = runner.map(block, starts)
-    columns = n_components + (far.noise is not None)
-    return np.concatenate(parts) if parts else np.empty((0, columns))
+    return PosteriorWeights(cov_type, params)(X)
 
 
 def _normalise(logits: FloatArray) -> FloatArray:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from gmmkit.engine.covariance import CovarianceType
     from gmmkit.engine.em import ChunkedData, MixtureParams
     from gmmkit.engine.threads import ChunkRunner
-    from gmmkit.engine.types import FloatArray, Rows
+    from gmmkit.engine.types import FloatArray, IntArray, Rows
 
 
 def model_center(params: MixtureParams) -> FloatArray:
@@ -54,6 +54,40 @@ def model_center(params: MixtureParams) -> FloatArray:
     weights = np.asarray(params.weights, dtype=np.float64)
     means = np.asarray(params.means, dtype=np.float64)
     return weights @ means / weights.sum()
+
+
+def best_components(log_prob: FloatArray) -> IntArray:
+    """Each row's most probable component: ``log_prob.argmax(axis=0)``, bit for bit.
+
+    ``argmax`` over the first axis of a (K, n) C-contiguous block copies it
+    into (n, K) order first (about 15x the time of ``max(axis=0)``). This
+    takes the column maxima instead, marks the entries equal to them and
+    keeps the first mark of each column as a maximum over the first axis of
+    the reversed ranks (K - k where marked, else 0; uint8 for K < 256):
+    three contiguous passes. Ties go to the first index, and a column with
+    a NaN to its first NaN, as in numpy.
+
+    Parameters
+    ----------
+    log_prob : ndarray of shape (K, n)
+        Weighted log densities (any real values, -inf, +inf or NaN).
+
+    Returns
+    -------
+    ndarray of shape (n,), intp
+    """
+    n_components = log_prob.shape[0]
+    if log_prob.ndim != 2 or not log_prob.flags.c_contiguous or n_components < 2:
+        return log_prob.argmax(axis=0)
+    top = log_prob.max(axis=0)
+    hit = log_prob == top  # (K, n): never True in a column whose max is NaN
+    ranks = np.arange(n_components, 0, -1, dtype=np.min_scalar_type(n_components))
+    first = np.multiply(hit, ranks[:, None]).max(axis=0)  # K - first marked k, 0 if none
+    labels = n_components - first.astype(np.intp)
+    lost = np.isnan(top)
+    if lost.any():  # numpy's argmax: the first NaN
+        labels[lost] = log_prob[:, lost].argmax(axis=0)
+    return labels
 
 
 def score_rows(

@@ -44,10 +44,8 @@ import numpy as np
 
 from gmmkit.data.validation import check_array
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.linalg import conditional_blocks
-from gmmkit.engine.posterior import marginal_params, posterior_weights
-from gmmkit.engine.threads import single_blas_thread
 from gmmkit.estimators.checks import MixtureChecks
+from gmmkit.estimators.conditioner import MixtureConditioner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -189,35 +187,35 @@ def conditional_moments(
     observed features.
     """
     check_mixture(model, "conditional_moments")
-    observed = resolve_indices(model, observed, name="observed")
-    if missing is None:
-        missing = remaining_features(model.n_features_in_, observed)
-    else:
-        missing = resolve_indices(model, missing, name="missing")
-        if np.intersect1d(observed, missing).size:
-            raise ValueError(
-                "observed and missing features overlap; pass disjoint sets of indices."
-            )
+    observed, missing = feature_split(model, observed, missing)
     X_obs = _check_rows(X_obs, len(observed))
-    cov_type = get_covariance_type(model.covariance_type)
-    n_components, n_features = model.means_.shape
-    covariances = np.asarray(model.covariances_, dtype=np.float64)
-    dense = cov_type.dense(covariances, n_components, n_features)
-    # small factorisations and products: a woken BLAS team costs more than them
-    with single_blas_thread():
-        B, C = conditional_blocks(dense, observed, missing)
-        marginal = marginal_params(
-            cov_type, model.weights_, model.means_, model.covariances_, model.reg_covar,
-            observed, getattr(model, "noise_bounds_", None),
-            float(getattr(model, "noise_weight_", 0.0)),
-        )
-        weights = posterior_weights(cov_type, marginal, X_obs)
-        means_ = np.asarray(model.means_, dtype=np.float64)
-        mu_o, mu_m = means_[:, observed], means_[:, missing]
-        center = np.asarray(model.weights_, dtype=np.float64) @ mu_o  # accurate far from 0
-        offsets = mu_m - np.einsum("kmo,ko->km", B, mu_o - center)
-        means = np.einsum("no,kmo->nkm", X_obs - center, B, optimize=True) + offsets
-    return weights, means, C
+    return MixtureConditioner(model, observed, missing).moments(X_obs)
+
+
+def feature_split(
+    model: Mixture, observed: Indices, missing: Indices | None = None
+) -> tuple[IntArray, IntArray]:
+    """(observed, missing) feature indices, resolved and checked to be disjoint.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        A fitted model over D features.
+    observed : int, str or sequence of int or str
+    missing : int, str or sequence of int or str, default=None
+        None means all features not in ``observed``.
+
+    Returns
+    -------
+    observed, missing : ndarray of int
+    """
+    index = resolve_indices(model, observed, name="observed")
+    if missing is None:
+        return index, remaining_features(model.n_features_in_, index)
+    rest = resolve_indices(model, missing, name="missing")
+    if np.intersect1d(index, rest).size:
+        raise ValueError("observed and missing features overlap; pass disjoint sets of indices.")
+    return index, rest
 
 
 def marginal_of(

@@ -26,6 +26,7 @@ from gmmkit.engine.criteria import information_criteria, n_parameters
 from gmmkit.engine.em import MixtureParams, log_normalize, params_from_stats
 from gmmkit.engine.noise import NOISE_LABEL, draw_noise, noise_bounds
 from gmmkit.engine.rng import make_rng
+from gmmkit.engine.scoring import best_components
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.estimators import conditioning, rowwise
 from gmmkit.estimators.base import EstimatorBase
@@ -301,7 +302,7 @@ class GaussianMixture(
         """
         if not rowwise.in_memory(X, out):
             return rowwise.method_rows(self, "predict", X, out=out, overwrite=overwrite)
-        labels = np.concatenate(self._map_log_prob(X, lambda log_prob: log_prob.argmax(axis=0)))
+        labels = np.concatenate(self._map_log_prob(X, best_components))
         labels[labels == len(self.weights_)] = NOISE_LABEL
         return labels
 

@@ -15,6 +15,7 @@ noise around each local line (C_k) and the spread between components.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
@@ -26,7 +27,7 @@ from gmmkit.data.validation import (
 )
 from gmmkit.estimators import rowwise
 from gmmkit.estimators.base import EstimatorBase, check_fitted_input
-from gmmkit.estimators.conditioning import conditional_moments
+from gmmkit.estimators.conditioner import MixtureConditioner
 from gmmkit.estimators.mixture import GaussianMixture
 
 if TYPE_CHECKING:
@@ -34,6 +35,11 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from gmmkit.engine.types import AnyArray, FitInput, FloatArray, PathLike, RandomStateLike
+
+#: each fitted regressor's (parameters it was built from, conditioner): see _conditioner
+_CONDITIONERS: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], MixtureConditioner]] = (
+    weakref.WeakKeyDictionary()
+)
 
 #: constructor arguments passed on to the joint GaussianMixture
 MIXTURE_PARAMS = (
@@ -140,6 +146,7 @@ class GaussianMixtureRegressor(EstimatorBase):
         X = self._check_X(X)
         Y, y_ndim = self._check_y(y, X.shape[0])
         check_sample_weight(sample_weight, X.shape[0])
+        _CONDITIONERS.pop(self, None)  # the old model's: built again on predict
         gmm = self._joint_model()
         if X.dtype == np.float32:  # y follows X, as in scikit-learn's regressors
             Y = Y.astype(np.float32)
@@ -247,9 +254,9 @@ class GaussianMixtureRegressor(EstimatorBase):
     def _conditional(self, X: ArrayLike, return_std: bool) -> tuple[FloatArray, FloatArray | None]:
         """(mean, std or None), both (n_samples, n_targets)."""
         X = check_fitted_input(self, X, convert=self._check_X)
-        d = self.n_features_in_
-        targets = np.arange(d, d + self.n_targets_)
-        weights, means, covariances = conditional_moments(self.gmm_, X, np.arange(d), targets)
+        weights, means, covariances = self._conditioner().moments(
+            np.asarray(X, dtype=np.float64)
+        )
         mean = np.einsum("nk,nkt->nt", weights, means)
         if not return_std:
             return mean, None
@@ -261,6 +268,29 @@ class GaussianMixtureRegressor(EstimatorBase):
         scale[scale == 0] = 1.0
         between = np.einsum("nk,nkt->nt", weights, (deviation / scale[:, None, :]) ** 2)
         return mean, scale * np.sqrt(np.maximum(within / scale / scale + between, 0.0))
+
+    def _conditioner(self) -> MixtureConditioner:
+        """The conditioner of y on X for the fitted ``gmm_``, built on first use.
+
+        It holds what depends only on the fitted model (the marginal mixture
+        of X, its precision factors, the regression coefficients), so that
+        predict scores rows and applies the coefficients only. It is kept
+        outside the estimator (``_CONDITIONERS``, weakly keyed by it: predict
+        leaves ``__dict__`` as it was, and neither model files nor pickles
+        see it) with the parameters it was built from; ``fit`` drops it, and
+        a ``gmm_`` replaced, refitted (new parameter arrays) or given another
+        ``reg_covar`` is noticed.
+        """
+        gmm = self.gmm_
+        source = (gmm, gmm.weights_, gmm.means_, gmm.covariances_, gmm.reg_covar)
+        cached = _CONDITIONERS.get(self)
+        if cached is None or any(a is not b for a, b in zip(cached[0][:4], source[:4])) or (
+            cached[0][4] != source[4]
+        ):
+            d = self.n_features_in_
+            conditioner = MixtureConditioner(gmm, np.arange(d), np.arange(d, d + self.n_targets_))
+            cached = _CONDITIONERS[self] = (source, conditioner)
+        return cached[1]
 
     def _check_X(self, X: ArrayLike) -> AnyArray:
         X = check_array(X)
