@@ -38,7 +38,7 @@ from gmmkit.engine.far_rows import FarCheck
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from gmmkit.engine.covariance import CovarianceType
+    from gmmkit.engine.covariance import CovarianceType, EStepPlan
     from gmmkit.engine.em import ChunkedData, MixtureParams
     from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import FloatArray, IntArray, Rows
@@ -98,6 +98,7 @@ def score_rows(
     reduce: Callable[[FloatArray], Any],
     *,
     density: bool = False,
+    plan: EStepPlan | None = None,
 ) -> list[Any]:
     """``reduce(log_prob)`` of every chunk, each row scored on its own.
 
@@ -113,13 +114,18 @@ def score_rows(
     density : bool, default=False
         ``reduce`` returns each row's log-sum-exp (:func:`gmmkit.engine.em.log_normalize`),
         or each row's log densities (n, K): the far rows' offsets are added to it.
+    plan : EStepPlan, optional
+        ``make_plan(cov_type, params, data.center, data.dtype)``, when the
+        caller keeps it between calls (:func:`gmmkit.engine.em.make_plan`);
+        None builds it.
 
     Returns
     -------
     list
         One result per chunk, in chunk order.
     """
-    plan = make_plan(cov_type, params, data.center, data.dtype)
+    if plan is None:
+        plan = make_plan(cov_type, params, data.center, data.dtype)
     # one chunk: fresh arrays (a workspace would hold them for nothing)
     workspace = runner.workspace if len(data.slices) > 1 else None
     noise = params.noise_row(data.columns)
