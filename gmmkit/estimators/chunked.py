@@ -123,16 +123,17 @@ class ScoringSetup:
     params : MixtureParams
         The model's engine parameters (``_get_params_object``), not to be modified.
     cov_type : CovarianceType
-    state : tuple of (str, object)
+    state : list of (str, object)
         The model's public attributes (hyper-parameters and fitted
-        attributes) when this was made; held, so that their identities
-        stay theirs.
+        attributes) when this was made; held, so that no other object can
+        take their ids.
     """
 
     def __init__(
-        self, params: MixtureParams, cov_type: CovarianceType, state: tuple[tuple[str, Any], ...]
+        self, params: MixtureParams, cov_type: CovarianceType, state: list[tuple[str, Any]]
     ) -> None:
         self.params, self.cov_type, self.state = params, cov_type, state
+        self._ids = _ids(state)
         self.center = model_center(params)
         self._plans: dict[tuple[str, bytes], EStepPlan] = {}
 
@@ -144,12 +145,14 @@ class ScoringSetup:
             plan = self._plans[key] = make_plan(self.cov_type, self.params, center, dtype)
         return plan
 
-    def current(self, state: tuple[tuple[str, Any], ...]) -> bool:
+    def current(self, state: list[tuple[str, Any]]) -> bool:
         """Whether the model still has the attributes this was made from (the same objects)."""
-        return len(state) == len(self.state) and all(
-            name == held_name and value is held
-            for (name, value), (held_name, held) in zip(state, self.state)
-        )
+        return _ids(state) == self._ids
+
+
+def _ids(state: list[tuple[str, Any]]) -> list[tuple[str, int]]:
+    """(name, id) of each attribute: one list comparison tells whether all are the same."""
+    return [(name, id(value)) for name, value in state]
 
 
 #: estimator -> {unweighted: ScoringSetup}; entries go with their estimators
@@ -165,7 +168,7 @@ def _scoring_setup(estimator: Any, unweighted: bool) -> ScoringSetup:
     cost ~13 us at K=64, D=60). An in-place edit of a fitted array
     (``model.means_[0] += 1``) is not seen: assign a new array instead.
     """
-    state = tuple((name, value) for name, value in vars(estimator).items() if name[0] != "_")
+    state = [(name, value) for name, value in vars(estimator).items() if name[0] != "_"]
     setups = _SETUPS.get(estimator)
     setup = None if setups is None else setups.get(unweighted)
     if setup is not None and setup.current(state):
