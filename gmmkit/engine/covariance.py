@@ -131,6 +131,25 @@ class CovarianceType:
         """
         raise NotImplementedError
 
+    def empty_design(
+        self, n_features: int, n: int, dtype: DTypeLike, workspace: Workspace | None = None
+    ) -> FloatArray | None:
+        """A design matrix to fill in place (:meth:`design_rows`, :meth:`complete_design`).
+
+        Lets a chunk's centred rows be written straight into their place in
+        the design instead of being copied there; None for a type whose
+        design does not hold the rows as they are (then use :meth:`design`).
+        """
+        return None
+
+    def design_rows(self, stacked: FloatArray, n_features: int) -> FloatArray:
+        """The view (D, n) of an :meth:`empty_design` that holds the centred rows."""
+        raise NotImplementedError
+
+    def complete_design(self, stacked: FloatArray, n_features: int) -> FloatArray:
+        """The design of the rows written into :meth:`design_rows`: the same as :meth:`design`."""
+        raise NotImplementedError
+
     def log_prob(
         self, S: FloatArray, plan: EStepPlan, workspace: Workspace | None = None
     ) -> FloatArray:
@@ -295,11 +314,24 @@ class LinearDesignType(CovarianceType):
 
     def design(self, Xt: FloatArray, workspace: Workspace | None = None) -> FloatArray:
         d, n = Xt.shape
-        m = self._n_second_order(d)
-        stacked = scratch(workspace, "design", (m + d + 1, n), Xt.dtype)
-        self._second_order(Xt, stacked[:m])
-        stacked[m : m + d] = Xt
-        stacked[m + d] = 1.0
+        stacked = self.empty_design(d, n, Xt.dtype, workspace)
+        self.design_rows(stacked, d)[...] = Xt
+        return self.complete_design(stacked, d)
+
+    def empty_design(
+        self, n_features: int, n: int, dtype: DTypeLike, workspace: Workspace | None = None
+    ) -> FloatArray:
+        m = self._n_second_order(n_features)
+        return scratch(workspace, "design", (m + n_features + 1, n), dtype)
+
+    def design_rows(self, stacked: FloatArray, n_features: int) -> FloatArray:
+        m = self._n_second_order(n_features)
+        return stacked[m : m + n_features]
+
+    def complete_design(self, stacked: FloatArray, n_features: int) -> FloatArray:
+        m = self._n_second_order(n_features)
+        self._second_order(stacked[m : m + n_features], stacked[:m])
+        stacked[m + n_features] = 1.0
         return stacked
 
     def log_prob(

@@ -242,17 +242,22 @@ class ChunkedData:
             block = block[:, self.columns]
         return np.asarray(block, dtype=np.float64)
 
-    def rows(self, rows: Rows, workspace: Workspace | None = None) -> FloatArray:
+    def rows(
+        self, rows: Rows, workspace: Workspace | None = None, out: FloatArray | None = None
+    ) -> FloatArray:
         """Centred chunk in the working dtype, transposed: (D, n).
 
         Subtraction happens in the wider of X's precision and the working
         dtype, then the result is rounded to the working dtype (so float64
         data far from the origin keep their digits in float32 work).
+        ``out`` (D, n) of the working dtype receives it, e.g. the rows'
+        place in a design matrix (``CovarianceType.design_rows``).
         """
         block = self.X[rows]
         if self.columns is not None:
             block = block[:, self.columns]
-        out = scratch(workspace, "rows", block.shape[::-1], self.dtype)
+        if out is None:
+            out = scratch(workspace, "rows", block.shape[::-1], self.dtype)
         # written through the transposed view: reading the rows in their own
         # order is ~1.5x faster than reading them transposed (same values)
         np.subtract(

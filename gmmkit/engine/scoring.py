@@ -132,12 +132,19 @@ def score_rows(
     far_check = FarCheck(data, cov_type, params)
 
     def one_chunk(rows: Rows) -> Any:
+        # the rows go straight into their place in the design when the type allows
+        n = len(range(data.n_samples)[rows]) if isinstance(rows, slice) else len(rows)
+        stacked = cov_type.empty_design(data.n_features, n, data.dtype, workspace)
+        slot = None if stacked is None else cov_type.design_rows(stacked, data.n_features)
         with np.errstate(over="ignore", invalid="ignore"):
-            Xt = data.rows(rows, workspace)  # a row at 1e300 is inf in float32
+            Xt = data.rows(rows, workspace, out=slot)  # a row at 1e300 is inf in float32
         far = far_check.mask(Xt)
         if far is not None:
             Xt[:, far] = 0.0  # keep the fast path finite; these columns are redone
-        design = cov_type.design(Xt, workspace)
+        if stacked is None:
+            design = cov_type.design(Xt, workspace)
+        else:
+            design = cov_type.complete_design(stacked, data.n_features)
         result = reduce(chunk_log_prob(cov_type, design, plan, noise, workspace))
         if far is None:
             return result
