@@ -1,0 +1,48 @@
+"""ChunkedData.rows and the in-place design give the same values on both of their paths.
+
+Short chunks are centred through the transposed view of the output, long
+ones by reading the rows transposed (``TRANSPOSED_WRITE_BYTES``); the
+scoring pass writes them straight into the design matrix
+(``CovarianceType.empty_design``/``design_rows``/``complete_design``).
+All must equal the plain computation bit for bit.
+"""
+
+import numpy as np
+import pytest
+
+from gmmkit.engine.covariance import get_covariance_type
+from gmmkit.engine.em import TRANSPOSED_WRITE_BYTES, ChunkedData
+from gmmkit.engine.workspace import Workspace
+
+
+@pytest.mark.parametrize("n_rows", [1, 7, 1000, 3000])
+@pytest.mark.parametrize(
+    ("x_dtype", "work"), [("float64", "float64"), ("float32", "float32"),
+                          ("float64", "float32"), ("int64", "float64")]
+)
+def test_rows_equal_plain_centring(n_rows, x_dtype, work):
+    rng = np.random.default_rng(n_rows)
+    X = (rng.normal(size=(n_rows, 5)) * 1e3).astype(x_dtype)
+    data = ChunkedData(X, None, rng.normal(size=5), np.dtype(work), chunk_size=n_rows)
+    wide = data._center_in_x.dtype
+    expected = (X.astype(wide) - data._center_in_x).T.astype(work)
+    got = data.rows(data.slices[0])
+    assert got.dtype == np.dtype(work) and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)
+    # both paths are taken by these sizes
+    assert (n_rows * np.dtype(work).itemsize <= TRANSPOSED_WRITE_BYTES) == (n_rows <= 1000)
+
+
+@pytest.mark.parametrize("cov", ["full", "diag", "spherical", "tied"])
+@pytest.mark.parametrize("workspace", [None, Workspace()])
+def test_in_place_design_equals_design(cov, workspace):
+    rng = np.random.default_rng(1)
+    data = ChunkedData(rng.normal(size=(300, 4)), None, np.zeros(4), np.dtype("float64"), 300)
+    cov_type = get_covariance_type(cov)
+    expected = np.array(cov_type.design(data.rows(data.slices[0])))
+    stacked = cov_type.empty_design(4, 300, np.float64, workspace)
+    if cov == "tied":  # its design does not hold the rows as they are
+        assert stacked is None
+        return
+    data.rows(data.slices[0], out=cov_type.design_rows(stacked, 4))
+    np.testing.assert_array_equal(cov_type.complete_design(stacked, 4), expected)
