@@ -23,7 +23,14 @@ from gmmkit.cli.files import (
     seed_option,
 )
 from gmmkit.cli.listing import LISTING_COMMANDS
-from gmmkit.cli.options import echo_json, json_option, output_option, quiet_option
+from gmmkit.cli.options import (
+    echo_json,
+    json_option,
+    missing_option,
+    noise_option,
+    output_option,
+    quiet_option,
+)
 from gmmkit.cli.pluginhints import check_initializer, no_such_command_note
 from gmmkit.cli.predicting import columns_option, load_model_file, predict, score
 from gmmkit.cli.reading import (
@@ -210,17 +217,17 @@ def build_cli(pm: PluginManager | None = None) -> click.Group:
               show_default=True,
               help="scikit-learn's full, tied, diag, spherical or one of mclust's models "
                    "(EII ... VVV; E or V for one feature).")
-@click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0))
+@click.option("--n-init", default=1, show_default=True, type=click.IntRange(min=1),
+              help="EM runs from different starts; the best log-likelihood is kept.")
+@click.option("--max-iter", default=100, show_default=True, type=click.IntRange(min=0),
+              help="At most this many EM iterations per run.")
 @click.option("--init-params", default="kmeans", show_default=True, metavar="NAME",
               help="How the first parameters are chosen: kmeans, k-means++, random, "
                    "random_from_data, hc, or an initialiser a plugin registers (`gmmkit plugins` "
                    "lists them).")
 @seed_option()
-@click.option("--missing", type=click.Choice(["error", "em"]), default="error", show_default=True,
-              help="'em': empty fields / NaN are missing values, fitted by EM.")
-@click.option("--noise", type=click.Choice(["none", "uniform"]), default="none",
-              show_default=True, help="'uniform': add a uniform noise component (outliers).")
+@missing_option
+@noise_option
 @columns_option
 @output_option("Save the fitted model to this file (.gmm).", dest="model_path")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
@@ -404,8 +411,9 @@ def _fit_out_of_core(
 
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
-@click.option("-n", "--n-samples", default=10, show_default=True, type=click.IntRange(min=1))
-@seed_option(default=None, help="random_state (default: the model's)")
+@click.option("-n", "--n-samples", default=10, show_default=True, type=click.IntRange(min=1),
+              help="How many rows to draw from the model.")
+@seed_option(default=None, help="Seed of the draws (default: the model's random_state).")
 def sample(model_path: str, n_samples: int, seed: int | None) -> None:
     """Draw N rows from MODEL (CSV on stdout, with each row's component)."""
     model = load_model_file(model_path)

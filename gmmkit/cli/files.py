@@ -43,7 +43,9 @@ def force_option(function: FC) -> FC:
     )(function)
 
 
-def seed_option(default: int | None = 0, help: str = "random_state") -> Callable[[FC], FC]:
+def seed_option(default: int | None = 0,
+                help: str = "Seed of the random starts (0 .. 2**32 - 1): the same seed gives "
+                            "the same result.") -> Callable[[FC], FC]:
     """``--seed N``: an integer 0 .. 2**32 - 1; anything else is a usage error naming --seed."""
     return click.option("--seed", default=default, show_default=default is not None, type=SEED,
                         help=help)

@@ -127,3 +127,19 @@ def _strict(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_strict(item) for item in value]
     return value
+
+
+def missing_option(function: FC) -> FC:
+    """``--missing error|em`` (parameter ``missing``): NaN / empty fields refused or fitted."""
+    return click.option(
+        "--missing", type=click.Choice(["error", "em"]), default="error", show_default=True,
+        help="'em': empty fields / NaN are missing values, fitted by EM; 'error': refuse them.",
+    )(function)
+
+
+def noise_option(function: FC) -> FC:
+    """``--noise none|uniform`` (parameter ``noise``): a uniform noise component or none."""
+    return click.option(
+        "--noise", type=click.Choice(["none", "uniform"]), default="none", show_default=True,
+        help="'uniform': add a uniform noise component (outliers).",
+    )(function)

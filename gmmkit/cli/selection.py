@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from gmmkit.cli.files import command_outputs, force_option, seed_option
-from gmmkit.cli.options import echo_json, json_option, output_option, quiet_option
+from gmmkit.cli.options import (
+    echo_json,
+    json_option,
+    missing_option,
+    noise_option,
+    output_option,
+    quiet_option,
+)
 from gmmkit.engine.covariance import COVARIANCE_TYPES
 
 
@@ -86,7 +93,8 @@ def parse_models(text: str | None, n_features: int) -> list[str]:
               help="Comma-separated models to try (mclust names or full, tied, diag, "
                    "spherical) [default: mclust's 14, or E,V for one feature].")
 @click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
-              show_default=True)
+              show_default=True, help="What chooses the best fit: BIC, AIC or ICL (BIC plus the "
+                                      "entropy of the classification).")
 @click.option("--bic-convention", type=click.Choice(["sklearn", "mclust"]), default="sklearn",
               show_default=True,
               help="sklearn: -2 log L + penalty, lower is better; mclust: 2 log L - penalty, "
@@ -95,9 +103,8 @@ def parse_models(text: str | None, n_features: int) -> list[str]:
               help="Extra k-means++ starts per fit besides the hierarchical clustering start.")
 @click.option("--n-jobs", default=None, type=int, help="Processes to fit in (-1: every core).")
 @seed_option()
-@click.option("--missing", type=click.Choice(["error", "em"]), default="error", show_default=True)
-@click.option("--noise", type=click.Choice(["none", "uniform"]), default="none",
-              show_default=True)
+@missing_option
+@noise_option
 @click.option("--columns", metavar="A,B,...", help="Columns to use, by name or 0-based index.")
 @output_option("Where to save the best model [default: DATA's name + .gmm].",
                dest="model_path")

@@ -109,3 +109,15 @@ def test_echo_json_is_strict_json(capsys):
     assert out == json.dumps(parsed, indent=2) + "\n"
     echo_json([1.0, -math.inf], indent=None, err=True)
     assert capsys.readouterr().err == "[1.0, null]\n"
+
+
+def test_every_option_of_every_command_has_a_help_text():
+    """Issue 24: `--help` explains every option (fit --n-init, select --criterion, ... had
+    none), in the core and in every installed plugin."""
+    cli = build_cli(make_plugin_manager())
+    bare = [f"gmmkit {' '.join(path)} {param.opts[0]}" for path, command in _commands(cli)
+            for param in command.params
+            if isinstance(param, click.Option) and not param.hidden and not param.help]
+    assert bare == []
+    fit_help = CliRunner().invoke(cli, ["fit", "--help"]).output
+    assert "EM runs from different starts" in fit_help and "Seed of the random starts" in fit_help
