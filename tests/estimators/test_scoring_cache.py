@@ -93,3 +93,16 @@ def test_setup_is_kept_between_calls(monkeypatch):
     del model  # the cache does not keep the model alive
     gc.collect()
     assert alive() is None
+
+
+@pytest.mark.parametrize("attribute", ["means_", "weights_", "precisions_cholesky_"])
+def test_in_place_edits_of_fitted_arrays_are_seen(attribute):
+    """Editing a fitted array in place keeps the object (and its id): the values tell."""
+    model = fitted(GaussianMixture(3, covariance_type="diag", random_state=0), X)
+    before = model.score_samples(X)
+    array = getattr(model, attribute)
+    array[0] = array[0] * 0.5 if attribute == "weights_" else array[0] + 1.0
+    if attribute == "weights_":
+        array /= array.sum()
+    assert not np.array_equal(model.score_samples(X), before)
+    assert_current(model, X)
