@@ -92,7 +92,7 @@ class ChunkedScoring(_Estimator):
         the log-sum-exp, see :func:`gmmkit.engine.scoring.score_rows`).
         """
         X = self._validated(X)
-        setup = _scoring_setup(self, unweighted)
+        setup = _scoring_setup(self, unweighted, self._get_params_object)
         params, cov_type = setup.params, setup.cov_type
         data = self._chunked(X, None, center=setup.center)
         data = guard_float32(data, cov_type, params)
@@ -172,8 +172,12 @@ def _ids(state: list[tuple[str, Any]]) -> list[tuple[str, int]]:
 _SETUPS: weakref.WeakKeyDictionary[Any, dict[bool, ScoringSetup]] = weakref.WeakKeyDictionary()
 
 
-def _scoring_setup(estimator: Any, unweighted: bool) -> ScoringSetup:
+def _scoring_setup(estimator: Any, unweighted: bool,
+                   engine_params: Callable[[], MixtureParams]) -> ScoringSetup:
     """The estimator's :class:`ScoringSetup`, rebuilt when an attribute changed.
+
+    ``engine_params`` gives the estimator's parameters as the engine's
+    MixtureParams (a new object each call).
 
     A refit, ``set_params`` or an assignment (``model.means_ = ...``) puts
     new objects in the estimator's public attributes, which the identity
@@ -186,7 +190,7 @@ def _scoring_setup(estimator: Any, unweighted: bool) -> ScoringSetup:
     setup = None if setups is None else setups.get(unweighted)
     if setup is not None and setup.current(state):
         return setup
-    params = estimator._get_params_object()
+    params = engine_params()
     if unweighted:
         params.log_weights = np.zeros(len(params.weights))
         params.noise_log_density = None
