@@ -73,7 +73,7 @@ from gmmkit.engine.mclust_models import (
     n_covariance_parameters,
     unknown_model_message,
 )
-from gmmkit.engine.mclust_models.constraints import structure_problem
+from gmmkit.engine.mclust_models.constraints import has_equalities, structure_problem
 from gmmkit.engine.threads import single_blas_thread
 from gmmkit.engine.workspace import scratch
 
@@ -280,6 +280,8 @@ class CovarianceType:
         mclust model, say EEE or VEV; see
         :func:`gmmkit.engine.mclust_models.constraints.structure_problem`).
         """
+        if n_components < 2 or self.layout == "tied" or not has_equalities(self.name):
+            return None  # nothing to compare (one stored matrix is equal to itself)
         covariances = np.asarray(covariances)
         dtype = np.float32 if covariances.dtype == np.float32 else np.float64
         rtol = max(1e-6, 1e3 * float(np.finfo(dtype).eps))

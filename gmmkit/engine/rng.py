@@ -34,14 +34,17 @@ def make_rng(random_state: RandomStateLike) -> np.random.Generator:
     )
 
 
+def restart_seeds(seed: int, n_init: int) -> list[int | tuple[int, int]]:
+    """The seed of every restart's Generator for an int ``random_state``: seed, (seed, i)."""
+    return [seed] + [(seed, index) for index in range(1, n_init)]
+
+
 def restart_rngs(random_state: RandomStateLike, n_init: int) -> list[np.random.Generator]:
     """One numpy Generator per restart (see the module docstring)."""
     if random_state is None:
         return [make_rng(None) for _ in range(n_init)]
     if isinstance(random_state, numbers.Integral):
-        seed = int(random_state)
-        first = make_rng(random_state)
-    else:
-        first = make_rng(random_state)
-        seed = int(first.integers(2**31 - 1)) if n_init > 1 else 0
+        return [np.random.default_rng(s) for s in restart_seeds(int(random_state), n_init)]
+    first = make_rng(random_state)
+    seed = int(first.integers(2**31 - 1)) if n_init > 1 else 0
     return [first] + [np.random.default_rng([seed, index]) for index in range(1, n_init)]

@@ -26,6 +26,7 @@ from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators import rowwise
 from gmmkit.estimators.base import check_fitted_input
+from gmmkit.estimators.components import TRAINING_ATTRIBUTES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -157,10 +158,15 @@ class ScoringSetup:
         return _ids(state) == self._ids and _array_values(state) == self._values
 
 
+#: attributes that describe the training rather than the mixture: not read by scoring, and
+#: some as long as the training data (``uncertainty_``), so not compared by value per call
+NOT_SCORED = (*TRAINING_ATTRIBUTES, "uncertainty_")
+
+
 def _array_values(state: list[tuple[str, Any]]) -> list[tuple[tuple[int, ...], bytes]]:
-    """(shape, bytes) of each array attribute: equal exactly when nothing was edited."""
-    return [(value.shape, value.tobytes()) for _, value in state
-            if isinstance(value, np.ndarray)]
+    """(shape, bytes) of each array attribute scoring reads: equal when nothing was edited."""
+    return [(value.shape, value.tobytes()) for name, value in state
+            if isinstance(value, np.ndarray) and name not in NOT_SCORED]
 
 
 def _ids(state: list[tuple[str, Any]]) -> list[tuple[str, int]]:

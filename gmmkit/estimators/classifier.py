@@ -236,7 +236,6 @@ class GMMClassifier(EstimatorBase):
         overwrite : bool, default=False
             Replace ``out`` when it exists.
 
-
         Returns
         -------
         ndarray of shape (n_samples,)
@@ -261,7 +260,6 @@ class GMMClassifier(EstimatorBase):
         overwrite : bool, default=False
             Replace ``out`` when it exists.
 
-
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
@@ -285,7 +283,6 @@ class GMMClassifier(EstimatorBase):
             return it memory-mapped (see :meth:`GaussianMixture.predict`).
         overwrite : bool, default=False
             Replace ``out`` when it exists.
-
 
         Returns
         -------

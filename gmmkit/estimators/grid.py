@@ -108,7 +108,18 @@ def collapsed_params(
     covariance_type: str, weights: FloatArray, means: FloatArray, covariances: FloatArray,
     reg_covar: float, floor_factor: float = 2.0, spread_factor: float = 100.0,
 ) -> bool:
-    """:func:`collapsed` from a mixture's parameters (covariances in the type's layout)."""
+    """True when a component has collapsed onto repeated or nearly collinear points.
+
+    A component has collapsed when, along some direction, its covariance
+    (in the type's layout) is at the reg_covar floor (at most
+    ``floor_factor`` x reg_covar) while the mixture as a whole spreads along
+    that direction (more than ``spread_factor`` x reg_covar). Its density,
+    and so the log-likelihood and BIC of the fit, then grow without bound as
+    reg_covar shrinks. mclust reports no BIC for such fits; gmmkit keeps them
+    in the table, marked degenerate, and does not choose them while a clean
+    fit exists. A feature that is constant in the data (every component at
+    the floor along it) is not a collapse.
+    """
     cov_type = get_covariance_type(covariance_type)
     dense = cov_type.dense(covariances, *means.shape)
     weights = weights / weights.sum()

@@ -17,7 +17,7 @@ degenerate component; such fits are never chosen while a clean fit
 exists, and when none does the choice says so with a warning instead of
 picking silently. A fit is degenerate when a component was re-seeded or
 floored during EM (DegenerateComponentWarning) or collapsed onto repeated
-points (see :func:`gmmkit.estimators.grid.collapsed`).
+points (see :func:`gmmkit.estimators.grid.collapsed_params`).
 
 Criteria (n is the total sample weight, p the number of free parameters,
 log L the total log-likelihood), in scikit-learn's sign (lower is better):

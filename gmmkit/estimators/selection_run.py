@@ -24,10 +24,11 @@ from gmmkit.engine.hc import HC_MAX_ROWS, HC_MODELS, HC_USES, hc_partitions, hc_
 from gmmkit.engine.mclust_models import check_model_dimensions, default_models
 from gmmkit.engine.noise import noise_bounds
 from gmmkit.engine.processes import TaskPool, effective_n_jobs
-from gmmkit.engine.rng import make_rng
+from gmmkit.engine.rng import make_rng, restart_seeds
 from gmmkit.engine.warm_starts import merge_closest, split_widest
 from gmmkit.estimators.grid import CRITERIA, choose, grid_points, n_distinct_rows
 from gmmkit.estimators.selection_fits import FitTask, fit_task, warm_up
+from gmmkit.estimators.selection_stream import select_stream
 from gmmkit.estimators.selection_table import (
     BIC_CONVENTIONS,
     apply_convention,
@@ -89,8 +90,6 @@ def run_selection(
     rows (``n_components="auto"``, which must always return a model).
     """
     if open_source(X) is not None:  # a file, a chunk function, a Dask array
-        from gmmkit.estimators.selection_stream import select_stream
-
         return select_stream(
             estimator, X, n_components, covariance_types, criterion,
             bic_convention=bic_convention, init_params=init_params, n_init=n_init,
@@ -327,12 +326,14 @@ def fit_auto(
     """``n_components="auto"``: fit K = 1..max_components with ``model``'s settings by BIC.
 
     K is chosen as :func:`gmmkit.select_model` chooses it, over
-    ``model``'s covariance type: with the default ``init_params="kmeans"``
-    every fit starts from one model-based hierarchical clustering tree
-    (``n_init`` > 1 adds k-means++ starts), and a K fit with a lower
-    log-likelihood than the K - 1 fit is refitted from warm starts; another
-    ``init_params`` is used as given, with ``n_init`` restarts. The grid's
-    fits are ``estimator`` instances (GaussianMixture passes itself);
+    ``model``'s covariance type: every K starts from one model-based
+    hierarchical clustering tree and from ``model``'s own restarts (its
+    ``init_params``, ``n_init`` and ``random_state``, the starts
+    ``GaussianMixture(K, ...)`` would use), the better fit kept, then from
+    warm starts of the neighbouring K; K = 1 is fitted even with more
+    parameters than rows. Files, chunk functions and Dask arrays go to the
+    streamed grid (:func:`gmmkit.estimators.selection_stream.select_stream`).
+    The grid's fits are ``estimator`` instances (GaussianMixture passes itself);
     ``model`` is only read. GaussianMixture then takes the chosen
     fit's attributes, ``n_components_`` the K chosen and ``selection_`` the
     table (see :func:`select_model`).
@@ -356,8 +357,6 @@ def fit_auto(
                  "init_params", "n_jobs", "verbose"):  # n_jobs: the fits' threads, here default
         params.pop(name)
     if open_source(X) is not None:  # a file (or file memmap), a chunk function, Dask
-        from gmmkit.estimators.selection_stream import select_stream
-
         best, table = select_stream(
             estimator, X, range(1, max_components + 1), (model.covariance_type,), "bic",
             init_params=model.init_params, n_init=model.n_init, sample_weight=sample_weight,
@@ -388,14 +387,13 @@ def fit_auto(
 def _restarts(model: GaussianMixture) -> list[Start]:
     """The (initialiser, seed) of ``model``'s own restarts, as its ``fit`` draws them.
 
-    ``restart_rngs`` gives restart 0 ``random_state`` itself and restart i
-    the seed (random_state, i); another kind of ``random_state`` gives one
-    fresh seed per restart.
+    An int ``random_state`` gives :func:`gmmkit.engine.rng.restart_seeds`
+    (``fit``'s own generators); another kind gives one fresh seed per restart.
     """
     state = model.random_state
+    seeds: list[int | tuple[int, int]]
     if isinstance(state, numbers.Integral) and not isinstance(state, bool):
-        seeds: list[int | tuple[int, int] | None] = [int(state)] + [
-            (int(state), i) for i in range(1, model.n_init)]
+        seeds = restart_seeds(int(state), model.n_init)
     else:
         rng = make_rng(state)
         seeds = [int(s) for s in rng.integers(2**31 - 1, size=model.n_init)]

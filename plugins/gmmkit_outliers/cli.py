@@ -31,19 +31,12 @@ class ContaminationType(click.ParamType):
             self.fail(f"{value!r} is neither 'auto' nor a number such as 0.05", param, ctx)
 
 
-class MinWeightType(click.ParamType):
+class MinWeightType(ContaminationType):
     """``--min-weight``: 'auto' or a share of the data in [0, 1)."""
 
-    name = "auto|SHARE"
-
     def convert(self, value, param, ctx):
-        if isinstance(value, float) or value == "auto":
-            return value
-        try:
-            share = float(value)
-        except ValueError:
-            self.fail(f"{value!r} is neither 'auto' nor a number such as 0.05", param, ctx)
-        if not 0.0 <= share < 1.0:
+        share = super().convert(value, param, ctx)
+        if share != "auto" and not 0.0 <= share < 1.0:
             self.fail(f"{value} is not in [0, 1): it is the share of the rows a component must "
                       "hold to be trusted as normal (0 trusts every component)", param, ctx)
         return share

@@ -8,7 +8,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from helpers import invoke as run
 from helpers import make_mixture
 
 from gmmkit import GaussianMixture, save
@@ -33,9 +33,6 @@ def files(tmp_path, monkeypatch):
     save(model, tmp_path / "m.gmm")
     return X, model, str(data), str(tmp_path / "m.gmm")
 
-
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def read_csv(text):

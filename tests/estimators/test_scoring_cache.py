@@ -106,3 +106,18 @@ def test_in_place_edits_of_fitted_arrays_are_seen(attribute):
         array /= array.sum()
     assert not np.array_equal(model.score_samples(X), before)
     assert_current(model, X)
+
+
+def test_training_rows_attributes_are_not_compared_on_every_call():
+    """select_model's ``uncertainty_`` holds one value per training row: scoring does not read
+    it, so editing it keeps the setup (no copy of it per call), while editing means_ does not."""
+    model = fitted(GaussianMixture(3, random_state=0), X)
+    model.uncertainty_ = model.uncertainty(X)
+    model.predict(X[:5])
+    setup = chunked._SETUPS[model][False]
+    model.uncertainty_[:] = 0.0
+    model.predict(X[:5])
+    assert chunked._SETUPS[model][False] is setup
+    model.means_[0] += 1.0
+    model.predict(X[:5])
+    assert chunked._SETUPS[model][False] is not setup

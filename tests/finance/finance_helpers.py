@@ -28,9 +28,3 @@ def markov_returns(n_days=1000, *, means=(0.05, -0.1), stds=(0.6, 2.0),
     returns = np.asarray(means)[path] + np.asarray(stds)[path] * rng.standard_normal(n_days)
     return returns, path
 
-
-def run(cli, *args):
-    """``cli *args`` through click's test runner (arguments as strings)."""
-    from click.testing import CliRunner
-
-    return CliRunner().invoke(cli, [str(a) for a in args])

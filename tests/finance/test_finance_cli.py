@@ -1,7 +1,7 @@
 """`gmmkit finance regimes | var | backtest` through click's test runner, and the demo."""
 
 import pytest
-from finance_helpers import run
+from helpers import invoke as run
 from helpers import needs_matplotlib
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")

@@ -1,7 +1,7 @@
 """The finance commands' issue-24 options: --position, backtest -o/-k auto, var --window/--plot."""
 
 import pytest
-from finance_helpers import run
+from helpers import invoke as run
 from helpers import needs_matplotlib
 
 pytest.importorskip("pandas", reason="the finance extra: pip install 'gmmkit[finance]'")

@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from gmmkit_outliers import GMMOutlierDetector
 from gmmkit_outliers.metrics import average_precision, label_report, roc_auc
+from helpers import invoke as run
 from helpers import needs_matplotlib
 
 from gmmkit.cli import build_cli
@@ -20,9 +20,6 @@ from gmmkit.plugins import make_plugin_manager
 def cli():
     return build_cli(make_plugin_manager())
 
-
-def run(cli, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from gmmkit.engine.types import FloatArray
 
 
+def has_equalities(name: str) -> bool:
+    """Whether model ``name`` (or its scikit-learn alias) ties its components together."""
+    return SKLEARN_ALIASES.get(name, name) not in ("VVV", "VVI", "VII", "V")
+
+
 def structure_problem(name: str, dense: FloatArray, rtol: float) -> str | None:
     """What keeps ``dense`` from being covariances of model ``name``; None when nothing does.
 
@@ -38,7 +43,7 @@ def structure_problem(name: str, dense: FloatArray, rtol: float) -> str | None:
         The first broken equality, naming the components, or None.
     """
     model = SKLEARN_ALIASES.get(name, name)
-    if len(dense) < 2 or model in ("VVV", "VVI", "VII", "V"):
+    if len(dense) < 2 or not has_equalities(model):
         return None  # no equality across components (or only one component)
     letters = (model + "II")[:3]  # the univariate E is EII's maths
     volume, shape, orientation = letters[0], letters[1], letters[2]
