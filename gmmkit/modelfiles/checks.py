@@ -336,7 +336,8 @@ def _check_structure(cov_type: CovarianceType, cov: FloatArray, shape: tuple[int
     problem = cov_type.structure_problem(cov, *shape)
     if problem is not None:
         raise Problem(f"{problem}; the file was not written by gmmkit or was edited since",
-                      "refit the model, or save it with covariance_type='full'")
+                      "Restore it from a backup, or refit the model (covariance_type='full' "
+                      "keeps covariances without equalities).")
 
 
 def check_weights(

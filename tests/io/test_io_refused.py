@@ -458,9 +458,11 @@ def test_refuses_covariances_without_the_structure_of_their_model(tmp_path, mode
     """Issue 17: a file that calls unconstrained covariances VEV (or EII ...) is refused; the
     same covariances with an honest label load, and a real VEV fit round-trips."""
     path = edited(tmp_path, models[layout], metadata=relabelled(name))
-    refused(path, rf"covariance_type {name} \(.*\) needs the same {broken} in every component, "
-                  r"but component \d's differs from component 0's.*; the file was not written "
-                  "by gmmkit or was edited since")
+    message = refused(path, rf"covariance_type {name} \(.*\) needs the same {broken} in every "
+                            r"component, but component \d's differs from component 0's.*; the "
+                            "file was not written by gmmkit or was edited since")
+    assert message.endswith(". Restore it from a backup, or refit the model "
+                            "(covariance_type='full' keeps covariances without equalities).")
     honest = gmmkit.GaussianMixture(3, covariance_type=name, random_state=0).fit(X)
     loaded = gmmkit.load(saved(tmp_path, honest, name="honest.gmm"))
     np.testing.assert_array_equal(loaded.covariances_, honest.covariances_)
