@@ -113,6 +113,9 @@ class CovarianceType:
     #: the storage layout ("full", "tied", "diag" or "spherical"): the shapes
     #: of the arrays and the E-step; code that branches on layouts reads this
     layout: str = ""
+    #: whether the moments are the sums S @ resp.T of the design S
+    #: (:meth:`moments_from_sums`), which the hard-row E-step computes its own way
+    linear_design: bool = False
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         """Number of free covariance parameters."""
@@ -169,6 +172,15 @@ class CovarianceType:
         nk : (K,) sum_n r_kn
         sx : (K, D) sum_n r_kn x_n
         sxx : second-moment sums in the type's layout
+        """
+        raise NotImplementedError
+
+    def moments_from_sums(
+        self, sums: FloatArray, n_features: int
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """nk, sx and sxx (as :meth:`moments`) from sums (K, rows) = resp @ S.T.
+
+        Only for types with ``linear_design``.
         """
         raise NotImplementedError
 
@@ -306,6 +318,8 @@ class LinearDesignType(CovarianceType):
     responsibilities gives nk, sum r x and the second-order sums at once.
     """
 
+    linear_design = True
+
     def _n_second_order(self, n_features: int) -> int:
         """Number of second-order rows of the design."""
         raise NotImplementedError
@@ -345,7 +359,11 @@ class LinearDesignType(CovarianceType):
     def moments(
         self, S: FloatArray, resp: FloatArray, n_features: int, workspace: Workspace | None = None
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        sums = inner_products(S, resp).T  # (K, rows)
+        return self.moments_from_sums(inner_products(S, resp).T, n_features)
+
+    def moments_from_sums(
+        self, sums: FloatArray, n_features: int
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         m = self._n_second_order(n_features)
         return sums[:, -1], sums[:, m : m + n_features], sums[:, :m]
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmkit.engine.em import chunk_log_prob, make_plan
+from gmmkit.engine.em import chunk_length, chunk_log_prob, make_plan
 from gmmkit.engine.far_rows import FarCheck
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def score_rows(
 
     def one_chunk(rows: Rows) -> Any:
         # the rows go straight into their place in the design when the type allows
-        n = len(range(data.n_samples)[rows]) if isinstance(rows, slice) else len(rows)
+        n = chunk_length(rows, data.n_samples)
         stacked = cov_type.empty_design(data.n_features, n, data.dtype, workspace)
         slot = None if stacked is None else cov_type.design_rows(stacked, data.n_features)
         with np.errstate(over="ignore", invalid="ignore"):

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from gmmkit.engine.covariance import CovarianceType
     from gmmkit.engine.em import ChunkedData, Stats
     from gmmkit.engine.threads import ChunkRunner
-    from gmmkit.engine.types import FloatArray, Rows, WeightPrior
+    from gmmkit.engine.types import BoolArray, FloatArray, Rows, WeightPrior
     from gmmkit.engine.workspace import Workspace
 
 LOG_2 = np.log(2.0)
@@ -401,7 +401,9 @@ def variational_e_step(
     workspace = runner.workspace
     n_components = params.weights.size
 
-    def chunk(rows: Rows, design: FloatArray, log_prob: FloatArray) -> tuple[Stats, float]:
+    def chunk(
+        rows: Rows, design: FloatArray, log_prob: FloatArray, far: BoolArray | None
+    ) -> tuple[Stats, float]:
         log_normalize(log_prob)
         weights = data.weights(rows)
         entropy_term = _resp_log_resp(log_prob, weights, workspace)

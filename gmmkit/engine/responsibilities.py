@@ -1,0 +1,217 @@
+"""Responsibilities from log densities: the log-sum-exp, and the hard-row split.
+
+:func:`log_normalize` turns a chunk's weighted log densities (K, n) into
+responsibilities. :func:`split_rows` and :func:`split_sums` do the E-step
+and the M-step sums of a chunk whose rows mostly belong to one component.
+
+On well separated data most rows belong to one component to far below the
+working precision: every other component's log responsibility lies more
+than ``NEGLIGIBLE_LOG_RESP`` below the row's best (e^-100 = 3.7e-44 in
+float64 work). Such a **hard** row has the log-likelihood of its best
+component (the log-sum-exp adds log(1.0) = 0 to it, bit for bit), and adds
+its design column with weight 1.0 to that component's sums. So a chunk
+needs:
+
+- the exponentials, the row sums and the normalisation only for its
+  **soft** rows (taken out of the (K, n) block: the same numbers as
+  :func:`log_normalize` on the whole block);
+- for the hard rows, the sums of their design columns per component
+  (gathered in component order, then one segmented sum), in place of the
+  GEMM over every (component, row) pair that the M-step sums take otherwise;
+- the GEMM only over the soft rows.
+
+What changes against the dense sums: the negligible responsibilities of
+hard rows are left out, and the order of the additions. A left-out
+responsibility is below e^-100 (float64 work) or e^-70 (float32 work);
+for rows within the far-row bound (1e4 standard deviations, 1e3 in
+float32), all of them together move the sums of a component that has not
+lost its mass (at least 1e-10 of the total weight) by less than 4e-26
+(float64) or 4e-15 (float32) of themselves: far below the rounding of
+the sums. Rows scored by the direct form (far rows) are always soft.
+Per-row log-likelihoods, and so the lower bound, are bit for bit those of
+the dense path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gmmkit.engine.linalg import inner_products
+from gmmkit.engine.workspace import scratch
+
+if TYPE_CHECKING:
+    from gmmkit.engine.types import BoolArray, FloatArray, IntArray
+    from gmmkit.engine.workspace import Workspace
+
+#: floor of log responsibilities before exp(): exp(-70) = 4e-31 and
+#: exp(-650) = 5e-283 stay normal numbers in float32 and float64.
+LOG_RESP_FLOOR = {np.float32: -70.0, np.float64: -650.0}
+
+#: a component whose log density lies this far below a row's best one has a
+#: negligible responsibility for that row (per working dtype; see module doc)
+NEGLIGIBLE_LOG_RESP = {np.float32: -70.0, np.float64: -100.0}
+
+#: the split pays off only when at least this fraction of a chunk's rows is hard
+#: (otherwise the chunk takes the dense path: one GEMM over every row)
+MIN_HARD_FRACTION = 0.5
+
+
+def log_normalize(log_prob: FloatArray) -> FloatArray:
+    """Turn weighted log densities into responsibilities, in place.
+
+    Parameters
+    ----------
+    log_prob : ndarray of shape (K, n)
+        Overwritten with the responsibilities.
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        log sum_k exp(log_prob[k, n]) per sample.
+    """
+    top = log_prob.max(axis=0)
+    top[~np.isfinite(top)] = 0.0
+    # exp() of very negative values gives subnormal numbers, which slow every
+    # later operation on them by 10-100x on x86; floor them at a normal tiny
+    # responsibility (far below the dtype's resolution of the sums).  The
+    # floor is a per-sample row: numpy's maximum is ~4x faster against an
+    # array than against a scalar.
+    np.maximum(log_prob, top + LOG_RESP_FLOOR[log_prob.dtype.type], out=log_prob)
+    log_prob -= top
+    np.exp(log_prob, out=log_prob)
+    total = log_prob.sum(axis=0)
+    log_prob /= total
+    with np.errstate(divide="ignore"):
+        log_norm = np.log(total, dtype=np.float64)
+    log_norm += top
+    return log_norm
+
+
+@dataclass
+class RowSplit:
+    """A chunk's rows split into hard and soft ones, with their log-likelihoods.
+
+    Attributes
+    ----------
+    log_norm : ndarray of shape (n,), float64
+        log sum_k exp(log_prob[k, n]) of every row, as
+        :func:`log_normalize` returns it.
+    hard : ndarray of int, shape (n_hard,)
+        The hard rows, grouped by their component (in component order, rows
+        ascending within a group).
+    groups : ndarray of int, shape (n_groups,)
+        The component of each group of ``hard``.
+    starts : ndarray of int, shape (n_groups,)
+        Where each group starts in ``hard``.
+    soft : ndarray of int, shape (n_soft,)
+        The other rows, ascending.
+    soft_resp : ndarray of shape (K, n_soft)
+        The responsibilities of the soft rows.
+    """
+
+    log_norm: FloatArray
+    hard: IntArray
+    groups: IntArray
+    starts: IntArray
+    soft: IntArray
+    soft_resp: FloatArray
+
+
+def split_rows(
+    log_prob: FloatArray,
+    far: BoolArray | None = None,
+    workspace: Workspace | None = None,
+) -> RowSplit | None:
+    """Split a chunk's rows into hard and soft ones (see the module docstring).
+
+    Parameters
+    ----------
+    log_prob : ndarray of shape (K, n)
+        Weighted log densities (with a noise component, its row last). Not
+        modified.
+    far : ndarray of bool, shape (n,), or None
+        Rows scored by the direct form; they are kept soft.
+    workspace : Workspace or None
+        Scratch memory for the (K, n) mask.
+
+    Returns
+    -------
+    RowSplit or None
+        None when fewer than ``MIN_HARD_FRACTION`` of the rows are hard: the
+        dense path is then cheaper.
+    """
+    n_components, n = log_prob.shape
+    top = log_prob.max(axis=0)
+    # a component is "above" when it is not negligible; top - 100 is below top
+    # for every finite top of a log density, and -inf, +inf and NaN tops mark
+    # nothing (their rows stay soft)
+    above = scratch(workspace, "above", log_prob.shape, np.bool_)
+    np.greater(log_prob, top + NEGLIGIBLE_LOG_RESP[log_prob.dtype.type], out=above)
+    count = np.add.reduce(
+        above.view(np.uint8), axis=0, dtype=np.min_scalar_type(n_components)
+    )
+    hard_mask = count == 1
+    if far is not None:
+        hard_mask &= ~far
+    if np.count_nonzero(hard_mask) < MIN_HARD_FRACTION * n:
+        return None
+    soft = np.flatnonzero(~hard_mask)
+    # each row's highest component above the cut: a hard row's one component
+    # (a uint8 product and maximum: argmax over the first axis would copy the
+    # block into (n, K) order first)
+    label_type = np.min_scalar_type(n_components - 1)
+    marks = scratch(workspace, "marks", log_prob.shape, label_type)
+    np.multiply(above, np.arange(n_components, dtype=label_type)[:, None], out=marks)
+    hard = np.flatnonzero(hard_mask)
+    labels = np.maximum.reduce(marks, axis=0)[hard]
+    order = np.argsort(labels, kind="stable")  # a radix sort of small integers
+    hard = hard[order]
+    counts = np.bincount(labels, minlength=n_components)
+    groups = np.flatnonzero(counts)
+    starts = (np.cumsum(counts) - counts)[groups]
+    # hard rows: log(1.0) + top, exactly what the log-sum-exp gives
+    log_norm = top.astype(np.float64)
+    soft_resp = np.take(log_prob, soft, axis=1)
+    if soft.size:
+        log_norm[soft] = log_normalize(soft_resp)
+    return RowSplit(log_norm, hard, groups, starts, soft, soft_resp)
+
+
+def split_sums(
+    S: FloatArray,
+    split: RowSplit,
+    weights: FloatArray | None,
+    workspace: Workspace | None = None,
+) -> FloatArray:
+    """The M-step sums of a split chunk: S @ resp.T, resp weighted by the rows' weights.
+
+    Parameters
+    ----------
+    S : ndarray of shape (rows, n)
+        The chunk's design matrix.
+    split : RowSplit
+        Its soft responsibilities are multiplied in place by the weights.
+    weights : ndarray of shape (n,) or None
+
+    Returns
+    -------
+    ndarray of shape (rows, K), S's dtype
+        Column k: sum_n w_n r_kn S[:, n].
+    """
+    n_components = split.soft_resp.shape[0]
+    sums = np.zeros((S.shape[0], n_components), dtype=S.dtype)
+    if split.hard.size:
+        block = scratch(workspace, "hard_design", (S.shape[0], split.hard.size), S.dtype)
+        np.take(S, split.hard, axis=1, out=block, mode="clip")  # valid indices: no check
+        if weights is not None:
+            block *= weights[split.hard].astype(S.dtype)
+        sums[:, split.groups] = np.add.reduceat(block, split.starts, axis=1)
+    if split.soft.size:
+        resp = split.soft_resp
+        if weights is not None:
+            resp *= weights[split.soft].astype(resp.dtype)
+        sums += inner_products(np.take(S, split.soft, axis=1), resp)
+    return sums
