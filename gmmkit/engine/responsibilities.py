@@ -54,6 +54,9 @@ LOG_RESP_FLOOR = {np.float32: -70.0, np.float64: -650.0}
 #: negligible responsibility for that row (per working dtype; see module doc)
 NEGLIGIBLE_LOG_RESP = {np.float32: -70.0, np.float64: -100.0}
 
+#: the hard rows' design columns are gathered in blocks of about this many bytes
+GATHER_BYTES = 2**20
+
 #: the split pays off only when at least this fraction of a chunk's rows is hard
 #: (otherwise the chunk takes the dense path: one GEMM over every row)
 MIN_HARD_FRACTION = 0.5
@@ -163,7 +166,10 @@ def split_rows(
     # (a uint8 product and maximum: argmax over the first axis would copy the
     # block into (n, K) order first)
     label_type = np.min_scalar_type(n_components - 1)
-    marks = scratch(workspace, "marks", log_prob.shape, label_type)
+    if label_type == np.uint8:
+        marks = above.view(np.uint8)  # in place: the mask is not needed any more
+    else:
+        marks = scratch(workspace, "marks", log_prob.shape, label_type)
     np.multiply(above, np.arange(n_components, dtype=label_type)[:, None], out=marks)
     hard = np.flatnonzero(hard_mask)
     labels = np.maximum.reduce(marks, axis=0)[hard]
@@ -204,11 +210,20 @@ def split_sums(
     n_components = split.soft_resp.shape[0]
     sums = np.zeros((S.shape[0], n_components), dtype=S.dtype)
     if split.hard.size:
-        block = scratch(workspace, "hard_design", (S.shape[0], split.hard.size), S.dtype)
-        np.take(S, split.hard, axis=1, out=block, mode="clip")  # valid indices: no check
-        if weights is not None:
-            block *= weights[split.hard].astype(S.dtype)
-        sums[:, split.groups] = np.add.reduceat(block, split.starts, axis=1)
+        # the hard columns in component order, a few design rows at a time
+        # (a block of about GATHER_BYTES stays in cache), then summed per group
+        n_hard = split.hard.size
+        step = max(1, GATHER_BYTES // (n_hard * S.itemsize))
+        buffer = scratch(workspace, "hard_design", (min(step, S.shape[0]), n_hard), S.dtype)
+        hard_weights = None if weights is None else weights[split.hard].astype(S.dtype)
+        grouped = np.empty((S.shape[0], split.groups.size), dtype=S.dtype)
+        for start in range(0, S.shape[0], step):
+            block = buffer[: min(step, S.shape[0] - start)]
+            np.take(S[start : start + step], split.hard, axis=1, out=block, mode="clip")
+            if hard_weights is not None:
+                block *= hard_weights
+            np.add.reduceat(block, split.starts, axis=1, out=grouped[start : start + step])
+        sums[:, split.groups] = grouped
     if split.soft.size:
         resp = split.soft_resp
         if weights is not None:
