@@ -135,13 +135,15 @@ class CovarianceType:
         raise NotImplementedError
 
     def empty_design(
-        self, n_features: int, n: int, dtype: DTypeLike, workspace: Workspace | None = None
+        self, n_features: int, n: int, dtype: DTypeLike, workspace: Workspace | None = None,
+        name: str = "design",
     ) -> FloatArray | None:
         """A design matrix to fill in place (:meth:`design_rows`, :meth:`complete_design`).
 
         Lets a chunk's centred rows be written straight into their place in
         the design instead of being copied there; None for a type whose
         design does not hold the rows as they are (then use :meth:`design`).
+        ``name`` is its scratch buffer's in ``workspace``.
         """
         return None
 
@@ -335,10 +337,11 @@ class LinearDesignType(CovarianceType):
         return self.complete_design(stacked, d)
 
     def empty_design(
-        self, n_features: int, n: int, dtype: DTypeLike, workspace: Workspace | None = None
+        self, n_features: int, n: int, dtype: DTypeLike, workspace: Workspace | None = None,
+        name: str = "design",
     ) -> FloatArray:
         m = self._n_second_order(n_features)
-        return scratch(workspace, "design", (m + n_features + 1, n), dtype)
+        return scratch(workspace, name, (m + n_features + 1, n), dtype)
 
     def design_rows(self, stacked: FloatArray, n_features: int) -> FloatArray:
         m = self._n_second_order(n_features)

@@ -43,6 +43,7 @@ from gmmkit.engine.linalg import inner_products
 from gmmkit.engine.workspace import scratch
 
 if TYPE_CHECKING:
+    from gmmkit.engine.covariance import CovarianceType
     from gmmkit.engine.types import BoolArray, FloatArray, IntArray
     from gmmkit.engine.workspace import Workspace
 
@@ -54,8 +55,13 @@ LOG_RESP_FLOOR = {np.float32: -70.0, np.float64: -650.0}
 #: negligible responsibility for that row (per working dtype; see module doc)
 NEGLIGIBLE_LOG_RESP = {np.float32: -70.0, np.float64: -100.0}
 
-#: the hard rows' design columns are gathered in blocks of about this many bytes
-GATHER_BYTES = 2**20
+#: the hard rows' design is rebuilt in blocks of about this many bytes
+GATHER_BYTES = 2**21
+
+#: a chunk's hard fraction is first estimated on every PROBE_STEP-th row, when
+#: that is at least PROBE_MIN_COLUMNS rows
+PROBE_STEP = 32
+PROBE_MIN_COLUMNS = 32
 
 #: the split pays off only when at least this fraction of a chunk's rows is hard
 #: (otherwise the chunk takes the dense path: one GEMM over every row)
@@ -147,12 +153,15 @@ def split_rows(
         dense path is then cheaper.
     """
     n_components, n = log_prob.shape
+    cut = NEGLIGIBLE_LOG_RESP[log_prob.dtype.type]
+    if _few_hard_rows(log_prob[:, ::PROBE_STEP], cut):
+        return None
     top = log_prob.max(axis=0)
     # a component is "above" when it is not negligible; top - 100 is below top
     # for every finite top of a log density, and -inf, +inf and NaN tops mark
     # nothing (their rows stay soft)
     above = scratch(workspace, "above", log_prob.shape, np.bool_)
-    np.greater(log_prob, top + NEGLIGIBLE_LOG_RESP[log_prob.dtype.type], out=above)
+    np.greater(log_prob, top + cut, out=above)
     count = np.add.reduce(
         above.view(np.uint8), axis=0, dtype=np.min_scalar_type(n_components)
     )
@@ -186,21 +195,38 @@ def split_rows(
     return RowSplit(log_norm, hard, groups, starts, soft, soft_resp)
 
 
+def _few_hard_rows(probe: FloatArray, cut: float) -> bool:
+    """Whether a sample of a chunk's columns (K, m) clearly has too few hard rows.
+
+    Saves the full classification on data whose rows mostly overlap several
+    components (a margin of 0.1 below ``MIN_HARD_FRACTION``; at least 32 columns).
+    """
+    if probe.shape[1] < PROBE_MIN_COLUMNS:
+        return False
+    count = np.count_nonzero(probe > probe.max(axis=0) + cut, axis=0)
+    return np.count_nonzero(count == 1) < (MIN_HARD_FRACTION - 0.1) * probe.shape[1]
+
+
 def split_sums(
+    cov_type: CovarianceType,
     S: FloatArray,
     split: RowSplit,
     weights: FloatArray | None,
+    n_features: int,
     workspace: Workspace | None = None,
 ) -> FloatArray:
     """The M-step sums of a split chunk: S @ resp.T, resp weighted by the rows' weights.
 
     Parameters
     ----------
+    cov_type : CovarianceType
+        A type with ``linear_design``.
     S : ndarray of shape (rows, n)
         The chunk's design matrix.
     split : RowSplit
         Its soft responsibilities are multiplied in place by the weights.
     weights : ndarray of shape (n,) or None
+    n_features : int
 
     Returns
     -------
@@ -210,23 +236,47 @@ def split_sums(
     n_components = split.soft_resp.shape[0]
     sums = np.zeros((S.shape[0], n_components), dtype=S.dtype)
     if split.hard.size:
-        # the hard columns in component order, a few design rows at a time
-        # (a block of about GATHER_BYTES stays in cache), then summed per group
-        n_hard = split.hard.size
-        step = max(1, GATHER_BYTES // (n_hard * S.itemsize))
-        buffer = scratch(workspace, "hard_design", (min(step, S.shape[0]), n_hard), S.dtype)
-        hard_weights = None if weights is None else weights[split.hard].astype(S.dtype)
-        grouped = np.empty((S.shape[0], split.groups.size), dtype=S.dtype)
-        for start in range(0, S.shape[0], step):
-            block = buffer[: min(step, S.shape[0] - start)]
-            np.take(S[start : start + step], split.hard, axis=1, out=block, mode="clip")
-            if hard_weights is not None:
-                block *= hard_weights
-            np.add.reduceat(block, split.starts, axis=1, out=grouped[start : start + step])
-        sums[:, split.groups] = grouped
+        sums[:, split.groups] = _hard_sums(cov_type, S, split, weights, n_features, workspace)
     if split.soft.size:
         resp = split.soft_resp
         if weights is not None:
             resp *= weights[split.soft].astype(resp.dtype)
         sums += inner_products(np.take(S, split.soft, axis=1), resp)
     return sums
+
+
+def _hard_sums(
+    cov_type: CovarianceType,
+    S: FloatArray,
+    split: RowSplit,
+    weights: FloatArray | None,
+    n_features: int,
+    workspace: Workspace | None,
+) -> FloatArray:
+    """Sums of the hard rows' (weighted) design columns per group: (rows, n_groups).
+
+    The hard rows' centred values are gathered in component order, a block
+    of about GATHER_BYTES of design at a time, and their design is rebuilt
+    from them (the same numbers: half the memory traffic of gathering the
+    whole design); each block adds its part of every group it holds.
+    """
+    hard, starts = split.hard, split.starts
+    ends = np.append(starts[1:], hard.size)
+    step = max(1, GATHER_BYTES // (S.shape[0] * S.itemsize))
+    rows = cov_type.design_rows(S, n_features)
+    grouped = np.zeros((S.shape[0], starts.size), dtype=S.dtype)
+    for begin in range(0, hard.size, step):
+        end = min(begin + step, hard.size)
+        stacked = cov_type.empty_design(n_features, end - begin, S.dtype, workspace, "hard")
+        assert stacked is not None  # (every type with linear_design has one)
+        np.take(rows, hard[begin:end], axis=1, mode="clip",  # valid indices: no check
+                out=cov_type.design_rows(stacked, n_features))
+        block = cov_type.complete_design(stacked, n_features)
+        if weights is not None:
+            block *= weights[hard[begin:end]].astype(S.dtype)
+        # the groups this block holds part of; their starts within it rise strictly
+        first = int(np.searchsorted(ends, begin, side="right"))
+        last = int(np.searchsorted(starts, end, side="left"))
+        local = np.maximum(starts[first:last] - begin, 0)
+        grouped[:, first:last] += np.add.reduceat(block, local, axis=1)
+    return grouped

@@ -1,7 +1,9 @@
 """ChunkedData.rows and the in-place design give the same values on both of their paths.
 
-Short chunks are centred through the transposed view of the output, long
-ones by reading the rows transposed (``TRANSPOSED_WRITE_BYTES``); the
+Short chunks are centred through the transposed view of the output
+(``TRANSPOSED_WRITE_BYTES``), long ones by reading the rows transposed
+(narrow rows) or through a contiguous scratch block (rows of at least
+``SCRATCH_ROW_BYTES``, with or without a workspace); the
 scoring pass writes them straight into the design matrix
 (``CovarianceType.empty_design``/``design_rows``/``complete_design``).
 All must equal the plain computation bit for bit.
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import TRANSPOSED_WRITE_BYTES, ChunkedData
+from gmmkit.engine.em import SCRATCH_ROW_BYTES, TRANSPOSED_WRITE_BYTES, ChunkedData
 from gmmkit.engine.workspace import Workspace
 
 
@@ -20,17 +22,23 @@ from gmmkit.engine.workspace import Workspace
     ("x_dtype", "work"), [("float64", "float64"), ("float32", "float32"),
                           ("float64", "float32"), ("int64", "float64")]
 )
-def test_rows_equal_plain_centring(n_rows, x_dtype, work):
+@pytest.mark.parametrize("n_features", [5, 70])
+@pytest.mark.parametrize("workspace", [None, Workspace()])
+def test_rows_equal_plain_centring(n_rows, x_dtype, work, n_features, workspace):
     rng = np.random.default_rng(n_rows)
-    X = (rng.normal(size=(n_rows, 5)) * 1e3).astype(x_dtype)
-    data = ChunkedData(X, None, rng.normal(size=5), np.dtype(work), chunk_size=n_rows)
+    X = (rng.normal(size=(n_rows + 5, n_features)) * 1e3).astype(x_dtype)
+    data = ChunkedData(
+        X, None, rng.normal(size=n_features), np.dtype(work), chunk_size=n_rows
+    )
     wide = data._center_in_x.dtype
-    expected = (X.astype(wide) - data._center_in_x).T.astype(work)
-    got = data.rows(data.slices[0])
-    assert got.dtype == np.dtype(work) and got.flags.c_contiguous
-    np.testing.assert_array_equal(got, expected)
-    # both paths are taken by these sizes
+    for rows in data.slices[:2]:  # the second chunk reuses the workspace's buffers
+        expected = (X[rows].astype(wide) - data._center_in_x).T.astype(work)
+        got = data.rows(rows, workspace)
+        assert got.dtype == np.dtype(work) and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, expected)
+    # every path is taken by these sizes
     assert (n_rows * np.dtype(work).itemsize <= TRANSPOSED_WRITE_BYTES) == (n_rows <= 1000)
+    assert (n_features * X.itemsize >= SCRATCH_ROW_BYTES) == (n_features == 70)
 
 
 @pytest.mark.parametrize("cov", ["full", "diag", "spherical", "tied"])

@@ -24,7 +24,7 @@ from gmmkit.engine.em import (
     stats_from_resp,
     stats_from_split,
 )
-from gmmkit.engine.responsibilities import NEGLIGIBLE_LOG_RESP, split_rows
+from gmmkit.engine.responsibilities import NEGLIGIBLE_LOG_RESP, PROBE_STEP, split_rows
 from gmmkit.engine.workspace import Workspace
 
 LINEAR_TYPES = ("full", "diag", "spherical", "VEI", "EVE")
@@ -112,6 +112,26 @@ def separated_mixture(n_samples, n_features, n_components, seed):
     scales = rng.uniform(0.8, 1.2, size=(n_components, n_features))
     X = means[labels] + rng.normal(size=(n_samples, n_features)) * scales[labels]
     return X, labels
+
+
+def test_a_sample_of_the_rows_turns_away_chunks_with_few_hard_rows():
+    rng = np.random.default_rng(2)
+    n = 64 * PROBE_STEP
+    soft = rng.normal(0.0, 3.0, size=(4, n))  # every component within a few units
+    assert split_rows(soft) is None
+    assert responsibilities._few_hard_rows(soft[:, ::PROBE_STEP], -100.0)
+    hard = soft.copy()
+    hard[1:] -= 500.0  # component 0 alone on every row
+    assert not responsibilities._few_hard_rows(hard[:, ::PROBE_STEP], -100.0)
+    assert split_rows(hard).hard.size == n
+    # a sample missing the hard rows would turn the chunk away: the probe reads
+    # every PROBE_STEP-th row, so hard rows elsewhere are not seen by it
+    mostly_hard = hard.copy()
+    mostly_hard[:, ::PROBE_STEP] = soft[:, ::PROBE_STEP]
+    assert split_rows(mostly_hard) is None
+    probe_small = hard[:, : 31 * PROBE_STEP]  # fewer than 32 sampled rows: no probe
+    probe_small[:, ::PROBE_STEP] = soft[:, : 31 * PROBE_STEP : PROBE_STEP]
+    assert split_rows(probe_small) is not None
 
 
 def chunk_inputs(cov, dtype, noise=False, seed=0):
