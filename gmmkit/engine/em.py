@@ -54,8 +54,8 @@ FLOAT32_MAX_OFFSET = 30.0
 TRANSPOSED_WRITE_BYTES = 8192
 
 #: ChunkedData.rows centres longer chunks through a contiguous scratch block
-#: when a row of X's chunk takes at least this many bytes
-SCRATCH_ROW_BYTES = 256
+#: when they have at least this many features
+SCRATCH_MIN_FEATURES = 32
 
 
 @dataclass
@@ -270,13 +270,14 @@ class ChunkedData:
         # rows of ``out`` far apart thrashes the TLB (20x slower at 4,096
         # rows). Long chunks of wide rows are centred in their own order into
         # a scratch block that is then copied transposed: reading the columns
-        # of X from memory directly took 2-3x as long (0.9 against 0.3 ms for
-        # 8,192 x 39 float64), while narrow rows (3 to 16 features) read
-        # their columns as fast or faster. Same values every way.
+        # of X from memory directly took 1.5-3x as long (0.9 against 0.3 ms
+        # for 8,192 x 39 float64, 0.9 against 0.6 for 16,384 x 39 float32),
+        # while narrow rows (3 to 24 features) read their columns as fast or
+        # faster. Same values every way.
         center = self._center_in_x
         if out.strides[0] <= TRANSPOSED_WRITE_BYTES:
             np.subtract(block, center, out=out.T, casting="unsafe", dtype=center.dtype)
-        elif block.shape[1] * block.itemsize < SCRATCH_ROW_BYTES:
+        elif block.shape[1] < SCRATCH_MIN_FEATURES:
             np.subtract(block.T, center[:, None], out=out, casting="unsafe", dtype=center.dtype)
         else:
             centred = scratch(workspace, "rows_centred", block.shape, center.dtype)

@@ -2,8 +2,8 @@
 
 Short chunks are centred through the transposed view of the output
 (``TRANSPOSED_WRITE_BYTES``), long ones by reading the rows transposed
-(narrow rows) or through a contiguous scratch block (rows of at least
-``SCRATCH_ROW_BYTES``, with or without a workspace); the
+(few features) or through a contiguous scratch block (at least
+``SCRATCH_MIN_FEATURES``, with or without a workspace); the
 scoring pass writes them straight into the design matrix
 (``CovarianceType.empty_design``/``design_rows``/``complete_design``).
 All must equal the plain computation bit for bit.
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import SCRATCH_ROW_BYTES, TRANSPOSED_WRITE_BYTES, ChunkedData
+from gmmkit.engine.em import SCRATCH_MIN_FEATURES, TRANSPOSED_WRITE_BYTES, ChunkedData
 from gmmkit.engine.workspace import Workspace
 
 
@@ -38,7 +38,7 @@ def test_rows_equal_plain_centring(n_rows, x_dtype, work, n_features, workspace)
         np.testing.assert_array_equal(got, expected)
     # every path is taken by these sizes
     assert (n_rows * np.dtype(work).itemsize <= TRANSPOSED_WRITE_BYTES) == (n_rows <= 1000)
-    assert (n_features * X.itemsize >= SCRATCH_ROW_BYTES) == (n_features == 70)
+    assert (n_features >= SCRATCH_MIN_FEATURES) == (n_features == 70)
 
 
 @pytest.mark.parametrize("cov", ["full", "diag", "spherical", "tied"])
