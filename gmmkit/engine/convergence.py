@@ -102,6 +102,8 @@ def run_em(
     """
     progress = Progress(settings, init_index, lower_bound)
     reseeds_left = params.weights.size
+    if settings.max_iter > 1 and hasattr(data, "keep_rows"):
+        data.keep_rows()  # in-memory data: later passes copy the centred rows
     for n_iter in range(1, settings.max_iter + 1):
         data = guard_float32(data, cov_type, params)
         stats = data.e_step(cov_type, params, runner)

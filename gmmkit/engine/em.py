@@ -57,6 +57,9 @@ TRANSPOSED_WRITE_BYTES = 8192
 #: when they have at least this many features
 SCRATCH_MIN_FEATURES = 32
 
+#: the most memory ChunkedData.keep_rows spends on the centred rows of a fit
+KEEP_ROWS_MAX_BYTES = 2**30
+
 
 @dataclass
 class MixtureParams:
@@ -242,6 +245,37 @@ class ChunkedData:
         """What initialisers run on: the data themselves (in memory, every row)."""
         return self
 
+    def keep_rows(self) -> bool:
+        """Keep the centred, transposed rows of every chunk from their first pass on.
+
+        A fit's later passes then copy a chunk's rows instead of centring
+        and transposing X again (0.3 of about 2.5 ms per 8,192 x 39 chunk).
+        Only for an in-memory ndarray of at least ``SCRATCH_MIN_FEATURES``
+        features (narrow rows transpose cheaply) served whole, and only when
+        the copy takes no more memory than X and at most
+        ``KEEP_ROWS_MAX_BYTES``. Same values as :meth:`rows` computes.
+
+        Returns
+        -------
+        bool
+            Whether the rows are kept.
+        """
+        n_bytes = self.n_samples * self.n_features * self.dtype.itemsize
+        if (
+            type(self.X) is not np.ndarray
+            or self.row_index is not None
+            or self.columns is not None
+            or self.fill_missing
+            or self.n_features < SCRATCH_MIN_FEATURES
+            or n_bytes > min(self.X.nbytes, KEEP_ROWS_MAX_BYTES)
+        ):
+            return False
+        if "_kept" not in self.__dict__:
+            # pages are only touched as the first pass writes them
+            self._kept = np.empty((self.n_features, self.n_samples), dtype=self.dtype)
+            self._kept_chunks: set[tuple[int, int]] = set()
+        return True
+
     def raw(self, rows: Rows) -> FloatArray:
         """A chunk's served features as they are in X, in float64: (n, D)."""
         block = self.X[rows]
@@ -260,6 +294,24 @@ class ChunkedData:
         ``out`` (D, n) of the working dtype receives it, e.g. the rows'
         place in a design matrix (``CovarianceType.design_rows``).
         """
+        kept = self.__dict__.get("_kept")
+        if kept is not None and isinstance(rows, slice):
+            key = (rows.start, rows.stop)
+            if key in self._kept_chunks:
+                if out is None:
+                    out = scratch(workspace, "rows", kept[:, rows].shape, self.dtype)
+                out[...] = kept[:, rows]
+                return out
+            out = self._centred(rows, workspace, out)
+            kept[:, rows] = out
+            self._kept_chunks.add(key)
+            return out
+        return self._centred(rows, workspace, out)
+
+    def _centred(
+        self, rows: Rows, workspace: Workspace | None, out: FloatArray | None
+    ) -> FloatArray:
+        """:meth:`rows` computed from X."""
         block = self.X[rows]
         if self.columns is not None:
             block = block[:, self.columns]

@@ -54,3 +54,65 @@ def test_in_place_design_equals_design(cov, workspace):
         return
     data.rows(data.slices[0], out=cov_type.design_rows(stacked, 4))
     np.testing.assert_array_equal(cov_type.complete_design(stacked, 4), expected)
+
+
+def wide_data(x_dtype="float64", work="float64", n=3000, n_features=40, **kwargs):
+    rng = np.random.default_rng(3)
+    X = (rng.normal(size=(n, n_features)) * 1e3).astype(x_dtype)
+    return ChunkedData(X, None, rng.normal(size=n_features), np.dtype(work), 1000, **kwargs)
+
+
+def test_kept_rows_are_the_rows_and_later_passes_do_not_centre_again(monkeypatch):
+    data = wide_data()
+    assert data.keep_rows()
+    first = [np.array(data.rows(rows, Workspace())) for rows in data.slices]
+    centred = []
+    original = ChunkedData._centred
+    monkeypatch.setattr(
+        ChunkedData, "_centred", lambda self, *args: centred.append(1) or original(self, *args)
+    )
+    for rows, expected in zip(data.slices, first):
+        np.testing.assert_array_equal(data.rows(rows), expected)
+        slot = np.empty_like(expected)
+        assert data.rows(rows, out=slot) is slot
+        np.testing.assert_array_equal(slot, expected)
+    assert not centred
+    plain = wide_data()  # never kept
+    for rows, expected in zip(plain.slices, first):
+        np.testing.assert_array_equal(plain.rows(rows), expected)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: wide_data(n_features=SCRATCH_MIN_FEATURES - 1),  # narrow rows: cheap anyway
+        lambda: wide_data("float32", "float64"),  # the copy would take twice X's memory
+        lambda: wide_data(columns=np.arange(35)),  # a missingness pattern's columns
+        lambda: wide_data(row_index=np.arange(0, 3000, 2)),
+        lambda: wide_data(fill_missing=True),
+    ],
+)
+def test_rows_are_not_kept_when_it_does_not_pay_or_costs_more_than_x(make):
+    data = make()
+    assert not data.keep_rows()
+    assert "_kept" not in data.__dict__
+
+
+def test_a_fit_keeps_the_rows_of_wide_data_with_the_same_result(monkeypatch):
+    import gmmkit.engine.em as em
+    from gmmkit import GaussianMixture
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(600, 40)), rng.normal(5.0, 1.0, size=(600, 40))])
+    kept = []
+    original = ChunkedData.keep_rows
+    monkeypatch.setattr(ChunkedData, "keep_rows", lambda self: kept.append(original(self)))
+    fitted = GaussianMixture(2, covariance_type="diag", chunk_size=256, random_state=0).fit(X)
+    assert kept == [True]
+    monkeypatch.setattr(em, "KEEP_ROWS_MAX_BYTES", 0)
+    kept.clear()
+    plain = GaussianMixture(2, covariance_type="diag", chunk_size=256, random_state=0).fit(X)
+    assert kept == [False]
+    assert fitted.lower_bounds_ == plain.lower_bounds_  # bit for bit
+    np.testing.assert_array_equal(fitted.means_, plain.means_)
+    np.testing.assert_array_equal(fitted.covariances_, plain.covariances_)
