@@ -587,6 +587,15 @@ class DiagCovariance(LinearDesignType):
         """(K, D) per-feature values of a (K, D) diag parameter."""
         return values
 
+    def chunk_width(self, n_components: int, n_features: int) -> int:
+        """The design's rows and the log densities' together: K + 2 D + 1.
+
+        Both are read several times per chunk (the hard-row path gathers from
+        the design after the log densities are classified): at 200,000 x 39,
+        K = 64 (4,096 rows instead of 8,192) an iteration took 10% less.
+        """
+        return n_components + 2 * n_features + 1
+
     def plan(
         self, log_weights: FloatArray, means: FloatArray, prec_chol: FloatArray, dtype: DTypeLike
     ) -> EStepPlan:

@@ -45,6 +45,10 @@ def test_chunk_rows_are_the_given_size_or_a_clipped_power_of_two():
         assert rows64 & (rows64 - 1) == 0 and AUTO_CHUNK_ROWS[0] <= rows64 <= AUTO_CHUNK_ROWS[1]
         assert rows32 == min(2 * rows64, AUTO_CHUNK_ROWS[1])
     assert chunk_rows(None, "full", 512, 512, np.float64) == AUTO_CHUNK_ROWS[0]
+    # diag and spherical: the design (2 D + 1 rows) and the log densities (K) together
+    for cov in ("diag", "spherical", "VEI"):
+        assert chunk_rows(None, cov, 64, 39, np.float64) == 4096  # 8 MiB / (143 x 8 B)
+        assert chunk_rows(None, cov, 32, 16, np.float64) == 8192  # 8 MiB / (65 x 8 B)
     model = GaussianMixture(8)
     assert model._chunk_rows(16, np.dtype(np.float64)) == chunk_rows(
         None, "full", 8, 16, np.float64
