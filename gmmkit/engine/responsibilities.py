@@ -189,7 +189,10 @@ def split_rows(
     starts = (np.cumsum(counts) - counts)[groups]
     # hard rows: log(1.0) + top, exactly what the log-sum-exp gives
     log_norm = top.astype(np.float64)
-    soft_resp = np.take(log_prob, soft, axis=1)
+    # scratch memory: fresh blocks of this size came from mmap and went back to
+    # the kernel every chunk, which stalled both threads in the first pass
+    soft_resp = scratch(workspace, "soft_resp", (n_components, soft.size), log_prob.dtype)
+    np.take(log_prob, soft, axis=1, out=soft_resp, mode="clip")
     if soft.size:
         log_norm[soft] = log_normalize(soft_resp)
     return RowSplit(log_norm, hard, groups, starts, soft, soft_resp)
@@ -241,7 +244,9 @@ def split_sums(
         resp = split.soft_resp
         if weights is not None:
             resp *= weights[split.soft].astype(resp.dtype)
-        sums += inner_products(np.take(S, split.soft, axis=1), resp)
+        soft_design = scratch(workspace, "soft_design", (S.shape[0], split.soft.size), S.dtype)
+        np.take(S, split.soft, axis=1, out=soft_design, mode="clip")
+        sums += inner_products(soft_design, resp)
     return sums
 
 
