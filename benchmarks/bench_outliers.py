@@ -219,6 +219,8 @@ def timing(n_samples=100_000, n_features=20, seed=0, previous=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds per protocol (default 5)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the seeds are FIRST_SEED .. FIRST_SEED + SEEDS - 1 (default 0)")
     parser.add_argument("--group", choices=["all", "tuning", *GROUPS], default="all",
                         help="tuning = development + tuning-extra (where defaults are chosen)")
     parser.add_argument("--pyod", action="store_true", help="also PyOD's KNN, HBOS, ECOD, COPOD")
@@ -244,7 +246,7 @@ def main(argv=None):
     if not args.timing_only:
         chosen = {"all": tuple(GROUPS), "tuning": TUNING}.get(args.group, (args.group,))
         groups = {name: GROUPS[name] for name in chosen}
-        seeds = list(range(args.seeds))
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         for group, protocols in groups.items():
             table = run(protocols, detectors, seeds, progress)
             results[group] = {"table": table, "summary": summary(table, list(detectors))}
