@@ -29,7 +29,6 @@ from gmmkit_outliers.checks import (
 from gmmkit_outliers.confidence import exceed_confidence
 from gmmkit_outliers.covariance import for_features, layout
 from gmmkit_outliers.explain import explain_ensemble, explain_rows
-from gmmkit_outliers.marginal import apply_marginal, fit_marginal
 from gmmkit_outliers.scaling import apply_scaler, fit_scaler
 
 PROBA_METHODS = ("linear", "unify")
@@ -157,7 +156,6 @@ class GMMOutlierDetector(EstimatorBase):
         bootstrap=True,
         combination="average",
         member_scale="robust",
-        marginal=None,
         covariance_type="tied",
         contamination=0.1,
         robust=True,
@@ -179,7 +177,6 @@ class GMMOutlierDetector(EstimatorBase):
         self.bootstrap = bootstrap
         self.combination = combination
         self.member_scale = member_scale
-        self.marginal = marginal
         self.covariance_type = covariance_type
         self.contamination = contamination
         self.robust = robust
@@ -219,8 +216,6 @@ class GMMOutlierDetector(EstimatorBase):
         table = as_table(X, missing=self.missing)
         self.ignored_columns_ = check_training_table(table, names,
                                                      covariance_type=self.covariance_type)
-        self.marginal_ = fit_marginal(table, self.marginal)
-        table = apply_marginal(table, self.marginal_)
         self.center_, self.scale_ = fit_scaler(table, self.scale)
         self.scale_[self.ignored_columns_] = 1.0  # no spread to scale by; unused
         Z = apply_scaler(table, self.center_, self.scale_)[:, self._used_columns(table.shape[1])]
@@ -384,7 +379,6 @@ class GMMOutlierDetector(EstimatorBase):
                 f"X has {table.shape[1]} columns, but the detector was fitted on "
                 f"{self.n_features_in_}; pass the same columns ({names})."
             )
-        table = apply_marginal(table, getattr(self, "marginal_", None))
         Z = apply_scaler(table, self.center_, self.scale_)
         return Z[:, self._used_columns(self.n_features_in_)]
 
