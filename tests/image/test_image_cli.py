@@ -205,3 +205,6 @@ def test_demo_shows_the_coins_without_and_with_the_bias_field(tmp_path):
     assert rows[0][3] < rows[1][3]  # mean grey: dark to bright
     # the field moves the bright top of the background out of the coins' class
     assert rows[0][1] > rows[0][4] + 10_000
+    # with 3 classes (the field from 2) the background is one class of about 2/3
+    assert "bias_classes=2" in section.paragraphs[1]
+    assert "(shares 66%, 17%, 17%)" in section.paragraphs[1]
