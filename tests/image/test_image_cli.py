@@ -193,6 +193,7 @@ def test_background_masks_from_a_frame_folder(cli, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_demo_shows_the_coins_without_and_with_the_bias_field(tmp_path):
     from gmmkit_image.demo import coins_demo
 
