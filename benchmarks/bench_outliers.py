@@ -7,6 +7,8 @@
     python benchmarks/bench_outliers.py --json          # machine-readable results on stdout
     python benchmarks/bench_outliers.py --group tuning --only ensemble \
         --params '{"n_estimators": 20}'                 # a variant on the tuning protocols
+    python benchmarks/bench_outliers.py --group tuning --only ensemble \
+        --first-seed 5 --seeds 5                        # seeds 5-9 (a confirmation)
 
 The protocols (benchmarks/outlier_protocols.py) turn 17 public data sets that
 load offline into anomaly-detection sets, each with several down-sampling (or
@@ -242,11 +244,11 @@ def main(argv=None):
         detectors.update({name: pyod_scores(name) for name in ("KNN", "HBOS", "ECOD", "COPOD")})
     if args.only:
         detectors = {name: detectors[name] for name in args.only.split(",")}
-    results = {}
+    results = {"seeds": list(range(args.first_seed, args.first_seed + args.seeds))}
     if not args.timing_only:
         chosen = {"all": tuple(GROUPS), "tuning": TUNING}.get(args.group, (args.group,))
         groups = {name: GROUPS[name] for name in chosen}
-        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        seeds = results["seeds"]
         for group, protocols in groups.items():
             table = run(protocols, detectors, seeds, progress)
             results[group] = {"table": table, "summary": summary(table, list(detectors))}
@@ -257,7 +259,7 @@ def main(argv=None):
         print(json.dumps(results, indent=1))
         return
     for group, result in results.items():
-        if group == "timing_100000x20":
+        if group in ("seeds", "timing_100000x20"):
             continue
         print(markdown(result["table"], list(detectors),
                        f"{group} protocols: ROC-AUC (average precision), mean over "
