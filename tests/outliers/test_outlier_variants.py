@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
-
 from gmmkit_outliers import GMMOutlierDetector
+from scipy import stats
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
