@@ -4,7 +4,7 @@ Take 1 trains everything (the UBMs, the i-vector extractor and back-end,
 the impostor cohort) and enrols the ten speakers; take-2 words are tested,
 as recorded (``clean``) and degraded at run time
 (:mod:`gmmkit_speech.conditions`: white noise at 10 dB SNR, a telephone
-channel). Which take-2 words is the protocol (:func:`protocol_folds`):
+channel). Which take-2 words is the protocol (:func:`protocol_split`):
 
 - ``"development"``: the first seven words of the manifest (zero .. six),
   for choosing settings;
@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 #: from, the enrolment ("words": an i-vector per enrolment word; "joined": one i-vector of all
 #: of a speaker's enrolment frames) and the score normalisation (None, "s-norm" or "as-norm"
 #: with the top_n cohort scores) against the training utterances as cohort
-IVECTOR_RECIPE = {"n_components": 32, "rank": 60, "n_iter": 20, "lda_dim": 0,
-                  "train_words": (1, 2), "enrol": "words", "norm": None, "top_n": None}
+#: (chosen on the development trials by benchmarks/bench_speech_dev.py, then frozen)
+IVECTOR_RECIPE = {"n_components": 32, "rank": 100, "n_iter": 20, "lda_dim": 0,
+                  "train_words": (1, 2, 3), "enrol": "joined", "norm": "as-norm", "top_n": 20}
 PROTOCOLS = ("development", "test", "all")
 SYSTEMS = ("GMM-UBM", "GMM-UBM + S-norm", "i-vector cosine", "i-vector PLDA")
 
@@ -138,8 +139,8 @@ def join_words(frames: Sequence[np.ndarray], speakers: Sequence[str],
     return joined, owners
 
 
-def protocol_folds(utterances: Sequence, protocol: str = "test") -> list[tuple[list, list]]:
-    """The (training and enrolment, test) utterance indices of ``protocol``, per fold.
+def protocol_split(utterances: Sequence, protocol: str = "test") -> tuple[list, list]:
+    """The (training and enrolment, test) utterance indices of ``protocol``.
 
     Every protocol trains on take 1; ``"development"`` tests the take-2
     recordings of the first half of the words (in manifest order),
@@ -147,8 +148,7 @@ def protocol_folds(utterances: Sequence, protocol: str = "test") -> list[tuple[l
 
     Returns
     -------
-    list of (list of int, list of int)
-        One fold today (the pooling of several is supported).
+    (list of int, list of int)
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol={protocol!r} is not known; use one of "
@@ -156,8 +156,8 @@ def protocol_folds(utterances: Sequence, protocol: str = "test") -> list[tuple[l
     words = list(dict.fromkeys(u.text for u in utterances))
     tested = {"development": words[:len(words) // 2], "test": words[len(words) // 2:],
               "all": words}[protocol]
-    return [([i for i, u in enumerate(utterances) if u.take == 1],
-             [i for i, u in enumerate(utterances) if u.take == 2 and u.text in tested])]
+    return ([i for i, u in enumerate(utterances) if u.take == 1],
+            [i for i, u in enumerate(utterances) if u.take == 2 and u.text in tested])
 
 
 def run_bundled_comparison(*, conditions: Sequence[str] = ("clean",),
@@ -179,7 +179,7 @@ def run_bundled_comparison(*, conditions: Sequence[str] = ("clean",),
         The test unit: this many consecutive test words of one speaker,
         joined (:func:`join_words`); 1 tests every word alone.
     protocol : {"development", "test", "all"}, default="test"
-        Which take-2 words are tested (:func:`protocol_folds`).
+        Which take-2 words are tested (:func:`protocol_split`).
     cache : dict, optional
         Keeps features, UBMs and T matrices between calls that share it
         (and the same ``signals``), so a grid of back-end settings trains
@@ -190,33 +190,31 @@ def run_bundled_comparison(*, conditions: Sequence[str] = ("clean",),
     -------
     Comparison
     """
-    from gmmkit_speech.experiment import scored_experiment
-
     utterances, signals = bundled_signals() if signals is None else signals
     recipe = {**IVECTOR_RECIPE, **(ivector_recipe or {})}
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown:
+        raise ValueError(f"unknown systems {unknown}; use some of {list(SYSTEMS)}.")
+    if recipe["enrol"] not in ("words", "joined"):
+        raise ValueError(f"enrol={recipe['enrol']!r} is not valid; use 'words' or 'joined'.")
     cache = {} if cache is None else cache
-    pooled: dict = {}
-    for fold, (enrol, test) in enumerate(protocol_folds(utterances, protocol)):
-        def frames_of(indices, condition):
-            key = ("frames", condition, tuple(indices))
-            if key not in cache:
-                cache[key] = _frames(utterances, signals, indices, condition)
-            return cache[key]
 
-        enrol_frames = frames_of(enrol, "clean")
-        enrol_speakers = [utterances[i].speaker for i in enrol]
-        built = _build_systems(systems, enrol_frames, enrol_speakers, recipe, verbose,
-                               cache, (protocol, fold))
-        for condition in conditions:
-            frames, true = join_words(frames_of(test, condition),
-                                      [utterances[i].speaker for i in test], test_words)
-            for name, evaluate in built.items():
-                pooled.setdefault((name, condition), []).append(evaluate(frames, true))
+    def frames_of(indices, condition):
+        key = ("frames", condition, tuple(indices))
+        if key not in cache:
+            cache[key] = _frames(utterances, signals, indices, condition)
+        return cache[key]
+
+    enrol, test = protocol_split(utterances, protocol)
+    enrol_frames = frames_of(enrol, "clean")
+    enrol_speakers = [utterances[i].speaker for i in enrol]
+    built = _build_systems(systems, enrol_frames, enrol_speakers, recipe, verbose, cache)
     comparison = Comparison()
-    for key, parts in pooled.items():
-        comparison.results[key] = parts[0] if len(parts) == 1 else scored_experiment(
-            np.vstack([p.scores for p in parts]), parts[0].names,
-            [s for p in parts for s in p.true])
+    for condition in conditions:
+        frames, true = join_words(frames_of(test, condition),
+                                  [utterances[i].speaker for i in test], test_words)
+        for name, evaluate in built.items():
+            comparison.results[name, condition] = evaluate(frames, true)
     return comparison
 
 
@@ -233,7 +231,7 @@ def _cached(cache, key, make):
     return cache[key]
 
 
-def _build_systems(names, frames, speakers, recipe, verbose, cache, fold):
+def _build_systems(names, frames, speakers, recipe, verbose, cache):
     """name -> evaluate(test frames, true speakers) -> SpeechExperiment, for the systems asked."""
     from functools import partial
 
@@ -242,16 +240,11 @@ def _build_systems(names, frames, speakers, recipe, verbose, cache, fold):
     from gmmkit_speech.systems import GmmUbmSystem
     from gmmkit_speech.ubm import train_ubm
 
-    unknown = sorted(set(names) - set(SYSTEMS))
-    if unknown:
-        raise ValueError(f"unknown systems {unknown}; use some of {list(SYSTEMS)}.")
-    if recipe["enrol"] not in ("words", "joined"):
-        raise ValueError(f"enrol={recipe['enrol']!r} is not valid; use 'words' or 'joined'.")
     labels = sorted(set(speakers))
     cohort = {"cohort": frames, "cohort_speakers": speakers}
     built = {}
     if any(name.startswith("GMM") for name in names):
-        ubm = _cached(cache, ("gmm-ubm", fold), lambda: train_ubm(
+        ubm = _cached(cache, ("gmm-ubm",), lambda: train_ubm(
             frames, n_components=RECIPE["n_components"], feature_config=FeatureConfig(),
             verbose=verbose))
         gmm = GmmUbmSystem(ubm, top_c=RECIPE["top_c"],
@@ -262,14 +255,14 @@ def _build_systems(names, frames, speakers, recipe, verbose, cache, fold):
                 built[name] = partial(evaluate_system, gmm, models, norm=norm, ubm=ubm, **cohort)
     if any(name.startswith("i-vector") for name in names):
         for name, system, models in _ivector_systems(names, frames, speakers, labels, recipe,
-                                                     verbose, cache, fold):
+                                                     verbose, cache):
             built[name] = partial(_quietly, evaluate_system, system, models,
                                   norm=recipe["norm"], top_n=recipe["top_n"], ubm=system.ubm,
                                   **cohort)
     return built
 
 
-def _ivector_systems(names, frames, speakers, labels, recipe, verbose, cache, fold):
+def _ivector_systems(names, frames, speakers, labels, recipe, verbose, cache):
     """(name, IvectorSystem, {speaker: enrolment i-vectors}) of the i-vector systems asked."""
     from gmmkit_speech.backend import IvectorBackend
     from gmmkit_speech.features import FeatureConfig
@@ -278,7 +271,7 @@ def _ivector_systems(names, frames, speakers, labels, recipe, verbose, cache, fo
     from gmmkit_speech.systems import IvectorSystem
     from gmmkit_speech.ubm import train_ubm
 
-    ubm = _cached(cache, ("ubm", fold, recipe["n_components"]), lambda: train_ubm(
+    ubm = _cached(cache, ("ubm", recipe["n_components"]), lambda: train_ubm(
         frames, n_components=recipe["n_components"], feature_config=FeatureConfig(),
         verbose=verbose))
     train, owners = [], []
@@ -286,10 +279,10 @@ def _ivector_systems(names, frames, speakers, labels, recipe, verbose, cache, fo
         joined, joined_speakers = join_words(frames, speakers, words)
         train += joined
         owners += joined_speakers
-    stats = _cached(cache, ("stats", fold, recipe["n_components"], tuple(recipe["train_words"])),
+    stats = _cached(cache, ("stats", recipe["n_components"], tuple(recipe["train_words"])),
                     lambda: baum_welch_statistics(ubm, train))
     extractor = _cached(
-        cache, ("tv", fold, recipe["n_components"], tuple(recipe["train_words"]),
+        cache, ("tv", recipe["n_components"], tuple(recipe["train_words"]),
                 recipe["rank"], recipe["n_iter"]),
         lambda: train_ivector_extractor(ubm, stats, rank=recipe["rank"],
                                         n_iter=recipe["n_iter"], verbose=verbose))

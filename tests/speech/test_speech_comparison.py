@@ -12,6 +12,7 @@ from gmmkit_speech.comparison import (
     SYSTEMS,
     bundled_signals,
     join_words,
+    protocol_split,
     run_bundled_comparison,
 )
 from gmmkit_speech.conditions import add_noise, degrade, telephone
@@ -53,6 +54,30 @@ def test_ivector_plda_on_two_word_tests_reaches_1_percent_eer_and_99_percent_ide
     plda = result.results["i-vector PLDA", "clean"]
     assert len(plda.true) == 70 and plda.scores.shape == (70, 10)  # 7 two-word units a speaker
     assert plda.eer <= 0.01 and plda.accuracy >= 0.99  # measured: 0.00%, 100%
+
+
+def test_development_and_test_trials_are_disjoint_and_neither_is_trained_on(signals):
+    utterances, _ = signals
+    dev_train, dev = protocol_split(utterances, "development")
+    test_train, test = protocol_split(utterances, "test")
+    all_train, everything = protocol_split(utterances, "all")
+    assert dev_train == test_train == all_train == [
+        i for i, u in enumerate(utterances) if u.take == 1]
+    assert {utterances[i].take for i in dev + test} == {2}
+    assert not set(dev) & set(test) and sorted(dev + test) == everything
+    assert {utterances[i].text for i in dev} == {
+        "zero", "one", "two", "three", "four", "five", "six"}
+    assert len(dev) == len(test) == 70  # 7 words x 10 speakers
+    with pytest.raises(ValueError, match=re.escape(
+            "protocol='dev' is not known; use one of 'development', 'test', 'all'.")):
+        protocol_split(utterances, "dev")
+
+
+def test_a_bad_enrolment_setting_is_refused(signals):
+    with pytest.raises(ValueError, match=re.escape(
+            "enrol='all' is not valid; use 'words' or 'joined'.")):
+        run_bundled_comparison(systems=("i-vector PLDA",), signals=signals,
+                               ivector_recipe={"enrol": "all"})
 
 
 def test_join_words_keeps_each_speakers_order():
