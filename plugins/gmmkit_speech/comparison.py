@@ -78,7 +78,7 @@ class Comparison:
         systems = {system: r.trial_scores() for (system, c), r in self.results.items()
                    if c == condition}
         return plot_det_curves(systems, path,
-                               title=title or f"Bundled speakers, take 2 ({condition})")
+                               title=title or f"Bundled speakers, take-2 test words ({condition})")
 
 
 def bundled_signals() -> tuple[list, list[np.ndarray]]:
