@@ -3,6 +3,8 @@
     python benchmarks/bench_speech_dev.py              # the whole grid, single-word tests
     python benchmarks/bench_speech_dev.py --quick      # four settings (a smoke run)
 
+Progress (one line per ten settings) goes to stderr; ``-q`` silences it.
+
 Every setting of the grid below trains on take 1 and is scored on the
 ``"development"`` protocol of :mod:`gmmkit_speech.comparison`: the take-2
 recordings of the words zero .. six (70 target and 630 non-target trials
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 import time
 
 #: the grid: every combination is scored
@@ -51,10 +54,15 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="four settings only")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     signals, cache, rows = bundled_signals(), {}, []
+    grid = settings(QUICK if args.quick else GRID)
     start = time.perf_counter()
-    for order, setting in enumerate(settings(QUICK if args.quick else GRID)):
+    for order, setting in enumerate(grid):
+        if not args.quiet and order % 10 == 0:
+            print(f"setting {order + 1}/{len(grid)} ({time.perf_counter() - start:.0f} s)",
+                  file=sys.stderr, flush=True)
         result = run_bundled_comparison(systems=("i-vector cosine", "i-vector PLDA"),
                                         protocol="development", signals=signals,
                                         ivector_recipe=setting, cache=cache)
