@@ -27,6 +27,7 @@ from gmmkit_outliers.checks import (
     column_names,
 )
 from gmmkit_outliers.covariance import for_features, layout
+from gmmkit_outliers.discrete import check_discrete_floor, discrete_steps
 from gmmkit_outliers.explain import explain_ensemble, explain_rows
 from gmmkit_outliers.prediction import PROBA_METHODS, PredictionMixin  # noqa: F401 (re-export)
 from gmmkit_outliers.scaling import apply_scaler, fit_scaler
@@ -99,6 +100,15 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
         Trimmed refits of each mixture with the ``trim`` highest-scoring rows
         left out.
     trim : float, default=0.1
+    discrete_floor : float >= 0 or None, default=None
+        Dequantisation: after each mixture's fit (every ensemble member, and
+        the single model), ``discrete_floor`` x step**2 is added to the
+        variance of every discrete column, in the scaled space (step: the
+        column's quantisation step divided by its scale; integer columns
+        and columns of at most 32 values on a common grid are discrete,
+        :mod:`gmmkit_outliers.discrete`). A component can then no longer sit
+        on one repeated value with a variance far below the step. 1/12 is
+        a uniform spread over one step; None (or 0) adds nothing.
     reg_covar : float, default=1e-6
     n_init : int, default=1
     random_state : int, numpy Generator or None, default=None
@@ -126,6 +136,10 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
         (single model) The trusted components, renormalised.
     center_, scale_ : ndarray of shape (n_features,)
         The column scaler (scale 1 for the ignored columns).
+    discrete_steps_ : ndarray of shape (n_features,)
+        Each column's quantisation step in its own units (0 for a column
+        that is not discrete and for ignored columns); None in a detector
+        loaded from a file written before gmmkit 0.3.
     ignored_columns_ : ndarray of int
         Columns constant in the training data (a ConstantColumnWarning named
         them); every row is scored without them.
@@ -162,6 +176,7 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
         min_weight="auto",
         n_refits=0,
         trim=0.1,
+        discrete_floor=None,
         reg_covar=1e-6,
         n_init=1,
         random_state=None,
@@ -183,6 +198,7 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
         self.min_weight = min_weight
         self.n_refits = n_refits
         self.trim = trim
+        self.discrete_floor = discrete_floor
         self.reg_covar = reg_covar
         self.n_init = n_init
         self.random_state = random_state
@@ -203,6 +219,7 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
         self
         """
         contamination = check_contamination(self.contamination)
+        discrete_floor = check_discrete_floor(self.discrete_floor)
         check_options(scale=self.scale, missing=self.missing, min_weight=self.min_weight,
                       n_refits=self.n_refits, trim=self.trim)
         check_ensemble(ensemble=self.ensemble, n_estimators=self.n_estimators,
@@ -216,14 +233,20 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
                                                      covariance_type=self.covariance_type)
         self.center_, self.scale_ = fit_scaler(table, self.scale)
         self.scale_[self.ignored_columns_] = 1.0  # no spread to scale by; unused
-        Z = apply_scaler(table, self.center_, self.scale_)[:, self._used_columns(table.shape[1])]
+        used = self._used_columns(table.shape[1])
+        Z = apply_scaler(table, self.center_, self.scale_)[:, used]
+        self.discrete_steps_ = discrete_steps(table)
+        self.discrete_steps_[self.ignored_columns_] = 0.0
+        floor = None
+        if discrete_floor > 0:
+            floor = discrete_floor * (self.discrete_steps_[used] / self.scale_[used]) ** 2
         self.n_features_in_ = table.shape[1]
         self.feature_names_in_ = names or [f"x{j}" for j in range(table.shape[1])]
         self.ensemble_ = self.ensemble is not None and self._ensemble_fits(Z)
         if self.ensemble_:
-            self._fit_ensemble(Z)
+            self._fit_ensemble(Z, floor)
         else:
-            self._fit_single(Z)
+            self._fit_single(Z, floor)
         self.decision_scores_ = self._scores(Z)
         if contamination == "auto":
             self.threshold_ = self._auto_threshold()
@@ -247,23 +270,24 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
             min_weight=self.min_weight if self.robust else 0.0,
         )
 
-    def _fit_single(self, Z):
+    def _fit_single(self, Z, floor=None):
         params = self._mixture_params()
         params["covariance_type"] = for_features(params["covariance_type"], Z.shape[1])
         self.model_, self.trusted_, _ = scoring.fit_mixture(
             Z, params=params, n_refits=self.n_refits, trim=self.trim,
-            progress=self._progress if self.verbose else None,
+            progress=self._progress if self.verbose else None, floor=floor,
         )
         self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
         self.members_, self.buckets_ = None, None
 
-    def _fit_ensemble(self, Z):
+    def _fit_ensemble(self, Z, floor=None):
         rng = _generator(self.random_state)
         self.members_ = ensemble.fit_members(
             Z, n_estimators=self.n_estimators, max_samples=self.max_samples,
             max_features=self.max_features, bootstrap=self.bootstrap,
             params=self._mixture_params(), n_refits=self.n_refits, trim=self.trim, rng=rng,
             member_scale=self.member_scale, progress=self._progress if self.verbose else None,
+            floor=floor,
         )
         self.buckets_ = None
         if self.combination in ("aom", "moa"):
@@ -315,8 +339,9 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
             (the column scaler, one per column), ``threshold_``,
             ``score_summary_`` ("n", "min", "max", "mean", "std" of the
             training scores), ``feature_names_in_`` (one per column, ignored
-            columns included), optionally ``ignored_columns_`` and
-            ``training_scores_`` (sorted; what ``predict_confidence`` needs);
+            columns included), optionally ``ignored_columns_``,
+            ``discrete_steps_`` and ``training_scores_`` (sorted; what
+            ``predict_confidence`` needs);
             ``trusted_`` (bool, one per component) for a single model,
             ``members_`` (list of gmmkit_outliers.ensemble.Member) and
             ``buckets_`` for an ensemble.
@@ -337,6 +362,8 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
         detector.feature_names_in_ = list(fitted["feature_names_in_"])
         detector.n_features_in_ = len(detector.feature_names_in_)
         detector.ignored_columns_ = np.asarray(fitted.get("ignored_columns_", ()), dtype=int)
+        steps = fitted.get("discrete_steps_")
+        detector.discrete_steps_ = None if steps is None else np.asarray(steps, dtype=float)
         scores = fitted.get("training_scores_")
         detector.training_scores_ = None if scores is None else np.asarray(scores, dtype=float)
         detector.score_summary_.setdefault("n", None if scores is None else len(scores))
