@@ -139,7 +139,7 @@ class GMMOutlierDetector(PredictionMixin, EstimatorBase):
     discrete_steps_ : ndarray of shape (n_features,)
         Each column's quantisation step in its own units (0 for a column
         that is not discrete and for ignored columns); None in a detector
-        loaded from a file written before gmmkit 0.3.
+        loaded from a file written before ``discrete_floor`` existed.
     ignored_columns_ : ndarray of int
         Columns constant in the training data (a ConstantColumnWarning named
         them); every row is scored without them.

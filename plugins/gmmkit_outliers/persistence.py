@@ -101,7 +101,7 @@ def load_detector(path):
             "gmmkit_outliers.save_detector."
         )
     params = dict(state["params"])
-    params.setdefault("discrete_floor", None)  # files before gmmkit 0.3: fitted without a floor
+    params.setdefault("discrete_floor", None)  # older files: fitted without a floor
     ensemble = state["version"] == ENSEMBLE_VERSION
     if not ensemble:
         params.setdefault("ensemble", None)  # gmmkit 0.1 wrote single-model detectors only
