@@ -9,6 +9,8 @@
         --params '{"n_estimators": 20}'                 # a variant on the tuning protocols
     python benchmarks/bench_outliers.py --group tuning --only ensemble \
         --first-seed 5 --seeds 5                        # seeds 5-9 (a confirmation)
+    python benchmarks/bench_outliers.py --variant '{"discrete_floor": 4}'
+                                                        # one more column: that variant
 
 The protocols (benchmarks/outlier_protocols.py) turn 17 public data sets that
 load offline into anomaly-detection sets, each with several down-sampling (or
@@ -23,7 +25,9 @@ anomaly-drawing) seeds. In one run every detector scores the same rows
 - ``GMM(1)``: PyOD's GMM(n_components=1), minus the log density of one
   full-covariance Gaussian (gmmkit's GaussianMixture);
 - ``IForest``: scikit-learn's IsolationForest(random_state=seed);
-- ``LOF``: scikit-learn's LocalOutlierFactor (20 neighbours).
+- ``LOF``: scikit-learn's LocalOutlierFactor (20 neighbours);
+- ``variant`` (with ``--variant JSON``): ``GMMOutlierDetector(random_state=seed, **JSON)``
+  beside the default, in the same run.
 
 The gmmkit detectors get the raw columns (they scale them and ignore the
 constant ones themselves); the others get the columns standardised, constant
@@ -63,12 +67,20 @@ def standardised(X):
 
 #: --params: keyword arguments of the ``ensemble`` detector (a variant of the default)
 ENSEMBLE_PARAMS = {}
+#: --variant: keyword arguments of the extra ``variant`` detector
+VARIANT_PARAMS = {}
 
 
 def ensemble_scores(X, seed):
     from gmmkit_outliers import GMMOutlierDetector
 
     return GMMOutlierDetector(random_state=seed, **ENSEMBLE_PARAMS).fit(X).decision_scores_
+
+
+def variant_scores(X, seed):
+    from gmmkit_outliers import GMMOutlierDetector
+
+    return GMMOutlierDetector(random_state=seed, **VARIANT_PARAMS).fit(X).decision_scores_
 
 
 def issue22_scores(X, seed):
@@ -229,6 +241,9 @@ def main(argv=None):
     parser.add_argument("--params", metavar="JSON", default="{}",
                         help="keyword arguments of the 'ensemble' detector, e.g. "
                              "'{\"min_weight\": 0.2}' (compare a variant of the default)")
+    parser.add_argument("--variant", metavar="JSON",
+                        help="also the column 'variant': GMMOutlierDetector(**JSON), e.g. "
+                             "'{\"discrete_floor\": 4}'")
     parser.add_argument("--only", metavar="A,B", help="only these detectors (e.g. ensemble)")
     parser.add_argument("--timing-only", action="store_true")
     parser.add_argument("--timing-previous", action="store_true",
@@ -242,6 +257,10 @@ def main(argv=None):
     detectors = dict(DETECTORS)
     if args.pyod:
         detectors.update({name: pyod_scores(name) for name in ("KNN", "HBOS", "ECOD", "COPOD")})
+    if args.variant:
+        VARIANT_PARAMS.update(json.loads(args.variant))
+        detectors = {"ensemble": detectors.pop("ensemble"), "variant": variant_scores,
+                     **detectors}
     if args.only:
         detectors = {name: detectors[name] for name in args.only.split(",")}
     results = {"seeds": list(range(args.first_seed, args.first_seed + args.seeds))}
