@@ -183,3 +183,21 @@ def test_cli_bad_discrete_floor(cli, table, tmp_path, value):
             "step squared (1/12 is a uniform spread over one step)"
             in " ".join(result.output.split()))
     assert not (tmp_path / "rows.csv").exists()
+
+
+def test_missing_values_are_scored_under_the_floored_marginal(X):
+    from scipy.stats import multivariate_normal
+
+    holes = X.copy()
+    holes[::7, 2] = np.nan
+    holes[::11, 1] = np.nan  # NaN in the discrete column: its step is that of the others
+    detector = GMMOutlierDetector(ensemble=None, missing="em", discrete_floor=4,
+                                  random_state=0).fit(holes)
+    assert detector.discrete_steps_[1] == 1.0
+    Z = (holes - detector.center_) / detector.scale_
+    normal = detector.normal_model_
+    for row in np.flatnonzero(np.isnan(holes).any(axis=1))[:6]:
+        seen = np.flatnonzero(~np.isnan(holes[row]))
+        density = sum(w * multivariate_normal(m[seen], normal.covariances_[np.ix_(seen, seen)])
+                      .pdf(Z[row, seen]) for w, m in zip(normal.weights_, normal.means_))
+        assert detector.decision_scores_[row] == pytest.approx(-np.log(density), rel=1e-9)
