@@ -187,8 +187,8 @@ def _discrete_steps(state, n_columns, path):
                      and np.isfinite(s) and s >= 0 for s in steps))
     if not valid:
         raise gmmkit.ModelFileError(
-            f"cannot load '{path}' as an outlier detector: its discrete steps {steps!r} are "
-            f"not {n_columns} finite numbers >= 0; the file is damaged. Fit and save the "
+            f"cannot load '{path}' as an outlier detector: its discrete steps are not "
+            f"{n_columns} finite numbers >= 0; the file is damaged. Fit and save the "
             "detector again."
         )
     return np.asarray(steps, dtype=float)

@@ -11,6 +11,7 @@ from gmmkit_outliers import GMMOutlierDetector, load_detector, save_detector
 from gmmkit_outliers.discrete import column_step, discrete_steps, floor_mixture
 from helpers import invoke as run
 
+from gmmkit import ModelFileError
 from gmmkit.cli import build_cli
 from gmmkit.plugins import make_plugin_manager
 
@@ -201,3 +202,15 @@ def test_missing_values_are_scored_under_the_floored_marginal(X):
         density = sum(w * multivariate_normal(m[seen], normal.covariances_[np.ix_(seen, seen)])
                       .pdf(Z[row, seen]) for w, m in zip(normal.weights_, normal.means_))
         assert detector.decision_scores_[row] == pytest.approx(-np.log(density), rel=1e-9)
+
+
+@pytest.mark.parametrize("steps", [[0.0, -1.0, 0.0, 0.5], [0.0, 1.0, 0.0]])
+def test_a_file_with_damaged_discrete_steps_is_refused(tmp_path, X, steps):
+    detector = GMMOutlierDetector(ensemble=None, discrete_floor=4, random_state=0).fit(X)
+    detector.discrete_steps_ = np.array(steps)
+    save_detector(detector, tmp_path / "damaged.gmm")
+    with pytest.raises(ModelFileError, match=re.escape(
+        f"cannot load '{tmp_path / 'damaged.gmm'}' as an outlier detector: its discrete steps "
+        "are not 4 finite numbers >= 0; the file is damaged. Fit and save the detector again."
+    )):
+        load_detector(tmp_path / "damaged.gmm")
