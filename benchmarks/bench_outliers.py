@@ -7,6 +7,10 @@
     python benchmarks/bench_outliers.py --json          # machine-readable results on stdout
     python benchmarks/bench_outliers.py --group tuning --only ensemble \
         --params '{"n_estimators": 20}'                 # a variant on the tuning protocols
+    python benchmarks/bench_outliers.py --group tuning --only ensemble \
+        --first-seed 5 --seeds 5                        # seeds 5-9 (a confirmation)
+    python benchmarks/bench_outliers.py --variant '{"discrete_floor": 4}'
+                                                        # one more column: that variant
 
 The protocols (benchmarks/outlier_protocols.py) turn 17 public data sets that
 load offline into anomaly-detection sets, each with several down-sampling (or
@@ -21,7 +25,9 @@ anomaly-drawing) seeds. In one run every detector scores the same rows
 - ``GMM(1)``: PyOD's GMM(n_components=1), minus the log density of one
   full-covariance Gaussian (gmmkit's GaussianMixture);
 - ``IForest``: scikit-learn's IsolationForest(random_state=seed);
-- ``LOF``: scikit-learn's LocalOutlierFactor (20 neighbours).
+- ``LOF``: scikit-learn's LocalOutlierFactor (20 neighbours);
+- ``variant`` (with ``--variant JSON``): ``GMMOutlierDetector(random_state=seed, **JSON)``
+  beside the default, in the same run.
 
 The gmmkit detectors get the raw columns (they scale them and ignore the
 constant ones themselves); the others get the columns standardised, constant
@@ -61,12 +67,20 @@ def standardised(X):
 
 #: --params: keyword arguments of the ``ensemble`` detector (a variant of the default)
 ENSEMBLE_PARAMS = {}
+#: --variant: keyword arguments of the extra ``variant`` detector
+VARIANT_PARAMS = {}
 
 
 def ensemble_scores(X, seed):
     from gmmkit_outliers import GMMOutlierDetector
 
     return GMMOutlierDetector(random_state=seed, **ENSEMBLE_PARAMS).fit(X).decision_scores_
+
+
+def variant_scores(X, seed):
+    from gmmkit_outliers import GMMOutlierDetector
+
+    return GMMOutlierDetector(random_state=seed, **VARIANT_PARAMS).fit(X).decision_scores_
 
 
 def issue22_scores(X, seed):
@@ -219,12 +233,17 @@ def timing(n_samples=100_000, n_features=20, seed=0, previous=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds per protocol (default 5)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the seeds are FIRST_SEED .. FIRST_SEED + SEEDS - 1 (default 0)")
     parser.add_argument("--group", choices=["all", "tuning", *GROUPS], default="all",
                         help="tuning = development + tuning-extra (where defaults are chosen)")
     parser.add_argument("--pyod", action="store_true", help="also PyOD's KNN, HBOS, ECOD, COPOD")
     parser.add_argument("--params", metavar="JSON", default="{}",
                         help="keyword arguments of the 'ensemble' detector, e.g. "
                              "'{\"min_weight\": 0.2}' (compare a variant of the default)")
+    parser.add_argument("--variant", metavar="JSON",
+                        help="also the column 'variant': GMMOutlierDetector(**JSON), e.g. "
+                             "'{\"discrete_floor\": 4}'")
     parser.add_argument("--only", metavar="A,B", help="only these detectors (e.g. ensemble)")
     parser.add_argument("--timing-only", action="store_true")
     parser.add_argument("--timing-previous", action="store_true",
@@ -238,13 +257,17 @@ def main(argv=None):
     detectors = dict(DETECTORS)
     if args.pyod:
         detectors.update({name: pyod_scores(name) for name in ("KNN", "HBOS", "ECOD", "COPOD")})
+    if args.variant:
+        VARIANT_PARAMS.update(json.loads(args.variant))
+        detectors = {"ensemble": detectors.pop("ensemble"), "variant": variant_scores,
+                     **detectors}
     if args.only:
         detectors = {name: detectors[name] for name in args.only.split(",")}
-    results = {}
+    results = {"seeds": list(range(args.first_seed, args.first_seed + args.seeds))}
     if not args.timing_only:
         chosen = {"all": tuple(GROUPS), "tuning": TUNING}.get(args.group, (args.group,))
         groups = {name: GROUPS[name] for name in chosen}
-        seeds = list(range(args.seeds))
+        seeds = results["seeds"]
         for group, protocols in groups.items():
             table = run(protocols, detectors, seeds, progress)
             results[group] = {"table": table, "summary": summary(table, list(detectors))}
@@ -255,7 +278,7 @@ def main(argv=None):
         print(json.dumps(results, indent=1))
         return
     for group, result in results.items():
-        if group == "timing_100000x20":
+        if group in ("seeds", "timing_100000x20"):
             continue
         print(markdown(result["table"], list(detectors),
                        f"{group} protocols: ROC-AUC (average precision), mean over "

@@ -42,7 +42,8 @@ def coins_bias(plt):
     image = data.coins()
     plain = segment(image, 2, smoothing=True)
     corrected = segment(image, 2, smoothing=True, bias_field=True)
-    return bias_figure(plt, image, plain, corrected, OUT, "image_coins_bias.png")
+    three = segment(image, 3, smoothing=True, bias_field=True, bias_classes=2)
+    return bias_figure(plt, image, plain, corrected, OUT, "image_coins_bias.png", three=three)
 
 
 def phantom(plt):

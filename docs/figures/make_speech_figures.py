@@ -7,10 +7,12 @@ the speech plugin (the default recipe on the bundled speech set);
 speech_mfcc.png shows one bundled word's MFCC frames before and after the
 energy VAD and CMVN. speech_det_systems.png and speech_det_systems_noise.png
 are the DET curves of the four systems of gmmkit_speech.comparison (GMM-UBM,
-GMM-UBM + S-norm, i-vector cosine, i-vector PLDA) on take 2, clean and with
-noise at 10 dB SNR, testing single words; speech_det_systems_2words.png
-the same, clean, testing two words of a speaker joined (test_words=2). The
-tables of every system and condition, for both test units, are printed.
+GMM-UBM + S-norm, i-vector cosine, i-vector PLDA) on the test protocol
+(take-2 words seven .. stop; the recipe was chosen on the development words
+by benchmarks/bench_speech_dev.py), clean and with noise at 10 dB SNR,
+testing single words; speech_det_systems_2words.png the same, clean,
+testing two words of a speaker joined (test_words=2). The tables of every
+system and condition, for both test units, are printed.
 
     python docs/figures/make_speech_figures.py --systems   # only those three
 """
@@ -60,8 +62,8 @@ def systems_figures(out_dir):
     names = []
     for test_words in (1, 2):
         comparison = run_bundled_comparison(conditions=tuple(CONDITIONS), signals=signals,
-                                            test_words=test_words)
-        print(f"test unit: {test_words} word(s)")
+                                            test_words=test_words, protocol="test")
+        print(f"test protocol, test unit: {test_words} word(s)")
         print("| system | condition | EER (%) | minDCF(0.01) | identified (%) |")
         print("| --- | --- | --- | --- | --- |")
         for row in comparison.table():
@@ -73,7 +75,7 @@ def systems_figures(out_dir):
         else:
             names.append(comparison.plot_det(
                 out_dir / "speech_det_systems_2words.png", condition="clean",
-                title="Bundled speakers, take 2, two words per test (clean)"))
+                title="Bundled speakers, take-2 test words, two per test (clean)"))
     return [Path(name).name for name in names]
 
 

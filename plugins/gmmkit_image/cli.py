@@ -170,6 +170,10 @@ def image():
                    "uneven lighting) inside EM.")
 @click.option("--bias-order", default=3, show_default=True, type=click.IntRange(min=1),
               help="Polynomial order of the (log) bias field.")
+@click.option("--bias-classes", type=click.IntRange(min=1),
+              help="Estimate the bias field with this many classes first, then keep it fixed "
+                   "for the -k classes (e.g. 2 for a photo whose background is more than one "
+                   "Gaussian); needs --bias-field.")
 @click.option("--mask", "mask_path", type=click.Path(dir_okay=False),
               help="Image, .npy or NIfTI of the same grid: non-zero voxels are segmented.")
 @click.option("--volume", type=click.IntRange(min=0),
@@ -211,7 +215,7 @@ def image():
 @json_option("the result")
 @quiet_option
 def segment(image_path, n_classes, features, smoothing, method, bias_field, bias_order,
-            mask_path, volume, channel_axis, covariance_type, min_region, max_pixels,
+            bias_classes, mask_path, volume, channel_axis, covariance_type, min_region, max_pixels,
             hmrf_max_pixels, seed,
             output, overlay, probabilities, partial_volume, field_path, corrected_path, force,
             as_json, quiet):
@@ -223,6 +227,9 @@ def segment(image_path, n_classes, features, smoothing, method, bias_field, bias
     if (field_path or corrected_path) and not bias_field:
         raise click.UsageError(f"{'--field' if field_path else '--corrected'} writes the bias "
                                "field's result; add --bias-field.")
+    if bias_classes is not None and not bias_field:
+        raise click.UsageError("--bias-classes sets how the bias field is estimated; add "
+                               "--bias-field.")
     _check_suffix(output, "-o", LABEL_SUFFIXES)
     say = _say(quiet)
     outputs = command_outputs(force, image_path, mask_path)
@@ -247,7 +254,7 @@ def segment(image_path, n_classes, features, smoothing, method, bias_field, bias
             picture, n_classes, features=names, smoothing=smoothing, method=method, mask=mask,
             channel_axis=axis, covariance_type=covariance_type, max_pixels=max_pixels,
             hmrf_max_pixels=hmrf_max_pixels,
-            bias_field=bias_field, bias_order=bias_order,
+            bias_field=bias_field, bias_order=bias_order, bias_classes=bias_classes,
             partial_volume=partial_volume is not None,
             spacing=None if scan is None else scan.spacing,
             probabilities=probabilities is not None, random_state=seed, verbose=not quiet,
@@ -271,6 +278,7 @@ def segment(image_path, n_classes, features, smoothing, method, bias_field, bias
         "smoothing": smoothing,
         "beta": result.beta,
         "bias_field": bias_field,
+        "bias_classes": bias_classes,
         "n_iter": result.n_smoothing_iter,
         "n_fit_pixels": result.n_fit_pixels,
         "unit": "voxels" if result.labels.ndim == 3 else "pixels",

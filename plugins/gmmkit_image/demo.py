@@ -1,5 +1,6 @@
 """The image plugin's part of ``gmmkit demo``: scikit-image's coins, segmented
-with and without the bias field that evens out the lighting."""
+with and without the bias field that evens out the lighting, in 2 classes and
+in 3 (the field from 2 classes first)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import numpy as np
 
 
 def coins_demo(out_dir):
-    """scikit-image's coins: 2 classes with HMRF smoothing, without and with the bias field."""
+    """scikit-image's coins: 2 classes with HMRF smoothing, without and with the bias field;
+    3 classes with the field estimated from 2."""
     from skimage import data
 
     from gmmkit.demo import DemoSection, pyplot
@@ -16,6 +18,8 @@ def coins_demo(out_dir):
     image = data.coins()
     plain = segment(image, 2, smoothing=True)
     result = segment(image, 2, smoothing=True, bias_field=True)
+    three = segment(image, 3, smoothing=True, bias_field=True, bias_classes=2)
+    shares = ", ".join(f"{100 * share:.0f}%" for share in three.shares)
     moved = float(np.mean(plain.labels != result.labels))
     field = result.bias_field
     section = DemoSection(
@@ -29,6 +33,11 @@ def coins_demo(out_dir):
             f"field (here {field.min():.2f} to {field.max():.2f}) is estimated inside EM; "
             f"{100 * moved:.1f}% of the pixels change class and the background becomes one "
             "class.",
+            "With 3 classes and bias_classes=2 the field is estimated with 2 classes first, "
+            "then held fixed while the 3 classes are fitted on the corrected photo: the "
+            "background stays one class and the coins split into a darker and a brighter "
+            f"class (shares {shares}). Re-estimated with the 3 classes throughout, the field "
+            "would leave the background in two classes.",
         ],
         table=[["class", "pixels", "fraction", "mean grey", "pixels without the field"]]
         + [
@@ -38,24 +47,32 @@ def coins_demo(out_dir):
     )
     plt = pyplot()
     if plt is not None:
-        section.figures.append(bias_figure(plt, image, plain, result, out_dir))
+        section.figures.append(bias_figure(plt, image, plain, result, out_dir, three=three))
     return section
 
 
-def bias_figure(plt, image, plain, corrected, out_dir, name="coins_bias_field.png"):
-    """Input, labels without and with the field, the field and the corrected image."""
+def bias_figure(plt, image, plain, corrected, out_dir, name="coins_bias_field.png",
+                three=None):
+    """Input, labels without and with the field, the field and the corrected image.
+
+    With ``three`` (a 3-class result), its labels too, after the 2-class ones.
+    """
     from gmmkit.demo import save_figure
     from gmmkit_image.io import label_colours
 
-    colours = np.vstack([[0, 0, 0], label_colours(corrected.n_classes)])
-    figure, axes = plt.subplots(1, 5, figsize=(18, 3.4))
+    def coloured(result):
+        return np.vstack([[0, 0, 0], label_colours(result.n_classes)])[result.labels]
+
     panels = [
         (image, "input", "gray"),
-        (colours[plain.labels], "labels, no bias field", None),
-        (colours[corrected.labels], "labels, bias_field=True", None),
+        (coloured(plain), "labels, no bias field", None),
+        (coloured(corrected), "labels, bias_field=True", None),
         (corrected.bias_field, "estimated field", "magma"),
         (corrected.corrected, "corrected image", "gray"),
     ]
+    if three is not None:
+        panels.insert(3, (coloured(three), "3 classes, bias_classes=2", None))
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4))
     for ax, (picture, title, cmap) in zip(axes, panels):
         shown = ax.imshow(picture, cmap=cmap, interpolation="nearest")
         ax.set_title(title, fontsize=10)

@@ -40,8 +40,9 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence | 
             smoothing: float | bool | str = 0.0, mask: ArrayLike | None = None,
             channel_axis: int | None = None, covariance_type: str = "full",
             method: str = "mean-field", bias_field: bool = False,
-            bias_order: int = DEFAULT_ORDER, partial_volume: bool = False,
-            spacing: Sequence[float] | None = None, max_pixels: int = MAX_FIT_PIXELS,
+            bias_order: int = DEFAULT_ORDER, bias_classes: int | None = None,
+            partial_volume: bool = False, spacing: Sequence[float] | None = None,
+            max_pixels: int = MAX_FIT_PIXELS,
             hmrf_max_pixels: int | None = HMRF_MAX_PIXELS, probabilities: bool = True,
             random_state: int | np.random.Generator | None = 0,
             n_init: int = 1, max_iter: int = 100, smoothing_iter: int = 50, tol: float = 1e-5,
@@ -79,6 +80,14 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence | 
         HMRF-EM; needs one intensity feature and intensities >= 0.
     bias_order : int, default=3
         Polynomial order of the log field.
+    bias_classes : int or None, default=None
+        Estimate the field with this many classes first, then keep it fixed
+        while the ``n_classes`` classes are fitted on the corrected image
+        (the field first, as FSL FAST's bias-removal iterations before its
+        final ones). None: the field is re-estimated with the ``n_classes``
+        classes throughout. For a photo whose background is more than one
+        Gaussian (coins with 3 classes: ``bias_classes=2``); see
+        docs/image.md. Needs ``bias_field=True``.
     partial_volume : bool, default=False
         Estimate the fraction of each class inside every pixel
         (:mod:`gmmkit_image.pve`); needs one intensity feature.
@@ -114,6 +123,16 @@ def segment(image: ArrayLike, n_classes: int | str = 3, *, features: Sequence | 
     """
     from gmmkit import GaussianMixture
 
+    if bias_classes is not None:
+        options = dict(features=features, smoothing=smoothing, mask=mask,
+                       channel_axis=channel_axis, covariance_type=covariance_type,
+                       method=method, spacing=spacing, max_pixels=max_pixels,
+                       hmrf_max_pixels=hmrf_max_pixels, random_state=random_state,
+                       n_init=n_init, max_iter=max_iter, smoothing_iter=smoothing_iter, tol=tol,
+                       verbose=verbose)
+        return _field_first(image, n_classes, bias_classes, bias_field=bias_field,
+                            bias_order=bias_order, partial_volume=partial_volume,
+                            probabilities=probabilities, options=options)
     pixels, spatial, valid_index = checks.checked_pixels(image, mask, channel_axis)
     k_needed = 2 if n_classes == "auto" else checks.checked_classes(n_classes)
     spacing = checked_spacing(spacing, len(spatial))
@@ -236,6 +255,35 @@ def _run_hmrf(result, X, valid_index, spatial, beta, method, bias_field, bias_or
         result.bias_field = field.reshape(spatial)
         result.corrected = _corrected(result.image, result.bias_field, result.channel_axis)
     return posteriors, fitted.vanished
+
+
+def _field_first(image, n_classes, bias_classes, *, bias_field, bias_order, partial_volume,
+                 probabilities, options):
+    """``segment`` with ``bias_classes``: the field from that many classes, then fixed.
+
+    The first fit estimates the field (with the same smoothing and mask);
+    the second segments the corrected image with the field held fixed. Its
+    objective is the full model's: the field's log has mean 0 over the
+    mask, so the Jacobian adds nothing.
+    """
+    if not bias_field:
+        raise ValueError(f"bias_classes={bias_classes!r} sets how the bias field is estimated; "
+                         "pass bias_field=True too (or leave bias_classes=None).")
+    if not (isinstance(bias_classes, (int, np.integer)) and not isinstance(bias_classes, bool)
+            and bias_classes >= 1):
+        raise ValueError(f"bias_classes={bias_classes!r} must be a positive integer (the "
+                         "classes the field is estimated with, e.g. 2) or None.")
+    _progress(options["verbose"])(
+        f"segment: the bias field from {bias_classes} classes, then fixed for {n_classes}")
+    first = segment(image, int(bias_classes), bias_field=True, bias_order=bias_order,
+                    probabilities=False, **options)
+    # the corrected image is float: the second fit uses the first one's intensity feature
+    options["features"] = options["features"] or ("intensity",)
+    result = segment(first.corrected, n_classes, partial_volume=partial_volume,
+                     probabilities=probabilities, **options)
+    result.image = np.asarray(image)
+    result.bias_field, result.corrected = first.bias_field, first.corrected
+    return result
 
 
 def _checked_limit(hmrf_max_pixels):

@@ -42,6 +42,25 @@ class MinWeightType(ContaminationType):
         return share
 
 
+class DiscreteFloorType(click.ParamType):
+    """``--discrete-floor``: 'none' or a finite number >= 0."""
+
+    name = "none|F"
+
+    def convert(self, value, param, ctx):
+        if value is None or value == "none":
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not 0.0 <= number < float("inf"):
+            self.fail(f"{value!r} is neither 'none' nor a finite number >= 0: it is the "
+                      "variance added to each discrete column, in units of its step squared "
+                      "(1/12 is a uniform spread over one step)", param, ctx)
+        return number
+
+
 def detector_options(function):
     """The options that build a GMMOutlierDetector."""
     from gmmkit.cli.helpers import COVARIANCE_TYPES, ComponentsType, seed_option
@@ -85,6 +104,11 @@ def detector_options(function):
         click.option("--trim", default=0.1, show_default=True,
                      type=click.FloatRange(0.0, 0.5, min_open=True, max_open=True),
                      help="Share of the rows each --n-refits refit leaves out."),
+        click.option("--discrete-floor", default="none", show_default=True,
+                     type=DiscreteFloorType(),
+                     help="Add F x step^2 to the variance of every discrete column (integers, "
+                          "or few values on a common grid) in each mixture after its fit; "
+                          "'none' adds nothing."),
         click.option("--scale", type=click.Choice(["standard", "robust", "none"]),
                      default="standard", show_default=True, help="Column scaling."),
         click.option("--missing", type=click.Choice(["error", "em"]), default="error",
@@ -122,6 +146,7 @@ def _make_detector(options, quiet):
         robust=options["robust"],
         min_weight="auto" if options["min_weight"] is None else options["min_weight"],
         n_refits=options["n_refits"], trim=options["trim"],
+        discrete_floor=options["discrete_floor"],
     )
 
 

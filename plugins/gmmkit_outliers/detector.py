@@ -26,15 +26,14 @@ from gmmkit_outliers.checks import (
     check_training_table,
     column_names,
 )
-from gmmkit_outliers.confidence import exceed_confidence
 from gmmkit_outliers.covariance import for_features, layout
+from gmmkit_outliers.discrete import check_discrete_floor, discrete_steps
 from gmmkit_outliers.explain import explain_ensemble, explain_rows
+from gmmkit_outliers.prediction import PROBA_METHODS, PredictionMixin  # noqa: F401 (re-export)
 from gmmkit_outliers.scaling import apply_scaler, fit_scaler
 
-PROBA_METHODS = ("linear", "unify")
 
-
-class GMMOutlierDetector(EstimatorBase):
+class GMMOutlierDetector(PredictionMixin, EstimatorBase):
     """Anomaly detector: minus the log density of the normal part of Gaussian mixtures.
 
     Used like a PyOD detector: ``fit(X)``, then ``decision_function`` (higher
@@ -101,6 +100,15 @@ class GMMOutlierDetector(EstimatorBase):
         Trimmed refits of each mixture with the ``trim`` highest-scoring rows
         left out.
     trim : float, default=0.1
+    discrete_floor : float >= 0 or None, default=None
+        Dequantisation: after each mixture's fit (every ensemble member, and
+        the single model), ``discrete_floor`` x step**2 is added to the
+        variance of every discrete column, in the scaled space (step: the
+        column's quantisation step divided by its scale; integer columns
+        and columns of at most 32 values on a common grid are discrete,
+        :mod:`gmmkit_outliers.discrete`). A component can then no longer sit
+        on one repeated value with a variance far below the step. 1/12 is
+        a uniform spread over one step; None (or 0) adds nothing.
     reg_covar : float, default=1e-6
     n_init : int, default=1
     random_state : int, numpy Generator or None, default=None
@@ -128,6 +136,10 @@ class GMMOutlierDetector(EstimatorBase):
         (single model) The trusted components, renormalised.
     center_, scale_ : ndarray of shape (n_features,)
         The column scaler (scale 1 for the ignored columns).
+    discrete_steps_ : ndarray of shape (n_features,)
+        Each column's quantisation step in its own units (0 for a column
+        that is not discrete and for ignored columns); None in a detector
+        loaded from a file written before ``discrete_floor`` existed.
     ignored_columns_ : ndarray of int
         Columns constant in the training data (a ConstantColumnWarning named
         them); every row is scored without them.
@@ -164,6 +176,7 @@ class GMMOutlierDetector(EstimatorBase):
         min_weight="auto",
         n_refits=0,
         trim=0.1,
+        discrete_floor=None,
         reg_covar=1e-6,
         n_init=1,
         random_state=None,
@@ -185,6 +198,7 @@ class GMMOutlierDetector(EstimatorBase):
         self.min_weight = min_weight
         self.n_refits = n_refits
         self.trim = trim
+        self.discrete_floor = discrete_floor
         self.reg_covar = reg_covar
         self.n_init = n_init
         self.random_state = random_state
@@ -205,6 +219,7 @@ class GMMOutlierDetector(EstimatorBase):
         self
         """
         contamination = check_contamination(self.contamination)
+        discrete_floor = check_discrete_floor(self.discrete_floor)
         check_options(scale=self.scale, missing=self.missing, min_weight=self.min_weight,
                       n_refits=self.n_refits, trim=self.trim)
         check_ensemble(ensemble=self.ensemble, n_estimators=self.n_estimators,
@@ -218,14 +233,20 @@ class GMMOutlierDetector(EstimatorBase):
                                                      covariance_type=self.covariance_type)
         self.center_, self.scale_ = fit_scaler(table, self.scale)
         self.scale_[self.ignored_columns_] = 1.0  # no spread to scale by; unused
-        Z = apply_scaler(table, self.center_, self.scale_)[:, self._used_columns(table.shape[1])]
+        used = self._used_columns(table.shape[1])
+        Z = apply_scaler(table, self.center_, self.scale_)[:, used]
+        self.discrete_steps_ = discrete_steps(table)
+        self.discrete_steps_[self.ignored_columns_] = 0.0
+        floor = None
+        if discrete_floor > 0:
+            floor = discrete_floor * (self.discrete_steps_[used] / self.scale_[used]) ** 2
         self.n_features_in_ = table.shape[1]
         self.feature_names_in_ = names or [f"x{j}" for j in range(table.shape[1])]
         self.ensemble_ = self.ensemble is not None and self._ensemble_fits(Z)
         if self.ensemble_:
-            self._fit_ensemble(Z)
+            self._fit_ensemble(Z, floor)
         else:
-            self._fit_single(Z)
+            self._fit_single(Z, floor)
         self.decision_scores_ = self._scores(Z)
         if contamination == "auto":
             self.threshold_ = self._auto_threshold()
@@ -249,23 +270,24 @@ class GMMOutlierDetector(EstimatorBase):
             min_weight=self.min_weight if self.robust else 0.0,
         )
 
-    def _fit_single(self, Z):
+    def _fit_single(self, Z, floor=None):
         params = self._mixture_params()
         params["covariance_type"] = for_features(params["covariance_type"], Z.shape[1])
         self.model_, self.trusted_, _ = scoring.fit_mixture(
             Z, params=params, n_refits=self.n_refits, trim=self.trim,
-            progress=self._progress if self.verbose else None,
+            progress=self._progress if self.verbose else None, floor=floor,
         )
         self.normal_model_ = scoring.normal_mixture(self.model_, self.trusted_)
         self.members_, self.buckets_ = None, None
 
-    def _fit_ensemble(self, Z):
+    def _fit_ensemble(self, Z, floor=None):
         rng = _generator(self.random_state)
         self.members_ = ensemble.fit_members(
             Z, n_estimators=self.n_estimators, max_samples=self.max_samples,
             max_features=self.max_features, bootstrap=self.bootstrap,
             params=self._mixture_params(), n_refits=self.n_refits, trim=self.trim, rng=rng,
             member_scale=self.member_scale, progress=self._progress if self.verbose else None,
+            floor=floor,
         )
         self.buckets_ = None
         if self.combination in ("aom", "moa"):
@@ -317,8 +339,9 @@ class GMMOutlierDetector(EstimatorBase):
             (the column scaler, one per column), ``threshold_``,
             ``score_summary_`` ("n", "min", "max", "mean", "std" of the
             training scores), ``feature_names_in_`` (one per column, ignored
-            columns included), optionally ``ignored_columns_`` and
-            ``training_scores_`` (sorted; what ``predict_confidence`` needs);
+            columns included), optionally ``ignored_columns_``,
+            ``discrete_steps_`` and ``training_scores_`` (sorted; what
+            ``predict_confidence`` needs);
             ``trusted_`` (bool, one per component) for a single model,
             ``members_`` (list of gmmkit_outliers.ensemble.Member) and
             ``buckets_`` for an ensemble.
@@ -339,6 +362,8 @@ class GMMOutlierDetector(EstimatorBase):
         detector.feature_names_in_ = list(fitted["feature_names_in_"])
         detector.n_features_in_ = len(detector.feature_names_in_)
         detector.ignored_columns_ = np.asarray(fitted.get("ignored_columns_", ()), dtype=int)
+        steps = fitted.get("discrete_steps_")
+        detector.discrete_steps_ = None if steps is None else np.asarray(steps, dtype=float)
         scores = fitted.get("training_scores_")
         detector.training_scores_ = None if scores is None else np.asarray(scores, dtype=float)
         detector.score_summary_.setdefault("n", None if scores is None else len(scores))
@@ -405,100 +430,6 @@ class GMMOutlierDetector(EstimatorBase):
             return map_rows(self.decision_function, X, n_features=self.n_features_in_,
                             out=out, overwrite=overwrite, name="the detector")
         return self._scores(self._scaled(X))
-
-    def predict(self, X, return_confidence=False, *, out=None, overwrite=False):
-        """1 for rows scoring above ``threshold_``, else 0: int array (n_samples,).
-
-        With ``return_confidence=True``, also :meth:`predict_confidence`'s
-        array: ``(labels, confidence)``. X, ``out`` and ``overwrite`` as in
-        :meth:`decision_function` (``out`` takes the labels only).
-        """
-        if out is not None or is_large_input(X):
-            if return_confidence and out is not None:
-                raise ValueError("out= takes the labels only; call predict(X, out=path) "
-                                 "without return_confidence.")
-            self._check_fitted()
-            function = self._labels_and_confidence if return_confidence else self.predict
-            result = map_rows(function, X, n_features=self.n_features_in_, out=out,
-                              overwrite=overwrite, name="the detector")
-            return (result[:, 0].astype(int), result[:, 1]) if return_confidence else result
-        scores = self.decision_function(X)
-        labels = (scores > self.threshold_).astype(int)
-        if return_confidence:
-            return labels, self._confidence(scores, labels)
-        return labels
-
-    def _labels_and_confidence(self, X):
-        labels, confidence = self.predict(X, return_confidence=True)
-        return np.column_stack([labels, confidence])
-
-    def predict_confidence(self, X):
-        """ExCeeD confidence in each prediction (Perini et al. 2020): shape (n_samples,).
-
-        The probability that the row would get the same label from a
-        detector fitted to another training set of the same size
-        (gmmkit_outliers.confidence): near 1 a sure prediction, near 0.5 a
-        row at the threshold. As PyOD's ``predict_confidence``; with
-        ``contamination="auto"`` the share of training rows flagged plays
-        the contamination.
-        """
-        scores = self.decision_function(X)
-        return self._confidence(scores, (scores > self.threshold_).astype(int))
-
-    def _confidence(self, scores, labels):
-        if getattr(self, "training_scores_", None) is None:
-            raise ValueError(
-                "this detector has no training scores (it was loaded from a detector file "
-                "written by gmmkit 0.1); fit it again, or save and load it with this version, "
-                "to get confidences."
-            )
-        n = self.score_summary_["n"]
-        contamination = self.contamination
-        if contamination == "auto":
-            contamination = float(np.sum(self.training_scores_ > self.threshold_)
-                                  / self.training_scores_.size)
-        return exceed_confidence(scores, self.training_scores_, contamination, labels, n=n)
-
-    def fit_predict(self, X, y=None):
-        """Fit, then the labels of the training rows: ``labels_``."""
-        return self.fit(X).labels_
-
-    def predict_proba(self, X, method="linear", return_confidence=False):
-        """Probability of being an inlier and an outlier: shape (n_samples, 2).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        method : {"linear", "unify"}, default="linear"
-            As in PyOD. "linear": the score min-max scaled by the training
-            scores' range, clipped to [0, 1]. "unify": erf of the score's
-            z-score under the training scores, clipped at 0 (Kriegel et al.
-            2011, "Interpreting and unifying outlier scores").
-        return_confidence : bool, default=False
-            Also return :meth:`predict_confidence`'s array.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, 2)
-            Column 0 the inlier, column 1 the outlier probability (and the
-            confidence, shape (n_samples,), when asked).
-        """
-        if method not in PROBA_METHODS:
-            raise ValueError(f"method={method!r} is not supported; use 'linear' or 'unify'.")
-        scores = self.decision_function(X)
-        summary = self.score_summary_
-        if method == "linear":
-            span = summary["max"] - summary["min"]
-            outlier = np.clip((scores - summary["min"]) / (span if span > 0 else 1.0), 0, 1)
-        else:
-            from scipy.special import erf
-
-            z = (scores - summary["mean"]) / (summary["std"] * np.sqrt(2) or 1.0)
-            outlier = np.clip(erf(z), 0, 1)
-        proba = np.column_stack([1.0 - outlier, outlier])
-        if return_confidence:
-            return proba, self._confidence(scores, (scores > self.threshold_).astype(int))
-        return proba
 
     def explain(self, X):
         """Per-feature contributions to every row's score.

@@ -84,7 +84,7 @@ def draw_subspace(rng, n_features, max_features):
 
 
 def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params, n_refits,
-                trim, rng, member_scale="robust", progress=None):
+                trim, rng, member_scale="robust", progress=None, floor=None):
     """Fit ``n_estimators`` members to the scaled training rows Z.
 
     Parameters
@@ -105,6 +105,9 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
     member_scale : {"robust", "standard"}
         How each member's scores are standardised (:func:`score_scale`).
     progress : callable(str) or None
+    floor : ndarray of shape (n_features,) or None
+        Variance added to each of Z's columns in every member's mixture,
+        after its fit (``discrete_floor``).
 
     Returns
     -------
@@ -124,6 +127,7 @@ def fit_members(Z, *, n_estimators, max_samples, max_features, bootstrap, params
         model, trusted, _ = scoring.fit_mixture(
             sample, params=member_params, n_refits=n_refits, trim=trim,
             max_components=MEMBER_MAX_COMPONENTS,
+            floor=None if floor is None else floor[features],
         )
         normal = scoring.normal_mixture(model, trusted)
         members.append(Member(features, scoring.mixture_from_arrays(

@@ -58,6 +58,9 @@ def save_detector(detector, path):
     }
     if ignored:
         state["ignored_columns"] = ignored
+    steps = getattr(detector, "discrete_steps_", None)
+    if steps is not None:
+        state["discrete_steps"] = [float(step) for step in steps]
     model = detector.model_
     if detector.ensemble_:
         buckets = detector.buckets_
@@ -98,6 +101,7 @@ def load_detector(path):
             "gmmkit_outliers.save_detector."
         )
     params = dict(state["params"])
+    params.setdefault("discrete_floor", None)  # older files: fitted without a floor
     ensemble = state["version"] == ENSEMBLE_VERSION
     if not ensemble:
         params.setdefault("ensemble", None)  # gmmkit 0.1 wrote single-model detectors only
@@ -114,6 +118,7 @@ def load_detector(path):
         "feature_names_in_": names,
         "ignored_columns_": _ignored_columns(state, len(names), n_used, path),
         "training_scores_": state.get("training_scores"),
+        "discrete_steps_": _discrete_steps(state, len(names), path),
     }
     if ensemble:
         fitted["members_"], fitted["buckets_"] = _ensemble(
@@ -170,3 +175,20 @@ def _ignored_columns(state, n_columns, n_model_features, path):
             "file is damaged. Fit and save the detector again."
         )
     return np.asarray(sorted(ignored), dtype=int)
+
+
+def _discrete_steps(state, n_columns, path):
+    """The stored steps of the columns (None when the file has none), checked."""
+    steps = state.get("discrete_steps")
+    if steps is None:
+        return None
+    valid = (isinstance(steps, list) and len(steps) == n_columns
+             and all(isinstance(s, (int, float)) and not isinstance(s, bool)
+                     and np.isfinite(s) and s >= 0 for s in steps))
+    if not valid:
+        raise gmmkit.ModelFileError(
+            f"cannot load '{path}' as an outlier detector: its discrete steps are not "
+            f"{n_columns} finite numbers >= 0; the file is damaged. Fit and save the "
+            "detector again."
+        )
+    return np.asarray(steps, dtype=float)

@@ -16,6 +16,7 @@ import numpy as np
 
 from gmmkit import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture
 from gmmkit_outliers.covariance import layout
+from gmmkit_outliers.discrete import floor_mixture
 
 #: warnings of a member's fits that the ensemble absorbs (a member that did not converge or
 #: re-seeded a component is one vote of many; the single model still shows them)
@@ -131,7 +132,7 @@ def mixture_from_arrays(covariance_type, missing, weights, means, covariances,
     return model
 
 
-def fit_mixture(Z, *, params, n_refits, trim, progress=None, max_components=None):
+def fit_mixture(Z, *, params, n_refits, trim, progress=None, max_components=None, floor=None):
     """Fit the mixture; then refit ``n_refits`` times with the top ``trim`` rows left out.
 
     Parameters
@@ -148,6 +149,9 @@ def fit_mixture(Z, *, params, n_refits, trim, progress=None, max_components=None
     max_components : int or None
         With ``n_components="auto"``: the largest K that BIC may choose
         (None: GaussianMixture's own 1..10).
+    floor : ndarray of shape (n_features,) or None
+        Variance added to each column of every fit, after the fit
+        (:func:`gmmkit_outliers.discrete.floor_mixture`; ``discrete_floor``).
 
     Returns
     -------
@@ -164,7 +168,7 @@ def fit_mixture(Z, *, params, n_refits, trim, progress=None, max_components=None
             progress(f"fitting the mixture ({'all rows' if refit == 0 else f'refit {refit}'})")
         # a tiny weight, not 0: the noise box keeps every row's range
         weights = np.where(kept, 1.0, 1e-9)
-        model = _fit(Z, weights, params, max_components)
+        model = floor_mixture(_fit(Z, weights, params, max_components), floor)
         trusted = trusted_components(
             model.weights_, min_weight_for(min_weight, len(model.weights_))
         )

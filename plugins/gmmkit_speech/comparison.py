@@ -1,23 +1,32 @@
 """Four verification systems on the bundled set, in clean and harder conditions.
 
 Take 1 trains everything (the UBMs, the i-vector extractor and back-end,
-the impostor cohort) and enrols the ten speakers; take 2 is the test set,
+the impostor cohort) and enrols the ten speakers; take-2 words are tested,
 as recorded (``clean``) and degraded at run time
 (:mod:`gmmkit_speech.conditions`: white noise at 10 dB SNR, a telephone
-channel). The systems:
+channel). Which take-2 words is the protocol (:func:`protocol_split`):
+
+- ``"development"``: the first seven words of the manifest (zero .. six),
+  for choosing settings;
+- ``"test"``: the other seven (seven, eight, nine, hello, yes, no, stop),
+  run once with the settings chosen on development;
+- ``"all"``: all fourteen (the protocol of the first figures; it holds the
+  development trials, so it is no test of settings chosen on them).
+
+The systems:
 
 - ``GMM-UBM``: the default recipe (:data:`gmmkit_speech.experiment.RECIPE`);
-- ``GMM-UBM + S-norm``: its scores S-normed with the take-1 utterances of
-  the UBM's training speakers as cohort, the claimed speaker's own left out;
+- ``GMM-UBM + S-norm``: its scores S-normed with the training utterances
+  as cohort, the claimed speaker's own left out;
 - ``i-vector cosine`` and ``i-vector PLDA``: :data:`IVECTOR_RECIPE`; the
-  T matrix and back-end learn from the take-1 words and from every
-  speaker's take-1 words joined two at a time (:func:`join_words`), so they
-  see utterances as long as the two-word tests.
+  T matrix and back-end learn from the training words and from every
+  speaker's words joined ``train_words`` at a time (:func:`join_words`).
 
-The test unit is ``test_words`` consecutive take-2 words of one speaker,
-their frames joined: with 1 (a single word, about 0.4 s of speech) there
-are 140 target and 1260 non-target trials per condition, with 2 (about
-0.8 s) 70 and 630. Every test unit is scored against every speaker.
+The test unit is ``test_words`` consecutive test words of one speaker,
+their frames joined: with 1 (a single word, about 0.4 s of speech) the
+development and test protocols have 70 target and 630 non-target trials
+per condition each, with 2 (about 0.8 s) 30 and 270 (a seventh word has
+no partner). Every test unit is scored against every speaker.
 """
 
 from __future__ import annotations
@@ -32,10 +41,15 @@ import numpy as np
 if TYPE_CHECKING:
     from gmmkit_speech.features import FeatureConfig
 
-#: the i-vector recipe: its own UBM size, the T-matrix rank and EM iterations, LDA dimension,
-#: and the lengths (in words) of the take-1 segments the T matrix and back-end learn from
-IVECTOR_RECIPE = {"n_components": 32, "rank": 60, "n_iter": 20, "lda_dim": 0,
-                  "train_words": (1, 2)}
+#: the i-vector recipe: its own UBM size, the T-matrix rank and EM iterations, LDA dimension
+#: (0: none), the lengths (in words) of the training segments the T matrix and back-end learn
+#: from, the enrolment ("words": an i-vector per enrolment word; "joined": one i-vector of all
+#: of a speaker's enrolment frames) and the score normalisation (None, "s-norm" or "as-norm"
+#: with the top_n cohort scores) against the training utterances as cohort
+#: (chosen on the development trials by benchmarks/bench_speech_dev.py, then frozen)
+IVECTOR_RECIPE = {"n_components": 32, "rank": 100, "n_iter": 20, "lda_dim": 0,
+                  "train_words": (1, 2, 3), "enrol": "joined", "norm": "as-norm", "top_n": 20}
+PROTOCOLS = ("development", "test", "all")
 SYSTEMS = ("GMM-UBM", "GMM-UBM + S-norm", "i-vector cosine", "i-vector PLDA")
 
 
@@ -64,7 +78,7 @@ class Comparison:
         systems = {system: r.trial_scores() for (system, c), r in self.results.items()
                    if c == condition}
         return plot_det_curves(systems, path,
-                               title=title or f"Bundled speakers, take 2 ({condition})")
+                               title=title or f"Bundled speakers, take-2 test words ({condition})")
 
 
 def bundled_signals() -> tuple[list, list[np.ndarray]]:
@@ -125,100 +139,175 @@ def join_words(frames: Sequence[np.ndarray], speakers: Sequence[str],
     return joined, owners
 
 
+def protocol_split(utterances: Sequence, protocol: str = "test") -> tuple[list, list]:
+    """The (training and enrolment, test) utterance indices of ``protocol``.
+
+    Every protocol trains on take 1; ``"development"`` tests the take-2
+    recordings of the first half of the words (in manifest order),
+    ``"test"`` those of the second half, ``"all"`` every take-2 word.
+
+    Returns
+    -------
+    (list of int, list of int)
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol={protocol!r} is not known; use one of "
+                         f"{', '.join(map(repr, PROTOCOLS))}.")
+    words = list(dict.fromkeys(u.text for u in utterances))
+    tested = {"development": words[:len(words) // 2], "test": words[len(words) // 2:],
+              "all": words}[protocol]
+    return ([i for i, u in enumerate(utterances) if u.take == 1],
+            [i for i, u in enumerate(utterances) if u.take == 2 and u.text in tested])
+
+
 def run_bundled_comparison(*, conditions: Sequence[str] = ("clean",),
                            systems: Sequence[str] = SYSTEMS, signals: tuple | None = None,
                            ivector_recipe: dict | None = None, test_words: int = 1,
+                           protocol: str = "test", cache: dict | None = None,
                            verbose: bool = False) -> Comparison:
     """Train, enrol and test the four systems on the bundled set.
 
     Parameters
     ----------
     conditions : sequence of str, default=("clean",)
-        Names of :data:`gmmkit_speech.conditions.CONDITIONS` for the test take.
+        Names of :data:`gmmkit_speech.conditions.CONDITIONS` for the test words.
     systems : sequence of str, default=SYSTEMS
     signals : (utterances, signals) from :func:`bundled_signals`, optional
     ivector_recipe : dict, optional
         Overrides of :data:`IVECTOR_RECIPE`.
     test_words : int, default=1
-        The test unit: this many consecutive take-2 words of one speaker,
+        The test unit: this many consecutive test words of one speaker,
         joined (:func:`join_words`); 1 tests every word alone.
+    protocol : {"development", "test", "all"}, default="test"
+        Which take-2 words are tested (:func:`protocol_split`).
+    cache : dict, optional
+        Keeps features, UBMs and T matrices between calls that share it
+        (and the same ``signals``), so a grid of back-end settings trains
+        each extractor once.
     verbose : bool, default=False
 
     Returns
     -------
     Comparison
     """
-    import warnings
-
-    from gmmkit_speech.experiment import evaluate_system
-    from gmmkit_speech.features import FeatureConfig
-    from gmmkit_speech.ivector import ShortUtteranceWarning
-
     utterances, signals = bundled_signals() if signals is None else signals
-    config = FeatureConfig()
-    enrol = [i for i, u in enumerate(utterances) if u.take == 1]
-    test = [i for i, u in enumerate(utterances) if u.take == 2]
-    enrol_utts = [utterances[i] for i in enrol]
-    test_utts = [utterances[i] for i in test]
-    enrol_frames = condition_frames(enrol_utts, [signals[i] for i in enrol], config, "clean")
-    enrol_speakers = [u.speaker for u in enrol_utts]
-    built = _build_systems(systems, enrol_frames, enrol_speakers, config,
-                           {**IVECTOR_RECIPE, **(ivector_recipe or {})}, verbose)
+    recipe = {**IVECTOR_RECIPE, **(ivector_recipe or {})}
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown:
+        raise ValueError(f"unknown systems {unknown}; use some of {list(SYSTEMS)}.")
+    if recipe["enrol"] not in ("words", "joined"):
+        raise ValueError(f"enrol={recipe['enrol']!r} is not valid; use 'words' or 'joined'.")
+    cache = {} if cache is None else cache
+
+    def frames_of(indices, condition):
+        key = ("frames", condition, tuple(indices))
+        if key not in cache:
+            cache[key] = _frames(utterances, signals, indices, condition)
+        return cache[key]
+
+    enrol, test = protocol_split(utterances, protocol)
+    enrol_frames = frames_of(enrol, "clean")
+    enrol_speakers = [utterances[i].speaker for i in enrol]
+    built = _build_systems(systems, enrol_frames, enrol_speakers, recipe, verbose, cache)
     comparison = Comparison()
     for condition in conditions:
-        frames, true = join_words(
-            condition_frames(test_utts, [signals[i] for i in test], config, condition),
-            [u.speaker for u in test_utts], test_words)
-        for name, (system, speakers, norm) in built.items():
-            with warnings.catch_warnings():  # the bundled words are short by design
-                warnings.simplefilter("ignore", ShortUtteranceWarning)
-                comparison.results[name, condition] = evaluate_system(
-                    system, speakers, frames, true, norm=norm,
-                    cohort=enrol_frames, cohort_speakers=enrol_speakers,
-                    ubm=getattr(system, "ubm", None))
+        frames, true = join_words(frames_of(test, condition),
+                                  [utterances[i].speaker for i in test], test_words)
+        for name, evaluate in built.items():
+            comparison.results[name, condition] = evaluate(frames, true)
     return comparison
 
 
-def _build_systems(names, frames, speakers, config, recipe, verbose):
-    """name -> (system, {speaker: model}, norm) for the systems asked for."""
-    import warnings
+def _frames(utterances, signals, indices, condition):
+    from gmmkit_speech.features import FeatureConfig
 
-    from gmmkit_speech.experiment import RECIPE
-    from gmmkit_speech.ivector import ShortUtteranceWarning
-    from gmmkit_speech.systems import GmmUbmSystem, IvectorSystem, train_ivector_system
+    return condition_frames([utterances[i] for i in indices], [signals[i] for i in indices],
+                            FeatureConfig(), condition)
+
+
+def _cached(cache, key, make):
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _build_systems(names, frames, speakers, recipe, verbose, cache):
+    """name -> evaluate(test frames, true speakers) -> SpeechExperiment, for the systems asked."""
+    from functools import partial
+
+    from gmmkit_speech.experiment import RECIPE, evaluate_system
+    from gmmkit_speech.features import FeatureConfig
+    from gmmkit_speech.systems import GmmUbmSystem
     from gmmkit_speech.ubm import train_ubm
 
-    unknown = sorted(set(names) - set(SYSTEMS))
-    if unknown:
-        raise ValueError(f"unknown systems {unknown}; use some of {list(SYSTEMS)}.")
     labels = sorted(set(speakers))
+    cohort = {"cohort": frames, "cohort_speakers": speakers}
     built = {}
     if any(name.startswith("GMM") for name in names):
-        ubm = train_ubm(frames, n_components=RECIPE["n_components"], feature_config=config,
-                        verbose=verbose)
+        ubm = _cached(cache, ("gmm-ubm",), lambda: train_ubm(
+            frames, n_components=RECIPE["n_components"], feature_config=FeatureConfig(),
+            verbose=verbose))
         gmm = GmmUbmSystem(ubm, top_c=RECIPE["top_c"],
                            relevance_factor=RECIPE["relevance_factor"], update=RECIPE["update"])
         models = {s: gmm.enrol([f for f, o in zip(frames, speakers) if o == s]) for s in labels}
         for name, norm in (("GMM-UBM", None), ("GMM-UBM + S-norm", "s-norm")):
             if name in names:
-                built[name] = (gmm, models, norm)
+                built[name] = partial(evaluate_system, gmm, models, norm=norm, ubm=ubm, **cohort)
     if any(name.startswith("i-vector") for name in names):
-        ubm = train_ubm(frames, n_components=recipe["n_components"], feature_config=config,
-                        verbose=verbose)
-        train, owners = [], []
-        for words in recipe["train_words"]:
-            joined, joined_speakers = join_words(frames, speakers, words)
-            train += joined
-            owners += joined_speakers
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ShortUtteranceWarning)
-            extractor = train_ivector_system(ubm, train, owners, rank=recipe["rank"],
-                                             n_iter=recipe["n_iter"], lda_dim=recipe["lda_dim"],
-                                             verbose=verbose)
-            for name, method in (("i-vector cosine", "cosine"), ("i-vector PLDA", "plda")):
-                if name in names:
-                    system = IvectorSystem(extractor, ubm, extractor.backend, method=method)
-                    ivectors = system.prepare(frames)
-                    owner = np.asarray(speakers)
-                    built[name] = (system, {s: ivectors[owner == s] for s in labels}, None)
+        for name, system, models in _ivector_systems(names, frames, speakers, labels, recipe,
+                                                     verbose, cache):
+            built[name] = partial(_quietly, evaluate_system, system, models,
+                                  norm=recipe["norm"], top_n=recipe["top_n"], ubm=system.ubm,
+                                  **cohort)
     return built
+
+
+def _ivector_systems(names, frames, speakers, labels, recipe, verbose, cache):
+    """(name, IvectorSystem, {speaker: enrolment i-vectors}) of the i-vector systems asked."""
+    from gmmkit_speech.backend import IvectorBackend
+    from gmmkit_speech.features import FeatureConfig
+    from gmmkit_speech.ivector import extract_ivectors, train_ivector_extractor
+    from gmmkit_speech.statistics import baum_welch_statistics
+    from gmmkit_speech.systems import IvectorSystem
+    from gmmkit_speech.ubm import train_ubm
+
+    ubm = _cached(cache, ("ubm", recipe["n_components"]), lambda: train_ubm(
+        frames, n_components=recipe["n_components"], feature_config=FeatureConfig(),
+        verbose=verbose))
+    train, owners = [], []
+    for words in recipe["train_words"]:
+        joined, joined_speakers = join_words(frames, speakers, words)
+        train += joined
+        owners += joined_speakers
+    stats = _cached(cache, ("stats", recipe["n_components"], tuple(recipe["train_words"])),
+                    lambda: baum_welch_statistics(ubm, train))
+    extractor = _cached(
+        cache, ("tv", recipe["n_components"], tuple(recipe["train_words"]),
+                recipe["rank"], recipe["n_iter"]),
+        lambda: train_ivector_extractor(ubm, stats, rank=recipe["rank"],
+                                        n_iter=recipe["n_iter"], verbose=verbose))
+    backend = IvectorBackend(lda_dim=recipe["lda_dim"]).fit(
+        _quietly(extract_ivectors, extractor, stats), owners)
+    extractor.backend = backend
+    owner = np.asarray(speakers)
+    for name, method in (("i-vector cosine", "cosine"), ("i-vector PLDA", "plda")):
+        if name in names:
+            system = IvectorSystem(extractor, ubm, backend, method=method)
+            if recipe["enrol"] == "joined":
+                models = {s: _quietly(system.prepare, [np.concatenate(
+                    [f for f, o in zip(frames, speakers) if o == s])]) for s in labels}
+            else:
+                ivectors = _quietly(system.prepare, frames)
+                models = {s: ivectors[owner == s] for s in labels}
+            yield name, system, models
+
+
+def _quietly(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` without ShortUtteranceWarning (the bundled words are short)."""
+    import warnings
+
+    from gmmkit_speech.ivector import ShortUtteranceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ShortUtteranceWarning)
+        return function(*args, **kwargs)

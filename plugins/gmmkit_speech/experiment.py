@@ -125,7 +125,6 @@ def evaluate_system(system, speakers, test_frames, true, *, norm=None, top_n=Non
     ubm : GaussianMixture, optional
         Kept in the result.
     """
-    from gmmkit_speech.evaluation import equal_error_rate, identification_accuracy, min_dcf
     from gmmkit_speech.systems import system_scores
 
     names = list(speakers)
@@ -133,8 +132,28 @@ def evaluate_system(system, speakers, test_frames, true, *, norm=None, top_n=Non
     scores = system_scores(system, [speakers[n] for n in names], system.prepare(test_frames),
                            norm=norm, cohort=prepared_cohort, model_speakers=names,
                            cohort_speakers=cohort_speakers, top_n=top_n).T
+    return scored_experiment(scores, names, true, speakers=speakers, ubm=ubm)
+
+
+def scored_experiment(scores, names, true, *, speakers=None, ubm=None):
+    """A SpeechExperiment of a score matrix: identification, EER and minDCF.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_test, n_speakers)
+        Columns in the order of ``names``.
+    names : list of str
+    true : list of str
+        The speaker of every test utterance.
+    speakers : dict of str -> model, optional
+    ubm : GaussianMixture, optional
+    """
+    from gmmkit_speech.evaluation import equal_error_rate, identification_accuracy, min_dcf
+
+    scores = np.asarray(scores, dtype=np.float64)
+    names = list(names)
     predicted = [names[j] for j in scores.argmax(axis=1)]
-    result = SpeechExperiment(ubm, speakers, list(true), predicted, scores, names,
+    result = SpeechExperiment(ubm, dict(speakers or {}), list(true), predicted, scores, names,
                               identification_accuracy(true, predicted), 0.0, 0.0)
     target, nontarget = result.trial_scores()
     result.eer = equal_error_rate(target, nontarget)

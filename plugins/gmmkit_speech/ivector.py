@@ -177,7 +177,8 @@ def train_ivector_extractor(ubm: GaussianMixture, data: BaumWelchStats | Sequenc
     random_state : int, default=0
         Seed of the random start of T (the training is deterministic given it).
     verbose : bool, default=True
-        One line per iteration on stderr.
+        A line on stderr when training starts and one when it ends (as
+        :func:`gmmkit_speech.train_ubm`); False is silent.
 
     Returns
     -------
@@ -194,6 +195,10 @@ def train_ivector_extractor(ubm: GaussianMixture, data: BaumWelchStats | Sequenc
     # start: random directions of the size of the UBM's spread (Kaldi and MSR do alike)
     T = np.sqrt(variances)[:, :, None] * rng.standard_normal((*means.shape, rank)) * 0.1
     extractor = IvectorExtractor(T, means, variances, stats.ubm_name, stats.features)
+    if verbose:
+        print(f"training T matrix: rank {rank} on {len(stats)} utterances "
+              f"({int(stats.n_frames.sum())} frames, UBM of {means.shape[0]} components x "
+              f"{means.shape[1]} features)", file=sys.stderr, flush=True)
     for iteration in range(1, n_iter + 1):
         totals = _e_step(extractor, stats, accumulate=True)
         extractor.log_likelihoods_.append(totals["log_likelihood"])
@@ -201,10 +206,11 @@ def train_ivector_extractor(ubm: GaussianMixture, data: BaumWelchStats | Sequenc
         if min_divergence:
             moment = totals["moment"] / len(stats)
             extractor.T = extractor.T @ np.linalg.cholesky(moment)
-        if verbose:
-            print(f"T-matrix iteration {iteration}/{n_iter}: log-likelihood "
-                  f"{totals['log_likelihood']:.6g}", file=sys.stderr, flush=True)
     extractor.log_likelihoods_.append(ivector_log_likelihood(extractor, stats))
+    if verbose:
+        first, last = extractor.log_likelihoods_[0], extractor.log_likelihoods_[-1]
+        print(f"training T matrix: {n_iter} EM iterations (auxiliary log-likelihood "
+              f"{first:.6g} -> {last:.6g})", file=sys.stderr, flush=True)
     return extractor
 
 

@@ -118,3 +118,20 @@ def test_other_bad_arguments():
         assert str(raised.value) == message
     with pytest.raises(ValueError, match=r"^no feature called 'nope' \(available: .*intensity"):
         segment(image, 2, features=("nope",))
+
+
+def test_bias_classes_without_the_bias_field_or_not_a_positive_integer():
+    image = np.random.default_rng(0).random((16, 16))
+    with pytest.raises(ValueError) as raised:
+        segment(image, 3, bias_classes=2)
+    assert str(raised.value) == (
+        "bias_classes=2 sets how the bias field is estimated; pass bias_field=True too (or "
+        "leave bias_classes=None)."
+    )
+    for wrong in (0, 1.5, True):
+        with pytest.raises(ValueError) as raised:
+            segment(image, 3, bias_field=True, bias_classes=wrong)
+        assert str(raised.value) == (
+            f"bias_classes={wrong!r} must be a positive integer (the classes the field is "
+            "estimated with, e.g. 2) or None."
+        )

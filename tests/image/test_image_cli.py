@@ -55,6 +55,21 @@ def test_segment_writes_labels_overlay_and_probabilities(cli, noisy_png, tmp_pat
     assert lines[-1] == f"probabilities written to {tmp_path / 'probs.npz'}"
 
 
+def test_segment_with_the_field_from_fewer_classes(cli, noisy_png, tmp_path):
+    path, _ = noisy_png
+    result = run(cli, "image", "segment", path, "-k", 3, "--smooth", 0.5, "--bias-field",
+                 "--bias-classes", 2, "--json", "-q", "-o", tmp_path / "labels.npy",
+                 "--field", tmp_path / "field.npy")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["bias_field"] is True and summary["bias_classes"] == 2
+    expected = segment(iio.imread(path), 3, smoothing=0.5, bias_field=True, bias_classes=2)
+    np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), expected.labels)
+    np.testing.assert_allclose(np.load(tmp_path / "field.npy"), expected.bias_field)
+    two = segment(iio.imread(path), 2, smoothing=0.5, bias_field=True)
+    np.testing.assert_array_equal(expected.bias_field, two.bias_field)
+
+
 def test_segment_json_colour_features_and_progress(cli, tmp_path):
     rng = np.random.default_rng(0)
     colours = np.array([[220, 40, 40], [40, 40, 220]], np.uint8)
@@ -178,6 +193,7 @@ def test_background_masks_from_a_frame_folder(cli, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_demo_shows_the_coins_without_and_with_the_bias_field(tmp_path):
     from gmmkit_image.demo import coins_demo
 
@@ -190,3 +206,6 @@ def test_demo_shows_the_coins_without_and_with_the_bias_field(tmp_path):
     assert rows[0][3] < rows[1][3]  # mean grey: dark to bright
     # the field moves the bright top of the background out of the coins' class
     assert rows[0][1] > rows[0][4] + 10_000
+    # with 3 classes (the field from 2) the background is one class of about 2/3
+    assert "bias_classes=2" in section.paragraphs[1]
+    assert "(shares 66%, 17%, 17%)" in section.paragraphs[1]

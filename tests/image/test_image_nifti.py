@@ -212,6 +212,10 @@ def test_option_mistakes_are_usage_errors(cli, scan, tmp_path):
     field = run(cli, "image", "segment", image, "--field", tmp_path / "f.nii.gz")
     assert field.exit_code == 2
     assert "Error: --field writes the bias field's result; add --bias-field." in field.stderr
+    classes = run(cli, "image", "segment", image, "--bias-classes", 2)
+    assert classes.exit_code == 2
+    assert ("Error: --bias-classes sets how the bias field is estimated; add --bias-field."
+            in classes.stderr)
     gz = run(cli, "image", "segment", image, "-o", tmp_path / "seg.gz")
     assert gz.exit_code == 2
     assert (f"Invalid value for '-o': cannot write '{tmp_path / 'seg.gz'}': give a file ending "

@@ -155,3 +155,18 @@ def test_huge_image_is_fitted_on_a_subsample_in_bounded_memory():
     # posteriors of every pixel at once would add 8 bytes x 10 classes a pixel (28.8 MB)
     assert large - small < 0.25 * image.size * 10 * 8, (small, large)
     assert small < 40 * image.size, small
+
+
+def test_the_field_from_fewer_classes_on_a_colour_image_segments_its_grey_level():
+    """bias_classes: the second fit models the corrected grey level too, not lab colour."""
+    image, _ = piecewise_constant((40, 48), noise=0.04, seed=3)
+    ramp = np.linspace(0.8, 1.2, 48)[None, :]
+    rgb = np.clip(image * ramp, 0, 1)[..., None] * np.array([1.0, 0.8, 0.6])
+    result = segment(rgb, 3, channel_axis=-1, smoothing=0.5, bias_field=True, bias_classes=2)
+    assert result.features == ("intensity",)
+    assert result.corrected.shape == rgb.shape and result.bias_field.shape == (40, 48)
+    np.testing.assert_allclose(result.corrected, rgb / result.bias_field[..., None])
+    assert result.image is not result.corrected and result.image.shape == rgb.shape
+    two = segment(rgb, 2, channel_axis=-1, smoothing=0.5, bias_field=True)
+    again = segment(two.corrected, 3, channel_axis=-1, smoothing=0.5, features=("intensity",))
+    np.testing.assert_array_equal(result.labels, again.labels)

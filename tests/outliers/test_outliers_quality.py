@@ -67,3 +67,13 @@ def test_tuning_protocols_use_only_development_data_and_fresh_ones_are_new(bench
     assert X.shape == (211, 3) and y.sum() == 11  # 200 rows of 10 other firms + 11 of GM
     X, y = {p.name: p for p in bench.TUNING_EXTRA}["wine + dependency"](2)
     assert X.shape == (187, 13) and y.sum() == 9 and np.isfinite(X).all()
+
+
+def test_variant_column_is_the_detector_with_those_parameters(bench, monkeypatch):
+    from gmmkit_outliers import GMMOutlierDetector
+
+    monkeypatch.setitem(bench.VARIANT_PARAMS, "discrete_floor", 4)
+    X, _ = {p.name: p for p in bench.DEVELOPMENT}["iris setosa"](0)
+    expected = GMMOutlierDetector(discrete_floor=4, random_state=0).fit(X).decision_scores_
+    np.testing.assert_array_equal(bench.variant_scores(X, 0), expected)
+    assert not np.array_equal(bench.ensemble_scores(X, 0), expected)  # iris is on a 0.1 grid

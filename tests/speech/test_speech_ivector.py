@@ -102,7 +102,12 @@ def test_t_matrix_training_is_deterministic_with_a_seed(ubm, utterances, capsys)
     b = train_ivector_extractor(ubm, stats, rank=3, n_iter=3, random_state=5, verbose=False)
     c = train_ivector_extractor(ubm, stats, rank=3, n_iter=3, random_state=6, verbose=False)
     assert np.array_equal(a.T, b.T) and not np.allclose(a.T, c.T)
-    assert "T-matrix iteration 3/3: log-likelihood" in capsys.readouterr().err
+    err = capsys.readouterr().err.splitlines()  # verbose: two lines, as train_ubm's
+    assert err == [
+        f"training T matrix: rank 3 on {len(stats)} utterances ({int(stats.n_frames.sum())} "
+        "frames, UBM of 4 components x 2 features)",
+        f"training T matrix: 3 EM iterations (auxiliary log-likelihood "
+        f"{a.log_likelihoods_[0]:.6g} -> {a.log_likelihoods_[-1]:.6g})"]
     again = train_ubm(blobs(2000, 0), n_components=4, feature_config=PAIR, verbose=False)
     assert ubm_name(again) == ubm_name(ubm)  # the UBM is deterministic too
 

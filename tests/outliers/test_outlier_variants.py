@@ -1,0 +1,83 @@
+"""The benchmark tooling of the third round: --first-seed and benchmarks/outlier_variants.py."""
+
+import importlib.util
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gmmkit_outliers import GMMOutlierDetector
+from scipy import stats
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def variants():
+    path = list(sys.path)
+    yield _load("outlier_variants")
+    sys.path[:] = path
+
+
+@pytest.mark.slow  # it also times the 100,000 x 20 fit + score
+def test_first_seed_runs_the_seeds_after_it(variants, tmp_path):
+    bench = variants.bench
+    out = tmp_path / "r.json"
+    bench.main(["--group", "fresh", "--only", "GMM(1)", "--seeds", "1", "--first-seed", "2",
+                "--json-out", str(out), "-q"])
+    results = json.loads(out.read_text())
+    assert results["seeds"] == [2]
+    expected = bench.run(bench.FRESH[:2], {"GMM(1)": bench.DETECTORS["GMM(1)"]}, seeds=[2])
+    for got, want in zip(results["fresh"]["table"], expected):
+        assert got["protocol"] == want["protocol"]
+        assert got["GMM(1)"]["auc"] == want["GMM(1)"]["auc"]
+    seed0 = bench.run(bench.FRESH[:1], {"GMM(1)": bench.DETECTORS["GMM(1)"]}, seeds=[0])
+    assert seed0[0]["GMM(1)"]["auc"] != expected[0]["GMM(1)"]["auc"]  # another draw
+
+
+def test_quantile_columns_are_normal_scores_of_mid_ranks(variants):
+    X = np.array([[3.0, 1.0], [1.0, 1.0], [2.0, 5.0], [2.0, 1.0]])
+    want = stats.norm.ppf((np.apply_along_axis(stats.rankdata, 0, X) - 0.5) / len(X))
+    np.testing.assert_allclose(variants.quantile_columns(X), want)
+
+
+def test_tail_term_and_robust_z_by_hand(variants):
+    X = np.array([[1.0, 7.0], [2.0, 7.0], [3.0, 7.0], [4.0, 7.0]])  # column 1 constant
+    # left tails 1/4, 2/4, 3/4, 1; right tails 1, 3/4, 2/4, 1/4
+    np.testing.assert_allclose(variants.tail_term(X), -np.log([0.25, 0.5, 0.5, 0.25]))
+    scores = np.array([0.0, 1.0, 2.0, 3.0, 4.0])  # median 2, IQR 2
+    np.testing.assert_allclose(variants.robust_z(scores), (scores - 2) / (2 / 1.3489795003921634))
+
+
+def test_dequantise_zero_is_the_detector_and_a_floor_moves_only_discrete_columns(variants):
+    rng = np.random.default_rng(0)
+    continuous = rng.normal(size=(120, 3))
+    detector = GMMOutlierDetector(random_state=0).fit(continuous)
+    np.testing.assert_allclose(variants.dequantised(detector, continuous, 0.0),
+                               detector.decision_scores_, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(variants.dequantised(detector, continuous, 4.0),
+                               detector.decision_scores_, rtol=1e-10, atol=1e-10)
+    discrete = np.column_stack([continuous[:, :2], rng.integers(0, 4, 120)])
+    detector = GMMOutlierDetector(random_state=0).fit(discrete)
+    before = detector.decision_scores_.copy()
+    assert not np.allclose(variants.dequantised(detector, discrete, 4.0), before)
+
+
+def test_a_variant_scores_the_protocols_as_bench_outliers_does(variants, tmp_path):
+    score = variants.variant_scores("gmm10", {})  # weight 0: the default, restandardised
+    X, _ = variants.bench.FRESH[0](0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = variants.bench.ensemble_scores(X, 0)
+    np.testing.assert_allclose(score(X, 0), variants.robust_z(plain))
+    with pytest.raises(ValueError, match="unknown variant 'nope'"):
+        variants.variant_scores("nope", {})(X, 0)
