@@ -189,8 +189,7 @@ def split_rows(
     starts = (np.cumsum(counts) - counts)[groups]
     # hard rows: log(1.0) + top, exactly what the log-sum-exp gives
     log_norm = top.astype(np.float64)
-    # scratch memory: fresh blocks of this size came from mmap and went back to
-    # the kernel every chunk, which stalled both threads in the first pass
+    # in scratch memory, as the chunk's other blocks (no fresh pages per chunk)
     soft_resp = scratch(workspace, "soft_resp", (n_components, soft.size), log_prob.dtype)
     np.take(log_prob, soft, axis=1, out=soft_resp, mode="clip")
     if soft.size:
