@@ -271,8 +271,10 @@ class ChunkedData:
         ):
             return False
         if "_kept" not in self.__dict__:
+            # chunk after chunk, each (D, n) block contiguous: a chunk's first
+            # pass writes (and faults in) one stretch of memory, not D of them;
             # pages are only touched as the first pass writes them
-            self._kept = np.empty((self.n_features, self.n_samples), dtype=self.dtype)
+            self._kept = np.empty(self.n_samples * self.n_features, dtype=self.dtype)
             self._kept_chunks: set[tuple[int, int]] = set()
         return True
 
@@ -296,15 +298,17 @@ class ChunkedData:
         """
         kept = self.__dict__.get("_kept")
         if kept is not None and isinstance(rows, slice):
-            key = (rows.start, rows.stop)
-            if key in self._kept_chunks:
+            start, stop, _ = rows.indices(self.n_samples)
+            block = kept[start * self.n_features : stop * self.n_features]
+            block = block.reshape(self.n_features, stop - start)
+            if (start, stop) in self._kept_chunks:
                 if out is None:
-                    out = scratch(workspace, "rows", kept[:, rows].shape, self.dtype)
-                out[...] = kept[:, rows]
+                    out = scratch(workspace, "rows", block.shape, self.dtype)
+                out[...] = block
                 return out
             out = self._centred(rows, workspace, out)
-            kept[:, rows] = out
-            self._kept_chunks.add(key)
+            block[...] = out
+            self._kept_chunks.add((start, stop))
             return out
         return self._centred(rows, workspace, out)
 

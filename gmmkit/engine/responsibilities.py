@@ -6,7 +6,7 @@ and the M-step sums of a chunk whose rows mostly belong to one component.
 
 On well separated data most rows belong to one component to far below the
 working precision: every other component's log responsibility lies more
-than ``NEGLIGIBLE_LOG_RESP`` below the row's best (e^-100 = 3.7e-44 in
+than ``NEGLIGIBLE_LOG_RESP`` below the row's best (e^-80 = 1.8e-35 in
 float64 work). Such a **hard** row has the log-likelihood of its best
 component (the log-sum-exp adds log(1.0) = 0 to it, bit for bit), and adds
 its design column with weight 1.0 to that component's sums. So a chunk
@@ -22,14 +22,15 @@ needs:
 
 What changes against the dense sums: the negligible responsibilities of
 hard rows are left out, and the order of the additions. A left-out
-responsibility is below e^-100 (float64 work) or e^-70 (float32 work);
-for rows within the far-row bound (1e4 standard deviations, 1e3 in
-float32), all of them together move the sums of a component that has not
-lost its mass (at least 1e-10 of the total weight) by less than 4e-26
-(float64) or 4e-15 (float32) of themselves: far below the rounding of
-the sums. Rows scored by the direct form (far rows) are always soft.
-Per-row log-likelihoods, and so the lower bound, are bit for bit those of
-the dense path.
+responsibility is below e^-80 (float64 work) or e^-70 (float32 work). For
+rows within the far-row bound (1e4 of the smallest standard deviation of
+any component, 1e3 in float32), all of them together move the mean and
+the covariance of a component that has not lost its mass (at least 1e-10
+of the total weight) by at most 1e10 x (1e4)^2 x e^-80 = 2e-17 of its
+variance (float32: 4e-15): below the rounding of the sums. Rows scored by
+the direct form (far rows) are always soft. Per-row log-likelihoods, and
+so the lower bound under given parameters, are bit for bit those of the
+dense path.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ LOG_RESP_FLOOR = {np.float32: -70.0, np.float64: -650.0}
 
 #: a component whose log density lies this far below a row's best one has a
 #: negligible responsibility for that row (per working dtype; see module doc)
-NEGLIGIBLE_LOG_RESP = {np.float32: -70.0, np.float64: -100.0}
+NEGLIGIBLE_LOG_RESP = {np.float32: -70.0, np.float64: -80.0}
 
 #: the hard rows' design is rebuilt in blocks of about this many bytes
 GATHER_BYTES = 2**21
@@ -157,7 +158,7 @@ def split_rows(
     if _few_hard_rows(log_prob[:, ::PROBE_STEP], cut):
         return None
     top = log_prob.max(axis=0)
-    # a component is "above" when it is not negligible; top - 100 is below top
+    # a component is "above" when it is not negligible; top - 80 is below top
     # for every finite top of a log density, and -inf, +inf and NaN tops mark
     # nothing (their rows stay soft)
     above = scratch(workspace, "above", log_prob.shape, np.bool_)
