@@ -161,3 +161,17 @@ def test_a_stream_picks_the_same_reference_rows_as_memory(n_rows, block, weighte
         picked.add(start, X[start : start + block],
                    None if weights is None else weights[start : start + block])
     np.testing.assert_array_equal(picked.center(), reference_point(X, weights))
+
+
+def test_unweighted_trimmed_mean_equals_unit_weights_bit_for_bit():
+    from gmmkit.engine.reference import trimmed_mean
+
+    rng = np.random.default_rng(5)
+    sample = np.round(rng.normal(size=(997, 7)), 1)  # ties: the weighted path's stable order
+    sample[::7, 2] = np.nan
+    sample[:, 4] = np.nan  # a column without values
+    with np.errstate(invalid="ignore"):
+        unweighted = trimmed_mean(sample)
+        unit = trimmed_mean(sample, np.ones(len(sample)))
+    np.testing.assert_array_equal(unweighted, unit)
+    assert np.isnan(unweighted[4]) and np.isfinite(np.delete(unweighted, 4)).all()
