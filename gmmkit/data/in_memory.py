@@ -9,7 +9,7 @@ import numpy as np
 from gmmkit.data.missing import make_missing_data
 from gmmkit.data.validation import scan_rows
 from gmmkit.engine.em import ChunkedData
-from gmmkit.engine.reference import check_extent, reference_point
+from gmmkit.engine.reference import check_extent, reference_point, within_extent
 
 if TYPE_CHECKING:
     from gmmkit.engine.missing import MissingData
@@ -57,9 +57,16 @@ def in_memory_data(
         )
         if data is not None:
             return data
-    mean = scan_rows(X, weights, nan_fix=nan_fix)  # also checks X is finite
-    if center is None:  # fitting: centre on the bulk of the data
-        center = reference_point(X, weights)
+    if center is not None:  # scoring
+        if not within_extent(X):
+            scan_rows(X, weights, nan_fix=nan_fix)  # names the first row that is not finite
+        return ChunkedData(X, weights, center, dtype, chunk_rows)
+    # fitting: centre on the bulk of the data. One sum of squares usually shows
+    # that every value is finite and within reach (engine.reference.within_extent);
+    # otherwise the exact checks name the row at fault
+    center = reference_point(X, weights)
+    if np.isnan(center).any() or not within_extent(X, center):
+        mean = scan_rows(X, weights, nan_fix=nan_fix)  # also checks X is finite
         center[np.isnan(center)] = mean[np.isnan(center)]
         check_extent(X, center)
     return ChunkedData(X, weights, center, dtype, chunk_rows)

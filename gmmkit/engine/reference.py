@@ -6,14 +6,18 @@ data far from the origin; their rounding grows as eps x (distance of a
 component from that point, in its own widths)**2. :func:`reference_point`
 chooses the point so that one far row cannot drag it away from the bulk
 of the data; :class:`ReferenceSample` finds the same point in one pass over
-a stream; :func:`check_extent` refuses values whose squares overflow.
+a stream; :func:`check_extent` refuses values whose squares overflow
+(:func:`within_extent` first tries to prove in one quick pass that none does).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from gmmkit.engine.threads import single_blas_thread
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -119,6 +123,8 @@ def trimmed_mean(sample: ArrayLike, weights: ArrayLike | None = None) -> FloatAr
     sample = np.asarray(sample, dtype=np.float64)
     if weights is None:  # the sorted values suffice (np.sort: 0.5 ms, not 7, at 4,096 x 39)
         values = np.sort(sample, axis=0)  # NaN last
+        if values.size and not np.isnan(values[-1]).any():
+            return _unit_trimmed_mean(values)
         sorted_weights = np.ones_like(values)
     else:
         order = np.argsort(sample, axis=0, kind="stable")  # NaN last
@@ -136,8 +142,32 @@ def trimmed_mean(sample: ArrayLike, weights: ArrayLike | None = None) -> FloatAr
         return np.einsum("nd,nd->d", np.where(kept > 0, values, 0.0), kept) / kept.sum(axis=0)
 
 
+def _unit_trimmed_mean(values: FloatArray) -> FloatArray:
+    """:func:`trimmed_mean` of sorted columns (n, D) without NaN, unweighted: (D,).
+
+    Every column then has the same cumulative weights 1..n, so the weight
+    each value keeps is computed once for all columns: the same numbers as
+    the general path (integers and the same operations on them), with 4
+    arrays of the sample's size instead of 13 (1 against 3 ms at 3,125 x 39).
+    """
+    upper = np.arange(1.0, values.shape[0] + 1.0)  # the cumulative sum of unit weights
+    total = upper[-1]
+    share = np.clip(
+        np.minimum(upper, (1 - REFERENCE_TRIM) * total)
+        - np.maximum(upper - 1.0, REFERENCE_TRIM * total),
+        0.0, None,
+    )
+    kept = np.empty_like(values)
+    kept[...] = share[:, None]
+    inside = np.where((share > 0)[:, None], values, 0.0)
+    return np.einsum("nd,nd->d", inside, kept) / kept.sum(axis=0)
+
+
 #: a fit squares distances from the reference point; beyond this they overflow float64
 MAX_FIT_EXTENT = 1e150
+
+#: :func:`within_extent` holds BLAS to one thread from this many values on
+ONE_THREAD_DOT_SIZE = 2**16
 
 
 def check_extent(X: AnyArray, center: FloatArray, chunk_size: int = 65536) -> None:
@@ -164,6 +194,45 @@ def check_extent(X: AnyArray, center: FloatArray, chunk_size: int = 65536) -> No
                 f"X row {start + row} has {chunk[row, feature]:.3g} in feature {feature}, "
                 f"{_TOO_FAR}: drop or clip that row, or rescale X."
             )
+
+
+def within_extent(X: AnyArray, center: FloatArray | None = None) -> bool:
+    """A quick proof that X is finite (and within MAX_FIT_EXTENT of ``center``).
+
+    One sum of squares over all of X (a BLAS dot product on one thread,
+    about 1.7 ms for 200,000 x 39 float64, against 7 for a column sum and
+    two extreme-value reductions): a finite sum bounds every value by its
+    square root. True means every value is finite and, given ``center``,
+    no farther than MAX_FIT_EXTENT from it (with a factor of two to spare
+    for the rounding of the sum); False proves nothing (a NaN, an inf, a
+    huge value, or X not a contiguous float32/float64 array): the exact
+    checks then find the row to name.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    center : ndarray of shape (n_features,) or None
+        None: check only that every value is finite.
+
+    Returns
+    -------
+    bool
+    """
+    if (
+        not isinstance(X, np.ndarray)
+        or X.dtype not in (np.float32, np.float64)
+        or not (X.flags.c_contiguous or X.flags.f_contiguous)
+    ):
+        return False
+    values = X.ravel(order="K")  # a view (X is contiguous)
+    # (one BLAS thread: a woken team costs more than it gives here)
+    one_thread = single_blas_thread("blas") if values.size >= ONE_THREAD_DOT_SIZE else None
+    with np.errstate(all="ignore"), one_thread or contextlib.nullcontext():
+        square_sum = float(np.dot(values, values))  # inf or NaN: the exact checks follow
+    if center is None:
+        return bool(np.isfinite(square_sum))
+    room = 0.5 * (MAX_FIT_EXTENT - np.max(np.abs(center), initial=0.0))
+    return bool(np.sqrt(square_sum) <= room)  # (False for NaN)
 
 
 def check_range(low: ArrayLike, high: ArrayLike, center: FloatArray) -> None:

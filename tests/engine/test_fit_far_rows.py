@@ -19,7 +19,7 @@ from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture as SklearnMixture
 
 from gmmkit import GaussianMixture, PrecisionWarning
-from gmmkit.engine.reference import ReferenceSample, reference_point
+from gmmkit.engine.reference import ReferenceSample, reference_point, within_extent
 
 FAR_ROW = [1e12, 1e12]
 
@@ -135,6 +135,33 @@ def test_values_a_fit_cannot_square_are_refused_by_row(value, tmp_path):
         GaussianMixture(2, missing="em").fit(np.vstack([data, [[np.nan, 1.0]]]))
 
 
+def test_within_extent_proves_only_what_holds():
+    X = two_blobs()
+    center = reference_point(X)
+    assert within_extent(X, center) and within_extent(X) and within_extent(X.T)  # (F order)
+    assert within_extent(X.astype(np.float32), center)
+    for value in (np.nan, np.inf, -np.inf, 1e151, 0.6e150):  # 0.6e150: no room for rounding
+        bad = X.copy()
+        bad[7, 1] = value
+        assert not within_extent(bad, center)
+        assert within_extent(bad) is bool(np.isfinite(value) and value < 1e154)
+    assert not within_extent(X, np.array([0.0, 1e150]))  # the centre takes the room
+    assert not within_extent(X.astype(np.int64), center)  # the exact checks decide
+    assert not within_extent(X[::2], center)  # not contiguous
+    # the exact check still lets through what it allows
+    near = np.vstack([X, [[1.0, 0.6e150]]])
+    model = GaussianMixture(2, random_state=0, means_init=[[-3, -3], [3, 3]]).fit(near)
+    assert np.isfinite(model.lower_bound_)
+
+
+def test_the_row_of_a_nan_is_named_when_scoring_too():
+    model = GaussianMixture(2, random_state=0).fit(two_blobs())
+    bad = two_blobs()[:40]
+    bad[31, 0] = np.nan
+    with pytest.raises(ValueError, match=r"^X contains NaN in 1 row \(first: row 31\)"):
+        model.score_samples(bad)
+
+
 def test_reference_point_is_a_trimmed_mean():
     X = two_blobs()
     far = np.vstack([X, FAR_ROW])
@@ -175,3 +202,15 @@ def test_unweighted_trimmed_mean_equals_unit_weights_bit_for_bit():
         unit = trimmed_mean(sample, np.ones(len(sample)))
     np.testing.assert_array_equal(unweighted, unit)
     assert np.isnan(unweighted[4]) and np.isfinite(np.delete(unweighted, 4)).all()
+
+
+@settings(max_examples=20, deadline=None)
+@given(n_rows=st.integers(1, 5000), n_features=st.integers(1, 9), seed=st.integers(0, 99))
+def test_trimmed_mean_without_nan_equals_unit_weights_bit_for_bit(n_rows, n_features, seed):
+    # the unweighted path without NaN shares one column of kept weights among all columns
+    from gmmkit.engine.reference import trimmed_mean
+
+    rng = np.random.default_rng(seed)
+    sample = rng.normal(size=(n_rows, n_features)) * 10.0 ** rng.integers(-3, 4, n_features)
+    sample[::5] = np.round(sample[::5], 1)  # ties
+    np.testing.assert_array_equal(trimmed_mean(sample), trimmed_mean(sample, np.ones(n_rows)))
