@@ -202,6 +202,12 @@ def test_unweighted_trimmed_mean_equals_unit_weights_bit_for_bit():
         unit = trimmed_mean(sample, np.ones(len(sample)))
     np.testing.assert_array_equal(unweighted, unit)
     assert np.isnan(unweighted[4]) and np.isfinite(np.delete(unweighted, 4)).all()
+    # a column subset comes in Fortran order: the same numbers (a stream's blocks are C order)
+    columns = rng.normal(size=(150, 4))[:, [3, 0]]
+    assert columns.flags["F_CONTIGUOUS"]
+    contiguous = np.ascontiguousarray(columns)
+    np.testing.assert_array_equal(trimmed_mean(columns), trimmed_mean(contiguous))
+    np.testing.assert_array_equal(trimmed_mean(columns), trimmed_mean(columns, np.ones(150)))
 
 
 @settings(max_examples=20, deadline=None)

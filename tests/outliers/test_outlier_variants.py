@@ -30,6 +30,7 @@ def variants():
 
 @pytest.mark.slow  # it also times the 100,000 x 20 fit + score
 def test_first_seed_runs_the_seeds_after_it(variants, tmp_path):
+    pytest.importorskip("PIL", reason="the fresh group's china image needs Pillow")
     bench = variants.bench
     out = tmp_path / "r.json"
     bench.main(["--group", "fresh", "--only", "GMM(1)", "--seeds", "1", "--first-seed", "2",
