@@ -206,11 +206,11 @@ def within_extent(X: AnyArray, center: FloatArray | None = None) -> bool:
     two extreme-value reductions): a finite sum bounds every value by its
     square root. One thread also because a BLAS team woken here keeps
     spinning for a while after the call (OpenBLAS: up to ~0.1 s) and takes
-    a core from the fit's first chunk passes. True means every value is finite and, given ``center``,
-    no farther than MAX_FIT_EXTENT from it (with a factor of two to spare
-    for the rounding of the sum); False proves nothing (a NaN, an inf, a
-    huge value, or X not a contiguous float32/float64 array): the exact
-    checks then find the row to name.
+    a core from the fit's first chunk passes. True means every value is
+    finite and, given ``center``, no farther than MAX_FIT_EXTENT from it
+    (with a factor of two to spare for the rounding of the sum); False
+    proves nothing (a NaN, an inf, a huge value, or X not a contiguous
+    float32/float64 array): the exact checks then find the row to name.
 
     Parameters
     ----------
