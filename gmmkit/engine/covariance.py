@@ -155,6 +155,24 @@ class CovarianceType:
         """The design of the rows written into :meth:`design_rows`: the same as :meth:`design`."""
         raise NotImplementedError
 
+    def rows_slot(
+        self, n_features: int, n: int, dtype: DTypeLike, workspace: Workspace | None = None
+    ) -> tuple[FloatArray | None, FloatArray | None]:
+        """An :meth:`empty_design` and the place (D, n) of the rows in it; (None, None)
+        for a type without one. Write the centred rows into the place (``out=``),
+        then call :meth:`finish_design`."""
+        stacked = self.empty_design(n_features, n, dtype, workspace)
+        return stacked, None if stacked is None else self.design_rows(stacked, n_features)
+
+    def finish_design(
+        self, stacked: FloatArray | None, Xt: FloatArray, workspace: Workspace | None = None
+    ) -> FloatArray:
+        """The design of the rows Xt (D, n): ``stacked`` from :meth:`rows_slot`
+        completed, or built from Xt when the type has none."""
+        if stacked is None:
+            return self.design(Xt, workspace)
+        return self.complete_design(stacked, Xt.shape[0])
+
     def log_prob(
         self, S: FloatArray, plan: EStepPlan, workspace: Workspace | None = None
     ) -> FloatArray:

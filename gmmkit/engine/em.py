@@ -682,16 +682,12 @@ def map_chunks(
     def one_chunk(item: tuple[int, Rows]) -> R:
         index, rows = item
         # the rows go straight into their place in the design when the type allows
-        stacked = cov_type.empty_design(
+        stacked, slot = cov_type.rows_slot(
             data.n_features, chunk_length(rows, data.n_samples), data.dtype, workspace
         )
-        slot = None if stacked is None else cov_type.design_rows(stacked, data.n_features)
         Xt = data.rows(rows, workspace, out=slot)
         far = far_check.mask(Xt, index)
-        if stacked is None:
-            design = cov_type.design(Xt, workspace)
-        else:
-            design = cov_type.complete_design(stacked, data.n_features)
+        design = cov_type.finish_design(stacked, Xt, workspace)
         log_prob = chunk_log_prob(cov_type, design, plan, noise, workspace)
         if far is not None:  # rows far from the centre: their exact log densities
             relative, offset = far_check.rows.log_prob(data.raw(rows)[far])

@@ -134,17 +134,13 @@ def score_rows(
     def one_chunk(rows: Rows) -> Any:
         # the rows go straight into their place in the design when the type allows
         n = chunk_length(rows, data.n_samples)
-        stacked = cov_type.empty_design(data.n_features, n, data.dtype, workspace)
-        slot = None if stacked is None else cov_type.design_rows(stacked, data.n_features)
+        stacked, slot = cov_type.rows_slot(data.n_features, n, data.dtype, workspace)
         with np.errstate(over="ignore", invalid="ignore"):
             Xt = data.rows(rows, workspace, out=slot)  # a row at 1e300 is inf in float32
         far = far_check.mask(Xt)
         if far is not None:
             Xt[:, far] = 0.0  # keep the fast path finite; these columns are redone
-        if stacked is None:
-            design = cov_type.design(Xt, workspace)
-        else:
-            design = cov_type.complete_design(stacked, data.n_features)
+        design = cov_type.finish_design(stacked, Xt, workspace)
         result = reduce(chunk_log_prob(cov_type, design, plan, noise, workspace))
         if far is None:
             return result
