@@ -200,10 +200,8 @@ def run_bundled_comparison(*, conditions: Sequence[str] = ("clean",),
     cache = {} if cache is None else cache
 
     def frames_of(indices, condition):
-        key = ("frames", condition, tuple(indices))
-        if key not in cache:
-            cache[key] = _frames(utterances, signals, indices, condition)
-        return cache[key]
+        return _cached(cache, ("frames", condition, tuple(indices)),
+                       lambda: _frames(utterances, signals, indices, condition))
 
     enrol, test = protocol_split(utterances, protocol)
     enrol_frames = frames_of(enrol, "clean")
