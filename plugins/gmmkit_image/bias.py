@@ -44,6 +44,8 @@ import numpy as np
 from numpy.polynomial import legendre
 from numpy.typing import ArrayLike
 
+from gmmkit_image.checks import is_positive_int
+
 if TYPE_CHECKING:
     from gmmkit_image.mrf import Lattice
 
@@ -77,8 +79,7 @@ class BiasBasis:
     """
 
     def __init__(self, lattice: Lattice, order: int = DEFAULT_ORDER) -> None:
-        if not (isinstance(order, (int, np.integer)) and not isinstance(order, bool)
-                and order >= 1):
+        if not is_positive_int(order):
             raise ValueError(f"bias_order={order!r} must be a positive integer (3 is usual).")
         self.lattice = lattice
         self.order = int(order)

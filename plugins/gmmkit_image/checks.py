@@ -12,10 +12,14 @@ SAMPLE_PIXELS = 100_000
 INTENSITY_FEATURES = (("intensity",), ("channels",))
 
 
+def is_positive_int(value):
+    """Whether ``value`` is an integer >= 1 (Python or numpy; not a bool)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
 def checked_classes(n_classes):
     """``n_classes`` as an int (or ValueError)."""
-    if isinstance(n_classes, (int, np.integer)) and not isinstance(n_classes, bool) \
-            and n_classes >= 1:
+    if is_positive_int(n_classes):
         return int(n_classes)
     raise ValueError(f"n_classes={n_classes!r} is not valid; give a positive integer or 'auto'.")
 

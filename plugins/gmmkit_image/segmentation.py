@@ -269,8 +269,7 @@ def _field_first(image, n_classes, bias_classes, *, bias_field, bias_order, part
     if not bias_field:
         raise ValueError(f"bias_classes={bias_classes!r} sets how the bias field is estimated; "
                          "pass bias_field=True too (or leave bias_classes=None).")
-    if not (isinstance(bias_classes, (int, np.integer)) and not isinstance(bias_classes, bool)
-            and bias_classes >= 1):
+    if not checks.is_positive_int(bias_classes):
         raise ValueError(f"bias_classes={bias_classes!r} must be a positive integer (the "
                          "classes the field is estimated with, e.g. 2) or None.")
     _progress(options["verbose"])(
