@@ -50,15 +50,13 @@ class DiscreteFloorType(click.ParamType):
     def convert(self, value, param, ctx):
         if value is None or value == "none":
             return None
+        from gmmkit_outliers.discrete import FLOOR_MEANING, check_discrete_floor
+
         try:
-            number = float(value)
+            return check_discrete_floor(float(value))
         except (TypeError, ValueError):
-            number = float("nan")
-        if not 0.0 <= number < float("inf"):
-            self.fail(f"{value!r} is neither 'none' nor a finite number >= 0: it is the "
-                      "variance added to each discrete column, in units of its step squared "
-                      "(1/12 is a uniform spread over one step)", param, ctx)
-        return number
+            self.fail(f"{value!r} is neither 'none' nor a finite number >= 0: it is "
+                      f"{FLOOR_MEANING}", param, ctx)
 
 
 def detector_options(function):

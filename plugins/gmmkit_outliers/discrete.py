@@ -38,6 +38,9 @@ MAX_LEVELS = 32
 GRID_TOLERANCE = 1e-6
 #: integers beyond this magnitude are not exact in float64
 INTEGER_LIMIT = 2.0**53
+#: what a floor F means, in the messages of the Python and the CLI checks
+FLOOR_MEANING = ("the variance added to each discrete column, in units of its step squared "
+                 "(1/12 is a uniform spread over one step)")
 
 
 def check_discrete_floor(discrete_floor):
@@ -49,8 +52,7 @@ def check_discrete_floor(discrete_floor):
         return float(discrete_floor)
     raise ValueError(
         f"discrete_floor={discrete_floor!r} is not supported; use None or a finite number "
-        ">= 0: the variance added to each discrete column, in units of its step squared "
-        "(1/12 is a uniform spread over one step)."
+        f">= 0: {FLOOR_MEANING}."
     )
 
 
