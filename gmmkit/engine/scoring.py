@@ -34,6 +34,7 @@ import numpy as np
 
 from gmmkit.engine.em import chunk_length, chunk_log_prob, make_plan
 from gmmkit.engine.far_rows import FarCheck
+from gmmkit.engine.threads import blas_is_held
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -152,4 +153,36 @@ def score_rows(
         merged[far] = far_result
         return merged
 
+    halves = split_chunk(data, runner)
+    if halves is not None:
+        return runner.map_beside(one_chunk, *halves)
     return runner.map(one_chunk, data.slices)
+
+
+#: a one-chunk float64 call of at least this many rows is scored in two halves at once
+SPLIT_MIN_ROWS = 512
+
+#: the halves are cut at a multiple of this many rows
+SPLIT_ALIGN = 64
+
+
+def split_chunk(data: ChunkedData, runner: ChunkRunner) -> tuple[slice, slice] | None:
+    """The two halves of a one-chunk call worth scoring on two threads, or None.
+
+    Only float64 work, only when the runner has several threads and BLAS can be held
+    to one thread, and the cut at a multiple of ``SPLIT_ALIGN`` rows.
+    """
+    if (
+        runner.n_threads < 2
+        or len(data.slices) != 1
+        or data.dtype != np.float64
+        or not isinstance(data.slices[0], slice)
+        or not blas_is_held(runner)
+    ):
+        return None
+    start, stop, step = data.slices[0].indices(data.n_samples)
+    n = stop - start
+    if step != 1 or n < SPLIT_MIN_ROWS:
+        return None
+    cut = start + SPLIT_ALIGN * round(n / (2 * SPLIT_ALIGN))
+    return slice(start, cut), slice(cut, stop)

@@ -1,7 +1,8 @@
 """ChunkedData.rows and the in-place design give the same values on both of their paths.
 
 Short chunks are centred through the transposed view of the output
-(``TRANSPOSED_WRITE_BYTES``), long ones by reading the rows transposed
+(``TRANSPOSED_WRITE_BYTES``) unless its rows would evict each other from
+the cache (``column_write_thrashes``: 512 float64 rows), long ones by reading the rows transposed
 (few features) or through a contiguous scratch block (at least
 ``SCRATCH_MIN_FEATURES``, with or without a workspace); the
 scoring pass writes them straight into the design matrix
@@ -13,11 +14,16 @@ import numpy as np
 import pytest
 
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import SCRATCH_MIN_FEATURES, TRANSPOSED_WRITE_BYTES, ChunkedData
+from gmmkit.engine.em import (
+    SCRATCH_MIN_FEATURES,
+    TRANSPOSED_WRITE_BYTES,
+    ChunkedData,
+    column_write_thrashes,
+)
 from gmmkit.engine.workspace import Workspace
 
 
-@pytest.mark.parametrize("n_rows", [1, 7, 1000, 3000])
+@pytest.mark.parametrize("n_rows", [1, 7, 512, 1000, 3000])
 @pytest.mark.parametrize(
     ("x_dtype", "work"), [("float64", "float64"), ("float32", "float32"),
                           ("float64", "float32"), ("int64", "float64")]
@@ -37,8 +43,18 @@ def test_rows_equal_plain_centring(n_rows, x_dtype, work, n_features, workspace)
         assert got.dtype == np.dtype(work) and got.flags.c_contiguous
         np.testing.assert_array_equal(got, expected)
     # every path is taken by these sizes
-    assert (n_rows * np.dtype(work).itemsize <= TRANSPOSED_WRITE_BYTES) == (n_rows <= 1000)
+    row_bytes = n_rows * np.dtype(work).itemsize
+    assert (row_bytes <= TRANSPOSED_WRITE_BYTES) == (n_rows <= 1000)
     assert (n_features >= SCRATCH_MIN_FEATURES) == (n_features == 70)
+    assert column_write_thrashes(row_bytes, n_features) == (n_rows == 512 and n_features == 70)
+
+
+def test_column_writes_thrash_when_the_rows_share_few_cache_sets():
+    # rows 4 KiB apart all fall in one set of 8 ways; 8,000 bytes apart in 64 places
+    assert column_write_thrashes(4096, 9) and not column_write_thrashes(4096, 8)
+    assert column_write_thrashes(1024, 60) and column_write_thrashes(3072, 60)
+    assert not column_write_thrashes(1536, 60)  # 8 places: 64 ways
+    assert not column_write_thrashes(8000, 60) and not column_write_thrashes(8, 60)
 
 
 @pytest.mark.parametrize("cov", ["full", "diag", "spherical", "tied"])

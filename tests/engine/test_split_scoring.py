@@ -1,0 +1,219 @@
+"""A one-chunk float64 scoring call cut in two halves scored at once (docs/engine.md, "Threads").
+
+The halves must give every bit the unsplit chunk gives (the cut is at a
+multiple of ``SPLIT_ALIGN`` rows, so each row keeps its place in BLAS's
+tiles), float32 work is never cut (it would change bits), and the helper
+thread that scores the second half must survive errors, forks, nesting and
+several callers at once.
+"""
+
+import functools
+import os
+import re
+import select
+import signal
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import gmmkit.engine.scoring as scoring
+import gmmkit.engine.threads as threads
+from gmmkit import BayesianGaussianMixture, ConvergenceWarning, GaussianMixture
+
+pytest.importorskip("threadpoolctl")
+
+#: (name, estimator, K, covariance type, features)
+MODELS = {
+    "K=64 diag": (GaussianMixture, 64, "diag", 60, {}),
+    "K=8 full": (GaussianMixture, 8, "full", 16, {}),
+    "K=8 tied": (GaussianMixture, 8, "tied", 16, {}),
+    "K=16 spherical": (GaussianMixture, 16, "spherical", 30, {}),
+    "K=8 diag noise": (GaussianMixture, 8, "diag", 16, {"noise": "uniform"}),
+    "Bayesian K=16 diag": (BayesianGaussianMixture, 16, "diag", 30, {}),
+}
+SIZES = (513, 700, 1000, 1999)
+
+
+def data(n_features, dtype="float64", n_samples=2_000):
+    rng = np.random.default_rng(n_features)
+    X = rng.normal(size=(n_samples, n_features)) + rng.integers(0, 4, size=(n_samples, 1))
+    return X.astype(dtype)
+
+
+@functools.cache
+def fitted(name, dtype="float64"):
+    estimator, k, covariance_type, n_features, extra = MODELS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator(n_components=k, covariance_type=covariance_type, max_iter=3,
+                         random_state=0, dtype=dtype, **extra).fit(data(n_features, dtype))
+
+
+def outputs(model, X):
+    """Every scoring output, as bytes (equal bytes: equal bits)."""
+    results = {
+        "predict": model.predict(X),
+        "predict_proba": model.predict_proba(X),
+        "score_samples": model.score_samples(X),
+        "score": np.float64(model.score(X)),
+    }
+    return {name: (value.dtype, value.tobytes()) for name, value in results.items()}
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    """Two worker threads (BLAS held to one each), and a list of the calls that were cut."""
+    monkeypatch.setenv("GMMKIT_NUM_THREADS", "2")
+    if not threads._libraries("blas"):
+        pytest.skip("no BLAS library that threadpoolctl can control")
+    cuts = []
+    real = threads.beside
+
+    def counting(first, second):
+        cuts.append(1)
+        return real(first, second)
+
+    monkeypatch.setattr(threads, "beside", counting)
+    return cuts
+
+
+def unsplit(monkeypatch):
+    monkeypatch.setattr(scoring, "SPLIT_MIN_ROWS", 10**9)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_halves_give_the_bits_of_the_whole_chunk(name, two_threads, monkeypatch):
+    model = fitted(name)
+    X = data(MODELS[name][3], n_samples=max(SIZES) + 20)
+    X[600] = 1e300  # a far row in some halves: scored the direct way in either
+    split = {n: outputs(model, X[7 : 7 + n]) for n in SIZES}
+    assert len(two_threads) == 4 * len(SIZES)  # every call was cut
+    unsplit(monkeypatch)
+    whole = {n: outputs(model, X[7 : 7 + n]) for n in SIZES}
+    assert len(two_threads) == 4 * len(SIZES)  # and none of these
+    assert split == whole
+
+
+def test_cut_at_a_multiple_of_the_alignment_near_the_middle():
+    from gmmkit.engine.em import ChunkedData
+
+    with threads.ChunkRunner(2) as runner:
+        if not threads.blas_is_held(runner):
+            pytest.skip("no BLAS library that threadpoolctl can control")
+        for n, cut in ((512, 256), (513, 256), (1000, 512), (1999, 1024), (4000, 1984)):
+            chunk = ChunkedData(np.zeros((n, 2)), None, np.zeros(2), np.dtype(np.float64), n)
+            assert scoring.split_chunk(chunk, runner) == (slice(0, cut), slice(cut, n))
+        short = ChunkedData(np.zeros((511, 2)), None, np.zeros(2), np.dtype(np.float64), 511)
+        assert scoring.split_chunk(short, runner) is None
+        two_chunks = ChunkedData(np.zeros((1000, 2)), None, np.zeros(2), np.dtype(np.float64), 500)
+        assert scoring.split_chunk(two_chunks, runner) is None
+        float32 = ChunkedData(np.zeros((1000, 2)), None, np.zeros(2), np.dtype(np.float32), 1000)
+        assert scoring.split_chunk(float32, runner) is None
+    with threads.ChunkRunner(1) as runner:
+        chunk = ChunkedData(np.zeros((1000, 2)), None, np.zeros(2), np.dtype(np.float64), 1000)
+        assert scoring.split_chunk(chunk, runner) is None
+
+
+def test_float32_work_one_thread_or_no_threadpoolctl_is_not_cut(two_threads, monkeypatch):
+    model32 = fitted("K=8 full", "float32")
+    model32.predict(data(16, "float32")[:1000])
+    assert two_threads == []
+    model = fitted("K=8 full")
+    monkeypatch.setenv("GMMKIT_NUM_THREADS", "1")
+    model.predict(data(16)[:1000])
+    assert two_threads == []
+    monkeypatch.setenv("GMMKIT_NUM_THREADS", "2")
+    monkeypatch.setattr(threads, "_CONTROLLER", {"controller": None})
+    threads._libraries.cache_clear()
+    try:
+        model.predict(data(16)[:1000])
+        monkeypatch.setattr(threads, "_has_threadpoolctl", lambda: False)
+        model.predict(data(16)[:1000])
+    finally:
+        threads._libraries.cache_clear()
+    assert two_threads == []
+    monkeypatch.undo()  # the real controller again
+    model.predict(data(16)[:1000])
+
+
+def test_beside_runs_the_second_function_on_the_helper_thread():
+    callers = []
+    first, second = threads.beside(
+        lambda: callers.append(threading.current_thread()) or 1,
+        lambda: callers.append(threading.current_thread()) or 2,
+    )
+    assert (first, second) == (1, 2)
+    assert callers[0] is threading.current_thread()
+    assert callers[1] is not threading.current_thread()
+    assert callers[1].daemon and callers[1].name == "gmmkit-helper"
+
+
+def test_an_error_on_the_helper_reaches_the_caller_and_the_helper_lives_on():
+    def failing():
+        raise ValueError("the second half failed: 42")
+
+    with pytest.raises(ValueError, match=re.escape("the second half failed: 42")):
+        threads.beside(lambda: 1, failing)
+    with pytest.raises(KeyError, match="first"):  # the caller's own error first
+        threads.beside(lambda: {}["first"], failing)
+    assert threads.beside(lambda: 1, lambda: 2) == (1, 2)
+    assert not threads._helper().busy.locked()
+
+
+def test_nested_and_concurrent_calls_do_not_wait_for_each_other():
+    # from the helper itself: busy, so the inner pair runs on the helper thread
+    inner = threads.beside(lambda: 0, lambda: threads.beside(lambda: 1, lambda: 2))
+    assert inner == (0, (1, 2))
+    model = fitted("K=64 diag")
+    X = data(60)[:1000]
+    expected = outputs(model, X)
+    results, errors = [], []
+
+    def user():
+        try:
+            for _ in range(5):
+                results.append(outputs(model, X))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    with threads.ChunkRunner(2) as runner:  # also from inside a ChunkRunner's workers
+        runner.map(lambda _: user(), [0, 1])
+    users = [threading.Thread(target=user) for _ in range(3)]
+    for thread in users:
+        thread.start()
+    for thread in users:
+        thread.join(timeout=60)
+    assert errors == [] and not any(thread.is_alive() for thread in users)
+    assert len(results) == 25 and all(result == expected for result in results)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
+def test_a_forked_child_gets_its_own_helper(two_threads):
+    model = fitted("K=8 full")
+    X = data(16)[:1000]
+    expected = model.predict_proba(X)
+    threads.beside(lambda: 1, lambda: 2)  # the parent's helper is running
+    cuts = len(two_threads)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's helper thread is not here
+        status = 1
+        try:
+            same = np.array_equal(model.predict_proba(X), expected)
+            status = 0 if same and len(two_threads) == cuts + 1 else 2
+        finally:
+            os.write(write, bytes([status]))
+            os._exit(status)
+    os.close(write)
+    try:
+        answered, _, _ = select.select([read], [], [], 60)
+        if not answered:  # the child hangs: end it, then fail
+            os.kill(pid, signal.SIGKILL)
+        assert answered, "the forked child did not finish scoring within 60 s"
+        assert os.read(read, 1) == bytes([0])
+    finally:
+        os.close(read)
+        _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
