@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from gmmkit.engine import helper_thread
 from gmmkit.engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -228,119 +229,8 @@ class ChunkRunner:
         For one call's work cut in two (:func:`gmmkit.engine.scoring.score_rows`):
         BLAS is held to one thread as for :meth:`map`, ``function(first)``
         runs on the calling thread while ``function(second)`` runs on the
-        helper (:func:`beside`), or after it when the helper is busy.
+        helper (:func:`gmmkit.engine.helper_thread.beside`), or after it when the helper is busy.
         """
         self._start(1)
-        return list(beside(lambda: function(first), lambda: function(second)))
+        return list(helper_thread.beside(lambda: function(first), lambda: function(second)))
 
-
-class _Task:
-    """A function for the helper thread, its result or error, and a lock released when done."""
-
-    __slots__ = ("done", "error", "function", "result")
-
-    def __init__(self, function: Callable[[], Any]) -> None:
-        self.function = function
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.done = threading.Lock()
-        self.done.acquire()
-
-    def run(self) -> None:
-        try:
-            self.result = self.function()
-        except BaseException as error:  # handed to the caller, raised there
-            self.error = error
-
-
-class _Helper:
-    """One daemon thread that runs one task at a time for whichever caller holds ``busy``.
-
-    A caller takes ``busy`` without waiting (if it is held, the caller does
-    the work itself), posts its task and wakes the thread; the thread
-    releases ``busy`` when the task is done, before the task's ``done``, so
-    that a caller interrupted while waiting cannot leave it held.
-    """
-
-    def __init__(self) -> None:
-        self.busy = threading.Lock()
-        self._wake = threading.Lock()
-        self._wake.acquire()
-        self._task: _Task | None = None
-        thread = threading.Thread(target=self._serve, name="gmmkit-helper", daemon=True)
-        thread.start()
-
-    def post(self, task: _Task) -> None:
-        """Run ``task`` on the thread (the caller holds ``busy``)."""
-        self._task = task
-        self._wake.release()
-
-    def _serve(self) -> None:
-        while True:
-            self._wake.acquire()
-            task, self._task = self._task, None
-            assert task is not None
-            task.run()
-            self.busy.release()
-            task.done.release()
-
-
-#: the process's helper thread, made on first use ("helper"); forgotten in a forked child
-_HELPER: dict[str, _Helper] = {}
-_HELPER_LOCK = threading.Lock()
-
-
-def _helper() -> _Helper:
-    """The process's :class:`_Helper`, started on first use."""
-    helper = _HELPER.get("helper")
-    if helper is None:
-        with _HELPER_LOCK:
-            helper = _HELPER.get("helper")
-            if helper is None:
-                helper = _HELPER["helper"] = _Helper()
-    return helper
-
-
-def _forget_helper() -> None:
-    """In a forked child: the parent's helper thread does not exist there."""
-    _HELPER.clear()
-    global _HELPER_LOCK
-    _HELPER_LOCK = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_helper)
-
-
-def beside(first: Callable[[], R], second: Callable[[], T]) -> tuple[R, T]:
-    """``(first(), second())``, with ``second`` on the process's helper thread meanwhile.
-
-    The helper is one daemon thread, started on first use and kept for
-    the process (starting a thread or a pool per call costs more than a
-    small call gains). When it is busy (another thread's call, or a call
-    from the helper itself), ``second`` runs after ``first`` on the calling
-    thread: no caller waits for another. An exception of either is raised
-    in the caller (``first``'s when both fail), after both have finished.
-
-    Parameters
-    ----------
-    first, second : callable
-        Functions of no argument.
-
-    Returns
-    -------
-    tuple
-        ``(first(), second())``.
-    """
-    helper = _helper()
-    if not helper.busy.acquire(blocking=False):
-        return first(), second()
-    task = _Task(second)
-    helper.post(task)
-    try:
-        result = first()
-    finally:
-        task.done.acquire()  # the helper's half is finished (and busy released)
-    if task.error is not None:
-        raise task.error
-    return result, task.result

@@ -13,11 +13,13 @@ import re
 import select
 import signal
 import threading
+import time
 import warnings
 
 import numpy as np
 import pytest
 
+import gmmkit.engine.helper_thread as helper_thread
 import gmmkit.engine.scoring as scoring
 import gmmkit.engine.threads as threads
 from gmmkit import BayesianGaussianMixture, ConvergenceWarning, GaussianMixture
@@ -69,13 +71,13 @@ def two_threads(monkeypatch):
     if not threads._libraries("blas"):
         pytest.skip("no BLAS library that threadpoolctl can control")
     cuts = []
-    real = threads.beside
+    real = helper_thread.beside
 
     def counting(first, second):
         cuts.append(1)
         return real(first, second)
 
-    monkeypatch.setattr(threads, "beside", counting)
+    monkeypatch.setattr(helper_thread, "beside", counting)
     return cuts
 
 
@@ -138,16 +140,32 @@ def test_float32_work_one_thread_or_no_threadpoolctl_is_not_cut(two_threads, mon
     model.predict(data(16)[:1000])
 
 
+def on_the_helper(function):
+    """(first, second) for beside: ``first`` returns once ``function`` has started on the helper.
+
+    Waits for the helper to be idle first (after a call whose second function
+    the caller took back, it stays busy until its thread wakes).
+    """
+    deadline = time.monotonic() + 30
+    while helper_thread._helper().busy.locked() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    started = threading.Event()
+
+    def first():
+        assert started.wait(30), "the helper did not start within 30 s"
+        return threading.current_thread()
+
+    def second():
+        started.set()
+        return function()
+
+    return first, second
+
+
 def test_beside_runs_the_second_function_on_the_helper_thread():
-    callers = []
-    first, second = threads.beside(
-        lambda: callers.append(threading.current_thread()) or 1,
-        lambda: callers.append(threading.current_thread()) or 2,
-    )
-    assert (first, second) == (1, 2)
-    assert callers[0] is threading.current_thread()
-    assert callers[1] is not threading.current_thread()
-    assert callers[1].daemon and callers[1].name == "gmmkit-helper"
+    first, second = helper_thread.beside(*on_the_helper(threading.current_thread))
+    assert first is threading.current_thread()
+    assert second is not first and second.daemon and second.name == "gmmkit-helper"
 
 
 def test_an_error_on_the_helper_reaches_the_caller_and_the_helper_lives_on():
@@ -155,16 +173,45 @@ def test_an_error_on_the_helper_reaches_the_caller_and_the_helper_lives_on():
         raise ValueError("the second half failed: 42")
 
     with pytest.raises(ValueError, match=re.escape("the second half failed: 42")):
-        threads.beside(lambda: 1, failing)
-    with pytest.raises(KeyError, match="first"):  # the caller's own error first
-        threads.beside(lambda: {}["first"], failing)
-    assert threads.beside(lambda: 1, lambda: 2) == (1, 2)
-    assert not threads._helper().busy.locked()
+        helper_thread.beside(*on_the_helper(failing))
+    waited = []
+
+    def first_fails():
+        raise KeyError("first")
+
+    def slow():
+        time.sleep(0.05)
+        waited.append(1)
+        raise ValueError("second")
+
+    first, second = on_the_helper(slow)
+    with pytest.raises(KeyError, match="first"):  # the caller's own error, after the helper's
+        helper_thread.beside(lambda: (first(), first_fails()), second)
+    assert waited == [1]
+    assert helper_thread.beside(lambda: 1, lambda: 2) == (1, 2)
+    helper_thread.beside(*on_the_helper(lambda: None))
+    assert not helper_thread._helper().busy.locked()
+
+
+def test_a_helper_that_has_not_started_leaves_the_work_to_the_caller(monkeypatch):
+    class Stalled:  # a helper thread that never gets a core
+        def __init__(self):
+            self.busy = threading.Lock()
+
+        def post(self, task):
+            self.task = task
+
+    monkeypatch.setattr(helper_thread, "_HELPER", {"helper": Stalled()})
+    callers = helper_thread.beside(threading.current_thread, threading.current_thread)
+    assert callers == (threading.current_thread(), threading.current_thread())
+    monkeypatch.setattr(helper_thread, "_HELPER", {"helper": Stalled()})
+    with pytest.raises(KeyError):  # the second is dropped after an error of the first
+        helper_thread.beside(lambda: {}["first"], lambda: pytest.fail("ran"))
 
 
 def test_nested_and_concurrent_calls_do_not_wait_for_each_other():
     # from the helper itself: busy, so the inner pair runs on the helper thread
-    inner = threads.beside(lambda: 0, lambda: threads.beside(lambda: 1, lambda: 2))
+    inner = helper_thread.beside(lambda: 0, lambda: helper_thread.beside(lambda: 1, lambda: 2))
     assert inner == (0, (1, 2))
     model = fitted("K=64 diag")
     X = data(60)[:1000]
@@ -194,7 +241,7 @@ def test_a_forked_child_gets_its_own_helper(two_threads):
     model = fitted("K=8 full")
     X = data(16)[:1000]
     expected = model.predict_proba(X)
-    threads.beside(lambda: 1, lambda: 2)  # the parent's helper is running
+    helper_thread.beside(lambda: 1, lambda: 2)  # the parent's helper is running
     cuts = len(two_threads)
     read, write = os.pipe()
     pid = os.fork()
