@@ -136,3 +136,17 @@ def test_unknown_user_api_is_refused():
         "user_api='lapack' is not valid; use None (every library), 'blas' or 'openmp'."
     )):
         threads.single_blas_thread("lapack")
+
+
+def test_the_finiteness_check_of_a_scoring_batch_holds_blas_to_one_thread(monkeypatch):
+    # 1,000 x 16 values: OpenBLAS would wake its thread team for this dot product
+    from gmmkit.engine import reference
+
+    limits = []
+    real = reference.single_blas_thread
+    monkeypatch.setattr(reference, "single_blas_thread",
+                        lambda user_api=None: limits.append(user_api) or real(user_api))
+    assert reference.within_extent(np.ones((1_000, 16)))
+    assert limits == ["blas"]
+    assert reference.within_extent(np.ones((35, 16)))  # a small one takes no limit
+    assert limits == ["blas"]
