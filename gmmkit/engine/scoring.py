@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from gmmkit.engine.covariance import CovarianceType, EStepPlan
     from gmmkit.engine.em import ChunkedData, MixtureParams
     from gmmkit.engine.threads import ChunkRunner
-    from gmmkit.engine.types import FloatArray, IntArray, Rows
+    from gmmkit.engine.types import BoolArray, FloatArray, IntArray, Rows
 
 
 def model_center(params: MixtureParams) -> FloatArray:
@@ -132,7 +132,22 @@ def score_rows(
     noise = params.noise_row(data.columns)
     far_check = FarCheck(data, cov_type, params)
 
-    def one_chunk(rows: Rows) -> Any:
+    def reduced(
+        design: FloatArray, far: BoolArray | None, raw: Callable[[], FloatArray]
+    ) -> Any:
+        """``reduce`` of a design's columns; the far ones (rows ``raw()``) redone the direct way."""
+        result = reduce(chunk_log_prob(cov_type, design, plan, noise, workspace))
+        if far is None or not far.any():
+            return result
+        relative, offset = far_check.rows.log_prob(raw()[far])
+        far_result = np.asarray(reduce(relative))
+        if density:  # per-row results (n,) or per-component ones (n, K)
+            far_result = far_result + offset.reshape((-1,) + (1,) * (far_result.ndim - 1))
+        merged = np.array(result, dtype=np.result_type(result, far_result))
+        merged[far] = far_result
+        return merged
+
+    def one_chunk(rows: Rows) -> list[Any]:
         # the rows go straight into their place in the design when the type allows
         n = chunk_length(rows, data.n_samples)
         stacked, slot = cov_type.rows_slot(data.n_features, n, data.dtype, workspace)
@@ -142,47 +157,47 @@ def score_rows(
         if far is not None:
             Xt[:, far] = 0.0  # keep the fast path finite; these columns are redone
         design = cov_type.finish_design(stacked, Xt, workspace)
-        result = reduce(chunk_log_prob(cov_type, design, plan, noise, workspace))
-        if far is None:
-            return result
-        relative, offset = far_check.rows.log_prob(data.raw(rows)[far])
-        far_result = np.asarray(reduce(relative))
-        if density:  # per-row results (n,) or per-component ones (n, K)
-            far_result = far_result + offset.reshape((-1,) + (1,) * (far_result.ndim - 1))
-        merged = np.array(result, dtype=np.result_type(result, far_result))
-        merged[far] = far_result
-        return merged
+        cut = split_point(n, plan, data.dtype, runner) if workspace is None else None
+        if cut is None:
+            return [reduced(design, far, lambda: data.raw(rows))]
+        # the two column blocks at once, the second on the helper thread
+        raw = data.raw(rows) if far is not None else np.empty((n, 0))  # read once, if needed
 
-    halves = split_chunk(data, runner)
-    if halves is not None:
-        return runner.map_beside(one_chunk, *halves)
-    return runner.map(one_chunk, data.slices)
+        def block(columns: slice) -> Any:
+            return reduced(
+                design[:, columns], None if far is None else far[columns], lambda: raw[columns]
+            )
+
+        return runner.map_beside(block, slice(None, cut), slice(cut, None))
+
+    return [result for chunk in runner.map(one_chunk, data.slices) for result in chunk]
 
 
-#: a one-chunk float64 call of at least this many rows is scored in two halves at once
-SPLIT_MIN_ROWS = 512
+#: a one-chunk float64 call whose product with the plan takes at least this many
+#: multiply-adds (rows x plan size) computes it in two column blocks at once
+SPLIT_MIN_PRODUCTS = 4_000_000
 
-#: the halves are cut at a multiple of this many rows
+#: the blocks are cut at a multiple of this many columns (rows of the chunk)
 SPLIT_ALIGN = 64
 
+#: the calling thread takes this many columns more than half (the helper starts later)
+SPLIT_LEAD = 80
 
-def split_chunk(data: ChunkedData, runner: ChunkRunner) -> tuple[slice, slice] | None:
-    """The two halves of a one-chunk call worth scoring on two threads, or None.
 
-    Only float64 work, only when the runner has several threads and BLAS can be held
-    to one thread, and the cut at a multiple of ``SPLIT_ALIGN`` rows.
+def split_point(n: int, plan: EStepPlan, dtype: np.dtype[Any], runner: ChunkRunner) -> int | None:
+    """Where a one-chunk call's product is cut in two column blocks, or None.
+
+    Only in float64 work (float32 products change in their last bits with
+    the number of columns), only when the runner has several threads and
+    BLAS can be held to one thread, at a multiple of ``SPLIT_ALIGN`` columns.
     """
+    size = plan.matrix.size + (0 if plan.extra is None else plan.extra.size)
     if (
-        runner.n_threads < 2
-        or len(data.slices) != 1
-        or data.dtype != np.float64
-        or not isinstance(data.slices[0], slice)
+        n * size < SPLIT_MIN_PRODUCTS
+        or dtype != np.float64
+        or runner.n_threads < 2
         or not blas_is_held(runner)
     ):
         return None
-    start, stop, step = data.slices[0].indices(data.n_samples)
-    n = stop - start
-    if step != 1 or n < SPLIT_MIN_ROWS:
-        return None
-    cut = start + SPLIT_ALIGN * round(n / (2 * SPLIT_ALIGN))
-    return slice(start, cut), slice(cut, stop)
+    cut = SPLIT_ALIGN * round((n / 2 + SPLIT_LEAD) / SPLIT_ALIGN)
+    return cut if 0 < cut < n else None

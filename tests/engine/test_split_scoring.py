@@ -1,9 +1,9 @@
-"""A one-chunk float64 scoring call cut in two halves scored at once (docs/engine.md, "Threads").
+"""A one-chunk float64 scoring call multiplies two column blocks at once.
 
-The halves must give every bit the unsplit chunk gives (the cut is at a
-multiple of ``SPLIT_ALIGN`` rows, so each row keeps its place in BLAS's
+(docs/engine.md, "Threads".) The blocks must give every bit the whole product gives (the cut is at a
+multiple of ``SPLIT_ALIGN`` columns, so each row keeps its place in BLAS's
 tiles), float32 work is never cut (it would change bits), and the helper
-thread that scores the second half must survive errors, forks, nesting and
+thread that takes the second block must survive errors, forks, nesting and
 several callers at once.
 """
 
@@ -34,6 +34,7 @@ MODELS = {
     "K=16 spherical": (GaussianMixture, 16, "spherical", 30, {}),
     "K=8 diag noise": (GaussianMixture, 8, "diag", 16, {"noise": "uniform"}),
     "Bayesian K=16 diag": (BayesianGaussianMixture, 16, "diag", 30, {}),
+    "K=8 diag missing": (GaussianMixture, 8, "diag", 16, {"missing": "em"}),
 }
 SIZES = (513, 700, 1000, 1999)
 
@@ -81,44 +82,45 @@ def two_threads(monkeypatch):
     return cuts
 
 
-def unsplit(monkeypatch):
-    monkeypatch.setattr(scoring, "SPLIT_MIN_ROWS", 10**9)
-
-
 @pytest.mark.parametrize("name", MODELS)
-def test_the_halves_give_the_bits_of_the_whole_chunk(name, two_threads, monkeypatch):
+def test_the_blocks_give_the_bits_of_the_whole_product(name, two_threads, monkeypatch):
+    monkeypatch.setattr(scoring, "SPLIT_MIN_PRODUCTS", 1)  # every model here is cut
     model = fitted(name)
     X = data(MODELS[name][3], n_samples=max(SIZES) + 20)
-    X[600] = 1e300  # a far row in some halves: scored the direct way in either
+    X[[600, 1500]] = 1e300  # far rows in some blocks: scored the direct way in either
+    if "missing" in name:
+        X[::7, 3] = np.nan  # a second pattern of 1/7 of the rows
     split = {n: outputs(model, X[7 : 7 + n]) for n in SIZES}
-    assert len(two_threads) == 4 * len(SIZES)  # every call was cut
-    unsplit(monkeypatch)
+    cuts = len(two_threads)
+    assert cuts >= 4 * len(SIZES)  # every call was cut (the missing model: each pattern)
+    monkeypatch.setattr(scoring, "SPLIT_MIN_PRODUCTS", 10**18)
     whole = {n: outputs(model, X[7 : 7 + n]) for n in SIZES}
-    assert len(two_threads) == 4 * len(SIZES)  # and none of these
+    assert len(two_threads) == cuts  # none of these
     assert split == whole
 
 
-def test_cut_at_a_multiple_of_the_alignment_near_the_middle():
-    from gmmkit.engine.em import ChunkedData
+def test_cut_at_a_multiple_of_the_alignment_past_the_middle():
+    from gmmkit.engine.covariance import EStepPlan
 
+    plan = EStepPlan(matrix=np.zeros((64, 121)))  # K=64 diag, 60 features
+    float64 = np.dtype(np.float64)
     with threads.ChunkRunner(2) as runner:
         if not threads.blas_is_held(runner):
             pytest.skip("no BLAS library that threadpoolctl can control")
-        for n, cut in ((512, 256), (513, 256), (1000, 512), (1999, 1024), (4000, 1984)):
-            chunk = ChunkedData(np.zeros((n, 2)), None, np.zeros(2), np.dtype(np.float64), n)
-            assert scoring.split_chunk(chunk, runner) == (slice(0, cut), slice(cut, n))
-        short = ChunkedData(np.zeros((511, 2)), None, np.zeros(2), np.dtype(np.float64), 511)
-        assert scoring.split_chunk(short, runner) is None
-        two_chunks = ChunkedData(np.zeros((1000, 2)), None, np.zeros(2), np.dtype(np.float64), 500)
-        assert scoring.split_chunk(two_chunks, runner) is None
-        float32 = ChunkedData(np.zeros((1000, 2)), None, np.zeros(2), np.dtype(np.float32), 1000)
-        assert scoring.split_chunk(float32, runner) is None
+        # the caller's block is about SPLIT_LEAD columns longer than half
+        for n, cut in ((600, 384), (1000, 576), (1999, 1088), (4000, 2048)):
+            assert scoring.split_point(n, plan, float64, runner) == cut
+        assert scoring.split_point(500, plan, float64, runner) is None  # 3.9 M products
+        small = EStepPlan(matrix=np.zeros((8, 152)))  # K=8 full, 16 features
+        assert scoring.split_point(1000, small, float64, runner) is None
+        assert scoring.split_point(4000, small, float64, runner) == 2048
+        assert scoring.split_point(1000, plan, np.dtype(np.float32), runner) is None
     with threads.ChunkRunner(1) as runner:
-        chunk = ChunkedData(np.zeros((1000, 2)), None, np.zeros(2), np.dtype(np.float64), 1000)
-        assert scoring.split_chunk(chunk, runner) is None
+        assert scoring.split_point(1000, plan, float64, runner) is None
 
 
 def test_float32_work_one_thread_or_no_threadpoolctl_is_not_cut(two_threads, monkeypatch):
+    monkeypatch.setattr(scoring, "SPLIT_MIN_PRODUCTS", 1)
     model32 = fitted("K=8 full", "float32")
     model32.predict(data(16, "float32")[:1000])
     assert two_threads == []
@@ -127,6 +129,7 @@ def test_float32_work_one_thread_or_no_threadpoolctl_is_not_cut(two_threads, mon
     model.predict(data(16)[:1000])
     assert two_threads == []
     monkeypatch.setenv("GMMKIT_NUM_THREADS", "2")
+    controller, has_threadpoolctl = threads._CONTROLLER, threads._has_threadpoolctl
     monkeypatch.setattr(threads, "_CONTROLLER", {"controller": None})
     threads._libraries.cache_clear()
     try:
@@ -135,9 +138,11 @@ def test_float32_work_one_thread_or_no_threadpoolctl_is_not_cut(two_threads, mon
         model.predict(data(16)[:1000])
     finally:
         threads._libraries.cache_clear()
+        monkeypatch.setattr(threads, "_CONTROLLER", controller)
+        monkeypatch.setattr(threads, "_has_threadpoolctl", has_threadpoolctl)
     assert two_threads == []
-    monkeypatch.undo()  # the real controller again
-    model.predict(data(16)[:1000])
+    model.predict(data(16)[:1000])  # the same call with threadpoolctl back is cut
+    assert two_threads == [1]
 
 
 def on_the_helper(function):
@@ -237,7 +242,8 @@ def test_nested_and_concurrent_calls_do_not_wait_for_each_other():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
-def test_a_forked_child_gets_its_own_helper(two_threads):
+def test_a_forked_child_gets_its_own_helper(two_threads, monkeypatch):
+    monkeypatch.setattr(scoring, "SPLIT_MIN_PRODUCTS", 1)
     model = fitted("K=8 full")
     X = data(16)[:1000]
     expected = model.predict_proba(X)
