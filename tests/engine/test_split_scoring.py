@@ -39,6 +39,12 @@ MODELS = {
 SIZES = (513, 700, 1000, 1999)
 
 
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    """Every test starts with the helper in favour (no calls left to skip)."""
+    monkeypatch.setattr(helper_thread, "_BACKOFF", {"skip": 0, "next": 1})
+
+
 def data(n_features, dtype="float64", n_samples=2_000):
     rng = np.random.default_rng(n_features)
     X = rng.normal(size=(n_samples, n_features)) + rng.integers(0, 4, size=(n_samples, 1))
@@ -151,6 +157,7 @@ def on_the_helper(function):
     Waits for the helper to be idle first (after a call whose second function
     the caller took back, it stays busy until its thread wakes).
     """
+    helper_thread._BACKOFF.update(skip=0, next=1)  # (a call taken back skips the next)
     deadline = time.monotonic() + 30
     while helper_thread._helper().busy.locked() and time.monotonic() < deadline:
         time.sleep(0.001)
@@ -210,8 +217,47 @@ def test_a_helper_that_has_not_started_leaves_the_work_to_the_caller(monkeypatch
     callers = helper_thread.beside(threading.current_thread, threading.current_thread)
     assert callers == (threading.current_thread(), threading.current_thread())
     monkeypatch.setattr(helper_thread, "_HELPER", {"helper": Stalled()})
+    monkeypatch.setattr(helper_thread, "_BACKOFF", {"skip": 0, "next": 1})
     with pytest.raises(KeyError):  # the second is dropped after an error of the first
         helper_thread.beside(lambda: {}["first"], lambda: pytest.fail("ran"))
+
+
+def test_calls_that_did_not_gain_leave_the_next_ones_to_the_caller(monkeypatch):
+    class Stalled:  # a helper thread that never gets a core
+        def __init__(self):
+            self.busy = threading.Lock()
+            self.tasks = []
+
+        def post(self, task):
+            self.tasks.append(task)
+
+    stalled = Stalled()
+    monkeypatch.setattr(helper_thread, "_HELPER", {"helper": stalled})
+    monkeypatch.setattr(stalled, "busy", type("Free", (), {"acquire": lambda self, **kw: True})())
+    for _ in range(1 + 1 + 1 + 2 + 1 + 4):  # posted, 1 skipped, posted, 2 skipped, posted, 4
+        assert helper_thread.beside(lambda: 1, lambda: 2) == (1, 2)
+    assert len(stalled.tasks) == 3 and helper_thread._BACKOFF == {"skip": 0, "next": 8}
+    for _ in range(1000):
+        helper_thread.beside(lambda: 1, lambda: 2)
+    assert helper_thread._BACKOFF["next"] == helper_thread.MAX_SKIPPED  # at most 64 skipped
+    helper_thread._judge(True)  # a call that gained: the next loss skips one call again
+    assert helper_thread._BACKOFF["next"] == 1
+
+
+def test_a_call_run_in_parallel_counts_as_a_gain():
+    square = np.ones((200, 200))
+
+    def busy(seconds):
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            square @ square  # (BLAS releases the GIL)
+
+    first, second = on_the_helper(lambda: busy(0.05))
+    with threads.single_blas_thread():
+        helper_thread.beside(lambda: (first(), busy(0.05)), second)
+    if helper_thread._BACKOFF["next"] != 1:  # (a loss doubles it)
+        pytest.skip("the machine is too busy for two threads to run at once")
+    assert helper_thread._BACKOFF["skip"] == 0
 
 
 def test_nested_and_concurrent_calls_do_not_wait_for_each_other():
