@@ -14,8 +14,9 @@ from any thread:
   busy machine), the caller runs it too. When the two did not run in
   parallel (the helper took the caller's core because the other one was
   busy: another process, or a BLAS thread team spinning after a threaded
-  call), the next 1, 2, 4, ... up to ``MAX_SKIPPED`` calls run both on the
-  caller: on a busy machine a call that cannot gain costs ~40 us more.
+  call), :func:`available` says no to the next 1, 2, 4, ... up to
+  ``MAX_SKIPPED`` calls: on a busy machine a call that cannot gain costs
+  ~40 us more, once in up to 64 calls.
 - **Errors reach the caller** with their own type and message.
 - **Forks.** A forked child forgets the parent's helper (which does not
   exist there) and starts its own on first use.
@@ -130,6 +131,19 @@ MIN_GAIN = 0.25
 _BACKOFF = {"skip": 0, "next": 1}
 
 
+def available() -> bool:
+    """Whether to cut work for :func:`beside` now (False counts one skipped call).
+
+    False while the calls after one that did not gain are left to the
+    caller: cutting the work in two then only costs (two smaller products
+    instead of one).
+    """
+    if _BACKOFF["skip"] > 0:  # (a race on the count between callers does no harm)
+        _BACKOFF["skip"] -= 1
+        return False
+    return True
+
+
 def _judge(gained: bool) -> None:
     """Count a call: after a loss skip the next 1, 2, 4, ... calls; a gain resets."""
     if gained:
@@ -144,6 +158,8 @@ def beside(first: Callable[[], R], second: Callable[[], T]) -> tuple[R, T]:
 
     ``second`` runs on the calling thread instead, after ``first``, when
     the helper is busy or has not started it by the time ``first`` is done.
+    Callers ask :func:`available` first whether cutting their work is
+    worth it now.
     If ``first`` raises, its error is raised once the helper (if it started
     ``second``) has finished; otherwise an error of ``second`` is raised.
 
@@ -158,9 +174,6 @@ def beside(first: Callable[[], R], second: Callable[[], T]) -> tuple[R, T]:
     tuple
         ``(first(), second())``.
     """
-    if _BACKOFF["skip"] > 0:  # (a race on the count between callers does no harm)
-        _BACKOFF["skip"] -= 1
-        return first(), second()
     helper = _helper()
     if not helper.busy.acquire(blocking=False):
         return first(), second()

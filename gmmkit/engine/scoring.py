@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmmkit.engine import helper_thread
 from gmmkit.engine.em import chunk_length, chunk_log_prob, make_plan
 from gmmkit.engine.far_rows import FarCheck
 from gmmkit.engine.threads import blas_is_held
@@ -189,7 +190,9 @@ def split_point(n: int, plan: EStepPlan, dtype: np.dtype[Any], runner: ChunkRunn
 
     Only in float64 work (float32 products change in their last bits with
     the number of columns), only when the runner has several threads and
-    BLAS can be held to one thread, at a multiple of ``SPLIT_ALIGN`` columns.
+    BLAS can be held to one thread, and the helper thread is in favour
+    (:func:`gmmkit.engine.helper_thread.available`); at a multiple of
+    ``SPLIT_ALIGN`` columns.
     """
     size = plan.matrix.size + (0 if plan.extra is None else plan.extra.size)
     if (
@@ -197,6 +200,7 @@ def split_point(n: int, plan: EStepPlan, dtype: np.dtype[Any], runner: ChunkRunn
         or dtype != np.float64
         or runner.n_threads < 2
         or not blas_is_held(runner)
+        or not helper_thread.available()
     ):
         return None
     cut = SPLIT_ALIGN * round((n / 2 + SPLIT_LEAD) / SPLIT_ALIGN)
