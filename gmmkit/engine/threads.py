@@ -195,6 +195,15 @@ class ChunkRunner:
         self._executor = None
         self._limited = False
 
+    def hold_blas(self) -> None:
+        """Hold BLAS to one thread from now until the context exits, as the first map does.
+
+        For a call's work before its first map (a scoring call's check of X),
+        so that it does not take and give back the limit a second time (a
+        few microseconds per library). Does nothing with one thread.
+        """
+        self._start(1)
+
     def _start(self, n_items: int) -> ThreadPoolExecutor | None:
         """BLAS on one thread, and the worker threads for more than one item (on first need)."""
         if self.n_threads > 1 and self._stack is not None:

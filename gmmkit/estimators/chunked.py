@@ -95,9 +95,10 @@ class ChunkedScoring(_Estimator):
         X = self._validated(X)
         setup = _scoring_setup(self, unweighted, self._get_params_object)
         params, cov_type = setup.params, setup.cov_type
-        data = self._chunked(X, None, center=setup.center)
-        data = guard_float32(data, cov_type, params)
         with ChunkRunner() as runner:
+            runner.hold_blas()  # (the check of X in _chunked then finds BLAS held)
+            data = self._chunked(X, None, center=setup.center)
+            data = guard_float32(data, cov_type, params)
             if isinstance(data, MissingData):
                 return [data.map_log_prob(cov_type, params, runner, reduce, density=density)]
             plan = setup.plan(data.center, data.dtype)
