@@ -150,3 +150,20 @@ def test_the_finiteness_check_of_a_scoring_batch_holds_blas_to_one_thread(monkey
     assert limits == ["blas"]
     assert reference.within_extent(np.ones((35, 16)))  # a small one takes no limit
     assert limits == ["blas"]
+
+
+def test_a_scoring_call_takes_the_blas_limit_once(fresh_controller, monkeypatch):
+    # the check of X (a dot product OpenBLAS would thread) runs under the runner's limit
+    X, _, _ = make_mixture(n_samples=1_000, n_features=16)
+    model = GaussianMixture(2, random_state=0).fit(X)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        libraries = threads._libraries("blas")
+        if not libraries:
+            pytest.skip("no BLAS library that threadpoolctl can control")
+        sets = []
+        for library in libraries:
+            real = library.set_num_threads
+            monkeypatch.setattr(library, "set_num_threads",
+                                lambda n, real=real: sets.append(n) or real(n))
+        model.predict(X)
+        assert sorted(sets) == [1] * len(libraries) + [2] * len(libraries)
