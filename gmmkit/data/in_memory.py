@@ -9,7 +9,13 @@ import numpy as np
 from gmmkit.data.missing import make_missing_data
 from gmmkit.data.validation import scan_rows
 from gmmkit.engine.em import ChunkedData
-from gmmkit.engine.reference import check_extent, reference_point, within_extent
+from gmmkit.engine.reference import (
+    check_extent,
+    reference_point,
+    square_sum,
+    square_sum_bound,
+    within_extent,
+)
 
 if TYPE_CHECKING:
     from gmmkit.engine.missing import MissingData
@@ -58,9 +64,12 @@ def in_memory_data(
         if data is not None:
             return data
     if center is not None:  # scoring
-        if not within_extent(X):
+        total = square_sum(X)  # a finite sum shows every value is finite
+        if total is None or not np.isfinite(total):
             scan_rows(X, weights, nan_fix=nan_fix)  # names the first row that is not finite
-        return ChunkedData(X, weights, center, dtype, chunk_rows)
+        # (it also bounds every row's distance from the centre: engine.far_rows.FarCheck)
+        return ChunkedData(X, weights, center, dtype, chunk_rows,
+                           square_sum=square_sum_bound(X, total))
     # fitting: centre on the bulk of the data. One sum of squares usually shows
     # that every value is finite and within reach (engine.reference.within_extent);
     # otherwise the exact checks name the row at fault

@@ -217,6 +217,10 @@ class ChunkedData:
     fill_missing : bool
         Replace NaN by the centre (0 after centring): the mean-imputed data
         that initialisers of ``missing="em"`` fits start from.
+    square_sum : float
+        An upper bound of the sum of the squares of X's values (inf: not
+        known); with the centre it bounds every row's distance from it, so
+        that :class:`gmmkit.engine.far_rows.FarCheck` may skip its pass.
     """
 
     X: RowSource
@@ -227,6 +231,7 @@ class ChunkedData:
     row_index: np.ndarray | None = None
     columns: np.ndarray | None = None
     fill_missing: bool = False
+    square_sum: float = np.inf
     slices: list = field(init=False)
 
     def __post_init__(self) -> None:

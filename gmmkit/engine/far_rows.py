@@ -36,9 +36,12 @@ class FarCheck:
 
     Far: |x - c|^2 * max_precision > FAR_WIDTHS**2, i.e. possibly more than
     FAR_WIDTHS standard deviations from c in some component's metric; one
-    pass over the centred chunk. The largest squared norm of each chunk of
-    a ChunkedData is remembered (the data do not change during a fit), so
-    later passes skip the rows of chunks with no far row.
+    pass over the centred chunk, none when the data's sum of squares
+    (``ChunkedData.square_sum``, known for a scoring call's in-memory X)
+    already bounds every row well within the radius. The largest squared
+    norm of each chunk of a ChunkedData is remembered (the data do not
+    change during a fit), so later passes skip the rows of chunks with no
+    far row.
 
     Attributes
     ----------
@@ -54,6 +57,14 @@ class FarCheck:
         self._inner2 = self._widths2 / cov_type.precision_bound(params.precisions_cholesky)
         self._far_rows = (cov_type, params, data.center, params.noise_row(data.columns))
         self._largest = data.__dict__.setdefault("_largest_norms", {})
+        # every row within |x| + |c| of the centre, its square sum <= X's: with twice
+        # that inside the cheap bound (for the rounding of the centred rows and their
+        # norms), no row is far and the pass is skipped
+        self._all_near = bool(
+            np.isfinite(data.square_sum)
+            and 2.0 * (np.sqrt(data.square_sum) + np.sqrt(data.center @ data.center)) ** 2
+            <= self._inner2
+        )
 
     @functools.cached_property
     def radius2(self) -> float:
@@ -75,7 +86,7 @@ class FarCheck:
         ``index`` (the chunk's number) lets a chunk known to have no far row
         skip the pass.
         """
-        if index is not None and self._near(self._largest.get(index, np.inf)):
+        if self._all_near or (index is not None and self._near(self._largest.get(index, np.inf))):
             return None
         with np.errstate(over="ignore", invalid="ignore"):
             norms = np.einsum("dn,dn->n", Xt, Xt)

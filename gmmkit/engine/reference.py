@@ -172,7 +172,7 @@ def _unit_trimmed_mean(values: FloatArray) -> FloatArray:
 #: a fit squares distances from the reference point; beyond this they overflow float64
 MAX_FIT_EXTENT = 1e150
 
-#: :func:`within_extent` holds BLAS to one thread from this many values on:
+#: :func:`square_sum` holds BLAS to one thread from this many values on:
 #: OpenBLAS's dot product wakes its thread team above 10,000 values, and a
 #: team woken by a scoring call's check (1,000 x 60 rows) took 8-12 ms
 #: instead of 3 us on a busy machine, then spun on a core after it
@@ -205,15 +205,59 @@ def check_extent(X: AnyArray, center: FloatArray, chunk_size: int = 65536) -> No
             )
 
 
+def square_sum(X: AnyArray) -> float | None:
+    """The sum of the squares of X's values: one BLAS dot product on one thread.
+
+    About 1.7 ms for 200,000 x 39 float64 (7 for a column sum and two
+    extreme-value reductions). One thread because OpenBLAS would wake its
+    team above 10,000 values, which keeps spinning for a while after the
+    call (up to ~0.1 s) and takes a core from the chunk passes that follow,
+    and took 8-12 ms for a scoring call's 1,000 x 60 rows on a busy machine.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    float or None
+        inf or NaN when X has a value that is not finite or the sum
+        overflows; None when X is not a contiguous float32/float64 array.
+    """
+    if (
+        not isinstance(X, np.ndarray)
+        or X.dtype not in (np.float32, np.float64)
+        or not (X.flags.c_contiguous or X.flags.f_contiguous)
+    ):
+        return None
+    values = X.ravel(order="K")  # a view (X is contiguous)
+    one_thread = single_blas_thread("blas") if values.size >= ONE_THREAD_DOT_SIZE else None
+    with np.errstate(all="ignore"), one_thread or contextlib.nullcontext():
+        return float(np.dot(values, values))
+
+
+def square_sum_bound(X: AnyArray, total: float | None) -> float:
+    """An upper bound of the exact sum of squares of X from its computed one ``total``.
+
+    A sum of m terms rounds by at most (m - 1) eps of the exact one; a bound
+    is given while that is at most half of it (float32 X up to ~8 M values).
+
+    Returns
+    -------
+    float
+        inf when ``total`` is None, not finite, or too coarse.
+    """
+    if total is None or not np.isfinite(total):
+        return float(np.inf)
+    rounding = X.size * float(np.finfo(X.dtype).eps)
+    return total / (1.0 - rounding) if rounding <= 0.5 else float(np.inf)
+
+
 def within_extent(X: AnyArray, center: FloatArray | None = None) -> bool:
     """A quick proof that X is finite (and within MAX_FIT_EXTENT of ``center``).
 
-    One sum of squares over all of X (a BLAS dot product on one thread,
-    about 1.7 ms for 200,000 x 39 float64, against 7 for a column sum and
-    two extreme-value reductions): a finite sum bounds every value by its
-    square root. One thread also because a BLAS team woken here keeps
-    spinning for a while after the call (OpenBLAS: up to ~0.1 s) and takes
-    a core from the fit's first chunk passes. True means every value is
+    One sum of squares over all of X (:func:`square_sum`): a finite sum
+    bounds every value by its square root. True means every value is
     finite and, given ``center``, no farther than MAX_FIT_EXTENT from it
     (with a factor of two to spare for the rounding of the sum); False
     proves nothing (a NaN, an inf, a huge value, or X not a contiguous
@@ -229,21 +273,13 @@ def within_extent(X: AnyArray, center: FloatArray | None = None) -> bool:
     -------
     bool
     """
-    if (
-        not isinstance(X, np.ndarray)
-        or X.dtype not in (np.float32, np.float64)
-        or not (X.flags.c_contiguous or X.flags.f_contiguous)
-    ):
+    total = square_sum(X)
+    if total is None:
         return False
-    values = X.ravel(order="K")  # a view (X is contiguous)
-    # (one BLAS thread: a woken team costs more than it gives here)
-    one_thread = single_blas_thread("blas") if values.size >= ONE_THREAD_DOT_SIZE else None
-    with np.errstate(all="ignore"), one_thread or contextlib.nullcontext():
-        square_sum = float(np.dot(values, values))  # inf or NaN: the exact checks follow
     if center is None:
-        return bool(np.isfinite(square_sum))
+        return bool(np.isfinite(total))
     room = 0.5 * (MAX_FIT_EXTENT - np.max(np.abs(center), initial=0.0))
-    return bool(np.sqrt(square_sum) <= room)  # (False for NaN)
+    return bool(np.sqrt(total) <= room)  # (False for NaN)
 
 
 def check_range(low: ArrayLike, high: ArrayLike, center: FloatArray) -> None:

@@ -94,7 +94,8 @@ def two_threads(monkeypatch):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_the_blocks_give_the_bits_of_the_whole_product(name, two_threads, monkeypatch):
-    monkeypatch.setattr(scoring, "SPLIT_MIN_PRODUCTS", 1)  # every model here is cut
+    monkeypatch.setattr(scoring, "SPLIT_MIN_PRODUCTS", 1)  # every model here is cut,
+    monkeypatch.setattr(scoring, "SPLIT_LEAD_PRODUCTS", 0)  # near the middle
     model = fitted(name)
     X = data(MODELS[name][3], n_samples=max(SIZES) + 20)
     X[[600, 1500]] = 1e300  # far rows in some blocks: scored the direct way in either
@@ -109,7 +110,7 @@ def test_the_blocks_give_the_bits_of_the_whole_product(name, two_threads, monkey
     assert split == whole
 
 
-def test_cut_at_a_multiple_of_the_alignment_past_the_middle():
+def test_cut_at_a_multiple_of_the_alignment_past_the_middle(monkeypatch):
     from gmmkit.engine.covariance import EStepPlan
 
     plan = EStepPlan(matrix=np.zeros((64, 121)))  # K=64 diag, 60 features
@@ -117,13 +118,15 @@ def test_cut_at_a_multiple_of_the_alignment_past_the_middle():
     with threads.ChunkRunner(2) as runner:
         if not threads.blas_is_held(runner):
             pytest.skip("no BLAS library that threadpoolctl can control")
-        # the caller's block is about SPLIT_LEAD columns longer than half
+        # the caller's block is longer than half by about SPLIT_LEAD_PRODUCTS / 7744 = 65
         for n, cut in ((600, 384), (1000, 576), (1999, 1088), (4000, 2048)):
             assert scoring.split_point(n, plan, float64, runner) == cut
         assert scoring.split_point(500, plan, float64, runner) is None  # 3.9 M products
         small = EStepPlan(matrix=np.zeros((8, 152)))  # K=8 full, 16 features
         assert scoring.split_point(1000, small, float64, runner) is None
-        assert scoring.split_point(4000, small, float64, runner) == 2048
+        assert scoring.split_point(4000, small, float64, runner) == 2432  # 2000 + 411
+        monkeypatch.setattr(scoring, "SPLIT_LEAD_PRODUCTS", 5_000_000)  # no block left
+        assert scoring.split_point(4000, small, float64, runner) is None
         assert scoring.split_point(1000, plan, np.dtype(np.float32), runner) is None
     with threads.ChunkRunner(1) as runner:
         assert scoring.split_point(1000, plan, float64, runner) is None

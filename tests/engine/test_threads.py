@@ -1,5 +1,6 @@
 """Threads and BLAS limits: libraries found once per process, pools only for several chunks."""
 
+import math
 import re
 
 import numpy as np
@@ -167,3 +168,50 @@ def test_a_scoring_call_takes_the_blas_limit_once(fresh_controller, monkeypatch)
                                 lambda n, real=real: sets.append(n) or real(n))
         model.predict(X)
         assert sorted(sets) == [1] * len(libraries) + [2] * len(libraries)
+
+
+def test_the_far_row_pass_is_skipped_only_when_the_sum_of_squares_proves_no_row_far():
+    X, _, _ = make_mixture(n_samples=400, n_features=3)
+    model = GaussianMixture(3, random_state=0).fit(X)
+    cov_type = get_covariance_type("full")
+    params = MixtureParams(model.weights_, model.means_, model.covariances_,
+                           model.precisions_cholesky_)
+    radius = FAR_WIDTHS[np.float64] / np.sqrt(cov_type.max_precision(model.precisions_cholesky_))
+    Xt = np.zeros((3, 2))
+    Xt[0, 1] = 2 * radius  # a far column
+    for square_sum, skipped in ((float(np.sum(X**2)), True), (0.3 * radius**2, False),
+                                (np.inf, False)):
+        data = ChunkedData(X, None, np.zeros(3), np.dtype(np.float64), 400, square_sum=square_sum)
+        mask = FarCheck(data, cov_type, params).mask(Xt)
+        # skipped: the sum proves no row far, so the pass (which would flag Xt) is not made
+        assert (mask is None) if skipped else mask.tolist() == [False, True]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_skipping_the_far_row_pass_changes_no_result(dtype, monkeypatch):
+    from gmmkit.data import in_memory
+
+    X, _, _ = make_mixture(n_samples=400, n_features=3)
+    model = GaussianMixture(3, dtype=dtype, random_state=0).fit(X)
+    chol = model.precisions_cholesky_.astype(np.float64)
+    radius = FAR_WIDTHS[np.dtype(dtype).type] / np.sqrt(
+        get_covariance_type("full").max_precision(chol))
+    batches = [X] + [np.vstack([X[:5], X[5] + offset]) for offset in (0.01 * radius, 2 * radius)]
+    skipped = [(model.predict_proba(rows), model.score_samples(rows)) for rows in batches]
+    monkeypatch.setattr(in_memory, "square_sum_bound", lambda X, total: np.inf)  # never skip
+    for rows, (proba, log_lik) in zip(batches, skipped):
+        np.testing.assert_array_equal(model.predict_proba(rows), proba)
+        np.testing.assert_array_equal(model.score_samples(rows), log_lik)
+
+
+def test_square_sum_bound_is_an_upper_bound_and_gives_up_when_too_coarse():
+    from gmmkit.engine.reference import square_sum, square_sum_bound
+
+    X = np.random.default_rng(0).normal(size=(1000, 60))
+    total = square_sum(X)
+    assert total == pytest.approx(np.sum(X**2), rel=1e-12)
+    assert square_sum_bound(X, total) >= math.fsum((X**2).ravel())
+    assert square_sum_bound(X, np.inf) == np.inf and square_sum_bound(X, None) == np.inf
+    wide = np.zeros((1, 2**23 + 2), dtype=np.float32)  # 8 M values: eps32 * size > 1/2
+    assert square_sum_bound(wide, 0.0) == np.inf
+    assert square_sum(X[::2]) is None  # not contiguous: unknown
