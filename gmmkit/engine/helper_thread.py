@@ -121,7 +121,7 @@ if hasattr(os, "register_at_fork"):
 
 
 #: at most this many calls in a row run on the caller after calls that did not gain
-MAX_SKIPPED = 64
+MAX_SKIPPED = 8
 
 #: a call gained when it took less wall time than the two functions' CPU times
 #: together minus this fraction of the shorter one

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from gmmkit.engine.covariance import CovarianceType, EStepPlan
     from gmmkit.engine.em import ChunkedData, MixtureParams
     from gmmkit.engine.threads import ChunkRunner
-    from gmmkit.engine.types import BoolArray, FloatArray, IntArray, Rows
+    from gmmkit.engine.types import FloatArray, IntArray, Rows
 
 
 def model_center(params: MixtureParams) -> FloatArray:
@@ -133,22 +133,8 @@ def score_rows(
     noise = params.noise_row(data.columns)
     far_check = FarCheck(data, cov_type, params)
 
-    def reduced(
-        design: FloatArray, far: BoolArray | None, raw: Callable[[], FloatArray]
-    ) -> Any:
-        """``reduce`` of a design's columns; the far ones (rows ``raw()``) redone the direct way."""
-        result = reduce(chunk_log_prob(cov_type, design, plan, noise, workspace))
-        if far is None or not far.any():
-            return result
-        relative, offset = far_check.rows.log_prob(raw()[far])
-        far_result = np.asarray(reduce(relative))
-        if density:  # per-row results (n,) or per-component ones (n, K)
-            far_result = far_result + offset.reshape((-1,) + (1,) * (far_result.ndim - 1))
-        merged = np.array(result, dtype=np.result_type(result, far_result))
-        merged[far] = far_result
-        return merged
-
-    def one_chunk(rows: Rows) -> list[Any]:
+    def scored(rows: Rows) -> Any:
+        """``reduce`` of the weighted log densities of some rows; far rows the direct way."""
         # the rows go straight into their place in the design when the type allows
         n = chunk_length(rows, data.n_samples)
         stacked, slot = cov_type.rows_slot(data.n_features, n, data.dtype, workspace)
@@ -158,18 +144,30 @@ def score_rows(
         if far is not None:
             Xt[:, far] = 0.0  # keep the fast path finite; these columns are redone
         design = cov_type.finish_design(stacked, Xt, workspace)
+        result = reduce(chunk_log_prob(cov_type, design, plan, noise, workspace))
+        if far is None:
+            return result
+        relative, offset = far_check.rows.log_prob(data.raw(rows)[far])
+        far_result = np.asarray(reduce(relative))
+        if density:  # per-row results (n,) or per-component ones (n, K)
+            far_result = far_result + offset.reshape((-1,) + (1,) * (far_result.ndim - 1))
+        merged = np.array(result, dtype=np.result_type(result, far_result))
+        merged[far] = far_result
+        return merged
+
+    def one_chunk(rows: Rows) -> list[Any]:
+        n = chunk_length(rows, data.n_samples)
         cut = split_point(n, plan, data.dtype, runner) if workspace is None else None
         if cut is None:
-            return [reduced(design, far, lambda: data.raw(rows))]
-        # the two column blocks at once, the second on the helper thread
-        raw = data.raw(rows) if far is not None else np.empty((n, 0))  # read once, if needed
-
-        def block(columns: slice) -> Any:
-            return reduced(
-                design[:, columns], None if far is None else far[columns], lambda: raw[columns]
-            )
-
-        return runner.map_beside(block, slice(None, cut), slice(cut, None))
+            return [scored(rows)]
+        # two blocks of rows at once, the second on the helper thread
+        blocks: tuple[Rows, Rows]
+        if isinstance(rows, slice):
+            start = range(data.n_samples)[rows].start
+            blocks = slice(start, start + cut), slice(start + cut, start + n)
+        else:
+            blocks = rows[:cut], rows[cut:]
+        return runner.map_beside(scored, *blocks)
 
     return [result for chunk in runner.map(one_chunk, data.slices) for result in chunk]
 
