@@ -99,11 +99,16 @@ class EStepPlan:
         log weight + log det - D/2 log(2 pi) - the mean's term.
     extra : ndarray or None
         A second type-specific array (the tied type's projected means).
+    precision_bound : float or None
+        :meth:`CovarianceType.precision_bound` of the precision factors, set
+        when the plan is kept for many scoring calls (None: the far-row check
+        computes it).
     """
 
     matrix: np.ndarray
     const: np.ndarray | None = None
     extra: np.ndarray | None = None
+    precision_bound: float | None = None
 
 
 class CovarianceType:

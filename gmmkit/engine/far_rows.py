@@ -9,6 +9,7 @@ log densities in float64 without the expanded quadratic form.
 from __future__ import annotations
 
 import functools
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,26 +44,36 @@ class FarCheck:
     change during a fit), so later passes skip the rows of chunks with no
     far row.
 
+    ``precision_bound``: ``cov_type.precision_bound`` of the precision
+    factors, when the caller keeps it (:class:`gmmkit.engine.covariance.EStepPlan`).
+
     Attributes
     ----------
     rows : FarRows
         Scores the far rows.
     """
 
-    def __init__(self, data: ChunkedData, cov_type: CovarianceType, params: MixtureParams) -> None:
+    def __init__(
+        self,
+        data: ChunkedData,
+        cov_type: CovarianceType,
+        params: MixtureParams,
+        precision_bound: float | None = None,
+    ) -> None:
         self._widths2 = FAR_WIDTHS[data.dtype.type] ** 2
         self._cov_type, self._prec_chol = cov_type, params.precisions_cholesky
         # rows within this (<= radius2, from a cheap bound) are near without
         # computing radius2 (an SVD per component for full covariances)
-        self._inner2 = self._widths2 / cov_type.precision_bound(params.precisions_cholesky)
+        if precision_bound is None:
+            precision_bound = cov_type.precision_bound(params.precisions_cholesky)
+        self._inner2 = self._widths2 / precision_bound
         self._far_rows = (cov_type, params, data.center, params.noise_row(data.columns))
         self._largest = data.__dict__.setdefault("_largest_norms", {})
         # every row within |x| + |c| of the centre, its square sum <= X's: with twice
         # that inside the cheap bound (for the rounding of the centred rows and their
         # norms), no row is far and the pass is skipped
-        self._all_near = bool(
-            np.isfinite(data.square_sum)
-            and 2.0 * (np.sqrt(data.square_sum) + np.sqrt(data.center @ data.center)) ** 2
+        self._all_near = math.isfinite(data.square_sum) and (
+            2.0 * (math.sqrt(data.square_sum) + math.sqrt(float(data.center @ data.center))) ** 2
             <= self._inner2
         )
 

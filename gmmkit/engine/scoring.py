@@ -131,7 +131,7 @@ def score_rows(
     # one chunk: fresh arrays (a workspace would hold them for nothing)
     workspace = runner.workspace if len(data.slices) > 1 else None
     noise = params.noise_row(data.columns)
-    far_check = FarCheck(data, cov_type, params)
+    far_check = FarCheck(data, cov_type, params, plan.precision_bound)
 
     def scored(rows: Rows) -> Any:
         """``reduce`` of the weighted log densities of some rows; far rows the direct way."""

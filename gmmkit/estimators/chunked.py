@@ -148,6 +148,7 @@ class ScoringSetup:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = make_plan(self.cov_type, self.params, center, dtype)
+            plan.precision_bound = self.cov_type.precision_bound(self.params.precisions_cholesky)
         return plan
 
     def current(self, state: list[tuple[str, Any]]) -> bool:

@@ -121,3 +121,21 @@ def test_training_rows_attributes_are_not_compared_on_every_call():
     model.means_[0] += 1.0
     model.predict(X[:5])
     assert chunked._SETUPS[model][False] is not setup
+
+
+def test_the_kept_plan_carries_the_precision_bound_of_the_current_factors():
+    """The far-row check's bound is kept with the plan and follows an in-place edit."""
+    from gmmkit.engine.covariance import get_covariance_type
+    from gmmkit.engine.far_rows import FAR_WIDTHS
+
+    model = fitted(GaussianMixture(3, covariance_type="diag", random_state=0), X)
+    diag = get_covariance_type("diag")
+    model.predict(X[:5])
+    (plan,) = chunked._SETUPS[model][False]._plans.values()
+    assert plan.precision_bound == diag.precision_bound(model.precisions_cholesky_)
+    radius = FAR_WIDTHS[np.float64] / np.sqrt(diag.max_precision(model.precisions_cholesky_))
+    row = X[:1] + 0.5 * radius  # near under the fitted factors
+    model.precisions_cholesky_[:] *= 1e3  # 1e3 times tighter: that row is now far
+    assert_current(model, row)
+    (plan,) = chunked._SETUPS[model][False]._plans.values()
+    assert plan.precision_bound == diag.precision_bound(model.precisions_cholesky_)
