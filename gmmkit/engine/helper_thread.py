@@ -16,7 +16,8 @@ from any thread:
   busy: another process, or a BLAS thread team spinning after a threaded
   call), :func:`available` says no to the next 1, 2, 4, ... up to
   ``MAX_SKIPPED`` calls: on a busy machine a call that cannot gain costs
-  ~40 us more, once in up to 64 calls.
+  ~40 us more, once in up to 9 calls. (Longer skips kept the helper's core
+  cold: after an idle spell it wakes slowly for 50-200 ms.)
 - **Errors reach the caller** with their own type and message.
 - **Forks.** A forked child forgets the parent's helper (which does not
   exist there) and starts its own on first use.
