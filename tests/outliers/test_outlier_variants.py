@@ -82,3 +82,64 @@ def test_a_variant_scores_the_protocols_as_bench_outliers_does(variants, tmp_pat
     np.testing.assert_allclose(score(X, 0), variants.robust_z(plain))
     with pytest.raises(ValueError, match="unknown variant 'nope'"):
         variants.variant_scores("nope", {})(X, 0)
+
+
+# ---------------------------------------------------------------- the fifth round's harness
+
+
+def _data():
+    rng = np.random.default_rng(3)
+    return np.vstack([rng.normal(size=(150, 3)), rng.normal(4.0, 0.5, size=(10, 3))])
+
+
+def test_member_fit_and_oob_draw_with_bic_are_the_default_bit_for_bit(variants, monkeypatch):
+    from gmmkit_outliers import ensemble, scoring
+
+    X = _data()
+    default = GMMOutlierDetector(random_state=0).fit(X).decision_scores_
+    monkeypatch.setattr(scoring, "_fit", variants.member_fit(variants.by_criterion("bic")))
+    np.testing.assert_array_equal(GMMOutlierDetector(random_state=0).fit(X).decision_scores_,
+                                  default)
+    bag = variants.OutOfBag()
+    monkeypatch.setattr(ensemble, "_draw", bag.draw)
+    np.testing.assert_array_equal(GMMOutlierDetector(random_state=0).fit(X).decision_scores_,
+                                  default)
+    # 160 rows drawn with replacement: the rows never drawn are the out-of-bag ones
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    rng = np.random.default_rng(0)
+    features, sample = bag.draw(Z, np.random.default_rng(0), 160, 1.0, True)
+    ensemble.draw_subspace(rng, 3, 1.0)
+    drawn = np.unique(rng.choice(160, 160, replace=True))
+    assert len(bag.rows) == 160 - drawn.size and len(sample) == 160
+    np.testing.assert_array_equal(bag.rows, Z[np.setdiff1d(np.arange(160), drawn)][:, features])
+
+
+def test_fifth_round_variants_differ_from_the_default(variants):
+    X = _data()
+    default = GMMOutlierDetector(random_state=0).fit(X).decision_scores_
+    for name in ("oob-k", "mclust-cov", "random-cov", "lk-subspace", "icl", "rank",
+                 "mahalanobis"):
+        scores = variants.variant_scores(name, {})(X, 0)
+        assert scores.shape == (160,) and np.isfinite(scores).all(), name
+        assert not np.allclose(scores, default), name
+    ranks = variants.variant_scores("rank", {})(X, 0)
+    assert 0 < ranks.min() and ranks.max() <= 1
+
+
+def test_lk_subspace_is_half_to_all_but_one_column(variants):
+    rng = np.random.default_rng(0)
+    for d, low, high in ((1, 1, 1), (2, 1, 1), (3, 1, 2), (9, 4, 8)):
+        sizes = {variants.lk_subspace(rng, d, 1.0).size for _ in range(200)}
+        assert sizes == set(range(low, high + 1)), d
+
+
+def test_nearest_mahalanobis_by_hand(variants):
+    from gmmkit_outliers.scoring import mixture_from_arrays
+
+    cov = np.array([[2.0, 0.5], [0.5, 1.0]])
+    chol = np.linalg.inv(np.linalg.cholesky(cov)).T
+    normal = mixture_from_arrays("tied", "error", [0.5, 0.5], [[0.0, 0.0], [3.0, 1.0]], cov, chol)
+    Z = np.array([[0.0, 0.0], [2.5, 1.0], [1.0, -2.0]])
+    inverse = np.linalg.inv(cov)
+    want = [min((z - m) @ inverse @ (z - m) for m in normal.means_) for z in Z]
+    np.testing.assert_allclose(variants.nearest_mahalanobis(normal, Z), want)
