@@ -143,3 +143,28 @@ def test_nearest_mahalanobis_by_hand(variants):
     inverse = np.linalg.inv(cov)
     want = [min((z - m) @ inverse @ (z - m) for m in normal.means_) for z in Z]
     np.testing.assert_allclose(variants.nearest_mahalanobis(normal, Z), want)
+
+
+def test_outlier_compare_pairs_protocols_by_name(tmp_path):
+    compare = _load("outlier_compare")
+
+    def results(values, label="ensemble"):
+        rows = [{"protocol": f"p{i}", label: {"auc": v, "ap": v / 2}} for i, v in enumerate(values)]
+        return {"seeds": [0], "held-out": {"table": rows[:2]}, "fresh": {"table": rows[2:]}}
+
+    reference = compare.per_protocol(results([0.5, 0.6, 0.7, 0.8]), "ensemble")
+    candidate = compare.per_protocol(results([0.6, 0.6, 0.9, 0.81]), "ensemble")
+    stats = compare.paired(reference, candidate)
+    diff = np.array([0.1, 0.0, 0.2, 0.01])
+    assert stats["difference"] == pytest.approx(diff.mean())
+    assert stats["se"] == pytest.approx(diff.std(ddof=1) / 2)
+    assert (stats["up"], stats["down"], stats["ahead"], stats["n"]) == (3, 0, 3, 4)
+    assert stats["passes"] == (diff.mean() > 2 * diff.std(ddof=1) / 2)  # 1.63 se: no
+    assert not stats["passes"]
+    assert compare.paired(reference, reference)["ratio"] == 0.0
+    with pytest.raises(ValueError, match="share 1 protocols; compare runs of the same group"):
+        compare.paired(reference, {"p0": 0.5, "other": 0.1})
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(results([0.5, 0.6, 0.7, 0.8], "IForest")
+                               | {"timing_100000x20": {}}))
+    assert compare.per_protocol(json.loads(path.read_text()), "IForest", "ap")["p3"] == 0.4
