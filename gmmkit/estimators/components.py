@@ -258,23 +258,51 @@ class ComponentMaths(_Estimator):
         self._set_feature_names(names)
         return self
 
-    def with_parameters(self, weights: ArrayLike, means: ArrayLike, covariances: ArrayLike) -> Self:
+    def with_parameters(
+        self,
+        weights: ArrayLike,
+        means: ArrayLike,
+        covariances: ArrayLike,
+        *,
+        keep_noise: bool = False,
+        covariance_type: str | None = None,
+    ) -> Self:
         """A fitted copy of this model with other parameters (MAP adaptation, edits).
 
         The copy has this model's settings, feature names, ``converged_``
-        and ``n_iter_``, no noise component, and float64 attributes; the
-        precisions are derived from ``covariances``.
+        and ``n_iter_``, and float64 attributes; the precisions are derived
+        from ``covariances``. It is what :meth:`from_parameters` makes of
+        the new parameters with this model's settings.
 
         Parameters
         ----------
         weights : array-like of shape (n_components,)
+            With ``keep_noise=True`` and a noise component, they sum to
+            1 - ``noise_weight_``, as this model's ``weights_`` do.
         means : array-like of shape (n_components, n_features)
         covariances : array-like
             In the layout of ``covariances_`` (per ``covariance_type``).
+        keep_noise : bool, default=False
+            Keep this model's uniform noise component (``noise="uniform"``,
+            its ``noise_bounds_`` and ``noise_weight_`` as they are). False:
+            the copy has no noise component. Without one on this model it
+            changes nothing.
+        covariance_type : str, optional
+            The copy's covariance type, of the same layout as this model's
+            (None: this model's). A constrained mclust model (say "VEV")
+            whose new covariances lose its equalities becomes a model of
+            its layout ("full", "tied", "diag" or "spherical").
 
         Returns
         -------
         GaussianMixture
+
+        Raises
+        ------
+        ValueError
+            For parameters of other shapes than this model's, a
+            ``covariance_type`` of another layout, or covariances without
+            the structure of the (constrained) covariance type.
         """
         self._check_fitted()
         given = {"weights": weights, "means": means, "covariances": covariances}
@@ -285,11 +313,21 @@ class ComponentMaths(_Estimator):
                     f"{name} has shape {np.shape(value)}; this model's {name}_ has shape "
                     f"{expected}, and the new parameters must have the same."
                 )
+        if covariance_type is not None:
+            own = get_covariance_type(self.covariance_type).layout
+            if get_covariance_type(covariance_type).layout != own:
+                raise ValueError(
+                    f"covariance_type={covariance_type!r} stores covariances in another layout "
+                    f"than this model's {self.covariance_type!r}; pass a type of the {own!r} "
+                    f"layout, such as {own!r}."
+                )
+        bounds = getattr(self, "noise_bounds_", None) if keep_noise else None
         return fitted_mixture(  # type: ignore[type-var]  # (mixed into GaussianMixture)
             self, type(self), weights, means, covariances,  # type: ignore[arg-type]
             feature_names=getattr(self, "feature_names_in_", None),
+            noise=None if bounds is None else (bounds, self.noise_weight_),
+            covariance_type=covariance_type,
         )
-
 
 def mixture_params(model: MixtureAttributes) -> MixtureParams:
     """The engine's parameters of a fitted GaussianMixture, read from its public attributes.
