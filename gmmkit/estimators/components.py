@@ -62,6 +62,7 @@ class ComponentMaths(_Estimator):
         noise_weight: float | None = None,
         feature_names: ArrayLike | None = None,
         training: Mapping[str, Any] | None = None,
+        check_structure: bool = True,
         **params: Any,
     ) -> Self:
         """A fitted model with the given parameters, made without fitting.
@@ -96,6 +97,13 @@ class ComponentMaths(_Estimator):
             Fitted attributes that describe the fit rather than the mixture:
             any of ``converged_``, ``n_iter_``, ``lower_bound_``,
             ``lower_bounds_``, ``n_steps_``, ``selection_``.
+        check_structure : bool, default=True
+            Refuse covariances without the equalities of a constrained
+            ``covariance_type`` (see Raises). False is for a caller that has
+            checked them itself with its own message (``gmmkit.load`` does,
+            naming the file), so that they are not checked twice; covariances
+            without the structure would then make a model that is not of its
+            type.
         **params
             Constructor arguments (``covariance_type``, ``reg_covar`` ...).
 
@@ -108,9 +116,10 @@ class ComponentMaths(_Estimator):
         ------
         ValueError
             For arrays of the wrong shape, covariances without the structure
-            of a constrained ``covariance_type`` (say "EEE" with unequal
-            matrices), unknown ``training`` names, or noise arguments that
-            contradict each other or ``params["noise"]``.
+            of a constrained ``covariance_type`` (say "VEV" with unequal
+            shapes; unless ``check_structure=False``), unknown ``training``
+            names, or noise arguments that contradict each other or
+            ``params["noise"]``.
         """
         noise = noise_bounds is not None or noise_weight is not None
         if noise:
@@ -133,7 +142,8 @@ class ComponentMaths(_Estimator):
                     f"{name} has shape {np.shape(value)}; a '{cov_type.name}' mixture of "
                     f"{k} components and {d} features needs {expected}."
                 )
-        problem = cov_type.structure_problem(np.asarray(covariances), k, d)
+        problem = (cov_type.structure_problem(np.asarray(covariances), k, d)
+                   if check_structure else None)
         if problem is not None:
             raise ValueError(f"{problem}; pass covariances of that structure, or "
                              "covariance_type='full'.")
