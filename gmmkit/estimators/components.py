@@ -20,7 +20,8 @@ import numpy as np
 
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import MixtureParams, m_step, stats_of_responsibilities
+from gmmkit.engine.em import MixtureParams, m_step
+from gmmkit.engine.estep import stats_of_responsibilities
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.noise import log_density
 from gmmkit.engine.threads import ChunkRunner
