@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gmmkit.engine.em import ChunkedData, MixtureParams, make_plan
+from gmmkit.engine.chunked_data import ChunkedData
+from gmmkit.engine.em import MixtureParams, make_plan
 from gmmkit.engine.far_rows import FarRows
 from gmmkit.engine.noise import log_density
 from gmmkit.engine.scoring import model_center, score_rows
