@@ -38,8 +38,9 @@ from gmmkit.engine.far_rows import FarCheck
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from gmmkit.engine.chunked_data import ChunkedData
     from gmmkit.engine.covariance import CovarianceType, EStepPlan
-    from gmmkit.engine.em import ChunkedData, MixtureParams
+    from gmmkit.engine.em import MixtureParams
     from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import FloatArray, IntArray, Rows
 
