@@ -25,6 +25,27 @@ does, and the results are written in bench_outliers.py's JSON layout:
   smallest gap between distinct values; 1/12 is the variance of a uniform
   over one step) in every member's covariances, and the members are
   standardised again.
+
+The fifth round's (benchmarks/README.md), each the default changed in one way:
+
+- ``oob-k``: each member's K (1..5) is the one whose mixture gives the
+  member's out-of-bag rows (those its bootstrap did not draw, at most
+  2,048 of them) the highest mean log-likelihood, instead of the lowest BIC;
+- ``mclust-cov``: each member's covariance type and K together by BIC,
+  among full, tied, diag and spherical and K 1..5 (mclust's way);
+- ``random-cov``: each member's covariance type drawn at random among the
+  four (from the member's own seed), K by BIC;
+- ``lk-subspace``: Lazarevic and Kumar's feature bagging as published: each
+  member on between floor(d / 2) and d - 1 of the d columns (one column
+  when d <= 2), never all of them;
+- ``rank``: the members combined by the average of their percentile ranks
+  (each training row's rank among the member's training scores, / n)
+  instead of their robustly standardised scores;
+- ``mahalanobis``: a member's score is the squared Mahalanobis distance to
+  its nearest trusted component (robustly standardised) instead of minus
+  the log density;
+- ``icl``: each member's K by ICL (BIC plus twice the entropy of the
+  responsibilities) instead of BIC.
 """
 
 from __future__ import annotations
@@ -126,6 +147,155 @@ def dequantised(detector, X, factor):
                                detector.combination, detector.buckets_)
 
 
+#: oob-k: at most this many out-of-bag rows score a member's candidate K
+OOB_ROWS = 2048
+#: mclust-cov, random-cov: the covariance types a member chooses among
+MEMBER_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def member_fit(choose, draw_log=None):
+    """A replacement of scoring._fit for ensemble members: (type, K) by ``choose``.
+
+    ``choose(params, fits, Z, weights)`` gets the successful fits as a dict
+    {(covariance_type, K): model} of every candidate type (its
+    ``types(params)`` attribute lists them; default: the member's own) and
+    K 1..max_components, and returns the chosen model. The single model
+    (``max_components`` None) is fitted as before.
+    """
+    from gmmkit_outliers import scoring
+
+    from gmmkit import GaussianMixture
+
+    original = scoring._fit
+
+    def fit(Z, weights, params, max_components):
+        if max_components is None:
+            return original(Z, weights, params, max_components)
+        types = getattr(choose, "types", lambda params: [params["covariance_type"]])(params)
+        fits = {}
+        for covariance_type in types:
+            for k in range(1, max_components + 1):
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        model = GaussianMixture(**{**params, "n_components": k,
+                                                   "covariance_type": covariance_type})
+                        fits[covariance_type, k] = model.fit(Z, sample_weight=weights)
+                except ValueError:
+                    break
+        if not fits:
+            return original(Z, weights, params, max_components)
+        return choose(params, fits, Z, weights)
+
+    return fit
+
+
+def by_criterion(name):
+    def choose(params, fits, Z, weights):
+        return min(fits.values(), key=lambda model: getattr(model, name)(Z, sample_weight=weights))
+
+    return choose
+
+
+def random_types(params):
+    return [MEMBER_TYPES[np.random.default_rng(params["random_state"]).integers(4)]]
+
+
+class OutOfBag:
+    """oob-k: remembers each member's out-of-bag rows (a wrapped ensemble._draw)."""
+
+    def __init__(self):
+        from gmmkit_outliers import ensemble
+
+        self.original, self.rows = ensemble._draw, None
+
+    def draw(self, Z, rng, n_rows, max_features, bootstrap):
+        # ensemble._draw, with the drawn rows kept: the same calls on rng, the same members
+        from gmmkit_outliers import ensemble
+
+        for _ in range(ensemble.MAX_DRAWS):
+            features = ensemble.draw_subspace(rng, Z.shape[1], max_features)
+            rows = rng.choice(len(Z), n_rows, replace=bootstrap)
+            sample = Z[np.ix_(rows, features)]
+            varying = ensemble._varies(sample)
+            if varying.any():
+                out = np.setdiff1d(np.arange(len(Z)), rows)
+                out = out[:: max(1, int(np.ceil(out.size / OOB_ROWS)))]
+                self.rows = Z[np.ix_(out, features[varying])]
+                sample = sample[:, varying]
+                return features[varying], sample[~np.isnan(sample).all(axis=1)]
+        return self.original(Z, rng, n_rows, max_features, bootstrap)
+
+    def choose(self, params, fits, Z, weights):
+        if self.rows is None or len(self.rows) < 10:
+            return by_criterion("bic")(params, fits, Z, weights)
+        return max(fits.values(), key=lambda model: model.score(self.rows))
+
+
+def lk_subspace(rng, n_features, max_features):
+    """Lazarevic and Kumar: floor(d / 2) to d - 1 columns (1 when d <= 2): sorted indices."""
+    low = max(1, n_features // 2)
+    high = max(low, n_features - 1)
+    return np.sort(rng.choice(n_features, int(rng.integers(low, high + 1)), replace=False))
+
+
+def nearest_mahalanobis(normal, Z):
+    """Squared Mahalanobis distance of each row to its nearest component: shape (n,)."""
+    from gmmkit_outliers.covariance import layout
+
+    kind, chol = layout(normal.covariance_type), np.asarray(normal.precisions_cholesky_)
+    distances = []
+    for k, mean in enumerate(normal.means_):
+        if kind in ("full", "tied"):
+            y = (Z - mean) @ (chol if kind == "tied" else chol[k])
+        else:
+            y = (Z - mean) * chol[k]
+        distances.append((y**2).sum(axis=1))
+    return np.min(distances, axis=0)
+
+
+def rescored(detector, X, variant):
+    """rank and mahalanobis: the fitted default's members, scored the variant's way."""
+    from scipy.stats import rankdata
+
+    Z = detector._scaled(X)
+    columns = []
+    for member in detector.members_:
+        part = Z[:, member.features]
+        if variant == "rank":
+            columns.append(rankdata(member.raw_scores(Z)) / len(Z))
+        else:
+            columns.append(robust_z(nearest_mahalanobis(member.normal, part)))
+    return np.mean(columns, axis=0)
+
+
+#: the fifth round's variants that change how the members are fitted: the patches
+FIT_VARIANTS = ("oob-k", "mclust-cov", "random-cov", "lk-subspace", "icl")
+
+
+def fitted_variant(variant, detector, X):
+    """Fit ``detector`` with the fifth round's ``variant`` patched in: its training scores."""
+    from gmmkit_outliers import ensemble, scoring
+
+    saved = scoring._fit, ensemble._draw, ensemble.draw_subspace
+    try:
+        if variant == "oob-k":
+            bag = OutOfBag()
+            ensemble._draw = bag.draw
+            scoring._fit = member_fit(bag.choose)
+        elif variant == "lk-subspace":
+            ensemble.draw_subspace = lk_subspace
+        else:
+            choose = by_criterion("icl" if variant == "icl" else "bic")
+            if variant != "icl":
+                choose.types = (lambda params: list(MEMBER_TYPES)) if variant == "mclust-cov" \
+                    else random_types
+            scoring._fit = member_fit(choose)
+        return detector.fit(X).decision_scores_
+    finally:
+        scoring._fit, ensemble._draw, ensemble.draw_subspace = saved
+
+
 def variant_scores(variant, params):
     """A bench_outliers.py detector function (X, seed) -> scores for ``variant``."""
     from gmmkit_outliers import GMMOutlierDetector, scoring
@@ -150,7 +320,11 @@ def variant_scores(variant, params):
                 return detector.fit(X).decision_scores_
             finally:
                 scoring.fit_mixture = original
+        if variant in FIT_VARIANTS:
+            return fitted_variant(variant, detector, X)
         scores = detector.fit(X).decision_scores_
+        if variant in ("rank", "mahalanobis"):
+            return rescored(detector, X, variant)
         for prefix, other in (("tail", lambda: tail_term(X)),
                               ("gmm1", lambda: bench.single_gaussian_scores(X, seed))):
             if variant.startswith(prefix):
@@ -168,11 +342,12 @@ def main(argv=None):
     parser.add_argument("variant")
     parser.add_argument("out", help="the JSON results (bench_outliers.py's layout)")
     parser.add_argument("--params", default="{}", help="other detector arguments, JSON")
-    parser.add_argument("--group", choices=["tuning", *bench.GROUPS], default="tuning")
+    parser.add_argument("--group", choices=["tuning", "seen", *bench.GROUPS],
+                        default="tuning")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)
     args = parser.parse_args(argv)
-    names = bench.TUNING if args.group == "tuning" else (args.group,)
+    names = {"tuning": bench.TUNING, "seen": bench.SEEN}.get(args.group, (args.group,))
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     score = variant_scores(args.variant, json.loads(args.params))
     results = {}

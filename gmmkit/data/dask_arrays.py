@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gmmkit.data.dask_checks import add_all, aligned_weights, check_dask_array, summarize_block
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria as criteria_of
 from gmmkit.engine.criteria import n_parameters
-from gmmkit.engine.em import ChunkedData
 from gmmkit.engine.noise import noise_bounds
 from gmmkit.engine.reference import check_range, reference_rows, trimmed_mean
 from gmmkit.engine.seeding import KMEANS_MAX_ROWS
@@ -229,7 +229,7 @@ def dask_call(function: Callable[..., Any], *args: Any) -> Delayed:
 
 @dataclass
 class DaskData:
-    """A Dask array served to the EM engine (the protocol of :class:`gmmkit.engine.em.ChunkedData`).
+    """A Dask array served to the EM engine (:mod:`gmmkit.engine.chunked_data`'s protocol).
 
     Attributes
     ----------
@@ -312,7 +312,7 @@ class DaskData:
 
         Returns
         -------
-        gmmkit.engine.em.ChunkedData
+        gmmkit.engine.chunked_data.ChunkedData
         """
         weighted = self.sample_weight is not None
         seed: int | bool | None

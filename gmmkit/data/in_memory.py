@@ -8,7 +8,7 @@ import numpy as np
 
 from gmmkit.data.missing import make_missing_data
 from gmmkit.data.validation import scan_rows
-from gmmkit.engine.em import ChunkedData
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.reference import (
     check_extent,
     reference_point,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gmmkit.data.validation import plural
-from gmmkit.engine.em import ChunkedData
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.missing import MissingData, group_patterns
 from gmmkit.engine.reference import check_extent, reference_point
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from gmmkit.data.sources import PreparedSource
 from gmmkit.data.stream_readers import read_blocks
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import ChunkedData
 from gmmkit.engine.threads import ChunkRunner
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ path runs. Otherwise it returns a source object whose
 ``prepare(settings, sample_weight)`` validates the data against the
 estimator's :class:`gmmkit.data.settings.DataSettings` (never the estimator
 itself) and returns ``(data, feature_names, noise_bounds)``: ``data`` follows the
-engine's data protocol (see :class:`gmmkit.engine.em.ChunkedData`), so the same
+engine's data protocol (see :class:`gmmkit.engine.chunked_data.ChunkedData`), so the same
 EM loop fits it.
 
 - a ``.npy`` path, or a numpy memmap of a file (2-D, C or Fortran order,

@@ -14,8 +14,8 @@ when X is
 
 Memory is bounded by the chunk sizes, never by n_samples: one pass checks
 the rows and finds the centre (and the noise box); each EM iteration is one
-more pass, through the engine's own chunked E-step (:func:`gmmkit.engine.em.e_step`
-on the file, :class:`gmmkit.engine.em.ChunkedData` views of each chunk of a
+more pass, through the engine's own chunked E-step (:func:`gmmkit.engine.estep.e_step`
+on the file, :class:`gmmkit.engine.chunked_data.ChunkedData` views of each chunk of a
 function). Initialisers run on a uniform random sample of at most
 ``gmmkit.engine.seeding.KMEANS_MAX_ROWS`` rows drawn in one more pass, and only when an
 initialiser needs data (docs/out-of-core.md). ``sample_weight``, when given,
@@ -41,9 +41,10 @@ from gmmkit.data.stream_readers import (
 )
 from gmmkit.data.validation import RowScan, check_sample_weight
 from gmmkit.engine import seeding as init
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.criteria import information_criteria as criteria_of
 from gmmkit.engine.criteria import n_parameters
-from gmmkit.engine.em import ChunkedData, e_step
+from gmmkit.engine.estep import e_step
 from gmmkit.engine.noise import noise_bounds
 from gmmkit.engine.reference import ReferenceSample, check_range
 
@@ -196,7 +197,7 @@ class StreamSource:
         Returns
         -------
         data : StreamedFile or StreamedChunks
-            The engine's data protocol (see :class:`gmmkit.engine.em.ChunkedData`).
+            The engine's data protocol (see :class:`gmmkit.engine.chunked_data.ChunkedData`).
         feature_names : ndarray or None
             Column names of the first chunk when it is a DataFrame.
         noise_bounds : ndarray of shape (n_features, 2) or None

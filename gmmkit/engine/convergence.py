@@ -1,7 +1,7 @@
 """The EM loop: iterate E-step and M-step until the lower bound settles.
 
 :func:`run_em` drives any data that follow the engine's data protocol
-(:class:`gmmkit.engine.em.ChunkedData`); :class:`Progress` keeps the lower bounds,
+(:class:`gmmkit.engine.chunked_data.ChunkedData`); :class:`Progress` keeps the lower bounds,
 the convergence test, the verbose output and the plugin iteration hook, and
 is shared with the variational loop of gmmkit.engine.variational;
 :func:`guard_float32` switches float32 work to float64 when float32 would

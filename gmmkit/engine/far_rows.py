@@ -17,8 +17,9 @@ import numpy as np
 from gmmkit.engine.covariance import LOG_2PI
 
 if TYPE_CHECKING:
+    from gmmkit.engine.chunked_data import ChunkedData
     from gmmkit.engine.covariance import CovarianceType
-    from gmmkit.engine.em import ChunkedData, MixtureParams
+    from gmmkit.engine.em import MixtureParams
     from gmmkit.engine.types import BoolArray, FloatArray, IntArray
 
 #: A row is "far" when it may lie more than this many standard deviations

@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import ChunkedData, Stats, sum_stats
+from gmmkit.engine.em import Stats, sum_stats
 from gmmkit.engine.linalg import (
     batched_precision_cholesky,
     conditional_blocks,

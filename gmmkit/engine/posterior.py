@@ -18,6 +18,12 @@ for every row:
 
 Returns weights, never densities: a far row's density underflows, its
 weights do not.
+
+``PosteriorWeights(..., direct=False)`` scores instead as
+``GaussianMixture.predict_proba`` does (:mod:`gmmkit.engine.scoring`: the
+direct form for far rows only, one BLAS product for the others): about 5x
+faster, with the same weights to a few ulps. ``GaussianMixtureRegressor``
+predicts with it; conditioning keeps the direct form.
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gmmkit.engine.em import MixtureParams
+from gmmkit.engine.chunked_data import ChunkedData
+from gmmkit.engine.em import MixtureParams, make_plan
 from gmmkit.engine.far_rows import FarRows
 from gmmkit.engine.noise import log_density
+from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.threads import ChunkRunner
 
 if TYPE_CHECKING:
@@ -37,8 +45,12 @@ if TYPE_CHECKING:
     from gmmkit.engine.covariance import CovarianceType
     from gmmkit.engine.types import FloatArray, IntArray
 
-#: elements of the widest (rows, K, d) temporary of one block of rows
+#: elements of the widest (rows, K, d) temporary of one block of rows (direct form)
 BLOCK_ELEMENTS = 2**18
+#: elements of the (K, rows) log densities of one chunk (``direct=False``)
+SCORING_ELEMENTS = 2**18
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def marginal_params(
@@ -90,26 +102,46 @@ def marginal_params(
 class PosteriorWeights:
     """p(k | x) of rows under one fixed mixture, the per-model work done once.
 
-    Building it prepares the mixture's direct-form scorer (log weights,
-    log determinants, the centre the rows are scaled against); calling it
-    scores rows. Keep one per fitted model to score many small batches
+    Building it prepares the mixture's scorer; calling it scores rows. Keep
+    one per fitted model to score many small batches
     (:func:`posterior_weights` builds one per call). Read-only after
     construction, so one instance may serve several threads.
+
+    Two ways to score, both exact at any distance and row by row:
+
+    - ``direct=True``: every row in the direct form of this module's
+      docstring (:class:`~gmmkit.engine.far_rows.FarRows`). A row's weights
+      are the same to the last bit alone or in any batch.
+    - ``direct=False``: as ``GaussianMixture.predict_proba`` scores
+      (:func:`gmmkit.engine.scoring.score_rows`): one BLAS product for the
+      rows near the model's centre, the direct form for the far ones.
+      About 5x faster on 1,000 rows of 15 features and 8 full components;
+      a row's weights may differ in the last bits between batches (BLAS
+      rounds a one-row product differently from a block's), by a few ulps.
 
     Parameters
     ----------
     cov_type : CovarianceType
     params : MixtureParams
         The mixture over X's features (:func:`marginal_params` for some of them).
+    direct : bool, default=True
     """
 
-    def __init__(self, cov_type: CovarianceType, params: MixtureParams) -> None:
+    def __init__(
+        self, cov_type: CovarianceType, params: MixtureParams, *, direct: bool = True
+    ) -> None:
         n_components, width = params.means.shape
-        center = params.weights @ params.means  # scales the rows only: fixed per model
-        self._far = FarRows(cov_type, params, center, params.noise_row())
-        self._rows = max(1, BLOCK_ELEMENTS // (n_components * max(width, 1)))
+        self._cov_type, self._params, self._direct = cov_type, params, direct
+        if direct:
+            center = params.weights @ params.means  # scales the rows only: fixed per model
+            self._far = FarRows(cov_type, params, center, params.noise_row())
+            self._rows = max(1, BLOCK_ELEMENTS // (n_components * max(width, 1)))
+        else:
+            self._center = model_center(params)  # fixed per model: a row's weights are its own
+            self._plan = make_plan(cov_type, params, self._center, _FLOAT64)
+            self._rows = max(1, SCORING_ELEMENTS // n_components)
         #: columns of the result: K, or K + 1 with a noise component
-        self.n_columns = n_components + (self._far.noise is not None)
+        self.n_columns = n_components + (params.noise_row() is not None)
 
     def __call__(self, X: FloatArray) -> FloatArray:
         """p(k | x) of every row of X.
@@ -122,15 +154,20 @@ class PosteriorWeights:
         -------
         ndarray of shape (n, K) or (n, K + 1), the noise column last
         """
-        far, rows = self._far, self._rows
-
-        def block(start: int) -> FloatArray:
-            log_prob, _ = far.log_prob(X[start : start + rows])
-            return _normalise(log_prob.T)
-
-        starts = list(range(0, X.shape[0], rows))
         with ChunkRunner() as runner:  # worker threads, BLAS held to one thread each
-            parts = runner.map(block, starts)
+            if self._direct:
+                far, rows = self._far, self._rows
+
+                def block(start: int) -> FloatArray:
+                    return _normalise(far.log_prob(X[start : start + rows])[0].T)
+
+                parts = runner.map(block, list(range(0, X.shape[0], rows)))
+            else:
+                data = ChunkedData(X, None, self._center, _FLOAT64, self._rows)
+                parts = score_rows(
+                    data, self._cov_type, self._params, runner,
+                    lambda log_prob: _normalise(log_prob.T), plan=self._plan,
+                )
         return np.concatenate(parts) if parts else np.empty((0, self.n_columns))
 
 
@@ -154,7 +191,9 @@ def posterior_weights(
 
 
 def _normalise(logits: FloatArray) -> FloatArray:
-    """exp(logits) normalised per row; +inf logits share the row, all -inf is uniform."""
+    """exp(logits) normalised per row, a new array; +inf logits share the row,
+    all -inf is uniform. No floor (unlike the E-step's ``log_normalize``): a
+    component out of reach gets exactly 0."""
     top = logits.max(axis=1, keepdims=True)
     with np.errstate(invalid="ignore"):
         shifted = logits - top

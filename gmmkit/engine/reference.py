@@ -1,6 +1,6 @@
 """The reference point a fit centres the data on, and the values it cannot take.
 
-The engine subtracts one point from every chunk (gmmkit.engine.em.ChunkedData) so
+The engine subtracts one point from every chunk (gmmkit.engine.chunked_data.ChunkedData) so
 that expanded quadratic forms and second moments keep their digits for
 data far from the origin; their rounding grows as eps x (distance of a
 component from that point, in its own widths)**2. :func:`reference_point`

@@ -40,8 +40,9 @@ from gmmkit.engine.threads import blas_is_held
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from gmmkit.engine.chunked_data import ChunkedData
     from gmmkit.engine.covariance import CovarianceType, EStepPlan
-    from gmmkit.engine.em import ChunkedData, MixtureParams
+    from gmmkit.engine.em import MixtureParams
     from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import FloatArray, IntArray, Rows
 

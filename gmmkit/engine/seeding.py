@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gmmkit.engine.em import stats_from_resp, sum_stats
+from gmmkit.engine.em import sum_stats
+from gmmkit.engine.estep import stats_from_resp
 from gmmkit.engine.hc import HC_MAX_ROWS, hc_partitions, hc_tree
 
 if TYPE_CHECKING:
@@ -41,8 +42,9 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike
 
+    from gmmkit.engine.chunked_data import ChunkedData
     from gmmkit.engine.covariance import CovarianceType
-    from gmmkit.engine.em import ChunkedData, Stats
+    from gmmkit.engine.em import Stats
     from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import FloatArray, Initializer, IntArray, Rows
 
@@ -287,7 +289,7 @@ def initial_stats(
     ----------
     method : {"kmeans", "k-means++", "random", "random_from_data", "hc"} or callable
         Or a plugin's initialiser (see :func:`plugin_centers`).
-    data : gmmkit.engine.em.ChunkedData
+    data : gmmkit.engine.chunked_data.ChunkedData
     n_components : int
     rng : numpy.random.Generator
 

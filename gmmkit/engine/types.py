@@ -14,9 +14,9 @@ module is never imported at run time.
   RandomState or Generator).
 - ``PathLike``: a file path as a string or an ``os.PathLike``.
 - ``WeightPrior``: the prior on the weights of a Bayesian mixture.
-- ``RowSource``: what :class:`gmmkit.engine.em.ChunkedData` reads rows from.
+- ``RowSource``: what :class:`gmmkit.engine.chunked_data.ChunkedData` reads rows from.
 - ``DataSource``: the engine's data protocol (see
-  :class:`gmmkit.engine.em.ChunkedData`), which in-memory, missing-value,
+  :class:`gmmkit.engine.chunked_data.ChunkedData`), which in-memory, missing-value,
   streamed and Dask data follow.
 - ``FittedMixture``: what the posterior maths and the data sources'
   information criteria read of a fitted Gaussian mixture.
@@ -31,8 +31,9 @@ from typing import Any, Callable, Protocol, TypeVar, Union
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.covariance import CovarianceType
-from gmmkit.engine.em import ChunkedData, MixtureParams, Stats
+from gmmkit.engine.em import MixtureParams, Stats
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.engine.variational import DirichletDistribution, DirichletProcess
 
@@ -67,7 +68,7 @@ class RowSource(Protocol):
 
 
 class DataSource(Protocol):
-    """What the EM loop needs of its data (:class:`gmmkit.engine.em.ChunkedData`)."""
+    """What the EM loop needs of its data (:class:`gmmkit.engine.chunked_data.ChunkedData`)."""
 
     @property
     def center(self) -> FloatArray: ...

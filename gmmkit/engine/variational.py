@@ -31,13 +31,16 @@ from scipy.special import betaln, digamma, gammaln
 
 from gmmkit.engine.convergence import Progress, guard_float32
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import MixtureParams, log_normalize, map_chunks, stats_from_resp, sum_stats
+from gmmkit.engine.em import MixtureParams, map_chunks, sum_stats
+from gmmkit.engine.estep import stats_from_resp
+from gmmkit.engine.responsibilities import log_normalize
 from gmmkit.engine.workspace import scratch
 
 if TYPE_CHECKING:
+    from gmmkit.engine.chunked_data import ChunkedData
     from gmmkit.engine.convergence import EMResult, EMSettings
     from gmmkit.engine.covariance import CovarianceType
-    from gmmkit.engine.em import ChunkedData, Stats
+    from gmmkit.engine.em import Stats
     from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import BoolArray, FloatArray, Rows, WeightPrior
     from gmmkit.engine.workspace import Workspace

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+    from gmmkit.engine.chunked_data import ChunkedData
     from gmmkit.engine.covariance import CovarianceType
-    from gmmkit.engine.em import ChunkedData, MixtureParams
+    from gmmkit.engine.em import MixtureParams
     from gmmkit.engine.missing import MissingData
     from gmmkit.engine.online import OnlineState
     from gmmkit.engine.threads import ChunkRunner

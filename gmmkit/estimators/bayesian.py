@@ -52,8 +52,9 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike
     from typing_extensions import Self
 
+    from gmmkit.engine.chunked_data import ChunkedData
     from gmmkit.engine.covariance import CovarianceType
-    from gmmkit.engine.em import ChunkedData, MixtureParams, Stats
+    from gmmkit.engine.em import MixtureParams, Stats
     from gmmkit.engine.types import (
         AnyArray,
         FitInput,

@@ -18,9 +18,10 @@ import numpy as np
 from gmmkit.data.in_memory import in_memory_data
 from gmmkit.data.settings import chunk_rows
 from gmmkit.data.validation import check_sample_weight
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.convergence import guard_float32
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import ChunkedData, make_plan
+from gmmkit.engine.em import make_plan
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.scoring import model_center, score_rows
 from gmmkit.engine.threads import ChunkRunner

@@ -20,7 +20,8 @@ import numpy as np
 
 from gmmkit.data.validation import check_array, check_sample_weight, feature_names
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import MixtureParams, m_step, stats_of_responsibilities
+from gmmkit.engine.em import MixtureParams, m_step
+from gmmkit.engine.estep import stats_of_responsibilities
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.noise import log_density
 from gmmkit.engine.threads import ChunkRunner
@@ -62,6 +63,7 @@ class ComponentMaths(_Estimator):
         noise_weight: float | None = None,
         feature_names: ArrayLike | None = None,
         training: Mapping[str, Any] | None = None,
+        check_structure: bool = True,
         **params: Any,
     ) -> Self:
         """A fitted model with the given parameters, made without fitting.
@@ -96,6 +98,13 @@ class ComponentMaths(_Estimator):
             Fitted attributes that describe the fit rather than the mixture:
             any of ``converged_``, ``n_iter_``, ``lower_bound_``,
             ``lower_bounds_``, ``n_steps_``, ``selection_``.
+        check_structure : bool, default=True
+            Refuse covariances without the equalities of a constrained
+            ``covariance_type`` (see Raises). False is for a caller that has
+            checked them itself with its own message (``gmmkit.load`` does,
+            naming the file), so that they are not checked twice; covariances
+            without the structure would then make a model that is not of its
+            type.
         **params
             Constructor arguments (``covariance_type``, ``reg_covar`` ...).
 
@@ -108,9 +117,10 @@ class ComponentMaths(_Estimator):
         ------
         ValueError
             For arrays of the wrong shape, covariances without the structure
-            of a constrained ``covariance_type`` (say "EEE" with unequal
-            matrices), unknown ``training`` names, or noise arguments that
-            contradict each other or ``params["noise"]``.
+            of a constrained ``covariance_type`` (say "VEV" with unequal
+            shapes; unless ``check_structure=False``), unknown ``training``
+            names, or noise arguments that contradict each other or
+            ``params["noise"]``.
         """
         noise = noise_bounds is not None or noise_weight is not None
         if noise:
@@ -133,7 +143,8 @@ class ComponentMaths(_Estimator):
                     f"{name} has shape {np.shape(value)}; a '{cov_type.name}' mixture of "
                     f"{k} components and {d} features needs {expected}."
                 )
-        problem = cov_type.structure_problem(np.asarray(covariances), k, d)
+        problem = (cov_type.structure_problem(np.asarray(covariances), k, d)
+                   if check_structure else None)
         if problem is not None:
             raise ValueError(f"{problem}; pass covariances of that structure, or "
                              "covariance_type='full'.")
@@ -258,23 +269,51 @@ class ComponentMaths(_Estimator):
         self._set_feature_names(names)
         return self
 
-    def with_parameters(self, weights: ArrayLike, means: ArrayLike, covariances: ArrayLike) -> Self:
+    def with_parameters(
+        self,
+        weights: ArrayLike,
+        means: ArrayLike,
+        covariances: ArrayLike,
+        *,
+        keep_noise: bool = False,
+        covariance_type: str | None = None,
+    ) -> Self:
         """A fitted copy of this model with other parameters (MAP adaptation, edits).
 
         The copy has this model's settings, feature names, ``converged_``
-        and ``n_iter_``, no noise component, and float64 attributes; the
-        precisions are derived from ``covariances``.
+        and ``n_iter_``, and float64 attributes; the precisions are derived
+        from ``covariances``. It is what :meth:`from_parameters` makes of
+        the new parameters with this model's settings.
 
         Parameters
         ----------
         weights : array-like of shape (n_components,)
+            With ``keep_noise=True`` and a noise component, they sum to
+            1 - ``noise_weight_``, as this model's ``weights_`` do.
         means : array-like of shape (n_components, n_features)
         covariances : array-like
             In the layout of ``covariances_`` (per ``covariance_type``).
+        keep_noise : bool, default=False
+            Keep this model's uniform noise component (``noise="uniform"``,
+            its ``noise_bounds_`` and ``noise_weight_`` as they are). False:
+            the copy has no noise component. Without one on this model it
+            changes nothing.
+        covariance_type : str, optional
+            The copy's covariance type, of the same layout as this model's
+            (None: this model's). A constrained mclust model (say "VEV")
+            whose new covariances lose its equalities becomes a model of
+            its layout ("full", "tied", "diag" or "spherical").
 
         Returns
         -------
         GaussianMixture
+
+        Raises
+        ------
+        ValueError
+            For parameters of other shapes than this model's, a
+            ``covariance_type`` of another layout, or covariances without
+            the structure of the (constrained) covariance type.
         """
         self._check_fitted()
         given = {"weights": weights, "means": means, "covariances": covariances}
@@ -285,11 +324,21 @@ class ComponentMaths(_Estimator):
                     f"{name} has shape {np.shape(value)}; this model's {name}_ has shape "
                     f"{expected}, and the new parameters must have the same."
                 )
+        if covariance_type is not None:
+            own = get_covariance_type(self.covariance_type).layout
+            if get_covariance_type(covariance_type).layout != own:
+                raise ValueError(
+                    f"covariance_type={covariance_type!r} stores covariances in another layout "
+                    f"than this model's {self.covariance_type!r}; pass a type of the {own!r} "
+                    f"layout, such as {own!r}."
+                )
+        bounds = getattr(self, "noise_bounds_", None) if keep_noise else None
         return fitted_mixture(  # type: ignore[type-var]  # (mixed into GaussianMixture)
             self, type(self), weights, means, covariances,  # type: ignore[arg-type]
             feature_names=getattr(self, "feature_names_in_", None),
+            noise=None if bounds is None else (bounds, self.noise_weight_),
+            covariance_type=covariance_type,
         )
-
 
 def mixture_params(model: MixtureAttributes) -> MixtureParams:
     """The engine's parameters of a fitted GaussianMixture, read from its public attributes.

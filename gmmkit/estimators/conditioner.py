@@ -44,6 +44,11 @@ class MixtureConditioner:
     observed, missing : ndarray of int
         Disjoint, validated feature indices
         (:func:`gmmkit.estimators.conditioning.feature_split`).
+    direct : bool, default=True
+        How rows are scored (:class:`gmmkit.engine.posterior.PosteriorWeights`):
+        True, the direct form, each row's weights the same to the bit in
+        any batch; False, as ``predict_proba`` does, about 5x faster and
+        the same to a few ulps (``GaussianMixtureRegressor.predict``).
 
     Attributes
     ----------
@@ -54,7 +59,9 @@ class MixtureConditioner:
         C_k = Sigma_k,mm - B_k Sigma_k,om.
     """
 
-    def __init__(self, model: Mixture, observed: IntArray, missing: IntArray) -> None:
+    def __init__(
+        self, model: Mixture, observed: IntArray, missing: IntArray, *, direct: bool = True
+    ) -> None:
         self.observed, self.missing = observed, missing
         cov_type = get_covariance_type(model.covariance_type)
         n_components, n_features = model.means_.shape
@@ -68,7 +75,7 @@ class MixtureConditioner:
                 observed, getattr(model, "noise_bounds_", None),
                 float(getattr(model, "noise_weight_", 0.0)),
             )
-            self._posterior = PosteriorWeights(cov_type, marginal)
+            self._posterior = PosteriorWeights(cov_type, marginal, direct=direct)
             means_ = np.asarray(model.means_, dtype=np.float64)
             mu_o, mu_m = means_[:, observed], means_[:, missing]
             # accurate far from 0

@@ -253,6 +253,7 @@ def fitted_mixture(
     *,
     feature_names: NDArray[np.object_] | None = None,
     noise: tuple[ArrayLike, float] | None = None,
+    covariance_type: str | None = None,
 ) -> M:
     """A fitted model like ``template`` with the given parameters.
 
@@ -272,6 +273,9 @@ def fitted_mixture(
     feature_names : ndarray of shape (d,) or None
     noise : (ndarray of shape (d, 2), float) or None
         The noise component's box and weight; None: no noise component.
+    covariance_type : str or None
+        The result's covariance type, of the template's layout; None: the
+        template's.
 
     Returns
     -------
@@ -283,6 +287,8 @@ def fitted_mixture(
     params.update(dict.fromkeys(_FEATURE_SHAPED_PARAMS))
     if noise is None and "noise" in params:
         params["noise"] = None
+    if covariance_type is not None:
+        params["covariance_type"] = covariance_type
     training = {
         name: getattr(template, name)
         for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_")

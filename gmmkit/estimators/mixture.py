@@ -23,8 +23,9 @@ from gmmkit.data.validation import (
 )
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
-from gmmkit.engine.em import MixtureParams, log_normalize, params_from_stats
+from gmmkit.engine.em import MixtureParams, params_from_stats
 from gmmkit.engine.noise import NOISE_LABEL, draw_noise, noise_bounds
+from gmmkit.engine.responsibilities import log_normalize
 from gmmkit.engine.rng import make_rng
 from gmmkit.engine.scoring import best_components
 from gmmkit.engine.seeding import initial_stats
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike, NDArray
     from typing_extensions import Self
 
+    from gmmkit.engine.chunked_data import ChunkedData
     from gmmkit.engine.covariance import CovarianceType
-    from gmmkit.engine.em import ChunkedData
     from gmmkit.engine.threads import ChunkRunner
     from gmmkit.engine.types import (
         DataSource,

@@ -288,7 +288,10 @@ class GaussianMixtureRegressor(EstimatorBase):
             cached[0][4] != source[4]
         ):
             d = self.n_features_in_
-            conditioner = MixtureConditioner(gmm, np.arange(d), np.arange(d, d + self.n_targets_))
+            # scored as predict_proba scores (BLAS): a row's prediction is its own to a few ulps
+            conditioner = MixtureConditioner(
+                gmm, np.arange(d), np.arange(d, d + self.n_targets_), direct=False
+            )
             cached = _CONDITIONERS[self] = (source, conditioner)
         return cached[1]
 

@@ -54,7 +54,7 @@ class RestartsFit(_Estimator):
     def _fit_data(
         self, data: DataSource, names: NDArray[np.object_] | None, bounds: FloatArray | None
     ) -> Self:
-        """EM restarts on engine data (see em.ChunkedData's protocol); sets the attributes.
+        """EM restarts on engine data (see ChunkedData's protocol); sets the attributes.
 
         Parameters
         ----------
@@ -220,7 +220,7 @@ class RestartsFit(_Estimator):
 
         Parameters
         ----------
-        data : engine data (see em.ChunkedData's protocol)
+        data : engine data (see chunked_data.ChunkedData's protocol)
             The data as prepared for the fit; the dtype the user gave is that
             of its array (``X``), reader, or filled-in rows (missing values).
 

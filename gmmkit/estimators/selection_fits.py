@@ -21,19 +21,15 @@ import numpy as np
 from gmmkit.data.in_memory import in_memory_data
 from gmmkit.data.settings import DataSettings
 from gmmkit.data.validation import NAN_FIX
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.convergence import EMSettings, guard_float32, run_em
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.criteria import information_criteria, n_parameters
-from gmmkit.engine.em import (
-    ChunkedData,
-    MixtureParams,
-    log_normalize,
-    params_from_stats,
-    score_chunks,
-    stats_from_resp,
-)
+from gmmkit.engine.em import MixtureParams, params_from_stats, score_chunks
+from gmmkit.engine.estep import stats_from_resp
 from gmmkit.engine.missing import MissingData
 from gmmkit.engine.noise import NOISE_INIT_WEIGHT, log_density, noise_bounds
+from gmmkit.engine.responsibilities import log_normalize
 from gmmkit.engine.seeding import initial_stats
 from gmmkit.engine.threads import ChunkRunner
 from gmmkit.estimators.grid import collapsed_params

@@ -456,7 +456,12 @@ def check_mixture_arrays(layout: MixtureLayout, arrays: Mapping[str, AnyArray]) 
 
 
 def build_mixture(layout: MixtureLayout, arrays: Mapping[str, AnyArray]) -> GaussianMixture:
-    """The fitted GaussianMixture of ``layout`` from its checked arrays."""
+    """The fitted GaussianMixture of ``layout`` from its checked arrays.
+
+    The arrays have passed :func:`check_mixture_arrays`, which checks a
+    constrained model's structure with the file's message: ``from_parameters``
+    does not check it again.
+    """
     own = layout.own(arrays)
     inits: dict[str, Any] = {name: own[name] for name in INIT_ARRAYS if name in own}
     training = dict(layout.training)
@@ -469,5 +474,6 @@ def build_mixture(layout: MixtureLayout, arrays: Mapping[str, AnyArray]) -> Gaus
         noise_weight=noise_weight,
         feature_names=layout.feature_names,
         training=training,
+        check_structure=False,  # checked with the file's message (check_mixture_values)
         **layout.params, **inits,
     )

@@ -20,6 +20,7 @@ from gmmkit.plugins.manager import (
     get_postprocessors,
     lookup,
     make_plugin_manager,
+    registered,
     use_plugin_manager,
 )
 
@@ -39,5 +40,6 @@ __all__ = [
     "get_postprocessors",
     "lookup",
     "make_plugin_manager",
+    "registered",
     "use_plugin_manager",
 ]

@@ -461,74 +461,53 @@ def use_plugin_manager(pm: PluginManager | None) -> Iterator[PluginManager | Non
         _MANAGER = previous
 
 
-def get_features() -> dict[str, Entry]:
-    """The registered feature extractors: name -> :class:`Entry`.
+def registered(kind: str) -> dict[str, Entry]:
+    """One registry of the process-wide manager: name -> :class:`Entry`.
 
-    Filled by the ``gmmkit_register_features`` hook of gmmkit and of every loaded plugin
-    of the process-wide manager (:func:`get_plugin_manager`).
+    Filled by the hook ``REGISTRY_HOOKS[kind]`` (``gmmkit_register_<kind>``) of
+    gmmkit and of every loaded plugin of the process-wide manager
+    (:func:`get_plugin_manager`). :func:`get_features`, :func:`get_postprocessors`,
+    :func:`get_datasets`, :func:`get_initializers` and :func:`get_demos` return it
+    for their kind.
+
+    Parameters
+    ----------
+    kind : str
+        A key of ``REGISTRY_HOOKS``: "features", "postprocessors", "datasets",
+        "initializers" or "demos".
 
     Returns
     -------
     dict of str to Entry
         ``Entry(name, obj, description, plugin)``; a copy, safe to change.
     """
-    return dict(get_plugin_manager().registry("features"))
+    return dict(get_plugin_manager().registry(kind))
+
+
+def get_features() -> dict[str, Entry]:
+    """The registered feature extractors: name -> :class:`Entry` (:func:`registered`)."""
+    return registered("features")
 
 
 def get_postprocessors() -> dict[str, Entry]:
-    """The registered post-processors: name -> :class:`Entry`.
-
-    Filled by the ``gmmkit_register_postprocessors`` hook of gmmkit and of every loaded plugin
-    of the process-wide manager (:func:`get_plugin_manager`).
-
-    Returns
-    -------
-    dict of str to Entry
-        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
-    """
-    return dict(get_plugin_manager().registry("postprocessors"))
+    """The registered post-processors: name -> :class:`Entry` (:func:`registered`)."""
+    return registered("postprocessors")
 
 
 def get_datasets() -> dict[str, Entry]:
-    """The registered data-set loaders: name -> :class:`Entry`.
-
-    Filled by the ``gmmkit_register_datasets`` hook of gmmkit and of every loaded plugin
-    of the process-wide manager (:func:`get_plugin_manager`).
-
-    Returns
-    -------
-    dict of str to Entry
-        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
-    """
-    return dict(get_plugin_manager().registry("datasets"))
+    """The registered data-set loaders: name -> :class:`Entry` (:func:`registered`)."""
+    return registered("datasets")
 
 
 def get_initializers() -> dict[str, Entry]:
-    """The registered initialisers (``GaussianMixture(init_params=name)``): name -> :class:`Entry`.
-
-    Filled by the ``gmmkit_register_initializers`` hook of gmmkit and of every loaded plugin
-    of the process-wide manager (:func:`get_plugin_manager`).
-
-    Returns
-    -------
-    dict of str to Entry
-        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
-    """
-    return dict(get_plugin_manager().registry("initializers"))
+    """The registered initialisers (``GaussianMixture(init_params=name)``): name ->
+    :class:`Entry` (:func:`registered`)."""
+    return registered("initializers")
 
 
 def get_demos() -> dict[str, Entry]:
-    """The registered demos (``gmmkit demo``): name -> :class:`Entry`.
-
-    Filled by the ``gmmkit_register_demos`` hook of gmmkit and of every loaded plugin
-    of the process-wide manager (:func:`get_plugin_manager`).
-
-    Returns
-    -------
-    dict of str to Entry
-        ``Entry(name, obj, description, plugin)``; a copy, safe to change.
-    """
-    return dict(get_plugin_manager().registry("demos"))
+    """The registered demos (``gmmkit demo``): name -> :class:`Entry` (:func:`registered`)."""
+    return registered("demos")
 
 
 def get_plugins() -> list[PluginInfo]:

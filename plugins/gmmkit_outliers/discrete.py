@@ -25,7 +25,6 @@ no floor.
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
@@ -107,9 +106,11 @@ def floor_mixture(model, floor):
     Returns
     -------
     gmmkit.GaussianMixture
-        ``model`` itself when ``floor`` is None or all zero; else a shallow
-        copy with new ``covariances_``, ``precisions_cholesky_`` and
-        ``precisions_`` (``model`` is not changed).
+        ``model`` itself when ``floor`` is None or all zero; else
+        ``model.with_parameters`` of the floored covariances, with its noise
+        component (``model`` is not changed). The copy's covariance type is
+        the layout of ``model``'s: an mclust model (say "VEV") floored keeps
+        no equalities, so it is the "full" mixture of its arrays.
     """
     if floor is None or not np.any(floor > 0):
         return model
@@ -118,15 +119,7 @@ def floor_mixture(model, floor):
     kind = layout(model.covariance_type)
     if kind in ("full", "tied"):
         covariances = covariances + np.diag(floor)
-        chol = np.linalg.inv(np.linalg.cholesky(covariances))
-        chol = np.swapaxes(chol, -1, -2)  # upper factor U with U U' = the precision
-        precisions = chol @ np.swapaxes(chol, -1, -2)
     else:
         covariances = covariances + (floor[None] if kind == "diag" else floor.mean())
-        chol = 1.0 / np.sqrt(covariances)
-        precisions = chol**2
-    floored = copy.copy(model)
-    floored.covariances_ = covariances
-    floored.precisions_cholesky_ = chol
-    floored.precisions_ = precisions
-    return floored
+    return model.with_parameters(model.weights_, model.means_, covariances, keep_noise=True,
+                                 covariance_type=kind)

@@ -13,13 +13,13 @@ All must equal the plain computation bit for bit.
 import numpy as np
 import pytest
 
-from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import (
+from gmmkit.engine.chunked_data import (
     SCRATCH_MIN_FEATURES,
     TRANSPOSED_WRITE_BYTES,
     ChunkedData,
     column_write_thrashes,
 )
+from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.workspace import Workspace
 
 
@@ -115,7 +115,7 @@ def test_rows_are_not_kept_when_it_does_not_pay_or_costs_more_than_x(make):
 
 
 def test_a_fit_keeps_the_rows_of_wide_data_with_the_same_result(monkeypatch):
-    import gmmkit.engine.em as em
+    import gmmkit.engine.chunked_data as chunked_data
     from gmmkit import GaussianMixture
 
     rng = np.random.default_rng(0)
@@ -125,7 +125,7 @@ def test_a_fit_keeps_the_rows_of_wide_data_with_the_same_result(monkeypatch):
     monkeypatch.setattr(ChunkedData, "keep_rows", lambda self: kept.append(original(self)))
     fitted = GaussianMixture(2, covariance_type="diag", chunk_size=256, random_state=0).fit(X)
     assert kept == [True]
-    monkeypatch.setattr(em, "KEEP_ROWS_MAX_BYTES", 0)
+    monkeypatch.setattr(chunked_data, "KEEP_ROWS_MAX_BYTES", 0)
     kept.clear()
     plain = GaussianMixture(2, covariance_type="diag", chunk_size=256, random_state=0).fit(X)
     assert kept == [False]

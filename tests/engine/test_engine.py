@@ -7,8 +7,10 @@ import pytest
 from helpers import COVARIANCE_TYPES, initial_precisions, make_mixture
 
 from gmmkit import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import ChunkedData, MixtureParams, e_step
+from gmmkit.engine.em import MixtureParams
+from gmmkit.engine.estep import e_step
 from gmmkit.engine.threads import ChunkRunner
 
 

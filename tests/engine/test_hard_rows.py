@@ -13,18 +13,19 @@ import pytest
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import gmmkit.engine.em as em
+import gmmkit.engine.estep as estep
 import gmmkit.engine.responsibilities as responsibilities
 from gmmkit import ConvergenceWarning, GaussianMixture
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import (
-    ChunkedData,
-    MixtureParams,
+from gmmkit.engine.em import MixtureParams, make_plan
+from gmmkit.engine.estep import stats_from_resp, stats_from_split
+from gmmkit.engine.responsibilities import (
+    NEGLIGIBLE_LOG_RESP,
+    PROBE_STEP,
     log_normalize,
-    make_plan,
-    stats_from_resp,
-    stats_from_split,
+    split_rows,
 )
-from gmmkit.engine.responsibilities import NEGLIGIBLE_LOG_RESP, PROBE_STEP, split_rows
 from gmmkit.engine.workspace import Workspace
 
 LINEAR_TYPES = ("full", "diag", "spherical", "VEI", "EVE")
@@ -198,14 +199,14 @@ def starting_parameters(X, labels, n_components=8):
 def fit(X, init, dtype, monkeypatch, split):
     """A diag fit with the hard-row path on (split=True) or off; counts split chunks."""
     taken = []
-    original = em.split_rows
+    original = estep.split_rows
 
     def counting(*args):
         result = original(*args)
         taken.append(result is not None)
         return result
 
-    monkeypatch.setattr(em, "split_rows", counting)
+    monkeypatch.setattr(estep, "split_rows", counting)
     monkeypatch.setattr(responsibilities, "MIN_HARD_FRACTION", 0.5 if split else 2.0)
     model = GaussianMixture(
         8, covariance_type="diag", dtype=dtype, chunk_size=1000, tol=0, max_iter=10, **init

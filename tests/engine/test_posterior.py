@@ -7,7 +7,7 @@ from helpers import COVARIANCE_TYPES, make_mixture
 from gmmkit import GaussianMixture
 from gmmkit.engine.covariance import get_covariance_type
 from gmmkit.engine.far_rows import FarRows
-from gmmkit.engine.posterior import marginal_params, posterior_weights
+from gmmkit.engine.posterior import PosteriorWeights, marginal_params, posterior_weights
 from gmmkit.estimators.conditional import conditional_moments
 
 X, _, _ = make_mixture(600, 4, 3, seed=2)
@@ -53,3 +53,27 @@ def test_far_rows_score_a_row_alone_as_in_a_block(covariance_type):
         alone, alone_offset = far.log_prob(rows[i : i + 1])
         np.testing.assert_array_equal(alone[:, 0], block[:, i])
         assert alone_offset[0] == offset[i]
+
+
+@pytest.mark.parametrize("noise", [None, "uniform"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_scoring_like_predict_proba_gives_its_weights_at_any_distance(covariance_type, noise):
+    # direct=False scores as GaussianMixture.predict_proba (one BLAS product near the
+    # centre, the direct form far out): the marginal model's responsibilities, without
+    # their floor of the E-step (a component out of reach gets exactly 0)
+    model = GaussianMixture(3, covariance_type=covariance_type, noise=noise,
+                            random_state=0).fit(X)
+    cov_type = get_covariance_type(covariance_type)
+    observed = np.array([2, 0])
+    params = marginal_params(
+        cov_type, model.weights_, model.means_, model.covariances_, model.reg_covar,
+        observed, getattr(model, "noise_bounds_", None), float(getattr(model, "noise_weight_", 0))
+    )
+    rows = np.vstack([X[:60, observed], [[1e6, -1e6], [1e200, 3.0], [-1e300, 1e300]]])
+    fast = PosteriorWeights(cov_type, params, direct=False)(rows)
+    direct = PosteriorWeights(cov_type, params)(rows)
+    expected = model.marginal(observed).predict_proba(rows)
+    np.testing.assert_allclose(fast, expected, rtol=1e-12, atol=1e-250)
+    np.testing.assert_allclose(fast, direct, rtol=1e-12, atol=1e-250)
+    assert fast.shape == (len(rows), 3 + (noise is not None))
+    assert np.all(fast[-3:].max(axis=1) == 1.0)  # far out: one component takes the row

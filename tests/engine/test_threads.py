@@ -9,8 +9,9 @@ from helpers import make_mixture
 
 import gmmkit.engine.threads as threads
 from gmmkit import GaussianMixture, GaussianMixtureRegressor, GMMClassifier
+from gmmkit.engine.chunked_data import ChunkedData
 from gmmkit.engine.covariance import get_covariance_type
-from gmmkit.engine.em import ChunkedData, MixtureParams
+from gmmkit.engine.em import MixtureParams
 from gmmkit.engine.far_rows import FAR_WIDTHS, FarCheck
 
 threadpoolctl = pytest.importorskip("threadpoolctl")

@@ -135,3 +135,58 @@ def test_with_parameters_bad_shape():
                                          r"shape \(3, 3\), and the new parameters must have "
                                          r"the same\."):
         model.with_parameters(model.weights_, model.means_[:2], model.covariances_)
+
+
+def _with_far_rows(X):
+    return np.vstack([X, np.random.default_rng(1).uniform(-30.0, 30.0, size=(20, X.shape[1]))])
+
+
+def test_with_parameters_keep_noise_keeps_the_noise_component():
+    X = _with_far_rows(make_mixture()[0])
+    model = GaussianMixture(3, noise="uniform", random_state=0).fit(X)
+    assert model.noise_weight_ > 0
+    covariances = model.covariances_ * 1.5
+    kept = model.with_parameters(model.weights_, model.means_, covariances, keep_noise=True)
+    fresh = GaussianMixture.from_parameters(
+        model.weights_, model.means_, covariances, noise_bounds=model.noise_bounds_,
+        noise_weight=model.noise_weight_, **model.get_params())
+    assert kept.get_params() == model.get_params()  # noise="uniform" kept
+    assert kept.noise_weight_ == model.noise_weight_
+    np.testing.assert_array_equal(kept.noise_bounds_, model.noise_bounds_)
+    np.testing.assert_array_equal(kept.covariances_, covariances)
+    np.testing.assert_array_equal(kept.score_samples(X), fresh.score_samples(X))
+    np.testing.assert_array_equal(kept.predict_proba(X), fresh.predict_proba(X))
+    # the default drops it: the far rows then score as under the Gaussians alone
+    dropped = model.with_parameters(model.weights_, model.means_, covariances)
+    assert dropped.noise is None and not hasattr(dropped, "noise_bounds_")
+    assert np.all(kept.score_samples(X[-20:]) > dropped.score_samples(X[-20:]))
+
+
+def test_with_parameters_keep_noise_without_a_noise_component_changes_nothing():
+    X = make_mixture()[0]
+    model = GaussianMixture(3, random_state=0).fit(X)
+    kept = model.with_parameters(model.weights_, model.means_, model.covariances_,
+                                 keep_noise=True)
+    assert kept.noise is None and not hasattr(kept, "noise_bounds_")
+    np.testing.assert_array_equal(
+        kept.score_samples(X),
+        model.with_parameters(model.weights_, model.means_, model.covariances_).score_samples(X))
+
+
+def test_with_parameters_covariance_type_of_the_layout_for_a_constrained_model():
+    X = make_mixture()[0]
+    model = GaussianMixture(3, covariance_type="VEV", random_state=0).fit(X)
+    covariances = model.covariances_ + np.diag([0.5, 0.0, 0.25])  # loses the equal shape
+    with pytest.raises(ValueError, match="needs the same shape in every component"):
+        model.with_parameters(model.weights_, model.means_, covariances)
+    full = model.with_parameters(model.weights_, model.means_, covariances,
+                                 covariance_type="full")
+    assert full.covariance_type == "full"
+    assert {**full.get_params(), "covariance_type": "VEV"} == model.get_params()
+    fresh = GaussianMixture.from_parameters(model.weights_, model.means_, covariances)
+    np.testing.assert_array_equal(full.score_samples(X), fresh.score_samples(X))
+    with pytest.raises(ValueError, match=r"^covariance_type='diag' stores covariances in "
+                                         r"another layout than this model's 'VEV'; pass a "
+                                         r"type of the 'full' layout, such as 'full'\.$"):
+        model.with_parameters(model.weights_, model.means_, covariances,
+                              covariance_type="diag")

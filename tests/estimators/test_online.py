@@ -50,8 +50,8 @@ def test_step_sizes_and_blending():
     assert step_size(5, 1.0, 0.0) == pytest.approx(1 / 5)
     X, _, _ = make_mixture(n_samples=500, seed=4)
     model = GaussianMixture(3, random_state=0).fit(X)
+    from gmmkit.engine.chunked_data import ChunkedData
     from gmmkit.engine.covariance import get_covariance_type
-    from gmmkit.engine.em import ChunkedData
     from gmmkit.engine.threads import ChunkRunner
 
     cov_type = get_covariance_type("full")

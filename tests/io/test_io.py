@@ -505,3 +505,39 @@ def test_load_never_unpickles(tmp_path, models, monkeypatch):
     for name in ("load", "loads", "Unpickler"):
         monkeypatch.setattr(pickle, name, forbidden)
     assert_array_equal(load(path).predict(X), models["full"].predict(X))
+
+
+def test_load_checks_a_constrained_models_structure_once(tmp_path, monkeypatch):
+    """The file's check (its message names the file) is the only one on the load path;
+    from_parameters called by a user checks with its own message."""
+    import gmmkit.engine.covariance as covariance
+
+    model = GaussianMixture(3, covariance_type="VEV", random_state=0).fit(X)
+    path = saved(tmp_path, model)
+    checked = []
+    real = covariance.structure_problem
+
+    def counted(name, *args):
+        checked.append(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(covariance, "structure_problem", counted)
+    loaded = load(path)
+    assert checked == ["VEV"]
+    for name in FITTED_ATTRIBUTES:
+        assert_array_equal(getattr(loaded, name), getattr(model, name))
+    GaussianMixture.from_parameters(model.weights_, model.means_, model.covariances_,
+                                    covariance_type="VEV")
+    assert checked == ["VEV", "VEV"]
+    stretch = np.diag([1.0, 2.0, 1.0])
+    broken = model.covariances_.copy()
+    broken[1] = stretch @ broken[1] @ stretch  # another shape than components 0 and 2
+    with pytest.raises(ValueError, match=r"needs the same shape in every component.*; pass "
+                                         r"covariances of that structure, or "
+                                         r"covariance_type='full'\.$"):
+        GaussianMixture.from_parameters(model.weights_, model.means_, broken,
+                                        covariance_type="VEV")
+    unchecked = GaussianMixture.from_parameters(model.weights_, model.means_, broken,
+                                                covariance_type="VEV", check_structure=False)
+    assert_array_equal(unchecked.covariances_, broken)
+    assert checked == ["VEV", "VEV", "VEV"]

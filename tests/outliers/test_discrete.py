@@ -124,6 +124,36 @@ def test_floor_mixture_layouts(covariance_type, expected):
     assert floor_mixture(model, np.zeros(3)) is model
 
 
+def test_floor_mixture_keeps_the_noise_component_and_gives_an_mclust_model_its_layout():
+    from gmmkit import GaussianMixture
+
+    Z = np.random.default_rng(2).normal(size=(150, 3))
+    Z[:10] *= 8.0  # far rows for the noise component
+    model = GaussianMixture(3, covariance_type="VEV", noise="uniform", random_state=0).fit(Z)
+    floor = np.array([0.5, 0.0, 0.25])
+    floored = floor_mixture(model, floor)
+    # a floored VEV model has no equal shapes any more: it is the full mixture of its arrays
+    assert floored.covariance_type == "full" and model.covariance_type == "VEV"
+    assert floored.noise == "uniform" and floored.noise_weight_ == model.noise_weight_ > 0
+    np.testing.assert_array_equal(floored.noise_bounds_, model.noise_bounds_)
+    reference = GaussianMixture.from_parameters(
+        model.weights_, model.means_, model.covariances_ + np.diag(floor),
+        noise_bounds=model.noise_bounds_, noise_weight=model.noise_weight_)
+    np.testing.assert_array_equal(floored.score_samples(Z), reference.score_samples(Z))
+
+
+def test_detector_file_of_a_floored_mclust_model(tmp_path, X):
+    """A single constrained mixture, floored, is saved and loaded (it was refused: the
+    floored covariances had lost the model's equal shapes)."""
+    detector = GMMOutlierDetector(ensemble=None, n_components=3, covariance_type="VEV",
+                                  discrete_floor=4, random_state=0).fit(X)
+    assert detector.model_.covariance_type == "full"
+    save_detector(detector, tmp_path / "vev.gmm")
+    loaded = load_detector(tmp_path / "vev.gmm")
+    assert loaded.get_params() == detector.get_params()
+    np.testing.assert_array_equal(loaded.decision_function(X), detector.decision_scores_)
+
+
 @pytest.mark.parametrize("ensemble", ["bagging", None])
 def test_detector_file_keeps_the_floor(tmp_path, X, ensemble):
     detector = GMMOutlierDetector(ensemble=ensemble, n_estimators=3, discrete_floor=4,

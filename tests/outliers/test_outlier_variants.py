@@ -82,3 +82,89 @@ def test_a_variant_scores_the_protocols_as_bench_outliers_does(variants, tmp_pat
     np.testing.assert_allclose(score(X, 0), variants.robust_z(plain))
     with pytest.raises(ValueError, match="unknown variant 'nope'"):
         variants.variant_scores("nope", {})(X, 0)
+
+
+# ---------------------------------------------------------------- the fifth round's harness
+
+
+def _data():
+    rng = np.random.default_rng(3)
+    return np.vstack([rng.normal(size=(150, 3)), rng.normal(4.0, 0.5, size=(10, 3))])
+
+
+def test_member_fit_and_oob_draw_with_bic_are_the_default_bit_for_bit(variants, monkeypatch):
+    from gmmkit_outliers import ensemble, scoring
+
+    X = _data()
+    default = GMMOutlierDetector(random_state=0).fit(X).decision_scores_
+    monkeypatch.setattr(scoring, "_fit", variants.member_fit(variants.by_criterion("bic")))
+    np.testing.assert_array_equal(GMMOutlierDetector(random_state=0).fit(X).decision_scores_,
+                                  default)
+    bag = variants.OutOfBag()
+    monkeypatch.setattr(ensemble, "_draw", bag.draw)
+    np.testing.assert_array_equal(GMMOutlierDetector(random_state=0).fit(X).decision_scores_,
+                                  default)
+    # 160 rows drawn with replacement: the rows never drawn are the out-of-bag ones
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    rng = np.random.default_rng(0)
+    features, sample = bag.draw(Z, np.random.default_rng(0), 160, 1.0, True)
+    ensemble.draw_subspace(rng, 3, 1.0)
+    drawn = np.unique(rng.choice(160, 160, replace=True))
+    assert len(bag.rows) == 160 - drawn.size and len(sample) == 160
+    np.testing.assert_array_equal(bag.rows, Z[np.setdiff1d(np.arange(160), drawn)][:, features])
+
+
+def test_fifth_round_variants_differ_from_the_default(variants):
+    X = _data()
+    default = GMMOutlierDetector(random_state=0).fit(X).decision_scores_
+    for name in ("oob-k", "mclust-cov", "random-cov", "lk-subspace", "icl", "rank",
+                 "mahalanobis"):
+        scores = variants.variant_scores(name, {})(X, 0)
+        assert scores.shape == (160,) and np.isfinite(scores).all(), name
+        assert not np.allclose(scores, default), name
+    ranks = variants.variant_scores("rank", {})(X, 0)
+    assert 0 < ranks.min() and ranks.max() <= 1
+
+
+def test_lk_subspace_is_half_to_all_but_one_column(variants):
+    rng = np.random.default_rng(0)
+    for d, low, high in ((1, 1, 1), (2, 1, 1), (3, 1, 2), (9, 4, 8)):
+        sizes = {variants.lk_subspace(rng, d, 1.0).size for _ in range(200)}
+        assert sizes == set(range(low, high + 1)), d
+
+
+def test_nearest_mahalanobis_by_hand(variants):
+    from gmmkit_outliers.scoring import mixture_from_arrays
+
+    cov = np.array([[2.0, 0.5], [0.5, 1.0]])
+    chol = np.linalg.inv(np.linalg.cholesky(cov)).T
+    normal = mixture_from_arrays("tied", "error", [0.5, 0.5], [[0.0, 0.0], [3.0, 1.0]], cov, chol)
+    Z = np.array([[0.0, 0.0], [2.5, 1.0], [1.0, -2.0]])
+    inverse = np.linalg.inv(cov)
+    want = [min((z - m) @ inverse @ (z - m) for m in normal.means_) for z in Z]
+    np.testing.assert_allclose(variants.nearest_mahalanobis(normal, Z), want)
+
+
+def test_outlier_compare_pairs_protocols_by_name(tmp_path):
+    compare = _load("outlier_compare")
+
+    def results(values, label="ensemble"):
+        rows = [{"protocol": f"p{i}", label: {"auc": v, "ap": v / 2}} for i, v in enumerate(values)]
+        return {"seeds": [0], "held-out": {"table": rows[:2]}, "fresh": {"table": rows[2:]}}
+
+    reference = compare.per_protocol(results([0.5, 0.6, 0.7, 0.8]), "ensemble")
+    candidate = compare.per_protocol(results([0.6, 0.6, 0.9, 0.81]), "ensemble")
+    stats = compare.paired(reference, candidate)
+    diff = np.array([0.1, 0.0, 0.2, 0.01])
+    assert stats["difference"] == pytest.approx(diff.mean())
+    assert stats["se"] == pytest.approx(diff.std(ddof=1) / 2)
+    assert (stats["up"], stats["down"], stats["ahead"], stats["n"]) == (3, 0, 3, 4)
+    assert stats["passes"] == (diff.mean() > 2 * diff.std(ddof=1) / 2)  # 1.63 se: no
+    assert not stats["passes"]
+    assert compare.paired(reference, reference)["ratio"] == 0.0
+    with pytest.raises(ValueError, match="share 1 protocols; compare runs of the same group"):
+        compare.paired(reference, {"p0": 0.5, "other": 0.1})
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(results([0.5, 0.6, 0.7, 0.8], "IForest")
+                               | {"timing_100000x20": {}}))
+    assert compare.per_protocol(json.loads(path.read_text()), "IForest", "ap")["p3"] == 0.4

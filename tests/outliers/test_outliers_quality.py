@@ -77,3 +77,69 @@ def test_variant_column_is_the_detector_with_those_parameters(bench, monkeypatch
     expected = GMMOutlierDetector(discrete_floor=4, random_state=0).fit(X).decision_scores_
     np.testing.assert_array_equal(bench.variant_scores(X, 0), expected)
     assert not np.array_equal(bench.ensemble_scores(X, 0), expected)  # iris is on a 0.1 grid
+
+
+#: the fifth round's final group (benchmarks/README.md): rows x columns and anomalies, seed 0
+FINAL_SHAPES = {
+    "admissions admitted 10%": ((303, 3), 30),  # 273 not admitted + 30 admitted
+    "mclust diabetes overt 10%": ((124, 3), 12),  # 76 normal + 36 chemical + 12 overt
+    "chelsea pixels among coffee 5%": ((3158, 3), 158),
+    "rocket pixels among astronaut 5%": ((3158, 3), 158),
+    "lfw non-faces among faces 10%": ((111, 25), 11),  # 5 x 5 block means of 25 x 25
+    "make_classification class 1 5%": ((1579, 10), 79),
+    "make_blobs tight blob 5%": ((2105, 4), 105),
+    "sp500 crisis days 5%": ((2105, 3), 105),
+    "index returns + dependency": ((5295, 2), 265),  # 5030 daily returns + 265
+    "cancer + dependency": ((317, 2), 16),
+    "french factors + local": ((1167, 4), 58),
+    "engel + global": ((247, 2), 12),
+    "fertility + subspace": ((203, 9), 10),  # 193 countries with every year 1970-2010
+    "bond yields + clustered": ((1263, 2), 63),
+}
+IMAGE_PROTOCOLS = ("chelsea pixels among coffee 5%", "rocket pixels among astronaut 5%",
+                   "lfw non-faces among faces 10%")
+
+
+def _offline(monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("the final group must load offline")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def _check_final(bench, names):
+    protocols = {p.name: p for p in bench.FINAL}
+    for name in names:
+        X, y = protocols[name](0)
+        shape, n_anomalies = FINAL_SHAPES[name]
+        assert (X.shape, int(y.sum())) == (shape, n_anomalies), name
+        assert np.isfinite(X).all() and set(np.unique(y)) == {0, 1}, name
+        again, _ = protocols[name](0)
+        other, _ = protocols[name](1)
+        np.testing.assert_array_equal(again, X)  # seeded
+        assert not np.array_equal(other, X), name  # another seed, other rows
+
+
+def test_final_group_is_new_data_and_not_part_of_all(bench):
+    earlier = bench.DEVELOPMENT + bench.TUNING_EXTRA + bench.HELD_OUT + bench.FRESH
+    assert [p.name for p in bench.FINAL] == list(FINAL_SHAPES)
+    assert not {p.data for p in bench.FINAL} & {p.data for p in earlier}
+    assert not {p.name for p in bench.FINAL} & {p.name for p in earlier}
+    assert {p.kind for p in bench.FINAL} == {"class", "local", "clustered", "global",
+                                             "dependency", "subspace"}
+    assert bench.GROUPS["final"] == bench.FINAL and "final" not in bench.ALL
+    assert bench.SEEN == bench.ALL == ("development", "tuning-extra", "held-out", "fresh")
+
+
+def test_final_group_builds_offline_with_its_shapes(bench, monkeypatch):
+    pytest.importorskip("arch")
+    _offline(monkeypatch)
+    _check_final(bench, [name for name in FINAL_SHAPES if name not in IMAGE_PROTOCOLS])
+
+
+def test_final_group_images_build_offline(bench, monkeypatch):
+    pytest.importorskip("skimage", reason="the image protocols need scikit-image")
+    _offline(monkeypatch)
+    _check_final(bench, IMAGE_PROTOCOLS)

@@ -11,6 +11,7 @@ import inspect
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 import numpy as np
@@ -490,6 +491,36 @@ def test_every_hook_has_a_test():
 def test_hookspecs_hook_names_are_the_managers_hooks(pm):
     specified = {name for name, caller in vars(pm.hook).items() if caller.has_spec()}
     assert set(hookspecs.hook_names()) == specified
+
+
+def _register_one(register):
+    register("one", lambda *args, **kwargs: None, description="the only one")
+
+
+def every_registry_plugin():
+    """A plugin that registers one entry of every registry kind."""
+    from gmmkit.plugins.manager import REGISTRY_HOOKS
+
+    return SimpleNamespace(**{hook: hookimpl(_register_one) for hook in REGISTRY_HOOKS.values()})
+
+
+@pytest.mark.parametrize("kind", ["features", "postprocessors", "datasets", "initializers",
+                                  "demos"])
+def test_get_kind_is_a_copy_of_the_process_wide_registry(pm, kind):
+    from gmmkit.plugins import registered
+    from gmmkit.plugins.manager import REGISTRY_HOOKS
+
+    assert kind in REGISTRY_HOOKS
+    pm.add_plugin(every_registry_plugin(), "every")
+    getter = getattr(gmmkit, f"get_{kind}")
+    with use_plugin_manager(pm):
+        got = getter()
+        assert got == pm.registry(kind) == registered(kind)
+        assert got["one"].plugin == "every" and got["one"].description == "the only one"
+        got.clear()  # a copy: the registry keeps its entries
+        assert "one" in getter() and "one" in pm.registry(kind)
+    with use_plugin_manager(make_plugin_manager(entry_points=False)):
+        assert "one" not in getter()  # the process-wide manager's, not another's
 
 
 # ------------------------------------------------ fit hooks cost nothing
