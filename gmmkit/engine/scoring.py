@@ -174,10 +174,10 @@ def score_rows(
 
 
 #: a one-chunk float64 call whose product with the plan takes at least this many
-#: multiply-adds (rows x plan size) computes it in two column blocks at once
+#: multiply-adds (rows x plan size) scores its rows in two blocks at once
 SPLIT_MIN_PRODUCTS = 4_000_000
 
-#: the blocks are cut at a multiple of this many columns (rows of the chunk)
+#: the blocks are cut at a multiple of this many rows (BLAS's tiles stay in place)
 SPLIT_ALIGN = 64
 
 #: the calling thread's block is longer than half by this many multiply-adds: the
@@ -187,13 +187,13 @@ SPLIT_LEAD_PRODUCTS = 500_000
 
 
 def split_point(n: int, plan: EStepPlan, dtype: np.dtype[Any], runner: ChunkRunner) -> int | None:
-    """Where a one-chunk call's product is cut in two column blocks, or None.
+    """Where a one-chunk call's rows are cut in two blocks, or None.
 
     Only in float64 work (float32 products change in their last bits with
     the number of columns), only when the runner has several threads and
     BLAS can be held to one thread, and the helper thread is in favour
     (:func:`gmmkit.engine.helper_thread.available`); at a multiple of
-    ``SPLIT_ALIGN`` columns.
+    ``SPLIT_ALIGN`` rows past the middle, the caller's block the longer.
     """
     size = plan.matrix.size + (0 if plan.extra is None else plan.extra.size)
     if (

@@ -238,7 +238,8 @@ class ChunkRunner:
         For one call's work cut in two (:func:`gmmkit.engine.scoring.score_rows`):
         BLAS is held to one thread as for :meth:`map`, ``function(first)``
         runs on the calling thread while ``function(second)`` runs on the
-        helper (:func:`gmmkit.engine.helper_thread.beside`), or after it when the helper is busy.
+        helper (:func:`gmmkit.engine.helper_thread.beside`), or after it
+        when the helper is busy.
         """
         self._start(1)
         return list(helper_thread.beside(lambda: function(first), lambda: function(second)))
