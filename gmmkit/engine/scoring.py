@@ -115,8 +115,9 @@ def score_rows(
         Adding a constant to a row of log_prob must not change the result
         (argmax, responsibilities), unless ``density``.
     density : bool, default=False
-        ``reduce`` returns each row's log-sum-exp (:func:`gmmkit.engine.em.log_normalize`),
-        or each row's log densities (n, K): the far rows' offsets are added to it.
+        ``reduce`` returns each row's log-sum-exp
+        (:func:`gmmkit.engine.responsibilities.log_normalize`), or each row's
+        log densities (n, K): the far rows' offsets are added to it.
     plan : EStepPlan, optional
         ``make_plan(cov_type, params, data.center, data.dtype)``, when the
         caller keeps it between calls (:func:`gmmkit.engine.em.make_plan`);
