@@ -57,7 +57,6 @@ SCRATCH_MIN_FEATURES = 32
 KEEP_ROWS_MAX_BYTES = 2**30
 
 
-
 @dataclass
 class ChunkedData:
     """Rows of X served chunk by chunk, centred and cast to the working dtype.
@@ -174,12 +173,14 @@ class ChunkedData:
             self._kept_chunks: set[tuple[int, int]] = set()
         return True
 
+    def _served(self, rows: Rows) -> FloatArray:
+        """A chunk's served features as they are in X, in X's dtype: (n, D)."""
+        block = self.X[rows]
+        return block if self.columns is None else block[:, self.columns]
+
     def raw(self, rows: Rows) -> FloatArray:
         """A chunk's served features as they are in X, in float64: (n, D)."""
-        block = self.X[rows]
-        if self.columns is not None:
-            block = block[:, self.columns]
-        return np.asarray(block, dtype=np.float64)
+        return np.asarray(self._served(rows), dtype=np.float64)
 
     def rows(
         self, rows: Rows, workspace: Workspace | None = None, out: FloatArray | None = None
@@ -212,9 +213,7 @@ class ChunkedData:
         self, rows: Rows, workspace: Workspace | None, out: FloatArray | None
     ) -> FloatArray:
         """:meth:`rows` computed from X."""
-        block = self.X[rows]
-        if self.columns is not None:
-            block = block[:, self.columns]
+        block = self._served(rows)
         if out is None:
             out = scratch(workspace, "rows", block.shape[::-1], self.dtype)
         # Short chunks are written through the transposed view: reading the

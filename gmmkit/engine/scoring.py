@@ -200,8 +200,7 @@ def split_point(n: int, plan: EStepPlan, dtype: np.dtype[Any], runner: ChunkRunn
     if (
         n * size < SPLIT_MIN_PRODUCTS
         or dtype != np.float64
-        or runner.n_threads < 2
-        or not blas_is_held(runner)
+        or not blas_is_held(runner)  # (also: the runner has several threads)
         or not helper_thread.available()
     ):
         return None

@@ -340,6 +340,7 @@ class ComponentMaths(_Estimator):
             covariance_type=covariance_type,
         )
 
+
 def mixture_params(model: MixtureAttributes) -> MixtureParams:
     """The engine's parameters of a fitted GaussianMixture, read from its public attributes.
 
