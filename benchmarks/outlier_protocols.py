@@ -2,8 +2,9 @@
 
 Every protocol turns a public data set that loads without a network
 (scikit-learn's bundled sets and generators, statsmodels' data sets,
-gmmkit's bundled tables, and in FINAL the arch package's bundled data and
-scikit-image's bundled images) into (X, y) with y = 1 for the anomalies, seeded, in one of two ways:
+gmmkit's bundled tables, and in FINAL and SIXTH the arch package's bundled
+data and scikit-image's bundled images) into (X, y) with y = 1 for the
+anomalies, seeded, in one of two ways:
 
 - **class protocols** (the ODDS way): one class is the anomalies,
   down-sampled to a small share of the rows; other classes are the inliers.
@@ -20,7 +21,7 @@ scikit-image's bundled images) into (X, y) with y = 1 for the anomalies, seeded,
 DEVELOPMENT lists the protocols that the detector's defaults were chosen
 on (the previous default's eleven); HELD_OUT the ones run only after the
 defaults were fixed; TUNING_EXTRA and FRESH came with the second round,
-FINAL with the fifth (see the comments above each).
+FINAL with the fifth, SIXTH with the sixth (see the comments above each).
 """
 
 from __future__ import annotations
@@ -361,9 +362,14 @@ def lfw_patches():
     """scikit-image's lfw_subset (100 faces, then 100 non-faces, 25 x 25), 5 x 5 block means."""
     import skimage.data
 
-    images = skimage.data.lfw_subset()
-    pooled = images.reshape(len(images), 5, 5, 5, 5).mean(axis=(2, 4)).reshape(len(images), 25)
-    return pooled, np.repeat([0, 1], 100)
+    return block_means(skimage.data.lfw_subset(), 5), np.repeat([0, 1], 100)
+
+
+def block_means(images, block):
+    """Means over ``block`` x ``block`` pixel blocks: (n, h, w) -> (n, h/block * w/block)."""
+    n, height, width = images.shape
+    blocks = images.reshape(n, height // block, block, width // block, block)
+    return blocks.mean(axis=(2, 4)).reshape(n, -1)
 
 
 def generated_classes():
@@ -467,4 +473,158 @@ FINAL = (
              synthetic_protocol(fertility_years, "subspace")),
     Protocol("bond yields + clustered", "arch default", "clustered",
              synthetic_protocol(arch_columns("default", ("AAA", "BAA")), "clustered")),
+)
+
+# ------------------------------------------------------ issue 22's sixth round: SIXTH
+#
+# SIXTH: written down (and committed) before any detector scored them, from
+# public data that load offline and that no protocol above uses: scikit-image's
+# bundled textures (brick, grass, gravel) and pictures (camera, text, coins,
+# immunohistochemistry, hubble_deep_field); the arch package's vix, wti, crude
+# and core_cpi series (not its nasdaq: gmmkit's us_indices, in FINAL, are its
+# closing prices); scikit-learn generators not used before, two of them turned
+# into survey-like tables of discrete answers. Run once, when the lead says so.
+
+
+def image_patches(names, window, block):
+    """Block means of the ``window`` x ``window`` tiles of grayscale scikit-image pictures.
+
+    Rows: (tiles, (window / block) ** 2); the label of a row is the index of its
+    picture in ``names`` (one picture: every row 0).
+    """
+
+    def load():
+        import skimage.data
+
+        patches = []
+        for name in names:
+            image = np.asarray(getattr(skimage.data, name)(), dtype=np.float64)
+            rows, cols = image.shape[0] // window, image.shape[1] // window
+            tiles = image[:rows * window, :cols * window].reshape(rows, window, cols, window)
+            patches.append(block_means(tiles.swapaxes(1, 2).reshape(-1, window, window), block))
+        return np.vstack(patches), np.repeat(np.arange(len(names)), [len(p) for p in patches])
+
+    return load
+
+
+def vix_oil_days():
+    """arch's vix and wti on the days both have: log VIX, daily log changes (x 100) of both.
+
+    1 = a day from 2015-08-18 to 2016-02-11 (the 2015-16 sell-off: the yuan's
+    devaluation, oil below $30).
+    """
+    frame = _arch_table("vix").join(_arch_table("wti"), how="inner").dropna()
+    levels = np.log(frame.to_numpy(dtype=np.float64))
+    X = np.column_stack([levels[1:, 0], 100 * np.diff(levels, axis=0)])
+    dates = frame.index[1:]
+    return X, ((dates >= "2015-08-18") & (dates <= "2016-02-11")).astype(int)
+
+
+def likert_answers():
+    """make_hastie_10_2 (10 standard normal columns, fixed draw) as answers on a 1..7 scale.
+
+    Cut at -1.5, -0.9, -0.3, 0.3, 0.9, 1.5; 1 = Hastie's class +1 (a sum of
+    squares above the chi-square median: answers far from the middle).
+    """
+    from sklearn.datasets import make_hastie_10_2
+
+    X, y = make_hastie_10_2(n_samples=4000, random_state=2026)
+    return np.digitize(X, [-1.5, -0.9, -0.3, 0.3, 0.9, 1.5]) + 1.0, (y > 0).astype(int)
+
+
+def mixed_quantiles():
+    """make_gaussian_quantiles (6 columns, 3 shells, fixed draw), columns 0-2 as integers.
+
+    Columns 0-2 are round(2 x), integers from about -8 to 8; columns 3-5 stay
+    continuous. Labels: the shell (0 inner, 2 outer).
+    """
+    from sklearn.datasets import make_gaussian_quantiles
+
+    X, shell = make_gaussian_quantiles(n_samples=3000, n_features=6, n_classes=3,
+                                       random_state=2026)
+    return np.column_stack([np.round(2 * X[:, :3]), X[:, 3:]]), shell
+
+
+def word_counts():
+    """make_multilabel_classification: 20 word counts, the rows with one label (of 3)."""
+    from sklearn.datasets import make_multilabel_classification
+
+    X, labels = make_multilabel_classification(n_samples=3000, n_features=20, n_classes=3,
+                                                n_labels=1, allow_unlabeled=False,
+                                                random_state=2026)
+    single = labels.sum(axis=1) == 1
+    return X[single], labels[single].argmax(axis=1)
+
+
+def sklearn_generator(name, with_target=True, **kwargs):
+    """Rows of a scikit-learn generator (fixed draw), its target one more column; all inliers."""
+
+    def load():
+        import sklearn.datasets
+
+        X, target = getattr(sklearn.datasets, name)(random_state=2026, **kwargs)
+        X = np.column_stack([X, target]) if with_target else X
+        return X, np.zeros(len(X), dtype=int)
+
+    return load
+
+
+def crude_returns():
+    """arch's crude (monthly Brent and WTI prices, 1987-2020): log returns (x 100)."""
+    returns = 100 * np.diff(np.log(_arch_table("crude")[["Brent", "WTI"]].to_numpy()), axis=0)
+    return returns, np.zeros(len(returns), dtype=int)
+
+
+def core_inflation():
+    """arch's core_cpi (monthly, 1957-2018): annualised 1-month and 12-month log changes (%)."""
+    log_cpi = np.log(_arch_table("core_cpi")["CPILFESL"].to_numpy(dtype=np.float64))
+    X = np.column_stack([1200 * (log_cpi[12:] - log_cpi[11:-1]),
+                         100 * (log_cpi[12:] - log_cpi[:-12])])
+    return X, np.zeros(len(X), dtype=int)
+
+
+def circles():
+    """make_circles (noise 0.05, inner radius 0.5, fixed draw); 1 = the inner circle."""
+    from sklearn.datasets import make_circles
+
+    return make_circles(n_samples=2000, noise=0.05, factor=0.5, random_state=2026)
+
+
+SIXTH = (
+    Protocol("grass patches among brick 5%", "skimage brick, grass", "class",
+             class_protocol(image_patches(("brick", "grass"), 16, 4), 1, 0.05)),
+    Protocol("gravel patches among grass 5%", "skimage grass, gravel", "class",
+             class_protocol(image_patches(("grass", "gravel"), 25, 5), 1, 0.05)),
+    Protocol("text patches among camera 5%", "skimage camera, text", "class",
+             class_protocol(image_patches(("camera", "text"), 16, 4), 1, 0.05)),
+    Protocol("hubble pixels among immunohistochemistry 5%",
+             "skimage immunohistochemistry, hubble_deep_field", "class",
+             class_protocol(image_pixels("immunohistochemistry", 83, "hubble_deep_field", 997),
+                            1, 0.05, max_inliers=3000)),
+    Protocol("vix and oil sell-off days 5%", "arch vix, wti", "class",
+             class_protocol(vix_oil_days, 1, 0.05)),
+    Protocol("likert far answers 5%", "make_hastie_10_2", "class",
+             class_protocol(likert_answers, 1, 0.05, max_inliers=2000)),
+    Protocol("mixed integer outer shell 5%", "make_gaussian_quantiles", "class",
+             class_protocol(mixed_quantiles, 2, 0.05)),
+    Protocol("word counts label 0 5%", "make_multilabel_classification", "class",
+             class_protocol(word_counts, 0, 0.05)),
+    Protocol("make_circles inner circle 5%", "make_circles", "class",
+             class_protocol(circles, 1, 0.05)),
+    Protocol("crude returns + dependency", "arch crude", "dependency",
+             synthetic_protocol(crude_returns, "dependency")),
+    Protocol("coins patches + dependency", "skimage coins", "dependency",
+             synthetic_protocol(image_patches(("coins",), 20, 5), "dependency")),
+    Protocol("core inflation + global", "arch core_cpi", "global",
+             synthetic_protocol(core_inflation, "global")),
+    Protocol("s_curve + clustered", "make_s_curve", "clustered",
+             synthetic_protocol(sklearn_generator("make_s_curve", False, n_samples=1500,
+                                                  noise=0.05), "clustered")),
+    Protocol("friedman1 + subspace", "make_friedman1", "subspace",
+             synthetic_protocol(sklearn_generator("make_friedman1", n_samples=1000, noise=1.0),
+                                "subspace")),
+    Protocol("make_regression + local", "make_regression", "local",
+             synthetic_protocol(sklearn_generator("make_regression", n_samples=1200,
+                                                  n_features=8, n_informative=4, noise=5.0),
+                                "local")),
 )
