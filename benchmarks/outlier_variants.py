@@ -296,12 +296,114 @@ def fitted_variant(variant, detector, X):
         scoring._fit, ensemble._draw, ensemble.draw_subspace = saved
 
 
+#: k-average: the members' K, each fitted with the same draws of rows and columns
+AVERAGED_KS = (1, 2, 3, 4, 5)
+#: nonrobust-discrete: the share of discrete columns from which members are plain mixtures
+DISCRETE_SHARE = 0.5
+
+
+def k_averaged(params, X, seed):
+    """k-average: the mean of the robustly standardised scores of K = 1..5, same draws."""
+    from gmmkit_outliers import GMMOutlierDetector
+
+    return np.mean([robust_z(GMMOutlierDetector(random_state=seed, **{**params, "n_components": k})
+                             .fit(X).decision_scores_) for k in AVERAGED_KS], axis=0)
+
+
+def robust_averaged(params, X, seed):
+    """robust-average: the mean of the standardised robust and plain ensembles' scores."""
+    from gmmkit_outliers import GMMOutlierDetector
+
+    return np.mean([robust_z(GMMOutlierDetector(random_state=seed, **{**params, "robust": r})
+                             .fit(X).decision_scores_) for r in (True, False)], axis=0)
+
+
+def discrete_share(X):
+    """The share of X's varying columns that are discrete (gmmkit_outliers.discrete): a float."""
+    from gmmkit_outliers.discrete import discrete_steps
+
+    varying = np.nanstd(X, axis=0) > 0
+    return float((discrete_steps(X)[varying] > 0).mean()) if varying.any() else 0.0
+
+
+def jittered(detector, X, seed):
+    """jitter: each member's discrete columns dequantised by a uniform jitter before its fit.
+
+    A discrete column's drawn values get U(-step/2, step/2) added (step in the
+    scaled space), from a generator of the detector's seed and the member's
+    number, so that the member's K by BIC sees a continuous column; the
+    members then score the training rows as they are.
+    """
+    from gmmkit_outliers import detector as module
+    from gmmkit_outliers import ensemble
+
+    original_fit, original_draw = module.GMMOutlierDetector._fit_ensemble, ensemble._draw
+    members = [0]
+
+    def fit_ensemble(self, Z, floor=None):
+        used = self._used_columns(self.n_features_in_)
+        steps = self.discrete_steps_[used] / self.scale_[used]
+
+        def draw(Z, rng, n_rows, max_features, bootstrap):
+            features, sample = original_draw(Z, rng, n_rows, max_features, bootstrap)
+            members[0] += 1
+            jitter = np.random.default_rng([seed, members[0]]).uniform(-0.5, 0.5, sample.shape)
+            return features, sample + jitter * steps[features]
+
+        ensemble._draw = draw
+        try:
+            return original_fit(self, Z, floor)
+        finally:
+            ensemble._draw = original_draw
+
+    module.GMMOutlierDetector._fit_ensemble = fit_ensemble
+    try:
+        return detector.fit(X).decision_scores_
+    finally:
+        module.GMMOutlierDetector._fit_ensemble = original_fit
+
+
+def classifier_regularised(params, X, seed):
+    """classifier-reg: GMMClassifier's reg_covar="auto" rule in every member.
+
+    The columns are standardised, then divided by sqrt(r_j / 0.05) (r_j of
+    gmmkit.estimators.classifier_auto_reg.feature_regularisation: 5% of the
+    variance plus the rounding variance h_j**2 / 12), and the detector runs
+    on them unscaled with reg_covar=0.05: what GMMClassifier does per class.
+    """
+    from gmmkit_outliers import GMMOutlierDetector
+
+    from gmmkit.estimators.classifier_auto_reg import AUTO_REG_COVAR, feature_regularisation
+
+    Z = bench.standardised(X)
+    Z = Z / np.sqrt(feature_regularisation(Z) / AUTO_REG_COVAR)
+    detector = GMMOutlierDetector(random_state=seed, **{**params, "scale": None,
+                                                        "reg_covar": AUTO_REG_COVAR})
+    return detector.fit(Z).decision_scores_
+
+
+#: the sixth round's variants (benchmarks/README.md): functions (params, X, seed) -> scores
+SIXTH_VARIANTS = {
+    "classifier-reg": classifier_regularised,
+    "k-average": k_averaged,
+    "robust-average": robust_averaged,
+}
+
+
 def variant_scores(variant, params):
     """A bench_outliers.py detector function (X, seed) -> scores for ``variant``."""
     from gmmkit_outliers import GMMOutlierDetector, scoring
 
     def score(X, seed):
+        if variant in SIXTH_VARIANTS:
+            return SIXTH_VARIANTS[variant](params, X, seed)
+        if variant == "nonrobust-discrete":
+            robust = discrete_share(X) < DISCRETE_SHARE
+            return GMMOutlierDetector(random_state=seed, **{**params, "robust": robust}) \
+                .fit(X).decision_scores_
         detector = GMMOutlierDetector(random_state=seed, **params)
+        if variant == "jitter":
+            return jittered(detector, X, seed)
         if variant == "quantile":
             return detector.fit(quantile_columns(X)).decision_scores_
         if variant == "yeo-johnson":
