@@ -382,8 +382,31 @@ def classifier_regularised(params, X, seed):
     return detector.fit(Z).decision_scores_
 
 
+def wider_k(params, X, seed, largest=10):
+    """k10: each member's K by BIC from 1..10 (GaussianMixture's own "auto" range), not 1..5."""
+    from gmmkit_outliers import GMMOutlierDetector, ensemble
+
+    saved = ensemble.MEMBER_MAX_COMPONENTS
+    ensemble.MEMBER_MAX_COMPONENTS = largest
+    try:
+        return GMMOutlierDetector(random_state=seed, **params).fit(X).decision_scores_
+    finally:
+        ensemble.MEMBER_MAX_COMPONENTS = saved
+
+
+def with_single(params, X, seed):
+    """with-single: the mean of the standardised scores of the ensemble and the single model."""
+    from gmmkit_outliers import GMMOutlierDetector
+
+    return np.mean([robust_z(GMMOutlierDetector(random_state=seed, **{**params, **extra})
+                             .fit(X).decision_scores_) for extra in ({}, {"ensemble": None})],
+                   axis=0)
+
+
 #: the sixth round's variants (benchmarks/README.md): functions (params, X, seed) -> scores
 SIXTH_VARIANTS = {
+    "with-single": with_single,
+    "k10": wider_k,
     "classifier-reg": classifier_regularised,
     "k-average": k_averaged,
     "robust-average": robust_averaged,
