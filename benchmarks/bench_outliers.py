@@ -3,6 +3,7 @@
     python benchmarks/bench_outliers.py                 # the 42 seen protocols, 5 seeds, + timing
     python benchmarks/bench_outliers.py --pyod --group final   # the fifth round's final group
     python benchmarks/bench_outliers.py --pyod --group sixth   # the sixth round's group
+    python benchmarks/bench_outliers.py --pyod --group seventh # the seventh round's group
     python benchmarks/bench_outliers.py --seeds 2 --group development
     python benchmarks/bench_outliers.py --pyod          # also PyOD's KNN, HBOS, ECOD, COPOD
     python benchmarks/bench_outliers.py --timing-only   # fit + score of 100,000 x 20
@@ -16,10 +17,12 @@
 
 The protocols (benchmarks/outlier_protocols.py) turn 17 public data sets (the
 final group: 14 other ones and two scikit-learn generators; the sixth group:
-15 other ones, eight of them scikit-learn generators) that load offline
-into anomaly-detection sets, each with several down-sampling (or
-anomaly-drawing) seeds. In one run every detector scores the same rows
-(unsupervised: the labels are used for the metrics only):
+15 other ones, eight of them scikit-learn generators; the seventh group: 15
+other ones, seven scikit-learn generators and five tables drawn from
+scipy.stats) that load offline into anomaly-detection sets, each with
+several down-sampling (or anomaly-drawing) seeds. In one run every detector
+scores the same rows (unsupervised: the labels are used for the metrics
+only):
 
 - ``ensemble``: the default ``GMMOutlierDetector(random_state=seed)``;
 - ``ensemble-22``: the default of issue 22, ``GMMOutlierDetector(member_scale="standard")``
@@ -44,8 +47,10 @@ and run once, after it; ``--group seen``: those 42, where the fifth round
 chooses; FINAL, ``--group final``: 14 protocols on data sets no other group
 uses, written down before the fifth round and run once, at its end; SIXTH,
 ``--group sixth``: 15 protocols on data sets no earlier group uses, written
-down before the sixth round and run once, when the lead says so; neither is
-part of ``--group all``), and the seconds each detector spent.
+down before the sixth round and run once, when the lead says so; SEVENTH,
+``--group seventh``: 15 protocols on data sets no earlier group uses, written
+down before the seventh round and run once, when the lead says so; none of
+these three is part of ``--group all``), and the seconds each detector spent.
 Progress goes to stderr (-q silences it).
 """
 
@@ -66,17 +71,19 @@ from outlier_protocols import (  # noqa: E402
     FINAL,
     FRESH,
     HELD_OUT,
+    SEVENTH,
     SIXTH,
     TUNING_EXTRA,
 )
 
 GROUPS = {"development": DEVELOPMENT, "tuning-extra": TUNING_EXTRA, "held-out": HELD_OUT,
-          "fresh": FRESH, "final": FINAL, "sixth": SIXTH}
+          "fresh": FRESH, "final": FINAL, "sixth": SIXTH, "seventh": SEVENTH}
 #: --group tuning: the protocols defaults were chosen on in rounds 2-4
 TUNING = ("development", "tuning-extra")
 #: --group seen: every protocol run before the fifth round (42), where it chooses
 SEEN = ("development", "tuning-extra", "held-out", "fresh")
-#: --group all: the seen groups; the final and sixth groups run only when asked by name (once)
+#: --group all: the seen groups; the final, sixth and seventh groups run only when asked by
+#: name (once)
 ALL = SEEN
 
 
@@ -257,8 +264,8 @@ def main(argv=None):
                         help="the seeds are FIRST_SEED .. FIRST_SEED + SEEDS - 1 (default 0)")
     parser.add_argument("--group", choices=["all", "tuning", "seen", *GROUPS], default="all",
                         help="tuning = development + tuning-extra; seen = those + held-out + "
-                             "fresh (where the fifth round chooses); all = seen; final and "
-                             "sixth run only when named")
+                             "fresh (where the fifth round chooses); all = seen; final, "
+                             "sixth and seventh run only when named")
     parser.add_argument("--pyod", action="store_true", help="also PyOD's KNN, HBOS, ECOD, COPOD")
     parser.add_argument("--params", metavar="JSON", default="{}",
                         help="keyword arguments of the 'ensemble' detector, e.g. "

@@ -104,7 +104,7 @@ def _offline(monkeypatch):
     import socket
 
     def refuse(*args, **kwargs):
-        raise OSError("the final and sixth groups must load offline")
+        raise OSError("the final, sixth and seventh groups must load offline")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
@@ -169,15 +169,22 @@ SIXTH_IMAGES = ("grass patches among brick 5%", "gravel patches among grass 5%",
                 "coins patches + dependency")
 
 
-def test_sixth_group_is_new_data_and_not_part_of_all(bench):
-    earlier = bench.DEVELOPMENT + bench.TUNING_EXTRA + bench.HELD_OUT + bench.FRESH + bench.FINAL
-    assert [p.name for p in bench.SIXTH] == list(SIXTH_SHAPES)
-    assert not {p.data for p in bench.SIXTH} & {p.data for p in earlier}
-    assert not {p.name for p in bench.SIXTH} & {p.name for p in earlier}
-    kinds = [p.kind for p in bench.SIXTH]
+def _check_new_group(bench, group, shapes, earlier):
+    """``group`` (a GROUPS key): its protocols, new data and names, 9 class ones, not in all."""
+    protocols = bench.GROUPS[group]
+    assert [p.name for p in protocols] == list(shapes)
+    assert not {p.data for p in protocols} & {p.data for p in earlier}
+    assert not {p.name for p in protocols} & {p.name for p in earlier}
+    kinds = [p.kind for p in protocols]
     assert kinds.count("class") == 9 and set(kinds) == {"class", "local", "clustered", "global",
                                                          "dependency", "subspace"}
-    assert bench.GROUPS["sixth"] == bench.SIXTH and "sixth" not in bench.ALL
+    assert group not in bench.ALL
+
+
+def test_sixth_group_is_new_data_and_not_part_of_all(bench):
+    earlier = bench.DEVELOPMENT + bench.TUNING_EXTRA + bench.HELD_OUT + bench.FRESH + bench.FINAL
+    assert bench.GROUPS["sixth"] == bench.SIXTH
+    _check_new_group(bench, "sixth", SIXTH_SHAPES, earlier)
 
 
 def test_sixth_group_builds_offline_with_its_shapes(bench, monkeypatch):
@@ -193,3 +200,66 @@ def test_sixth_group_images_build_offline(bench, monkeypatch):
     pytest.importorskip("skimage", reason="the image protocols need scikit-image")
     _offline(monkeypatch)
     _check_final(bench, SIXTH_IMAGES, "SIXTH", SIXTH_SHAPES)
+
+
+#: the seventh round's group (benchmarks/README.md): rows x columns and anomalies, seed 0;
+#: only built, never scored, when it was written down
+SEVENTH_SHAPES = {
+    "clock patches among moon 5%": ((1078, 16), 54),  # 1024 tiles of 16 x 16, 4 x 4 means
+    "colorwheel pixels among retina 5%": ((3158, 3), 158),
+    "survey careless responders 5%": ((2105, 12), 105),  # 2000 of 3000 attentive ones
+    "survey acquiescent responders 5%": ((1579, 30), 79),
+    "lognormal flipped dependence 5%": ((2105, 5), 105),
+    "multivariate t minor-axis shift 5%": ((2105, 8), 105),
+    "make_moons lower moon 5%": ((1053, 2), 53),  # the upper moon's 1000 rows + 53
+    "swiss roll outer turn 5%": ((2105, 3), 105),
+    "biclusters row cluster 0 5%": ((2105, 30), 105),
+    "stereo pixels + dependency": ((2618, 6), 131),  # every 149th pixel: 2487 + 131
+    "survey counts + dependency": ((2105, 8), 105),
+    "low rank 30 + subspace": ((1053, 30), 53),
+    "friedman2 + global": ((1053, 5), 53),  # 4 columns and the target
+    "friedman3 + local": ((1053, 5), 53),
+    "checkerboard + clustered": ((1263, 12), 63),
+}
+SEVENTH_IMAGES = ("clock patches among moon 5%", "colorwheel pixels among retina 5%",
+                  "stereo pixels + dependency")
+SEVENTH_MIXTURES = ("friedman3 + local", "checkerboard + clustered")  # fitted to make anomalies
+
+
+def test_seventh_group_is_new_data_and_not_part_of_all(bench):
+    earlier = (bench.DEVELOPMENT + bench.TUNING_EXTRA + bench.HELD_OUT + bench.FRESH + bench.FINAL
+               + bench.SIXTH)
+    assert bench.GROUPS["seventh"] == bench.SEVENTH
+    _check_new_group(bench, "seventh", SEVENTH_SHAPES, earlier)
+    assert len({p.data for p in bench.SEVENTH}) == 15  # every protocol on a data set of its own
+
+
+def test_seventh_group_builds_offline_with_its_shapes(bench, monkeypatch):
+    _offline(monkeypatch)
+    _check_final(bench, [name for name in SEVENTH_SHAPES
+                         if name not in SEVENTH_IMAGES + SEVENTH_MIXTURES],
+                 "SEVENTH", SEVENTH_SHAPES)
+    protocols = {p.name: p for p in bench.SEVENTH}
+    X, y = protocols["survey careless responders 5%"](0)
+    np.testing.assert_array_equal(np.unique(X), np.arange(1.0, 6.0))  # a 1..5 scale
+    X, _ = protocols["survey acquiescent responders 5%"](0)
+    np.testing.assert_array_equal(np.unique(X), np.arange(1.0, 8.0))  # a 1..7 scale
+    X, y = protocols["survey counts + dependency"](0)
+    np.testing.assert_allclose(X, np.round(X), atol=1e-9)  # counts (resampled: rescaled)
+    assert (X > -1e-9).all() and (np.abs(X) < 1e-9).mean() > 0.3  # many zeros
+    X, y = protocols["lognormal flipped dependence 5%"](0)
+    np.testing.assert_array_less(0.0, X)  # positive, skewed amounts
+    assert np.corrcoef(np.log(X[y == 0]).T)[0, 2] > 0.5 > -0.5 > np.corrcoef(
+        np.log(X[y == 1]).T)[0, 2]  # the anomalies' dependence is flipped
+
+
+@pytest.mark.slow
+def test_seventh_group_mixture_anomalies_build_offline(bench, monkeypatch):
+    _offline(monkeypatch)
+    _check_final(bench, SEVENTH_MIXTURES, "SEVENTH", SEVENTH_SHAPES)
+
+
+def test_seventh_group_images_build_offline(bench, monkeypatch):
+    pytest.importorskip("skimage", reason="the image protocols need scikit-image")
+    _offline(monkeypatch)
+    _check_final(bench, SEVENTH_IMAGES, "SEVENTH", SEVENTH_SHAPES)
