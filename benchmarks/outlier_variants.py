@@ -46,6 +46,20 @@ The fifth round's (benchmarks/README.md), each the default changed in one way:
   the log density;
 - ``icl``: each member's K by ICL (BIC plus twice the entropy of the
   responsibilities) instead of BIC.
+
+The sixth and seventh rounds':
+
+- ``jitter``: each member's discrete columns dequantised by U(-step/2, step/2)
+  before its fit;
+- ``nonrobust-discrete``: ``robust=False`` when half the columns or more are
+  discrete;
+- ``k-average``: the mean of the standardised ensembles of K = 1, ..., 5;
+- ``robust-average``: the mean of the standardised robust and plain ensembles;
+- ``classifier-reg``: GMMClassifier's ``reg_covar="auto"`` rule in every member;
+- ``k10``: each member's K by BIC from 1..10 instead of 1..5;
+- ``with-single``: the mean of the standardised scores of the ensemble and the
+  single robust model (fitted to at most :data:`SINGLE_ROWS` rows);
+- ``k10-single``: both.
 """
 
 from __future__ import annotations

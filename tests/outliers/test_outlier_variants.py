@@ -168,3 +168,41 @@ def test_outlier_compare_pairs_protocols_by_name(tmp_path):
     path.write_text(json.dumps(results([0.5, 0.6, 0.7, 0.8], "IForest")
                                | {"timing_100000x20": {}}))
     assert compare.per_protocol(json.loads(path.read_text()), "IForest", "ap")["p3"] == 0.4
+
+
+def test_sixth_and_seventh_round_variants_reduce_to_what_they_combine(variants):
+    X = _data()
+    default = GMMOutlierDetector(random_state=0).fit(X).decision_scores_
+    # k10 with the default's range is the default, bit for bit; 1..10 is another model
+    np.testing.assert_array_equal(variants.wider_k({}, X, 0, largest=5), default)
+    assert not np.allclose(variants.wider_k({}, X, 0), default)
+    # with-single: the mean of the two robustly standardised scores; the single
+    # model sees every row up to SINGLE_ROWS, a draw of them beyond
+    single = GMMOutlierDetector(random_state=0, ensemble=None).fit(X).decision_scores_
+    np.testing.assert_array_equal(variants.single_model_scores({}, X, 0), single)
+    np.testing.assert_allclose(variants.with_single({}, X, 0),
+                               (variants.robust_z(default) + variants.robust_z(single)) / 2)
+    k = np.mean([variants.robust_z(GMMOutlierDetector(random_state=0, n_components=k)
+                                   .fit(X).decision_scores_) for k in (1, 2, 3, 4, 5)], axis=0)
+    np.testing.assert_array_equal(variants.k_averaged({}, X, 0), k)
+
+
+def test_single_model_beyond_its_row_cap_is_fitted_to_a_draw_and_scores_every_row(
+        variants, monkeypatch):
+    X = _data()
+    monkeypatch.setattr(variants, "SINGLE_ROWS", 100)
+    rows = np.sort(np.random.default_rng(3).choice(len(X), 100, replace=False))
+    want = GMMOutlierDetector(random_state=3, ensemble=None).fit(X[rows]).decision_function(X)
+    np.testing.assert_array_equal(variants.single_model_scores({}, X, 3), want)
+
+
+def test_jitter_moves_only_members_of_discrete_data(variants):
+    X = _data()  # continuous: no discrete column, no jitter
+    default = GMMOutlierDetector(random_state=0).fit(X).decision_scores_
+    np.testing.assert_array_equal(
+        variants.jittered(GMMOutlierDetector(random_state=0), X, 0), default)
+    counts = np.round(X * 3)  # integer columns: jittered before each member's fit
+    plain = GMMOutlierDetector(random_state=0).fit(counts).decision_scores_
+    jittered = variants.jittered(GMMOutlierDetector(random_state=0), counts, 0)
+    assert np.isfinite(jittered).all() and not np.allclose(jittered, plain)
+    assert variants.discrete_share(counts) == 1.0 and variants.discrete_share(X) == 0.0
