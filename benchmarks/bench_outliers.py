@@ -66,15 +66,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from outlier_protocols import (  # noqa: E402
-    DEVELOPMENT,
-    FINAL,
-    FRESH,
-    HELD_OUT,
-    SEVENTH,
-    SIXTH,
-    TUNING_EXTRA,
-)
+from outlier_late_groups import SEVENTH, SIXTH  # noqa: E402
+from outlier_protocols import DEVELOPMENT, FINAL, FRESH, HELD_OUT, TUNING_EXTRA  # noqa: E402
 
 GROUPS = {"development": DEVELOPMENT, "tuning-extra": TUNING_EXTRA, "held-out": HELD_OUT,
           "fresh": FRESH, "final": FINAL, "sixth": SIXTH, "seventh": SEVENTH}
