@@ -172,7 +172,9 @@ class ChunkRunner:
     The first :meth:`map` holds BLAS to one thread (:func:`single_blas_thread`,
     a few microseconds with the process's cached :func:`blas_controller`), so
     that small tall-skinny products do not fight over cores or wake a BLAS
-    team; the first map over more than one chunk also starts the worker
+    team, and so that every product sums in the same order whatever the
+    number of threads (a BLAS team splits a sum by its size); with several
+    threads, the first map over more than one chunk also starts the worker
     threads. Both last until the context exits. Data that fit in one chunk
     run on the calling thread: no pool is started.
     """
@@ -200,17 +202,17 @@ class ChunkRunner:
 
         For a call's work before its first map (a scoring call's check of X),
         so that it does not take and give back the limit a second time (a
-        few microseconds per library). Does nothing with one thread.
+        few microseconds per library).
         """
         self._start(1)
 
     def _start(self, n_items: int) -> ThreadPoolExecutor | None:
         """BLAS on one thread, and the worker threads for more than one item (on first need)."""
-        if self.n_threads > 1 and self._stack is not None:
+        if self._stack is not None:
             if not self._limited:
                 self._stack.enter_context(single_blas_thread())
                 self._limited = True
-            if self._executor is None and n_items > 1:
+            if self.n_threads > 1 and self._executor is None and n_items > 1:
                 self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
         return self._executor
 

@@ -323,3 +323,22 @@ def test_large_default_chunks_match_small_chunks(covariance_type):
     assert default._chunk_rows(3, np.dtype(np.float64)) > 16384
     np.testing.assert_allclose(default.means_, small.means_, rtol=1e-10)
     np.testing.assert_allclose(default.lower_bounds_, small.lower_bounds_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.filterwarnings("ignore::gmmkit.exceptions.ConvergenceWarning")
+def test_one_chunk_fits_are_the_same_bits_on_one_thread_or_two(monkeypatch, dtype):
+    # one chunk of 4,000 x 40, full: big enough for OpenBLAS to split its
+    # products over a team of threads, which it must not (the runner holds it
+    # to one thread whatever GMMKIT_NUM_THREADS says)
+    pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(4000, 40)) + 3).astype(dtype)
+    fits = []
+    for n_threads in ("1", "2"):
+        monkeypatch.setenv("GMMKIT_NUM_THREADS", n_threads)
+        model = GaussianMixture(3, random_state=0, max_iter=3).fit(X)
+        fits.append((model.means_, model.covariances_, model.lower_bound_,
+                     model.score_samples(X[:2000])))
+    for one, two in zip(*fits):
+        np.testing.assert_array_equal(one, two)

@@ -216,3 +216,20 @@ def test_square_sum_bound_is_an_upper_bound_and_gives_up_when_too_coarse():
     wide = np.zeros((1, 2**23 + 2), dtype=np.float32)  # 8 M values: eps32 * size > 1/2
     assert square_sum_bound(wide, 0.0) == np.inf
     assert square_sum(X[::2]) is None  # not contiguous: unknown
+
+
+def test_the_column_sums_of_the_data_check_do_not_depend_on_blas_threads():
+    # float32 sums split over a BLAS team differ in the last bits with its size
+    # (a Bayesian mixture's default mean_prior is one)
+    from gmmkit.data.validation import scan_rows
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(5000, 200)) + 3).astype(np.float32)
+    weights = rng.random(5000)
+    centres = []
+    for n_threads in (1, 2):
+        with threadpoolctl.threadpool_limits(n_threads, "blas"):
+            centres.append((scan_rows(X, None), scan_rows(X, weights)))
+    for one, two in zip(*centres):
+        np.testing.assert_array_equal(one, two)
