@@ -342,3 +342,37 @@ def test_one_chunk_fits_are_the_same_bits_on_one_thread_or_two(monkeypatch, dtyp
                      model.score_samples(X[:2000])))
     for one, two in zip(*fits):
         np.testing.assert_array_equal(one, two)
+
+
+def _fitted_outputs(name, X):
+    """What a fit of ``name`` on X gives: a tuple of arrays to compare bit for bit."""
+    from gmmkit import BayesianGaussianMixture, GaussianMixtureRegressor, GMMClassifier
+
+    rows = X[:1500]
+    if name == "bayesian":
+        model = BayesianGaussianMixture(n_components=3, random_state=0, max_iter=3).fit(X)
+        return model.means_, model.weights_, model.lower_bound_, model.score_samples(rows)
+    if name == "classifier":
+        y = (X[:, 0] > X[:, 0].mean()).astype(int)
+        return (GMMClassifier(2, random_state=0).fit(X, y).predict_proba(rows),)
+    if name == "regressor":
+        model = GaussianMixtureRegressor(2, random_state=0, max_iter=3).fit(X[:, :30], X[:, 30:])
+        return (model.predict(rows[:, :30]),)
+    Xm = X.copy()
+    Xm[np.random.default_rng(1).random(X.shape) < 0.05] = np.nan
+    model = GaussianMixture(3, random_state=0, max_iter=3, missing="em").fit(Xm)
+    return model.means_, model.lower_bound_, model.score_samples(Xm[:1500])
+
+
+@pytest.mark.parametrize("name", ["bayesian", "classifier", "regressor", "missing"])
+@pytest.mark.filterwarnings("ignore::gmmkit.exceptions.ConvergenceWarning")
+def test_every_estimator_gives_the_same_bits_on_one_thread_or_two(monkeypatch, name):
+    pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 40)) @ rng.normal(size=(40, 40)) * 0.3 + 3
+    outputs = []
+    for n_threads in ("1", "2"):
+        monkeypatch.setenv("GMMKIT_NUM_THREADS", n_threads)
+        outputs.append(_fitted_outputs(name, X))
+    for one, two in zip(*outputs):
+        np.testing.assert_array_equal(one, two)
