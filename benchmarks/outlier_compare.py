@@ -3,11 +3,19 @@
     python benchmarks/outlier_compare.py base.json candidate.json [more.json ...]
     python benchmarks/outlier_compare.py final.json --within ensemble \
         --against IForest,previous,GMM(1)
+    python benchmarks/outlier_compare.py base.json diag.json k10.json --best-of \
+        --against IForest
 
 The first form compares the ``ensemble`` column of each candidate's JSON
 (bench_outliers.py's or outlier_variants.py's layout) with the reference's,
 protocol by protocol over every group the files share; the second compares
-one detector with others inside one run. For each pair: the mean ROC-AUC
+one detector with others inside one run; the third (``--best-of``) takes,
+protocol by protocol, the best ``ensemble`` value of all the files (an
+oracle that knows the labels: the most a per-data-set choice among them
+could give) and compares it with the reference's ``ensemble`` and with its
+``--against`` detectors. A file argument may join several JSON files with
+``+`` (``seen.json+final.json``): their groups are read as one result. For
+each pair: the mean ROC-AUC
 of both, the mean difference, its standard error (standard deviation of the
 paired per-protocol differences, ddof 1, over the square root of their
 number), their ratio, the protocols up and down by more than 0.002, and
@@ -60,6 +68,20 @@ def paired(reference, candidate):
             "ahead": int((diff > 0).sum()), "passes": bool(mean > PASS_RATIO * se)}
 
 
+def load(argument):
+    """The results of one file argument: JSON files joined by ``+``, their groups merged."""
+    results = {}
+    for name in argument.split("+"):
+        results.update(json.loads(Path(name).read_text()))
+    return results
+
+
+def best_of(candidates):
+    """{protocol: the best value among ``candidates``} over the protocols all of them have."""
+    names = [name for name in candidates[0] if all(name in c for c in candidates)]
+    return {name: max(c[name] for c in candidates) for name in names}
+
+
 def line(name, stats):
     return (f"{name}: {stats['candidate']:.4f} vs {stats['reference']:.4f}, "
             f"{stats['difference']:+.4f} (se {stats['se']:.4f}, ratio {stats['ratio']:.2f}; "
@@ -74,8 +96,19 @@ def main(argv=None):
                         help="compare LABEL with the --against detectors inside one file")
     parser.add_argument("--against", metavar="A,B", default="IForest,previous")
     parser.add_argument("--metric", choices=["auc", "ap"], default="auc")
+    parser.add_argument("--best-of", action="store_true",
+                        help="the per-protocol best ensemble value of all the files (an oracle)")
     args = parser.parse_args(argv)
-    loaded = [json.loads(Path(f).read_text()) for f in args.files]
+    loaded = [load(f) for f in args.files]
+    if args.best_of:
+        best = best_of([per_protocol(results, "ensemble", args.metric) for results in loaded])
+        name = f"best of {len(loaded)}"
+        print(line(f"{name} minus the reference",
+                   paired(per_protocol(loaded[0], "ensemble", args.metric), best)))
+        for other in args.against.split(","):
+            print(line(f"{name} minus {other}",
+                       paired(per_protocol(loaded[0], other, args.metric), best)))
+        return
     if args.within:
         for results, name in zip(loaded, args.files):
             mine = per_protocol(results, args.within, args.metric)

@@ -170,6 +170,24 @@ def test_outlier_compare_pairs_protocols_by_name(tmp_path):
     assert compare.per_protocol(json.loads(path.read_text()), "IForest", "ap")["p3"] == 0.4
 
 
+def test_outlier_compare_best_of_is_the_per_protocol_maximum_of_joined_files(tmp_path, capsys):
+    compare = _load("outlier_compare")
+    files = {}
+    for name, group, values in (("a1", "held-out", [0.5, 0.9]), ("a2", "fresh", [0.7, 0.6]),
+                                ("b1", "held-out", [0.6, 0.8]), ("b2", "fresh", [0.9, 0.5])):
+        rows = [{"protocol": f"{group}{i}", "ensemble": {"auc": v}, "IForest": {"auc": 0.5}}
+                for i, v in enumerate(values)]
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(json.dumps({group: {"table": rows}}))
+    joined = [f"{files[x + '1']}+{files[x + '2']}" for x in "ab"]
+    assert sorted(compare.load(joined[0])) == ["fresh", "held-out"]
+    compare.main([*joined, "--best-of", "--against", "IForest"])
+    out = capsys.readouterr().out.splitlines()
+    # the best of each protocol: 0.6, 0.9, 0.9, 0.6 (mean 0.75) against 0.675 and 0.5
+    assert out[0].startswith("best of 2 minus the reference: 0.7500 vs 0.6750, +0.0750")
+    assert out[1].startswith("best of 2 minus IForest: 0.7500 vs 0.5000, +0.2500")
+
+
 def test_sixth_and_seventh_round_variants_reduce_to_what_they_combine(variants):
     X = _data()
     default = GMMOutlierDetector(random_state=0).fit(X).decision_scores_
