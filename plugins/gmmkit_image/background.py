@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gmmkit_image.checks import is_positive_int
 from gmmkit_image.features import as_float
 
 FOREGROUND, SHADOW, BACKGROUND = 255, 127, 0
@@ -83,7 +84,7 @@ class BackgroundModel:
     # ----------------------------------------------------------------- state
 
     def _start(self, pixels):
-        if not (isinstance(self.n_components, (int, np.integer)) and self.n_components >= 1):
+        if not is_positive_int(self.n_components):
             raise ValueError(f"n_components={self.n_components!r} must be a positive integer.")
         n_channels, n_pixels = pixels.shape
         # mode-major layout: every per-mode step works on contiguous rows of pixels

@@ -286,7 +286,7 @@ def _field_first(image, n_classes, bias_classes, *, bias_field, bias_order, part
 
 
 def _checked_limit(hmrf_max_pixels):
-    if not (isinstance(hmrf_max_pixels, (int, np.integer)) and hmrf_max_pixels >= 1):
+    if not checks.is_positive_int(hmrf_max_pixels):
         raise ValueError(f"hmrf_max_pixels={hmrf_max_pixels!r} must be a positive integer "
                          "or None.")
     return hmrf_max_pixels
@@ -361,7 +361,7 @@ def correct_bias(image: ArrayLike, mask: ArrayLike | None = None, *, n_classes: 
 
 def _subsample(n_rows, max_pixels, rng):
     """Sorted row indices of a random subsample of at most ``max_pixels`` rows."""
-    if not (isinstance(max_pixels, (int, np.integer)) and max_pixels >= 1):
+    if not checks.is_positive_int(max_pixels):
         raise ValueError(f"max_pixels={max_pixels!r} must be a positive integer.")
     if n_rows <= max_pixels:
         return np.arange(n_rows)

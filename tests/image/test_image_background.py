@@ -85,6 +85,10 @@ def test_bad_frames():
         model.apply(np.zeros((4, 5), np.uint8), learning_rate=2)
     with pytest.raises(ValueError, match="^the model has seen no frame yet"):
         BackgroundModel().background_image()
+    for wrong in (0, True, 2.0):
+        with pytest.raises(ValueError) as raised:
+            BackgroundModel(wrong).apply(np.zeros((4, 5), np.uint8))
+        assert str(raised.value) == f"n_components={wrong!r} must be a positive integer."
 
 
 def reference_mog2(frames, *, n_modes=3, shadows=True, tg=9.0, tb=16.0, ratio=0.9, ct=0.05,

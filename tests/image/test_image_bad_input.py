@@ -110,6 +110,7 @@ def test_other_bad_arguments():
         "image has infinite values; set them to NaN to leave them out.":
             dict(image=np.where(image > 0.5, np.inf, image)),
         "max_pixels=0 must be a positive integer.": dict(max_pixels=0),
+        "max_pixels=True must be a positive integer.": dict(max_pixels=True),
     }
     for message, options in cases.items():
         arguments = {"image": image, "n_classes": 2, **options}

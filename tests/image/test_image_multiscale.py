@@ -90,6 +90,7 @@ def test_coarse_to_fine_bias_field_and_dice_on_the_phantom():
 
 def test_hmrf_max_pixels_must_be_a_positive_integer():
     image, _ = piecewise_constant((20, 20), seed=0)
-    with pytest.raises(ValueError) as raised:
-        segment(image, 2, smoothing=True, hmrf_max_pixels=0)
-    assert str(raised.value) == "hmrf_max_pixels=0 must be a positive integer or None."
+    for wrong in (0, True, 2.5):
+        with pytest.raises(ValueError) as raised:
+            segment(image, 2, smoothing=True, hmrf_max_pixels=wrong)
+        assert str(raised.value) == f"hmrf_max_pixels={wrong!r} must be a positive integer or None."
