@@ -35,7 +35,7 @@ import numpy as np
 from gmmkit.engine import helper_thread
 from gmmkit.engine.em import chunk_length, chunk_log_prob, make_plan
 from gmmkit.engine.far_rows import FarCheck
-from gmmkit.engine.threads import blas_is_held
+from gmmkit.engine.threads import has_second_thread
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -200,7 +200,7 @@ def split_point(n: int, plan: EStepPlan, dtype: np.dtype[Any], runner: ChunkRunn
     if (
         n * size < SPLIT_MIN_PRODUCTS
         or dtype != np.float64
-        or not blas_is_held(runner)  # (also: the runner has several threads)
+        or not has_second_thread(runner)
         or not helper_thread.available()
     ):
         return None

@@ -156,8 +156,14 @@ def single_blas_thread(user_api: str | None = None) -> contextlib.AbstractContex
     return _OneThread(_libraries(user_api))
 
 
-def blas_is_held(runner: ChunkRunner) -> bool:
-    """Whether ``runner`` holds BLAS to one thread (some BLAS library is under control)."""
+def has_second_thread(runner: ChunkRunner) -> bool:
+    """Whether a call on ``runner`` may run work beside itself on a second thread.
+
+    It may when the runner has several threads and some BLAS library is
+    under control, so that holding BLAS to one thread keeps the two from
+    fighting over the cores (every runner holds it; without a library under
+    control there is nothing to hold).
+    """
     return runner.n_threads > 1 and bool(_libraries("blas"))
 
 

@@ -116,7 +116,7 @@ def test_cut_at_a_multiple_of_the_alignment_past_the_middle(monkeypatch):
     plan = EStepPlan(matrix=np.zeros((64, 121)))  # K=64 diag, 60 features
     float64 = np.dtype(np.float64)
     with threads.ChunkRunner(2) as runner:
-        if not threads.blas_is_held(runner):
+        if not threads.has_second_thread(runner):
             pytest.skip("no BLAS library that threadpoolctl can control")
         # the caller's block is longer than half by about SPLIT_LEAD_PRODUCTS / 7744 = 65
         for n, cut in ((600, 384), (1000, 576), (1999, 1088), (4000, 2048)):
