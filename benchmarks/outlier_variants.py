@@ -316,20 +316,28 @@ AVERAGED_KS = (1, 2, 3, 4, 5)
 DISCRETE_SHARE = 0.5
 
 
-def k_averaged(params, X, seed):
-    """k-average: the mean of the robustly standardised scores of K = 1..5, same draws."""
+def training_scores(params, X, seed, **changes):
+    """The training scores of ``GMMOutlierDetector(random_state=seed, **params)``, changed."""
     from gmmkit_outliers import GMMOutlierDetector
 
-    return np.mean([robust_z(GMMOutlierDetector(random_state=seed, **{**params, "n_components": k})
-                             .fit(X).decision_scores_) for k in AVERAGED_KS], axis=0)
+    return GMMOutlierDetector(random_state=seed, **{**params, **changes}).fit(X).decision_scores_
+
+
+def k_averaged(params, X, seed):
+    """k-average: the mean of the robustly standardised scores of K = 1..5, same draws."""
+    return np.mean([robust_z(training_scores(params, X, seed, n_components=k))
+                    for k in AVERAGED_KS], axis=0)
 
 
 def robust_averaged(params, X, seed):
     """robust-average: the mean of the standardised robust and plain ensembles' scores."""
-    from gmmkit_outliers import GMMOutlierDetector
+    return np.mean([robust_z(training_scores(params, X, seed, robust=robust))
+                    for robust in (True, False)], axis=0)
 
-    return np.mean([robust_z(GMMOutlierDetector(random_state=seed, **{**params, "robust": r})
-                             .fit(X).decision_scores_) for r in (True, False)], axis=0)
+
+def nonrobust_discrete(params, X, seed):
+    """nonrobust-discrete: ``robust=False`` when half the columns or more are discrete."""
+    return training_scores(params, X, seed, robust=discrete_share(X) < DISCRETE_SHARE)
 
 
 def discrete_share(X):
@@ -340,7 +348,7 @@ def discrete_share(X):
     return float((discrete_steps(X)[varying] > 0).mean()) if varying.any() else 0.0
 
 
-def jittered(detector, X, seed):
+def jittered(params, X, seed):
     """jitter: each member's discrete columns dequantised by a uniform jitter before its fit.
 
     A discrete column's drawn values get U(-step/2, step/2) added (step in the
@@ -372,7 +380,7 @@ def jittered(detector, X, seed):
 
     module.GMMOutlierDetector._fit_ensemble = fit_ensemble
     try:
-        return detector.fit(X).decision_scores_
+        return training_scores(params, X, seed)
     finally:
         module.GMMOutlierDetector._fit_ensemble = original_fit
 
@@ -385,25 +393,21 @@ def classifier_regularised(params, X, seed):
     variance plus the rounding variance h_j**2 / 12), and the detector runs
     on them unscaled with reg_covar=0.05: what GMMClassifier does per class.
     """
-    from gmmkit_outliers import GMMOutlierDetector
-
     from gmmkit.estimators.classifier_auto_reg import AUTO_REG_COVAR, feature_regularisation
 
     Z = bench.standardised(X)
     Z = Z / np.sqrt(feature_regularisation(Z) / AUTO_REG_COVAR)
-    detector = GMMOutlierDetector(random_state=seed, **{**params, "scale": None,
-                                                        "reg_covar": AUTO_REG_COVAR})
-    return detector.fit(Z).decision_scores_
+    return training_scores(params, Z, seed, scale=None, reg_covar=AUTO_REG_COVAR)
 
 
 def wider_k(params, X, seed, largest=10):
     """k10: each member's K by BIC from 1..10 (GaussianMixture's own "auto" range), not 1..5."""
-    from gmmkit_outliers import GMMOutlierDetector, ensemble
+    from gmmkit_outliers import ensemble
 
     saved = ensemble.MEMBER_MAX_COMPONENTS
     ensemble.MEMBER_MAX_COMPONENTS = largest
     try:
-        return GMMOutlierDetector(random_state=seed, **params).fit(X).decision_scores_
+        return training_scores(params, X, seed)
     finally:
         ensemble.MEMBER_MAX_COMPONENTS = saved
 
@@ -425,10 +429,8 @@ def single_model_scores(params, X, seed):
 
 def with_single(params, X, seed, ensemble_scores=None):
     """with-single: the mean of the standardised scores of the ensemble and the single model."""
-    from gmmkit_outliers import GMMOutlierDetector
-
     if ensemble_scores is None:
-        ensemble_scores = GMMOutlierDetector(random_state=seed, **params).fit(X).decision_scores_
+        ensemble_scores = training_scores(params, X, seed)
     return (robust_z(ensemble_scores) + robust_z(single_model_scores(params, X, seed))) / 2
 
 
@@ -445,6 +447,8 @@ SIXTH_VARIANTS = {
     "classifier-reg": classifier_regularised,
     "k-average": k_averaged,
     "robust-average": robust_averaged,
+    "nonrobust-discrete": nonrobust_discrete,
+    "jitter": jittered,
 }
 
 
@@ -455,13 +459,7 @@ def variant_scores(variant, params):
     def score(X, seed):
         if variant in SIXTH_VARIANTS:
             return SIXTH_VARIANTS[variant](params, X, seed)
-        if variant == "nonrobust-discrete":
-            robust = discrete_share(X) < DISCRETE_SHARE
-            return GMMOutlierDetector(random_state=seed, **{**params, "robust": robust}) \
-                .fit(X).decision_scores_
         detector = GMMOutlierDetector(random_state=seed, **params)
-        if variant == "jitter":
-            return jittered(detector, X, seed)
         if variant == "quantile":
             return detector.fit(quantile_columns(X)).decision_scores_
         if variant == "yeo-johnson":
