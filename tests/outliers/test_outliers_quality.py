@@ -109,7 +109,7 @@ def _offline(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-def _check_final(bench, names, group="FINAL", shapes=FINAL_SHAPES):
+def _check_shapes(bench, names, group="FINAL", shapes=FINAL_SHAPES):
     protocols = {p.name: p for p in getattr(bench, group)}
     for name in names:
         X, y = protocols[name](0)
@@ -122,27 +122,35 @@ def _check_final(bench, names, group="FINAL", shapes=FINAL_SHAPES):
         assert not np.array_equal(other, X), name  # another seed, other rows
 
 
+def _check_new_group(bench, group, shapes, earlier, n_class=9):
+    """``group`` (a GROUPS key): its protocols, new data and names, n_class of class, not in all."""
+    protocols = bench.GROUPS[group]
+    assert [p.name for p in protocols] == list(shapes)
+    assert not {p.data for p in protocols} & {p.data for p in earlier}
+    assert not {p.name for p in protocols} & {p.name for p in earlier}
+    kinds = [p.kind for p in protocols]
+    assert kinds.count("class") == n_class and set(kinds) == {
+        "class", "local", "clustered", "global", "dependency", "subspace"}
+    assert group not in bench.ALL
+
+
 def test_final_group_is_new_data_and_not_part_of_all(bench):
     earlier = bench.DEVELOPMENT + bench.TUNING_EXTRA + bench.HELD_OUT + bench.FRESH
-    assert [p.name for p in bench.FINAL] == list(FINAL_SHAPES)
-    assert not {p.data for p in bench.FINAL} & {p.data for p in earlier}
-    assert not {p.name for p in bench.FINAL} & {p.name for p in earlier}
-    assert {p.kind for p in bench.FINAL} == {"class", "local", "clustered", "global",
-                                             "dependency", "subspace"}
-    assert bench.GROUPS["final"] == bench.FINAL and "final" not in bench.ALL
+    assert bench.GROUPS["final"] == bench.FINAL
+    _check_new_group(bench, "final", FINAL_SHAPES, earlier, n_class=8)
     assert bench.SEEN == bench.ALL == ("development", "tuning-extra", "held-out", "fresh")
 
 
 def test_final_group_builds_offline_with_its_shapes(bench, monkeypatch):
     pytest.importorskip("arch")
     _offline(monkeypatch)
-    _check_final(bench, [name for name in FINAL_SHAPES if name not in IMAGE_PROTOCOLS])
+    _check_shapes(bench, [name for name in FINAL_SHAPES if name not in IMAGE_PROTOCOLS])
 
 
 def test_final_group_images_build_offline(bench, monkeypatch):
     pytest.importorskip("skimage", reason="the image protocols need scikit-image")
     _offline(monkeypatch)
-    _check_final(bench, IMAGE_PROTOCOLS)
+    _check_shapes(bench, IMAGE_PROTOCOLS)
 
 
 #: the sixth round's group (benchmarks/README.md): rows x columns and anomalies, seed 0;
@@ -169,18 +177,6 @@ SIXTH_IMAGES = ("grass patches among brick 5%", "gravel patches among grass 5%",
                 "coins patches + dependency")
 
 
-def _check_new_group(bench, group, shapes, earlier):
-    """``group`` (a GROUPS key): its protocols, new data and names, 9 class ones, not in all."""
-    protocols = bench.GROUPS[group]
-    assert [p.name for p in protocols] == list(shapes)
-    assert not {p.data for p in protocols} & {p.data for p in earlier}
-    assert not {p.name for p in protocols} & {p.name for p in earlier}
-    kinds = [p.kind for p in protocols]
-    assert kinds.count("class") == 9 and set(kinds) == {"class", "local", "clustered", "global",
-                                                         "dependency", "subspace"}
-    assert group not in bench.ALL
-
-
 def test_sixth_group_is_new_data_and_not_part_of_all(bench):
     earlier = bench.DEVELOPMENT + bench.TUNING_EXTRA + bench.HELD_OUT + bench.FRESH + bench.FINAL
     assert bench.GROUPS["sixth"] == bench.SIXTH
@@ -190,7 +186,7 @@ def test_sixth_group_is_new_data_and_not_part_of_all(bench):
 def test_sixth_group_builds_offline_with_its_shapes(bench, monkeypatch):
     pytest.importorskip("arch")
     _offline(monkeypatch)
-    _check_final(bench, [name for name in SIXTH_SHAPES if name not in SIXTH_IMAGES],
+    _check_shapes(bench, [name for name in SIXTH_SHAPES if name not in SIXTH_IMAGES],
                  "SIXTH", SIXTH_SHAPES)
     X, _ = {p.name: p for p in bench.SIXTH}["likert far answers 5%"](0)
     np.testing.assert_array_equal(np.unique(X), np.arange(1.0, 8.0))  # a 1..7 scale
@@ -199,7 +195,7 @@ def test_sixth_group_builds_offline_with_its_shapes(bench, monkeypatch):
 def test_sixth_group_images_build_offline(bench, monkeypatch):
     pytest.importorskip("skimage", reason="the image protocols need scikit-image")
     _offline(monkeypatch)
-    _check_final(bench, SIXTH_IMAGES, "SIXTH", SIXTH_SHAPES)
+    _check_shapes(bench, SIXTH_IMAGES, "SIXTH", SIXTH_SHAPES)
 
 
 #: the seventh round's group (benchmarks/README.md): rows x columns and anomalies, seed 0;
@@ -236,7 +232,7 @@ def test_seventh_group_is_new_data_and_not_part_of_all(bench):
 
 def test_seventh_group_builds_offline_with_its_shapes(bench, monkeypatch):
     _offline(monkeypatch)
-    _check_final(bench, [name for name in SEVENTH_SHAPES
+    _check_shapes(bench, [name for name in SEVENTH_SHAPES
                          if name not in SEVENTH_IMAGES + SEVENTH_MIXTURES],
                  "SEVENTH", SEVENTH_SHAPES)
     protocols = {p.name: p for p in bench.SEVENTH}
@@ -256,10 +252,10 @@ def test_seventh_group_builds_offline_with_its_shapes(bench, monkeypatch):
 @pytest.mark.slow
 def test_seventh_group_mixture_anomalies_build_offline(bench, monkeypatch):
     _offline(monkeypatch)
-    _check_final(bench, SEVENTH_MIXTURES, "SEVENTH", SEVENTH_SHAPES)
+    _check_shapes(bench, SEVENTH_MIXTURES, "SEVENTH", SEVENTH_SHAPES)
 
 
 def test_seventh_group_images_build_offline(bench, monkeypatch):
     pytest.importorskip("skimage", reason="the image protocols need scikit-image")
     _offline(monkeypatch)
-    _check_final(bench, SEVENTH_IMAGES, "SEVENTH", SEVENTH_SHAPES)
+    _check_shapes(bench, SEVENTH_IMAGES, "SEVENTH", SEVENTH_SHAPES)
