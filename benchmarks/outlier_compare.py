@@ -39,9 +39,13 @@ PASS_RATIO = 2.0
 
 def per_protocol(results, label, metric="auc"):
     """{protocol name: the detector's metric (mean over the seeds)} over every group."""
-    return {row["protocol"]: row[label][metric]
-            for key, group in results.items() if isinstance(group, dict) and "table" in group
-            for row in group["table"]}
+    rows = [row for group in results.values() if isinstance(group, dict) and "table" in group
+            for row in group["table"]]
+    missing = [row["protocol"] for row in rows if label not in row]
+    if missing:
+        raise ValueError(f"no results of {label!r} for {len(missing)} protocol(s) (first: "
+                         f"{missing[0]!r}); name a detector the run has (--only, --against)")
+    return {row["protocol"]: row[label][metric] for row in rows}
 
 
 def paired(reference, candidate):
@@ -99,6 +103,14 @@ def main(argv=None):
     parser.add_argument("--best-of", action="store_true",
                         help="the per-protocol best ensemble value of all the files (an oracle)")
     args = parser.parse_args(argv)
+    try:
+        compare(args)
+    except (OSError, ValueError) as error:  # a missing or bad file, protocols not shared
+        parser.error(str(error))
+
+
+def compare(args):
+    """Print the comparisons ``args`` (main's parsed arguments) ask for."""
     loaded = [load(f) for f in args.files]
     if args.best_of:
         best = best_of([per_protocol(results, "ensemble", args.metric) for results in loaded])

@@ -186,6 +186,13 @@ def test_outlier_compare_best_of_is_the_per_protocol_maximum_of_joined_files(tmp
     # the best of each protocol: 0.6, 0.9, 0.9, 0.6 (mean 0.75) against 0.675 and 0.5
     assert out[0].startswith("best of 2 minus the reference: 0.7500 vs 0.6750, +0.0750")
     assert out[1].startswith("best of 2 minus IForest: 0.7500 vs 0.5000, +0.2500")
+    for argv, message in (([joined[0], str(tmp_path / "nope.json"), "--best-of"], "nope.json"),
+                          ([joined[0], "--within", "ensemble", "--against", "LOF"],
+                           "no results of 'LOF' for 4 protocol(s) (first: 'held-out0')"),
+                          ([str(files["a1"]), str(files["b2"])], "share 0 protocols")):
+        with pytest.raises(SystemExit) as raised:
+            compare.main(argv)
+        assert raised.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_sixth_and_seventh_round_variants_reduce_to_what_they_combine(variants):
